@@ -1,0 +1,130 @@
+/* config.h - the daemon's configuration (INI, SPEC "Configuration").
+ *
+ * config_load() is the only user of inih.  Every key is validated; an error
+ * is returned as "FILE:LINE: reason" in the caller's buffer.  Durations take
+ * units (ms, s, m, h); a bare number is rejected so that "100" is never
+ * mistaken for seconds. */
+#ifndef ANDROMEDA_CONFIG_H
+#define ANDROMEDA_CONFIG_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CFG_NAME_MAX 64
+#define CFG_ADDR_TEXT_MAX 64
+#define CFG_MAX_PEERS 16
+#define CFG_MAX_VIPS 8
+
+enum cfg_mode { MODE_HTTP, MODE_TCP };
+
+/* An IPv4 address and port, as "a.b.c.d:port". */
+struct cfg_endpoint {
+	struct sockaddr_in sin;
+	char text[CFG_ADDR_TEXT_MAX];
+};
+
+struct cfg_vip {
+	struct in_addr addr;
+	uint8_t prefixlen;
+	char text[CFG_ADDR_TEXT_MAX]; /* "198.18.0.10/24" */
+};
+
+struct cfg_server {
+	char name[CFG_NAME_MAX];
+	struct cfg_endpoint addr;
+	unsigned weight;          /* 1..256, default 1 */
+	int line;                 /* of the [server NAME] section, for errors */
+};
+
+struct config {
+	char path[PATH_MAX];
+
+	struct {
+		char name[CFG_NAME_MAX];          /* default: hostname */
+		char state_dir[PATH_MAX];         /* default /var/lib/andromeda */
+		char control_socket[108];         /* default /run/andromeda/control.sock */
+		char user[CFG_NAME_MAX];          /* drop to this user (empty: stay) */
+		int log_level;                    /* log_level: error|warning|info|debug */
+	} node;
+
+	struct {
+		struct cfg_endpoint listen;       /* required */
+		enum cfg_mode mode;               /* http (default) | tcp */
+		bool via;                         /* add Via: 1.1 <name> (default yes) */
+		bool xff;                         /* add X-Forwarded-* (default yes) */
+		unsigned maxconn;                 /* client connections, default 10000 */
+		uint32_t header_timeout_ms;       /* whole request head, default 10s -> 408 */
+		uint32_t client_timeout_ms;       /* client inactivity mid-request, default 30s */
+		uint32_t keepalive_timeout_ms;    /* idle keep-alive client, default 60s */
+		uint32_t max_header_size;         /* request head bytes, default 8192 -> 431 */
+		uint32_t max_uri_size;            /* default 4096 -> 414 */
+		uint64_t max_body_size;           /* 0 = unlimited -> 413 */
+		uint32_t grace_ms;                /* SIGTERM: finish in-flight, default 5s */
+	} frontend;
+
+	struct {
+		unsigned maxconn;                 /* in flight per server, default 32 */
+		uint32_t queue_timeout_ms;        /* default 5s -> 503 */
+		uint32_t connect_timeout_ms;      /* default 1s */
+		uint32_t server_timeout_ms;       /* default 10s -> 504 */
+		unsigned retries;                 /* re-dispatches per request, default 2 */
+		char health_check[256];           /* path; empty -> TCP connect check */
+		uint32_t health_interval_ms;      /* default 1s */
+		uint32_t health_timeout_ms;       /* default 1s (<= interval) */
+		unsigned rise;                    /* default 2 */
+		unsigned fall;                    /* default 3 */
+		unsigned max_idle;                /* idle keep-alive conns per server, default 64 */
+	} backend;
+
+	struct cfg_server *servers;
+	size_t nservers;
+
+	struct {
+		bool enabled;                     /* an [ha] section is present */
+		char interface[IF_NAMESIZE];
+		unsigned vrid;                    /* 1..255 */
+		unsigned priority;                /* 1..254 (255 = address owner, refused) */
+		uint32_t advert_interval_ms;      /* 10ms..40950ms, multiple of 10ms */
+		bool preempt;                     /* default yes */
+		uint32_t preempt_delay_ms;        /* default 0 */
+		struct cfg_vip vips[CFG_MAX_VIPS];
+		size_t nvips;
+		char key_file[PATH_MAX];
+		struct in_addr peers[CFG_MAX_PEERS];
+		size_t npeers;
+		unsigned garp_count;              /* burst on becoming MASTER, default 5 */
+		uint32_t garp_interval_ms;        /* spacing within the burst, default 100ms */
+		uint32_t garp_refresh_ms;         /* periodic refresh while MASTER, default 5s, 0 = off */
+		bool checksum_rfc5798;            /* default yes: pseudo-header includes IPv4 addresses
+		                                   * (RFC 5798 5.2.8); no = RFC 9568 compat variant */
+		uint16_t sync_port;               /* UDP+TCP state sync, default 7788 */
+	} ha;
+
+	struct {
+		bool enabled;
+		uint16_t port;                    /* UDP, default 7789 */
+		uint32_t expire_ms;               /* no announcement for this long -> removed, default 10s */
+	} registration;
+};
+
+/* Fill *cfg with defaults, then read path.  Returns 0, or -1 with
+ * "path:line: reason" (line 0 when it concerns the whole file) in err.
+ * On success the caller owns cfg and frees it with config_free(). */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+/* "100ms", "2s", "1m", "1h" -> milliseconds.  0 or -EINVAL. */
+int config_parse_duration(const char *s, uint64_t *ms);
+/* "512", "8k", "1M", "2G" (powers of 1024) -> bytes.  0 or -EINVAL. */
+int config_parse_size(const char *s, uint64_t *bytes);
+/* yes/no, true/false, on/off, 1/0.  0 or -EINVAL. */
+int config_parse_bool(const char *s, bool *out);
+/* "a.b.c.d:port" -> endpoint.  0 or -EINVAL. */
+int config_parse_endpoint(const char *s, struct cfg_endpoint *ep);
+
+#endif

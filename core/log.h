@@ -1,0 +1,42 @@
+/* log.h - one line per event, to stderr (journald adds the time under
+ * systemd) with a level prefix.
+ *
+ *   log_warn()  appends ": <strerror(errno)>" - use right after a failed call
+ *   log_warnx() does not
+ *   log_errno() takes the error explicitly (our -errno convention)
+ *
+ * LOG_ONCE_PER() rate-limits a message by cause: a peer or client that
+ * misbehaves is logged once per cause per interval and counted always. */
+#ifndef ANDROMEDA_LOG_H
+#define ANDROMEDA_LOG_H
+
+#include <stdint.h>
+
+enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+void log_set_level(enum log_level lvl);
+void log_set_ident(const char *ident);
+/* Prefix each line with the wall-clock time (off under systemd). */
+void log_set_timestamps(int on);
+enum log_level log_get_level(void);
+
+void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* err is a negative errno, as returned by our modules. */
+void log_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Start-up only: log and exit(1). */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Rate limiter state for one cause: true when the caller should log now.
+ * At most one message per interval_ms; the number suppressed is returned
+ * through *suppressed so the next line can say "(N more)". */
+struct log_limit {
+	uint64_t last_ms;
+	uint64_t suppressed;
+};
+int log_limit_ok(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms, uint64_t *suppressed);
+
+#endif

@@ -1,0 +1,250 @@
+/* pool.c - server pool, health thresholds and observers. */
+#include "pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb.h"
+#include "log.h"
+
+#define POOL_MAX_OBSERVERS 8
+
+struct pool_observer {
+	pool_observer_fn fn;
+	void *arg;
+};
+
+struct pool {
+	const struct config *cfg;
+	const struct lb_ops *lb;
+	struct list servers;
+	unsigned nservers;
+	uint32_t next_id;
+	struct pool_observer obs[POOL_MAX_OBSERVERS];
+	unsigned nobs;
+};
+
+static void notify(struct pool *pool, struct server *srv, enum pool_event ev)
+{
+	for (unsigned i = 0; i < pool->nobs; i++)
+		pool->obs[i].fn(pool, srv, ev, pool->obs[i].arg);
+}
+
+struct pool *pool_create(const struct config *cfg)
+{
+	struct pool *pool = calloc(1, sizeof(*pool));
+
+	if (!pool)
+		return NULL;
+	pool->cfg = cfg;
+	pool->lb = &lb_wrr_ops;
+	pool->next_id = 1;
+	list_init(&pool->servers);
+	return pool;
+}
+
+void pool_destroy(struct pool *pool)
+{
+	struct list *pos, *tmp;
+
+	if (!pool)
+		return;
+	list_for_each_safe(pos, tmp, &pool->servers) {
+		struct server *s = list_entry(pos, struct server, link);
+
+		list_del(&s->link);
+		free(s);
+	}
+	free(pool);
+}
+
+int pool_add_observer(struct pool *pool, pool_observer_fn fn, void *arg)
+{
+	if (pool->nobs == POOL_MAX_OBSERVERS)
+		return -ENOSPC;
+	pool->obs[pool->nobs++] = (struct pool_observer){ fn, arg };
+	return 0;
+}
+
+const struct config *pool_config(const struct pool *pool) { return pool->cfg; }
+unsigned pool_size(const struct pool *pool) { return pool->nservers; }
+
+struct server *pool_server_find(struct pool *pool, const char *name)
+{
+	struct server *s;
+
+	for (s = pool_first(pool); s; s = pool_next(pool, s))
+		if (!strcmp(s->name, name))
+			return s;
+	return NULL;
+}
+
+struct server *pool_server_add(struct pool *pool, const char *name, const struct cfg_endpoint *addr,
+			       unsigned weight, enum server_source source, int *err)
+{
+	struct server *s;
+
+	if (pool_server_find(pool, name)) {
+		*err = -EEXIST;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	s->id = pool->next_id++;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->addr = *addr;
+	s->weight = weight ? weight : 1;
+	s->source = source;
+	s->health = source == SRV_STATIC ? SRV_UP : SRV_DOWN;
+	s->maxconn = pool->cfg ? pool->cfg->backend.maxconn : 32;
+	list_init(&s->queue);
+	list_init(&s->idle_conns);
+	s->refs = 1; /* the pool's own reference */
+	s->pool = pool;
+	list_add_tail(&pool->servers, &s->link);
+	pool->nservers++;
+	log_info("server %s (%s) added, %s, %s", s->name, s->addr.text,
+		 source == SRV_STATIC ? "static" : "registered", s->health == SRV_UP ? "up" : "down until checked");
+	notify(pool, s, POOL_SERVER_ADDED);
+	return s;
+}
+
+void server_get(struct server *srv) { srv->refs++; }
+
+void server_put(struct server *srv)
+{
+	if (--srv->refs == 0)
+		free(srv);
+}
+
+void pool_server_remove(struct pool *pool, struct server *srv)
+{
+	if (srv->removed)
+		return;
+	srv->removed = true;
+	list_del(&srv->link);
+	pool->nservers--;
+	log_info("server %s (%s) removed from the pool", srv->name, srv->addr.text);
+	notify(pool, srv, POOL_SERVER_REMOVED);
+	server_put(srv);
+}
+
+struct server *pool_first(struct pool *pool)
+{
+	return list_empty(&pool->servers) ? NULL : list_entry(pool->servers.next, struct server, link);
+}
+
+struct server *pool_next(struct pool *pool, struct server *srv)
+{
+	if (srv->link.next == &pool->servers)
+		return NULL;
+	return list_entry(srv->link.next, struct server, link);
+}
+
+static bool server_usable(const struct server *s)
+{
+	return s->health == SRV_UP && !s->drain && !s->removed;
+}
+
+struct server *pool_next_server(struct pool *pool, const struct server *exclude)
+{
+	return pool->lb->next_server(&pool->servers, exclude, server_usable);
+}
+
+unsigned pool_count_usable(const struct pool *pool)
+{
+	unsigned n = 0;
+	struct list *pos;
+
+	list_for_each(pos, &pool->servers)
+		n += server_usable(list_entry(pos, struct server, link));
+	return n;
+}
+
+void pool_server_set_health(struct pool *pool, struct server *srv, enum server_health h, const char *why)
+{
+	if (srv->health == h)
+		return;
+	srv->health = h;
+	srv->consecutive_ok = srv->consecutive_fail = 0;
+	if (h == SRV_UP) {
+		log_info("server %s (%s) is UP (%s)", srv->name, srv->addr.text, why);
+		pool->lb->server_up(&pool->servers, srv);
+		notify(pool, srv, POOL_SERVER_UP);
+	} else {
+		log_warnx("server %s (%s) is DOWN (%s)", srv->name, srv->addr.text, why);
+		pool->lb->server_down(&pool->servers, srv);
+		notify(pool, srv, POOL_SERVER_DOWN);
+	}
+}
+
+static unsigned cfg_rise(const struct pool *p) { return p->cfg ? p->cfg->backend.rise : 2; }
+static unsigned cfg_fall(const struct pool *p) { return p->cfg ? p->cfg->backend.fall : 3; }
+static bool cfg_has_check(const struct pool *p) { return p->cfg && p->cfg->backend.health_interval_ms; }
+
+void pool_server_failed(struct pool *pool, struct server *srv, enum server_fail why)
+{
+	char reason[64];
+
+	srv->failures++;
+	srv->fail_by[why]++;
+	srv->consecutive_ok = 0;
+	srv->consecutive_fail++;
+	if (srv->health == SRV_UP && srv->consecutive_fail >= cfg_fall(pool)) {
+		snprintf(reason, sizeof(reason), "%u consecutive failures, last: %s",
+			 srv->consecutive_fail, server_fail_name(why));
+		pool_server_set_health(pool, srv, SRV_DOWN, reason);
+	}
+}
+
+void pool_server_ok(struct pool *pool, struct server *srv, bool from_check)
+{
+	srv->consecutive_fail = 0;
+	if (!from_check && cfg_has_check(pool))
+		return; /* with checks configured, only checks bring a server back */
+	srv->consecutive_ok++;
+	if (srv->health == SRV_DOWN && srv->consecutive_ok >= cfg_rise(pool))
+		pool_server_set_health(pool, srv, SRV_UP, from_check ? "health check passed" : "requests succeed");
+}
+
+void pool_server_set_drain(struct pool *pool, struct server *srv, bool drain)
+{
+	if (srv->drain == drain)
+		return;
+	srv->drain = drain;
+	log_info("server %s (%s) %s", srv->name, srv->addr.text, drain ? "draining" : "enabled");
+	notify(pool, srv, POOL_SERVER_DRAIN);
+}
+
+void pool_server_set_weight(struct pool *pool, struct server *srv, unsigned weight)
+{
+	if (!weight || srv->weight == weight)
+		return;
+	srv->weight = weight;
+	pool->lb->weight_changed(&pool->servers, srv);
+	notify(pool, srv, POOL_SERVER_WEIGHT);
+}
+
+const char *server_fail_name(enum server_fail why)
+{
+	static const char *const names[FAIL__COUNT] = {
+		[FAIL_CONNECT] = "connect error",
+		[FAIL_CONNECT_TMO] = "connect timeout",
+		[FAIL_RESPONSE_TMO] = "response timeout",
+		[FAIL_PROTOCOL] = "bad response",
+		[FAIL_CHECK] = "health check failed",
+	};
+	return why < FAIL__COUNT ? names[why] : "unknown";
+}
+
+const char *server_state_name(const struct server *srv)
+{
+	if (srv->health == SRV_DOWN)
+		return "down";
+	return srv->drain ? "drain" : "up";
+}

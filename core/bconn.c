@@ -1,0 +1,194 @@
+/* bconn.c - connections to backend servers and the per-server pool of
+ * idle keep-alive connections.
+ *
+ * An idle connection is watched for readability: a server that closes it
+ * (its keep-alive timeout) is noticed and the connection dropped before a
+ * request is sent on it.  Idle connections expire after idle_timeout, kept
+ * shorter than common server keep-alive timeouts (Apache: 5 s) so that we
+ * rarely race a server's close. */
+#include "proxy_int.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define BCONN_IDLE_TIMEOUT_MS 2000
+
+static void bconn_io(struct loop *loop, int fd, unsigned events, void *arg);
+
+static void bconn_close(struct bconn *bc)
+{
+	struct proxy *px = bc->px;
+
+	if (bc->dead)
+		return;
+	bc->dead = true;
+	loop_timer_cancel(px->loop, &bc->timer);
+	if (list_linked(&bc->idle_link)) {
+		list_del(&bc->idle_link);
+		bc->srv->nidle--;
+	}
+	loop_del_fd(px->loop, bc->fd);
+	close(bc->fd);
+	bc->fd = -1;
+	server_put(bc->srv);
+	bc->srv = NULL;
+	list_add_tail(&px->reap_bconns, &bc->idle_link);
+	proxy_reap_later(px);
+}
+
+void bconn_reap(struct proxy *px)
+{
+	struct list *e;
+
+	while ((e = list_pop_head(&px->reap_bconns)))
+		free(list_entry(e, struct bconn, idle_link));
+}
+
+static void bconn_timeout(struct loop *loop, struct loop_timer *tm)
+{
+	struct bconn *bc = tm->arg;
+
+	(void)loop;
+	if (bc->txn && !bc->connected)
+		txn_backend_failed(bc->txn, FAIL_CONNECT_TMO, true);
+	else if (!bc->txn)
+		bconn_close(bc); /* idle too long */
+}
+
+static int bconn_take_idle(struct txn *t)
+{
+	struct server *srv = t->srv;
+	struct bconn *bc;
+
+	if (list_empty(&srv->idle_conns))
+		return 0;
+	/* Most recently used first: the least likely to be timed out. */
+	bc = list_entry(srv->idle_conns.prev, struct bconn, idle_link);
+	list_del(&bc->idle_link);
+	srv->nidle--;
+	loop_timer_cancel(bc->px->loop, &bc->timer);
+	bc->txn = t;
+	bc->reused = true;
+	t->bc = bc;
+	return 1;
+}
+
+static int bconn_connect(struct txn *t)
+{
+	struct proxy *px = t->px;
+	struct server *srv = t->srv;
+	struct bconn *bc;
+	int one = 1, err;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&srv->addr.sin, sizeof(srv->addr.sin)) < 0 &&
+	    errno != EINPROGRESS) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	bc = calloc(1, sizeof(*bc));
+	if (!bc || (err = loop_add_fd(px->loop, fd, LOOP_WRITE, bconn_io, bc)) < 0) {
+		free(bc);
+		close(fd);
+		return bc ? err : -ENOMEM;
+	}
+	bc->fd = fd;
+	bc->px = px;
+	bc->srv = srv;
+	server_get(srv);
+	bc->txn = t;
+	list_init(&bc->idle_link);
+	loop_timer_init(&bc->timer, bconn_timeout, bc);
+	loop_timer_arm(px->loop, &bc->timer, px->cfg->backend.connect_timeout_ms);
+	t->bc = bc;
+	return 0;
+}
+
+int bconn_attach(struct txn *t)
+{
+	if (t->px->cfg->frontend.mode == MODE_HTTP && bconn_take_idle(t))
+		return 1;
+	return bconn_connect(t);
+}
+
+void bconn_want(struct bconn *bc, unsigned mask)
+{
+	if (!bc->dead)
+		loop_set_mask(bc->px->loop, bc->fd, mask);
+}
+
+void bconn_release(struct bconn *bc, bool reusable)
+{
+	struct proxy *px = bc->px;
+	struct server *srv = bc->srv;
+	unsigned max_idle = px->cfg->backend.max_idle;
+
+	if (bc->dead)
+		return;
+	bc->txn = NULL;
+	if (!reusable || px->stopping || srv->removed || srv->health == SRV_DOWN || srv->nidle >= max_idle) {
+		bconn_close(bc);
+		return;
+	}
+	bc->reused = false;
+	list_add_tail(&srv->idle_conns, &bc->idle_link);
+	srv->nidle++;
+	loop_set_mask(px->loop, bc->fd, LOOP_READ);
+	loop_timer_arm(px->loop, &bc->timer, BCONN_IDLE_TIMEOUT_MS);
+}
+
+void bconn_close_idle(struct server *srv)
+{
+	while (!list_empty(&srv->idle_conns))
+		bconn_close(list_entry(srv->idle_conns.next, struct bconn, idle_link));
+}
+
+static void bconn_connected(struct bconn *bc)
+{
+	struct txn *t = bc->txn;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(bc->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		txn_backend_failed(t, FAIL_CONNECT, true);
+		return;
+	}
+	bc->connected = true;
+	loop_timer_cancel(bc->px->loop, &bc->timer);
+	txn_connected(t);
+}
+
+static void bconn_io(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct bconn *bc = arg;
+	struct txn *t = bc->txn;
+
+	(void)loop;
+	(void)fd;
+	if (bc->dead)
+		return;
+	if (!t) {
+		/* Idle and readable: the server closed it (or sent junk). */
+		bconn_close(bc);
+		return;
+	}
+	if (!bc->connected) {
+		bconn_connected(bc);
+		return;
+	}
+	if (t->state == TXN_TUNNEL)
+		tunnel_backend_io(t, events);
+	else
+		http_txn_backend_io(t, events);
+}

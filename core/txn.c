@@ -1,0 +1,330 @@
+/* txn.c - one request (mode http) or connection (mode tcp) through its
+ * server: round-robin dispatch, the per-server queue (the seed's cola),
+ * retries, and re-dispatch when a server fails.
+ *
+ *   READING --head--> dispatch --slot free--> CONNECTING --> SENDING
+ *                        |                                     |
+ *                        +--full--> QUEUED --slot--+           v
+ *                                     |            |        WAITING --> RESPONDING --> done
+ *                                 queue_timeout    +--> CONNECTING
+ *                                   -> 503
+ *   Any backend failure before the client saw a byte goes back to
+ *   dispatch (another server) when the request can be replayed safely. */
+#include "proxy_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static void txn_timeout(struct loop *loop, struct loop_timer *tm);
+
+const char *txn_state_name(enum txn_state s)
+{
+	static const char *const names[] = {
+		[TXN_READING] = "reading", [TXN_QUEUED] = "queued", [TXN_CONNECTING] = "connecting",
+		[TXN_SENDING] = "sending", [TXN_WAITING] = "waiting", [TXN_RESPONDING] = "responding",
+		[TXN_TUNNEL] = "tunnel",
+	};
+	return names[s];
+}
+
+struct txn *txn_new(struct client *cl)
+{
+	struct proxy *px = cl->px;
+	struct txn *t = px->free_txns;
+
+	if (t) {
+		px->free_txns = t->next_free;
+		px->nfree_txns--;
+	} else if (!(t = malloc(sizeof(*t)))) {
+		return NULL;
+	}
+	memset(t, 0, sizeof(*t));
+	t->id = ++px->next_txn_id;
+	snprintf(t->id_text, sizeof(t->id_text), "%08x%08llx", px->id_prefix, (unsigned long long)t->id);
+	t->px = px;
+	t->cl = cl;
+	t->state = TXN_READING;
+	t->start_ms = loop_now_ms(px->loop);
+	t->retries_left = px->cfg->backend.retries;
+	loop_timer_init(&t->timer, txn_timeout, t);
+	list_init(&t->qlink);
+	http_msg_init(&t->req, HTTP_MSG_REQUEST, &px->limits);
+	http_msg_init(&t->rsp, HTTP_MSG_RESPONSE, &(struct http_limits){ .max_head = px->bufs.size });
+	list_add_tail(&px->txns, &t->link);
+	px->stats.active++;
+	cl->txn = t;
+	return t;
+}
+
+static void txn_unqueue(struct txn *t)
+{
+	if (!list_linked(&t->qlink))
+		return;
+	list_del(&t->qlink);
+	t->srv->queued--;
+}
+
+void txn_free(struct txn *t)
+{
+	struct proxy *px = t->px;
+
+	loop_timer_cancel(px->loop, &t->timer);
+	txn_unqueue(t);
+	txn_release_server(t, false);
+	if (t->failed_on)
+		server_put(t->failed_on);
+	buf_put(&px->bufs, t->rq);
+	buf_put(&px->bufs, t->rs);
+	buf_put(&px->bufs, t->rh);
+	list_del(&t->link);
+	px->stats.active--;
+	if (t->cl && t->cl->txn == t)
+		t->cl->txn = NULL;
+	t->id = 0;
+	t->next_free = px->free_txns;
+	px->free_txns = t;
+	px->nfree_txns++;
+}
+
+void txn_reap_all(struct proxy *px)
+{
+	while (px->free_txns) {
+		struct txn *t = px->free_txns;
+
+		px->free_txns = t->next_free;
+		free(t);
+	}
+	px->nfree_txns = 0;
+}
+
+void txn_release_server(struct txn *t, bool reuse_conn)
+{
+	struct server *srv = t->srv;
+
+	if (t->bc) {
+		bconn_release(t->bc, reuse_conn);
+		t->bc = NULL;
+	}
+	if (!srv)
+		return;
+	t->srv = NULL;
+	if (t->counted_inflight) {
+		t->counted_inflight = false;
+		srv->inflight--;
+		txn_kick_queue(t->px, srv);
+	}
+	server_put(srv);
+}
+
+static void txn_start(struct txn *t)
+{
+	int r;
+
+	t->counted_inflight = true;
+	t->srv->inflight++;
+	t->state = TXN_CONNECTING;
+	r = bconn_attach(t);
+	if (r < 0)
+		txn_backend_failed(t, FAIL_CONNECT, true);
+	else if (r > 0)
+		txn_connected(t);
+}
+
+void txn_connected(struct txn *t)
+{
+	if (t->px->cfg->frontend.mode == MODE_TCP)
+		tunnel_start(t);
+	else
+		http_txn_connected(t);
+}
+
+void txn_kick_queue(struct proxy *px, struct server *srv)
+{
+	(void)px;
+	while (srv->inflight < srv->maxconn && !list_empty(&srv->queue)) {
+		struct txn *t = list_entry(srv->queue.next, struct txn, qlink);
+
+		txn_unqueue(t);
+		loop_timer_cancel(t->px->loop, &t->timer);
+		txn_start(t);
+	}
+}
+
+void txn_dispatch(struct txn *t, struct server *exclude)
+{
+	struct proxy *px = t->px;
+	struct server *srv = pool_next_server(px->pool, exclude);
+
+	/* The excluded server is still better than nothing if it is the
+	 * only one left in rotation. */
+	if (!srv && exclude)
+		srv = pool_next_server(px->pool, NULL);
+	if (!srv) {
+		txn_fail(t, 503);
+		return;
+	}
+	server_get(srv);
+	t->srv = srv;
+	srv->requests++;
+	px->stats.requests++;
+	if (srv->inflight >= srv->maxconn) {
+		t->state = TXN_QUEUED;
+		list_add_tail(&srv->queue, &t->qlink);
+		srv->queued++;
+		px->stats.queued++;
+		loop_timer_arm(px->loop, &t->timer, px->cfg->backend.queue_timeout_ms);
+		return;
+	}
+	txn_start(t);
+}
+
+/* Nothing reached the backend, or the request is idempotent and still
+ * whole in our buffer, and the client has seen nothing yet. */
+static bool txn_can_retry(const struct txn *t, bool nothing_sent)
+{
+	if (t->rsp_started || t->retries_left == 0)
+		return false;
+	if (nothing_sent || t->px->cfg->frontend.mode == MODE_TCP)
+		return nothing_sent;
+	return t->idempotent && t->rq_replayable;
+}
+
+static unsigned failure_status(enum server_fail why)
+{
+	switch (why) {
+	case FAIL_CONNECT:
+	case FAIL_CONNECT_TMO:
+		return 503;
+	case FAIL_RESPONSE_TMO:
+		return 504;
+	default:
+		return 502;
+	}
+}
+
+/* Forget what the failed attempt received or sent. */
+static void txn_rewind(struct txn *t)
+{
+	struct proxy *px = t->px;
+
+	t->rq_sent = 0;
+	buf_put(&px->bufs, t->rs);
+	buf_put(&px->bufs, t->rh);
+	t->rs = t->rh = NULL;
+	t->rs_ready = 0;
+	t->rsp_head_done = t->rsp_done = t->bc_reusable = false;
+	http_msg_reset(&t->rsp);
+	if (t->req.method == HTTP_M_HEAD)
+		http_msg_expect_no_body(&t->rsp);
+}
+
+void txn_backend_failed(struct txn *t, enum server_fail why, bool count_failure)
+{
+	struct proxy *px = t->px;
+	struct server *srv = t->srv;
+	bool nothing_sent = t->state == TXN_CONNECTING || t->state == TXN_QUEUED;
+
+	loop_timer_cancel(px->loop, &t->timer);
+	server_get(srv);
+	/* Leave the server first: the failure report below may take it out
+	 * of rotation, and that re-dispatches whatever is still on it. */
+	txn_release_server(t, false);
+	if (count_failure)
+		pool_server_failed(px->pool, srv, why);
+	if (t->cl && t->cl->txn == t && txn_can_retry(t, nothing_sent)) {
+		t->retries_left--;
+		px->stats.redispatched++;
+		if (t->failed_on)
+			server_put(t->failed_on);
+		t->failed_on = srv;
+		txn_rewind(t);
+		txn_dispatch(t, srv);
+		return;
+	}
+	server_put(srv);
+	txn_fail(t, failure_status(why));
+}
+
+void txn_fail(struct txn *t, unsigned status)
+{
+	struct client *cl = t->cl;
+
+	if (cl && cl->txn == t)
+		client_send_error(cl, status); /* frees t */
+	else
+		txn_free(t);
+}
+
+static void txn_timeout(struct loop *loop, struct loop_timer *tm)
+{
+	struct txn *t = tm->arg;
+
+	(void)loop;
+	switch (t->state) {
+	case TXN_QUEUED:
+		txn_unqueue(t);
+		txn_fail(t, 503);
+		break;
+	case TXN_SENDING:
+	case TXN_WAITING:
+		txn_backend_failed(t, FAIL_RESPONSE_TMO, true);
+		break;
+	case TXN_RESPONDING:
+		/* The client already has part of the answer: cut it. */
+		pool_server_failed(t->px->pool, t->srv, FAIL_RESPONSE_TMO);
+		t->px->stats.aborted++;
+		client_close(t->cl);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The server left rotation: move its queue to the others; and if it is
+ * down (not just draining), move or fail what is in flight on it. */
+static bool txn_evacuate_one(struct proxy *px, struct server *srv, bool down)
+{
+	struct list *pos;
+
+	list_for_each(pos, &px->txns) {
+		struct txn *t = list_entry(pos, struct txn, link);
+
+		if (t->srv != srv)
+			continue;
+		if (t->state == TXN_QUEUED) {
+			txn_unqueue(t);
+			loop_timer_cancel(px->loop, &t->timer);
+			t->srv = NULL;
+			server_put(srv);
+			px->stats.redispatched++;
+			txn_dispatch(t, srv);
+			return true;
+		}
+		if (!down || t->rsp_head_done || t->state == TXN_TUNNEL)
+			continue;
+		/* In flight, no response yet: replay it elsewhere if that is
+		 * safe; a non-idempotent request already sent gets 502. */
+		txn_backend_failed(t, FAIL_CHECK, false);
+		return true;
+	}
+	return false;
+}
+
+void txn_pool_event(struct pool *pool, struct server *srv, enum pool_event ev, void *arg)
+{
+	struct proxy *px = arg;
+	bool down = ev == POOL_SERVER_DOWN || ev == POOL_SERVER_REMOVED;
+
+	(void)pool;
+	if (!down && !(ev == POOL_SERVER_DRAIN && srv->drain))
+		return;
+	if (down)
+		bconn_close_idle(srv);
+	/* Restart the scan after each change: handling one txn can free
+	 * others (a failed re-dispatch), so no iterator survives it. */
+	while (txn_evacuate_one(px, srv, down))
+		;
+}

@@ -1,0 +1,507 @@
+/* txn_http.c - HTTP/1.1 over a txn: read and rewrite the request, stream
+ * its body to the backend, read and rewrite the response, stream it back.
+ *
+ * Memory stays bounded: the client's bytes sit in cl->in, what goes to the
+ * backend in t->rq, what comes back in t->rs; each is one pooled buffer and
+ * reading stops while the next hop has not drained it. */
+#include "proxy_int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "http_rewrite.h"
+#include "log.h"
+
+static void client_flush(struct txn *t);
+static void backend_send(struct txn *t);
+
+/* Still the same request on a live client?  (Txn memory is recycled, so
+ * the pointer alone does not say; the id does.) */
+static bool txn_alive(const struct txn *t, const struct client *cl, uint64_t id)
+{
+	return cl->fd >= 0 && cl->txn == t && t->id == id;
+}
+
+/* Free space in b once compacted. */
+static uint32_t buf_space(const struct buf_pool *bp, const struct buf *b)
+{
+	return bp->size - buf_len(b);
+}
+
+/* ---- request ---- */
+
+static void client_update_mask(struct client *cl)
+{
+	struct txn *t = cl->txn;
+	unsigned mask = 0;
+
+	if (!t || t->state == TXN_READING)
+		mask = LOOP_READ;
+	else if (!t->req_done && t->rq && (buf_space(&cl->px->bufs, t->rq) || t->rq_sent))
+		mask = LOOP_READ;
+	if (cl->read_eof)
+		mask = 0;
+	if (t && (t->rh || t->rs_ready))
+		mask |= LOOP_WRITE;
+	client_want(cl, mask);
+}
+
+/* Move request body bytes from cl->in to t->rq, as much as fits. */
+static int request_body_move(struct txn *t)
+{
+	struct proxy *px = t->px;
+	struct client *cl = t->cl;
+
+	while (!t->req_done && cl->in && buf_len(cl->in)) {
+		uint32_t room = buf_space(&px->bufs, t->rq);
+		size_t used = 0;
+		int r;
+
+		if (!room && t->rq_sent) {
+			/* Drop what the backend already has: the request can no
+			 * longer be replayed elsewhere. */
+			buf_consume(t->rq, t->rq_sent);
+			t->rq_sent = 0;
+			t->rq_replayable = false;
+			room = buf_space(&px->bufs, t->rq);
+		}
+		if (!room)
+			break;
+		r = http_msg_body(&t->req, buf_start(cl->in), room < buf_len(cl->in) ? room : buf_len(cl->in), &used);
+		if (r == HTTP_ERROR)
+			return -t->req.status;
+		buf_append(&px->bufs, t->rq, buf_start(cl->in), used);
+		buf_consume(cl->in, (uint32_t)used);
+		if (r == HTTP_MSG_DONE)
+			t->req_done = true;
+	}
+	if (t->req_done)
+		client_arm_timeout(cl, 0); /* the backend's turn: server_timeout */
+	return 0;
+}
+
+static void request_id(struct txn *t, const char *head)
+{
+	char id[sizeof(t->id_text)];
+
+	if (http_client_request_id(&t->req, head, id, sizeof(id)))
+		memcpy(t->id_text, id, sizeof(id));
+}
+
+/* The head is complete (used bytes of cl->in): rewrite it into t->rq. */
+static void request_head_done(struct txn *t, size_t used)
+{
+	struct proxy *px = t->px;
+	struct client *cl = t->cl;
+	const char *head = buf_start(cl->in);
+	struct rewrite_req rw = { .client_ip = px->cfg->frontend.xff ? cl->ip : NULL,
+				  .request_id = t->id_text, .upgrade = t->req.upgrade };
+	uint64_t id;
+	int n, err;
+
+	request_id(t, head);
+	t->idempotent = http_method_idempotent(t->req.method);
+	if (!(t->rq = buf_get(&px->bufs))) {
+		client_send_error(cl, 503);
+		return;
+	}
+	n = http_rewrite_request(&t->req, head, &rw, buf_end(t->rq), buf_room(&px->bufs, t->rq));
+	if (n < 0) {
+		client_send_error(cl, 431);
+		return;
+	}
+	t->rq->tail += (uint32_t)n;
+	t->rq_replayable = true;
+	buf_consume(cl->in, (uint32_t)used);
+	if (t->req.method == HTTP_M_HEAD)
+		http_msg_expect_no_body(&t->rsp);
+	if (!http_msg_has_body(&t->req))
+		t->req_done = true;
+	else
+		client_arm_timeout(cl, px->cfg->frontend.client_timeout_ms);
+	if ((err = request_body_move(t)) < 0) {
+		client_send_error(cl, (unsigned)-err);
+		return;
+	}
+	id = t->id;
+	txn_dispatch(t, NULL);
+	if (txn_alive(t, cl, id))
+		client_update_mask(cl);
+}
+
+static void request_head(struct client *cl, struct txn *t)
+{
+	struct proxy *px = cl->px;
+	size_t used = 0;
+	int r;
+
+	if (!cl->head_started) {
+		cl->head_started = true;
+		client_arm_timeout(cl, px->cfg->frontend.header_timeout_ms);
+		buf_compact(cl->in);
+	}
+	r = http_msg_head(&t->req, buf_start(cl->in), buf_len(cl->in), &used);
+	if (r == HTTP_ERROR) {
+		client_send_error(cl, t->req.status);
+		return;
+	}
+	if (r == HTTP_NEED_MORE) {
+		if (!buf_room(&px->bufs, cl->in))
+			client_send_error(cl, 431);
+		return;
+	}
+	request_head_done(t, used);
+}
+
+void http_client_process(struct client *cl)
+{
+	struct txn *t = cl->txn;
+	uint64_t id;
+	int err;
+
+	if (!cl->in || !buf_len(cl->in))
+		return;
+	if (!t && !(t = txn_new(cl))) {
+		client_close(cl);
+		return;
+	}
+	if (t->state == TXN_READING) {
+		request_head(cl, t);
+		return;
+	}
+	if (t->req_done)
+		return;
+	if ((err = request_body_move(t)) < 0) {
+		client_send_error(cl, (unsigned)-err);
+		return;
+	}
+	id = t->id;
+	if (t->bc && t->bc->connected && t->state == TXN_SENDING)
+		backend_send(t);
+	if (txn_alive(t, cl, id))
+		client_update_mask(cl);
+}
+
+static void client_eof(struct client *cl)
+{
+	struct txn *t = cl->txn;
+
+	/* A client that half-closes after a whole request (printf | nc) still
+	 * gets its answer; one that leaves mid-request is closed, and the
+	 * backend connection goes with it (never reused half-way). */
+	if (t && t->state != TXN_READING && t->req_done) {
+		cl->read_eof = true;
+		cl->close_after = true;
+		client_update_mask(cl);
+		return;
+	}
+	client_close(cl);
+}
+
+void http_client_readable(struct client *cl)
+{
+	struct proxy *px = cl->px;
+	ssize_t n;
+
+	if (!cl->in && !(cl->in = buf_get(&px->bufs))) {
+		client_close(cl);
+		return;
+	}
+	if (!buf_room(&px->bufs, cl->in)) {
+		buf_compact(cl->in);
+		if (!buf_room(&px->bufs, cl->in)) {
+			client_update_mask(cl); /* full: wait for the backend */
+			return;
+		}
+	}
+	n = recv(cl->fd, buf_end(cl->in), buf_room(&px->bufs, cl->in), 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_eof(cl);
+		return;
+	}
+	cl->in->tail += (uint32_t)n;
+	if (cl->txn && cl->txn->state != TXN_READING)
+		client_arm_timeout(cl, px->cfg->frontend.client_timeout_ms);
+	http_client_process(cl);
+}
+
+/* ---- to the backend ---- */
+
+void http_txn_connected(struct txn *t)
+{
+	t->state = TXN_SENDING;
+	bconn_want(t->bc, LOOP_READ | LOOP_WRITE);
+	backend_send(t);
+}
+
+static void backend_send(struct txn *t)
+{
+	struct proxy *px = t->px;
+	struct bconn *bc = t->bc;
+	struct client *cl = t->cl;
+	uint64_t id;
+
+	while (t->rq_sent < buf_len(t->rq)) {
+		ssize_t n = send(bc->fd, buf_start(t->rq) + t->rq_sent, buf_len(t->rq) - t->rq_sent,
+				 MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			bconn_want(bc, LOOP_READ | LOOP_WRITE);
+			return;
+		}
+		if (n < 0) {
+			txn_backend_failed(t, bc->reused ? FAIL_PROTOCOL : FAIL_CONNECT, !bc->reused);
+			return;
+		}
+		t->rq_sent += (uint32_t)n;
+	}
+	bconn_want(bc, LOOP_READ);
+	if (t->req_done) {
+		if (t->state == TXN_SENDING) {
+			t->state = TXN_WAITING;
+			loop_timer_arm(px->loop, &t->timer, px->cfg->backend.server_timeout_ms);
+		}
+		return;
+	}
+	/* More body to come from the client: make room and ask for it. */
+	if (t->rq_sent && !t->rq_replayable) {
+		buf_consume(t->rq, t->rq_sent);
+		t->rq_sent = 0;
+	}
+	id = t->id;
+	http_client_process(cl);
+	if (txn_alive(t, cl, id))
+		client_update_mask(cl);
+}
+
+/* ---- response ---- */
+
+static void response_finish(struct txn *t)
+{
+	struct client *cl = t->cl;
+	bool keep_alive = t->req.keep_alive && t->rsp.keep_alive && !t->rsp.body_until_eof && t->req_done;
+	bool reuse = t->bc_reusable && t->req_done && t->rq_sent == buf_len(t->rq) &&
+		     (!t->rs || buf_len(t->rs) == 0);
+
+	t->px->stats.responses++;
+	txn_release_server(t, reuse);
+	client_txn_done(cl, keep_alive);
+}
+
+static int response_head(struct txn *t)
+{
+	struct proxy *px = t->px;
+	struct rewrite_rsp rw;
+	size_t used = 0;
+	int r = http_msg_head(&t->rsp, buf_start(t->rs), buf_len(t->rs), &used);
+	int n;
+
+	if (r != HTTP_HEAD_DONE)
+		return r;
+	rw = (struct rewrite_rsp){
+		.via_name = px->cfg->frontend.via ? px->cfg->node.name : NULL,
+		.keep_alive = t->req.keep_alive && t->rsp.keep_alive && !t->rsp.body_until_eof &&
+			      !t->cl->close_after && !px->stopping,
+		.client_http10 = t->req.version_minor == 0,
+		.upgrade = t->rsp.status == 101,
+	};
+	if (!(t->rh = buf_get(&px->bufs)))
+		return HTTP_ERROR;
+	n = http_rewrite_response(&t->rsp, buf_start(t->rs), &rw, buf_end(t->rh), buf_room(&px->bufs, t->rh));
+	if (n < 0)
+		return HTTP_ERROR;
+	t->rh->tail += (uint32_t)n;
+	buf_consume(t->rs, (uint32_t)used);
+	t->rsp_head_done = true;
+	t->bc_reusable = t->rsp.keep_alive && !t->rsp.body_until_eof;
+	if (!rw.keep_alive)
+		t->cl->close_after = true;
+	return HTTP_HEAD_DONE;
+}
+
+/* Parse what arrived from the backend and forward it. */
+static void response_process(struct txn *t)
+{
+	struct client *cl = t->cl;
+
+	while (!t->rsp_head_done) {
+		int r = response_head(t);
+
+		if (r == HTTP_NEED_MORE) {
+			if (!buf_room(&t->px->bufs, t->rs))
+				txn_backend_failed(t, FAIL_PROTOCOL, true); /* head too large */
+			return;
+		}
+		if (r == HTTP_ERROR) {
+			txn_backend_failed(t, FAIL_PROTOCOL, true);
+			return;
+		}
+		t->state = TXN_RESPONDING;
+		pool_server_ok(t->px->pool, t->srv, false);
+		if (t->rsp.status == 101) {
+			tunnel_start(t);
+			return;
+		}
+		if (t->rsp.status >= 100 && t->rsp.status < 200) {
+			/* 100 Continue and friends go out as they are; the
+			 * final response follows on the same connection. */
+			t->rsp_head_done = false;
+			http_msg_reset(&t->rsp);
+			if (t->req.method == HTTP_M_HEAD)
+				http_msg_expect_no_body(&t->rsp);
+			continue;
+		}
+		if (!http_msg_has_body(&t->rsp))
+			t->rsp_done = true;
+	}
+	while (!t->rsp_done && t->rs_ready < buf_len(t->rs)) {
+		size_t used = 0;
+		int r = http_msg_body(&t->rsp, buf_start(t->rs) + t->rs_ready, buf_len(t->rs) - t->rs_ready, &used);
+
+		if (r == HTTP_ERROR) {
+			pool_server_failed(t->px->pool, t->srv, FAIL_PROTOCOL);
+			t->px->stats.aborted++;
+			client_close(cl);
+			return;
+		}
+		t->rs_ready += (uint32_t)used;
+		if (r == HTTP_MSG_DONE)
+			t->rsp_done = true;
+	}
+	if (t->rsp_done && t->rs_ready < buf_len(t->rs))
+		t->bc_reusable = false; /* bytes after the response: not a clean connection */
+	client_flush(t);
+}
+
+static void backend_eof(struct txn *t, int err)
+{
+	struct bconn *bc = t->bc;
+	bool nothing = !t->rsp_head_done && (!t->rs || !buf_len(t->rs));
+
+	if (t->rsp_head_done && t->rsp.body_until_eof && !err) {
+		if (http_msg_eof(&t->rsp) == HTTP_MSG_DONE) {
+			t->rsp_done = true;
+			t->bc_reusable = false;
+			client_flush(t);
+			return;
+		}
+	}
+	if (t->rsp_started || t->rsp_head_done) {
+		pool_server_failed(t->px->pool, t->srv, FAIL_PROTOCOL);
+		t->px->stats.aborted++;
+		client_close(t->cl);
+		return;
+	}
+	/* A reused keep-alive connection closed before any byte: the server
+	 * timed it out as we sent; not the server's fault. */
+	txn_backend_failed(t, FAIL_PROTOCOL, !(nothing && bc->reused));
+}
+
+static void backend_recv(struct txn *t)
+{
+	struct proxy *px = t->px;
+	ssize_t n;
+
+	if (!t->rs && !(t->rs = buf_get(&px->bufs))) {
+		txn_fail(t, 503);
+		return;
+	}
+	if (!buf_room(&px->bufs, t->rs)) {
+		buf_compact(t->rs);
+		if (!buf_room(&px->bufs, t->rs)) {
+			if (!t->rsp_head_done)
+				txn_backend_failed(t, FAIL_PROTOCOL, true);
+			else
+				bconn_want(t->bc, t->state == TXN_SENDING ? LOOP_WRITE : 0);
+			return;
+		}
+	}
+	n = recv(t->bc->fd, buf_end(t->rs), buf_room(&px->bufs, t->rs), 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		backend_eof(t, n < 0 ? errno : 0);
+		return;
+	}
+	t->rs->tail += (uint32_t)n;
+	loop_timer_arm(px->loop, &t->timer, px->cfg->backend.server_timeout_ms);
+	response_process(t);
+}
+
+void http_txn_backend_io(struct txn *t, unsigned events)
+{
+	struct client *cl = t->cl;
+	struct bconn *bc = t->bc;
+	uint64_t id = t->id;
+
+	if ((events & LOOP_WRITE) && t->state == TXN_SENDING) {
+		backend_send(t);
+		if (!txn_alive(t, cl, id) || t->bc != bc)
+			return;
+	}
+	if (events & LOOP_READ)
+		backend_recv(t);
+}
+
+/* ---- to the client ---- */
+
+static void client_flush(struct txn *t)
+{
+	struct client *cl = t->cl;
+	struct iovec iov[2];
+	int cnt = 0;
+	ssize_t n;
+
+	if (t->rh && buf_len(t->rh))
+		iov[cnt++] = (struct iovec){ buf_start(t->rh), buf_len(t->rh) };
+	if (t->rs_ready)
+		iov[cnt++] = (struct iovec){ buf_start(t->rs), t->rs_ready };
+	if (cnt) {
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
+
+		n = sendmsg(cl->fd, &mh, MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			t->px->stats.aborted++;
+			client_close(cl);
+			return;
+		}
+		if (n > 0) {
+			uint32_t m = t->rh ? buf_len(t->rh) : 0;
+
+			t->rsp_started = true;
+			client_arm_timeout(cl, t->px->cfg->frontend.client_timeout_ms);
+			if (t->rh) {
+				buf_consume(t->rh, (uint32_t)n < m ? (uint32_t)n : m);
+				n -= n < m ? n : m;
+			}
+			buf_consume(t->rs, (uint32_t)n);
+			t->rs_ready -= (uint32_t)n;
+		}
+	}
+	if (t->rh && !buf_len(t->rh)) {
+		buf_put(&t->px->bufs, t->rh);
+		t->rh = NULL;
+	}
+	if (!t->rh && !t->rs_ready && t->rsp_done) {
+		response_finish(t);
+		return;
+	}
+	client_update_mask(cl);
+	if (t->bc)
+		bconn_want(t->bc, (t->state == TXN_SENDING ? LOOP_WRITE : 0) |
+					  (t->rs && buf_space(&t->px->bufs, t->rs) ? LOOP_READ : 0));
+}
+
+void http_client_writable(struct client *cl)
+{
+	struct txn *t = cl->txn;
+
+	if (t && (t->rh || t->rs_ready))
+		client_flush(t);
+	else
+		client_update_mask(cl);
+}

@@ -109,18 +109,23 @@ struct config {
 		bool enabled;
 		uint16_t port;                    /* UDP, default 7789 */
 		uint32_t expire_ms;               /* no announcement for this long -> removed, default 10s */
+		char key_file[PATH_MAX];          /* HMAC key for announcements; default: ha.key_file
+		                                   * (so a standalone node can register servers too) */
 	} registration;
 };
 
 /* Fill *cfg with defaults, then read path.  Returns 0, or -1 with
  * "path:line: reason" (line 0 when it concerns the whole file) in err.
- * On success the caller owns cfg and frees it with config_free(). */
+ * *cfg is overwritten (config_free() a previously loaded one first).
+ * On success the caller owns cfg and frees it with config_free(); on error
+ * nothing is left allocated.  Nothing is logged: the caller prints err. */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 void config_free(struct config *cfg);
 
-/* "100ms", "2s", "1m", "1h" -> milliseconds.  0 or -EINVAL. */
+/* "100ms", "2s", "1m", "1h" -> milliseconds; a bare "0" is 0.  0, -EINVAL
+ * (syntax, including any other bare number) or -ERANGE (overflow). */
 int config_parse_duration(const char *s, uint64_t *ms);
-/* "512", "8k", "1M", "2G" (powers of 1024) -> bytes.  0 or -EINVAL. */
+/* "512", "8k", "1M", "2G" (powers of 1024) -> bytes.  0, -EINVAL or -ERANGE. */
 int config_parse_size(const char *s, uint64_t *bytes);
 /* yes/no, true/false, on/off, 1/0.  0 or -EINVAL. */
 int config_parse_bool(const char *s, bool *out);

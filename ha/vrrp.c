@@ -1,0 +1,696 @@
+/* vrrp.c - the VRRPv3 election state machine (RFC 5798 6.4, RFC 9568 6.4).
+ *
+ *               start (priority 255 only)
+ *      +-----------------------------------------------------+
+ *      |                                                     v
+ *   +--------+   start    +--------+  Master_Down_Timer   +--------+
+ *   |  INIT  |----------->| BACKUP |--------------------->| MASTER |
+ *   +--------+            +--------+                      +--------+
+ *     |    ^                ^    |  ^   better advert:        |   |
+ *     |    |                |    |  +-- higher priority, or --+   |
+ *     |    | stop           |    |      equal priority and        |
+ *     |    +-- (from every  |    |      higher primary address    |
+ *     |        state)       |    |                                |
+ *     | start after         |    | link                  link down|
+ *     | link down    link up|    | down                           |
+ *     |                     |    v                                |
+ *     |                   +--------+                              |
+ *     +------------------>| FAULT  |<-----------------------------+
+ *                         +--------+
+ *
+ * Inputs that keep the state (each input function's switch says so too):
+ *   BACKUP  advert priority 0, or master_lost  -> Master_Down_Timer = Skew_Time
+ *   BACKUP  advert priority >= ours, or preempt off, or preempt_delay running
+ *                                              -> learn interval, timer = MDI
+ *   BACKUP  advert priority < ours, preempt on -> discard
+ *   MASTER  Adver_Timer                        -> send advert, re-arm
+ *   MASTER  advert priority 0                  -> send advert at once, re-arm
+ *   MASTER  worse advert (another MASTER)      -> send advert at once, re-arm,
+ *           and a GARP burst when this split brain is new
+ *
+ * vrrp_set_state() is the only writer of v->state: it runs the entry action
+ * of the new state from enter_actions[], logs "A -> B (reason)", counts and
+ * notifies.  Entry actions make VIP ownership follow the state: only
+ * MASTER holds them. */
+#include "vrrp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+
+#define DROP_LOG_INTERVAL_MS 60000u  /* one line per cause per minute */
+
+/* Limiters for causes that are not drops but still log once. */
+enum { LIM_ADDRS, LIM_INTERVAL, LIM_SPLIT, LIM_N };
+
+struct vrrp {
+	struct loop *loop;
+	const struct vrrp_ops *ops;
+	void *ctx;
+	enum vrrp_state state;
+	uint8_t vrid;
+	uint8_t priority;
+	bool preempt;
+	bool link_up;
+	bool vip_held;
+	enum vrrp_cksum_mode cksum;
+	uint32_t adver_interval_ms;        /* Advertisement_Interval */
+	uint32_t master_adver_interval_ms; /* Master_Adver_Interval */
+	uint32_t preempt_delay_ms;
+	uint64_t preempt_at_ms;
+	uint64_t since_ms;
+	uint64_t split_seen_ms;            /* last lower-priority MASTER seen */
+	struct in_addr primary;
+	struct in_addr master;
+	uint8_t master_priority;
+	struct in_addr vips[CFG_MAX_VIPS];
+	size_t nvips;
+	struct in_addr ucast[CFG_MAX_PEERS]; /* unicast peers; empty = multicast */
+	size_t nucast;
+	struct loop_timer master_down;
+	struct loop_timer adver;
+	struct vrrp_peer peers[VRRP_MAX_PEERS];
+	size_t npeers;
+	struct vrrp_stats stats;
+	struct log_limit drop_limit[VRRP_RX_NCAUSES];
+	struct log_limit limit[LIM_N];
+	char reason[96];
+};
+
+static const char *const state_names[VRRP_NSTATES] = {
+	[VRRP_INIT] = "INIT", [VRRP_BACKUP] = "BACKUP",
+	[VRRP_MASTER] = "MASTER", [VRRP_FAULT] = "FAULT",
+};
+
+const char *vrrp_state_name(enum vrrp_state s)
+{
+	return (unsigned)s < VRRP_NSTATES ? state_names[s] : "?";
+}
+
+const char *vrrp_peer_role_name(enum vrrp_peer_role r)
+{
+	switch (r) {
+	case VRRP_PEER_MASTER: return "MASTER";
+	case VRRP_PEER_RELEASED: return "released";
+	case VRRP_PEER_SILENT: return "silent";
+	case VRRP_PEER_UNKNOWN: break;
+	}
+	return "unknown";
+}
+
+/* ---- timer arithmetic (RFC 5798 6.1) ---------------------------------- */
+
+uint32_t vrrp_skew_time_ms(uint8_t priority, uint32_t master_adver_interval_ms)
+{
+	return (uint32_t)(((uint64_t)(256u - priority) * master_adver_interval_ms) / 256u);
+}
+
+uint32_t vrrp_master_down_interval_ms(uint8_t priority, uint32_t master_adver_interval_ms)
+{
+	return 3u * master_adver_interval_ms + vrrp_skew_time_ms(priority, master_adver_interval_ms);
+}
+
+static uint32_t skew_ms(const struct vrrp *v)
+{
+	return vrrp_skew_time_ms(v->priority, v->master_adver_interval_ms);
+}
+
+static uint32_t mdi_ms(const struct vrrp *v)
+{
+	return vrrp_master_down_interval_ms(v->priority, v->master_adver_interval_ms);
+}
+
+static uint64_t now_ms(const struct vrrp *v) { return loop_now_ms(v->loop); }
+
+static const char *ip4(struct in_addr a, char buf[INET_ADDRSTRLEN])
+{
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN) ? buf : "?";
+}
+
+/* ---- side effects, counted ------------------------------------------- */
+
+static void send_advert(struct vrrp *v, uint8_t priority)
+{
+	int err = v->ops->send_advert(v->ctx, priority);
+
+	if (err) {
+		v->stats.tx_errors++;
+		log_errno(err, "vrrp %u: sending advert (priority %u)", v->vrid, priority);
+		return;
+	}
+	v->stats.tx_adverts++;
+}
+
+static void vips_release(struct vrrp *v)
+{
+	int err;
+
+	if (!v->vip_held)
+		return;
+	err = v->ops->vip_remove(v->ctx);
+	if (err) {
+		v->stats.vip_errors++;
+		log_errno(err, "vrrp %u: removing VIPs", v->vrid);
+	}
+	v->vip_held = false; /* a retry belongs to the VIP module's watcher */
+}
+
+static void vips_claim(struct vrrp *v)
+{
+	int err = v->ops->vip_add(v->ctx);
+
+	if (err) {
+		v->stats.vip_errors++;
+		log_errno(err, "vrrp %u: adding VIPs", v->vrid);
+		return;
+	}
+	v->vip_held = true;
+}
+
+/* ---- entry actions and the single writer of v->state ------------------ */
+
+static void enter_init(struct vrrp *v)
+{
+	loop_timer_cancel(v->loop, &v->master_down);
+	loop_timer_cancel(v->loop, &v->adver);
+	vips_release(v);
+}
+
+/* 6.4.1 / 6.4.3: Master_Down_Timer = Master_Down_Interval, with
+ * Master_Adver_Interval set by the caller (ours, or the new master's). */
+static void enter_backup(struct vrrp *v)
+{
+	loop_timer_cancel(v->loop, &v->adver);
+	vips_release(v);
+	loop_timer_arm(v->loop, &v->master_down, mdi_ms(v));
+}
+
+/* 6.4.2 "Master_Down_Timer fires": send an advert, gratuitous ARP, arm
+ * Adver_Timer.  The VIPs go up first so the GARP announces a held address. */
+static void enter_master(struct vrrp *v)
+{
+	loop_timer_cancel(v->loop, &v->master_down);
+	vips_claim(v);
+	send_advert(v, v->priority);
+	v->ops->garp_burst(v->ctx);
+	v->master = v->primary;
+	v->master_priority = v->priority;
+	v->split_seen_ms = 0;
+	loop_timer_arm(v->loop, &v->adver, v->adver_interval_ms);
+}
+
+static void enter_fault(struct vrrp *v)
+{
+	loop_timer_cancel(v->loop, &v->master_down);
+	loop_timer_cancel(v->loop, &v->adver);
+	vips_release(v);
+}
+
+static void (*const enter_actions[VRRP_NSTATES])(struct vrrp *) = {
+	[VRRP_INIT] = enter_init,
+	[VRRP_BACKUP] = enter_backup,
+	[VRRP_MASTER] = enter_master,
+	[VRRP_FAULT] = enter_fault,
+};
+
+static void vrrp_set_state(struct vrrp *v, enum vrrp_state to, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void vrrp_set_state(struct vrrp *v, enum vrrp_state to, const char *fmt, ...)
+{
+	enum vrrp_state from = v->state;
+	va_list ap;
+
+	if (to == from)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+	va_end(ap);
+	v->state = to;
+	v->since_ms = now_ms(v);
+	v->stats.transitions++;
+	v->stats.entered[to]++;
+	log_info("vrrp %u: %s -> %s (%s)", v->vrid, state_names[from], state_names[to], v->reason);
+	enter_actions[to](v);
+	if (v->ops->notify)
+		v->ops->notify(v->ctx, from, to, v->reason);
+}
+
+/* ---- creation --------------------------------------------------------- */
+
+static void master_down_fired(struct loop *loop, struct loop_timer *t)
+{
+	vrrp_input_master_down(t->arg);
+}
+
+static void adver_fired(struct loop *loop, struct loop_timer *t)
+{
+	vrrp_input_adver_timer(t->arg);
+}
+
+static void peers_seed(struct vrrp *v, const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->ha.npeers && i < CFG_MAX_PEERS; i++) {
+		v->ucast[i] = cfg->ha.peers[i];
+		v->peers[i].addr = cfg->ha.peers[i];
+	}
+	v->nucast = v->npeers = i;
+}
+
+int vrrp_create(struct loop *loop, const struct config *cfg, struct in_addr primary,
+		const struct vrrp_ops *ops, void *ctx, struct vrrp **out)
+{
+	struct vrrp *v;
+	uint32_t ivl = cfg->ha.advert_interval_ms;
+
+	if (cfg->ha.vrid < 1 || cfg->ha.vrid > 255 || cfg->ha.priority < 1 ||
+	    cfg->ha.priority > 255 || ivl < 10 || ivl > 10u * VRRP_MAX_INTERVAL_CS ||
+	    primary.s_addr == 0 || cfg->ha.nvips > CFG_MAX_VIPS)
+		return -EINVAL;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->loop = loop;
+	v->ops = ops;
+	v->ctx = ctx;
+	v->state = VRRP_INIT;
+	v->vrid = (uint8_t)cfg->ha.vrid;
+	v->priority = (uint8_t)cfg->ha.priority;
+	v->preempt = cfg->ha.preempt;
+	v->preempt_delay_ms = cfg->ha.preempt_delay_ms;
+	v->link_up = true;
+	v->cksum = cfg->ha.checksum_rfc5798 ? VRRP_CKSUM_PSEUDO : VRRP_CKSUM_PLAIN;
+	v->adver_interval_ms = ivl - ivl % 10; /* the wire carries centiseconds */
+	v->master_adver_interval_ms = v->adver_interval_ms;
+	v->primary = primary;
+	for (size_t i = 0; i < cfg->ha.nvips; i++)
+		v->vips[i] = cfg->ha.vips[i].addr;
+	v->nvips = cfg->ha.nvips;
+	peers_seed(v, cfg);
+	loop_timer_init(&v->master_down, master_down_fired, v);
+	loop_timer_init(&v->adver, adver_fired, v);
+	*out = v;
+	return 0;
+}
+
+void vrrp_destroy(struct vrrp *v)
+{
+	if (!v)
+		return;
+	loop_timer_cancel(v->loop, &v->master_down);
+	loop_timer_cancel(v->loop, &v->adver);
+	free(v);
+}
+
+void vrrp_set_primary(struct vrrp *v, struct in_addr primary) { v->primary = primary; }
+
+/* ---- inputs: start, stop, link, timers -------------------------------- */
+
+/* 6.4.1 Initialize. */
+void vrrp_start(struct vrrp *v)
+{
+	switch (v->state) {
+	case VRRP_INIT:
+		v->preempt_at_ms = now_ms(v) + v->preempt_delay_ms;
+		v->master_adver_interval_ms = v->adver_interval_ms;
+		if (!v->link_up)
+			vrrp_set_state(v, VRRP_FAULT, "startup with link down");
+		else if (v->priority == 255)
+			vrrp_set_state(v, VRRP_MASTER, "startup as address owner");
+		else
+			vrrp_set_state(v, VRRP_BACKUP, "startup");
+		break;
+	case VRRP_BACKUP:
+	case VRRP_MASTER:
+	case VRRP_FAULT:
+	case VRRP_NSTATES:
+		break;
+	}
+}
+
+/* 6.4.2 / 6.4.3 "Shutdown event". */
+void vrrp_stop(struct vrrp *v)
+{
+	switch (v->state) {
+	case VRRP_MASTER:
+		/* Priority 0 first: a backup takes over after Skew_Time only. */
+		loop_timer_cancel(v->loop, &v->adver);
+		send_advert(v, 0);
+		vrrp_set_state(v, VRRP_INIT, "shutdown, released with priority 0");
+		break;
+	case VRRP_BACKUP:
+	case VRRP_FAULT:
+		vrrp_set_state(v, VRRP_INIT, "shutdown");
+		break;
+	case VRRP_INIT:
+	case VRRP_NSTATES:
+		break;
+	}
+}
+
+void vrrp_link_down(struct vrrp *v)
+{
+	v->link_up = false;
+	switch (v->state) {
+	case VRRP_BACKUP:
+	case VRRP_MASTER:
+		vrrp_set_state(v, VRRP_FAULT, "link down");
+		break;
+	case VRRP_INIT:   /* remembered for vrrp_start() */
+	case VRRP_FAULT:
+	case VRRP_NSTATES:
+		break;
+	}
+}
+
+void vrrp_link_up(struct vrrp *v)
+{
+	v->link_up = true;
+	switch (v->state) {
+	case VRRP_FAULT:
+		/* As after Initialize: our own interval, a fresh preempt delay. */
+		v->master_adver_interval_ms = v->adver_interval_ms;
+		v->preempt_at_ms = now_ms(v) + v->preempt_delay_ms;
+		vrrp_set_state(v, VRRP_BACKUP, "link up");
+		break;
+	case VRRP_INIT:
+	case VRRP_BACKUP:
+	case VRRP_MASTER:
+	case VRRP_NSTATES:
+		break;
+	}
+}
+
+void vrrp_input_master_down(struct vrrp *v)
+{
+	switch (v->state) {
+	case VRRP_BACKUP:
+		vrrp_set_state(v, VRRP_MASTER, "no advert for %u ms (Master_Down_Timer)",
+			       (unsigned)mdi_ms(v));
+		break;
+	case VRRP_INIT:
+	case VRRP_MASTER:
+	case VRRP_FAULT:
+	case VRRP_NSTATES:
+		break;
+	}
+}
+
+void vrrp_input_adver_timer(struct vrrp *v)
+{
+	switch (v->state) {
+	case VRRP_MASTER:
+		send_advert(v, v->priority);
+		loop_timer_arm(v->loop, &v->adver, v->adver_interval_ms);
+		break;
+	case VRRP_INIT:
+	case VRRP_BACKUP:
+	case VRRP_FAULT:
+	case VRRP_NSTATES:
+		break;
+	}
+}
+
+/* Issue #4: the crash detector's reset means the master's process died;
+ * act as on its priority-0 advert (6.4.2) instead of waiting 3 intervals. */
+void vrrp_master_lost(struct vrrp *v)
+{
+	switch (v->state) {
+	case VRRP_BACKUP:
+		loop_timer_arm(v->loop, &v->master_down, skew_ms(v));
+		break;
+	case VRRP_INIT:
+	case VRRP_MASTER:
+	case VRRP_FAULT:
+	case VRRP_NSTATES:
+		break;
+	}
+}
+
+/* ---- input: advertisement received ------------------------------------ */
+
+/* RFC 5798 6.4.3: higher priority wins; on a tie the higher primary
+ * address, compared as an unsigned number. */
+static bool advert_beats_us(const struct vrrp *v, const struct vrrp_advert *a)
+{
+	if (a->priority != v->priority)
+		return a->priority > v->priority;
+	return ntohl(a->src.s_addr) > ntohl(v->primary.s_addr);
+}
+
+static void learn_master(struct vrrp *v, const struct vrrp_advert *a)
+{
+	v->master_adver_interval_ms = 10u * a->interval_cs;
+	v->master = a->src;
+	v->master_priority = a->priority;
+}
+
+/* 6.4.2 Backup: "If an ADVERTISEMENT is received". */
+static void backup_advert(struct vrrp *v, const struct vrrp_advert *a)
+{
+	bool delayed = now_ms(v) < v->preempt_at_ms;
+
+	if (a->priority == 0) {
+		loop_timer_arm(v->loop, &v->master_down, skew_ms(v));
+	} else if (!v->preempt || delayed || a->priority >= v->priority) {
+		learn_master(v, a);
+		loop_timer_arm(v->loop, &v->master_down, mdi_ms(v));
+	} else {
+		v->stats.rx_preempt_discards++; /* let Master_Down_Timer preempt it */
+	}
+}
+
+/* A lower-priority MASTER means a split brain (only masters advertise).
+ * Assert at once so it steps down, and re-announce the VIPs with a GARP
+ * burst when the episode is new: its GARPs may have moved the clients. */
+static void master_sees_worse(struct vrrp *v, const struct vrrp_advert *a)
+{
+	uint64_t now = now_ms(v);
+	uint64_t suppressed = 0;
+	char b[INET_ADDRSTRLEN];
+
+	send_advert(v, v->priority);
+	loop_timer_arm(v->loop, &v->adver, v->adver_interval_ms);
+	v->stats.split_brain++;
+	if (!v->split_seen_ms || now - v->split_seen_ms > mdi_ms(v)) {
+		v->ops->garp_burst(v->ctx);
+		if (log_limit_ok(&v->limit[LIM_SPLIT], now, DROP_LOG_INTERVAL_MS, &suppressed))
+			log_warnx("vrrp %u: another MASTER %s (priority %u) seen, asserting (%llu more)",
+				  v->vrid, ip4(a->src, b), a->priority, (unsigned long long)suppressed);
+	}
+	v->split_seen_ms = now;
+}
+
+/* 6.4.3 Master: "If an ADVERTISEMENT is received". */
+static void master_advert(struct vrrp *v, const struct vrrp_advert *a)
+{
+	char b[INET_ADDRSTRLEN];
+
+	if (a->priority == 0) {
+		send_advert(v, v->priority);
+		loop_timer_arm(v->loop, &v->adver, v->adver_interval_ms);
+	} else if (advert_beats_us(v, a)) {
+		loop_timer_cancel(v->loop, &v->adver);
+		learn_master(v, a);
+		vrrp_set_state(v, VRRP_BACKUP, "advert from %s with priority %u%s", ip4(a->src, b),
+			       a->priority, a->priority == v->priority ? " and higher address" : "");
+	} else {
+		master_sees_worse(v, a);
+	}
+}
+
+static struct vrrp_peer *peer_slot(struct vrrp *v, struct in_addr addr)
+{
+	struct vrrp_peer *oldest = NULL;
+
+	for (size_t i = 0; i < v->npeers; i++) {
+		if (v->peers[i].addr.s_addr == addr.s_addr)
+			return &v->peers[i];
+		if (!oldest || v->peers[i].last_seen_ms < oldest->last_seen_ms)
+			oldest = &v->peers[i];
+	}
+	if (v->npeers < VRRP_MAX_PEERS)
+		oldest = &v->peers[v->npeers++];
+	memset(oldest, 0, sizeof(*oldest)); /* full: the longest silent goes */
+	oldest->addr = addr;
+	return oldest;
+}
+
+static void peer_heard(struct vrrp *v, const struct vrrp_advert *a)
+{
+	struct vrrp_peer *p = peer_slot(v, a->src);
+
+	p->priority = a->priority;
+	p->interval_cs = a->interval_cs;
+	p->last_seen_ms = now_ms(v) ? now_ms(v) : 1;
+	p->adverts++;
+}
+
+static bool same_vips(const struct vrrp *v, const struct vrrp_advert *a)
+{
+	if (a->naddrs != v->nvips)
+		return false;
+	for (size_t i = 0; i < v->nvips; i++) {
+		size_t j = 0;
+
+		while (j < a->naddrs && a->addrs[j].s_addr != v->vips[i].s_addr)
+			j++;
+		if (j == a->naddrs)
+			return false;
+	}
+	return true;
+}
+
+/* Mismatches that RFC 5798 7.1 / 6.4.2 let us accept: count, log once. */
+static void check_config_match(struct vrrp *v, const struct vrrp_advert *a)
+{
+	uint64_t sup = 0;
+	char b[INET_ADDRSTRLEN];
+
+	if (a->priority && !same_vips(v, a)) {
+		v->stats.rx_addr_mismatch++;
+		if (log_limit_ok(&v->limit[LIM_ADDRS], now_ms(v), DROP_LOG_INTERVAL_MS, &sup))
+			log_warnx("vrrp %u: advert from %s lists other VIPs than ours (%llu more)",
+				  v->vrid, ip4(a->src, b), (unsigned long long)sup);
+	}
+	if (10u * a->interval_cs != v->adver_interval_ms) {
+		v->stats.rx_interval_mismatch++;
+		if (log_limit_ok(&v->limit[LIM_INTERVAL], now_ms(v), DROP_LOG_INTERVAL_MS, &sup))
+			log_warnx("vrrp %u: advert from %s has interval %u ms, ours is %u ms (%llu more)",
+				  v->vrid, ip4(a->src, b), 10u * a->interval_cs,
+				  (unsigned)v->adver_interval_ms, (unsigned long long)sup);
+	}
+}
+
+void vrrp_input_advert(struct vrrp *v, const struct vrrp_advert *a)
+{
+	v->stats.rx_adverts++;
+	if (a->priority == 0)
+		v->stats.rx_prio0++;
+	peer_heard(v, a);
+	check_config_match(v, a);
+	switch (v->state) {
+	case VRRP_BACKUP:
+		backup_advert(v, a);
+		break;
+	case VRRP_MASTER:
+		master_advert(v, a);
+		break;
+	case VRRP_INIT:
+	case VRRP_FAULT:
+	case VRRP_NSTATES:
+		v->stats.rx_ignored++;
+		break;
+	}
+}
+
+/* ---- packet validation and drop accounting ---------------------------- */
+
+static void drop(struct vrrp *v, enum vrrp_rx_result why, struct in_addr src)
+{
+	uint64_t sup = 0;
+	char b[INET_ADDRSTRLEN];
+
+	v->stats.rx_drops[why]++;
+	if (log_limit_ok(&v->drop_limit[why], now_ms(v), DROP_LOG_INTERVAL_MS, &sup))
+		log_warnx("vrrp %u: dropped packet from %s: %s (%llu more since last report)",
+			  v->vrid, src.s_addr ? ip4(src, b) : "?", vrrp_rx_result_str(why),
+			  (unsigned long long)sup);
+}
+
+static bool from_unicast_peer(const struct vrrp *v, struct in_addr src)
+{
+	for (size_t i = 0; i < v->nucast; i++)
+		if (v->ucast[i].s_addr == src.s_addr)
+			return true;
+	return false;
+}
+
+void vrrp_recv_packet(struct vrrp *v, const void *pkt, size_t len)
+{
+	struct vrrp_advert a;
+	enum vrrp_rx_result r = vrrp_packet_parse(pkt, len, v->vrid, v->cksum, &a);
+
+	if (r == VRRP_RX_OK && a.src.s_addr == v->primary.s_addr)
+		r = VRRP_RX_OWN;
+	else if (r == VRRP_RX_OK && v->nucast && !from_unicast_peer(v, a.src))
+		r = VRRP_RX_NOT_PEER;
+	if (r != VRRP_RX_OK) {
+		drop(v, r, a.src);
+		return;
+	}
+	vrrp_input_advert(v, &a);
+}
+
+/* ---- accessors -------------------------------------------------------- */
+
+void vrrp_advert_fill(const struct vrrp *v, uint8_t priority, struct vrrp_advert *adv)
+{
+	memset(adv, 0, offsetof(struct vrrp_advert, addrs));
+	adv->vrid = v->vrid;
+	adv->priority = priority;
+	adv->interval_cs = (uint16_t)(v->adver_interval_ms / 10);
+	adv->cksum = v->cksum;
+	adv->naddrs = (uint8_t)v->nvips;
+	memcpy(adv->addrs, v->vips, v->nvips * sizeof(v->vips[0]));
+}
+
+enum vrrp_state vrrp_get_state(const struct vrrp *v) { return v->state; }
+
+const struct vrrp_stats *vrrp_get_stats(const struct vrrp *v) { return &v->stats; }
+
+static uint64_t deadline(const struct loop_timer *t) { return loop_timer_armed(t) ? t->when_ms : 0; }
+
+void vrrp_get_status(const struct vrrp *v, struct vrrp_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->state = v->state;
+	out->vrid = v->vrid;
+	out->priority = v->priority;
+	out->preempt = v->preempt;
+	out->vip_held = v->vip_held;
+	out->link_up = v->link_up;
+	out->adver_interval_ms = v->adver_interval_ms;
+	out->master_adver_interval_ms = v->master_adver_interval_ms;
+	out->skew_time_ms = skew_ms(v);
+	out->master_down_interval_ms = mdi_ms(v);
+	out->primary = v->primary;
+	out->master = v->master;
+	out->master_priority = v->master_priority;
+	out->master_down_at_ms = deadline(&v->master_down);
+	out->adver_at_ms = deadline(&v->adver);
+	out->preempt_at_ms = v->preempt_at_ms;
+	out->since_ms = v->since_ms;
+	snprintf(out->reason, sizeof(out->reason), "%s", v->reason);
+}
+
+static enum vrrp_peer_role peer_role(const struct vrrp_peer *p, uint64_t now)
+{
+	if (!p->last_seen_ms)
+		return VRRP_PEER_UNKNOWN;
+	if (p->priority == 0)
+		return VRRP_PEER_RELEASED;
+	if (now - p->last_seen_ms <= 3u * 10u * p->interval_cs)
+		return VRRP_PEER_MASTER;
+	return VRRP_PEER_SILENT;
+}
+
+size_t vrrp_get_peers(const struct vrrp *v, struct vrrp_peer *out, size_t max)
+{
+	size_t n = v->npeers < max ? v->npeers : max;
+
+	for (size_t i = 0; i < n; i++) {
+		out[i] = v->peers[i];
+		out[i].role = peer_role(&v->peers[i], now_ms(v));
+	}
+	return n;
+}

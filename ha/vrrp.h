@@ -1,0 +1,181 @@
+/* vrrp.h - the VRRPv3 election state machine (RFC 5798 section 6, RFC 9568
+ * section 6), one virtual router on one interface, IPv4.
+ *
+ * The state machine owns no socket and touches no kernel state: every side
+ * effect goes through the caller's struct vrrp_ops, and every input is a
+ * function below.  Timers (Master_Down_Timer, Adver_Timer) are struct
+ * loop_timer handles inside struct vrrp, driven by the caller's loop.
+ *
+ * Inputs:  vrrp_start, vrrp_stop, vrrp_recv_packet / vrrp_input_advert,
+ *          vrrp_input_master_down, vrrp_input_adver_timer (the two timer
+ *          callbacks; public so tests can fire them), vrrp_link_down,
+ *          vrrp_link_up, vrrp_master_lost.
+ * Outputs: vrrp_ops callbacks; vrrp_get_status, vrrp_get_stats, vrrp_get_peers.
+ *
+ * The diagram of states and transitions is at the top of vrrp.c and in
+ * docs/vrrp.md. */
+#ifndef ANDROMEDA_VRRP_H
+#define ANDROMEDA_VRRP_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vrrp_packet.h"
+
+struct loop;
+struct config;
+struct vrrp;
+
+enum vrrp_state { VRRP_INIT, VRRP_BACKUP, VRRP_MASTER, VRRP_FAULT, VRRP_NSTATES };
+
+/* Side effects, supplied by the caller (the daemon's HA glue, or a test).
+ * ctx is the pointer given to vrrp_create().  Callbacks must not call back
+ * into the same struct vrrp (no re-entrancy): queue instead. */
+struct vrrp_ops {
+	/* Send one advertisement with this priority (0 = releasing) to
+	 * 224.0.0.18 or to every unicast peer.  Build it with vrrp_advert_fill().
+	 * Returns 0 or -errno (counted in tx_errors; the election goes on). */
+	int (*send_advert)(void *ctx, uint8_t priority);
+	/* Add / remove every VIP on the HA interface.  0 or -errno.  A failed
+	 * vip_add is logged and counted; the node stays MASTER (other nodes
+	 * must not take over a VIP that the kernel may half-hold). */
+	int (*vip_add)(void *ctx);
+	int (*vip_remove)(void *ctx);
+	/* Start a gratuitous ARP burst for every VIP (on becoming MASTER, and
+	 * again when a split brain heals in our favour). */
+	void (*garp_burst)(void *ctx);
+	/* Called after every transition, once the entry action has run.
+	 * reason is a short text valid only during the call.  May be NULL. */
+	void (*notify)(void *ctx, enum vrrp_state from, enum vrrp_state to, const char *reason);
+};
+
+/* Who a peer probably is, from its adverts alone (backups are silent in
+ * VRRP, so a node that never was MASTER is never heard). */
+enum vrrp_peer_role {
+	VRRP_PEER_UNKNOWN,   /* a configured unicast peer not heard yet */
+	VRRP_PEER_MASTER,    /* advertised within 3 x its interval */
+	VRRP_PEER_RELEASED,  /* its last advert had priority 0 (stopping) */
+	VRRP_PEER_SILENT,    /* was MASTER, silent for > 3 x its interval: BACKUP or gone */
+};
+
+#define VRRP_MAX_PEERS 32
+
+struct vrrp_peer {
+	struct in_addr addr;       /* its primary address (advert source) */
+	uint8_t priority;          /* last advertised */
+	uint16_t interval_cs;      /* last advertised */
+	uint64_t last_seen_ms;     /* loop monotonic ms, 0 = never */
+	uint64_t adverts;          /* valid adverts received from it */
+	enum vrrp_peer_role role;  /* computed when read */
+};
+
+struct vrrp_status {
+	enum vrrp_state state;
+	uint8_t vrid;
+	uint8_t priority;
+	bool preempt;
+	bool vip_held;                     /* vip_add succeeded and no vip_remove since */
+	bool link_up;
+	uint32_t adver_interval_ms;        /* ours (Advertisement_Interval) */
+	uint32_t master_adver_interval_ms; /* learned from the master (6.4.2) */
+	uint32_t skew_time_ms;             /* from our priority and the above */
+	uint32_t master_down_interval_ms;
+	struct in_addr primary;            /* ours */
+	struct in_addr master;             /* last master heard, 0.0.0.0 if none (us when MASTER) */
+	uint8_t master_priority;
+	uint64_t master_down_at_ms;        /* absolute loop time, 0 = not armed */
+	uint64_t adver_at_ms;              /* absolute loop time, 0 = not armed */
+	uint64_t preempt_at_ms;            /* preemption allowed from this loop time */
+	uint64_t since_ms;                 /* loop time of the last transition */
+	char reason[96];                   /* reason of the last transition */
+};
+
+struct vrrp_stats {
+	uint64_t rx_adverts;                   /* valid adverts processed */
+	uint64_t rx_drops[VRRP_RX_NCAUSES];    /* dropped, by cause ([VRRP_RX_OK] unused) */
+	uint64_t rx_ignored;                   /* valid, but we are INIT or FAULT */
+	uint64_t rx_prio0;                     /* valid adverts with priority 0 */
+	uint64_t rx_addr_mismatch;             /* VIP list differs from ours: accepted (7.1 MAY) */
+	uint64_t rx_interval_mismatch;         /* interval differs from ours: accepted, learned */
+	uint64_t rx_preempt_discards;          /* BACKUP discarded a lower-priority advert (6.4.2) */
+	uint64_t split_brain;                  /* MASTER saw a lower-priority MASTER */
+	uint64_t tx_adverts;
+	uint64_t tx_errors;
+	uint64_t vip_errors;                   /* vip_add / vip_remove failures */
+	uint64_t transitions;
+	uint64_t entered[VRRP_NSTATES];        /* transitions into each state */
+};
+
+/* Create the state machine in INIT from cfg->ha (vrid, priority,
+ * advert_interval_ms, preempt, preempt_delay_ms, vips, peers,
+ * checksum_rfc5798).  primary is our primary IPv4 address on the HA
+ * interface (tie-breaker and own-advert filter).  ops must outlive v;
+ * cfg is copied from.  Returns 0, -EINVAL (vrid 0, priority 0, interval
+ * not 10..40950 ms, primary 0.0.0.0) or -ENOMEM. */
+int vrrp_create(struct loop *loop, const struct config *cfg, struct in_addr primary,
+		const struct vrrp_ops *ops, void *ctx, struct vrrp **out);
+/* Cancel the timers and free.  Sends nothing: call vrrp_stop() first for
+ * a graceful release. */
+void vrrp_destroy(struct vrrp *v);
+
+/* Startup event (6.4.1): INIT -> BACKUP, or -> MASTER at once if priority
+ * is 255 (address owner; the config loader refuses it), or -> FAULT if the
+ * link was reported down while in INIT.  Starts the preempt_delay window.
+ * No-op outside INIT. */
+void vrrp_start(struct vrrp *v);
+/* Shutdown event (6.4.2, 6.4.3): a MASTER sends an advert with priority 0
+ * (so a backup takes over after Skew_Time) and removes its VIPs; every
+ * state then goes to INIT. */
+void vrrp_stop(struct vrrp *v);
+
+/* A raw IPv4 packet from the VRRP socket.  Validated (vrrp_packet_parse,
+ * then own address and unicast-peer filter); a drop is counted by cause
+ * and logged at most once per cause per minute; a valid advert goes to
+ * vrrp_input_advert(). */
+void vrrp_recv_packet(struct vrrp *v, const void *pkt, size_t len);
+/* A validated advert (6.4.2 / 6.4.3 "ADVERTISEMENT received").  Updates
+ * the peer table. */
+void vrrp_input_advert(struct vrrp *v, const struct vrrp_advert *adv);
+/* Master_Down_Timer fired (6.4.2): BACKUP -> MASTER. */
+void vrrp_input_master_down(struct vrrp *v);
+/* Adver_Timer fired (6.4.3): MASTER sends an advert and re-arms. */
+void vrrp_input_adver_timer(struct vrrp *v);
+/* Carrier lost on the HA interface: BACKUP/MASTER -> FAULT (stop
+ * advertising, VIPs removed).  In INIT, remembered for vrrp_start(). */
+void vrrp_link_down(struct vrrp *v);
+/* Carrier back: FAULT -> BACKUP (as after startup, preempt_delay again). */
+void vrrp_link_up(struct vrrp *v);
+/* The crash detector (TCP session to the master's sync port) was reset:
+ * in BACKUP, treated as a priority-0 advert, Master_Down_Timer =
+ * Skew_Time.  Ignored in other states. */
+void vrrp_master_lost(struct vrrp *v);
+
+/* Our primary address changed (the tie-breaker and own-advert filter). */
+void vrrp_set_primary(struct vrrp *v, struct in_addr primary);
+
+/* Fill *adv for sending: our vrid, this priority, our interval, our VIPs,
+ * our checksum variant.  src and dst are left 0.0.0.0 for the sender. */
+void vrrp_advert_fill(const struct vrrp *v, uint8_t priority, struct vrrp_advert *adv);
+
+enum vrrp_state vrrp_get_state(const struct vrrp *v);
+void vrrp_get_status(const struct vrrp *v, struct vrrp_status *out);
+const struct vrrp_stats *vrrp_get_stats(const struct vrrp *v);
+/* Copy up to max peers (each with its role computed now) into out;
+ * returns how many were copied. */
+size_t vrrp_get_peers(const struct vrrp *v, struct vrrp_peer *out, size_t max);
+
+/* "INIT", "BACKUP", "MASTER", "FAULT" (the names in andromedactl status). */
+const char *vrrp_state_name(enum vrrp_state s);
+/* "unknown", "MASTER", "released", "silent". */
+const char *vrrp_peer_role_name(enum vrrp_peer_role r);
+
+/* RFC 5798 6.1 timer arithmetic, in milliseconds.  The RFC counts in
+ * centiseconds and truncates Skew_Time to whole centiseconds; we keep
+ * millisecond precision: Skew_Time = ((256 - priority) * interval_ms) / 256
+ * truncated to ms.  Master_Down_Interval = 3 * interval_ms + Skew_Time. */
+uint32_t vrrp_skew_time_ms(uint8_t priority, uint32_t master_adver_interval_ms);
+uint32_t vrrp_master_down_interval_ms(uint8_t priority, uint32_t master_adver_interval_ms);
+
+#endif

@@ -1,0 +1,224 @@
+/* vrrp_packet.c - VRRPv3 advertisement codec for IPv4.  Pure: no I/O. */
+#include "vrrp_packet.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Byte offsets inside the fixed IPv4 header (RFC 791 3.1). */
+enum {
+	IPH_VHL = 0, IPH_TOS = 1, IPH_LEN = 2, IPH_ID = 4, IPH_FRAG = 6, IPH_TTL = 8,
+	IPH_PROTO = 9, IPH_SUM = 10, IPH_SRC = 12, IPH_DST = 16,
+};
+#define IPH_DF 0x4000u
+#define IPH_MF 0x2000u
+#define IPH_OFFMASK 0x1fffu
+
+/* Byte offsets inside the VRRP message (RFC 5798 5.1). */
+enum { V_VT = 0, V_VRID = 1, V_PRIO = 2, V_COUNT = 3, V_INTVL = 4, V_SUM = 6, V_ADDRS = 8 };
+
+static const char *const rx_names[VRRP_RX_NCAUSES] = {
+	[VRRP_RX_OK] = "ok",
+	[VRRP_RX_SHORT] = "short packet",
+	[VRRP_RX_NOT_VRRP] = "not a VRRP/IPv4 packet",
+	[VRRP_RX_TTL] = "TTL not 255",
+	[VRRP_RX_VERSION] = "version not 3",
+	[VRRP_RX_TYPE] = "type not ADVERTISEMENT",
+	[VRRP_RX_LENGTH] = "trailing bytes after addresses",
+	[VRRP_RX_CHECKSUM] = "bad checksum",
+	[VRRP_RX_VRID] = "other VRID",
+	[VRRP_RX_INTERVAL] = "advert interval 0",
+	[VRRP_RX_OWN] = "own advert",
+	[VRRP_RX_NOT_PEER] = "source is not a configured peer",
+};
+
+const char *vrrp_rx_result_str(enum vrrp_rx_result r)
+{
+	if ((unsigned)r >= VRRP_RX_NCAUSES)
+		return "unknown";
+	return rx_names[r];
+}
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* One's complement sum of big-endian 16-bit words (RFC 1071), not folded. */
+static uint32_t sum16(uint32_t acc, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		acc += get16(p + i);
+	if (len & 1)
+		acc += (uint32_t)p[len - 1] << 8; /* odd byte padded with zero */
+	return acc;
+}
+
+static uint16_t fold(uint32_t acc)
+{
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)~acc;
+}
+
+uint16_t vrrp_checksum(const void *msg, size_t len, struct in_addr src, struct in_addr dst,
+		       enum vrrp_cksum_mode mode)
+{
+	uint32_t acc = 0;
+
+	if (mode == VRRP_CKSUM_PSEUDO) {
+		/* IPv4 pseudo-header: src, dst, zero, protocol, length (RFC 768
+		 * layout; RFC 5798 5.2.8 names it via RFC 2460 8.1). */
+		uint8_t ph[12];
+
+		memcpy(ph, &src.s_addr, 4);
+		memcpy(ph + 4, &dst.s_addr, 4);
+		ph[8] = 0;
+		ph[9] = VRRP_IPPROTO;
+		put16(ph + 10, (uint16_t)len);
+		acc = sum16(acc, ph, sizeof(ph));
+	}
+	return fold(sum16(acc, msg, len));
+}
+
+static int advert_check(const struct vrrp_advert *a)
+{
+	if (a->vrid == 0 || a->interval_cs == 0 || a->interval_cs > VRRP_MAX_INTERVAL_CS)
+		return -EINVAL;
+	if (a->cksum != VRRP_CKSUM_PSEUDO && a->cksum != VRRP_CKSUM_PLAIN)
+		return -EINVAL;
+	return 0;
+}
+
+int vrrp_advert_encode(const struct vrrp_advert *a, void *buf, size_t len)
+{
+	size_t need = VRRP_HDR_LEN + 4u * a->naddrs;
+	uint8_t *p = buf;
+	int err = advert_check(a);
+
+	if (err)
+		return err;
+	if (len < need)
+		return -ENOSPC;
+	p[V_VT] = VRRP_VERSION << 4 | VRRP_TYPE_ADVERT;
+	p[V_VRID] = a->vrid;
+	p[V_PRIO] = a->priority;
+	p[V_COUNT] = a->naddrs;
+	put16(p + V_INTVL, a->interval_cs); /* top 4 bits (rsvd) are zero */
+	put16(p + V_SUM, 0);
+	for (size_t i = 0; i < a->naddrs; i++)
+		memcpy(p + V_ADDRS + 4 * i, &a->addrs[i].s_addr, 4);
+	put16(p + V_SUM, vrrp_checksum(p, need, a->src, a->dst, a->cksum));
+	return (int)need;
+}
+
+int vrrp_packet_encode(const struct vrrp_advert *a, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	int n;
+
+	if (len < VRRP_IPV4_HDR_LEN)
+		return advert_check(a) ? -EINVAL : -ENOSPC;
+	n = vrrp_advert_encode(a, p + VRRP_IPV4_HDR_LEN, len - VRRP_IPV4_HDR_LEN);
+	if (n < 0)
+		return n;
+	p[IPH_VHL] = 0x45; /* version 4, 5 words, no options */
+	p[IPH_TOS] = VRRP_IP_TOS;
+	put16(p + IPH_LEN, (uint16_t)(VRRP_IPV4_HDR_LEN + n));
+	put16(p + IPH_ID, 0);
+	put16(p + IPH_FRAG, IPH_DF);
+	p[IPH_TTL] = VRRP_TTL;
+	p[IPH_PROTO] = VRRP_IPPROTO;
+	put16(p + IPH_SUM, 0);
+	memcpy(p + IPH_SRC, &a->src.s_addr, 4);
+	memcpy(p + IPH_DST, &a->dst.s_addr, 4);
+	put16(p + IPH_SUM, fold(sum16(0, p, VRRP_IPV4_HDR_LEN)));
+	return VRRP_IPV4_HDR_LEN + n;
+}
+
+/* IPv4 layer: fill src/dst/ttl, return the VRRP payload bounds. */
+static enum vrrp_rx_result parse_ip(const uint8_t *p, size_t len, struct vrrp_advert *out,
+				    const uint8_t **msg, size_t *msglen)
+{
+	size_t ihl, tot;
+
+	if (len < VRRP_IPV4_HDR_LEN)
+		return VRRP_RX_SHORT;
+	ihl = (size_t)(p[IPH_VHL] & 0x0f) * 4;
+	tot = get16(p + IPH_LEN);
+	if (p[IPH_VHL] >> 4 != 4 || ihl < VRRP_IPV4_HDR_LEN || tot < ihl)
+		return VRRP_RX_NOT_VRRP;
+	if (len < tot)
+		return VRRP_RX_SHORT;
+	/* The kernel reassembles before raw delivery; a fragment here is bogus. */
+	if ((get16(p + IPH_FRAG) & (IPH_MF | IPH_OFFMASK)) || p[IPH_PROTO] != VRRP_IPPROTO)
+		return VRRP_RX_NOT_VRRP;
+	memcpy(&out->src.s_addr, p + IPH_SRC, 4);
+	memcpy(&out->dst.s_addr, p + IPH_DST, 4);
+	out->ttl = p[IPH_TTL];
+	*msg = p + ihl;
+	*msglen = tot - ihl; /* bytes past the IP total length are link padding */
+	return VRRP_RX_OK;
+}
+
+static enum vrrp_rx_result verify_sum(const uint8_t *m, size_t len, unsigned modes,
+				      struct vrrp_advert *out)
+{
+	/* Summing a message that holds its checksum yields 0 when it verifies. */
+	if ((modes & VRRP_CKSUM_PSEUDO) &&
+	    vrrp_checksum(m, len, out->src, out->dst, VRRP_CKSUM_PSEUDO) == 0) {
+		out->cksum = VRRP_CKSUM_PSEUDO;
+		return VRRP_RX_OK;
+	}
+	if ((modes & VRRP_CKSUM_PLAIN) &&
+	    vrrp_checksum(m, len, out->src, out->dst, VRRP_CKSUM_PLAIN) == 0) {
+		out->cksum = VRRP_CKSUM_PLAIN;
+		return VRRP_RX_OK;
+	}
+	return VRRP_RX_CHECKSUM;
+}
+
+enum vrrp_rx_result vrrp_packet_parse(const void *buf, size_t len, uint8_t vrid,
+				      unsigned cksum_modes, struct vrrp_advert *out)
+{
+	const uint8_t *m;
+	size_t mlen, need;
+	enum vrrp_rx_result r;
+
+	memset(out, 0, offsetof(struct vrrp_advert, addrs));
+	r = parse_ip(buf, len, out, &m, &mlen);
+	if (r != VRRP_RX_OK)
+		return r;
+	/* RFC 5798 7.1, in its order: TTL, version, completeness, checksum, VRID. */
+	if (out->ttl != VRRP_TTL)
+		return VRRP_RX_TTL;
+	if (mlen < VRRP_HDR_LEN)
+		return VRRP_RX_SHORT;
+	if (m[V_VT] >> 4 != VRRP_VERSION)
+		return VRRP_RX_VERSION;
+	if ((m[V_VT] & 0x0f) != VRRP_TYPE_ADVERT)
+		return VRRP_RX_TYPE;
+	out->vrid = m[V_VRID];
+	out->priority = m[V_PRIO];
+	out->naddrs = m[V_COUNT];
+	out->interval_cs = get16(m + V_INTVL) & 0x0fff; /* rsvd bits ignored (5.2.6) */
+	need = VRRP_HDR_LEN + 4u * out->naddrs;
+	if (mlen < need)
+		return VRRP_RX_SHORT;
+	if (mlen > need)
+		return VRRP_RX_LENGTH;
+	r = verify_sum(m, mlen, cksum_modes, out);
+	if (r != VRRP_RX_OK)
+		return r;
+	if (vrid && out->vrid != vrid)
+		return VRRP_RX_VRID;
+	if (out->interval_cs == 0)
+		return VRRP_RX_INTERVAL;
+	for (size_t i = 0; i < out->naddrs; i++)
+		memcpy(&out->addrs[i].s_addr, m + V_ADDRS + 4 * i, 4);
+	return VRRP_RX_OK;
+}

@@ -1,0 +1,333 @@
+/* vrrp_socket.c - raw IPv4 socket for VRRP adverts on one interface. */
+#include "vrrp_socket.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+
+#define RX_BUF 2048          /* > VRRP_PACKET_MAX with 40 bytes of IP options */
+#define RX_BATCH 64          /* packets read per readiness, so others get a turn */
+#define TX_LOG_INTERVAL_MS 60000u
+
+struct vrrp_socket {
+	struct loop *loop;
+	int fd;
+	unsigned ifindex;
+	char ifname[IF_NAMESIZE];
+	struct in_addr primary;
+	struct in_addr peers[CFG_MAX_PEERS];
+	size_t npeers;
+	struct in_addr vips[CFG_MAX_VIPS];
+	size_t nvips;
+	vrrp_socket_rx_fn rx;
+	void *rx_arg;
+	struct vrrp_socket_stats stats;
+	struct log_limit tx_limit;
+	struct log_limit rx_limit;
+};
+
+static bool excluded(struct in_addr a, const struct in_addr *ex, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ex[i].s_addr == a.s_addr)
+			return true;
+	return false;
+}
+
+int vrrp_iface_primary(const char *ifname, const struct in_addr *exclude, size_t nexclude,
+		       struct in_addr *out)
+{
+	struct ifaddrs *list, *ifa;
+	int err = -EADDRNOTAVAIL;
+
+	if (!if_nametoindex(ifname))
+		return -ENODEV;
+	if (getifaddrs(&list) < 0)
+		return -errno;
+	for (ifa = list; ifa; ifa = ifa->ifa_next) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ifa->ifa_addr;
+
+		if (!sin || sin->sin_family != AF_INET || strcmp(ifa->ifa_name, ifname) != 0)
+			continue;
+		if (excluded(sin->sin_addr, exclude, nexclude))
+			continue;
+		*out = sin->sin_addr;
+		err = 0;
+		break;
+	}
+	freeifaddrs(list);
+	return err;
+}
+
+static int setopt(const struct vrrp_socket *s, int level, int name, const void *val,
+		  socklen_t len, const char *what)
+{
+	int err;
+
+	if (setsockopt(s->fd, level, name, val, len) == 0)
+		return 0;
+	err = -errno;
+	log_errno(err, "vrrp socket on %s: setsockopt %s", s->ifname, what);
+	return err;
+}
+
+/* TTL 255 (RFC 5798 5.1.1.3) for both unicast and multicast, our TOS, the
+ * arrival interface on every packet, and only this device heard. */
+static int configure_common(struct vrrp_socket *s)
+{
+	int ttl = VRRP_TTL, on = 1, tos = VRRP_IP_TOS;
+	int err;
+
+	err = setopt(s, SOL_SOCKET, SO_BINDTODEVICE, s->ifname,
+		     (socklen_t)strlen(s->ifname) + 1, "SO_BINDTODEVICE");
+	if (!err)
+		err = setopt(s, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl), "IP_TTL");
+	if (!err)
+		err = setopt(s, IPPROTO_IP, IP_TOS, &tos, sizeof(tos), "IP_TOS");
+	if (!err)
+		err = setopt(s, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on), "IP_PKTINFO");
+	return err;
+}
+
+static int configure_multicast(struct vrrp_socket *s)
+{
+	int ttl = VRRP_TTL, off = 0;
+	struct ip_mreqn mr = { .imr_ifindex = (int)s->ifindex };
+	int err;
+
+	err = setopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl), "IP_MULTICAST_TTL");
+	if (!err) /* our own adverts must not come back to us */
+		err = setopt(s, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof(off), "IP_MULTICAST_LOOP");
+	if (!err) /* only groups joined on this socket, not every group on the host */
+		err = setopt(s, IPPROTO_IP, IP_MULTICAST_ALL, &off, sizeof(off), "IP_MULTICAST_ALL");
+	if (!err)
+		err = setopt(s, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr), "IP_MULTICAST_IF");
+	if (err || s->npeers)
+		return err;
+	mr.imr_multiaddr.s_addr = htonl(VRRP_MCAST_GROUP_HOST);
+	return setopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr),
+		      "IP_ADD_MEMBERSHIP " VRRP_MCAST_GROUP);
+}
+
+static unsigned pktinfo_ifindex(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			return (unsigned)pi.ipi_ifindex;
+		}
+	}
+	return 0;
+}
+
+/* Read one packet; 1 if one was handled (or dropped), 0 when drained. */
+static int read_one(struct vrrp_socket *s, uint8_t *buf)
+{
+	union { char b[CMSG_SPACE(sizeof(struct in_pktinfo))]; struct cmsghdr align; } cbuf;
+	struct iovec iov = { .iov_base = buf, .iov_len = RX_BUF };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b) };
+	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+	uint64_t sup = 0;
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		if (errno == EINTR)
+			return 1;
+		s->stats.rx_errors++;
+		if (log_limit_ok(&s->rx_limit, loop_now_ms(s->loop), TX_LOG_INTERVAL_MS, &sup))
+			log_warn("vrrp socket on %s: recvmsg", s->ifname);
+		return 0;
+	}
+	if (pktinfo_ifindex(&mh) != s->ifindex) {
+		s->stats.rx_wrong_if++;
+		return 1;
+	}
+	s->stats.rx_packets++;
+	/* MSG_TRUNC cannot happen below 2048 bytes of VRRP; if it did, the
+	 * IP total length would exceed n and the parser says "short". */
+	s->rx(s->rx_arg, buf, (size_t)n);
+	return 1;
+}
+
+static void on_readable(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct vrrp_socket *s = arg;
+	uint8_t buf[RX_BUF];
+
+	for (int i = 0; i < RX_BATCH; i++)
+		if (!read_one(s, buf))
+			break;
+}
+
+static int open_fd(struct vrrp_socket *s)
+{
+	int err;
+
+	s->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, VRRP_IPPROTO);
+	if (s->fd < 0) {
+		err = -errno;
+		log_errno(err, "vrrp socket on %s: socket(AF_INET, SOCK_RAW, 112)", s->ifname);
+		return err;
+	}
+	err = configure_common(s);
+	if (!err)
+		err = configure_multicast(s);
+	if (!err)
+		err = loop_add_fd(s->loop, s->fd, LOOP_READ, on_readable, s);
+	if (err) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	return err;
+}
+
+static int socket_init(struct vrrp_socket *s, const struct vrrp_socket_params *p)
+{
+	int err;
+
+	if (p->npeers > CFG_MAX_PEERS || p->nvips > CFG_MAX_VIPS || !p->rx ||
+	    strlen(p->ifname) >= IF_NAMESIZE)
+		return -EINVAL;
+	snprintf(s->ifname, sizeof(s->ifname), "%s", p->ifname);
+	memcpy(s->peers, p->peers, p->npeers * sizeof(*p->peers));
+	s->npeers = p->npeers;
+	memcpy(s->vips, p->vips, p->nvips * sizeof(*p->vips));
+	s->nvips = p->nvips;
+	s->rx = p->rx;
+	s->rx_arg = p->rx_arg;
+	s->ifindex = if_nametoindex(s->ifname);
+	if (!s->ifindex) {
+		log_errno(-ENODEV, "vrrp socket: interface %s", s->ifname);
+		return -ENODEV;
+	}
+	err = vrrp_iface_primary(s->ifname, s->vips, s->nvips, &s->primary);
+	if (err) {
+		log_errno(err, "vrrp socket: no IPv4 address on %s", s->ifname);
+		return err;
+	}
+	return open_fd(s);
+}
+
+int vrrp_socket_open(struct loop *loop, const struct vrrp_socket_params *p,
+		     struct vrrp_socket **out)
+{
+	struct vrrp_socket *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->fd = -1;
+	err = socket_init(s, p);
+	if (err) {
+		free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+void vrrp_socket_close(struct vrrp_socket *s)
+{
+	if (!s)
+		return;
+	if (s->fd >= 0) {
+		loop_del_fd(s->loop, s->fd);
+		close(s->fd);
+	}
+	free(s);
+}
+
+/* One copy to dst, with our primary as source (IP_PKTINFO ipi_spec_dst)
+ * and leaving by our interface (ipi_ifindex). */
+static int send_to(struct vrrp_socket *s, struct vrrp_advert *adv, struct in_addr dst)
+{
+	union { char b[CMSG_SPACE(sizeof(struct in_pktinfo))]; struct cmsghdr align; } cbuf;
+	uint8_t msg[VRRP_HDR_LEN + 4 * VRRP_MAX_ADDRS];
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = dst };
+	struct in_pktinfo pi = { .ipi_ifindex = (int)s->ifindex, .ipi_spec_dst = s->primary };
+	struct iovec iov = { .iov_base = msg };
+	struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
+			     .msg_iovlen = 1, .msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b) };
+	struct cmsghdr *c;
+	int n;
+
+	adv->src = s->primary;
+	adv->dst = dst;
+	n = vrrp_advert_encode(adv, msg, sizeof(msg));
+	if (n < 0)
+		return n;
+	iov.iov_len = (size_t)n;
+	memset(cbuf.b, 0, sizeof(cbuf.b));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(pi));
+	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+int vrrp_socket_send(struct vrrp_socket *s, struct vrrp_advert *adv)
+{
+	struct in_addr group = { .s_addr = htonl(VRRP_MCAST_GROUP_HOST) };
+	size_t ndst = s->npeers ? s->npeers : 1;
+	int first = 0;
+	uint64_t sup = 0;
+	char b[INET_ADDRSTRLEN];
+
+	for (size_t i = 0; i < ndst; i++) {
+		struct in_addr dst = s->npeers ? s->peers[i] : group;
+		int err = send_to(s, adv, dst);
+
+		if (!err) {
+			s->stats.tx_packets++;
+			continue;
+		}
+		s->stats.tx_errors++;
+		if (!first)
+			first = err;
+		if (log_limit_ok(&s->tx_limit, loop_now_ms(s->loop), TX_LOG_INTERVAL_MS, &sup))
+			log_errno(err, "vrrp socket on %s: sending advert to %s (%llu more)", s->ifname,
+				  inet_ntop(AF_INET, &dst, b, sizeof(b)) ? b : "?",
+				  (unsigned long long)sup);
+	}
+	return first;
+}
+
+struct in_addr vrrp_socket_primary(const struct vrrp_socket *s) { return s->primary; }
+
+int vrrp_socket_refresh_primary(struct vrrp_socket *s)
+{
+	struct in_addr a;
+	int err = vrrp_iface_primary(s->ifname, s->vips, s->nvips, &a);
+
+	if (!err)
+		s->primary = a;
+	return err;
+}
+
+unsigned vrrp_socket_ifindex(const struct vrrp_socket *s) { return s->ifindex; }
+
+const struct vrrp_socket_stats *vrrp_socket_get_stats(const struct vrrp_socket *s)
+{
+	return &s->stats;
+}

@@ -1,0 +1,560 @@
+/* health.c - active health checks on libcurl's multi interface.
+ *
+ * This is the only file that talks to libcurl.  curl never blocks here: it
+ * tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION -> loop_add_fd /
+ * loop_set_mask / loop_del_fd) and when to wake it (CURLMOPT_TIMERFUNCTION
+ * -> one loop_timer); we hand every event back with
+ * curl_multi_socket_action() and then collect finished checks.
+ *
+ * Per server (struct hcheck, in srv->health_priv):
+ *
+ *   timer fires -> hc_start: easy handle into the multi, server_get()
+ *   curl done   -> hc_done:  classify, log if the cause changed, re-arm the
+ *                            timer, tell the pool, server_put()
+ *   removed     -> hc_untrack: timer cancelled, easy handle out of the
+ *                            multi (closing its socket), server_put()
+ *
+ * Checks are paced from their start (start + interval), so servers keep
+ * the staggered phases they were given when added. */
+#include "health.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "list.h"
+#include "log.h"
+#include "loop.h"
+#include "pool.h"
+
+/* A check is about the status line; a large body is not read to its end. */
+#define HC_BODY_MAX (64u * 1024u)
+/* First checks of servers are spread over min(interval, this). */
+#define HC_STAGGER_MAX_MS 500u
+#define HC_URL_MAX (CFG_ADDR_TEXT_MAX + 256 + 16)
+
+struct health {
+	struct loop *loop;
+	struct pool *pool;
+	const struct config *cfg;
+	CURLM *multi;
+	struct curl_slist *headers;     /* shared by every easy handle */
+	struct loop_timer curl_timer;   /* curl's single timeout */
+	struct list checks;             /* struct hcheck.link */
+	uint32_t nstarted;              /* servers followed so far, for staggering */
+	bool curl_global;               /* curl_global_init() succeeded */
+};
+
+struct hcheck {
+	struct health *h;
+	struct server *srv;
+	CURL *easy;                     /* reused for every check of srv */
+	struct loop_timer timer;        /* next check */
+	bool inflight;                  /* easy is in h->multi; holds a ref on srv */
+	bool tcp;                       /* connect-only check */
+	bool body_capped;
+	size_t body_len;
+	uint64_t started_ms;
+	struct health_result res;
+	char url[HC_URL_MAX];
+	char errbuf[CURL_ERROR_SIZE];
+	struct list link;               /* in h->checks */
+};
+
+static void process_done(struct health *h);
+
+const char *health_cause_name(enum health_cause cause)
+{
+	static const char *const names[HC__COUNT] = {
+		[HC_NONE] = "not checked",
+		[HC_OK] = "ok",
+		[HC_REFUSED] = "connect refused",
+		[HC_UNREACHABLE] = "unreachable",
+		[HC_CONNECT_ERROR] = "connect error",
+		[HC_CONNECT_TIMEOUT] = "connect timeout",
+		[HC_TIMEOUT] = "timeout",
+		[HC_HTTP_STATUS] = "http status",
+		[HC_BAD_RESPONSE] = "bad response",
+		[HC_INTERNAL] = "internal error",
+	};
+	return (unsigned)cause < HC__COUNT ? names[cause] : "unknown";
+}
+
+/* "http status 500", "ok, HTTP 200", "connect error (Network is down)". */
+static int describe(const struct health_result *r, char *buf, size_t len)
+{
+	switch (r->cause) {
+	case HC_OK:
+		if (r->http_status)
+			return snprintf(buf, len, "ok, HTTP %d", r->http_status);
+		return snprintf(buf, len, "ok");
+	case HC_HTTP_STATUS:
+		return snprintf(buf, len, "http status %d", r->http_status);
+	case HC_UNREACHABLE:
+	case HC_CONNECT_ERROR:
+		if (r->os_errno)
+			return snprintf(buf, len, "%s (%s)", health_cause_name(r->cause), strerror(r->os_errno));
+		return snprintf(buf, len, "%s", health_cause_name(r->cause));
+	default:
+		return snprintf(buf, len, "%s", health_cause_name(r->cause));
+	}
+}
+
+/* ---- the event-loop glue for curl ---- */
+
+static void curl_io_cb(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct health *h = arg;
+	int flags = 0, running;
+
+	if (events & LOOP_READ)
+		flags |= CURL_CSELECT_IN;
+	if (events & LOOP_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(h->multi, fd, flags, &running);
+	process_done(h);
+}
+
+/* CURLMOPT_SOCKETFUNCTION.  socketp is non-NULL once we watch s.  A
+ * failure is logged and swallowed: returning -1 would make curl mark the
+ * whole multi handle dead, while the check's own timeout still ends it. */
+static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct health *h = userp;
+	unsigned mask = 0;
+	int err;
+
+	if (what == CURL_POLL_REMOVE) {
+		loop_del_fd(h->loop, s);
+		return 0;
+	}
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		mask |= LOOP_READ;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		mask |= LOOP_WRITE;
+	if (socketp) {
+		err = loop_set_mask(h->loop, s, mask);
+	} else {
+		err = loop_add_fd(h->loop, s, mask, curl_io_cb, h);
+		if (!err)
+			curl_multi_assign(h->multi, s, h);
+	}
+	if (err)
+		log_errno(err, "health: cannot watch check socket %d", s);
+	return 0;
+}
+
+static void curl_timer_fire(struct loop *loop, struct loop_timer *t)
+{
+	struct health *h = t->arg;
+	int running;
+
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	process_done(h);
+}
+
+/* CURLMOPT_TIMERFUNCTION: -1 cancels; 0 means "as soon as possible", which
+ * we honour at the next loop iteration (curl must not be re-entered from
+ * inside this callback). */
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct health *h = userp;
+
+	if (timeout_ms < 0)
+		loop_timer_cancel(h->loop, &h->curl_timer);
+	else
+		loop_timer_arm(h->loop, &h->curl_timer, (uint64_t)timeout_ms);
+	return 0;
+}
+
+/* ---- one check ---- */
+
+static size_t hc_discard(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct hcheck *hc = arg;
+	size_t n = size * nmemb;
+
+	if (hc->body_len + n > HC_BODY_MAX) {
+		hc->body_capped = true;
+		return 0; /* ends the transfer with CURLE_WRITE_ERROR */
+	}
+	hc->body_len += n;
+	return n;
+}
+
+static enum health_cause classify_connect(struct hcheck *hc, struct health_result *r)
+{
+	long err = 0;
+
+	curl_easy_getinfo(hc->easy, CURLINFO_OS_ERRNO, &err);
+	r->os_errno = (int)err;
+	if (err == ECONNREFUSED)
+		return HC_REFUSED;
+	if (err == EHOSTUNREACH || err == ENETUNREACH)
+		return HC_UNREACHABLE;
+	return HC_CONNECT_ERROR;
+}
+
+static enum health_cause classify_status(long status)
+{
+	/* RFC 9110 15.3/15.4: 2xx and 3xx mean the server handled the request.
+	 * Redirects are not followed: answering one proves the server is up. */
+	if (status >= 200 && status <= 399)
+		return HC_OK;
+	return status ? HC_HTTP_STATUS : HC_BAD_RESPONSE;
+}
+
+static enum health_cause classify(struct hcheck *hc, CURLcode rc, struct health_result *r)
+{
+	curl_off_t t = 0;
+	long status = 0;
+
+	curl_easy_getinfo(hc->easy, CURLINFO_TOTAL_TIME_T, &t);
+	r->duration_ms = (uint32_t)(t / 1000);
+	if (!hc->tcp) {
+		curl_easy_getinfo(hc->easy, CURLINFO_RESPONSE_CODE, &status);
+		r->http_status = (int)status;
+	}
+	if (rc == CURLE_WRITE_ERROR && hc->body_capped)
+		rc = CURLE_OK;
+	switch (rc) {
+	case CURLE_OK:
+		return hc->tcp ? HC_OK : classify_status(status);
+	case CURLE_COULDNT_CONNECT:
+		return classify_connect(hc, r);
+	case CURLE_OPERATION_TIMEDOUT:
+		curl_easy_getinfo(hc->easy, CURLINFO_CONNECT_TIME_T, &t);
+		return t ? HC_TIMEOUT : HC_CONNECT_TIMEOUT;
+	case CURLE_OUT_OF_MEMORY:
+	case CURLE_FAILED_INIT:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return HC_INTERNAL; /* our problem, not the server's */
+	default:
+		return HC_BAD_RESPONSE; /* empty reply, not HTTP, reset, ... */
+	}
+}
+
+/* One line per change of cause (relayd style); a server failing the same
+ * way every second is not news. */
+static void hc_log_change(struct hcheck *hc, const struct health_result *old, const struct health_result *r)
+{
+	char now[128], was[128];
+	const struct server *s = hc->srv;
+	bool detail = r->cause == HC_BAD_RESPONSE || r->cause == HC_CONNECT_ERROR || r->cause == HC_INTERNAL;
+
+	if (old->cause == r->cause && (r->cause != HC_HTTP_STATUS || old->http_status == r->http_status))
+		return;
+	describe(r, now, sizeof(now));
+	describe(old, was, sizeof(was));
+	if (r->cause == HC_OK)
+		log_info("health: server %s (%s) check passed: %s in %u ms (was: %s)", s->name, s->addr.text,
+			 now, r->duration_ms, was);
+	else
+		log_warnx("health: server %s (%s) check failed: %s after %u ms%s%s%s (was: %s)", s->name,
+			  s->addr.text, now, r->duration_ms, detail && hc->errbuf[0] ? " [" : "",
+			  detail ? hc->errbuf : "", detail && hc->errbuf[0] ? "]" : "", was);
+}
+
+static void hc_schedule_next(struct hcheck *hc)
+{
+	uint64_t now = loop_now_ms(hc->h->loop);
+	uint64_t next = hc->started_ms + hc->h->cfg->backend.health_interval_ms;
+
+	loop_timer_arm_at(hc->h->loop, &hc->timer, next > now ? next : now);
+}
+
+/* Record r, log a change, schedule the next check, then tell the pool.
+ * The pool call comes last: an observer of the DOWN/UP it may cause can
+ * remove srv, which frees hc (hc_untrack), so hc is not touched after it.
+ * The caller holds a reference on srv across this call. */
+static void hc_complete(struct hcheck *hc, struct health_result *r)
+{
+	struct pool *pool = hc->h->pool;
+	struct server *srv = hc->srv;
+
+	r->when_ms = loop_now_ms(hc->h->loop);
+	r->checks = hc->res.checks + 1;
+	r->failures = hc->res.failures + (r->cause != HC_OK);
+	hc_log_change(hc, &hc->res, r);
+	hc->res = *r;
+	hc_schedule_next(hc);
+	if (r->cause == HC_INTERNAL)
+		return; /* not the server's fault: no verdict */
+	srv->checked = true;
+	if (r->cause == HC_OK)
+		pool_server_ok(pool, srv, true);
+	else
+		pool_server_failed(pool, srv, FAIL_CHECK);
+}
+
+static void hc_done(struct hcheck *hc, CURLcode rc)
+{
+	struct health_result r = { 0 };
+	struct server *srv = hc->srv;
+
+	r.cause = classify(hc, rc, &r);
+	curl_multi_remove_handle(hc->h->multi, hc->easy);
+	hc->inflight = false; /* the check's reference on srv is now ours */
+	hc_complete(hc, &r);
+	server_put(srv);
+}
+
+static void process_done(struct health *h)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(h->multi, &left))) {
+		struct hcheck *hc = NULL;
+		CURLcode rc = msg->data.result;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&hc);
+		if (hc)
+			hc_done(hc, rc); /* msg is invalid from here on */
+	}
+}
+
+static void hc_start(struct loop *loop, struct loop_timer *t)
+{
+	struct hcheck *hc = t->arg;
+	CURLMcode mc;
+
+	if (hc->inflight)
+		return;
+	hc->body_len = 0;
+	hc->body_capped = false;
+	hc->errbuf[0] = '\0';
+	hc->started_ms = loop_now_ms(loop);
+	server_get(hc->srv);
+	mc = curl_multi_add_handle(hc->h->multi, hc->easy);
+	if (mc != CURLM_OK) {
+		struct health_result r = { .cause = HC_INTERNAL };
+		struct server *srv = hc->srv;
+
+		snprintf(hc->errbuf, sizeof(hc->errbuf), "%s", curl_multi_strerror(mc));
+		hc_complete(hc, &r);
+		server_put(srv);
+		return;
+	}
+	hc->inflight = true;
+}
+
+/* ---- following the pool ---- */
+
+/* Options that stay the same for every check of this server.  No proxy
+ * from the environment, no signals (we are not the only thing in the
+ * process), IPv4 literal only so curl never resolves a name, a fresh
+ * connection each time: a check must prove the server accepts new ones. */
+static CURLcode hc_setup_easy(struct hcheck *hc, const struct config *cfg)
+{
+	const char *path = cfg->backend.health_check;
+	long tmo = cfg->backend.health_timeout_ms ? cfg->backend.health_timeout_ms
+						  : cfg->backend.health_interval_ms;
+	CURL *e = hc->easy;
+	CURLcode rc = CURLE_OK;
+
+#define SETOPT(opt, val) (rc = rc != CURLE_OK ? rc : curl_easy_setopt(e, opt, val))
+	hc->tcp = !path[0];
+	snprintf(hc->url, sizeof(hc->url), "http://%s%s%s", hc->srv->addr.text, path[0] == '/' ? "" : "/", path);
+	SETOPT(CURLOPT_URL, hc->url);
+	SETOPT(CURLOPT_PRIVATE, (char *)hc);
+	SETOPT(CURLOPT_ERRORBUFFER, hc->errbuf);
+	SETOPT(CURLOPT_PROTOCOLS_STR, "http");
+	SETOPT(CURLOPT_PROXY, "");
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_IPRESOLVE, (long)CURL_IPRESOLVE_V4);
+	SETOPT(CURLOPT_TIMEOUT_MS, tmo);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, tmo);
+	SETOPT(CURLOPT_FRESH_CONNECT, 1L);
+	SETOPT(CURLOPT_FORBID_REUSE, 1L);
+	if (hc->tcp) {
+		SETOPT(CURLOPT_CONNECT_ONLY, 1L);
+	} else {
+		/* Host defaults to the URL's authority, i.e. the server address
+		 * (RFC 9110 7.2). */
+		SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+		SETOPT(CURLOPT_USERAGENT, "andromeda-health/" ANDROMEDA_VERSION);
+		SETOPT(CURLOPT_HTTPHEADER, hc->h->headers);
+		SETOPT(CURLOPT_WRITEFUNCTION, hc_discard);
+		SETOPT(CURLOPT_WRITEDATA, hc);
+	}
+#undef SETOPT
+	return rc;
+}
+
+/* Golden-ratio spread: the n-th server starts at frac(n * 0.618) of the
+ * window, so any number of servers added together fan out evenly. */
+static uint64_t stagger_ms(struct health *h)
+{
+	uint32_t span = h->cfg->backend.health_interval_ms;
+
+	if (span > HC_STAGGER_MAX_MS)
+		span = HC_STAGGER_MAX_MS;
+	return (uint64_t)span * ((h->nstarted++ * 618u) % 1000u) / 1000u;
+}
+
+static void hc_track(struct health *h, struct server *srv)
+{
+	struct hcheck *hc;
+	CURLcode rc = CURLE_OUT_OF_MEMORY;
+
+	if (srv->health_priv || !h->cfg->backend.health_interval_ms)
+		return;
+	hc = calloc(1, sizeof(*hc));
+	if (hc && (hc->easy = curl_easy_init())) {
+		hc->h = h;
+		hc->srv = srv;
+		rc = hc_setup_easy(hc, h->cfg);
+	}
+	if (rc != CURLE_OK) {
+		log_warnx("health: server %s (%s) will not be checked: %s", srv->name, srv->addr.text,
+			  curl_easy_strerror(rc));
+		if (hc)
+			curl_easy_cleanup(hc->easy);
+		free(hc);
+		return;
+	}
+	loop_timer_init(&hc->timer, hc_start, hc);
+	list_add_tail(&h->checks, &hc->link);
+	srv->health_priv = hc;
+	loop_timer_arm(h->loop, &hc->timer, stagger_ms(h));
+}
+
+/* After this, nothing here refers to srv any more. */
+static void hc_untrack(struct hcheck *hc)
+{
+	struct server *srv = hc->srv;
+
+	loop_timer_cancel(hc->h->loop, &hc->timer);
+	if (hc->inflight) {
+		/* Closes the check's socket (via CURL_POLL_REMOVE) at once. */
+		curl_multi_remove_handle(hc->h->multi, hc->easy);
+		hc->inflight = false;
+		server_put(srv);
+	}
+	curl_easy_cleanup(hc->easy);
+	list_del(&hc->link);
+	srv->health_priv = NULL;
+	free(hc);
+}
+
+static void on_pool_event(struct pool *pool, struct server *srv, enum pool_event ev, void *arg)
+{
+	struct health *h = arg;
+	struct hcheck *hc = srv->health_priv;
+
+	if (ev == POOL_SERVER_ADDED)
+		hc_track(h, srv);
+	else if (ev == POOL_SERVER_REMOVED && hc && hc->h == h)
+		hc_untrack(hc);
+}
+
+/* ---- public API ---- */
+
+static int health_init_curl(struct health *h)
+{
+	CURLMcode mc = CURLM_OK;
+
+	/* Reference counted by libcurl: paired with the cleanup in destroy. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -EIO;
+	h->curl_global = true;
+	h->multi = curl_multi_init();
+	h->headers = curl_slist_append(NULL, "Connection: close"); /* RFC 9112 9.6 */
+	if (!h->multi || !h->headers)
+		return -ENOMEM;
+#define MSETOPT(opt, val) (mc = mc != CURLM_OK ? mc : curl_multi_setopt(h->multi, opt, val))
+	MSETOPT(CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+	MSETOPT(CURLMOPT_SOCKETDATA, h);
+	MSETOPT(CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+	MSETOPT(CURLMOPT_TIMERDATA, h);
+#undef MSETOPT
+	return mc == CURLM_OK ? 0 : -EIO;
+}
+
+int health_create(struct health **out, struct loop *loop, struct pool *pool, const struct config *cfg)
+{
+	struct health *h = calloc(1, sizeof(*h));
+	struct server *s;
+	int err;
+
+	if (!h) {
+		log_errno(-ENOMEM, "health: cannot create the health checker");
+		return -ENOMEM;
+	}
+	h->loop = loop;
+	h->pool = pool;
+	h->cfg = cfg;
+	list_init(&h->checks);
+	loop_timer_init(&h->curl_timer, curl_timer_fire, h);
+	err = health_init_curl(h);
+	if (!err)
+		err = pool_add_observer(pool, on_pool_event, h);
+	if (err) {
+		log_errno(err, "health: cannot start health checks");
+		health_destroy(h);
+		return err;
+	}
+	for (s = pool_first(pool); s; s = pool_next(pool, s))
+		hc_track(h, s);
+	log_info("health: %s checks every %u ms, timeout %u ms, rise %u, fall %u",
+		 cfg->backend.health_check[0] ? "HTTP" : "TCP connect", cfg->backend.health_interval_ms,
+		 cfg->backend.health_timeout_ms, cfg->backend.rise, cfg->backend.fall);
+	*out = h;
+	return 0;
+}
+
+void health_destroy(struct health *h)
+{
+	if (!h)
+		return;
+	while (!list_empty(&h->checks))
+		hc_untrack(list_entry(h->checks.next, struct hcheck, link));
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	loop_timer_cancel(h->loop, &h->curl_timer);
+	curl_slist_free_all(h->headers);
+	if (h->curl_global)
+		curl_global_cleanup();
+	free(h);
+}
+
+int health_check_now(struct health *h, struct server *srv)
+{
+	struct hcheck *hc = srv->health_priv;
+
+	if (!hc || hc->h != h)
+		return -ENOENT;
+	if (!hc->inflight)
+		loop_timer_arm(h->loop, &hc->timer, 0);
+	return 0;
+}
+
+int health_get_result(const struct server *srv, struct health_result *out)
+{
+	const struct hcheck *hc = srv->health_priv;
+
+	if (!hc)
+		return -ENOENT;
+	*out = hc->res;
+	return 0;
+}
+
+int health_last_result(const struct server *srv, char *buf, size_t len)
+{
+	struct health_result r;
+	char what[128];
+
+	if (health_get_result(srv, &r) < 0 || r.cause == HC_NONE)
+		return snprintf(buf, len, "not checked");
+	describe(&r, what, sizeof(what));
+	return snprintf(buf, len, "%s in %u ms", what, r.duration_ms);
+}

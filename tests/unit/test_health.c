@@ -1,0 +1,605 @@
+/* test_health.c - active health checks against fake backends on loopback.
+ *
+ * The fake backends run in the same event loop as the checker, so every
+ * test is single-threaded and bounded by a deadline.  Intervals are tens of
+ * milliseconds to keep the suite fast. */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "health.h"
+#include "log.h"
+#include "loop.h"
+#include "pool.h"
+
+/* ---- a fake backend living in the test's event loop ---- */
+
+enum fake_mode {
+	FAKE_200,     /* HTTP 200, keeps the connection open (keep-alive) */
+	FAKE_302,     /* HTTP 302 redirect */
+	FAKE_500,     /* HTTP 500 */
+	FAKE_SILENT,  /* accepts, reads, never answers */
+	FAKE_HANGUP,  /* accepts and closes at once */
+	FAKE_REFUSE,  /* bound but not listening: connect gets a RST */
+};
+
+#define FAKE_MAX_CONNS 64
+
+struct fake_conn {
+	struct fake *f;
+	int fd;
+	size_t len;
+	char buf[2048];
+};
+
+struct fake {
+	struct loop *loop;
+	int lfd;
+	uint16_t port;
+	enum fake_mode mode;
+	unsigned accepts, requests, closes;
+	uint64_t first_request_ms;
+	char last_req[2048];
+	struct fake_conn *conns[FAKE_MAX_CONNS];
+};
+
+static void fake_conn_close(struct fake_conn *c)
+{
+	struct fake *f = c->f;
+
+	for (int i = 0; i < FAKE_MAX_CONNS; i++)
+		if (f->conns[i] == c)
+			f->conns[i] = NULL;
+	loop_del_fd(f->loop, c->fd);
+	close(c->fd);
+	free(c);
+}
+
+static void fake_answer(struct fake_conn *c)
+{
+	static const char *const resp[] = {
+		[FAKE_200] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		[FAKE_302] = "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
+		[FAKE_500] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\nfail",
+	};
+	struct fake *f = c->f;
+
+	f->requests++;
+	if (!f->first_request_ms)
+		f->first_request_ms = loop_clock_ms();
+	snprintf(f->last_req, sizeof(f->last_req), "%.*s", (int)c->len, c->buf);
+	c->len = 0; /* a reused connection would show as requests > accepts */
+	if (f->mode <= FAKE_500)
+		cr_assert(write(c->fd, resp[f->mode], strlen(resp[f->mode])) == (ssize_t)strlen(resp[f->mode]));
+}
+
+static void fake_conn_io(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct fake_conn *c = arg;
+	ssize_t n = read(fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		c->f->closes++;
+		fake_conn_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->buf[c->len] = '\0';
+	if (strstr(c->buf, "\r\n\r\n"))
+		fake_answer(c);
+	else if (c->len == sizeof(c->buf) - 1)
+		c->len = 0;
+}
+
+static void fake_accept(struct loop *loop, int lfd, unsigned events, void *arg)
+{
+	struct fake *f = arg;
+	struct fake_conn *c;
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int i;
+
+	if (fd < 0)
+		return;
+	f->accepts++;
+	if (f->mode == FAKE_HANGUP) {
+		close(fd);
+		return;
+	}
+	for (i = 0; i < FAKE_MAX_CONNS && f->conns[i]; i++)
+		;
+	cr_assert_lt(i, FAKE_MAX_CONNS, "fake backend: too many open connections");
+	c = calloc(1, sizeof(*c));
+	cr_assert_not_null(c);
+	*c = (struct fake_conn){ .f = f, .fd = fd };
+	f->conns[i] = c;
+	cr_assert_eq(loop_add_fd(loop, fd, LOOP_READ, fake_conn_io, c), 0);
+}
+
+static void fake_start(struct fake *f, struct loop *loop, enum fake_mode mode)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sin);
+
+	memset(f, 0, sizeof(*f));
+	f->loop = loop;
+	f->mode = mode;
+	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	cr_assert_geq(f->lfd, 0);
+	cr_assert_eq(bind(f->lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(getsockname(f->lfd, (struct sockaddr *)&sin, &sl), 0);
+	f->port = ntohs(sin.sin_port);
+	if (mode == FAKE_REFUSE)
+		return; /* keeps the port reserved, but nobody listens on it */
+	cr_assert_eq(listen(f->lfd, 16), 0);
+	cr_assert_eq(loop_add_fd(loop, f->lfd, LOOP_READ, fake_accept, f), 0);
+}
+
+static void fake_stop(struct fake *f)
+{
+	if (!f->loop)
+		return;
+	for (int i = 0; i < FAKE_MAX_CONNS; i++)
+		if (f->conns[i])
+			fake_conn_close(f->conns[i]);
+	loop_del_fd(f->loop, f->lfd);
+	close(f->lfd);
+	f->loop = NULL;
+}
+
+/* ---- fixture: loop, config, pool, health, an observer ---- */
+
+#define NFAKES 4
+
+static struct {
+	struct loop *loop;
+	struct config *cfg;
+	struct pool *pool;
+	struct health *health;
+	struct fake fakes[NFAKES];
+	unsigned ups, downs;
+	uint64_t first_up_ms, first_down_ms;
+	unsigned requests_at_up, requests_at_down; /* of fakes[0] */
+} t;
+
+static void observe(struct pool *pool, struct server *srv, enum pool_event ev, void *arg)
+{
+	if (ev == POOL_SERVER_UP) {
+		if (!t.ups++) {
+			t.first_up_ms = loop_clock_ms();
+			t.requests_at_up = t.fakes[0].requests;
+		}
+	} else if (ev == POOL_SERVER_DOWN) {
+		if (!t.downs++) {
+			t.first_down_ms = loop_clock_ms();
+			t.requests_at_down = t.fakes[0].requests;
+		}
+	}
+}
+
+static void setup(void)
+{
+	memset(&t, 0, sizeof(t));
+	log_set_timestamps(0);
+	cr_assert_eq(loop_create(&t.loop), 0);
+	t.cfg = calloc(1, sizeof(*t.cfg));
+	cr_assert_not_null(t.cfg);
+	t.cfg->backend.maxconn = 32;
+}
+
+static void teardown(void)
+{
+	health_destroy(t.health);
+	pool_destroy(t.pool);
+	for (int i = 0; i < NFAKES; i++)
+		fake_stop(&t.fakes[i]);
+	loop_destroy(t.loop);
+	free(t.cfg);
+}
+
+/* config.c is not ours: fill the backend fields by hand. */
+static void set_checks(const char *path, uint32_t interval, uint32_t timeout, unsigned rise, unsigned fall)
+{
+	snprintf(t.cfg->backend.health_check, sizeof(t.cfg->backend.health_check), "%s", path);
+	t.cfg->backend.health_interval_ms = interval;
+	t.cfg->backend.health_timeout_ms = timeout;
+	t.cfg->backend.rise = rise;
+	t.cfg->backend.fall = fall;
+}
+
+static void make_pool(void)
+{
+	t.pool = pool_create(t.cfg);
+	cr_assert_not_null(t.pool);
+	cr_assert_eq(pool_add_observer(t.pool, observe, NULL), 0);
+}
+
+static void start_health(void)
+{
+	cr_assert_eq(health_create(&t.health, t.loop, t.pool, t.cfg), 0);
+}
+
+static struct server *add_server(const char *name, uint16_t port, enum server_source src)
+{
+	struct cfg_endpoint ep = { .sin = { .sin_family = AF_INET, .sin_port = htons(port),
+					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) } };
+	struct server *s;
+	int err = 0;
+
+	snprintf(ep.text, sizeof(ep.text), "127.0.0.1:%u", port);
+	s = pool_server_add(t.pool, name, &ep, 1, src, &err);
+	cr_assert_not_null(s, "pool_server_add: %d", err);
+	return s;
+}
+
+/* Run the loop until *counter reaches want or ms elapse; true if reached. */
+static bool run_until(const unsigned *counter, unsigned want, uint64_t ms)
+{
+	uint64_t end = loop_clock_ms() + ms;
+
+	while (*counter < want && loop_clock_ms() < end)
+		cr_assert_eq(loop_run_once(t.loop, 5), 0);
+	return *counter >= want;
+}
+
+static void run_for(uint64_t ms)
+{
+	unsigned never = 0;
+
+	run_until(&never, 1, ms);
+}
+
+TestSuite(health, .init = setup, .fini = teardown, .timeout = 20);
+
+/* ---- HTTP checks ---- */
+
+Test(health, registered_server_comes_up_after_rise_checks)
+{
+	char res[128];
+	char host[64];
+	struct server *s;
+	unsigned before;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_200);
+	set_checks("/healthz", 50, 50, 2, 2);
+	make_pool();
+	start_health();
+	s = add_server("web1", t.fakes[0].port, SRV_REGISTERED);
+	cr_assert_eq(s->health, SRV_DOWN);
+
+	cr_assert(run_until(&t.ups, 1, 2000), "server never came up");
+	cr_assert_eq(t.requests_at_up, 2, "UP after %u checks, rise is 2", t.requests_at_up);
+	cr_assert(s->checked);
+	snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%u\r\n", t.fakes[0].port);
+	cr_assert(!strncmp(t.fakes[0].last_req, "GET /healthz HTTP/1.1\r\n", 23), "request: %s", t.fakes[0].last_req);
+	cr_assert_not_null(strstr(t.fakes[0].last_req, host), "request: %s", t.fakes[0].last_req);
+	health_last_result(s, res, sizeof(res));
+	cr_assert(!strncmp(res, "ok, HTTP 200 in ", 16), "result: %s", res);
+
+	/* It keeps being checked, about once per interval, and stays UP. */
+	before = t.fakes[0].requests;
+	run_for(500);
+	cr_assert_eq(t.downs, 0);
+	cr_assert_eq(s->health, SRV_UP);
+	cr_assert_geq(t.fakes[0].requests - before, 6, "%u checks in 500 ms", t.fakes[0].requests - before);
+	cr_assert_leq(t.fakes[0].requests - before, 11, "%u checks in 500 ms", t.fakes[0].requests - before);
+	/* Every check on a new connection, though the fake offers keep-alive. */
+	cr_assert_eq(t.fakes[0].accepts, t.fakes[0].requests);
+}
+
+Test(health, redirect_counts_as_pass)
+{
+	struct health_result r;
+	struct server *s;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_302);
+	set_checks("healthz", 50, 50, 1, 2); /* no leading slash: one is added */
+	make_pool();
+	start_health();
+	s = add_server("web1", t.fakes[0].port, SRV_REGISTERED);
+	cr_assert(run_until(&t.ups, 1, 2000));
+	cr_assert_eq(health_get_result(s, &r), 0);
+	cr_assert_eq(r.cause, HC_OK);
+	cr_assert_eq(r.http_status, 302);
+	cr_assert(!strncmp(t.fakes[0].last_req, "GET /healthz ", 13), "request: %s", t.fakes[0].last_req);
+}
+
+Test(health, status_500_goes_down_after_fall_checks)
+{
+	struct health_result r;
+	char res[128];
+	struct server *s;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_500);
+	set_checks("/healthz", 50, 50, 2, 3);
+	make_pool();
+	start_health();
+	s = add_server("web1", t.fakes[0].port, SRV_STATIC);
+	cr_assert_eq(s->health, SRV_UP);
+
+	cr_assert(run_until(&t.downs, 1, 2000), "server never went down");
+	cr_assert_eq(t.requests_at_down, 3, "DOWN after %u checks, fall is 3", t.requests_at_down);
+	cr_assert_eq(s->health, SRV_DOWN);
+	cr_assert_eq(health_get_result(s, &r), 0);
+	cr_assert_eq(r.cause, HC_HTTP_STATUS);
+	cr_assert_eq(r.http_status, 500);
+	cr_assert_eq(r.checks, 3);
+	cr_assert_eq(r.failures, 3);
+	cr_assert_eq(s->fail_by[FAIL_CHECK], 3);
+	health_last_result(s, res, sizeof(res));
+	cr_assert(!strncmp(res, "http status 500 in ", 19), "result: %s", res);
+}
+
+Test(health, no_listener_goes_down_with_connect_refused)
+{
+	struct health_result r;
+	char res[128];
+	struct server *s;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_REFUSE);
+	set_checks("/healthz", 50, 50, 2, 2);
+	make_pool();
+	start_health();
+	s = add_server("web1", t.fakes[0].port, SRV_STATIC);
+
+	cr_assert(run_until(&t.downs, 1, 2000));
+	cr_assert_eq(health_get_result(s, &r), 0);
+	cr_assert_eq(r.cause, HC_REFUSED);
+	cr_assert_eq(r.os_errno, ECONNREFUSED);
+	health_last_result(s, res, sizeof(res));
+	cr_assert(!strncmp(res, "connect refused in ", 19), "result: %s", res);
+}
+
+Test(health, closed_without_answer_is_a_bad_response)
+{
+	struct health_result r;
+	struct server *s;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_HANGUP);
+	set_checks("/healthz", 50, 50, 2, 2);
+	make_pool();
+	start_health();
+	s = add_server("web1", t.fakes[0].port, SRV_STATIC);
+	cr_assert(run_until(&t.downs, 1, 2000));
+	cr_assert_eq(health_get_result(s, &r), 0);
+	cr_assert_eq(r.cause, HC_BAD_RESPONSE);
+	cr_assert_geq(t.fakes[0].accepts, 2);
+}
+
+Test(health, silent_server_times_out_within_bounds)
+{
+	const uint32_t interval = 100, timeout = 60, fall = 2;
+	struct health_result r;
+	struct server *s;
+	uint64_t t0, took;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_SILENT);
+	set_checks("/healthz", interval, timeout, 2, fall);
+	make_pool();
+	start_health();
+	t0 = loop_clock_ms();
+	s = add_server("web1", t.fakes[0].port, SRV_STATIC); /* first server: no stagger delay */
+
+	cr_assert(run_until(&t.downs, 1, 3000));
+	took = t.first_down_ms - t0;
+	/* fall checks, each lasting the timeout, spaced by the interval. */
+	cr_assert_geq(took, (fall - 1) * interval + timeout, "down after %lu ms", (unsigned long)took);
+	cr_assert_leq(took, fall * interval + timeout, "down after %lu ms", (unsigned long)took);
+	cr_assert_eq(health_get_result(s, &r), 0);
+	cr_assert_eq(r.cause, HC_TIMEOUT);
+	cr_assert_geq(r.duration_ms, timeout);
+	cr_assert_eq(t.fakes[0].requests, fall, "the request was sent before the timeout");
+}
+
+/* ---- removal and lifetime ---- */
+
+/* The server struct is freed on removal (the pool's and the check's
+ * references are both dropped); ASan in the Sanitize build catches any
+ * later touch.  Without ASan, the socket and schedule checks still apply. */
+Test(health, server_removed_during_check_is_not_touched_again)
+{
+	struct server *s;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_SILENT);
+	set_checks("/healthz", 200, 200, 2, 2);
+	make_pool();
+	start_health();
+	s = add_server("web1", t.fakes[0].port, SRV_STATIC);
+
+	cr_assert(run_until(&t.fakes[0].requests, 1, 2000), "check never reached the server");
+	cr_assert_eq(t.fakes[0].closes, 0);
+	pool_server_remove(t.pool, s);
+	s = NULL;
+	/* The in-flight check's connection is closed at once... */
+	cr_assert(run_until(&t.fakes[0].closes, 1, 50), "in-flight check not cancelled");
+	/* ...and nothing runs for it any more: no timeout, no next check. */
+	run_for(600);
+	cr_assert_eq(t.fakes[0].accepts, 1);
+	cr_assert_eq(t.ups + t.downs, 0);
+}
+
+Test(health, removal_releases_the_check_reference)
+{
+	struct server *s;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_SILENT);
+	set_checks("/healthz", 200, 200, 2, 2);
+	make_pool();
+	start_health();
+	s = add_server("web1", t.fakes[0].port, SRV_STATIC);
+	cr_assert(run_until(&t.fakes[0].requests, 1, 2000));
+	cr_assert_eq(s->refs, 2, "pool + in-flight check");
+	server_get(s); /* the test's own, so s can be inspected after removal */
+	pool_server_remove(t.pool, s);
+	cr_assert_eq(s->refs, 1, "check still holds a reference after removal");
+	cr_assert_null(s->health_priv);
+	cr_assert_eq(health_check_now(t.health, s), -ENOENT);
+	server_put(s);
+}
+
+Test(health, destroy_with_checks_in_flight)
+{
+	struct server *s;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_SILENT);
+	set_checks("/healthz", 200, 200, 2, 2);
+	make_pool();
+	start_health();
+	s = add_server("web1", t.fakes[0].port, SRV_STATIC);
+	cr_assert(run_until(&t.fakes[0].requests, 1, 2000));
+	cr_assert_eq(s->refs, 2);
+	health_destroy(t.health);
+	t.health = NULL;
+	cr_assert_eq(s->refs, 1);
+	cr_assert_null(s->health_priv);
+	cr_assert(run_until(&t.fakes[0].closes, 1, 50), "check socket left open");
+}
+
+/* ---- TCP connect checks ---- */
+
+Test(health, tcp_check_passes_against_plain_listener)
+{
+	char res[128];
+	struct server *s;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_SILENT); /* never sends a byte */
+	set_checks("", 50, 50, 2, 2);
+	make_pool();
+	start_health();
+	s = add_server("db1", t.fakes[0].port, SRV_REGISTERED);
+
+	cr_assert(run_until(&t.ups, 1, 2000));
+	cr_assert_geq(t.fakes[0].accepts, 2);
+	cr_assert_eq(t.fakes[0].requests, 0, "a TCP check must not send a request");
+	health_last_result(s, res, sizeof(res));
+	cr_assert(!strncmp(res, "ok in ", 6), "result: %s", res);
+	/* Each check closes its connection rather than keeping it. */
+	run_for(300);
+	cr_assert_geq(t.fakes[0].accepts, 6);
+	cr_assert_geq(t.fakes[0].closes + 1, t.fakes[0].accepts, "%u accepted, %u closed",
+		      t.fakes[0].accepts, t.fakes[0].closes);
+	cr_assert_eq(t.downs, 0);
+}
+
+Test(health, tcp_check_refused_goes_down)
+{
+	struct health_result r;
+	struct server *s;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_REFUSE);
+	set_checks("", 50, 50, 2, 2);
+	make_pool();
+	start_health();
+	s = add_server("db1", t.fakes[0].port, SRV_STATIC);
+	cr_assert(run_until(&t.downs, 1, 2000));
+	cr_assert_eq(health_get_result(s, &r), 0);
+	cr_assert_eq(r.cause, HC_REFUSED);
+}
+
+/* ---- scheduling ---- */
+
+Test(health, existing_servers_are_checked_and_staggered)
+{
+	static const char *const names[NFAKES] = { "a", "b", "c", "d" };
+	uint64_t t0, lo = UINT64_MAX, hi = 0;
+
+	set_checks("/healthz", 400, 100, 2, 2);
+	make_pool();
+	for (int i = 0; i < NFAKES; i++) {
+		fake_start(&t.fakes[i], t.loop, FAKE_200);
+		add_server(names[i], t.fakes[i].port, SRV_STATIC);
+	}
+	t0 = loop_clock_ms();
+	start_health();
+	for (int i = 0; i < NFAKES; i++) {
+		cr_assert(run_until(&t.fakes[i].requests, 1, 1000), "server %s never checked", names[i]);
+		lo = t.fakes[i].first_request_ms < lo ? t.fakes[i].first_request_ms : lo;
+		hi = t.fakes[i].first_request_ms > hi ? t.fakes[i].first_request_ms : hi;
+	}
+	/* All first checks within one interval, but not all at once. */
+	cr_assert_leq(hi - t0, 400 + 50, "last first check after %lu ms", (unsigned long)(hi - t0));
+	cr_assert_geq(hi - lo, 150, "first checks spread over only %lu ms", (unsigned long)(hi - lo));
+}
+
+Test(health, check_now_runs_at_once)
+{
+	struct server *s;
+	uint64_t t0;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_200);
+	fake_start(&t.fakes[1], t.loop, FAKE_200);
+	set_checks("/healthz", 5000, 100, 2, 2);
+	make_pool();
+	start_health();
+	add_server("first", t.fakes[0].port, SRV_STATIC);
+	cr_assert(run_until(&t.fakes[0].requests, 1, 200)); /* first server: no delay */
+	s = add_server("second", t.fakes[1].port, SRV_STATIC); /* staggered by ~300 ms */
+	t0 = loop_clock_ms();
+	cr_assert_eq(health_check_now(t.health, s), 0);
+	cr_assert(run_until(&t.fakes[1].requests, 1, 1000));
+	cr_assert_leq(t.fakes[1].first_request_ms - t0, 100);
+	run_for(100);
+	cr_assert_eq(t.fakes[1].requests, 1, "the staggered first check was replaced, not added");
+}
+
+/* ---- logging ---- */
+
+static unsigned count_lines(const char *text, const char *a, const char *b)
+{
+	unsigned n = 0;
+	const char *line = text;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n');
+		char buf[512];
+
+		snprintf(buf, sizeof(buf), "%.*s", end ? (int)(end - line) : (int)strlen(line), line);
+		n += strstr(buf, a) && strstr(buf, b);
+		line = end ? end + 1 : NULL;
+	}
+	return n;
+}
+
+Test(health, logs_one_line_per_change_of_cause)
+{
+	char path[] = "/tmp/test_health_log.XXXXXX";
+	char text[8192];
+	int fd = mkstemp(path), saved = dup(2);
+	ssize_t n;
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	fflush(stderr);
+	dup2(fd, 2);
+	fake_start(&t.fakes[0], t.loop, FAKE_500);
+	set_checks("/healthz", 30, 30, 2, 2);
+	make_pool();
+	start_health();
+	add_server("web1", t.fakes[0].port, SRV_STATIC);
+	run_until(&t.fakes[0].requests, 6, 2000);
+	t.fakes[0].mode = FAKE_200;
+	run_until(&t.fakes[0].requests, 12, 2000);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	cr_assert_geq(t.fakes[0].requests, 12);
+
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	close(fd);
+	cr_assert_gt(n, 0);
+	text[n] = '\0';
+	cr_assert_eq(count_lines(text, "health: server web1", "check failed: http status 500"), 1, "%s", text);
+	cr_assert_eq(count_lines(text, "health: server web1", "check passed: ok, HTTP 200"), 1, "%s", text);
+	cr_assert_eq(count_lines(text, "server web1", "is DOWN"), 1, "%s", text);
+	cr_assert_eq(count_lines(text, "server web1", "is UP"), 1, "%s", text);
+}

@@ -88,6 +88,15 @@ struct http_msg {
 	uint64_t body_seen;
 	int last_cb;
 	bool head_done, msg_done, skip_body;
+	bool failed;                    /* sticky: status/reason are set */
+	bool expect_body;               /* fixed once HTTP_HEAD_DONE */
+	bool in_trailers;               /* chunked: last chunk seen */
+	uint8_t scan;                   /* line checker state (http.c) */
+	uint32_t scan_len;              /* bytes of the current chunk-size line */
+	uint32_t fed;                   /* head bytes given to http_parser */
+	uint32_t start_off;             /* first byte of the start line */
+	const char *cur;                /* buffer of the running call */
+	size_t cur_len;
 };
 
 void http_msg_init(struct http_msg *m, enum http_kind kind, const struct http_limits *limits);

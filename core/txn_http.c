@@ -24,6 +24,12 @@ static bool txn_alive(const struct txn *t, const struct client *cl, uint64_t id)
 	return cl->fd >= 0 && cl->txn == t && t->id == id;
 }
 
+/* Request bytes are waiting to go to a connected backend. */
+static bool txn_unsent(const struct txn *t)
+{
+	return t->bc && t->bc->connected && t->rq && t->rq_sent < buf_len(t->rq);
+}
+
 /* Free space in b once compacted. */
 static uint32_t buf_space(const struct buf_pool *bp, const struct buf *b)
 {
@@ -178,7 +184,7 @@ void http_client_process(struct client *cl)
 		return;
 	}
 	id = t->id;
-	if (t->bc && t->bc->connected && t->state == TXN_SENDING)
+	if (txn_unsent(t) && t->state != TXN_CONNECTING)
 		backend_send(t);
 	if (txn_alive(t, cl, id))
 		client_update_mask(cl);
@@ -254,7 +260,7 @@ static void backend_send(struct txn *t)
 			return;
 		}
 		if (n < 0) {
-			txn_backend_failed(t, bc->reused ? FAIL_PROTOCOL : FAIL_CONNECT, !bc->reused);
+			txn_backend_failed(t, FAIL_PROTOCOL, !bc->reused);
 			return;
 		}
 		t->rq_sent += (uint32_t)n;
@@ -309,8 +315,10 @@ static int response_head(struct txn *t)
 		.client_http10 = t->req.version_minor == 0,
 		.upgrade = t->rsp.status == 101,
 	};
-	if (!(t->rh = buf_get(&px->bufs)))
+	/* rh may still hold a 1xx head not yet sent: append. */
+	if (!t->rh && !(t->rh = buf_get(&px->bufs)))
 		return HTTP_ERROR;
+	buf_compact(t->rh);
 	n = http_rewrite_response(&t->rsp, buf_start(t->rs), &rw, buf_end(t->rh), buf_room(&px->bufs, t->rh));
 	if (n < 0)
 		return HTTP_ERROR;
@@ -334,15 +342,16 @@ static void response_process(struct txn *t)
 		if (r == HTTP_NEED_MORE) {
 			if (!buf_room(&t->px->bufs, t->rs))
 				txn_backend_failed(t, FAIL_PROTOCOL, true); /* head too large */
+			else if (t->rh)
+				client_flush(t); /* a 1xx head */
 			return;
 		}
 		if (r == HTTP_ERROR) {
 			txn_backend_failed(t, FAIL_PROTOCOL, true);
 			return;
 		}
-		t->state = TXN_RESPONDING;
-		pool_server_ok(t->px->pool, t->srv, false);
 		if (t->rsp.status == 101) {
+			pool_server_ok(t->px->pool, t->srv, false);
 			tunnel_start(t);
 			return;
 		}
@@ -355,6 +364,9 @@ static void response_process(struct txn *t)
 				http_msg_expect_no_body(&t->rsp);
 			continue;
 		}
+		t->state = TXN_RESPONDING;
+		loop_timer_arm(t->px->loop, &t->timer, t->px->cfg->backend.server_timeout_ms);
+		pool_server_ok(t->px->pool, t->srv, false);
 		if (!http_msg_has_body(&t->rsp))
 			t->rsp_done = true;
 	}
@@ -416,7 +428,7 @@ static void backend_recv(struct txn *t)
 			if (!t->rsp_head_done)
 				txn_backend_failed(t, FAIL_PROTOCOL, true);
 			else
-				bconn_want(t->bc, t->state == TXN_SENDING ? LOOP_WRITE : 0);
+				bconn_want(t->bc, txn_unsent(t) ? LOOP_WRITE : 0);
 			return;
 		}
 	}
@@ -438,7 +450,7 @@ void http_txn_backend_io(struct txn *t, unsigned events)
 	struct bconn *bc = t->bc;
 	uint64_t id = t->id;
 
-	if ((events & LOOP_WRITE) && t->state == TXN_SENDING) {
+	if ((events & LOOP_WRITE) && txn_unsent(t)) {
 		backend_send(t);
 		if (!txn_alive(t, cl, id) || t->bc != bc)
 			return;
@@ -492,8 +504,8 @@ static void client_flush(struct txn *t)
 	}
 	client_update_mask(cl);
 	if (t->bc)
-		bconn_want(t->bc, (t->state == TXN_SENDING ? LOOP_WRITE : 0) |
-					  (t->rs && buf_space(&t->px->bufs, t->rs) ? LOOP_READ : 0));
+		bconn_want(t->bc, (txn_unsent(t) ? LOOP_WRITE : 0) |
+					  (!t->rs || buf_space(&t->px->bufs, t->rs) ? LOOP_READ : 0));
 }
 
 void http_client_writable(struct client *cl)

@@ -1,0 +1,55 @@
+/* ctl_proxy.c - the routing table and proxy counters over the control socket. */
+#include "ctl_proxy.h"
+
+#include "control.h"
+#include "proxy.h"
+
+static void route_row(const struct proxy_route *r, void *arg)
+{
+	json_t *rows = arg;
+
+	json_array_append_new(rows, json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:I}", "request_id", r->request_id,
+					      "client", r->client, "server", r->server, "state", r->state,
+					      "method", r->method, "age_ms", (json_int_t)r->age_ms));
+}
+
+json_t *ctl_proxy_routes_json(struct proxy *px)
+{
+	json_t *rows = json_array();
+
+	if (rows)
+		proxy_for_each_route(px, route_row, rows);
+	return rows;
+}
+
+static json_t *cmd_routes(int argc, char **argv, void *arg)
+{
+	(void)argv;
+	if (argc != 1)
+		return control_error("usage: routes");
+	return ctl_proxy_routes_json(arg);
+}
+
+static int status_proxy(json_t *status, void *arg)
+{
+	struct proxy_stats st;
+	json_t *o;
+
+	proxy_get_stats(arg, &st);
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "accepted", (json_int_t)st.accepted,
+		      "requests", (json_int_t)st.requests, "responses", (json_int_t)st.responses,
+		      "redispatched", (json_int_t)st.redispatched, "queued_total", (json_int_t)st.queued,
+		      "errors_4xx", (json_int_t)st.errors_4xx, "errors_5xx", (json_int_t)st.errors_5xx,
+		      "aborted", (json_int_t)st.aborted, "clients", (int)st.clients, "active", (int)st.active);
+	if (!o)
+		return -12; /* -ENOMEM */
+	return json_object_set_new(status, "proxy", o) ? -12 : 0;
+}
+
+int ctl_proxy_register(struct control *c, struct proxy *px)
+{
+	int err = control_register(c, "routes", "routes - the routing table: request id, client, server, state",
+				   cmd_routes, px);
+
+	return err ? err : control_status_add(c, status_proxy, px);
+}

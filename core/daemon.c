@@ -1,0 +1,218 @@
+/* daemon.c - wires the modules together around one event loop.
+ *
+ *   signals (signalfd) --+
+ *   control socket ------+--> loop <-- proxy (frontend + backends)
+ *   health checks -------+              ^
+ *                                        pool (servers, round-robin)
+ *
+ * SIGTERM / SIGINT: stop accepting, let requests in flight finish for at
+ * most frontend.grace, then exit 0.  SIGHUP is logged and ignored for now. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+#include "ctl_pool.h"
+#include "ctl_proxy.h"
+#include "health.h"
+#include "log.h"
+#include "loop.h"
+#include "pool.h"
+#include "proxy.h"
+
+struct daemon {
+	const struct config *cfg;
+	struct loop *loop;
+	struct pool *pool;
+	struct proxy *proxy;
+	struct health *health;
+	struct control *control;
+	int sigfd;
+	bool stopping;
+	struct loop_timer grace_timer;
+};
+
+static void daemon_stop_now(struct loop *loop, struct loop_timer *t)
+{
+	(void)t;
+	loop_stop(loop);
+}
+
+static void daemon_drained(void *arg)
+{
+	struct daemon *d = arg;
+
+	log_info("all connections finished");
+	loop_stop(d->loop);
+}
+
+static void daemon_begin_shutdown(struct daemon *d, const char *why)
+{
+	if (d->stopping) {
+		log_warnx("%s again: stopping now", why);
+		loop_stop(d->loop);
+		return;
+	}
+	d->stopping = true;
+	log_info("%s: stopping (grace %u ms for requests in flight)", why, d->cfg->frontend.grace_ms);
+	loop_timer_init(&d->grace_timer, daemon_stop_now, d);
+	loop_timer_arm(d->loop, &d->grace_timer, d->cfg->frontend.grace_ms);
+	proxy_shutdown(d->proxy, daemon_drained, d);
+}
+
+static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct daemon *d = arg;
+	struct signalfd_siginfo si;
+
+	(void)loop;
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			daemon_begin_shutdown(d, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			break;
+		case SIGHUP:
+			log_warnx("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+			break;
+		}
+	}
+}
+
+static int signals_open(struct daemon *d)
+{
+	sigset_t set;
+	int err;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sigfd < 0)
+		return -errno;
+	err = loop_add_fd(d->loop, d->sigfd, LOOP_READ, signal_io, d);
+	return err;
+}
+
+static int status_node(json_t *status, void *arg)
+{
+	struct daemon *d = arg;
+
+	/* HA fields are filled by the HA module when [ha] is configured; a
+	 * standalone balancer is always the active one. */
+	json_object_set_new(status, "node", json_string(d->cfg->node.name));
+	json_object_set_new(status, "version", json_string(ANDROMEDA_VERSION));
+	json_object_set_new(status, "mode", json_string(d->cfg->frontend.mode == MODE_TCP ? "tcp" : "http"));
+	json_object_set_new(status, "listen", json_string(d->cfg->frontend.listen.text));
+	json_object_set_new(status, "ha", json_boolean(false));
+	json_object_set_new(status, "role", json_string("MASTER"));
+	json_object_set_new(status, "priority", json_integer(0));
+	json_object_set_new(status, "vip_held", json_boolean(false));
+	json_object_set_new(status, "vips", json_array());
+	json_object_set_new(status, "peers", json_array());
+	return 0;
+}
+
+static int status_sync(json_t *status, void *arg)
+{
+	(void)arg;
+	json_object_set_new(status, "sync", json_pack("{s:i, s:n}", "seq", 0, "last_snapshot_ms"));
+	return 0;
+}
+
+static int add_static_servers(struct daemon *d)
+{
+	for (size_t i = 0; i < d->cfg->nservers; i++) {
+		const struct cfg_server *cs = &d->cfg->servers[i];
+		int err = 0;
+
+		if (!pool_server_add(d->pool, cs->name, &cs->addr, cs->weight, SRV_STATIC, &err)) {
+			log_errno(err, "server %s: cannot add", cs->name);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int control_setup(struct daemon *d)
+{
+	int err = control_open(&d->control, d->loop, d->cfg->node.control_socket);
+
+	if (err < 0)
+		return err;
+	if ((err = control_status_add(d->control, status_node, d)) < 0 ||
+	    (err = ctl_pool_register(d->control, d->pool)) < 0 ||
+	    (err = control_status_add(d->control, ctl_pool_status, d->pool)) < 0 ||
+	    (err = ctl_proxy_register(d->control, d->proxy)) < 0 ||
+	    (err = control_status_add(d->control, status_sync, d)) < 0)
+		log_errno(err, "control socket: cannot register commands");
+	return err;
+}
+
+static int daemon_setup(struct daemon *d)
+{
+	int err;
+
+	if ((err = loop_create(&d->loop)) < 0) {
+		log_errno(err, "cannot create the event loop");
+		return err;
+	}
+	if ((err = signals_open(d)) < 0) {
+		log_errno(err, "cannot set up signal handling");
+		return err;
+	}
+	if (!(d->pool = pool_create(d->cfg)))
+		return -ENOMEM;
+	if ((err = add_static_servers(d)) < 0)
+		return err;
+	if ((err = proxy_create(&d->proxy, d->loop, d->pool, d->cfg)) < 0)
+		return err;
+	if ((err = health_create(&d->health, d->loop, d->pool, d->cfg)) < 0) {
+		log_errno(err, "cannot start health checks");
+		return err;
+	}
+	if ((err = control_setup(d)) < 0)
+		return err;
+	return proxy_start(d->proxy);
+}
+
+static void daemon_teardown(struct daemon *d)
+{
+	control_close(d->control);
+	health_destroy(d->health);
+	proxy_destroy(d->proxy);
+	pool_destroy(d->pool);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	loop_destroy(d->loop);
+}
+
+int daemon_run(const struct config *cfg)
+{
+	struct daemon d = { .cfg = cfg, .sigfd = -1 };
+	int err;
+
+	log_info("andromeda %s starting: node %s, %zu static server(s)", ANDROMEDA_VERSION, cfg->node.name,
+		 cfg->nservers);
+	err = daemon_setup(&d);
+	if (!err) {
+		err = loop_run(d.loop);
+		if (err)
+			log_errno(err, "event loop failed");
+	}
+	daemon_teardown(&d);
+	if (!err)
+		log_info("stopped");
+	return err ? 1 : 0;
+}

@@ -1,0 +1,70 @@
+/* main_andromeda.c - command line of the andromeda daemon. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+#define DEFAULT_CONFIG "/etc/andromeda/andromeda.conf"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: andromeda [-c FILE] [-d]      run the balancer (foreground)\n"
+		"       andromeda -t [-c FILE]        check the configuration and exit\n"
+		"       andromeda --help | --version\n"
+		"\n"
+		"  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
+		"  -t, --test          check the configuration: exit 0 if valid, 2 if not\n"
+		"  -d, --debug         log debug messages\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'd' },        { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },      { 0 },
+	};
+	const char *path = DEFAULT_CONFIG;
+	bool test = false, debug = false;
+	struct config cfg;
+	char err[512];
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:tdhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 't': test = true; break;
+		case 'd': debug = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("andromeda %s\n", ANDROMEDA_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (test) {
+		printf("configuration file %s is valid\n", path);
+		config_free(&cfg);
+		return 0;
+	}
+	/* Under systemd, journald adds the time itself. */
+	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
+	log_set_level(debug ? LOG_LVL_DEBUG : (enum log_level)cfg.node.log_level);
+	rc = daemon_run(&cfg);
+	config_free(&cfg);
+	return rc;
+}

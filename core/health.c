@@ -349,6 +349,12 @@ static void hc_start(struct loop *loop, struct loop_timer *t)
 
 /* ---- following the pool ---- */
 
+/* An unset timeout (hand-made configs) falls back to the interval. */
+static uint32_t check_timeout_ms(const struct config *cfg)
+{
+	return cfg->backend.health_timeout_ms ? cfg->backend.health_timeout_ms : cfg->backend.health_interval_ms;
+}
+
 /* Options that stay the same for every check of this server.  No proxy
  * from the environment, no signals (we are not the only thing in the
  * process), IPv4 literal only so curl never resolves a name, a fresh
@@ -356,8 +362,7 @@ static void hc_start(struct loop *loop, struct loop_timer *t)
 static CURLcode hc_setup_easy(struct hcheck *hc, const struct config *cfg)
 {
 	const char *path = cfg->backend.health_check;
-	long tmo = cfg->backend.health_timeout_ms ? cfg->backend.health_timeout_ms
-						  : cfg->backend.health_interval_ms;
+	long tmo = check_timeout_ms(cfg);
 	CURL *e = hc->easy;
 	CURLcode rc = CURLE_OK;
 
@@ -505,9 +510,12 @@ int health_create(struct health **out, struct loop *loop, struct pool *pool, con
 	}
 	for (s = pool_first(pool); s; s = pool_next(pool, s))
 		hc_track(h, s);
-	log_info("health: %s checks every %u ms, timeout %u ms, rise %u, fall %u",
-		 cfg->backend.health_check[0] ? "HTTP" : "TCP connect", cfg->backend.health_interval_ms,
-		 cfg->backend.health_timeout_ms, cfg->backend.rise, cfg->backend.fall);
+	if (!cfg->backend.health_interval_ms)
+		log_info("health: active checks disabled (health_interval is 0)");
+	else
+		log_info("health: %s checks every %u ms, timeout %u ms, rise %u, fall %u",
+			 cfg->backend.health_check[0] ? "HTTP" : "TCP connect", cfg->backend.health_interval_ms,
+			 check_timeout_ms(cfg), cfg->backend.rise, cfg->backend.fall);
 	*out = h;
 	return 0;
 }

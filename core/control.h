@@ -1,0 +1,85 @@
+/* control.h - the daemon's control socket (SPEC "Programs": andromedactl).
+ *
+ * Protocol, one exchange per connection:
+ *   client -> daemon   ONE request line, at most CONTROL_LINE_MAX bytes
+ *                      including the "\n" ("\r\n" and a line ended by the
+ *                      client's shutdown(SHUT_WR) are accepted too): a
+ *                      command word and arguments separated by spaces,
+ *                      printable ASCII only, e.g. "drain web1".
+ *   daemon -> client   ONE JSON document followed by "\n", then close.
+ *                      Failures are {"error": "message"}.
+ * A client that has not sent its line within CONTROL_TIMEOUT_MS (or stops
+ * reading the reply for that long) is disconnected.  Everything runs on the
+ * event loop, non-blocking; no threads.
+ *
+ * Handlers are registered by each module (ctl_pool.h for the pool, the
+ * daemon's main for node/HA/journal).  "help" is built in; so is "status",
+ * an object composed by status providers in the order they were added
+ * (control_status_add), so the daemon's main decides the key order of
+ * `andromedactl status` (SPEC: node, role, priority, vip_held, vips, peers,
+ * servers, sync).
+ *
+ * JSON values are Jansson's json_t (libjansson). */
+#ifndef ANDROMEDA_CONTROL_H
+#define ANDROMEDA_CONTROL_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#define CONTROL_LINE_MAX 4096      /* request line, "\n" included */
+#define CONTROL_MAX_ARGS 32        /* command word included */
+#define CONTROL_MAX_CLIENTS 128    /* served at once; more are refused */
+#define CONTROL_TIMEOUT_MS 2000    /* to send the request / to read the reply */
+#define CONTROL_DEFAULT_SOCKET "/run/andromeda/control.sock"
+
+struct control;
+struct loop;
+
+/* A command handler.  argv[0] is the command word, argv[1..argc-1] its
+ * arguments (argc >= 1; the strings live until the handler returns).
+ * Returns a NEW reference to the reply: any JSON value, or control_error()
+ * for a failure.  NULL means out of memory and is answered with
+ * {"error":"CMD: internal error"}. */
+typedef json_t *(*control_fn)(int argc, char **argv, void *arg);
+
+/* A status provider: adds its keys to the "status" object (e.g.
+ * json_object_set_new(status, "servers", ...)).  Returns 0 or -errno; on
+ * failure "status" answers with an error. */
+typedef int (*control_status_fn)(json_t *status, void *arg);
+
+/* Create the unix socket at path and serve it on loop.  The parent
+ * directory is created (0755) if missing; a stale socket left by a dead
+ * daemon is removed, but a socket that still accepts connections gives
+ * -EADDRINUSE and any other file at path gives -EEXIST (never deleted).
+ * The socket gets mode 0660 and the process's uid/gid (see control_chown).
+ * Returns 0 or -errno (one log line says what failed). */
+int control_open(struct control **out, struct loop *loop, const char *path);
+
+/* Disconnect every client, stop listening and unlink the socket (only if
+ * the file at path is still the one we created).  NULL is a no-op. */
+void control_close(struct control *c);
+
+/* Give the socket file to uid:gid (e.g. 0 and the daemon user's group
+ * before dropping privileges, so that members of that group may use
+ * andromedactl).  -1 leaves that id unchanged.  Returns 0 or -errno. */
+int control_chown(struct control *c, uid_t uid, gid_t gid);
+
+/* Register a command.  cmd: one word (copied); help: one line starting
+ * with the usage, e.g. "drain NAME - ..." (must outlive c, normally a
+ * literal).  Returns 0, -EEXIST (already registered), -EINVAL (empty or
+ * contains a space) or -ENOMEM. */
+int control_register(struct control *c, const char *cmd, const char *help, control_fn fn, void *arg);
+
+/* Append a provider to the built-in "status" command.  At most 16;
+ * returns 0 or -ENOSPC. */
+int control_status_add(struct control *c, control_status_fn fn, void *arg);
+
+/* {"error": <formatted message>}: a new reference, or NULL on ENOMEM. */
+json_t *control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Path the socket was opened on. */
+const char *control_path(const struct control *c);
+/* Clients connected right now (for tests and "status"). */
+unsigned control_nclients(const struct control *c);
+
+#endif

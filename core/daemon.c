@@ -178,10 +178,8 @@ static int daemon_setup(struct daemon *d)
 		return err;
 	if ((err = proxy_create(&d->proxy, d->loop, d->pool, d->cfg)) < 0)
 		return err;
-	if ((err = health_create(&d->health, d->loop, d->pool, d->cfg)) < 0) {
-		log_errno(err, "cannot start health checks");
-		return err;
-	}
+	if ((err = health_create(&d->health, d->loop, d->pool, d->cfg)) < 0)
+		return err; /* health_create logged why */
 	if ((err = control_setup(d)) < 0)
 		return err;
 	return proxy_start(d->proxy);

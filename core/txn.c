@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "redispatch.h"
 
 static void txn_timeout(struct loop *loop, struct loop_timer *tm);
 
@@ -181,28 +182,17 @@ void txn_dispatch(struct txn *t, struct server *exclude)
 	txn_start(t);
 }
 
-/* Nothing reached the backend, or the request is idempotent and still
- * whole in our buffer, and the client has seen nothing yet. */
 static bool txn_can_retry(const struct txn *t, bool nothing_sent)
 {
-	if (t->rsp_started || t->retries_left == 0)
-		return false;
-	if (nothing_sent || t->px->cfg->frontend.mode == MODE_TCP)
-		return nothing_sent;
-	return t->idempotent && t->rq_replayable;
-}
-
-static unsigned failure_status(enum server_fail why)
-{
-	switch (why) {
-	case FAIL_CONNECT:
-	case FAIL_CONNECT_TMO:
-		return 503;
-	case FAIL_RESPONSE_TMO:
-		return 504;
-	default:
-		return 502;
-	}
+	struct redispatch_facts f = {
+		.nothing_sent = nothing_sent,
+		.idempotent = t->idempotent,
+		.replayable = t->rq_replayable,
+		.response_started = t->rsp_started,
+		.tcp_mode = t->px->cfg->frontend.mode == MODE_TCP,
+		.retries_left = t->retries_left,
+	};
+	return redispatch_allowed(&f);
 }
 
 /* Forget what the failed attempt received or sent. */
@@ -245,7 +235,7 @@ void txn_backend_failed(struct txn *t, enum server_fail why, bool count_failure)
 		return;
 	}
 	server_put(srv);
-	txn_fail(t, failure_status(why));
+	txn_fail(t, redispatch_status(why));
 }
 
 void txn_fail(struct txn *t, unsigned status)

@@ -22,9 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
+#include "config_value.h"
 #include "log.h"
 
 enum sect { S_NONE, S_NODE, S_FRONTEND, S_BACKEND, S_SERVER, S_HA, S_REG, S_COUNT };
@@ -32,9 +32,6 @@ enum sect { S_NONE, S_NODE, S_FRONTEND, S_BACKEND, S_SERVER, S_HA, S_REG, S_COUN
 static const char *const sect_names[S_COUNT] = {
 	"", "node", "frontend", "backend", "server", "ha", "registration",
 };
-
-/* How a numeric value is written, for parsing and for error messages. */
-enum vkind { V_NUM, V_DUR, V_SIZE };
 
 struct ctx;
 struct key_def;
@@ -46,7 +43,7 @@ struct key_def {
 	setter_fn set;
 	size_t off;          /* in struct config, or struct cfg_server for S_SERVER */
 	size_t size;         /* of the field */
-	enum vkind kind;
+	enum cfgv_kind kind;
 	uint64_t min, max;   /* numbers: range; strings: min length */
 	uint64_t step;       /* numbers: must be a multiple of this (0: any) */
 	bool required;
@@ -66,16 +63,20 @@ static int set_vips(struct ctx *c, const struct key_def *k, const char *v);
 static int set_peers(struct ctx *c, const struct key_def *k, const char *v);
 
 #define FSIZE(type, fld) sizeof(((type *)0)->fld)
+/* KEY: any setter (numbers with it are plain whole numbers); NUMK: a
+ * number of the given kind, optional, with a step; SRVK: a [server] key. */
 #define KEY(sec, key, fn, fld, lo, hi, req) \
-	{ key, sec, fn, offsetof(struct config, fld), FSIZE(struct config, fld), V_NUM, lo, hi, 0, req }
+	{ key, sec, fn, offsetof(struct config, fld), FSIZE(struct config, fld), \
+	  CFGV_NUM, lo, hi, 0, req }
 #define NUMK(sec, key, fld, kind, lo, hi, st) \
-	{ key, sec, set_num, offsetof(struct config, fld), FSIZE(struct config, fld), kind, lo, hi, st, false }
+	{ key, sec, set_num, offsetof(struct config, fld), FSIZE(struct config, fld), \
+	  kind, lo, hi, st, false }
 #define SRVK(key, fn, fld, lo, hi, req) \
-	{ key, S_SERVER, fn, offsetof(struct cfg_server, fld), FSIZE(struct cfg_server, fld), V_NUM, lo, hi, 0, req }
+	{ key, S_SERVER, fn, offsetof(struct cfg_server, fld), FSIZE(struct cfg_server, fld), \
+	  CFGV_NUM, lo, hi, 0, req }
 
-#define SEC 1000ULL
-#define MIN (60 * SEC)
-#define HOUR (60 * MIN)
+#define SEC CFGV_SEC
+#define HOUR CFGV_HOUR
 
 /* Every key there is.  Ranges are documented in docs/configuration.md. */
 static const struct key_def keys[] = {
@@ -89,50 +90,49 @@ static const struct key_def keys[] = {
 	KEY(S_FRONTEND, "mode", set_mode, frontend.mode, 0, 0, false),
 	KEY(S_FRONTEND, "via", set_bool, frontend.via, 0, 0, false),
 	KEY(S_FRONTEND, "xff", set_bool, frontend.xff, 0, 0, false),
-	NUMK(S_FRONTEND, "maxconn", frontend.maxconn, V_NUM, 1, 1000000, 0),
-	NUMK(S_FRONTEND, "header_timeout", frontend.header_timeout_ms, V_DUR, 1, 24 * HOUR, 0),
-	NUMK(S_FRONTEND, "client_timeout", frontend.client_timeout_ms, V_DUR, 1, 24 * HOUR, 0),
-	NUMK(S_FRONTEND, "keepalive_timeout", frontend.keepalive_timeout_ms, V_DUR, 1, 24 * HOUR, 0),
-	NUMK(S_FRONTEND, "max_header_size", frontend.max_header_size, V_SIZE, 1024, 65536, 0),
-	NUMK(S_FRONTEND, "max_uri_size", frontend.max_uri_size, V_SIZE, 64, 65536, 0),
-	NUMK(S_FRONTEND, "max_body_size", frontend.max_body_size, V_SIZE, 0, UINT64_MAX, 0),
-	NUMK(S_FRONTEND, "grace", frontend.grace_ms, V_DUR, 0, HOUR, 0),
+	NUMK(S_FRONTEND, "maxconn", frontend.maxconn, CFGV_NUM, 1, 1000000, 0),
+	NUMK(S_FRONTEND, "header_timeout", frontend.header_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
+	NUMK(S_FRONTEND, "client_timeout", frontend.client_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
+	NUMK(S_FRONTEND, "keepalive_timeout", frontend.keepalive_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
+	NUMK(S_FRONTEND, "max_header_size", frontend.max_header_size, CFGV_SIZE, 1024, 65536, 0),
+	NUMK(S_FRONTEND, "max_uri_size", frontend.max_uri_size, CFGV_SIZE, 64, 65536, 0),
+	NUMK(S_FRONTEND, "max_body_size", frontend.max_body_size, CFGV_SIZE, 0, UINT64_MAX, 0),
+	NUMK(S_FRONTEND, "grace", frontend.grace_ms, CFGV_DUR, 0, HOUR, 0),
 
-	NUMK(S_BACKEND, "maxconn", backend.maxconn, V_NUM, 1, 65535, 0),
-	NUMK(S_BACKEND, "queue_timeout", backend.queue_timeout_ms, V_DUR, 1, 24 * HOUR, 0),
-	NUMK(S_BACKEND, "connect_timeout", backend.connect_timeout_ms, V_DUR, 1, HOUR, 0),
-	NUMK(S_BACKEND, "server_timeout", backend.server_timeout_ms, V_DUR, 1, 24 * HOUR, 0),
-	NUMK(S_BACKEND, "retries", backend.retries, V_NUM, 0, 10, 0),
+	NUMK(S_BACKEND, "maxconn", backend.maxconn, CFGV_NUM, 1, 65535, 0),
+	NUMK(S_BACKEND, "queue_timeout", backend.queue_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
+	NUMK(S_BACKEND, "connect_timeout", backend.connect_timeout_ms, CFGV_DUR, 1, HOUR, 0),
+	NUMK(S_BACKEND, "server_timeout", backend.server_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
+	NUMK(S_BACKEND, "retries", backend.retries, CFGV_NUM, 0, 10, 0),
 	KEY(S_BACKEND, "health_check", set_http_path, backend.health_check, 0, 0, false),
-	NUMK(S_BACKEND, "health_interval", backend.health_interval_ms, V_DUR, 10, HOUR, 0),
-	NUMK(S_BACKEND, "health_timeout", backend.health_timeout_ms, V_DUR, 1, HOUR, 0),
-	NUMK(S_BACKEND, "rise", backend.rise, V_NUM, 1, 1000, 0),
-	NUMK(S_BACKEND, "fall", backend.fall, V_NUM, 1, 1000, 0),
-	NUMK(S_BACKEND, "max_idle", backend.max_idle, V_NUM, 0, 65535, 0),
+	NUMK(S_BACKEND, "health_interval", backend.health_interval_ms, CFGV_DUR, 10, HOUR, 0),
+	NUMK(S_BACKEND, "health_timeout", backend.health_timeout_ms, CFGV_DUR, 1, HOUR, 0),
+	NUMK(S_BACKEND, "rise", backend.rise, CFGV_NUM, 1, 1000, 0),
+	NUMK(S_BACKEND, "fall", backend.fall, CFGV_NUM, 1, 1000, 0),
+	NUMK(S_BACKEND, "max_idle", backend.max_idle, CFGV_NUM, 0, 65535, 0),
 
 	SRVK("address", set_endpoint, addr, 0, 0, true),
-	{ "weight", S_SERVER, set_num, offsetof(struct cfg_server, weight),
-	  FSIZE(struct cfg_server, weight), V_NUM, 1, 256, 0, false },
+	SRVK("weight", set_num, weight, 1, 256, false),
 
 	KEY(S_HA, "interface", set_ifname, ha.interface, 0, 0, true),
 	KEY(S_HA, "vrid", set_num, ha.vrid, 1, 255, true),
 	KEY(S_HA, "priority", set_priority, ha.priority, 1, 254, true),
 	/* RFC 5798 5.2.7: Max Advertise Interval is 12 bits of centiseconds. */
-	NUMK(S_HA, "advert_interval", ha.advert_interval_ms, V_DUR, 10, 40950, 10),
+	NUMK(S_HA, "advert_interval", ha.advert_interval_ms, CFGV_DUR, 10, 40950, 10),
 	KEY(S_HA, "preempt", set_bool, ha.preempt, 0, 0, false),
-	NUMK(S_HA, "preempt_delay", ha.preempt_delay_ms, V_DUR, 0, HOUR, 0),
+	NUMK(S_HA, "preempt_delay", ha.preempt_delay_ms, CFGV_DUR, 0, HOUR, 0),
 	KEY(S_HA, "vip", set_vips, ha.vips, 0, 0, true),
 	KEY(S_HA, "key_file", set_str, ha.key_file, 1, 0, true),
 	KEY(S_HA, "peers", set_peers, ha.peers, 0, 0, false),
-	NUMK(S_HA, "garp_count", ha.garp_count, V_NUM, 1, 100, 0),
-	NUMK(S_HA, "garp_interval", ha.garp_interval_ms, V_DUR, 1, 10 * SEC, 0),
-	NUMK(S_HA, "garp_refresh", ha.garp_refresh_ms, V_DUR, 0, HOUR, 0),
+	NUMK(S_HA, "garp_count", ha.garp_count, CFGV_NUM, 1, 100, 0),
+	NUMK(S_HA, "garp_interval", ha.garp_interval_ms, CFGV_DUR, 1, 10 * SEC, 0),
+	NUMK(S_HA, "garp_refresh", ha.garp_refresh_ms, CFGV_DUR, 0, HOUR, 0),
 	KEY(S_HA, "checksum_rfc5798", set_bool, ha.checksum_rfc5798, 0, 0, false),
-	NUMK(S_HA, "sync_port", ha.sync_port, V_NUM, 1, 65535, 0),
+	NUMK(S_HA, "sync_port", ha.sync_port, CFGV_NUM, 1, 65535, 0),
 
 	KEY(S_REG, "enabled", set_bool, registration.enabled, 0, 0, false),
-	NUMK(S_REG, "port", registration.port, V_NUM, 1, 65535, 0),
-	NUMK(S_REG, "expire", registration.expire_ms, V_DUR, 100, 24 * HOUR, 0),
+	NUMK(S_REG, "port", registration.port, CFGV_NUM, 1, 65535, 0),
+	NUMK(S_REG, "expire", registration.expire_ms, CFGV_DUR, 100, 24 * HOUR, 0),
 	KEY(S_REG, "key_file", set_str, registration.key_file, 1, 0, false),
 };
 
@@ -186,178 +186,19 @@ static void *field(struct ctx *c, const struct key_def *k)
 	return base + k->off;
 }
 
-static bool all_digits(const char *s)
-{
-	return *s && strspn(s, "0123456789") == strlen(s);
-}
-
-/* Digits only: no sign, no blanks, no hex.  0, -EINVAL or -ERANGE. */
-static int parse_uint(const char *s, uint64_t *out)
-{
-	uint64_t n = 0;
-
-	if (!all_digits(s))
-		return -EINVAL;
-	for (; *s; s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (n > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		n = n * 10 + d;
-	}
-	*out = n;
-	return 0;
-}
-
-/* A number followed by a suffix from units[] (NULL-terminated pairs of
- * suffix and multiplier).  An empty suffix is allowed only if listed. */
-struct unit {
-	const char *suffix;
-	uint64_t mult;
-};
-
-static int parse_with_unit(const char *s, const struct unit *units, uint64_t *out)
-{
-	size_t nd = strspn(s, "0123456789");
-	char digits[32];
-	uint64_t n;
-	int r;
-
-	if (nd == 0)
-		return -EINVAL;
-	if (nd >= sizeof(digits))
-		return -ERANGE;
-	memcpy(digits, s, nd);
-	digits[nd] = '\0';
-	r = parse_uint(digits, &n);
-	if (r < 0)
-		return r;
-	for (; units->suffix; units++) {
-		if (strcmp(s + nd, units->suffix) != 0)
-			continue;
-		if (units->mult && n > UINT64_MAX / units->mult)
-			return -ERANGE;
-		*out = n * units->mult;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-int config_parse_duration(const char *s, uint64_t *ms)
-{
-	static const struct unit units[] = {
-		{ "ms", 1 }, { "s", SEC }, { "m", MIN }, { "h", HOUR }, { NULL, 0 },
-	};
-	uint64_t n;
-	int r;
-
-	if (!s)
-		return -EINVAL;
-	/* A bare number is refused so "100" is never read as seconds when
-	 * the operator meant milliseconds; only 0 is the same in any unit. */
-	if (all_digits(s)) {
-		r = parse_uint(s, &n);
-		if (r < 0)
-			return r;
-		if (n != 0)
-			return -EINVAL;
-		*ms = 0;
-		return 0;
-	}
-	return parse_with_unit(s, units, ms);
-}
-
-int config_parse_size(const char *s, uint64_t *bytes)
-{
-	static const struct unit units[] = {
-		{ "", 1 }, { "k", 1ULL << 10 }, { "K", 1ULL << 10 }, { "M", 1ULL << 20 },
-		{ "m", 1ULL << 20 }, { "G", 1ULL << 30 }, { "g", 1ULL << 30 }, { NULL, 0 },
-	};
-
-	if (!s)
-		return -EINVAL;
-	return parse_with_unit(s, units, bytes);
-}
-
-int config_parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-
-	if (!s)
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-int config_parse_endpoint(const char *s, struct cfg_endpoint *ep)
-{
-	char addr[INET_ADDRSTRLEN];
-	const char *colon;
-	struct in_addr in;
-	uint64_t port;
-
-	if (!s)
-		return -EINVAL;
-	colon = strrchr(s, ':');
-	if (!colon || (size_t)(colon - s) >= sizeof(addr))
-		return -EINVAL;
-	memcpy(addr, s, (size_t)(colon - s));
-	addr[colon - s] = '\0';
-	/* inet_pton() takes only the four-part dotted quad, unlike inet_aton()
-	 * which would read "10.1" or "0x7f.1" as addresses. */
-	if (inet_pton(AF_INET, addr, &in) != 1)
-		return -EINVAL;
-	if (parse_uint(colon + 1, &port) < 0 || port < 1 || port > 65535)
-		return -EINVAL;
-	memset(ep, 0, sizeof(*ep));
-	ep->sin.sin_family = AF_INET;
-	ep->sin.sin_port = htons((uint16_t)port);
-	ep->sin.sin_addr = in;
-	snprintf(ep->text, sizeof(ep->text), "%s:%u", addr, (unsigned)port);
-	return 0;
-}
-
-/* A value as the operator would write it: "1s" rather than "1000ms". */
-static void fmt_value(enum vkind kind, uint64_t n, char *buf, size_t len)
-{
-	static const struct unit dur[] = { { "h", HOUR }, { "m", MIN }, { "s", SEC }, { NULL, 0 } };
-	static const struct unit size[] = {
-		{ "G", 1ULL << 30 }, { "M", 1ULL << 20 }, { "k", 1ULL << 10 }, { NULL, 0 },
-	};
-	const struct unit *u = kind == V_DUR ? dur : kind == V_SIZE ? size : NULL;
-
-	for (; u && u->suffix && n; u++) {
-		if (n % u->mult == 0) {
-			snprintf(buf, len, "%llu%s", (unsigned long long)(n / u->mult), u->suffix);
-			return;
-		}
-	}
-	snprintf(buf, len, "%llu%s", (unsigned long long)n, kind == V_DUR && n ? "ms" : "");
-}
-
 static int bad_number(struct ctx *c, const struct key_def *k, const char *v, int r)
 {
 	char max[32];
 
-	fmt_value(k->kind, k->max, max, sizeof(max));
+	cfgv_format(k->kind, k->max, max, sizeof(max));
 	if (r == -ERANGE)
 		return fail(c, c->lineno, "%s: \"%s\" is too large (at most %s)", k->name, v, max);
-	if (k->kind == V_DUR && all_digits(v))
+	if (k->kind == CFGV_DUR && cfgv_all_digits(v))
 		return fail(c, c->lineno, "%s: \"%s\" needs a unit (ms, s, m, h)", k->name, v);
-	if (k->kind == V_DUR)
+	if (k->kind == CFGV_DUR)
 		return fail(c, c->lineno, "%s: \"%s\" is not a duration (a whole number and a unit: "
 			    "500ms, 2s, 1m, 1h)", k->name, v);
-	if (k->kind == V_SIZE)
+	if (k->kind == CFGV_SIZE)
 		return fail(c, c->lineno, "%s: \"%s\" is not a size (bytes, or a whole number "
 			    "with k, M or G)", k->name, v);
 	return fail(c, c->lineno, "%s: \"%s\" is not a whole number", k->name, v);
@@ -384,15 +225,15 @@ static int set_num(struct ctx *c, const struct key_def *k, const char *v)
 	uint64_t n;
 	int r;
 
-	r = k->kind == V_DUR ? config_parse_duration(v, &n)
-	    : k->kind == V_SIZE ? config_parse_size(v, &n) : parse_uint(v, &n);
+	r = k->kind == CFGV_DUR ? config_parse_duration(v, &n)
+	    : k->kind == CFGV_SIZE ? config_parse_size(v, &n) : cfgv_parse_uint(v, &n);
 	if (r < 0)
 		return bad_number(c, k, v, r);
-	fmt_value(k->kind, k->min, lo, sizeof(lo));
-	fmt_value(k->kind, k->max, hi, sizeof(hi));
+	cfgv_format(k->kind, k->min, lo, sizeof(lo));
+	cfgv_format(k->kind, k->max, hi, sizeof(hi));
 	if (n < k->min || n > k->max)
 		return fail(c, c->lineno, "%s: \"%s\" is out of range (%s..%s)", k->name, v, lo, hi);
-	fmt_value(k->kind, k->step, step, sizeof(step));
+	cfgv_format(k->kind, k->step, step, sizeof(step));
 	if (k->step && n % k->step != 0)
 		return fail(c, c->lineno, "%s: \"%s\" is not a multiple of %s", k->name, v, step);
 	store_uint(field(c, k), k->size, n);
@@ -442,19 +283,9 @@ static int set_str(struct ctx *c, const struct key_def *k, const char *v)
 	return 0;
 }
 
-/* Node and server names end up in Via headers and in andromedactl's
- * tables: keep them to an HTTP token's safe subset (RFC 9110 5.6.2). */
-static bool valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n < CFG_NAME_MAX &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
-}
-
 static int set_name(struct ctx *c, const struct key_def *k, const char *v)
 {
-	if (!valid_name(v))
+	if (!cfgv_valid_name(v))
 		return fail(c, c->lineno, "%s: \"%s\" is not a name (1..%d letters, digits, "
 			    "'.', '_' or '-')", k->name, v, CFG_NAME_MAX - 1);
 	memcpy(field(c, k), v, strlen(v) + 1);
@@ -532,53 +363,16 @@ static int set_log_level(struct ctx *c, const struct key_def *k, const char *v)
 		    k->name, v);
 }
 
-/* Split a list on blanks and commas into tok; returns the next position,
- * or NULL at the end.  A token too long for tok is returned truncated to
- * an empty string so the caller reports it. */
-static const char *next_token(const char *s, char *tok, size_t len)
-{
-	size_t n;
-
-	s += strspn(s, " \t,");
-	if (!*s)
-		return NULL;
-	n = strcspn(s, " \t,");
-	if (n >= len)
-		n = 0;
-	memcpy(tok, s, n);
-	tok[n] = '\0';
-	return s + strcspn(s, " \t,");
-}
-
-static int parse_vip(const char *tok, struct cfg_vip *vip)
-{
-	char addr[INET_ADDRSTRLEN];
-	const char *slash = strchr(tok, '/');
-	uint64_t len;
-
-	if (!slash || (size_t)(slash - tok) >= sizeof(addr))
-		return -EINVAL;
-	memcpy(addr, tok, (size_t)(slash - tok));
-	addr[slash - tok] = '\0';
-	if (inet_pton(AF_INET, addr, &vip->addr) != 1 || vip->addr.s_addr == htonl(INADDR_ANY))
-		return -EINVAL;
-	if (parse_uint(slash + 1, &len) < 0 || len < 1 || len > 32)
-		return -EINVAL;
-	vip->prefixlen = (uint8_t)len;
-	snprintf(vip->text, sizeof(vip->text), "%s/%u", addr, (unsigned)len);
-	return 0;
-}
-
 static int set_vips(struct ctx *c, const struct key_def *k, const char *v)
 {
 	struct cfg_vip *vips = c->cfg->ha.vips;
 	char tok[CFG_ADDR_TEXT_MAX];
 	size_t n = 0;
 
-	while ((v = next_token(v, tok, sizeof(tok)))) {
+	while ((v = cfgv_next_token(v, tok, sizeof(tok)))) {
 		if (n == CFG_MAX_VIPS)
 			return fail(c, c->lineno, "%s: more than %d addresses", k->name, CFG_MAX_VIPS);
-		if (parse_vip(tok, &vips[n]) < 0)
+		if (cfgv_parse_vip(tok, &vips[n]) < 0)
 			return fail(c, c->lineno, "%s: \"%s\" is not an IPv4 address/prefix length "
 				    "with length 1..32 (e.g. 198.18.0.10/24)", k->name, tok);
 		for (size_t i = 0; i < n; i++)
@@ -598,7 +392,7 @@ static int set_peers(struct ctx *c, const struct key_def *k, const char *v)
 	char tok[CFG_ADDR_TEXT_MAX];
 	size_t n = 0;
 
-	while ((v = next_token(v, tok, sizeof(tok)))) {
+	while ((v = cfgv_next_token(v, tok, sizeof(tok)))) {
 		if (n == CFG_MAX_PEERS)
 			return fail(c, c->lineno, "%s: more than %d addresses", k->name, CFG_MAX_PEERS);
 		if (inet_pton(AF_INET, tok, &peers[n]) != 1 || peers[n].s_addr == htonl(INADDR_ANY))
@@ -610,33 +404,6 @@ static int set_peers(struct ctx *c, const struct key_def *k, const char *v)
 	}
 	c->cfg->ha.npeers = n;
 	return 0;
-}
-
-/* Levenshtein distance, for "did you mean" on unknown keys. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64];
-
-	if (la >= 64 || lb >= 64)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
 }
 
 static const struct key_def *key_find(enum sect s, const char *name)
@@ -654,7 +421,7 @@ static int unknown_key(struct ctx *c, const char *name)
 	char hint[96] = "";
 
 	for (size_t i = 0; i < NKEYS; i++) {
-		size_t d = edit_distance(name, keys[i].name);
+		size_t d = cfgv_edit_distance(name, keys[i].name);
 
 		if (keys[i].sect != c->sect) {
 			if (d == 0 && !other)
@@ -713,7 +480,7 @@ static int server_begin(struct ctx *c, const char *name)
 
 	if (!*name)
 		return fail(c, c->lineno, "[server] needs a name, e.g. [server web1]");
-	if (!valid_name(name))
+	if (!cfgv_valid_name(name))
 		return fail(c, c->lineno, "[server %s]: a server name is 1..%d letters, digits, "
 			    "'.', '_' or '-'", name, CFG_NAME_MAX - 1);
 	for (size_t i = 0; i < cfg->nservers; i++)
@@ -926,8 +693,8 @@ static int check_cross(struct ctx *c)
 	if (cfg->backend.health_timeout_ms > cfg->backend.health_interval_ms) {
 		char t[32], i[32];
 
-		fmt_value(V_DUR, cfg->backend.health_timeout_ms, t, sizeof(t));
-		fmt_value(V_DUR, cfg->backend.health_interval_ms, i, sizeof(i));
+		cfgv_format(CFGV_DUR, cfg->backend.health_timeout_ms, t, sizeof(t));
+		cfgv_format(CFGV_DUR, cfg->backend.health_interval_ms, i, sizeof(i));
 		return fail(c, line_of(c, S_BACKEND, "health_timeout"), "health_timeout: %s must "
 			    "not exceed health_interval (%s)", t, i);
 	}

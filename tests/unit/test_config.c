@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_value.h"
 #include "log.h"
 
 /* The example from SPEC.md "Configuration", verbatim. */
@@ -637,10 +638,11 @@ Test(parse, duration)
 		{ "0", 0 }, { "00", 0 }, { "0ms", 0 }, { "0h", 0 }, { "1ms", 1 }, { "100ms", 100 },
 		{ "2s", 2000 }, { "1m", 60000 }, { "90m", 5400000 }, { "1h", 3600000 },
 		{ "18446744073709551615ms", UINT64_MAX }, { "5124095576030h", 5124095576030ULL * 3600000 },
+		{ "00000000000000000000000000000000000001s", 1000 },
 	};
 	static const char *const bad[] = {
 		"", "100", "1", "ms", "s", "1 s", " 1s", "1s ", "1S", "1MS", "+1s", "-1s", "1.5s",
-		"1sm", "1ms5", "0x10s", "1d", "1y", "1e3ms", "1m30s",
+		"1sm", "1ms5", "0x10s", "1d", "1y", "1e3ms", "1m30s", "99999999999999999999999x",
 	};
 	uint64_t ms;
 
@@ -723,4 +725,72 @@ Test(parse, endpoint)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_expect_eq(config_parse_endpoint(bad[i], &ep), -EINVAL, "\"%s\" accepted", bad[i]);
 	cr_expect_eq(config_parse_endpoint(NULL, &ep), -EINVAL);
+}
+
+Test(value, format)
+{
+	static const struct { enum cfgv_kind kind; uint64_t n; const char *text; } cases[] = {
+		{ CFGV_DUR, 0, "0" }, { CFGV_DUR, 10, "10ms" }, { CFGV_DUR, 40950, "40950ms" },
+		{ CFGV_DUR, 1000, "1s" }, { CFGV_DUR, 90000, "90s" }, { CFGV_DUR, 120000, "2m" },
+		{ CFGV_DUR, 86400000, "24h" }, { CFGV_SIZE, 0, "0" }, { CFGV_SIZE, 1000, "1000" },
+		{ CFGV_SIZE, 1024, "1k" }, { CFGV_SIZE, 65536, "64k" }, { CFGV_SIZE, 3 << 20, "3M" },
+		{ CFGV_SIZE, 1ULL << 30, "1G" }, { CFGV_NUM, 1000, "1000" }, { CFGV_NUM, 0, "0" },
+	};
+	char buf[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cfgv_format(cases[i].kind, cases[i].n, buf, sizeof(buf));
+		cr_expect_str_eq(buf, cases[i].text);
+	}
+}
+
+Test(value, list_tokens)
+{
+	const char *p = " 198.18.0.1,198.18.0.2 ,\t 198.18.0.3,, ";
+	const char *want[] = { "198.18.0.1", "198.18.0.2", "198.18.0.3" };
+	char tok[16];
+	size_t n = 0;
+
+	while ((p = cfgv_next_token(p, tok, sizeof(tok)))) {
+		cr_assert_lt(n, 3, "extra token \"%s\"", tok);
+		cr_expect_str_eq(tok, want[n]);
+		n++;
+	}
+	cr_expect_eq(n, 3);
+	p = cfgv_next_token("198.18.0.100/24x", tok, sizeof(tok));
+	cr_expect_not_null(p);
+	cr_expect_str_empty(tok, "an over-long item must come back empty, got \"%s\"", tok);
+	cr_expect_null(cfgv_next_token(" , ", tok, sizeof(tok)));
+}
+
+Test(value, vip)
+{
+	struct cfg_vip vip;
+
+	cr_assert_eq(cfgv_parse_vip("198.18.0.10/24", &vip), 0);
+	cr_expect_eq(vip.addr.s_addr, inet_addr("198.18.0.10"));
+	cr_expect_eq(vip.prefixlen, 24);
+	cr_expect_str_eq(vip.text, "198.18.0.10/24");
+	cr_assert_eq(cfgv_parse_vip("198.18.0.10/032", &vip), 0);
+	cr_expect_str_eq(vip.text, "198.18.0.10/32");
+	static const char *const bad[] = {
+		"198.18.0.10", "198.18.0.10/", "198.18.0.10/0", "198.18.0.10/33", "0.0.0.0/8",
+		"/24", "198.18.0/24", "198.18.0.10/24/1", "198.18.0.10/-1", "198.18.0.10 /24",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(cfgv_parse_vip(bad[i], &vip), -EINVAL, "\"%s\" accepted", bad[i]);
+}
+
+Test(value, names_and_distance)
+{
+	cr_expect(cfgv_valid_name("web-1.a_b"));
+	cr_expect_not(cfgv_valid_name(""));
+	cr_expect_not(cfgv_valid_name("web 1"));
+	cr_expect_not(cfgv_valid_name("web/1"));
+	cr_expect_not(cfgv_valid_name("w\xc3\xa9b"));
+	cr_expect_eq(cfgv_edit_distance("address", "address"), 0);
+	cr_expect_eq(cfgv_edit_distance("adress", "address"), 1);
+	cr_expect_eq(cfgv_edit_distance("advert_intervall", "advert_interval"), 1);
+	cr_expect_eq(cfgv_edit_distance("vird", "vrid"), 2);
+	cr_expect_eq(cfgv_edit_distance("", "abc"), 3);
 }

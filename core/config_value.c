@@ -1,0 +1,247 @@
+/* config_value.c - the value syntax of the configuration file: pure
+ * functions from text to numbers and addresses, shared by the loader
+ * (config.c) and its tests.  The public ones (config_parse_duration and
+ * friends) are declared in config.h; config_value.h declares the helpers
+ * the loader also needs for its checks and error messages. */
+#include "config_value.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+bool cfgv_all_digits(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* Digits only: no sign, no blanks, no hex.  0, -EINVAL or -ERANGE. */
+int cfgv_parse_uint(const char *s, uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (!cfgv_all_digits(s))
+		return -EINVAL;
+	for (; *s; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (n > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		n = n * 10 + d;
+	}
+	*out = n;
+	return 0;
+}
+
+/* Suffixes a number may carry, with their multipliers; NULL-terminated. */
+struct unit {
+	const char *suffix;
+	uint64_t mult;
+};
+
+/* Digits, then one of units[] (an empty suffix only if listed).  The
+ * suffix is checked first so that bad syntax is -EINVAL even when the
+ * digits alone would overflow. */
+static int parse_with_unit(const char *s, const struct unit *units, uint64_t *out)
+{
+	size_t nd = strspn(s, "0123456789");
+	uint64_t n = 0;
+
+	if (nd == 0)
+		return -EINVAL;
+	while (units->suffix && strcmp(s + nd, units->suffix) != 0)
+		units++;
+	if (!units->suffix)
+		return -EINVAL;
+	for (size_t i = 0; i < nd; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (n > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		n = n * 10 + d;
+	}
+	if (n > UINT64_MAX / units->mult)
+		return -ERANGE;
+	*out = n * units->mult;
+	return 0;
+}
+
+int config_parse_duration(const char *s, uint64_t *ms)
+{
+	static const struct unit units[] = {
+		{ "ms", 1 }, { "s", CFGV_SEC }, { "m", CFGV_MIN }, { "h", CFGV_HOUR }, { NULL, 0 },
+	};
+	uint64_t n;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	/* A bare number is refused so "100" is never read as seconds when
+	 * the operator meant milliseconds; only 0 is the same in any unit. */
+	if (cfgv_all_digits(s)) {
+		r = cfgv_parse_uint(s, &n);
+		if (r < 0)
+			return r;
+		if (n != 0)
+			return -EINVAL;
+		*ms = 0;
+		return 0;
+	}
+	return parse_with_unit(s, units, ms);
+}
+
+int config_parse_size(const char *s, uint64_t *bytes)
+{
+	static const struct unit units[] = {
+		{ "", 1 }, { "k", 1ULL << 10 }, { "K", 1ULL << 10 }, { "M", 1ULL << 20 },
+		{ "m", 1ULL << 20 }, { "G", 1ULL << 30 }, { "g", 1ULL << 30 }, { NULL, 0 },
+	};
+
+	if (!s)
+		return -EINVAL;
+	return parse_with_unit(s, units, bytes);
+}
+
+int config_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int config_parse_endpoint(const char *s, struct cfg_endpoint *ep)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *colon;
+	struct in_addr in;
+	uint64_t port;
+
+	if (!s)
+		return -EINVAL;
+	colon = strrchr(s, ':');
+	if (!colon || (size_t)(colon - s) >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, s, (size_t)(colon - s));
+	addr[colon - s] = '\0';
+	/* inet_pton() takes only the four-part dotted quad, unlike inet_aton()
+	 * which would read "10.1" or "0x7f.1" as addresses. */
+	if (inet_pton(AF_INET, addr, &in) != 1)
+		return -EINVAL;
+	if (cfgv_parse_uint(colon + 1, &port) < 0 || port < 1 || port > 65535)
+		return -EINVAL;
+	memset(ep, 0, sizeof(*ep));
+	ep->sin.sin_family = AF_INET;
+	ep->sin.sin_port = htons((uint16_t)port);
+	ep->sin.sin_addr = in;
+	snprintf(ep->text, sizeof(ep->text), "%s:%u", addr, (unsigned)port);
+	return 0;
+}
+
+/* A value as the operator would write it: "1s" rather than "1000ms". */
+void cfgv_format(enum cfgv_kind kind, uint64_t n, char *buf, size_t len)
+{
+	static const struct unit dur[] = {
+		{ "h", CFGV_HOUR }, { "m", CFGV_MIN }, { "s", CFGV_SEC }, { NULL, 0 },
+	};
+	static const struct unit size[] = {
+		{ "G", 1ULL << 30 }, { "M", 1ULL << 20 }, { "k", 1ULL << 10 }, { NULL, 0 },
+	};
+	const struct unit *u = kind == CFGV_DUR ? dur : kind == CFGV_SIZE ? size : NULL;
+
+	for (; u && u->suffix && n; u++) {
+		if (n % u->mult == 0) {
+			snprintf(buf, len, "%llu%s", (unsigned long long)(n / u->mult), u->suffix);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu%s", (unsigned long long)n, kind == CFGV_DUR && n ? "ms" : "");
+}
+
+/* Node and server names end up in Via headers and in andromedactl's
+ * tables: keep them to an HTTP token's safe subset (RFC 9110 5.6.2). */
+bool cfgv_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n < CFG_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* Split a list on blanks and commas into tok; returns the next position,
+ * or NULL at the end.  A token too long for tok is returned truncated to
+ * an empty string so the caller reports it. */
+const char *cfgv_next_token(const char *s, char *tok, size_t len)
+{
+	size_t n;
+
+	s += strspn(s, " \t,");
+	if (!*s)
+		return NULL;
+	n = strcspn(s, " \t,");
+	if (n >= len)
+		n = 0;
+	memcpy(tok, s, n);
+	tok[n] = '\0';
+	return s + strcspn(s, " \t,");
+}
+
+int cfgv_parse_vip(const char *tok, struct cfg_vip *vip)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *slash = strchr(tok, '/');
+	uint64_t len;
+
+	if (!slash || (size_t)(slash - tok) >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, tok, (size_t)(slash - tok));
+	addr[slash - tok] = '\0';
+	if (inet_pton(AF_INET, addr, &vip->addr) != 1 || vip->addr.s_addr == htonl(INADDR_ANY))
+		return -EINVAL;
+	if (cfgv_parse_uint(slash + 1, &len) < 0 || len < 1 || len > 32)
+		return -EINVAL;
+	vip->prefixlen = (uint8_t)len;
+	snprintf(vip->text, sizeof(vip->text), "%s/%u", addr, (unsigned)len);
+	return 0;
+}
+
+/* Levenshtein distance, for "did you mean" on unknown keys. */
+size_t cfgv_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+
+	if (la >= 64 || lb >= 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+

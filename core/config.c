@@ -314,10 +314,10 @@ static int set_http_path(struct ctx *c, const struct key_def *k, const char *v)
 	if (*v && *v != '/')
 		return fail(c, c->lineno, "%s: \"%s\" must be a path starting with '/' (or empty "
 			    "for a TCP connect check)", k->name, v);
-	for (const char *p = v; *p; p++)
-		if (*p <= ' ' || *p == 0x7f)
-			return fail(c, c->lineno, "%s: \"%s\" must not contain blanks or control "
-				    "characters", k->name, v);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f)
+			return fail(c, c->lineno, "%s: \"%s\" must be printable ASCII without "
+				    "blanks (percent-encode the rest)", k->name, v);
 	return set_str(c, k, v);
 }
 

@@ -369,6 +369,8 @@ static const struct bad bad_values[] = {
 				      "one-hundred-and-seven-bytes-of-sun-path-by-a-margin.sock", "too long" },
 	{ NULL, "mode", "udp", "is not a mode (http or tcp)" },
 	{ "[backend]", "health_check", "healthz", "must be a path starting with '/'" },
+	{ "[backend]", "health_check", "/a b", "printable ASCII without blanks" },
+	{ "[backend]", "health_check", "/caf\xc3\xa9", "printable ASCII without blanks" },
 	{ "[ha]", "interface", "averyverylongifname", "is not an interface name" },
 	{ "[ha]", "interface", "eth0/1", "is not an interface name" },
 	{ "[ha]", "key_file", "", "must not be empty" },

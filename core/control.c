@@ -193,9 +193,8 @@ static void client_finish(struct ctl_client *cl)
 	client_free(cl);
 }
 
-/* Send what is pending; close when done or on error.  Returns true when
- * the client was freed. */
-static bool client_flush(struct ctl_client *cl)
+/* Send what is pending; free the client when done or on error. */
+static void client_flush(struct ctl_client *cl)
 {
 	while (cl->outoff < cl->outlen) {
 		ssize_t n = send(cl->fd, cl->out + cl->outoff, cl->outlen - cl->outoff, MSG_NOSIGNAL);
@@ -204,19 +203,18 @@ static bool client_flush(struct ctl_client *cl)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			loop_set_mask(cl->ctl->loop, cl->fd, LOOP_WRITE);
-			return false;
+			return;
 		}
 		if (n < 0) {
 			log_debug("control: client went away before its reply: %s", strerror(errno));
 			client_free(cl);
-			return true;
+			return;
 		}
 		cl->outoff += (size_t)n;
 		/* Progress: a slow reader keeps its connection, a stuck one doesn't. */
 		loop_timer_arm(cl->ctl->loop, &cl->timer, CONTROL_TIMEOUT_MS);
 	}
 	client_finish(cl);
-	return true;
 }
 
 static char *encode(json_t *reply)

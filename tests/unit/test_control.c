@@ -418,6 +418,18 @@ Test(control, socket_file_mode_is_0660)
 	cr_assert_str_eq(control_path(ctl), path);
 }
 
+Test(control, chown_hands_the_socket_to_a_group)
+{
+	/* Root may give it to any group (the daemon's); others to their own. */
+	gid_t gid = geteuid() == 0 ? 12345 : getgid();
+	struct stat st;
+
+	cr_assert_eq(control_chown(ctl, (uid_t)-1, gid), 0);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_gid, gid);
+	cr_assert_eq(st.st_mode & 07777, 0660);
+}
+
 Test(control, help_lists_commands)
 {
 	json_t *r = ask("help\n");

@@ -26,7 +26,12 @@
  *   MASTER  Adver_Timer                        -> send advert, re-arm
  *   MASTER  advert priority 0                  -> send advert at once, re-arm
  *   MASTER  worse advert (another MASTER)      -> send advert at once, re-arm,
- *           and a GARP burst when this split brain is new
+ *           and a GARP burst unless one went out within the last MDI
+ *
+ * A MASTER that steps down sends one last advert at its own priority first
+ * (not in the RFC): after a partition heals, the winner's advert may reach
+ * the loser before the loser's reaches the winner, and the winner must
+ * still learn that clients were told another MAC, so it bursts GARP.
  *
  * vrrp_set_state() is the only writer of v->state: it runs the entry action
  * of the new state from enter_actions[], logs "A -> B (reason)", counts and
@@ -129,6 +134,15 @@ static uint32_t mdi_ms(const struct vrrp *v)
 
 static uint64_t now_ms(const struct vrrp *v) { return loop_now_ms(v->loop); }
 
+/* " (N more since last report)" for a rate-limited line, or "". */
+static const char *more(char buf[48], uint64_t suppressed)
+{
+	if (!suppressed)
+		return "";
+	snprintf(buf, 48, " (%llu more since last report)", (unsigned long long)suppressed);
+	return buf;
+}
+
 static const char *ip4(struct in_addr a, char buf[INET_ADDRSTRLEN])
 {
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN) ? buf : "?";
@@ -202,7 +216,7 @@ static void enter_master(struct vrrp *v)
 	v->ops->garp_burst(v->ctx);
 	v->master = v->primary;
 	v->master_priority = v->priority;
-	v->split_seen_ms = 0;
+	v->split_seen_ms = now_ms(v); /* this burst counts for any MASTER met now */
 	loop_timer_arm(v->loop, &v->adver, v->adver_interval_ms);
 }
 
@@ -476,16 +490,16 @@ static void master_sees_worse(struct vrrp *v, const struct vrrp_advert *a)
 {
 	uint64_t now = now_ms(v);
 	uint64_t suppressed = 0;
-	char b[INET_ADDRSTRLEN];
+	char b[INET_ADDRSTRLEN], m[48];
 
 	send_advert(v, v->priority);
 	loop_timer_arm(v->loop, &v->adver, v->adver_interval_ms);
 	v->stats.split_brain++;
-	if (!v->split_seen_ms || now - v->split_seen_ms > mdi_ms(v)) {
+	if (now - v->split_seen_ms > mdi_ms(v)) {
 		v->ops->garp_burst(v->ctx);
 		if (log_limit_ok(&v->limit[LIM_SPLIT], now, DROP_LOG_INTERVAL_MS, &suppressed))
-			log_warnx("vrrp %u: another MASTER %s (priority %u) seen, asserting (%llu more)",
-				  v->vrid, ip4(a->src, b), a->priority, (unsigned long long)suppressed);
+			log_warnx("vrrp %u: another MASTER %s (priority %u) seen, asserting%s",
+				  v->vrid, ip4(a->src, b), a->priority, more(m, suppressed));
 	}
 	v->split_seen_ms = now;
 }
@@ -499,6 +513,11 @@ static void master_advert(struct vrrp *v, const struct vrrp_advert *a)
 		send_advert(v, v->priority);
 		loop_timer_arm(v->loop, &v->adver, v->adver_interval_ms);
 	} else if (advert_beats_us(v, a)) {
+		/* Not in the RFC: one last advert at our priority.  If two
+		 * MASTERs met after a partition, the winner may never have
+		 * heard us; this tells it to re-announce the VIPs that our
+		 * GARPs took (master_sees_worse). */
+		send_advert(v, v->priority);
 		loop_timer_cancel(v->loop, &v->adver);
 		learn_master(v, a);
 		vrrp_set_state(v, VRRP_BACKUP, "advert from %s with priority %u%s", ip4(a->src, b),
@@ -554,20 +573,20 @@ static bool same_vips(const struct vrrp *v, const struct vrrp_advert *a)
 static void check_config_match(struct vrrp *v, const struct vrrp_advert *a)
 {
 	uint64_t sup = 0;
-	char b[INET_ADDRSTRLEN];
+	char b[INET_ADDRSTRLEN], m[48];
 
 	if (a->priority && !same_vips(v, a)) {
 		v->stats.rx_addr_mismatch++;
 		if (log_limit_ok(&v->limit[LIM_ADDRS], now_ms(v), DROP_LOG_INTERVAL_MS, &sup))
-			log_warnx("vrrp %u: advert from %s lists other VIPs than ours (%llu more)",
-				  v->vrid, ip4(a->src, b), (unsigned long long)sup);
+			log_warnx("vrrp %u: advert from %s lists other VIPs than ours%s",
+				  v->vrid, ip4(a->src, b), more(m, sup));
 	}
 	if (10u * a->interval_cs != v->adver_interval_ms) {
 		v->stats.rx_interval_mismatch++;
 		if (log_limit_ok(&v->limit[LIM_INTERVAL], now_ms(v), DROP_LOG_INTERVAL_MS, &sup))
-			log_warnx("vrrp %u: advert from %s has interval %u ms, ours is %u ms (%llu more)",
+			log_warnx("vrrp %u: advert from %s has interval %u ms, ours is %u ms%s",
 				  v->vrid, ip4(a->src, b), 10u * a->interval_cs,
-				  (unsigned)v->adver_interval_ms, (unsigned long long)sup);
+				  (unsigned)v->adver_interval_ms, more(m, sup));
 	}
 }
 
@@ -598,13 +617,12 @@ void vrrp_input_advert(struct vrrp *v, const struct vrrp_advert *a)
 static void drop(struct vrrp *v, enum vrrp_rx_result why, struct in_addr src)
 {
 	uint64_t sup = 0;
-	char b[INET_ADDRSTRLEN];
+	char b[INET_ADDRSTRLEN], m[48];
 
 	v->stats.rx_drops[why]++;
 	if (log_limit_ok(&v->drop_limit[why], now_ms(v), DROP_LOG_INTERVAL_MS, &sup))
-		log_warnx("vrrp %u: dropped packet from %s: %s (%llu more since last report)",
-			  v->vrid, src.s_addr ? ip4(src, b) : "?", vrrp_rx_result_str(why),
-			  (unsigned long long)sup);
+		log_warnx("vrrp %u: dropped packet from %s: %s%s", v->vrid,
+			  src.s_addr ? ip4(src, b) : "?", vrrp_rx_result_str(why), more(m, sup));
 }
 
 static bool from_unicast_peer(const struct vrrp *v, struct in_addr src)

@@ -306,7 +306,8 @@ int vrrp_socket_send(struct vrrp_socket *s, struct vrrp_advert *adv)
 		if (!first)
 			first = err;
 		if (log_limit_ok(&s->tx_limit, loop_now_ms(s->loop), TX_LOG_INTERVAL_MS, &sup))
-			log_errno(err, "vrrp socket on %s: sending advert to %s (%llu more)", s->ifname,
+			log_errno(err, "vrrp socket on %s: sending advert to %s (%llu failures "
+				  "not logged since last report)", s->ifname,
 				  inet_ntop(AF_INET, &dst, b, sizeof(b)) ? b : "?",
 				  (unsigned long long)sup);
 	}

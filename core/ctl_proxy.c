@@ -1,6 +1,8 @@
 /* ctl_proxy.c - the routing table and proxy counters over the control socket. */
 #include "ctl_proxy.h"
 
+#include <errno.h>
+
 #include "control.h"
 #include "proxy.h"
 
@@ -42,8 +44,8 @@ static int status_proxy(json_t *status, void *arg)
 		      "errors_4xx", (json_int_t)st.errors_4xx, "errors_5xx", (json_int_t)st.errors_5xx,
 		      "aborted", (json_int_t)st.aborted, "clients", (int)st.clients, "active", (int)st.active);
 	if (!o)
-		return -12; /* -ENOMEM */
-	return json_object_set_new(status, "proxy", o) ? -12 : 0;
+		return -ENOMEM;
+	return json_object_set_new(status, "proxy", o) ? -ENOMEM : 0;
 }
 
 int ctl_proxy_register(struct control *c, struct proxy *px)

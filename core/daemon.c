@@ -153,7 +153,6 @@ static int control_setup(struct daemon *d)
 		return err;
 	if ((err = control_status_add(d->control, status_node, d)) < 0 ||
 	    (err = ctl_pool_register(d->control, d->pool)) < 0 ||
-	    (err = control_status_add(d->control, ctl_pool_status, d->pool)) < 0 ||
 	    (err = ctl_proxy_register(d->control, d->proxy)) < 0 ||
 	    (err = control_status_add(d->control, status_sync, d)) < 0)
 		log_errno(err, "control socket: cannot register commands");

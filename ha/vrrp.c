@@ -52,6 +52,9 @@
 
 #define DROP_LOG_INTERVAL_MS 60000u  /* one line per cause per minute */
 
+/* Why Master_Down_Timer was last armed, for the transition's reason. */
+enum md_cause { MD_SILENCE, MD_RELEASED, MD_LOST };
+
 /* Limiters for causes that are not drops but still log once. */
 enum { LIM_ADDRS, LIM_INTERVAL, LIM_SPLIT, LIM_N };
 
@@ -80,6 +83,7 @@ struct vrrp {
 	struct in_addr ucast[CFG_MAX_PEERS]; /* unicast peers; empty = multicast */
 	size_t nucast;
 	struct loop_timer master_down;
+	enum md_cause md_cause;
 	struct loop_timer adver;
 	struct vrrp_peer peers[VRRP_MAX_PEERS];
 	size_t npeers;
@@ -133,6 +137,14 @@ static uint32_t mdi_ms(const struct vrrp *v)
 }
 
 static uint64_t now_ms(const struct vrrp *v) { return loop_now_ms(v->loop); }
+
+/* Master_Down_Timer = Master_Down_Interval (master alive) or Skew_Time
+ * (master gone: priority 0 or crash detector). */
+static void arm_master_down(struct vrrp *v, enum md_cause why)
+{
+	v->md_cause = why;
+	loop_timer_arm(v->loop, &v->master_down, why == MD_SILENCE ? mdi_ms(v) : skew_ms(v));
+}
 
 /* " (N more since last report)" for a rate-limited line, or "". */
 static const char *more(char buf[48], uint64_t suppressed)
@@ -203,7 +215,7 @@ static void enter_backup(struct vrrp *v)
 {
 	loop_timer_cancel(v->loop, &v->adver);
 	vips_release(v);
-	loop_timer_arm(v->loop, &v->master_down, mdi_ms(v));
+	arm_master_down(v, MD_SILENCE);
 }
 
 /* 6.4.2 "Master_Down_Timer fires": send an advert, gratuitous ARP, arm
@@ -408,8 +420,15 @@ void vrrp_input_master_down(struct vrrp *v)
 {
 	switch (v->state) {
 	case VRRP_BACKUP:
-		vrrp_set_state(v, VRRP_MASTER, "no advert for %u ms (Master_Down_Timer)",
-			       (unsigned)mdi_ms(v));
+		if (v->md_cause == MD_RELEASED)
+			vrrp_set_state(v, VRRP_MASTER, "master released with priority 0, "
+				       "Skew_Time %u ms", (unsigned)skew_ms(v));
+		else if (v->md_cause == MD_LOST)
+			vrrp_set_state(v, VRRP_MASTER, "master lost (sync session reset), "
+				       "Skew_Time %u ms", (unsigned)skew_ms(v));
+		else
+			vrrp_set_state(v, VRRP_MASTER, "no advert for %u ms (Master_Down_Interval)",
+				       (unsigned)mdi_ms(v));
 		break;
 	case VRRP_INIT:
 	case VRRP_MASTER:
@@ -440,7 +459,7 @@ void vrrp_master_lost(struct vrrp *v)
 {
 	switch (v->state) {
 	case VRRP_BACKUP:
-		loop_timer_arm(v->loop, &v->master_down, skew_ms(v));
+		arm_master_down(v, MD_LOST);
 		break;
 	case VRRP_INIT:
 	case VRRP_MASTER:
@@ -474,10 +493,10 @@ static void backup_advert(struct vrrp *v, const struct vrrp_advert *a)
 	bool delayed = now_ms(v) < v->preempt_at_ms;
 
 	if (a->priority == 0) {
-		loop_timer_arm(v->loop, &v->master_down, skew_ms(v));
+		arm_master_down(v, MD_RELEASED);
 	} else if (!v->preempt || delayed || a->priority >= v->priority) {
 		learn_master(v, a);
-		loop_timer_arm(v->loop, &v->master_down, mdi_ms(v));
+		arm_master_down(v, MD_SILENCE);
 	} else {
 		v->stats.rx_preempt_discards++; /* let Master_Down_Timer preempt it */
 	}

@@ -686,3 +686,32 @@ Test(fsm, peer_table_full_evicts_the_longest_silent)
 	for (int i = 0; i < VRRP_MAX_PEERS; i++)
 		cr_assert_neq(p[i].addr.s_addr, ip("198.18.1.1").s_addr);
 }
+
+/* The transition's reason says which path led to the takeover. */
+Test(fsm, takeover_reason_names_the_cause)
+{
+	struct vrrp_advert a;
+	struct vrrp_status st;
+
+	vrrp_start(v);
+	vrrp_input_master_down(v);
+	vrrp_get_status(v, &st);
+	cr_assert_str_eq(st.reason, "no advert for 360 ms (Master_Down_Interval)");
+
+	vrrp_destroy(v);
+	make_vrrp();
+	vrrp_start(v);
+	advert(&a, "198.18.0.12", 0, 10);
+	vrrp_input_advert(v, &a);
+	vrrp_input_master_down(v);
+	vrrp_get_status(v, &st);
+	cr_assert_str_eq(st.reason, "master released with priority 0, Skew_Time 60 ms");
+
+	vrrp_destroy(v);
+	make_vrrp();
+	vrrp_start(v);
+	vrrp_master_lost(v);
+	vrrp_input_master_down(v);
+	vrrp_get_status(v, &st);
+	cr_assert_str_eq(st.reason, "master lost (sync session reset), Skew_Time 60 ms");
+}

@@ -105,8 +105,9 @@ static int vip_resolve(struct vip *v)
 	return 0;
 }
 
-/* The kernel insists that an IPv4 label starts with the device name and
- * fits in IFNAMSIZ - 1 bytes (net/ipv4/devinet.c), hence the truncation. */
+/* An IPv4 label starts with the device name (the alias convention of
+ * ifconfig and iproute2) and the kernel keeps IFNAMSIZ - 1 bytes of it
+ * (IFA_LABEL in net/ipv4/devinet.c): truncate here, not there. */
 static void vip_make_label(char label[IF_NAMESIZE], const char *ifname)
 {
 	size_t n = strlen(ifname), s = strlen(VIP_LABEL_SUFFIX);

@@ -9,10 +9,11 @@
  * the wait is bounded by the kernel's RTNL lock, not by the network.
  *
  * Addresses we add carry the label "<ifname>:andr" (IFA_LABEL), so that
- * `ip addr` shows whose they are.  The kernel requires an IPv4 label to
- * start with the interface name and to fit in IFNAMSIZ-1 bytes, so the
- * label is truncated to 15 bytes: an interface name of 11 or more bytes
- * shortens or (at 15 bytes) drops the ":andr" suffix.
+ * `ip addr` shows whose they are.  A label starts with the interface name
+ * (the alias convention that ifconfig and `ip addr show label` rely on) and
+ * the kernel keeps at most IFNAMSIZ-1 bytes of it, so the label is
+ * truncated to 15 bytes: an interface name of 11 or more bytes shortens or
+ * (at 15 bytes) drops the ":andr" suffix.
  *
  * Every call returns 0 (or a documented positive value) or -errno; each
  * failure is logged once with libnl's error text, the address and the

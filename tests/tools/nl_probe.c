@@ -2,8 +2,8 @@
  * command line, for tests/integration/test_netlink.sh.
  *
  * Needs: netlink/{vip,garp,kwatch}.c, core/{loop,log}.c, libnl-route-3,
- * libnl-3 and libmnl.  Until tests/CMakeLists.txt links tools with the
- * project libraries, build it by hand from the source root:
+ * libnl-3 and libmnl.  CMake links it with the project libraries; to build
+ * it by hand (e.g. with other flags), from the source root:
  *
  *   gcc -std=c17 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
  *       -Wno-unused-parameter -D_GNU_SOURCE -Icore -Inetlink \
@@ -20,26 +20,8 @@
  *                            [-R] [-t RUN_MS] [-q QUIET_MS]
  *   nl_probe watch IF [-t RUN_MS] [-b RCVBUF] [-s STALL_MS]
  *
- *   nl_probe check                          exit 0: this is the real probe
- *
  * Output is one line per fact, flushed at once, so a script can poll it.
- * Exit status: 0 success, 1 failure, 2 usage.
- *
- * While the CMake target has no include path to netlink/ (tools are not
- * linked with the project libraries yet) it compiles to a stub that says
- * so and exits 3, so that the tree keeps building; linking the target with
- * andromeda_netlink brings the include path and the real probe. */
-#if !(__has_include("garp.h") && __has_include("loop.h"))
-#include <stdio.h>
-
-int main(void)
-{
-	fputs("nl_probe: built without netlink/ and core/ on the include path; "
-	      "link it with andromeda_netlink (see the top of tests/tools/nl_probe.c)\n",
-	      stderr);
-	return 3;
-}
-#else
+ * Exit status: 0 success, 1 failure, 2 usage. */
 #include "garp.h"
 #include "kwatch.h"
 #include "log.h"
@@ -310,10 +292,6 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (argc == 2 && !strcmp(argv[1], "check")) {
-		printf("nl_probe ok\n");
-		return 0;
-	}
 	if (argc < 3)
 		return usage();
 	if (!strcmp(argv[1], "vip"))
@@ -324,4 +302,3 @@ int main(int argc, char **argv)
 		return watch_cmd(argc - 2, argv + 2);
 	return usage();
 }
-#endif

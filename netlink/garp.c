@@ -80,8 +80,9 @@ void garp_params_from_config(struct garp_params *p, const struct config *cfg)
 	p->reply_too = false;
 }
 
-/* Read index and MAC of g->ifname through the socket we already have. */
-static int garp_read_if(struct garp *g)
+/* Read index and MAC of g->ifname through the socket we already have.
+ * quiet: the caller logs (rate-limited) instead. */
+static int garp_read_if(struct garp *g, bool quiet)
 {
 	struct ifreq ifr;
 
@@ -90,19 +91,22 @@ static int garp_read_if(struct garp *g)
 	if (ioctl(g->fd, SIOCGIFINDEX, &ifr) < 0) {
 		int err = -errno;
 
-		log_errno(err, "garp: cannot find interface %s", g->ifname);
+		if (!quiet)
+			log_errno(err, "garp: cannot find interface %s", g->ifname);
 		return err;
 	}
 	g->ifindex = ifr.ifr_ifindex;
 	if (ioctl(g->fd, SIOCGIFHWADDR, &ifr) < 0) {
 		int err = -errno;
 
-		log_errno(err, "garp: cannot read the MAC of %s", g->ifname);
+		if (!quiet)
+			log_errno(err, "garp: cannot read the MAC of %s", g->ifname);
 		return err;
 	}
 	if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
-		log_warnx("garp: %s is not an Ethernet interface (type %u): no ARP", g->ifname,
-			  (unsigned)ifr.ifr_hwaddr.sa_family);
+		if (!quiet)
+			log_warnx("garp: %s is not an Ethernet interface (type %u): no ARP",
+				  g->ifname, (unsigned)ifr.ifr_hwaddr.sa_family);
 		return -EOPNOTSUPP;
 	}
 	memcpy(g->mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
@@ -135,7 +139,7 @@ int garp_open(struct garp **out, struct loop *loop, const char *ifname,
 		free(g);
 		return err;
 	}
-	err = garp_read_if(g);
+	err = garp_read_if(g, false);
 	if (err) {
 		close(g->fd);
 		free(g);
@@ -179,7 +183,7 @@ int garp_send(struct garp *g, struct in_addr ip, enum garp_op op)
 		return len;
 	err = garp_sendto(g, pkt, (size_t)len);
 	/* ENXIO/ENODEV: the index is gone (interface re-created). */
-	if ((err == -ENXIO || err == -ENODEV) && garp_read_if(g) == 0) {
+	if ((err == -ENXIO || err == -ENODEV) && garp_read_if(g, true) == 0) {
 		garp_build(pkt, sizeof(pkt), op, g->mac, ip);
 		err = garp_sendto(g, pkt, (size_t)len);
 	}

@@ -385,7 +385,18 @@ static void kwatch_on_query(struct loop *loop, int fd, unsigned events, void *ar
 	int i;
 
 	for (i = 0; i < KWATCH_BATCH; i++) {
-		int r = kwatch_dump_read(k);
+		int r;
+
+		if (!k->dump_busy) {
+			/* Nothing asked: drain and drop, never take it for a dump. */
+			ssize_t n = kwatch_recv(fd, k->buf, sizeof(k->buf));
+
+			if (n == -EAGAIN || n == -EINTR)
+				return;
+			kwatch_bad(k, "unexpected message on the query socket");
+			continue;
+		}
+		r = kwatch_dump_read(k);
 
 		if (r == -EAGAIN || r == -EINTR)
 			return;

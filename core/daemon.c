@@ -9,6 +9,8 @@
  * most frontend.grace, then exit 0.  SIGHUP is logged and ignored for now. */
 #include "daemon.h"
 
+#include "ha.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@ struct daemon {
 	struct proxy *proxy;
 	struct health *health;
 	struct control *control;
+	struct ha *ha;                /* NULL for a standalone balancer */
 	int sigfd;
 	bool stopping;
 	struct loop_timer grace_timer;
@@ -52,6 +55,16 @@ static void daemon_drained(void *arg)
 	loop_stop(d->loop);
 }
 
+/* The VIP has been handed over (or there is none): stop the frontend and
+ * let requests in flight finish within the grace period. */
+static void daemon_close_frontend(void *arg)
+{
+	struct daemon *d = arg;
+
+	loop_timer_arm(d->loop, &d->grace_timer, d->cfg->frontend.grace_ms);
+	proxy_shutdown(d->proxy, daemon_drained, d);
+}
+
 static void daemon_begin_shutdown(struct daemon *d, const char *why)
 {
 	if (d->stopping) {
@@ -62,8 +75,10 @@ static void daemon_begin_shutdown(struct daemon *d, const char *why)
 	d->stopping = true;
 	log_info("%s: stopping (grace %u ms for requests in flight)", why, d->cfg->frontend.grace_ms);
 	loop_timer_init(&d->grace_timer, daemon_stop_now, d);
-	loop_timer_arm(d->loop, &d->grace_timer, d->cfg->frontend.grace_ms);
-	proxy_shutdown(d->proxy, daemon_drained, d);
+	if (d->ha)
+		ha_stop(d->ha, daemon_close_frontend, d);
+	else
+		daemon_close_frontend(d);
 }
 
 static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
@@ -109,12 +124,13 @@ static int status_node(json_t *status, void *arg)
 {
 	struct daemon *d = arg;
 
-	/* HA fields are filled by the HA module when [ha] is configured; a
-	 * standalone balancer is always the active one. */
 	json_object_set_new(status, "node", json_string(d->cfg->node.name));
 	json_object_set_new(status, "version", json_string(ANDROMEDA_VERSION));
 	json_object_set_new(status, "mode", json_string(d->cfg->frontend.mode == MODE_TCP ? "tcp" : "http"));
 	json_object_set_new(status, "listen", json_string(d->cfg->frontend.listen.text));
+	if (d->ha)
+		return ha_status_json(d->ha, status);
+	/* A standalone balancer is always the active one. */
 	json_object_set_new(status, "ha", json_boolean(false));
 	json_object_set_new(status, "role", json_string("MASTER"));
 	json_object_set_new(status, "priority", json_integer(0));
@@ -129,6 +145,16 @@ static int status_sync(json_t *status, void *arg)
 	(void)arg;
 	json_object_set_new(status, "sync", json_pack("{s:i, s:n}", "seq", 0, "last_snapshot_ms"));
 	return 0;
+}
+
+static json_t *cmd_peers(int argc, char **argv, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)argv;
+	if (argc != 1)
+		return control_error("usage: peers");
+	return d->ha ? ha_peers_json(d->ha) : json_array();
 }
 
 static int add_static_servers(struct daemon *d)
@@ -154,6 +180,8 @@ static int control_setup(struct daemon *d)
 	if ((err = control_status_add(d->control, status_node, d)) < 0 ||
 	    (err = ctl_pool_register(d->control, d->pool)) < 0 ||
 	    (err = ctl_proxy_register(d->control, d->proxy)) < 0 ||
+	    (err = control_register(d->control, "peers", "peers - balancers heard on the HA interface",
+				    cmd_peers, d)) < 0 ||
 	    (err = control_status_add(d->control, status_sync, d)) < 0)
 		log_errno(err, "control socket: cannot register commands");
 	return err;
@@ -179,6 +207,12 @@ static int daemon_setup(struct daemon *d)
 		return err;
 	if ((err = health_create(&d->health, d->loop, d->pool, d->cfg)) < 0)
 		return err; /* health_create logged why */
+	/* The listener is bound (IP_FREEBIND) before the election starts,
+	 * so becoming MASTER only adds the address. */
+	if (d->cfg->ha.enabled && (err = ha_create(&d->ha, d->loop, d->cfg, NULL, d)) < 0) {
+		log_errno(err, "HA on %s: cannot start", d->cfg->ha.interface);
+		return err;
+	}
 	if ((err = control_setup(d)) < 0)
 		return err;
 	return proxy_start(d->proxy);
@@ -187,6 +221,7 @@ static int daemon_setup(struct daemon *d)
 static void daemon_teardown(struct daemon *d)
 {
 	control_close(d->control);
+	ha_destroy(d->ha);
 	health_destroy(d->health);
 	proxy_destroy(d->proxy);
 	pool_destroy(d->pool);

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "ha.h"
 #include "log.h"
 
 #define DEFAULT_CONFIG "/etc/andromeda/andromeda.conf"
@@ -16,11 +17,13 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: andromeda [-c FILE] [-d]      run the balancer (foreground)\n"
 		"       andromeda -t [-c FILE]        check the configuration and exit\n"
+		"       andromeda --release [-c FILE] remove the VIPs from the interface and exit\n"
 		"       andromeda --help | --version\n"
 		"\n"
 		"  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
 		"  -t, --test          check the configuration: exit 0 if valid, 2 if not\n"
 		"  -d, --debug         log debug messages\n"
+		"      --release       remove this node's VIPs (after a crash; systemd ExecStopPost=)\n"
 		"  -h, --help          this text\n"
 		"  -V, --version       print the version\n");
 }
@@ -30,10 +33,11 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'd' },        { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },      { 0 },
+		{ "version", no_argument, NULL, 'V' },      { "release", no_argument, NULL, 'R' },
+		{ 0 },
 	};
 	const char *path = DEFAULT_CONFIG;
-	bool test = false, debug = false;
+	bool test = false, debug = false, release = false;
 	struct config cfg;
 	char err[512];
 	int c, rc;
@@ -45,6 +49,7 @@ int main(int argc, char **argv)
 		case 'd': debug = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("andromeda %s\n", ANDROMEDA_VERSION); return 0;
+		case 'R': release = true; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -55,6 +60,11 @@ int main(int argc, char **argv)
 	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
+	}
+	if (release) {
+		rc = cfg.ha.enabled ? ha_release_vips(&cfg) : 0;
+		config_free(&cfg);
+		return rc < 0 ? 1 : 0;
 	}
 	if (test) {
 		printf("configuration file %s is valid\n", path);

@@ -1,0 +1,407 @@
+/* ha.c - glue between the election and the kernel (see ha.h). */
+#include "ha.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "garp.h"
+#include "kwatch.h"
+#include "log.h"
+#include "loop.h"
+#include "vip.h"
+#include "vrrp_packet.h"
+#include "vrrp_socket.h"
+
+struct ha {
+	struct loop *loop;
+	const struct config *cfg;
+	struct vip *vip;
+	struct garp *garp;
+	struct kwatch *kwatch;
+	struct vrrp_socket *sock;
+	struct vrrp *vrrp;
+	ha_state_fn on_state;
+	void *on_state_arg;
+
+	bool releasing;              /* ha_stop() called */
+	bool vip_on;                 /* we put the VIPs on the interface */
+	struct loop_timer hold;      /* graceful release: VIP kept this long */
+	void (*stopped)(void *arg);
+	void *stopped_arg;
+	uint64_t vip_restored;       /* VIP removed by someone while MASTER, put back */
+};
+
+/* ---- VIP and ARP, as the election asks ---- */
+
+static int vips_apply(struct ha *ha, bool add)
+{
+	int first_err = 0;
+
+	for (size_t i = 0; i < ha->cfg->ha.nvips; i++) {
+		const struct cfg_vip *cv = &ha->cfg->ha.vips[i];
+		int err = add ? vip_add(ha->vip, cv->addr, cv->prefixlen)
+			      : vip_remove(ha->vip, cv->addr, cv->prefixlen);
+
+		if (err && !first_err)
+			first_err = err; /* vip.c logged it */
+	}
+	return first_err;
+}
+
+static int op_vip_add(void *ctx)
+{
+	struct ha *ha = ctx;
+	int err = vips_apply(ha, true);
+
+	if (!err) {
+		ha->vip_on = true;
+		log_info("VIP added on %s (label %s)", ha->cfg->ha.interface, vip_label(ha->vip));
+	}
+	return err;
+}
+
+static void release_now(struct ha *ha)
+{
+	void (*done)(void *) = ha->stopped;
+
+	loop_timer_cancel(ha->loop, &ha->hold);
+	if (ha->vip_on && vips_apply(ha, false) == 0)
+		log_info("VIP removed from %s", ha->cfg->ha.interface);
+	ha->vip_on = false;
+	ha->stopped = NULL;
+	if (done)
+		done(ha->stopped_arg);
+}
+
+static void hold_expired(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	release_now(t->arg);
+}
+
+/* On a graceful stop the removal waits Master_Down_Interval: by then the
+ * best backup has taken over (it needs only its Skew_Time after our
+ * priority-0 advert) and announced itself with gratuitous ARP. */
+static int op_vip_remove(void *ctx)
+{
+	struct ha *ha = ctx;
+	struct vrrp_status st;
+
+	garp_stop(ha->garp);
+	if (ha->releasing && ha->vip_on) {
+		vrrp_get_status(ha->vrrp, &st);
+		loop_timer_arm(ha->loop, &ha->hold, 3u * st.adver_interval_ms);
+		return 0;
+	}
+	ha->vip_on = false;
+	return vips_apply(ha, false);
+}
+
+static void op_garp_burst(void *ctx)
+{
+	struct ha *ha = ctx;
+	struct in_addr ips[CFG_MAX_VIPS];
+
+	for (size_t i = 0; i < ha->cfg->ha.nvips; i++)
+		ips[i] = ha->cfg->ha.vips[i].addr;
+	garp_start(ha->garp, ips, ha->cfg->ha.nvips);
+}
+
+static int op_send_advert(void *ctx, uint8_t priority)
+{
+	struct ha *ha = ctx;
+	struct vrrp_advert adv;
+
+	vrrp_advert_fill(ha->vrrp, priority, &adv);
+	return vrrp_socket_send(ha->sock, &adv);
+}
+
+static void op_notify(void *ctx, enum vrrp_state from, enum vrrp_state to, const char *reason)
+{
+	struct ha *ha = ctx;
+
+	(void)reason; /* vrrp.c logged the transition */
+	if (from == VRRP_MASTER)
+		garp_stop(ha->garp);
+	if (ha->on_state)
+		ha->on_state(ha->on_state_arg, from, to);
+}
+
+static const struct vrrp_ops ha_vrrp_ops = {
+	.send_advert = op_send_advert,
+	.vip_add = op_vip_add,
+	.vip_remove = op_vip_remove,
+	.garp_burst = op_garp_burst,
+	.notify = op_notify,
+};
+
+/* ---- the kernel watch ---- */
+
+static void watch_link(void *arg, const struct kwatch_link *l)
+{
+	struct ha *ha = arg;
+
+	if (l->carrier) {
+		log_info("%s: carrier back (%s)", ha->cfg->ha.interface, l->why);
+		vrrp_socket_refresh_primary(ha->sock);
+		vrrp_link_up(ha->vrrp);
+	} else {
+		log_warnx("%s: %s: leaving the election", ha->cfg->ha.interface, l->why);
+		vrrp_link_down(ha->vrrp);
+	}
+}
+
+static bool is_our_vip(const struct ha *ha, const struct kwatch_addr *a)
+{
+	for (size_t i = 0; i < ha->cfg->ha.nvips; i++)
+		if (ha->cfg->ha.vips[i].addr.s_addr == a->addr.s_addr)
+			return true;
+	return false;
+}
+
+/* A VIP removed by hand (or by another tool) while we are MASTER is put
+ * back: clients are pointed at us. */
+static void restore_vips(struct ha *ha, const char *why)
+{
+	if (!ha->vip_on || ha->releasing || vrrp_get_state(ha->vrrp) != VRRP_MASTER)
+		return;
+	ha->vip_restored++;
+	log_warnx("%s: VIP %s while MASTER: putting it back", ha->cfg->ha.interface, why);
+	if (vips_apply(ha, true) == 0)
+		op_garp_burst(ha);
+}
+
+static void watch_addr(void *arg, bool added, const struct kwatch_addr *a)
+{
+	struct ha *ha = arg;
+
+	if (!added && is_our_vip(ha, a))
+		restore_vips(ha, "removed");
+}
+
+static void watch_resync(void *arg)
+{
+	struct ha *ha = arg;
+	const struct kwatch_link *l = kwatch_link_state(ha->kwatch);
+
+	watch_link(ha, l);
+	for (size_t i = 0; i < ha->cfg->ha.nvips; i++)
+		if (vip_present(ha->vip, ha->cfg->ha.vips[i].addr, ha->cfg->ha.vips[i].prefixlen) == 0)
+			restore_vips(ha, "missing after a netlink overrun");
+}
+
+static const struct kwatch_ops ha_kwatch_ops = {
+	.link = watch_link,
+	.addr = watch_addr,
+	.resync = watch_resync,
+};
+
+/* ---- life cycle ---- */
+
+static void sock_rx(void *arg, const void *pkt, size_t len)
+{
+	struct ha *ha = arg;
+
+	vrrp_recv_packet(ha->vrrp, pkt, len);
+}
+
+static void remove_stale(struct ha *ha)
+{
+	for (size_t i = 0; i < ha->cfg->ha.nvips; i++) {
+		const struct cfg_vip *cv = &ha->cfg->ha.vips[i];
+
+		if (vip_remove_stale(ha->vip, cv->addr, cv->prefixlen) > 0)
+			log_warnx("%s: removed VIP %s left behind by an earlier run", ha->cfg->ha.interface,
+				  cv->text);
+	}
+}
+
+static int open_socket(struct ha *ha)
+{
+	struct in_addr vips[CFG_MAX_VIPS];
+	struct vrrp_socket_params p = {
+		.ifname = ha->cfg->ha.interface,
+		.peers = ha->cfg->ha.peers,
+		.npeers = ha->cfg->ha.npeers,
+		.vips = vips,
+		.nvips = ha->cfg->ha.nvips,
+		.rx = sock_rx,
+		.rx_arg = ha,
+	};
+
+	for (size_t i = 0; i < ha->cfg->ha.nvips; i++)
+		vips[i] = ha->cfg->ha.vips[i].addr;
+	return vrrp_socket_open(ha->loop, &p, &ha->sock);
+}
+
+static int ha_open_all(struct ha *ha)
+{
+	const struct config *cfg = ha->cfg;
+	struct garp_params gp;
+	int err;
+
+	if ((err = vip_open(&ha->vip, cfg->ha.interface)) < 0)
+		return err;
+	remove_stale(ha); /* before anything else */
+	garp_params_from_config(&gp, cfg);
+	if ((err = garp_open(&ha->garp, ha->loop, cfg->ha.interface, &gp)) < 0)
+		return err;
+	if ((err = open_socket(ha)) < 0)
+		return err;
+	if ((err = vrrp_create(ha->loop, cfg, vrrp_socket_primary(ha->sock), &ha_vrrp_ops, ha, &ha->vrrp)) < 0) {
+		log_errno(err, "vrrp %u: cannot create the election on %s", cfg->ha.vrid, cfg->ha.interface);
+		return err;
+	}
+	return kwatch_open(&ha->kwatch, ha->loop, cfg->ha.interface, &ha_kwatch_ops, ha);
+}
+
+int ha_create(struct ha **out, struct loop *loop, const struct config *cfg, ha_state_fn on_state, void *arg)
+{
+	struct ha *ha = calloc(1, sizeof(*ha));
+	int err;
+
+	if (!ha)
+		return -ENOMEM;
+	ha->loop = loop;
+	ha->cfg = cfg;
+	ha->on_state = on_state;
+	ha->on_state_arg = arg;
+	loop_timer_init(&ha->hold, hold_expired, ha);
+	if ((err = ha_open_all(ha)) < 0) {
+		ha_destroy(ha);
+		return err;
+	}
+	if (!kwatch_link_state(ha->kwatch)->carrier)
+		vrrp_link_down(ha->vrrp);
+	vrrp_start(ha->vrrp);
+	*out = ha;
+	return 0;
+}
+
+void ha_stop(struct ha *ha, void (*done)(void *arg), void *arg)
+{
+	ha->releasing = true;
+	ha->stopped = done;
+	ha->stopped_arg = arg;
+	vrrp_stop(ha->vrrp); /* MASTER: priority 0, then op_vip_remove arms the hold */
+	if (!loop_timer_armed(&ha->hold))
+		release_now(ha);
+}
+
+void ha_destroy(struct ha *ha)
+{
+	if (!ha)
+		return;
+	loop_timer_cancel(ha->loop, &ha->hold);
+	if (ha->vrrp && vrrp_get_state(ha->vrrp) != VRRP_INIT) {
+		ha->releasing = false;
+		vrrp_stop(ha->vrrp);
+	}
+	if (ha->vip_on)
+		vips_apply(ha, false);
+	vrrp_destroy(ha->vrrp);
+	kwatch_close(ha->kwatch);
+	vrrp_socket_close(ha->sock);
+	garp_close(ha->garp);
+	vip_close(ha->vip);
+	free(ha);
+}
+
+enum vrrp_state ha_state(const struct ha *ha) { return vrrp_get_state(ha->vrrp); }
+struct vrrp *ha_vrrp(struct ha *ha) { return ha->vrrp; }
+
+int ha_release_vips(const struct config *cfg)
+{
+	struct vip *v;
+	int err = vip_open(&v, cfg->ha.interface);
+
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < cfg->ha.nvips; i++) {
+		int r = vip_remove(v, cfg->ha.vips[i].addr, cfg->ha.vips[i].prefixlen);
+
+		if (r < 0 && !err)
+			err = r;
+	}
+	vip_close(v);
+	return err;
+}
+
+/* ---- andromedactl status / peers ---- */
+
+static json_t *vips_json(const struct config *cfg)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < cfg->ha.nvips; i++)
+		json_array_append_new(a, json_string(cfg->ha.vips[i].text));
+	return a;
+}
+
+json_t *ha_peers_json(struct ha *ha)
+{
+	struct vrrp_peer peers[VRRP_MAX_PEERS];
+	size_t n = vrrp_get_peers(ha->vrrp, peers, VRRP_MAX_PEERS);
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		char addr[INET_ADDRSTRLEN];
+		json_int_t seen = peers[i].last_seen_ms ? (json_int_t)(loop_now_ms(ha->loop) - peers[i].last_seen_ms) : -1;
+
+		inet_ntop(AF_INET, &peers[i].addr, addr, sizeof(addr));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:s, s:I, s:I}", "name", addr, "address", addr,
+						   "priority", peers[i].priority, "role",
+						   vrrp_peer_role_name(peers[i].role), "last_seen_ms",
+						   seen,
+						   "adverts", (json_int_t)peers[i].adverts));
+	}
+	return a;
+}
+
+static json_t *drops_json(const struct vrrp_stats *s)
+{
+	json_t *o = json_object();
+
+	for (int c = 1; o && c < VRRP_RX_NCAUSES; c++)
+		json_object_set_new(o, vrrp_rx_result_str(c), json_integer((json_int_t)s->rx_drops[c]));
+	return o;
+}
+
+static json_t *transitions_json(const struct vrrp_stats *s)
+{
+	json_t *o = json_object();
+
+	for (int st = 0; o && st < VRRP_NSTATES; st++)
+		json_object_set_new(o, vrrp_state_name(st), json_integer((json_int_t)s->entered[st]));
+	return o;
+}
+
+int ha_status_json(struct ha *ha, json_t *status)
+{
+	struct vrrp_status st;
+	const struct vrrp_stats *s = vrrp_get_stats(ha->vrrp);
+	char master[INET_ADDRSTRLEN];
+
+	vrrp_get_status(ha->vrrp, &st);
+	inet_ntop(AF_INET, &st.master, master, sizeof(master));
+	json_object_set_new(status, "ha", json_true());
+	json_object_set_new(status, "role", json_string(vrrp_state_name(st.state)));
+	json_object_set_new(status, "priority", json_integer(st.priority));
+	json_object_set_new(status, "vip_held", json_boolean(ha->vip_on));
+	json_object_set_new(status, "vips", vips_json(ha->cfg));
+	json_object_set_new(status, "peers", ha_peers_json(ha));
+	json_object_set_new(status, "vrrp",
+			    json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "vrid", st.vrid,
+				      "interface", ha->cfg->ha.interface, "advert_interval_ms",
+				      (int)st.adver_interval_ms, "master_down_interval_ms",
+				      (int)st.master_down_interval_ms, "skew_time_ms", (int)st.skew_time_ms,
+				      "master", master, "adverts_sent", (json_int_t)s->tx_adverts,
+				      "adverts_received", (json_int_t)s->rx_adverts, "transitions",
+				      (json_int_t)s->transitions, "vip_restored", (json_int_t)ha->vip_restored,
+				      "entered", transitions_json(s), "dropped", drops_json(s)));
+	return 0;
+}

@@ -47,7 +47,9 @@ enum scan_state {
 	SC_IDLE,        /* not checking (body data) */
 	SC_LEAD,        /* before the start line: empty lines allowed (RFC 9112 2.2) */
 	SC_LEAD_CR,
-	SC_START,       /* in the start line */
+	SC_METHOD,      /* request line: method, then request-target */
+	SC_TARGET,
+	SC_START,       /* rest of the start line */
 	SC_START_CR,
 	SC_LINE,        /* at the start of a field line or of the final CRLF */
 	SC_NAME,
@@ -159,6 +161,23 @@ static int scan_field_byte(int st, unsigned char c, const char **why)
 	return st == SC_LEAD_CR ? SC_LEAD : st == SC_END_CR ? SC_END : SC_LINE;
 }
 
+static const char uri_too_long[] = "request-target over max_uri";
+
+/* Request line: the request-target is counted here, byte by byte, so that
+ * max_uri (414) is enforced at the byte that crosses it, in order with the
+ * other defects, however the input is sliced (RFC 9112 3). */
+static int scan_target_byte(struct http_msg *m, int st, unsigned char c, const char **why)
+{
+	if (c == '\r' || c == '\n')
+		return scan_field_byte(SC_START, c, why);
+	if (st == SC_METHOD)
+		return c == ' ' ? SC_TARGET : SC_METHOD;
+	if (c == ' ')
+		return m->scan_len ? SC_START : SC_TARGET;  /* http-parser skips extra SP */
+	*why = uri_too_long;
+	return ++m->scan_len > m->limits.max_uri && m->limits.max_uri ? -1 : SC_TARGET;
+}
+
 /* One byte of a chunk-size line: chunk-size [ chunk-ext ] CRLF. */
 static int scan_chunk_byte(struct http_msg *m, int st, unsigned char c, const char **why)
 {
@@ -176,26 +195,45 @@ static int scan_chunk_byte(struct http_msg *m, int st, unsigned char c, const ch
 }
 
 /* Check the bytes http-parser is about to see, up to the end of the
- * current section (head, trailers or chunk-size line). */
-static int scan(struct http_msg *m, const char *buf, size_t len)
+ * current section (head, trailers or chunk-size line).  Returns how many
+ * may go to http-parser: all len, or those before the first bad byte (then
+ * *why says what is wrong).  Feeding the good prefix first lets whichever
+ * defect comes first in the byte stream decide the status, however the
+ * input is sliced. */
+static size_t scan(struct http_msg *m, const char *buf, size_t len, const char **why)
 {
-	const char *why = "bad line";
 	int st = m->scan;
+	size_t i;
 
-	for (size_t i = 0; i < len && st != SC_IDLE && st != SC_END; i++) {
+	*why = NULL;
+	for (i = 0; i < len && st != SC_IDLE && st != SC_END; i++) {
 		unsigned char c = (unsigned char)buf[i];
+		int next;
 
-		if (st == SC_LEAD && c != '\r')
+		if (st == SC_LEAD && c != '\r') {
 			m->start_off = (uint32_t)(buf + i - m->cur);
+			st = m->kind == HTTP_MSG_REQUEST ? SC_METHOD : SC_START;
+		}
 		if (st == SC_CHUNK || st == SC_CHUNK_CR)
-			st = scan_chunk_byte(m, st, c, &why);
+			next = scan_chunk_byte(m, st, c, why);
+		else if (st == SC_METHOD || st == SC_TARGET)
+			next = scan_target_byte(m, st, c, why);
 		else
-			st = scan_field_byte(st, c, &why);
-		if (st < 0)
-			return fail(m, 400, why);
+			next = scan_field_byte(st, c, why);
+		if (next < 0)
+			return i;
+		st = next;
 	}
+	*why = NULL;
 	m->scan = (uint8_t)st;
-	return 0;
+	return len;
+}
+
+/* Feed n checked bytes to http-parser; n = 0 must not reach it (that
+ * means EOF to http_parser_execute). */
+static size_t execute(struct http_msg *m, const char *buf, size_t n)
+{
+	return n ? http_parser_execute(parser_of(m), &settings, buf, n) : 0;
 }
 
 /* ---- http-parser callbacks -------------------------------------------- */
@@ -224,8 +262,8 @@ static int on_url(http_parser *p, const char *at, size_t len)
 
 	if (span_add(m, &m->uri, CB_URL, at, len) < 0)
 		return -1;
-	if (m->limits.max_uri && m->uri.len > m->limits.max_uri) {
-		fail(m, 414, "request-target over max_uri");
+	if (m->limits.max_uri && m->uri.len > m->limits.max_uri) {  /* backstop: scan() counts it first */
+		fail(m, 414, uri_too_long);
 		return -1;
 	}
 	return 0;
@@ -335,12 +373,47 @@ static bool span_ieq(const struct http_msg *m, struct http_span s, const char *t
 	return s.len == n && strncasecmp(m->cur + s.off, text, n) == 0;
 }
 
+/* How many comma-separated elements of a list value equal word
+ * (case-insensitive, OWS around elements ignored; RFC 9110 5.6.1). */
+static unsigned count_in_list(const char *head, struct http_span list, const char *word, size_t n)
+{
+	const char *v = head + list.off, *end = v + list.len;
+	unsigned count = 0;
+
+	while (v < end) {
+		const char *tok, *comma = memchr(v, ',', (size_t)(end - v));
+		const char *stop = comma ? comma : end;
+
+		while (v < stop && (*v == ' ' || *v == '\t'))
+			v++;
+		tok = v;
+		while (stop > tok && (stop[-1] == ' ' || stop[-1] == '\t'))
+			stop--;
+		count += (size_t)(stop - tok) == n && strncasecmp(tok, word, n) == 0;
+		v = comma ? comma + 1 : end;
+	}
+	return count;
+}
+
 static unsigned count_headers(const struct http_msg *m, const char *name)
 {
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < m->nheaders; i++)
 		n += span_ieq(m, m->headers[i].name, name);
+	return n;
+}
+
+/* RFC 9112 6.1: chunked is applied at most once.  http-parser looks only
+ * at the final coding, so "chunked, chunked" would pass to the backend,
+ * which must then dechunk twice. */
+static unsigned count_chunked(const struct http_msg *m)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < m->nheaders; i++)
+		if (span_ieq(m, m->headers[i].name, "transfer-encoding"))
+			n += count_in_list(m->cur, m->headers[i].value, "chunked", 7);
 	return n;
 }
 
@@ -478,6 +551,10 @@ static int on_headers_complete(http_parser *p)
 	rc = m->kind == HTTP_MSG_REQUEST ? request_head_ok(m, p) : response_head_ok(m, p);
 	if (rc < 0)
 		return -1;
+	if (count_chunked(m) > 1) {
+		fail(m, 400, "chunked transfer coding applied more than once");
+		return -1;
+	}
 	no_body = set_framing(m, p);
 	if (!no_body && !m->chunked && m->limits.max_body && m->content_length > m->limits.max_body) {
 		fail(m, 413, "Content-Length over max_body");
@@ -539,14 +616,15 @@ static int finish_head(struct http_msg *m, const char *buf, size_t *used)
 /* The head did not end within max_head bytes. */
 static int head_too_large(struct http_msg *m)
 {
-	if (m->kind == HTTP_MSG_REQUEST && (m->scan == SC_LEAD || m->scan == SC_START || m->scan == SC_START_CR))
-		return fail(m, 414, "request line over max_head");
+	if (m->scan == SC_METHOD || m->scan == SC_TARGET)
+		return fail(m, 414, "request-target runs past max_head");
 	return fail(m, 431, "header section over max_head");
 }
 
 int http_msg_head(struct http_msg *m, const char *buf, size_t len, size_t *used)
 {
 	size_t lim = len, want, n;
+	const char *why;
 
 	*used = 0;
 	if (m->failed)
@@ -561,17 +639,19 @@ int http_msg_head(struct http_msg *m, const char *buf, size_t len, size_t *used)
 		lim = m->limits.max_head;
 	begin_call(m, buf, len);
 	if (lim > m->fed) {
-		want = lim - m->fed;
-		if (scan(m, buf + m->fed, want) < 0)
-			return HTTP_ERROR;
-		n = http_parser_execute(parser_of(m), &settings, buf + m->fed, want);
+		want = scan(m, buf + m->fed, lim - m->fed, &why);
+		n = execute(m, buf + m->fed, want);
 		m->fed += (uint32_t)n;
 		if (m->failed)
 			return HTTP_ERROR;
 		if (m->head_done)
 			return finish_head(m, buf, used);
-		if (HTTP_PARSER_ERRNO(parser_of(m)) != HPE_OK || n != want)
+		if (HTTP_PARSER_ERRNO(parser_of(m)) != HPE_OK)
 			return parser_failed(m);
+		if (why)
+			return fail(m, why == uri_too_long ? 414 : 400, why);
+		if (n != want)
+			return fail(m, 400, "http-parser stopped early");
 	}
 	if (m->limits.max_head && len >= m->limits.max_head)
 		return head_too_large(m);
@@ -589,19 +669,22 @@ bool http_msg_has_body(const struct http_msg *m)
 static int body_step(struct http_msg *m, const char *buf, size_t len, size_t *n)
 {
 	http_parser *p = parser_of(m);
+	const char *why;
+	size_t want = scan(m, buf, len, &why);
 
-	*n = 0;
-	if (scan(m, buf, len) < 0)
-		return HTTP_ERROR;
-	*n = http_parser_execute(p, &settings, buf, len);
+	*n = execute(m, buf, want);
 	if (m->failed)
 		return HTTP_ERROR;
+	if (HTTP_PARSER_ERRNO(p) != HPE_OK && HTTP_PARSER_ERRNO(p) != HPE_PAUSED)
+		return parser_failed(m);
+	if (why)
+		return fail(m, why == uri_too_long ? 414 : 400, why);
 	if (HTTP_PARSER_ERRNO(p) == HPE_PAUSED) {
 		http_parser_pause(p, 0);
 		return m->msg_done ? HTTP_MSG_DONE : HTTP_NEED_MORE;
 	}
-	if (HTTP_PARSER_ERRNO(p) != HPE_OK || *n != len)
-		return parser_failed(m);
+	if (*n != want)
+		return fail(m, 400, "http-parser stopped early");
 	return HTTP_NEED_MORE;
 }
 
@@ -671,27 +754,6 @@ int http_find_header(const struct http_msg *m, const char *head, const char *nam
 	return -1;
 }
 
-/* Is name one of the comma-separated tokens of a Connection value? */
-static bool listed_in(const char *head, struct http_span list, struct http_span name)
-{
-	const char *v = head + list.off, *end = v + list.len;
-
-	while (v < end) {
-		const char *tok, *comma = memchr(v, ',', (size_t)(end - v));
-		const char *stop = comma ? comma : end;
-
-		while (v < stop && (*v == ' ' || *v == '\t'))
-			v++;
-		tok = v;
-		while (stop > tok && (stop[-1] == ' ' || stop[-1] == '\t'))
-			stop--;
-		if ((size_t)(stop - tok) == name.len && strncasecmp(tok, head + name.off, name.len) == 0)
-			return true;
-		v = comma ? comma + 1 : end;
-	}
-	return false;
-}
-
 bool http_is_hop_header(const struct http_msg *m, const char *head, unsigned idx)
 {
 	static const char *const hop[] = {
@@ -710,7 +772,7 @@ bool http_is_hop_header(const struct http_msg *m, const char *head, unsigned idx
 	if (name_is(head, name, "transfer-encoding", 17) || name_is(head, name, "content-length", 14))
 		return false;
 	for (unsigned nth = 0; (c = http_find_header(m, head, "connection", nth)) >= 0; nth++)
-		if (listed_in(head, m->headers[c].value, name))
+		if (count_in_list(head, m->headers[c].value, head + name.off, name.len))
 			return true;
 	return false;
 }

@@ -350,6 +350,12 @@ Test(http_reject, bad_transfer_encoding)
 	expect_reject(HTTP_MSG_REQUEST, NULL, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400);
 	expect_reject(HTTP_MSG_REQUEST, NULL, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 400);
 	expect_reject(HTTP_MSG_REQUEST, NULL, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: xchunked\r\n\r\n", 400);
+	/* RFC 9112 6.1: chunked at most once (http-parser checks only the last) */
+	expect_reject(HTTP_MSG_REQUEST, NULL,
+		      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400);
+	expect_reject(HTTP_MSG_REQUEST, NULL,
+		      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n", 400);
+	expect_reject(HTTP_MSG_RESPONSE, NULL, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,chunked\r\n\r\n0\r\n\r\n", 502);
 }
 
 Test(http_reject, bad_chunking)
@@ -733,4 +739,52 @@ Test(http_helpers, status_text)
 	cr_assert_str_eq(http_status_text(502), "Bad Gateway");
 	cr_assert_str_eq(http_status_text(431), "Request Header Fields Too Large");
 	cr_assert_str_eq(http_status_text(799), "Unknown");
+}
+
+/* ---- regressions found by the fuzzers ---------------------------------- */
+
+/* The first defect in byte order decides the status, however the input is
+ * sliced: a request-target over max_uri followed by a byte http-parser
+ * rejects used to give 400 at once but 414 when split inside the target. */
+Test(http_fuzz_regress, status_independent_of_slicing)
+{
+	static const char *const tails[] = { "\x01 HTTP/1.1\r\n\r\n", "\r\x97", " HTTP/1.1\r\nHost : h\r\n\r\n" };
+	struct http_limits l = { .max_head = 8192, .max_uri = 32 };
+	char buf[256];
+	struct http_msg m;
+	size_t used;
+
+	for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+		int n = snprintf(buf, sizeof(buf), "PUT /f%040d%s", 0, tails[t]);
+
+		for (size_t split = 1; split <= (size_t)n; split++) {
+			int rc;
+
+			http_msg_init(&m, HTTP_MSG_REQUEST, &l);
+			rc = http_msg_head(&m, buf, split, &used);
+			if (rc == HTTP_NEED_MORE)
+				rc = http_msg_head(&m, buf, (size_t)n, &used);
+			cr_assert_eq(rc, HTTP_ERROR, "tail %zu split %zu", t, split);
+			cr_assert_eq(m.status, 414, "tail %zu split %zu: %u %s", t, split, m.status, m.reason);
+		}
+	}
+}
+
+/* A Content-Length over max_body in a response that has no body (HEAD,
+ * 304) is not a body over max_body. */
+Test(http_fuzz_regress, bodyless_response_ignores_max_body)
+{
+	struct http_limits l = { .max_head = 8192, .max_body = 16 };
+	struct http_msg m;
+	size_t used;
+
+	http_msg_init(&m, HTTP_MSG_RESPONSE, &l);
+	http_msg_expect_no_body(&m);
+	cr_assert_eq(http_msg_head(&m, "HTTP/1.0 200 OK\r\nContent-Length: 50\r\n\r\n", 39, &used), HTTP_HEAD_DONE);
+	cr_assert_not(http_msg_has_body(&m));
+	cr_assert_eq(head(&m, HTTP_MSG_RESPONSE, &l, "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n", &used),
+		     HTTP_HEAD_DONE);
+	cr_assert_not(http_msg_has_body(&m));
+	cr_assert_eq(head(&m, HTTP_MSG_RESPONSE, &l, "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", &used), HTTP_ERROR);
+	cr_assert_eq(m.status, 502);
 }

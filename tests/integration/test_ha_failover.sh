@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# test_ha_failover.sh - issue #3: three balancers (priorities 150/100/50)
+# share a VIP; kill -9, preemption, graceful SIGTERM, carrier loss, a
+# partition and a stale VIP, each checked from a client probing the VIP.
+set -u
+source "$(dirname "$0")/../lib/lab.sh"
+source "$(dirname "$0")/../lib/ha.sh"
+
+ha_setup 3 2
+require "lb1 starts" ha_start 1 150
+require "lb2 starts" ha_start 2 100
+require "lb3 starts" ha_start 3 50
+
+# --- election ------------------------------------------------------------
+check "lb1 (priority 150) becomes MASTER" ha_wait_role 1 MASTER 3
+check "lb2 is BACKUP" ha_wait_role 2 BACKUP 2
+check "lb3 is BACKUP" ha_wait_role 3 BACKUP 2
+check_eq "exactly one MASTER" "lb1" "$(ha_masters 3)"
+check_eq "only the MASTER holds the VIP" "lb1" "$(ha_vip_holders 3)"
+check "ip addr labels the VIP as andromeda's" \
+	bash -c "ip -n $(lab_ns lb1) -4 -o addr show dev eth0 | grep -q 'eth0:andr'"
+# Backups are silent in VRRP: they hear the MASTER, not each other.
+check_eq "lb2 lists lb1 as the MASTER peer" "198.18.0.11 MASTER 150" \
+	"$(ha_ctl 2 peers --json | jq -r '.[] | "\(.address) \(.role) \(.priority)"')"
+check "the VIP serves through lb1" lab_exec client curl -sf --max-time 2 -o /dev/null "http://$HA_VIP/"
+
+ha_probe_start 10 500
+check "probe sees lb1" ha_wait_served_by lb1 3
+
+# --- kill -9 of the MASTER: the next one takes over ------------------------
+t_kill=$(now_ms)
+lab_kill lb1 KILL
+check "lb2 takes over after kill -9 of lb1" ha_wait_role 2 MASTER 3
+check "clients are served by lb2" ha_wait_served_by lb2 3
+ms=$(ha_takeover_ms "$t_kill" lb2)
+echo "# kill -9 lb1 -> first success via lb2: ${ms:-none} ms ($(ha_failed_since "$t_kill") failed probes)"
+check_le "takeover by lb2 within 1 s" "${ms:-99999}" 1000
+check_eq "the client's neighbour entry for the VIP holds lb2's MAC" "$(ha_mac 2)" "$(ha_client_vip_mac)"
+check "lb3 stays BACKUP" ha_role_is 3 BACKUP
+
+# --- and the next: lb3 ---------------------------------------------------
+t_kill=$(now_ms)
+lab_kill lb2 KILL
+check "lb3 takes over after kill -9 of lb2" ha_wait_role 3 MASTER 3
+check "clients are served by lb3" ha_wait_served_by lb3 3
+ms=$(ha_takeover_ms "$t_kill" lb3)
+echo "# kill -9 lb2 -> first success via lb3: ${ms:-none} ms"
+check_le "takeover by lb3 within 1 s" "${ms:-99999}" 1000
+
+# --- restart lb1, preempt on: it takes the VIP back, and its stale VIP
+# (left by the kill -9) is removed at start-up -----------------------------
+check "lb1's VIP was left behind by the kill -9" ha_has_vip 1
+lab_wait_gone lb1 2
+require "lb1 restarts" ha_start 1 150
+check "lb1 logs the stale VIP removal" lab_wait_for 3 grep -q "left behind by an earlier run" "$LAB_DIR/lb1.log"
+check "lb1 (preempt on) takes the VIP back" ha_wait_role 1 MASTER 3
+check "lb3 steps down to BACKUP" ha_wait_role 3 BACKUP 2
+check "clients are served by lb1 again" ha_wait_served_by lb1 3
+check_eq "only lb1 holds the VIP" "lb1" "$(ha_vip_holders 3)"
+
+# --- preempt off: a restarted better node stays BACKUP --------------------
+lab_wait_gone lb2 2
+require "lb2 restarts" ha_start 2 100
+check "lb2 is BACKUP" ha_wait_role 2 BACKUP 3
+lab_kill lb1 KILL
+check "lb2 takes over from the killed lb1" ha_wait_role 2 MASTER 3
+lab_wait_gone lb1 2
+HA_EXTRA="preempt = no" require "lb1 restarts with preempt = no" ha_start 1 150
+check "lb1 (preempt off) becomes BACKUP" ha_wait_role 1 BACKUP 3
+sleep 1
+check "... and stays BACKUP" ha_role_is 1 BACKUP
+check "lb2 remains MASTER" ha_role_is 2 MASTER
+
+# --- graceful SIGTERM: takeover after Skew_Time, no failed probe ------------
+t_term=$(now_ms)
+lab_kill lb2 TERM
+check "lb1 takes over after SIGTERM of lb2" ha_wait_role 1 MASTER 2
+check "clients are served by lb1" ha_wait_served_by lb1 3
+lab_wait_gone lb2 5
+sleep 0.3
+ms=$(ha_takeover_ms "$t_term" lb1)
+failed=$(ha_failed_since "$t_term")
+echo "# SIGTERM lb2 -> first success via lb1: ${ms:-none} ms, $failed failed probes"
+check_eq "no failed probe on a graceful handover" 0 "$failed"
+check "lb2 released the VIP on exit" bash -c "! ip -n $(lab_ns lb2) -4 -o addr show dev eth0 | grep -q ' $HA_VIP/'"
+
+# --- carrier loss: FAULT and release; carrier back: BACKUP ------------------
+lab_exec lb1 ip link set eth0 down
+check "lb1 goes to FAULT when eth0 loses carrier" ha_wait_role 1 FAULT 2
+check "lb1 released the VIP in FAULT" bash -c "! ip -n $(lab_ns lb1) -4 -o addr show dev eth0 | grep -q ' $HA_VIP/'"
+check "lb3 takes over" ha_wait_role 3 MASTER 3
+lab_exec lb1 ip link set eth0 up
+check "lb1 returns to BACKUP when carrier is back" ha_wait_role 1 BACKUP 3
+
+# --- VIP removed by hand while MASTER: put back ---------------------------
+lab_exec lb3 ip addr del "$HA_VIP/24" dev eth0
+check "lb3 puts back a VIP removed by hand" lab_wait_for 2 ha_has_vip 3
+check "lb3 logged it" grep -q "VIP removed while MASTER" "$LAB_DIR/lb3.log"
+
+# --- partition: VRRP between lb1 and lb3 dropped -> two MASTERs; healed -> one
+partition() { ha_vrrp_block 1 "$1" && ha_vrrp_block 3 "$1"; }
+only_lb1_master() { [[ "$(ha_masters 3)" == lb1 ]]; }
+require "partition lb1 from lb3 (multicast only)" partition on
+check "partitioned lb1 becomes MASTER too (split brain)" ha_wait_role 1 MASTER 3
+check_eq "both think they are MASTER" "lb1 lb3" "$(ha_masters 3)"
+t_heal=$(now_ms)
+require "heal the partition" partition off
+check "after healing, exactly one MASTER within 1 s" lab_wait_for 1 only_lb1_master
+echo "# split brain healed in $(($(now_ms) - t_heal)) ms"
+check "lb3 back to BACKUP" ha_wait_role 3 BACKUP 1
+check "clients are served by lb1 after the heal" ha_wait_served_by lb1 3
+check_eq "only lb1 holds the VIP" "lb1" "$(ha_vip_holders 3)"
+
+ha_probe_stop
+for i in 1 3; do
+	lab_stop "lb$i" 10
+	check_eq "lb$i exits 0 on SIGTERM" 0 "$?"
+	check "no sanitizer report from lb$i" lab_no_sanitizer_report "$LAB_DIR/lb$i.log"
+done
+lab_finish

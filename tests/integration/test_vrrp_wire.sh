@@ -12,8 +12,7 @@
 #
 #   ns A  IF_A 198.18.0.21/24  <-veth->  IF_B 198.18.0.22/24  ns B
 #
-# vrrp_probe is $VRRP_PROBE, else $BUILD_DIR/tests/vrrp_probe when it is
-# the real program (not the stub the generic tools rule builds), else
+# vrrp_probe is $VRRP_PROBE, else $BUILD_DIR/tests/vrrp_probe, else
 # built here with gcc (VRRP_PROBE_CFLAGS adds flags, e.g. sanitizers).
 # Every wait polls with a deadline; a trap removes the namespaces and kills
 # only the PIDs this run started; the last line is "N passed, M failed".
@@ -94,7 +93,7 @@ find_probe() {
 	[ -n "$VRRP_PROBE" ] && return 0
 	if [ -x "$BUILD_DIR/tests/vrrp_probe" ]; then
 		"$BUILD_DIR/tests/vrrp_probe" >/dev/null 2>&1
-		if [ $? -eq 2 ]; then # usage: the real program
+		if [ $? -eq 2 ]; then # it runs and prints its usage
 			VRRP_PROBE=$BUILD_DIR/tests/vrrp_probe
 			return 0
 		fi

@@ -1,9 +1,8 @@
 /* vrrp_probe.c - ha/vrrp_socket, ha/vrrp_packet and ha/vrrp on a real
  * interface, for tests/integration/test_vrrp_wire.sh.
  *
- * Needs: ha/vrrp{,_packet,_socket}.c, core/{loop,log}.c.  Until
- * tests/CMakeLists.txt links tools with the project libraries, build it by
- * hand from the source root (the test script does this when needed):
+ * Built by tests/CMakeLists.txt (tools link the project libraries).  By
+ * hand from the source root (the test script does this without a build):
  *
  *   gcc -std=c17 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
  *       -Wno-unused-parameter -D_GNU_SOURCE -Icore -Iha \
@@ -24,16 +23,6 @@
  * One line per fact, flushed at once, "t=<monotonic ms>" first, so a
  * script can poll and compare times across namespaces.  Exit status: 0
  * success, 1 failure, 2 usage. */
-#if !__has_include("vrrp_socket.h")
-/* Built by the generic tools rule without the project's include paths:
- * a stub that says so (the test script then builds the real one). */
-#include <stdio.h>
-int main(void)
-{
-	fputs("vrrp_probe: built without ha/ and core/; see the comment at the top\n", stderr);
-	return 3;
-}
-#else
 #include "config.h"
 #include "log.h"
 #include "loop.h"
@@ -355,4 +344,3 @@ int main(int argc, char **argv)
 	loop_destroy(p.loop);
 	return rc;
 }
-#endif

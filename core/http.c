@@ -35,6 +35,10 @@ _Static_assert(sizeof(http_parser) <= sizeof(((struct http_msg *)0)->priv),
 	       "struct http_msg.priv too small for http_parser");
 _Static_assert(_Alignof(http_parser) <= 8, "struct http_msg.priv under-aligned");
 
+/* http-parser's own cap on a head (HTTP_MAX_HEADER_SIZE); also our
+ * max_head when the caller gives 0, so that fed/offsets stay bounded. */
+#define HEAD_CAP (80 * 1024)
+
 /* A chunk-size line with extensions; longer is an abuse, not a use. */
 #define CHUNK_LINE_MAX 4096
 
@@ -106,7 +110,7 @@ static int parser_failed(struct http_msg *m)
 
 	if (m->failed)
 		return HTTP_ERROR;
-	if (e == HPE_HEADER_OVERFLOW && !m->head_done)
+	if (e == HPE_HEADER_OVERFLOW && !m->head_done)  /* trailers over 80 KiB: 400 */
 		return fail(m, 431, "header section over http-parser's 80 KiB");
 	return fail(m, 400, http_errno_description(e));
 }
@@ -366,11 +370,14 @@ static int on_chunk_complete(http_parser *p)
 
 /* ---- head checks ------------------------------------------------------- */
 
+static bool name_is(const char *head, struct http_span s, const char *name, size_t n)
+{
+	return s.len == n && strncasecmp(head + s.off, name, n) == 0;
+}
+
 static bool span_ieq(const struct http_msg *m, struct http_span s, const char *text)
 {
-	size_t n = strlen(text);
-
-	return s.len == n && strncasecmp(m->cur + s.off, text, n) == 0;
+	return name_is(m->cur, s, text, strlen(text));
 }
 
 /* How many comma-separated elements of a list value equal word
@@ -623,7 +630,8 @@ static int head_too_large(struct http_msg *m)
 
 int http_msg_head(struct http_msg *m, const char *buf, size_t len, size_t *used)
 {
-	size_t lim = len, want, n;
+	size_t max = m->limits.max_head && m->limits.max_head < HEAD_CAP ? m->limits.max_head : HEAD_CAP;
+	size_t lim = len < max ? len : max, want, n;
 	const char *why;
 
 	*used = 0;
@@ -635,8 +643,6 @@ int http_msg_head(struct http_msg *m, const char *buf, size_t len, size_t *used)
 	}
 	if (len < m->fed)
 		return fail(m, 500, "head buffer shrank between calls");
-	if (m->limits.max_head && lim > m->limits.max_head)
-		lim = m->limits.max_head;
 	begin_call(m, buf, len);
 	if (lim > m->fed) {
 		want = scan(m, buf + m->fed, lim - m->fed, &why);
@@ -653,7 +659,7 @@ int http_msg_head(struct http_msg *m, const char *buf, size_t len, size_t *used)
 		if (n != want)
 			return fail(m, 400, "http-parser stopped early");
 	}
-	if (m->limits.max_head && len >= m->limits.max_head)
+	if (len >= max)
 		return head_too_large(m);
 	*used = len;
 	return HTTP_NEED_MORE;
@@ -739,11 +745,6 @@ bool http_method_idempotent(enum http_method m)
 	}
 }
 
-static bool name_is(const char *head, struct http_span s, const char *name, size_t n)
-{
-	return s.len == n && strncasecmp(head + s.off, name, n) == 0;
-}
-
 int http_find_header(const struct http_msg *m, const char *head, const char *name, unsigned nth)
 {
 	size_t n = strlen(name);
@@ -783,18 +784,11 @@ const char *http_status_text(unsigned status)
 	case 100: return "Continue";
 	case 101: return "Switching Protocols";
 	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
 	case 204: return "No Content";
-	case 206: return "Partial Content";
 	case 301: return "Moved Permanently";
 	case 302: return "Found";
-	case 303: return "See Other";
 	case 304: return "Not Modified";
-	case 307: return "Temporary Redirect";
-	case 308: return "Permanent Redirect";
 	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
@@ -803,7 +797,6 @@ const char *http_status_text(unsigned status)
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 417: return "Expectation Failed";
-	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";

@@ -18,6 +18,14 @@
  *     included).  A response with neither length nor chunking ends at EOF:
  *     call http_msg_eof().
  *   http_msg_reset() before the next message on the same connection.
+ *   On HTTP_ERROR, m->status / m->reason are set (sticky until reset) and
+ *   *used is meaningless: send the status (requests) or 502 and close.
+ *   A response with status 1xx other than 101 is a complete message without
+ *   a body: forward it, reset, and parse the real response after it.
+ * Checks that look at bytes (bare LF, obs-fold, field-name whitespace,
+ * max_uri) and http-parser's own run in byte order, so the first defect in
+ * the stream decides the status however the input is sliced.
+ * docs/http.md lists every rejection and its status.
  */
 #ifndef ANDROMEDA_HTTP_H
 #define ANDROMEDA_HTTP_H
@@ -42,9 +50,10 @@ enum http_method {
 };
 
 struct http_limits {
-	uint32_t max_head;  /* bytes of request line + headers -> 431 (414 if the URI alone) */
+	uint32_t max_head;  /* bytes of request line + headers -> 431 (414 if the URI alone);
+			     * 0 or over 80 KiB: http-parser's cap of 80 KiB */
 	uint32_t max_uri;   /* -> 414 */
-	uint64_t max_body;  /* 0 = unlimited -> 413 */
+	uint64_t max_body;  /* 0 = unlimited -> 413 (a chunk is refused at its size line) */
 };
 
 struct http_span {
@@ -77,7 +86,8 @@ struct http_msg {
 	bool chunked;
 	bool has_content_length;
 	uint64_t content_length;
-	bool upgrade;                   /* Upgrade requested (request) / 101 (response) */
+	bool upgrade;                   /* Upgrade + Connection: upgrade (request; not set
+					 * for CONNECT: see method) / 101 (response) */
 	bool expect_continue;           /* request: Expect: 100-continue */
 	bool body_until_eof;            /* response without length: body ends at close */
 
@@ -102,7 +112,8 @@ struct http_msg {
 void http_msg_init(struct http_msg *m, enum http_kind kind, const struct http_limits *limits);
 void http_msg_reset(struct http_msg *m);
 /* For a response to HEAD (or to a request whose response never has a
- * body), call before feeding the response head. */
+ * body), call before feeding the response head; http_msg_init/reset clear
+ * it, so call it again after a reset that follows a 1xx. */
 void http_msg_expect_no_body(struct http_msg *m);
 
 int http_msg_head(struct http_msg *m, const char *buf, size_t len, size_t *used);

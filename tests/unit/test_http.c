@@ -788,3 +788,24 @@ Test(http_fuzz_regress, bodyless_response_ignores_max_body)
 	cr_assert_eq(head(&m, HTTP_MSG_RESPONSE, &l, "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", &used), HTTP_ERROR);
 	cr_assert_eq(m.status, 502);
 }
+
+/* max_head 0 means http-parser's own 80 KiB cap, checked by us so that
+ * endless empty lines before the request line are bounded too. */
+Test(http_reject, head_cap_without_max_head)
+{
+	static char buf[100 * 1024];
+	struct http_limits l = { 0 };
+	struct http_msg m;
+	size_t used;
+
+	for (size_t i = 0; i + 1 < sizeof(buf); i += 2)
+		buf[i] = '\r', buf[i + 1] = '\n';
+	http_msg_init(&m, HTTP_MSG_REQUEST, &l);
+	cr_assert_eq(http_msg_head(&m, buf, sizeof(buf), &used), HTTP_ERROR);
+	cr_assert_eq(m.status, 431);
+	memset(buf, 'a', sizeof(buf));
+	memcpy(buf, "GET /", 5);
+	http_msg_init(&m, HTTP_MSG_REQUEST, &l);
+	cr_assert_eq(http_msg_head(&m, buf, sizeof(buf), &used), HTTP_ERROR);
+	cr_assert_eq(m.status, 414);
+}

@@ -147,7 +147,9 @@ static void watch_link(void *arg, const struct kwatch_link *l)
 
 	if (l->carrier) {
 		log_info("%s: carrier back (%s)", ha->cfg->ha.interface, l->why);
+		/* The address may have changed while the link was down. */
 		vrrp_socket_refresh_primary(ha->sock);
+		vrrp_set_primary(ha->vrrp, vrrp_socket_primary(ha->sock));
 		vrrp_link_up(ha->vrrp);
 	} else {
 		log_warnx("%s: %s: leaving the election", ha->cfg->ha.interface, l->why);

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# test.sh - THE test command (README): on a fresh Debian 12, as root,
+#
+#   sudo bash deploy/test.sh
+#
+# installs the packages the build and the tests need (skipped when all are
+# already installed), builds a normal build (build/) and an ASan+UBSan build
+# (build-asan/), runs every ctest test (unit + integration) in the normal
+# build, then again in the sanitizer build, then a short libFuzzer smoke run
+# of each harness in tests/fuzz/.  Exits non-zero if anything failed.
+#
+# Environment: JOBS (parallel build jobs, default nproc), FUZZ_SECONDS (per
+# harness, default 20; 0 skips the fuzz phase), SKIP_ASAN=1 (normal build
+# only, for a quick local run; never set in CI).
+set -uo pipefail
+
+SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+cd "$SRC_DIR" || exit 1
+JOBS=${JOBS:-$(nproc)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+T_START=$SECONDS
+
+PACKAGES=(
+	build-essential cmake pkg-config
+	libhttp-parser-dev libinih-dev libcriterion-dev libnl-3-dev libnl-route-3-dev
+	libmnl-dev libcurl4-openssl-dev libsystemd-dev libssl-dev libjansson-dev
+	clang libclang-rt-14-dev
+	iproute2 curl jq tcpdump netcat-openbsd procps util-linux
+)
+
+PHASES=()       # "name|result|detail" for the summary
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+
+say() { printf '\n=== %s\n' "$*"; }
+
+phase() { PHASES+=("$1|$2|$3"); }
+
+install_packages() {
+	local missing=() p
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if ((${#missing[@]} == 0)); then
+		echo "all ${#PACKAGES[@]} packages already installed"
+		return 0
+	fi
+	echo "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq || return 1
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
+}
+
+# build DIR TYPE
+build() {
+	mkdir -p "$SRC_DIR/$1"
+	cmake -S "$SRC_DIR" -B "$SRC_DIR/$1" -DCMAKE_BUILD_TYPE="$2" >"$SRC_DIR/$1/configure.log" 2>&1 ||
+		{ tail -n 30 "$SRC_DIR/$1/configure.log"; return 1; }
+	make -C "$SRC_DIR/$1" -j"$JOBS" --no-print-directory >"$SRC_DIR/$1/make.log" 2>&1 ||
+		{ grep -E 'error|Error' "$SRC_DIR/$1/make.log" | head -n 40; return 1; }
+}
+
+# run_ctest NAME DIR [ctest args]: run, show the output, count the results.
+run_ctest() {
+	local name=$1 dir=$2 log="$SRC_DIR/$2/ctest.log" rc line passed failed total
+	shift 2
+	(cd "$SRC_DIR/$dir" && ctest --output-on-failure --timeout 300 -j"$JOBS" "$@") 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n1)
+	if [[ "$line" =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+		failed=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]}
+		passed=$((total - failed))
+	else
+		failed=1 total=0 passed=0
+		line="ctest printed no result line"
+	fi
+	((total == 0)) && { failed=$((failed > 0 ? failed : 1)); line="no tests ran: $line"; }
+	((rc != 0 && failed == 0)) && failed=1
+	TOTAL_PASSED=$((TOTAL_PASSED + passed))
+	TOTAL_FAILED=$((TOTAL_FAILED + failed))
+	if ((failed == 0)); then
+		phase "$name" PASS "$passed/$total"
+	else
+		phase "$name" FAIL "$failed of $total failed: $(grep -E '^\s+[0-9]+ - ' "$log" | sed 's/^ *//' | paste -sd, -)"
+	fi
+}
+
+# The fuzz harnesses have no CMake rule: build each with clang, libFuzzer,
+# ASan and UBSan against the project's sources, run it briefly on its seed
+# corpus (tests/fuzz/corpus/NAME-without-fuzz_), fail on any crash.
+fuzz_smoke() {
+	local dir="$SRC_DIR/build-fuzz" h name seeds srcs libs ok=0 bad=0
+	mkdir -p "$dir"
+	# Every module (minus the mains): a harness links whatever it uses.
+	srcs=$(ls "$SRC_DIR"/core/*.c "$SRC_DIR"/ha/*.c "$SRC_DIR"/netlink/*.c 2>/dev/null | grep -v '/main_')
+	libs="-lhttp_parser -lpthread $(pkg-config --libs libcurl inih jansson libsystemd libcrypto \
+		libnl-route-3.0 libmnl 2>/dev/null)"
+	for h in "$SRC_DIR"/tests/fuzz/fuzz_*.c; do
+		[[ -e "$h" ]] || continue
+		name=$(basename "$h" .c)
+		echo "--- $name"
+		# shellcheck disable=SC2086
+		if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+			-std=gnu17 -D_GNU_SOURCE -DANDROMEDA_VERSION='"fuzz"' -I"$SRC_DIR/core" -I"$SRC_DIR/ha" -I"$SRC_DIR/netlink" \
+			$(pkg-config --cflags libnl-route-3.0 2>/dev/null) \
+			"$h" $srcs $libs -o "$dir/$name" >"$dir/$name.build.log" 2>&1; then
+			tail -n 20 "$dir/$name.build.log"
+			bad=$((bad + 1))
+			continue
+		fi
+		seeds="$SRC_DIR/tests/fuzz/corpus/${name#fuzz_}"
+		rm -rf "$dir/corpus-$name"
+		mkdir -p "$dir/corpus-$name"
+		[[ -d "$seeds" ]] && cp -r "$seeds"/. "$dir/corpus-$name/"
+		if timeout $((FUZZ_SECONDS + 120)) "$dir/$name" -max_total_time="$FUZZ_SECONDS" \
+			-artifact_prefix="$dir/$name-" -print_final_stats=0 "$dir/corpus-$name" \
+			>"$dir/$name.log" 2>&1; then
+			grep -E '^Done|#[0-9]+.*DONE' "$dir/$name.log" | tail -n1
+			ok=$((ok + 1))
+		else
+			tail -n 30 "$dir/$name.log"
+			bad=$((bad + 1))
+		fi
+	done
+	TOTAL_PASSED=$((TOTAL_PASSED + ok))
+	TOTAL_FAILED=$((TOTAL_FAILED + bad))
+	if ((ok + bad == 0)); then
+		phase "fuzz smoke" SKIP "no harness in tests/fuzz"
+	elif ((bad == 0)); then
+		phase "fuzz smoke" PASS "$ok harness(es), ${FUZZ_SECONDS}s each"
+	else
+		phase "fuzz smoke" FAIL "$bad of $((ok + bad)) harness(es) failed to build or crashed"
+	fi
+}
+
+summary() {
+	local p name res detail
+	say "summary ($((SECONDS - T_START)) s)"
+	for p in "${PHASES[@]}"; do
+		IFS='|' read -r name res detail <<<"$p"
+		printf '  %-28s %-5s %s\n' "$name" "$res" "$detail"
+	done
+	printf '\n%d passed, %d failed\n' "$TOTAL_PASSED" "$TOTAL_FAILED"
+}
+
+if [[ $EUID -ne 0 ]]; then
+	echo "test.sh: run as root (packages, network namespaces): sudo bash deploy/test.sh" >&2
+	exit 1
+fi
+
+say "packages"
+if install_packages; then
+	phase packages PASS ""
+else
+	phase packages FAIL "apt-get failed"
+	TOTAL_FAILED=$((TOTAL_FAILED + 1))
+	summary
+	exit 1
+fi
+
+say "normal build (build/)"
+if build build RelWithDebInfo; then
+	phase "build (RelWithDebInfo)" PASS ""
+	say "tests, normal build"
+	run_ctest "tests (normal build)" build
+else
+	phase "build (RelWithDebInfo)" FAIL "see build/make.log"
+	TOTAL_FAILED=$((TOTAL_FAILED + 1))
+fi
+
+if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
+	say "ASan+UBSan build (build-asan/)"
+	if build build-asan Sanitize; then
+		phase "build (Sanitize)" PASS ""
+		say "tests, ASan+UBSan build"
+		# halt on the first report; leaks are reported at exit and fail the
+		# process (the integration tests check the daemon's exit status).
+		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0} \
+		UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+			run_ctest "tests (ASan+UBSan build)" build-asan -L 'unit|integration'
+	else
+		phase "build (Sanitize)" FAIL "see build-asan/make.log"
+		TOTAL_FAILED=$((TOTAL_FAILED + 1))
+	fi
+fi
+
+if ((FUZZ_SECONDS > 0)); then
+	say "fuzz smoke (libFuzzer, ${FUZZ_SECONDS}s per harness)"
+	fuzz_smoke
+fi
+
+summary
+((TOTAL_FAILED == 0 && TOTAL_PASSED > 0))

@@ -1,0 +1,796 @@
+/* sync.c - state replication: UDP snapshots and deltas from the MASTER,
+ * a TCP session from each BACKUP (snapshot requests + crash detector).
+ * See sync.h. */
+#include "sync.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "list.h"
+#include "log.h"
+#include "loop.h"
+#include "pool.h"
+#include "sync_codec.h"
+#include "vrrp.h"
+
+/* Organisation-local multicast group for the UDP channel (RFC 2365),
+ * sent with TTL 1: it never leaves the LAN. */
+#define SYNC_GROUP "239.255.51.88"
+#define SYNC_INTERVAL_MS 1000      /* full snapshot period */
+#define SYNC_POLL_MS 50            /* BACKUP: follow the master's address */
+#define SYNC_RECONNECT_MS 100
+#define SYNC_MAX_AGE_MS 60000      /* first contact: clocks within a minute */
+#define SYNC_MAX_SESSIONS 32
+#define SYNC_SESSION_OUT_MAX (256 * 1024)
+#define SYNC_MAX_SERVERS (SYNC_MAX_CHUNKS * 8)
+
+struct session {
+	struct sync *s;
+	int fd;
+	struct in_addr peer;
+	bool outgoing;             /* ours, to the MASTER */
+	bool established;
+	uint8_t in[2 + MSG_MAX_LEN];
+	size_t inlen;
+	uint8_t *out;
+	size_t outlen, outcap;
+	struct list link;          /* in s->accepted (incoming only) */
+};
+
+struct snap_asm {                  /* reassembly of one snapshot */
+	uint32_t sender, snap_id;
+	uint16_t nchunks;
+	uint64_t have;                 /* bitmask of chunks received */
+	uint64_t state_seq;
+	char master[SYNC_NAME_MAX];
+	struct sync_server srv[SYNC_MAX_SERVERS];
+	size_t n;
+};
+
+struct sync_counters {
+	uint64_t tx_snapshots, tx_deltas, rx_snapshots, rx_deltas;
+	uint64_t gaps, requests_sent, requests_served;
+	uint64_t sessions_lost, master_lost, bad_payload;
+	uint64_t drops[MSG_DROP_NCAUSES];
+};
+
+struct sync {
+	struct loop *loop;
+	const struct config *cfg;
+	struct pool *pool;
+	struct vrrp *vrrp;
+	const struct msg_key *key;
+	struct in_addr self;
+	struct sync_hooks hooks;
+	int udp_fd, tcp_fd;
+	struct sockaddr_in group;
+	uint64_t tx_seq;
+	struct msg_replay replay_udp, replay_tcp;
+	uint64_t state_seq;
+	uint32_t applied_from;         /* sender whose state we follow */
+	uint32_t snap_id;
+	bool applying;                 /* our own pool changes are not deltas */
+	struct snap_asm *asm_;
+	struct session *up;            /* BACKUP -> MASTER */
+	uint64_t up_attempt_ms;
+	struct list accepted;
+	unsigned naccepted;
+	struct loop_timer snap_timer, poll_timer;
+	uint64_t last_snapshot_ms;     /* monotonic, sent (MASTER) or applied */
+	struct sync_counters c;
+	struct log_limit drop_limit[MSG_DROP_NCAUSES];
+	struct log_limit send_limit;
+};
+
+static void session_close(struct session *ss, bool crash_check);
+
+static bool is_master(const struct sync *s) { return vrrp_get_state(s->vrrp) == VRRP_MASTER; }
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int envelope(struct sync *s, uint8_t type, const uint8_t *payload, size_t len, uint8_t *out, size_t cap)
+{
+	return msg_encode(s->key, type, s->self.s_addr, msg_next_seq(&s->tx_seq), wall_ms(), payload, len, out,
+			  cap);
+}
+
+/* ---- sending ---- */
+
+static void udp_send(struct sync *s, const uint8_t *buf, size_t len)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(s->cfg->ha.sync_port) };
+
+	if (!s->cfg->ha.npeers) {
+		if (sendto(s->udp_fd, buf, len, 0, (struct sockaddr *)&s->group, sizeof(s->group)) < 0 &&
+		    log_limit_ok(&s->send_limit, loop_now_ms(s->loop), 10000, NULL))
+			log_warn("sync: send to %s", SYNC_GROUP);
+		return;
+	}
+	for (size_t i = 0; i < s->cfg->ha.npeers; i++) {
+		to.sin_addr = s->cfg->ha.peers[i];
+		sendto(s->udp_fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to));
+	}
+}
+
+static void session_write(struct session *ss);
+
+/* Queue one framed message on a session: [u16 length][envelope]. */
+static void session_send(struct session *ss, const uint8_t *buf, size_t len)
+{
+	size_t need = ss->outlen + 2 + len;
+
+	if (need > SYNC_SESSION_OUT_MAX) {
+		log_warnx("sync: session with %s is not reading: closing it", inet_ntoa(ss->peer));
+		session_close(ss, false);
+		return;
+	}
+	if (need > ss->outcap) {
+		size_t cap = need * 2 < SYNC_SESSION_OUT_MAX ? need * 2 : SYNC_SESSION_OUT_MAX;
+		uint8_t *p = realloc(ss->out, cap);
+
+		if (!p) {
+			session_close(ss, false);
+			return;
+		}
+		ss->out = p;
+		ss->outcap = cap;
+	}
+	ss->out[ss->outlen] = (uint8_t)(len >> 8);
+	ss->out[ss->outlen + 1] = (uint8_t)len;
+	memcpy(ss->out + ss->outlen + 2, buf, len);
+	ss->outlen += 2 + len;
+	session_write(ss);
+}
+
+static void server_to_sync(const struct sync *s, const struct server *srv, struct sync_server *r)
+{
+	uint64_t now = loop_now_ms(s->loop);
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", srv->name);
+	r->addr = srv->addr.sin.sin_addr.s_addr;
+	r->port = ntohs(srv->addr.sin.sin_port);
+	r->weight = (uint16_t)srv->weight;
+	r->source = srv->source == SRV_REGISTERED ? SYNC_SRC_REGISTERED : SYNC_SRC_STATIC;
+	r->up = srv->health == SRV_UP;
+	r->drain = srv->drain;
+	r->expires_in_ms = srv->expires_ms > now ? (uint32_t)(srv->expires_ms - now) : srv->expires_ms ? 1 : 0;
+	r->requests = srv->requests;
+	r->failures = srv->failures;
+	r->inflight = srv->inflight;
+	r->queued = srv->queued;
+	r->lb_current = srv->lb_current;
+}
+
+/* Send the whole pool, in chunks, over UDP (ss NULL) or one session. */
+static void send_snapshot(struct sync *s, struct session *ss)
+{
+	struct sync_server *all = s->asm_->srv; /* reassembly is idle on a MASTER */
+	size_t per = sync_snap_per_chunk(MSG_MAX_PAYLOAD), n = 0;
+	struct sync_snap_hdr h = { .state_seq = s->state_seq, .snap_id = ++s->snap_id };
+	struct server *srv;
+
+	for (srv = pool_first(s->pool); srv && n < SYNC_MAX_SERVERS; srv = pool_next(s->pool, srv))
+		server_to_sync(s, srv, &all[n++]);
+	h.nchunks = (uint16_t)(n ? (n + per - 1) / per : 1);
+	snprintf(h.master, sizeof(h.master), "%s", s->cfg->node.name);
+	for (h.chunk = 0; h.chunk < h.nchunks; h.chunk++) {
+		uint8_t payload[MSG_MAX_PAYLOAD], buf[MSG_MAX_LEN];
+		size_t first = (size_t)h.chunk * per, cnt = n - first < per ? n - first : per;
+		int plen, len;
+
+		h.nservers = (uint16_t)cnt;
+		plen = sync_snap_encode(&h, all + first, cnt, payload, sizeof(payload));
+		len = plen < 0 ? plen : envelope(s, MSG_SNAPSHOT, payload, (size_t)plen, buf, sizeof(buf));
+		if (len < 0) {
+			log_errno(len, "sync: encoding snapshot chunk %u", h.chunk);
+			return;
+		}
+		if (ss)
+			session_send(ss, buf, (size_t)len);
+		else
+			udp_send(s, buf, (size_t)len);
+	}
+	s->c.tx_snapshots++;
+	s->last_snapshot_ms = loop_now_ms(s->loop);
+}
+
+static void send_delta(struct sync *s, struct server *srv, enum sync_op op)
+{
+	struct sync_delta d = { .state_seq = ++s->state_seq, .op = (uint8_t)op };
+	uint8_t payload[MSG_MAX_PAYLOAD], buf[MSG_MAX_LEN];
+	int plen, len;
+
+	server_to_sync(s, srv, &d.srv);
+	plen = sync_delta_encode(&d, payload, sizeof(payload));
+	len = plen < 0 ? plen : envelope(s, MSG_DELTA, payload, (size_t)plen, buf, sizeof(buf));
+	if (len < 0) {
+		log_errno(len, "sync: encoding delta for %s", srv->name);
+		return;
+	}
+	udp_send(s, buf, (size_t)len);
+	s->c.tx_deltas++;
+}
+
+static void pool_changed(struct pool *pool, struct server *srv, enum pool_event ev, void *arg)
+{
+	struct sync *s = arg;
+
+	(void)pool;
+	if (s->applying || !is_master(s))
+		return;
+	send_delta(s, srv, ev == POOL_SERVER_REMOVED ? SYNC_OP_REMOVE : SYNC_OP_UPSERT);
+}
+
+static void snap_timer_fired(struct loop *loop, struct loop_timer *t)
+{
+	struct sync *s = t->arg;
+
+	if (!is_master(s))
+		return;
+	send_snapshot(s, NULL);
+	loop_timer_arm(loop, t, SYNC_INTERVAL_MS);
+}
+
+/* ---- applying replicated state (BACKUP) ---- */
+
+static void apply_server(struct sync *s, const struct sync_server *r)
+{
+	struct server *srv = pool_server_find(s->pool, r->name);
+	struct cfg_endpoint ep = { .sin = { .sin_family = AF_INET, .sin_port = htons(r->port) } };
+	int err = 0;
+
+	ep.sin.sin_addr.s_addr = r->addr;
+	snprintf(ep.text, sizeof(ep.text), "%s:%u", inet_ntoa(ep.sin.sin_addr), r->port);
+	if (srv && (srv->addr.sin.sin_addr.s_addr != r->addr || srv->addr.sin.sin_port != ep.sin.sin_port)) {
+		pool_server_remove(s->pool, srv); /* moved: a new server under the old name */
+		srv = NULL;
+	}
+	if (!srv)
+		srv = pool_server_add(s->pool, r->name, &ep, r->weight,
+				      r->source == SYNC_SRC_REGISTERED ? SRV_REGISTERED : SRV_STATIC, &err);
+	if (!srv) {
+		log_errno(err, "sync: cannot add replicated server %s", r->name);
+		return;
+	}
+	pool_server_set_weight(s->pool, srv, r->weight);
+	pool_server_set_drain(s->pool, srv, r->drain);
+	pool_server_set_health(s->pool, srv, r->up ? SRV_UP : SRV_DOWN, "replicated from the MASTER");
+	srv->requests = r->requests;
+	srv->failures = r->failures;
+	srv->lb_current = r->lb_current;
+	srv->expires_ms = r->expires_in_ms ? loop_now_ms(s->loop) + r->expires_in_ms : 0;
+}
+
+static void apply_remove(struct sync *s, const char *name)
+{
+	struct server *srv = pool_server_find(s->pool, name);
+
+	if (srv && srv->source == SRV_REGISTERED)
+		pool_server_remove(s->pool, srv);
+}
+
+static void apply_snapshot(struct sync *s, struct snap_asm *a)
+{
+	struct server *srv, *next;
+
+	s->applying = true;
+	for (size_t i = 0; i < a->n; i++)
+		apply_server(s, &a->srv[i]);
+	/* Registered servers the MASTER no longer has are gone; static ones
+	 * come from our own configuration and stay. */
+	for (srv = pool_first(s->pool); srv; srv = next) {
+		bool listed = false;
+
+		next = pool_next(s->pool, srv);
+		for (size_t i = 0; i < a->n && !listed; i++)
+			listed = !strcmp(a->srv[i].name, srv->name);
+		if (!listed && srv->source == SRV_REGISTERED)
+			pool_server_remove(s->pool, srv);
+	}
+	s->applying = false;
+	if (s->applied_from != a->sender)
+		log_info("sync: following %s (state %llu, %zu servers)", a->master,
+			 (unsigned long long)a->state_seq, a->n);
+	s->state_seq = a->state_seq;
+	s->applied_from = a->sender;
+	s->last_snapshot_ms = loop_now_ms(s->loop);
+	s->c.rx_snapshots++;
+	if (s->hooks.applied)
+		s->hooks.applied(s->hooks.arg, s->state_seq, true, a->master);
+}
+
+static void request_snapshot(struct sync *s)
+{
+	struct sync_request q = { .have_seq = s->state_seq };
+	uint8_t payload[128], buf[MSG_MAX_LEN];
+	int plen, len;
+
+	if (!s->up || !s->up->established)
+		return; /* the periodic snapshot will do */
+	snprintf(q.node, sizeof(q.node), "%s", s->cfg->node.name);
+	plen = sync_request_encode(&q, payload, sizeof(payload));
+	len = plen < 0 ? plen : envelope(s, MSG_SNAP_REQUEST, payload, (size_t)plen, buf, sizeof(buf));
+	if (len > 0) {
+		session_send(s->up, buf, (size_t)len);
+		s->c.requests_sent++;
+	}
+}
+
+static void rx_snapshot(struct sync *s, const struct msg *m)
+{
+	struct snap_asm *a = s->asm_;
+	struct sync_snap_hdr h;
+	size_t off;
+
+	if (is_master(s) || sync_snap_decode(m->payload, m->len, &h, &off) < 0)
+		return;
+	if (a->sender != m->sender || a->snap_id != h.snap_id || a->nchunks != h.nchunks) {
+		memset(a, 0, offsetof(struct snap_asm, srv));
+		a->sender = m->sender;
+		a->snap_id = h.snap_id;
+		a->nchunks = h.nchunks;
+		a->state_seq = h.state_seq;
+		snprintf(a->master, sizeof(a->master), "%s", h.master);
+	}
+	if (a->have & (1ull << h.chunk))
+		return;
+	for (uint16_t i = 0; i < h.nservers; i++) {
+		if (a->n == SYNC_MAX_SERVERS || sync_snap_server(m->payload, m->len, &off, &a->srv[a->n]) < 0) {
+			s->c.bad_payload++;
+			a->have = 0;
+			return;
+		}
+		a->n++;
+	}
+	if (off != m->len) {
+		s->c.bad_payload++;
+		return;
+	}
+	a->have |= 1ull << h.chunk;
+	if (a->have != (h.nchunks == 64 ? ~0ull : (1ull << h.nchunks) - 1))
+		return;
+	/* A new MASTER's state replaces ours whatever its sequence; from the
+	 * same one, never go back. */
+	if (a->sender == s->applied_from && a->state_seq < s->state_seq)
+		return;
+	apply_snapshot(s, a);
+	a->snap_id = 0;
+}
+
+static void rx_delta(struct sync *s, const struct msg *m)
+{
+	struct sync_delta d;
+
+	if (is_master(s))
+		return;
+	if (sync_delta_decode(m->payload, m->len, &d) < 0) {
+		s->c.bad_payload++;
+		return;
+	}
+	if (m->sender != s->applied_from || d.state_seq > s->state_seq + 1) {
+		s->c.gaps++;
+		request_snapshot(s);
+		return;
+	}
+	if (d.state_seq <= s->state_seq)
+		return; /* already have it (from a snapshot) */
+	s->applying = true;
+	if (d.op == SYNC_OP_REMOVE)
+		apply_remove(s, d.srv.name);
+	else
+		apply_server(s, &d.srv);
+	s->applying = false;
+	s->state_seq = d.state_seq;
+	s->c.rx_deltas++;
+	if (s->hooks.applied)
+		s->hooks.applied(s->hooks.arg, s->state_seq, false, NULL);
+}
+
+static void rx_request(struct sync *s, struct session *ss, const struct msg *m)
+{
+	struct sync_request q;
+
+	if (!ss || !is_master(s) || sync_request_decode(m->payload, m->len, &q) < 0)
+		return;
+	s->c.requests_served++;
+	send_snapshot(s, ss);
+}
+
+static void count_drop(struct sync *s, enum msg_drop why, struct in_addr from)
+{
+	uint64_t suppressed = 0;
+
+	s->c.drops[why]++;
+	if (log_limit_ok(&s->drop_limit[why], loop_now_ms(s->loop), 60000, &suppressed))
+		log_warnx("sync: dropped a message from %s: %s (%llu more since last said)", inet_ntoa(from),
+			  msg_drop_name(why), (unsigned long long)suppressed);
+}
+
+/* One datagram or one framed session message. */
+static void rx_message(struct sync *s, struct session *ss, const uint8_t *buf, size_t len, struct in_addr from)
+{
+	struct msg m;
+	enum msg_drop why = msg_decode(s->key, buf, len, &m);
+
+	if (why == MSG_OK)
+		why = msg_replay_check(ss ? &s->replay_tcp : &s->replay_udp, &m, wall_ms());
+	if (why != MSG_OK) {
+		count_drop(s, why, from);
+		return;
+	}
+	if (m.sender == s->self.s_addr)
+		return; /* our own multicast */
+	switch (m.type) {
+	case MSG_SNAPSHOT: rx_snapshot(s, &m); break;
+	case MSG_DELTA: rx_delta(s, &m); break;
+	case MSG_SNAP_REQUEST: rx_request(s, ss, &m); break;
+	default: s->c.bad_payload++; break; /* registration types: not on this port */
+	}
+}
+
+static void udp_io(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct sync *s = arg;
+	uint8_t buf[MSG_MAX_LEN + 1];
+
+	(void)loop;
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_in from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+
+		if (n < 0)
+			return;
+		rx_message(s, NULL, buf, (size_t)n, from.sin_addr);
+	}
+}
+
+/* ---- TCP sessions ---- */
+
+static void session_io(struct loop *loop, int fd, unsigned events, void *arg);
+
+static void session_update_mask(struct session *ss)
+{
+	unsigned mask = LOOP_READ | (ss->outlen || !ss->established ? LOOP_WRITE : 0);
+
+	loop_set_mask(ss->s->loop, ss->fd, mask);
+}
+
+static void session_write(struct session *ss)
+{
+	while (ss->established && ss->outlen) {
+		ssize_t n = send(ss->fd, ss->out, ss->outlen, MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n < 0) {
+			session_close(ss, true);
+			return;
+		}
+		memmove(ss->out, ss->out + n, ss->outlen - (size_t)n);
+		ss->outlen -= (size_t)n;
+	}
+	session_update_mask(ss);
+}
+
+/* The crash detector: our session to the MASTER ended.  If that node is
+ * still the one we follow, its process is gone (its kernel closed the
+ * socket): RFC 5798 lets a backup act on priority 0 at Skew_Time, and this
+ * is the same news, earlier. */
+static void master_session_lost(struct sync *s, struct in_addr peer)
+{
+	struct vrrp_status st;
+
+	vrrp_get_status(s->vrrp, &st);
+	s->c.sessions_lost++;
+	if (st.state != VRRP_BACKUP || st.master.s_addr != peer.s_addr)
+		return;
+	s->c.master_lost++;
+	log_warnx("sync: session to MASTER %s closed by its kernel: taking over as after priority 0",
+		  inet_ntoa(peer));
+	vrrp_master_lost(s->vrrp);
+}
+
+static void session_close(struct session *ss, bool crash_check)
+{
+	struct sync *s = ss->s;
+	struct in_addr peer = ss->peer;
+	bool lost = crash_check && ss->outgoing && ss->established;
+
+	loop_del_fd(s->loop, ss->fd);
+	close(ss->fd);
+	if (ss->outgoing)
+		s->up = NULL;
+	else {
+		list_del(&ss->link);
+		s->naccepted--;
+	}
+	free(ss->out);
+	free(ss);
+	if (lost)
+		master_session_lost(s, peer);
+}
+
+static void session_read(struct session *ss)
+{
+	ssize_t n = recv(ss->fd, ss->in + ss->inlen, sizeof(ss->in) - ss->inlen, 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		session_close(ss, true);
+		return;
+	}
+	ss->inlen += (size_t)n;
+	while (ss->inlen >= 2) {
+		size_t len = (size_t)ss->in[0] << 8 | ss->in[1];
+
+		if (len > MSG_MAX_LEN) {
+			count_drop(ss->s, MSG_DROP_OVERSIZE, ss->peer);
+			session_close(ss, false);
+			return;
+		}
+		if (ss->inlen < 2 + len)
+			return;
+		rx_message(ss->s, ss, ss->in + 2, len, ss->peer);
+		/* rx_message never closes the session it came from. */
+		memmove(ss->in, ss->in + 2 + len, ss->inlen - 2 - len);
+		ss->inlen -= 2 + len;
+	}
+}
+
+static void session_connected(struct session *ss)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	getsockopt(ss->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err) {
+		session_close(ss, false); /* not established: not a crash */
+		return;
+	}
+	ss->established = true;
+	log_info("sync: session to MASTER %s up", inet_ntoa(ss->peer));
+	request_snapshot(ss->s);
+	if (ss->s->up == ss)
+		session_update_mask(ss);
+}
+
+static void session_io(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct session *ss = arg;
+
+	(void)loop;
+	(void)fd;
+	if (!ss->established) {
+		session_connected(ss);
+		return;
+	}
+	if (events & LOOP_WRITE) {
+		struct sync *s = ss->s;
+		bool outgoing = ss->outgoing;
+
+		session_write(ss);
+		/* session_write may have closed it */
+		if (outgoing ? s->up != ss : false)
+			return;
+	}
+	if (events & LOOP_READ)
+		session_read(ss);
+}
+
+static struct session *session_new(struct sync *s, int fd, struct in_addr peer, bool outgoing)
+{
+	struct session *ss = calloc(1, sizeof(*ss));
+
+	if (!ss || loop_add_fd(s->loop, fd, outgoing ? LOOP_WRITE : LOOP_READ, session_io, ss) < 0) {
+		free(ss);
+		close(fd);
+		return NULL;
+	}
+	ss->s = s;
+	ss->fd = fd;
+	ss->peer = peer;
+	ss->outgoing = outgoing;
+	ss->established = !outgoing;
+	list_init(&ss->link);
+	return ss;
+}
+
+static void session_connect(struct sync *s, struct in_addr master)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(s->cfg->ha.sync_port), .sin_addr = master };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	s->up_attempt_ms = loop_now_ms(s->loop);
+	if (fd < 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return;
+	}
+	s->up = session_new(s, fd, master, true);
+}
+
+static void accept_io(struct loop *loop, int lfd, unsigned events, void *arg)
+{
+	struct sync *s = arg;
+	struct sockaddr_in from;
+	socklen_t len = sizeof(from);
+	int fd = accept4(lfd, (struct sockaddr *)&from, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct session *ss;
+
+	(void)loop;
+	(void)events;
+	if (fd < 0)
+		return;
+	if (s->naccepted >= SYNC_MAX_SESSIONS) {
+		close(fd);
+		return;
+	}
+	if ((ss = session_new(s, fd, from.sin_addr, false))) {
+		list_add_tail(&s->accepted, &ss->link);
+		s->naccepted++;
+	}
+}
+
+/* BACKUP: keep one session to the MASTER we hear; anything else: none. */
+static void poll_fired(struct loop *loop, struct loop_timer *t)
+{
+	struct sync *s = t->arg;
+	struct vrrp_status st;
+
+	vrrp_get_status(s->vrrp, &st);
+	if (st.state != VRRP_BACKUP || !st.master.s_addr || st.master.s_addr == s->self.s_addr) {
+		if (s->up)
+			session_close(s->up, false);
+	} else if (s->up && s->up->peer.s_addr != st.master.s_addr) {
+		session_close(s->up, false); /* a new MASTER: follow it */
+	} else if (!s->up && loop_now_ms(loop) - s->up_attempt_ms >= SYNC_RECONNECT_MS) {
+		session_connect(s, st.master);
+	}
+	loop_timer_arm(loop, t, SYNC_POLL_MS);
+}
+
+/* ---- life cycle ---- */
+
+static int udp_open(struct sync *s)
+{
+	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(s->cfg->ha.sync_port) };
+	struct ip_mreqn mreq = { .imr_ifindex = (int)if_nametoindex(s->cfg->ha.interface) };
+	unsigned char ttl = 1, loop_off = 0;
+	int one = 1;
+
+	s->udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->udp_fd < 0)
+		return -errno;
+	inet_pton(AF_INET, SYNC_GROUP, &mreq.imr_multiaddr);
+	s->group = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = any.sin_port,
+					 .sin_addr = mreq.imr_multiaddr };
+	if (setsockopt(s->udp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(s->udp_fd, (struct sockaddr *)&any, sizeof(any)) < 0 ||
+	    setsockopt(s->udp_fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0 ||
+	    setsockopt(s->udp_fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop_off, sizeof(loop_off)) < 0 ||
+	    setsockopt(s->udp_fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof(mreq)) < 0)
+		return -errno;
+	if (!s->cfg->ha.npeers && setsockopt(s->udp_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0)
+		return -errno;
+	return loop_add_fd(s->loop, s->udp_fd, LOOP_READ, udp_io, s);
+}
+
+static int tcp_open(struct sync *s)
+{
+	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(s->cfg->ha.sync_port) };
+	int one = 1;
+
+	s->tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->tcp_fd < 0)
+		return -errno;
+	if (setsockopt(s->tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(s->tcp_fd, (struct sockaddr *)&any, sizeof(any)) < 0 || listen(s->tcp_fd, 64) < 0)
+		return -errno;
+	return loop_add_fd(s->loop, s->tcp_fd, LOOP_READ, accept_io, s);
+}
+
+int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, struct pool *pool,
+	      struct vrrp *vrrp, const struct msg_key *key, struct in_addr self, const struct sync_hooks *hooks)
+{
+	struct sync *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s || !(s->asm_ = calloc(1, sizeof(*s->asm_)))) {
+		free(s);
+		return -ENOMEM;
+	}
+	*s = (struct sync){ .loop = loop, .cfg = cfg, .pool = pool, .vrrp = vrrp, .key = key, .self = self,
+			    .udp_fd = -1, .tcp_fd = -1, .asm_ = s->asm_ };
+	if (hooks)
+		s->hooks = *hooks;
+	s->replay_udp.max_age_ms = s->replay_tcp.max_age_ms = SYNC_MAX_AGE_MS;
+	list_init(&s->accepted);
+	loop_timer_init(&s->snap_timer, snap_timer_fired, s);
+	loop_timer_init(&s->poll_timer, poll_fired, s);
+	if ((err = udp_open(s)) < 0 || (err = tcp_open(s)) < 0 || (err = pool_add_observer(pool, pool_changed, s)) < 0) {
+		log_errno(err, "sync: cannot open port %u on %s", cfg->ha.sync_port, cfg->ha.interface);
+		sync_close(s);
+		return err;
+	}
+	loop_timer_arm(loop, &s->poll_timer, SYNC_POLL_MS);
+	*out = s;
+	return 0;
+}
+
+void sync_close(struct sync *s)
+{
+	if (!s)
+		return;
+	loop_timer_cancel(s->loop, &s->snap_timer);
+	loop_timer_cancel(s->loop, &s->poll_timer);
+	if (s->up)
+		session_close(s->up, false);
+	while (!list_empty(&s->accepted))
+		session_close(list_entry(s->accepted.next, struct session, link), false);
+	if (s->udp_fd >= 0) {
+		loop_del_fd(s->loop, s->udp_fd);
+		close(s->udp_fd);
+	}
+	if (s->tcp_fd >= 0) {
+		loop_del_fd(s->loop, s->tcp_fd);
+		close(s->tcp_fd);
+	}
+	free(s->asm_);
+	free(s);
+}
+
+void sync_role_changed(struct sync *s)
+{
+	if (is_master(s)) {
+		if (s->up)
+			session_close(s->up, false);
+		/* Our state continues from what we replicated; the new
+		 * snapshot tells every backup to follow us. */
+		s->state_seq++;
+		send_snapshot(s, NULL);
+		loop_timer_arm(s->loop, &s->snap_timer, SYNC_INTERVAL_MS);
+	} else {
+		loop_timer_cancel(s->loop, &s->snap_timer);
+	}
+}
+
+uint64_t sync_state_seq(const struct sync *s) { return s->state_seq; }
+
+json_t *sync_status_json(struct sync *s)
+{
+	json_t *drops = json_object();
+	const struct sync_counters *c = &s->c;
+
+	for (int d = 1; drops && d < MSG_DROP_NCAUSES; d++)
+		json_object_set_new(drops, msg_drop_name(d), json_integer((json_int_t)c->drops[d]));
+	return json_pack("{s:I, s:I, s:s, s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "seq",
+			 (json_int_t)s->state_seq, "last_snapshot_ms",
+			 s->last_snapshot_ms ? (json_int_t)(loop_now_ms(s->loop) - s->last_snapshot_ms) : -1,
+			 "session", s->up ? inet_ntoa(s->up->peer) : "", "session_up", s->up && s->up->established,
+			 "sessions_served", (int)s->naccepted, "snapshots_sent", (json_int_t)c->tx_snapshots,
+			 "deltas_sent", (json_int_t)c->tx_deltas, "snapshots_applied", (json_int_t)c->rx_snapshots,
+			 "deltas_applied", (json_int_t)c->rx_deltas, "gaps", (json_int_t)c->gaps,
+			 "master_lost", (json_int_t)c->master_lost, "bad_payload", (json_int_t)c->bad_payload,
+			 "requests_served", (json_int_t)c->requests_served, "dropped", drops);
+}

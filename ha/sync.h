@@ -1,0 +1,52 @@
+/* sync.h - state replication between balancers (SPEC "HA module").
+ *
+ * The MASTER multicasts (or sends to the unicast peers) a full snapshot of
+ * its pool every sync interval, and a delta for each change in between,
+ * over UDP on the sync port.  BACKUPs apply them in sequence; a gap makes
+ * them ask for a snapshot.
+ *
+ * Each BACKUP also holds a TCP session to the MASTER's sync port (address
+ * from the MASTER's adverts): snapshot requests and answers go over it, and
+ * it is a crash detector - when the MASTER's process dies its kernel closes
+ * the session at once, and the BACKUP reacts as to a priority-0 advert
+ * (vrrp_master_lost: take over after Skew_Time).  A stopped-but-alive
+ * MASTER or a pulled cable still goes the RFC way (Master_Down_Interval).
+ *
+ * Every message is authenticated (msg.h); forged, replayed or malformed
+ * ones are dropped and counted per cause. */
+#ifndef ANDROMEDA_SYNC_H
+#define ANDROMEDA_SYNC_H
+
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+struct loop;
+struct config;
+struct pool;
+struct vrrp;
+struct sync;
+
+struct sync_hooks {
+	/* A snapshot or delta was applied on a BACKUP (journal it). */
+	void (*applied)(void *arg, uint64_t state_seq, bool snapshot, const char *from);
+	void *arg;
+};
+
+/* Open the UDP channel and the TCP listener on cfg->ha.sync_port.  self:
+ * our primary address (the envelope's sender id).  Returns 0 or -errno. */
+int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, struct pool *pool,
+	      struct vrrp *vrrp, const struct msg_key *key, struct in_addr self, const struct sync_hooks *hooks);
+void sync_close(struct sync *s);
+
+/* The election moved: MASTER starts sending, BACKUP follows a master. */
+void sync_role_changed(struct sync *s);
+
+/* The "sync" object of andromedactl status: seq, last_snapshot_ms,
+ * session, counters, drops by cause. */
+json_t *sync_status_json(struct sync *s);
+uint64_t sync_state_seq(const struct sync *s);
+
+#endif

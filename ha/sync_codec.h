@@ -1,0 +1,81 @@
+/* sync_codec.h - payloads of the state-replication messages (a pure codec;
+ * the envelope around them is msg.h).  Byte layouts in docs/protocol.md.
+ *
+ *   MSG_SNAPSHOT      one chunk of the MASTER's full state: header + servers
+ *   MSG_DELTA         one change between snapshots: op + one server
+ *   MSG_SNAP_REQUEST  a BACKUP asks for a snapshot (gap, or just joined)
+ *
+ * Every state change on the MASTER increments its state sequence; a
+ * snapshot says which sequence it reflects; a delta carries the sequence
+ * it produces, so a BACKUP applies deltas only in order and asks for a
+ * snapshot on a gap. */
+#ifndef ANDROMEDA_SYNC_CODEC_H
+#define ANDROMEDA_SYNC_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYNC_NAME_MAX 64        /* including the NUL */
+#define SYNC_SERVER_MAX_LEN 110 /* encoded size of one server, at most */
+#define SYNC_SNAP_HDR_MAX_LEN (8 + 4 + 2 + 2 + 2 + 1 + SYNC_NAME_MAX)
+
+enum sync_source { SYNC_SRC_STATIC = 0, SYNC_SRC_REGISTERED = 1 };
+
+/* One server as replicated. */
+struct sync_server {
+	char name[SYNC_NAME_MAX];
+	uint32_t addr;          /* IPv4, network byte order */
+	uint16_t port;          /* host byte order */
+	uint16_t weight;        /* 1..256 */
+	uint8_t source;         /* enum sync_source */
+	bool up;
+	bool drain;
+	uint32_t expires_in_ms; /* registered: time left before expiry, 0 = never */
+	uint64_t requests;
+	uint64_t failures;
+	uint32_t inflight;      /* routing-table summary: requests in flight */
+	uint32_t queued;
+	int64_t lb_current;     /* round-robin position (smooth WRR score) */
+};
+
+struct sync_snap_hdr {
+	uint64_t state_seq;     /* the state this snapshot reflects */
+	uint32_t snap_id;       /* same for every chunk of one snapshot */
+	uint16_t chunk;         /* 0..nchunks-1 */
+	uint16_t nchunks;       /* 1..SYNC_MAX_CHUNKS */
+	uint16_t nservers;      /* servers in this chunk */
+	char master[SYNC_NAME_MAX]; /* node name of the sender */
+};
+#define SYNC_MAX_CHUNKS 64
+
+enum sync_op { SYNC_OP_UPSERT = 1, SYNC_OP_REMOVE = 2 };
+
+struct sync_delta {
+	uint64_t state_seq;
+	uint8_t op;             /* enum sync_op */
+	struct sync_server srv; /* REMOVE: only name is meaningful */
+};
+
+struct sync_request {
+	uint64_t have_seq;      /* the requester's state sequence (0: nothing) */
+	char node[SYNC_NAME_MAX];
+};
+
+/* Encoders return the length written or -ENOSPC / -EINVAL.  Decoders
+ * return 0 or -EBADMSG (truncated, trailing bytes, bad field). */
+int sync_snap_encode(const struct sync_snap_hdr *h, const struct sync_server *srv, size_t n, uint8_t *out,
+		     size_t cap);
+/* Decodes the header; then call sync_snap_server() nservers times. */
+int sync_snap_decode(const uint8_t *buf, size_t len, struct sync_snap_hdr *h, size_t *off);
+int sync_snap_server(const uint8_t *buf, size_t len, size_t *off, struct sync_server *srv);
+/* Servers that fit in one chunk of cap payload bytes (worst case). */
+size_t sync_snap_per_chunk(size_t cap);
+
+int sync_delta_encode(const struct sync_delta *d, uint8_t *out, size_t cap);
+int sync_delta_decode(const uint8_t *buf, size_t len, struct sync_delta *d);
+
+int sync_request_encode(const struct sync_request *r, uint8_t *out, size_t cap);
+int sync_request_decode(const uint8_t *buf, size_t len, struct sync_request *r);
+
+#endif

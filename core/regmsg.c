@@ -1,0 +1,348 @@
+/* regmsg.c - the registration payload codec (layout in regmsg.h).
+ *
+ * Decoding reads the fields in order through a cursor and validates each
+ * one as soon as it is read, so every strict prefix of a valid payload is
+ * REGMSG_E_SHORT (never a misleading field error) and a payload is accepted
+ * only when its last field ends exactly at the end of the buffer. */
+#include "regmsg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Only the message type numbers (MSG_ANNOUNCE, MSG_WITHDRAW): no link
+ * dependency on the envelope code. */
+#include "../ha/msg.h"
+
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
+struct rd {
+	const uint8_t *p;
+	size_t left;
+	char *why;
+	size_t whylen;
+};
+
+struct wr {
+	uint8_t *p;
+	size_t left;
+	bool overflow;
+};
+
+__attribute__((format(printf, 3, 4)))
+static enum regmsg_err reject(struct rd *r, enum regmsg_err e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->why && r->whylen) {
+		va_start(ap, fmt);
+		vsnprintf(r->why, r->whylen, fmt, ap);
+		va_end(ap);
+	}
+	return e;
+}
+
+/* Take n bytes; NULL when the payload ends first. */
+static const uint8_t *take(struct rd *r, size_t n)
+{
+	const uint8_t *p = r->p;
+
+	if (r->left < n)
+		return NULL;
+	r->p += n;
+	r->left -= n;
+	return p;
+}
+
+#define NEED(r, var, n, what)                                                       \
+	do {                                                                        \
+		if (!((var) = take((r), (n))))                                      \
+			return reject((r), REGMSG_E_SHORT, "truncated in %s", (what)); \
+	} while (0)
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+bool regmsg_name_ok(const char *name)
+{
+	size_t n = strnlen(name, REGMSG_NAME_MAX);
+
+	return n >= 1 && n < REGMSG_NAME_MAX && strspn(name, NAME_CHARS) == n;
+}
+
+bool regmsg_addr_ok(uint32_t addr)
+{
+	uint32_t a = ntohl(addr);
+
+	/* RFC 1122 3.2.1.3 (0/8 "this network", 127/8 loopback); RFC 5771
+	 * 224/4 multicast; RFC 1112 240/4 reserved, which holds 255.255.255.255. */
+	return (a >> 24) != 0 && (a >> 24) != 127 && (a >> 29) != 7;
+}
+
+/* Length-prefixed name into dst (REGMSG_NAME_MAX bytes). */
+static enum regmsg_err read_name(struct rd *r, char *dst, const char *what)
+{
+	const uint8_t *p;
+	size_t n;
+
+	NEED(r, p, 1, what);
+	n = p[0];
+	if (n == 0 || n >= REGMSG_NAME_MAX)
+		return reject(r, REGMSG_E_NAME, "%s length %zu outside 1..%d", what, n,
+			      REGMSG_NAME_MAX - 1);
+	NEED(r, p, n, what);
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	if (strspn(dst, NAME_CHARS) != n)
+		return reject(r, REGMSG_E_NAME, "%s has a byte outside [A-Za-z0-9._-] at %zu",
+			      what, strspn(dst, NAME_CHARS));
+	return REGMSG_OK;
+}
+
+static enum regmsg_err read_service(struct rd *r, uint32_t *addr, uint16_t *port)
+{
+	char text[INET_ADDRSTRLEN];
+	const uint8_t *p;
+
+	NEED(r, p, 4, "address");
+	memcpy(addr, p, 4); /* stays in network byte order */
+	if (!regmsg_addr_ok(*addr)) {
+		inet_ntop(AF_INET, addr, text, sizeof(text));
+		return reject(r, REGMSG_E_ADDR, "address %s is not a unicast service address", text);
+	}
+	NEED(r, p, 2, "port");
+	*port = get16(p);
+	if (*port == 0)
+		return reject(r, REGMSG_E_PORT, "port 0");
+	return REGMSG_OK;
+}
+
+static enum regmsg_err read_end(struct rd *r)
+{
+	if (r->left)
+		return reject(r, REGMSG_E_TRAILING, "%zu trailing byte%s", r->left,
+			      r->left == 1 ? "" : "s");
+	return REGMSG_OK;
+}
+
+static enum regmsg_err announce_fields(struct rd *r, struct regmsg_announce *a)
+{
+	const uint8_t *p;
+
+	NEED(r, p, 2, "weight");
+	a->weight = get16(p);
+	if (a->weight < REGMSG_WEIGHT_MIN || a->weight > REGMSG_WEIGHT_MAX)
+		return reject(r, REGMSG_E_WEIGHT, "weight %u outside %d..%d", (unsigned)a->weight,
+			      REGMSG_WEIGHT_MIN, REGMSG_WEIGHT_MAX);
+	NEED(r, p, 4, "interval");
+	a->interval_ms = get32(p);
+	if (a->interval_ms < REGMSG_INTERVAL_MIN_MS || a->interval_ms > REGMSG_INTERVAL_MAX_MS)
+		return reject(r, REGMSG_E_INTERVAL, "interval %" PRIu32 "ms outside %d..%d ms",
+			      a->interval_ms, REGMSG_INTERVAL_MIN_MS, REGMSG_INTERVAL_MAX_MS);
+	NEED(r, p, 1, "flags");
+	a->flags = p[0];
+	if (a->flags & ~REGMSG_F_ALL)
+		return reject(r, REGMSG_E_FLAGS, "unknown flags 0x%02x", a->flags & ~REGMSG_F_ALL);
+	return REGMSG_OK;
+}
+
+enum regmsg_err regmsg_decode_announce(const uint8_t *buf, size_t len, struct regmsg_announce *out,
+				       char *why, size_t whylen)
+{
+	struct rd r = { buf, len, why, whylen };
+	enum regmsg_err e;
+
+	if ((e = read_name(&r, out->name, "name")) ||
+	    (e = read_service(&r, &out->addr, &out->port)) ||
+	    (e = announce_fields(&r, out)))
+		return e;
+	return read_end(&r);
+}
+
+enum regmsg_err regmsg_decode_withdraw(const uint8_t *buf, size_t len, struct regmsg_withdraw *out,
+				       char *why, size_t whylen)
+{
+	struct rd r = { buf, len, why, whylen };
+	const uint8_t *p;
+	enum regmsg_err e;
+
+	if ((e = read_name(&r, out->name, "name")) ||
+	    (e = read_service(&r, &out->addr, &out->port)))
+		return e;
+	NEED(&r, p, 1, "why");
+	out->why = p[0];
+	if (out->why < REGMSG_WD_SHUTDOWN || out->why > REGMSG_WD_MAX)
+		return reject(&r, REGMSG_E_FIELD, "unknown withdraw reason %u", (unsigned)out->why);
+	return read_end(&r);
+}
+
+static enum regmsg_err ack_flags(struct rd *r, struct regmsg_ack *k)
+{
+	const uint8_t *p;
+
+	NEED(r, p, 1, "accepted");
+	if (p[0] > 1)
+		return reject(r, REGMSG_E_FIELD, "accepted is %u, not 0 or 1", (unsigned)p[0]);
+	k->accepted = p[0] == 1;
+	NEED(r, p, 1, "acknowledged type");
+	k->of = p[0];
+	if (k->of != MSG_ANNOUNCE && k->of != MSG_WITHDRAW)
+		return reject(r, REGMSG_E_FIELD, "acknowledges type %u, not an announce or a "
+			      "withdraw", (unsigned)k->of);
+	return REGMSG_OK;
+}
+
+enum regmsg_err regmsg_decode_ack(const uint8_t *buf, size_t len, struct regmsg_ack *out,
+				  char *why, size_t whylen)
+{
+	struct rd r = { buf, len, why, whylen };
+	const uint8_t *p;
+	enum regmsg_err e;
+
+	if ((e = read_name(&r, out->name, "name")) || (e = ack_flags(&r, out)) ||
+	    (e = read_name(&r, out->node, "node name")))
+		return e;
+	NEED(&r, p, 1, "reason");
+	out->reason = p[0];
+	if (out->reason > REGMSG_ACK_REASON_MAX)
+		return reject(&r, REGMSG_E_FIELD, "unknown reason %u", (unsigned)out->reason);
+	if (out->accepted != (out->reason == REGMSG_ACK_OK))
+		return reject(&r, REGMSG_E_FIELD, "accepted=%d disagrees with reason \"%s\"",
+			      out->accepted, regmsg_ack_reason_name(out->reason));
+	return read_end(&r);
+}
+
+/* ------------------------------------------------------------ encoding -- */
+
+static void put(struct wr *w, const void *src, size_t n)
+{
+	if (w->overflow || w->left < n) {
+		w->overflow = true;
+		return;
+	}
+	memcpy(w->p, src, n);
+	w->p += n;
+	w->left -= n;
+}
+
+static void put8(struct wr *w, uint8_t v) { put(w, &v, 1); }
+
+static void put16(struct wr *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	put(w, b, sizeof(b));
+}
+
+static void put32(struct wr *w, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	put(w, b, sizeof(b));
+}
+
+static void put_name(struct wr *w, const char *name)
+{
+	size_t n = strlen(name);
+
+	put8(w, (uint8_t)n);
+	put(w, name, n);
+}
+
+static int finish(const struct wr *w, const uint8_t *out)
+{
+	return w->overflow ? -ENOSPC : (int)(w->p - out);
+}
+
+int regmsg_encode_announce(const struct regmsg_announce *a, uint8_t *out, size_t cap)
+{
+	struct wr w = { out, cap, false };
+
+	if (!regmsg_name_ok(a->name) || !regmsg_addr_ok(a->addr) || a->port == 0 ||
+	    a->weight < REGMSG_WEIGHT_MIN || a->weight > REGMSG_WEIGHT_MAX ||
+	    a->interval_ms < REGMSG_INTERVAL_MIN_MS || a->interval_ms > REGMSG_INTERVAL_MAX_MS ||
+	    (a->flags & ~REGMSG_F_ALL))
+		return -EINVAL;
+	put_name(&w, a->name);
+	put(&w, &a->addr, 4);
+	put16(&w, a->port);
+	put16(&w, a->weight);
+	put32(&w, a->interval_ms);
+	put8(&w, a->flags);
+	return finish(&w, out);
+}
+
+int regmsg_encode_withdraw(const struct regmsg_withdraw *wd, uint8_t *out, size_t cap)
+{
+	struct wr w = { out, cap, false };
+
+	if (!regmsg_name_ok(wd->name) || !regmsg_addr_ok(wd->addr) || wd->port == 0 ||
+	    wd->why < REGMSG_WD_SHUTDOWN || wd->why > REGMSG_WD_MAX)
+		return -EINVAL;
+	put_name(&w, wd->name);
+	put(&w, &wd->addr, 4);
+	put16(&w, wd->port);
+	put8(&w, wd->why);
+	return finish(&w, out);
+}
+
+int regmsg_encode_ack(const struct regmsg_ack *k, uint8_t *out, size_t cap)
+{
+	struct wr w = { out, cap, false };
+
+	if (!regmsg_name_ok(k->name) || !regmsg_name_ok(k->node) ||
+	    (k->of != MSG_ANNOUNCE && k->of != MSG_WITHDRAW) ||
+	    k->reason > REGMSG_ACK_REASON_MAX || k->accepted != (k->reason == REGMSG_ACK_OK))
+		return -EINVAL;
+	put_name(&w, k->name);
+	put8(&w, k->accepted ? 1 : 0);
+	put8(&w, k->of);
+	put_name(&w, k->node);
+	put8(&w, k->reason);
+	return finish(&w, out);
+}
+
+/* ---------------------------------------------------------------- names -- */
+
+const char *regmsg_err_name(enum regmsg_err e)
+{
+	static const char *const names[REGMSG_E_NCAUSES] = {
+		[REGMSG_OK] = "ok",           [REGMSG_E_SHORT] = "short",
+		[REGMSG_E_TRAILING] = "trailing", [REGMSG_E_NAME] = "name",
+		[REGMSG_E_ADDR] = "address",  [REGMSG_E_PORT] = "port",
+		[REGMSG_E_WEIGHT] = "weight", [REGMSG_E_INTERVAL] = "interval",
+		[REGMSG_E_FLAGS] = "flags",   [REGMSG_E_FIELD] = "field",
+	};
+
+	return (unsigned)e < REGMSG_E_NCAUSES ? names[e] : "?";
+}
+
+const char *regmsg_withdraw_why_name(uint8_t why)
+{
+	switch (why) {
+	case REGMSG_WD_SHUTDOWN: return "agent stopping";
+	case REGMSG_WD_UNHEALTHY: return "service unhealthy";
+	default: return "?";
+	}
+}
+
+const char *regmsg_ack_reason_name(uint8_t reason)
+{
+	static const char *const names[REGMSG_ACK_REASON_MAX + 1] = {
+		[REGMSG_ACK_OK] = "ok",
+		[REGMSG_ACK_DISABLED] = "registration disabled",
+		[REGMSG_ACK_NAME_TAKEN] = "name taken",
+		[REGMSG_ACK_FULL] = "pool full",
+		[REGMSG_ACK_NOT_MASTER] = "not the active balancer",
+		[REGMSG_ACK_INTERNAL] = "balancer error",
+	};
+
+	return reason <= REGMSG_ACK_REASON_MAX ? names[reason] : "?";
+}

@@ -10,6 +10,8 @@
 #include "daemon.h"
 
 #include "ha.h"
+#include "msg.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -36,6 +38,8 @@ struct daemon {
 	struct health *health;
 	struct control *control;
 	struct ha *ha;                /* NULL for a standalone balancer */
+	struct sync *sync;            /* with ha */
+	struct msg_key key;           /* the cluster key (HA, registration) */
 	int sigfd;
 	bool stopping;
 	struct loop_timer grace_timer;
@@ -142,9 +146,39 @@ static int status_node(json_t *status, void *arg)
 
 static int status_sync(json_t *status, void *arg)
 {
-	(void)arg;
-	json_object_set_new(status, "sync", json_pack("{s:i, s:n}", "seq", 0, "last_snapshot_ms"));
+	struct daemon *d = arg;
+
+	if (d->sync)
+		json_object_set_new(status, "sync", sync_status_json(d->sync));
+	else
+		json_object_set_new(status, "sync", json_pack("{s:i, s:n}", "seq", 0, "last_snapshot_ms"));
 	return 0;
+}
+
+static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to)
+{
+	struct daemon *d = arg;
+
+	(void)from;
+	(void)to;
+	if (d->sync)
+		sync_role_changed(d->sync);
+}
+
+static int ha_setup(struct daemon *d)
+{
+	char why[512];
+	int err = msg_key_load(d->cfg->ha.key_file, &d->key, why, sizeof(why));
+
+	if (err < 0) {
+		log_err("cluster key: %s", why);
+		return err;
+	}
+	if ((err = ha_create(&d->ha, d->loop, d->cfg, on_ha_state, d)) < 0) {
+		log_errno(err, "HA on %s: cannot start", d->cfg->ha.interface);
+		return err;
+	}
+	return sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key, ha_primary(d->ha), NULL);
 }
 
 static json_t *cmd_peers(int argc, char **argv, void *arg)
@@ -209,10 +243,8 @@ static int daemon_setup(struct daemon *d)
 		return err; /* health_create logged why */
 	/* The listener is bound (IP_FREEBIND) before the election starts,
 	 * so becoming MASTER only adds the address. */
-	if (d->cfg->ha.enabled && (err = ha_create(&d->ha, d->loop, d->cfg, NULL, d)) < 0) {
-		log_errno(err, "HA on %s: cannot start", d->cfg->ha.interface);
+	if (d->cfg->ha.enabled && (err = ha_setup(d)) < 0)
 		return err;
-	}
 	if ((err = control_setup(d)) < 0)
 		return err;
 	return proxy_start(d->proxy);
@@ -221,6 +253,7 @@ static int daemon_setup(struct daemon *d)
 static void daemon_teardown(struct daemon *d)
 {
 	control_close(d->control);
+	sync_close(d->sync);
 	ha_destroy(d->ha);
 	health_destroy(d->health);
 	proxy_destroy(d->proxy);

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "ha.h"
+#include "msg.h"
 #include "log.h"
 
 #define DEFAULT_CONFIG "/etc/andromeda/andromeda.conf"
@@ -18,6 +19,7 @@ static void usage(FILE *out)
 		"usage: andromeda [-c FILE] [-d]      run the balancer (foreground)\n"
 		"       andromeda -t [-c FILE]        check the configuration and exit\n"
 		"       andromeda --release [-c FILE] remove the VIPs from the interface and exit\n"
+		"       andromeda --gen-key FILE      write a new cluster key (mode 0600)\n"
 		"       andromeda --help | --version\n"
 		"\n"
 		"  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
@@ -28,13 +30,25 @@ static void usage(FILE *out)
 		"  -V, --version       print the version\n");
 }
 
+static int gen_key(const char *path)
+{
+	int err = msg_key_generate(path);
+
+	if (err < 0) {
+		fprintf(stderr, "andromeda: cannot write a key to %s: %s\n", path, strerror(-err));
+		return 1;
+	}
+	printf("wrote a new cluster key to %s (mode 0600); copy it to every balancer and agent\n", path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'd' },        { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      { "release", no_argument, NULL, 'R' },
-		{ 0 },
+		{ "gen-key", required_argument, NULL, 'K' }, { 0 },
 	};
 	const char *path = DEFAULT_CONFIG;
 	bool test = false, debug = false, release = false;
@@ -50,6 +64,7 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("andromeda %s\n", ANDROMEDA_VERSION); return 0;
 		case 'R': release = true; break;
+		case 'K': return gen_key(optarg);
 		default: usage(stderr); return 2;
 		}
 	}

@@ -315,6 +315,7 @@ void ha_destroy(struct ha *ha)
 
 enum vrrp_state ha_state(const struct ha *ha) { return vrrp_get_state(ha->vrrp); }
 struct vrrp *ha_vrrp(struct ha *ha) { return ha->vrrp; }
+struct in_addr ha_primary(const struct ha *ha) { return vrrp_socket_primary(ha->sock); }
 
 int ha_release_vips(const struct config *cfg)
 {

@@ -33,6 +33,8 @@ void ha_stop(struct ha *ha, void (*done)(void *arg), void *arg);
 void ha_destroy(struct ha *ha);
 
 enum vrrp_state ha_state(const struct ha *ha);
+/* Our primary IPv4 address on the HA interface (the adverts' source). */
+struct in_addr ha_primary(const struct ha *ha);
 struct vrrp *ha_vrrp(struct ha *ha);
 
 /* Adds node HA fields to an andromedactl status object: role, priority,

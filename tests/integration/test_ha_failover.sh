@@ -80,7 +80,7 @@ lab_wait_gone lb2 5
 sleep 0.3
 ms=$(ha_takeover_ms "$t_term" lb1)
 failed=$(ha_failed_since "$t_term")
-echo "# SIGTERM lb2 -> first success via lb1: ${ms:-none} ms, $failed failed probes"
+echo "# SIGTERM lb2 -> first success via lb1: ${ms:-none} ms, $failed failed probes"; awk -v t="$t_term" '$1 >= t - 50 && $1 <= t + 600 { print "#   " $1 - t, $2, $3, $4, $5 }' "$LAB_DIR/probe.log" | grep -v " ok lb" | head -5
 check_eq "no failed probe on a graceful handover" 0 "$failed"
 check "lb2 released the VIP on exit" bash -c "! ip -n $(lab_ns lb2) -4 -o addr show dev eth0 | grep -q ' $HA_VIP/'"
 

@@ -31,8 +31,7 @@ ha_setup() {
 		require "backend host be$i" lab_host "be$i" "$(lab_be_ip "$i")/24"
 	done
 	require "$2 fake backends answer" lab_fakesrvs "$2"
-	head -c 32 /dev/urandom >"$LAB_DIR/cluster.key"
-	chmod 600 "$LAB_DIR/cluster.key"
+	require "a cluster key" "$ANDROMEDA" --gen-key "$LAB_DIR/cluster.key"
 	HA_NBE=$2
 }
 

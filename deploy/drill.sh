@@ -52,6 +52,7 @@ round() {
 	ms=$(ha_takeover_ms "$t" "lb$o")
 	failed=$(ha_failed_since "$t" $((t + ms)))
 	echo "$kind lb$m->lb$o ${ms} ms, $failed failed probes" >&2
+	((failed)) && awk -v t="$t" -v e=$((t + ms)) '$1 >= t && $1 <= e && $2 == "fail" { print "   fail at +" $1 - t " ms: " $3, $4, $5 }' "$LAB_DIR/probe.log" >&2
 	echo "$ms $failed" >>"$LAB_DIR/drill.$kind"
 	lab_wait_gone "lb$m" 10 || lab_kill "lb$m" KILL
 	lab_wait_gone "lb$m" 5

@@ -242,11 +242,17 @@ lab_pid() {
 
 lab_alive() { lab_pid "$1" >/dev/null; }
 
-# lab_kill PIDNAME [SIG]: signal the process group we started (default TERM).
+# lab_kill PIDNAME [SIG]: signal the process group we started (default
+# TERM).  After KILL the child is reaped at once (and quietly: no "Killed"
+# job notice from bash on the terminal).
 lab_kill() {
 	local pid sig=${2:-TERM}
 	pid=$(lab_pid "$1") || return 1
-	kill -s "$sig" -- "-$pid" 2>/dev/null || kill -s "$sig" "$pid" 2>/dev/null
+	kill -s "$sig" -- "-$pid" 2>/dev/null || kill -s "$sig" "$pid" 2>/dev/null || return 1
+	if [[ "$sig" == KILL || "$sig" == 9 ]]; then
+		wait "$pid" 2>/dev/null
+	fi
+	return 0
 }
 
 # lab_wait_gone PIDNAME SECONDS: poll until the process has exited.

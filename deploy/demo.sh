@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# demo.sh - THE demo command (README): on a fresh Debian 12, as root,
+#
+#   sudo bash deploy/demo.sh
+#
+# installs what it needs (build tools, libraries, apache2, curl, jq; the
+# apache2 system service is never started), builds andromeda, and starts a
+# lab in network namespaces (198.18.0.0/15 only):
+#
+#   client 198.18.0.100 --- bridge --- lb1 198.18.0.10 (andromeda)
+#                                  \-- web1 198.18.0.21  Apache httpd, vhosts
+#                                  \-- web2 198.18.0.22  www.example.test and
+#                                  \-- web3 198.18.0.23  api.example.test
+#
+# then drives a bounded load against both virtual hosts, kills web2 with
+# kill -9 in the middle of it, prints requests per backend, errors, latency
+# and what andromedactl shows, and tears everything down.
+#
+# Environment: REQUESTS (per client loop, default 300), RATE (requests/s
+# per loop, default 60), LOOPS (default 4), NO_INSTALL=1, LAB_KEEP=1.
+set -uo pipefail
+
+SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build}
+REQUESTS=${REQUESTS:-300}
+RATE=${RATE:-60}
+LOOPS=${LOOPS:-4}
+VICTIM=web2
+
+PACKAGES=(
+	build-essential cmake pkg-config
+	libhttp-parser-dev libinih-dev libcriterion-dev libnl-3-dev libnl-route-3-dev
+	libmnl-dev libcurl4-openssl-dev libsystemd-dev libssl-dev libjansson-dev
+	apache2 iproute2 curl jq procps util-linux
+)
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+# apt-get install without letting apache2 (or anything) start as a system
+# service: a policy-rc.d that says 101 ("action forbidden") for the
+# duration, unless the system already has one.
+install_packages() {
+	local missing=() p made_policy=0 rc
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	echo "installing: ${missing[*]}"
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		printf '#!/bin/sh\n# deploy/demo.sh: no service starts during the install\nexit 101\n' \
+			>/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		made_policy=1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	rc=$?
+	((made_policy)) && rm -f /usr/sbin/policy-rc.d
+	return "$rc"
+}
+
+build() {
+	mkdir -p "$BUILD_DIR"
+	cmake -S "$SRC_DIR" -B "$BUILD_DIR" >"$BUILD_DIR/demo-configure.log" 2>&1 &&
+		make -C "$BUILD_DIR" -j"$(nproc)" --no-print-directory andromeda andromedactl \
+			>"$BUILD_DIR/demo-make.log" 2>&1
+}
+
+write_conf() {
+	{
+		lab_node_conf lb1
+		printf '[frontend]\nlisten = %s:80\n\n' "$LAB_LB_IP"
+		printf '[backend]\nmaxconn = 32\nconnect_timeout = 500ms\nserver_timeout = 5s\nretries = 2\n'
+		printf 'health_check = /healthz\nhealth_interval = 200ms\nrise = 2\nfall = 2\n\n'
+		for i in 1 2 3; do
+			printf '[server web%d]\naddress = %s:80\nweight = 1\n\n' "$i" "$(lab_be_ip "$i")"
+		done
+	} >"$LAB_DIR/lb.conf"
+}
+
+all_up() {
+	local i
+	for i in 1 2 3; do
+		lab_server_state_is "web$i" up || return 1
+	done
+}
+
+total_requests() { lab_status_json | jq '[.servers[].requests] | add // 0'; }
+requests_at_least() { (($(total_requests) >= $1)); }
+
+# Loop L asks one vhost (odd loops www, even loops api), paced by --rate.
+# curl prints the body ("webN vhost") then "@@ CODE TIME HOST" per request.
+start_load() {
+	local l host
+	LOADERS=()
+	for ((l = 1; l <= LOOPS; l++)); do
+		host=${APACHE_VHOSTS[$(((l + 1) % 2))]}
+		lab_spawn client "load$l" timeout $((REQUESTS / RATE + 60)) curl -s --rate "$RATE/s" \
+			-H "Host: $host" -w "\n@@ %{http_code} %{time_total} $host\n" \
+			"http://$LAB_LB_IP/?loop=$l&n=[1-$REQUESTS]"
+		LOADERS+=("$LAB_SPAWNED_PID")
+	done
+}
+
+report() {
+	local all="$LAB_DIR/load.all"
+	cat "$LAB_DIR"/load[0-9]*.log >"$all"
+	local sent ok errors mismatched
+	sent=$(grep -c '^@@ ' "$all")
+	ok=$(grep -c '^@@ 200 ' "$all")
+	errors=$((LOOPS * REQUESTS - ok))
+	# A body answered for the other vhost would show here.
+	mismatched=$(awk '/^web[0-9]+ / { body = $2; next } /^@@ 200 / { if (body != $4) m++; body = "" } END { print m + 0 }' "$all")
+
+	say "requests per backend (from the pages the client got)"
+	awk '/^web[0-9]+ / { n[$1]++; v[$1 " " $2]++ } END {
+		for (s in n) { printf "  %-6s %5d   ", s, n[s];
+			for (k in v) if (index(k, s " ") == 1) printf "%s %d  ", substr(k, length(s) + 2), v[k];
+			printf "\n" } }' "$all" | sort
+	say "errors"
+	printf '  sent %d, answered 200: %d, errors (non-200 or no answer): %d, wrong vhost: %d\n' \
+		"$((LOOPS * REQUESTS))" "$ok" "$errors" "$mismatched"
+	grep '^@@ ' "$all" | awk '$2 != 200 { print "  " $0 }' | head -n 5
+	say "latency (curl time_total, all requests)"
+	grep '^@@ ' "$all" | awk '{ print $3 * 1000 }' | sort -n | awk '
+		{ t[NR] = $1 } END {
+			if (NR == 0) { print "  no samples"; exit }
+			p50 = t[int((NR + 1) / 2)]; i = int(NR * 0.99 + 0.999); if (i > NR) i = NR
+			printf "  %d samples: median %.1f ms, p99 %.1f ms, max %.1f ms\n", NR, p50, t[i], t[NR] }'
+	say "andromedactl status (after the load)"
+	lab_ctl status | sed 's/^/  /'
+	say "what the balancer logged about $VICTIM"
+	grep -E "$VICTIM" "$LAB_DIR/andromeda.log" | grep -Eiv 'check passed' | tail -n 6 | sed 's/^/  /'
+	DEMO_ERRORS=$((errors + mismatched))
+	((sent == LOOPS * REQUESTS)) || DEMO_ERRORS=$((DEMO_ERRORS + 1))
+}
+
+[[ $EUID -eq 0 ]] || die "run as root: sudo bash deploy/demo.sh"
+cd "$SRC_DIR" || exit 1
+
+say "packages"
+if [[ "${NO_INSTALL:-0}" != 1 ]]; then
+	install_packages || die "apt-get failed"
+fi
+echo "  ok"
+say "build ($BUILD_DIR)"
+build || { tail -n 30 "$BUILD_DIR/demo-make.log"; die "build failed"; }
+echo "  ok"
+
+source "$SRC_DIR/tests/lib/lab.sh"
+source "$SRC_DIR/deploy/lab-apache.sh"
+
+say "lab: client, lb1, web1..web3 in network namespaces"
+lab_init || die "cannot create the lab"
+lab_trap
+lab_host client "$LAB_CLIENT_IP/24" || die "client host"
+lab_host lb "$LAB_LB_IP/24" || die "lb host"
+for i in 1 2 3; do
+	lab_host "web$i" "$(lab_be_ip "$i")/24" || die "web$i host"
+	lab_apache_start "web$i" "$(lab_be_ip "$i")" || die "apache on web$i did not start"
+	echo "  web$i: Apache httpd on $(lab_be_ip "$i"):80, vhosts ${APACHE_VHOSTS[*]}"
+done
+write_conf
+lab_start_andromeda "$LAB_DIR/lb.conf" || die "andromeda did not start"
+echo "  lb1:  andromeda on $LAB_LB_IP:80 (config $LAB_DIR/lb.conf)"
+lab_wait_for 5 all_up || echo "  (not all servers up yet)"
+
+say "load: $LOOPS clients x $REQUESTS requests at $RATE/s each, www and api vhosts; kill -9 $VICTIM mid-load"
+start_load
+if ! lab_wait_for 30 requests_at_least $((LOOPS * REQUESTS / 3)); then
+	echo "  (status did not reach a third of the load; killing anyway)"
+fi
+echo "  $(date +%T.%3N) kill -9 $VICTIM (whole httpd process group) after $(total_requests) requests"
+lab_kill "$VICTIM" KILL
+if lab_wait_for 5 lab_server_state_is "$VICTIM" down; then
+	echo "  $(date +%T.%3N) andromedactl: $VICTIM is down"
+else
+	echo "  $VICTIM not reported down within 5 s"
+fi
+wait "${LOADERS[@]}"
+echo "  $(date +%T.%3N) load finished"
+
+report
+say "teardown"
+lab_stop andromeda 10 >/dev/null
+echo "  done"
+if ((DEMO_ERRORS > 0)); then
+	echo "demo: $DEMO_ERRORS client errors" >&2
+	exit 1
+fi

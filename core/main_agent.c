@@ -1,0 +1,77 @@
+/* main_agent.c - command line of andromeda-agent (logic in agent.c). */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "config_agent.h"
+#include "log.h"
+
+#define DEFAULT_CONFIG "/etc/andromeda/agent.conf"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: andromeda-agent [-c FILE] [-d]   announce this backend to the balancers\n"
+		"       andromeda-agent -t [-c FILE]     check the configuration and exit\n"
+		"       andromeda-agent --help | --version\n"
+		"\n"
+		"  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
+		"  -t, --test          check the configuration: exit 0 if valid, 2 if not\n"
+		"  -d, --debug         log debug messages\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n"
+		"\n"
+		"SIGTERM withdraws the server and exits 0; SIGUSR1 logs the counters.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'd' },        { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },      { 0 },
+	};
+	const char *path = DEFAULT_CONFIG;
+	bool test = false, debug = false;
+	struct agent_config cfg;
+	struct msg_key key;
+	char err[512];
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:tdhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 't': test = true; break;
+		case 'd': debug = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("andromeda-agent %s\n", ANDROMEDA_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (agent_config_load(path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (test) {
+		printf("configuration file %s is valid\n", path);
+		return 0;
+	}
+	log_set_ident("andromeda-agent");
+	/* Under systemd, journald adds the time itself. */
+	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
+	log_set_level(debug ? LOG_LVL_DEBUG : (enum log_level)cfg.log_level);
+	if (msg_key_load(cfg.key_file, &key, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	rc = agent_run(&cfg, &key);
+	explicit_bzero(&key, sizeof(key));
+	return rc;
+}

@@ -29,6 +29,9 @@
 #define MSG_MAX_LEN (MSG_HDR_LEN + MSG_MAX_PAYLOAD + MSG_MAC_LEN)
 #define MSG_KEY_MIN 32        /* bytes of key material */
 #define MSG_KEY_MAX 64
+/* Suggested msg_replay.max_age_ms: wide enough for clocks kept by NTP,
+ * narrow enough to bound replays after a receiver restart. */
+#define MSG_MAX_AGE_MS_DEFAULT 30000
 
 enum msg_type {
 	MSG_SNAPSHOT = 1,     /* sync: one chunk of a full snapshot */
@@ -40,7 +43,11 @@ enum msg_type {
 	MSG_TYPE_MAX = 6,
 };
 
-/* Why a message was dropped; counted per cause by every receiver. */
+/* Why a message was dropped; counted per cause by every receiver.
+ * msg_decode() checks in this order and returns the first failure:
+ * SHORT (< 4 bytes), MAGIC, OVERSIZE (> MSG_MAX_LEN), SHORT (< header +
+ * MAC), VERSION, TYPE, OVERSIZE (length field), SHORT / OVERSIZE (datagram
+ * against length field), MAC. */
 enum msg_drop {
 	MSG_OK = 0,
 	MSG_DROP_SHORT,      /* shorter than header + MAC, or than its payload length */
@@ -68,16 +75,25 @@ struct msg_key {
 	size_t len;
 };
 
-/* Encode header + payload + MAC into out.  Returns the length or -ENOSPC
- * / -EINVAL (payload too big, bad type). */
+/* Encode header + payload + MAC into out.  sender is in network byte
+ * order.  The payload may already sit at out + MSG_HDR_LEN (built in
+ * place).  Returns the length, -ENOSPC (cap too small), -EINVAL (payload
+ * too big, bad type, key length outside MSG_KEY_MIN..MSG_KEY_MAX) or -EIO
+ * (libcrypto failed). */
 int msg_encode(const struct msg_key *key, uint8_t type, uint32_t sender, uint64_t seq, uint64_t ts_ms,
 	       const void *payload, size_t len, uint8_t *out, size_t cap);
-/* Check framing and MAC (not replay: see msg_replay_check).  Fills *m
- * (payload points into buf).  Returns MSG_OK or the drop cause. */
+/* Check framing and MAC (not replay: see msg_replay_check).  Reads no
+ * byte at or past buf[len].  On MSG_OK fills *m (payload points into buf);
+ * on a drop *m is zeroed, since nothing in it can be trusted.  A NULL or
+ * invalid key fails closed (MSG_DROP_MAC).  Returns MSG_OK or the cause. */
 enum msg_drop msg_decode(const struct msg_key *key, const uint8_t *buf, size_t len, struct msg *m);
+/* Stable snake_case name of a cause ("bad_mac", "replay", ...), for log
+ * lines and counter keys; "unknown" outside the enum. */
 const char *msg_drop_name(enum msg_drop d);
 
-/* Replay protection: the last sequence accepted per sender. */
+/* Replay protection: the last sequence accepted per sender.  Zero it and
+ * set max_age_ms before use.  When full, a new sender evicts the least
+ * recently accepted one, which is then treated as first contact again. */
 #define MSG_MAX_SENDERS 64
 struct msg_replay {
 	struct {
@@ -88,21 +104,32 @@ struct msg_replay {
 	unsigned n;
 	uint64_t max_age_ms;       /* first contact: |ts - now| must be <= this */
 };
-/* MSG_OK and records the sequence, or MSG_DROP_REPLAY / MSG_DROP_STALE.
- * now_ms is the receiver's wall clock (unix ms). */
+/* Call after msg_decode() returned MSG_OK.  A known sender passes only
+ * with a sequence above its last one (else MSG_DROP_REPLAY); its
+ * timestamp is not looked at.  An unknown sender passes only when
+ * |ts_ms - now_ms| <= max_age_ms (else MSG_DROP_STALE, nothing recorded).
+ * On MSG_OK the sequence is recorded.  now_ms is the receiver's wall clock
+ * (unix ms). */
 enum msg_drop msg_replay_check(struct msg_replay *r, const struct msg *m, uint64_t now_ms);
 
 /* Key file: hexadecimal text, MSG_KEY_MIN..MSG_KEY_MAX bytes (64..128 hex
- * digits), surrounding whitespace ignored; a regular file that group and
- * others can neither read nor write.  Returns 0, or -errno with the reason
- * in err ("PATH: readable by other users (mode 0644); chmod 600 it"). */
+ * digits), surrounding whitespace ignored; a regular file (not a symlink)
+ * that group and others can neither read nor write.  Returns 0, or -errno
+ * with "PATH: reason" in err (err may be NULL): the open(2) error
+ * (-ENOENT, -EACCES, ...), -ELOOP (symlink), -EPERM (group/other
+ * readable or writable: "PATH: readable by group or other users (mode
+ * 0644); chmod 600 it"), -EINVAL (not a regular file, empty, not hex, odd
+ * digit count, too short, too long).  Does not log: the caller does. */
 int msg_key_load(const char *path, struct msg_key *key, char *err, size_t errlen);
 /* Write a new random key (MSG_KEY_MIN bytes from getrandom, as 64 hex
- * digits and a newline) with mode 0600; refuses to overwrite an existing
- * file.  Returns 0 or -errno. */
+ * digits and a newline) with mode 0600 whatever the umask, fsync'd;
+ * refuses to overwrite an existing file or follow a symlink (-EEXIST).
+ * Returns 0 or -errno, logging one line on failure.  (andromeda --gen-key) */
 int msg_key_generate(const char *path);
 
-/* The next sequence for a sender: max(last + 1, wall clock in us). */
+/* The next sequence for a sender: max(last + 1, wall clock in us), also
+ * stored in *last.  Start with *last = 0 (or the last sequence sent before
+ * a restart); one counter per sender for every type it sends. */
 uint64_t msg_next_seq(uint64_t *last);
 
 #endif

@@ -1,0 +1,852 @@
+/* journal.c - the on-disk journal: codec, crash-safe appends, torn-tail
+ * recovery, atomic compaction, replay.  Layout and policies: journal.h and
+ * docs/journal.md. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "log.h"
+
+#define READ_BUF_LEN (16 * 1024)   /* >= JOURNAL_REC_MAX, so a read always progresses */
+#define FLAG_DRAIN 0x01
+
+struct journal {
+	int fd;                        /* DIR/journal, O_RDWR | O_APPEND */
+	int dirfd;                     /* DIR: flock()ed, fsync()ed after a rename */
+	char path[PATH_MAX];           /* DIR/journal, for log lines */
+	uint64_t last_seq;
+	uint64_t size;                 /* bytes, all of them good records */
+	uint64_t count;                /* records */
+	uint64_t compact_bytes;        /* compact when size passes this ... */
+	uint64_t compact_records;      /* ... or count passes this */
+	unsigned walking;              /* replays in progress: the fd must stay */
+	bool broken;                   /* a short write could not be rolled back */
+	journal_state_fn state_fn;
+	void *state_arg;
+};
+
+/* ---- CRC-32C --------------------------------------------------------- */
+
+/* Reflected Castagnoli polynomial 0x82F63B78 (RFC 3720 B.4), four bits at
+ * a time: entry i is the CRC of nibble i.  Small enough to be a constant. */
+static const uint32_t crc_nibble[16] = {
+	0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3, 0x61c69362, 0x7198540d,
+	0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9, 0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
+};
+
+uint32_t journal_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		crc = (crc >> 4) ^ crc_nibble[crc & 15];
+		crc = (crc >> 4) ^ crc_nibble[crc & 15];
+	}
+	return ~crc;
+}
+
+/* ---- types ------------------------------------------------------------ */
+
+static const char *const type_names[JR_TYPE_MAX + 1] = {
+	[JR_STARTED] = "started",
+	[JR_STOPPED] = "stopped",
+	[JR_ROLE] = "role",
+	[JR_VIP_ADDED] = "vip-added",
+	[JR_VIP_REMOVED] = "vip-removed",
+	[JR_SERVER_REGISTERED] = "server-registered",
+	[JR_SERVER_WITHDRAWN] = "server-withdrawn",
+	[JR_SERVER_EXPIRED] = "server-expired",
+	[JR_SERVER_UP] = "server-up",
+	[JR_SERVER_DOWN] = "server-down",
+	[JR_SERVER_DRAINED] = "server-drained",
+	[JR_SERVER_ENABLED] = "server-enabled",
+	[JR_SERVER_UPDATED] = "server-updated",
+	[JR_SERVER_STATE] = "server-state",
+	[JR_SNAPSHOT_SENT] = "snapshot-sent",
+	[JR_SNAPSHOT_APPLIED] = "snapshot-applied",
+	[JR_PEER_SEEN] = "peer-seen",
+	[JR_PEER_LOST] = "peer-lost",
+	[JR_COMPACTED] = "compacted",
+};
+
+static bool type_valid(unsigned t) { return t >= JR_STARTED && t <= JR_TYPE_MAX; }
+
+const char *journal_type_name(enum journal_type t)
+{
+	return type_valid((unsigned)t) ? type_names[t] : "unknown";
+}
+
+bool journal_type_is_server(enum journal_type t)
+{
+	return t >= JR_SERVER_REGISTERED && t <= JR_SERVER_STATE;
+}
+
+bool journal_type_durable(enum journal_type t)
+{
+	switch (t) {
+	case JR_SERVER_UP:        /* health may flap: never wait on the disk for it */
+	case JR_SERVER_DOWN:
+	case JR_SNAPSHOT_SENT:
+	case JR_PEER_SEEN:
+	case JR_PEER_LOST:
+	case JR_SERVER_STATE:     /* written by compaction, which syncs the whole file */
+		return false;
+	default:
+		return true;
+	}
+}
+
+uint64_t journal_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- codec ------------------------------------------------------------ */
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v; }
+static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v); }
+static void put64(uint8_t *p, uint64_t v) { put32(p, v >> 32); put32(p + 4, v); }
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
+static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) << 32 | get32(p + 4); }
+
+/* Printable ASCII from lo (0x21: names have no blanks; 0x20: details). */
+static bool text_ok(const uint8_t *s, size_t len, uint8_t lo)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < lo || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* The lengths of name and detail, or -EINVAL if r cannot be encoded. */
+static int rec_check(const struct journal_rec *r, size_t *nlen, size_t *dlen)
+{
+	*nlen = strnlen(r->srv.name, sizeof(r->srv.name));
+	*dlen = strnlen(r->detail, sizeof(r->detail));
+	if (!type_valid((unsigned)r->type) || *nlen > JOURNAL_NAME_MAX || *dlen > JOURNAL_DETAIL_MAX)
+		return -EINVAL;
+	if (!text_ok((const uint8_t *)r->srv.name, *nlen, 0x21) ||
+	    !text_ok((const uint8_t *)r->detail, *dlen, 0x20))
+		return -EINVAL;
+	if (journal_type_is_server(r->type) && *nlen == 0)
+		return -EINVAL;
+	if ((unsigned)r->srv.source > SRV_REGISTERED || (unsigned)r->srv.health > SRV_DOWN)
+		return -EINVAL;
+	return 0;
+}
+
+int journal_encode(const struct journal_rec *r, uint8_t *buf, size_t cap)
+{
+	size_t nlen, dlen, len;
+
+	if (rec_check(r, &nlen, &dlen) < 0)
+		return -EINVAL;
+	len = JOURNAL_REC_MIN + nlen + dlen;
+	if (cap < len)
+		return -ENOSPC;
+	memcpy(buf, JOURNAL_MAGIC, 4);
+	put16(buf + 4, (uint16_t)len);
+	buf[6] = JOURNAL_VERSION;
+	buf[7] = (uint8_t)r->type;
+	put64(buf + 8, r->seq);
+	put64(buf + 16, r->time_ms);
+	memcpy(buf + 24, &r->srv.addr.s_addr, 4);   /* already network order */
+	put16(buf + 28, r->srv.port);
+	put16(buf + 30, r->srv.weight);
+	put32(buf + 32, r->srv.expires_in_ms);
+	buf[36] = (uint8_t)r->srv.source;
+	buf[37] = (uint8_t)r->srv.health;
+	buf[38] = r->srv.drain ? FLAG_DRAIN : 0;
+	buf[39] = (uint8_t)nlen;
+	buf[40] = (uint8_t)dlen;
+	memcpy(buf + JOURNAL_HDR_LEN, r->srv.name, nlen);
+	memcpy(buf + JOURNAL_HDR_LEN + nlen, r->detail, dlen);
+	put32(buf + len - 4, journal_crc32c(0, buf, len - 4));
+	return (int)len;
+}
+
+/* The fields of a record whose framing and CRC are good.  Anything
+ * encode would not produce is refused, so decode(encode(r)) is exact and
+ * encode(decode(b)) == b. */
+static int decode_fields(const uint8_t *buf, size_t len, struct journal_rec *r)
+{
+	size_t nlen = buf[39], dlen = buf[40];
+
+	if (buf[6] != JOURNAL_VERSION || !type_valid(buf[7]) || nlen > JOURNAL_NAME_MAX ||
+	    dlen > JOURNAL_DETAIL_MAX || JOURNAL_REC_MIN + nlen + dlen != len)
+		return -EBADMSG;
+	if (buf[36] > SRV_REGISTERED || buf[37] > SRV_DOWN || (buf[38] & ~FLAG_DRAIN) != 0)
+		return -EBADMSG;
+	if (!text_ok(buf + JOURNAL_HDR_LEN, nlen, 0x21) || !text_ok(buf + JOURNAL_HDR_LEN + nlen, dlen, 0x20))
+		return -EBADMSG;
+	if (journal_type_is_server(buf[7]) && nlen == 0)
+		return -EBADMSG;
+	memset(r, 0, sizeof(*r));
+	r->type = buf[7];
+	r->seq = get64(buf + 8);
+	r->time_ms = get64(buf + 16);
+	memcpy(&r->srv.addr.s_addr, buf + 24, 4);
+	r->srv.port = get16(buf + 28);
+	r->srv.weight = get16(buf + 30);
+	r->srv.expires_in_ms = get32(buf + 32);
+	r->srv.source = buf[36];
+	r->srv.health = buf[37];
+	r->srv.drain = buf[38] & FLAG_DRAIN;
+	memcpy(r->srv.name, buf + JOURNAL_HDR_LEN, nlen);
+	memcpy(r->detail, buf + JOURNAL_HDR_LEN + nlen, dlen);
+	return 0;
+}
+
+int journal_decode(const uint8_t *buf, size_t len, struct journal_rec *r, size_t *used)
+{
+	size_t rlen;
+
+	/* Too short to hold the length: torn if what is there starts right. */
+	if (len < 6)
+		return memcmp(buf, JOURNAL_MAGIC, len < 4 ? len : 4) ? -EBADMSG : -ENODATA;
+	if (memcmp(buf, JOURNAL_MAGIC, 4) != 0)
+		return -EBADMSG;
+	rlen = get16(buf + 4);
+	if (rlen < JOURNAL_REC_MIN || rlen > JOURNAL_REC_MAX)
+		return -EBADMSG;
+	if (len < rlen)
+		return -ENODATA;
+	if (journal_crc32c(0, buf, rlen - 4) != get32(buf + rlen - 4))
+		return -EBADMSG;
+	if (decode_fields(buf, rlen, r) < 0)
+		return -EBADMSG;
+	*used = rlen;
+	return 0;
+}
+
+/* ---- record helpers --------------------------------------------------- */
+
+static int copy_text(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+
+	if (n >= cap)
+		return -EINVAL;
+	memcpy(dst, src ? src : "", n + 1);
+	return 0;
+}
+
+int journal_rec_init(struct journal_rec *r, enum journal_type type, const char *name, const char *detail)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+	if (copy_text(r->srv.name, sizeof(r->srv.name), name) < 0 ||
+	    copy_text(r->detail, sizeof(r->detail), detail) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+int journal_server_from(struct journal_server *js, const struct server *srv, uint64_t now_mono_ms)
+{
+	memset(js, 0, sizeof(*js));
+	if (copy_text(js->name, sizeof(js->name), srv->name) < 0)
+		return -EINVAL;
+	js->addr = srv->addr.sin.sin_addr;
+	js->port = ntohs(srv->addr.sin.sin_port);
+	js->weight = srv->weight > UINT16_MAX ? UINT16_MAX : (uint16_t)srv->weight;
+	js->source = srv->source;
+	js->health = srv->health;
+	js->drain = srv->drain;
+	if (srv->expires_ms == 0)
+		js->expires_in_ms = 0;
+	else if (srv->expires_ms <= now_mono_ms)
+		js->expires_in_ms = 1;   /* due now: a rebuild drops it */
+	else if (srv->expires_ms - now_mono_ms > UINT32_MAX)
+		js->expires_in_ms = UINT32_MAX;
+	else
+		js->expires_in_ms = (uint32_t)(srv->expires_ms - now_mono_ms);
+	return 0;
+}
+
+/* ---- reading the file ------------------------------------------------- */
+
+/* A forward reader over bytes [0, end) of fd, with pread so that it never
+ * moves the offset the O_APPEND writes use. */
+struct reader {
+	int fd;
+	uint64_t end;
+	uint64_t pos;      /* file offset of buf[0] */
+	size_t len, off;   /* bytes in buf; the next record starts at buf[off] */
+	uint8_t *buf;
+};
+
+static int reader_init(struct reader *rd, int fd, uint64_t end)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->fd = fd;
+	rd->end = end;
+	rd->buf = malloc(READ_BUF_LEN);
+	return rd->buf ? 0 : -ENOMEM;
+}
+
+static uint64_t reader_offset(const struct reader *rd) { return rd->pos + rd->off; }
+
+/* Bring more of the file into the buffer: 1, 0 at `end`, or -errno. */
+static int reader_fill(struct reader *rd)
+{
+	uint64_t at;
+	size_t want;
+	ssize_t n;
+
+	memmove(rd->buf, rd->buf + rd->off, rd->len - rd->off);
+	rd->pos += rd->off;
+	rd->len -= rd->off;
+	rd->off = 0;
+	at = rd->pos + rd->len;
+	if (at >= rd->end)
+		return 0;
+	want = READ_BUF_LEN - rd->len;
+	if (want > rd->end - at)
+		want = (size_t)(rd->end - at);
+	do
+		n = pread(rd->fd, rd->buf + rd->len, want, (off_t)at);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	rd->len += (size_t)n;
+	return n > 0;
+}
+
+/* The next record: 1, 0 at a clean end, -ENODATA (cut short), -EBADMSG,
+ * or -errno from pread. */
+static int reader_next(struct reader *rd, struct journal_rec *r)
+{
+	for (;;) {
+		size_t used;
+		int rc = journal_decode(rd->buf + rd->off, rd->len - rd->off, r, &used);
+
+		if (rc == 0) {
+			rd->off += used;
+			return 1;
+		}
+		if (rc != -ENODATA)
+			return rc;
+		rc = reader_fill(rd);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			return rd->len == rd->off ? 0 : -ENODATA;
+	}
+}
+
+/* ---- open: validate, truncate the tail -------------------------------- */
+
+static int truncate_tail(struct journal *j, uint64_t file_size, const char *why)
+{
+	if (ftruncate(j->fd, (off_t)j->size) < 0 || fdatasync(j->fd) < 0) {
+		int err = -errno;
+
+		log_errno(err, "journal %s: cannot truncate the bad tail at byte %llu", j->path,
+			  (unsigned long long)j->size);
+		return err;
+	}
+	log_warnx("journal %s: dropped %llu bytes after seq %llu (%s)", j->path,
+		  (unsigned long long)(file_size - j->size), (unsigned long long)j->last_seq, why);
+	return 0;
+}
+
+/* Walk the whole file; stop at the first bad record and cut it off. */
+static int scan(struct journal *j)
+{
+	struct reader rd;
+	struct journal_rec r;
+	struct stat st;
+	const char *why = NULL;
+	int rc;
+
+	if (fstat(j->fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((rc = reader_init(&rd, j->fd, (uint64_t)st.st_size)) < 0)
+		return rc;
+	while ((rc = reader_next(&rd, &r)) == 1) {
+		if (r.seq <= j->last_seq) {
+			why = "sequence does not increase";
+			break;
+		}
+		j->last_seq = r.seq;
+		j->count++;
+		j->size = reader_offset(&rd);
+	}
+	free(rd.buf);
+	if (rc < 0 && rc != -ENODATA && rc != -EBADMSG)
+		return rc;
+	if (!why)
+		why = rc == -ENODATA ? "torn record" : "corrupt record";
+	return j->size < (uint64_t)st.st_size ? truncate_tail(j, (uint64_t)st.st_size, why) : 0;
+}
+
+/* A crash during compaction leaves journal.tmp behind; the rename did not
+ * happen, so "journal" is the truth and the temporary is garbage. */
+static void remove_stale_tmp(struct journal *j)
+{
+	if (unlinkat(j->dirfd, JOURNAL_TMP_FILE, 0) == 0)
+		log_warnx("journal %s: removed %s left by an interrupted compaction", j->path, JOURNAL_TMP_FILE);
+	else if (errno != ENOENT)
+		log_warn("journal %s: cannot remove stale %s", j->path, JOURNAL_TMP_FILE);
+}
+
+static int open_files(struct journal *j, const char *dir)
+{
+	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (j->dirfd < 0) {
+		log_warn("journal: cannot open state directory %s", dir);
+		return -errno;
+	}
+	/* Two daemons appending to one journal would interleave sequences. */
+	if (flock(j->dirfd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		log_errno(err, "journal: state directory %s is locked by another process", dir);
+		return err;
+	}
+	remove_stale_tmp(j);
+	j->fd = openat(j->dirfd, JOURNAL_FILE, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (j->fd < 0) {
+		log_warn("journal: cannot open %s", j->path);
+		return -errno;
+	}
+	return 0;
+}
+
+static void set_bounds(struct journal *j)
+{
+	/* Twice the compacted size: a large state must not compact on every append. */
+	j->compact_bytes = j->size * 2 > JOURNAL_COMPACT_BYTES ? j->size * 2 : JOURNAL_COMPACT_BYTES;
+	j->compact_records = j->count * 2 > JOURNAL_COMPACT_RECORDS ? j->count * 2 : JOURNAL_COMPACT_RECORDS;
+}
+
+int journal_open(struct journal **out, const char *dir)
+{
+	struct journal *j = calloc(1, sizeof(*j));
+	int rc;
+
+	*out = NULL;
+	if (!j)
+		return -ENOMEM;
+	j->fd = j->dirfd = -1;
+	if ((size_t)snprintf(j->path, sizeof(j->path), "%s/%s", dir, JOURNAL_FILE) >= sizeof(j->path)) {
+		log_warnx("journal: state directory path too long: %s", dir);
+		journal_close(j);
+		return -ENAMETOOLONG;
+	}
+	rc = open_files(j, dir);
+	if (rc == 0 && (rc = scan(j)) < 0)
+		log_errno(rc, "journal %s: cannot read it", j->path);
+	if (rc < 0) {
+		journal_close(j);
+		return rc;
+	}
+	j->compact_bytes = JOURNAL_COMPACT_BYTES;
+	j->compact_records = JOURNAL_COMPACT_RECORDS;
+	log_info("journal %s: %llu records, %llu bytes, last seq %llu", j->path, (unsigned long long)j->count,
+		 (unsigned long long)j->size, (unsigned long long)j->last_seq);
+	*out = j;
+	return 0;
+}
+
+void journal_close(struct journal *j)
+{
+	if (!j)
+		return;
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->dirfd >= 0)
+		close(j->dirfd);   /* drops the flock */
+	free(j);
+}
+
+/* ---- appending ------------------------------------------------------- */
+
+/* One write(2) for the whole record.  Should the kernel take only part of
+ * it (a full disk), the rest is tried once more and, failing that, the
+ * part is cut off again so the next record does not follow garbage. */
+static int write_record(struct journal *j, const uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+	int err = 0;
+
+	while (done < len) {
+		ssize_t n = write(j->fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -ENOSPC;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (!err)
+		return 0;
+	log_errno(err, "journal %s: cannot append a %zu-byte record (%zu written)", j->path, len, done);
+	if (done > 0 && ftruncate(j->fd, (off_t)j->size) < 0) {
+		log_warn("journal %s: cannot roll back a partial record; appends disabled until compaction",
+			 j->path);
+		j->broken = true;
+	}
+	return err;
+}
+
+static void maybe_compact(struct journal *j)
+{
+	struct journal_server *state;
+	int n;
+
+	if (!j->state_fn || j->walking || !journal_needs_compact(j))
+		return;
+	state = calloc(JOURNAL_STATE_MAX, sizeof(*state));
+	n = state ? j->state_fn(state, JOURNAL_STATE_MAX, j->state_arg) : -ENOMEM;
+	if (n > JOURNAL_STATE_MAX)
+		n = -E2BIG;
+	if (n < 0)
+		log_errno(n, "journal %s: no state to compact with", j->path);
+	if (n < 0 || journal_compact(j, state, (size_t)n) < 0) {
+		/* Try again a little later rather than on every append. */
+		j->compact_bytes = j->size + JOURNAL_COMPACT_BYTES / 16;
+		j->compact_records = j->count + JOURNAL_COMPACT_RECORDS / 16;
+	}
+	free(state);
+}
+
+int journal_append(struct journal *j, struct journal_rec *r)
+{
+	uint8_t buf[JOURNAL_REC_MAX];
+	uint64_t seq = r->seq, time_ms = r->time_ms;
+	int len, rc;
+
+	if (j->broken)
+		return -EIO;
+	if (j->last_seq == UINT64_MAX)
+		return -EOVERFLOW;   /* only a forged file gets here: 2^64 records */
+	r->seq = j->last_seq + 1;
+	r->time_ms = journal_now_ms();
+	len = journal_encode(r, buf, sizeof(buf));
+	if (len < 0) {
+		log_warnx("journal %s: %s record refused: name or detail too long or not printable", j->path,
+			  journal_type_name(r->type));
+		r->seq = seq;
+		r->time_ms = time_ms;
+		return len;
+	}
+	if ((rc = write_record(j, buf, (size_t)len)) < 0)
+		return rc;
+	j->last_seq = r->seq;
+	j->size += (uint64_t)len;
+	j->count++;
+	if (journal_type_durable(r->type) && fdatasync(j->fd) < 0) {
+		rc = -errno;
+		log_errno(rc, "journal %s: fdatasync after seq %llu", j->path, (unsigned long long)r->seq);
+	}
+	maybe_compact(j);
+	return rc;
+}
+
+void journal_set_state_source(struct journal *j, journal_state_fn fn, void *arg)
+{
+	j->state_fn = fn;
+	j->state_arg = arg;
+}
+
+bool journal_needs_compact(const struct journal *j)
+{
+	return j->size > j->compact_bytes || j->count > j->compact_records;
+}
+
+/* ---- compaction -------------------------------------------------------- */
+
+/* JR_COMPACTED + the state, sequences continuing from the journal's. */
+static int encode_snapshot(const struct journal *j, const struct journal_server *state, size_t n,
+			   uint8_t *buf, size_t cap)
+{
+	struct journal_rec r;
+	size_t len = 0;
+	int rc;
+
+	journal_rec_init(&r, JR_COMPACTED, NULL, NULL);
+	snprintf(r.detail, sizeof(r.detail), "%llu records, %llu bytes before; %zu servers",
+		 (unsigned long long)j->count, (unsigned long long)j->size, n);
+	r.seq = j->last_seq + 1;
+	r.time_ms = journal_now_ms();
+	for (size_t i = 0; i <= n; i++) {
+		if (i > 0) {
+			r.type = JR_SERVER_STATE;
+			r.srv = state[i - 1];
+			r.detail[0] = '\0';
+			r.seq++;
+		}
+		if ((rc = journal_encode(&r, buf + len, cap - len)) < 0) {
+			log_warnx("journal %s: compaction refused: server %zu (\"%.*s\") does not encode",
+				  j->path, i - 1, JOURNAL_NAME_MAX, r.srv.name);
+			return rc;
+		}
+		len += (size_t)rc;
+	}
+	return (int)len;
+}
+
+/* Write buf to a fresh journal.tmp and sync it.  Returns its fd or -errno
+ * (the temporary removed). */
+static int write_tmp(struct journal *j, const uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+	int fd = openat(j->dirfd, JOURNAL_TMP_FILE, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int err = 0;
+
+	if (fd < 0) {
+		err = -errno;
+		log_errno(err, "journal %s: compaction: cannot create %s", j->path, JOURNAL_TMP_FILE);
+		return err;
+	}
+	while (done < len && !err) {
+		ssize_t n = write(fd, buf + done, len - done);
+
+		if (n > 0)
+			done += (size_t)n;
+		else if (n == 0 || errno != EINTR)
+			err = n == 0 ? -ENOSPC : -errno;
+	}
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	if (err) {
+		log_errno(err, "journal %s: compaction: cannot write %s", j->path, JOURNAL_TMP_FILE);
+		close(fd);
+		unlinkat(j->dirfd, JOURNAL_TMP_FILE, 0);
+		return err;
+	}
+	return fd;
+}
+
+/* rename(2) is atomic: after it "journal" is the new file, before it the
+ * old one.  The directory fsync makes the rename itself survive a power
+ * loss; should it fail, either file is still a consistent journal. */
+static int install_tmp(struct journal *j, int fd)
+{
+	if (renameat(j->dirfd, JOURNAL_TMP_FILE, j->dirfd, JOURNAL_FILE) < 0) {
+		int err = -errno;
+
+		log_errno(err, "journal %s: compaction: cannot rename %s over it", j->path, JOURNAL_TMP_FILE);
+		close(fd);
+		unlinkat(j->dirfd, JOURNAL_TMP_FILE, 0);
+		return err;
+	}
+	if (fsync(j->dirfd) < 0)
+		log_warn("journal %s: compaction: fsync of the directory", j->path);
+	close(j->fd);
+	j->fd = fd;
+	return 0;
+}
+
+int journal_compact(struct journal *j, const struct journal_server *state, size_t n)
+{
+	size_t cap = (n + 1) * JOURNAL_REC_MAX;
+	uint64_t old_count = j->count, old_size = j->size;
+	uint8_t *buf;
+	int len, fd;
+
+	if (j->walking)
+		return -EBUSY;   /* a replay is reading the current file */
+	if (n > JOURNAL_STATE_MAX)
+		return -E2BIG;
+	if (j->last_seq > UINT64_MAX - n - 1)
+		return -EOVERFLOW;
+	if (!(buf = malloc(cap)))
+		return -ENOMEM;
+	len = encode_snapshot(j, state, n, buf, cap);
+	fd = len < 0 ? len : write_tmp(j, buf, (size_t)len);
+	free(buf);
+	if (fd < 0 || (fd = install_tmp(j, fd)) < 0)
+		return fd;
+	j->last_seq += n + 1;
+	j->count = n + 1;
+	j->size = (uint64_t)len;
+	j->broken = false;
+	set_bounds(j);
+	log_info("journal %s: compacted %llu records (%llu bytes) into %zu servers (%d bytes), last seq %llu",
+		 j->path, (unsigned long long)old_count, (unsigned long long)old_size, n, len,
+		 (unsigned long long)j->last_seq);
+	return 0;
+}
+
+/* ---- reading for the daemon and andromedactl ------------------------- */
+
+int journal_replay(struct journal *j, journal_fn fn, void *arg)
+{
+	struct reader rd;
+	struct journal_rec r;
+	int rc, stop = 0;
+
+	if ((rc = reader_init(&rd, j->fd, j->size)) < 0)
+		return rc;
+	j->walking++;
+	while (stop == 0 && (rc = reader_next(&rd, &r)) == 1)
+		stop = fn(&r, arg);
+	j->walking--;
+	if (stop != 0) {
+		rc = stop;
+	} else if (rc == -ENODATA || rc == -EBADMSG) {
+		/* open() validated every byte up to j->size: someone else wrote here. */
+		log_warnx("journal %s: changed under us at byte %llu", j->path,
+			  (unsigned long long)reader_offset(&rd));
+		rc = -EBADMSG;
+	} else if (rc < 0) {
+		log_errno(rc, "journal %s: read at byte %llu", j->path, (unsigned long long)reader_offset(&rd));
+	}
+	free(rd.buf);
+	return rc;
+}
+
+struct read_ctx {
+	uint64_t since;
+	struct journal_rec *out;
+	size_t max, n, head;   /* out is a ring: the oldest kept is out[head] */
+	uint64_t matched;
+};
+
+static int read_one(const struct journal_rec *r, void *arg)
+{
+	struct read_ctx *c = arg;
+
+	if (r->seq <= c->since)
+		return 0;
+	c->matched++;
+	if (c->max == 0)
+		return 0;
+	if (c->n < c->max) {
+		c->out[c->n++] = *r;
+	} else {
+		c->out[c->head] = *r;
+		c->head = (c->head + 1) % c->max;
+	}
+	return 0;
+}
+
+static void reverse(struct journal_rec *a, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		struct journal_rec t = a[i];
+
+		a[i] = a[n - 1 - i];
+		a[n - 1 - i] = t;
+	}
+}
+
+int journal_read(struct journal *j, uint64_t since, struct journal_rec *out, size_t max, size_t *n,
+		 uint64_t *skipped)
+{
+	struct read_ctx c = { .since = since, .out = out, .max = max };
+	int rc = journal_replay(j, read_one, &c);
+
+	/* Rotate the ring so that out[0] is the oldest (three reversals). */
+	reverse(out, c.head);
+	reverse(out + c.head, c.n - c.head);
+	reverse(out, c.n);
+	*n = c.n;
+	if (skipped)
+		*skipped = c.matched - c.n;
+	return rc;
+}
+
+struct rebuild_ctx {
+	struct journal_server *out;
+	uint64_t *time;        /* of the record each entry came from */
+	size_t max, n;
+};
+
+static size_t rebuild_find(const struct rebuild_ctx *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->out[i].name, name) == 0)
+			break;
+	return i;
+}
+
+static int rebuild_one(const struct journal_rec *r, void *arg)
+{
+	struct rebuild_ctx *c = arg;
+	size_t i;
+
+	if (r->type == JR_COMPACTED)
+		c->n = 0;   /* what follows is the complete state */
+	if (!journal_type_is_server(r->type))
+		return 0;
+	i = rebuild_find(c, r->srv.name);
+	if (r->type == JR_SERVER_WITHDRAWN || r->type == JR_SERVER_EXPIRED) {
+		if (i < c->n) {
+			memmove(c->out + i, c->out + i + 1, (c->n - i - 1) * sizeof(*c->out));
+			memmove(c->time + i, c->time + i + 1, (c->n - i - 1) * sizeof(*c->time));
+			c->n--;
+		}
+		return 0;
+	}
+	if (i == c->n) {
+		if (c->n == c->max)
+			return -ENOSPC;
+		c->n++;
+	}
+	c->out[i] = r->srv;
+	c->time[i] = r->time_ms;
+	return 0;
+}
+
+/* Drop the registrations that ran out by now_ms; rebase the others. */
+static size_t rebuild_expire(struct rebuild_ctx *c, uint64_t now_ms)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct journal_server *s = &c->out[i];
+		uint64_t deadline = c->time[i] + s->expires_in_ms;
+
+		if (s->expires_in_ms != 0 && now_ms >= deadline)
+			continue;
+		if (s->expires_in_ms != 0 && now_ms > c->time[i])
+			s->expires_in_ms = (uint32_t)(deadline - now_ms);
+		c->out[k++] = *s;
+	}
+	return k;
+}
+
+int journal_rebuild(struct journal *j, uint64_t now_ms, struct journal_server *out, size_t max, size_t *n)
+{
+	struct rebuild_ctx c = { .out = out, .max = max };
+	int rc;
+
+	*n = 0;
+	if (!(c.time = calloc(max ? max : 1, sizeof(*c.time))))
+		return -ENOMEM;
+	rc = journal_replay(j, rebuild_one, &c);
+	if (rc == -ENOSPC)
+		log_warnx("journal %s: more than %zu servers to rebuild", j->path, max);
+	if (rc == 0)
+		*n = rebuild_expire(&c, now_ms);
+	free(c.time);
+	return rc;
+}
+
+uint64_t journal_last_seq(const struct journal *j) { return j->last_seq; }
+uint64_t journal_size(const struct journal *j) { return j->size; }
+uint64_t journal_count(const struct journal *j) { return j->count; }

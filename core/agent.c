@@ -113,6 +113,28 @@ int agent_build(struct agent *a, bool withdraw, uint8_t why, uint8_t *out, size_
 			  payload, (size_t)n, out, cap);
 }
 
+/* The broadcast address of one IPv4 address of an interface, 0 if none.
+ * "ip addr add A/24" without "brd +" configures none, and glibc then
+ * reports the local address in ifa_broadaddr; the kernel still routes the
+ * subnet's all-ones address as broadcast (fib_add_ifaddr), so that one is
+ * used.  /31 and /32 have no broadcast address (RFC 3021). */
+static uint32_t bcast_of(const struct ifaddrs *i)
+{
+	const struct sockaddr_in *brd = (const void *)i->ifa_broadaddr;
+	uint32_t addr, mask, b;
+
+	if (!(i->ifa_flags & IFF_BROADCAST) || !i->ifa_netmask)
+		return 0;
+	addr = ((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr.s_addr;
+	mask = ((const struct sockaddr_in *)(const void *)i->ifa_netmask)->sin_addr.s_addr;
+	if (ntohl(mask) >= 0xfffffffeu)
+		return 0;
+	b = brd && brd->sin_family == AF_INET ? brd->sin_addr.s_addr : 0;
+	if (!b || b == addr || ((b ^ addr) & mask))
+		b = addr | ~mask;
+	return b;
+}
+
 /* The IPv4 broadcast address of ifname: of the address whose subnet holds
  * the service if there is one, else of the first.  0, -ENODEV (no IPv4
  * address on it) or -EADDRNOTAVAIL (no broadcast, e.g. loopback). */
@@ -126,17 +148,18 @@ static int bcast_lookup(const char *ifname, uint32_t service, uint32_t *out)
 	for (i = ifs; i; i = i->ifa_next) {
 		const struct sockaddr_in *addr = (const void *)i->ifa_addr;
 		const struct sockaddr_in *mask = (const void *)i->ifa_netmask;
-		const struct sockaddr_in *brd = (const void *)i->ifa_broadaddr;
+		uint32_t b;
 		bool in_subnet;
 
 		if (!addr || addr->sin_family != AF_INET || strcmp(i->ifa_name, ifname) != 0)
 			continue;
 		have_ipv4 = true;
-		if (!(i->ifa_flags & IFF_BROADCAST) || !brd || brd->sin_family != AF_INET)
+		b = bcast_of(i);
+		if (!b)
 			continue;
-		in_subnet = mask && ((addr->sin_addr.s_addr ^ service) & mask->sin_addr.s_addr) == 0;
+		in_subnet = ((addr->sin_addr.s_addr ^ service) & mask->sin_addr.s_addr) == 0;
 		if (!found || in_subnet)
-			*out = brd->sin_addr.s_addr;
+			*out = b;
 		found = true;
 		if (in_subnet)
 			break;

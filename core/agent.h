@@ -3,7 +3,7 @@
  *
  * Every announce_interval the agent checks its local service (health_url,
  * agent_check.h) and, if the check passes, sends an authenticated
- * MSG_ANNOUNCE (regmsg.h inside the ha/msg.h envelope) to the LAN broadcast
+ * MSG_ANNOUNCE (regmsg.h inside the core/msg.h envelope) to the LAN broadcast
  * address of its interface and to each unicast balancer, UDP port
  * cfg->port.  A service that fails its check is withdrawn (MSG_WITHDRAW)
  * and not announced again until a check passes.  SIGTERM sends the
@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../ha/msg.h"
+#include "msg.h"
 #include "config_agent.h"
 #include "regmsg.h"
 

@@ -44,6 +44,7 @@ struct server {
 	enum server_health health;
 	bool drain;                       /* no new requests; in-flight finish */
 	bool removed;                     /* out of the pool, awaiting last put */
+	bool leaving;                     /* withdrawn or expired: removed once idle */
 	uint64_t expires_ms;              /* registered: monotonic expiry, 0 = never */
 
 	/* Passive + active results; rise/fall thresholds from the config. */

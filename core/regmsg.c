@@ -15,7 +15,7 @@
 
 /* Only the message type numbers (MSG_ANNOUNCE, MSG_WITHDRAW): no link
  * dependency on the envelope code. */
-#include "../ha/msg.h"
+#include "msg.h"
 
 #define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 

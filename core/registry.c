@@ -1,0 +1,284 @@
+/* registry.c - registration listener (see registry.h). */
+#include "registry.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "pool.h"
+#include "regmsg.h"
+
+#define REG_SWEEP_MS 100           /* expiry and drain-then-remove */
+#define REG_MAX_AGE_MS 60000
+
+enum reg_count {
+	REG_ANNOUNCES, REG_WITHDRAWS, REG_ADDED, REG_REMOVED, REG_EXPIRED, REG_REFUSED,
+	REG_NOT_ACTIVE, REG_BAD_PAYLOAD, REG_NCOUNTS
+};
+
+struct registry {
+	struct loop *loop;
+	const struct config *cfg;
+	struct pool *pool;
+	const struct msg_key *key;
+	struct in_addr self;
+	struct registry_hooks hooks;
+	int fd;
+	uint64_t tx_seq;
+	struct msg_replay replay;
+	struct loop_timer sweep;
+	uint64_t count[REG_NCOUNTS];
+	uint64_t drops[MSG_DROP_NCAUSES];
+	struct log_limit limit[MSG_DROP_NCAUSES];
+	struct log_limit bad_limit;
+};
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool active(const struct registry *r) { return !r->hooks.is_active || r->hooks.is_active(r->hooks.arg); }
+
+static void send_ack(struct registry *r, const struct sockaddr_in *to, const char *name, uint8_t of, uint8_t reason)
+{
+	struct regmsg_ack k = { .accepted = reason == REGMSG_ACK_OK, .of = of, .reason = reason };
+	uint8_t payload[REGMSG_MAX], buf[MSG_MAX_LEN];
+	int plen, len;
+
+	snprintf(k.name, sizeof(k.name), "%s", name);
+	snprintf(k.node, sizeof(k.node), "%s", r->cfg->node.name);
+	plen = regmsg_encode_ack(&k, payload, sizeof(payload));
+	len = plen < 0 ? plen
+		       : msg_encode(r->key, MSG_ACK, r->self.s_addr, msg_next_seq(&r->tx_seq), wall_ms(), payload,
+				    (size_t)plen, buf, sizeof(buf));
+	if (len > 0)
+		sendto(r->fd, buf, (size_t)len, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
+static void endpoint_of(struct cfg_endpoint *ep, uint32_t addr, uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->sin.sin_family = AF_INET;
+	ep->sin.sin_addr.s_addr = addr;
+	ep->sin.sin_port = htons(port);
+	snprintf(ep->text, sizeof(ep->text), "%s:%u", inet_ntoa(ep->sin.sin_addr), port);
+}
+
+/* Add or refresh; returns the ack reason. */
+static uint8_t announce(struct registry *r, const struct regmsg_announce *a)
+{
+	struct server *srv = pool_server_find(r->pool, a->name);
+	struct cfg_endpoint ep;
+	int err = 0;
+
+	endpoint_of(&ep, a->addr, a->port);
+	if (srv && srv->source == SRV_STATIC)
+		return REGMSG_ACK_NAME_TAKEN;
+	if (srv && (srv->addr.sin.sin_addr.s_addr != a->addr || srv->addr.sin.sin_port != ep.sin.sin_port)) {
+		log_info("registry: %s moved from %s to %s", a->name, srv->addr.text, ep.text);
+		pool_server_remove(r->pool, srv);
+		srv = NULL;
+	}
+	if (!srv) {
+		srv = pool_server_add(r->pool, a->name, &ep, a->weight, SRV_REGISTERED, &err);
+		if (!srv)
+			return err == -ENOMEM ? REGMSG_ACK_INTERNAL : REGMSG_ACK_FULL;
+		r->count[REG_ADDED]++;
+		if (r->hooks.added)
+			r->hooks.added(r->hooks.arg, srv);
+	}
+	pool_server_set_weight(r->pool, srv, a->weight);
+	if (srv->leaving) {
+		srv->leaving = false; /* back before it was removed */
+		pool_server_set_drain(r->pool, srv, false);
+	}
+	srv->expires_ms = loop_now_ms(r->loop) + regmsg_expire_ms(a);
+	return REGMSG_ACK_OK;
+}
+
+/* Drain now; the sweep removes it once nothing is in flight. */
+static void leave(struct registry *r, struct server *srv, const char *why)
+{
+	if (srv->leaving)
+		return;
+	log_info("registry: server %s (%s) %s: draining, then removing", srv->name, srv->addr.text, why);
+	srv->leaving = true;
+	pool_server_set_drain(r->pool, srv, true);
+}
+
+static uint8_t withdraw(struct registry *r, const struct regmsg_withdraw *w)
+{
+	struct server *srv = pool_server_find(r->pool, w->name);
+
+	if (!srv || srv->source != SRV_REGISTERED || srv->addr.sin.sin_addr.s_addr != w->addr)
+		return REGMSG_ACK_OK; /* already gone: nothing to do, and say so */
+	leave(r, srv, w->why == REGMSG_WD_UNHEALTHY ? "withdrawn (service unhealthy)" : "withdrawn");
+	return REGMSG_ACK_OK;
+}
+
+static void bad_payload(struct registry *r, const char *what, const char *why, struct in_addr from)
+{
+	r->count[REG_BAD_PAYLOAD]++;
+	if (log_limit_ok(&r->bad_limit, loop_now_ms(r->loop), 60000, NULL))
+		log_warnx("registry: bad %s from %s: %s", what, inet_ntoa(from), why);
+}
+
+static void rx_registration(struct registry *r, const struct msg *m, const struct sockaddr_in *from)
+{
+	char why[128];
+	uint8_t reason;
+
+	if (m->type == MSG_ANNOUNCE) {
+		struct regmsg_announce a;
+
+		if (regmsg_decode_announce(m->payload, m->len, &a, why, sizeof(why)) != REGMSG_OK)
+			return bad_payload(r, "announcement", why, from->sin_addr);
+		r->count[REG_ANNOUNCES]++;
+		if (!active(r)) {
+			r->count[REG_NOT_ACTIVE]++;
+			return;
+		}
+		reason = announce(r, &a);
+		if (reason != REGMSG_ACK_OK)
+			r->count[REG_REFUSED]++;
+		send_ack(r, from, a.name, MSG_ANNOUNCE, reason);
+	} else if (m->type == MSG_WITHDRAW) {
+		struct regmsg_withdraw w;
+
+		if (regmsg_decode_withdraw(m->payload, m->len, &w, why, sizeof(why)) != REGMSG_OK)
+			return bad_payload(r, "withdraw", why, from->sin_addr);
+		r->count[REG_WITHDRAWS]++;
+		if (!active(r)) {
+			r->count[REG_NOT_ACTIVE]++;
+			return;
+		}
+		send_ack(r, from, w.name, MSG_WITHDRAW, withdraw(r, &w));
+	} else {
+		bad_payload(r, "message", "not a registration message", from->sin_addr);
+	}
+}
+
+static void reg_io(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct registry *r = arg;
+	uint8_t buf[MSG_MAX_LEN + 1];
+
+	(void)loop;
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_in from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+		enum msg_drop why;
+		struct msg m;
+
+		if (n < 0)
+			return;
+		why = msg_decode(r->key, buf, (size_t)n, &m);
+		if (why == MSG_OK)
+			why = msg_replay_check(&r->replay, &m, wall_ms());
+		if (why != MSG_OK) {
+			r->drops[why]++;
+			if (log_limit_ok(&r->limit[why], loop_now_ms(r->loop), 60000, NULL))
+				log_warnx("registry: dropped a message from %s: %s", inet_ntoa(from.sin_addr),
+					  msg_drop_name(why));
+			continue;
+		}
+		rx_registration(r, &m, &from);
+	}
+}
+
+/* Expire silent servers; remove leaving ones once idle.  Only the active
+ * balancer does this: backups follow it through sync. */
+static void sweep(struct loop *loop, struct loop_timer *t)
+{
+	struct registry *r = t->arg;
+	uint64_t now = loop_now_ms(loop);
+	struct server *srv, *next;
+
+	for (srv = active(r) ? pool_first(r->pool) : NULL; srv; srv = next) {
+		next = pool_next(r->pool, srv);
+		if (srv->source != SRV_REGISTERED)
+			continue;
+		if (!srv->leaving && srv->expires_ms && now > srv->expires_ms) {
+			r->count[REG_EXPIRED]++;
+			leave(r, srv, "expired (no announcement)");
+		}
+		if (srv->leaving && !srv->inflight && !srv->queued) {
+			r->count[REG_REMOVED]++;
+			pool_server_remove(r->pool, srv);
+		}
+	}
+	loop_timer_arm(loop, t, REG_SWEEP_MS);
+}
+
+int registry_open(struct registry **out, struct loop *loop, const struct config *cfg, struct pool *pool,
+		  const struct msg_key *key, struct in_addr self, const struct registry_hooks *hooks)
+{
+	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(cfg->registration.port) };
+	struct registry *r = calloc(1, sizeof(*r));
+	int one = 1, err;
+
+	if (!r)
+		return -ENOMEM;
+	*r = (struct registry){ .loop = loop, .cfg = cfg, .pool = pool, .key = key, .self = self };
+	if (hooks)
+		r->hooks = *hooks;
+	r->replay.max_age_ms = REG_MAX_AGE_MS;
+	r->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (r->fd < 0 || setsockopt(r->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(r->fd, (struct sockaddr *)&any, sizeof(any)) < 0)
+		err = -errno;
+	else
+		err = loop_add_fd(loop, r->fd, LOOP_READ, reg_io, r);
+	if (err < 0) {
+		log_errno(err, "registry: cannot listen on UDP port %u", cfg->registration.port);
+		if (r->fd >= 0)
+			close(r->fd);
+		free(r);
+		return err;
+	}
+	loop_timer_init(&r->sweep, sweep, r);
+	loop_timer_arm(loop, &r->sweep, REG_SWEEP_MS);
+	log_info("registry: listening for agents on UDP port %u", cfg->registration.port);
+	*out = r;
+	return 0;
+}
+
+void registry_close(struct registry *r)
+{
+	if (!r)
+		return;
+	loop_timer_cancel(r->loop, &r->sweep);
+	loop_del_fd(r->loop, r->fd);
+	close(r->fd);
+	free(r);
+}
+
+json_t *registry_status_json(struct registry *r)
+{
+	static const char *const names[REG_NCOUNTS] = {
+		"announces", "withdraws", "added", "removed", "expired", "refused", "ignored_not_active",
+		"bad_payload",
+	};
+	json_t *o = json_object(), *drops = json_object();
+
+	for (int i = 0; o && i < REG_NCOUNTS; i++)
+		json_object_set_new(o, names[i], json_integer((json_int_t)r->count[i]));
+	for (int d = 1; drops && d < MSG_DROP_NCAUSES; d++)
+		json_object_set_new(drops, msg_drop_name(d), json_integer((json_int_t)r->drops[d]));
+	json_object_set_new(o, "dropped", drops);
+	return o;
+}

@@ -29,6 +29,7 @@
 #include "loop.h"
 #include "pool.h"
 #include "proxy.h"
+#include "registry.h"
 
 struct daemon {
 	const struct config *cfg;
@@ -39,7 +40,9 @@ struct daemon {
 	struct control *control;
 	struct ha *ha;                /* NULL for a standalone balancer */
 	struct sync *sync;            /* with ha */
-	struct msg_key key;           /* the cluster key (HA, registration) */
+	struct msg_key key;           /* the cluster key (HA) */
+	struct msg_key reg_key;       /* registration (the same key unless configured apart) */
+	struct registry *registry;    /* with [registration] enabled = yes */
 	int sigfd;
 	bool stopping;
 	struct loop_timer grace_timer;
@@ -191,6 +194,43 @@ static json_t *cmd_peers(int argc, char **argv, void *arg)
 	return d->ha ? ha_peers_json(d->ha) : json_array();
 }
 
+static bool node_is_active(void *arg)
+{
+	struct daemon *d = arg;
+
+	return !d->ha || ha_state(d->ha) == VRRP_MASTER;
+}
+
+static void registered_server_added(void *arg, struct server *srv)
+{
+	struct daemon *d = arg;
+
+	health_check_now(d->health, srv); /* in rotation as soon as it passes */
+}
+
+static int registry_setup(struct daemon *d)
+{
+	struct registry_hooks hooks = { .is_active = node_is_active, .added = registered_server_added, .arg = d };
+	struct in_addr self = d->ha ? ha_primary(d->ha) : d->cfg->frontend.listen.sin.sin_addr;
+	char why[512];
+	int err = msg_key_load(d->cfg->registration.key_file, &d->reg_key, why, sizeof(why));
+
+	if (err < 0) {
+		log_err("registration key: %s", why);
+		return err;
+	}
+	return registry_open(&d->registry, d->loop, d->cfg, d->pool, &d->reg_key, self, &hooks);
+}
+
+static int status_registry(json_t *status, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->registry)
+		json_object_set_new(status, "registration", registry_status_json(d->registry));
+	return 0;
+}
+
 static int add_static_servers(struct daemon *d)
 {
 	for (size_t i = 0; i < d->cfg->nservers; i++) {
@@ -216,7 +256,8 @@ static int control_setup(struct daemon *d)
 	    (err = ctl_proxy_register(d->control, d->proxy)) < 0 ||
 	    (err = control_register(d->control, "peers", "peers - balancers heard on the HA interface",
 				    cmd_peers, d)) < 0 ||
-	    (err = control_status_add(d->control, status_sync, d)) < 0)
+	    (err = control_status_add(d->control, status_sync, d)) < 0 ||
+	    (err = control_status_add(d->control, status_registry, d)) < 0)
 		log_errno(err, "control socket: cannot register commands");
 	return err;
 }
@@ -245,6 +286,8 @@ static int daemon_setup(struct daemon *d)
 	 * so becoming MASTER only adds the address. */
 	if (d->cfg->ha.enabled && (err = ha_setup(d)) < 0)
 		return err;
+	if (d->cfg->registration.enabled && (err = registry_setup(d)) < 0)
+		return err;
 	if ((err = control_setup(d)) < 0)
 		return err;
 	return proxy_start(d->proxy);
@@ -253,6 +296,7 @@ static int daemon_setup(struct daemon *d)
 static void daemon_teardown(struct daemon *d)
 {
 	control_close(d->control);
+	registry_close(d->registry);
 	sync_close(d->sync);
 	ha_destroy(d->ha);
 	health_destroy(d->health);

@@ -58,27 +58,14 @@ uint32_t journal_crc32c(uint32_t crc, const void *data, size_t len)
 
 /* ---- types ------------------------------------------------------------ */
 
+/* Indexed by enum journal_type (JR_STARTED = 1). */
 static const char *const type_names[JR_TYPE_MAX + 1] = {
-	[JR_STARTED] = "started",
-	[JR_STOPPED] = "stopped",
-	[JR_ROLE] = "role",
-	[JR_VIP_ADDED] = "vip-added",
-	[JR_VIP_REMOVED] = "vip-removed",
-	[JR_SERVER_REGISTERED] = "server-registered",
-	[JR_SERVER_WITHDRAWN] = "server-withdrawn",
-	[JR_SERVER_EXPIRED] = "server-expired",
-	[JR_SERVER_UP] = "server-up",
-	[JR_SERVER_DOWN] = "server-down",
-	[JR_SERVER_DRAINED] = "server-drained",
-	[JR_SERVER_ENABLED] = "server-enabled",
-	[JR_SERVER_UPDATED] = "server-updated",
-	[JR_SERVER_STATE] = "server-state",
-	[JR_SNAPSHOT_SENT] = "snapshot-sent",
-	[JR_SNAPSHOT_APPLIED] = "snapshot-applied",
-	[JR_PEER_SEEN] = "peer-seen",
-	[JR_PEER_LOST] = "peer-lost",
-	[JR_COMPACTED] = "compacted",
+	NULL, "started", "stopped", "role", "vip-added", "vip-removed",
+	"server-registered", "server-withdrawn", "server-expired", "server-up", "server-down",
+	"server-drained", "server-enabled", "server-updated", "server-state",
+	"snapshot-sent", "snapshot-applied", "peer-seen", "peer-lost", "compacted",
 };
+_Static_assert(JR_COMPACTED == 19, "type_names follows enum journal_type");
 
 static bool type_valid(unsigned t) { return t >= JR_STARTED && t <= JR_TYPE_MAX; }
 
@@ -409,32 +396,38 @@ static void remove_stale_tmp(struct journal *j)
 
 static int open_files(struct journal *j, const char *dir)
 {
+	int err;
+
 	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (j->dirfd < 0) {
-		log_warn("journal: cannot open state directory %s", dir);
-		return -errno;
+		err = -errno;
+		log_errno(err, "journal: cannot open state directory %s", dir);
+		return err;
 	}
 	/* Two daemons appending to one journal would interleave sequences. */
 	if (flock(j->dirfd, LOCK_EX | LOCK_NB) < 0) {
-		int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
-
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		log_errno(err, "journal: state directory %s is locked by another process", dir);
 		return err;
 	}
 	remove_stale_tmp(j);
 	j->fd = openat(j->dirfd, JOURNAL_FILE, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (j->fd < 0) {
-		log_warn("journal: cannot open %s", j->path);
-		return -errno;
+		err = -errno;
+		log_errno(err, "journal: cannot open %s", j->path);
+		return err;
 	}
 	return 0;
 }
 
+/* A compacted file is far below both bounds, so they can stay constant
+ * (no compaction on every append, however large the pool). */
+_Static_assert((JOURNAL_STATE_MAX + 1) * JOURNAL_REC_MAX < JOURNAL_COMPACT_BYTES / 2 &&
+	       JOURNAL_STATE_MAX + 1 < JOURNAL_COMPACT_RECORDS / 2, "compacted file within the bounds");
 static void set_bounds(struct journal *j)
 {
-	/* Twice the compacted size: a large state must not compact on every append. */
-	j->compact_bytes = j->size * 2 > JOURNAL_COMPACT_BYTES ? j->size * 2 : JOURNAL_COMPACT_BYTES;
-	j->compact_records = j->count * 2 > JOURNAL_COMPACT_RECORDS ? j->count * 2 : JOURNAL_COMPACT_RECORDS;
+	j->compact_bytes = JOURNAL_COMPACT_BYTES;
+	j->compact_records = JOURNAL_COMPACT_RECORDS;
 }
 
 int journal_open(struct journal **out, const char *dir)
@@ -458,8 +451,7 @@ int journal_open(struct journal **out, const char *dir)
 		journal_close(j);
 		return rc;
 	}
-	j->compact_bytes = JOURNAL_COMPACT_BYTES;
-	j->compact_records = JOURNAL_COMPACT_RECORDS;
+	set_bounds(j);
 	log_info("journal %s: %llu records, %llu bytes, last seq %llu", j->path, (unsigned long long)j->count,
 		 (unsigned long long)j->size, (unsigned long long)j->last_seq);
 	*out = j;
@@ -479,25 +471,31 @@ void journal_close(struct journal *j)
 
 /* ---- appending ------------------------------------------------------- */
 
-/* One write(2) for the whole record.  Should the kernel take only part of
- * it (a full disk), the rest is tried once more and, failing that, the
- * part is cut off again so the next record does not follow garbage. */
-static int write_record(struct journal *j, const uint8_t *buf, size_t len)
+/* Write all of buf: one write(2) unless the kernel takes only part of it
+ * (a full disk), in which case the rest is tried once more.  Returns 0 or
+ * -errno; *done says how much went in. */
+static int write_full(int fd, const uint8_t *buf, size_t len, size_t *done)
 {
-	size_t done = 0;
-	int err = 0;
-
-	while (done < len) {
-		ssize_t n = write(j->fd, buf + done, len - done);
+	*done = 0;
+	while (*done < len) {
+		ssize_t n = write(fd, buf + *done, len - *done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -ENOSPC;
-			break;
-		}
-		done += (size_t)n;
+		if (n <= 0)
+			return n < 0 ? -errno : -ENOSPC;
+		*done += (size_t)n;
 	}
+	return 0;
+}
+
+/* A record that went in only in part is cut off again, so that the next
+ * one does not follow garbage. */
+static int write_record(struct journal *j, const uint8_t *buf, size_t len)
+{
+	size_t done;
+	int err = write_full(j->fd, buf, len, &done);
+
 	if (!err)
 		return 0;
 	log_errno(err, "journal %s: cannot append a %zu-byte record (%zu written)", j->path, len, done);
@@ -610,23 +608,16 @@ static int encode_snapshot(const struct journal *j, const struct journal_server 
  * (the temporary removed). */
 static int write_tmp(struct journal *j, const uint8_t *buf, size_t len)
 {
-	size_t done = 0;
+	size_t done;
 	int fd = openat(j->dirfd, JOURNAL_TMP_FILE, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int err = 0;
+	int err;
 
 	if (fd < 0) {
 		err = -errno;
 		log_errno(err, "journal %s: compaction: cannot create %s", j->path, JOURNAL_TMP_FILE);
 		return err;
 	}
-	while (done < len && !err) {
-		ssize_t n = write(fd, buf + done, len - done);
-
-		if (n > 0)
-			done += (size_t)n;
-		else if (n == 0 || errno != EINTR)
-			err = n == 0 ? -ENOSPC : -errno;
-	}
+	err = write_full(fd, buf, len, &done);
 	if (!err && fsync(fd) < 0)
 		err = -errno;
 	if (err) {
@@ -719,52 +710,39 @@ int journal_replay(struct journal *j, journal_fn fn, void *arg)
 
 struct read_ctx {
 	uint64_t since;
+	uint64_t skip, seen;   /* matching records to pass over, and seen so far */
 	struct journal_rec *out;
-	size_t max, n, head;   /* out is a ring: the oldest kept is out[head] */
-	uint64_t matched;
+	size_t max, n;
 };
 
 static int read_one(const struct journal_rec *r, void *arg)
 {
 	struct read_ctx *c = arg;
 
-	if (r->seq <= c->since)
+	if (r->seq <= c->since || c->seen++ < c->skip || c->n == c->max)
 		return 0;
-	c->matched++;
-	if (c->max == 0)
-		return 0;
-	if (c->n < c->max) {
-		c->out[c->n++] = *r;
-	} else {
-		c->out[c->head] = *r;
-		c->head = (c->head + 1) % c->max;
-	}
+	c->out[c->n++] = *r;
 	return 0;
 }
 
-static void reverse(struct journal_rec *a, size_t n)
-{
-	for (size_t i = 0; i < n / 2; i++) {
-		struct journal_rec t = a[i];
-
-		a[i] = a[n - 1 - i];
-		a[n - 1 - i] = t;
-	}
-}
-
+/* Two passes, count then copy the newest: simpler than a ring buffer, and
+ * the file is small (compaction) and read only when an operator asks. */
 int journal_read(struct journal *j, uint64_t since, struct journal_rec *out, size_t max, size_t *n,
 		 uint64_t *skipped)
 {
-	struct read_ctx c = { .since = since, .out = out, .max = max };
+	struct read_ctx c = { .since = since, .out = out };
 	int rc = journal_replay(j, read_one, &c);
 
-	/* Rotate the ring so that out[0] is the oldest (three reversals). */
-	reverse(out, c.head);
-	reverse(out + c.head, c.n - c.head);
-	reverse(out, c.n);
-	*n = c.n;
+	*n = 0;
+	if (rc == 0) {
+		c.skip = c.seen > max ? c.seen - max : 0;
+		c.seen = 0;
+		c.max = max;
+		rc = journal_replay(j, read_one, &c);
+		*n = c.n;
+	}
 	if (skipped)
-		*skipped = c.matched - c.n;
+		*skipped = c.skip;
 	return rc;
 }
 

@@ -8,6 +8,7 @@
  * SIGTERM / SIGINT: stop accepting, let requests in flight finish for at
  * most frontend.grace, then exit 0.  SIGHUP is logged and ignored for now. */
 #include "daemon.h"
+#include "daemon_journal.h"
 
 #include "ha.h"
 #include "msg.h"
@@ -43,6 +44,7 @@ struct daemon {
 	struct msg_key key;           /* the cluster key (HA) */
 	struct msg_key reg_key;       /* registration (the same key unless configured apart) */
 	struct registry *registry;    /* with [registration] enabled = yes */
+	struct djournal *journal;
 	int sigfd;
 	bool stopping;
 	struct loop_timer grace_timer;
@@ -162,14 +164,27 @@ static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to)
 {
 	struct daemon *d = arg;
 
-	(void)from;
-	(void)to;
+	djournal_note(d->journal, JR_ROLE, "%s -> %s", vrrp_state_name(from), vrrp_state_name(to));
+	if (to == VRRP_MASTER)
+		djournal_note(d->journal, JR_VIP_ADDED, "%s on %s", d->cfg->ha.vips[0].text, d->cfg->ha.interface);
+	else if (from == VRRP_MASTER)
+		djournal_note(d->journal, JR_VIP_REMOVED, "%s on %s", d->cfg->ha.vips[0].text, d->cfg->ha.interface);
 	if (d->sync)
 		sync_role_changed(d->sync);
 }
 
+static void on_sync_applied(void *arg, uint64_t seq, bool snapshot, const char *from)
+{
+	struct daemon *d = arg;
+
+	if (snapshot)
+		djournal_note(d->journal, JR_SNAPSHOT_APPLIED, "state %llu from %s", (unsigned long long)seq,
+			      from ? from : "?");
+}
+
 static int ha_setup(struct daemon *d)
 {
+	struct sync_hooks hooks = { .applied = on_sync_applied, .arg = d };
 	char why[512];
 	int err = msg_key_load(d->cfg->ha.key_file, &d->key, why, sizeof(why));
 
@@ -181,7 +196,7 @@ static int ha_setup(struct daemon *d)
 		log_errno(err, "HA on %s: cannot start", d->cfg->ha.interface);
 		return err;
 	}
-	return sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key, ha_primary(d->ha), NULL);
+	return sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key, ha_primary(d->ha), &hooks);
 }
 
 static json_t *cmd_peers(int argc, char **argv, void *arg)
@@ -257,7 +272,8 @@ static int control_setup(struct daemon *d)
 	    (err = control_register(d->control, "peers", "peers - balancers heard on the HA interface",
 				    cmd_peers, d)) < 0 ||
 	    (err = control_status_add(d->control, status_sync, d)) < 0 ||
-	    (err = control_status_add(d->control, status_registry, d)) < 0)
+	    (err = control_status_add(d->control, status_registry, d)) < 0 ||
+	    (err = djournal_register(d->journal, d->control)) < 0)
 		log_errno(err, "control socket: cannot register commands");
 	return err;
 }
@@ -278,6 +294,10 @@ static int daemon_setup(struct daemon *d)
 		return -ENOMEM;
 	if ((err = add_static_servers(d)) < 0)
 		return err;
+	/* The registered servers come back from the journal before this node
+	 * advertises or serves (SPEC "Journal"). */
+	if ((err = djournal_open(&d->journal, d->loop, d->cfg, d->pool)) < 0)
+		return err;
 	if ((err = proxy_create(&d->proxy, d->loop, d->pool, d->cfg)) < 0)
 		return err;
 	if ((err = health_create(&d->health, d->loop, d->pool, d->cfg)) < 0)
@@ -296,11 +316,13 @@ static int daemon_setup(struct daemon *d)
 static void daemon_teardown(struct daemon *d)
 {
 	control_close(d->control);
+	djournal_note(d->journal, JR_STOPPED, "clean shutdown");
 	registry_close(d->registry);
 	sync_close(d->sync);
 	ha_destroy(d->ha);
 	health_destroy(d->health);
 	proxy_destroy(d->proxy);
+	djournal_close(d->journal);
 	pool_destroy(d->pool);
 	if (d->sigfd >= 0)
 		close(d->sigfd);

@@ -1,0 +1,223 @@
+/* daemon_journal.c - pool and role changes into the journal, and back. */
+#include "daemon_journal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "loop.h"
+#include "pool.h"
+
+#define JOURNAL_READ_MAX 1000
+
+struct djournal {
+	struct journal *j;
+	struct loop *loop;
+	const struct config *cfg;
+	struct pool *pool;
+	bool restoring;
+	struct log_limit append_limit;
+};
+
+static void append(struct djournal *dj, struct journal_rec *r)
+{
+	int err = journal_append(dj->j, r);
+
+	if (err < 0 && log_limit_ok(&dj->append_limit, loop_now_ms(dj->loop), 60000, NULL))
+			log_errno(err, "journal: cannot append a %s record", journal_type_name(r->type));
+}
+
+static enum journal_type removal_type(const struct djournal *dj, const struct server *srv)
+{
+	return srv->expires_ms && loop_now_ms(dj->loop) > srv->expires_ms ? JR_SERVER_EXPIRED : JR_SERVER_WITHDRAWN;
+}
+
+static void pool_event(struct pool *pool, struct server *srv, enum pool_event ev, void *arg)
+{
+	struct djournal *dj = arg;
+	struct journal_rec r;
+	enum journal_type t;
+
+	(void)pool;
+	if (dj->restoring)
+		return;
+	switch (ev) {
+	case POOL_SERVER_ADDED:
+		if (srv->source == SRV_STATIC)
+			return; /* from the configuration, not news */
+		t = JR_SERVER_REGISTERED;
+		break;
+	case POOL_SERVER_REMOVED: t = removal_type(dj, srv); break;
+	case POOL_SERVER_UP: t = JR_SERVER_UP; break;
+	case POOL_SERVER_DOWN: t = JR_SERVER_DOWN; break;
+	case POOL_SERVER_DRAIN: t = srv->drain ? JR_SERVER_DRAINED : JR_SERVER_ENABLED; break;
+	default: t = JR_SERVER_UPDATED; break;
+	}
+	if (journal_rec_init(&r, t, srv->name, NULL) < 0 ||
+	    journal_server_from(&r.srv, srv, loop_now_ms(dj->loop)) < 0)
+		return;
+	append(dj, &r);
+}
+
+void djournal_note(struct djournal *dj, enum journal_type type, const char *fmt, ...)
+{
+	struct journal_rec r;
+	char detail[JOURNAL_DETAIL_MAX + 1];
+	va_list ap;
+
+	if (!dj)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (journal_rec_init(&r, type, NULL, detail) == 0)
+		append(dj, &r);
+}
+
+/* The state a compaction keeps: every server in the pool. */
+static int state_source(struct journal_server *out, size_t cap, void *arg)
+{
+	struct djournal *dj = arg;
+	struct server *srv;
+	size_t n = 0;
+
+	for (srv = pool_first(dj->pool); srv && n < cap; srv = pool_next(dj->pool, srv))
+		if (journal_server_from(&out[n], srv, loop_now_ms(dj->loop)) == 0)
+			n++;
+	return (int)n;
+}
+
+static void restore_one(struct djournal *dj, const struct journal_server *js)
+{
+	struct server *srv = pool_server_find(dj->pool, js->name);
+	struct cfg_endpoint ep = { .sin = { .sin_family = AF_INET, .sin_addr = js->addr, .sin_port = htons(js->port) } };
+	int err = 0;
+
+	snprintf(ep.text, sizeof(ep.text), "%s:%u", inet_ntoa(js->addr), js->port);
+	if (!srv && js->source == SRV_REGISTERED) {
+		srv = pool_server_add(dj->pool, js->name, &ep, js->weight, SRV_REGISTERED, &err);
+		if (!srv) {
+			log_errno(err, "journal: cannot restore server %s", js->name);
+			return;
+		}
+		srv->expires_ms = js->expires_in_ms ? loop_now_ms(dj->loop) + js->expires_in_ms : 0;
+	}
+	if (srv)
+		pool_server_set_drain(dj->pool, srv, js->drain);
+}
+
+static int restore(struct djournal *dj)
+{
+	struct journal_server *state = calloc(JOURNAL_STATE_MAX, sizeof(*state));
+	size_t n = 0, registered = 0;
+	int err;
+
+	if (!state)
+		return -ENOMEM;
+	err = journal_rebuild(dj->j, journal_now_ms(), state, JOURNAL_STATE_MAX, &n);
+	dj->restoring = true;
+	for (size_t i = 0; !err && i < n; i++) {
+		restore_one(dj, &state[i]);
+		registered += state[i].source == SRV_REGISTERED;
+	}
+	dj->restoring = false;
+	free(state);
+	if (err)
+		log_errno(err, "journal: cannot rebuild the pool");
+	else if (registered)
+		log_info("journal: restored %zu registered server(s) from %s", registered, dj->cfg->node.state_dir);
+	return err;
+}
+
+int djournal_open(struct djournal **out, struct loop *loop, const struct config *cfg, struct pool *pool)
+{
+	struct djournal *dj = calloc(1, sizeof(*dj));
+	int err;
+
+	if (!dj)
+		return -ENOMEM;
+	*dj = (struct djournal){ .loop = loop, .cfg = cfg, .pool = pool };
+	if (mkdir(cfg->node.state_dir, 0750) < 0 && errno != EEXIST)
+		log_warn("journal: cannot create %s", cfg->node.state_dir);
+	if ((err = journal_open(&dj->j, cfg->node.state_dir)) < 0) {
+		log_errno(err, "journal: cannot open %s/%s", cfg->node.state_dir, JOURNAL_FILE);
+		free(dj);
+		return err;
+	}
+	journal_set_state_source(dj->j, state_source, dj);
+	if ((err = restore(dj)) < 0 || (err = pool_add_observer(pool, pool_event, dj)) < 0) {
+		djournal_close(dj);
+		return err;
+	}
+	djournal_note(dj, JR_STARTED, "andromeda %s, node %s", ANDROMEDA_VERSION, cfg->node.name);
+	*out = dj;
+	return 0;
+}
+
+void djournal_close(struct djournal *dj)
+{
+	if (!dj)
+		return;
+	journal_close(dj->j);
+	free(dj);
+}
+
+static json_t *rec_json(const struct journal_rec *r)
+{
+	json_t *o = json_pack("{s:I, s:I, s:s}", "seq", (json_int_t)r->seq, "time_ms", (json_int_t)r->time_ms,
+			      "event", journal_type_name(r->type));
+
+	if (o && journal_type_is_server(r->type)) {
+		char addr[CFG_ADDR_TEXT_MAX];
+
+		snprintf(addr, sizeof(addr), "%s:%u", inet_ntoa(r->srv.addr), r->srv.port);
+		json_object_set_new(o, "server", json_string(r->srv.name));
+		json_object_set_new(o, "address", json_string(addr));
+	}
+	if (o && r->detail[0])
+		json_object_set_new(o, "detail", json_string(r->detail));
+	return o;
+}
+
+static json_t *cmd_journal(int argc, char **argv, void *arg)
+{
+	struct djournal *dj = arg;
+	struct journal_rec *recs;
+	uint64_t since = 0, skipped = 0;
+	size_t n = 0;
+	json_t *a;
+	char *end;
+
+	if (argc == 3 && !strcmp(argv[1], "--since")) {
+		errno = 0;
+		since = strtoull(argv[2], &end, 10);
+		if (errno || *end || end == argv[2])
+			return control_error("journal: --since takes a sequence number");
+	} else if (argc != 1) {
+		return control_error("usage: journal [--since SEQ]");
+	}
+	if (!(recs = calloc(JOURNAL_READ_MAX, sizeof(*recs))))
+		return NULL;
+	if (journal_read(dj->j, since, recs, JOURNAL_READ_MAX, &n, &skipped) < 0) {
+		free(recs);
+		return control_error("journal: cannot read it");
+	}
+	a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, rec_json(&recs[i]));
+	free(recs);
+	return a;
+}
+
+int djournal_register(struct djournal *dj, struct control *ctl)
+{
+	return control_register(ctl, "journal", "journal [--since SEQ] - the state-change journal (bitacora)",
+				cmd_journal, dj);
+}

@@ -57,6 +57,11 @@ install_packages() {
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	rc=$?
 	((made_policy)) && rm -f /usr/sbin/policy-rc.d
+	# Installed by us: not a boot-time service either (our httpds are
+	# started by hand, in the lab, with their own configuration).
+	if [[ " ${missing[*]} " == *" apache2 "* && -d /run/systemd/system ]]; then
+		systemctl disable --now apache2 >/dev/null 2>&1
+	fi
 	return "$rc"
 }
 

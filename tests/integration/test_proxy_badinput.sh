@@ -12,7 +12,7 @@ write_conf() {
 		lab_node_conf lb1
 		printf '[frontend]\nlisten = %s:80\nheader_timeout = 1s\nclient_timeout = 1s\n' "$LAB_LB_IP"
 		printf 'max_body_size = 1k\n\n'
-		printf '[backend]\nhealth_check = /healthz\nhealth_interval = 200ms\nrise = 1\nfall = 3\n\n'
+		printf '[backend]\nhealth_check = /healthz\nhealth_interval = 500ms\nrise = 1\nfall = 3\n\n'
 		lab_servers_conf 1
 	} >"$LAB_DIR/lb.conf"
 }

@@ -16,7 +16,7 @@ write_conf() {
 		lab_node_conf lb1
 		printf '[frontend]\nlisten = %s:80\n\n' "$LAB_LB_IP"
 		printf '[backend]\nmaxconn = 1\nqueue_timeout = %s\nhealth_check = /healthz\n' "$1"
-		printf 'health_interval = 200ms\nrise = 1\nfall = 3\n\n'
+		printf 'health_interval = 500ms\nrise = 1\nfall = 3\n\n'
 		lab_servers_conf 1
 	} >"$LAB_DIR/lb.conf"
 }

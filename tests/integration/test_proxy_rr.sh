@@ -22,7 +22,7 @@ write_conf() {
 	{
 		lab_node_conf lb1
 		printf '[frontend]\nlisten = %s:80\n\n' "$LAB_LB_IP"
-		printf '[backend]\nhealth_check = /healthz\nhealth_interval = 200ms\nrise = 1\nfall = 2\n\n'
+		printf '[backend]\nhealth_check = /healthz\nhealth_interval = 1s\nrise = 1\nfall = 3\n\n'
 		lab_servers_conf 3 "$@"
 	} >"$LAB_DIR/lb.conf"
 }

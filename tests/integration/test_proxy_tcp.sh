@@ -13,7 +13,7 @@ write_conf() {
 		lab_node_conf lb1
 		printf '[frontend]\nlisten = %s:80\nmode = tcp\n\n' "$LAB_LB_IP"
 		# health_check empty: TCP connect checks.
-		printf '[backend]\nhealth_check =\nhealth_interval = 200ms\nrise = 1\nfall = 2\n\n'
+		printf '[backend]\nhealth_check =\nhealth_interval = 1s\nrise = 1\nfall = 3\n\n'
 		lab_servers_conf 3
 	} >"$LAB_DIR/lb.conf"
 }

@@ -138,12 +138,21 @@ lab_init() {
 	mkdir -p "$LAB_DIR/pids"
 	: >"$LAB_DIR/netns"
 	LAB_BRNS="$LAB_PFX-br"
+	# A half-built lab is removed here, whether or not the caller has
+	# registered its trap yet.
+	if ! lab_bridge_ns; then
+		lab_teardown
+		return 1
+	fi
+	lab_log "lab $LAB_PFX in $LAB_DIR"
+}
+
+lab_bridge_ns() {
 	lab_netns_add "$LAB_BRNS" || return 1
 	ip -n "$LAB_BRNS" link add br0 type bridge || return 1
 	# No STP, no forwarding delay: ports forward as soon as they are up.
 	ip -n "$LAB_BRNS" link set br0 type bridge stp_state 0 forward_delay 0 2>/dev/null
-	ip -n "$LAB_BRNS" link set br0 up || return 1
-	lab_log "lab $LAB_PFX in $LAB_DIR"
+	ip -n "$LAB_BRNS" link set br0 up
 }
 
 lab_netns_add() {
@@ -493,8 +502,8 @@ lab_common_setup() {
 	require "andromedactl is built ($ANDROMEDACTL)" test -x "$ANDROMEDACTL"
 	require "fakesrv is built ($FAKESRV)" test -x "$FAKESRV"
 	require "jq and curl are installed" lab_have jq curl
-	require "lab namespace and bridge" lab_init
 	lab_trap
+	require "lab namespace and bridge" lab_init
 	require "lab topology: client, lb, $n backends" lab_topology "$n"
 	require "$n fake backends answer" lab_fakesrvs "$n" "$@"
 }

@@ -104,7 +104,10 @@ static uint8_t announce(struct registry *r, const struct regmsg_announce *a)
 		srv->leaving = false; /* back before it was removed */
 		pool_server_set_drain(r->pool, srv, false);
 	}
-	srv->expires_ms = loop_now_ms(r->loop) + regmsg_expire_ms(a);
+	/* Expire after 3 missed announcements, and never sooner than the
+	 * configured [registration] expire. */
+	srv->expires_ms = loop_now_ms(r->loop) + (regmsg_expire_ms(a) > r->cfg->registration.expire_ms
+							  ? regmsg_expire_ms(a) : r->cfg->registration.expire_ms);
 	return REGMSG_ACK_OK;
 }
 

@@ -52,8 +52,8 @@ struct snap_asm {                  /* reassembly of one snapshot */
 	uint64_t have;                 /* bitmask of chunks received */
 	uint64_t state_seq;
 	char master[SYNC_NAME_MAX];
+	size_t n;                      /* servers collected so far */
 	struct sync_server srv[SYNC_MAX_SERVERS];
-	size_t n;
 };
 
 struct sync_counters {
@@ -341,7 +341,8 @@ static void rx_snapshot(struct sync *s, const struct msg *m)
 	if (is_master(s) || sync_snap_decode(m->payload, m->len, &h, &off) < 0)
 		return;
 	if (a->sender != m->sender || a->snap_id != h.snap_id || a->nchunks != h.nchunks) {
-		memset(a, 0, offsetof(struct snap_asm, srv));
+		a->n = 0;
+		a->have = 0;
 		a->sender = m->sender;
 		a->snap_id = h.snap_id;
 		a->nchunks = h.nchunks;
@@ -371,6 +372,7 @@ static void rx_snapshot(struct sync *s, const struct msg *m)
 		return;
 	apply_snapshot(s, a);
 	a->snap_id = 0;
+	a->n = 0;
 }
 
 static void rx_delta(struct sync *s, const struct msg *m)
@@ -762,6 +764,9 @@ void sync_close(struct sync *s)
 
 void sync_role_changed(struct sync *s)
 {
+	/* Whoever is MASTER next, its state replaces ours, whatever its
+	 * sequence (it may have missed our changes while we led). */
+	s->applied_from = is_master(s) ? s->self.s_addr : 0;
 	if (is_master(s)) {
 		if (s->up)
 			session_close(s->up, false);

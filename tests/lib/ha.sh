@@ -44,9 +44,10 @@ ha_conf() {
 			"$i" "$LAB_DIR" "$i" "$LAB_DIR" "$i"
 		printf '[frontend]\nlisten = %s:80\n\n' "$HA_VIP"
 		printf '[backend]\nhealth_check = /healthz\nhealth_interval = 500ms\n\n'
-		lab_servers_conf "$HA_NBE"
+		lab_servers_conf "${HA_NSTATIC:-$HA_NBE}"
 		printf '[ha]\ninterface = eth0\nvrid = 51\npriority = %s\nadvert_interval = %s\n' "$2" "$HA_ADVERT"
 		printf 'vip = %s/24\nkey_file = %s/cluster.key\n%b\n' "$HA_VIP" "$LAB_DIR" "${HA_EXTRA:-}"
+		printf '%b\n' "${HA_MORE:-}"
 	} >"$f"
 	echo "$f"
 }
@@ -57,10 +58,11 @@ ha_start() {
 	conf=$(ha_conf "$1" "$2")
 	timeout 10 "$ANDROMEDA" -t -c "$conf" >/dev/null || return 1
 	lab_spawn "lb$1" "lb$1" "$ANDROMEDA" -c "$conf"
-	lab_wait_for 5 test -S "$LAB_DIR/lb$1.sock"
+	# The socket file of a killed run may still be there: wait for an answer.
+	lab_wait_for 5 ha_ctl "$1" status
 }
 
-ha_ctl() { timeout 3 "$ANDROMEDACTL" -s "$LAB_DIR/lb$1.sock" "${@:2}"; }
+ha_ctl() { timeout 3 "$ANDROMEDACTL" -s "$LAB_DIR/lb$1.sock" "${@:2}" 2>/dev/null; }
 ha_role() { ha_ctl "$1" status --json 2>/dev/null | jq -r .role 2>/dev/null; }
 ha_role_is() { [[ "$(ha_role "$1")" == "$2" ]]; }
 # ha_wait_role I ROLE SECONDS
@@ -137,3 +139,20 @@ ha_vrrp_block() {
 	[[ "$2" == on ]] && flood=off
 	bridge -n "$LAB_BRNS" link set dev "$(ha_bridge_port "$1")" mcast_flood "$flood"
 }
+
+# ha_agent I [INTERVAL]: run andromeda-agent next to backend beI's fakesrv.
+AGENT=${AGENT:-$BUILD_DIR/andromeda-agent}
+ha_agent() {
+	local i=$1 f="$LAB_DIR/agent$1.conf" ip
+	ip=$(lab_be_ip "$i")
+	printf '[agent]\nname = be%d\nservice = %s:80\nhealth_url = http://%s:80/healthz\ninterface = eth0\nannounce_interval = %s\nkey_file = %s/cluster.key\n' \
+		"$i" "$ip" "$ip" "${2:-500ms}" "$LAB_DIR" >"$f"
+	timeout 5 "$AGENT" -t -c "$f" >/dev/null || return 1
+	lab_spawn "be$i" "agent$i" "$AGENT" -c "$f"
+}
+
+# ha_servers I: node lbI's pool as sorted "name address source state" lines.
+ha_servers() {
+	ha_ctl "$1" servers --json 2>/dev/null | jq -r '.[] | "\(.name) \(.address) \(.source) \(.state)"' | sort
+}
+ha_lists() { ha_servers "$1" | grep -q "^$2 "; }

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# test_ha_sync.sh - issue #4: registration, replication, the journal and
+# the crash detector.  Three balancers, four backends (be1, be2 static;
+# be3, be4 register themselves with andromeda-agent).
+set -u
+source "$(dirname "$0")/../lib/lab.sh"
+source "$(dirname "$0")/../lib/ha.sh"
+
+HA_NSTATIC=2
+HA_MORE='[registration]\nenabled = yes'
+ha_setup 3 4
+require "andromeda-agent is built" test -x "$AGENT"
+require "msgtool is built" test -x "$BUILD_DIR/tests/msgtool"
+require "lb1 starts" ha_start 1 150
+require "lb1 is MASTER" ha_wait_role 1 MASTER 3
+require "lb2 starts" ha_start 2 100
+check "lb2 is BACKUP" ha_wait_role 2 BACKUP 3
+
+served_by() { lab_exec client curl -s --max-time 1 "http://$HA_VIP/?n=[1-8]" | grep -q "^$1$"; }
+
+# --- an agent registers a new backend ----------------------------------------
+t0=$(now_ms)
+require "agent on be3 starts" ha_agent 3
+check "be3 receives traffic within 2 s" lab_wait_for 2 served_by be3
+echo "# be3 served $(($(now_ms) - t0)) ms after its agent started"
+check_eq "lb1 lists be3 as registered and up" "be3 198.18.0.23:80 registered up" "$(ha_servers 1 | grep '^be3 ')"
+check "lb2 lists it within 1 s more" lab_wait_for 1 ha_lists 2 be3
+check "the agent logged lb1's acknowledgement" lab_wait_for 2 grep -qi "lb1" "$LAB_DIR/agent3.log"
+require "agent on be4 starts" ha_agent 4
+check "lb2 lists be4" lab_wait_for 3 ha_lists 2 be4
+be4_up() { ha_servers 1 | grep -q '^be4 .* up$'; }
+check "be4 passes its health checks" lab_wait_for 3 be4_up
+
+# --- drain is replicated -------------------------------------------------------
+check "drain be2 on lb1" ha_ctl 1 drain be2
+drained_on_2() { ha_servers 2 | grep -q '^be2 .* drain$'; }
+check "lb2 shows be2 draining" lab_wait_for 2 drained_on_2
+
+# --- a balancer added later receives the whole pool ---------------------------
+require "lb3 starts late" ha_start 3 50
+same_pool() { [[ "$(ha_servers "$1")" == "$(ha_servers "$2")" ]]; }
+check "lb3 has lb1's pool within 2 s" lab_wait_for 2 same_pool 3 1
+check_eq "lb2 has lb1's pool" "$(ha_servers 1)" "$(ha_servers 2)"
+check "lb2 holds a sync session to lb1" bash -c "[[ \"\$(timeout 3 '$ANDROMEDACTL' -s '$LAB_DIR/lb2.sock' status --json | jq -r .sync.session_up)\" == true ]]"
+
+# --- hostile packets change nothing and are counted ------------------------------
+before=$(ha_servers 1)
+key="$LAB_DIR/cluster.key"
+for mode in wrongkey truncated garbage; do
+	lab_exec client "$BUILD_DIR/tests/msgtool" 198.18.0.11 7789 "$key" announce "$mode"
+	lab_exec client "$BUILD_DIR/tests/msgtool" 198.18.0.12 7788 "$key" delta "$mode"
+done
+lab_exec client "$BUILD_DIR/tests/msgtool" 198.18.0.11 7789 "$key" announce replay 198.18.0.23
+lab_exec client "$BUILD_DIR/tests/msgtool" 198.18.0.12 7788 "$key" delta replay 198.18.0.11
+sleep 0.5
+st1=$(ha_ctl 1 status --json)
+st2=$(ha_ctl 2 status --json)
+check_eq "registration: forged (wrong key) counted" 1 "$(jq '.registration.dropped.bad_mac' <<<"$st1")"
+check_eq "registration: truncated counted" 1 "$(jq '.registration.dropped.truncated' <<<"$st1")"
+check_eq "registration: replay counted" 1 "$(jq '.registration.dropped.replay' <<<"$st1")"
+check_eq "sync: forged counted" 1 "$(jq '.sync.dropped.bad_mac' <<<"$st2")"
+check_eq "sync: truncated counted" 1 "$(jq '.sync.dropped.truncated' <<<"$st2")"
+check_eq "sync: replay counted" 1 "$(jq '.sync.dropped.replay' <<<"$st2")"
+check_ge "garbage counted somewhere" "$(jq '[.registration.dropped[], .sync.dropped[]] | add' <<<"$st1" 2>/dev/null || echo 0)" 3
+check_eq "lb1's pool unchanged" "$before" "$(ha_servers 1)"
+check_eq "lb2's pool unchanged" "$before" "$(ha_servers 2)"
+check "lb1 still MASTER" ha_role_is 1 MASTER
+
+# --- kill -9 of the MASTER: crash detector, same pool ------------------------
+# A short probe timeout: a probe caught by a frozen MASTER must not hide
+# the takeover behind its own timeout.
+ha_probe_start 10 200
+check "probe sees lb1" ha_wait_served_by lb1 3
+before=$(ha_servers 1)
+t_kill=$(now_ms)
+lab_kill lb1 KILL
+check "lb2 takes over" ha_wait_role 2 MASTER 2
+check "clients are served by lb2" ha_wait_served_by lb2 3
+ms=$(ha_takeover_ms "$t_kill" lb2)
+echo "# kill -9 lb1 -> first success via lb2: ${ms:-none} ms ($(ha_failed_since "$t_kill" $((t_kill + ${ms:-0}))) failed probes)"
+check_le "crash detector: takeover well under Master_Down_Interval (360 ms)" "${ms:-99999}" 250
+check "lb2 logged the crash detector" grep -q "closed by its kernel" "$LAB_DIR/lb2.log"
+check_eq "the new MASTER's pool equals the old one's" "$before" "$(ha_servers 2)"
+check "the registered be3 still gets traffic" lab_wait_for 2 served_by be3
+
+# --- restart: the journal brings the registered servers back -------------------
+lab_kill agent3 STOP
+lab_kill agent4 STOP
+lab_wait_gone lb1 2
+require "lb1 restarts" ha_start 1 150
+check "lb1 lists be3 from its journal at once" ha_lists 1 be3
+check "lb1 lists be4 from its journal at once" ha_lists 1 be4
+check "lb1 logged the restore" grep -q "restored 2 registered" "$LAB_DIR/lb1.log"
+lab_kill agent3 CONT
+lab_kill agent4 CONT
+check "lb1 takes the VIP back (preempt)" ha_wait_role 1 MASTER 3
+check "be3 is still in lb1's pool after the agents resume" lab_wait_for 2 ha_lists 1 be3
+
+# --- SIGSTOP of the MASTER: the RFC timeout path -----------------------------------
+check "probe sees lb1 again" ha_wait_served_by lb1 3
+t_stop=$(now_ms)
+lab_kill lb1 STOP
+check "lb2 takes over from a frozen lb1" ha_wait_role 2 MASTER 3
+check "clients are served by lb2" ha_wait_served_by lb2 3
+ms=$(ha_takeover_ms "$t_stop" lb2)
+echo "# SIGSTOP lb1 -> first success via lb2: ${ms:-none} ms"
+check_ge "a frozen MASTER is detected by the RFC timeout, not the session" "${ms:-0}" 300
+check_le "... within 1 s" "${ms:-99999}" 1000
+lab_kill lb1 CONT
+check "lb1 resumes and takes the VIP back" ha_wait_role 1 MASTER 3
+check "one MASTER" lab_wait_for 2 bash -c "true"
+check "lb2 steps down" ha_wait_role 2 BACKUP 3
+
+# --- an agent stops: drained, removed, nobody notices ---------------------------------
+check "probe sees lb1" ha_wait_served_by lb1 3
+t_wd=$(now_ms)
+lab_stop agent4 5
+gone_everywhere() { ! ha_lists 1 be4 && ! ha_lists 2 be4 && ! ha_lists 3 be4; }
+check "be4 is removed from every balancer" lab_wait_for 3 gone_everywhere
+sleep 0.3
+check_eq "no failed client request while be4 left" 0 "$(ha_failed_since "$t_wd")"
+check "the journal shows be4 withdrawn" bash -c "timeout 3 '$ANDROMEDACTL' -s '$LAB_DIR/lb1.sock' journal --json | jq -e '[.[] | select(.event == \"server-withdrawn\" and .server == \"be4\")] | length > 0' >/dev/null"
+
+ha_probe_stop
+for i in 1 2 3; do
+	lab_stop "lb$i" 10
+	check_eq "lb$i exits 0 on SIGTERM" 0 "$?"
+	check "no sanitizer report from lb$i" lab_no_sanitizer_report "$LAB_DIR/lb$i.log"
+done
+lab_finish

@@ -9,6 +9,8 @@
  * most frontend.grace, then exit 0.  SIGHUP is logged and ignored for now. */
 #include "daemon.h"
 #include "daemon_journal.h"
+#include "daemon_reload.h"
+#include "daemon_sd.h"
 
 #include "ha.h"
 #include "msg.h"
@@ -33,7 +35,7 @@
 #include "registry.h"
 
 struct daemon {
-	const struct config *cfg;
+	struct config *cfg;           /* SIGHUP may change the reloadable keys */
 	struct loop *loop;
 	struct pool *pool;
 	struct proxy *proxy;
@@ -45,6 +47,7 @@ struct daemon {
 	struct msg_key reg_key;       /* registration (the same key unless configured apart) */
 	struct registry *registry;    /* with [registration] enabled = yes */
 	struct djournal *journal;
+	struct sdnotify *sd;
 	int sigfd;
 	bool stopping;
 	struct loop_timer grace_timer;
@@ -82,6 +85,7 @@ static void daemon_begin_shutdown(struct daemon *d, const char *why)
 		return;
 	}
 	d->stopping = true;
+	sdnotify_stopping(d->sd);
 	log_info("%s: stopping (grace %u ms for requests in flight)", why, d->cfg->frontend.grace_ms);
 	loop_timer_init(&d->grace_timer, daemon_stop_now, d);
 	if (d->ha)
@@ -104,7 +108,9 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 			daemon_begin_shutdown(d, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 			break;
 		case SIGHUP:
-			log_warnx("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+			sdnotify_reloading(d->sd, false);
+			daemon_reload(d->cfg, d->pool);
+			sdnotify_reloading(d->sd, true);
 			break;
 		}
 	}
@@ -163,6 +169,7 @@ static int status_sync(json_t *status, void *arg)
 static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to)
 {
 	struct daemon *d = arg;
+	char status[96];
 
 	djournal_note(d->journal, JR_ROLE, "%s -> %s", vrrp_state_name(from), vrrp_state_name(to));
 	if (to == VRRP_MASTER)
@@ -171,6 +178,11 @@ static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to)
 		djournal_note(d->journal, JR_VIP_REMOVED, "%s on %s", d->cfg->ha.vips[0].text, d->cfg->ha.interface);
 	if (d->sync)
 		sync_role_changed(d->sync);
+	snprintf(status, sizeof(status), "%s, %s", vrrp_state_name(to), d->cfg->node.name);
+	if (to == VRRP_BACKUP || to == VRRP_MASTER)
+		sdnotify_ready(d->sd, status); /* READY=1 once the node has a role */
+	else
+		sdnotify_status(d->sd, status);
 }
 
 static void on_sync_applied(void *arg, uint64_t seq, bool snapshot, const char *from)
@@ -290,7 +302,7 @@ static int daemon_setup(struct daemon *d)
 		log_errno(err, "cannot set up signal handling");
 		return err;
 	}
-	if (!(d->pool = pool_create(d->cfg)))
+	if (!(d->sd = sdnotify_open(d->loop)) || !(d->pool = pool_create(d->cfg)))
 		return -ENOMEM;
 	if ((err = add_static_servers(d)) < 0)
 		return err;
@@ -310,7 +322,14 @@ static int daemon_setup(struct daemon *d)
 		return err;
 	if ((err = control_setup(d)) < 0)
 		return err;
-	return proxy_start(d->proxy);
+	/* Every privileged socket is open: root is no longer needed. */
+	if ((err = privdrop(d->cfg->node.user)) < 0 || (err = proxy_start(d->proxy)) < 0)
+		return err;
+	if (!d->ha)
+		sdnotify_ready(d->sd, "standalone, serving");
+	else if (ha_state(d->ha) == VRRP_BACKUP || ha_state(d->ha) == VRRP_MASTER)
+		sdnotify_ready(d->sd, vrrp_state_name(ha_state(d->ha)));
+	return 0;
 }
 
 static void daemon_teardown(struct daemon *d)
@@ -324,12 +343,13 @@ static void daemon_teardown(struct daemon *d)
 	proxy_destroy(d->proxy);
 	djournal_close(d->journal);
 	pool_destroy(d->pool);
+	sdnotify_close(d->sd);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	loop_destroy(d->loop);
 }
 
-int daemon_run(const struct config *cfg)
+int daemon_run(struct config *cfg)
 {
 	struct daemon d = { .cfg = cfg, .sigfd = -1 };
 	int err;

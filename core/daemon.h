@@ -8,6 +8,6 @@ struct config;
 
 /* Run the daemon on a loaded configuration until SIGTERM/SIGINT.
  * Returns the process exit code (0 after a clean shutdown). */
-int daemon_run(const struct config *cfg);
+int daemon_run(struct config *cfg);
 
 #endif

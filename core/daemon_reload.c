@@ -1,0 +1,119 @@
+/* daemon_reload.c - SIGHUP configuration reload. */
+#include "daemon_reload.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "pool.h"
+
+/* Keys read once at start-up: a change is reported, not applied. */
+static void warn_restart_keys(const struct config *o, const struct config *n)
+{
+	const struct {
+		const char *key;
+		bool changed;
+	} keys[] = {
+		{ "[node] name", strcmp(o->node.name, n->node.name) != 0 },
+		{ "[node] state_dir", strcmp(o->node.state_dir, n->node.state_dir) != 0 },
+		{ "[node] control_socket", strcmp(o->node.control_socket, n->node.control_socket) != 0 },
+		{ "[node] user", strcmp(o->node.user, n->node.user) != 0 },
+		{ "[frontend] listen", strcmp(o->frontend.listen.text, n->frontend.listen.text) != 0 },
+		{ "[frontend] mode", o->frontend.mode != n->frontend.mode },
+		{ "[frontend] max_header_size", o->frontend.max_header_size != n->frontend.max_header_size },
+		{ "[backend] health_check", strcmp(o->backend.health_check, n->backend.health_check) != 0 },
+		{ "[backend] health_interval", o->backend.health_interval_ms != n->backend.health_interval_ms },
+		{ "[ha]", memcmp(&o->ha, &n->ha, sizeof(o->ha)) != 0 },
+		{ "[registration]", o->registration.enabled != n->registration.enabled ||
+					    o->registration.port != n->registration.port },
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].changed)
+			log_warnx("reload: %s changed; it takes effect at the next restart", keys[i].key);
+}
+
+static bool same_endpoint(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
+{
+	return a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr && a->sin.sin_port == b->sin.sin_port;
+}
+
+static const struct cfg_server *find_cfg_server(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nservers; i++)
+		if (!strcmp(c->servers[i].name, name))
+			return &c->servers[i];
+	return NULL;
+}
+
+/* Static servers follow the file; registered ones are left alone. */
+static void sync_static_servers(const struct config *n, struct pool *pool)
+{
+	struct server *srv, *next;
+
+	for (srv = pool_first(pool); srv; srv = next) {
+		const struct cfg_server *cs;
+
+		next = pool_next(pool, srv);
+		if (srv->source != SRV_STATIC)
+			continue;
+		cs = find_cfg_server(n, srv->name);
+		if (!cs || !same_endpoint(&cs->addr, &srv->addr))
+			pool_server_remove(pool, srv); /* gone, or moved: re-added below */
+		else
+			pool_server_set_weight(pool, srv, cs->weight);
+	}
+	for (size_t i = 0; i < n->nservers; i++) {
+		int err = 0;
+
+		if (!pool_server_find(pool, n->servers[i].name) &&
+		    !pool_server_add(pool, n->servers[i].name, &n->servers[i].addr, n->servers[i].weight, SRV_STATIC,
+				     &err))
+			log_errno(err, "reload: cannot add server %s", n->servers[i].name);
+	}
+}
+
+int daemon_reload(struct config *live, struct pool *pool)
+{
+	struct config n;
+	char err[512];
+	struct cfg_server *old_servers;
+
+	if (config_load(live->path, &n, err, sizeof(err)) < 0) {
+		log_err("reload: %s; keeping the running configuration", err);
+		return -1;
+	}
+	warn_restart_keys(live, &n);
+	/* What the modules read on every use takes effect at once. */
+	live->node.log_level = n.node.log_level;
+	log_set_level((enum log_level)n.node.log_level);
+	live->frontend.via = n.frontend.via;
+	live->frontend.xff = n.frontend.xff;
+	live->frontend.header_timeout_ms = n.frontend.header_timeout_ms;
+	live->frontend.client_timeout_ms = n.frontend.client_timeout_ms;
+	live->frontend.keepalive_timeout_ms = n.frontend.keepalive_timeout_ms;
+	live->frontend.grace_ms = n.frontend.grace_ms;
+	live->frontend.maxconn = n.frontend.maxconn;
+	{
+		/* maxconn, retries, timeouts, rise/fall, max_idle */
+		char hc[sizeof(live->backend.health_check)];
+		uint32_t hi = live->backend.health_interval_ms;
+
+		memcpy(hc, live->backend.health_check, sizeof(hc));
+		live->backend = n.backend;
+		memcpy(live->backend.health_check, hc, sizeof(hc));
+		live->backend.health_interval_ms = hi;
+	}
+	live->registration.expire_ms = n.registration.expire_ms;
+	sync_static_servers(&n, pool);
+	old_servers = live->servers;
+	live->servers = n.servers;
+	live->nservers = n.nservers;
+	n.servers = old_servers;
+	config_free(&n);
+	for (struct server *s = pool_first(pool); s; s = pool_next(pool, s))
+		s->maxconn = live->backend.maxconn;
+	log_info("reload: %s applied (%zu static servers)", live->path, live->nservers);
+	return 0;
+}

@@ -1,0 +1,138 @@
+/* daemon_sd.c - systemd notification and privilege dropping. */
+#include "daemon_sd.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+
+struct sdnotify {
+	struct loop *loop;
+	struct loop_timer watchdog;
+	uint64_t watchdog_ms;
+	bool ready;
+};
+
+static void watchdog_fired(struct loop *loop, struct loop_timer *t)
+{
+	struct sdnotify *sd = t->arg;
+
+	/* Sent from the loop itself: a stuck loop stops the pings and
+	 * systemd restarts us (WatchdogSec=). */
+	sd_notify(0, "WATCHDOG=1");
+	loop_timer_arm(loop, t, sd->watchdog_ms);
+}
+
+struct sdnotify *sdnotify_open(struct loop *loop)
+{
+	struct sdnotify *sd = calloc(1, sizeof(*sd));
+	uint64_t usec = 0;
+
+	if (!sd)
+		return NULL;
+	sd->loop = loop;
+	loop_timer_init(&sd->watchdog, watchdog_fired, sd);
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
+		sd->watchdog_ms = usec / 2000; /* half the period, in ms */
+		log_info("systemd watchdog: pinging every %llu ms", (unsigned long long)sd->watchdog_ms);
+		loop_timer_arm(loop, &sd->watchdog, 0);
+	}
+	return sd;
+}
+
+void sdnotify_close(struct sdnotify *sd)
+{
+	if (!sd)
+		return;
+	loop_timer_cancel(sd->loop, &sd->watchdog);
+	free(sd);
+}
+
+void sdnotify_status(struct sdnotify *sd, const char *status)
+{
+	if (sd)
+		sd_notifyf(0, "STATUS=%s", status);
+}
+
+void sdnotify_ready(struct sdnotify *sd, const char *status)
+{
+	if (!sd)
+		return;
+	if (!sd->ready) {
+		sd->ready = true;
+		sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+		return;
+	}
+	sdnotify_status(sd, status);
+}
+
+void sdnotify_stopping(struct sdnotify *sd)
+{
+	if (sd)
+		sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+}
+
+void sdnotify_reloading(struct sdnotify *sd, bool done)
+{
+	if (sd)
+		sd_notify(0, done ? "READY=1" : "RELOADING=1");
+}
+
+/* ---- privileges ---- */
+
+#define NET_CAPS ((1ull << CAP_NET_ADMIN) | (1ull << CAP_NET_RAW) | (1ull << CAP_NET_BIND_SERVICE))
+
+/* While still root: nothing but the three network capabilities can ever
+ * come back (bounding set). */
+static int drop_bounding_set(void)
+{
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (!(NET_CAPS & (1ull << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	return 0;
+}
+
+/* After setuid (with PR_SET_KEEPCAPS): make them effective again. */
+static int keep_net_caps(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	data[0].effective = data[0].permitted = (uint32_t)NET_CAPS;
+	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
+
+int privdrop(const char *user)
+{
+	struct passwd *pw;
+	int err;
+
+	if (!user || !*user || getuid() != 0 || getenv("NOTIFY_SOCKET"))
+		return 0; /* nothing asked, not root, or systemd already did it */
+	if (!(pw = getpwnam(user))) {
+		log_err("user %s: no such user (set [node] user, or create it)", user);
+		return -ENOENT;
+	}
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || (err = drop_bounding_set()) < 0 || setgroups(0, NULL) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		err = -errno;
+		log_errno(err, "cannot switch to user %s", user);
+		return err;
+	}
+	if ((err = keep_net_caps()) < 0) {
+		log_errno(err, "user %s: cannot keep the network capabilities", user);
+		return err;
+	}
+	log_info("running as %s with CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE only", user);
+	return 0;
+}

@@ -10,14 +10,14 @@
 # of each harness in tests/fuzz/.  Exits non-zero if anything failed.
 #
 # Environment: JOBS (parallel build jobs, default nproc), FUZZ_SECONDS (per
-# harness, default 20; 0 skips the fuzz phase), SKIP_ASAN=1 (normal build
+# harness, default 10; 0 skips the fuzz phase), SKIP_ASAN=1 (normal build
 # only, for a quick local run; never set in CI).
 set -uo pipefail
 
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 cd "$SRC_DIR" || exit 1
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 T_START=$SECONDS
 
 PACKAGES=(

@@ -261,7 +261,27 @@ static void reap(struct proxy *px)
 		loop_timer_arm(px->loop, &px->reap_timer, 0);
 }
 
-/* Write what is left of cl->out; close when done. */
+#define LINGER_MAX_BYTES (1u << 20)
+
+/* After our error response: read and discard what the client still sends
+ * (the rest of a refused request) until it closes, up to a bound, so that
+ * closing with unread input does not reset the connection and destroy the
+ * answer before the client has read it (a "lingering close"). */
+static void client_linger(struct client *cl)
+{
+	while (cl->lingered < LINGER_MAX_BYTES) {
+		ssize_t n = recv(cl->fd, buf_start(cl->out), cl->px->bufs.size, 0);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0)
+			break;
+		cl->lingered += (uint32_t)n;
+	}
+	client_close(cl);
+}
+
+/* Write what is left of cl->out; then half-close and linger. */
 static void client_flush_out(struct client *cl)
 {
 	while (buf_len(cl->out)) {
@@ -271,14 +291,16 @@ static void client_flush_out(struct client *cl)
 			client_want(cl, LOOP_WRITE);
 			return;
 		}
-		if (n <= 0)
-			break;
+		if (n <= 0) {
+			client_close(cl);
+			return;
+		}
 		buf_consume(cl->out, (uint32_t)n);
 	}
-	/* Half-close and let the client read the answer before the reset
-	 * that unread input would cause. */
 	shutdown(cl->fd, SHUT_WR);
-	client_close(cl);
+	cl->lingering = true;
+	client_want(cl, LOOP_READ);
+	client_linger(cl);
 }
 
 void client_send_error(struct client *cl, unsigned status)
@@ -313,7 +335,7 @@ void client_send_error(struct client *cl, unsigned status)
 	if (t)
 		txn_free(t);
 	cl->txn = NULL;
-	loop_timer_arm(px->loop, &cl->timer, 2000); /* bound the error write */
+	loop_timer_arm(px->loop, &cl->timer, 2000); /* bounds the write and the linger */
 	client_flush_out(cl);
 }
 
@@ -348,6 +370,10 @@ static void client_io(struct loop *loop, int fd, unsigned events, void *arg)
 
 	(void)loop;
 	(void)fd;
+	if (cl->lingering) {
+		client_linger(cl);
+		return;
+	}
 	if (cl->out) {
 		if (events & LOOP_WRITE)
 			client_flush_out(cl);

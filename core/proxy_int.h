@@ -95,6 +95,8 @@ struct client {
 	bool close_after;          /* close once the current response is out */
 	bool head_started;         /* bytes of a new request head arrived */
 	bool read_eof;             /* the client half-closed */
+	bool lingering;            /* error sent: draining input before close */
+	uint32_t lingered;         /* bytes discarded while lingering */
 	struct list link;          /* in px->clients */
 };
 

@@ -7,14 +7,18 @@
 # apache2 system service is never started), builds andromeda, and starts a
 # lab in network namespaces (198.18.0.0/15 only):
 #
-#   client 198.18.0.100 --- bridge --- lb1 198.18.0.10 (andromeda)
+#   client 198.18.0.100 --- bridge --- lb1 198.18.0.11 (andromeda, priority 150)
+#                                  \-- lb2 198.18.0.12 (andromeda, priority 100)
 #                                  \-- web1 198.18.0.21  Apache httpd, vhosts
 #                                  \-- web2 198.18.0.22  www.example.test and
 #                                  \-- web3 198.18.0.23  api.example.test
+#   the VIP 198.18.0.10 is held by the MASTER (lb1 first)
 #
 # then drives a bounded load against both virtual hosts, kills web2 with
 # kill -9 in the middle of it, prints requests per backend, errors, latency
-# and what andromedactl shows, and tears everything down.
+# and what andromedactl shows; then kills the MASTER balancer with kill -9
+# while a client probes the VIP every 10 ms, and prints how long the
+# takeover took and what the new MASTER shows; and tears everything down.
 #
 # Environment: REQUESTS (per client loop, default 300), RATE (requests/s
 # per loop, default 60), LOOPS (default 4), NO_INSTALL=1, LAB_KEEP=1.
@@ -68,20 +72,30 @@ install_packages() {
 build() {
 	mkdir -p "$BUILD_DIR"
 	cmake -S "$SRC_DIR" -B "$BUILD_DIR" >"$BUILD_DIR/demo-configure.log" 2>&1 &&
-		make -C "$BUILD_DIR" -j"$(nproc)" --no-print-directory andromeda andromedactl \
+		make -C "$BUILD_DIR" -j"$(nproc)" --no-print-directory andromeda andromedactl probe \
 			>"$BUILD_DIR/demo-make.log" 2>&1
 }
 
+# write_conf NAME PRIORITY SUFFIX: lb1 uses the lab's default socket and
+# state dir (lab.sh's helpers read them), lb2 its own.
 write_conf() {
 	{
-		lab_node_conf lb1
+		if [[ $1 == lb1 ]]; then
+			lab_node_conf lb1
+		else
+			mkdir -p "$LAB_DIR/state-$1"
+			printf '[node]\nname = %s\nstate_dir = %s/state-%s\ncontrol_socket = %s/%s.sock\n\n' \
+				"$1" "$LAB_DIR" "$1" "$LAB_DIR" "$1"
+		fi
 		printf '[frontend]\nlisten = %s:80\n\n' "$LAB_LB_IP"
 		printf '[backend]\nmaxconn = 32\nconnect_timeout = 500ms\nserver_timeout = 5s\nretries = 2\n'
 		printf 'health_check = /healthz\nhealth_interval = 200ms\nrise = 2\nfall = 2\n\n'
 		for i in 1 2 3; do
 			printf '[server web%d]\naddress = %s:80\nweight = 1\n\n' "$i" "$(lab_be_ip "$i")"
 		done
-	} >"$LAB_DIR/lb.conf"
+		printf '[ha]\ninterface = eth0\nvrid = 51\npriority = %s\nadvert_interval = 100ms\n' "$2"
+		printf 'vip = %s/24\nkey_file = %s/cluster.key\n' "$LAB_LB_IP" "$LAB_DIR"
+	} >"$LAB_DIR/$1.conf"
 }
 
 all_up() {
@@ -160,15 +174,21 @@ say "lab: client, lb1, web1..web3 in network namespaces"
 lab_init || die "cannot create the lab"
 lab_trap
 lab_host client "$LAB_CLIENT_IP/24" || die "client host"
-lab_host lb "$LAB_LB_IP/24" || die "lb host"
+lab_host lb 198.18.0.11/24 || die "lb1 host"
+lab_host lb2 198.18.0.12/24 || die "lb2 host"
 for i in 1 2 3; do
 	lab_host "web$i" "$(lab_be_ip "$i")/24" || die "web$i host"
 	lab_apache_start "web$i" "$(lab_be_ip "$i")" || die "apache on web$i did not start"
 	echo "  web$i: Apache httpd on $(lab_be_ip "$i"):80, vhosts ${APACHE_VHOSTS[*]}"
 done
-write_conf
-lab_start_andromeda "$LAB_DIR/lb.conf" || die "andromeda did not start"
-echo "  lb1:  andromeda on $LAB_LB_IP:80 (config $LAB_DIR/lb.conf)"
+"$BUILD_DIR/andromeda" --gen-key "$LAB_DIR/cluster.key" >/dev/null || die "cannot write a cluster key"
+write_conf lb1 150
+write_conf lb2 100
+lab_start_andromeda "$LAB_DIR/lb1.conf" || die "andromeda lb1 did not start"
+lab_spawn lb2 andromeda-lb2 "$BUILD_DIR/andromeda" -c "$LAB_DIR/lb2.conf" || die "andromeda lb2 did not start"
+echo "  lb1:  andromeda, priority 150 (config $LAB_DIR/lb1.conf): $(lab_ctl status --json | jq -r .role)"
+echo "  lb2:  andromeda, priority 100 (config $LAB_DIR/lb2.conf)"
+echo "  VIP $LAB_LB_IP on lb1: $(ip -n "$(lab_ns lb)" -4 -o addr show dev eth0 | grep -o "$LAB_LB_IP/24.*eth0:andr" | head -n1)"
 lab_wait_for 5 all_up || echo "  (not all servers up yet)"
 
 say "load: $LOOPS clients x $REQUESTS requests at $RATE/s each, www and api vhosts; kill -9 $VICTIM mid-load"
@@ -187,8 +207,36 @@ wait "${LOADERS[@]}"
 echo "  $(date +%T.%3N) load finished"
 
 report
+
+# ---- act 2: the MASTER balancer dies -------------------------------------
+lb2_ctl() { timeout 3 "$BUILD_DIR/andromedactl" -s "$LAB_DIR/lb2.sock" "$@"; }
+lb2_is() { [[ "$(lb2_ctl status --json 2>/dev/null | jq -r .role)" == "$1" ]]; }
+say "balancer failover: kill -9 of the MASTER (lb1) while a client probes the VIP every 10 ms"
+lab_wait_for 5 lb2_is BACKUP || echo "  (lb2 is not BACKUP yet)"
+lab_spawn client probe sh -c "exec '$BUILD_DIR/tests/probe' $LAB_LB_IP 80 10 500 15000 3000 >'$LAB_DIR/probe.out'"
+sleep 1
+t_kill=$(($(date +%s%N) / 1000000))
+echo "  $(date +%T.%3N) kill -9 andromeda on lb1"
+lab_kill andromeda KILL
+lab_wait_for 5 lb2_is MASTER && echo "  $(date +%T.%3N) lb2 is MASTER"
+sleep 1
+lab_stop probe 3 >/dev/null
+awk -v t="$t_kill" '
+	$1 < t && $2 == "ok" { before[$3]++ }
+	$1 >= t && $2 == "fail" && !first { failed++ }
+	$1 >= t && $2 == "ok" && $3 == "lb2" && !first { first = $1 - t }
+	$1 >= t && $2 == "ok" { after[$3]++ }
+	END {
+		printf "  before the kill: %d answers from lb1\n", before["lb1"]
+		printf "  kill -> first answer from lb2: %d ms, %d failed probes in between\n", first, failed
+		printf "  after: %d answers from lb2\n", after["lb2"] }' "$LAB_DIR/probe.out"
+echo "  (keepalived + HAProxy in the same kind of lab: about 310 ms and 30 failed probes)"
+say "andromedactl status on the new MASTER (lb2): the pool it replicated from lb1"
+lb2_ctl status | sed 's/^/  /'
+echo "  VIP on lb2: $(ip -n "$(lab_ns lb2)" -4 -o addr show dev eth0 | grep -c "$LAB_LB_IP/24") address(es) labelled $(ip -n "$(lab_ns lb2)" -4 -o addr show dev eth0 | grep -o 'eth0:andr' | head -n1)"
+
 say "teardown"
-lab_stop andromeda 10 >/dev/null
+lab_stop andromeda-lb2 10 >/dev/null
 echo "  done"
 if ((DEMO_ERRORS > 0)); then
 	echo "demo: $DEMO_ERRORS client errors" >&2

@@ -46,6 +46,11 @@ check "clients are served by lb3" ha_wait_served_by lb3 3
 ms=$(ha_takeover_ms "$t_kill" lb3)
 echo "# kill -9 lb2 -> first success via lb3: ${ms:-none} ms"
 check_le "takeover by lb3 within 1 s" "${ms:-99999}" 1000
+# What systemd's ExecStopPost= does after any exit: release the dead
+# node's VIP, so its kernel stops answering for it.
+check "the killed lb2 still holds the VIP" ha_has_vip 2
+check "andromeda --release removes it" lab_exec lb2 "$ANDROMEDA" --release -c "$LAB_DIR/lb2.conf"
+check "lb2 no longer has the VIP" bash -c "! ip -n $(lab_ns lb2) -4 -o addr show dev eth0 | grep -q ' $HA_VIP/'"
 
 # --- restart lb1, preempt on: it takes the VIP back, and its stale VIP
 # (left by the kill -9) is removed at start-up -----------------------------

@@ -44,6 +44,17 @@ static void wr_fmt(struct wr *w, const char *fmt, ...)
 		w->len += (size_t)n;
 }
 
+/* "HTTP/1.1 NNN " (status is three digits: the codec checked it). */
+static void wr_status(struct wr *w, unsigned status)
+{
+	char line[13] = "HTTP/1.1 000 ";
+
+	line[9] = (char)('0' + status / 100 % 10);
+	line[10] = (char)('0' + status / 10 % 10);
+	line[11] = (char)('0' + status % 10);
+	wr_mem(w, line, sizeof(line));
+}
+
 static int wr_done(struct wr *w) { return w->overflow ? -ENOSPC : (int)w->len; }
 
 static bool name_is(const char *head, struct http_span name, const char *s)
@@ -96,7 +107,7 @@ int http_rewrite_request(const struct http_msg *m, const char *head, const struc
 	wr_span(&w, head, m->method_text);
 	wr_mem(&w, " ", 1);
 	wr_span(&w, head, m->uri);
-	wr_fmt(&w, " HTTP/1.%u\r\n", m->version_minor);
+	wr_str(&w, m->version_minor ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
 	for (unsigned i = 0; i < m->nheaders; i++) {
 		const struct http_header *h = &m->headers[i];
 
@@ -108,8 +119,11 @@ int http_rewrite_request(const struct http_msg *m, const char *head, const struc
 		wr_forwarded_for(&w, m, head, r->client_ip);
 		wr_str(&w, "X-Forwarded-Proto: http\r\n");
 	}
-	if (r->request_id)
-		wr_fmt(&w, "X-Request-Id: %s\r\n", r->request_id);
+	if (r->request_id) {
+		wr_str(&w, "X-Request-Id: ");
+		wr_str(&w, r->request_id);
+		wr_mem(&w, "\r\n", 2);
+	}
 	if (up >= 0) {
 		wr_header(&w, head, &m->headers[up]);
 		wr_str(&w, "Connection: upgrade\r\n");
@@ -129,7 +143,7 @@ int http_rewrite_response(const struct http_msg *m, const char *head, const stru
 	int up = r->upgrade ? http_find_header(m, head, "upgrade", 0) : -1;
 
 	/* We speak HTTP/1.1 to clients (RFC 9110 2.5: send our own version). */
-	wr_fmt(&w, "HTTP/1.1 %u ", m->status);
+	wr_status(&w, m->status);
 	wr_span(&w, head, m->reason_text);
 	wr_mem(&w, "\r\n", 2);
 	for (unsigned i = 0; i < m->nheaders; i++) {
@@ -137,8 +151,11 @@ int http_rewrite_response(const struct http_msg *m, const char *head, const stru
 			continue;
 		wr_header(&w, head, &m->headers[i]);
 	}
-	if (r->via_name)
-		wr_fmt(&w, "Via: 1.%u %s\r\n", m->version_minor, r->via_name);
+	if (r->via_name) {
+		wr_str(&w, m->version_minor ? "Via: 1.1 " : "Via: 1.0 ");
+		wr_str(&w, r->via_name);
+		wr_mem(&w, "\r\n", 2);
+	}
 	if (up >= 0) {
 		wr_header(&w, head, &m->headers[up]);
 		wr_str(&w, "Connection: upgrade\r\n");

@@ -31,6 +31,19 @@ const char *txn_state_name(enum txn_state s)
 	return names[s];
 }
 
+/* "%08x%08x" of prefix and the low 32 bits of the id, without printf
+ * (this runs for every request). */
+static void txn_format_id(char *out, uint32_t prefix, uint64_t id)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < 8; i++)
+		out[i] = hex[(prefix >> (28 - 4 * i)) & 0xf];
+	for (int i = 0; i < 8; i++)
+		out[8 + i] = hex[(id >> (28 - 4 * i)) & 0xf];
+	out[16] = 0;
+}
+
 struct txn *txn_new(struct client *cl)
 {
 	struct proxy *px = cl->px;
@@ -42,9 +55,12 @@ struct txn *txn_new(struct client *cl)
 	} else if (!(t = malloc(sizeof(*t)))) {
 		return NULL;
 	}
-	memset(t, 0, sizeof(*t));
+	/* The two http_msg are set up by http_msg_init() below; clear the rest. */
+	memset(t, 0, offsetof(struct txn, req));
+	memset((char *)t + offsetof(struct txn, rq), 0, offsetof(struct txn, rsp) - offsetof(struct txn, rq));
+	memset((char *)t + offsetof(struct txn, rs), 0, sizeof(*t) - offsetof(struct txn, rs));
 	t->id = ++px->next_txn_id;
-	snprintf(t->id_text, sizeof(t->id_text), "%08x%08llx", px->id_prefix, (unsigned long long)t->id);
+	txn_format_id(t->id_text, px->id_prefix, t->id);
 	t->px = px;
 	t->cl = cl;
 	t->state = TXN_READING;

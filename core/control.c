@@ -261,26 +261,40 @@ static struct control_cmd *find_cmd(struct control *c, const char *name)
 	return NULL;
 }
 
-/* Split line in place on spaces/tabs.  Returns argc, or -E2BIG. */
-static int split_args(char *line, char **argv)
+/* Split line in place on spaces/tabs into at most max words.  Returns
+ * argc, or -E2BIG. */
+static int split_args(char *line, char **argv, int max)
 {
 	int argc = 0;
 	char *save = NULL;
 
 	for (char *tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-		if (argc == CONTROL_MAX_ARGS)
+		if (argc == max)
 			return -E2BIG;
 		argv[argc++] = tok;
 	}
 	return argc;
 }
 
-static bool line_printable(const char *line)
+/* Printable ASCII and tabs; a NUL inside the line is refused too. */
+static bool line_printable(const char *line, size_t len)
 {
-	for (const unsigned char *p = (const unsigned char *)line; *p; p++)
+	for (const unsigned char *p = (const unsigned char *)line; p < (const unsigned char *)line + len; p++)
 		if ((*p < 0x20 && *p != '\t') || *p > 0x7e)
 			return false;
 	return true;
+}
+
+int control_parse_line(char *line, size_t len, char **argv, int max)
+{
+	int argc;
+
+	if (len && line[len - 1] == '\r')
+		line[--len] = '\0';
+	if (!line_printable(line, len))
+		return -EILSEQ;
+	argc = split_args(line, argv, max);
+	return argc == 0 ? -ENODATA : argc;
 }
 
 /* Parse the line (NUL-terminated in cl->in, without its "\n") and answer. */
@@ -291,12 +305,10 @@ static json_t *client_run(struct ctl_client *cl, const char **name)
 	int argc;
 
 	*name = "?";
-	if (cl->inlen && cl->in[cl->inlen - 1] == '\r')
-		cl->in[--cl->inlen] = '\0';
-	if (strlen(cl->in) != cl->inlen || !line_printable(cl->in))
+	argc = control_parse_line(cl->in, cl->inlen, argv, CONTROL_MAX_ARGS);
+	if (argc == -EILSEQ)
 		return control_error("request contains non-printable characters");
-	argc = split_args(cl->in, argv);
-	if (argc == 0)
+	if (argc == -ENODATA)
 		return control_error("empty request");
 	if (argc < 0)
 		return control_error("too many arguments (max %d)", CONTROL_MAX_ARGS - 1);

@@ -77,6 +77,15 @@ int control_status_add(struct control *c, control_status_fn fn, void *arg);
 /* {"error": <formatted message>}: a new reference, or NULL on ENOMEM. */
 json_t *control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The request-line parser behind the socket (pure; what the fuzzer and
+ * the unit tests drive).  line holds len bytes (the line without its
+ * "\n") followed by a NUL, and is split in place: a trailing "\r" is
+ * dropped, words are separated by spaces and tabs, argv[0..argc) point
+ * into line.  argv has room for max entries.  Returns argc (1..max),
+ * -EILSEQ if a byte is not printable ASCII or a tab (a NUL included),
+ * -ENODATA if there is no word, -E2BIG if there are more than max. */
+int control_parse_line(char *line, size_t len, char **argv, int max);
+
 /* Path the socket was opened on. */
 const char *control_path(const struct control *c);
 /* Clients connected right now (for tests and "status"). */

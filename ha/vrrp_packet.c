@@ -214,7 +214,9 @@ enum vrrp_rx_result vrrp_packet_parse(const void *buf, size_t len, uint8_t vrid,
 	r = verify_sum(m, mlen, cksum_modes, out);
 	if (r != VRRP_RX_OK)
 		return r;
-	if (vrid && out->vrid != vrid)
+	/* VRID 0 names no virtual router (RFC 5798 5.2.3: 1-255), even when
+	 * the caller accepts any. */
+	if (out->vrid == 0 || (vrid && out->vrid != vrid))
 		return VRRP_RX_VRID;
 	if (out->interval_cs == 0)
 		return VRRP_RX_INTERVAL;

@@ -112,7 +112,8 @@ int vrrp_advert_encode(const struct vrrp_advert *a, void *buf, size_t len);
 int vrrp_packet_encode(const struct vrrp_advert *a, void *buf, size_t len);
 
 /* Parse and validate an IPv4 packet, IP header included, as a Linux raw
- * socket delivers it.  vrid: the virtual router we run (0 accepts any).
+ * socket delivers it.  vrid: the virtual router we run (0 accepts any
+ * VRID but 0, which names none).
  * cksum_modes: bitmask of accepted enum vrrp_cksum_mode variants; the one
  * that verified is stored in out->cksum (PSEUDO is tried first).  The IP
  * header checksum is not checked: the kernel drops such packets before a

@@ -16,6 +16,7 @@
 #include "msg.h"
 #include "sync.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -135,6 +136,8 @@ static int signals_open(struct daemon *d)
 	return err;
 }
 
+static json_t *peers_json(struct daemon *d);
+
 static int status_node(json_t *status, void *arg)
 {
 	struct daemon *d = arg;
@@ -143,8 +146,12 @@ static int status_node(json_t *status, void *arg)
 	json_object_set_new(status, "version", json_string(ANDROMEDA_VERSION));
 	json_object_set_new(status, "mode", json_string(d->cfg->frontend.mode == MODE_TCP ? "tcp" : "http"));
 	json_object_set_new(status, "listen", json_string(d->cfg->frontend.listen.text));
-	if (d->ha)
-		return ha_status_json(d->ha, status);
+	if (d->ha) {
+		int err = ha_status_json(d->ha, status);
+
+		json_object_set_new(status, "peers", peers_json(d));
+		return err;
+	}
 	/* A standalone balancer is always the active one. */
 	json_object_set_new(status, "ha", json_boolean(false));
 	json_object_set_new(status, "role", json_string("MASTER"));
@@ -211,14 +218,49 @@ static int ha_setup(struct daemon *d)
 	return sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key, ha_primary(d->ha), &hooks);
 }
 
+static bool peer_listed(json_t *peers, const char *addr)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(peers, i, p)
+		if (!strcmp(json_string_value(json_object_get(p, "address")), addr))
+			return true;
+	return false;
+}
+
+/* The balancers we know of: those heard advertising (VRRP; only a MASTER
+ * does), named from sync, plus the BACKUPs holding a sync session to us. */
+static json_t *peers_json(struct daemon *d)
+{
+	struct sync_node nodes[32];
+	size_t n = d->sync ? sync_nodes(d->sync, nodes, 32) : 0;
+	json_t *peers = d->ha ? ha_peers_json(d->ha) : json_array();
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(peers, i, p)
+		for (size_t k = 0; k < n; k++)
+			if (!strcmp(json_string_value(json_object_get(p, "address")), inet_ntoa(nodes[k].addr)))
+				json_object_set_new(p, "name", json_string(nodes[k].name));
+	for (size_t k = 0; k < n; k++) {
+		const char *addr = inet_ntoa(nodes[k].addr);
+
+		if (!nodes[k].backup_session || peer_listed(peers, addr))
+			continue;
+		json_array_append_new(peers, json_pack("{s:s, s:s, s:i, s:s, s:i}", "name", nodes[k].name, "address",
+						       addr, "priority", nodes[k].priority, "role", "BACKUP",
+						       "last_seen_ms", 0));
+	}
+	return peers;
+}
+
 static json_t *cmd_peers(int argc, char **argv, void *arg)
 {
-	struct daemon *d = arg;
-
 	(void)argv;
 	if (argc != 1)
 		return control_error("usage: peers");
-	return d->ha ? ha_peers_json(d->ha) : json_array();
+	return peers_json(arg);
 }
 
 static bool node_is_active(void *arg)

@@ -89,7 +89,44 @@ struct sync {
 	struct sync_counters c;
 	struct log_limit drop_limit[MSG_DROP_NCAUSES];
 	struct log_limit send_limit;
+	struct sync_node nodes[SYNC_MAX_SESSIONS];
+	unsigned nnodes;
 };
+
+/* Remember who is who (names for `andromedactl peers`). */
+static struct sync_node *node_seen(struct sync *s, uint32_t addr, const char *name)
+{
+	struct sync_node *n = NULL;
+
+	for (unsigned i = 0; i < s->nnodes && !n; i++)
+		if (s->nodes[i].addr.s_addr == addr)
+			n = &s->nodes[i];
+	if (!n && s->nnodes < SYNC_MAX_SESSIONS)
+		n = &s->nodes[s->nnodes++];
+	if (!n)
+		return NULL;
+	n->addr.s_addr = addr;
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->last_ms = loop_now_ms(s->loop);
+	return n;
+}
+
+static void session_peer_gone(struct sync *s, struct in_addr peer)
+{
+	for (unsigned i = 0; i < s->nnodes; i++)
+		if (s->nodes[i].addr.s_addr == peer.s_addr && s->nodes[i].backup_session) {
+			s->nodes[i].backup_session = false;
+			s->nodes[i].last_ms = loop_now_ms(s->loop);
+		}
+}
+
+size_t sync_nodes(const struct sync *s, struct sync_node *out, size_t max)
+{
+	size_t n = s->nnodes < max ? s->nnodes : max;
+
+	memcpy(out, s->nodes, n * sizeof(*out));
+	return n;
+}
 
 static void session_close(struct session *ss, bool crash_check);
 
@@ -317,7 +354,7 @@ static void apply_snapshot(struct sync *s, struct snap_asm *a)
 
 static void request_snapshot(struct sync *s)
 {
-	struct sync_request q = { .have_seq = s->state_seq };
+	struct sync_request q = { .have_seq = s->state_seq, .priority = (uint8_t)s->cfg->ha.priority };
 	uint8_t payload[128], buf[MSG_MAX_LEN];
 	int plen, len;
 
@@ -368,6 +405,7 @@ static void rx_snapshot(struct sync *s, const struct msg *m)
 		return;
 	/* A new MASTER's state replaces ours whatever its sequence; from the
 	 * same one, never go back. */
+	node_seen(s, a->sender, a->master);
 	if (a->sender == s->applied_from && a->state_seq < s->state_seq)
 		return;
 	apply_snapshot(s, a);
@@ -407,8 +445,15 @@ static void rx_delta(struct sync *s, const struct msg *m)
 static void rx_request(struct sync *s, struct session *ss, const struct msg *m)
 {
 	struct sync_request q;
+	struct sync_node *n;
 
-	if (!ss || !is_master(s) || sync_request_decode(m->payload, m->len, &q) < 0)
+	if (!ss || sync_request_decode(m->payload, m->len, &q) < 0)
+		return;
+	if ((n = node_seen(s, m->sender, q.node))) {
+		n->priority = q.priority;
+		n->backup_session = true;
+	}
+	if (!is_master(s))
 		return;
 	s->c.requests_served++;
 	send_snapshot(s, ss);
@@ -523,6 +568,7 @@ static void session_close(struct session *ss, bool crash_check)
 	else {
 		list_del(&ss->link);
 		s->naccepted--;
+		session_peer_gone(s, peer);
 	}
 	free(ss->out);
 	free(ss);

@@ -44,6 +44,17 @@ void sync_close(struct sync *s);
 /* The election moved: MASTER starts sending, BACKUP follows a master. */
 void sync_role_changed(struct sync *s);
 
+/* A balancer known from sync: the MASTER we follow (from its snapshots)
+ * or a BACKUP that holds a session to us (from its requests). */
+struct sync_node {
+	struct in_addr addr;
+	char name[64];
+	uint8_t priority;          /* 0 when unknown */
+	bool backup_session;       /* a BACKUP connected to us right now */
+	uint64_t last_ms;          /* loop time it was last heard */
+};
+size_t sync_nodes(const struct sync *s, struct sync_node *out, size_t max);
+
 /* The "sync" object of andromedactl status: seq, last_snapshot_ms,
  * session, counters, drops by cause. */
 json_t *sync_status_json(struct sync *s);

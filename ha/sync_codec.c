@@ -228,6 +228,7 @@ int sync_request_encode(const struct sync_request *q, uint8_t *out, size_t cap)
 	struct wbuf w = { .p = out, .cap = cap };
 
 	put_be(&w, q->have_seq, 8);
+	put_u8(&w, q->priority);
 	put_str(&w, q->node);
 	return w.err ? -ENOSPC : (int)w.len;
 }
@@ -237,6 +238,7 @@ int sync_request_decode(const uint8_t *buf, size_t len, struct sync_request *q)
 	struct rbuf r = { .p = buf, .len = len };
 
 	q->have_seq = get_be(&r, 8);
+	q->priority = (uint8_t)get_be(&r, 1);
 	get_name(&r, q->node);
 	return r.err || r.off != len ? -EBADMSG : 0;
 }

@@ -59,6 +59,7 @@ struct sync_delta {
 
 struct sync_request {
 	uint64_t have_seq;      /* the requester's state sequence (0: nothing) */
+	uint8_t priority;       /* the requester's VRRP priority (backups are silent) */
 	char node[SYNC_NAME_MAX];
 };
 
@@ -75,7 +76,7 @@ size_t sync_snap_per_chunk(size_t cap);
 int sync_delta_encode(const struct sync_delta *d, uint8_t *out, size_t cap);
 int sync_delta_decode(const uint8_t *buf, size_t len, struct sync_delta *d);
 
-int sync_request_encode(const struct sync_request *r, uint8_t *out, size_t cap);
-int sync_request_decode(const uint8_t *buf, size_t len, struct sync_request *r);
+int sync_request_encode(const struct sync_request *q, uint8_t *out, size_t cap);
+int sync_request_decode(const uint8_t *buf, size_t len, struct sync_request *q);
 
 #endif

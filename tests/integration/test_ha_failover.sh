@@ -19,9 +19,12 @@ check_eq "exactly one MASTER" "lb1" "$(ha_masters 3)"
 check_eq "only the MASTER holds the VIP" "lb1" "$(ha_vip_holders 3)"
 check "ip addr labels the VIP as andromeda's" \
 	bash -c "ip -n $(lab_ns lb1) -4 -o addr show dev eth0 | grep -q 'eth0:andr'"
-# Backups are silent in VRRP: they hear the MASTER, not each other.
-check_eq "lb2 lists lb1 as the MASTER peer" "198.18.0.11 MASTER 150" \
-	"$(ha_ctl 2 peers --json | jq -r '.[] | "\(.address) \(.role) \(.priority)"')"
+# Backups are silent in VRRP: they hear the MASTER; the MASTER knows its
+# backups from their sync sessions.
+peers_of() { ha_ctl "$1" peers --json | jq -r '[.[] | "\(.name) \(.address) \(.role) \(.priority)"] | sort | join(",")'; }
+lists_backups() { [[ "$(peers_of 1)" == "lb2 198.18.0.12 BACKUP 100,lb3 198.18.0.13 BACKUP 50" ]]; }
+check "lb1 lists its two backups by name" lab_wait_for 3 lists_backups
+check_eq "lb2 lists lb1 as the MASTER peer, by name" "lb1 198.18.0.11 MASTER 150" "$(peers_of 2)"
 check "the VIP serves through lb1" lab_exec client curl -sf --max-time 2 -o /dev/null "http://$HA_VIP/"
 
 ha_probe_start 10 500

@@ -59,7 +59,7 @@ ha_start() {
 	timeout 10 "$ANDROMEDA" -t -c "$conf" >/dev/null || return 1
 	lab_spawn "lb$1" "lb$1" "$ANDROMEDA" -c "$conf"
 	# The socket file of a killed run may still be there: wait for an answer.
-	lab_wait_for 5 ha_ctl "$1" status
+	lab_wait_for 5 ha_ctl "$1" status >/dev/null
 }
 
 ha_ctl() { timeout 3 "$ANDROMEDACTL" -s "$LAB_DIR/lb$1.sock" "${@:2}" 2>/dev/null; }

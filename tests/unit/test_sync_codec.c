@@ -140,13 +140,14 @@ Test(sync_codec, delta_bad_fields)
 
 Test(sync_codec, request_round_trip_and_rejections)
 {
-	struct sync_request q = { .have_seq = 123456789, .node = "lb-2" }, g;
+	struct sync_request q = { .have_seq = 123456789, .priority = 100, .node = "lb-2" }, g;
 	uint8_t buf[128];
 	int len = sync_request_encode(&q, buf, sizeof(buf));
 
 	cr_assert_gt(len, 0);
 	cr_assert_eq(sync_request_decode(buf, (size_t)len, &g), 0);
 	cr_assert_eq(g.have_seq, 123456789);
+	cr_assert_eq(g.priority, 100);
 	cr_assert_str_eq(g.node, "lb-2");
 	for (int cut = 0; cut < len; cut++)
 		cr_assert_eq(sync_request_decode(buf, (size_t)cut, &g), -EBADMSG, "cut at %d", cut);

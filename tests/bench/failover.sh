@@ -402,7 +402,7 @@ stats() {
 
 # median SYS IVL EV TO, and failed probes per failover
 median() { stats "$@" | awk '{ print $3 }'; }
-failed_per() { stats "$@" | awk '{ print ($1 ? $5 / $1 : "-") }'; }
+failed_per() { stats "$@" | awk '{ if ($1) printf "%.1f\n", $5 / $1; else print "-" }'; }
 
 # row SYS IVL EV: one table row, GARP then every probe timeout.
 row() {

@@ -68,6 +68,14 @@ install_tools() {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	local rc=$?
 	((made_policy)) && rm -f /usr/sbin/policy-rc.d
+	# Nor at the next boot of a machine that runs systemd (works offline);
+	# only the units of packages installed here.
+	for p in "${missing[@]}"; do
+		case $p in
+		keepalived | haproxy) ((rc == 0)) && systemctl --no-reload disable "$p" >/dev/null 2>&1 ;;
+		nginx-light) ((rc == 0)) && systemctl --no-reload disable nginx >/dev/null 2>&1 ;;
+		esac
+	done
 	return "$rc"
 }
 

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # proxy.sh - wrk against one backend directly, andromeda, HAProxy and nginx,
-# on the same 3 fakesrv backends, alternated A B C D for ROUNDS rounds, in
-# one invocation.  See tests/bench/README.md.
+# on the same 3 backends, alternated A B C D for ROUNDS rounds, in one
+# invocation.  See tests/bench/README.md.
 #
 #   sudo bash tests/bench/proxy.sh
 #
 # Environment: ROUNDS (default 3), DURATION (per run, default 10s), CONNS
-# (default 64), LAT_CONNS (latency runs, default 1), THREADS (wrk threads,
-# default 1), RESULTS (also write the markdown table to this file),
-# NO_INSTALL=1 (do not apt-get wrk/haproxy/nginx).
+# (throughput runs, default "64 512"), LAT_CONNS (latency runs, default 1),
+# THREADS (wrk threads, default 1), BACKEND (nginx: a static nginx per
+# backend host, the fastest backend we have, so the balancer is what is
+# measured; fakesrv: the test backend), RESULTS (also write the markdown
+# table to this file), NO_INSTALL=1 (do not apt-get wrk/haproxy/nginx).
 set -uo pipefail
 source "$(dirname "$0")/../lib/lab.sh"
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
-CONNS=${CONNS:-64}
+CONNS=${CONNS:-64 512}
+BACKEND=${BACKEND:-nginx}
 LAT_CONNS=${LAT_CONNS:-1}
 THREADS=${THREADS:-1}
 TARGETS=(direct andromeda haproxy nginx)
@@ -115,6 +118,19 @@ nginx_conf() {
 }
 
 # to_ms VALUE-WITH-UNIT (wrk prints us, ms or s)
+# nginx_backend_conf I: a static backend answering "beI" (like fakesrv).
+nginx_backend_conf() {
+	local i=$1
+	{
+		printf 'daemon off;\nworker_processes 1;\npid %s/be%d-nginx.pid;\n' "$LAB_DIR" "$i"
+		printf 'error_log %s/be%d-nginx-error.log;\nevents { worker_connections 4096; }\n' "$LAB_DIR" "$i"
+		printf 'http {\n\taccess_log off;\n\tkeepalive_requests 1000000;\n\tkeepalive_timeout 300s;\n'
+		printf '\tserver {\n\t\tlisten %s:80 backlog=4096;\n' "$(lab_be_ip "$i")"
+		printf '\t\tlocation = /healthz { return 200 "ok\\n"; }\n'
+		printf '\t\tlocation / { return 200 "be%d\\n"; }\n\t}\n}\n' "$i"
+	} >"$LAB_DIR/be$i-nginx.conf"
+}
+
 to_ms() {
 	awk -v v="$1" 'BEGIN {
 		if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 }
@@ -147,19 +163,25 @@ summary() {
 	local t c
 	{
 		printf '\n### wrk -t%s -d%s, %s rounds alternated (medians)\n\n' "$THREADS" "$DURATION" "$ROUNDS"
-		printf '| target | c=%s req/s | c=%s p50 ms | c=%s p99 ms | c=%s req/s | c=%s p50 ms | c=%s p99 ms |\n' \
-			"$CONNS" "$CONNS" "$CONNS" "$LAT_CONNS" "$LAT_CONNS" "$LAT_CONNS"
-		printf '|---|---:|---:|---:|---:|---:|---:|\n'
+		printf '| target |'
+		for c in $CONNS $LAT_CONNS; do
+			printf ' c=%s req/s | c=%s p50 ms | c=%s p99 ms |' "$c" "$c" "$c"
+		done
+		printf '\n|---|'
+		for c in $CONNS $LAT_CONNS; do
+			printf -- '---:|---:|---:|'
+		done
+		printf '\n'
 		for t in "${TARGETS[@]}"; do
 			printf '| %s |' "$t"
-			for c in "$CONNS" "$LAT_CONNS"; do
+			for c in $CONNS $LAT_CONNS; do
 				printf ' %.0f | %.3f | %.3f |' "$(median "$t" "$c" 4)" "$(median "$t" "$c" 5)" "$(median "$t" "$c" 6)"
 			done
 			printf '\n'
 		done
 		printf '\n'
 		for t in haproxy nginx; do
-			for c in "$CONNS" "$LAT_CONNS"; do
+			for c in $CONNS $LAT_CONNS; do
 				awk -v a="$(median andromeda "$c" 4)" -v b="$(median "$t" "$c" 4)" \
 					-v pa="$(median andromeda "$c" 6)" -v pb="$(median "$t" "$c" 6)" -v t="$t" -v c="$c" \
 					'BEGIN { printf "- andromeda/%s at c=%s: req/s ratio %.2f, p99 ratio %.2f\n", t, c, (b > 0 ? a / b : 0), (pb > 0 ? pa / pb : 0) }'
@@ -180,7 +202,17 @@ lab_have wrk haproxy nginx jq curl || die "missing tools"
 lab_init || die "cannot create the lab"
 lab_trap
 lab_topology 3 || die "lab topology"
-lab_fakesrvs 3 || die "fakesrv backends"
+if [[ $BACKEND == nginx ]]; then
+	for i in 1 2 3; do
+		nginx_backend_conf "$i"
+		lab_spawn "be$i" "be$i" nginx -c "$LAB_DIR/be$i-nginx.conf" || die "nginx backend be$i"
+	done
+	for i in 1 2 3; do
+		lab_wait_tcp client "$(lab_be_ip "$i")" 80 5 || die "nginx backend be$i does not answer"
+	done
+else
+	lab_fakesrvs 3 || die "fakesrv backends"
+fi
 andromeda_conf
 haproxy_conf
 nginx_conf
@@ -200,8 +232,10 @@ done
 
 : >"$LAB_DIR/results"
 for ((r = 1; r <= ROUNDS; r++)); do
-	for t in "${TARGETS[@]}"; do
-		run_wrk "$t" "$CONNS" "$r"
+	for c in $CONNS; do
+		for t in "${TARGETS[@]}"; do
+			run_wrk "$t" "$c" "$r"
+		done
 	done
 	for t in "${TARGETS[@]}"; do
 		run_wrk "$t" "$LAT_CONNS" "$r"

@@ -13,7 +13,8 @@
  * through /proc/self/fd/N, as the daemon loads /etc/andromeda/andromeda.conf.
  *  - config_load returns 0 or -1; on -1 the reason is one terminated line
  *    "PATH:LINE: ..." with LINE within the file, and nothing stays
- *    allocated (LeakSanitizer, at exit of every run);
+ *    allocated (libFuzzer runs LeakSanitizer after any input that leaves
+ *    more allocations than frees);
  *  - on 0 every value is within its documented range (the invariants the
  *    daemon relies on without checking again), then config_free.
  * Each line, and the value after its first '=', also goes through the

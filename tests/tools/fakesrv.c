@@ -20,7 +20,9 @@
  * Malformed requests get 400 (or 505 for an unknown HTTP version) and the
  * connection is closed.
  *
- * --tcp: on accept writes "NAME\n", then echoes until EOF. */
+ * --tcp: on accept writes "NAME\n", then echoes until EOF.
+ * A request with "Connection: upgrade" and "Upgrade: echo" gets 101, then
+ * "NAME\n", then an echo of everything until EOF (the Upgrade tunnel). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -75,6 +77,7 @@ struct req {
 	char query[HEAD_MAX];
 	int minor;                /* HTTP/1.minor */
 	bool has_cl, chunked, conn_close, conn_keepalive, expect_100;
+	bool conn_upgrade, upgrade_echo;  /* Connection: upgrade + Upgrade: echo */
 	uint64_t cl;
 	char testid[TESTID_MAX];
 	size_t head_len;
@@ -228,6 +231,9 @@ static int parse_header(struct req *r, char *line, size_t n)
 	} else if (nl == 10 && !strncasecmp(line, "Connection", 10)) {
 		r->conn_close |= token_in(v, vl, "close");
 		r->conn_keepalive |= token_in(v, vl, "keep-alive");
+		r->conn_upgrade |= token_in(v, vl, "upgrade");
+	} else if (nl == 7 && !strncasecmp(line, "Upgrade", 7)) {
+		r->upgrade_echo = token_in(v, vl, "echo");
 	} else if (nl == 6 && !strncasecmp(line, "Expect", 6)) {
 		r->expect_100 = vl == 12 && !strncasecmp(v, "100-continue", 12);
 	} else if (nl == 9 && !strncasecmp(line, "X-Test-Id", 9)) {
@@ -434,6 +440,29 @@ static int answer_internal(struct conn *c, const struct req *r, bool close_it, b
 
 /* Serve one parsed request whose head is still at the start of c->buf.
  * Returns 0 to keep the connection, -1 to close it. */
+/* "Upgrade: echo": 101, then "NAME\n" and an echo of every byte until EOF
+ * (a stand-in for WebSocket: what matters is the tunnel). */
+static int serve_upgrade(struct conn *c, struct req *r)
+{
+	char hello[NAME_MAX_LEN + 160];
+	int n = snprintf(hello, sizeof(hello),
+			 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n%s\n",
+			 c->srv->name);
+
+	conn_consume(c, r->head_len);
+	if (write_all(c->fd, hello, (size_t)n) < 0 || (c->len && write_all(c->fd, c->buf, c->len) < 0))
+		return -1;
+	c->len = 0;
+	for (;;) {
+		ssize_t got = read(c->fd, c->buf, sizeof(c->buf));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0 || write_all(c->fd, c->buf, (size_t)got) < 0)
+			return -1;
+	}
+}
+
 static int serve(struct conn *c, struct req *r)
 {
 	bool ka10 = r->minor == 0 && r->conn_keepalive && !r->conn_close;
@@ -445,6 +474,8 @@ static int serve(struct conn *c, struct req *r)
 	uint64_t got = 0;
 	int rc;
 
+	if (r->conn_upgrade && r->upgrade_echo && !has_body)
+		return serve_upgrade(c, r);
 	if (!has_body && (!strcmp(r->path, "/healthz") || !strcmp(r->path, "/stats"))) {
 		conn_consume(c, r->head_len);
 		return answer_internal(c, r, close_it, ka10) < 0 || close_it ? -1 : 0;

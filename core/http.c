@@ -60,7 +60,9 @@ enum scan_state {
 	SC_VALUE,
 	SC_CR,
 	SC_END_CR,
-	SC_CHUNK,       /* in a chunk-size line */
+	SC_CHUNK,       /* in a chunk-size line: the hex size */
+	SC_CHUNK_BWS,   /* whitespace after the size: only more of it, ';' or CR */
+	SC_CHUNK_EXT,   /* after ';': chunk extensions */
 	SC_CHUNK_CR,
 	SC_END,         /* the checked section is complete */
 };
@@ -182,7 +184,10 @@ static int scan_target_byte(struct http_msg *m, int st, unsigned char c, const c
 	return ++m->scan_len > m->limits.max_uri && m->limits.max_uri ? -1 : SC_TARGET;
 }
 
-/* One byte of a chunk-size line: chunk-size [ chunk-ext ] CRLF. */
+/* One byte of a chunk-size line: chunk-size [ chunk-ext ] CRLF, where
+ * chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ) (RFC 9112 7.1.1).
+ * http-parser accepts junk after the size ("5 junk"); a proxy must not, as
+ * a server behind it may read that line differently. */
 static int scan_chunk_byte(struct http_msg *m, int st, unsigned char c, const char **why)
 {
 	if (st == SC_CHUNK_CR) {
@@ -192,10 +197,19 @@ static int scan_chunk_byte(struct http_msg *m, int st, unsigned char c, const ch
 	*why = "control byte in chunk-size line";
 	if (c == '\r')
 		return SC_CHUNK_CR;
-	if (is_ctl(c))
+	if (is_ctl(c) && c != '\t')
 		return -1;
 	*why = "chunk-size line too long";
-	return ++m->scan_len > CHUNK_LINE_MAX ? -1 : SC_CHUNK;
+	if (++m->scan_len > CHUNK_LINE_MAX)
+		return -1;
+	*why = "junk after the chunk size";
+	if (st == SC_CHUNK_EXT)
+		return SC_CHUNK_EXT;
+	if (c == ';')
+		return SC_CHUNK_EXT;
+	if (c == ' ' || c == '\t')
+		return SC_CHUNK_BWS;
+	return st == SC_CHUNK ? SC_CHUNK : -1; /* a digit is checked by http-parser */
 }
 
 /* Fast path: inside a field value (or a request-target within max_uri)
@@ -259,7 +273,7 @@ static size_t scan(struct http_msg *m, const char *buf, size_t len, const char *
 			m->start_off = (uint32_t)(buf + i - m->cur);
 			st = m->kind == HTTP_MSG_REQUEST ? SC_METHOD : SC_START;
 		}
-		if (st == SC_CHUNK || st == SC_CHUNK_CR)
+		if (st == SC_CHUNK || st == SC_CHUNK_BWS || st == SC_CHUNK_EXT || st == SC_CHUNK_CR)
 			next = scan_chunk_byte(m, st, c, why);
 		else if (st == SC_METHOD || st == SC_TARGET)
 			next = scan_target_byte(m, st, c, why);

@@ -171,7 +171,7 @@ void pool_server_set_health(struct pool *pool, struct server *srv, enum server_h
 	if (srv->health == h)
 		return;
 	srv->health = h;
-	srv->consecutive_ok = srv->consecutive_fail = 0;
+	srv->consecutive_ok = srv->consecutive_fail = srv->consecutive_req_fail = 0;
 	if (h == SRV_UP) {
 		log_info("server %s (%s) is UP (%s)", srv->name, srv->addr.text, why);
 		pool->lb->server_up(&pool->servers, srv);
@@ -191,22 +191,29 @@ void pool_server_failed(struct pool *pool, struct server *srv, enum server_fail 
 {
 	char reason[64];
 
+	unsigned *count = why == FAIL_CHECK ? &srv->consecutive_fail : &srv->consecutive_req_fail;
+
 	srv->failures++;
 	srv->fail_by[why]++;
-	srv->consecutive_ok = 0;
-	srv->consecutive_fail++;
-	if (srv->health == SRV_UP && srv->consecutive_fail >= cfg_fall(pool)) {
-		snprintf(reason, sizeof(reason), "%u consecutive failures, last: %s",
-			 srv->consecutive_fail, server_fail_name(why));
+	if (why == FAIL_CHECK)
+		srv->consecutive_ok = 0;
+	++*count;
+	if (srv->health == SRV_UP && *count >= cfg_fall(pool)) {
+		snprintf(reason, sizeof(reason), "%u consecutive %s, last: %s", *count,
+			 why == FAIL_CHECK ? "failed checks" : "failed requests", server_fail_name(why));
 		pool_server_set_health(pool, srv, SRV_DOWN, reason);
 	}
 }
 
 void pool_server_ok(struct pool *pool, struct server *srv, bool from_check)
 {
-	srv->consecutive_fail = 0;
-	if (!from_check && cfg_has_check(pool))
-		return; /* with checks configured, only checks bring a server back */
+	if (!from_check) {
+		srv->consecutive_req_fail = 0;
+		if (cfg_has_check(pool))
+			return; /* with checks configured, only checks bring a server back */
+	} else {
+		srv->consecutive_fail = 0;
+	}
 	srv->consecutive_ok++;
 	if (srv->health == SRV_DOWN && srv->consecutive_ok >= cfg_rise(pool))
 		pool_server_set_health(pool, srv, SRV_UP, from_check ? "health check passed" : "requests succeed");

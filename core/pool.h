@@ -47,8 +47,9 @@ struct server {
 	bool leaving;                     /* withdrawn or expired: removed once idle */
 	uint64_t expires_ms;              /* registered: monotonic expiry, 0 = never */
 
-	/* Passive + active results; rise/fall thresholds from the config. */
-	unsigned consecutive_ok, consecutive_fail;
+	/* Rise/fall: consecutive check results, and consecutive failed
+	 * requests (a passing check does not excuse failing requests). */
+	unsigned consecutive_ok, consecutive_fail, consecutive_req_fail;
 	bool checked;                     /* at least one health check done */
 
 	/* Proxy state. */

@@ -298,6 +298,9 @@ static void response_finish(struct txn *t)
 		     (!t->rs || buf_len(t->rs) == 0);
 
 	t->px->stats.responses++;
+	/* A success only once the whole response arrived: a server that
+	 * answers heads and then breaks mid-body must still reach `fall`. */
+	pool_server_ok(t->px->pool, t->srv, false);
 	txn_release_server(t, reuse);
 	client_txn_done(cl, keep_alive);
 }
@@ -370,7 +373,6 @@ static void response_process(struct txn *t)
 		}
 		t->state = TXN_RESPONDING;
 		loop_timer_arm(t->px->loop, &t->timer, t->px->cfg->backend.server_timeout_ms);
-		pool_server_ok(t->px->pool, t->srv, false);
 		if (!http_msg_has_body(&t->rsp))
 			t->rsp_done = true;
 	}

@@ -373,6 +373,9 @@ Test(http_reject, bad_chunking)
 		"0\r\nT: x\n\r\n",               /* bare LF in a trailer */
 		"0\r\n\n",                       /* bare LF ending the trailers */
 		"0\r\nT: x\r\n folded\r\n\r\n",  /* obs-fold in a trailer */
+		"5 junk\r\nhello\r\n0\r\n\r\n",  /* junk after the size (found by the abuse suite) */
+		"5 5\r\nhello\r\n0\r\n\r\n",     /* a second number */
+		"5x\r\nhello\r\n0\r\n\r\n",      /* letters glued to the size */
 	};
 	char buf[512];
 
@@ -380,6 +383,19 @@ Test(http_reject, bad_chunking)
 		snprintf(buf, sizeof(buf), "%s%s", pre, bad[i]);
 		expect_reject(HTTP_MSG_REQUEST, NULL, buf, 400);
 	}
+}
+
+Test(http_request, chunk_size_with_whitespace_then_extension)
+{
+	const char *s = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+			"5 \t;a=1\r\nhello\r\n0\r\n\r\n";
+	struct http_msg m;
+	size_t used = 0;
+
+	http_msg_init(&m, HTTP_MSG_REQUEST, NULL);
+	cr_assert_eq(http_msg_head(&m, s, strlen(s), &used), HTTP_HEAD_DONE);
+	cr_assert_eq(http_msg_body(&m, s + used, strlen(s) - used, &used), HTTP_MSG_DONE,
+		     "BWS before ';' is allowed (RFC 9112 7.1.1): %s", m.reason ? m.reason : "");
 }
 
 Test(http_reject, chunk_line_too_long)

@@ -184,3 +184,32 @@ Test(pool, observers_see_every_change_and_removed_server_stays_valid_while_refer
 	cr_assert_null(pool_next_server(pool, NULL));
 	server_put(a); /* last reference: freed (ASan checks) */
 }
+
+Test(pool, passing_checks_do_not_excuse_failing_requests)
+{
+	struct server *a = add("a", 1, SRV_STATIC);
+
+	/* A server whose /healthz is fine but whose answers break (found by
+	 * the abuse suite: reset mid-body, short bodies). */
+	for (int i = 0; i < 2; i++) {
+		pool_server_failed(pool, a, FAIL_PROTOCOL);
+		pool_server_ok(pool, a, true);
+	}
+	cr_assert_eq(a->health, SRV_UP, "2 failed requests < fall 3");
+	pool_server_failed(pool, a, FAIL_PROTOCOL);
+	cr_assert_eq(a->health, SRV_DOWN, "the third failed request in a row takes it down");
+}
+
+Test(pool, check_failures_and_request_failures_count_apart)
+{
+	struct server *a = add("a", 1, SRV_STATIC);
+
+	pool_server_failed(pool, a, FAIL_CHECK);
+	pool_server_failed(pool, a, FAIL_CONNECT);
+	pool_server_failed(pool, a, FAIL_CHECK);
+	pool_server_failed(pool, a, FAIL_CONNECT);
+	cr_assert_eq(a->health, SRV_UP, "2 + 2 is not 3 in a row of either kind");
+	pool_server_ok(pool, a, false); /* a good request */
+	pool_server_failed(pool, a, FAIL_CHECK);
+	cr_assert_eq(a->health, SRV_DOWN, "3 failed checks in a row");
+}

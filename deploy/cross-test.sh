@@ -49,6 +49,7 @@ PASSED=0
 FAILED=0
 MOUNTED_BINFMT=0
 REGISTERED_BINFMT=0
+ADDED_ARCH=0
 TIMES=()
 
 # Installed through multiarch (Multi-Arch: same).  libhttp-parser2.9,
@@ -94,6 +95,13 @@ timed() {
 
 cleanup() {
 	local rc=$? t
+	# An architecture this run added but could not install anything for
+	# (say its package lists failed to download) would make every later
+	# "apt-get update" on this machine fail too: take it out again.
+	if ((ADDED_ARCH)) && ! dpkg-query -W -f='${Architecture}\n' 2>/dev/null | grep -qx "$ARCH"; then
+		echo "dpkg --remove-architecture $ARCH (nothing of it installed)"
+		dpkg --remove-architecture "$ARCH"
+	fi
 	if ((REGISTERED_BINFMT)) && [[ -e /proc/sys/fs/binfmt_misc/$BINFMT ]]; then
 		echo -1 >"/proc/sys/fs/binfmt_misc/$BINFMT"
 	fi
@@ -106,6 +114,17 @@ cleanup() {
 	exit "$rc"
 }
 
+# apt_update: a mirror in the middle of a sync makes "apt-get update" fail
+# now and then; try three times, 20 s apart.
+apt_update() {
+	local try
+	for try in 1 2 3; do
+		apt-get update -qq && return 0
+		((try < 3)) && { echo "apt-get update failed; again in 20 s"; sleep 20; }
+	done
+	return 1
+}
+
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 # ---- 1. packages ----
@@ -114,13 +133,14 @@ install_packages() {
 	dpkg --print-foreign-architectures | grep -qx "$ARCH" || {
 		echo "dpkg --add-architecture $ARCH"
 		dpkg --add-architecture "$ARCH" || return 1
+		ADDED_ARCH=1
 	}
 	for p in "${HOST_PACKAGES[@]}"; do installed "$p" || want+=("$p"); done
 	for p in "${MULTIARCH_DEV[@]}"; do installed "$p:$ARCH" || want+=("$p:$ARCH"); done
 	export DEBIAN_FRONTEND=noninteractive
 	# The :ARCH package lists must be there, also for apt-get download.
 	if ((${#want[@]})) || ! apt-cache show "libcriterion3:$ARCH" >/dev/null 2>&1; then
-		apt-get update -qq || return 1
+		apt_update || return 1
 	fi
 	if ((${#want[@]} == 0)); then
 		echo "all packages already installed"
@@ -141,14 +161,12 @@ install_packages() {
 # criterion a .pc file that points there (the packaged one names its
 # private dependencies, whose :ARCH .pc files we do not have).
 unpack_extra() {
-	local p deb
+	local deb
 	rm -rf "$EXTRA" "$BUILD_DIR/debs"
 	mkdir -p "$EXTRA/pkgconfig" "$BUILD_DIR/debs"
 	# apt-get download drops privileges to _apt: give it the directory.
 	chown _apt "$BUILD_DIR/debs" 2>/dev/null
-	for p in "${UNPACKED[@]}"; do
-		(cd "$BUILD_DIR/debs" && apt-get download -qq "$p:$ARCH") || return 1
-	done
+	(cd "$BUILD_DIR/debs" && apt-get download -qq "${UNPACKED[@]/%/:$ARCH}") || return 1
 	for deb in "$BUILD_DIR"/debs/*.deb; do
 		dpkg-deb -x "$deb" "$EXTRA" || return 1
 	done
@@ -203,7 +221,7 @@ binfmt_setup() {
 RETRIED=()
 
 run_unit_tests() {
-	local log=$BUILD_DIR/ctest.log line rc try failed total
+	local base=$BUILD_DIR/ctest.log log=$BUILD_DIR/ctest.log line rc try failed total names
 	# libcriterion's own dependency (libnanomsg) is in $EXTRA: the ARM
 	# loader inside qemu looks there; amd64 programs ignore the ARM files.
 	export LD_LIBRARY_PATH=$EXTRA/usr/lib/$TRIPLET
@@ -217,13 +235,13 @@ run_unit_tests() {
 		((rc != 0 && failed > 0)) || break
 		mapfile -t names < <(sed -n 's/^[[:space:]]*[0-9]* - \(unit\/[^ ]*\) .*/\1/p' "$log")
 		echo "failed under qemu: ${names[*]}; run $try, serially:"
-		(cd "$BUILD_DIR" && timeout 1800 ctest --rerun-failed --output-on-failure --timeout 600 -j1) >"$log.$try" 2>&1
+		log=$base.$try
+		(cd "$BUILD_DIR" && timeout 1800 ctest --rerun-failed --output-on-failure --timeout 600 -j1) >"$log" 2>&1
 		rc=$?
-		grep -E '^ *[0-9]+/[0-9]+ Test' "$log.$try"
+		grep -E '^ *[0-9]+/[0-9]+ Test' "$log"
 		RETRIED+=("${names[@]/%/ (run $try)}")
-		line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log.$try" | tail -n1)
+		line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n1)
 		[[ "$line" =~ ([0-9]+)\ tests?\ failed ]] && failed=${BASH_REMATCH[1]}
-		log=$log.$try
 	done
 	unset LD_LIBRARY_PATH
 	((rc != 0)) && sed -n '/The following tests FAILED/,$p' "$log"

@@ -34,7 +34,9 @@ SYNC_PORT=7788
 REG_PORT=7789
 SYNC_GROUP=239.255.51.88
 
+# shellcheck disable=SC2034 # read by ha_conf (tests/lib/ha.sh)
 HA_NSTATIC=2
+# shellcheck disable=SC2034
 HA_MORE='[registration]\nenabled = yes'
 ha_setup 3 3
 require "msgtool is built ($MSGTOOL)" test -x "$MSGTOOL"
@@ -99,11 +101,11 @@ moved_is() { [[ "$(moved "$1" "$2" "$3" "$4")" == "$4" ]]; }
 # free) - within 3 s, and still so 300 ms later.
 expect() {
 	local desc=$1 path=$2 item i want items
-	local -A before
+	local -A b4
 	IFS=';' read -ra items <<<"$3"
 	shift 3
 	for item in "${items[@]}"; do
-		before[${item%%=*}]=$(snap "${item%%=*}" "$path")
+		b4[${item%%=*}]=$(snap "${item%%=*}" "$path")
 	done
 	if ! "$@" >"$LAB_DIR/last.out" 2>&1; then
 		check "$desc: the hostile sender ran ($*)" false
@@ -113,9 +115,9 @@ expect() {
 		i=${item%%=*}
 		want=${item#*=}
 		[[ "$want" == sum:* ]] || want=$(jq -S -c . <<<"$want")
-		lab_wait_for 3 moved_is "$i" "$path" "${before[$i]}" "$want"
+		lab_wait_for 3 moved_is "$i" "$path" "${b4[$i]}" "$want"
 		sleep 0.3
-		check_eq "$desc: lb$i $path" "$want" "$(moved "$i" "$path" "${before[$i]}" "$want")"
+		check_eq "$desc: lb$i $path" "$want" "$(moved "$i" "$path" "${b4[$i]}" "$want")"
 	done
 }
 
@@ -152,16 +154,12 @@ require "capture one of lb1's adverts" mt vrrp-capture "$LAB_DIR/lb1.advert" 200
 # refuses a packet that claims to come from one of its own addresses before
 # the daemon sees it.
 received() { ha_ctl "$1" status --json | jq -r .vrrp.adverts_received; }
-t0=$(now_ms)
 r2=$(received 2)
-expect "VRRP: lb1's captured advert replayed x20" "$V" '1={};2={}' \
-	mt vrrp-replay "$LAB_DIR/lb1.advert" 20
-r2=$(($(received 2) - r2))
-t1=$(now_ms)
-# lb1 itself sends one advert per 100 ms: at least (t1 - t0) / 100 - 3 of
-# them fall in the window; the replays must show on top of that.
-check_ge "VRRP: lb2 accepted the 20 replays ($r2 adverts in $((t1 - t0)) ms)" \
-	"$r2" $((20 + (t1 - t0) / 100 - 3))
+expect "VRRP: lb1's captured advert replayed x200" "$V" '1={};2={}' \
+	mt vrrp-replay "$LAB_DIR/lb1.advert" 200
+# lb1's own adverts (one per 100 ms) only add to the count, and a few
+# seconds of them cannot reach 200.
+check_ge "VRRP: lb2 accepted the 200 replays (adverts received)" $(($(received 2) - r2)) 200
 check "lb2 still BACKUP after the replays" ha_role_is 2 BACKUP
 
 # ------------------------------------------------------------ sync (UDP) --

@@ -50,7 +50,7 @@
  *       included; exit 1 if none within WAIT_MS
  *   msgtool vrrp-replay FILE [COUNT]
  *       send that packet again exactly as captured (IP_HDRINCL: the
- *       original source address and TTL), COUNT times
+ *       original source address and TTL), COUNT times, 1 ms apart
  *
  * Every VRRP packet leaves by the interface that holds SRC_IP (or, for a
  * replay, the first non-loopback interface): tests run it inside a lab
@@ -495,9 +495,11 @@ static int vrrp_replay(int argc, char **argv)
 
 	if (n < VRRP_IPV4_HDR_LEN || (fd = vrrp_socket(ifindex_of((struct in_addr){ 0 }), VRRP_TTL, 1)) < 0)
 		return 1;
-	for (int i = 0; i < count; i++)
+	for (int i = 0; i < count; i++) {
 		if (vrrp_send(fd, buf, (size_t)n) < 0)
 			return 1;
+		usleep(1000); /* a replay, not a flood: no receive queue overflows */
+	}
 	close(fd);
 	return 0;
 }

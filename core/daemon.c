@@ -176,7 +176,7 @@ static int status_sync(json_t *status, void *arg)
 static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to)
 {
 	struct daemon *d = arg;
-	char status[96];
+	char status[128];
 
 	djournal_note(d->journal, JR_ROLE, "%s -> %s", vrrp_state_name(from), vrrp_state_name(to));
 	if (to == VRRP_MASTER)
@@ -186,8 +186,13 @@ static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to)
 	if (d->sync)
 		sync_role_changed(d->sync);
 	snprintf(status, sizeof(status), "%s, %s", vrrp_state_name(to), d->cfg->node.name);
-	if (to == VRRP_BACKUP || to == VRRP_MASTER)
-		sdnotify_ready(d->sd, status); /* READY=1 once the node has a role */
+	if (to == VRRP_FAULT)
+		snprintf(status, sizeof(status), "FAULT (no carrier on %s), %s", d->cfg->ha.interface,
+			 d->cfg->node.name);
+	/* READY=1 once the node has a role; FAULT counts too (a node started
+	 * without carrier is up and waiting for the link, not failing). */
+	if (to != VRRP_INIT)
+		sdnotify_ready(d->sd, status);
 	else
 		sdnotify_status(d->sd, status);
 }
@@ -369,7 +374,7 @@ static int daemon_setup(struct daemon *d)
 		return err;
 	if (!d->ha)
 		sdnotify_ready(d->sd, "standalone, serving");
-	else if (ha_state(d->ha) == VRRP_BACKUP || ha_state(d->ha) == VRRP_MASTER)
+	else if (ha_state(d->ha) != VRRP_INIT)
 		sdnotify_ready(d->sd, vrrp_state_name(ha_state(d->ha)));
 	return 0;
 }

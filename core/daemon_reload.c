@@ -22,6 +22,8 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 		{ "[frontend] listen", strcmp(o->frontend.listen.text, n->frontend.listen.text) != 0 },
 		{ "[frontend] mode", o->frontend.mode != n->frontend.mode },
 		{ "[frontend] max_header_size", o->frontend.max_header_size != n->frontend.max_header_size },
+		{ "[frontend] max_uri_size", o->frontend.max_uri_size != n->frontend.max_uri_size },
+		{ "[frontend] max_body_size", o->frontend.max_body_size != n->frontend.max_body_size },
 		{ "[backend] health_check", strcmp(o->backend.health_check, n->backend.health_check) != 0 },
 		{ "[backend] health_interval", o->backend.health_interval_ms != n->backend.health_interval_ms },
 		{ "[ha]", memcmp(&o->ha, &n->ha, sizeof(o->ha)) != 0 },

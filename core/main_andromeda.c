@@ -72,6 +72,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* Under systemd, journald adds the time itself. */
+	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
 	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
@@ -86,8 +88,6 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
-	/* Under systemd, journald adds the time itself. */
-	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
 	log_set_level(debug ? LOG_LVL_DEBUG : (enum log_level)cfg.node.log_level);
 	rc = daemon_run(&cfg);
 	config_free(&cfg);

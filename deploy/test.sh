@@ -189,5 +189,25 @@ if ((FUZZ_SECONDS > 0)); then
 	fuzz_smoke
 fi
 
+
+say "Debian package (deploy/package-test.sh)"
+if JOBS=$JOBS bash "$SRC_DIR/deploy/package-test.sh"; then
+	phase "package (.deb)" PASS "built, installed, verified, purged"
+	TOTAL_PASSED=$((TOTAL_PASSED + 1))
+else
+	phase "package (.deb)" FAIL "see deploy/package-test.sh output above"
+	TOTAL_FAILED=$((TOTAL_FAILED + 1))
+fi
+if [[ "${SKIP_CROSS:-0}" != 1 ]]; then
+	say "arm64 cross-build, unit tests under qemu (deploy/cross-test.sh)"
+	if JOBS=$JOBS bash "$SRC_DIR/deploy/cross-test.sh"; then
+		phase "arm64 under qemu" PASS "cross-built, unit tests, arm64 .deb"
+		TOTAL_PASSED=$((TOTAL_PASSED + 1))
+	else
+		phase "arm64 under qemu" FAIL "see deploy/cross-test.sh output above"
+		TOTAL_FAILED=$((TOTAL_FAILED + 1))
+	fi
+fi
+
 summary
 ((TOTAL_FAILED == 0 && TOTAL_PASSED > 0))

@@ -30,6 +30,7 @@
 #define SYNC_RECONNECT_MS 100
 #define SYNC_MAX_AGE_MS 60000      /* first contact: clocks within a minute */
 #define SYNC_MAX_SESSIONS 32
+#define SYNC_AUTH_TIMEOUT_MS 2000  /* an accepted session must prove the key by then */
 #define SYNC_SESSION_OUT_MAX (256 * 1024)
 #define SYNC_MAX_SERVERS (SYNC_MAX_CHUNKS * 8)
 
@@ -39,6 +40,8 @@ struct session {
 	struct in_addr peer;
 	bool outgoing;             /* ours, to the MASTER */
 	bool established;
+	bool authed;               /* sent a message that verified */
+	uint64_t opened_ms;
 	uint8_t in[2 + MSG_MAX_LEN];
 	size_t inlen;
 	uint8_t *out;
@@ -373,7 +376,7 @@ static void rx_snapshot(struct sync *s, const struct msg *m)
 {
 	struct snap_asm *a = s->asm_;
 	struct sync_snap_hdr h;
-	size_t off;
+	size_t off, n0;
 
 	if (is_master(s) || sync_snap_decode(m->payload, m->len, &h, &off) < 0)
 		return;
@@ -388,16 +391,15 @@ static void rx_snapshot(struct sync *s, const struct msg *m)
 	}
 	if (a->have & (1ull << h.chunk))
 		return;
+	n0 = a->n;
 	for (uint16_t i = 0; i < h.nservers; i++) {
-		if (a->n == SYNC_MAX_SERVERS || sync_snap_server(m->payload, m->len, &off, &a->srv[a->n]) < 0) {
-			s->c.bad_payload++;
-			a->have = 0;
-			return;
-		}
+		if (a->n == SYNC_MAX_SERVERS || sync_snap_server(m->payload, m->len, &off, &a->srv[a->n]) < 0)
+			break;
 		a->n++;
 	}
-	if (off != m->len) {
+	if (a->n != n0 + h.nservers || off != m->len) {
 		s->c.bad_payload++;
+		a->n = n0; /* this chunk never happened */
 		return;
 	}
 	a->have |= 1ull << h.chunk;
@@ -475,6 +477,8 @@ static void rx_message(struct sync *s, struct session *ss, const uint8_t *buf, s
 	struct msg m;
 	enum msg_drop why = msg_decode(s->key, buf, len, &m);
 
+	if (why == MSG_OK && ss)
+		ss->authed = true; /* it holds the key: keep it past the auth timeout */
 	if (why == MSG_OK)
 		why = msg_replay_check(ss ? &s->replay_tcp : &s->replay_udp, &m, wall_ms());
 	if (why != MSG_OK) {
@@ -658,6 +662,7 @@ static struct session *session_new(struct sync *s, int fd, struct in_addr peer, 
 	ss->peer = peer;
 	ss->outgoing = outgoing;
 	ss->established = !outgoing;
+	ss->opened_ms = loop_now_ms(s->loop);
 	list_init(&ss->link);
 	return ss;
 }
@@ -678,6 +683,28 @@ static void session_connect(struct sync *s, struct in_addr master)
 	s->up = session_new(s, fd, master, true);
 }
 
+/* Close accepted sessions that have not sent a valid message within
+ * SYNC_AUTH_TIMEOUT_MS (or, with max_age UINT64_MAX, the oldest one such
+ * at once).  Returns true if one was closed. */
+static bool evict_unauthed(struct sync *s, uint64_t max_age)
+{
+	struct session *oldest = NULL;
+	uint64_t now = loop_now_ms(s->loop);
+	struct list *pos;
+
+	list_for_each(pos, &s->accepted) {
+		struct session *ss = list_entry(pos, struct session, link);
+
+		if (!ss->authed && (!oldest || ss->opened_ms < oldest->opened_ms))
+			oldest = ss;
+	}
+	if (!oldest || (max_age != UINT64_MAX && now - oldest->opened_ms < max_age))
+		return false;
+	count_drop(s, MSG_DROP_SHORT, oldest->peer); /* nothing valid came */
+	session_close(oldest, false);
+	return true;
+}
+
 static void accept_io(struct loop *loop, int lfd, unsigned events, void *arg)
 {
 	struct sync *s = arg;
@@ -690,7 +717,9 @@ static void accept_io(struct loop *loop, int lfd, unsigned events, void *arg)
 	(void)events;
 	if (fd < 0)
 		return;
-	if (s->naccepted >= SYNC_MAX_SESSIONS) {
+	/* Full: make room by dropping the oldest session that never proved
+	 * the key, so idle strangers cannot lock the backups out. */
+	if (s->naccepted >= SYNC_MAX_SESSIONS && !evict_unauthed(s, UINT64_MAX)) {
 		close(fd);
 		return;
 	}
@@ -706,6 +735,8 @@ static void poll_fired(struct loop *loop, struct loop_timer *t)
 	struct sync *s = t->arg;
 	struct vrrp_status st;
 
+	while (evict_unauthed(s, SYNC_AUTH_TIMEOUT_MS))
+		;
 	vrrp_get_status(s->vrrp, &st);
 	if (st.state != VRRP_BACKUP || !st.master.s_addr || st.master.s_addr == s->self.s_addr) {
 		if (s->up)

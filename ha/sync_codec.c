@@ -91,6 +91,7 @@ static void get_name(struct rbuf *r, char *out)
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
 		      c == '_' || c == '-')) {
 			r->err = true;
+			out[0] = 0; /* never leave a half name without its NUL */
 			return;
 		}
 		out[i] = c;

@@ -377,7 +377,7 @@ check_eq "reset mid-body: client got the head, then the connection closed (no co
 	"200|0|eof" "$(field statuses "$out")|$(field complete "$out")|$(closed "$out" && echo eof)"
 check_le "reset mid-body: truncated body (bytes)" "$(field body "$out")" 99999
 check_ge "reset mid-body: the failure is counted" "$(srv_field bad failures)" 1
-fall_check reset-mid-body
+fall_check reset-mid-body parallel
 bad_stop reset-mid-body
 
 # --- endless headers -> 502

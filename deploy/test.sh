@@ -85,26 +85,26 @@ run_ctest() {
 	fi
 }
 
-# The fuzz harnesses have no CMake rule: build each with clang, libFuzzer,
-# ASan and UBSan against the project's sources, run it briefly on its seed
-# corpus (tests/fuzz/corpus/NAME-without-fuzz_), fail on any crash.
+# Build every harness once with CMake (-DANDROMEDA_FUZZ=ON, clang: one
+# instrumented library of the modules, each tests/fuzz/fuzz_*.c linked with
+# libFuzzer, ASan and UBSan), run each briefly on its seed corpus
+# (tests/fuzz/corpus/NAME-without-fuzz_), fail on any crash.
 fuzz_smoke() {
-	local dir="$SRC_DIR/build-fuzz" h name seeds srcs libs ok=0 bad=0
+	local dir="$SRC_DIR/build-fuzz" h name seeds ok=0 bad=0
 	mkdir -p "$dir"
-	# Every module (minus the mains): a harness links whatever it uses.
-	srcs=$(ls "$SRC_DIR"/core/*.c "$SRC_DIR"/ha/*.c "$SRC_DIR"/netlink/*.c 2>/dev/null | grep -v '/main_')
-	libs="-lhttp_parser -lpthread $(pkg-config --libs libcurl inih jansson libsystemd libcrypto \
-		libnl-route-3.0 libmnl 2>/dev/null)"
+	if ! cmake -S "$SRC_DIR" -B "$dir" -DCMAKE_C_COMPILER=clang -DANDROMEDA_FUZZ=ON >"$dir/configure.log" 2>&1 ||
+		! make -C "$dir" -j"$JOBS" --no-print-directory fuzzers >"$dir/make.log" 2>&1; then
+		tail -n 30 "$dir/configure.log" "$dir/make.log"
+		TOTAL_FAILED=$((TOTAL_FAILED + 1))
+		phase "fuzz smoke" FAIL "the harnesses did not build (build-fuzz/make.log)"
+		return
+	fi
 	for h in "$SRC_DIR"/tests/fuzz/fuzz_*.c; do
 		[[ -e "$h" ]] || continue
 		name=$(basename "$h" .c)
 		echo "--- $name"
-		# shellcheck disable=SC2086
-		if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-			-std=gnu17 -D_GNU_SOURCE -DANDROMEDA_VERSION='"fuzz"' -I"$SRC_DIR/core" -I"$SRC_DIR/ha" -I"$SRC_DIR/netlink" \
-			$(pkg-config --cflags libnl-route-3.0 2>/dev/null) \
-			"$h" $srcs $libs -o "$dir/$name" >"$dir/$name.build.log" 2>&1; then
-			tail -n 20 "$dir/$name.build.log"
+		if [[ ! -x "$dir/tests/$name" ]]; then
+			echo "$name was not built"
 			bad=$((bad + 1))
 			continue
 		fi
@@ -112,7 +112,7 @@ fuzz_smoke() {
 		rm -rf "$dir/corpus-$name"
 		mkdir -p "$dir/corpus-$name"
 		[[ -d "$seeds" ]] && cp -r "$seeds"/. "$dir/corpus-$name/"
-		if timeout $((FUZZ_SECONDS + 120)) "$dir/$name" -max_total_time="$FUZZ_SECONDS" \
+		if timeout $((FUZZ_SECONDS + 120)) "$dir/tests/$name" -max_total_time="$FUZZ_SECONDS" \
 			-artifact_prefix="$dir/$name-" -print_final_stats=0 "$dir/corpus-$name" \
 			>"$dir/$name.log" 2>&1; then
 			grep -E '^Done|#[0-9]+.*DONE' "$dir/$name.log" | tail -n1

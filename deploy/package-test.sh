@@ -140,7 +140,7 @@ check_deb() {
 	list=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|')
 	for f in /usr/sbin/andromeda /usr/sbin/andromeda-agent /usr/bin/andromedactl \
 		/lib/systemd/system/andromeda.service /lib/systemd/system/andromeda-agent.service \
-		/etc/andromeda/andromeda.conf /etc/andromeda/standalone.conf \
+		/etc/andromeda/agent.conf /etc/andromeda/andromeda.conf /etc/andromeda/standalone.conf \
 		/usr/share/man/man8/andromeda.8.gz /usr/share/man/man8/andromedactl.8.gz \
 		/usr/share/man/man8/andromeda-agent.8.gz /usr/share/man/man5/andromeda.conf.5.gz \
 		/usr/share/doc/andromeda/install.md; do
@@ -150,7 +150,7 @@ check_deb() {
 	check_eq "package architecture" "$(dpkg --print-architecture)" "$(dpkg-deb -f "$deb" Architecture)"
 	check "dependencies computed by dpkg-shlibdeps (libc6, libnl-route-3-200, adduser)" \
 		grep -qE 'adduser.*libc6 .*libnl-route-3-200' <<<"$(dpkg-deb -f "$deb" Depends)"
-	check_eq "conffiles" "/etc/andromeda/andromeda.conf /etc/andromeda/standalone.conf" \
+	check_eq "conffiles" "/etc/andromeda/agent.conf /etc/andromeda/andromeda.conf /etc/andromeda/standalone.conf" \
 		"$(dpkg-deb -I "$deb" conffiles | sort | paste -sd' ')"
 	check "binaries are stripped" bash -c "file -L '$BUILD_DIR/_CPack_Packages/Linux/DEB/'*/usr/sbin/andromeda | grep -q ', stripped'"
 }
@@ -175,7 +175,7 @@ check_installed() {
 	check_eq "cluster key owner and mode" "andromeda andromeda 600" \
 		"$(stat -c '%U %G %a' /etc/andromeda/cluster.key 2>&1)"
 	check_eq "state directory" "andromeda andromeda 750" "$(stat -c '%U %G %a' /var/lib/andromeda 2>&1)"
-	check_eq "dpkg records the conffiles" 2 \
+	check_eq "dpkg records the conffiles" 3 \
 		"$(dpkg-query -W -f='${Conffiles}\n' andromeda | grep -c '^ /etc/andromeda/')"
 	check "systemd-analyze verify on both units: clean" verify_units
 	check "services are not enabled by the package (placeholder config)" bash -c \

@@ -118,10 +118,15 @@ static size_t unescape(const char *s, char *out)
 		case 't': out[n++] = '\t'; s++; break;
 		case '0': out[n++] = '\0'; s++; break;
 		case 'x': {
-			char hex[3] = { s[1], s[1] ? s[2] : 0, 0 };
+			/* one or two hex digits */
+			char hex[3] = { s[1], '\0', '\0' }, *end;
+			unsigned char byte;
 
-			out[n++] = (char)strtoul(hex, NULL, 16);
-			s += 1 + strlen(hex);
+			if (s[1])
+				hex[1] = s[2];
+			byte = (unsigned char)strtoul(hex, &end, 16);
+			memcpy(out + n++, &byte, 1);
+			s += 1 + (end - hex);
 			break;
 		}
 		default: out[n++] = *s++; break;
@@ -433,11 +438,13 @@ static int parse_args(int argc, char **argv, struct opts *o, char **payload, siz
 	while ((opt = getopt_long(argc, argv, "p:f:", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
+			free(*payload); /* the last -p or -f wins */
 			if (!(*payload = malloc(strlen(optarg) + 1)))
 				return -1;
 			*plen = unescape(optarg, *payload);
 			break;
 		case 'f':
+			free(*payload);
 			if (!(*payload = read_file(optarg, plen)))
 				return -1;
 			break;
@@ -453,7 +460,8 @@ static int parse_args(int argc, char **argv, struct opts *o, char **payload, siz
 		default: return -1;
 		}
 	}
-	if (optind + 2 != argc || !*payload || o->repeat < 1 || o->repeat > 1000 || inet_pton(AF_INET, argv[optind], &o->to.sin_addr) != 1)
+	if (optind + 2 != argc || !*payload || o->repeat < 1 || o->repeat > 1000 ||
+	    inet_pton(AF_INET, argv[optind], &o->to.sin_addr) != 1)
 		return -1;
 	o->to.sin_port = htons((uint16_t)atoi(argv[optind + 1]));
 	return 0;
@@ -490,6 +498,7 @@ int main(int argc, char **argv)
 	int rc = 0;
 
 	if (parse_args(argc, argv, &u.o, &payload, &u.plen) < 0) {
+		free(payload);
 		fprintf(stderr, "usage: abuse ADDR PORT (-p STRING | -f FILE) [--drip MS] [--drip-from N]\n"
 				"       [--shut-wr] [--rst-after N] [--read-delay MS] [--max-body N]\n"
 				"       [--wait MS] [--timeout MS] [--repeat N]\n");

@@ -414,7 +414,7 @@ static void sock_read(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct agent *a = arg;
 	uint8_t buf[MSG_MAX_LEN + 1]; /* +1: an oversized datagram is seen as such */
-	struct sockaddr_in from;
+	struct sockaddr_in from = { 0 }; /* recvfrom fills it; zeroed for the analyzer */
 	socklen_t flen;
 	ssize_t n;
 

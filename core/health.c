@@ -522,10 +522,14 @@ int health_create(struct health **out, struct loop *loop, struct pool *pool, con
 
 void health_destroy(struct health *h)
 {
+	struct list *e;
+
 	if (!h)
 		return;
-	while (!list_empty(&h->checks))
-		hc_untrack(list_entry(h->checks.next, struct hcheck, link));
+	/* Popped first: hc_untrack's own list_del is then a no-op, and the
+	 * loop visibly moves on to the next check before this one is freed. */
+	while ((e = list_pop_head(&h->checks)))
+		hc_untrack(list_entry(e, struct hcheck, link));
 	if (h->multi)
 		curl_multi_cleanup(h->multi);
 	loop_timer_cancel(h->loop, &h->curl_timer);

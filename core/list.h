@@ -13,8 +13,8 @@ struct list {
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 #define list_entry(ptr, type, member) container_of(ptr, type, member)
 #define list_for_each_safe(pos, tmp, head) \
-	for (pos = (head)->next, tmp = pos->next; pos != (head); pos = tmp, tmp = pos->next)
-#define list_for_each(pos, head) for (pos = (head)->next; pos != (head); pos = pos->next)
+	for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head); (pos) = (tmp), (tmp) = (pos)->next)
+#define list_for_each(pos, head) for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
 
 static inline void list_init(struct list *l) { l->next = l->prev = l; }
 static inline bool list_empty(const struct list *l) { return l->next == l; }
@@ -38,13 +38,18 @@ static inline void list_del(struct list *e)
 	list_init(e);
 }
 
+/* Unlinks through head itself rather than through e->prev (which is head):
+ * same result, but a static analyzer can then see that head->next moved on
+ * and does not report the next pop as a use of the freed element. */
 static inline struct list *list_pop_head(struct list *head)
 {
 	struct list *e = head->next;
 
 	if (e == head)
 		return NULL;
-	list_del(e);
+	head->next = e->next;
+	e->next->prev = head;
+	list_init(e);
 	return e;
 }
 

@@ -204,7 +204,8 @@ void loop_timer_arm_at(struct loop *loop, struct loop_timer *t, uint64_t when_ms
 	}
 	if (loop->heap_len + 1 >= loop->heap_cap) {
 		uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
-		struct loop_timer **h = realloc(loop->heap, cap * sizeof(*h));
+		/* An array of pointers: sizeof(pointer) is meant. */
+		struct loop_timer **h = realloc(loop->heap, cap * sizeof(*h)); /* NOLINT(bugprone-sizeof-expression) */
 
 		if (!h)
 			abort(); /* a timer that silently never fires is worse */

@@ -97,7 +97,8 @@ int msg_encode(const struct msg_key *key, uint8_t type, uint32_t sender, uint64_
 	 * out + MSG_HDR_LEN already. */
 	if (len)
 		memmove(out + MSG_HDR_LEN, payload, len);
-	memcpy(out + H_MAGIC, MSG_MAGIC, 4);
+	/* The 4-byte wire magic, without the literal's NUL. */
+	memcpy(out + H_MAGIC, MSG_MAGIC, 4); /* NOLINT(bugprone-not-null-terminated-result) */
 	out[H_VERSION] = MSG_VERSION;
 	out[H_TYPE] = type;
 	put16(out + H_LEN, (uint16_t)len);
@@ -355,8 +356,8 @@ static int key_parse(const char *path, const char *txt, size_t n, struct msg_key
 		return key_fail(err, errlen, -EINVAL, path, "key too long: %zu bytes, at most %d",
 				digits / 2, MSG_KEY_MAX);
 	for (size_t i = 0; i < digits / 2; i++)
-		key->bytes[i] = (uint8_t)(hexval((unsigned char)txt[a + 2 * i]) << 4 |
-					  hexval((unsigned char)txt[a + 2 * i + 1]));
+		key->bytes[i] = (uint8_t)((unsigned)hexval((unsigned char)txt[a + 2 * i]) << 4 |
+					  (unsigned)hexval((unsigned char)txt[a + 2 * i + 1]));
 	key->len = digits / 2;
 	return 0;
 }

@@ -181,7 +181,7 @@ static void reg_io(struct loop *loop, int fd, unsigned events, void *arg)
 	(void)loop;
 	(void)events;
 	for (int i = 0; i < 64; i++) {
-		struct sockaddr_in from;
+		struct sockaddr_in from = { 0 }; /* recvfrom fills it; zeroed for the analyzer */
 		socklen_t flen = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
 		enum msg_drop why;

@@ -229,7 +229,6 @@ static int open_socket(struct ha *ha)
 		.ifname = ha->cfg->ha.interface,
 		.peers = ha->cfg->ha.peers,
 		.npeers = ha->cfg->ha.npeers,
-		.vips = vips,
 		.nvips = ha->cfg->ha.nvips,
 		.rx = sock_rx,
 		.rx_arg = ha,
@@ -237,6 +236,7 @@ static int open_socket(struct ha *ha)
 
 	for (size_t i = 0; i < ha->cfg->ha.nvips; i++)
 		vips[i] = ha->cfg->ha.vips[i].addr;
+	p.vips = vips; /* after the loop: cppcheck then sees the array used */
 	return vrrp_socket_open(ha->loop, &p, &ha->sock);
 }
 

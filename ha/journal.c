@@ -146,7 +146,8 @@ int journal_encode(const struct journal_rec *r, uint8_t *buf, size_t cap)
 	len = JOURNAL_REC_MIN + nlen + dlen;
 	if (cap < len)
 		return -ENOSPC;
-	memcpy(buf, JOURNAL_MAGIC, 4);
+	/* The 4-byte record magic, without the literal's NUL. */
+	memcpy(buf, JOURNAL_MAGIC, 4); /* NOLINT(bugprone-not-null-terminated-result) */
 	put16(buf + 4, (uint16_t)len);
 	buf[6] = JOURNAL_VERSION;
 	buf[7] = (uint8_t)r->type;

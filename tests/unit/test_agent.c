@@ -282,6 +282,7 @@ static void websrv_start(struct websrv *w)
 	cr_assert_eq(getsockname(w->fd, (struct sockaddr *)&sin, &len), 0);
 	w->port = ntohs(sin.sin_port);
 	atomic_store(&w->status, 200);
+	atomic_store(&w->requests, 0); /* read by the checks: must start at 0 */
 	cr_assert_eq(pthread_create(&w->thread, NULL, websrv_main, w), 0);
 }
 

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# valgrind.sh - every Criterion unit test binary under valgrind memcheck
+# (docs/static-analysis.md).
+#
+#   bash deploy/valgrind.sh [BUILD_DIR]
+#
+# BUILD_DIR (default build/) must be a built, non-sanitizer build: ASan and
+# valgrind cannot share a process.  One binary per tests/unit/test_*.c is
+# expected; a missing one fails the run.
+#
+# Criterion 2.4 runs every test in a worker that the runner forks and then
+# re-executes (execve of the same binary as "boxfort-worker"), so memcheck
+# must follow exec (--trace-children=yes) or the tests themselves would run
+# unchecked; programs a test starts (test_control runs andromedactl) are
+# checked too, while shells and system tools are skipped.  Each process
+# writes its own log; a binary fails when Criterion reports a failure, a
+# log shows any error (invalid access, uninitialised use, bad free) or a
+# definite or indirect leak (--errors-for-leak-kinds), or a process ended
+# without valgrind's final summary (killed, or it hung and the timeout hit).
+# The few tests that assert wall-clock timing are listed in TIMING below and
+# left out, by name, in every run's summary.
+#
+# Environment: JOBS (Criterion jobs per binary, default nproc),
+# VG_TIMEOUT (seconds per binary, default 300), VG_ONLY (space-separated
+# binary names: a local run of just those; CI leaves it unset).
+# Logs: BUILD_DIR/valgrind/NAME/ (output.txt, vg.PID.log per process).
+set -uo pipefail
+
+SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+cd "$SRC_DIR" || exit 2
+BUILD_DIR=${1:-build}
+[[ "$BUILD_DIR" = /* ]] || BUILD_DIR="$SRC_DIR/$BUILD_DIR"
+JOBS=${JOBS:-$(nproc)}
+VG_TIMEOUT=${VG_TIMEOUT:-300}
+OUT="$BUILD_DIR/valgrind"
+
+# Binaries slower than VG_TIMEOUT under valgrind get more time here (name
+# and seconds), never a skip.  Empty while every binary fits.
+declare -A SLOW=()
+
+# Tests whose assertions are about wall-clock time (50 ms check timeouts,
+# a 100 ms announce cadence, a 3 s deadline for a 200 kB reply) cannot hold
+# under memcheck, which runs the code 20-50 times slower: they fail on time,
+# not on memory.  They are left out here only - the normal and ASan runs of
+# test.sh still run them - and every run prints them by name.  An entry that
+# no longer matches a test fails the run, so the list cannot go stale.
+declare -A TIMING=(
+	[test_agent]='agent/schedule_healthy_unhealthy_and_stop|agent/refused_service_is_never_announced'
+	[test_control]='control/large_reply_is_sent_completely'
+	[test_health]='health/check_now_runs_at_once|health/server_removed_during_check_is_not_touched_again|health/closed_without_answer_is_a_bad_response|health/existing_servers_are_checked_and_staggered|health/no_listener_goes_down_with_connect_refused|health/registered_server_comes_up_after_rise_checks|health/silent_server_times_out_within_bounds|health/status_500_goes_down_after_fall_checks|health/tcp_check_refused_goes_down'
+)
+
+VG_OPTS=(
+	--tool=memcheck --error-exitcode=1 --leak-check=full
+	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+	--trace-children=yes --child-silent-after-fork=yes
+	--trace-children-skip='/bin/*,/usr/bin/*,/sbin/*,/usr/sbin/*'
+	--num-callers=30 --read-inline-info=no --vgdb=no
+	--suppressions="$SRC_DIR/deploy/valgrind.supp"
+)
+
+PASSED=0
+FAILED=0
+REPORT=()
+TIMING_NOTE=()
+
+if ! command -v valgrind >/dev/null; then
+	echo "valgrind.sh: valgrind not found (apt-get install valgrind)" >&2
+	exit 2
+fi
+if grep -q '^CMAKE_BUILD_TYPE:STRING=Sanitize' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
+	echo "valgrind.sh: $BUILD_DIR is a sanitizer build; use a normal one (build/)" >&2
+	exit 2
+fi
+
+# sum_field LOGS... PATTERN: add up "PATTERN N" numbers across logs.
+sum_field() {
+	local pat=$1
+	shift
+	grep -h "$pat" "$@" 2>/dev/null | sed -E "s/.*$pat *([0-9,]+).*/\1/" | tr -d , |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
+# check NAME: run one binary, judge its logs, add a line to REPORT.
+check() {
+	local name=$1 bin="$BUILD_DIR/tests/$1" dir="$OUT/$1" t0=$SECONDS limit rc
+	local logs nproc errs lost nosum synth why=""
+	limit=${SLOW[$name]:-$VG_TIMEOUT}
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	if [[ ! -x "$bin" ]]; then
+		REPORT+=("$name|FAIL|no binary $bin (build first)")
+		FAILED=$((FAILED + 1))
+		return
+	fi
+	local filter=() left=${TIMING[$name]:-} nleft=0 stale="" t
+	if [[ -n "$left" ]]; then
+		filter=(--filter "!($left)")
+		for t in ${left//|/ }; do
+			nleft=$((nleft + 1))
+			# --list prints "suite: N tests" then one line per test.
+			"$bin" --list 2>/dev/null | awk -v s="${t%%/*}" -v n="${t#*/}" '
+				/^[^ ].*: [0-9]+ tests?$/ { cur = $1; sub(/:$/, "", cur) }
+				cur == s && $NF == n { found = 1 } END { exit !found }' || stale+="$t "
+		done
+		TIMING_NOTE+=("$name: ${left//|/, }")
+	fi
+	echo "--- $name ($nleft test(s) left out for timing, timeout ${limit}s)"
+	timeout -k 10 "$limit" valgrind "${VG_OPTS[@]}" --log-file="$dir/vg.%p.log" \
+		"$bin" --jobs "$JOBS" --short-filename "${filter[@]}" >"$dir/output.txt" 2>&1
+	rc=$?
+	logs=("$dir"/vg.*.log)
+	[[ -e "${logs[0]}" ]] || logs=()
+	nproc=${#logs[@]}
+	errs=$(sum_field 'ERROR SUMMARY:' "${logs[@]}" /dev/null)
+	lost=$(( $(sum_field 'definitely lost:' "${logs[@]}" /dev/null) +
+		 $(sum_field 'indirectly lost:' "${logs[@]}" /dev/null) ))
+	nosum=$(grep -L 'ERROR SUMMARY:' "${logs[@]}" /dev/null 2>/dev/null | grep -vc '^/dev/null$')
+	synth=$(grep -o 'Tested: [0-9]* | Passing: [0-9]* | Failing: [0-9]* | Crashing: [0-9]*' \
+		"$dir/output.txt" | tail -n1)
+	((rc == 124 || rc == 137)) && why+="timed out after ${limit}s; "
+	((rc != 0 && rc != 124 && rc != 137)) && why+="exit $rc; "
+	[[ -z "$synth" ]] && why+="no Criterion summary; "
+	((errs > 0)) && why+="$errs valgrind error(s); "
+	((lost > 0)) && why+="$lost bytes definitely/indirectly lost; "
+	((nosum > 0)) && why+="$nosum process(es) without a valgrind summary; "
+	((nproc < 2)) && why+="workers not traced; "
+	[[ -n "$stale" ]] && why+="TIMING names no such test: $stale; "
+	if [[ -z "$why" ]]; then
+		REPORT+=("$name|PASS|${synth%% |*}, $nproc processes, $((SECONDS - t0)) s")
+		PASSED=$((PASSED + 1))
+	else
+		REPORT+=("$name|FAIL|${why%; } ($synth; $((SECONDS - t0)) s; logs in $dir)")
+		FAILED=$((FAILED + 1))
+		grep -E '^\[----\]|^\[FAIL\]' "$dir/output.txt" | head -n 20
+		# The first report of each failing process, for the CI log.
+		grep -l -E 'ERROR SUMMARY: [1-9]' "${logs[@]}" /dev/null 2>/dev/null | head -n 3 |
+			xargs -r -n1 sed -n '/^==[0-9]*== \(Invalid\|Conditional\|Use of\|Syscall\|Mismatched\|Source and\|[0-9,]* bytes in\)/,/^==[0-9]*== $/p' |
+			head -n 60
+	fi
+}
+
+T_START=$SECONDS
+echo "valgrind $(valgrind --version | sed 's/valgrind-//'), build $BUILD_DIR, $JOBS job(s) per binary"
+for src in "$SRC_DIR"/tests/unit/test_*.c; do
+	name=$(basename "$src" .c)
+	[[ -n "${VG_ONLY:-}" && " $VG_ONLY " != *" $name "* ]] && continue
+	check "$name"
+done
+
+printf '\n=== valgrind summary (%d s)\n' $((SECONDS - T_START))
+for line in "${REPORT[@]}"; do
+	IFS='|' read -r name res detail <<<"$line"
+	printf '  %-24s %-5s %s\n' "$name" "$res" "$detail"
+done
+if ((${#TIMING_NOTE[@]})); then
+	echo
+	echo "  not run under valgrind (wall-clock assertions; they run in the normal and ASan builds):"
+	printf '    %s\n' "${TIMING_NOTE[@]}"
+fi
+printf '\n%d binaries clean, %d failed\n' "$PASSED" "$FAILED"
+((FAILED == 0 && PASSED > 0))

@@ -300,8 +300,10 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	h.c = calloc((size_t)h.n, sizeof(*h.c));
 	h.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!h.c || h.ep < 0 || raise_nofile(h.n) < 0)
+	if (!h.c || h.ep < 0 || raise_nofile(h.n) < 0) {
+		free(h.c);
 		return 1;
+	}
 	rc = run(&h, now_ms(CLOCK_MONOTONIC) + h.setup_s * 1000LL, true);
 	if (rc == 0 && h.ready == h.n) {
 		printf("ready %ld %lld\n", h.ready, now_ms(CLOCK_REALTIME));

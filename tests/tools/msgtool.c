@@ -248,6 +248,7 @@ static int capture(int argc, char **argv)
 		inet_pton(AF_INET, argv[3], &m.imr_multiaddr);
 		if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)) < 0) {
 			perror("msgtool capture: IP_ADD_MEMBERSHIP");
+			close(fd);
 			return 1;
 		}
 	}

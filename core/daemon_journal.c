@@ -121,7 +121,11 @@ static int restore(struct djournal *dj)
 
 	if (!state)
 		return -ENOMEM;
-	err = journal_rebuild(dj->j, journal_now_ms(), state, JOURNAL_STATE_MAX, &n);
+	/* Re-announcements are not journaled (only changes are), so a recorded
+	 * lease is older than the agent's last announcement: every restored
+	 * registration gets its lease again from now (now_ms 0 = no expiry
+	 * here); an agent that is gone still expires, a lease later. */
+	err = journal_rebuild(dj->j, 0, state, JOURNAL_STATE_MAX, &n);
 	dj->restoring = true;
 	for (size_t i = 0; !err && i < n; i++) {
 		restore_one(dj, &state[i]);

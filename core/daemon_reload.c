@@ -8,6 +8,23 @@
 #include "log.h"
 #include "pool.h"
 
+static bool ha_changed(const struct config *o, const struct config *n)
+{
+	bool vips = o->ha.nvips != n->ha.nvips, peers = o->ha.npeers != n->ha.npeers;
+
+	for (size_t i = 0; !vips && i < o->ha.nvips; i++)
+		vips = strcmp(o->ha.vips[i].text, n->ha.vips[i].text) != 0;
+	for (size_t i = 0; !peers && i < o->ha.npeers; i++)
+		peers = o->ha.peers[i].s_addr != n->ha.peers[i].s_addr;
+	return vips || peers || o->ha.enabled != n->ha.enabled || strcmp(o->ha.interface, n->ha.interface) ||
+	       o->ha.vrid != n->ha.vrid || o->ha.priority != n->ha.priority ||
+	       o->ha.advert_interval_ms != n->ha.advert_interval_ms || o->ha.preempt != n->ha.preempt ||
+	       o->ha.preempt_delay_ms != n->ha.preempt_delay_ms || strcmp(o->ha.key_file, n->ha.key_file) ||
+	       o->ha.garp_count != n->ha.garp_count || o->ha.garp_interval_ms != n->ha.garp_interval_ms ||
+	       o->ha.garp_refresh_ms != n->ha.garp_refresh_ms || o->ha.checksum_rfc5798 != n->ha.checksum_rfc5798 ||
+	       o->ha.sync_port != n->ha.sync_port;
+}
+
 /* Keys read once at start-up: a change is reported, not applied. */
 static void warn_restart_keys(const struct config *o, const struct config *n)
 {
@@ -26,7 +43,7 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 		{ "[frontend] max_body_size", o->frontend.max_body_size != n->frontend.max_body_size },
 		{ "[backend] health_check", strcmp(o->backend.health_check, n->backend.health_check) != 0 },
 		{ "[backend] health_interval", o->backend.health_interval_ms != n->backend.health_interval_ms },
-		{ "[ha]", memcmp(&o->ha, &n->ha, sizeof(o->ha)) != 0 },
+		{ "[ha]", ha_changed(o, n) },
 		{ "[registration]", o->registration.enabled != n->registration.enabled ||
 					    o->registration.port != n->registration.port },
 	};

@@ -123,8 +123,12 @@ int privdrop(const char *user)
 		log_err("user %s: no such user (set [node] user, or create it)", user);
 		return -ENOENT;
 	}
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || (err = drop_bounding_set()) < 0 || setgroups(0, NULL) < 0 ||
-	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+	if ((err = drop_bounding_set()) < 0) {
+		log_errno(err, "cannot drop capabilities before switching to %s", user);
+		return err;
+	}
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
 		err = -errno;
 		log_errno(err, "cannot switch to user %s", user);
 		return err;

@@ -132,7 +132,7 @@ static void listener_io(struct loop *loop, int lfd, unsigned events, void *arg)
 	(void)loop;
 	(void)events;
 	for (int i = 0; i < ACCEPT_BATCH && px->accepting; i++) {
-		struct sockaddr_in peer;
+		struct sockaddr_in peer = { 0 };
 		socklen_t len = sizeof(peer);
 		int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 

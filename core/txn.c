@@ -78,8 +78,8 @@ struct txn *txn_new(struct client *cl)
 
 static void txn_unqueue(struct txn *t)
 {
-	if (!list_linked(&t->qlink))
-		return;
+	if (!list_linked(&t->qlink) || !t->srv)
+		return; /* queued implies a server: the second test is for the analyzer */
 	list_del(&t->qlink);
 	t->srv->queued--;
 }

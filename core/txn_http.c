@@ -43,14 +43,13 @@ static void client_update_mask(struct client *cl)
 	struct txn *t = cl->txn;
 	unsigned mask = 0;
 
-	if (!t || t->state == TXN_READING)
-		mask = LOOP_READ;
-	else if (!t->req_done && t->rq && (buf_space(&cl->px->bufs, t->rq) || t->rq_sent))
-		mask = LOOP_READ;
-	else if (t->req_done && (!cl->in || buf_space(&cl->px->bufs, cl->in)))
-		/* Keep reading while the answer is prepared: a pipelined request
-		 * waits in cl->in, a client that leaves is seen at once, and the
-		 * interest does not flip twice per request (one epoll_ctl less). */
+	/* Read while: the head is coming; the body is coming and there is room
+	 * for it; or the answer is being prepared (a pipelined request waits in
+	 * cl->in, a client that leaves is seen at once, and the interest does
+	 * not flip twice per request: one epoll_ctl less). */
+	if (!t || t->state == TXN_READING ||
+	    (!t->req_done && t->rq && (buf_space(&cl->px->bufs, t->rq) || t->rq_sent)) ||
+	    (t->req_done && (!cl->in || buf_space(&cl->px->bufs, cl->in))))
 		mask = LOOP_READ;
 	if (cl->read_eof)
 		mask = 0;
@@ -82,7 +81,7 @@ static int request_body_move(struct txn *t)
 			break;
 		r = http_msg_body(&t->req, buf_start(cl->in), room < buf_len(cl->in) ? room : buf_len(cl->in), &used);
 		if (r == HTTP_ERROR)
-			return -t->req.status;
+			return -(int)t->req.status;
 		buf_append(&px->bufs, t->rq, buf_start(cl->in), used);
 		buf_consume(cl->in, (uint32_t)used);
 		if (r == HTTP_MSG_DONE)

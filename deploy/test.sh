@@ -7,7 +7,8 @@
 # already installed), builds a normal build (build/) and an ASan+UBSan build
 # (build-asan/), runs the unit tests in the normal build and every ctest
 # test (unit + integration) in the sanitizer build, a short libFuzzer smoke
-# run of each harness in tests/fuzz/, the Debian package test and the arm64
+# run of each harness in tests/fuzz/, cppcheck + clang-tidy, the unit tests
+# under valgrind memcheck, the Debian package test and the arm64
 # cross-build with its unit tests under qemu.  Exits non-zero if anything
 # failed.
 #
@@ -27,7 +28,7 @@ PACKAGES=(
 	build-essential cmake pkg-config
 	libhttp-parser-dev libinih-dev libcriterion-dev libnl-3-dev libnl-route-3-dev
 	libmnl-dev libcurl4-openssl-dev libsystemd-dev libssl-dev libjansson-dev
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev clang-tidy-14 cppcheck valgrind
 	iproute2 curl jq tcpdump netcat-openbsd procps util-linux
 )
 
@@ -176,6 +177,19 @@ else
 	phase "build (RelWithDebInfo)" FAIL "see build/make.log"
 	TOTAL_FAILED=$((TOTAL_FAILED + 1))
 fi
+
+
+# Static analysis and memcheck run on the normal build (docs/static-analysis.md).
+for tool in lint valgrind; do
+	say "$tool (deploy/$tool.sh)"
+	if JOBS=$JOBS bash "$SRC_DIR/deploy/$tool.sh" "$SRC_DIR/build"; then
+		phase "$tool" PASS ""
+		TOTAL_PASSED=$((TOTAL_PASSED + 1))
+	else
+		phase "$tool" FAIL "see deploy/$tool.sh output above"
+		TOTAL_FAILED=$((TOTAL_FAILED + 1))
+	fi
+done
 
 if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
 	say "ASan+UBSan build (build-asan/)"

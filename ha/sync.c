@@ -31,6 +31,7 @@
 #define SYNC_MAX_AGE_MS 60000      /* first contact: clocks within a minute */
 #define SYNC_MAX_SESSIONS 32
 #define SYNC_AUTH_TIMEOUT_MS 2000  /* an accepted session must prove the key by then */
+#define SYNC_PREEMPT_HOLD_MS 3000  /* a BACKUP waits at most this for the MASTER's state */
 #define SYNC_SESSION_OUT_MAX (256 * 1024)
 #define SYNC_MAX_SERVERS (SYNC_MAX_CHUNKS * 8)
 
@@ -41,6 +42,7 @@ struct session {
 	bool outgoing;             /* ours, to the MASTER */
 	bool established;
 	bool authed;               /* sent a message that verified */
+	bool dead, dead_crash;     /* failed: closed by its owner's next step */
 	uint64_t opened_ms;
 	uint8_t in[2 + MSG_MAX_LEN];
 	size_t inlen;
@@ -169,14 +171,24 @@ static void udp_send(struct sync *s, const uint8_t *buf, size_t len)
 
 static void session_write(struct session *ss);
 
+/* A session that failed is only marked: it is closed (and freed) by the
+ * event handler or the poll timer, never under a caller still using it. */
+static void session_fail(struct session *ss, bool crash)
+{
+	ss->dead = true;
+	ss->dead_crash |= crash;
+}
+
 /* Queue one framed message on a session: [u16 length][envelope]. */
 static void session_send(struct session *ss, const uint8_t *buf, size_t len)
 {
 	size_t need = ss->outlen + 2 + len;
 
+	if (ss->dead)
+		return;
 	if (need > SYNC_SESSION_OUT_MAX) {
 		log_warnx("sync: session with %s is not reading: closing it", inet_ntoa(ss->peer));
-		session_close(ss, false);
+		session_fail(ss, false);
 		return;
 	}
 	if (need > ss->outcap) {
@@ -184,7 +196,7 @@ static void session_send(struct session *ss, const uint8_t *buf, size_t len)
 		uint8_t *p = realloc(ss->out, cap);
 
 		if (!p) {
-			session_close(ss, false);
+			session_fail(ss, false);
 			return;
 		}
 		ss->out = p;
@@ -351,6 +363,7 @@ static void apply_snapshot(struct sync *s, struct snap_asm *a)
 	s->applied_from = a->sender;
 	s->last_snapshot_ms = loop_now_ms(s->loop);
 	s->c.rx_snapshots++;
+	vrrp_hold_preempt(s->vrrp, 0); /* we have the pool: preempting is safe now */
 	if (s->hooks.applied)
 		s->hooks.applied(s->hooks.arg, s->state_seq, true, a->master);
 }
@@ -526,13 +539,13 @@ static void session_update_mask(struct session *ss)
 
 static void session_write(struct session *ss)
 {
-	while (ss->established && ss->outlen) {
+	while (!ss->dead && ss->established && ss->outlen) {
 		ssize_t n = send(ss->fd, ss->out, ss->outlen, MSG_NOSIGNAL);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (n < 0) {
-			session_close(ss, true);
+			session_fail(ss, true);
 			return;
 		}
 		memmove(ss->out, ss->out + n, ss->outlen - (size_t)n);
@@ -587,22 +600,21 @@ static void session_read(struct session *ss)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		session_close(ss, true);
+		session_fail(ss, true);
 		return;
 	}
 	ss->inlen += (size_t)n;
-	while (ss->inlen >= 2) {
+	while (!ss->dead && ss->inlen >= 2) {
 		size_t len = (size_t)ss->in[0] << 8 | ss->in[1];
 
 		if (len > MSG_MAX_LEN) {
 			count_drop(ss->s, MSG_DROP_OVERSIZE, ss->peer);
-			session_close(ss, false);
+			session_fail(ss, false);
 			return;
 		}
 		if (ss->inlen < 2 + len)
 			return;
-		rx_message(ss->s, ss, ss->in + 2, len, ss->peer);
-		/* rx_message never closes the session it came from. */
+		rx_message(ss->s, ss, ss->in + 2, len, ss->peer); /* may mark it dead, never frees it */
 		memmove(ss->in, ss->in + 2 + len, ss->inlen - 2 - len);
 		ss->inlen -= 2 + len;
 	}
@@ -615,14 +627,13 @@ static void session_connected(struct session *ss)
 
 	getsockopt(ss->fd, SOL_SOCKET, SO_ERROR, &err, &len);
 	if (err) {
-		session_close(ss, false); /* not established: not a crash */
+		session_fail(ss, false); /* not established: not a crash */
 		return;
 	}
 	ss->established = true;
 	log_info("sync: session to MASTER %s up", inet_ntoa(ss->peer));
 	request_snapshot(ss->s);
-	if (ss->s->up == ss)
-		session_update_mask(ss);
+	session_update_mask(ss);
 }
 
 static void session_io(struct loop *loop, int fd, unsigned events, void *arg)
@@ -631,21 +642,14 @@ static void session_io(struct loop *loop, int fd, unsigned events, void *arg)
 
 	(void)loop;
 	(void)fd;
-	if (!ss->established) {
+	if (!ss->dead && !ss->established)
 		session_connected(ss);
-		return;
-	}
-	if (events & LOOP_WRITE) {
-		struct sync *s = ss->s;
-		bool outgoing = ss->outgoing;
-
+	else if (!ss->dead && (events & LOOP_WRITE))
 		session_write(ss);
-		/* session_write may have closed it */
-		if (outgoing ? s->up != ss : false)
-			return;
-	}
-	if (events & LOOP_READ)
+	if (!ss->dead && ss->established && (events & LOOP_READ))
 		session_read(ss);
+	if (ss->dead)
+		session_close(ss, ss->dead_crash);
 }
 
 static struct session *session_new(struct sync *s, int fd, struct in_addr peer, bool outgoing)
@@ -729,6 +733,21 @@ static void accept_io(struct loop *loop, int lfd, unsigned events, void *arg)
 	}
 }
 
+/* Sessions that failed outside their own event (a send from the UDP path). */
+static void sweep_dead(struct sync *s)
+{
+	struct list *pos, *tmp;
+
+	if (s->up && s->up->dead)
+		session_close(s->up, s->up->dead_crash);
+	list_for_each_safe(pos, tmp, &s->accepted) {
+		struct session *ss = list_entry(pos, struct session, link);
+
+		if (ss->dead)
+			session_close(ss, ss->dead_crash);
+	}
+}
+
 /* BACKUP: keep one session to the MASTER we hear; anything else: none. */
 static void poll_fired(struct loop *loop, struct loop_timer *t)
 {
@@ -737,6 +756,7 @@ static void poll_fired(struct loop *loop, struct loop_timer *t)
 
 	while (evict_unauthed(s, SYNC_AUTH_TIMEOUT_MS))
 		;
+	sweep_dead(s);
 	vrrp_get_status(s->vrrp, &st);
 	if (st.state != VRRP_BACKUP || !st.master.s_addr || st.master.s_addr == s->self.s_addr) {
 		if (s->up)
@@ -813,6 +833,8 @@ int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, st
 		return err;
 	}
 	loop_timer_arm(loop, &s->poll_timer, SYNC_POLL_MS);
+	if (vrrp_get_state(vrrp) == VRRP_BACKUP) /* as at every entry into BACKUP */
+		vrrp_hold_preempt(vrrp, loop_now_ms(loop) + SYNC_PREEMPT_HOLD_MS);
 	*out = s;
 	return 0;
 }
@@ -844,6 +866,11 @@ void sync_role_changed(struct sync *s)
 	/* Whoever is MASTER next, its state replaces ours, whatever its
 	 * sequence (it may have missed our changes while we led). */
 	s->applied_from = is_master(s) ? s->self.s_addr : 0;
+	/* A BACKUP (a restarted node, a link back) takes the live MASTER's
+	 * state before it may preempt it: otherwise it would serve a pool of
+	 * servers it has not checked yet.  Bounded, in case no state comes. */
+	if (vrrp_get_state(s->vrrp) == VRRP_BACKUP)
+		vrrp_hold_preempt(s->vrrp, loop_now_ms(s->loop) + SYNC_PREEMPT_HOLD_MS);
 	if (is_master(s)) {
 		if (s->up)
 			session_close(s->up, false);

@@ -73,6 +73,7 @@ struct vrrp {
 	uint32_t master_adver_interval_ms; /* Master_Adver_Interval */
 	uint32_t preempt_delay_ms;
 	uint64_t preempt_at_ms;
+	uint64_t sync_hold_until_ms;   /* no preemption before the state is synced */
 	uint64_t since_ms;
 	uint64_t split_seen_ms;            /* last lower-priority MASTER seen */
 	struct in_addr primary;
@@ -339,6 +340,8 @@ void vrrp_destroy(struct vrrp *v)
 
 void vrrp_set_primary(struct vrrp *v, struct in_addr primary) { v->primary = primary; }
 
+void vrrp_hold_preempt(struct vrrp *v, uint64_t until_ms) { v->sync_hold_until_ms = until_ms; }
+
 /* ---- inputs: start, stop, link, timers -------------------------------- */
 
 /* 6.4.1 Initialize. */
@@ -490,7 +493,7 @@ static void learn_master(struct vrrp *v, const struct vrrp_advert *a)
 /* 6.4.2 Backup: "If an ADVERTISEMENT is received". */
 static void backup_advert(struct vrrp *v, const struct vrrp_advert *a)
 {
-	bool delayed = now_ms(v) < v->preempt_at_ms;
+	bool delayed = now_ms(v) < v->preempt_at_ms || now_ms(v) < v->sync_hold_until_ms;
 
 	if (a->priority == 0) {
 		arm_master_down(v, MD_RELEASED);

@@ -154,6 +154,10 @@ void vrrp_master_lost(struct vrrp *v);
 
 /* Our primary address changed (the tie-breaker and own-advert filter). */
 void vrrp_set_primary(struct vrrp *v, struct in_addr primary);
+/* Do not preempt a live MASTER before until_ms (loop time; 0 releases):
+ * a restarted better node first takes the MASTER's state (ha/sync.c),
+ * then takes over, instead of serving an empty pool. */
+void vrrp_hold_preempt(struct vrrp *v, uint64_t until_ms);
 
 /* Fill *adv for sending: our vrid, this priority, our interval, our VIPs,
  * our checksum variant.  src and dst are left 0.0.0.0 for the sender. */

@@ -580,9 +580,10 @@ static void session_close(struct session *ss, bool crash_check)
 
 	loop_del_fd(s->loop, ss->fd);
 	close(ss->fd);
-	if (ss->outgoing)
-		s->up = NULL;
-	else {
+	if (ss->outgoing) {
+		if (s->up == ss)
+			s->up = NULL;
+	} else {
 		list_del(&ss->link);
 		s->naccepted--;
 		session_peer_gone(s, peer);
@@ -733,13 +734,23 @@ static void accept_io(struct loop *loop, int lfd, unsigned events, void *arg)
 	}
 }
 
+/* Close our session to the MASTER (s->up is cleared before the free). */
+static void close_up(struct sync *s, bool crash_check)
+{
+	struct session *up = s->up;
+
+	s->up = NULL;
+	if (up)
+		session_close(up, crash_check);
+}
+
 /* Sessions that failed outside their own event (a send from the UDP path). */
 static void sweep_dead(struct sync *s)
 {
 	struct list *pos, *tmp;
 
 	if (s->up && s->up->dead)
-		session_close(s->up, s->up->dead_crash);
+		close_up(s, s->up->dead_crash);
 	list_for_each_safe(pos, tmp, &s->accepted) {
 		struct session *ss = list_entry(pos, struct session, link);
 
@@ -758,11 +769,9 @@ static void poll_fired(struct loop *loop, struct loop_timer *t)
 		;
 	sweep_dead(s);
 	vrrp_get_status(s->vrrp, &st);
-	if (st.state != VRRP_BACKUP || !st.master.s_addr || st.master.s_addr == s->self.s_addr) {
-		if (s->up)
-			session_close(s->up, false);
-	} else if (s->up && s->up->peer.s_addr != st.master.s_addr) {
-		session_close(s->up, false); /* a new MASTER: follow it */
+	if (st.state != VRRP_BACKUP || !st.master.s_addr || st.master.s_addr == s->self.s_addr ||
+	    (s->up && s->up->peer.s_addr != st.master.s_addr)) {
+		close_up(s, false); /* not a BACKUP, or a new MASTER to follow */
 	} else if (!s->up && loop_now_ms(loop) - s->up_attempt_ms >= SYNC_RECONNECT_MS) {
 		session_connect(s, st.master);
 	}
@@ -845,10 +854,11 @@ void sync_close(struct sync *s)
 		return;
 	loop_timer_cancel(s->loop, &s->snap_timer);
 	loop_timer_cancel(s->loop, &s->poll_timer);
-	if (s->up)
-		session_close(s->up, false);
-	while (!list_empty(&s->accepted))
-		session_close(list_entry(s->accepted.next, struct session, link), false);
+	close_up(s, false);
+	/* Popped first (list_del of an unlinked element is a no-op), so the
+	 * loop never looks at a session that session_close freed. */
+	for (struct list *e; (e = list_pop_head(&s->accepted));)
+		session_close(list_entry(e, struct session, link), false);
 	if (s->udp_fd >= 0) {
 		loop_del_fd(s->loop, s->udp_fd);
 		close(s->udp_fd);
@@ -872,8 +882,7 @@ void sync_role_changed(struct sync *s)
 	if (vrrp_get_state(s->vrrp) == VRRP_BACKUP)
 		vrrp_hold_preempt(s->vrrp, loop_now_ms(s->loop) + SYNC_PREEMPT_HOLD_MS);
 	if (is_master(s)) {
-		if (s->up)
-			session_close(s->up, false);
+		close_up(s, false);
 		/* Our state continues from what we replicated; the new
 		 * snapshot tells every backup to follow us. */
 		s->state_seq++;

@@ -471,9 +471,7 @@ static int parse_args(int argc, char **argv, struct opts *o, char **payload, siz
  * connect failed. */
 static int exchange(struct run *u)
 {
-	static struct resp fresh;
-
-	u->r = fresh;
+	memset(&u->r, 0, sizeof(u->r));
 	u->sent = 0;
 	u->first_ms = u->closed_ms = u->sent_all_ms = -1;
 	u->closed = "open";

@@ -20,6 +20,12 @@
 
 static void bconn_io(struct loop *loop, int fd, unsigned events, void *arg);
 
+/* nidle is read by the main thread for status: whole stores. */
+static void idle_count(struct server_thread *th, int delta)
+{
+	__atomic_store_n(&th->nidle, th->nidle + (unsigned)delta, __ATOMIC_RELAXED);
+}
+
 static void bconn_close(struct bconn *bc)
 {
 	struct proxy *px = bc->px;
@@ -30,7 +36,7 @@ static void bconn_close(struct bconn *bc)
 	loop_timer_cancel(px->loop, &bc->timer);
 	if (list_linked(&bc->idle_link)) {
 		list_del(&bc->idle_link);
-		bc->srv->nidle--;
+		idle_count(&bc->srv->th[px->tid], -1);
 	}
 	loop_del_fd(px->loop, bc->fd);
 	close(bc->fd);
@@ -62,15 +68,15 @@ static void bconn_timeout(struct loop *loop, struct loop_timer *tm)
 
 static int bconn_take_idle(struct txn *t)
 {
-	struct server *srv = t->srv;
+	struct server_thread *th = &t->srv->th[t->px->tid];
 	struct bconn *bc;
 
-	if (list_empty(&srv->idle_conns))
+	if (list_empty(&th->idle_conns))
 		return 0;
 	/* Most recently used first: the least likely to be timed out. */
-	bc = list_entry(srv->idle_conns.prev, struct bconn, idle_link);
+	bc = list_entry(th->idle_conns.prev, struct bconn, idle_link);
 	list_del(&bc->idle_link);
-	srv->nidle--;
+	idle_count(th, -1);
 	loop_timer_cancel(bc->px->loop, &bc->timer);
 	bc->txn = t;
 	bc->reused = true;
@@ -129,27 +135,30 @@ void bconn_want(struct bconn *bc, unsigned mask)
 void bconn_release(struct bconn *bc, bool reusable)
 {
 	struct proxy *px = bc->px;
-	struct server *srv = bc->srv;
+	struct server_thread *th;
 	unsigned max_idle = px->cfg->backend.max_idle;
 
 	if (bc->dead)
 		return;
 	bc->txn = NULL;
-	if (!reusable || px->stopping || srv->removed || srv->health == SRV_DOWN || srv->nidle >= max_idle) {
+	th = &bc->srv->th[px->tid];
+	if (!reusable || px->stopping || server_is_down(bc->srv) || th->nidle >= max_idle) {
 		bconn_close(bc);
 		return;
 	}
 	bc->reused = false;
-	list_add_tail(&srv->idle_conns, &bc->idle_link);
-	srv->nidle++;
+	list_add_tail(&th->idle_conns, &bc->idle_link);
+	idle_count(th, 1);
 	loop_set_mask(px->loop, bc->fd, LOOP_READ);
 	loop_timer_arm(px->loop, &bc->timer, BCONN_IDLE_TIMEOUT_MS);
 }
 
-void bconn_close_idle(struct server *srv)
+void bconn_close_idle(struct proxy *px, struct server *srv)
 {
-	while (!list_empty(&srv->idle_conns))
-		bconn_close(list_entry(srv->idle_conns.next, struct bconn, idle_link));
+	struct list *idle = &srv->th[px->tid].idle_conns;
+
+	while (!list_empty(idle))
+		bconn_close(list_entry(idle->next, struct bconn, idle_link));
 }
 
 static void bconn_connected(struct bconn *bc)

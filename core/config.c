@@ -98,6 +98,7 @@ static const struct key_def keys[] = {
 	NUMK(S_FRONTEND, "max_uri_size", frontend.max_uri_size, CFGV_SIZE, 64, 65536, 0),
 	NUMK(S_FRONTEND, "max_body_size", frontend.max_body_size, CFGV_SIZE, 0, UINT64_MAX, 0),
 	NUMK(S_FRONTEND, "grace", frontend.grace_ms, CFGV_DUR, 0, HOUR, 0),
+	NUMK(S_FRONTEND, "threads", frontend.threads, CFGV_NUM, 1, CFG_MAX_THREADS, 0),
 
 	NUMK(S_BACKEND, "maxconn", backend.maxconn, CFGV_NUM, 1, 65535, 0),
 	NUMK(S_BACKEND, "queue_timeout", backend.queue_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
@@ -628,7 +629,7 @@ static void config_defaults(struct config *cfg)
 	strcpy(cfg->node.control_socket, "/run/andromeda/control.sock");
 	cfg->node.log_level = LOG_LVL_INFO;
 	cfg->frontend = (__typeof__(cfg->frontend)){
-		.mode = MODE_HTTP, .via = true, .xff = true, .maxconn = 10000,
+		.mode = MODE_HTTP, .via = true, .xff = true, .maxconn = 10000, .threads = 1,
 		.header_timeout_ms = 10 * SEC, .client_timeout_ms = 30 * SEC,
 		.keepalive_timeout_ms = 60 * SEC, .max_header_size = 8192,
 		.max_uri_size = 4096, .max_body_size = 0, .grace_ms = 5 * SEC,

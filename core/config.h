@@ -19,6 +19,7 @@
 #define CFG_ADDR_TEXT_MAX 64
 #define CFG_MAX_PEERS 16
 #define CFG_MAX_VIPS 8
+#define CFG_MAX_THREADS 16
 
 enum cfg_mode { MODE_HTTP, MODE_TCP };
 
@@ -65,6 +66,7 @@ struct config {
 		uint32_t max_uri_size;            /* default 4096 -> 414 */
 		uint64_t max_body_size;           /* 0 = unlimited -> 413 */
 		uint32_t grace_ms;                /* SIGTERM: finish in-flight, default 5s */
+		unsigned threads;                 /* proxy threads (SO_REUSEPORT), default 1 */
 	} frontend;
 
 	struct {

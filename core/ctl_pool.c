@@ -18,9 +18,9 @@ json_t *ctl_pool_server_json(const struct server *srv)
 			 "source", srv->source == SRV_STATIC ? "static" : "registered",
 			 "state", server_state_name(srv),
 			 "weight", (json_int_t)srv->weight,
-			 "inflight", (json_int_t)srv->inflight,
-			 "queued", (json_int_t)srv->queued,
-			 "requests", (json_int_t)srv->requests,
+			 "inflight", (json_int_t)server_inflight(srv),
+			 "queued", (json_int_t)server_queued(srv),
+			 "requests", (json_int_t)server_requests(srv),
 			 "failures", (json_int_t)srv->failures);
 }
 

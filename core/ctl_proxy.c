@@ -5,6 +5,7 @@
 
 #include "control.h"
 #include "proxy.h"
+#include "workers.h"
 
 static void route_row(const struct proxy_route *r, void *arg)
 {
@@ -15,12 +16,12 @@ static void route_row(const struct proxy_route *r, void *arg)
 					      "method", r->method, "age_ms", (json_int_t)r->age_ms));
 }
 
-json_t *ctl_proxy_routes_json(struct proxy *px)
+json_t *ctl_proxy_routes_json(struct workers *ws)
 {
 	json_t *rows = json_array();
 
 	if (rows)
-		proxy_for_each_route(px, route_row, rows);
+		workers_for_each_route(ws, route_row, rows);
 	return rows;
 }
 
@@ -32,26 +33,55 @@ static json_t *cmd_routes(int argc, char **argv, void *arg)
 	return ctl_proxy_routes_json(arg);
 }
 
+static json_t *stats_json(const struct proxy_stats *st)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "accepted", (json_int_t)st->accepted,
+			 "requests", (json_int_t)st->requests, "responses", (json_int_t)st->responses,
+			 "redispatched", (json_int_t)st->redispatched, "queued_total", (json_int_t)st->queued,
+			 "errors_4xx", (json_int_t)st->errors_4xx, "errors_5xx", (json_int_t)st->errors_5xx,
+			 "aborted", (json_int_t)st->aborted, "clients", (int)st->clients, "active", (int)st->active);
+}
+
+static void stats_add(struct proxy_stats *sum, const struct proxy_stats *st)
+{
+	sum->accepted += st->accepted;
+	sum->requests += st->requests;
+	sum->responses += st->responses;
+	sum->redispatched += st->redispatched;
+	sum->queued += st->queued;
+	sum->errors_4xx += st->errors_4xx;
+	sum->errors_5xx += st->errors_5xx;
+	sum->aborted += st->aborted;
+	sum->clients += st->clients;
+	sum->active += st->active;
+}
+
+/* "proxy": the sums; "proxy.threads": the same counters per thread. */
 static int status_proxy(json_t *status, void *arg)
 {
-	struct proxy_stats st;
-	json_t *o;
+	struct workers *ws = arg;
+	struct proxy_stats sum = { 0 }, st;
+	json_t *o, *threads = json_array();
 
-	proxy_get_stats(arg, &st);
-	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "accepted", (json_int_t)st.accepted,
-		      "requests", (json_int_t)st.requests, "responses", (json_int_t)st.responses,
-		      "redispatched", (json_int_t)st.redispatched, "queued_total", (json_int_t)st.queued,
-		      "errors_4xx", (json_int_t)st.errors_4xx, "errors_5xx", (json_int_t)st.errors_5xx,
-		      "aborted", (json_int_t)st.aborted, "clients", (int)st.clients, "active", (int)st.active);
-	if (!o)
+	if (!threads)
 		return -ENOMEM;
+	for (unsigned i = 0; i < workers_count(ws); i++) {
+		workers_get_stats(ws, i, &st);
+		stats_add(&sum, &st);
+		json_array_append_new(threads, stats_json(&st));
+	}
+	o = stats_json(&sum);
+	if (!o || json_object_set_new(o, "threads", threads)) {
+		json_decref(o);
+		return -ENOMEM;
+	}
 	return json_object_set_new(status, "proxy", o) ? -ENOMEM : 0;
 }
 
-int ctl_proxy_register(struct control *c, struct proxy *px)
+int ctl_proxy_register(struct control *c, struct workers *ws)
 {
 	int err = control_register(c, "routes", "routes - the routing table: request id, client, server, state",
-				   cmd_routes, px);
+				   cmd_routes, ws);
 
-	return err ? err : control_status_add(c, status_proxy, px);
+	return err ? err : control_status_add(c, status_proxy, ws);
 }

@@ -34,12 +34,13 @@
 #include "pool.h"
 #include "proxy.h"
 #include "registry.h"
+#include "workers.h"
 
 struct daemon {
 	struct config *cfg;           /* SIGHUP may change the reloadable keys */
 	struct loop *loop;
 	struct pool *pool;
-	struct proxy *proxy;
+	struct workers *workers;      /* the proxy threads */
 	struct health *health;
 	struct control *control;
 	struct ha *ha;                /* NULL for a standalone balancer */
@@ -75,7 +76,7 @@ static void daemon_close_frontend(void *arg)
 	struct daemon *d = arg;
 
 	loop_timer_arm(d->loop, &d->grace_timer, d->cfg->frontend.grace_ms);
-	proxy_shutdown(d->proxy, daemon_drained, d);
+	workers_shutdown(d->workers, daemon_drained, d);
 }
 
 static void daemon_begin_shutdown(struct daemon *d, const char *why)
@@ -95,6 +96,13 @@ static void daemon_begin_shutdown(struct daemon *d, const char *why)
 		daemon_close_frontend(d);
 }
 
+static void reload_now(void *arg)
+{
+	struct daemon *d = arg;
+
+	daemon_reload(d->cfg, d->pool);
+}
+
 static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct daemon *d = arg;
@@ -110,7 +118,8 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 			break;
 		case SIGHUP:
 			sdnotify_reloading(d->sd, false);
-			daemon_reload(d->cfg, d->pool);
+			/* The proxy threads read the configuration: hold them. */
+			workers_run_isolated(d->workers, reload_now, d);
 			sdnotify_reloading(d->sd, true);
 			break;
 		}
@@ -327,7 +336,7 @@ static int control_setup(struct daemon *d)
 		return err;
 	if ((err = control_status_add(d->control, status_node, d)) < 0 ||
 	    (err = ctl_pool_register(d->control, d->pool)) < 0 ||
-	    (err = ctl_proxy_register(d->control, d->proxy)) < 0 ||
+	    (err = ctl_proxy_register(d->control, d->workers)) < 0 ||
 	    (err = control_register(d->control, "peers", "peers - balancers heard on the HA interface",
 				    cmd_peers, d)) < 0 ||
 	    (err = control_status_add(d->control, status_sync, d)) < 0 ||
@@ -357,7 +366,7 @@ static int daemon_setup(struct daemon *d)
 	 * advertises or serves (SPEC "Journal"). */
 	if ((err = djournal_open(&d->journal, d->loop, d->cfg, d->pool)) < 0)
 		return err;
-	if ((err = proxy_create(&d->proxy, d->loop, d->pool, d->cfg)) < 0)
+	if ((err = workers_create(&d->workers, d->loop, d->pool, d->cfg)) < 0)
 		return err;
 	if ((err = health_create(&d->health, d->loop, d->pool, d->cfg)) < 0)
 		return err; /* health_create logged why */
@@ -370,7 +379,7 @@ static int daemon_setup(struct daemon *d)
 	if ((err = control_setup(d)) < 0)
 		return err;
 	/* Every privileged socket is open: root is no longer needed. */
-	if ((err = privdrop(d->cfg->node.user)) < 0 || (err = proxy_start(d->proxy)) < 0)
+	if ((err = privdrop(d->cfg->node.user)) < 0 || (err = workers_start(d->workers)) < 0)
 		return err;
 	if (!d->ha)
 		sdnotify_ready(d->sd, "standalone, serving");
@@ -387,7 +396,7 @@ static void daemon_teardown(struct daemon *d)
 	sync_close(d->sync);
 	ha_destroy(d->ha);
 	health_destroy(d->health);
-	proxy_destroy(d->proxy);
+	workers_destroy(d->workers);
 	djournal_close(d->journal);
 	pool_destroy(d->pool);
 	sdnotify_close(d->sd);

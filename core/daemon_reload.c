@@ -38,6 +38,7 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 		{ "[node] user", strcmp(o->node.user, n->node.user) != 0 },
 		{ "[frontend] listen", strcmp(o->frontend.listen.text, n->frontend.listen.text) != 0 },
 		{ "[frontend] mode", o->frontend.mode != n->frontend.mode },
+		{ "[frontend] threads", o->frontend.threads != n->frontend.threads },
 		{ "[frontend] max_header_size", o->frontend.max_header_size != n->frontend.max_header_size },
 		{ "[frontend] max_uri_size", o->frontend.max_uri_size != n->frontend.max_uri_size },
 		{ "[frontend] max_body_size", o->frontend.max_body_size != n->frontend.max_body_size },
@@ -132,7 +133,7 @@ int daemon_reload(struct config *live, struct pool *pool)
 	n.servers = old_servers;
 	config_free(&n);
 	for (struct server *s = pool_first(pool); s; s = pool_next(pool, s))
-		s->maxconn = live->backend.maxconn;
+		server_set_maxconn(s, live->backend.maxconn);
 	log_info("reload: %s applied (%zu static servers)", live->path, live->nservers);
 	return 0;
 }

@@ -2,6 +2,7 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,13 @@ struct pool {
 	uint32_t next_id;
 	struct pool_observer obs[POOL_MAX_OBSERVERS];
 	unsigned nobs;
+	unsigned nthreads;
+	/* Guards the list and the balancer state against the proxy threads'
+	 * pool_next_server(); the main thread is the only writer. */
+	pthread_mutex_t lock;
 };
+
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 
 static void notify(struct pool *pool, struct server *srv, enum pool_event ev)
 {
@@ -41,9 +48,15 @@ struct pool *pool_create(const struct config *cfg)
 	pool->cfg = cfg;
 	pool->lb = &lb_wrr_ops;
 	pool->next_id = 1;
+	pool->nthreads = cfg && cfg->frontend.threads ? cfg->frontend.threads : 1;
 	list_init(&pool->servers);
+	pthread_mutex_init(&pool->lock, NULL);
 	return pool;
 }
+
+unsigned pool_threads(const struct pool *pool) { return pool->nthreads; }
+void pool_lock(struct pool *pool) { pthread_mutex_lock(&pool->lock); }
+void pool_unlock(struct pool *pool) { pthread_mutex_unlock(&pool->lock); }
 
 void pool_destroy(struct pool *pool)
 {
@@ -57,6 +70,7 @@ void pool_destroy(struct pool *pool)
 		list_del(&s->link);
 		free(s);
 	}
+	pthread_mutex_destroy(&pool->lock);
 	free(pool);
 }
 
@@ -90,7 +104,7 @@ struct server *pool_server_add(struct pool *pool, const char *name, const struct
 		*err = -EEXIST;
 		return NULL;
 	}
-	s = calloc(1, sizeof(*s));
+	s = calloc(1, sizeof(*s) + pool->nthreads * sizeof(s->th[0]));
 	if (!s) {
 		*err = -ENOMEM;
 		return NULL;
@@ -102,11 +116,16 @@ struct server *pool_server_add(struct pool *pool, const char *name, const struct
 	s->source = source;
 	s->health = source == SRV_STATIC ? SRV_UP : SRV_DOWN;
 	s->maxconn = pool->cfg ? pool->cfg->backend.maxconn : 32;
-	list_init(&s->queue);
-	list_init(&s->idle_conns);
+	s->nthreads = pool->nthreads;
+	for (unsigned i = 0; i < s->nthreads; i++) {
+		list_init(&s->th[i].queue);
+		list_init(&s->th[i].idle_conns);
+	}
 	s->refs = 1; /* the pool's own reference */
 	s->pool = pool;
+	pool_lock(pool);
 	list_add_tail(&pool->servers, &s->link);
+	pool_unlock(pool);
 	pool->nservers++;
 	log_info("server %s (%s) added, %s, %s", s->name, s->addr.text,
 		 source == SRV_STATIC ? "static" : "registered", s->health == SRV_UP ? "up" : "down until checked");
@@ -114,20 +133,52 @@ struct server *pool_server_add(struct pool *pool, const char *name, const struct
 	return s;
 }
 
-void server_get(struct server *srv) { srv->refs++; }
+void server_get(struct server *srv) { __atomic_add_fetch(&srv->refs, 1, __ATOMIC_RELAXED); }
 
 void server_put(struct server *srv)
 {
-	if (--srv->refs == 0)
+	if (__atomic_sub_fetch(&srv->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		free(srv);
 }
+
+#define SUM_THREADS(s, field)                                                      \
+	do {                                                                       \
+		sum = 0;                                                           \
+		for (unsigned i = 0; i < (s)->nthreads; i++)                       \
+			sum += __atomic_load_n(&(s)->th[i].field, __ATOMIC_RELAXED); \
+	} while (0)
+
+unsigned server_queued(const struct server *s) { unsigned sum; SUM_THREADS(s, queued); return sum; }
+unsigned server_idle(const struct server *s) { unsigned sum; SUM_THREADS(s, nidle); return sum; }
+uint64_t server_bytes_in(const struct server *s) { uint64_t sum; SUM_THREADS(s, bytes_in); return sum; }
+uint64_t server_bytes_out(const struct server *s) { uint64_t sum; SUM_THREADS(s, bytes_out); return sum; }
+
+uint64_t server_requests(const struct server *s)
+{
+	uint64_t sum;
+
+	SUM_THREADS(s, requests);
+	return s->requests_base + sum;
+}
+
+void server_set_requests(struct server *s, uint64_t total)
+{
+	uint64_t sum;
+
+	SUM_THREADS(s, requests);
+	s->requests_base = total - sum; /* wraps back in server_requests() */
+}
+
+void server_set_maxconn(struct server *s, unsigned maxconn) { STORE(&s->maxconn, maxconn); }
 
 void pool_server_remove(struct pool *pool, struct server *srv)
 {
 	if (srv->removed)
 		return;
-	srv->removed = true;
+	pool_lock(pool);
+	STORE(&srv->removed, true);
 	list_del(&srv->link);
+	pool_unlock(pool);
 	pool->nservers--;
 	log_info("server %s (%s) removed from the pool", srv->name, srv->addr.text);
 	notify(pool, srv, POOL_SERVER_REMOVED);
@@ -153,7 +204,12 @@ static bool server_usable(const struct server *s)
 
 struct server *pool_next_server(struct pool *pool, const struct server *exclude)
 {
-	return pool->lb->next_server(&pool->servers, exclude, server_usable);
+	struct server *s;
+
+	pool_lock(pool);
+	s = pool->lb->next_server(&pool->servers, exclude, server_usable);
+	pool_unlock(pool);
+	return s;
 }
 
 unsigned pool_count_usable(const struct pool *pool)
@@ -170,15 +226,19 @@ void pool_server_set_health(struct pool *pool, struct server *srv, enum server_h
 {
 	if (srv->health == h)
 		return;
-	srv->health = h;
+	pool_lock(pool);
+	STORE(&srv->health, h);
+	if (h == SRV_UP)
+		pool->lb->server_up(&pool->servers, srv);
+	else
+		pool->lb->server_down(&pool->servers, srv);
+	pool_unlock(pool);
 	srv->consecutive_ok = srv->consecutive_fail = srv->consecutive_req_fail = 0;
 	if (h == SRV_UP) {
 		log_info("server %s (%s) is UP (%s)", srv->name, srv->addr.text, why);
-		pool->lb->server_up(&pool->servers, srv);
 		notify(pool, srv, POOL_SERVER_UP);
 	} else {
 		log_warnx("server %s (%s) is DOWN (%s)", srv->name, srv->addr.text, why);
-		pool->lb->server_down(&pool->servers, srv);
 		notify(pool, srv, POOL_SERVER_DOWN);
 	}
 }
@@ -223,7 +283,7 @@ void pool_server_set_drain(struct pool *pool, struct server *srv, bool drain)
 {
 	if (srv->drain == drain)
 		return;
-	srv->drain = drain;
+	STORE(&srv->drain, drain);
 	log_info("server %s (%s) %s", srv->name, srv->addr.text, drain ? "draining" : "enabled");
 	notify(pool, srv, POOL_SERVER_DRAIN);
 }
@@ -232,8 +292,10 @@ void pool_server_set_weight(struct pool *pool, struct server *srv, unsigned weig
 {
 	if (!weight || srv->weight == weight)
 		return;
+	pool_lock(pool);
 	srv->weight = weight;
 	pool->lb->weight_changed(&pool->servers, srv);
+	pool_unlock(pool);
 	notify(pool, srv, POOL_SERVER_WEIGHT);
 }
 

@@ -8,7 +8,16 @@
  *
  * Server lifetime: pool_server_remove() takes a server out of rotation at
  * once; the struct stays valid until the last reference is dropped
- * (server_put), so requests in flight to it can finish. */
+ * (server_put), so requests in flight to it can finish.
+ *
+ * Threads ([frontend] threads, docs/architecture.md "Threads"): the pool is
+ * changed only on the main thread (health checks, registry, sync, control,
+ * reload), which is also the only thread that may iterate it without the
+ * lock.  Proxy threads pick servers through pool_next_server() (under the
+ * pool's mutex), take references, and keep their own per-thread part of
+ * each server (queue, idle connections, counters: struct server_thread).
+ * refs, inflight, maxconn and the health/drain/removed flags are accessed
+ * atomically. */
 #ifndef ANDROMEDA_POOL_H
 #define ANDROMEDA_POOL_H
 
@@ -35,15 +44,27 @@ enum server_fail {
 	FAIL__COUNT
 };
 
+/* The part of a server that belongs to one proxy thread.  queued and
+ * head_ms are also read by other threads (slot hand-off, txn.c). */
+struct server_thread {
+	struct list queue;                /* waiting requests of this thread */
+	unsigned queued;                  /* atomic: length of queue */
+	uint64_t head_ms;                 /* atomic: when queue's head was queued, 0 = empty */
+	struct list idle_conns;           /* idle keep-alive backend connections */
+	unsigned nidle;
+	uint64_t requests;                /* single writer (the thread), read by others */
+	uint64_t bytes_in, bytes_out;
+};
+
 struct server {
 	uint32_t id;                      /* unique in this process, never reused */
 	char name[CFG_NAME_MAX];
 	struct cfg_endpoint addr;
 	unsigned weight;
 	enum server_source source;
-	enum server_health health;
-	bool drain;                       /* no new requests; in-flight finish */
-	bool removed;                     /* out of the pool, awaiting last put */
+	enum server_health health;         /* atomic; written under the pool lock */
+	bool drain;                       /* atomic: no new requests; in-flight finish */
+	bool removed;                     /* atomic: out of the pool, awaiting last put */
 	bool leaving;                     /* withdrawn or expired: removed once idle */
 	uint64_t expires_ms;              /* registered: monotonic expiry, 0 = never */
 
@@ -53,27 +74,46 @@ struct server {
 	bool checked;                     /* at least one health check done */
 
 	/* Proxy state. */
-	unsigned inflight;                /* requests sent, response not finished */
-	unsigned maxconn;
-	struct list queue;                /* waiting requests (owned by the proxy) */
-	unsigned queued;
-	struct list idle_conns;           /* idle keep-alive backend connections */
-	unsigned nidle;
+	unsigned inflight;                /* atomic: slots in use, all threads */
+	unsigned maxconn;                 /* atomic (reload changes it) */
 
-	/* Counters. */
-	uint64_t requests;                /* dispatched to this server */
+	/* Counters (main thread; per-thread ones are in th[]). */
+	uint64_t requests_base;           /* replicated from the MASTER */
 	uint64_t failures;                /* all causes */
 	uint64_t fail_by[FAIL__COUNT];
-	uint64_t bytes_in, bytes_out;
 
-	/* Balancer private state (smooth weighted round-robin). */
+	/* Balancer private state (smooth weighted round-robin), under the
+	 * pool lock. */
 	int64_t lb_current;
 
-	unsigned refs;
+	unsigned refs;                    /* atomic */
 	struct pool *pool;
 	void *health_priv;                /* owned by the health module */
 	struct list link;                 /* in pool->servers */
+	unsigned nthreads;
+	struct server_thread th[];        /* one per proxy thread */
 };
+
+static inline unsigned server_inflight(const struct server *s) { return __atomic_load_n(&s->inflight, __ATOMIC_SEQ_CST); }
+static inline bool server_is_down(const struct server *s)
+{
+	return __atomic_load_n(&s->health, __ATOMIC_RELAXED) == SRV_DOWN || __atomic_load_n(&s->removed, __ATOMIC_RELAXED);
+}
+/* Sums over the threads (relaxed reads: a snapshot for status and sync). */
+unsigned server_queued(const struct server *s);
+unsigned server_idle(const struct server *s);
+uint64_t server_requests(const struct server *s);
+uint64_t server_bytes_in(const struct server *s);
+uint64_t server_bytes_out(const struct server *s);
+/* Replicated counters (a BACKUP follows its MASTER's numbers). */
+void server_set_requests(struct server *s, uint64_t total);
+void server_set_maxconn(struct server *s, unsigned maxconn);
+/* Add to a per-thread counter: one writer per slot, readers on other
+ * threads see whole values. */
+static inline void server_count(uint64_t *slot, uint64_t n)
+{
+	__atomic_store_n(slot, __atomic_load_n(slot, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
 
 enum pool_event {
 	POOL_SERVER_ADDED,
@@ -86,8 +126,14 @@ enum pool_event {
 
 typedef void (*pool_observer_fn)(struct pool *pool, struct server *srv, enum pool_event ev, void *arg);
 
-/* Returns NULL on allocation failure. */
+/* Returns NULL on allocation failure.  Servers get one struct
+ * server_thread per proxy thread: cfg->frontend.threads (1 without cfg). */
 struct pool *pool_create(const struct config *cfg);
+unsigned pool_threads(const struct pool *pool);
+/* The balancer's shared state, for the main thread's rare readers and
+ * writers of lb_current (sync); never held across a callback. */
+void pool_lock(struct pool *pool);
+void pool_unlock(struct pool *pool);
 void pool_destroy(struct pool *pool);
 
 /* At most 8 observers; returns 0 or -ENOSPC. */
@@ -106,9 +152,10 @@ void server_get(struct server *srv);
 void server_put(struct server *srv);
 
 /* The balancing decision: next server in rotation that is UP, not draining,
- * not removed, and not `exclude` (may be NULL).  NULL when none is left. */
+ * not removed, and not `exclude` (may be NULL).  NULL when none is left.
+ * Any thread; takes the pool lock. */
 struct server *pool_next_server(struct pool *pool, const struct server *exclude);
-/* Number of servers eligible for new requests. */
+/* Number of servers eligible for new requests (main thread). */
 unsigned pool_count_usable(const struct pool *pool);
 
 /* Report the outcome of a request or check.  Counts toward rise/fall and

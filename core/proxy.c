@@ -19,7 +19,16 @@
 
 static void client_io(struct loop *loop, int fd, unsigned events, void *arg);
 
-static int listener_open(const struct cfg_endpoint *ep)
+/* [frontend] maxconn is for the whole frontend: each thread takes its
+ * share (rounded up).  Read at each use: reload may change it. */
+static unsigned proxy_maxconn(const struct proxy *px)
+{
+	unsigned n = pool_threads(px->pool);
+
+	return (px->cfg->frontend.maxconn + n - 1) / n;
+}
+
+static int listener_open(const struct cfg_endpoint *ep, bool reuseport)
 {
 	int one = 1;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -27,8 +36,11 @@ static int listener_open(const struct cfg_endpoint *ep)
 	if (fd < 0)
 		return -errno;
 	/* IP_FREEBIND: bind the VIP before it is on the interface, so that
-	 * becoming MASTER only has to add the address (SPEC "HA module"). */
+	 * becoming MASTER only has to add the address (SPEC "HA module").
+	 * SO_REUSEPORT: one listener per proxy thread, the kernel spreads
+	 * new connections over them. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
 	    bind(fd, (const struct sockaddr *)&ep->sin, sizeof(ep->sin)) < 0 || listen(fd, 4096) < 0) {
 		int err = -errno;
@@ -138,15 +150,13 @@ static void listener_io(struct loop *loop, int lfd, unsigned events, void *arg)
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
-				static struct log_limit lim;
-
-				if (log_limit_ok(&lim, loop_now_ms(px->loop), 5000, NULL))
+				if (log_limit_ok(&px->accept_errors, loop_now_ms(px->loop), 5000, NULL))
 					log_warn("frontend %s: accept", px->cfg->frontend.listen.text);
 			}
 			return;
 		}
 		accept_one(px, fd, &peer);
-		if (px->stats.clients >= px->cfg->frontend.maxconn)
+		if (px->stats.clients >= proxy_maxconn(px))
 			set_accepting(px, false);
 	}
 }
@@ -156,6 +166,12 @@ static void reap_now(struct loop *loop, struct loop_timer *tm);
 
 int proxy_create(struct proxy **out, struct loop *loop, struct pool *pool, const struct config *cfg)
 {
+	return proxy_create_thread(out, loop, pool, cfg, 0, NULL);
+}
+
+int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool, const struct config *cfg,
+			unsigned tid, struct workers *workers)
+{
 	struct proxy *px = calloc(1, sizeof(*px));
 	uint32_t bufsize = cfg->frontend.max_header_size + 8192;
 	int fd;
@@ -164,6 +180,8 @@ int proxy_create(struct proxy **out, struct loop *loop, struct pool *pool, const
 		return -ENOMEM;
 	if (bufsize < 16384)
 		bufsize = 16384;
+	px->tid = tid;
+	px->workers = workers;
 	px->loop = loop;
 	px->pool = pool;
 	px->cfg = cfg;
@@ -179,14 +197,17 @@ int proxy_create(struct proxy **out, struct loop *loop, struct pool *pool, const
 					   .max_body = cfg->frontend.max_body_size };
 	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), GRND_NONBLOCK) != sizeof(px->id_prefix))
 		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)loop_clock_ms();
-	fd = listener_open(&cfg->frontend.listen);
+	fd = listener_open(&cfg->frontend.listen, pool_threads(pool) > 1);
 	if (fd < 0) {
 		log_errno(fd, "frontend %s: cannot listen", cfg->frontend.listen.text);
 		free(px);
 		return fd;
 	}
 	px->listen_fd = fd;
-	pool_add_observer(pool, txn_pool_event, px);
+	/* The pool calls its observers on the main thread: the other threads
+	 * get the events by message (workers.c). */
+	if (tid == 0)
+		pool_add_observer(pool, txn_pool_event, px);
 	*out = px;
 	return 0;
 }
@@ -200,8 +221,10 @@ int proxy_start(struct proxy *px)
 		return err;
 	}
 	px->accepting = true;
-	log_info("frontend %s: accepting (%s mode)", px->cfg->frontend.listen.text,
-		 px->cfg->frontend.mode == MODE_TCP ? "tcp" : "http");
+	if (px->tid == 0)
+		log_info("frontend %s: accepting (%s mode, %u thread%s)", px->cfg->frontend.listen.text,
+			 px->cfg->frontend.mode == MODE_TCP ? "tcp" : "http", pool_threads(px->pool),
+			 pool_threads(px->pool) > 1 ? "s" : "");
 	return 0;
 }
 
@@ -238,7 +261,7 @@ void client_close(struct client *cl)
 	list_del(&cl->link);
 	list_add_tail(&px->reap, &cl->link);
 	px->stats.clients--;
-	if (!px->stopping && px->stats.clients < px->cfg->frontend.maxconn)
+	if (!px->stopping && px->stats.clients < proxy_maxconn(px))
 		set_accepting(px, true);
 	reap(px);
 }
@@ -439,7 +462,7 @@ void proxy_destroy(struct proxy *px)
 		free(list_entry(e, struct client, link));
 	loop_timer_cancel(px->loop, &px->reap_timer);
 	for (s = pool_first(px->pool); s; s = pool_next(px->pool, s))
-		bconn_close_idle(s);
+		bconn_close_idle(px, s);
 	bconn_reap(px);
 	txn_reap_all(px);
 	if (px->listen_fd >= 0) {

@@ -43,6 +43,12 @@ struct proxy_route {
 /* Create the proxy and bind the frontend listener (IP_FREEBIND, so the VIP
  * need not be present yet).  Returns 0 or -errno (logged). */
 int proxy_create(struct proxy **out, struct loop *loop, struct pool *pool, const struct config *cfg);
+/* The same for proxy thread tid of a group (workers.h): its own listener
+ * (SO_REUSEPORT when the pool has several threads), no pool observer (the
+ * group forwards the events). */
+struct workers;
+int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool, const struct config *cfg,
+			unsigned tid, struct workers *workers);
 /* Start accepting.  Returns 0 or -errno. */
 int proxy_start(struct proxy *px);
 /* Graceful stop: close the listener and idle clients, let requests in

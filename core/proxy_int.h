@@ -6,11 +6,16 @@
  *   txn_http.c  HTTP request and response processing of a txn
  *   bconn.c     backend connections and the idle keep-alive pool
  *   tunnel.c    byte relay for mode tcp and upgraded HTTP connections
+ *   workers.c   the proxy threads and the messages between them
  *
  * Ownership: a client owns at most one txn at a time (pipelined requests
  * wait in client->in).  A txn holds a reference on its server and owns its
  * backend connection while it uses it.  Timers live in the object that
- * arms them and are cancelled before the object is freed. */
+ * arms them and are cancelled before the object is freed.
+ *
+ * Threads: everything here belongs to one proxy thread (px->tid) and is
+ * touched only by it; what it shares is the pool (pool.h) and the messages
+ * of workers.c. */
 #ifndef ANDROMEDA_PROXY_INT_H
 #define ANDROMEDA_PROXY_INT_H
 
@@ -22,6 +27,7 @@
 #include "config.h"
 #include "http.h"
 #include "list.h"
+#include "log.h"
 #include "loop.h"
 #include "pool.h"
 #include "proxy.h"
@@ -76,7 +82,8 @@ struct txn {
 	bool cl_eof, srv_eof, cl_shut, srv_shut;
 
 	struct loop_timer timer;   /* queue_timeout, server_timeout */
-	struct list qlink;         /* in srv->queue while TXN_QUEUED */
+	uint64_t queued_ms;        /* when it joined the queue */
+	struct list qlink;         /* in srv->th[tid].queue while TXN_QUEUED */
 	struct list link;          /* in px->txns: the routing table */
 	struct txn *next_free;
 };
@@ -109,10 +116,13 @@ struct bconn {
 	bool reused;               /* taken from the idle pool */
 	bool dead;                 /* closed; freed after this iteration */
 	struct loop_timer timer;   /* connect_timeout; idle expiry */
-	struct list idle_link;     /* in srv->idle_conns while idle */
+	struct list idle_link;     /* in srv->th[tid].idle_conns while idle */
 };
 
 struct proxy {
+	unsigned tid;              /* proxy thread: 0 = the main thread */
+	struct workers *workers;   /* NULL when alone (one thread, unit tests) */
+	unsigned maxconn;          /* client connections on this thread */
 	struct loop *loop;
 	struct pool *pool;
 	const struct config *cfg;
@@ -133,6 +143,7 @@ struct proxy {
 	uint32_t id_prefix;
 	struct http_limits limits;
 	struct proxy_stats stats;
+	struct log_limit accept_errors;
 };
 
 /* proxy.c */
@@ -175,8 +186,12 @@ void http_client_writable(struct client *cl);
 
 /* txn.c: the backend is connected (or was reused): start sending. */
 void txn_connected(struct txn *t);
-/* Start the next queued requests of srv while it has free slots. */
-void txn_kick_queue(struct proxy *px, struct server *srv);
+/* This thread holds one of srv's maxconn slots and no longer needs it:
+ * give it to the request that has waited longest on any thread (here, or
+ * by message), or free it. */
+void txn_slot_handoff(struct proxy *px, struct server *srv);
+/* A slot of srv handed to this thread: start the head of its queue. */
+void txn_slot_received(struct proxy *px, struct server *srv);
 
 /* bconn.c */
 /* Free closed backend connections (from the reap timer). */
@@ -186,8 +201,15 @@ void bconn_reap(struct proxy *px);
 int bconn_attach(struct txn *t);
 /* Detach from its txn: back to the idle pool if reusable, else closed. */
 void bconn_release(struct bconn *bc, bool reusable);
-void bconn_close_idle(struct server *srv);
+void bconn_close_idle(struct proxy *px, struct server *srv);
 void bconn_want(struct bconn *bc, unsigned mask);
+
+/* workers.c: outcomes for the pool, which only the main thread changes
+ * (direct calls on thread 0, a message from the others). */
+void px_report_failed(struct proxy *px, struct server *srv, enum server_fail why);
+void px_report_ok(struct proxy *px, struct server *srv);
+/* Hand one slot of srv to thread tid (not px's own). */
+void px_post_slot(struct proxy *px, unsigned tid, struct server *srv);
 
 /* tunnel.c */
 void tunnel_start(struct txn *t);

@@ -219,7 +219,7 @@ static void sweep(struct loop *loop, struct loop_timer *t)
 			r->count[REG_EXPIRED]++;
 			leave(r, srv, "expired (no announcement)");
 		}
-		if (srv->leaving && !srv->inflight && !srv->queued) {
+		if (srv->leaving && !server_inflight(srv) && !server_queued(srv)) {
 			r->count[REG_REMOVED]++;
 			pool_server_remove(r->pool, srv);
 		}

@@ -26,7 +26,7 @@ static int pump_out(int fd, struct buf *b, uint64_t *counter)
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
 		buf_consume(b, (uint32_t)n);
-		*counter += (uint64_t)n;
+		server_count(counter, (uint64_t)n);
 	}
 	return 0;
 }
@@ -100,7 +100,7 @@ static int flush_to_client(struct txn *t)
 {
 	struct client *cl = t->cl;
 
-	if (pump_out(cl->fd, t->rh, &t->srv->bytes_out) < 0 || pump_out(cl->fd, t->rs, &t->srv->bytes_out) < 0)
+	if (pump_out(cl->fd, t->rh, &t->srv->th[t->px->tid].bytes_out) < 0 || pump_out(cl->fd, t->rs, &t->srv->th[t->px->tid].bytes_out) < 0)
 		return -1;
 	return 0;
 }
@@ -119,7 +119,7 @@ void tunnel_client_io(struct txn *t, unsigned events)
 			return tunnel_broken(t);
 		if (n == 0)
 			t->cl_eof = true;
-		if (pump_out(t->bc->fd, cl->in, &t->srv->bytes_in) < 0)
+		if (pump_out(t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
 			return tunnel_broken(t);
 	}
 	tunnel_update(t);
@@ -130,7 +130,7 @@ void tunnel_backend_io(struct txn *t, unsigned events)
 	struct client *cl = t->cl;
 
 	client_arm_timeout(cl, tunnel_timeout(t->px));
-	if ((events & LOOP_WRITE) && pump_out(t->bc->fd, cl->in, &t->srv->bytes_in) < 0)
+	if ((events & LOOP_WRITE) && pump_out(t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
 		return tunnel_broken(t);
 	if (events & LOOP_READ) {
 		ssize_t n = pump_in(t->px, t->bc->fd, &t->rs);
@@ -154,7 +154,7 @@ void tunnel_start(struct txn *t)
 	loop_timer_cancel(t->px->loop, &t->timer);
 	client_arm_timeout(cl, tunnel_timeout(t->px));
 	/* Whatever is buffered (the 101 head, early bytes) goes out first. */
-	if (flush_to_client(t) < 0 || pump_out(t->bc->fd, cl->in, &t->srv->bytes_in) < 0)
+	if (flush_to_client(t) < 0 || pump_out(t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
 		return tunnel_broken(t);
 	tunnel_update(t);
 }

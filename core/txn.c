@@ -76,12 +76,69 @@ struct txn *txn_new(struct client *cl)
 	return t;
 }
 
+/* Server slots (maxconn) are shared by the proxy threads: srv->inflight
+ * counts the slots in use on all of them, each thread queues its own
+ * requests in srv->th[tid], and a slot that frees up while requests wait
+ * is handed to the thread whose head request has waited longest instead
+ * of being released (so newcomers never overtake a queue).  th[].head_ms
+ * (0 = empty queue) is what the other threads read. */
+#define AT_LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define AT_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+
+static bool slot_take(struct server *srv)
+{
+	unsigned cur = AT_LOAD(&srv->inflight);
+
+	while (cur < AT_LOAD(&srv->maxconn))
+		if (__atomic_compare_exchange_n(&srv->inflight, &cur, cur + 1, false, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return true;
+	return false;
+}
+
+/* The thread whose queue head has waited longest for srv, or -1. */
+static int oldest_waiter(const struct server *srv)
+{
+	int best = -1;
+	uint64_t best_ms = 0;
+
+	for (unsigned i = 0; i < srv->nthreads; i++) {
+		uint64_t h = AT_LOAD(&srv->th[i].head_ms);
+
+		if (h && (best < 0 || h < best_ms)) {
+			best = (int)i;
+			best_ms = h;
+		}
+	}
+	return best;
+}
+
+static void queue_changed(struct server_thread *th)
+{
+	AT_STORE(&th->head_ms, list_empty(&th->queue) ? 0 : list_entry(th->queue.next, struct txn, qlink)->queued_ms);
+}
+
+static void queue_push(struct txn *t)
+{
+	struct server_thread *th = &t->srv->th[t->px->tid];
+
+	/* Never 0 (the "empty" mark): the monotonic clock is well past it. */
+	t->queued_ms = loop_now_ms(t->px->loop) | 1;
+	list_add_tail(&th->queue, &t->qlink);
+	AT_STORE(&th->queued, th->queued + 1);
+	queue_changed(th);
+}
+
 static void txn_unqueue(struct txn *t)
 {
+	struct server_thread *th;
+
 	if (!list_linked(&t->qlink) || !t->srv)
 		return; /* queued implies a server: the second test is for the analyzer */
+	th = &t->srv->th[t->px->tid];
 	list_del(&t->qlink);
-	t->srv->queued--;
+	AT_STORE(&th->queued, th->queued - 1);
+	queue_changed(th);
 }
 
 void txn_free(struct txn *t)
@@ -130,18 +187,17 @@ void txn_release_server(struct txn *t, bool reuse_conn)
 	t->srv = NULL;
 	if (t->counted_inflight) {
 		t->counted_inflight = false;
-		srv->inflight--;
-		txn_kick_queue(t->px, srv);
+		txn_slot_handoff(t->px, srv);
 	}
 	server_put(srv);
 }
 
+/* Start t on t->srv with a slot it already holds. */
 static void txn_start(struct txn *t)
 {
 	int r;
 
 	t->counted_inflight = true;
-	t->srv->inflight++;
 	t->state = TXN_CONNECTING;
 	r = bconn_attach(t);
 	if (r < 0)
@@ -158,15 +214,41 @@ void txn_connected(struct txn *t)
 		http_txn_connected(t);
 }
 
-void txn_kick_queue(struct proxy *px, struct server *srv)
+void txn_slot_received(struct proxy *px, struct server *srv)
 {
-	(void)px;
-	while (srv->inflight < srv->maxconn && !list_empty(&srv->queue)) {
-		struct txn *t = list_entry(srv->queue.next, struct txn, qlink);
+	struct list *q = &srv->th[px->tid].queue;
+	struct txn *t;
 
-		txn_unqueue(t);
-		loop_timer_cancel(t->px->loop, &t->timer);
-		txn_start(t);
+	if (list_empty(q)) {
+		/* It timed out or was moved meanwhile: pass the slot on. */
+		txn_slot_handoff(px, srv);
+		return;
+	}
+	t = list_entry(q->next, struct txn, qlink);
+	txn_unqueue(t);
+	loop_timer_cancel(px->loop, &t->timer);
+	txn_start(t);
+}
+
+void txn_slot_handoff(struct proxy *px, struct server *srv)
+{
+	for (;;) {
+		int tid = oldest_waiter(srv);
+
+		/* A lowered maxconn (reload) takes effect as slots come back. */
+		if (tid >= 0 && AT_LOAD(&srv->inflight) <= AT_LOAD(&srv->maxconn)) {
+			if ((unsigned)tid == px->tid)
+				txn_slot_received(px, srv);
+			else
+				px_post_slot(px, (unsigned)tid, srv);
+			return;
+		}
+		__atomic_sub_fetch(&srv->inflight, 1, __ATOMIC_SEQ_CST);
+		/* A thread that found no free slot may have queued between
+		 * the look above and the release: take the slot back for it.
+		 * (It re-checks after queueing, so one of us sees the other.) */
+		if (oldest_waiter(srv) < 0 || !slot_take(srv))
+			return;
 	}
 }
 
@@ -185,17 +267,19 @@ void txn_dispatch(struct txn *t, struct server *exclude)
 	}
 	server_get(srv);
 	t->srv = srv;
-	srv->requests++;
+	server_count(&srv->th[px->tid].requests, 1);
 	px->stats.requests++;
-	if (srv->inflight >= srv->maxconn) {
-		t->state = TXN_QUEUED;
-		list_add_tail(&srv->queue, &t->qlink);
-		srv->queued++;
-		px->stats.queued++;
-		loop_timer_arm(px->loop, &t->timer, px->cfg->backend.queue_timeout_ms);
+	if (oldest_waiter(srv) < 0 && slot_take(srv)) {
+		txn_start(t);
 		return;
 	}
-	txn_start(t);
+	t->state = TXN_QUEUED;
+	queue_push(t);
+	px->stats.queued++;
+	loop_timer_arm(px->loop, &t->timer, px->cfg->backend.queue_timeout_ms);
+	/* A slot freed since the look above goes to the longest waiter. */
+	if (slot_take(srv))
+		txn_slot_handoff(px, srv);
 }
 
 static bool txn_can_retry(const struct txn *t, bool nothing_sent)
@@ -239,7 +323,7 @@ void txn_backend_failed(struct txn *t, enum server_fail why, bool count_failure)
 	 * of rotation, and that re-dispatches whatever is still on it. */
 	txn_release_server(t, false);
 	if (count_failure)
-		pool_server_failed(px->pool, srv, why);
+		px_report_failed(px, srv, why);
 	if (t->cl && t->cl->txn == t && txn_can_retry(t, nothing_sent)) {
 		t->retries_left--;
 		px->stats.redispatched++;
@@ -280,7 +364,7 @@ static void txn_timeout(struct loop *loop, struct loop_timer *tm)
 		break;
 	case TXN_RESPONDING:
 		/* The client already has part of the answer: cut it. */
-		pool_server_failed(t->px->pool, t->srv, FAIL_RESPONSE_TMO);
+		px_report_failed(t->px, t->srv, FAIL_RESPONSE_TMO);
 		t->px->stats.aborted++;
 		client_close(t->cl);
 		break;
@@ -328,7 +412,7 @@ void txn_pool_event(struct pool *pool, struct server *srv, enum pool_event ev, v
 	if (!down && !(ev == POOL_SERVER_DRAIN && srv->drain))
 		return;
 	if (down)
-		bconn_close_idle(srv);
+		bconn_close_idle(px, srv);
 	/* Restart the scan after each change: handling one txn can free
 	 * others (a failed re-dispatch), so no iterator survives it. */
 	while (txn_evacuate_one(px, srv, down))

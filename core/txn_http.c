@@ -299,7 +299,7 @@ static void response_finish(struct txn *t)
 	t->px->stats.responses++;
 	/* A success only once the whole response arrived: a server that
 	 * answers heads and then breaks mid-body must still reach `fall`. */
-	pool_server_ok(t->px->pool, t->srv, false);
+	px_report_ok(t->px, t->srv);
 	txn_release_server(t, reuse);
 	client_txn_done(cl, keep_alive);
 }
@@ -357,7 +357,7 @@ static void response_process(struct txn *t)
 			return;
 		}
 		if (t->rsp.status == 101) {
-			pool_server_ok(t->px->pool, t->srv, false);
+			px_report_ok(t->px, t->srv);
 			tunnel_start(t);
 			return;
 		}
@@ -380,7 +380,7 @@ static void response_process(struct txn *t)
 		int r = http_msg_body(&t->rsp, buf_start(t->rs) + t->rs_ready, buf_len(t->rs) - t->rs_ready, &used);
 
 		if (r == HTTP_ERROR) {
-			pool_server_failed(t->px->pool, t->srv, FAIL_PROTOCOL);
+			px_report_failed(t->px, t->srv, FAIL_PROTOCOL);
 			t->px->stats.aborted++;
 			client_close(cl);
 			return;
@@ -408,7 +408,7 @@ static void backend_eof(struct txn *t, int err)
 		}
 	}
 	if (t->rsp_started || t->rsp_head_done) {
-		pool_server_failed(t->px->pool, t->srv, FAIL_PROTOCOL);
+		px_report_failed(t->px, t->srv, FAIL_PROTOCOL);
 		t->px->stats.aborted++;
 		client_close(t->cl);
 		return;

@@ -433,8 +433,13 @@ lab_ctl() {
 
 # lab_start_andromeda CONF [SECONDS]: check the config (-t), start the
 # daemon in host lb and wait until the listener and control socket answer.
+# LAB_THREADS=N adds "threads = N" to the [frontend] of CONF (the proxy tests run
+# once more that way, tests/CMakeLists.txt).
 lab_start_andromeda() {
 	local conf=$1 port
+	if [[ -n "${LAB_THREADS:-}" ]] && ! grep -q '^threads' "$conf"; then
+		sed -i "s/^\[frontend\]\$/&\nthreads = $LAB_THREADS/" "$conf"
+	fi
 	if ! timeout 10 "$ANDROMEDA" -t -c "$conf" >>"$LAB_DIR/andromeda-t.log" 2>&1; then
 		lab_log "andromeda -t -c $conf rejected the config:"
 		cat "$LAB_DIR/andromeda-t.log" >&2

@@ -563,8 +563,8 @@ static void setup_pool(void)
 	s = pool_server_add(pool, "web1", &a1, 2, SRV_STATIC, &err);
 	cr_assert_not_null(s);
 	s->inflight = 3;
-	s->queued = 1;
-	s->requests = 1234;
+	s->th[0].queued = 1;
+	server_set_requests(s, 1234);
 	s->failures = 5;
 	cr_assert_not_null(pool_server_add(pool, "web2", &a2, 1, SRV_REGISTERED, &err));
 	cr_assert_eq(ctl_pool_register(ctl, pool), 0);

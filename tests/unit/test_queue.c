@@ -171,10 +171,10 @@ static void run_until(bool (*cond)(void), unsigned max_ms)
 		loop_run_once(loop, 10);
 }
 
-static bool three_waiting(void) { return srv->inflight == 1 && srv->queued == NCLIENTS - 1; }
+static bool three_waiting(void) { return srv->inflight == 1 && server_queued(srv) == NCLIENTS - 1; }
 static bool one_inflight(void) { return srv->inflight == 1; }
-static bool one_queued(void) { return srv->queued == 1; }
-static bool idle(void) { return srv->inflight == 0 && srv->queued == 0; }
+static bool one_queued(void) { return server_queued(srv) == 1; }
+static bool idle(void) { return srv->inflight == 0 && server_queued(srv) == 0; }
 
 Test(queue, maxconn_1_serves_one_at_a_time_and_queues_the_rest, .timeout = 20)
 {
@@ -188,7 +188,7 @@ Test(queue, maxconn_1_serves_one_at_a_time_and_queues_the_rest, .timeout = 20)
 	}
 	run_until(three_waiting, 3000);
 	cr_assert_eq(srv->inflight, 1, "inflight %u", srv->inflight);
-	cr_assert_eq(srv->queued, NCLIENTS - 1, "queued %u", srv->queued);
+	cr_assert_eq(server_queued(srv), NCLIENTS - 1, "queued %u", server_queued(srv));
 	for (int i = 0; i < NCLIENTS; i++) {
 		sem_post(&be.release);
 		run_until(idle, 300); /* the next one leaves the queue */
@@ -201,7 +201,7 @@ Test(queue, maxconn_1_serves_one_at_a_time_and_queues_the_rest, .timeout = 20)
 	}
 	cr_assert_eq(atomic_load(&be.max_concurrent), 1, "backend saw %d at once", atomic_load(&be.max_concurrent));
 	cr_assert_eq(atomic_load(&be.served), NCLIENTS);
-	cr_assert_eq(srv->requests, NCLIENTS);
+	cr_assert_eq(server_requests(srv), NCLIENTS);
 }
 
 Test(queue, queue_timeout_answers_503, .timeout = 20)
@@ -215,11 +215,11 @@ Test(queue, queue_timeout_answers_503, .timeout = 20)
 	run_until(one_inflight, 3000);
 	pthread_create(&th[1], NULL, client_main, &jobs[1]);
 	run_until(one_queued, 3000);
-	cr_assert_eq(srv->queued, 1);
+	cr_assert_eq(server_queued(srv), 1);
 	while (pthread_tryjoin_np(th[1], NULL) != 0)
 		loop_run_once(loop, 10);
 	cr_assert_eq(jobs[1].status, 503, "queued past queue_timeout: got %d", jobs[1].status);
-	cr_assert_eq(srv->queued, 0);
+	cr_assert_eq(server_queued(srv), 0);
 	sem_post(&be.release);
 	while (pthread_tryjoin_np(th[0], NULL) != 0)
 		loop_run_once(loop, 10);

@@ -1,0 +1,559 @@
+/* workers.c - proxy threads and the messages between them (workers.h).
+ *
+ * Each thread has a mailbox: a mutex-protected list of messages and an
+ * eventfd its loop watches.  Messages carry a server reference where they
+ * name one, so the server outlives them.  Nothing here blocks a proxy
+ * thread on the main thread: the only waits are the main thread's, for a
+ * call it asked a proxy thread to run (stats, routes, isolation). */
+#include "workers.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "pool.h"
+#include "proxy_int.h"
+
+enum wmsg_kind {
+	WM_FAILED,    /* -> main: a request failed on srv (arg: enum server_fail) */
+	WM_OK,        /* -> main: a request succeeded on srv */
+	WM_DRAINED,   /* -> main: thread arg has drained after shutdown */
+	WM_SLOT,      /* -> thread: one of srv's slots, for its queue */
+	WM_EVENT,     /* -> thread: pool event arg on srv */
+	WM_SHUTDOWN,  /* -> thread: graceful stop */
+	WM_CALL,      /* -> thread: run call->fn, then signal the caller */
+	WM_STOP,      /* -> thread: destroy the proxy, leave the loop */
+};
+
+struct call {
+	void (*fn)(struct proxy *px, void *arg);
+	void *arg;
+	bool done;
+};
+
+struct wmsg {
+	enum wmsg_kind kind;
+	int arg;
+	struct server *srv;   /* referenced, or NULL */
+	struct call *call;
+	struct wmsg *next;
+};
+
+struct mailbox {
+	pthread_mutex_t lock;
+	struct wmsg *head, *tail;
+	int efd;
+};
+
+struct worker {
+	unsigned tid;
+	struct workers *ws;
+	struct loop *loop;    /* the main loop for thread 0 */
+	struct proxy *px;
+	struct mailbox mb;
+	pthread_t thread;
+	bool running;
+};
+
+struct workers {
+	struct pool *pool;
+	const struct config *cfg;
+	unsigned n;
+	struct worker w[CFG_MAX_THREADS];
+	void (*drained)(void *arg);
+	void *drained_arg;
+	unsigned ndrained;
+	/* The main thread waiting for calls and isolation. */
+	pthread_mutex_t wait_lock;
+	pthread_cond_t wait_cond;
+	unsigned parked;
+	bool release;
+};
+
+static void mailbox_io(struct loop *loop, int fd, unsigned events, void *arg);
+
+static int mailbox_init(struct mailbox *mb, struct worker *w)
+{
+	int err;
+
+	mb->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (mb->efd < 0)
+		return -errno;
+	err = loop_add_fd(w->loop, mb->efd, LOOP_READ, mailbox_io, w);
+	if (err < 0) {
+		close(mb->efd);
+		mb->efd = -1;
+	}
+	return err;
+}
+
+static void post(struct worker *to, struct wmsg *m)
+{
+	struct mailbox *mb = &to->mb;
+	bool was_empty;
+	uint64_t one = 1;
+
+	m->next = NULL;
+	pthread_mutex_lock(&mb->lock);
+	was_empty = !mb->head;
+	if (mb->tail)
+		mb->tail->next = m;
+	else
+		mb->head = m;
+	mb->tail = m;
+	pthread_mutex_unlock(&mb->lock);
+	/* One wake-up per batch: the reader empties the list after it has
+	 * reset the eventfd, so a message added later always finds the
+	 * list empty again and writes. */
+	if (was_empty && write(mb->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("thread %u: cannot wake its loop", to->tid);
+}
+
+static struct wmsg *take_all(struct mailbox *mb)
+{
+	struct wmsg *m;
+
+	pthread_mutex_lock(&mb->lock);
+	m = mb->head;
+	mb->head = mb->tail = NULL;
+	pthread_mutex_unlock(&mb->lock);
+	return m;
+}
+
+/* Post a message about srv (a reference is taken).  Returns false when
+ * out of memory (logged): the caller falls back. */
+static bool post_srv(struct worker *to, enum wmsg_kind kind, struct server *srv, int arg)
+{
+	struct wmsg *m = calloc(1, sizeof(*m));
+
+	if (!m) {
+		log_errno(-ENOMEM, "thread %u: cannot send a message about server %s", to->tid, srv->name);
+		return false;
+	}
+	m->kind = kind;
+	m->srv = srv;
+	m->arg = arg;
+	server_get(srv);
+	post(to, m);
+	return true;
+}
+
+static void call_done(struct workers *ws, struct call *c)
+{
+	pthread_mutex_lock(&ws->wait_lock);
+	c->done = true;
+	pthread_cond_broadcast(&ws->wait_cond);
+	pthread_mutex_unlock(&ws->wait_lock);
+}
+
+/* Run fn on thread w and wait for it. */
+static void call_on(struct worker *w, void (*fn)(struct proxy *px, void *arg), void *arg)
+{
+	struct call c = { fn, arg, false };
+	struct wmsg m = { .kind = WM_CALL, .call = &c };
+	struct workers *ws = w->ws;
+
+	if (w->tid == 0 || !w->running) {
+		fn(w->px, arg);
+		return;
+	}
+	post(w, &m);
+	pthread_mutex_lock(&ws->wait_lock);
+	while (!c.done)
+		pthread_cond_wait(&ws->wait_cond, &ws->wait_lock);
+	pthread_mutex_unlock(&ws->wait_lock);
+}
+
+static void worker_drained(void *arg)
+{
+	struct worker *w = arg;
+	struct workers *ws = w->ws;
+	struct wmsg *m;
+
+	if (w->tid != 0) {
+		if (!(m = calloc(1, sizeof(*m)))) {
+			log_errno(-ENOMEM, "thread %u: cannot report that it drained", w->tid);
+			return; /* the grace timer ends the wait */
+		}
+		m->kind = WM_DRAINED;
+		m->arg = (int)w->tid;
+		post(&ws->w[0], m);
+		return;
+	}
+	if (++ws->ndrained == ws->n && ws->drained)
+		ws->drained(ws->drained_arg);
+}
+
+static void handle(struct worker *w, struct wmsg *m)
+{
+	struct workers *ws = w->ws;
+
+	switch (m->kind) {
+	case WM_FAILED:
+		pool_server_failed(ws->pool, m->srv, (enum server_fail)m->arg);
+		break;
+	case WM_OK:
+		pool_server_ok(ws->pool, m->srv, false);
+		break;
+	case WM_DRAINED:
+		worker_drained(&ws->w[0]);
+		break;
+	case WM_SLOT:
+		txn_slot_received(w->px, m->srv);
+		break;
+	case WM_EVENT:
+		txn_pool_event(ws->pool, m->srv, (enum pool_event)m->arg, w->px);
+		break;
+	case WM_SHUTDOWN:
+		proxy_shutdown(w->px, worker_drained, w);
+		break;
+	case WM_CALL:
+		m->call->fn(w->px, m->call->arg);
+		call_done(ws, m->call);
+		return; /* on the caller's stack */
+	case WM_STOP:
+		proxy_destroy(w->px);
+		w->px = NULL;
+		loop_stop(w->loop);
+		break;
+	}
+	if (m->srv)
+		server_put(m->srv);
+	free(m);
+}
+
+static void mailbox_io(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t n;
+	struct wmsg *m, *next;
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("thread %u: mailbox", w->tid);
+	for (m = take_all(&w->mb); m; m = next) {
+		next = m->next;
+		/* After WM_STOP the proxy is gone: what follows is dropped. */
+		if (!w->px && m->kind != WM_CALL && m->kind != WM_FAILED && m->kind != WM_OK &&
+		    m->kind != WM_DRAINED) {
+			if (m->srv)
+				server_put(m->srv);
+			free(m);
+			continue;
+		}
+		handle(w, m);
+	}
+}
+
+/* Messages nobody will handle (teardown): drop them, keeping slots and
+ * references balanced. */
+static void mailbox_close(struct worker *w)
+{
+	struct wmsg *m, *next;
+
+	if (w->mb.efd >= 0) {
+		loop_del_fd(w->loop, w->mb.efd);
+		close(w->mb.efd);
+		w->mb.efd = -1;
+	}
+	for (m = take_all(&w->mb); m; m = next) {
+		next = m->next;
+		if (m->kind == WM_CALL) {
+			call_done(w->ws, m->call);
+			continue;
+		}
+		if (m->srv)
+			server_put(m->srv);
+		free(m);
+	}
+}
+
+/* Pool events that concern requests in flight, for threads 1..n-1
+ * (thread 0's proxy observes the pool itself). */
+static void forward_event(struct pool *pool, struct server *srv, enum pool_event ev, void *arg)
+{
+	struct workers *ws = arg;
+
+	(void)pool;
+	if (ev != POOL_SERVER_DOWN && ev != POOL_SERVER_REMOVED && ev != POOL_SERVER_DRAIN)
+		return;
+	for (unsigned i = 1; i < ws->n; i++)
+		if (ws->w[i].running)
+			post_srv(&ws->w[i], WM_EVENT, srv, (int)ev);
+}
+
+/* --- proxy side (proxy_int.h) ------------------------------------------ */
+
+void px_report_failed(struct proxy *px, struct server *srv, enum server_fail why)
+{
+	if (px->tid == 0 || !px->workers)
+		pool_server_failed(px->pool, srv, why);
+	else
+		post_srv(&px->workers->w[0], WM_FAILED, srv, (int)why);
+}
+
+void px_report_ok(struct proxy *px, struct server *srv)
+{
+	if (px->tid == 0 || !px->workers) {
+		pool_server_ok(px->pool, srv, false);
+		return;
+	}
+	/* A success only matters to the pool when it ends a run of failed
+	 * requests or, without health checks, counts toward rise: one
+	 * message per request would cost more than the request. */
+	if (!__atomic_load_n(&srv->consecutive_req_fail, __ATOMIC_RELAXED) &&
+	    (px->cfg->backend.health_interval_ms || !server_is_down(srv)))
+		return;
+	post_srv(&px->workers->w[0], WM_OK, srv, 0);
+}
+
+void px_post_slot(struct proxy *px, unsigned tid, struct server *srv)
+{
+	if (!px->workers || tid >= px->workers->n || !post_srv(&px->workers->w[tid], WM_SLOT, srv, 0))
+		__atomic_sub_fetch(&srv->inflight, 1, __ATOMIC_SEQ_CST); /* free it: the waiter times out */
+}
+
+/* --- the group ----------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	int err;
+
+	err = loop_run(w->loop);
+	if (err)
+		log_errno(err, "thread %u: event loop failed", w->tid);
+	return NULL;
+}
+
+static int worker_init(struct workers *ws, unsigned tid, struct loop *main_loop)
+{
+	struct worker *w = &ws->w[tid];
+	int err;
+
+	w->tid = tid;
+	w->ws = ws;
+	if (tid == 0)
+		w->loop = main_loop;
+	else if ((err = loop_create(&w->loop)) < 0) {
+		log_errno(err, "thread %u: cannot create its event loop", tid);
+		return err;
+	}
+	if ((err = proxy_create_thread(&w->px, w->loop, ws->pool, ws->cfg, tid, ws)) < 0)
+		return err; /* logged */
+	if (ws->n > 1 && (err = mailbox_init(&w->mb, w)) < 0) {
+		log_errno(err, "thread %u: cannot create its mailbox", tid);
+		return err;
+	}
+	return 0;
+}
+
+int workers_create(struct workers **out, struct loop *main_loop, struct pool *pool, const struct config *cfg)
+{
+	struct workers *ws = calloc(1, sizeof(*ws));
+	int err;
+
+	if (!ws)
+		return -ENOMEM;
+	ws->pool = pool;
+	ws->cfg = cfg;
+	ws->n = pool_threads(pool);
+	pthread_mutex_init(&ws->wait_lock, NULL);
+	pthread_cond_init(&ws->wait_cond, NULL);
+	for (unsigned i = 0; i < ws->n; i++) {
+		ws->w[i].mb.efd = -1;
+		pthread_mutex_init(&ws->w[i].mb.lock, NULL);
+	}
+	for (unsigned i = 0; i < ws->n; i++) {
+		if ((err = worker_init(ws, i, main_loop)) < 0) {
+			workers_destroy(ws);
+			return err;
+		}
+	}
+	if (ws->n > 1 && (err = pool_add_observer(pool, forward_event, ws)) < 0) {
+		log_errno(err, "proxy threads: cannot observe the pool");
+		workers_destroy(ws);
+		return err;
+	}
+	*out = ws;
+	return 0;
+}
+
+int workers_start(struct workers *ws)
+{
+	int err;
+
+	for (unsigned i = 0; i < ws->n; i++)
+		if ((err = proxy_start(ws->w[i].px)) < 0)
+			return err; /* logged */
+	for (unsigned i = 1; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
+		char name[16];
+
+		if ((err = -pthread_create(&w->thread, NULL, worker_main, w)) < 0) {
+			log_errno(err, "cannot start proxy thread %u", i);
+			return err;
+		}
+		w->running = true;
+		snprintf(name, sizeof(name), "andromeda/%u", i);
+		pthread_setname_np(w->thread, name);
+	}
+	return 0;
+}
+
+void workers_shutdown(struct workers *ws, void (*done)(void *arg), void *arg)
+{
+	ws->drained = done;
+	ws->drained_arg = arg;
+	ws->ndrained = 0;
+	for (unsigned i = 1; i < ws->n; i++) {
+		struct wmsg *m = calloc(1, sizeof(*m));
+
+		if (!ws->w[i].running || !m) {
+			free(m);
+			ws->ndrained++; /* nothing to wait for, or the grace timer decides */
+			continue;
+		}
+		m->kind = WM_SHUTDOWN;
+		post(&ws->w[i], m);
+	}
+	proxy_shutdown(ws->w[0].px, worker_drained, &ws->w[0]);
+}
+
+/* Every thread is stopped and joined before any mailbox closes: a proxy
+ * being destroyed may still hand slots to the others. */
+void workers_destroy(struct workers *ws)
+{
+	bool leaked = false;
+
+	if (!ws)
+		return;
+	for (unsigned i = 1; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
+		struct wmsg *m;
+
+		if (!w->running)
+			continue;
+		if (!(m = calloc(1, sizeof(*m)))) {
+			log_errno(-ENOMEM, "thread %u: cannot stop it; leaving it to the exit", i);
+			leaked = true;
+			continue;
+		}
+		m->kind = WM_STOP;
+		post(w, m);
+		pthread_join(w->thread, NULL);
+		w->running = false;
+	}
+	if (leaked)
+		return;
+	for (unsigned i = 0; i < ws->n; i++) {
+		proxy_destroy(ws->w[i].px);
+		ws->w[i].px = NULL;
+	}
+	for (unsigned i = 0; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
+
+		if (w->loop)
+			mailbox_close(w);
+		pthread_mutex_destroy(&w->mb.lock);
+		if (i > 0)
+			loop_destroy(w->loop);
+	}
+	pthread_cond_destroy(&ws->wait_cond);
+	pthread_mutex_destroy(&ws->wait_lock);
+	free(ws);
+}
+
+unsigned workers_count(const struct workers *ws) { return ws->n; }
+
+static void copy_stats(struct proxy *px, void *arg)
+{
+	if (px)
+		proxy_get_stats(px, arg);
+}
+
+void workers_get_stats(struct workers *ws, unsigned i, struct proxy_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (i < ws->n)
+		call_on(&ws->w[i], copy_stats, st);
+}
+
+struct route_walk {
+	void (*fn)(const struct proxy_route *r, void *arg);
+	void *arg;
+	unsigned n;
+};
+
+static void walk_routes(struct proxy *px, void *arg)
+{
+	struct route_walk *rw = arg;
+
+	if (px)
+		rw->n += proxy_for_each_route(px, rw->fn, rw->arg);
+}
+
+unsigned workers_for_each_route(struct workers *ws, void (*fn)(const struct proxy_route *r, void *arg), void *arg)
+{
+	struct route_walk rw = { fn, arg, 0 };
+
+	for (unsigned i = 0; i < ws->n; i++)
+		call_on(&ws->w[i], walk_routes, &rw);
+	return rw.n;
+}
+
+/* Runs on a proxy thread: wait there until the main thread is done. */
+static void park(struct proxy *px, void *arg)
+{
+	struct workers *ws = arg;
+
+	(void)px;
+	pthread_mutex_lock(&ws->wait_lock);
+	ws->parked++;
+	pthread_cond_broadcast(&ws->wait_cond);
+	while (!ws->release)
+		pthread_cond_wait(&ws->wait_cond, &ws->wait_lock);
+	ws->parked--;
+	pthread_cond_broadcast(&ws->wait_cond);
+	pthread_mutex_unlock(&ws->wait_lock);
+}
+
+void workers_run_isolated(struct workers *ws, void (*fn)(void *arg), void *arg)
+{
+	struct call calls[CFG_MAX_THREADS];
+	struct wmsg msgs[CFG_MAX_THREADS];
+	unsigned want = 0;
+
+	ws->release = false;
+	for (unsigned i = 1; i < ws->n; i++) {
+		if (!ws->w[i].running)
+			continue;
+		calls[i] = (struct call){ park, ws, false };
+		msgs[i] = (struct wmsg){ .kind = WM_CALL, .call = &calls[i] };
+		post(&ws->w[i], &msgs[i]);
+		want++;
+	}
+	pthread_mutex_lock(&ws->wait_lock);
+	while (ws->parked < want)
+		pthread_cond_wait(&ws->wait_cond, &ws->wait_lock);
+	pthread_mutex_unlock(&ws->wait_lock);
+
+	fn(arg);
+
+	pthread_mutex_lock(&ws->wait_lock);
+	ws->release = true;
+	pthread_cond_broadcast(&ws->wait_cond);
+	/* Until every call has returned: the messages are on this stack. */
+	for (unsigned i = 1; i < ws->n; i++)
+		while (ws->w[i].running && !calls[i].done)
+			pthread_cond_wait(&ws->wait_cond, &ws->wait_lock);
+	pthread_mutex_unlock(&ws->wait_lock);
+}

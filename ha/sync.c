@@ -222,11 +222,13 @@ static void server_to_sync(const struct sync *s, const struct server *srv, struc
 	r->up = srv->health == SRV_UP;
 	r->drain = srv->drain;
 	r->expires_in_ms = srv->expires_ms > now ? (uint32_t)(srv->expires_ms - now) : srv->expires_ms ? 1 : 0;
-	r->requests = srv->requests;
+	r->requests = server_requests(srv);
 	r->failures = srv->failures;
-	r->inflight = srv->inflight;
-	r->queued = srv->queued;
+	r->inflight = server_inflight(srv);
+	r->queued = server_queued(srv);
+	pool_lock(srv->pool);
 	r->lb_current = srv->lb_current;
+	pool_unlock(srv->pool);
 }
 
 /* Send the whole pool, in chunks, over UDP (ss NULL) or one session. */
@@ -323,9 +325,11 @@ static void apply_server(struct sync *s, const struct sync_server *r)
 	pool_server_set_weight(s->pool, srv, r->weight);
 	pool_server_set_drain(s->pool, srv, r->drain);
 	pool_server_set_health(s->pool, srv, r->up ? SRV_UP : SRV_DOWN, "replicated from the MASTER");
-	srv->requests = r->requests;
+	server_set_requests(srv, r->requests);
 	srv->failures = r->failures;
+	pool_lock(s->pool);
 	srv->lb_current = r->lb_current;
+	pool_unlock(s->pool);
 	srv->expires_ms = r->expires_in_ms ? loop_now_ms(s->loop) + r->expires_in_ms : 0;
 }
 

@@ -403,7 +403,7 @@ int workers_start(struct workers *ws)
 			return err;
 		}
 		w->running = true;
-		snprintf(name, sizeof(name), "andromeda/%u", i);
+		snprintf(name, sizeof(name), "andromeda/%u", i % 100);
 		pthread_setname_np(w->thread, name);
 	}
 	return 0;

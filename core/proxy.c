@@ -460,10 +460,11 @@ void proxy_destroy(struct proxy *px)
 		client_close(list_entry(px->clients.next, struct client, link));
 	while ((e = list_pop_head(&px->reap)))
 		free(list_entry(e, struct client, link));
-	loop_timer_cancel(px->loop, &px->reap_timer);
 	for (s = pool_first(px->pool); s; s = pool_next(px->pool, s))
 		bconn_close_idle(px, s);
 	bconn_reap(px);
+	/* Last: closing connections above arms it again. */
+	loop_timer_cancel(px->loop, &px->reap_timer);
 	txn_reap_all(px);
 	if (px->listen_fd >= 0) {
 		loop_del_fd(px->loop, px->listen_fd);

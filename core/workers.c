@@ -219,9 +219,7 @@ static void handle(struct worker *w, struct wmsg *m)
 		call_done(ws, m->call);
 		return; /* on the caller's stack */
 	case WM_STOP:
-		proxy_destroy(w->px);
-		w->px = NULL;
-		loop_stop(w->loop);
+		loop_stop(w->loop); /* worker_main destroys the proxy */
 		break;
 	}
 	if (m->srv)
@@ -241,14 +239,6 @@ static void mailbox_io(struct loop *loop, int fd, unsigned events, void *arg)
 		log_warn("thread %u: mailbox", w->tid);
 	for (m = take_all(&w->mb); m; m = next) {
 		next = m->next;
-		/* After WM_STOP the proxy is gone: what follows is dropped. */
-		if (!w->px && m->kind != WM_CALL && m->kind != WM_FAILED && m->kind != WM_OK &&
-		    m->kind != WM_DRAINED) {
-			if (m->srv)
-				server_put(m->srv);
-			free(m);
-			continue;
-		}
 		handle(w, m);
 	}
 }
@@ -331,6 +321,9 @@ static void *worker_main(void *arg)
 	err = loop_run(w->loop);
 	if (err)
 		log_errno(err, "thread %u: event loop failed", w->tid);
+	/* On this thread: its loop holds the proxy's timers and fds. */
+	proxy_destroy(w->px);
+	w->px = NULL;
 	return NULL;
 }
 

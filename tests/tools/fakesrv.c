@@ -16,7 +16,8 @@
  *                      The line is logged as soon as the body is in, so a
  *                      backend killed during delay= has still recorded it.
  * /healthz and /stats are not counted in requests or inflight: health
- * checks must not disturb what the tests measure.
+ * checks must not disturb what the tests measure.  A request is in flight
+ * from its head until its response starts.
  * Malformed requests get 400 (or 505 for an unknown HTTP version) and the
  * connection is closed.
  *
@@ -498,6 +499,11 @@ static int serve(struct conn *c, struct req *r)
 	if (post || has_body)
 		log_post(c->srv, r, got);
 	sleep_ms(query_num(r->query, "delay", 0));
+	/* Done before the answer goes out: once written, the response can
+	 * reach the balancer and its next request arrive on another thread
+	 * of ours before this one runs again, which would count as two at
+	 * once although the balancer never overlapped them. */
+	stats_leave(c->srv, post);
 	if (!strcmp(r->path, "/headers")) {
 		/* already answered */
 	} else if (post || has_body) {
@@ -511,7 +517,6 @@ static int serve(struct conn *c, struct req *r)
 		int st = (int)query_num(r->query, "status", 200);
 		rc = send_small(c, st >= 200 && st <= 599 ? st : 200, body, (size_t)n, close_it, head_only, ka10);
 	}
-	stats_leave(c->srv, post);
 	return rc < 0 || close_it ? -1 : 0;
 }
 

@@ -6,14 +6,16 @@
 # installs the packages the build and the tests need (skipped when all are
 # already installed), builds a normal build (build/) and an ASan+UBSan build
 # (build-asan/), runs the unit tests in the normal build and every ctest
-# test (unit + integration) in the sanitizer build, a short libFuzzer smoke
+# test (unit + integration) in the sanitizer build, a short fault soak
+# (tests/soak/soak.sh) on the sanitizer build, a short libFuzzer smoke
 # run of each harness in tests/fuzz/, cppcheck + clang-tidy, the unit tests
 # under valgrind memcheck, the Debian package test and the arm64
 # cross-build with its unit tests under qemu.  Exits non-zero if anything
 # failed.
 #
 # Environment: JOBS (parallel build jobs, default nproc), FUZZ_SECONDS (per
-# harness, default 10; 0 skips the fuzz phase), SKIP_ASAN=1 (normal build
+# harness, default 10; 0 skips the fuzz phase), SOAK_SECONDS (the fault
+# soak's fault phase on the ASan build, default 30; 0 skips it), SKIP_ASAN=1 (normal build
 # only, every test there, for a quick local run; never set in CI),
 # SKIP_CROSS=1 (no arm64 phase).
 set -uo pipefail
@@ -22,6 +24,7 @@ SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 cd "$SRC_DIR" || exit 1
 JOBS=${JOBS:-$(nproc)}
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+SOAK_SECONDS=${SOAK_SECONDS:-30}
 T_START=$SECONDS
 
 PACKAGES=(
@@ -94,7 +97,7 @@ run_ctest() {
 # libFuzzer, ASan and UBSan), run each briefly on its seed corpus
 # (tests/fuzz/corpus/NAME-without-fuzz_), fail on any crash.
 fuzz_smoke() {
-	local dir="$SRC_DIR/build-fuzz" h name seeds ok=0 bad=0
+	local dir="$SRC_DIR/build-fuzz" h name seeds ok=0 bad=0 execs total_execs=0
 	mkdir -p "$dir"
 	if ! cmake -S "$SRC_DIR" -B "$dir" -DCMAKE_C_COMPILER=clang -DANDROMEDA_FUZZ=ON >"$dir/configure.log" 2>&1 ||
 		! make -C "$dir" -j"$JOBS" --no-print-directory fuzzers >"$dir/make.log" 2>&1; then
@@ -103,12 +106,13 @@ fuzz_smoke() {
 		phase "fuzz smoke" FAIL "the harnesses did not build (build-fuzz/make.log)"
 		return
 	fi
+	# JOBS harnesses at a time (each is one process on one core).
+	local -A pids=()
 	for h in "$SRC_DIR"/tests/fuzz/fuzz_*.c; do
 		[[ -e "$h" ]] || continue
 		name=$(basename "$h" .c)
-		echo "--- $name"
 		if [[ ! -x "$dir/tests/$name" ]]; then
-			echo "$name was not built"
+			echo "--- $name was not built"
 			bad=$((bad + 1))
 			continue
 		fi
@@ -116,12 +120,22 @@ fuzz_smoke() {
 		rm -rf "$dir/corpus-$name"
 		mkdir -p "$dir/corpus-$name"
 		[[ -d "$seeds" ]] && cp -r "$seeds"/. "$dir/corpus-$name/"
-		if timeout $((FUZZ_SECONDS + 120)) "$dir/tests/$name" -max_total_time="$FUZZ_SECONDS" \
-			-artifact_prefix="$dir/$name-" -print_final_stats=0 "$dir/corpus-$name" \
-			>"$dir/$name.log" 2>&1; then
-			grep -E '^Done|#[0-9]+.*DONE' "$dir/$name.log" | tail -n1
+		while (($(jobs -rp | wc -l) >= JOBS)); do
+			wait -n
+		done
+		timeout $((FUZZ_SECONDS + 120)) "$dir/tests/$name" -max_total_time="$FUZZ_SECONDS" \
+			-artifact_prefix="$dir/$name-" -print_final_stats=1 "$dir/corpus-$name" \
+			>"$dir/$name.log" 2>&1 &
+		pids[$name]=$!
+	done
+	for name in $(printf '%s\n' "${!pids[@]}" | sort); do
+		if wait "${pids[$name]}"; then
+			execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/$name.log" | tail -n1)
+			printf -- '--- %s: %s executions in %s s, no crash\n' "$name" "${execs:-?}" "$FUZZ_SECONDS"
+			total_execs=$((total_execs + ${execs:-0}))
 			ok=$((ok + 1))
 		else
+			echo "--- $name FAILED"
 			tail -n 30 "$dir/$name.log"
 			bad=$((bad + 1))
 		fi
@@ -131,7 +145,7 @@ fuzz_smoke() {
 	if ((ok + bad == 0)); then
 		phase "fuzz smoke" SKIP "no harness in tests/fuzz"
 	elif ((bad == 0)); then
-		phase "fuzz smoke" PASS "$ok harness(es), ${FUZZ_SECONDS}s each"
+		phase "fuzz smoke" PASS "$ok harness(es), ${FUZZ_SECONDS}s each, $total_execs executions"
 	else
 		phase "fuzz smoke" FAIL "$bad of $((ok + bad)) harness(es) failed to build or crashed"
 	fi
@@ -204,6 +218,18 @@ if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
 	else
 		phase "build (Sanitize)" FAIL "see build-asan/make.log"
 		TOTAL_FAILED=$((TOTAL_FAILED + 1))
+	fi
+	if ((SOAK_SECONDS > 0)); then
+		# The bounded CI version of the fault soak (the default run is
+		# 10 minutes; docs/robustness.md has the long runs).
+		say "fault soak, ${SOAK_SECONDS}s of faults (tests/soak/soak.sh, ASan+UBSan build)"
+		if BUILD_DIR="$SRC_DIR/build-asan" bash "$SRC_DIR/tests/soak/soak.sh" -d "$SOAK_SECONDS"; then
+			phase "fault soak (ASan+UBSan)" PASS "${SOAK_SECONDS}s of faults"
+			TOTAL_PASSED=$((TOTAL_PASSED + 1))
+		else
+			phase "fault soak (ASan+UBSan)" FAIL "see tests/soak/soak.sh output above"
+			TOTAL_FAILED=$((TOTAL_FAILED + 1))
+		fi
 	fi
 fi
 

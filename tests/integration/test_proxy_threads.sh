@@ -43,6 +43,14 @@ spawn_clients() {
 		PIDS+=($!)
 	done
 }
+restart_backends() {
+	local b
+	for b in 1 2 3; do
+		lab_kill "be$b" KILL
+		lab_fakesrv "$b"
+		lab_wait_tcp client "$(lab_be_ip "$b")" 80 5
+	done
+}
 codes() { cat "$LAB_DIR"/out.* | grep -o 'c=[0-9]*' | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}'; }
 
 lab_common_setup 3
@@ -78,11 +86,7 @@ check_eq "the 10 slow requests get 200" "c=200:10 " "$(codes)"
 
 # --- reload to maxconn = 1 under load -----------------------------------------
 # Fresh backends first: their inflight_max must count from here.
-for b in 1 2 3; do
-	lab_kill "be$b" KILL
-	lab_fakesrv "$b"
-	lab_wait_tcp client "$(lab_be_ip "$b")" 80 5
-done
+restart_backends
 check "all 3 servers up after the backends' restart" lab_wait_for 5 lab_all_up 3
 spawn_clients 6 "delay=20&n=[1-20]"
 sleep 0.2
@@ -91,11 +95,7 @@ lab_kill andromeda HUP
 check "reload applied" lab_wait_for 5 grep -q 'reload: .* applied' "$LAB_DIR/andromeda.log"
 wait "${PIDS[@]}"
 check_eq "the 120 requests around the reload get 200" "c=200:120 " "$(codes)"
-for b in 1 2 3; do
-	lab_kill "be$b" KILL
-	lab_fakesrv "$b"
-	lab_wait_tcp client "$(lab_be_ip "$b")" 80 5
-done
+restart_backends
 check "all 3 servers up after the second restart" lab_wait_for 5 lab_all_up 3
 spawn_clients 12 "delay=100"
 wait "${PIDS[@]}"

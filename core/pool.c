@@ -32,6 +32,10 @@ struct pool {
 };
 
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+/* Rise/fall counters: the main thread is their only writer, but proxy
+ * threads read consecutive_req_fail (px_report_ok, a relaxed load), so
+ * its stores must be whole. */
+#define STORE_COUNT(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
 static void notify(struct pool *pool, struct server *srv, enum pool_event ev)
 {
@@ -197,9 +201,11 @@ struct server *pool_next(struct pool *pool, struct server *srv)
 	return list_entry(srv->link.next, struct server, link);
 }
 
+/* health and removed are written under the pool lock, drain is not
+ * (pool_server_set_drain): read them all atomically. */
 static bool server_usable(const struct server *s)
 {
-	return s->health == SRV_UP && !s->drain && !s->removed;
+	return !server_is_down(s) && !__atomic_load_n(&s->drain, __ATOMIC_RELAXED);
 }
 
 struct server *pool_next_server(struct pool *pool, const struct server *exclude)
@@ -208,6 +214,18 @@ struct server *pool_next_server(struct pool *pool, const struct server *exclude)
 
 	pool_lock(pool);
 	s = pool->lb->next_server(&pool->servers, exclude, server_usable);
+	pool_unlock(pool);
+	return s;
+}
+
+struct server *pool_next_server_get(struct pool *pool, const struct server *exclude)
+{
+	struct server *s;
+
+	pool_lock(pool);
+	s = pool->lb->next_server(&pool->servers, exclude, server_usable);
+	if (s)
+		server_get(s);
 	pool_unlock(pool);
 	return s;
 }
@@ -233,7 +251,8 @@ void pool_server_set_health(struct pool *pool, struct server *srv, enum server_h
 	else
 		pool->lb->server_down(&pool->servers, srv);
 	pool_unlock(pool);
-	srv->consecutive_ok = srv->consecutive_fail = srv->consecutive_req_fail = 0;
+	srv->consecutive_ok = srv->consecutive_fail = 0;
+	STORE_COUNT(&srv->consecutive_req_fail, 0);
 	if (h == SRV_UP) {
 		log_info("server %s (%s) is UP (%s)", srv->name, srv->addr.text, why);
 		notify(pool, srv, POOL_SERVER_UP);
@@ -257,7 +276,7 @@ void pool_server_failed(struct pool *pool, struct server *srv, enum server_fail 
 	srv->fail_by[why]++;
 	if (why == FAIL_CHECK)
 		srv->consecutive_ok = 0;
-	++*count;
+	STORE_COUNT(count, *count + 1);
 	if (srv->health == SRV_UP && *count >= cfg_fall(pool)) {
 		snprintf(reason, sizeof(reason), "%u consecutive %s, last: %s", *count,
 			 why == FAIL_CHECK ? "failed checks" : "failed requests", server_fail_name(why));
@@ -268,7 +287,7 @@ void pool_server_failed(struct pool *pool, struct server *srv, enum server_fail 
 void pool_server_ok(struct pool *pool, struct server *srv, bool from_check)
 {
 	if (!from_check) {
-		srv->consecutive_req_fail = 0;
+		STORE_COUNT(&srv->consecutive_req_fail, 0);
 		if (cfg_has_check(pool))
 			return; /* with checks configured, only checks bring a server back */
 	} else {

@@ -54,6 +54,8 @@ struct server_thread {
 	unsigned nidle;
 	uint64_t requests;                /* single writer (the thread), read by others */
 	uint64_t bytes_in, bytes_out;
+	bool req_failed;                  /* the thread's own: a failure was reported
+					   * since its last success (workers.c) */
 };
 
 struct server {
@@ -155,6 +157,10 @@ void server_put(struct server *srv);
  * not removed, and not `exclude` (may be NULL).  NULL when none is left.
  * Any thread; takes the pool lock. */
 struct server *pool_next_server(struct pool *pool, const struct server *exclude);
+/* The same, with a reference taken under the lock (server_put when done):
+ * what a proxy thread needs, as the main thread may remove the server and
+ * drop the pool's reference as soon as the lock is released. */
+struct server *pool_next_server_get(struct pool *pool, const struct server *exclude);
 /* Number of servers eligible for new requests (main thread). */
 unsigned pool_count_usable(const struct pool *pool);
 

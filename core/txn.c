@@ -255,17 +255,18 @@ void txn_slot_handoff(struct proxy *px, struct server *srv)
 void txn_dispatch(struct txn *t, struct server *exclude)
 {
 	struct proxy *px = t->px;
-	struct server *srv = pool_next_server(px->pool, exclude);
+	/* Referenced under the pool lock: taken after it, the main thread
+	 * could have removed and freed the server in between. */
+	struct server *srv = pool_next_server_get(px->pool, exclude);
 
 	/* The excluded server is still better than nothing if it is the
 	 * only one left in rotation. */
 	if (!srv && exclude)
-		srv = pool_next_server(px->pool, NULL);
+		srv = pool_next_server_get(px->pool, NULL);
 	if (!srv) {
 		txn_fail(t, 503);
 		return;
 	}
-	server_get(srv);
 	t->srv = srv;
 	server_count(&srv->th[px->tid].requests, 1);
 	px->stats.requests++;
@@ -409,7 +410,9 @@ void txn_pool_event(struct pool *pool, struct server *srv, enum pool_event ev, v
 	bool down = ev == POOL_SERVER_DOWN || ev == POOL_SERVER_REMOVED;
 
 	(void)pool;
-	if (!down && !(ev == POOL_SERVER_DRAIN && srv->drain))
+	/* On proxy threads this runs from a message: drain is the main
+	 * thread's to write, and may have changed since. */
+	if (!down && !(ev == POOL_SERVER_DRAIN && __atomic_load_n(&srv->drain, __ATOMIC_RELAXED)))
 		return;
 	if (down)
 		bconn_close_idle(px, srv);

@@ -284,14 +284,20 @@ static void forward_event(struct pool *pool, struct server *srv, enum pool_event
 
 void px_report_failed(struct proxy *px, struct server *srv, enum server_fail why)
 {
-	if (px->tid == 0 || !px->workers)
+	if (px->tid == 0 || !px->workers) {
 		pool_server_failed(px->pool, srv, why);
-	else
-		post_srv(&px->workers->w[0], WM_FAILED, srv, (int)why);
+		return;
+	}
+	/* The main thread may not have counted it yet when this thread's
+	 * next request succeeds: remember it, so that success is sent. */
+	srv->th[px->tid].req_failed = true;
+	post_srv(&px->workers->w[0], WM_FAILED, srv, (int)why);
 }
 
 void px_report_ok(struct proxy *px, struct server *srv)
 {
+	struct server_thread *th;
+
 	if (px->tid == 0 || !px->workers) {
 		pool_server_ok(px->pool, srv, false);
 		return;
@@ -299,10 +305,13 @@ void px_report_ok(struct proxy *px, struct server *srv)
 	/* A success only matters to the pool when it ends a run of failed
 	 * requests or, without health checks, counts toward rise: one
 	 * message per request would cost more than the request. */
-	if (!__atomic_load_n(&srv->consecutive_req_fail, __ATOMIC_RELAXED) &&
+	th = &srv->th[px->tid];
+	if (!th->req_failed && !__atomic_load_n(&srv->consecutive_req_fail, __ATOMIC_RELAXED) &&
 	    (px->cfg->backend.health_interval_ms || !server_is_down(srv)))
 		return;
-	post_srv(&px->workers->w[0], WM_OK, srv, 0);
+	/* Same mailbox as the failure: the main thread counts them in order. */
+	if (post_srv(&px->workers->w[0], WM_OK, srv, 0))
+		th->req_failed = false;
 }
 
 void px_post_slot(struct proxy *px, unsigned tid, struct server *srv)

@@ -328,8 +328,13 @@ static void *worker_main(void *arg)
 	int err;
 
 	err = loop_run(w->loop);
-	if (err)
-		log_errno(err, "thread %u: event loop failed", w->tid);
+	if (err) {
+		/* Its clients, slots and mailbox would be stranded and the main
+		 * thread would wait for it forever: fail the whole node fast,
+		 * as a crash would (a BACKUP takes over, systemd restarts us). */
+		log_errno(err, "thread %u: event loop failed; exiting", w->tid);
+		_exit(EXIT_FAILURE);
+	}
 	/* On this thread: its loop holds the proxy's timers and fds. */
 	proxy_destroy(w->px);
 	w->px = NULL;

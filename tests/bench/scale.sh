@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# scale.sh - throughput with 1 and 2 proxy threads (issue 6): wrk against
+# andromeda with [frontend] threads = 1 and = 2 (one event loop and one
+# SO_REUSEPORT listener per thread, shared pool state), HAProxy with
+# nbthread 1 and 2, and one backend directly, on the same 3 backends,
+# alternated for ROUNDS rounds in one invocation.  Prints per target the
+# median req/s, p99 and CPU time per request of the balancer, the scaling
+# ratios 2 threads / 1 thread, andromeda(2)/HAProxy(2), and how the
+# requests split between andromeda's two threads.  See tests/bench/README.md.
+#
+#   sudo bash tests/bench/scale.sh
+#
+# Read the ratios with the machine in mind: on a 2-core machine wrk, the
+# three backends and the balancer share both cores, so a second balancer
+# thread competes with the load generator and the backends for CPU.  The
+# ratio is what a second thread buys on this machine, not what it would
+# buy with cores to spare; expect well under 2.
+#
+# Environment: ROUNDS (default 3), DURATION (per run, default 10s), CONNS
+# (default "64 512"), THREADS (wrk threads, default 2: one wrk thread can
+# itself be the limit), BACKEND (nginx: a static nginx per backend host,
+# default; fakesrv: the test backend), RESULTS (also append the markdown
+# summary to this file), NO_INSTALL=1 (do not apt-get wrk/haproxy/nginx).
+set -uo pipefail
+source "$(dirname "$0")/../lib/lab.sh"
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64 512}
+BACKEND=${BACKEND:-nginx}
+THREADS=${THREADS:-2}
+CLK_TCK=$(getconf CLK_TCK)
+TARGETS=(direct andromeda1 andromeda2 haproxy1 haproxy2)
+declare -A PORT=([andromeda1]=80 [andromeda2]=81 [haproxy1]=82 [haproxy2]=83)
+declare -A URL=([direct]="http://$(lab_be_ip 1):80/")
+for t in andromeda1 andromeda2 haproxy1 haproxy2; do
+	URL[$t]="http://$LAB_LB_IP:${PORT[$t]}/"
+done
+declare -A LABEL=(
+	[direct]="direct (be1)"
+	[andromeda1]="andromeda threads=1"
+	[andromeda2]="andromeda threads=2"
+	[haproxy1]="HAProxy nbthread 1"
+	[haproxy2]="HAProxy nbthread 2"
+)
+
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+install_tools() {
+	local missing=() p made_policy=0
+	for p in wrk haproxy nginx-light jq curl; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	# Keep Debian from starting haproxy/nginx as system services.
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+		made_policy=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	local rc=$?
+	((made_policy)) && rm -f /usr/sbin/policy-rc.d
+	# Nor at the next boot of a machine that runs systemd (works offline);
+	# only the units of packages installed here.
+	for p in "${missing[@]}"; do
+		case $p in
+		haproxy) ((rc == 0)) && systemctl --no-reload disable haproxy >/dev/null 2>&1 ;;
+		nginx-light) ((rc == 0)) && systemctl --no-reload disable nginx >/dev/null 2>&1 ;;
+		esac
+	done
+	return "$rc"
+}
+
+# andromeda_conf N: proxy.sh's configuration with threads = N, its own
+# port, control socket and state directory (both instances run side by
+# side in lb).
+andromeda_conf() {
+	local n=$1 t=andromeda$1
+	mkdir -p "$LAB_DIR/$t-state"
+	{
+		printf '[node]\nname = lb1\nstate_dir = %s/%s-state\ncontrol_socket = %s/%s.sock\n' \
+			"$LAB_DIR" "$t" "$LAB_DIR" "$t"
+		printf 'log_level = warning\n\n' # nothing per request
+		printf '[frontend]\nlisten = %s:%d\nthreads = %d\n\n' "$LAB_LB_IP" "${PORT[$t]}" "$n"
+		printf '[backend]\nmaxconn = 1000\nhealth_check = /healthz\nhealth_interval = 1s\n\n'
+		lab_servers_conf 3
+	} >"$LAB_DIR/$t.conf"
+}
+
+# haproxy_conf N: proxy.sh's HAProxy with nbthread N.
+haproxy_conf() {
+	local n=$1 t=haproxy$1
+	cat >"$LAB_DIR/$t.cfg" <<-EOF
+		global
+		    nbthread $n
+		    maxconn 4096
+		    pidfile $LAB_DIR/$t.pid
+		defaults
+		    mode http
+		    timeout connect 1s
+		    timeout client 30s
+		    timeout server 10s
+		    option http-keep-alive
+		    http-reuse always
+		frontend fe
+		    bind $LAB_LB_IP:${PORT[$t]}
+		    default_backend be
+		backend be
+		    balance roundrobin
+		    server be1 $(lab_be_ip 1):80 check inter 1s
+		    server be2 $(lab_be_ip 2):80 check inter 1s
+		    server be3 $(lab_be_ip 3):80 check inter 1s
+	EOF
+}
+
+# nginx_backend_conf I: a static backend answering "beI" (proxy.sh's).
+nginx_backend_conf() {
+	local i=$1
+	{
+		printf 'daemon off;\nworker_processes 1;\npid %s/be%d-nginx.pid;\n' "$LAB_DIR" "$i"
+		printf 'error_log %s/be%d-nginx-error.log;\nevents { worker_connections 4096; }\n' "$LAB_DIR" "$i"
+		printf 'http {\n\taccess_log off;\n\tkeepalive_requests 1000000;\n\tkeepalive_timeout 300s;\n'
+		printf '\tserver {\n\t\tlisten %s:80 backlog=4096;\n' "$(lab_be_ip "$i")"
+		printf '\t\tlocation = /healthz { return 200 "ok\\n"; }\n'
+		printf '\t\tlocation / { return 200 "be%d\\n"; }\n\t}\n}\n' "$i"
+	} >"$LAB_DIR/be$i-nginx.conf"
+}
+
+# start_andromeda N: lab_start_andromeda for an instance of our own name,
+# port and control socket.
+start_andromeda() {
+	local t=andromeda$1
+	timeout 10 "$ANDROMEDA" -t -c "$LAB_DIR/$t.conf" >>"$LAB_DIR/$t-t.log" 2>&1 ||
+		die "$t: config rejected: $(cat "$LAB_DIR/$t-t.log")"
+	lab_spawn lb "$t" "$ANDROMEDA" -c "$LAB_DIR/$t.conf" || die "$t did not start"
+	lab_wait_tcp client "$LAB_LB_IP" "${PORT[$t]}" 5 || die "$t is not listening on port ${PORT[$t]}"
+	lab_wait_for 5 ctl "$t" status --json >/dev/null 2>&1 || die "$t: andromedactl status does not answer"
+}
+
+# ctl andromedaN args...: andromedactl against that instance.
+ctl() {
+	local t=$1
+	shift
+	timeout 5 "$ANDROMEDACTL" -s "$LAB_DIR/$t.sock" "$@"
+}
+
+# all_up andromedaN: the instance sees its 3 servers up.
+all_up() {
+	[[ "$(ctl "$1" status --json 2>/dev/null | jq -r '[.servers[] | select(.state == "up")] | length')" == 3 ]]
+}
+
+# thread_requests andromedaN: .proxy.threads[].requests, space separated.
+thread_requests() {
+	ctl "$1" status --json 2>/dev/null | jq -r '[.proxy.threads[].requests] | map(tostring) | join(" ")'
+}
+
+# cpu_ticks PIDNAME: utime + stime of the process (all its threads), in
+# clock ticks (fields 14 and 15 of /proc/PID/stat, after the comm field).
+cpu_ticks() {
+	local pid stat
+	pid=$(lab_pid "$1") || { echo nan; return; }
+	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || { echo nan; return; }
+	stat=${stat##*) }
+	# shellcheck disable=SC2086 # split into fields on purpose
+	set -- $stat
+	echo $((${12} + ${13}))
+}
+
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 }
+		else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 }
+		else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 }
+		else print "nan" }'
+}
+
+# run_wrk TARGET CONNS ROUND: one wrk run, one line in results:
+# target conns round req/s p50 p99 errors cpu-us/req requests split
+# (split: requests per andromeda thread during the run, "a/b", or "-").
+run_wrk() {
+	local t=$1 c=$2 r=$3 out rps p50 p99 errs reqs c0 c1 cpu s0 s1 split="-" splitmsg=""
+	if [[ $t != direct ]]; then
+		c0=$(cpu_ticks "$t")
+	fi
+	if [[ $t == andromeda* ]]; then
+		s0=$(thread_requests "$t")
+	fi
+	out=$(lab_exec client timeout 120 wrk -t"$THREADS" -c"$c" -d"$DURATION" --latency "${URL[$t]}" 2>&1)
+	if [[ $t != direct ]]; then
+		c1=$(cpu_ticks "$t")
+	fi
+	echo "$out" >>"$LAB_DIR/wrk.$t.c$c.log"
+	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+	reqs=$(awk '/ requests in / {print $1}' <<<"$out")
+	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+	errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/[^0-9 ]/, " "); for (i = 1; i <= NF; i++) n += $i} END {print n + 0}' <<<"$out")
+	cpu=$(awk -v a="${c0:-nan}" -v b="${c1:-nan}" -v n="${reqs:-0}" -v hz="$CLK_TCK" \
+		'BEGIN { if (a == "nan" || b == "nan" || n <= 0) print "nan"; else printf "%.2f", (b - a) / hz * 1e6 / n }')
+	if [[ $t == andromeda* ]]; then
+		s1=$(thread_requests "$t")
+		split=$(awk -v a="$s0" -v b="$s1" 'BEGIN {
+			n = split(a, x, " "); m = split(b, y, " ")
+			if (n == 0 || n != m) { print "?"; exit }
+			for (i = 1; i <= n; i++) printf "%s%d", (i > 1 ? "/" : ""), y[i] - x[i]
+			print "" }')
+		splitmsg="  threads $split"
+	fi
+	printf '%s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${rps:-0}" "$p50" "$p99" "$errs" \
+		"$cpu" "${reqs:-0}" "$split" >>"$LAB_DIR/results"
+	printf '  round %d  %-10s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  %6s us CPU/req  errors %s%s\n' \
+		"$r" "$t" "$c" "${rps:-?}" "$p50" "$p99" "$([[ $t == direct ]] && echo - || echo "$cpu")" "$errs" "$splitmsg"
+}
+
+# median TARGET CONNS COL: median over rounds of column COL.
+median() {
+	awk -v t="$1" -v c="$2" -v col="$3" '$1 == t && $2 == c && $col != "nan" { print $col }' "$LAB_DIR/results" |
+		sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio A B: A/B to 2 decimals ("-" when B is not a positive number).
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "nan") printf "%.2f", a / b; else printf "-" }'
+}
+
+# split_summary CONNS: thread 0's share of andromeda2's requests, per round.
+split_summary() {
+	awk -v c="$1" '$1 == "andromeda2" && $2 == c {
+		n = split($10, x, "/"); tot = 0
+		for (i = 1; i <= n; i++) tot += x[i]
+		printf "%s%s (%.0f%%/%.0f%%)", (k++ ? ", " : ""), $10, tot ? 100 * x[1] / tot : 0, tot ? 100 * x[2] / tot : 0
+	} END { print "" }' "$LAB_DIR/results"
+}
+
+# both_threads_served CONNS: in every andromeda2 run at CONNS, each of the
+# 2 threads served at least one request.
+both_threads_served() {
+	awk -v c="$1" '$1 == "andromeda2" && $2 == c {
+		runs++
+		n = split($10, x, "/")
+		if (n != 2 || x[1] <= 0 || x[2] <= 0) bad++
+	} END { exit !(runs > 0 && bad == 0) }' "$LAB_DIR/results"
+}
+
+summary() {
+	local t c
+	{
+		printf '\n### scale: wrk -t%s -d%s, %s rounds alternated (medians), %s backends\n\n' \
+			"$THREADS" "$DURATION" "$ROUNDS" "$BACKEND"
+		printf '| target |'
+		for c in $CONNS; do
+			printf ' c=%s req/s | c=%s p99 ms | c=%s CPU us/req |' "$c" "$c" "$c"
+		done
+		printf '\n|---|'
+		for c in $CONNS; do
+			printf -- '---:|---:|---:|'
+		done
+		printf '\n'
+		for t in "${TARGETS[@]}"; do
+			printf '| %s |' "${LABEL[$t]}"
+			for c in $CONNS; do
+				printf ' %.0f | %.3f |' "$(median "$t" "$c" 4)" "$(median "$t" "$c" 6)"
+				if [[ $t == direct ]]; then
+					printf ' - |'
+				else
+					printf ' %.2f |' "$(median "$t" "$c" 8)"
+				fi
+			done
+			printf '\n'
+		done
+		printf '\n'
+		for c in $CONNS; do
+			printf -- '- c=%s: scaling andromeda(2)/andromeda(1) %s, HAProxy(2)/HAProxy(1) %s; andromeda(2)/HAProxy(2) %s (andromeda(1)/HAProxy(1) %s)\n' "$c" \
+				"$(ratio "$(median andromeda2 "$c" 4)" "$(median andromeda1 "$c" 4)")" \
+				"$(ratio "$(median haproxy2 "$c" 4)" "$(median haproxy1 "$c" 4)")" \
+				"$(ratio "$(median andromeda2 "$c" 4)" "$(median haproxy2 "$c" 4)")" \
+				"$(ratio "$(median andromeda1 "$c" 4)" "$(median haproxy1 "$c" 4)")"
+		done
+		for c in $CONNS; do
+			printf -- '- c=%s: andromeda threads=2, requests thread 0/thread 1 per round: %s\n' "$c" "$(split_summary "$c")"
+		done
+		printf -- '- errors (non-2xx + socket errors, all runs): %s\n' \
+			"$(for t in "${TARGETS[@]}"; do printf '%s=%d ' "$t" "$(awk -v t="$t" '$1 == t { n += $7 } END { print n + 0 }' "$LAB_DIR/results")"; done)"
+		printf -- '- machine: %s cores (%s) shared by wrk (%s threads), the 3 backends and the balancer: a second balancer thread competes with them for CPU, so the 2/1 ratios are what a second thread buys here, not on a machine with cores to spare\n' \
+			"$(nproc)" "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" "$THREADS"
+		printf -- '- CPU us/req: utime + stime of the balancer process (all threads) from /proc/PID/stat over the run, divided by the requests wrk completed (%s ticks/s)\n' "$CLK_TCK"
+	} | tee -a "${RESULTS:-/dev/null}"
+}
+
+[[ $EUID -eq 0 ]] || die "run as root"
+[[ "${NO_INSTALL:-0}" == 1 ]] || install_tools || die "cannot install wrk, haproxy, nginx"
+for b in "$ANDROMEDA" "$ANDROMEDACTL" "$FAKESRV"; do
+	[[ -x "$b" ]] || die "$b is not built (cmake -S . -B build && make -C build)"
+done
+lab_have wrk haproxy nginx jq curl || die "missing tools"
+[[ $THREADS =~ ^[1-9][0-9]*$ ]] || die "THREADS must be a positive integer"
+
+printf 'scale: %s cores (%s); wrk -t%s -d%s, CONNS "%s", %s rounds, %s backends\n' \
+	"$(nproc)" "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" "$THREADS" "$DURATION" \
+	"$CONNS" "$ROUNDS" "$BACKEND"
+printf 'scale: wrk, the backends and the balancer share these cores; a 2-thread balancer competes with them\n'
+
+lab_init || die "cannot create the lab"
+lab_trap
+lab_topology 3 || die "lab topology"
+if [[ $BACKEND == nginx ]]; then
+	for i in 1 2 3; do
+		nginx_backend_conf "$i"
+		lab_spawn "be$i" "be$i" nginx -c "$LAB_DIR/be$i-nginx.conf" || die "nginx backend be$i"
+	done
+	for i in 1 2 3; do
+		lab_wait_tcp client "$(lab_be_ip "$i")" 80 5 || die "nginx backend be$i does not answer"
+	done
+else
+	lab_fakesrvs 3 || die "fakesrv backends"
+fi
+for n in 1 2; do
+	andromeda_conf "$n"
+	haproxy_conf "$n"
+	start_andromeda "$n"
+	haproxy -c -f "$LAB_DIR/haproxy$n.cfg" >/dev/null || die "haproxy$n config"
+	lab_spawn lb "haproxy$n" haproxy -db -f "$LAB_DIR/haproxy$n.cfg" || die "haproxy$n"
+done
+for n in 1 2; do
+	lab_wait_for 10 all_up "andromeda$n" || die "andromeda$n: servers not up"
+	got=$(ctl "andromeda$n" status --json | jq -r '.proxy.threads | length')
+	[[ $got == "$n" ]] || die "andromeda$n reports $got proxy threads, expected $n"
+done
+
+# Every target answers with a backend name; the proxies spread over all 3.
+for t in "${TARGETS[@]}"; do
+	lab_wait_http client "${URL[$t]}" 10 || die "$t does not answer at ${URL[$t]}"
+	names=$(lab_exec client timeout 10 curl -s "${URL[$t]}?n=[1-30]" | sort -u | paste -sd, -)
+	printf '  %-10s %-26s %-20s answers: %s\n' "$t" "${URL[$t]}" "${LABEL[$t]}" "$names"
+done
+
+: >"$LAB_DIR/results"
+for ((r = 1; r <= ROUNDS; r++)); do
+	for c in $CONNS; do
+		for t in "${TARGETS[@]}"; do
+			run_wrk "$t" "$c" "$r"
+		done
+	done
+done
+summary
+printf '\n'
+for c in $CONNS; do
+	check "andromeda threads=2: both threads served requests in every run at c=$c" both_threads_served "$c"
+done
+lab_finish

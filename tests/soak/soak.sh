@@ -19,6 +19,7 @@
 #     -g  seconds between events, default 4
 #
 # Environment: BUILD_DIR (default ./build), LAB_KEEP=1 keeps the logs,
+# LAB_THREADS=N runs the balancers with N proxy threads (default 1),
 # RSS_MARGIN_KB / RSS_MARGIN_PCT (see README).  Exit 0 when every check
 # passed.
 set -u

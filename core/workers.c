@@ -535,15 +535,16 @@ static void park(struct proxy *px, void *arg)
 
 void workers_run_isolated(struct workers *ws, void (*fn)(void *arg), void *arg)
 {
-	struct call calls[CFG_MAX_THREADS];
+	struct call calls[CFG_MAX_THREADS] = { 0 };
 	struct wmsg msgs[CFG_MAX_THREADS];
-	unsigned want = 0;
+	unsigned want = 0, n = ws->n;
 
 	ws->release = false;
-	for (unsigned i = 1; i < ws->n; i++) {
+	for (unsigned i = 1; i < n; i++) {
+		calls[i] = (struct call){ park, ws, true }; /* done unless posted */
 		if (!ws->w[i].running)
 			continue;
-		calls[i] = (struct call){ park, ws, false };
+		calls[i].done = false;
 		msgs[i] = (struct wmsg){ .kind = WM_CALL, .call = &calls[i] };
 		post(&ws->w[i], &msgs[i]);
 		want++;
@@ -559,8 +560,8 @@ void workers_run_isolated(struct workers *ws, void (*fn)(void *arg), void *arg)
 	ws->release = true;
 	pthread_cond_broadcast(&ws->wait_cond);
 	/* Until every call has returned: the messages are on this stack. */
-	for (unsigned i = 1; i < ws->n; i++)
-		while (ws->w[i].running && !calls[i].done)
+	for (unsigned i = 1; i < n; i++)
+		while (!calls[i].done)
 			pthread_cond_wait(&ws->wait_cond, &ws->wait_lock);
 	pthread_mutex_unlock(&ws->wait_lock);
 }

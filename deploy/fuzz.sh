@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz.sh - build every libFuzzer harness (tests/fuzz/fuzz_*.c) and run each
-# one for a while; the long local run that deploy/test.sh's 20-second smoke
+# one for a while; the long local run that deploy/test.sh's 10-second smoke
 # phase stands in for in CI.
 #
 #   bash deploy/fuzz.sh [-t SECONDS] [-j JOBS] [-b BUILD_DIR] [-o RUN_DIR] [NAME...]

@@ -1,29 +1,21 @@
 /* config.c - the configuration loader.  inih reads the INI syntax; this file
  * owns what every key means and checks every value.
  *
- * inih's handler is not told the line number, so inih reads the file
- * through our own line reader (ini_parse_stream), which counts lines; the
- * handler takes the count from the shared context.  The reader also does
- * three things inih cannot:
- *  - it sees section headers itself, so an empty [ha] is still validated,
- *    [server NAME] gets its own state even when two names collide, and
- *    section names are not truncated to inih's 50 bytes;
- *  - it strips leading blanks, so an indented "key = value" is never taken
- *    for a continuation of the previous key (inih's multi-line values);
- *  - it rejects lines that inih would silently misread ("key value" with no
- *    '=', "key: value", text after a section header, over-long lines). */
+ * inih reads the file through the line reader in config_file.c, which
+ * counts lines for "FILE:LINE: reason", strips leading blanks and refuses
+ * lines inih would misread (see config_file.h).  It hands section headers
+ * to section_begin() here, so an empty [ha] is still validated, [server
+ * NAME] gets its own state even when two names collide, and section names
+ * are not truncated to inih's 50 bytes. */
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <ini.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "config_file.h"
 #include "config_value.h"
 #include "log.h"
 
@@ -140,45 +132,17 @@ static const struct key_def keys[] = {
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 struct ctx {
+	struct cfgf f;              /* the file: line number, first error */
 	struct config *cfg;
-	const char *path;
-	FILE *fp;
-	char *buf;                  /* getline() buffer */
-	size_t cap;
-	int lineno;
 	enum sect sect;             /* the section being read */
 	size_t srv;                 /* index of the current [server] */
 	size_t srv_cap;
 	int sect_line[S_COUNT];     /* header line of each section seen */
 	int key_line[NKEYS];        /* line of each key seen (per [server]) */
-	char *err;
-	size_t errlen;
-	int err_line;
-	bool failed;
 };
 
-/* Record the first error as "PATH:LINE: reason"; later ones are ignored
- * because they are usually consequences of the first.  Returns -1. */
-__attribute__((format(printf, 3, 4)))
-static int fail(struct ctx *c, int line, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (c->failed)
-		return -1;
-	c->failed = true;
-	c->err_line = line;
-	if (!c->err || c->errlen == 0)
-		return -1;
-	n = snprintf(c->err, c->errlen, "%s:%d: ", c->path, line);
-	if (n >= 0 && (size_t)n < c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+/* The first error as "PATH:LINE: reason" (cfgf_fail).  Returns -1. */
+#define fail(c, ...) cfgf_fail(&(c)->f, __VA_ARGS__)
 
 static void *field(struct ctx *c, const struct key_def *k)
 {
@@ -187,57 +151,13 @@ static void *field(struct ctx *c, const struct key_def *k)
 	return base + k->off;
 }
 
-static int bad_number(struct ctx *c, const struct key_def *k, const char *v, int r)
-{
-	char max[32];
-
-	cfgv_format(k->kind, k->max, max, sizeof(max));
-	if (r == -ERANGE)
-		return fail(c, c->lineno, "%s: \"%s\" is too large (at most %s)", k->name, v, max);
-	if (k->kind == CFGV_DUR && cfgv_all_digits(v))
-		return fail(c, c->lineno, "%s: \"%s\" needs a unit (ms, s, m, h)", k->name, v);
-	if (k->kind == CFGV_DUR)
-		return fail(c, c->lineno, "%s: \"%s\" is not a duration (a whole number and a unit: "
-			    "500ms, 2s, 1m, 1h)", k->name, v);
-	if (k->kind == CFGV_SIZE)
-		return fail(c, c->lineno, "%s: \"%s\" is not a size (bytes, or a whole number "
-			    "with k, M or G)", k->name, v);
-	return fail(c, c->lineno, "%s: \"%s\" is not a whole number", k->name, v);
-}
-
-static void store_uint(void *f, size_t size, uint64_t n)
-{
-	if (size == sizeof(uint16_t)) {
-		uint16_t v = (uint16_t)n;
-		memcpy(f, &v, sizeof(v));
-	} else if (size == sizeof(uint32_t)) {
-		uint32_t v = (uint32_t)n;
-		memcpy(f, &v, sizeof(v));
-	} else {
-		memcpy(f, &n, sizeof(n));
-	}
-}
-
-_Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned fields are stored as uint32_t");
-
 static int set_num(struct ctx *c, const struct key_def *k, const char *v)
 {
-	char lo[32], hi[32], step[32];
 	uint64_t n;
-	int r;
 
-	r = k->kind == CFGV_DUR ? config_parse_duration(v, &n)
-	    : k->kind == CFGV_SIZE ? config_parse_size(v, &n) : cfgv_parse_uint(v, &n);
-	if (r < 0)
-		return bad_number(c, k, v, r);
-	cfgv_format(k->kind, k->min, lo, sizeof(lo));
-	cfgv_format(k->kind, k->max, hi, sizeof(hi));
-	if (n < k->min || n > k->max)
-		return fail(c, c->lineno, "%s: \"%s\" is out of range (%s..%s)", k->name, v, lo, hi);
-	cfgv_format(k->kind, k->step, step, sizeof(step));
-	if (k->step && n % k->step != 0)
-		return fail(c, c->lineno, "%s: \"%s\" is not a multiple of %s", k->name, v, step);
-	store_uint(field(c, k), k->size, n);
+	if (cfgf_number(&c->f, k->name, v, k->kind, k->min, k->max, k->step, &n) < 0)
+		return -1;
+	cfgv_store_uint(field(c, k), k->size, n);
 	return 0;
 }
 
@@ -246,10 +166,10 @@ static int set_num(struct ctx *c, const struct key_def *k, const char *v)
 static int set_priority(struct ctx *c, const struct key_def *k, const char *v)
 {
 	if (strcmp(v, "255") == 0)
-		return fail(c, c->lineno, "%s: \"%s\" is reserved for the address owner "
+		return fail(c, c->f.lineno, "%s: \"%s\" is reserved for the address owner "
 			    "(RFC 5798 5.2.4); use 1..254", k->name, v);
 	if (strcmp(v, "0") == 0)
-		return fail(c, c->lineno, "%s: \"%s\" is reserved for a master that is leaving "
+		return fail(c, c->f.lineno, "%s: \"%s\" is reserved for a master that is leaving "
 			    "(RFC 5798 5.2.4); use 1..254", k->name, v);
 	return set_num(c, k, v);
 }
@@ -257,28 +177,14 @@ static int set_priority(struct ctx *c, const struct key_def *k, const char *v)
 static int set_bool(struct ctx *c, const struct key_def *k, const char *v)
 {
 	if (config_parse_bool(v, field(c, k)) < 0)
-		return fail(c, c->lineno, "%s: \"%s\" is not a boolean (yes/no, true/false, "
+		return fail(c, c->f.lineno, "%s: \"%s\" is not a boolean (yes/no, true/false, "
 			    "on/off, 1/0)", k->name, v);
-	return 0;
-}
-
-static int check_text(struct ctx *c, const struct key_def *k, const char *v)
-{
-	if (strlen(v) < k->min)
-		return fail(c, c->lineno, "%s: must not be empty", k->name);
-	if (strlen(v) >= k->size)
-		return fail(c, c->lineno, "%s: \"%s\" is too long (at most %zu characters)",
-			    k->name, v, k->size - 1);
-	for (const char *p = v; *p; p++)
-		if (iscntrl((unsigned char)*p))
-			return fail(c, c->lineno, "%s: \"%s\" contains a control character",
-				    k->name, v);
 	return 0;
 }
 
 static int set_str(struct ctx *c, const struct key_def *k, const char *v)
 {
-	if (check_text(c, k, v) < 0)
+	if (cfgf_text(&c->f, k->name, v, k->min, k->size) < 0)
 		return -1;
 	memcpy(field(c, k), v, strlen(v) + 1);
 	return 0;
@@ -286,9 +192,8 @@ static int set_str(struct ctx *c, const struct key_def *k, const char *v)
 
 static int set_name(struct ctx *c, const struct key_def *k, const char *v)
 {
-	if (!cfgv_valid_name(v))
-		return fail(c, c->lineno, "%s: \"%s\" is not a name (1..%d letters, digits, "
-			    "'.', '_' or '-')", k->name, v, CFG_NAME_MAX - 1);
+	if (cfgf_name(&c->f, k->name, v) < 0)
+		return -1;
 	memcpy(field(c, k), v, strlen(v) + 1);
 	return 0;
 }
@@ -300,10 +205,10 @@ static int set_ifname(struct ctx *c, const struct key_def *k, const char *v)
 	size_t n = strlen(v);
 
 	if (n == 0 || n >= IF_NAMESIZE)
-		return fail(c, c->lineno, "%s: \"%s\" is not an interface name (1..%d characters)",
+		return fail(c, c->f.lineno, "%s: \"%s\" is not an interface name (1..%d characters)",
 			    k->name, v, IF_NAMESIZE - 1);
 	if (strpbrk(v, "/: \t") || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
-		return fail(c, c->lineno, "%s: \"%s\" is not an interface name (no '/', ':' or "
+		return fail(c, c->f.lineno, "%s: \"%s\" is not an interface name (no '/', ':' or "
 			    "blanks)", k->name, v);
 	memcpy(field(c, k), v, n + 1);
 	return 0;
@@ -313,12 +218,10 @@ static int set_ifname(struct ctx *c, const struct key_def *k, const char *v)
 static int set_http_path(struct ctx *c, const struct key_def *k, const char *v)
 {
 	if (*v && *v != '/')
-		return fail(c, c->lineno, "%s: \"%s\" must be a path starting with '/' (or empty "
+		return fail(c, c->f.lineno, "%s: \"%s\" must be a path starting with '/' (or empty "
 			    "for a TCP connect check)", k->name, v);
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-		if (*p <= ' ' || *p >= 0x7f)
-			return fail(c, c->lineno, "%s: \"%s\" must be printable ASCII without "
-				    "blanks (percent-encode the rest)", k->name, v);
+	if (cfgf_printable(&c->f, k->name, v) < 0)
+		return -1;
 	return set_str(c, k, v);
 }
 
@@ -327,10 +230,10 @@ static int set_endpoint(struct ctx *c, const struct key_def *k, const char *v)
 	struct cfg_endpoint ep;
 
 	if (config_parse_endpoint(v, &ep) < 0)
-		return fail(c, c->lineno, "%s: \"%s\" is not an IPv4 address:port with port "
+		return fail(c, c->f.lineno, "%s: \"%s\" is not an IPv4 address:port with port "
 			    "1..65535 (e.g. 198.18.0.10:80)", k->name, v);
 	if (k->sect == S_SERVER && ep.sin.sin_addr.s_addr == htonl(INADDR_ANY))
-		return fail(c, c->lineno, "%s: \"%s\": 0.0.0.0 is not a server address",
+		return fail(c, c->f.lineno, "%s: \"%s\": 0.0.0.0 is not a server address",
 			    k->name, v);
 	memcpy(field(c, k), &ep, sizeof(ep));
 	return 0;
@@ -343,25 +246,13 @@ static int set_mode(struct ctx *c, const struct key_def *k, const char *v)
 	else if (strcmp(v, "tcp") == 0)
 		c->cfg->frontend.mode = MODE_TCP;
 	else
-		return fail(c, c->lineno, "%s: \"%s\" is not a mode (http or tcp)", k->name, v);
+		return fail(c, c->f.lineno, "%s: \"%s\" is not a mode (http or tcp)", k->name, v);
 	return 0;
 }
 
 static int set_log_level(struct ctx *c, const struct key_def *k, const char *v)
 {
-	static const struct { const char *name; enum log_level lvl; } levels[] = {
-		{ "error", LOG_LVL_ERR }, { "warning", LOG_LVL_WARN }, { "warn", LOG_LVL_WARN },
-		{ "info", LOG_LVL_INFO }, { "debug", LOG_LVL_DEBUG },
-	};
-
-	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-		if (strcmp(v, levels[i].name) == 0) {
-			c->cfg->node.log_level = (int)levels[i].lvl;
-			return 0;
-		}
-	}
-	return fail(c, c->lineno, "%s: \"%s\" is not a level (error, warning, info, debug)",
-		    k->name, v);
+	return cfgf_log_level(&c->f, k->name, v, &c->cfg->node.log_level);
 }
 
 static int set_vips(struct ctx *c, const struct key_def *k, const char *v)
@@ -372,17 +263,17 @@ static int set_vips(struct ctx *c, const struct key_def *k, const char *v)
 
 	while ((v = cfgv_next_token(v, tok, sizeof(tok)))) {
 		if (n == CFG_MAX_VIPS)
-			return fail(c, c->lineno, "%s: more than %d addresses", k->name, CFG_MAX_VIPS);
+			return fail(c, c->f.lineno, "%s: more than %d addresses", k->name, CFG_MAX_VIPS);
 		if (cfgv_parse_vip(tok, &vips[n]) < 0)
-			return fail(c, c->lineno, "%s: \"%s\" is not an IPv4 address/prefix length "
+			return fail(c, c->f.lineno, "%s: \"%s\" is not an IPv4 address/prefix length "
 				    "with length 1..32 (e.g. 198.18.0.10/24)", k->name, tok);
 		for (size_t i = 0; i < n; i++)
 			if (vips[i].addr.s_addr == vips[n].addr.s_addr)
-				return fail(c, c->lineno, "%s: \"%s\" is listed twice", k->name, tok);
+				return fail(c, c->f.lineno, "%s: \"%s\" is listed twice", k->name, tok);
 		n++;
 	}
 	if (n == 0)
-		return fail(c, c->lineno, "%s: must list at least one address", k->name);
+		return fail(c, c->f.lineno, "%s: must list at least one address", k->name);
 	c->cfg->ha.nvips = n;
 	return 0;
 }
@@ -395,12 +286,12 @@ static int set_peers(struct ctx *c, const struct key_def *k, const char *v)
 
 	while ((v = cfgv_next_token(v, tok, sizeof(tok)))) {
 		if (n == CFG_MAX_PEERS)
-			return fail(c, c->lineno, "%s: more than %d addresses", k->name, CFG_MAX_PEERS);
+			return fail(c, c->f.lineno, "%s: more than %d addresses", k->name, CFG_MAX_PEERS);
 		if (inet_pton(AF_INET, tok, &peers[n]) != 1 || peers[n].s_addr == htonl(INADDR_ANY))
-			return fail(c, c->lineno, "%s: \"%s\" is not an IPv4 address", k->name, tok);
+			return fail(c, c->f.lineno, "%s: \"%s\" is not an IPv4 address", k->name, tok);
 		for (size_t i = 0; i < n; i++)
 			if (peers[i].s_addr == peers[n].s_addr)
-				return fail(c, c->lineno, "%s: \"%s\" is listed twice", k->name, tok);
+				return fail(c, c->f.lineno, "%s: \"%s\" is listed twice", k->name, tok);
 		n++;
 	}
 	c->cfg->ha.npeers = n;
@@ -439,9 +330,9 @@ static int unknown_key(struct ctx *c, const char *name)
 	else if (other)
 		snprintf(hint, sizeof(hint), " (it belongs in [%s])", sect_names[other->sect]);
 	if (c->sect == S_SERVER)
-		return fail(c, c->lineno, "unknown key \"%s\" in [server %s]%s", name,
+		return fail(c, c->f.lineno, "unknown key \"%s\" in [server %s]%s", name,
 			    c->cfg->servers[c->srv].name, hint);
-	return fail(c, c->lineno, "unknown key \"%s\" in [%s]%s", name, sect_names[c->sect], hint);
+	return fail(c, c->f.lineno, "unknown key \"%s\" in [%s]%s", name, sect_names[c->sect], hint);
 }
 
 static int key_seen(struct ctx *c, const char *sect_name, const char *name)
@@ -449,9 +340,9 @@ static int key_seen(struct ctx *c, const char *sect_name, const char *name)
 	int first = c->key_line[key_find(c->sect, name) - keys];
 
 	if (c->sect == S_SERVER)
-		return fail(c, c->lineno, "duplicate key \"%s\" in [server %s] (first at line %d)",
+		return fail(c, c->f.lineno, "duplicate key \"%s\" in [server %s] (first at line %d)",
 			    name, c->cfg->servers[c->srv].name, first);
-	return fail(c, c->lineno, "duplicate key \"%s\" in [%s] (first at line %d)", name,
+	return fail(c, c->f.lineno, "duplicate key \"%s\" in [%s] (first at line %d)", name,
 		    sect_name, first);
 }
 
@@ -461,16 +352,16 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 	const struct key_def *k;
 
 	(void)section; /* inih's copy is truncated to 50 bytes; see section_begin() */
-	if (c->failed)
+	if (c->f.failed)
 		return 0;
 	if (c->sect == S_NONE)
-		return fail(c, c->lineno, "key \"%s\" is outside any section", name), 0;
+		return fail(c, c->f.lineno, "key \"%s\" is outside any section", name), 0;
 	k = key_find(c->sect, name);
 	if (!k)
 		return unknown_key(c, name), 0;
 	if (c->key_line[k - keys])
 		return key_seen(c, sect_names[c->sect], name), 0;
-	c->key_line[k - keys] = c->lineno;
+	c->key_line[k - keys] = c->f.lineno;
 	return k->set(c, k, value) == 0;
 }
 
@@ -480,20 +371,20 @@ static int server_begin(struct ctx *c, const char *name)
 	struct cfg_server *srv;
 
 	if (!*name)
-		return fail(c, c->lineno, "[server] needs a name, e.g. [server web1]");
+		return fail(c, c->f.lineno, "[server] needs a name, e.g. [server web1]");
 	if (!cfgv_valid_name(name))
-		return fail(c, c->lineno, "[server %s]: a server name is 1..%d letters, digits, "
+		return fail(c, c->f.lineno, "[server %s]: a server name is 1..%d letters, digits, "
 			    "'.', '_' or '-'", name, CFG_NAME_MAX - 1);
 	for (size_t i = 0; i < cfg->nservers; i++)
 		if (strcmp(cfg->servers[i].name, name) == 0)
-			return fail(c, c->lineno, "[server %s]: duplicate server name (first at "
+			return fail(c, c->f.lineno, "[server %s]: duplicate server name (first at "
 				    "line %d)", name, cfg->servers[i].line);
 	if (cfg->nservers == c->srv_cap) {
 		size_t ncap = c->srv_cap ? 2 * c->srv_cap : 8;
 
 		srv = reallocarray(cfg->servers, ncap, sizeof(*srv));
 		if (!srv)
-			return fail(c, c->lineno, "[server %s]: out of memory", name);
+			return fail(c, c->f.lineno, "[server %s]: out of memory", name);
 		cfg->servers = srv;
 		c->srv_cap = ncap;
 	}
@@ -501,7 +392,7 @@ static int server_begin(struct ctx *c, const char *name)
 	memset(srv, 0, sizeof(*srv));
 	memcpy(srv->name, name, strlen(name) + 1);
 	srv->weight = 1;
-	srv->line = c->lineno;
+	srv->line = c->f.lineno;
 	c->srv = cfg->nservers++;
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].sect == S_SERVER)
@@ -517,44 +408,36 @@ static int section_open(struct ctx *c, const char *type, const char *name)
 		if (strcmp(type, sect_names[s]) == 0)
 			break;
 	if (s == S_COUNT)
-		return fail(c, c->lineno, "unknown section [%s] (expected node, frontend, backend, "
+		return fail(c, c->f.lineno, "unknown section [%s] (expected node, frontend, backend, "
 			    "server NAME, ha or registration)", type);
 	c->sect = s;
 	if (s == S_SERVER) {
 		if (!c->sect_line[s])
-			c->sect_line[s] = c->lineno;
+			c->sect_line[s] = c->f.lineno;
 		return server_begin(c, name);
 	}
 	if (*name)
-		return fail(c, c->lineno, "section [%s] takes no name (got \"%s\")", type, name);
+		return fail(c, c->f.lineno, "section [%s] takes no name (got \"%s\")", type, name);
 	if (c->sect_line[s])
-		return fail(c, c->lineno, "section [%s] appears twice (first at line %d)", type,
+		return fail(c, c->f.lineno, "section [%s] appears twice (first at line %d)", type,
 			    c->sect_line[s]);
-	c->sect_line[s] = c->lineno;
+	c->sect_line[s] = c->f.lineno;
 	if (s == S_HA)
 		c->cfg->ha.enabled = true;
 	return 0;
 }
 
 /* "[type]" or "[type name]", blanks allowed inside, a ';' comment after. */
-static int section_begin(struct ctx *c, const char *line)
+static int section_begin(void *user, const char *line)
 {
-	const char *end = strchr(line, ']'), *rest;
+	struct ctx *c = user;
 	char inner[128], *name;
 	size_t n;
 
-	if (!end)
-		return fail(c, c->lineno, "section header without closing ']'");
-	rest = end + 1 + strspn(end + 1, " \t");
-	if (*rest && *rest != ';')
-		return fail(c, c->lineno, "unexpected text after section header: \"%s\"", rest);
-	line++;
-	line += strspn(line, " \t");
-	n = (size_t)(end - line);
-	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-		n--;
+	if (cfgf_header(&c->f, line, &line, &n) < 0)
+		return -1;
 	if (n >= sizeof(inner))
-		return fail(c, c->lineno, "section header is too long");
+		return fail(c, c->f.lineno, "section header is too long");
 	memcpy(inner, line, n);
 	inner[n] = '\0';
 	name = inner + strcspn(inner, " \t");
@@ -562,58 +445,6 @@ static int section_begin(struct ctx *c, const char *line)
 		*name++ = '\0';
 	name += strspn(name, " \t");
 	return section_open(c, inner, name);
-}
-
-/* Refuse what inih would misread: it splits on the first '=' or ':' and
- * treats " ;" as the start of a comment. */
-static int line_check(struct ctx *c, const char *p)
-{
-	const char *q;
-
-	if (*p == '\0' || *p == ';' || *p == '#')
-		return 0;
-	if (*p == '[')
-		return section_begin(c, p);
-	for (q = p; *q && *q != '='; q++)
-		if (*q == ':' || (*q == ';' && q > p && isspace((unsigned char)q[-1])))
-			break;
-	if (*q != '=')
-		return fail(c, c->lineno, "expected \"key = value\" or \"[section]\", got \"%s\"", p);
-	if (q == p)
-		return fail(c, c->lineno, "missing key name before '='");
-	return 0;
-}
-
-static char *cfg_reader(char *str, int num, void *stream)
-{
-	struct ctx *c = stream;
-	ssize_t n;
-	char *p;
-
-	if (c->failed)
-		return NULL; /* stop inih at the first error */
-	errno = 0;
-	n = getline(&c->buf, &c->cap, c->fp);
-	if (n < 0) {
-		if (ferror(c->fp))
-			fail(c, c->lineno + 1, "read error: %s", strerror(errno ? errno : EIO));
-		return NULL;
-	}
-	c->lineno++;
-	if ((size_t)n != strlen(c->buf))
-		return fail(c, c->lineno, "line contains a NUL byte"), NULL;
-	while (n && (c->buf[n - 1] == '\n' || c->buf[n - 1] == '\r'))
-		c->buf[--n] = '\0';
-	p = c->buf;
-	if (c->lineno == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
-		p += 3; /* UTF-8 byte order mark from some editors */
-	p += strspn(p, " \t");
-	if (strlen(p) + 2 > (size_t)num)
-		return fail(c, c->lineno, "line is too long (at most %d characters)", num - 2), NULL;
-	if (line_check(c, p) < 0)
-		return NULL;
-	memcpy(str, p, strlen(p) + 1);
-	return str;
 }
 
 static void config_defaults(struct config *cfg)
@@ -715,42 +546,21 @@ static int check_cross(struct ctx *c)
 	return 0;
 }
 
-static void parse(struct ctx *c)
-{
-	int r = ini_parse_stream(cfg_reader, c, cfg_handler, c);
-
-	/* inih reports the first line it could not parse or whose handler
-	 * failed.  Our own errors stop the reader, so a smaller line number
-	 * from inih is a syntax error that line_check() did not foresee. */
-	if (r > 0 && (!c->failed || r < c->err_line)) {
-		c->failed = false;
-		fail(c, r, "syntax error");
-	} else if (r < 0 && !c->failed) {
-		fail(c, 0, "inih could not parse the file (%d)", r);
-	}
-	if (!c->failed)
-		check_required(c);
-	if (!c->failed)
-		check_cross(c);
-}
-
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
-	struct ctx c = { .cfg = cfg, .path = path, .err = err, .errlen = errlen };
+	struct ctx c = {
+		.f = { .path = path, .err = err, .errlen = errlen, .section = section_begin,
+		       .key = cfg_handler },
+		.cfg = cfg,
+	};
 
+	c.f.user = &c;
 	if (err && errlen)
 		err[0] = '\0';
 	config_defaults(cfg);
-	if (strlen(path) >= sizeof(cfg->path))
-		return fail(&c, 0, "path is too long");
-	memcpy(cfg->path, path, strlen(path) + 1);
-	c.fp = fopen(path, "re");
-	if (!c.fp)
-		return fail(&c, 0, "cannot open: %s", strerror(errno));
-	parse(&c);
-	free(c.buf);
-	fclose(c.fp);
-	if (c.failed) {
+	if (cfgf_read(&c.f, cfg->path, sizeof(cfg->path)) == 0 && check_required(&c) == 0)
+		check_cross(&c);
+	if (c.f.failed) {
 		config_free(cfg);
 		return -1;
 	}

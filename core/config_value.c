@@ -34,6 +34,21 @@ int cfgv_parse_uint(const char *s, uint64_t *out)
 	return 0;
 }
 
+_Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned fields are stored as uint32_t");
+
+void cfgv_store_uint(void *field, size_t size, uint64_t n)
+{
+	if (size == sizeof(uint16_t)) {
+		uint16_t v = (uint16_t)n;
+		memcpy(field, &v, sizeof(v));
+	} else if (size == sizeof(uint32_t)) {
+		uint32_t v = (uint32_t)n;
+		memcpy(field, &v, sizeof(v));
+	} else {
+		memcpy(field, &n, sizeof(n));
+	}
+}
+
 /* Suffixes a number may carry, with their multipliers; NULL-terminated. */
 struct unit {
 	const char *suffix;

@@ -1,5 +1,6 @@
-/* config_value.h - private to the configuration loader (config.c and
- * config_value.c): value helpers behind the public parsers in config.h. */
+/* config_value.h - private to the configuration loaders (config.c,
+ * config_agent.c, config_file.c): value helpers behind the public parsers
+ * in config.h. */
 #ifndef ANDROMEDA_CONFIG_VALUE_H
 #define ANDROMEDA_CONFIG_VALUE_H
 
@@ -20,6 +21,9 @@ enum cfgv_kind { CFGV_NUM, CFGV_DUR, CFGV_SIZE };
 bool cfgv_all_digits(const char *s);
 /* Digits only: no sign, blanks or hex.  0, -EINVAL or -ERANGE. */
 int cfgv_parse_uint(const char *s, uint64_t *out);
+/* Store n in a field of size bytes: uint16_t, uint32_t (and unsigned),
+ * else uint64_t.  The range was checked before. */
+void cfgv_store_uint(void *field, size_t size, uint64_t n);
 /* n as an operator would write it in that kind: "1s", "64k", "40950ms". */
 void cfgv_format(enum cfgv_kind kind, uint64_t n, char *buf, size_t len);
 /* 1..CFG_NAME_MAX-1 of [A-Za-z0-9._-] (node and server names). */

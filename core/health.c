@@ -1,10 +1,9 @@
 /* health.c - active health checks on libcurl's multi interface.
  *
- * This is the only file that talks to libcurl.  curl never blocks here: it
- * tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION -> loop_add_fd /
- * loop_set_mask / loop_del_fd) and when to wake it (CURLMOPT_TIMERFUNCTION
- * -> one loop_timer); we hand every event back with
- * curl_multi_socket_action() and then collect finished checks.
+ * The daemon's only libcurl file besides curl_check.c, which drives the
+ * multi handle from our loop: curl never blocks here, it tells us which
+ * sockets to watch and when to wake it, and after every event we collect
+ * the finished checks (process_done).
  *
  * Per server (struct hcheck, in srv->health_priv):
  *
@@ -18,7 +17,6 @@
  * the staggered phases they were given when added. */
 #include "health.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +24,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "curl_check.h"
 #include "list.h"
 #include "log.h"
 #include "loop.h"
@@ -41,9 +40,8 @@ struct health {
 	struct loop *loop;
 	struct pool *pool;
 	const struct config *cfg;
-	CURLM *multi;
+	struct curl_loop cl;            /* the multi handle on the loop */
 	struct curl_slist *headers;     /* shared by every easy handle */
-	struct loop_timer curl_timer;   /* curl's single timeout */
 	struct list checks;             /* struct hcheck.link */
 	uint32_t nstarted;              /* servers followed so far, for staggering */
 	bool curl_global;               /* curl_global_init() succeeded */
@@ -54,7 +52,7 @@ struct hcheck {
 	struct server *srv;
 	CURL *easy;                     /* reused for every check of srv */
 	struct loop_timer timer;        /* next check */
-	bool inflight;                  /* easy is in h->multi; holds a ref on srv */
+	bool inflight;                  /* easy is in h->cl.multi; holds a ref on srv */
 	bool tcp;                       /* connect-only check */
 	bool body_capped;
 	size_t body_len;
@@ -64,8 +62,6 @@ struct hcheck {
 	char errbuf[CURL_ERROR_SIZE];
 	struct list link;               /* in h->checks */
 };
-
-static void process_done(struct health *h);
 
 const char *health_cause_name(enum health_cause cause)
 {
@@ -104,73 +100,6 @@ static int describe(const struct health_result *r, char *buf, size_t len)
 	}
 }
 
-/* ---- the event-loop glue for curl ---- */
-
-static void curl_io_cb(struct loop *loop, int fd, unsigned events, void *arg)
-{
-	struct health *h = arg;
-	int flags = 0, running;
-
-	if (events & LOOP_READ)
-		flags |= CURL_CSELECT_IN;
-	if (events & LOOP_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(h->multi, fd, flags, &running);
-	process_done(h);
-}
-
-/* CURLMOPT_SOCKETFUNCTION.  socketp is non-NULL once we watch s.  A
- * failure is logged and swallowed: returning -1 would make curl mark the
- * whole multi handle dead, while the check's own timeout still ends it. */
-static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct health *h = userp;
-	unsigned mask = 0;
-	int err;
-
-	if (what == CURL_POLL_REMOVE) {
-		loop_del_fd(h->loop, s);
-		return 0;
-	}
-	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-		mask |= LOOP_READ;
-	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-		mask |= LOOP_WRITE;
-	if (socketp) {
-		err = loop_set_mask(h->loop, s, mask);
-	} else {
-		err = loop_add_fd(h->loop, s, mask, curl_io_cb, h);
-		if (!err)
-			curl_multi_assign(h->multi, s, h);
-	}
-	if (err)
-		log_errno(err, "health: cannot watch check socket %d", s);
-	return 0;
-}
-
-static void curl_timer_fire(struct loop *loop, struct loop_timer *t)
-{
-	struct health *h = t->arg;
-	int running;
-
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	process_done(h);
-}
-
-/* CURLMOPT_TIMERFUNCTION: -1 cancels; 0 means "as soon as possible", which
- * we honour at the next loop iteration (curl must not be re-entered from
- * inside this callback). */
-static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct health *h = userp;
-
-	if (timeout_ms < 0)
-		loop_timer_cancel(h->loop, &h->curl_timer);
-	else
-		loop_timer_arm(h->loop, &h->curl_timer, (uint64_t)timeout_ms);
-	return 0;
-}
-
 /* ---- one check ---- */
 
 static size_t hc_discard(char *ptr, size_t size, size_t nmemb, void *arg)
@@ -201,9 +130,7 @@ static enum health_cause classify_connect(struct hcheck *hc, struct health_resul
 
 static enum health_cause classify_status(long status)
 {
-	/* RFC 9110 15.3/15.4: 2xx and 3xx mean the server handled the request.
-	 * Redirects are not followed: answering one proves the server is up. */
-	if (status >= 200 && status <= 399)
+	if (curl_check_status_ok(status))
 		return HC_OK;
 	return status ? HC_HTTP_STATUS : HC_BAD_RESPONSE;
 }
@@ -213,8 +140,7 @@ static enum health_cause classify(struct hcheck *hc, CURLcode rc, struct health_
 	curl_off_t t = 0;
 	long status = 0;
 
-	curl_easy_getinfo(hc->easy, CURLINFO_TOTAL_TIME_T, &t);
-	r->duration_ms = (uint32_t)(t / 1000);
+	r->duration_ms = curl_check_duration_ms(hc->easy);
 	if (!hc->tcp) {
 		curl_easy_getinfo(hc->easy, CURLINFO_RESPONSE_CODE, &status);
 		r->http_status = (int)status;
@@ -299,18 +225,19 @@ static void hc_done(struct hcheck *hc, CURLcode rc)
 	struct server *srv = hc->srv;
 
 	r.cause = classify(hc, rc, &r);
-	curl_multi_remove_handle(hc->h->multi, hc->easy);
+	curl_multi_remove_handle(hc->h->cl.multi, hc->easy);
 	hc->inflight = false; /* the check's reference on srv is now ours */
 	hc_complete(hc, &r);
 	server_put(srv);
 }
 
-static void process_done(struct health *h)
+static void process_done(void *arg)
 {
+	struct health *h = arg;
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(h->multi, &left))) {
+	while ((msg = curl_multi_info_read(h->cl.multi, &left))) {
 		struct hcheck *hc = NULL;
 		CURLcode rc = msg->data.result;
 
@@ -334,7 +261,7 @@ static void hc_start(struct loop *loop, struct loop_timer *t)
 	hc->errbuf[0] = '\0';
 	hc->started_ms = loop_now_ms(loop);
 	server_get(hc->srv);
-	mc = curl_multi_add_handle(hc->h->multi, hc->easy);
+	mc = curl_multi_add_handle(hc->h->cl.multi, hc->easy);
 	if (mc != CURLM_OK) {
 		struct health_result r = { .cause = HC_INTERNAL };
 		struct server *srv = hc->srv;
@@ -355,44 +282,30 @@ static uint32_t check_timeout_ms(const struct config *cfg)
 	return cfg->backend.health_timeout_ms ? cfg->backend.health_timeout_ms : cfg->backend.health_interval_ms;
 }
 
-/* Options that stay the same for every check of this server.  No proxy
- * from the environment, no signals (we are not the only thing in the
- * process), IPv4 literal only so curl never resolves a name, a fresh
- * connection each time: a check must prove the server accepts new ones. */
+/* Options that stay the same for every check of this server: those of
+ * every check (curl_check_setup), and an IPv4 literal only so curl never
+ * resolves a name. */
 static CURLcode hc_setup_easy(struct hcheck *hc, const struct config *cfg)
 {
 	const char *path = cfg->backend.health_check;
-	long tmo = check_timeout_ms(cfg);
 	CURL *e = hc->easy;
-	CURLcode rc = CURLE_OK;
+	CURLcode rc;
 
 #define SETOPT(opt, val) (rc = rc != CURLE_OK ? rc : curl_easy_setopt(e, opt, val))
 	hc->tcp = !path[0];
 	snprintf(hc->url, sizeof(hc->url), "http://%s%s%s", hc->srv->addr.text, path[0] == '/' ? "" : "/", path);
-	SETOPT(CURLOPT_URL, hc->url);
+	rc = curl_check_setup(e, hc->url, hc->errbuf, "http", (long)check_timeout_ms(cfg));
 	SETOPT(CURLOPT_PRIVATE, (char *)hc);
-	SETOPT(CURLOPT_ERRORBUFFER, hc->errbuf);
-	SETOPT(CURLOPT_PROTOCOLS_STR, "http");
-	SETOPT(CURLOPT_PROXY, "");
-	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_IPRESOLVE, (long)CURL_IPRESOLVE_V4);
-	SETOPT(CURLOPT_TIMEOUT_MS, tmo);
-	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, tmo);
-	SETOPT(CURLOPT_FRESH_CONNECT, 1L);
-	SETOPT(CURLOPT_FORBID_REUSE, 1L);
-	if (hc->tcp) {
-		SETOPT(CURLOPT_CONNECT_ONLY, 1L);
-	} else {
-		/* Host defaults to the URL's authority, i.e. the server address
-		 * (RFC 9110 7.2). */
-		SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-		SETOPT(CURLOPT_USERAGENT, "andromeda-health/" ANDROMEDA_VERSION);
-		SETOPT(CURLOPT_HTTPHEADER, hc->h->headers);
-		SETOPT(CURLOPT_WRITEFUNCTION, hc_discard);
-		SETOPT(CURLOPT_WRITEDATA, hc);
-	}
 #undef SETOPT
-	return rc;
+	if (rc != CURLE_OK)
+		return rc;
+	if (hc->tcp)
+		return curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+	/* Host defaults to the URL's authority, i.e. the server address
+	 * (RFC 9110 7.2). */
+	return curl_check_setup_http(e, "andromeda-health/" ANDROMEDA_VERSION, hc->h->headers,
+				     hc_discard, hc);
 }
 
 /* Golden-ratio spread: the n-th server starts at frac(n * 0.618) of the
@@ -441,7 +354,7 @@ static void hc_untrack(struct hcheck *hc)
 	loop_timer_cancel(hc->h->loop, &hc->timer);
 	if (hc->inflight) {
 		/* Closes the check's socket (via CURL_POLL_REMOVE) at once. */
-		curl_multi_remove_handle(hc->h->multi, hc->easy);
+		curl_multi_remove_handle(hc->h->cl.multi, hc->easy);
 		hc->inflight = false;
 		server_put(srv);
 	}
@@ -466,23 +379,15 @@ static void on_pool_event(struct pool *pool, struct server *srv, enum pool_event
 
 static int health_init_curl(struct health *h)
 {
-	CURLMcode mc = CURLM_OK;
-
 	/* Reference counted by libcurl: paired with the cleanup in destroy. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -EIO;
 	h->curl_global = true;
-	h->multi = curl_multi_init();
+	h->cl.multi = curl_multi_init();
 	h->headers = curl_slist_append(NULL, "Connection: close"); /* RFC 9112 9.6 */
-	if (!h->multi || !h->headers)
+	if (!h->cl.multi || !h->headers)
 		return -ENOMEM;
-#define MSETOPT(opt, val) (mc = mc != CURLM_OK ? mc : curl_multi_setopt(h->multi, opt, val))
-	MSETOPT(CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
-	MSETOPT(CURLMOPT_SOCKETDATA, h);
-	MSETOPT(CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-	MSETOPT(CURLMOPT_TIMERDATA, h);
-#undef MSETOPT
-	return mc == CURLM_OK ? 0 : -EIO;
+	return curl_loop_attach(&h->cl) == CURLM_OK ? 0 : -EIO;
 }
 
 int health_create(struct health **out, struct loop *loop, struct pool *pool, const struct config *cfg)
@@ -499,7 +404,7 @@ int health_create(struct health **out, struct loop *loop, struct pool *pool, con
 	h->pool = pool;
 	h->cfg = cfg;
 	list_init(&h->checks);
-	loop_timer_init(&h->curl_timer, curl_timer_fire, h);
+	curl_loop_init(&h->cl, loop, process_done, h, "health: cannot watch check socket");
 	err = health_init_curl(h);
 	if (!err)
 		err = pool_add_observer(pool, on_pool_event, h);
@@ -530,9 +435,9 @@ void health_destroy(struct health *h)
 	 * loop visibly moves on to the next check before this one is freed. */
 	while ((e = list_pop_head(&h->checks)))
 		hc_untrack(list_entry(e, struct hcheck, link));
-	if (h->multi)
-		curl_multi_cleanup(h->multi);
-	loop_timer_cancel(h->loop, &h->curl_timer);
+	if (h->cl.multi)
+		curl_multi_cleanup(h->cl.multi);
+	curl_loop_stop(&h->cl);
 	curl_slist_free_all(h->headers);
 	if (h->curl_global)
 		curl_global_cleanup();

@@ -4,7 +4,7 @@
  * Build by hand, from the repository root (deploy/test.sh and
  * deploy/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore \
- *       tests/fuzz/fuzz_agent_config.c core/config_agent.c core/config_value.c \
+ *       tests/fuzz/fuzz_agent_config.c core/config_agent.c core/config_file.c core/config_value.c \
  *       core/regmsg.c core/msg.c core/log.c -linih -lcrypto -o fuzz_agent_config
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_agent_config -max_total_time=60 tests/fuzz/corpus/agent_config

@@ -47,37 +47,10 @@ for v in $TIMEOUTS; do
 done
 
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
-source "$SRC_DIR/tests/lib/lab.sh"
+source "$SRC_DIR/tests/bench/lib.sh" # and tests/lib/lab.sh
 source "$SRC_DIR/tests/lib/ha.sh"
 HA_EXTRA="preempt = no" # a restarted node stays BACKUP: each round is one takeover
 NBE=2
-
-install_tools() {
-	local missing=() p made_policy=0
-	for p in keepalived haproxy jq curl; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) && return 0
-	# Keep Debian from starting keepalived/haproxy as system services: this
-	# script runs its own instances, in its namespaces, with its own files.
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-		made_policy=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	local rc=$?
-	((made_policy)) && rm -f /usr/sbin/policy-rc.d
-	# Nor at the next boot of a machine that runs systemd (works offline);
-	# only the units of packages installed here.
-	for p in "${missing[@]}"; do
-		case $p in
-		keepalived | haproxy) ((rc == 0)) && systemctl --no-reload disable "$p" >/dev/null 2>&1 ;;
-		nginx-light) ((rc == 0)) && systemctl --no-reload disable nginx >/dev/null 2>&1 ;;
-		esac
-	done
-	return "$rc"
-}
 
 prio() { [[ $1 == 1 ]] && echo 150 || echo 100; }
 
@@ -470,7 +443,7 @@ summary() {
 
 require "running as root" test "$EUID" -eq 0
 if [[ "${NO_INSTALL:-0}" != 1 ]]; then
-	require "keepalived and haproxy are installed" install_tools
+	require "keepalived and haproxy are installed" bench_install_tools keepalived haproxy jq curl
 fi
 require "keepalived and haproxy are available" lab_have keepalived haproxy
 ha_setup 2 "$NBE"

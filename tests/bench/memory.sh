@@ -12,7 +12,7 @@
 # write the markdown table to this file), NO_INSTALL=1 (do not apt-get
 # haproxy/nginx).
 set -uo pipefail
-source "$(dirname "$0")/../lib/lab.sh"
+source "$(dirname "$0")/lib.sh" # and tests/lib/lab.sh
 
 CONNS=${CONNS:-10000}
 HOLD=${HOLD:-5}
@@ -25,112 +25,6 @@ declare -A PORT=([andromeda]=80 [haproxy]=81 [nginx]=82)
 # an idle connection while it is being counted.
 IDLE_S=$((HOLD + 300))
 MAXCONN=$((CONNS + 1000))
-
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
-install_tools() {
-	local missing=() p made_policy=0
-	for p in haproxy nginx-light jq curl; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) && return 0
-	# Keep Debian from starting haproxy/nginx as system services.
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-		made_policy=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	local rc=$?
-	((made_policy)) && rm -f /usr/sbin/policy-rc.d
-	# Nor at the next boot of a machine that runs systemd (works offline);
-	# only the units of packages installed here.
-	for p in "${missing[@]}"; do
-		case $p in
-		keepalived | haproxy) ((rc == 0)) && systemctl --no-reload disable "$p" >/dev/null 2>&1 ;;
-		nginx-light) ((rc == 0)) && systemctl --no-reload disable nginx >/dev/null 2>&1 ;;
-		esac
-	done
-	return "$rc"
-}
-
-# The three configurations are those of proxy.sh, with room for CONNS
-# clients and keep-alive timeouts longer than the run.
-andromeda_conf() {
-	{
-		lab_node_conf lb1
-		printf 'log_level = warning\n\n'
-		printf '[frontend]\nlisten = %s:80\nmaxconn = %d\nkeepalive_timeout = %ds\n\n' \
-			"$LAB_LB_IP" "$MAXCONN" "$IDLE_S"
-		printf '[backend]\nmaxconn = 1000\nhealth_check = /healthz\nhealth_interval = 1s\n\n'
-		lab_servers_conf 3
-	} >"$LAB_DIR/andromeda.conf"
-}
-
-haproxy_conf() {
-	cat >"$LAB_DIR/haproxy.cfg" <<-EOF
-		global
-		    nbthread 1
-		    maxconn $MAXCONN
-		    # HAProxy budgets 2 descriptors per client; an idle client needs
-		    # one: warn, do not refuse, when the hard limit is below 2 x maxconn.
-		    no strict-limits
-		    pidfile $LAB_DIR/haproxy.pid
-		defaults
-		    mode http
-		    timeout connect 1s
-		    timeout client ${IDLE_S}s
-		    timeout http-keep-alive ${IDLE_S}s
-		    timeout server 10s
-		    option http-keep-alive
-		    http-reuse always
-		frontend fe
-		    bind $LAB_LB_IP:81
-		    default_backend be
-		backend be
-		    balance roundrobin
-		    server be1 $(lab_be_ip 1):80 check inter 1s
-		    server be2 $(lab_be_ip 2):80 check inter 1s
-		    server be3 $(lab_be_ip 3):80 check inter 1s
-	EOF
-}
-
-nginx_conf() {
-	mkdir -p "$LAB_DIR/nginx"
-	cat >"$LAB_DIR/nginx.conf" <<-EOF
-		worker_processes 1;
-		worker_rlimit_nofile $(ulimit -Hn);
-		daemon off;
-		pid $LAB_DIR/nginx.pid;
-		error_log $LAB_DIR/nginx.error.log warn;
-		events { worker_connections $MAXCONN; }
-		http {
-		    access_log off;
-		    client_body_temp_path $LAB_DIR/nginx/body;
-		    proxy_temp_path $LAB_DIR/nginx/proxy;
-		    fastcgi_temp_path $LAB_DIR/nginx/fastcgi;
-		    uwsgi_temp_path $LAB_DIR/nginx/uwsgi;
-		    scgi_temp_path $LAB_DIR/nginx/scgi;
-		    keepalive_requests 1000000;
-		    keepalive_timeout ${IDLE_S}s;
-		    upstream be {
-		        server $(lab_be_ip 1):80;
-		        server $(lab_be_ip 2):80;
-		        server $(lab_be_ip 3):80;
-		        keepalive 64;
-		        keepalive_requests 1000000;
-		    }
-		    server {
-		        listen $LAB_LB_IP:82 backlog=1024;
-		        location / {
-		            proxy_pass http://be;
-		            proxy_http_version 1.1;
-		            proxy_set_header Connection "";
-		        }
-		    }
-		}
-	EOF
-}
 
 start_target() {
 	case $1 in
@@ -219,14 +113,12 @@ measure() {
 
 # median of column COL for TARGET
 median() {
-	awk -v t="$1" -v col="$2" '$1 == t { print $col }' "$LAB_DIR/results" |
-		sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	awk -v t="$1" -v col="$2" '$1 == t { print $col }' "$LAB_DIR/results" | bench_median
 }
 
 # per_conn TARGET: median over rounds of (held - idle) * 1024 / CONNS bytes.
 per_conn() {
-	awk -v t="$1" -v n="$CONNS" '$1 == t { print ($4 - $3) * 1024 / n }' "$LAB_DIR/results" |
-		sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	awk -v t="$1" -v n="$CONNS" '$1 == t { print ($4 - $3) * 1024 / n }' "$LAB_DIR/results" | bench_median
 }
 
 summary() {
@@ -252,23 +144,24 @@ summary() {
 [[ $EUID -eq 0 ]] || die "run as root"
 [[ "$CONNS" =~ ^[0-9]+$ && "$CONNS" -ge 100 && "$CONNS" -le 100000 ]] || die "CONNS takes 100..100000"
 (($(ulimit -Hn) >= CONNS + 64)) || die "$CONNS connections need $((CONNS + 64)) descriptors; hard limit $(ulimit -Hn)"
-[[ "${NO_INSTALL:-0}" == 1 ]] || install_tools || die "cannot install haproxy, nginx"
-for b in "$ANDROMEDA" "$ANDROMEDACTL" "$FAKESRV" "$HOLDCONNS"; do
-	[[ -x "$b" ]] || die "$b is not built (cmake -S . -B build && make -C build)"
-done
+[[ "${NO_INSTALL:-0}" == 1 ]] || bench_install_tools haproxy nginx-light jq curl || die "cannot install haproxy, nginx"
+bench_require_built "$ANDROMEDA" "$ANDROMEDACTL" "$FAKESRV" "$HOLDCONNS"
 lab_have haproxy nginx jq curl ss || die "missing tools"
 ulimit -n "$(ulimit -Hn)" # every proxy inherits room for CONNS descriptors
 
-lab_init || die "cannot create the lab"
-lab_trap
-lab_topology 3 || die "lab topology"
+bench_lab
 for ((k = 1; k < (CONNS + 24999) / 25000; k++)); do
 	lab_addr client "198.18.0.$((100 + k))/24" || die "client address"
 done
 lab_fakesrvs 3 || die "fakesrv backends"
-andromeda_conf
-haproxy_conf
-nginx_conf
+# The three configurations are those of proxy.sh, with room for CONNS
+# clients and keep-alive timeouts longer than the run.
+{
+	lab_node_conf lb1
+	bench_andromeda_conf 80 "maxconn = $MAXCONN" "keepalive_timeout = ${IDLE_S}s"
+} >"$LAB_DIR/andromeda.conf"
+bench_haproxy_conf haproxy 81 1 "$MAXCONN" "$IDLE_S"
+bench_nginx_conf "$MAXCONN" "$IDLE_S"
 haproxy -c -f "$LAB_DIR/haproxy.cfg" >"$LAB_DIR/haproxy-c.log" 2>&1 || die "haproxy config: $(cat "$LAB_DIR/haproxy-c.log")"
 lab_exec lb nginx -t -c "$LAB_DIR/nginx.conf" >"$LAB_DIR/nginx-t.log" 2>&1 || die "nginx config: $(cat "$LAB_DIR/nginx-t.log")"
 

@@ -12,7 +12,7 @@
 # measured; fakesrv: the test backend), RESULTS (also write the markdown
 # table to this file), NO_INSTALL=1 (do not apt-get wrk/haproxy/nginx).
 set -uo pipefail
-source "$(dirname "$0")/../lib/lab.sh"
+source "$(dirname "$0")/lib.sh" # and tests/lib/lab.sh
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
@@ -28,135 +28,19 @@ declare -A URL=(
 	[nginx]="http://$LAB_LB_IP:82/"
 )
 
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
-install_tools() {
-	local missing=() p made_policy=0
-	for p in wrk haproxy nginx-light jq curl; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) && return 0
-	# Keep Debian from starting haproxy/nginx as system services.
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-		made_policy=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	local rc=$?
-	((made_policy)) && rm -f /usr/sbin/policy-rc.d
-	return "$rc"
-}
-
-andromeda_conf() {
-	{
-		lab_node_conf lb1
-		printf 'log_level = warning\n\n' # still [node]: nothing per request
-		printf '[frontend]\nlisten = %s:80\n\n' "$LAB_LB_IP"
-		printf '[backend]\nmaxconn = 1000\nhealth_check = /healthz\nhealth_interval = 1s\n\n'
-		lab_servers_conf 3
-	} >"$LAB_DIR/andromeda.conf"
-}
-
-haproxy_conf() {
-	cat >"$LAB_DIR/haproxy.cfg" <<-EOF
-		global
-		    nbthread 1
-		    maxconn 4096
-		    pidfile $LAB_DIR/haproxy.pid
-		defaults
-		    mode http
-		    timeout connect 1s
-		    timeout client 30s
-		    timeout server 10s
-		    option http-keep-alive
-		    http-reuse always
-		frontend fe
-		    bind $LAB_LB_IP:81
-		    default_backend be
-		backend be
-		    balance roundrobin
-		    server be1 $(lab_be_ip 1):80 check inter 1s
-		    server be2 $(lab_be_ip 2):80 check inter 1s
-		    server be3 $(lab_be_ip 3):80 check inter 1s
-	EOF
-}
-
-nginx_conf() {
-	mkdir -p "$LAB_DIR/nginx"
-	cat >"$LAB_DIR/nginx.conf" <<-EOF
-		worker_processes 1;
-		daemon off;
-		pid $LAB_DIR/nginx.pid;
-		error_log $LAB_DIR/nginx.error.log warn;
-		events { worker_connections 8192; }
-		http {
-		    access_log off;
-		    client_body_temp_path $LAB_DIR/nginx/body;
-		    proxy_temp_path $LAB_DIR/nginx/proxy;
-		    fastcgi_temp_path $LAB_DIR/nginx/fastcgi;
-		    uwsgi_temp_path $LAB_DIR/nginx/uwsgi;
-		    scgi_temp_path $LAB_DIR/nginx/scgi;
-		    keepalive_requests 1000000;
-		    upstream be {
-		        server $(lab_be_ip 1):80;
-		        server $(lab_be_ip 2):80;
-		        server $(lab_be_ip 3):80;
-		        keepalive 64;
-		        keepalive_requests 1000000;
-		    }
-		    server {
-		        listen $LAB_LB_IP:82 backlog=1024;
-		        location / {
-		            proxy_pass http://be;
-		            proxy_http_version 1.1;
-		            proxy_set_header Connection "";
-		        }
-		    }
-		}
-	EOF
-}
-
-# to_ms VALUE-WITH-UNIT (wrk prints us, ms or s)
-# nginx_backend_conf I: a static backend answering "beI" (like fakesrv).
-nginx_backend_conf() {
-	local i=$1
-	{
-		printf 'daemon off;\nworker_processes 1;\npid %s/be%d-nginx.pid;\n' "$LAB_DIR" "$i"
-		printf 'error_log %s/be%d-nginx-error.log;\nevents { worker_connections 4096; }\n' "$LAB_DIR" "$i"
-		printf 'http {\n\taccess_log off;\n\tkeepalive_requests 1000000;\n\tkeepalive_timeout 300s;\n'
-		printf '\tserver {\n\t\tlisten %s:80 backlog=4096;\n' "$(lab_be_ip "$i")"
-		printf '\t\tlocation = /healthz { return 200 "ok\\n"; }\n'
-		printf '\t\tlocation / { return 200 "be%d\\n"; }\n\t}\n}\n' "$i"
-	} >"$LAB_DIR/be$i-nginx.conf"
-}
-
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 }
-		else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 }
-		else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 }
-		else print "nan" }'
-}
-
 # run_wrk TARGET CONNS ROUND: one wrk run, one line in results.
 run_wrk() {
-	local t=$1 c=$2 r=$3 out rps p50 p99 errs
-	out=$(lab_exec client timeout 120 wrk -t"$THREADS" -c"$c" -d"$DURATION" --latency "${URL[$t]}" 2>&1)
-	echo "$out" >>"$LAB_DIR/wrk.$t.c$c.log"
-	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-	errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/[^0-9 ]/, " "); for (i = 1; i <= NF; i++) n += $i} END {print n + 0}' <<<"$out")
-	printf '%s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${rps:-0}" "$p50" "$p99" "$errs" >>"$LAB_DIR/results"
+	local t=$1 c=$2 r=$3
+	bench_wrk "$t" "$c"
+	bench_wrk_parse
+	printf '%s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" >>"$LAB_DIR/results"
 	printf '  round %d  %-10s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  errors %s\n' \
-		"$r" "$t" "$c" "${rps:-?}" "$p50" "$p99" "$errs"
+		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS"
 }
 
 # median of the values in column COL for TARGET/CONNS
 median() {
-	awk -v t="$1" -v c="$2" -v col="$3" '$1 == t && $2 == c { print $col }' "$LAB_DIR/results" |
-		sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	awk -v t="$1" -v c="$2" -v col="$3" '$1 == t && $2 == c { print $col }' "$LAB_DIR/results" | bench_median
 }
 
 summary() {
@@ -193,29 +77,18 @@ summary() {
 }
 
 [[ $EUID -eq 0 ]] || die "run as root"
-[[ "${NO_INSTALL:-0}" == 1 ]] || install_tools || die "cannot install wrk, haproxy, nginx"
-for b in "$ANDROMEDA" "$ANDROMEDACTL" "$FAKESRV"; do
-	[[ -x "$b" ]] || die "$b is not built (cmake -S . -B build && make -C build)"
-done
+[[ "${NO_INSTALL:-0}" == 1 ]] || bench_install_tools wrk haproxy nginx-light jq curl || die "cannot install wrk, haproxy, nginx"
+bench_require_built "$ANDROMEDA" "$ANDROMEDACTL" "$FAKESRV"
 lab_have wrk haproxy nginx jq curl || die "missing tools"
 
-lab_init || die "cannot create the lab"
-lab_trap
-lab_topology 3 || die "lab topology"
-if [[ $BACKEND == nginx ]]; then
-	for i in 1 2 3; do
-		nginx_backend_conf "$i"
-		lab_spawn "be$i" "be$i" nginx -c "$LAB_DIR/be$i-nginx.conf" || die "nginx backend be$i"
-	done
-	for i in 1 2 3; do
-		lab_wait_tcp client "$(lab_be_ip "$i")" 80 5 || die "nginx backend be$i does not answer"
-	done
-else
-	lab_fakesrvs 3 || die "fakesrv backends"
-fi
-andromeda_conf
-haproxy_conf
-nginx_conf
+bench_lab
+bench_backends
+{
+	lab_node_conf lb1
+	bench_andromeda_conf 80
+} >"$LAB_DIR/andromeda.conf"
+bench_haproxy_conf haproxy 81 1 4096
+bench_nginx_conf 8192
 lab_start_andromeda "$LAB_DIR/andromeda.conf" || die "andromeda did not start"
 haproxy -c -f "$LAB_DIR/haproxy.cfg" >/dev/null || die "haproxy config"
 lab_spawn lb haproxy haproxy -db -f "$LAB_DIR/haproxy.cfg" || die "haproxy"
@@ -226,19 +99,8 @@ lab_wait_for 10 lab_server_state_is be3 up || die "andromeda: servers not up"
 # Every target answers with a backend name; the proxies spread over all 3.
 for t in "${TARGETS[@]}"; do
 	lab_wait_http client "${URL[$t]}" 10 || die "$t does not answer at ${URL[$t]}"
-	names=$(lab_exec client timeout 10 curl -s "${URL[$t]}?n=[1-30]" | sort -u | paste -sd, -)
-	printf '  %-10s %-28s answers: %s\n' "$t" "${URL[$t]}" "$names"
+	printf '  %-10s %-28s answers: %s\n' "$t" "${URL[$t]}" "$(bench_names "$t")"
 done
 
-: >"$LAB_DIR/results"
-for ((r = 1; r <= ROUNDS; r++)); do
-	for c in $CONNS; do
-		for t in "${TARGETS[@]}"; do
-			run_wrk "$t" "$c" "$r"
-		done
-	done
-	for t in "${TARGETS[@]}"; do
-		run_wrk "$t" "$LAT_CONNS" "$r"
-	done
-done
+bench_rounds "$CONNS $LAT_CONNS" # the latency runs last in each round
 summary

@@ -22,7 +22,7 @@
 # default; fakesrv: the test backend), RESULTS (also append the markdown
 # summary to this file), NO_INSTALL=1 (do not apt-get wrk/haproxy/nginx).
 set -uo pipefail
-source "$(dirname "$0")/../lib/lab.sh"
+source "$(dirname "$0")/lib.sh" # and tests/lib/lab.sh
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
@@ -44,34 +44,6 @@ declare -A LABEL=(
 	[haproxy2]="HAProxy nbthread 2"
 )
 
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
-install_tools() {
-	local missing=() p made_policy=0
-	for p in wrk haproxy nginx-light jq curl; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) && return 0
-	# Keep Debian from starting haproxy/nginx as system services.
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-		made_policy=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	local rc=$?
-	((made_policy)) && rm -f /usr/sbin/policy-rc.d
-	# Nor at the next boot of a machine that runs systemd (works offline);
-	# only the units of packages installed here.
-	for p in "${missing[@]}"; do
-		case $p in
-		haproxy) ((rc == 0)) && systemctl --no-reload disable haproxy >/dev/null 2>&1 ;;
-		nginx-light) ((rc == 0)) && systemctl --no-reload disable nginx >/dev/null 2>&1 ;;
-		esac
-	done
-	return "$rc"
-}
-
 # andromeda_conf N: proxy.sh's configuration with threads = N, its own
 # port, control socket and state directory (both instances run side by
 # side in lb).
@@ -81,50 +53,8 @@ andromeda_conf() {
 	{
 		printf '[node]\nname = lb1\nstate_dir = %s/%s-state\ncontrol_socket = %s/%s.sock\n' \
 			"$LAB_DIR" "$t" "$LAB_DIR" "$t"
-		printf 'log_level = warning\n\n' # nothing per request
-		printf '[frontend]\nlisten = %s:%d\nthreads = %d\n\n' "$LAB_LB_IP" "${PORT[$t]}" "$n"
-		printf '[backend]\nmaxconn = 1000\nhealth_check = /healthz\nhealth_interval = 1s\n\n'
-		lab_servers_conf 3
+		bench_andromeda_conf "${PORT[$t]}" "threads = $n"
 	} >"$LAB_DIR/$t.conf"
-}
-
-# haproxy_conf N: proxy.sh's HAProxy with nbthread N.
-haproxy_conf() {
-	local n=$1 t=haproxy$1
-	cat >"$LAB_DIR/$t.cfg" <<-EOF
-		global
-		    nbthread $n
-		    maxconn 4096
-		    pidfile $LAB_DIR/$t.pid
-		defaults
-		    mode http
-		    timeout connect 1s
-		    timeout client 30s
-		    timeout server 10s
-		    option http-keep-alive
-		    http-reuse always
-		frontend fe
-		    bind $LAB_LB_IP:${PORT[$t]}
-		    default_backend be
-		backend be
-		    balance roundrobin
-		    server be1 $(lab_be_ip 1):80 check inter 1s
-		    server be2 $(lab_be_ip 2):80 check inter 1s
-		    server be3 $(lab_be_ip 3):80 check inter 1s
-	EOF
-}
-
-# nginx_backend_conf I: a static backend answering "beI" (proxy.sh's).
-nginx_backend_conf() {
-	local i=$1
-	{
-		printf 'daemon off;\nworker_processes 1;\npid %s/be%d-nginx.pid;\n' "$LAB_DIR" "$i"
-		printf 'error_log %s/be%d-nginx-error.log;\nevents { worker_connections 4096; }\n' "$LAB_DIR" "$i"
-		printf 'http {\n\taccess_log off;\n\tkeepalive_requests 1000000;\n\tkeepalive_timeout 300s;\n'
-		printf '\tserver {\n\t\tlisten %s:80 backlog=4096;\n' "$(lab_be_ip "$i")"
-		printf '\t\tlocation = /healthz { return 200 "ok\\n"; }\n'
-		printf '\t\tlocation / { return 200 "be%d\\n"; }\n\t}\n}\n' "$i"
-	} >"$LAB_DIR/be$i-nginx.conf"
 }
 
 # start_andromeda N: lab_start_andromeda for an instance of our own name,
@@ -167,36 +97,23 @@ cpu_ticks() {
 	echo $((${12} + ${13}))
 }
 
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 }
-		else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 }
-		else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 }
-		else print "nan" }'
-}
-
 # run_wrk TARGET CONNS ROUND: one wrk run, one line in results:
 # target conns round req/s p50 p99 errors cpu-us/req requests split
 # (split: requests per andromeda thread during the run, "a/b", or "-").
 run_wrk() {
-	local t=$1 c=$2 r=$3 out rps p50 p99 errs reqs c0 c1 cpu s0 s1 split="-" splitmsg=""
+	local t=$1 c=$2 r=$3 c0 c1 cpu s0 s1 split="-" splitmsg=""
 	if [[ $t != direct ]]; then
 		c0=$(cpu_ticks "$t")
 	fi
 	if [[ $t == andromeda* ]]; then
 		s0=$(thread_requests "$t")
 	fi
-	out=$(lab_exec client timeout 120 wrk -t"$THREADS" -c"$c" -d"$DURATION" --latency "${URL[$t]}" 2>&1)
+	bench_wrk "$t" "$c"
 	if [[ $t != direct ]]; then
 		c1=$(cpu_ticks "$t")
 	fi
-	echo "$out" >>"$LAB_DIR/wrk.$t.c$c.log"
-	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-	reqs=$(awk '/ requests in / {print $1}' <<<"$out")
-	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-	errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/[^0-9 ]/, " "); for (i = 1; i <= NF; i++) n += $i} END {print n + 0}' <<<"$out")
-	cpu=$(awk -v a="${c0:-nan}" -v b="${c1:-nan}" -v n="${reqs:-0}" -v hz="$CLK_TCK" \
+	bench_wrk_parse
+	cpu=$(awk -v a="${c0:-nan}" -v b="${c1:-nan}" -v n="${WRK_REQS:-0}" -v hz="$CLK_TCK" \
 		'BEGIN { if (a == "nan" || b == "nan" || n <= 0) print "nan"; else printf "%.2f", (b - a) / hz * 1e6 / n }')
 	if [[ $t == andromeda* ]]; then
 		s1=$(thread_requests "$t")
@@ -207,16 +124,15 @@ run_wrk() {
 			print "" }')
 		splitmsg="  threads $split"
 	fi
-	printf '%s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${rps:-0}" "$p50" "$p99" "$errs" \
-		"$cpu" "${reqs:-0}" "$split" >>"$LAB_DIR/results"
+	printf '%s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
+		"$cpu" "${WRK_REQS:-0}" "$split" >>"$LAB_DIR/results"
 	printf '  round %d  %-10s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  %6s us CPU/req  errors %s%s\n' \
-		"$r" "$t" "$c" "${rps:-?}" "$p50" "$p99" "$([[ $t == direct ]] && echo - || echo "$cpu")" "$errs" "$splitmsg"
+		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$([[ $t == direct ]] && echo - || echo "$cpu")" "$WRK_ERRS" "$splitmsg"
 }
 
 # median TARGET CONNS COL: median over rounds of column COL.
 median() {
-	awk -v t="$1" -v c="$2" -v col="$3" '$1 == t && $2 == c && $col != "nan" { print $col }' "$LAB_DIR/results" |
-		sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	awk -v t="$1" -v c="$2" -v col="$3" '$1 == t && $2 == c && $col != "nan" { print $col }' "$LAB_DIR/results" | bench_median
 }
 
 # ratio A B: A/B to 2 decimals ("-" when B is not a positive number).
@@ -289,10 +205,8 @@ summary() {
 }
 
 [[ $EUID -eq 0 ]] || die "run as root"
-[[ "${NO_INSTALL:-0}" == 1 ]] || install_tools || die "cannot install wrk, haproxy, nginx"
-for b in "$ANDROMEDA" "$ANDROMEDACTL" "$FAKESRV"; do
-	[[ -x "$b" ]] || die "$b is not built (cmake -S . -B build && make -C build)"
-done
+[[ "${NO_INSTALL:-0}" == 1 ]] || bench_install_tools wrk haproxy nginx-light jq curl || die "cannot install wrk, haproxy, nginx"
+bench_require_built "$ANDROMEDA" "$ANDROMEDACTL" "$FAKESRV"
 lab_have wrk haproxy nginx jq curl || die "missing tools"
 [[ $THREADS =~ ^[1-9][0-9]*$ ]] || die "THREADS must be a positive integer"
 
@@ -301,23 +215,11 @@ printf 'scale: %s cores (%s); wrk -t%s -d%s, CONNS "%s", %s rounds, %s backends\
 	"$CONNS" "$ROUNDS" "$BACKEND"
 printf 'scale: wrk, the backends and the balancer share these cores; a 2-thread balancer competes with them\n'
 
-lab_init || die "cannot create the lab"
-lab_trap
-lab_topology 3 || die "lab topology"
-if [[ $BACKEND == nginx ]]; then
-	for i in 1 2 3; do
-		nginx_backend_conf "$i"
-		lab_spawn "be$i" "be$i" nginx -c "$LAB_DIR/be$i-nginx.conf" || die "nginx backend be$i"
-	done
-	for i in 1 2 3; do
-		lab_wait_tcp client "$(lab_be_ip "$i")" 80 5 || die "nginx backend be$i does not answer"
-	done
-else
-	lab_fakesrvs 3 || die "fakesrv backends"
-fi
+bench_lab
+bench_backends
 for n in 1 2; do
 	andromeda_conf "$n"
-	haproxy_conf "$n"
+	bench_haproxy_conf "haproxy$n" "${PORT[haproxy$n]}" "$n" 4096
 	start_andromeda "$n"
 	haproxy -c -f "$LAB_DIR/haproxy$n.cfg" >/dev/null || die "haproxy$n config"
 	lab_spawn lb "haproxy$n" haproxy -db -f "$LAB_DIR/haproxy$n.cfg" || die "haproxy$n"
@@ -331,18 +233,10 @@ done
 # Every target answers with a backend name; the proxies spread over all 3.
 for t in "${TARGETS[@]}"; do
 	lab_wait_http client "${URL[$t]}" 10 || die "$t does not answer at ${URL[$t]}"
-	names=$(lab_exec client timeout 10 curl -s "${URL[$t]}?n=[1-30]" | sort -u | paste -sd, -)
-	printf '  %-10s %-26s %-20s answers: %s\n' "$t" "${URL[$t]}" "${LABEL[$t]}" "$names"
+	printf '  %-10s %-26s %-20s answers: %s\n' "$t" "${URL[$t]}" "${LABEL[$t]}" "$(bench_names "$t")"
 done
 
-: >"$LAB_DIR/results"
-for ((r = 1; r <= ROUNDS; r++)); do
-	for c in $CONNS; do
-		for t in "${TARGETS[@]}"; do
-			run_wrk "$t" "$c" "$r"
-		done
-	done
-done
+bench_rounds "$CONNS"
 summary
 printf '\n'
 for c in $CONNS; do

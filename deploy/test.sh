@@ -150,6 +150,19 @@ fuzz_smoke() {
 	fi
 }
 
+# script_phase NAME DETAIL CMD...: a phase that is one script; one count.
+script_phase() {
+	local name=$1 detail=$2
+	shift 2
+	if "$@"; then
+		phase "$name" PASS "$detail"
+		TOTAL_PASSED=$((TOTAL_PASSED + 1))
+	else
+		phase "$name" FAIL "see its output above"
+		TOTAL_FAILED=$((TOTAL_FAILED + 1))
+	fi
+}
+
 summary() {
 	local p name res detail
 	say "summary ($((SECONDS - T_START)) s)"
@@ -196,13 +209,7 @@ fi
 # Static analysis and memcheck run on the normal build (docs/static-analysis.md).
 for tool in lint valgrind; do
 	say "$tool (deploy/$tool.sh)"
-	if JOBS=$JOBS bash "$SRC_DIR/deploy/$tool.sh" "$SRC_DIR/build"; then
-		phase "$tool" PASS ""
-		TOTAL_PASSED=$((TOTAL_PASSED + 1))
-	else
-		phase "$tool" FAIL "see deploy/$tool.sh output above"
-		TOTAL_FAILED=$((TOTAL_FAILED + 1))
-	fi
+	script_phase "$tool" "" env JOBS="$JOBS" bash "$SRC_DIR/deploy/$tool.sh" "$SRC_DIR/build"
 done
 
 if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
@@ -223,13 +230,8 @@ if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
 		# The bounded CI version of the fault soak (the default run is
 		# 10 minutes; docs/robustness.md has the long runs).
 		say "fault soak, ${SOAK_SECONDS}s of faults (tests/soak/soak.sh, ASan+UBSan build)"
-		if BUILD_DIR="$SRC_DIR/build-asan" bash "$SRC_DIR/tests/soak/soak.sh" -d "$SOAK_SECONDS"; then
-			phase "fault soak (ASan+UBSan)" PASS "${SOAK_SECONDS}s of faults"
-			TOTAL_PASSED=$((TOTAL_PASSED + 1))
-		else
-			phase "fault soak (ASan+UBSan)" FAIL "see tests/soak/soak.sh output above"
-			TOTAL_FAILED=$((TOTAL_FAILED + 1))
-		fi
+		script_phase "fault soak (ASan+UBSan)" "${SOAK_SECONDS}s of faults" \
+			env BUILD_DIR="$SRC_DIR/build-asan" bash "$SRC_DIR/tests/soak/soak.sh" -d "$SOAK_SECONDS"
 	fi
 fi
 
@@ -240,22 +242,12 @@ fi
 
 
 say "Debian package (deploy/package-test.sh)"
-if JOBS=$JOBS bash "$SRC_DIR/deploy/package-test.sh"; then
-	phase "package (.deb)" PASS "built, installed, verified, purged"
-	TOTAL_PASSED=$((TOTAL_PASSED + 1))
-else
-	phase "package (.deb)" FAIL "see deploy/package-test.sh output above"
-	TOTAL_FAILED=$((TOTAL_FAILED + 1))
-fi
+script_phase "package (.deb)" "built, installed, verified, purged" \
+	env JOBS="$JOBS" bash "$SRC_DIR/deploy/package-test.sh"
 if [[ "${SKIP_CROSS:-0}" != 1 ]]; then
 	say "arm64 cross-build, unit tests under qemu (deploy/cross-test.sh)"
-	if JOBS=$JOBS bash "$SRC_DIR/deploy/cross-test.sh"; then
-		phase "arm64 under qemu" PASS "cross-built, unit tests, arm64 .deb"
-		TOTAL_PASSED=$((TOTAL_PASSED + 1))
-	else
-		phase "arm64 under qemu" FAIL "see deploy/cross-test.sh output above"
-		TOTAL_FAILED=$((TOTAL_FAILED + 1))
-	fi
+	script_phase "arm64 under qemu" "cross-built, unit tests, arm64 .deb" \
+		env JOBS="$JOBS" bash "$SRC_DIR/deploy/cross-test.sh"
 fi
 
 summary

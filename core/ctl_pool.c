@@ -12,7 +12,7 @@ json_t *ctl_pool_server_json(const struct server *srv)
 {
 	/* "I" takes json_int_t (long long): the counters are uint64_t but stay
 	 * far below 2^63 in any real run. */
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "name", srv->name,
 			 "address", srv->addr.text,
 			 "source", srv->source == SRV_STATIC ? "static" : "registered",
@@ -21,7 +21,8 @@ json_t *ctl_pool_server_json(const struct server *srv)
 			 "inflight", (json_int_t)server_inflight(srv),
 			 "queued", (json_int_t)server_queued(srv),
 			 "requests", (json_int_t)server_requests(srv),
-			 "failures", (json_int_t)srv->failures);
+			 "failures", (json_int_t)srv->failures,
+			 "idle", (json_int_t)server_idle(srv));
 }
 
 json_t *ctl_pool_servers_json(struct pool *pool)

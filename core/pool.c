@@ -154,8 +154,6 @@ void server_put(struct server *srv)
 
 unsigned server_queued(const struct server *s) { unsigned sum; SUM_THREADS(s, queued); return sum; }
 unsigned server_idle(const struct server *s) { unsigned sum; SUM_THREADS(s, nidle); return sum; }
-uint64_t server_bytes_in(const struct server *s) { uint64_t sum; SUM_THREADS(s, bytes_in); return sum; }
-uint64_t server_bytes_out(const struct server *s) { uint64_t sum; SUM_THREADS(s, bytes_out); return sum; }
 
 uint64_t server_requests(const struct server *s)
 {

@@ -105,8 +105,6 @@ static inline bool server_is_down(const struct server *s)
 unsigned server_queued(const struct server *s);
 unsigned server_idle(const struct server *s);
 uint64_t server_requests(const struct server *s);
-uint64_t server_bytes_in(const struct server *s);
-uint64_t server_bytes_out(const struct server *s);
 /* Replicated counters (a BACKUP follows its MASTER's numbers). */
 void server_set_requests(struct server *s, uint64_t total);
 void server_set_maxconn(struct server *s, unsigned maxconn);

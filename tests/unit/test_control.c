@@ -564,6 +564,7 @@ static void setup_pool(void)
 	cr_assert_not_null(s);
 	s->inflight = 3;
 	s->th[0].queued = 1;
+	s->th[0].nidle = 2;
 	server_set_requests(s, 1234);
 	s->failures = 5;
 	cr_assert_not_null(pool_server_add(pool, "web2", &a2, 1, SRV_REGISTERED, &err));
@@ -593,11 +594,11 @@ static json_t *find_server(json_t *arr, const char *name)
 Test(ctl_pool, servers_lists_every_field_in_order)
 {
 	static const char *const keys[] = { "name", "address", "source", "state", "weight",
-					     "inflight", "queued", "requests", "failures" };
+					     "inflight", "queued", "requests", "failures", "idle" };
 	json_t *r = ask("servers\n");
-	json_t *web1 = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i}", "name", "web1",
+	json_t *web1 = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "name", "web1",
 				 "address", "198.18.0.21:80", "source", "static", "state", "up", "weight", 2,
-				 "inflight", 3, "queued", 1, "requests", 1234, "failures", 5);
+				 "inflight", 3, "queued", 1, "requests", 1234, "failures", 5, "idle", 2);
 	json_t *web2 = find_server(r, "web2");
 	void *it = json_object_iter(json_array_get(r, 0));
 

@@ -734,13 +734,13 @@ TestSuite(andromedactl, .init = setup_pool, .fini = teardown_pool, .timeout = 60
 Test(andromedactl, servers_human_table)
 {
 	char *argv[] = { NULL, "-s", path, "servers", NULL }, *out, *err;
-	const char *header = "NAME  ADDRESS           SOURCE      STATE  WEIGHT  INFLIGHT  QUEUED  REQUESTS  FAILURES\n";
+	const char *header = "NAME  ADDRESS           SOURCE      STATE  WEIGHT  INFLIGHT  QUEUED  REQUESTS  FAILURES  IDLE\n";
 
 	cr_assert_eq(run_ctl(argv, &out, &err), 0, "stderr: %s", err);
 	cr_assert_eq(strncmp(out, header, strlen(header)), 0, "got:\n%s", out);
-	cr_assert_not_null(strstr(out, "\nweb1  198.18.0.21:80    static      up          2         3       1      1234         5\n"),
+	cr_assert_not_null(strstr(out, "\nweb1  198.18.0.21:80    static      up          2         3       1      1234         5     2\n"),
 			   "got:\n%s", out);
-	cr_assert_not_null(strstr(out, "\nweb2  198.18.0.22:8080  registered  down        1         0       0         0         0\n"),
+	cr_assert_not_null(strstr(out, "\nweb2  198.18.0.22:8080  registered  down        1         0       0         0         0     0\n"),
 			   "got:\n%s", out);
 	free(out);
 	free(err);

@@ -216,17 +216,22 @@ enum msg_drop msg_replay_check(struct msg_replay *r, const struct msg *m, uint64
 	return MSG_OK;
 }
 
-uint64_t msg_next_seq(uint64_t *last)
+uint64_t msg_next_seq_at(uint64_t *last, uint64_t now_us)
 {
-	struct timespec ts;
-	uint64_t now_us, next = *last + 1;
+	uint64_t next = *last + 1;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	if (now_us > next)
 		next = now_us;
 	*last = next;
 	return next;
+}
+
+uint64_t msg_next_seq(uint64_t *last)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return msg_next_seq_at(last, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
 }
 
 /* ---- key file ---- */

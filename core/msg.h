@@ -131,5 +131,8 @@ int msg_key_generate(const char *path);
  * stored in *last.  Start with *last = 0 (or the last sequence sent before
  * a restart); one counter per sender for every type it sends. */
 uint64_t msg_next_seq(uint64_t *last);
+/* The same with the clock given (now_us, unix microseconds): pure, so a
+ * test can drive it with a clock it controls. */
+uint64_t msg_next_seq_at(uint64_t *last, uint64_t now_us);
 
 #endif

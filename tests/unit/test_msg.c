@@ -502,26 +502,52 @@ static uint64_t wall_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-Test(seq, strictly_increasing_within_one_microsecond)
+/* The clock is the test's: no assumption about how fast a call is. */
+Test(seq, follows_the_clock_when_it_is_ahead)
 {
-	uint64_t last = 0, prev, before = wall_us(), first = msg_next_seq(&last);
-	unsigned plus_one = 0;
+	uint64_t last = 0;
 
-	cr_expect_geq(first, before, "starts at the wall clock");
-	cr_expect_eq(last, first, "stored");
-	prev = first;
-	/* A call takes well under a microsecond, so many calls land within
-	 * the same microsecond and must still increase, by exactly one. */
-	for (int i = 0; i < 200000; i++) {
-		uint64_t s = msg_next_seq(&last);
+	cr_expect_eq(msg_next_seq_at(&last, 1000), 1000, "starts at the clock");
+	cr_expect_eq(last, 1000, "stored");
+	cr_expect_eq(msg_next_seq_at(&last, 5000), 5000, "jumps to a clock that moved on");
+	cr_expect_eq(last, 5000);
+}
 
-		cr_assert_gt(s, prev, "call %d", i);
+Test(seq, strictly_increasing_by_one_within_one_microsecond)
+{
+	uint64_t last = 0, prev = msg_next_seq_at(&last, 7000);
+
+	/* Many calls in the same microsecond still increase, by exactly one. */
+	for (int i = 0; i < 1000; i++) {
+		uint64_t s = msg_next_seq_at(&last, 7000);
+
+		cr_assert_eq(s, prev + 1, "call %d", i);
 		cr_assert_eq(last, s);
-		plus_one += s == prev + 1;
 		prev = s;
 	}
-	cr_expect_gt(plus_one, 1000, "only %u calls shared a microsecond", plus_one);
-	cr_expect_leq(prev, wall_us() + 200000, "at most one microsecond per call ahead of the clock");
+	/* The clock catches up with the counter: the counter goes on by one
+	 * until the clock passes it, then follows the clock again. */
+	cr_expect_eq(msg_next_seq_at(&last, 7500), 8001);
+	cr_expect_eq(msg_next_seq_at(&last, 9000), 9000);
+}
+
+Test(seq, never_goes_back_with_the_clock)
+{
+	uint64_t last = 0;
+
+	msg_next_seq_at(&last, 50000);
+	cr_expect_eq(msg_next_seq_at(&last, 10), 50001, "clock set back");
+	cr_expect_eq(msg_next_seq_at(&last, 0), 50002);
+}
+
+Test(seq, the_real_clock_is_used)
+{
+	uint64_t last = 0, before = wall_us(), s = msg_next_seq(&last);
+
+	/* Only ordering against the same clock: no bound on a call's speed. */
+	cr_expect_geq(s, before, "starts at the wall clock");
+	cr_expect_leq(s, wall_us(), "not ahead of the clock on a first call");
+	cr_expect_eq(last, s);
 }
 
 Test(seq, continues_above_a_future_last)

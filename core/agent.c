@@ -104,6 +104,7 @@ int agent_build(struct agent *a, bool withdraw, uint8_t why, uint8_t *out, size_
 		};
 
 		memcpy(an.name, cfg->name, sizeof(an.name));
+		memcpy(an.health_host, cfg->health_host, sizeof(an.health_host));
 		n = regmsg_encode_announce(&an, payload, sizeof(payload));
 	}
 	if (n < 0)
@@ -304,9 +305,10 @@ void agent_start(struct agent *a)
 {
 	const struct agent_config *cfg = a->cfg;
 
-	log_info("agent: %s (%s, weight %u): checking %s, announcing every %" PRIu32 "ms to port %u "
+	log_info("agent: %s (%s, weight %u): checking %s%s%s%s, announcing every %" PRIu32 "ms to port %u "
 		 "(broadcast on %s, %zu unicast balancer%s)", cfg->name, cfg->service.text,
-		 cfg->weight, cfg->health_url, cfg->announce_interval_ms, (unsigned)cfg->port,
+		 cfg->weight, cfg->health_url, cfg->health_host[0] ? " with Host: " : "", cfg->health_host,
+		 cfg->health_host[0] ? ", announced" : "", cfg->announce_interval_ms, (unsigned)cfg->port,
 		 cfg->interface[0] ? cfg->interface : "no interface", cfg->nbalancers,
 		 cfg->nbalancers == 1 ? "" : "s");
 	a->hello = true;
@@ -477,8 +479,8 @@ int agent_create(struct agent **out, struct loop *loop, const struct agent_confi
 	if (!err && (err = loop_add_fd(loop, a->sock, LOOP_READ, sock_read, a)) < 0)
 		log_errno(err, "agent: cannot watch the UDP socket");
 	if (!err)
-		err = agent_check_create(&a->check, loop, cfg->health_url, cfg->health_timeout_ms,
-					 check_done, a);
+		err = agent_check_create(&a->check, loop, cfg->health_url, cfg->health_host,
+					 cfg->health_timeout_ms, check_done, a);
 	if (err < 0) {
 		agent_destroy(a);
 		return err;

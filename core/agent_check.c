@@ -105,7 +105,7 @@ static int setup_multi(struct agent_check *c)
 }
 
 int agent_check_create(struct agent_check **out, struct loop *loop, const char *url,
-		       uint32_t timeout_ms, agent_check_fn done, void *arg)
+		       const char *host, uint32_t timeout_ms, agent_check_fn done, void *arg)
 {
 	struct agent_check *c = calloc(1, sizeof(*c));
 	CURLcode rc;
@@ -125,9 +125,7 @@ int agent_check_create(struct agent_check **out, struct loop *loop, const char *
 	c->curl_global = true;
 	c->cl.multi = curl_multi_init();
 	c->easy = curl_easy_init();
-	/* RFC 9112 9.6: say we close, so the service does not keep the
-	 * connection of a check around. */
-	c->headers = curl_slist_append(NULL, "Connection: close");
+	c->headers = curl_check_headers(host);
 	if (!c->cl.multi || !c->easy || !c->headers || setup_multi(c) < 0) {
 		agent_check_destroy(c);
 		return -EIO;

@@ -27,11 +27,13 @@ struct agent_check_result {
 /* Called from the loop when a check ends (never from agent_check_start). */
 typedef void (*agent_check_fn)(void *arg, const struct agent_check_result *r);
 
-/* Prepare checks of url (copied) with a whole-check timeout.  The loop must
+/* Prepare checks of url (copied) with a whole-check timeout; host, when
+ * neither NULL nor "", is sent as the Host header instead of the URL's
+ * authority (health_host: a name-based virtual host).  The loop must
  * outlive the checker.  Returns 0, or -ENOMEM / -EIO (libcurl refused an
  * option, e.g. an unsupported protocol), logged. */
 int agent_check_create(struct agent_check **out, struct loop *loop, const char *url,
-		       uint32_t timeout_ms, agent_check_fn done, void *arg);
+		       const char *host, uint32_t timeout_ms, agent_check_fn done, void *arg);
 /* Start one check.  Returns 0, -EBUSY while one is in flight, or -EIO. */
 int agent_check_start(struct agent_check *c);
 bool agent_check_busy(const struct agent_check *c);

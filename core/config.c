@@ -48,6 +48,7 @@ static int set_str(struct ctx *c, const struct key_def *k, const char *v);
 static int set_name(struct ctx *c, const struct key_def *k, const char *v);
 static int set_ifname(struct ctx *c, const struct key_def *k, const char *v);
 static int set_http_path(struct ctx *c, const struct key_def *k, const char *v);
+static int set_host(struct ctx *c, const struct key_def *k, const char *v);
 static int set_endpoint(struct ctx *c, const struct key_def *k, const char *v);
 static int set_mode(struct ctx *c, const struct key_def *k, const char *v);
 static int set_log_level(struct ctx *c, const struct key_def *k, const char *v);
@@ -98,6 +99,7 @@ static const struct key_def keys[] = {
 	NUMK(S_BACKEND, "server_timeout", backend.server_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
 	NUMK(S_BACKEND, "retries", backend.retries, CFGV_NUM, 0, 10, 0),
 	KEY(S_BACKEND, "health_check", set_http_path, backend.health_check, 0, 0, false),
+	KEY(S_BACKEND, "health_host", set_host, backend.health_host, 0, 0, false),
 	NUMK(S_BACKEND, "health_interval", backend.health_interval_ms, CFGV_DUR, 10, HOUR, 0),
 	NUMK(S_BACKEND, "health_timeout", backend.health_timeout_ms, CFGV_DUR, 1, HOUR, 0),
 	NUMK(S_BACKEND, "rise", backend.rise, CFGV_NUM, 1, 1000, 0),
@@ -106,6 +108,7 @@ static const struct key_def keys[] = {
 
 	SRVK("address", set_endpoint, addr, 0, 0, true),
 	SRVK("weight", set_num, weight, 1, 256, false),
+	SRVK("health_host", set_host, health_host, 0, 0, false),
 
 	KEY(S_HA, "interface", set_ifname, ha.interface, 0, 0, true),
 	KEY(S_HA, "vrid", set_num, ha.vrid, 1, 255, true),
@@ -223,6 +226,15 @@ static int set_http_path(struct ctx *c, const struct key_def *k, const char *v)
 	if (cfgf_printable(&c->f, k->name, v) < 0)
 		return -1;
 	return set_str(c, k, v);
+}
+
+/* The Host of a health check (RFC 9110 7.2), for name-based virtual hosts. */
+static int set_host(struct ctx *c, const struct key_def *k, const char *v)
+{
+	if (cfgf_host(&c->f, k->name, v) < 0)
+		return -1;
+	memcpy(field(c, k), v, strlen(v) + 1);
+	return 0;
 }
 
 static int set_endpoint(struct ctx *c, const struct key_def *k, const char *v)

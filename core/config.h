@@ -17,6 +17,7 @@
 
 #define CFG_NAME_MAX 64
 #define CFG_ADDR_TEXT_MAX 64
+#define CFG_HOST_MAX 64   /* health_host: 1..63 characters + NUL (REGMSG_HOST_MAX) */
 #define CFG_MAX_PEERS 16
 #define CFG_MAX_VIPS 8
 #define CFG_MAX_THREADS 16
@@ -39,6 +40,7 @@ struct cfg_server {
 	char name[CFG_NAME_MAX];
 	struct cfg_endpoint addr;
 	unsigned weight;          /* 1..256, default 1 */
+	char health_host[CFG_HOST_MAX]; /* Host of its checks; "" = backend.health_host */
 	int line;                 /* of the [server NAME] section, for errors */
 };
 
@@ -76,6 +78,7 @@ struct config {
 		uint32_t server_timeout_ms;       /* default 10s -> 504 */
 		unsigned retries;                 /* re-dispatches per request, default 2 */
 		char health_check[256];           /* path; empty -> TCP connect check */
+		char health_host[CFG_HOST_MAX];   /* Host of HTTP checks; "" = the server's address */
 		uint32_t health_interval_ms;      /* default 1s */
 		uint32_t health_timeout_ms;       /* default 1s (<= interval) */
 		unsigned rise;                    /* default 2 */

@@ -40,6 +40,7 @@ static int set_str(struct actx *c, const struct akey *k, const char *v);
 static int set_name(struct actx *c, const struct akey *k, const char *v);
 static int set_service(struct actx *c, const struct akey *k, const char *v);
 static int set_url(struct actx *c, const struct akey *k, const char *v);
+static int set_host(struct actx *c, const struct akey *k, const char *v);
 static int set_ifname(struct actx *c, const struct akey *k, const char *v);
 static int set_balancers(struct actx *c, const struct akey *k, const char *v);
 static int set_log_level(struct actx *c, const struct akey *k, const char *v);
@@ -54,6 +55,7 @@ static const struct akey akeys[] = {
 	AKEY("service", set_service, service, true),
 	ANUM("weight", weight, CFGV_NUM, REGMSG_WEIGHT_MIN, REGMSG_WEIGHT_MAX),
 	AKEY("health_url", set_url, health_url, false),
+	AKEY("health_host", set_host, health_host, false),
 	ANUM("health_timeout", health_timeout_ms, CFGV_DUR, 10, 60 * CFGV_SEC),
 	AKEY("interface", set_ifname, interface, false),
 	ANUM("announce_interval", announce_interval_ms, CFGV_DUR, REGMSG_INTERVAL_MIN_MS,
@@ -99,6 +101,14 @@ static int set_str(struct actx *c, const struct akey *k, const char *v)
 static int set_name(struct actx *c, const struct akey *k, const char *v)
 {
 	if (cfgf_name(&c->f, k->name, v) < 0)
+		return -1;
+	memcpy(field(c, k), v, strlen(v) + 1);
+	return 0;
+}
+
+static int set_host(struct actx *c, const struct akey *k, const char *v)
+{
+	if (cfgf_host(&c->f, k->name, v) < 0)
 		return -1;
 	memcpy(field(c, k), v, strlen(v) + 1);
 	return 0;

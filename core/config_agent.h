@@ -25,6 +25,8 @@ struct agent_config {
 	struct cfg_endpoint service;       /* required: a.b.c.d:port the balancers forward to */
 	unsigned weight;                   /* 1..256, default 1 */
 	char health_url[AGENT_URL_MAX];    /* default http://<service>/ */
+	char health_host[CFG_HOST_MAX];    /* announced: the Host of the balancers' checks
+	                                    * (and of our own); "" = theirs */
 	uint32_t health_timeout_ms;        /* default 1s, capped to half the interval
 	                                    * when not set; < announce_interval */
 	char interface[IF_NAMESIZE];       /* broadcast on this interface's LAN */

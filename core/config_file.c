@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "regmsg.h"
 
 int cfgf_fail(struct cfgf *f, int line, const char *fmt, ...)
 {
@@ -192,6 +193,16 @@ int cfgf_name(struct cfgf *f, const char *name, const char *v)
 	if (!cfgv_valid_name(v))
 		return cfgf_fail(f, f->lineno, "%s: \"%s\" is not a name (1..%d letters, digits, "
 				 "'.', '_' or '-')", name, v, CFG_NAME_MAX - 1);
+	return 0;
+}
+
+_Static_assert(CFG_HOST_MAX == REGMSG_HOST_MAX, "health_host travels in announcements");
+
+int cfgf_host(struct cfgf *f, const char *name, const char *v)
+{
+	if (!regmsg_host_ok(v))
+		return cfgf_fail(f, f->lineno, "%s: \"%s\" is not a host name (1..%d letters, digits, "
+				 "'.', '_' or '-', optionally \":port\")", name, v, REGMSG_HOST_MAX - 1);
 	return 0;
 }
 

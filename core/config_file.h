@@ -70,6 +70,9 @@ int cfgf_number(struct cfgf *f, const char *name, const char *v, enum cfgv_kind 
 int cfgf_text(struct cfgf *f, const char *name, const char *v, size_t min, size_t size);
 /* A node or server name (cfgv_valid_name). */
 int cfgf_name(struct cfgf *f, const char *name, const char *v);
+/* A health check's Host (regmsg_host_ok: name or IPv4 address of
+ * [A-Za-z0-9._-], optional ":port", 1..63 characters). */
+int cfgf_host(struct cfgf *f, const char *name, const char *v);
 /* Printable ASCII without blanks (RFC 3986 section 2: anything else is
  * percent-encoded): URLs and paths. */
 int cfgf_printable(struct cfgf *f, const char *name, const char *v);

@@ -3,6 +3,8 @@
  * curl_check.h). */
 #include "curl_check.h"
 
+#include <stdio.h>
+
 #include "log.h"
 
 static void curl_io(struct loop *loop, int fd, unsigned events, void *arg)
@@ -130,6 +132,22 @@ CURLcode curl_check_setup_http(CURL *e, const char *user_agent, struct curl_slis
 }
 
 #undef SETOPT
+
+struct curl_slist *curl_check_headers(const char *host)
+{
+	struct curl_slist *l = curl_slist_append(NULL, "Connection: close"), *n;
+	char line[300];
+
+	if (!l || !host || !host[0])
+		return l;
+	/* libcurl sends a custom Host instead of its own (CURLOPT_HTTPHEADER). */
+	snprintf(line, sizeof(line), "Host: %s", host);
+	if (!(n = curl_slist_append(l, line))) {
+		curl_slist_free_all(l);
+		return NULL;
+	}
+	return n;
+}
 
 uint32_t curl_check_duration_ms(CURL *e)
 {

@@ -48,6 +48,14 @@ CURLcode curl_check_setup(CURL *e, const char *url, char *errbuf, const char *pr
 CURLcode curl_check_setup_http(CURL *e, const char *user_agent, struct curl_slist *headers,
 			       curl_write_callback write, void *data);
 
+/* The extra request headers of a check: "Connection: close" (RFC 9112
+ * 9.6: the server need not keep a check's connection around) and, when
+ * host is neither NULL nor "", "Host: <host>" in place of the URL's
+ * authority, so a check reaches a name-based virtual host while still
+ * connecting to the URL's address (RFC 9110 7.2).  The caller frees the
+ * list with curl_slist_free_all(); NULL when out of memory. */
+struct curl_slist *curl_check_headers(const char *host);
+
 /* How long the finished transfer on e took, in ms. */
 uint32_t curl_check_duration_ms(CURL *e);
 /* RFC 9110 15.3 and 15.4: 2xx succeeded, and a 3xx (redirects are not

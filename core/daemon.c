@@ -319,11 +319,13 @@ static int add_static_servers(struct daemon *d)
 	for (size_t i = 0; i < d->cfg->nservers; i++) {
 		const struct cfg_server *cs = &d->cfg->servers[i];
 		int err = 0;
+		struct server *srv = pool_server_add(d->pool, cs->name, &cs->addr, cs->weight, SRV_STATIC, &err);
 
-		if (!pool_server_add(d->pool, cs->name, &cs->addr, cs->weight, SRV_STATIC, &err)) {
+		if (!srv) {
 			log_errno(err, "server %s: cannot add", cs->name);
 			return err;
 		}
+		pool_server_set_health_host(d->pool, srv, cs->health_host);
 	}
 	return 0;
 }

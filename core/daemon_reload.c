@@ -87,10 +87,12 @@ static void sync_static_servers(const struct config *n, struct pool *pool)
 	for (size_t i = 0; i < n->nservers; i++) {
 		int err = 0;
 
-		if (!pool_server_find(pool, n->servers[i].name) &&
-		    !pool_server_add(pool, n->servers[i].name, &n->servers[i].addr, n->servers[i].weight, SRV_STATIC,
-				     &err))
+		if (!(srv = pool_server_find(pool, n->servers[i].name)) &&
+		    !(srv = pool_server_add(pool, n->servers[i].name, &n->servers[i].addr, n->servers[i].weight,
+					    SRV_STATIC, &err)))
 			log_errno(err, "reload: cannot add server %s", n->servers[i].name);
+		else
+			pool_server_set_health_host(pool, srv, n->servers[i].health_host);
 	}
 }
 

@@ -41,7 +41,7 @@ struct health {
 	struct pool *pool;
 	const struct config *cfg;
 	struct curl_loop cl;            /* the multi handle on the loop */
-	struct curl_slist *headers;     /* shared by every easy handle */
+	struct curl_slist *headers;     /* shared by the checks without a Host of their own */
 	struct list checks;             /* struct hcheck.link */
 	uint32_t nstarted;              /* servers followed so far, for staggering */
 	bool curl_global;               /* curl_global_init() succeeded */
@@ -56,6 +56,8 @@ struct hcheck {
 	bool tcp;                       /* connect-only check */
 	bool body_capped;
 	size_t body_len;
+	struct curl_slist *host_headers; /* with "Host: host", NULL: h->headers */
+	char host[CFG_HOST_MAX];        /* the Host set on easy, "" = the URL's */
 	uint64_t started_ms;
 	struct health_result res;
 	char url[HC_URL_MAX];
@@ -219,6 +221,16 @@ static void hc_complete(struct hcheck *hc, struct health_result *r)
 		pool_server_failed(pool, srv, FAIL_CHECK);
 }
 
+/* A check that could not start: no verdict, the next one at its time.
+ * The caller took a reference on srv for it. */
+static void hc_fail_start(struct hcheck *hc, struct health_result *r)
+{
+	struct server *srv = hc->srv;
+
+	hc_complete(hc, r);
+	server_put(srv);
+}
+
 static void hc_done(struct hcheck *hc, CURLcode rc)
 {
 	struct health_result r = { 0 };
@@ -249,13 +261,55 @@ static void process_done(void *arg)
 	}
 }
 
+/* The Host of srv's checks: its own (a [server] or the agent's
+ * health_host), else [backend] health_host, else "" (the URL's authority,
+ * i.e. the server's address). */
+static const char *hc_host(const struct hcheck *hc)
+{
+	return hc->srv->health_host[0] ? hc->srv->health_host : hc->h->cfg->backend.health_host;
+}
+
+/* Follow a change of the Host (an agent's announcement, a reload) between
+ * checks: curl reads the header list when a transfer starts, so the old
+ * list is freed only while no check is in flight. */
+static CURLcode hc_apply_host(struct hcheck *hc)
+{
+	const char *host = hc->tcp ? "" : hc_host(hc);
+	struct curl_slist *l = NULL;
+	CURLcode rc;
+
+	if (!strcmp(host, hc->host))
+		return CURLE_OK;
+	if (host[0] && !(l = curl_check_headers(host)))
+		return CURLE_OUT_OF_MEMORY;
+	rc = curl_easy_setopt(hc->easy, CURLOPT_HTTPHEADER, l ? l : hc->h->headers);
+	if (rc != CURLE_OK) {
+		curl_slist_free_all(l);
+		return rc;
+	}
+	curl_slist_free_all(hc->host_headers);
+	hc->host_headers = l;
+	snprintf(hc->host, sizeof(hc->host), "%s", host);
+	return CURLE_OK;
+}
+
 static void hc_start(struct loop *loop, struct loop_timer *t)
 {
 	struct hcheck *hc = t->arg;
+	CURLcode rc;
 	CURLMcode mc;
 
 	if (hc->inflight)
 		return;
+	if ((rc = hc_apply_host(hc)) != CURLE_OK) {
+		struct health_result r = { .cause = HC_INTERNAL };
+
+		hc->started_ms = loop_now_ms(loop);
+		snprintf(hc->errbuf, sizeof(hc->errbuf), "Host %s: %s", hc_host(hc), curl_easy_strerror(rc));
+		server_get(hc->srv);
+		hc_fail_start(hc, &r);
+		return;
+	}
 	hc->body_len = 0;
 	hc->body_capped = false;
 	hc->errbuf[0] = '\0';
@@ -264,11 +318,9 @@ static void hc_start(struct loop *loop, struct loop_timer *t)
 	mc = curl_multi_add_handle(hc->h->cl.multi, hc->easy);
 	if (mc != CURLM_OK) {
 		struct health_result r = { .cause = HC_INTERNAL };
-		struct server *srv = hc->srv;
 
 		snprintf(hc->errbuf, sizeof(hc->errbuf), "%s", curl_multi_strerror(mc));
-		hc_complete(hc, &r);
-		server_put(srv);
+		hc_fail_start(hc, &r);
 		return;
 	}
 	hc->inflight = true;
@@ -302,8 +354,8 @@ static CURLcode hc_setup_easy(struct hcheck *hc, const struct config *cfg)
 		return rc;
 	if (hc->tcp)
 		return curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
-	/* Host defaults to the URL's authority, i.e. the server address
-	 * (RFC 9110 7.2). */
+	/* Host is the URL's authority, i.e. the server address (RFC 9110
+	 * 7.2), until hc_apply_host() sets a health_host before a check. */
 	return curl_check_setup_http(e, "andromeda-health/" ANDROMEDA_VERSION, hc->h->headers,
 				     hc_discard, hc);
 }
@@ -359,6 +411,7 @@ static void hc_untrack(struct hcheck *hc)
 		server_put(srv);
 	}
 	curl_easy_cleanup(hc->easy);
+	curl_slist_free_all(hc->host_headers);
 	list_del(&hc->link);
 	srv->health_priv = NULL;
 	free(hc);
@@ -384,7 +437,7 @@ static int health_init_curl(struct health *h)
 		return -EIO;
 	h->curl_global = true;
 	h->cl.multi = curl_multi_init();
-	h->headers = curl_slist_append(NULL, "Connection: close"); /* RFC 9112 9.6 */
+	h->headers = curl_check_headers(NULL);
 	if (!h->cl.multi || !h->headers)
 		return -ENOMEM;
 	return curl_loop_attach(&h->cl) == CURLM_OK ? 0 : -EIO;
@@ -418,8 +471,10 @@ int health_create(struct health **out, struct loop *loop, struct pool *pool, con
 	if (!cfg->backend.health_interval_ms)
 		log_info("health: active checks disabled (health_interval is 0)");
 	else
-		log_info("health: %s checks every %u ms, timeout %u ms, rise %u, fall %u",
-			 cfg->backend.health_check[0] ? "HTTP" : "TCP connect", cfg->backend.health_interval_ms,
+		log_info("health: %s checks%s%s every %u ms, timeout %u ms, rise %u, fall %u",
+			 cfg->backend.health_check[0] ? "HTTP" : "TCP connect",
+			 cfg->backend.health_check[0] && cfg->backend.health_host[0] ? " with Host: " : "",
+			 cfg->backend.health_check[0] ? cfg->backend.health_host : "", cfg->backend.health_interval_ms,
 			 check_timeout_ms(cfg), cfg->backend.rise, cfg->backend.fall);
 	*out = h;
 	return 0;

@@ -91,11 +91,30 @@ static void wr_forwarded_for(struct wr *w, const struct http_msg *m, const char 
 	wr_mem(w, "\r\n", 2);
 }
 
-static bool request_header_replaced(const char *head, struct http_span name, bool xff)
+/* RFC 9110 7.6.3: each intermediary appends "received-protocol by" to
+ * the Via it received.  The values received, in order, then ours, as one
+ * header line; "1.0"/"1.1" is the version of the message we received. */
+static void wr_via(struct wr *w, const struct http_msg *m, const char *head, const char *name)
+{
+	wr_str(w, "Via: ");
+	for (unsigned i = 0; i < m->nheaders; i++) {
+		if (!name_is(head, m->headers[i].name, "via") || !m->headers[i].value.len)
+			continue;
+		wr_span(w, head, m->headers[i].value);
+		wr_mem(w, ", ", 2);
+	}
+	wr_str(w, m->version_minor ? "1.1 " : "1.0 ");
+	wr_str(w, name);
+	wr_mem(w, "\r\n", 2);
+}
+
+static bool request_header_replaced(const char *head, struct http_span name, const struct rewrite_req *r)
 {
 	if (name_is(head, name, "x-request-id"))
 		return true;
-	return xff && (name_is(head, name, "x-forwarded-for") || name_is(head, name, "x-forwarded-proto"));
+	if (r->via_name && name_is(head, name, "via"))
+		return true;
+	return r->client_ip && (name_is(head, name, "x-forwarded-for") || name_is(head, name, "x-forwarded-proto"));
 }
 
 int http_rewrite_request(const struct http_msg *m, const char *head, const struct rewrite_req *r,
@@ -111,10 +130,12 @@ int http_rewrite_request(const struct http_msg *m, const char *head, const struc
 	for (unsigned i = 0; i < m->nheaders; i++) {
 		const struct http_header *h = &m->headers[i];
 
-		if (http_is_hop_header(m, head, i) || request_header_replaced(head, h->name, r->client_ip))
+		if (http_is_hop_header(m, head, i) || request_header_replaced(head, h->name, r))
 			continue;
 		wr_header(&w, head, h);
 	}
+	if (r->via_name)
+		wr_via(&w, m, head, r->via_name);
 	if (r->client_ip) {
 		wr_forwarded_for(&w, m, head, r->client_ip);
 		wr_str(&w, "X-Forwarded-Proto: http\r\n");
@@ -147,13 +168,20 @@ int http_rewrite_response(const struct http_msg *m, const char *head, const stru
 	wr_span(&w, head, m->reason_text);
 	wr_mem(&w, "\r\n", 2);
 	for (unsigned i = 0; i < m->nheaders; i++) {
-		if (http_is_hop_header(m, head, i))
+		struct http_span name = m->headers[i].name;
+
+		if (http_is_hop_header(m, head, i) || (r->via_name && name_is(head, name, "via")) ||
+		    (r->request_id && name_is(head, name, "x-request-id")))
 			continue;
 		wr_header(&w, head, &m->headers[i]);
 	}
-	if (r->via_name) {
-		wr_str(&w, m->version_minor ? "Via: 1.1 " : "Via: 1.0 ");
-		wr_str(&w, r->via_name);
+	if (r->via_name)
+		wr_via(&w, m, head, r->via_name);
+	if (r->request_id) {
+		/* The client can match its response to our logs (and to what
+		 * the backend was sent), whatever the backend echoes. */
+		wr_str(&w, "X-Request-Id: ");
+		wr_str(&w, r->request_id);
 		wr_mem(&w, "\r\n", 2);
 	}
 	if (up >= 0) {

@@ -3,9 +3,10 @@
  *
  * Requests to a backend keep the method, URI and version, drop hop-by-hop
  * headers (RFC 9110 7.6.1), merge X-Forwarded-For, set X-Forwarded-Proto
- * and X-Request-Id.  Responses to a client drop hop-by-hop headers, add
- * Via (RFC 9110 7.6.3) and the Connection header our keep-alive decision
- * needs. */
+ * and X-Request-Id.  Responses to a client drop hop-by-hop headers, set
+ * X-Request-Id and add the Connection header our keep-alive decision
+ * needs.  Both directions get Via (RFC 9110 7.6.3): our entry appended to
+ * the ones received, in one header. */
 #ifndef ANDROMEDA_HTTP_REWRITE_H
 #define ANDROMEDA_HTTP_REWRITE_H
 
@@ -17,11 +18,13 @@
 struct rewrite_req {
 	const char *client_ip;   /* appended to X-Forwarded-For; NULL: no X-Forwarded-* */
 	const char *request_id;  /* X-Request-Id value (replaces any received) */
+	const char *via_name;    /* NULL: no Via of ours (received ones pass unchanged) */
 	bool upgrade;            /* keep Upgrade and send Connection: upgrade */
 };
 
 struct rewrite_rsp {
-	const char *via_name;    /* NULL: no Via header */
+	const char *via_name;    /* NULL: no Via of ours (received ones pass unchanged) */
+	const char *request_id;  /* X-Request-Id value (replaces the backend's); NULL: none */
 	bool keep_alive;         /* the client connection stays open after this response */
 	bool client_http10;      /* client spoke HTTP/1.0: keep-alive must be explicit */
 	bool upgrade;            /* 101: keep Upgrade, send Connection: upgrade */

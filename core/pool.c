@@ -316,6 +316,18 @@ void pool_server_set_weight(struct pool *pool, struct server *srv, unsigned weig
 	notify(pool, srv, POOL_SERVER_WEIGHT);
 }
 
+void pool_server_set_health_host(struct pool *pool, struct server *srv, const char *host)
+{
+	if (!host)
+		host = "";
+	if (!strcmp(srv->health_host, host))
+		return;
+	log_info("server %s (%s) health checks with Host: %s", srv->name, srv->addr.text,
+		 host[0] ? host : "(the default)");
+	snprintf(srv->health_host, sizeof(srv->health_host), "%s", host);
+	notify(pool, srv, POOL_SERVER_HOST);
+}
+
 const char *server_fail_name(enum server_fail why)
 {
 	static const char *const names[FAIL__COUNT] = {

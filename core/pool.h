@@ -69,6 +69,8 @@ struct server {
 	bool removed;                     /* atomic: out of the pool, awaiting last put */
 	bool leaving;                     /* withdrawn or expired: removed once idle */
 	uint64_t expires_ms;              /* registered: monotonic expiry, 0 = never */
+	char health_host[CFG_HOST_MAX];   /* Host of its health checks, "" = the backend's
+					   * (main thread: config, agent, replication) */
 
 	/* Rise/fall: consecutive check results, and consecutive failed
 	 * requests (a passing check does not excuse failing requests). */
@@ -122,6 +124,7 @@ enum pool_event {
 	POOL_SERVER_DOWN,
 	POOL_SERVER_DRAIN,    /* drain flag changed (see srv->drain) */
 	POOL_SERVER_WEIGHT,
+	POOL_SERVER_HOST,     /* health_host changed */
 };
 
 typedef void (*pool_observer_fn)(struct pool *pool, struct server *srv, enum pool_event ev, void *arg);
@@ -173,6 +176,9 @@ void pool_server_ok(struct pool *pool, struct server *srv, bool from_check);
 void pool_server_set_health(struct pool *pool, struct server *srv, enum server_health h, const char *why);
 void pool_server_set_drain(struct pool *pool, struct server *srv, bool drain);
 void pool_server_set_weight(struct pool *pool, struct server *srv, unsigned weight);
+/* The Host of srv's health checks ("" or NULL: backend.health_host, or its
+ * address); the next check uses it.  Notifies POOL_SERVER_HOST on change. */
+void pool_server_set_health_host(struct pool *pool, struct server *srv, const char *host);
 
 /* Iterate: for (s = pool_first(p); s; s = pool_next(p, s)) - removed
  * servers are skipped. */

@@ -100,6 +100,7 @@ static uint8_t announce(struct registry *r, const struct regmsg_announce *a)
 			r->hooks.added(r->hooks.arg, srv);
 	}
 	pool_server_set_weight(r->pool, srv, a->weight);
+	pool_server_set_health_host(r->pool, srv, a->health_host);
 	if (srv->leaving) {
 		srv->leaving = false; /* back before it was removed */
 		pool_server_set_drain(r->pool, srv, false);

@@ -77,6 +77,25 @@ bool regmsg_name_ok(const char *name)
 	return n >= 1 && n < REGMSG_NAME_MAX && strspn(name, NAME_CHARS) == n;
 }
 
+bool regmsg_host_ok(const char *host)
+{
+	size_t n = strnlen(host, REGMSG_HOST_MAX), name = strspn(host, NAME_CHARS);
+	unsigned long port = 0;
+	size_t digits;
+
+	if (n == 0 || n >= REGMSG_HOST_MAX || name == 0)
+		return false;
+	if (name == n)
+		return true;
+	/* ":port", digits only (no sign, no blanks: strtoul would take them). */
+	digits = strspn(host + name + 1, "0123456789");
+	if (host[name] != ':' || digits == 0 || digits > 5 || name + 1 + digits != n)
+		return false;
+	for (size_t i = name + 1; i < n; i++)
+		port = port * 10 + (unsigned long)(host[i] - '0');
+	return port >= 1 && port <= 65535;
+}
+
 bool regmsg_addr_ok(uint32_t addr)
 {
 	uint32_t a = ntohl(addr);
@@ -153,6 +172,29 @@ static enum regmsg_err announce_fields(struct rd *r, struct regmsg_announce *a)
 	return REGMSG_OK;
 }
 
+/* The optional health host (REGMSG_F_HOST), "" without the flag. */
+static enum regmsg_err announce_host(struct rd *r, struct regmsg_announce *a)
+{
+	const uint8_t *p;
+	size_t n;
+
+	a->health_host[0] = '\0';
+	if (!(a->flags & REGMSG_F_HOST))
+		return REGMSG_OK;
+	NEED(r, p, 1, "health host");
+	n = p[0];
+	if (n == 0 || n >= REGMSG_HOST_MAX)
+		return reject(r, REGMSG_E_HOST, "health host length %zu outside 1..%d", n,
+			      REGMSG_HOST_MAX - 1);
+	NEED(r, p, n, "health host");
+	memcpy(a->health_host, p, n);
+	a->health_host[n] = '\0';
+	if (strlen(a->health_host) != n || !regmsg_host_ok(a->health_host))
+		return reject(r, REGMSG_E_HOST, "health host is not a host[:port] of "
+			      "[A-Za-z0-9._-]");
+	return REGMSG_OK;
+}
+
 enum regmsg_err regmsg_decode_announce(const uint8_t *buf, size_t len, struct regmsg_announce *out,
 				       char *why, size_t whylen)
 {
@@ -161,7 +203,7 @@ enum regmsg_err regmsg_decode_announce(const uint8_t *buf, size_t len, struct re
 
 	if ((e = read_name(&r, out->name, "name")) ||
 	    (e = read_service(&r, &out->addr, &out->port)) ||
-	    (e = announce_fields(&r, out)))
+	    (e = announce_fields(&r, out)) || (e = announce_host(&r, out)))
 		return e;
 	return read_end(&r);
 }
@@ -264,18 +306,22 @@ static int finish(const struct wr *w, const uint8_t *out)
 int regmsg_encode_announce(const struct regmsg_announce *a, uint8_t *out, size_t cap)
 {
 	struct wr w = { out, cap, false };
+	bool host = a->health_host[0] != '\0';
+	uint8_t flags = (uint8_t)((a->flags & ~REGMSG_F_HOST) | (host ? REGMSG_F_HOST : 0));
 
 	if (!regmsg_name_ok(a->name) || !regmsg_addr_ok(a->addr) || a->port == 0 ||
 	    a->weight < REGMSG_WEIGHT_MIN || a->weight > REGMSG_WEIGHT_MAX ||
 	    a->interval_ms < REGMSG_INTERVAL_MIN_MS || a->interval_ms > REGMSG_INTERVAL_MAX_MS ||
-	    (a->flags & ~REGMSG_F_ALL))
+	    (a->flags & ~REGMSG_F_ALL) || (host && !regmsg_host_ok(a->health_host)))
 		return -EINVAL;
 	put_name(&w, a->name);
 	put(&w, &a->addr, 4);
 	put16(&w, a->port);
 	put16(&w, a->weight);
 	put32(&w, a->interval_ms);
-	put8(&w, a->flags);
+	put8(&w, flags);
+	if (host) /* only then: without a host the bytes are those of an older agent */
+		put_name(&w, a->health_host);
 	return finish(&w, out);
 }
 
@@ -319,6 +365,7 @@ const char *regmsg_err_name(enum regmsg_err e)
 		[REGMSG_E_ADDR] = "address",  [REGMSG_E_PORT] = "port",
 		[REGMSG_E_WEIGHT] = "weight", [REGMSG_E_INTERVAL] = "interval",
 		[REGMSG_E_FLAGS] = "flags",   [REGMSG_E_FIELD] = "field",
+		[REGMSG_E_HOST] = "host",
 	};
 
 	return (unsigned)e < REGMSG_E_NCAUSES ? names[e] : "?";

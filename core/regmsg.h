@@ -14,6 +14,8 @@
  *   7+L  2  weight (1..256)           7+L  1  why (enum regmsg_withdraw_why)
  *   9+L  4  announce interval, ms
  *  13+L  1  flags (REGMSG_F_*)
+ *  14+L  1  with REGMSG_F_HOST only: health host length H (1..63),
+ *  15+L  H  then the host ([A-Za-z0-9._-], optional ":port")
  *
  * ACK (5 + L + M bytes)
  *   0    1  server name length L, then the name (as announced)
@@ -24,7 +26,11 @@
  *
  * Decoding validates every field and rejects trailing bytes, so a payload
  * that decodes is exactly what an encoder of this version produces; a
- * newer, longer layout needs a new MSG_VERSION.  A receiver expires an
+ * newer, longer layout needs a new MSG_VERSION, or, as for the health
+ * host, a flag bit announcing an optional trailing field: a payload without
+ * the bit is byte for byte what an older agent sends, and an older receiver
+ * rejects the bit (REGMSG_E_FLAGS) rather than misread the field.  A
+ * receiver expires an
  * announced server after REGMSG_EXPIRE_INTERVALS of its own interval
  * without a new announcement (regmsg_expire_ms). */
 #ifndef ANDROMEDA_REGMSG_H
@@ -35,6 +41,7 @@
 #include <stdint.h>
 
 #define REGMSG_NAME_MAX 64            /* name buffer: 1..63 characters + NUL */
+#define REGMSG_HOST_MAX 64            /* health host buffer: 1..63 characters + NUL */
 #define REGMSG_WEIGHT_MIN 1
 #define REGMSG_WEIGHT_MAX 256
 #define REGMSG_INTERVAL_MIN_MS 100
@@ -43,15 +50,17 @@
 #define REGMSG_DEFAULT_PORT 7789      /* UDP, balancer side */
 
 /* Largest payloads, for buffers. */
-#define REGMSG_ANNOUNCE_MAX (14 + REGMSG_NAME_MAX - 1)
+#define REGMSG_ANNOUNCE_MAX (14 + REGMSG_NAME_MAX - 1 + 1 + REGMSG_HOST_MAX - 1)
 #define REGMSG_WITHDRAW_MAX (8 + REGMSG_NAME_MAX - 1)
 #define REGMSG_ACK_MAX (5 + 2 * (REGMSG_NAME_MAX - 1))
-#define REGMSG_MAX REGMSG_ACK_MAX
+#define REGMSG_MAX (REGMSG_ANNOUNCE_MAX > REGMSG_ACK_MAX ? REGMSG_ANNOUNCE_MAX : REGMSG_ACK_MAX)
 
 /* ANNOUNCE flags; any other bit is rejected. */
 #define REGMSG_F_HELLO 0x01  /* first announcement since the agent started or its
                               * service became healthy again: check it now */
-#define REGMSG_F_ALL REGMSG_F_HELLO
+#define REGMSG_F_HOST 0x02   /* a health host follows the flags (health_host in
+                              * agent.conf): the Host of the balancers' checks */
+#define REGMSG_F_ALL (REGMSG_F_HELLO | REGMSG_F_HOST)
 
 struct regmsg_announce {
 	char name[REGMSG_NAME_MAX];
@@ -59,7 +68,8 @@ struct regmsg_announce {
 	uint16_t port;        /* host byte order */
 	uint16_t weight;      /* 1..256 */
 	uint32_t interval_ms; /* REGMSG_INTERVAL_MIN_MS..REGMSG_INTERVAL_MAX_MS */
-	uint8_t flags;
+	uint8_t flags;        /* REGMSG_F_HOST is derived from health_host when encoding */
+	char health_host[REGMSG_HOST_MAX]; /* "" = none (the balancer's default) */
 };
 
 enum regmsg_withdraw_why {
@@ -106,6 +116,7 @@ enum regmsg_err {
 	REGMSG_E_FLAGS,     /* unknown flag bit */
 	REGMSG_E_FIELD,     /* an enumerated field has an unknown value
 	                     * (withdraw why, ack accepted/of/reason, or they disagree) */
+	REGMSG_E_HOST,      /* health host length 0 or > 63, a bad character or port */
 	REGMSG_E_NCAUSES
 };
 
@@ -137,6 +148,11 @@ const char *regmsg_ack_reason_name(uint8_t reason);
 /* A name as announced: 1..63 of [A-Za-z0-9._-] (same rule as server names
  * in the configuration). */
 bool regmsg_name_ok(const char *name);
+/* A health host (the Host header of a check, RFC 9110 7.2): 1..63
+ * characters, a name or IPv4 address of [A-Za-z0-9._-] and an optional
+ * ":port" (1..65535, digits only).  The rule of health_host in
+ * andromeda.conf and agent.conf too. */
+bool regmsg_host_ok(const char *host);
 /* addr (network byte order) can be a service: not 0.0.0.0/8, 127.0.0.0/8,
  * or 224.0.0.0/3 (multicast, reserved, limited broadcast). */
 bool regmsg_addr_ok(uint32_t addr);

@@ -107,7 +107,8 @@ static void request_head_done(struct txn *t, size_t used)
 	struct client *cl = t->cl;
 	const char *head = buf_start(cl->in);
 	struct rewrite_req rw = { .client_ip = px->cfg->frontend.xff ? cl->ip : NULL,
-				  .request_id = t->id_text, .upgrade = t->req.upgrade };
+				  .request_id = t->id_text, .upgrade = t->req.upgrade,
+				  .via_name = px->cfg->frontend.via ? px->cfg->node.name : NULL };
 	uint64_t id;
 	int n, err;
 
@@ -316,6 +317,7 @@ static int response_head(struct txn *t)
 		return r;
 	rw = (struct rewrite_rsp){
 		.via_name = px->cfg->frontend.via ? px->cfg->node.name : NULL,
+		.request_id = t->id_text,
 		.keep_alive = t->req.keep_alive && t->rsp.keep_alive && !t->rsp.body_until_eof &&
 			      !t->cl->close_after && !px->stopping,
 		.client_http10 = t->req.version_minor == 0,

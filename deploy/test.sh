@@ -31,7 +31,7 @@ PACKAGES=(
 	libhttp-parser-dev libinih-dev libcriterion-dev libnl-3-dev libnl-route-3-dev
 	libmnl-dev libcurl4-openssl-dev libsystemd-dev libssl-dev libjansson-dev
 	clang libclang-rt-14-dev clang-tidy-14 cppcheck valgrind
-	iproute2 curl jq tcpdump netcat-openbsd procps util-linux
+	iproute2 curl jq tcpdump netcat-openbsd procps util-linux apache2
 )
 
 PHASES=()       # "name|result|detail" for the summary

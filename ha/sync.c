@@ -221,6 +221,9 @@ static void server_to_sync(const struct sync *s, const struct server *srv, struc
 	r->source = srv->source == SRV_REGISTERED ? SYNC_SRC_REGISTERED : SYNC_SRC_STATIC;
 	r->up = srv->health == SRV_UP;
 	r->drain = srv->drain;
+	/* Static servers take theirs from each node's own file. */
+	if (srv->source == SRV_REGISTERED)
+		snprintf(r->health_host, sizeof(r->health_host), "%s", srv->health_host);
 	r->expires_in_ms = srv->expires_ms > now ? (uint32_t)(srv->expires_ms - now) : srv->expires_ms ? 1 : 0;
 	r->requests = server_requests(srv);
 	r->failures = srv->failures;
@@ -235,12 +238,13 @@ static void server_to_sync(const struct sync *s, const struct server *srv, struc
 static void send_snapshot(struct sync *s, struct session *ss)
 {
 	struct sync_server *all = s->asm_->srv; /* reassembly is idle on a MASTER */
-	size_t per = sync_snap_per_chunk(MSG_MAX_PAYLOAD), n = 0;
+	size_t per, n = 0;
 	struct sync_snap_hdr h = { .state_seq = s->state_seq, .snap_id = ++s->snap_id };
 	struct server *srv;
 
 	for (srv = pool_first(s->pool); srv && n < SYNC_MAX_SERVERS; srv = pool_next(s->pool, srv))
 		server_to_sync(s, srv, &all[n++]);
+	per = sync_snap_per_chunk_for(MSG_MAX_PAYLOAD, all, n);
 	h.nchunks = (uint16_t)(n ? (n + per - 1) / per : 1);
 	snprintf(h.master, sizeof(h.master), "%s", s->cfg->node.name);
 	for (h.chunk = 0; h.chunk < h.nchunks; h.chunk++) {
@@ -323,6 +327,8 @@ static void apply_server(struct sync *s, const struct sync_server *r)
 		return;
 	}
 	pool_server_set_weight(s->pool, srv, r->weight);
+	if (srv->source == SRV_REGISTERED)
+		pool_server_set_health_host(s->pool, srv, r->health_host);
 	pool_server_set_drain(s->pool, srv, r->drain);
 	pool_server_set_health(s->pool, srv, r->up ? SRV_UP : SRV_DOWN, "replicated from the MASTER");
 	server_set_requests(srv, r->requests);

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "regmsg.h" /* the health host's rule, the same as in announcements */
+
 /* ---- a bounded writer and reader ---- */
 
 struct wbuf {
@@ -103,6 +105,9 @@ static void get_name(struct rbuf *r, char *out)
 
 #define SRV_FLAG_UP 1u
 #define SRV_FLAG_DRAIN 2u
+#define SRV_FLAG_HOST 4u  /* a health host follows lb_current (optional field) */
+
+_Static_assert(SYNC_HOST_MAX == REGMSG_HOST_MAX, "one health host rule");
 
 static void put_server(struct wbuf *w, const struct sync_server *s)
 {
@@ -111,13 +116,39 @@ static void put_server(struct wbuf *w, const struct sync_server *s)
 	put_be(w, s->port, 2);
 	put_be(w, s->weight, 2);
 	put_u8(w, s->source);
-	put_u8(w, (uint8_t)((s->up ? SRV_FLAG_UP : 0) | (s->drain ? SRV_FLAG_DRAIN : 0)));
+	put_u8(w, (uint8_t)((s->up ? SRV_FLAG_UP : 0) | (s->drain ? SRV_FLAG_DRAIN : 0) |
+			    (s->health_host[0] ? SRV_FLAG_HOST : 0)));
 	put_be(w, s->expires_in_ms, 4);
 	put_be(w, s->requests, 8);
 	put_be(w, s->failures, 8);
 	put_be(w, s->inflight, 4);
 	put_be(w, s->queued, 4);
 	put_be(w, (uint64_t)s->lb_current, 8);
+	if (s->health_host[0]) {
+		if (!regmsg_host_ok(s->health_host))
+			w->err = true;
+		put_str(w, s->health_host);
+	}
+}
+
+/* Only with SRV_FLAG_HOST: absent, the record is byte for byte that of a
+ * node without health hosts. */
+static void get_host(struct rbuf *r, char *out)
+{
+	size_t n = (size_t)get_be(r, 1);
+	const uint8_t *q = get(r, n);
+
+	out[0] = 0;
+	if (!q || n == 0 || n >= SYNC_HOST_MAX) {
+		r->err = true;
+		return;
+	}
+	memcpy(out, q, n);
+	out[n] = 0;
+	if (strlen(out) != n || !regmsg_host_ok(out)) {
+		r->err = true;
+		out[0] = 0;
+	}
 }
 
 static void get_server(struct rbuf *r, struct sync_server *s)
@@ -141,8 +172,10 @@ static void get_server(struct rbuf *r, struct sync_server *s)
 	s->inflight = (uint32_t)get_be(r, 4);
 	s->queued = (uint32_t)get_be(r, 4);
 	s->lb_current = (int64_t)get_be(r, 8);
+	if (flags & SRV_FLAG_HOST)
+		get_host(r, s->health_host);
 	if (s->port == 0 || s->weight == 0 || s->weight > 256 || s->source > SYNC_SRC_REGISTERED ||
-	    (flags & ~(SRV_FLAG_UP | SRV_FLAG_DRAIN)))
+	    (flags & ~(SRV_FLAG_UP | SRV_FLAG_DRAIN | SRV_FLAG_HOST)))
 		r->err = true;
 }
 
@@ -195,7 +228,21 @@ int sync_snap_server(const uint8_t *buf, size_t len, size_t *off, struct sync_se
 
 size_t sync_snap_per_chunk(size_t cap)
 {
-	return cap < SYNC_SNAP_HDR_MAX_LEN ? 0 : (cap - SYNC_SNAP_HDR_MAX_LEN) / SYNC_SERVER_MAX_LEN;
+	return cap < SYNC_SNAP_HDR_MAX_LEN ? 0 : (cap - SYNC_SNAP_HDR_MAX_LEN) / SYNC_SERVER_BASE_MAX_LEN;
+}
+
+size_t sync_snap_per_chunk_for(size_t cap, const struct sync_server *srv, size_t n)
+{
+	size_t host = 0, len;
+
+	for (size_t i = 0; i < n; i++) {
+		len = strnlen(srv[i].health_host, SYNC_HOST_MAX);
+		if (len && 1 + len > host)
+			host = 1 + len;
+	}
+	if (cap < SYNC_SNAP_HDR_MAX_LEN)
+		return 0;
+	return (cap - SYNC_SNAP_HDR_MAX_LEN) / (SYNC_SERVER_BASE_MAX_LEN + host);
 }
 
 /* ---- delta and request ---- */

@@ -17,7 +17,9 @@
 #include <stdint.h>
 
 #define SYNC_NAME_MAX 64        /* including the NUL */
-#define SYNC_SERVER_MAX_LEN 110 /* encoded size of one server, at most */
+#define SYNC_HOST_MAX 64        /* health_host, including the NUL */
+#define SYNC_SERVER_BASE_MAX_LEN 110 /* encoded size of one server without a health host */
+#define SYNC_SERVER_MAX_LEN (SYNC_SERVER_BASE_MAX_LEN + SYNC_HOST_MAX) /* with one, at most */
 #define SYNC_SNAP_HDR_MAX_LEN (8 + 4 + 2 + 2 + 2 + 1 + SYNC_NAME_MAX)
 
 enum sync_source { SYNC_SRC_STATIC = 0, SYNC_SRC_REGISTERED = 1 };
@@ -37,6 +39,8 @@ struct sync_server {
 	uint32_t inflight;      /* routing-table summary: requests in flight */
 	uint32_t queued;
 	int64_t lb_current;     /* round-robin position (smooth WRR score) */
+	char health_host[SYNC_HOST_MAX]; /* the server's own Host for checks, "" = none
+	                                  * (an agent's health_host: a new MASTER keeps it) */
 };
 
 struct sync_snap_hdr {
@@ -70,8 +74,12 @@ int sync_snap_encode(const struct sync_snap_hdr *h, const struct sync_server *sr
 /* Decodes the header; then call sync_snap_server() nservers times. */
 int sync_snap_decode(const uint8_t *buf, size_t len, struct sync_snap_hdr *h, size_t *off);
 int sync_snap_server(const uint8_t *buf, size_t len, size_t *off, struct sync_server *srv);
-/* Servers that fit in one chunk of cap payload bytes (worst case). */
+/* Servers that fit in one chunk of cap payload bytes (worst case of a
+ * server without a health host). */
 size_t sync_snap_per_chunk(size_t cap);
+/* The same for these n servers: the worst case of the longest of them
+ * (a health host adds 1 + its length). */
+size_t sync_snap_per_chunk_for(size_t cap, const struct sync_server *srv, size_t n);
 
 int sync_delta_encode(const struct sync_delta *d, uint8_t *out, size_t cap);
 int sync_delta_decode(const uint8_t *buf, size_t len, struct sync_delta *d);

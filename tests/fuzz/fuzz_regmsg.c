@@ -11,7 +11,8 @@
  * Input: byte 0 picks the decoder (announce, withdraw, ack), the rest is
  * the payload.  Whatever the bytes: the result is a known cause, the
  * reason text is a terminated string, and an accepted payload
- *   - holds only valid fields (names, address, port, ranges, flags),
+ *   - holds only valid fields (names, address, port, ranges, flags, the
+ *     health host present exactly with REGMSG_F_HOST),
  *   - re-encodes to exactly the same bytes (one encoding per message),
  *   - is refused as "short" when cut at any length and as "trailing"
  *     with one more byte.
@@ -61,6 +62,9 @@ static void check_fields(unsigned kind, const union any *u)
 		CHECK(u->a.interval_ms >= REGMSG_INTERVAL_MIN_MS);
 		CHECK(u->a.interval_ms <= REGMSG_INTERVAL_MAX_MS);
 		CHECK(!(u->a.flags & ~REGMSG_F_ALL));
+		/* The optional health host is there exactly when its flag says so. */
+		CHECK(!!(u->a.flags & REGMSG_F_HOST) == !!u->a.health_host[0]);
+		CHECK(!u->a.health_host[0] || regmsg_host_ok(u->a.health_host));
 	} else if (kind == 1) {
 		CHECK(regmsg_name_ok(u->w.name) && regmsg_addr_ok(u->w.addr) && u->w.port);
 		CHECK(strcmp(regmsg_withdraw_why_name(u->w.why), "?") != 0);

@@ -4,7 +4,7 @@
  * Build by hand, from the repository root (deploy/test.sh and
  * deploy/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iha -Icore \
- *       tests/fuzz/fuzz_sync.c ha/sync_codec.c -o fuzz_sync
+ *       tests/fuzz/fuzz_sync.c ha/sync_codec.c core/regmsg.c -o fuzz_sync
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_sync -max_total_time=60 tests/fuzz/corpus/sync
  *
@@ -14,7 +14,8 @@
  * servers, nothing after.  Whatever the bytes:
  *  - every name that decodes is 1..63 characters of [A-Za-z0-9._-] and
  *    every server has a port, a weight of 1..256, a known source and no
- *    unknown flag; a header has 1 <= nchunks <= 64 and chunk < nchunks;
+ *    unknown flag, and a health host, when there is one, follows the
+ *    rule of announcements (regmsg_host_ok); a header has 1 <= nchunks <= 64 and chunk < nchunks;
  *  - an accepted payload re-encodes to exactly the same bytes (nothing
  *    is ignored, one encoding per message), is refused when cut at any
  *    length and when one byte is appended. */
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "regmsg.h"
 #include "sync_codec.h"
 
 #ifndef CHECK
@@ -48,6 +50,7 @@ static void check_server(const struct sync_server *s)
 	CHECK(name_ok(s->name));
 	CHECK(s->port != 0 && s->weight >= 1 && s->weight <= 256);
 	CHECK(s->source == SYNC_SRC_STATIC || s->source == SYNC_SRC_REGISTERED);
+	CHECK(!s->health_host[0] || regmsg_host_ok(s->health_host));
 }
 
 static struct sync_server servers[SERVERS_MAX];

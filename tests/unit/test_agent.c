@@ -455,3 +455,34 @@ Test(agent, refused_service_is_never_announced, .timeout = 10)
 	teardown(&f);
 	close(s.fd);
 }
+
+/* health_host travels in the announcement (REGMSG_F_HOST); without it the
+ * payload is the older one, with an empty host. */
+Test(agent, announces_its_health_host)
+{
+	struct fixture f;
+	uint8_t buf[MSG_MAX_LEN];
+	struct regmsg_announce an;
+	struct msg m;
+	int n;
+
+	base_config(&f.cfg);
+	strcpy(f.cfg.health_host, "api.example.test");
+	setup(&f);
+	n = agent_build(f.agent, false, 0, buf, sizeof(buf));
+	cr_assert_eq(msg_decode(&f.key, buf, (size_t)n, &m), MSG_OK);
+	cr_assert_eq(regmsg_decode_announce(m.payload, m.len, &an, NULL, 0), REGMSG_OK);
+	cr_expect_str_eq(an.health_host, "api.example.test");
+	cr_expect(an.flags & REGMSG_F_HOST);
+	teardown(&f);
+
+	base_config(&f.cfg);
+	setup(&f);
+	n = agent_build(f.agent, false, 0, buf, sizeof(buf));
+	cr_assert_eq(msg_decode(&f.key, buf, (size_t)n, &m), MSG_OK);
+	cr_assert_eq(regmsg_decode_announce(m.payload, m.len, &an, NULL, 0), REGMSG_OK);
+	cr_expect_str_empty(an.health_host);
+	cr_expect_not(an.flags & REGMSG_F_HOST);
+	cr_expect_eq(m.len, 14 + strlen("web1"));
+	teardown(&f);
+}

@@ -796,3 +796,27 @@ Test(value, names_and_distance)
 	cr_expect_eq(cfgv_edit_distance("vird", "vrid"), 2);
 	cr_expect_eq(cfgv_edit_distance("", "abc"), 3);
 }
+
+/* health_host: a [backend] default and a [server] override, both checked
+ * with the announcement's rule (regmsg_host_ok). */
+Test(config, health_host)
+{
+	struct config cfg;
+
+	load_ok(MINIMAL "[server web2]\naddress = 198.18.0.22:80\nhealth_host = api.example.test:8080\n"
+		"[backend]\nhealth_check = /healthz\nhealth_host = www.example.test\n", &cfg);
+	cr_expect_str_eq(cfg.backend.health_host, "www.example.test");
+	cr_expect_str_empty(cfg.servers[0].health_host);
+	cr_expect_str_eq(cfg.servers[1].health_host, "api.example.test:8080");
+	config_free(&cfg);
+	load_ok(MINIMAL, &cfg);
+	cr_expect_str_empty(cfg.backend.health_host);
+	config_free(&cfg);
+	expect_error(MINIMAL "health_host = a b\n", 5, "health_host: \"a b\" is not a host name", NULL);
+	expect_error(MINIMAL "[backend]\nhealth_host = web:0\n", 6, "health_host", "optionally \":port\"");
+	expect_error(MINIMAL "[backend]\nhealth_host = http://web/\n", 6, "is not a host name", NULL);
+	expect_error(MINIMAL "[backend]\nhealth_host = "
+		     "h234567890123456789012345678901234567890123456789012345678901234\n", 6,
+		     "1..63 letters", NULL);
+	expect_error(MINIMAL "[backend]\nhealth_host = \n", 6, "is not a host name", NULL);
+}

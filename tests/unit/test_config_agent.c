@@ -268,3 +268,16 @@ Test(agent_config, first_error_wins)
 {
 	expect_error(MINIMAL "weight = 0\nport = 0\n", 6, "weight", NULL);
 }
+
+/* health_host: announced with the server (and the agent's own check). */
+Test(agent_config, health_host)
+{
+	struct agent_config cfg;
+
+	load_ok(MINIMAL "health_host = api.example.test\n", &cfg);
+	cr_expect_str_eq(cfg.health_host, "api.example.test");
+	load_ok(MINIMAL, &cfg);
+	cr_expect_str_empty(cfg.health_host);
+	expect_error(MINIMAL "health_host = api example\n", 6, "health_host", "is not a host name");
+	expect_error(MINIMAL "health_host = api:99999\n", 6, "health_host", NULL);
+}

@@ -603,3 +603,74 @@ Test(health, logs_one_line_per_change_of_cause)
 	cr_assert_eq(count_lines(text, "server web1", "is DOWN"), 1, "%s", text);
 	cr_assert_eq(count_lines(text, "server web1", "is UP"), 1, "%s", text);
 }
+
+/* ---- health_host: the Host a check sends (name-based virtual hosts) ---- */
+
+/* Run until fake f has answered one more request than it had. */
+static void next_request(struct fake *f)
+{
+	unsigned want = f->requests + 1;
+
+	cr_assert(run_until(&f->requests, want, 2000), "no check within 2 s");
+}
+
+static void expect_one_host(const struct fake *f, const char *host)
+{
+	char line[128];
+	const char *first;
+
+	snprintf(line, sizeof(line), "\r\nHost: %s\r\n", host);
+	first = strstr(f->last_req, line);
+	cr_assert_not_null(first, "want \"Host: %s\" in:\n%s", host, f->last_req);
+	cr_assert_null(strstr(first + 1, "\r\nHost:"), "a second Host header:\n%s", f->last_req);
+	cr_assert(!strncmp(f->last_req, "GET /healthz HTTP/1.1\r\n", 23), "request: %s", f->last_req);
+}
+
+Test(health, backend_health_host_is_the_checks_host)
+{
+	struct server *s;
+
+	fake_start(&t.fakes[0], t.loop, FAKE_200);
+	set_checks("/healthz", 50, 50, 1, 2);
+	snprintf(t.cfg->backend.health_host, sizeof(t.cfg->backend.health_host), "www.example.test");
+	make_pool();
+	start_health();
+	s = add_server("web1", t.fakes[0].port, SRV_REGISTERED);
+	next_request(&t.fakes[0]);
+	/* Sent to the server's address (the fake on 127.0.0.1), named as the vhost. */
+	expect_one_host(&t.fakes[0], "www.example.test");
+	cr_assert(run_until(&t.ups, 1, 2000));
+	cr_assert_eq(s->health, SRV_UP);
+}
+
+Test(health, server_health_host_overrides_and_follows_changes)
+{
+	struct server *s;
+	char addr[64];
+
+	fake_start(&t.fakes[0], t.loop, FAKE_200);
+	set_checks("/healthz", 50, 50, 1, 2);
+	snprintf(t.cfg->backend.health_host, sizeof(t.cfg->backend.health_host), "www.example.test");
+	make_pool();
+	start_health();
+	s = add_server("web1", t.fakes[0].port, SRV_REGISTERED);
+	pool_server_set_health_host(t.pool, s, "api.example.test:8080");
+	next_request(&t.fakes[0]);
+	expect_one_host(&t.fakes[0], "api.example.test:8080");
+	/* An agent announces another one: the next check uses it. */
+	pool_server_set_health_host(t.pool, s, "new.example.test");
+	next_request(&t.fakes[0]);
+	next_request(&t.fakes[0]); /* one may have been in flight at the change */
+	expect_one_host(&t.fakes[0], "new.example.test");
+	/* Its own removed: the [backend] default again, then (reload) none:
+	 * the server's address, as without the feature. */
+	pool_server_set_health_host(t.pool, s, "");
+	next_request(&t.fakes[0]);
+	next_request(&t.fakes[0]);
+	expect_one_host(&t.fakes[0], "www.example.test");
+	t.cfg->backend.health_host[0] = '\0';
+	next_request(&t.fakes[0]);
+	next_request(&t.fakes[0]);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", t.fakes[0].port);
+	expect_one_host(&t.fakes[0], addr);
+}

@@ -825,3 +825,127 @@ Test(http_reject, head_cap_without_max_head)
 	cr_assert_eq(http_msg_head(&m, buf, sizeof(buf), &used), HTTP_ERROR);
 	cr_assert_eq(m.status, 414);
 }
+
+/* ---- the heads the proxy sends on (core/http_rewrite.c) --------------- */
+
+#include "http_rewrite.h"
+
+/* Rewrite the request head s with r into out (NUL-terminated). */
+static void rewrite_req(const char *s, const struct rewrite_req *r, char *out, size_t cap)
+{
+	struct http_msg m;
+	size_t used;
+	int n;
+
+	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL, s, &used), HTTP_HEAD_DONE, "%s", s);
+	n = http_rewrite_request(&m, s, r, out, cap - 1);
+	cr_assert_gt(n, 0);
+	out[n] = '\0';
+}
+
+static void rewrite_rsp(const char *s, const struct rewrite_rsp *r, char *out, size_t cap)
+{
+	struct http_msg m;
+	size_t used;
+	int n;
+
+	cr_assert_eq(head(&m, HTTP_MSG_RESPONSE, NULL, s, &used), HTTP_HEAD_DONE, "%s", s);
+	n = http_rewrite_response(&m, s, r, out, cap - 1);
+	cr_assert_gt(n, 0);
+	out[n] = '\0';
+}
+
+static unsigned count_str(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* RFC 9110 7.6.3: a forwarded request carries our Via too. */
+Test(http_rewrite, request_gets_via)
+{
+	struct rewrite_req r = { .client_ip = "198.18.0.2", .request_id = "id-1", .via_name = "lb1" };
+	char out[1024];
+
+	rewrite_req("GET / HTTP/1.1\r\nHost: a\r\n\r\n", &r, out, sizeof(out));
+	cr_expect_not_null(strstr(out, "\r\nVia: 1.1 lb1\r\n"), "%s", out);
+	cr_expect_not_null(strstr(out, "\r\nX-Request-Id: id-1\r\n"), "%s", out);
+	/* The received-protocol is the client's version. */
+	rewrite_req("GET / HTTP/1.0\r\n\r\n", &r, out, sizeof(out));
+	cr_expect_not_null(strstr(out, "\r\nVia: 1.0 lb1\r\n"), "%s", out);
+}
+
+Test(http_rewrite, request_via_appends_to_received_ones)
+{
+	struct rewrite_req r = { .request_id = "id-1", .via_name = "lb1" };
+	char out[1024];
+
+	rewrite_req("GET / HTTP/1.1\r\nHost: a\r\nVia: 1.0 fred, 1.1 p.example.net\r\nX-A: 1\r\n"
+		    "via: 1.1 other\r\n\r\n", &r, out, sizeof(out));
+	cr_expect_not_null(strstr(out, "\r\nVia: 1.0 fred, 1.1 p.example.net, 1.1 other, 1.1 lb1\r\n"),
+			   "%s", out);
+	cr_expect_eq(count_str(out, "ia: "), 1, "one Via line:\n%s", out);
+	cr_expect_not_null(strstr(out, "\r\nX-A: 1\r\n"), "%s", out);
+}
+
+/* via = no: nothing of ours, and what came in goes on unchanged. */
+Test(http_rewrite, via_no_leaves_received_via_alone)
+{
+	struct rewrite_req r = { .request_id = "id-1" };
+	struct rewrite_rsp p = { .request_id = "id-1", .keep_alive = true };
+	char out[1024];
+
+	rewrite_req("GET / HTTP/1.1\r\nHost: a\r\nVia: 1.1 fred\r\n\r\n", &r, out, sizeof(out));
+	cr_expect_not_null(strstr(out, "\r\nVia: 1.1 fred\r\n"), "%s", out);
+	cr_expect_eq(count_str(out, "Via:"), 1, "%s", out);
+	rewrite_rsp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", &p, out, sizeof(out));
+	cr_expect_null(strstr(out, "Via:"), "%s", out);
+	rewrite_rsp("HTTP/1.1 200 OK\r\nVia: 1.1 cache\r\nContent-Length: 0\r\n\r\n", &p, out, sizeof(out));
+	cr_expect_not_null(strstr(out, "\r\nVia: 1.1 cache\r\n"), "%s", out);
+}
+
+Test(http_rewrite, response_via_appends_and_request_id_is_ours)
+{
+	struct rewrite_rsp p = { .via_name = "lb1", .request_id = "id-7", .keep_alive = true };
+	char out[1024];
+
+	rewrite_rsp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", &p, out, sizeof(out));
+	cr_expect_not_null(strstr(out, "\r\nVia: 1.1 lb1\r\n"), "%s", out);
+	cr_expect_not_null(strstr(out, "\r\nX-Request-Id: id-7\r\n"), "%s", out);
+	/* A backend's own Via (a cache behind us) comes first; its echo of
+	 * another X-Request-Id is replaced by the request's. */
+	rewrite_rsp("HTTP/1.0 200 OK\r\nVia: 1.1 cache\r\nX-Request-Id: theirs\r\nContent-Length: 0\r\n\r\n",
+		    &p, out, sizeof(out));
+	cr_expect_not_null(strstr(out, "\r\nVia: 1.1 cache, 1.0 lb1\r\n"), "%s", out);
+	cr_expect_eq(count_str(out, "X-Request-Id:"), 1, "%s", out);
+	cr_expect_null(strstr(out, "theirs"), "%s", out);
+	p.request_id = NULL;
+	rewrite_rsp("HTTP/1.1 204 No Content\r\nX-Request-Id: theirs\r\n\r\n", &p, out, sizeof(out));
+	cr_expect_not_null(strstr(out, "\r\nX-Request-Id: theirs\r\n"), "%s", out);
+}
+
+/* Every error of the balancer's own carries the request's id. */
+Test(http_rewrite, error_responses_carry_the_request_id)
+{
+	static const unsigned codes[] = { 400, 408, 413, 414, 431, 502, 503, 504 };
+	char out[1024], want[64];
+	int n;
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		n = http_error_response(codes[i], "lb1", "id-9", out, sizeof(out) - 1);
+		cr_assert_gt(n, 0);
+		out[n] = '\0';
+		snprintf(want, sizeof(want), "HTTP/1.1 %u ", codes[i]);
+		cr_expect(!strncmp(out, want, strlen(want)), "%s", out);
+		cr_expect_not_null(strstr(out, "\r\nX-Request-Id: id-9\r\n"), "%u: %s", codes[i], out);
+		cr_expect_not_null(strstr(out, "\r\nVia: 1.1 lb1\r\n"), "%u: %s", codes[i], out);
+	}
+	n = http_error_response(503, NULL, NULL, out, sizeof(out) - 1);
+	cr_assert_gt(n, 0);
+	out[n] = '\0';
+	cr_expect_null(strstr(out, "X-Request-Id"), "%s", out);
+	cr_expect_null(strstr(out, "Via"), "%s", out);
+}

@@ -148,6 +148,7 @@ Test(roundtrip, longest_messages_fit_the_max)
 	strcpy(w.name, a.name);
 	strcpy(k.name, a.name);
 	strcpy(k.node, a.name);
+	strcpy(a.health_host, a.name); /* the optional field at its longest too */
 	cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), REGMSG_ANNOUNCE_MAX);
 	cr_expect_eq(regmsg_encode_withdraw(&w, buf, sizeof(buf)), REGMSG_WITHDRAW_MAX);
 	cr_expect_eq(regmsg_encode_ack(&k, buf, sizeof(buf)), REGMSG_ACK_MAX);
@@ -355,7 +356,10 @@ Test(reject, flags)
 	char why[128];
 
 	cr_expect_eq(A(17, 0x00, why), REGMSG_OK);
-	for (unsigned bit = 1; bit < 8; bit++)
+	/* Bit 1 is REGMSG_F_HOST: the host it announces is missing. */
+	cr_expect_eq(A(17, REGMSG_F_HOST, why), REGMSG_E_SHORT);
+	cr_expect_str_eq(why, "truncated in health host");
+	for (unsigned bit = 2; bit < 8; bit++)
 		cr_expect_eq(A(17, (uint8_t)(1u << bit), why), REGMSG_E_FLAGS, "bit %u", bit);
 	cr_expect_str_eq(why, "unknown flags 0x80");
 }
@@ -463,4 +467,89 @@ Test(names, every_cause_has_a_name)
 	cr_expect_str_eq((char *)regmsg_withdraw_why_name(REGMSG_WD_SHUTDOWN), "agent stopping");
 	cr_expect_str_eq((char *)regmsg_withdraw_why_name(0), "?");
 	cr_expect_str_eq((char *)regmsg_ack_reason_name(200), "?");
+}
+
+/* ---------------------------------------------------------- health host -- */
+
+/* announce_bytes with REGMSG_F_HOST and "api.example.test:8080" after the flags. */
+static const uint8_t announce_host_bytes[] = {
+	4, 'w', 'e', 'b', '3', 198, 18, 0, 23, 0x1f, 0x90, 0x00, 0x05, 0x00, 0x00, 0x07, 0xd0,
+	0x03,                          /* flags: hello | host */
+	21, 'a', 'p', 'i', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 't', 'e', 's', 't',
+	':', '8', '0', '8', '0',
+};
+
+Test(host, announce_with_host_bytes_and_round_trip)
+{
+	struct regmsg_announce a = announce(), d;
+	uint8_t buf[REGMSG_MAX];
+
+	strcpy(a.name, "web3");
+	a.weight = 5;
+	strcpy(a.health_host, "api.example.test:8080");
+	cr_assert_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), (int)sizeof(announce_host_bytes));
+	cr_assert_arr_eq(buf, announce_host_bytes, sizeof(announce_host_bytes));
+	memset(&d, 0x55, sizeof(d));
+	cr_assert_eq(regmsg_decode_announce(buf, sizeof(announce_host_bytes), &d, NULL, 0), REGMSG_OK);
+	cr_expect_str_eq(d.health_host, "api.example.test:8080");
+	cr_expect_eq(d.flags, REGMSG_F_HELLO | REGMSG_F_HOST);
+	truncate_everywhere(announce_host_bytes, sizeof(announce_host_bytes), dec_announce);
+}
+
+/* Backward compatible: without a host, an agent sends exactly the older
+ * layout (no flag, no byte more), and an older payload decodes with an
+ * empty host; the encoder derives the flag from the host, whatever the
+ * caller set. */
+Test(host, without_host_the_bytes_are_the_older_layout)
+{
+	struct regmsg_announce a = announce(), d;
+	uint8_t buf[REGMSG_MAX];
+
+	strcpy(a.name, "web3");
+	a.weight = 5;
+	a.flags = REGMSG_F_HELLO | REGMSG_F_HOST;
+	cr_assert_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), (int)sizeof(announce_bytes));
+	cr_assert_arr_eq(buf, announce_bytes, sizeof(announce_bytes));
+	memset(&d, 0x55, sizeof(d));
+	cr_assert_eq(regmsg_decode_announce(announce_bytes, sizeof(announce_bytes), &d, NULL, 0), REGMSG_OK);
+	cr_expect_str_empty(d.health_host);
+}
+
+Test(host, bad_hosts_are_rejected_on_both_sides)
+{
+	static const char *const bad[] = { "a b", "web/1", "x:", "x:0", "x:65536", "x:123456", ":80",
+					   "x:8a", "x:+80", "[::1]", "x:80:81", "\x7f" };
+	uint8_t buf[REGMSG_MAX], raw[REGMSG_MAX];
+	struct regmsg_announce a = announce(), d;
+	char why[128];
+	int n;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_expect_not(regmsg_host_ok(bad[i]), "%s", bad[i]);
+		strcpy(a.health_host, bad[i]);
+		cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), -EINVAL, "%s", bad[i]);
+	}
+	cr_expect(regmsg_host_ok("www.example.test"));
+	cr_expect(regmsg_host_ok("198.18.0.21:65535"));
+	cr_expect(regmsg_host_ok("x:1"));
+	/* On the wire: a byte outside the rule, length 0, a NUL inside. */
+	strcpy(a.health_host, "good.host");
+	n = regmsg_encode_announce(&a, raw, sizeof(raw));
+	cr_assert_gt(n, 0);
+	memcpy(buf, raw, (size_t)n);
+	buf[n - 1] = ' ';
+	cr_expect_eq(regmsg_decode_announce(buf, (size_t)n, &d, why, sizeof(why)), REGMSG_E_HOST);
+	buf[n - 1] = '\0';
+	cr_expect_eq(regmsg_decode_announce(buf, (size_t)n, &d, why, sizeof(why)), REGMSG_E_HOST);
+	memcpy(buf, raw, (size_t)n);
+	buf[n - 10] = 0; /* the length byte */
+	cr_expect_eq(regmsg_decode_announce(buf, (size_t)n - 9, &d, why, sizeof(why)), REGMSG_E_HOST);
+	cr_expect_str_eq(why, "health host length 0 outside 1..63");
+	buf[n - 10] = 64;
+	cr_expect_eq(regmsg_decode_announce(buf, (size_t)n, &d, why, sizeof(why)), REGMSG_E_HOST);
+	/* 64 characters do not fit; 63 do. */
+	memset(a.health_host, 'h', REGMSG_HOST_MAX - 1);
+	a.health_host[REGMSG_HOST_MAX - 1] = '\0';
+	cr_expect_gt(regmsg_encode_announce(&a, buf, sizeof(buf)), 0);
+	cr_expect_not(regmsg_host_ok("hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"));
 }

@@ -37,6 +37,7 @@ static void assert_same(const struct sync_server *a, const struct sync_server *b
 	cr_assert_eq(a->inflight, b->inflight);
 	cr_assert_eq(a->queued, b->queued);
 	cr_assert_eq(a->lb_current, b->lb_current);
+	cr_assert_str_eq(a->health_host, b->health_host);
 }
 
 Test(sync_codec, snapshot_chunk_round_trip_at_full_size)
@@ -153,4 +154,80 @@ Test(sync_codec, request_round_trip_and_rejections)
 		cr_assert_eq(sync_request_decode(buf, (size_t)cut, &g), -EBADMSG, "cut at %d", cut);
 	cr_assert_eq(sync_request_decode(buf, (size_t)len + 1, &g), -EBADMSG);
 	cr_assert_eq(sync_request_encode(&q, buf, 5), -ENOSPC);
+}
+
+/* ---- the optional health host (an agent's health_host) ---- */
+
+Test(sync_codec, health_host_round_trip_and_every_truncation)
+{
+	struct sync_delta d = { .state_seq = 7, .op = SYNC_OP_UPSERT, .srv = sample(4) }, g;
+	uint8_t buf[512], plain[512];
+	int len, plen;
+
+	plen = sync_delta_encode(&d, plain, sizeof(plain));
+	strcpy(d.srv.health_host, "api.example.test:8080");
+	len = sync_delta_encode(&d, buf, sizeof(buf));
+	/* 1 length byte + 21 characters more; without a host, the older bytes. */
+	cr_assert_eq(len, plen + 1 + 21);
+	cr_assert_arr_eq(buf + plen + 1, "api.example.test:8080", 21);
+	cr_assert_eq(sync_delta_decode(buf, (size_t)len, &g), 0);
+	assert_same(&d.srv, &g.srv);
+	for (int cut = 0; cut < len; cut++)
+		cr_assert_eq(sync_delta_decode(buf, (size_t)cut, &g), -EBADMSG, "cut at %d", cut);
+	cr_assert_eq(sync_delta_decode(plain, (size_t)plen, &g), 0);
+	cr_assert_str_empty(g.srv.health_host);
+}
+
+Test(sync_codec, health_host_bad_values)
+{
+	struct sync_delta d = { .state_seq = 7, .op = SYNC_OP_UPSERT, .srv = sample(4) }, g;
+	uint8_t buf[512];
+	int len;
+
+	strcpy(d.srv.health_host, "a b");
+	cr_assert_lt(sync_delta_encode(&d, buf, sizeof(buf)), 0, "encoder refuses a bad host");
+	strcpy(d.srv.health_host, "host");
+	len = sync_delta_encode(&d, buf, sizeof(buf));
+	cr_assert_gt(len, 0);
+	buf[len - 2] = '/';
+	cr_assert_eq(sync_delta_decode(buf, (size_t)len, &g), -EBADMSG, "bad character");
+	buf[len - 2] = 0;
+	cr_assert_eq(sync_delta_decode(buf, (size_t)len, &g), -EBADMSG, "NUL inside");
+	buf[len - 2] = 's';
+	buf[len - 5] = 0; /* the length byte */
+	cr_assert_eq(sync_delta_decode(buf, (size_t)len - 4, &g), -EBADMSG, "length 0");
+}
+
+/* A chunk is sized for the longest health host it carries: 11 servers
+ * without hosts, fewer with long ones, and a full chunk still fits. */
+Test(sync_codec, chunk_size_follows_the_longest_health_host)
+{
+	struct sync_server in[16], out;
+	struct sync_snap_hdr h = { .state_seq = 1, .snap_id = 1, .chunk = 0, .nchunks = 1, .master = "lb1" }, g;
+	uint8_t buf[MSG_MAX_PAYLOAD];
+	size_t per, off;
+	int len;
+
+	for (size_t i = 0; i < 16; i++)
+		in[i] = sample((int)i);
+	cr_assert_eq(sync_snap_per_chunk_for(MSG_MAX_PAYLOAD, in, 16), sync_snap_per_chunk(MSG_MAX_PAYLOAD));
+	for (size_t i = 0; i < 16; i++) {
+		memset(in[i].name, 'n', SYNC_NAME_MAX - 1);
+		in[i].name[SYNC_NAME_MAX - 1] = 0;
+		in[i].name[0] = (char)('a' + i);
+		memset(in[i].health_host, 'h', SYNC_HOST_MAX - 1);
+		in[i].health_host[SYNC_HOST_MAX - 1] = 0;
+	}
+	per = sync_snap_per_chunk_for(MSG_MAX_PAYLOAD, in, 16);
+	cr_assert_geq(per, 7, "%zu per chunk", per);
+	cr_assert_lt(per, sync_snap_per_chunk(MSG_MAX_PAYLOAD));
+	h.nservers = (uint16_t)per;
+	len = sync_snap_encode(&h, in, per, buf, sizeof(buf));
+	cr_assert_gt(len, 0, "a chunk of %zu servers with the longest hosts fits", per);
+	cr_assert_eq(sync_snap_decode(buf, (size_t)len, &g, &off), 0);
+	for (size_t i = 0; i < per; i++) {
+		cr_assert_eq(sync_snap_server(buf, (size_t)len, &off, &out), 0);
+		assert_same(&in[i], &out);
+	}
+	cr_assert_eq(off, (size_t)len);
 }

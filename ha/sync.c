@@ -852,6 +852,8 @@ int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, st
 	return 0;
 }
 
+void sync_set_self(struct sync *s, struct in_addr self) { s->self = self; }
+
 void sync_close(struct sync *s)
 {
 	if (!s)

@@ -40,6 +40,9 @@ struct sync_hooks {
 int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, struct pool *pool,
 	      struct vrrp *vrrp, const struct msg_key *key, struct in_addr self, const struct sync_hooks *hooks);
 void sync_close(struct sync *s);
+/* Our primary address changed (boot order: it came after sync_open): the
+ * envelope's sender id from now on. */
+void sync_set_self(struct sync *s, struct in_addr self);
 
 /* The election moved: MASTER starts sending, BACKUP follows a master. */
 void sync_role_changed(struct sync *s);

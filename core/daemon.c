@@ -252,41 +252,14 @@ static int ha_setup(struct daemon *d)
 	return sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key, ha_primary(d->ha), &hooks);
 }
 
-static bool peer_listed(json_t *peers, const char *addr)
-{
-	size_t i;
-	json_t *p;
-
-	json_array_foreach(peers, i, p)
-		if (!strcmp(json_string_value(json_object_get(p, "address")), addr))
-			return true;
-	return false;
-}
-
 /* The balancers we know of: those heard advertising (VRRP; only a MASTER
- * does), named from sync, plus the BACKUPs holding a sync session to us. */
+ * does) and the BACKUPs holding a sync session to us, named from sync. */
 static json_t *peers_json(struct daemon *d)
 {
-	struct sync_node nodes[32];
-	size_t n = d->sync ? sync_nodes(d->sync, nodes, 32) : 0;
-	json_t *peers = d->ha ? ha_peers_json(d->ha) : json_array();
-	json_t *p;
-	size_t i;
+	struct sync_node nodes[SYNC_MAX_NODES];
+	size_t n = d->sync ? sync_nodes(d->sync, nodes, SYNC_MAX_NODES) : 0;
 
-	json_array_foreach(peers, i, p)
-		for (size_t k = 0; k < n; k++)
-			if (!strcmp(json_string_value(json_object_get(p, "address")), inet_ntoa(nodes[k].addr)))
-				json_object_set_new(p, "name", json_string(nodes[k].name));
-	for (size_t k = 0; k < n; k++) {
-		const char *addr = inet_ntoa(nodes[k].addr);
-
-		if (!nodes[k].backup_session || peer_listed(peers, addr))
-			continue;
-		json_array_append_new(peers, json_pack("{s:s, s:s, s:i, s:s, s:i}", "name", nodes[k].name, "address",
-						       addr, "priority", nodes[k].priority, "role", "BACKUP",
-						       "last_seen_ms", 0));
-	}
-	return peers;
+	return d->ha ? ha_peers_json(d->ha, nodes, n) : json_array();
 }
 
 static json_t *cmd_peers(int argc, char **argv, void *arg)

@@ -12,6 +12,7 @@
 #include "kwatch.h"
 #include "log.h"
 #include "loop.h"
+#include "peers.h"
 #include "vip.h"
 #include "vrrp_packet.h"
 #include "vrrp_socket.h"
@@ -373,22 +374,21 @@ static json_t *vips_json(const struct config *cfg)
 	return a;
 }
 
-json_t *ha_peers_json(struct ha *ha)
+json_t *ha_peers_json(struct ha *ha, const struct sync_node *nodes, size_t nnodes)
 {
-	struct vrrp_peer peers[VRRP_MAX_PEERS];
-	size_t n = vrrp_get_peers(ha->vrrp, peers, VRRP_MAX_PEERS);
+	struct vrrp_peer vp[VRRP_MAX_PEERS];
+	struct ha_peer hp[VRRP_MAX_PEERS + SYNC_MAX_NODES];
+	size_t nv = vrrp_get_peers(ha->vrrp, vp, VRRP_MAX_PEERS);
+	size_t n = ha_peers_merge(vp, nv, nodes, nnodes, loop_now_ms(ha->loop), hp, sizeof(hp) / sizeof(hp[0]));
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < n; i++) {
 		char addr[INET_ADDRSTRLEN];
-		json_int_t seen = peers[i].last_seen_ms ? (json_int_t)(loop_now_ms(ha->loop) - peers[i].last_seen_ms) : -1;
 
-		inet_ntop(AF_INET, &peers[i].addr, addr, sizeof(addr));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:s, s:I, s:I}", "name", addr, "address", addr,
-						   "priority", peers[i].priority, "role",
-						   vrrp_peer_role_name(peers[i].role), "last_seen_ms",
-						   seen,
-						   "adverts", (json_int_t)peers[i].adverts));
+		inet_ntop(AF_INET, &hp[i].addr, addr, sizeof(addr));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:s, s:I}", "name", hp[i].name, "address", addr,
+						   "priority", hp[i].priority, "role", hp[i].role, "last_seen_ms",
+						   (json_int_t)hp[i].last_seen_ms));
 	}
 	return a;
 }
@@ -426,7 +426,6 @@ int ha_status_json(struct ha *ha, json_t *status)
 	json_object_set_new(status, "priority", json_integer(st.priority));
 	json_object_set_new(status, "vip_held", json_boolean(ha->vip_on));
 	json_object_set_new(status, "vips", vips_json(ha->cfg));
-	json_object_set_new(status, "peers", ha_peers_json(ha));
 	v = json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "vrid", st.vrid,
 		      "interface", ha->cfg->ha.interface, "advert_interval_ms",
 		      (int)st.adver_interval_ms, "master_down_interval_ms",

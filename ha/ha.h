@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "sync.h"
 #include "vrrp.h"
 
 struct loop;
@@ -54,10 +55,13 @@ struct in_addr ha_primary(const struct ha *ha);
 struct vrrp *ha_vrrp(struct ha *ha);
 
 /* Adds node HA fields to an andromedactl status object: role, priority,
- * vip_held, vips, peers, counters.  0 or -ENOMEM. */
+ * vip_held, vips, the "vrrp" details and counters (not "peers": see
+ * ha_peers_json).  0 or -ENOMEM. */
 int ha_status_json(struct ha *ha, json_t *status);
-/* The "peers" array (SPEC: name, address, priority, role, last_seen_ms). */
-json_t *ha_peers_json(struct ha *ha);
+/* The "peers" array (SPEC: name, address, priority, role, last_seen_ms):
+ * the election's peers merged with the nnodes sync nodes (sync_nodes(); may
+ * be 0), see peers.h.  NULL on allocation failure. */
+json_t *ha_peers_json(struct ha *ha, const struct sync_node *nodes, size_t nnodes);
 
 /* `andromeda --release`: remove the configured VIPs from the interface
  * (ExecStopPost=, after a crash).  Returns 0 or -errno. */

@@ -54,8 +54,10 @@ struct sync_node {
 	char name[64];
 	uint8_t priority;          /* 0 when unknown */
 	bool backup_session;       /* a BACKUP connected to us right now */
-	uint64_t last_ms;          /* loop time it was last heard */
+	uint64_t last_ms;          /* loop time it was last heard (a BACKUP: every
+				    * advert interval, MSG_ALIVE) */
 };
+#define SYNC_MAX_NODES 32    /* sync_nodes() never returns more */
 size_t sync_nodes(const struct sync *s, struct sync_node *out, size_t max);
 
 /* The "sync" object of andromedactl status: seq, last_snapshot_ms,

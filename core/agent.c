@@ -316,6 +316,18 @@ void agent_start(struct agent *a)
 	loop_timer_arm_at(a->loop, &a->tick, a->next_ms);
 }
 
+void agent_recheck(struct agent *a, const char *why)
+{
+	uint64_t now = loop_now_ms(a->loop);
+
+	if (a->stopping || !loop_timer_armed(&a->tick))
+		return;
+	log_info("agent: %s: checking the service now", why);
+	/* tick_fire() then keeps the cadence from now. */
+	a->next_ms = now;
+	loop_timer_arm_at(a->loop, &a->tick, now);
+}
+
 void agent_stop(struct agent *a, const char *why)
 {
 	if (a->stopping)
@@ -593,16 +605,21 @@ static int run_setup(struct run *r, const struct agent_config *cfg, const struct
 	return agent_create(&r->agent, r->loop, cfg, key);
 }
 
-int agent_run(const struct agent_config *cfg, const struct msg_key *key)
+int agent_run(const struct agent_config *cfg, const struct msg_key *key, const struct agent_watch *watch)
 {
 	struct run r = { .sigfd = -1 };
+	bool watching = false;
 	int rc = 1;
 
 	if (run_setup(&r, cfg, key) == 0) {
+		/* Before the first tick, so no address event falls in between. */
+		watching = watch && watch->open(watch->ctx, r.loop, r.agent) == 0;
 		agent_start(r.agent);
 		rc = loop_run(r.loop) < 0 ? 1 : 0;
 		log_stats(r.agent);
 	}
+	if (watching && watch->close)
+		watch->close(watch->ctx);
 	agent_destroy(r.agent);
 	if (r.sigfd >= 0) {
 		if (r.loop)

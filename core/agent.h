@@ -73,10 +73,28 @@ void agent_get_stats(const struct agent *a, struct agent_stats *out);
  * byte order).  Returns 0 or -ENOENT. */
 int agent_last_ack(const struct agent *a, uint32_t sender, struct regmsg_ack *out);
 
+/* The interface got an address or its carrier back: check and announce
+ * at the next loop iteration instead of at the next tick, so that an agent
+ * started before its interface was configured (boot order) registers as
+ * soon as it can.  why is for the log.  No-op before agent_start() and
+ * after agent_stop(). */
+void agent_recheck(struct agent *a, const char *why);
+
+/* How the program watches the agent's interface (main_agent.c, through
+ * netlink/kwatch.c: the core library knows no netlink).  open runs once
+ * the agent exists, before the loop: it calls agent_recheck() on changes;
+ * 0 or -errno (the agent then runs on its ticks alone).  close runs after
+ * the loop. */
+struct agent_watch {
+	int (*open)(void *ctx, struct loop *loop, struct agent *a);
+	void (*close)(void *ctx);
+	void *ctx;
+};
+
 /* The program: block signals, run the loop until SIGTERM or SIGINT (and
  * the second withdraw).  key is the loaded key_file (main loads it, so a
- * bad key file is reported like a bad configuration).  Returns the process
- * exit status (0 after a clean stop). */
-int agent_run(const struct agent_config *cfg, const struct msg_key *key);
+ * bad key file is reported like a bad configuration).  watch may be NULL.
+ * Returns the process exit status (0 after a clean stop). */
+int agent_run(const struct agent_config *cfg, const struct msg_key *key, const struct agent_watch *watch);
 
 #endif

@@ -182,10 +182,10 @@ static int status_sync(json_t *status, void *arg)
 	return 0;
 }
 
-static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to)
+static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to, const char *reason)
 {
 	struct daemon *d = arg;
-	char status[128];
+	char status[256];
 
 	djournal_note(d->journal, JR_ROLE, "%s -> %s", vrrp_state_name(from), vrrp_state_name(to));
 	if (to == VRRP_MASTER)
@@ -196,10 +196,10 @@ static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to)
 		sync_role_changed(d->sync);
 	snprintf(status, sizeof(status), "%s, %s", vrrp_state_name(to), d->cfg->node.name);
 	if (to == VRRP_FAULT)
-		snprintf(status, sizeof(status), "FAULT (no carrier on %s), %s", d->cfg->ha.interface,
+		snprintf(status, sizeof(status), "FAULT (%.96s on %s), %s", reason, d->cfg->ha.interface,
 			 d->cfg->node.name);
 	/* READY=1 once the node has a role; FAULT counts too (a node started
-	 * without carrier is up and waiting for the link, not failing). */
+	 * without carrier or address is up and waiting for them, not failing). */
 	if (to != VRRP_INIT)
 		sdnotify_ready(d->sd, status);
 	else
@@ -215,9 +215,29 @@ static void on_sync_applied(void *arg, uint64_t seq, bool snapshot, const char *
 			      from ? from : "?");
 }
 
+/* The HA interface got (or changed, or lost) its address after start-up:
+ * what we sign sync and registration messages with follows it.  Checks
+ * made while we had no address failed on our side (network unreachable):
+ * check every server again now, so that the node serves as soon as its
+ * election allows, not a health interval or two later. */
+static void on_ha_primary(void *arg, struct in_addr primary)
+{
+	struct daemon *d = arg;
+
+	if (d->sync)
+		sync_set_self(d->sync, primary);
+	if (d->registry)
+		registry_set_self(d->registry, primary);
+	if (!primary.s_addr || !d->health)
+		return;
+	for (struct server *s = pool_first(d->pool); s; s = pool_next(d->pool, s))
+		health_check_now(d->health, s);
+}
+
 static int ha_setup(struct daemon *d)
 {
 	struct sync_hooks hooks = { .applied = on_sync_applied, .arg = d };
+	struct ha_hooks ha_hooks = { .state = on_ha_state, .primary = on_ha_primary, .arg = d };
 	char why[512];
 	int err = msg_key_load(d->cfg->ha.key_file, &d->key, why, sizeof(why));
 
@@ -225,48 +245,21 @@ static int ha_setup(struct daemon *d)
 		log_err("cluster key: %s", why);
 		return err;
 	}
-	if ((err = ha_create(&d->ha, d->loop, d->cfg, on_ha_state, d)) < 0) {
+	if ((err = ha_create(&d->ha, d->loop, d->cfg, &ha_hooks)) < 0) {
 		log_errno(err, "HA on %s: cannot start", d->cfg->ha.interface);
 		return err;
 	}
 	return sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key, ha_primary(d->ha), &hooks);
 }
 
-static bool peer_listed(json_t *peers, const char *addr)
-{
-	size_t i;
-	json_t *p;
-
-	json_array_foreach(peers, i, p)
-		if (!strcmp(json_string_value(json_object_get(p, "address")), addr))
-			return true;
-	return false;
-}
-
 /* The balancers we know of: those heard advertising (VRRP; only a MASTER
- * does), named from sync, plus the BACKUPs holding a sync session to us. */
+ * does) and the BACKUPs holding a sync session to us, named from sync. */
 static json_t *peers_json(struct daemon *d)
 {
-	struct sync_node nodes[32];
-	size_t n = d->sync ? sync_nodes(d->sync, nodes, 32) : 0;
-	json_t *peers = d->ha ? ha_peers_json(d->ha) : json_array();
-	json_t *p;
-	size_t i;
+	struct sync_node nodes[SYNC_MAX_NODES];
+	size_t n = d->sync ? sync_nodes(d->sync, nodes, SYNC_MAX_NODES) : 0;
 
-	json_array_foreach(peers, i, p)
-		for (size_t k = 0; k < n; k++)
-			if (!strcmp(json_string_value(json_object_get(p, "address")), inet_ntoa(nodes[k].addr)))
-				json_object_set_new(p, "name", json_string(nodes[k].name));
-	for (size_t k = 0; k < n; k++) {
-		const char *addr = inet_ntoa(nodes[k].addr);
-
-		if (!nodes[k].backup_session || peer_listed(peers, addr))
-			continue;
-		json_array_append_new(peers, json_pack("{s:s, s:s, s:i, s:s, s:i}", "name", nodes[k].name, "address",
-						       addr, "priority", nodes[k].priority, "role", "BACKUP",
-						       "last_seen_ms", 0));
-	}
-	return peers;
+	return d->ha ? ha_peers_json(d->ha, nodes, n) : json_array();
 }
 
 static json_t *cmd_peers(int argc, char **argv, void *arg)

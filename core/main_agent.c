@@ -1,4 +1,7 @@
-/* main_agent.c - command line of andromeda-agent (logic in agent.c). */
+/* main_agent.c - command line of andromeda-agent (logic in agent.c), and
+ * the kernel watch of its interface (netlink/kwatch.c), wired here because
+ * the core library that holds agent.c knows no netlink. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -7,9 +10,65 @@
 
 #include "agent.h"
 #include "config_agent.h"
+#include "kwatch.h"
 #include "log.h"
 
 #define DEFAULT_CONFIG "/etc/andromeda/agent.conf"
+
+struct watch {
+	const char *ifname;
+	struct agent *agent;
+	struct kwatch *kwatch;
+};
+
+/* Boot order: the agent may start before its interface is up and has its
+ * address; each of these may be what it was waiting for. */
+static void watch_link(void *arg, const struct kwatch_link *l)
+{
+	struct watch *w = arg;
+
+	if (l->carrier)
+		agent_recheck(w->agent, "carrier up");
+}
+
+static void watch_addr(void *arg, bool added, const struct kwatch_addr *a)
+{
+	struct watch *w = arg;
+
+	(void)a;
+	if (added)
+		agent_recheck(w->agent, "IPv4 address added");
+}
+
+static void watch_resync(void *arg)
+{
+	struct watch *w = arg;
+
+	agent_recheck(w->agent, "kernel events lost");
+}
+
+static int watch_open(void *ctx, struct loop *loop, struct agent *a)
+{
+	static const struct kwatch_ops ops = { .link = watch_link, .addr = watch_addr, .resync = watch_resync };
+	struct watch *w = ctx;
+	int err;
+
+	w->agent = a;
+	if (!w->ifname[0])
+		return -ENODEV; /* unicast balancers only: nothing to watch */
+	err = kwatch_open(&w->kwatch, loop, w->ifname, &ops, w);
+	if (err < 0)
+		log_errno(err, "agent: cannot watch %s; announcing on the interval only", w->ifname);
+	return err;
+}
+
+static void watch_close(void *ctx)
+{
+	struct watch *w = ctx;
+
+	kwatch_close(w->kwatch);
+	w->kwatch = NULL;
+}
 
 static void usage(FILE *out)
 {
@@ -38,6 +97,8 @@ int main(int argc, char **argv)
 	bool test = false, debug = false;
 	struct agent_config cfg;
 	struct msg_key key;
+	struct watch w = { 0 };
+	struct agent_watch aw = { .open = watch_open, .close = watch_close, .ctx = &w };
 	char err[512];
 	int c, rc;
 
@@ -71,7 +132,8 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		return 1;
 	}
-	rc = agent_run(&cfg, &key);
+	w.ifname = cfg.interface;
+	rc = agent_run(&cfg, &key, &aw);
 	explicit_bzero(&key, sizeof(key));
 	return rc;
 }

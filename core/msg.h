@@ -40,7 +40,8 @@ enum msg_type {
 	MSG_ANNOUNCE = 4,     /* agent -> balancers: a server is here */
 	MSG_WITHDRAW = 5,     /* agent -> balancers: the server is leaving */
 	MSG_ACK = 6,          /* balancer -> agent: announcement accepted */
-	MSG_TYPE_MAX = 6,
+	MSG_ALIVE = 7,        /* sync: a BACKUP, on its session, every advert interval */
+	MSG_TYPE_MAX = 7,
 };
 
 /* Why a message was dropped; counted per cause by every receiver.

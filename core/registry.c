@@ -261,6 +261,8 @@ int registry_open(struct registry **out, struct loop *loop, const struct config 
 	return 0;
 }
 
+void registry_set_self(struct registry *r, struct in_addr self) { r->self = self; }
+
 void registry_close(struct registry *r)
 {
 	if (!r)

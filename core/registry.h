@@ -34,6 +34,9 @@ struct registry_hooks {
 int registry_open(struct registry **out, struct loop *loop, const struct config *cfg, struct pool *pool,
 		  const struct msg_key *key, struct in_addr self, const struct registry_hooks *hooks);
 void registry_close(struct registry *r);
+/* Our address changed (the HA interface got its address after start-up):
+ * the acks' sender id from now on. */
+void registry_set_self(struct registry *r, struct in_addr self);
 json_t *registry_status_json(struct registry *r);
 
 #endif

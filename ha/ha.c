@@ -12,6 +12,7 @@
 #include "kwatch.h"
 #include "log.h"
 #include "loop.h"
+#include "peers.h"
 #include "vip.h"
 #include "vrrp_packet.h"
 #include "vrrp_socket.h"
@@ -24,8 +25,7 @@ struct ha {
 	struct kwatch *kwatch;
 	struct vrrp_socket *sock;
 	struct vrrp *vrrp;
-	ha_state_fn on_state;
-	void *on_state_arg;
+	struct ha_hooks hooks;
 
 	bool releasing;              /* ha_stop() called */
 	bool vip_on;                 /* we put the VIPs on the interface */
@@ -124,11 +124,10 @@ static void op_notify(void *ctx, enum vrrp_state from, enum vrrp_state to, const
 {
 	struct ha *ha = ctx;
 
-	(void)reason; /* vrrp.c logged the transition */
 	if (from == VRRP_MASTER)
 		garp_stop(ha->garp);
-	if (ha->on_state)
-		ha->on_state(ha->on_state_arg, from, to);
+	if (ha->hooks.state)
+		ha->hooks.state(ha->hooks.arg, from, to, reason);
 }
 
 static const struct vrrp_ops ha_vrrp_ops = {
@@ -141,6 +140,29 @@ static const struct vrrp_ops ha_vrrp_ops = {
 
 /* ---- the kernel watch ---- */
 
+/* Read our primary address again.  At boot the interface may get it after
+ * we started (DHCP, or a Pi's eth0 coming up late), and it may change or
+ * go at any time: the adverts' source, the tie-breaker and the sender id
+ * of sync and registration follow.  The hook runs first, so that a sync
+ * session opened on the resulting BACKUP entry already carries it. */
+static void primary_refresh(struct ha *ha, const char *why)
+{
+	char t[INET_ADDRSTRLEN];
+	struct in_addr a;
+
+	if (vrrp_socket_refresh_primary(ha->sock) <= 0)
+		return;
+	a = vrrp_socket_primary(ha->sock);
+	if (a.s_addr)
+		log_info("%s: primary IPv4 address is now %s (%s)", ha->cfg->ha.interface,
+			 inet_ntop(AF_INET, &a, t, sizeof(t)), why);
+	else
+		log_warnx("%s: no IPv4 address left (%s): leaving the election", ha->cfg->ha.interface, why);
+	if (ha->hooks.primary)
+		ha->hooks.primary(ha->hooks.arg, a);
+	vrrp_set_primary(ha->vrrp, a);
+}
+
 static void watch_link(void *arg, const struct kwatch_link *l)
 {
 	struct ha *ha = arg;
@@ -148,8 +170,7 @@ static void watch_link(void *arg, const struct kwatch_link *l)
 	if (l->carrier) {
 		log_info("%s: carrier back (%s)", ha->cfg->ha.interface, l->why);
 		/* The address may have changed while the link was down. */
-		vrrp_socket_refresh_primary(ha->sock);
-		vrrp_set_primary(ha->vrrp, vrrp_socket_primary(ha->sock));
+		primary_refresh(ha, "carrier back");
 		vrrp_link_up(ha->vrrp);
 	} else {
 		log_warnx("%s: %s: leaving the election", ha->cfg->ha.interface, l->why);
@@ -181,7 +202,9 @@ static void watch_addr(void *arg, bool added, const struct kwatch_addr *a)
 {
 	struct ha *ha = arg;
 
-	if (!added && is_our_vip(ha, a))
+	if (!is_our_vip(ha, a))
+		primary_refresh(ha, added ? "address added" : "address removed");
+	else if (!added)
 		restore_vips(ha, "removed");
 }
 
@@ -190,6 +213,7 @@ static void watch_resync(void *arg)
 	struct ha *ha = arg;
 	const struct kwatch_link *l = kwatch_link_state(ha->kwatch);
 
+	primary_refresh(ha, "after a netlink overrun");
 	watch_link(ha, l);
 	for (size_t i = 0; i < ha->cfg->ha.nvips; i++)
 		if (vip_present(ha->vip, ha->cfg->ha.vips[i].addr, ha->cfg->ha.vips[i].prefixlen) == 0)
@@ -258,10 +282,15 @@ static int ha_open_all(struct ha *ha)
 		log_errno(err, "vrrp %u: cannot create the election on %s", cfg->ha.vrid, cfg->ha.interface);
 		return err;
 	}
-	return kwatch_open(&ha->kwatch, ha->loop, cfg->ha.interface, &ha_kwatch_ops, ha);
+	if ((err = kwatch_open(&ha->kwatch, ha->loop, cfg->ha.interface, &ha_kwatch_ops, ha)) < 0)
+		return err;
+	/* An address added between the socket's look-up and the watch's
+	 * subscription raised no event we could see: look once more. */
+	primary_refresh(ha, "address added at start-up");
+	return 0;
 }
 
-int ha_create(struct ha **out, struct loop *loop, const struct config *cfg, ha_state_fn on_state, void *arg)
+int ha_create(struct ha **out, struct loop *loop, const struct config *cfg, const struct ha_hooks *hooks)
 {
 	struct ha *ha = calloc(1, sizeof(*ha));
 	int err;
@@ -270,8 +299,8 @@ int ha_create(struct ha **out, struct loop *loop, const struct config *cfg, ha_s
 		return -ENOMEM;
 	ha->loop = loop;
 	ha->cfg = cfg;
-	ha->on_state = on_state;
-	ha->on_state_arg = arg;
+	if (hooks)
+		ha->hooks = *hooks;
 	loop_timer_init(&ha->hold, hold_expired, ha);
 	if ((err = ha_open_all(ha)) < 0) {
 		ha_destroy(ha);
@@ -345,22 +374,21 @@ static json_t *vips_json(const struct config *cfg)
 	return a;
 }
 
-json_t *ha_peers_json(struct ha *ha)
+json_t *ha_peers_json(struct ha *ha, const struct sync_node *nodes, size_t nnodes)
 {
-	struct vrrp_peer peers[VRRP_MAX_PEERS];
-	size_t n = vrrp_get_peers(ha->vrrp, peers, VRRP_MAX_PEERS);
+	struct vrrp_peer vp[VRRP_MAX_PEERS];
+	struct ha_peer hp[VRRP_MAX_PEERS + SYNC_MAX_NODES];
+	size_t nv = vrrp_get_peers(ha->vrrp, vp, VRRP_MAX_PEERS);
+	size_t n = ha_peers_merge(vp, nv, nodes, nnodes, loop_now_ms(ha->loop), hp, sizeof(hp) / sizeof(hp[0]));
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < n; i++) {
 		char addr[INET_ADDRSTRLEN];
-		json_int_t seen = peers[i].last_seen_ms ? (json_int_t)(loop_now_ms(ha->loop) - peers[i].last_seen_ms) : -1;
 
-		inet_ntop(AF_INET, &peers[i].addr, addr, sizeof(addr));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:s, s:I, s:I}", "name", addr, "address", addr,
-						   "priority", peers[i].priority, "role",
-						   vrrp_peer_role_name(peers[i].role), "last_seen_ms",
-						   seen,
-						   "adverts", (json_int_t)peers[i].adverts));
+		inet_ntop(AF_INET, &hp[i].addr, addr, sizeof(addr));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:s, s:I}", "name", hp[i].name, "address", addr,
+						   "priority", hp[i].priority, "role", hp[i].role, "last_seen_ms",
+						   (json_int_t)hp[i].last_seen_ms));
 	}
 	return a;
 }
@@ -387,24 +415,30 @@ int ha_status_json(struct ha *ha, json_t *status)
 {
 	struct vrrp_status st;
 	const struct vrrp_stats *s = vrrp_get_stats(ha->vrrp);
-	char master[INET_ADDRSTRLEN];
+	char master[INET_ADDRSTRLEN], primary[INET_ADDRSTRLEN];
+	json_t *v;
 
 	vrrp_get_status(ha->vrrp, &st);
 	inet_ntop(AF_INET, &st.master, master, sizeof(master));
+	inet_ntop(AF_INET, &st.primary, primary, sizeof(primary));
 	json_object_set_new(status, "ha", json_true());
 	json_object_set_new(status, "role", json_string(vrrp_state_name(st.state)));
 	json_object_set_new(status, "priority", json_integer(st.priority));
 	json_object_set_new(status, "vip_held", json_boolean(ha->vip_on));
 	json_object_set_new(status, "vips", vips_json(ha->cfg));
-	json_object_set_new(status, "peers", ha_peers_json(ha));
-	json_object_set_new(status, "vrrp",
-			    json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "vrid", st.vrid,
-				      "interface", ha->cfg->ha.interface, "advert_interval_ms",
-				      (int)st.adver_interval_ms, "master_down_interval_ms",
-				      (int)st.master_down_interval_ms, "skew_time_ms", (int)st.skew_time_ms,
-				      "master", master, "adverts_sent", (json_int_t)s->tx_adverts,
-				      "adverts_received", (json_int_t)s->rx_adverts, "transitions",
-				      (json_int_t)s->transitions, "vip_restored", (json_int_t)ha->vip_restored,
-				      "entered", transitions_json(s), "dropped", drops_json(s)));
+	v = json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "vrid", st.vrid,
+		      "interface", ha->cfg->ha.interface, "advert_interval_ms",
+		      (int)st.adver_interval_ms, "master_down_interval_ms",
+		      (int)st.master_down_interval_ms, "skew_time_ms", (int)st.skew_time_ms,
+		      "master", master, "adverts_sent", (json_int_t)s->tx_adverts,
+		      "adverts_received", (json_int_t)s->rx_adverts, "transitions",
+		      (json_int_t)s->transitions, "vip_restored", (json_int_t)ha->vip_restored,
+		      "entered", transitions_json(s), "dropped", drops_json(s));
+	if (!v)
+		return -ENOMEM;
+	/* Why FAULT (no carrier, no address yet), and the adverts' source. */
+	json_object_set_new(v, "reason", json_string(st.reason));
+	json_object_set_new(v, "primary", json_string(primary));
+	json_object_set_new(status, "vrrp", v);
 	return 0;
 }

@@ -29,7 +29,7 @@
 #define SYNC_POLL_MS 50            /* BACKUP: follow the master's address */
 #define SYNC_RECONNECT_MS 100
 #define SYNC_MAX_AGE_MS 60000      /* first contact: clocks within a minute */
-#define SYNC_MAX_SESSIONS 32
+#define SYNC_MAX_SESSIONS SYNC_MAX_NODES
 #define SYNC_AUTH_TIMEOUT_MS 2000  /* an accepted session must prove the key by then */
 #define SYNC_PREEMPT_HOLD_MS 3000  /* a BACKUP waits at most this for the MASTER's state */
 #define SYNC_SESSION_OUT_MAX (256 * 1024)
@@ -87,6 +87,7 @@ struct sync {
 	struct snap_asm *asm_;
 	struct session *up;            /* BACKUP -> MASTER */
 	uint64_t up_attempt_ms;
+	uint64_t alive_ms;             /* BACKUP: last MSG_ALIVE sent on up */
 	struct list accepted;
 	unsigned naccepted;
 	struct loop_timer snap_timer, poll_timer;
@@ -378,21 +379,31 @@ static void apply_snapshot(struct sync *s, struct snap_asm *a)
 		s->hooks.applied(s->hooks.arg, s->state_seq, true, a->master);
 }
 
-static void request_snapshot(struct sync *s)
+/* Who we are, on the session to the MASTER: a snapshot request, or
+ * MSG_ALIVE (same payload), so that the MASTER can show when it last heard
+ * each BACKUP (backups send no VRRP adverts).  true if queued. */
+static bool say_to_master(struct sync *s, uint8_t type)
 {
 	struct sync_request q = { .have_seq = s->state_seq, .priority = (uint8_t)s->cfg->ha.priority };
 	uint8_t payload[128], buf[MSG_MAX_LEN];
 	int plen, len;
 
 	if (!s->up || !s->up->established)
-		return; /* the periodic snapshot will do */
+		return false;
 	snprintf(q.node, sizeof(q.node), "%s", s->cfg->node.name);
 	plen = sync_request_encode(&q, payload, sizeof(payload));
-	len = plen < 0 ? plen : envelope(s, MSG_SNAP_REQUEST, payload, (size_t)plen, buf, sizeof(buf));
-	if (len > 0) {
-		session_send(s->up, buf, (size_t)len);
+	len = plen < 0 ? plen : envelope(s, type, payload, (size_t)plen, buf, sizeof(buf));
+	if (len <= 0)
+		return false;
+	session_send(s->up, buf, (size_t)len);
+	s->alive_ms = loop_now_ms(s->loop);
+	return true;
+}
+
+static void request_snapshot(struct sync *s)
+{
+	if (say_to_master(s, MSG_SNAP_REQUEST)) /* else the periodic snapshot will do */
 		s->c.requests_sent++;
-	}
 }
 
 static void rx_snapshot(struct sync *s, const struct msg *m)
@@ -467,18 +478,25 @@ static void rx_delta(struct sync *s, const struct msg *m)
 		s->hooks.applied(s->hooks.arg, s->state_seq, false, NULL);
 }
 
-static void rx_request(struct sync *s, struct session *ss, const struct msg *m)
+/* A snapshot request or MSG_ALIVE: a BACKUP holds this session (and is
+ * alive now).  false if the payload is bad. */
+static bool rx_backup(struct sync *s, struct session *ss, const struct msg *m)
 {
 	struct sync_request q;
 	struct sync_node *n;
 
 	if (!ss || sync_request_decode(m->payload, m->len, &q) < 0)
-		return;
+		return false;
 	if ((n = node_seen(s, m->sender, q.node))) {
 		n->priority = q.priority;
 		n->backup_session = true;
 	}
-	if (!is_master(s))
+	return true;
+}
+
+static void rx_request(struct sync *s, struct session *ss, const struct msg *m)
+{
+	if (!rx_backup(s, ss, m) || !is_master(s))
 		return;
 	s->c.requests_served++;
 	send_snapshot(s, ss);
@@ -514,6 +532,7 @@ static void rx_message(struct sync *s, struct session *ss, const uint8_t *buf, s
 	case MSG_SNAPSHOT: rx_snapshot(s, &m); break;
 	case MSG_DELTA: rx_delta(s, &m); break;
 	case MSG_SNAP_REQUEST: rx_request(s, ss, &m); break;
+	case MSG_ALIVE: rx_backup(s, ss, &m); break;
 	default: s->c.bad_payload++; break; /* registration types: not on this port */
 	}
 }
@@ -784,6 +803,8 @@ static void poll_fired(struct loop *loop, struct loop_timer *t)
 		close_up(s, false); /* not a BACKUP, or a new MASTER to follow */
 	} else if (!s->up && loop_now_ms(loop) - s->up_attempt_ms >= SYNC_RECONNECT_MS) {
 		session_connect(s, st.master);
+	} else if (s->up && loop_now_ms(loop) - s->alive_ms >= s->cfg->ha.advert_interval_ms) {
+		say_to_master(s, MSG_ALIVE);
 	}
 	loop_timer_arm(loop, t, SYNC_POLL_MS);
 }
@@ -857,6 +878,8 @@ int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, st
 	*out = s;
 	return 0;
 }
+
+void sync_set_self(struct sync *s, struct in_addr self) { s->self = self; }
 
 void sync_close(struct sync *s)
 {

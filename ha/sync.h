@@ -40,6 +40,9 @@ struct sync_hooks {
 int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, struct pool *pool,
 	      struct vrrp *vrrp, const struct msg_key *key, struct in_addr self, const struct sync_hooks *hooks);
 void sync_close(struct sync *s);
+/* Our primary address changed (boot order: it came after sync_open): the
+ * envelope's sender id from now on. */
+void sync_set_self(struct sync *s, struct in_addr self);
 
 /* The election moved: MASTER starts sending, BACKUP follows a master. */
 void sync_role_changed(struct sync *s);
@@ -51,8 +54,10 @@ struct sync_node {
 	char name[64];
 	uint8_t priority;          /* 0 when unknown */
 	bool backup_session;       /* a BACKUP connected to us right now */
-	uint64_t last_ms;          /* loop time it was last heard */
+	uint64_t last_ms;          /* loop time it was last heard (a BACKUP: every
+				    * advert interval, MSG_ALIVE) */
 };
+#define SYNC_MAX_NODES 32    /* sync_nodes() never returns more */
 size_t sync_nodes(const struct sync *s, struct sync_node *out, size_t max);
 
 /* The "sync" object of andromedactl status: seq, last_snapshot_ms,

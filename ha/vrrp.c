@@ -18,6 +18,11 @@
  *     +------------------>| FAULT  |<-----------------------------+
  *                         +--------+
  *
+ * "link down" also stands for "no IPv4 address of our own" (startup
+ * without one, or vrrp_set_primary(0.0.0.0)); FAULT is left only when the
+ * carrier and an address are both there (boot order: the interface may get
+ * its address after we start).
+ *
  * Inputs that keep the state (each input function's switch says so too):
  *   BACKUP  advert priority 0, or master_lost  -> Master_Down_Timer = Skew_Time
  *   BACKUP  advert priority >= ours, or preempt off, or preempt_delay running
@@ -301,7 +306,7 @@ int vrrp_create(struct loop *loop, const struct config *cfg, struct in_addr prim
 
 	if (cfg->ha.vrid < 1 || cfg->ha.vrid > 255 || cfg->ha.priority < 1 ||
 	    cfg->ha.priority > 255 || ivl < 10 || ivl > 10u * VRRP_MAX_INTERVAL_CS ||
-	    primary.s_addr == 0 || cfg->ha.nvips > CFG_MAX_VIPS)
+	    cfg->ha.nvips > CFG_MAX_VIPS)
 		return -EINVAL;
 	v = calloc(1, sizeof(*v));
 	if (!v)
@@ -329,6 +334,15 @@ int vrrp_create(struct loop *loop, const struct config *cfg, struct in_addr prim
 	return 0;
 }
 
+/* FAULT -> BACKUP, as after Initialize: our own interval, a fresh preempt
+ * delay.  The caller checked that the link is up and we have an address. */
+static void fault_leave(struct vrrp *v, const char *why)
+{
+	v->master_adver_interval_ms = v->adver_interval_ms;
+	v->preempt_at_ms = now_ms(v) + v->preempt_delay_ms;
+	vrrp_set_state(v, VRRP_BACKUP, "%s", why);
+}
+
 void vrrp_destroy(struct vrrp *v)
 {
 	if (!v)
@@ -338,7 +352,18 @@ void vrrp_destroy(struct vrrp *v)
 	free(v);
 }
 
-void vrrp_set_primary(struct vrrp *v, struct in_addr primary) { v->primary = primary; }
+/* Without an address of our own we can neither send a valid advert nor
+ * break a tie (6.4.3): that is a fault, like a missing carrier. */
+void vrrp_set_primary(struct vrrp *v, struct in_addr primary)
+{
+	bool had = v->primary.s_addr != 0;
+
+	v->primary = primary;
+	if (had && !primary.s_addr && (v->state == VRRP_BACKUP || v->state == VRRP_MASTER))
+		vrrp_set_state(v, VRRP_FAULT, "no IPv4 address left on the interface");
+	else if (!had && primary.s_addr && v->link_up && v->state == VRRP_FAULT)
+		fault_leave(v, "IPv4 address added");
+}
 
 void vrrp_hold_preempt(struct vrrp *v, uint64_t until_ms) { v->sync_hold_until_ms = until_ms; }
 
@@ -353,6 +378,8 @@ void vrrp_start(struct vrrp *v)
 		v->master_adver_interval_ms = v->adver_interval_ms;
 		if (!v->link_up)
 			vrrp_set_state(v, VRRP_FAULT, "startup with link down");
+		else if (!v->primary.s_addr)
+			vrrp_set_state(v, VRRP_FAULT, "startup without an IPv4 address");
 		else if (v->priority == 255)
 			vrrp_set_state(v, VRRP_MASTER, "startup as address owner");
 		else
@@ -406,10 +433,8 @@ void vrrp_link_up(struct vrrp *v)
 	v->link_up = true;
 	switch (v->state) {
 	case VRRP_FAULT:
-		/* As after Initialize: our own interval, a fresh preempt delay. */
-		v->master_adver_interval_ms = v->adver_interval_ms;
-		v->preempt_at_ms = now_ms(v) + v->preempt_delay_ms;
-		vrrp_set_state(v, VRRP_BACKUP, "link up");
+		if (v->primary.s_addr) /* else the address, when it comes, ends FAULT */
+			fault_leave(v, "link up");
 		break;
 	case VRRP_INIT:
 	case VRRP_BACKUP:

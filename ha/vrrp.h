@@ -111,9 +111,10 @@ struct vrrp_stats {
 /* Create the state machine in INIT from cfg->ha (vrid, priority,
  * advert_interval_ms, preempt, preempt_delay_ms, vips, peers,
  * checksum_rfc5798).  primary is our primary IPv4 address on the HA
- * interface (tie-breaker and own-advert filter).  ops must outlive v;
- * cfg is copied from.  Returns 0, -EINVAL (vrid 0, priority 0, interval
- * not 10..40950 ms, primary 0.0.0.0) or -ENOMEM. */
+ * interface (tie-breaker and own-advert filter); 0.0.0.0 when it has none
+ * yet (boot order): the node then stays in FAULT until vrrp_set_primary()
+ * gives it one.  ops must outlive v; cfg is copied from.  Returns 0,
+ * -EINVAL (vrid 0, priority 0, interval not 10..40950 ms) or -ENOMEM. */
 int vrrp_create(struct loop *loop, const struct config *cfg, struct in_addr primary,
 		const struct vrrp_ops *ops, void *ctx, struct vrrp **out);
 /* Cancel the timers and free.  Sends nothing: call vrrp_stop() first for
@@ -122,8 +123,8 @@ void vrrp_destroy(struct vrrp *v);
 
 /* Startup event (6.4.1): INIT -> BACKUP, or -> MASTER at once if priority
  * is 255 (address owner; the config loader refuses it), or -> FAULT if the
- * link was reported down while in INIT.  Starts the preempt_delay window.
- * No-op outside INIT. */
+ * link was reported down while in INIT or we have no address (0.0.0.0).
+ * Starts the preempt_delay window.  No-op outside INIT. */
 void vrrp_start(struct vrrp *v);
 /* Shutdown event (6.4.2, 6.4.3): a MASTER sends an advert with priority 0
  * (so a backup takes over after Skew_Time) and removes its VIPs; every
@@ -145,14 +146,17 @@ void vrrp_input_adver_timer(struct vrrp *v);
 /* Carrier lost on the HA interface: BACKUP/MASTER -> FAULT (stop
  * advertising, VIPs removed).  In INIT, remembered for vrrp_start(). */
 void vrrp_link_down(struct vrrp *v);
-/* Carrier back: FAULT -> BACKUP (as after startup, preempt_delay again). */
+/* Carrier back: FAULT -> BACKUP (as after startup, preempt_delay again),
+ * unless we have no address yet (then FAULT until vrrp_set_primary). */
 void vrrp_link_up(struct vrrp *v);
 /* The crash detector (TCP session to the master's sync port) was reset:
  * in BACKUP, treated as a priority-0 advert, Master_Down_Timer =
  * Skew_Time.  Ignored in other states. */
 void vrrp_master_lost(struct vrrp *v);
 
-/* Our primary address changed (the tie-breaker and own-advert filter). */
+/* Our primary address changed (the tie-breaker and own-advert filter).
+ * 0.0.0.0 (the last address went): BACKUP/MASTER -> FAULT.  An address
+ * after none, with the link up: FAULT -> BACKUP (as vrrp_link_up). */
 void vrrp_set_primary(struct vrrp *v, struct in_addr primary);
 /* Do not preempt a live MASTER before until_ms (loop time; 0 releases):
  * a restarted better node first takes the MASTER's state (ha/sync.c),

@@ -218,10 +218,14 @@ static int socket_init(struct vrrp_socket *s, const struct vrrp_socket_params *p
 		return -ENODEV;
 	}
 	err = vrrp_iface_primary(s->ifname, s->vips, s->nvips, &s->primary);
-	if (err) {
-		log_errno(err, "vrrp socket: no IPv4 address on %s", s->ifname);
+	if (err == -EADDRNOTAVAIL) /* boot order: the address may come later */
+		log_warnx("vrrp socket: no IPv4 address on %s yet: waiting for one", s->ifname);
+	else if (err) {
+		log_errno(err, "vrrp socket: reading the addresses of %s", s->ifname);
 		return err;
 	}
+	/* Every option below works on an interface that is down and has no
+	 * address: they name it by index, never by address. */
 	return open_fd(s);
 }
 
@@ -294,6 +298,9 @@ int vrrp_socket_send(struct vrrp_socket *s, struct vrrp_advert *adv)
 	uint64_t sup = 0;
 	char b[INET_ADDRSTRLEN];
 
+	if (!s->primary.s_addr)
+		return -EADDRNOTAVAIL; /* never an advert from 0.0.0.0 */
+
 	for (size_t i = 0; i < ndst; i++) {
 		struct in_addr dst = s->npeers ? s->peers[i] : group;
 		int err = send_to(s, adv, dst);
@@ -318,12 +325,15 @@ struct in_addr vrrp_socket_primary(const struct vrrp_socket *s) { return s->prim
 
 int vrrp_socket_refresh_primary(struct vrrp_socket *s)
 {
-	struct in_addr a;
+	struct in_addr a = { 0 };
 	int err = vrrp_iface_primary(s->ifname, s->vips, s->nvips, &a);
 
-	if (!err)
-		s->primary = a;
-	return err;
+	if (err && err != -EADDRNOTAVAIL)
+		return err;
+	if (a.s_addr == s->primary.s_addr)
+		return 0;
+	s->primary = a;
+	return 1;
 }
 
 unsigned vrrp_socket_ifindex(const struct vrrp_socket *s) { return s->ifindex; }

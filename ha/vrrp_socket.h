@@ -47,10 +47,12 @@ struct vrrp_socket_stats {
 };
 
 /* Open, configure and register the socket; look up the primary address.
- * Returns 0, or -errno: -ENODEV (no such interface), -EADDRNOTAVAIL (no
- * IPv4 address on it other than the VIPs), -EPERM (no CAP_NET_RAW),
- * -EINVAL (more than CFG_MAX_PEERS peers), or a setsockopt failure
- * (logged with the option's name). */
+ * An interface that is down or has no IPv4 address (other than the VIPs)
+ * yet is not an error: the primary is then 0.0.0.0 until
+ * vrrp_socket_refresh_primary() finds one (boot order).  Returns 0, or
+ * -errno: -ENODEV (no such interface), -EPERM (no CAP_NET_RAW), -EINVAL
+ * (more than CFG_MAX_PEERS peers), or a setsockopt failure (logged with
+ * the option's name). */
 int vrrp_socket_open(struct loop *loop, const struct vrrp_socket_params *p,
 		     struct vrrp_socket **out);
 /* Unregister, close, free.  NULL is a no-op. */
@@ -58,15 +60,18 @@ void vrrp_socket_close(struct vrrp_socket *s);
 
 /* Send adv to 224.0.0.18 or to each peer.  Sets adv->src to our primary
  * address and adv->dst per destination (the checksum covers both).
- * Returns 0 when every copy left, else the first -errno (each failure is
- * logged at most once per minute and counted). */
+ * Returns 0 when every copy left, -EADDRNOTAVAIL (nothing sent) while we
+ * have no primary address, else the first -errno (each failure is logged
+ * at most once per minute and counted). */
 int vrrp_socket_send(struct vrrp_socket *s, struct vrrp_advert *adv);
 
 /* Our primary IPv4 address on the interface, as found at open or by the
- * last successful refresh. */
+ * last successful refresh; 0.0.0.0 while it has none. */
 struct in_addr vrrp_socket_primary(const struct vrrp_socket *s);
-/* Look the primary address up again (after an address change).  0 or
- * -EADDRNOTAVAIL (the old one is kept). */
+/* Look the primary address up again (after an address or link event).
+ * Returns 1 when it changed (to 0.0.0.0 when no IPv4 address is left), 0
+ * when not, or -errno (-ENODEV: the interface is gone; the old one is
+ * kept). */
 int vrrp_socket_refresh_primary(struct vrrp_socket *s);
 unsigned vrrp_socket_ifindex(const struct vrrp_socket *s);
 const struct vrrp_socket_stats *vrrp_socket_get_stats(const struct vrrp_socket *s);

@@ -501,9 +501,48 @@ Test(fsm, create_rejects_bad_config)
 	base_config();
 	cfg.ha.advert_interval_ms = 40960;
 	cr_assert_eq(vrrp_create(loop, &cfg, ip(PRIMARY), &ops, &rec, &w), -EINVAL);
-	base_config();
-	cr_assert_eq(vrrp_create(loop, &cfg, ip("0.0.0.0"), &ops, &rec, &w), -EINVAL);
 	cr_assert_null(w);
+}
+
+/* Boot order: the interface has no address yet when we start.  FAULT until
+ * it has one and carrier; losing the last address is a fault too. */
+Test(fsm, no_address_is_a_fault_until_one_comes)
+{
+	struct vrrp_status st;
+
+	vrrp_destroy(v);
+	memset(&rec, 0, sizeof(rec));
+	cr_assert_eq(vrrp_create(loop, &cfg, ip("0.0.0.0"), &ops, &rec, &v), 0);
+	vrrp_link_down(v);
+	vrrp_start(v);
+	cr_assert_eq(vrrp_get_state(v), VRRP_FAULT);
+	vrrp_link_up(v); /* carrier first, still no address */
+	cr_assert_eq(vrrp_get_state(v), VRRP_FAULT);
+	vrrp_set_primary(v, ip(PRIMARY));
+	cr_assert_eq(vrrp_get_state(v), VRRP_BACKUP);
+	vrrp_get_status(v, &st);
+	cr_assert_str_eq(st.reason, "IPv4 address added");
+	cr_assert_neq(st.master_down_at_ms, 0, "Master_Down_Timer armed on entry");
+	vrrp_set_primary(v, ip("0.0.0.0"));
+	cr_assert_eq(vrrp_get_state(v), VRRP_FAULT);
+	vrrp_link_down(v); /* address back first, then carrier */
+	vrrp_set_primary(v, ip(PRIMARY));
+	cr_assert_eq(vrrp_get_state(v), VRRP_FAULT);
+	vrrp_link_up(v);
+	cr_assert_eq(vrrp_get_state(v), VRRP_BACKUP);
+	cr_assert_str_eq(rec.log, "notify(FAULT) notify(BACKUP) notify(FAULT) notify(BACKUP) ");
+}
+
+Test(fsm, start_without_address_and_with_carrier_is_fault)
+{
+	vrrp_destroy(v);
+	memset(&rec, 0, sizeof(rec));
+	cr_assert_eq(vrrp_create(loop, &cfg, ip("0.0.0.0"), &ops, &rec, &v), 0);
+	vrrp_start(v);
+	cr_assert_eq(vrrp_get_state(v), VRRP_FAULT);
+	cr_assert_str_eq(rec.log, "notify(FAULT) ");
+	vrrp_set_primary(v, ip(PRIMARY));
+	cr_assert_eq(vrrp_get_state(v), VRRP_BACKUP);
 }
 
 Test(fsm, advert_fill_uses_config)

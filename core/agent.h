@@ -74,7 +74,9 @@ void agent_get_stats(const struct agent *a, struct agent_stats *out);
 int agent_last_ack(const struct agent *a, uint32_t sender, struct regmsg_ack *out);
 
 /* The program: block signals, run the loop until SIGTERM or SIGINT (and
- * the second withdraw).  key is the loaded key_file (main loads it, so a
+ * the second withdraw).  Under systemd (NOTIFY_SOCKET, Type=notify) it
+ * sends READY=1 once running, WATCHDOG=1 every WATCHDOG_USEC / 2 from the
+ * loop, STOPPING=1 on SIGTERM (daemon_sd.h).  key is the loaded key_file (main loads it, so a
  * bad key file is reported like a bad configuration).  Returns the process
  * exit status (0 after a clean stop). */
 int agent_run(const struct agent_config *cfg, const struct msg_key *key);

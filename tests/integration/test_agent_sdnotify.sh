@@ -34,7 +34,8 @@ lab_spawn be1 be1 "$FAKESRV" -l "$BE_IP:80" -n be1
 require "fakesrv answers /healthz" lab_wait_http be1 "http://$BE_IP/healthz" 5
 
 log=$LAB_DIR/sink.log
-lab_spawn be1 sink "$SINK" "$LAB_DIR/notify.sock" 10
+# The sink's lifetime is only a bound: lab_stop ends it.
+lab_spawn be1 sink "$SINK" "$LAB_DIR/notify.sock" 60
 require "the notification socket is bound" lab_wait_for 2 test -S "$LAB_DIR/notify.sock"
 lab_spawn be1 agent env NOTIFY_SOCKET="$LAB_DIR/notify.sock" WATCHDOG_USEC=$((WATCHDOG_MS * 1000)) \
 	"$AGENT" -c "$LAB_DIR/agent.conf"

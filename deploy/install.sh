@@ -10,7 +10,7 @@
 #
 #   1. checks the system (refuses anything but Debian / Raspberry Pi OS 12 or
 #      later on arm64, armhf or amd64);
-#   2. installs the package: builds andromeda_VERSION_ARCH.deb from this
+#   2. installs the package: builds andromeda_VERSION-REVISION_ARCH.deb from this
 #      source tree (installing the build dependencies) or takes --deb FILE,
 #      and installs it with apt (which pulls the run-time libraries).  The
 #      same version already installed is kept unless --rebuild;

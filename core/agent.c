@@ -8,6 +8,8 @@
  *   socket readable -> agent_input(): msg_decode, msg_replay_check,
  *                      regmsg_decode_ack, remember/log the balancer's answer
  *   agent_stop() (SIGTERM) -> withdraw now, withdraw again after 50 ms, stop
+ *   under systemd (daemon_sd.c): READY=1 once the socket and the checker are
+ *   up, WATCHDOG=1 from this loop, STOPPING=1 on SIGTERM
  *
  * Destinations are resolved at every send: the broadcast address of the
  * interface is read with getifaddrs() each time, so an address added or
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "agent_check.h"
+#include "daemon_sd.h"
 #include "log.h"
 #include "loop.h"
 
@@ -552,6 +555,7 @@ static void log_stats(const struct agent *a)
 struct run {
 	struct loop *loop;
 	struct agent *agent;
+	struct sdnotify *sd; /* systemd: READY=1, WATCHDOG=1, STOPPING=1 */
 	int sigfd;
 };
 
@@ -563,8 +567,10 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 	(void)loop;
 	(void)events;
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			sdnotify_stopping(r->sd);
 			agent_stop(r->agent, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+		}
 		else if (si.ssi_signo == SIGUSR1)
 			log_stats(r->agent);
 		else if (si.ssi_signo == SIGHUP)
@@ -602,6 +608,9 @@ static int run_setup(struct run *r, const struct agent_config *cfg, const struct
 	err = loop_add_fd(r->loop, r->sigfd, LOOP_READ, signal_io, r);
 	if (err < 0)
 		return log_errno(err, "agent: cannot watch signals"), err;
+	/* The watchdog pings come from this loop: a stuck loop is restarted. */
+	if (!(r->sd = sdnotify_open(r->loop)))
+		return log_errno(-ENOMEM, "agent: cannot set up systemd notification"), -ENOMEM;
 	return agent_create(&r->agent, r->loop, cfg, key);
 }
 
@@ -615,12 +624,16 @@ int agent_run(const struct agent_config *cfg, const struct msg_key *key, const s
 		/* Before the first tick, so no address event falls in between. */
 		watching = watch && watch->open(watch->ctx, r.loop, r.agent) == 0;
 		agent_start(r.agent);
+		/* Socket and checker are up: from here on it announces (an
+		 * interface without an address yet is retried, not fatal). */
+		sdnotify_ready(r.sd, "announcing");
 		rc = loop_run(r.loop) < 0 ? 1 : 0;
 		log_stats(r.agent);
 	}
 	if (watching && watch->close)
 		watch->close(watch->ctx);
 	agent_destroy(r.agent);
+	sdnotify_close(r.sd);
 	if (r.sigfd >= 0) {
 		if (r.loop)
 			loop_del_fd(r.loop, r.sigfd);

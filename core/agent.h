@@ -92,9 +92,12 @@ struct agent_watch {
 };
 
 /* The program: block signals, run the loop until SIGTERM or SIGINT (and
- * the second withdraw).  key is the loaded key_file (main loads it, so a
- * bad key file is reported like a bad configuration).  watch may be NULL.
- * Returns the process exit status (0 after a clean stop). */
+ * the second withdraw).  Under systemd (NOTIFY_SOCKET, Type=notify) it
+ * sends READY=1 once running, WATCHDOG=1 every WATCHDOG_USEC / 2 from the
+ * loop, STOPPING=1 on SIGTERM (daemon_sd.h).  key is the loaded key_file
+ * (main loads it, so a bad key file is reported like a bad configuration).
+ * watch may be NULL.  Returns the process exit status (0 after a clean
+ * stop). */
 int agent_run(const struct agent_config *cfg, const struct msg_key *key, const struct agent_watch *watch);
 
 #endif

@@ -1,12 +1,16 @@
-/* daemon.c - wires the modules together around one event loop.
+/* daemon.c - wires the modules together around the main event loop.
  *
  *   signals (signalfd) --+
  *   control socket ------+--> loop <-- proxy (frontend + backends)
  *   health checks -------+              ^
  *                                        pool (servers, round-robin)
  *
+ * With [frontend] threads = N, proxy threads 1..N-1 run loops of their own
+ * (workers.c); everything else stays on this loop.
  * SIGTERM / SIGINT: stop accepting, let requests in flight finish for at
- * most frontend.grace, then exit 0.  SIGHUP is logged and ignored for now. */
+ * most frontend.grace, then exit 0.  SIGHUP reloads the file
+ * (daemon_reload.c: the reloadable keys apply, the others are named in the
+ * log; an invalid file changes nothing). */
 #include "daemon.h"
 #include "daemon_journal.h"
 #include "daemon_reload.h"

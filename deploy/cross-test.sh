@@ -22,7 +22,7 @@
 #      arm64 andromedactl, so the kernel must start ARM programs itself:
 #      the script registers qemu with binfmt_misc (mounting it if needed)
 #      and removes the registration again at exit if it made it.
-#   4. cpack -G DEB: andromeda_VERSION_ARCH.deb, its architecture and
+#   4. cpack -G DEB: andromeda_VERSION-REVISION_ARCH.deb, its architecture and
 #      dependencies checked, and the packaged andromeda run under qemu
 #      (--version, -t on the example configuration).
 #

@@ -7,7 +7,9 @@
 #   1. installs the build packages (skipped when present);
 #   2. builds andromeda_VERSION_ARCH.deb with "cpack -G DEB" in build-deb/
 #      (no tests: the normal builds of deploy/test.sh run them);
-#   3. checks its contents and control files;
+#   3. checks its contents and control files (man pages, andromedactl(1),
+#      copyright, changelog.Debian.gz, examples) and runs lintian on it: no
+#      error (E:) allowed, warnings are printed;
 #   4. installs it with dpkg -i (apt-get install -f for missing libraries)
 #      and checks the installed system: the programs' --version, "andromeda
 #      -t" on the installed example configurations, the system user, the
@@ -51,7 +53,7 @@ PACKAGES=(
 	build-essential cmake pkg-config dpkg-dev file
 	libhttp-parser-dev libinih-dev libnl-3-dev libnl-route-3-dev libmnl-dev
 	libcurl4-openssl-dev libsystemd-dev libssl-dev libjansson-dev
-	systemd adduser iproute2 util-linux procps
+	systemd adduser iproute2 util-linux procps lintian
 )
 
 say() { printf '\n=== %s (%d s)\n' "$*" $((SECONDS - T_START)); }
@@ -126,8 +128,9 @@ install_packages() {
 build_deb() {
 	rm -f "$BUILD_DIR"/andromeda_*.deb
 	mkdir -p "$BUILD_DIR"
+	# As docs/install.md builds it, but with warnings as errors: this is CI.
 	cmake -S "$SRC_DIR" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF \
-		>"$BUILD_DIR/configure.log" 2>&1 || { tail -n 30 "$BUILD_DIR/configure.log"; return 1; }
+		-DANDROMEDA_WERROR=ON >"$BUILD_DIR/configure.log" 2>&1 || { tail -n 30 "$BUILD_DIR/configure.log"; return 1; }
 	make -C "$BUILD_DIR" -j"$JOBS" --no-print-directory >"$BUILD_DIR/make.log" 2>&1 ||
 		{ grep -E 'error|Error' "$BUILD_DIR/make.log" | head -n 40; return 1; }
 	(cd "$BUILD_DIR" && timeout 300 cpack -G DEB >"$BUILD_DIR/cpack.log" 2>&1) ||
@@ -141,11 +144,21 @@ check_deb() {
 	for f in /usr/sbin/andromeda /usr/sbin/andromeda-agent /usr/bin/andromedactl \
 		/lib/systemd/system/andromeda.service /lib/systemd/system/andromeda-agent.service \
 		/etc/andromeda/agent.conf /etc/andromeda/andromeda.conf /etc/andromeda/standalone.conf \
-		/usr/share/man/man8/andromeda.8.gz /usr/share/man/man8/andromedactl.8.gz \
+		/usr/share/man/man8/andromeda.8.gz /usr/share/man/man1/andromedactl.1.gz \
 		/usr/share/man/man8/andromeda-agent.8.gz /usr/share/man/man5/andromeda.conf.5.gz \
-		/usr/share/doc/andromeda/install.md; do
+		/usr/share/doc/andromeda/install.md /usr/share/doc/andromeda/copyright \
+		/usr/share/doc/andromeda/changelog.Debian.gz /usr/share/doc/andromeda/examples/agent.conf \
+		/usr/share/doc/andromeda/examples/andromeda.conf /usr/share/doc/andromeda/examples/standalone.conf; do
 		check "package contains $f" grep -qx "$f" <<<"$list"
 	done
+	check "no andromedactl page left in section 8" bash -c '! grep -q "man8/andromedactl" <<<"$1"' _ "$list"
+	check "copyright is machine-readable (DEP-5) and GPL-2+" bash -c \
+		'dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/andromeda/copyright |
+		grep -q "^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/" &&
+		dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/andromeda/copyright | grep -q "^License: GPL-2+"' _ "$deb"
+	check_eq "changelog.Debian.gz: its first entry is this version" "andromeda ($(dpkg-deb -f "$deb" Version))" \
+		"$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/andromeda/changelog.Debian.gz | gunzip | head -n1 | cut -d' ' -f1-2)"
+	check "lintian: no error (E:)" run_lintian "$deb"
 	check_eq "package name" andromeda "$(dpkg-deb -f "$deb" Package)"
 	check_eq "package architecture" "$(dpkg --print-architecture)" "$(dpkg-deb -f "$deb" Architecture)"
 	check "dependencies computed by dpkg-shlibdeps (libc6, libnl-route-3-200, adduser)" \
@@ -153,6 +166,16 @@ check_deb() {
 	check_eq "conffiles" "/etc/andromeda/agent.conf /etc/andromeda/andromeda.conf /etc/andromeda/standalone.conf" \
 		"$(dpkg-deb -I "$deb" conffiles | sort | paste -sd' ')"
 	check "binaries are stripped" bash -c "file -L '$BUILD_DIR/_CPack_Packages/Linux/DEB/'*/usr/sbin/andromeda | grep -q ', stripped'"
+}
+
+# run_lintian DEB: print lintian's tags (warnings too); fail on an error
+# tag (--fail-on error: exit 1) or when lintian itself fails.
+run_lintian() {
+	local out rc
+	out=$(timeout 300 lintian --fail-on error --tag-display-limit 0 "$1" 2>&1)
+	rc=$?
+	[[ -n "$out" ]] && printf '%s\n' "$out" | sed 's/^/    lintian: /'
+	((rc == 0)) && ! grep -q '^E: ' <<<"$out"
 }
 
 # ---- 4. the installed package ----
@@ -358,7 +381,7 @@ if ! dpkg -i "$DEB"; then
 fi
 check "package installed" bash -c "dpkg-query -W -f='\${Status}' andromeda | grep -q 'install ok installed'" ||
 	die "installation failed"
-check_installed "$VERSION"
+check_installed "${VERSION%-*}" # the programs print the upstream version
 
 say "5. installed daemon with the unit's credentials (namespace $NS)"
 run_as_unit

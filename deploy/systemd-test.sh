@@ -15,6 +15,7 @@
 # fails, daemon untouched); a SIGSTOPped daemon killed by the watchdog and
 # restarted; kill -9: ExecStopPost removes the VIP, Restart=always brings a
 # new daemon; stop: VIP gone, runtime directory gone.  andromeda-agent.service
+# (Type=notify: started on READY=1, watchdog kept fed)
 # with no capabilities.  Enabled, both come back after a reboot of the
 # container.
 #
@@ -284,10 +285,15 @@ test_stop() {
 
 test_agent() {
 	local pid
-	check "systemctl start andromeda-agent" inside timeout 30 systemctl start andromeda-agent.service
-	sleep 1
+	# Type=notify: systemctl start returns once the agent sent READY=1.
+	check "systemctl start andromeda-agent (returns on READY=1)" inside timeout 30 systemctl start andromeda-agent.service
+	check_eq "agent unit: Type=notify, WatchdogSec=5s" "notify 5s" \
+		"$(prop andromeda-agent.service Type) $(prop andromeda-agent.service WatchdogUSec)"
 	check_eq "agent active" active "$(prop andromeda-agent.service ActiveState)"
 	pid=$(prop andromeda-agent.service MainPID)
+	sleep 7 # longer than WatchdogSec=5s
+	check_eq "7 s later: same agent process, no restart (WATCHDOG=1 arrives)" "$pid 0" \
+		"$(prop andromeda-agent.service MainPID) $(prop andromeda-agent.service NRestarts)"
 	check_eq "agent runs as andromeda, no capabilities at all" "$(inside id -u andromeda) 0000000000000000 0000000000000000" \
 		"$(inside awk '/^Uid:/ {u=$2} /^CapEff:/ {e=$2} /^CapBnd:/ {b=$2} END {print u, e, b}' "/proc/$pid/status")"
 	check "systemctl stop andromeda-agent" inside timeout 30 systemctl stop andromeda-agent.service

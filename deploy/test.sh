@@ -5,7 +5,9 @@
 #
 # installs the packages the build and the tests need (skipped when all are
 # already installed), builds a normal build (build/) and an ASan+UBSan build
-# (build-asan/), runs cppcheck + clang-tidy, the normal build's unit tests
+# (build-asan/), a Release build with gcc (build-release/) and the whole tree
+# with clang (build-clang/), all with warnings as errors, runs cppcheck +
+# clang-tidy, the normal build's unit tests
 # under valgrind memcheck, every ctest test (unit + integration) in the
 # sanitizer build, a short fault soak (tests/soak/soak.sh) on the
 # sanitizer build, a short libFuzzer smoke run of each harness in
@@ -57,13 +59,31 @@ install_packages() {
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
 }
 
-# build DIR TYPE
+# build DIR TYPE [cmake args]: every CI build treats warnings as errors
+# (ANDROMEDA_WERROR, whatever the build type's default), so a new warning
+# fails CI.
 build() {
-	mkdir -p "$SRC_DIR/$1"
-	cmake -S "$SRC_DIR" -B "$SRC_DIR/$1" -DCMAKE_BUILD_TYPE="$2" >"$SRC_DIR/$1/configure.log" 2>&1 ||
-		{ tail -n 30 "$SRC_DIR/$1/configure.log"; return 1; }
-	make -C "$SRC_DIR/$1" -j"$JOBS" --no-print-directory >"$SRC_DIR/$1/make.log" 2>&1 ||
-		{ grep -E 'error|Error' "$SRC_DIR/$1/make.log" | head -n 40; return 1; }
+	local dir=$1 type=$2
+	shift 2
+	mkdir -p "$SRC_DIR/$dir"
+	cmake -S "$SRC_DIR" -B "$SRC_DIR/$dir" -DCMAKE_BUILD_TYPE="$type" -DANDROMEDA_WERROR=ON "$@" \
+		>"$SRC_DIR/$dir/configure.log" 2>&1 || { tail -n 30 "$SRC_DIR/$dir/configure.log"; return 1; }
+	make -C "$SRC_DIR/$dir" -j"$JOBS" --no-print-directory >"$SRC_DIR/$dir/make.log" 2>&1 ||
+		{ grep -E 'error|Error' "$SRC_DIR/$dir/make.log" | head -n 40; return 1; }
+}
+
+# build_phase NAME DIR TYPE [cmake args]: a build that is a phase of its own
+# (no tests: the builds a user or a packager would try must compile cleanly).
+build_phase() {
+	local name=$1 dir=$2
+	shift 2
+	if build "$dir" "$@"; then
+		phase "$name" PASS "$dir/, warnings as errors"
+		TOTAL_PASSED=$((TOTAL_PASSED + 1))
+	else
+		phase "$name" FAIL "see $dir/make.log"
+		TOTAL_FAILED=$((TOTAL_FAILED + 1))
+	fi
 }
 
 # run_ctest NAME DIR [ctest args]: run, show the output, count the results.
@@ -98,7 +118,8 @@ run_ctest() {
 fuzz_smoke() {
 	local dir="$SRC_DIR/build-fuzz" h name seeds ok=0 bad=0 execs total_execs=0
 	mkdir -p "$dir"
-	if ! cmake -S "$SRC_DIR" -B "$dir" -DCMAKE_C_COMPILER=clang -DANDROMEDA_FUZZ=ON >"$dir/configure.log" 2>&1 ||
+	if ! cmake -S "$SRC_DIR" -B "$dir" -DCMAKE_C_COMPILER=clang -DANDROMEDA_FUZZ=ON -DANDROMEDA_WERROR=ON \
+		>"$dir/configure.log" 2>&1 ||
 		! make -C "$dir" -j"$JOBS" --no-print-directory fuzzers >"$dir/make.log" 2>&1; then
 		tail -n 30 "$dir/configure.log" "$dir/make.log"
 		TOTAL_FAILED=$((TOTAL_FAILED + 1))
@@ -205,6 +226,15 @@ else
 	TOTAL_FAILED=$((TOTAL_FAILED + 1))
 fi
 
+
+# The builds a user or a packager would try (README "Build by hand"): an
+# optimised Release with gcc and the whole tree (tests and tools too) with
+# clang.  Build only, but with -Werror, so a warning that only -O3 or
+# clang sees fails CI instead of a user's build.
+say "Release build, gcc (build-release/)"
+build_phase "build (Release, gcc)" build-release Release -DCMAKE_C_COMPILER=gcc
+say "whole-tree build, clang (build-clang/)"
+build_phase "build (clang)" build-clang RelWithDebInfo -DCMAKE_C_COMPILER=clang
 
 # Static analysis and memcheck run on the normal build (docs/static-analysis.md).
 for tool in lint valgrind; do

@@ -47,6 +47,7 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 		{ "[ha]", ha_changed(o, n) },
 		{ "[registration]", o->registration.enabled != n->registration.enabled ||
 					    o->registration.port != n->registration.port },
+		{ "[registration] key_file", strcmp(o->registration.key_file, n->registration.key_file) != 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

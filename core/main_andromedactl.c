@@ -398,14 +398,14 @@ static char *build_line(int argc, char **argv)
 	return line;
 }
 
-/* --json is also accepted after the command ("andromedactl status --json",
- * as SPEC writes it); remove it from the daemon's arguments. */
+/* --json and -j are also accepted after the command ("andromedactl status
+ * --json", as SPEC writes it); remove them from the daemon's arguments. */
 static int strip_json_flag(int argc, char **argv, bool *json)
 {
 	int n = 0;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			*json = true;
 		else
 			argv[n++] = argv[i];

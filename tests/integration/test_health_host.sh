@@ -46,7 +46,7 @@ write_conf() {
 		[[ -n "${1:-}" ]] && printf 'health_host = %s\n' "$1"
 		printf '\n[server right]\naddress = %s:80\nhealth_host = %s\n\n' "$BE_IP" "$RIGHT"
 		printf '[server plain]\naddress = %s:80\n\n' "$BE_IP"
-		printf '[registration]\nenabled = yes\nkey_file = %s/cluster.key\n' "$LAB_DIR"
+		printf '[registration]\nenabled = yes\nkey_file = %s\n' "${REG_KEY:-$LAB_DIR/cluster.key}"
 	} >"$LAB_DIR/lb.conf"
 }
 
@@ -119,6 +119,13 @@ check "reg-plain stays DOWN for 2 s" stays reg-plain down 2
 check "the balancer logged the announced Host" \
 	grep -q "server reg-host (.*) health checks with Host: $RIGHT" "$LAB_DIR/andromeda.log"
 check "the agent logged its health_host" grep -q "with Host: $RIGHT, announced" "$LAB_DIR/reg-host.log"
+
+# --- 4. a new [registration] key_file needs a restart: said at reload --------
+require "a second key" "$ANDROMEDA" --gen-key "$LAB_DIR/cluster2.key"
+REG_KEY=$LAB_DIR/cluster2.key write_conf
+lab_kill andromeda HUP
+check "the reload names [registration] key_file as needing a restart" lab_wait_for 5 \
+	grep -q "reload: \[registration\] key_file changed; it takes effect at the next restart" "$LAB_DIR/andromeda.log"
 lab_stop reg-host 15
 lab_stop reg-plain 15
 lab_stop_andromeda

@@ -763,6 +763,20 @@ Test(andromedactl, json_output_is_the_daemons_document)
 	free(err);
 }
 
+Test(andromedactl, short_json_flag_after_the_command)
+{
+	char *argv[] = { NULL, "-s", path, "servers", "-j", NULL }, *out, *err;
+	json_t *got, *want = ctl_pool_servers_json(pool);
+
+	cr_assert_eq(run_ctl(argv, &out, &err), 0, "stderr: %s", err);
+	got = json_loads(out, 0, NULL);
+	cr_assert(json_equal(got, want), "got:\n%s", out);
+	json_decref(got);
+	json_decref(want);
+	free(out);
+	free(err);
+}
+
 Test(andromedactl, status_human_has_fields_then_tables)
 {
 	char *argv[] = { NULL, "--socket", path, "status", NULL }, *out, *err;

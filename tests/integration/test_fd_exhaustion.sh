@@ -41,6 +41,10 @@ cpu_ms() {
 }
 
 nfds() { ls "/proc/$1/fd" | wc -l; }
+# at_limit PID: the daemon holds (nearly) all its descriptors.  Not exactly
+# all: the sync listener evicts clients that never authenticate, and the
+# descriptor is taken again on the next retry, up to 100 ms later.
+at_limit() { (($(nfds "$1") >= NOFILE - 1)); }
 log_count() { grep -c -- "$1" "$LAB_DIR/andromeda.log"; }
 is_master() { [[ "$(lab_status_json | jq -r .role)" == MASTER ]]; }
 get_ok() { [[ "$(lab_exec client curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HA_VIP/")" == 200 ]]; }
@@ -74,13 +78,13 @@ check "the sync listener pauses" lab_wait_for 10 grep -q "sync listener: cannot 
 	"$LAB_DIR/andromeda.log"
 check "the control socket pauses" lab_wait_for 10 grep -q "control $LAB_DIR/control.sock: cannot accept, pausing" \
 	"$LAB_DIR/andromeda.log"
-check_ge "the daemon holds all its $NOFILE descriptors" "$(nfds "$pid")" $((NOFILE - 1))
+check "the daemon holds all its $NOFILE descriptors" lab_wait_for 5 at_limit "$pid"
 
 c0=$(cpu_ms "$pid")
 sleep 5 # the measurement window itself, not a wait for a condition
 c1=$(cpu_ms "$pid")
 check_le "CPU time over 5 s while saturated, ms" $((c1 - c0)) "$CPU_MAX_MS"
-check_ge "still out of descriptors after the window" "$(nfds "$pid")" $((NOFILE - 1))
+check "still out of descriptors after the window" lab_wait_for 5 at_limit "$pid"
 lab_wait_gone ctl 5
 
 # --- release ----------------------------------------------------------------

@@ -58,8 +58,6 @@ static void on_readable(struct loop *loop, int lfd, unsigned events, void *arg)
 {
 	struct acceptor *a = arg;
 
-	(void)loop;
-	(void)events;
 	for (unsigned i = 0; i < a->batch && a->enabled && !a->paused; i++) {
 		struct sockaddr_storage peer = { .ss_family = AF_UNSPEC };
 		socklen_t len = sizeof(peer);
@@ -85,7 +83,6 @@ static void on_readable(struct loop *loop, int lfd, unsigned events, void *arg)
 
 static void on_resume(struct loop *loop, struct loop_timer *t)
 {
-	(void)loop;
 	acceptor_kick(t->arg);
 }
 

@@ -25,7 +25,6 @@ static struct {
 
 static int on_conn(void *arg, int fd, const struct sockaddr_storage *peer)
 {
-	(void)arg;
 	cr_expect_eq(peer->ss_family, AF_INET);
 	if (t.fail_with) {
 		int err = t.fail_with;

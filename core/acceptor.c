@@ -33,7 +33,8 @@ static void pause_accepting(struct acceptor *a, int err)
 	if (!a->short_episode) {
 		a->short_episode = true;
 		a->episode_ms = now;
-		if (log_limit_ok(&a->log_limit, now, ACCEPTOR_LOG_INTERVAL_MS, &more))
+		a->episode_logged = log_limit_ok(&a->log_limit, now, ACCEPTOR_LOG_INTERVAL_MS, &more);
+		if (a->episode_logged)
 			log_errno(err, "%s: cannot accept, pausing (retry every %u ms or when a connection closes;"
 				  " %llu shorter episodes not logged)", a->name, ACCEPTOR_PAUSE_MS,
 				  (unsigned long long)more);
@@ -49,8 +50,10 @@ static void caught_up(struct acceptor *a)
 	if (!a->short_episode)
 		return;
 	a->short_episode = false;
-	log_info("%s: accepting again after %llu ms (%llu accepts refused)", a->name,
-		 (unsigned long long)(loop_now_ms(a->loop) - a->episode_ms), (unsigned long long)a->episode_fails);
+	if (a->episode_logged) /* an unlogged start gets no end line either */
+		log_info("%s: accepting again after %llu ms (%llu accepts refused)", a->name,
+			 (unsigned long long)(loop_now_ms(a->loop) - a->episode_ms),
+			 (unsigned long long)a->episode_fails);
 	a->episode_fails = 0;
 }
 

@@ -13,6 +13,7 @@
  *    frees a descriptor;
  *  - one warning when a shortage starts (an "episode"), one info line when
  *    it ends (an accept() finds the backlog empty), never one per accept;
+ *    episodes starting within 10 s of a logged one are counted, not logged;
  *  - errors that concern one connection only (ECONNABORTED, EINTR, EPROTO,
  *    EPERM, the network errors accept(2) passes on): skip it, go on;
  *  - at most `batch` accepts per wake-up, so a flood cannot starve the
@@ -45,6 +46,7 @@ struct acceptor {
 	bool enabled;           /* the owner's wish (maxconn, draining) */
 	bool paused;            /* short of a resource: resume timer armed */
 	bool short_episode;     /* paused since the backlog was last empty */
+	bool episode_logged;    /* its start was logged (not rate-limited) */
 	uint64_t episode_ms;    /* when the episode started */
 	uint64_t episode_fails; /* accept()s refused in this episode */
 	struct loop_timer resume;

@@ -14,11 +14,13 @@
 #include "loop.h"
 
 #define NCLIENTS 3
+#define NMAX 8
 
 static struct {
 	struct loop *loop;
 	struct acceptor acc;
-	int lfd, clients[NCLIENTS], accepted[NCLIENTS], naccepted;
+	struct sockaddr_in addr;
+	int lfd, clients[NMAX], accepted[NMAX], naccepted;
 	int fail_with; /* the callback's answer, once */
 	FILE *log;
 } t;
@@ -33,9 +35,16 @@ static int on_conn(void *arg, int fd, const struct sockaddr_storage *peer)
 		close(fd);
 		return err;
 	}
-	cr_assert(t.naccepted < NCLIENTS);
+	cr_assert(t.naccepted < NMAX);
 	t.accepted[t.naccepted++] = fd;
 	return 0;
+}
+
+/* Client i connects; it waits in the backlog until accepted. */
+static void connect_one(int i)
+{
+	t.clients[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(connect(t.clients[i], (struct sockaddr *)&t.addr, sizeof(t.addr)) == 0);
 }
 
 /* Log lines go to a file the test reads back. */
@@ -52,10 +61,9 @@ static void setup(void)
 	t.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	cr_assert(bind(t.lfd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(t.lfd, 16) == 0);
 	cr_assert(getsockname(t.lfd, (struct sockaddr *)&a, &len) == 0);
-	for (int i = 0; i < NCLIENTS; i++) {
-		t.clients[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		cr_assert(connect(t.clients[i], (struct sockaddr *)&a, sizeof(a)) == 0); /* in the backlog */
-	}
+	t.addr = a;
+	for (int i = 0; i < NCLIENTS; i++)
+		connect_one(i);
 	cr_assert(acceptor_start(&t.acc, t.loop, t.lfd, "test listener", 64, on_conn, NULL) == 0);
 }
 
@@ -158,4 +166,23 @@ Test(acceptor, disabled_by_owner_until_enabled, .init = setup, .fini = teardown)
 	cr_assert(loop_run_once(t.loop, 1000) == 0);
 	cr_expect_eq(t.naccepted, NCLIENTS);
 	cr_expect_eq(log_count("pausing"), 0);
+}
+
+Test(acceptor, a_second_episode_soon_after_is_counted_not_logged, .init = setup, .fini = teardown)
+{
+	struct rlimit old = exhaust_fds();
+
+	cr_assert(loop_run_once(t.loop, 1000) == 0);
+	cr_assert(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	run_until_accepted(NCLIENTS);
+	run_for(0);
+	connect_one(NCLIENTS); /* a new client while short again */
+	old = exhaust_fds();
+	cr_assert(loop_run_once(t.loop, 1000) == 0);
+	cr_expect_eq(loop_get_mask(t.loop, t.lfd), 0, "the second shortage did not pause");
+	cr_assert(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	run_until_accepted(NCLIENTS + 1);
+	run_for(0);
+	cr_expect_eq(log_count("cannot accept, pausing"), 1);
+	cr_expect_eq(log_count("accepting again"), 1);
 }

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "list.h"
 #include "log.h"
 #include "loop.h"
@@ -23,7 +24,6 @@
 #define CONTROL_CMD_MAX 32          /* command word length, NUL included */
 #define CONTROL_MAX_STATUS 16
 #define CONTROL_ACCEPT_BURST 64     /* accepts per wake-up, so clients can't starve the loop */
-#define CONTROL_ACCEPT_PAUSE_MS 100 /* back-off when out of fds */
 #define CONTROL_DRAIN_MAX 65536     /* unread input discarded before close */
 
 struct control_cmd {
@@ -50,8 +50,8 @@ struct control {
 	unsigned nclients;
 	struct control_status status[CONTROL_MAX_STATUS];
 	unsigned nstatus;
-	struct loop_timer accept_pause;
-	struct log_limit accept_limit, full_limit;
+	struct acceptor acceptor;
+	struct log_limit full_limit;
 };
 
 struct ctl_client {
@@ -173,6 +173,7 @@ static void client_free(struct ctl_client *cl)
 	c->nclients--;
 	free(cl->out);
 	free(cl);
+	acceptor_kick(&c->acceptor); /* a descriptor is free again */
 }
 
 /* Discard input the client sent beyond its line, so that closing does not
@@ -411,48 +412,20 @@ static int client_new(struct control *c, int fd)
 
 /* ---- listener ---- */
 
-static void on_accept_resume(struct loop *loop, struct loop_timer *t)
-{
-	struct control *c = t->arg;
-
-	loop_set_mask(loop, c->fd, LOOP_READ);
-}
-
-/* Out of fds or memory: level-triggered epoll would wake us in a busy loop,
- * so stop listening for a moment (the kernel keeps the backlog). */
-static void accept_failed(struct control *c, int err)
-{
-	uint64_t more;
-
-	if (log_limit_ok(&c->accept_limit, loop_now_ms(c->loop), 10000, &more))
-		log_errno(err, "control: accept on %s failed (%llu more)", c->path, (unsigned long long)more);
-	loop_set_mask(c->loop, c->fd, 0);
-	loop_timer_arm(c->loop, &c->accept_pause, CONTROL_ACCEPT_PAUSE_MS);
-}
-
-static void on_accept(struct loop *loop, int lfd, unsigned events, void *arg)
+/* The acceptor's callback (acceptor.h): a failure pauses accepting. */
+static int on_accept(void *arg, int fd, const struct sockaddr_storage *peer)
 {
 	struct control *c = arg;
+	int err;
 
-	for (int i = 0; i < CONTROL_ACCEPT_BURST; i++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		int err;
-
-		if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
-			continue;
-		if (fd < 0)
-			return accept_failed(c, -errno);
-		if (c->nclients >= CONTROL_MAX_CLIENTS) {
-			refuse_client(c, fd);
-			continue;
-		}
-		if ((err = client_new(c, fd)) < 0) {
-			close(fd);
-			return accept_failed(c, err);
-		}
+	(void)peer;
+	if (c->nclients >= CONTROL_MAX_CLIENTS) {
+		refuse_client(c, fd);
+		return 0;
 	}
+	if ((err = client_new(c, fd)) < 0)
+		close(fd);
+	return err;
 }
 
 /* ---- public API ---- */
@@ -461,6 +434,7 @@ static void on_accept(struct loop *loop, int lfd, unsigned events, void *arg)
  * saying which step failed. */
 static int control_listen(struct control *c, const char **what)
 {
+	char name[sizeof(c->path) + 16];
 	int err;
 
 	*what = "cannot create its directory";
@@ -476,7 +450,8 @@ static int control_listen(struct control *c, const char **what)
 	if ((err = c->fd = bind_socket(c)) < 0)
 		return err;
 	*what = "cannot watch it";
-	if ((err = loop_add_fd(c->loop, c->fd, LOOP_READ, on_accept, c)) < 0) {
+	snprintf(name, sizeof(name), "control %s", c->path);
+	if ((err = acceptor_start(&c->acceptor, c->loop, c->fd, name, CONTROL_ACCEPT_BURST, on_accept, c)) < 0) {
 		close(c->fd);
 		unlink(c->path);
 	}
@@ -501,7 +476,6 @@ int control_open(struct control **out, struct loop *loop, const char *path)
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	list_init(&c->cmds);
 	list_init(&c->clients);
-	loop_timer_init(&c->accept_pause, on_accept_resume, c);
 	if ((err = control_listen(c, &what)) < 0) {
 		log_errno(err, "control: cannot open socket %s: %s", path, what);
 		free(c);
@@ -530,8 +504,7 @@ void control_close(struct control *c)
 		list_del(pos);
 		free(list_entry(pos, struct control_cmd, link));
 	}
-	loop_timer_cancel(c->loop, &c->accept_pause);
-	loop_del_fd(c->loop, c->fd);
+	acceptor_stop(&c->acceptor);
 	close(c->fd);
 	if (lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
 		unlink(c->path);

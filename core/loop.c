@@ -13,6 +13,7 @@
 struct loop_file {
 	unsigned mask;
 	bool used;
+	uint32_t gen;   /* this registration's number, also in its epoll data */
 	loop_io_fn fn;
 	void *arg;
 };
@@ -21,6 +22,7 @@ struct loop {
 	int epfd;
 	bool stop;
 	uint64_t now_ms;
+	uint32_t gen;              /* last registration number given */
 	struct loop_file *files;   /* indexed by fd */
 	int nfiles;
 	struct loop_timer **heap;  /* 1-based min-heap on when_ms */
@@ -84,29 +86,38 @@ static int loop_grow_files(struct loop *loop, int fd)
 	return 0;
 }
 
-static uint32_t to_epoll(unsigned mask)
+/* The epoll data carries the fd and its registration number: an event
+ * for a descriptor deleted, closed and reused within one epoll_wait batch
+ * still names the old registration, and dispatch drops it (loop.h). */
+static struct epoll_event to_epoll(int fd, uint32_t gen, unsigned mask)
 {
-	return ((mask & LOOP_READ) ? EPOLLIN | EPOLLRDHUP : 0) | ((mask & LOOP_WRITE) ? EPOLLOUT : 0);
+	struct epoll_event ev = { .data.u64 = (uint64_t)gen << 32 | (uint32_t)fd };
+
+	ev.events = ((mask & LOOP_READ) ? EPOLLIN | EPOLLRDHUP : 0) | ((mask & LOOP_WRITE) ? EPOLLOUT : 0);
+	return ev;
 }
 
 int loop_add_fd(struct loop *loop, int fd, unsigned mask, loop_io_fn fn, void *arg)
 {
-	struct epoll_event ev = { .events = to_epoll(mask), .data.fd = fd };
+	struct epoll_event ev;
 	int err;
 
 	if (fd < 0)
 		return -EBADF;
 	if (fd >= loop->nfiles && (err = loop_grow_files(loop, fd)) < 0)
 		return err;
+	/* Wraps after 2^32 registrations: a stale event would have to wait
+	 * that many registrations within one batch to be mistaken. */
+	ev = to_epoll(fd, ++loop->gen, mask);
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
-	loop->files[fd] = (struct loop_file){ .mask = mask, .used = true, .fn = fn, .arg = arg };
+	loop->files[fd] = (struct loop_file){ .mask = mask, .used = true, .gen = loop->gen, .fn = fn, .arg = arg };
 	return 0;
 }
 
 int loop_set_mask(struct loop *loop, int fd, unsigned mask)
 {
-	struct epoll_event ev = { .events = to_epoll(mask), .data.fd = fd };
+	struct epoll_event ev;
 	struct loop_file *f;
 
 	if (fd < 0 || fd >= loop->nfiles || !loop->files[fd].used)
@@ -114,6 +125,7 @@ int loop_set_mask(struct loop *loop, int fd, unsigned mask)
 	f = &loop->files[fd];
 	if (f->mask == mask)
 		return 0;
+	ev = to_epoll(fd, f->gen, mask);
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
 		return -errno;
 	f->mask = mask;
@@ -268,13 +280,14 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
 	loop->now_ms = loop_clock_ms();
 	for (i = 0; i < n; i++) {
 		struct epoll_event *ev = &loop->events[i];
-		int fd = ev->data.fd;
+		int fd = (int)(uint32_t)ev->data.u64;
 		unsigned ready = 0;
-		struct loop_file *f;
+		struct loop_file *f = &loop->files[fd];
 
-		if (fd >= loop->nfiles || !loop->files[fd].used)
-			continue; /* deleted by an earlier callback of this batch */
-		f = &loop->files[fd];
+		/* Deleted by an earlier callback of this batch, or deleted and
+		 * its number reused by a new registration: not this event's. */
+		if (!f->used || f->gen != (uint32_t)(ev->data.u64 >> 32))
+			continue;
 		if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP))
 			ready |= LOOP_READ;
 		if (ev->events & (EPOLLOUT | EPOLLERR | EPOLLHUP))

@@ -10,7 +10,10 @@
  *    timer re-arms it (never two entries), cancelling an idle one is a no-op.
  *    So a freed object that cancelled its timers can never be called back.
  *  - fd callbacks are level-triggered.  After loop_del_fd() no callback for
- *    that fd runs again, even for events already returned by epoll_wait.
+ *    that registration runs again, even for events already returned by
+ *    epoll_wait, and even if the descriptor number is closed, reused and
+ *    registered again (with another callback) before the rest of the batch
+ *    is dispatched: events are matched to a registration, not to a number.
  */
 #ifndef ANDROMEDA_LOOP_H
 #define ANDROMEDA_LOOP_H

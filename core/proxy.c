@@ -51,14 +51,6 @@ static int listener_open(const struct cfg_endpoint *ep, bool reuseport)
 	return fd;
 }
 
-static void set_accepting(struct proxy *px, bool on)
-{
-	if (px->listen_fd < 0 || px->accepting == on)
-		return;
-	px->accepting = on;
-	loop_set_mask(px->loop, px->listen_fd, on ? LOOP_READ : 0);
-}
-
 static void client_timeout(struct loop *loop, struct loop_timer *tm)
 {
 	struct client *cl = tm->arg;
@@ -111,54 +103,35 @@ static struct client *client_new(struct proxy *px, int fd, const struct sockaddr
 	return cl;
 }
 
-static void accept_one(struct proxy *px, int fd, const struct sockaddr_in *peer)
+/* The acceptor's callback (acceptor.h): -ENOMEM pauses accepting. */
+static int accept_one(void *arg, int fd, const struct sockaddr_storage *ss)
 {
+	struct proxy *px = arg;
+	const struct sockaddr_in *peer = (const struct sockaddr_in *)ss;
 	int one = 1;
 	struct client *cl;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	cl = client_new(px, fd, peer);
 	if (!cl) {
-		log_warnx("client %s: out of memory, connection refused", inet_ntoa(peer->sin_addr));
 		close(fd);
-		return;
+		return -ENOMEM;
 	}
+	if (px->stats.clients >= proxy_maxconn(px))
+		acceptor_enable(&px->acceptor, false);
 	if (px->cfg->frontend.mode == MODE_TCP) {
 		struct txn *t = txn_new(cl);
 
 		if (!t) {
 			client_close(cl);
-			return;
+			return 0;
 		}
 		client_want(cl, 0); /* nothing read until the backend is there */
 		txn_dispatch(t, NULL);
-		return;
+		return 0;
 	}
 	client_arm_timeout(cl, px->cfg->frontend.header_timeout_ms);
-}
-
-static void listener_io(struct loop *loop, int lfd, unsigned events, void *arg)
-{
-	struct proxy *px = arg;
-
-	(void)loop;
-	(void)events;
-	for (int i = 0; i < ACCEPT_BATCH && px->accepting; i++) {
-		struct sockaddr_in peer = { 0 };
-		socklen_t len = sizeof(peer);
-		int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE) {
-				if (log_limit_ok(&px->accept_errors, loop_now_ms(px->loop), 5000, NULL))
-					log_warn("frontend %s: accept", px->cfg->frontend.listen.text);
-			}
-			return;
-		}
-		accept_one(px, fd, &peer);
-		if (px->stats.clients >= proxy_maxconn(px))
-			set_accepting(px, false);
-	}
+	return 0;
 }
 
 static void reap(struct proxy *px);
@@ -214,13 +187,15 @@ int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool
 
 int proxy_start(struct proxy *px)
 {
-	int err = loop_add_fd(px->loop, px->listen_fd, LOOP_READ, listener_io, px);
+	char name[80];
+	int err;
 
+	snprintf(name, sizeof(name), "frontend %s", px->cfg->frontend.listen.text);
+	err = acceptor_start(&px->acceptor, px->loop, px->listen_fd, name, ACCEPT_BATCH, accept_one, px);
 	if (err < 0) {
-		log_errno(err, "frontend %s: cannot watch listener", px->cfg->frontend.listen.text);
+		log_errno(err, "%s: cannot watch listener", name);
 		return err;
 	}
-	px->accepting = true;
 	if (px->tid == 0)
 		log_info("frontend %s: accepting (%s mode, %u thread%s)", px->cfg->frontend.listen.text,
 			 px->cfg->frontend.mode == MODE_TCP ? "tcp" : "http", pool_threads(px->pool),
@@ -262,7 +237,8 @@ void client_close(struct client *cl)
 	list_add_tail(&px->reap, &cl->link);
 	px->stats.clients--;
 	if (!px->stopping && px->stats.clients < proxy_maxconn(px))
-		set_accepting(px, true);
+		acceptor_enable(&px->acceptor, true);
+	acceptor_kick(&px->acceptor); /* a descriptor is free again */
 	reap(px);
 }
 
@@ -433,7 +409,7 @@ void proxy_shutdown(struct proxy *px, void (*done)(void *arg), void *arg)
 	px->drained = done;
 	px->drained_arg = arg;
 	if (px->listen_fd >= 0) {
-		loop_del_fd(px->loop, px->listen_fd);
+		acceptor_stop(&px->acceptor);
 		close(px->listen_fd);
 		px->listen_fd = -1;
 	}
@@ -467,7 +443,7 @@ void proxy_destroy(struct proxy *px)
 	loop_timer_cancel(px->loop, &px->reap_timer);
 	txn_reap_all(px);
 	if (px->listen_fd >= 0) {
-		loop_del_fd(px->loop, px->listen_fd);
+		acceptor_stop(&px->acceptor);
 		close(px->listen_fd);
 	}
 	buf_pool_release(&px->bufs);

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "acceptor.h"
 #include "buf.h"
 #include "config.h"
 #include "http.h"
@@ -128,7 +129,7 @@ struct proxy {
 	const struct config *cfg;
 	struct buf_pool bufs;
 	int listen_fd;
-	bool accepting;
+	struct acceptor acceptor;  /* on listen_fd, once proxy_start() ran */
 	bool stopping;
 	void (*drained)(void *arg);
 	void *drained_arg;
@@ -143,7 +144,6 @@ struct proxy {
 	uint32_t id_prefix;
 	struct http_limits limits;
 	struct proxy_stats stats;
-	struct log_limit accept_errors;
 };
 
 /* proxy.c */

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "config.h"
 #include "list.h"
 #include "log.h"
@@ -77,6 +78,7 @@ struct sync {
 	struct in_addr self;
 	struct sync_hooks hooks;
 	int udp_fd, tcp_fd;
+	struct acceptor tcp_acceptor;  /* on tcp_fd: the out-of-fd policy */
 	struct sockaddr_in group;
 	uint64_t tx_seq;
 	struct msg_replay replay_udp, replay_tcp;
@@ -739,28 +741,24 @@ static bool evict_unauthed(struct sync *s, uint64_t max_age)
 	return true;
 }
 
-static void accept_io(struct loop *loop, int lfd, unsigned events, void *arg)
+/* The acceptor's callback (core/acceptor.h): -ENOMEM pauses accepting. */
+static int accept_io(void *arg, int fd, const struct sockaddr_storage *peer)
 {
 	struct sync *s = arg;
-	struct sockaddr_in from;
-	socklen_t len = sizeof(from);
-	int fd = accept4(lfd, (struct sockaddr *)&from, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct sockaddr_in from = *(const struct sockaddr_in *)peer;
 	struct session *ss;
 
-	(void)loop;
-	(void)events;
-	if (fd < 0)
-		return;
 	/* Full: make room by dropping the oldest session that never proved
 	 * the key, so idle strangers cannot lock the backups out. */
 	if (s->naccepted >= SYNC_MAX_SESSIONS && !evict_unauthed(s, UINT64_MAX)) {
 		close(fd);
-		return;
+		return 0;
 	}
-	if ((ss = session_new(s, fd, from.sin_addr, false))) {
-		list_add_tail(&s->accepted, &ss->link);
-		s->naccepted++;
-	}
+	if (!(ss = session_new(s, fd, from.sin_addr, false)))
+		return -ENOMEM; /* session_new closed fd */
+	list_add_tail(&s->accepted, &ss->link);
+	s->naccepted++;
+	return 0;
 }
 
 /* Close our session to the MASTER (s->up is cleared before the free). */
@@ -846,7 +844,7 @@ static int tcp_open(struct sync *s)
 	if (setsockopt(s->tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(s->tcp_fd, (struct sockaddr *)&any, sizeof(any)) < 0 || listen(s->tcp_fd, 64) < 0)
 		return -errno;
-	return loop_add_fd(s->loop, s->tcp_fd, LOOP_READ, accept_io, s);
+	return acceptor_start(&s->tcp_acceptor, s->loop, s->tcp_fd, "sync listener", SYNC_MAX_SESSIONS, accept_io, s);
 }
 
 int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, struct pool *pool,
@@ -897,7 +895,7 @@ void sync_close(struct sync *s)
 		close(s->udp_fd);
 	}
 	if (s->tcp_fd >= 0) {
-		loop_del_fd(s->loop, s->tcp_fd);
+		acceptor_stop(&s->tcp_acceptor);
 		close(s->tcp_fd);
 	}
 	free(s->asm_);

@@ -4,8 +4,12 @@
  * SIGTERM/SIGINT), so the balancer's cost per idle keep-alive client can be
  * read from its RSS.
  *
- *   holdconns [-s SRC_ADDR]... [-p PARALLEL] [-t SETUP_S] ADDR PORT N HOLD_S
+ *   holdconns [-c] [-s SRC_ADDR]... [-p PARALLEL] [-t SETUP_S] ADDR PORT N HOLD_S
  *
+ * -c connect only: send nothing; a connection is ready once the TCP
+ *    handshake is done (the kernel completes it from the listen backlog,
+ *    whether or not the server ever accepts it), so a server can be held
+ *    with more connections than it has descriptors.
  * -s binds connections round-robin to these local addresses (each gives
  *    ~28k ephemeral ports towards one ADDR:PORT); default: the kernel picks.
  * -p connections being set up at once (default 256): a bounded SYN burst,
@@ -49,6 +53,7 @@ struct hold {
 	struct sockaddr_in dst;
 	struct sockaddr_in src[MAX_SRC];
 	int nsrc, parallel, setup_s, hold_s, ep;
+	bool connect_only;
 	long n, started, inflight, ready, closed;
 	struct conn *c;
 };
@@ -124,6 +129,12 @@ static int conn_send(struct hold *h, long i)
 		return -errno;
 	if (err)
 		return -err;
+	if (h->connect_only) {
+		c->state = C_IDLE;
+		h->inflight--;
+		h->ready++;
+		return watch(h, i, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_MOD);
+	}
 	if (send(c->fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1)
 		return errno ? -errno : -EIO;
 	c->buf = malloc(RSP_MAX);
@@ -259,8 +270,11 @@ static int parse_args(struct hold *h, int argc, char **argv)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:p:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "cs:p:t:")) != -1) {
 		switch (opt) {
+		case 'c':
+			h->connect_only = true;
+			break;
 		case 's':
 			if (add_src(h, optarg) < 0)
 				return -EINVAL;
@@ -292,7 +306,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (parse_args(&h, argc, argv) < 0) {
-		fprintf(stderr, "usage: holdconns [-s SRC_ADDR]... [-p PARALLEL] [-t SETUP_S] ADDR PORT N HOLD_S\n");
+		fprintf(stderr, "usage: holdconns [-c] [-s SRC_ADDR]... [-p PARALLEL] [-t SETUP_S] ADDR PORT N HOLD_S\n");
 		return 2;
 	}
 	signal(SIGTERM, on_signal);

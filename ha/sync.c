@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,11 +29,11 @@
 #define SYNC_INTERVAL_MS 1000      /* full snapshot period */
 #define SYNC_POLL_MS 50            /* BACKUP: follow the master's address */
 #define SYNC_RECONNECT_MS 100
-#define SYNC_MAX_AGE_MS 60000      /* first contact: clocks within a minute */
 #define SYNC_MAX_SESSIONS 32
 #define SYNC_AUTH_TIMEOUT_MS 2000  /* an accepted session must prove the key by then */
 #define SYNC_PREEMPT_HOLD_MS 3000  /* a BACKUP waits at most this for the MASTER's state */
 #define SYNC_SESSION_OUT_MAX (256 * 1024)
+#define SYNC_LINGER_MS 2000        /* a session closed with a BYE: time for the peer to read it */
 #define SYNC_MAX_SERVERS (SYNC_MAX_CHUNKS * 8)
 
 struct session {
@@ -43,6 +44,12 @@ struct session {
 	bool established;
 	bool authed;               /* sent a message that verified */
 	bool dead, dead_crash;     /* failed: closed by its owner's next step */
+	uint64_t nonce;            /* our HELLO challenge on this session */
+	bool hello_answered;       /* we echoed the peer's nonce once */
+	bool proven;               /* the peer echoed our nonce: its sequence is fresh */
+	uint8_t bye_in;            /* enum sync_bye the peer sent, 0 if none */
+	bool closing;              /* we sent a BYE: drain, half-close, then close */
+	size_t head_left;          /* bytes of the frame at out[0] still to send */
 	uint64_t opened_ms;
 	uint8_t in[2 + MSG_MAX_LEN];
 	size_t inlen;
@@ -65,6 +72,7 @@ struct sync_counters {
 	uint64_t tx_snapshots, tx_deltas, rx_snapshots, rx_deltas;
 	uint64_t gaps, requests_sent, requests_served;
 	uint64_t sessions_lost, master_lost, bad_payload;
+	uint64_t byes_sent, byes_received;
 	uint64_t drops[MSG_DROP_NCAUSES];
 };
 
@@ -147,6 +155,8 @@ static uint64_t wall_ms(void)
 
 static int envelope(struct sync *s, uint8_t type, const uint8_t *payload, size_t len, uint8_t *out, size_t cap)
 {
+	/* The timestamp is informational (logs, captures); acceptance rests on
+	 * the sequence alone (msg.h). */
 	return msg_encode(s->key, type, s->self.s_addr, msg_next_seq(&s->tx_seq), wall_ms(), payload, len, out,
 			  cap);
 }
@@ -170,6 +180,7 @@ static void udp_send(struct sync *s, const uint8_t *buf, size_t len)
 }
 
 static void session_write(struct session *ss);
+static void session_bye(struct session *ss, uint8_t reason);
 
 /* A session that failed is only marked: it is closed (and freed) by the
  * event handler or the poll timer, never under a caller still using it. */
@@ -179,34 +190,85 @@ static void session_fail(struct session *ss, bool crash)
 	ss->dead_crash |= crash;
 }
 
+/* Room for need bytes of output (need <= SYNC_SESSION_OUT_MAX + a BYE). */
+static int out_reserve(struct session *ss, size_t need)
+{
+	size_t cap = need * 2 < SYNC_SESSION_OUT_MAX ? need * 2 : SYNC_SESSION_OUT_MAX;
+	uint8_t *p;
+
+	if (need <= ss->outcap)
+		return 0;
+	if (cap < need)
+		cap = need;
+	if (!(p = realloc(ss->out, cap)))
+		return -ENOMEM;
+	ss->out = p;
+	ss->outcap = cap;
+	return 0;
+}
+
 /* Queue one framed message on a session: [u16 length][envelope]. */
 static void session_send(struct session *ss, const uint8_t *buf, size_t len)
 {
 	size_t need = ss->outlen + 2 + len;
 
-	if (ss->dead)
+	if (ss->dead || ss->closing)
 		return;
 	if (need > SYNC_SESSION_OUT_MAX) {
 		log_warnx("sync: session with %s is not reading: closing it", inet_ntoa(ss->peer));
-		session_fail(ss, false);
+		session_bye(ss, SYNC_BYE_SLOW_READER);
 		return;
 	}
-	if (need > ss->outcap) {
-		size_t cap = need * 2 < SYNC_SESSION_OUT_MAX ? need * 2 : SYNC_SESSION_OUT_MAX;
-		uint8_t *p = realloc(ss->out, cap);
-
-		if (!p) {
-			session_fail(ss, false);
-			return;
-		}
-		ss->out = p;
-		ss->outcap = cap;
+	if (out_reserve(ss, need) < 0) {
+		session_fail(ss, false);
+		return;
 	}
 	ss->out[ss->outlen] = (uint8_t)(len >> 8);
 	ss->out[ss->outlen + 1] = (uint8_t)len;
 	memcpy(ss->out + ss->outlen + 2, buf, len);
 	ss->outlen += 2 + len;
 	session_write(ss);
+}
+
+/* Close a session on purpose, telling the peer why first (item: a live
+ * MASTER's close must not read as its crash).  The frames not started
+ * yet are dropped - the peer is leaving or not reading them anyway - so
+ * the BYE fits whatever filled the queue. */
+static void session_bye(struct session *ss, uint8_t reason)
+{
+	uint8_t payload[4], buf[MSG_MAX_LEN];
+	int plen, len;
+
+	if (ss->dead || ss->closing)
+		return;
+	plen = sync_bye_encode(reason, payload, sizeof(payload));
+	len = plen < 0 ? plen : envelope(ss->s, MSG_BYE, payload, (size_t)plen, buf, sizeof(buf));
+	if (len < 0 || !ss->established || out_reserve(ss, ss->head_left + 2 + (size_t)len) < 0) {
+		session_fail(ss, false); /* nothing can go: just close */
+		return;
+	}
+	ss->outlen = ss->head_left;
+	ss->out[ss->outlen] = (uint8_t)(len >> 8);
+	ss->out[ss->outlen + 1] = (uint8_t)len;
+	memcpy(ss->out + ss->outlen + 2, buf, (size_t)len);
+	ss->outlen += 2 + (size_t)len;
+	ss->closing = true;
+	ss->opened_ms = loop_now_ms(ss->s->loop); /* the linger starts now */
+	ss->s->c.byes_sent++;
+	log_info("sync: closing the session with %s: %s", inet_ntoa(ss->peer), sync_bye_name(reason));
+	session_write(ss);
+}
+
+/* Our HELLO: our nonce, and the peer's echoed (0 before we saw it). */
+static void session_hello(struct session *ss, uint64_t echo)
+{
+	struct sync_hello h = { .nonce = ss->nonce, .echo = echo };
+	uint8_t payload[16], buf[MSG_MAX_LEN];
+	int plen = sync_hello_encode(&h, payload, sizeof(payload));
+	int len = plen < 0 ? plen : envelope(ss->s, MSG_HELLO, payload, (size_t)plen, buf, sizeof(buf));
+
+	if (len > 0)
+		session_send(ss, buf, (size_t)len);
 }
 
 static void server_to_sync(const struct sync *s, const struct server *srv, struct sync_server *r)
@@ -378,8 +440,8 @@ static void request_snapshot(struct sync *s)
 	uint8_t payload[128], buf[MSG_MAX_LEN];
 	int plen, len;
 
-	if (!s->up || !s->up->established)
-		return; /* the periodic snapshot will do */
+	if (!s->up || !s->up->established || !s->up->proven)
+		return; /* the periodic snapshot (or the HELLO's end) will do */
 	snprintf(q.node, sizeof(q.node), "%s", s->cfg->node.name);
 	plen = sync_request_encode(&q, payload, sizeof(payload));
 	len = plen < 0 ? plen : envelope(s, MSG_SNAP_REQUEST, payload, (size_t)plen, buf, sizeof(buf));
@@ -478,6 +540,52 @@ static void rx_request(struct sync *s, struct session *ss, const struct msg *m)
 	send_snapshot(s, ss);
 }
 
+static void session_proven(struct sync *s, struct session *ss, const struct msg *m)
+{
+	uint64_t now = loop_now_ms(s->loop);
+
+	ss->proven = true;
+	/* This message was sent after the peer saw our nonce: it and all
+	 * that follow from that sender, on either channel, are fresh. */
+	msg_replay_learn(&s->replay_tcp, m->sender, m->seq, now);
+	msg_replay_learn(&s->replay_udp, m->sender, m->seq, now);
+	if (ss->outgoing)
+		request_snapshot(s); /* the MASTER knows us too by now */
+}
+
+/* docs/protocol.md "Anti-replay": the session's nonce exchange. */
+static void rx_hello(struct sync *s, struct session *ss, const struct msg *m)
+{
+	struct sync_hello h;
+
+	if (sync_hello_decode(m->payload, m->len, &h) < 0) {
+		s->c.bad_payload++;
+		return;
+	}
+	if (h.echo == ss->nonce && !ss->proven)
+		session_proven(s, ss, m);
+	else if (h.echo != ss->nonce && !ss->hello_answered) {
+		ss->hello_answered = true;
+		session_hello(ss, h.nonce);
+	}
+}
+
+/* The peer closes on purpose: its EOF that follows is not a crash,
+ * unless the peer says it is stopping. */
+static void rx_bye(struct sync *s, struct session *ss, const struct msg *m)
+{
+	uint8_t why;
+
+	if (!ss || sync_bye_decode(m->payload, m->len, &why) < 0) {
+		s->c.bad_payload++;
+		return;
+	}
+	ss->bye_in = why;
+	s->c.byes_received++;
+	log_info("sync: %s closes our session: %s", inet_ntoa(ss->peer), sync_bye_name(why));
+	session_fail(ss, why == SYNC_BYE_SHUTDOWN);
+}
+
 static void count_drop(struct sync *s, enum msg_drop why, struct in_addr from)
 {
 	uint64_t suppressed = 0;
@@ -496,8 +604,14 @@ static void rx_message(struct sync *s, struct session *ss, const uint8_t *buf, s
 
 	if (why == MSG_OK && ss)
 		ss->authed = true; /* it holds the key: keep it past the auth timeout */
+	/* A HELLO carries its own proof of freshness (the echo of our nonce)
+	 * and is what makes an unknown sender known: not replay-checked. */
+	if (why == MSG_OK && ss && m.type == MSG_HELLO) {
+		rx_hello(s, ss, &m);
+		return;
+	}
 	if (why == MSG_OK)
-		why = msg_replay_check(ss ? &s->replay_tcp : &s->replay_udp, &m, wall_ms());
+		why = msg_replay_check(ss ? &s->replay_tcp : &s->replay_udp, &m, loop_now_ms(s->loop));
 	if (why != MSG_OK) {
 		count_drop(s, why, from);
 		return;
@@ -508,6 +622,7 @@ static void rx_message(struct sync *s, struct session *ss, const uint8_t *buf, s
 	case MSG_SNAPSHOT: rx_snapshot(s, &m); break;
 	case MSG_DELTA: rx_delta(s, &m); break;
 	case MSG_SNAP_REQUEST: rx_request(s, ss, &m); break;
+	case MSG_BYE: rx_bye(s, ss, &m); break;
 	default: s->c.bad_payload++; break; /* registration types: not on this port */
 	}
 }
@@ -541,6 +656,23 @@ static void session_update_mask(struct session *ss)
 	loop_set_mask(ss->s->loop, ss->fd, mask);
 }
 
+/* Keep track of frame boundaries in out, so a BYE can replace the
+ * frames not started yet without cutting one in half. */
+static void account_sent(struct session *ss, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		size_t take;
+
+		if (!ss->head_left)
+			ss->head_left = 2 + ((size_t)ss->out[off] << 8 | ss->out[off + 1]);
+		take = ss->head_left < n - off ? ss->head_left : n - off;
+		ss->head_left -= take;
+		off += take;
+	}
+}
+
 static void session_write(struct session *ss)
 {
 	while (!ss->dead && ss->established && ss->outlen) {
@@ -552,9 +684,14 @@ static void session_write(struct session *ss)
 			session_fail(ss, true);
 			return;
 		}
+		account_sent(ss, (size_t)n);
 		memmove(ss->out, ss->out + n, ss->outlen - (size_t)n);
 		ss->outlen -= (size_t)n;
 	}
+	/* A BYE went out whole: half-close, so the peer reads it, then EOF;
+	 * we close when its EOF comes (or at SYNC_LINGER_MS). */
+	if (!ss->dead && ss->closing && !ss->outlen)
+		shutdown(ss->fd, SHUT_WR);
 	session_update_mask(ss);
 }
 
@@ -580,7 +717,10 @@ static void session_close(struct session *ss, bool crash_check)
 {
 	struct sync *s = ss->s;
 	struct in_addr peer = ss->peer;
-	bool lost = crash_check && ss->outgoing && ss->established;
+	/* A session the MASTER ended with a BYE is not its crash (only a
+	 * BYE "shutdown" still is: it is leaving). */
+	bool lost = crash_check && ss->outgoing && ss->established &&
+		    (!ss->bye_in || ss->bye_in == SYNC_BYE_SHUTDOWN);
 
 	loop_del_fd(s->loop, ss->fd);
 	close(ss->fd);
@@ -605,16 +745,18 @@ static void session_read(struct session *ss)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		session_fail(ss, true);
+		session_fail(ss, !ss->closing); /* our BYE went out: its end is ours */
 		return;
 	}
+	if (ss->closing)
+		return; /* read and dropped: unread data would make close() send a reset */
 	ss->inlen += (size_t)n;
 	while (!ss->dead && ss->inlen >= 2) {
 		size_t len = (size_t)ss->in[0] << 8 | ss->in[1];
 
 		if (len > MSG_MAX_LEN) {
 			count_drop(ss->s, MSG_DROP_OVERSIZE, ss->peer);
-			session_fail(ss, false);
+			session_bye(ss, SYNC_BYE_PROTOCOL);
 			return;
 		}
 		if (ss->inlen < 2 + len)
@@ -637,7 +779,7 @@ static void session_connected(struct session *ss)
 	}
 	ss->established = true;
 	log_info("sync: session to MASTER %s up", inet_ntoa(ss->peer));
-	request_snapshot(ss->s);
+	session_hello(ss, 0); /* the snapshot request follows the nonce exchange */
 	session_update_mask(ss);
 }
 
@@ -673,6 +815,13 @@ static struct session *session_new(struct sync *s, int fd, struct in_addr peer, 
 	ss->established = !outgoing;
 	ss->opened_ms = loop_now_ms(s->loop);
 	list_init(&ss->link);
+	/* Non-blocking: the kernel's pool is long initialised once the
+	 * network is up; a zero nonce is never used (it means "none"). */
+	while (!ss->nonce)
+		if (getrandom(&ss->nonce, sizeof(ss->nonce), GRND_NONBLOCK) != sizeof(ss->nonce))
+			ss->nonce = (uint64_t)loop_now_ms(s->loop) ^ ((uint64_t)(uintptr_t)ss << 16);
+	if (!outgoing)
+		session_hello(ss, 0);
 	return ss;
 }
 
@@ -748,17 +897,21 @@ static void close_up(struct sync *s, bool crash_check)
 		session_close(up, crash_check);
 }
 
-/* Sessions that failed outside their own event (a send from the UDP path). */
+/* Sessions that failed outside their own event (a send from the UDP path),
+ * and sessions we closed with a BYE that lingered long enough. */
 static void sweep_dead(struct sync *s)
 {
 	struct list *pos, *tmp;
+
+	uint64_t now = loop_now_ms(s->loop);
 
 	if (s->up && s->up->dead)
 		close_up(s, s->up->dead_crash);
 	list_for_each_safe(pos, tmp, &s->accepted) {
 		struct session *ss = list_entry(pos, struct session, link);
 
-		if (ss->dead)
+		/* A BYE the peer did not read within the linger: give up. */
+		if (ss->dead || (ss->closing && now - ss->opened_ms >= SYNC_LINGER_MS))
 			session_close(ss, ss->dead_crash);
 	}
 }
@@ -822,6 +975,14 @@ static int tcp_open(struct sync *s)
 	return loop_add_fd(s->loop, s->tcp_fd, LOOP_READ, accept_io, s);
 }
 
+static void seq_start(struct sync *s)
+{
+	char path[sizeof(s->cfg->node.state_dir) + 16];
+
+	snprintf(path, sizeof(path), "%s/epoch-sync", s->cfg->node.state_dir);
+	msg_seq_init(&s->tx_seq, path); /* logs a failure; the run goes on */
+}
+
 int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, struct pool *pool,
 	      struct vrrp *vrrp, const struct msg_key *key, struct in_addr self, const struct sync_hooks *hooks)
 {
@@ -836,7 +997,9 @@ int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, st
 			    .udp_fd = -1, .tcp_fd = -1, .asm_ = s->asm_ };
 	if (hooks)
 		s->hooks = *hooks;
-	s->replay_udp.max_age_ms = s->replay_tcp.max_age_ms = SYNC_MAX_AGE_MS;
+	/* No first contact without proof (rx_hello): replay_*.trust_first
+	 * stays false.  Our own sequence starts above every earlier run. */
+	seq_start(s);
 	list_init(&s->accepted);
 	loop_timer_init(&s->snap_timer, snap_timer_fired, s);
 	loop_timer_init(&s->poll_timer, poll_fired, s);
@@ -861,8 +1024,12 @@ void sync_close(struct sync *s)
 	close_up(s, false);
 	/* Popped first (list_del of an unlinked element is a no-op), so the
 	 * loop never looks at a session that session_close freed. */
-	for (struct list *e; (e = list_pop_head(&s->accepted));)
-		session_close(list_entry(e, struct session, link), false);
+	for (struct list *e; (e = list_pop_head(&s->accepted));) {
+		struct session *ss = list_entry(e, struct session, link);
+
+		session_bye(ss, SYNC_BYE_SHUTDOWN); /* best effort: we are leaving */
+		session_close(ss, false);
+	}
 	if (s->udp_fd >= 0) {
 		loop_del_fd(s->loop, s->udp_fd);
 		close(s->udp_fd);
@@ -906,7 +1073,9 @@ json_t *sync_status_json(struct sync *s)
 
 	for (int d = 1; drops && d < MSG_DROP_NCAUSES; d++)
 		json_object_set_new(drops, msg_drop_name(d), json_integer((json_int_t)c->drops[d]));
-	return json_pack("{s:I, s:I, s:s, s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "seq",
+	json_t *st;
+
+	st = json_pack("{s:I, s:I, s:s, s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "seq",
 			 (json_int_t)s->state_seq, "last_snapshot_ms",
 			 s->last_snapshot_ms ? (json_int_t)(loop_now_ms(s->loop) - s->last_snapshot_ms) : -1,
 			 "session", s->up ? inet_ntoa(s->up->peer) : "", "session_up", s->up && s->up->established,
@@ -915,4 +1084,9 @@ json_t *sync_status_json(struct sync *s)
 			 "deltas_applied", (json_int_t)c->rx_deltas, "gaps", (json_int_t)c->gaps,
 			 "master_lost", (json_int_t)c->master_lost, "bad_payload", (json_int_t)c->bad_payload,
 			 "requests_served", (json_int_t)c->requests_served, "dropped", drops);
+	if (st) {
+		json_object_set_new(st, "byes_sent", json_integer((json_int_t)c->byes_sent));
+		json_object_set_new(st, "byes_received", json_integer((json_int_t)c->byes_received));
+	}
+	return st;
 }

@@ -406,6 +406,7 @@ static void apply_remove(struct sync *s, const char *name)
 static void apply_snapshot(struct sync *s, struct snap_asm *a)
 {
 	struct server *srv, *next;
+	bool changed;
 
 	s->applying = true;
 	for (size_t i = 0; i < a->n; i++)
@@ -422,6 +423,10 @@ static void apply_snapshot(struct sync *s, struct snap_asm *a)
 			pool_server_remove(s->pool, srv);
 	}
 	s->applying = false;
+	/* The periodic snapshot (every second) of a MASTER whose state did not
+	 * move changes nothing here: not news for the journal, and an SD card
+	 * must not take a synced write per second for it (docs/journal.md). */
+	changed = s->applied_from != a->sender || s->state_seq != a->state_seq;
 	if (s->applied_from != a->sender)
 		log_info("sync: following %s (state %llu, %zu servers)", a->master,
 			 (unsigned long long)a->state_seq, a->n);
@@ -430,7 +435,7 @@ static void apply_snapshot(struct sync *s, struct snap_asm *a)
 	s->last_snapshot_ms = loop_now_ms(s->loop);
 	s->c.rx_snapshots++;
 	vrrp_hold_preempt(s->vrrp, 0); /* we have the pool: preempting is safe now */
-	if (s->hooks.applied)
+	if (changed && s->hooks.applied)
 		s->hooks.applied(s->hooks.arg, s->state_seq, true, a->master);
 }
 

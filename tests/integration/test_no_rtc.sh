@@ -24,10 +24,17 @@ MSGTOOL=$BUILD_DIR/tests/msgtool
 FAKETIME_LIB=$(dpkg -L libfaketime 2>/dev/null | grep -m1 '/libfaketime\.so\.1$')
 require "libfaketime is installed" test -n "$FAKETIME_LIB"
 require "msgtool is built" test -x "$MSGTOOL"
-# clock OFFSET: a wrapper that runs a program with its wall clock moved.
-clock() { echo "env LD_PRELOAD=$FAKETIME_LIB FAKETIME=$1 FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_NO_CACHE=1"; }
+# clock OFFSET [PROGRAM]: a wrapper that runs PROGRAM (default: ours) with
+# its wall clock moved.  An ASan build refuses to start unless its runtime
+# comes first in the preload list: preload it before libfaketime.
+ASAN_LIB=$(ldd "$ANDROMEDA" | awk '$1 ~ /^libasan/ { print $3 }')
+clock() {
+	local pre=$FAKETIME_LIB
+	[[ -n "$ASAN_LIB" && "${2:-ours}" == ours ]] && pre=$ASAN_LIB:$FAKETIME_LIB
+	echo "env LD_PRELOAD=$pre FAKETIME=$1 FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_NO_CACHE=1"
+}
 require "libfaketime moves the clock back 50 years" \
-	bash -c "(( \$($(clock -50y) date +%Y) < $(date +%Y) - 45 ))"
+	bash -c "(( \$($(clock -50y date) date +%Y) < $(date +%Y) - 45 ))"
 
 mt() { lab_exec client "$MSGTOOL" "$@"; }
 st() { ha_ctl "$1" status --json; }

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -399,7 +400,7 @@ static void ack_record(struct agent *a, uint32_t sender, const struct regmsg_ack
 }
 
 int agent_input(struct agent *a, const uint8_t *buf, size_t len, uint32_t from,
-		uint64_t now_wall_ms)
+		uint64_t now_ms)
 {
 	char why[128], what[160];
 	struct regmsg_ack k;
@@ -411,7 +412,7 @@ int agent_input(struct agent *a, const uint8_t *buf, size_t len, uint32_t from,
 	if (d == MSG_OK && m.type != MSG_ACK)
 		return drop(a, DROP_TYPE, &a->st.drop_type, from, "not an acknowledgement");
 	if (d == MSG_OK)
-		d = msg_replay_check(&a->replay, &m, now_wall_ms);
+		d = msg_replay_check(&a->replay, &m, now_ms);
 	if (d != MSG_OK)
 		return drop(a, d, &a->st.drop_msg[d], from, msg_drop_name(d));
 	re = regmsg_decode_ack(m.payload, m.len, &k, why, sizeof(why));
@@ -448,7 +449,7 @@ static void sock_read(struct loop *loop, int fd, unsigned events, void *arg)
 		/* MSG_TRUNC returns the real length: a longer datagram than
 		 * the buffer still counts as oversize in msg_decode. */
 		agent_input(a, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf),
-			    from.sin_addr.s_addr, wall_ms());
+			    from.sin_addr.s_addr, loop_now_ms(a->loop));
 	}
 }
 
@@ -473,6 +474,24 @@ static int sock_open(struct agent *a)
 	return 0;
 }
 
+/* The sequence of this run: above every earlier run's, whatever the
+ * clock (a Pi without RTC).  The package creates the default directory;
+ * a hand-made state_file path may need its directory. */
+static void seq_start(struct agent *a)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", a->cfg->state_file);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			log_warn("agent: cannot create %s", dir);
+	}
+	msg_seq_init(&a->seq, a->cfg->state_file);
+}
+
 int agent_create(struct agent **out, struct loop *loop, const struct agent_config *cfg,
 		 const struct msg_key *key)
 {
@@ -485,7 +504,10 @@ int agent_create(struct agent **out, struct loop *loop, const struct agent_confi
 	a->cfg = cfg;
 	a->key = *key;
 	a->sock = -1;
-	a->replay.max_age_ms = AGENT_REPLAY_MAX_AGE_MS;
+	/* A first ack from a balancer is taken as it comes: a replayed one
+	 * can only make us log an old answer (docs/protocol.md). */
+	a->replay.trust_first = true;
+	seq_start(a);
 	loop_timer_init(&a->tick, tick_fire, a);
 	loop_timer_init(&a->wd, wd_fire, a);
 	err = sock_open(a);

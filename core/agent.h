@@ -31,7 +31,6 @@ struct loop;
 struct agent;
 
 #define AGENT_WITHDRAW_GAP_MS 50     /* between the two withdraws on SIGTERM */
-#define AGENT_REPLAY_MAX_AGE_MS 60000 /* first ack from a balancer: clock skew allowed */
 #define AGENT_MAX_SEEN 16            /* balancers whose answers are remembered */
 
 struct agent_stats {
@@ -46,7 +45,9 @@ struct agent_stats {
 };
 
 /* Open the UDP socket and the checker; nothing is sent until
- * agent_start().  cfg and loop must outlive the agent; key is copied.
+ * agent_start().  The message sequence starts at the next boot epoch kept
+ * in cfg->state_file (its directory is created if missing; a failure to
+ * store it is logged and not fatal).  cfg and loop must outlive the agent; key is copied.
  * Returns 0 and *out, or -errno (logged). */
 int agent_create(struct agent **out, struct loop *loop, const struct agent_config *cfg,
 		 const struct msg_key *key);
@@ -59,11 +60,11 @@ void agent_destroy(struct agent *a);
 
 /* One received datagram from IPv4 address from (network byte order; for
  * logs only: the balancer is identified by the envelope's sender id), as
- * the socket handler passes it; tests call it directly.  now_wall_ms is
- * the wall clock in unix ms.  Returns 0 for a verified ack of ours, or
+ * the socket handler passes it; tests call it directly.  now_ms is the
+ * loop's monotonic clock (which balancer to forget first).  Returns 0 for a verified ack of ours, or
  * -EBADMSG when it was dropped (and counted). */
 int agent_input(struct agent *a, const uint8_t *buf, size_t len, uint32_t from,
-		uint64_t now_wall_ms);
+		uint64_t now_ms);
 /* Build the datagram the agent would send (encoded envelope) for an
  * announce (withdraw == false) or a withdraw with reason why.  Returns its
  * length or -errno.  Used by agent.c and the tests. */

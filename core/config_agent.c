@@ -61,6 +61,7 @@ static const struct akey akeys[] = {
 	ANUM("announce_interval", announce_interval_ms, CFGV_DUR, REGMSG_INTERVAL_MIN_MS,
 	     REGMSG_INTERVAL_MAX_MS),
 	AKEY("key_file", set_str, key_file, true),
+	AKEY("state_file", set_str, state_file, false),
 	AKEY("balancers", set_balancers, balancers, false),
 	ANUM("port", port, CFGV_NUM, 1, 65535),
 	AKEY("log_level", set_log_level, log_level, false),
@@ -291,6 +292,7 @@ static void agent_defaults(struct agent_config *cfg)
 	cfg->health_timeout_ms = 1 * CFGV_SEC;
 	cfg->announce_interval_ms = 2 * CFGV_SEC;
 	cfg->port = REGMSG_DEFAULT_PORT;
+	snprintf(cfg->state_file, sizeof(cfg->state_file), "%s", AGENT_STATE_FILE_DEFAULT);
 	cfg->log_level = LOG_LVL_INFO;
 }
 

@@ -19,6 +19,8 @@
 #define AGENT_URL_MAX 512
 #define AGENT_MAX_BALANCERS CFG_MAX_PEERS
 
+#define AGENT_STATE_FILE_DEFAULT "/var/lib/andromeda-agent/epoch"
+
 struct agent_config {
 	char path[PATH_MAX];
 	char name[CFG_NAME_MAX];           /* required: the server's name in the pool */
@@ -32,6 +34,8 @@ struct agent_config {
 	char interface[IF_NAMESIZE];       /* broadcast on this interface's LAN */
 	uint32_t announce_interval_ms;     /* default 2s (REGMSG_INTERVAL_MIN_MS..MAX_MS) */
 	char key_file[PATH_MAX];           /* required: the cluster key */
+	char state_file[PATH_MAX];         /* boot epoch of the message sequence,
+	                                    * default AGENT_STATE_FILE_DEFAULT */
 	struct in_addr balancers[AGENT_MAX_BALANCERS]; /* unicast, in addition to broadcast */
 	size_t nbalancers;
 	uint16_t port;                     /* balancers' registration port, default 7789 */

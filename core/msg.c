@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -189,49 +190,146 @@ static unsigned replay_slot(struct msg_replay *r)
 	return lru;
 }
 
+static void replay_record(struct msg_replay *r, int i, uint32_t sender, uint64_t seq, uint64_t now_ms)
+{
+	unsigned slot = i >= 0 ? (unsigned)i : replay_slot(r);
+
+	r->s[slot].sender = sender;
+	r->s[slot].last_seq = seq;
+	r->s[slot].last_used = now_ms;
+}
+
 enum msg_drop msg_replay_check(struct msg_replay *r, const struct msg *m, uint64_t now_ms)
 {
 	int i = replay_find(r, m->sender);
-	uint64_t skew;
-	unsigned slot;
 
-	if (i >= 0) {
-		/* Known sender: the sequence alone decides; its clock does
-		 * not matter any more. */
-		if (m->seq <= r->s[i].last_seq)
-			return MSG_DROP_REPLAY;
-		r->s[i].last_seq = m->seq;
-		r->s[i].last_used = now_ms;
-		return MSG_OK;
-	}
-	/* First contact: we have no sequence to compare with, so only the
-	 * timestamp bounds how old a replayed message can be. */
-	skew = m->ts_ms > now_ms ? m->ts_ms - now_ms : now_ms - m->ts_ms;
-	if (skew > r->max_age_ms)
+	/* Known sender: the sequence alone decides.  Every boot of a sender
+	 * starts above its previous boot (epoch in the high bits), so a
+	 * restarted sender continues upward whatever its clock says. */
+	if (i >= 0 && m->seq <= r->s[i].last_seq)
+		return MSG_DROP_REPLAY;
+	/* Unknown sender: no sequence to compare with, and no clock to trust
+	 * either; only a proof of freshness (msg_replay_learn) or the
+	 * caller's choice to trust a first message lets it in. */
+	if (i < 0 && !r->trust_first)
 		return MSG_DROP_STALE;
-	slot = replay_slot(r);
-	r->s[slot].sender = m->sender;
-	r->s[slot].last_seq = m->seq;
-	r->s[slot].last_used = now_ms;
+	replay_record(r, i, m->sender, m->seq, now_ms);
 	return MSG_OK;
 }
 
-uint64_t msg_next_seq_at(uint64_t *last, uint64_t now_us)
+void msg_replay_learn(struct msg_replay *r, uint32_t sender, uint64_t seq, uint64_t now_ms)
 {
-	uint64_t next = *last + 1;
+	int i = replay_find(r, sender);
 
-	if (now_us > next)
-		next = now_us;
-	*last = next;
-	return next;
+	if (i >= 0 && r->s[i].last_seq > seq)
+		seq = r->s[i].last_seq;
+	replay_record(r, i, sender, seq, now_ms);
 }
 
 uint64_t msg_next_seq(uint64_t *last)
 {
+	return ++*last;
+}
+
+/* ---- boot epoch ---- */
+
+/* The stored epoch, or 0 (first start, or a file we cannot trust). */
+static uint32_t epoch_read(const char *path)
+{
+	char txt[32], *end;
+	unsigned long long v;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_warn("%s: cannot read the boot epoch; starting from the clock", path);
+		return 0;
+	}
+	n = read(fd, txt, sizeof(txt) - 1);
+	close(fd);
+	txt[n > 0 ? n : 0] = '\0';
+	errno = 0;
+	v = strtoull(txt, &end, 10);
+	if (n <= 0 || end == txt || (*end && *end != '\n') || errno || v > UINT32_MAX) {
+		log_warnx("%s: not a boot epoch (corrupt?); starting from the clock", path);
+		return 0;
+	}
+	return (uint32_t)v;
+}
+
+static int write_all(int fd, const char *p, size_t n);
+
+/* Directory part of path, for its fsync after the rename. */
+static int dir_fsync(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd, rc = 0;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Replace the file atomically: a power cut leaves the old or the new
+ * number, never a torn one. */
+static int epoch_write(const char *path, uint32_t epoch)
+{
+	char tmp[4096], txt[16];
+	int n = snprintf(txt, sizeof(txt), "%u\n", epoch), fd, rc = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	rc = write_all(fd, txt, (size_t)n);
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	return rc ? rc : dir_fsync(path);
+}
+
+int msg_epoch_next(const char *path, uint64_t now_s, uint32_t *epoch)
+{
+	uint64_t e = (uint64_t)epoch_read(path) + 1;
+	int rc;
+
+	if (now_s > e)
+		e = now_s;
+	if (e > UINT32_MAX)
+		e = UINT32_MAX;
+	*epoch = (uint32_t)e;
+	rc = epoch_write(path, *epoch);
+	if (rc < 0)
+		log_errno(rc, "%s: cannot store boot epoch %u (this run is fine; the next start may be "
+			  "dropped as a replay until it passes this one)", path, *epoch);
+	return rc;
+}
+
+int msg_seq_init(uint64_t *last, const char *path)
+{
 	struct timespec ts;
+	uint32_t epoch;
+	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return msg_next_seq_at(last, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	rc = msg_epoch_next(path, ts.tv_sec > 0 ? (uint64_t)ts.tv_sec : 0, &epoch);
+	*last = (uint64_t)epoch << 32;
+	return rc;
 }
 
 /* ---- key file ---- */

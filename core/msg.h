@@ -8,9 +8,11 @@
  *   5   1  type (enum msg_type)
  *   6   2  payload length N (<= MSG_MAX_PAYLOAD)
  *   8   4  sender id (the sender's IPv4 address, or an agent's service address)
- *   12  8  sequence: strictly increasing per sender; starts at the sender's
- *          wall clock in microseconds, so a restarted sender continues upward
- *   20  8  timestamp: sender's wall clock, unix milliseconds
+ *   12  8  sequence: strictly increasing per sender, whatever its clock:
+ *          high 32 bits the sender's boot epoch (msg_epoch_next, kept in
+ *          its state directory), low 32 bits a counter within that boot
+ *   20  8  timestamp: sender's wall clock, unix milliseconds; for logs
+ *          only, never used to accept or drop (a Pi may have no RTC)
  *   28  N  payload (type-specific, see the codecs of sync and registration)
  *   28+N 32 HMAC-SHA256(key, bytes 0 .. 28+N-1)
  */
@@ -29,9 +31,6 @@
 #define MSG_MAX_LEN (MSG_HDR_LEN + MSG_MAX_PAYLOAD + MSG_MAC_LEN)
 #define MSG_KEY_MIN 32        /* bytes of key material */
 #define MSG_KEY_MAX 64
-/* Suggested msg_replay.max_age_ms: wide enough for clocks kept by NTP,
- * narrow enough to bound replays after a receiver restart. */
-#define MSG_MAX_AGE_MS_DEFAULT 30000
 
 enum msg_type {
 	MSG_SNAPSHOT = 1,     /* sync: one chunk of a full snapshot */
@@ -40,8 +39,10 @@ enum msg_type {
 	MSG_ANNOUNCE = 4,     /* agent -> balancers: a server is here */
 	MSG_WITHDRAW = 5,     /* agent -> balancers: the server is leaving */
 	MSG_ACK = 6,          /* balancer -> agent: announcement accepted */
-	MSG_ALIVE = 7,        /* sync: a BACKUP, on its session, every advert interval */
-	MSG_TYPE_MAX = 7,
+	MSG_HELLO = 7,        /* sync session: freshness challenge and its answer */
+	MSG_BYE = 8,          /* sync session: why the sender closes it on purpose */
+	MSG_ALIVE = 9,        /* sync: a BACKUP, on its session, every advert interval */
+	MSG_TYPE_MAX = 9,
 };
 
 /* Why a message was dropped; counted per cause by every receiver.
@@ -58,7 +59,7 @@ enum msg_drop {
 	MSG_DROP_TYPE,       /* unknown type */
 	MSG_DROP_MAC,        /* HMAC does not verify: wrong key or tampered */
 	MSG_DROP_REPLAY,     /* sequence not above the last one seen from this sender */
-	MSG_DROP_STALE,      /* timestamp too far from our clock (first contact only) */
+	MSG_DROP_STALE,      /* first contact not proven fresh (unknown sender, sync) */
 	MSG_DROP_NCAUSES
 };
 
@@ -92,26 +93,34 @@ enum msg_drop msg_decode(const struct msg_key *key, const uint8_t *buf, size_t l
  * lines and counter keys; "unknown" outside the enum. */
 const char *msg_drop_name(enum msg_drop d);
 
-/* Replay protection: the last sequence accepted per sender.  Zero it and
- * set max_age_ms before use.  When full, a new sender evicts the least
- * recently accepted one, which is then treated as first contact again. */
+/* Replay protection: the last sequence accepted per sender.  Zero it
+ * (and set trust_first if wanted) before use.  When full, a new sender
+ * evicts the least recently accepted one, which is then first contact
+ * again.  No wall clock anywhere: see docs/protocol.md "Anti-replay". */
 #define MSG_MAX_SENDERS 64
 struct msg_replay {
 	struct {
 		uint32_t sender;
 		uint64_t last_seq;
-		uint64_t last_used;    /* for eviction, caller's clock */
+		uint64_t last_used;    /* for eviction, caller's monotonic clock */
 	} s[MSG_MAX_SENDERS];
 	unsigned n;
-	uint64_t max_age_ms;       /* first contact: |ts - now| must be <= this */
+	/* Unknown sender: true = accept its first message and record it
+	 * (registration: a capture can be replayed once after this receiver
+	 * restarted, with an effect bounded by one announce interval);
+	 * false = MSG_DROP_STALE until msg_replay_learn() is told a sequence
+	 * the sender proved fresh (sync: the session's HELLO exchange). */
+	bool trust_first;
 };
 /* Call after msg_decode() returned MSG_OK.  A known sender passes only
- * with a sequence above its last one (else MSG_DROP_REPLAY); its
- * timestamp is not looked at.  An unknown sender passes only when
- * |ts_ms - now_ms| <= max_age_ms (else MSG_DROP_STALE, nothing recorded).
- * On MSG_OK the sequence is recorded.  now_ms is the receiver's wall clock
- * (unix ms). */
+ * with a sequence above its last one (else MSG_DROP_REPLAY).  An unknown
+ * one: see trust_first.  On MSG_OK the sequence is recorded.  now_ms is
+ * the receiver's monotonic clock, used only to pick whom to evict. */
 enum msg_drop msg_replay_check(struct msg_replay *r, const struct msg *m, uint64_t now_ms);
+/* seq from sender was proven fresh (it answered our nonce): everything
+ * after it is fresh too.  Records max(known, seq), so a proof never lowers
+ * what a known sender must exceed. */
+void msg_replay_learn(struct msg_replay *r, uint32_t sender, uint64_t seq, uint64_t now_ms);
 
 /* Key file: hexadecimal text, MSG_KEY_MIN..MSG_KEY_MAX bytes (64..128 hex
  * digits), surrounding whitespace ignored; a regular file (not a symlink)
@@ -128,12 +137,21 @@ int msg_key_load(const char *path, struct msg_key *key, char *err, size_t errlen
  * Returns 0 or -errno, logging one line on failure.  (andromeda --gen-key) */
 int msg_key_generate(const char *path);
 
-/* The next sequence for a sender: max(last + 1, wall clock in us), also
- * stored in *last.  Start with *last = 0 (or the last sequence sent before
- * a restart); one counter per sender for every type it sends. */
+/* Boot epoch: the number in the file at path plus one, at least now_s
+ * (the wall clock in seconds, which only matters when the file is lost:
+ * with a right clock the epoch still exceeds every earlier one), at most
+ * UINT32_MAX.  Written back (temporary file, fsync, rename, fsync of the
+ * directory) before it is used.  A missing file is a first start; an
+ * unreadable or corrupt one is logged and counts as missing.  *epoch is
+ * always set; returns 0, or -errno when it could not be stored (logged:
+ * the epoch is then still good for this run, the next start may reuse
+ * it and be dropped as a replay until it counts past this run). */
+int msg_epoch_next(const char *path, uint64_t now_s, uint32_t *epoch);
+/* msg_epoch_next with the wall clock, into a sequence counter: *last =
+ * epoch << 32.  One call per process start and counter. */
+int msg_seq_init(uint64_t *last, const char *path);
+/* The next sequence: *last + 1, also stored in *last.  The low 32 bits
+ * carry into the epoch after 4 billion messages of one boot. */
 uint64_t msg_next_seq(uint64_t *last);
-/* The same with the clock given (now_us, unix microseconds): pure, so a
- * test can drive it with a clock it controls. */
-uint64_t msg_next_seq_at(uint64_t *last, uint64_t now_us);
 
 #endif

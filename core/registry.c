@@ -17,7 +17,6 @@
 #include "regmsg.h"
 
 #define REG_SWEEP_MS 100           /* expiry and drain-then-remove */
-#define REG_MAX_AGE_MS 60000
 
 enum reg_count {
 	REG_ANNOUNCES, REG_WITHDRAWS, REG_ADDED, REG_REMOVED, REG_EXPIRED, REG_REFUSED,
@@ -192,7 +191,7 @@ static void reg_io(struct loop *loop, int fd, unsigned events, void *arg)
 			return;
 		why = msg_decode(r->key, buf, (size_t)n, &m);
 		if (why == MSG_OK)
-			why = msg_replay_check(&r->replay, &m, wall_ms());
+			why = msg_replay_check(&r->replay, &m, loop_now_ms(r->loop));
 		if (why != MSG_OK) {
 			r->drops[why]++;
 			if (log_limit_ok(&r->limit[why], loop_now_ms(r->loop), 60000, NULL))
@@ -228,6 +227,14 @@ static void sweep(struct loop *loop, struct loop_timer *t)
 	loop_timer_arm(loop, t, REG_SWEEP_MS);
 }
 
+static void seq_start(struct registry *r)
+{
+	char path[sizeof(r->cfg->node.state_dir) + 24];
+
+	snprintf(path, sizeof(path), "%s/epoch-registration", r->cfg->node.state_dir);
+	msg_seq_init(&r->tx_seq, path); /* logs a failure; the run goes on */
+}
+
 int registry_open(struct registry **out, struct loop *loop, const struct config *cfg, struct pool *pool,
 		  const struct msg_key *key, struct in_addr self, const struct registry_hooks *hooks)
 {
@@ -240,7 +247,10 @@ int registry_open(struct registry **out, struct loop *loop, const struct config 
 	*r = (struct registry){ .loop = loop, .cfg = cfg, .pool = pool, .key = key, .self = self };
 	if (hooks)
 		r->hooks = *hooks;
-	r->replay.max_age_ms = REG_MAX_AGE_MS;
+	/* An agent's first message is taken as it comes; docs/protocol.md
+	 * "Anti-replay" weighs it (bounded by one announce interval). */
+	r->replay.trust_first = true;
+	seq_start(r);
 	r->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->fd < 0 || setsockopt(r->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(r->fd, (struct sockaddr *)&any, sizeof(any)) < 0)

@@ -34,6 +34,7 @@ PACKAGES=(
 	libmnl-dev libcurl4-openssl-dev libsystemd-dev libssl-dev libjansson-dev
 	clang libclang-rt-14-dev clang-tidy-14 cppcheck valgrind
 	iproute2 curl jq tcpdump netcat-openbsd procps util-linux apache2
+	libfaketime strace
 )
 
 PHASES=()       # "name|result|detail" for the summary

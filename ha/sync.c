@@ -1,12 +1,12 @@
-/* sync.c - state replication: UDP snapshots and deltas from the MASTER,
- * a TCP session from each BACKUP (snapshot requests + crash detector).
- * See sync.h. */
+/* sync.c - state replication: the replicated state and the UDP channel
+ * (snapshots and deltas from the MASTER), message intake for both
+ * channels, life cycle and status.  The TCP sessions (snapshot requests,
+ * crash detector) are in sync_session.c.  See sync.h. */
 #include "sync.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,43 +14,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "acceptor.h"
 #include "config.h"
 #include "list.h"
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
 #include "sync_codec.h"
+#include "sync_int.h"
+#include "sync_session.h"
 #include "vrrp.h"
 
 /* Organisation-local multicast group for the UDP channel (RFC 2365),
  * sent with TTL 1: it never leaves the LAN. */
 #define SYNC_GROUP "239.255.51.88"
 #define SYNC_INTERVAL_MS 1000      /* full snapshot period */
-#define SYNC_POLL_MS 50            /* BACKUP: follow the master's address */
-#define SYNC_RECONNECT_MS 100
-#define SYNC_MAX_AGE_MS 60000      /* first contact: clocks within a minute */
-#define SYNC_MAX_SESSIONS SYNC_MAX_NODES
-#define SYNC_AUTH_TIMEOUT_MS 2000  /* an accepted session must prove the key by then */
 #define SYNC_PREEMPT_HOLD_MS 3000  /* a BACKUP waits at most this for the MASTER's state */
-#define SYNC_SESSION_OUT_MAX (256 * 1024)
 #define SYNC_MAX_SERVERS (SYNC_MAX_CHUNKS * 8)
-
-struct session {
-	struct sync *s;
-	int fd;
-	struct in_addr peer;
-	bool outgoing;             /* ours, to the MASTER */
-	bool established;
-	bool authed;               /* sent a message that verified */
-	bool dead, dead_crash;     /* failed: closed by its owner's next step */
-	uint64_t opened_ms;
-	uint8_t in[2 + MSG_MAX_LEN];
-	size_t inlen;
-	uint8_t *out;
-	size_t outlen, outcap;
-	struct list link;          /* in s->accepted (incoming only) */
-};
 
 struct snap_asm {                  /* reassembly of one snapshot */
 	uint32_t sender, snap_id;
@@ -60,45 +39,6 @@ struct snap_asm {                  /* reassembly of one snapshot */
 	char master[SYNC_NAME_MAX];
 	size_t n;                      /* servers collected so far */
 	struct sync_server srv[SYNC_MAX_SERVERS];
-};
-
-struct sync_counters {
-	uint64_t tx_snapshots, tx_deltas, rx_snapshots, rx_deltas;
-	uint64_t gaps, requests_sent, requests_served;
-	uint64_t sessions_lost, master_lost, bad_payload;
-	uint64_t drops[MSG_DROP_NCAUSES];
-};
-
-struct sync {
-	struct loop *loop;
-	const struct config *cfg;
-	struct pool *pool;
-	struct vrrp *vrrp;
-	const struct msg_key *key;
-	struct in_addr self;
-	struct sync_hooks hooks;
-	int udp_fd, tcp_fd;
-	struct acceptor tcp_acceptor;  /* on tcp_fd: the out-of-fd policy */
-	struct sockaddr_in group;
-	uint64_t tx_seq;
-	struct msg_replay replay_udp, replay_tcp;
-	uint64_t state_seq;
-	uint32_t applied_from;         /* sender whose state we follow */
-	uint32_t snap_id;
-	bool applying;                 /* our own pool changes are not deltas */
-	struct snap_asm *asm_;
-	struct session *up;            /* BACKUP -> MASTER */
-	uint64_t up_attempt_ms;
-	uint64_t alive_ms;             /* BACKUP: last MSG_ALIVE sent on up */
-	struct list accepted;
-	unsigned naccepted;
-	struct loop_timer snap_timer, poll_timer;
-	uint64_t last_snapshot_ms;     /* monotonic, sent (MASTER) or applied */
-	struct sync_counters c;
-	struct log_limit drop_limit[MSG_DROP_NCAUSES];
-	struct log_limit send_limit;
-	struct sync_node nodes[SYNC_MAX_SESSIONS];
-	unsigned nnodes;
 };
 
 /* Remember who is who (names for `andromedactl peers`). */
@@ -119,7 +59,7 @@ static struct sync_node *node_seen(struct sync *s, uint32_t addr, const char *na
 	return n;
 }
 
-static void session_peer_gone(struct sync *s, struct in_addr peer)
+void sync_node_gone(struct sync *s, struct in_addr peer)
 {
 	for (unsigned i = 0; i < s->nnodes; i++)
 		if (s->nodes[i].addr.s_addr == peer.s_addr && s->nodes[i].backup_session) {
@@ -136,8 +76,6 @@ size_t sync_nodes(const struct sync *s, struct sync_node *out, size_t max)
 	return n;
 }
 
-static void session_close(struct session *ss, bool crash_check);
-
 static bool is_master(const struct sync *s) { return vrrp_get_state(s->vrrp) == VRRP_MASTER; }
 
 static uint64_t wall_ms(void)
@@ -148,8 +86,10 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static int envelope(struct sync *s, uint8_t type, const uint8_t *payload, size_t len, uint8_t *out, size_t cap)
+int sync_envelope(struct sync *s, uint8_t type, const uint8_t *payload, size_t len, uint8_t *out, size_t cap)
 {
+	/* The timestamp is informational (logs, captures); acceptance rests on
+	 * the sequence alone (msg.h). */
 	return msg_encode(s->key, type, s->self.s_addr, msg_next_seq(&s->tx_seq), wall_ms(), payload, len, out,
 			  cap);
 }
@@ -170,46 +110,6 @@ static void udp_send(struct sync *s, const uint8_t *buf, size_t len)
 		to.sin_addr = s->cfg->ha.peers[i];
 		sendto(s->udp_fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to));
 	}
-}
-
-static void session_write(struct session *ss);
-
-/* A session that failed is only marked: it is closed (and freed) by the
- * event handler or the poll timer, never under a caller still using it. */
-static void session_fail(struct session *ss, bool crash)
-{
-	ss->dead = true;
-	ss->dead_crash |= crash;
-}
-
-/* Queue one framed message on a session: [u16 length][envelope]. */
-static void session_send(struct session *ss, const uint8_t *buf, size_t len)
-{
-	size_t need = ss->outlen + 2 + len;
-
-	if (ss->dead)
-		return;
-	if (need > SYNC_SESSION_OUT_MAX) {
-		log_warnx("sync: session with %s is not reading: closing it", inet_ntoa(ss->peer));
-		session_fail(ss, false);
-		return;
-	}
-	if (need > ss->outcap) {
-		size_t cap = need * 2 < SYNC_SESSION_OUT_MAX ? need * 2 : SYNC_SESSION_OUT_MAX;
-		uint8_t *p = realloc(ss->out, cap);
-
-		if (!p) {
-			session_fail(ss, false);
-			return;
-		}
-		ss->out = p;
-		ss->outcap = cap;
-	}
-	ss->out[ss->outlen] = (uint8_t)(len >> 8);
-	ss->out[ss->outlen + 1] = (uint8_t)len;
-	memcpy(ss->out + ss->outlen + 2, buf, len);
-	ss->outlen += 2 + len;
-	session_write(ss);
 }
 
 static void server_to_sync(const struct sync *s, const struct server *srv, struct sync_server *r)
@@ -257,13 +157,13 @@ static void send_snapshot(struct sync *s, struct session *ss)
 
 		h.nservers = (uint16_t)cnt;
 		plen = sync_snap_encode(&h, all + first, cnt, payload, sizeof(payload));
-		len = plen < 0 ? plen : envelope(s, MSG_SNAPSHOT, payload, (size_t)plen, buf, sizeof(buf));
+		len = plen < 0 ? plen : sync_envelope(s, MSG_SNAPSHOT, payload, (size_t)plen, buf, sizeof(buf));
 		if (len < 0) {
 			log_errno(len, "sync: encoding snapshot chunk %u", h.chunk);
 			return;
 		}
 		if (ss)
-			session_send(ss, buf, (size_t)len);
+			sync_session_send(ss, buf, (size_t)len);
 		else
 			udp_send(s, buf, (size_t)len);
 	}
@@ -279,7 +179,7 @@ static void send_delta(struct sync *s, struct server *srv, enum sync_op op)
 
 	server_to_sync(s, srv, &d.srv);
 	plen = sync_delta_encode(&d, payload, sizeof(payload));
-	len = plen < 0 ? plen : envelope(s, MSG_DELTA, payload, (size_t)plen, buf, sizeof(buf));
+	len = plen < 0 ? plen : sync_envelope(s, MSG_DELTA, payload, (size_t)plen, buf, sizeof(buf));
 	if (len < 0) {
 		log_errno(len, "sync: encoding delta for %s", srv->name);
 		return;
@@ -353,6 +253,7 @@ static void apply_remove(struct sync *s, const char *name)
 static void apply_snapshot(struct sync *s, struct snap_asm *a)
 {
 	struct server *srv, *next;
+	bool changed;
 
 	s->applying = true;
 	for (size_t i = 0; i < a->n; i++)
@@ -369,6 +270,10 @@ static void apply_snapshot(struct sync *s, struct snap_asm *a)
 			pool_server_remove(s->pool, srv);
 	}
 	s->applying = false;
+	/* The periodic snapshot (every second) of a MASTER whose state did not
+	 * move changes nothing here: not news for the journal, and an SD card
+	 * must not take a synced write per second for it (docs/journal.md). */
+	changed = s->applied_from != a->sender || s->state_seq != a->state_seq;
 	if (s->applied_from != a->sender)
 		log_info("sync: following %s (state %llu, %zu servers)", a->master,
 			 (unsigned long long)a->state_seq, a->n);
@@ -377,36 +282,38 @@ static void apply_snapshot(struct sync *s, struct snap_asm *a)
 	s->last_snapshot_ms = loop_now_ms(s->loop);
 	s->c.rx_snapshots++;
 	vrrp_hold_preempt(s->vrrp, 0); /* we have the pool: preempting is safe now */
-	if (s->hooks.applied)
+	if (changed && s->hooks.applied)
 		s->hooks.applied(s->hooks.arg, s->state_seq, true, a->master);
 }
 
 /* Who we are, on the session to the MASTER: a snapshot request, or
- * MSG_ALIVE (same payload), so that the MASTER can show when it last heard
- * each BACKUP (backups send no VRRP adverts).  true if queued. */
+ * MSG_ALIVE (same payload).  true if queued. */
 static bool say_to_master(struct sync *s, uint8_t type)
 {
 	struct sync_request q = { .have_seq = s->state_seq, .priority = (uint8_t)s->cfg->ha.priority };
 	uint8_t payload[128], buf[MSG_MAX_LEN];
 	int plen, len;
 
-	if (!s->up || !s->up->established)
+	if (!sync_session_ready(s->up))
 		return false;
 	snprintf(q.node, sizeof(q.node), "%s", s->cfg->node.name);
 	plen = sync_request_encode(&q, payload, sizeof(payload));
-	len = plen < 0 ? plen : envelope(s, type, payload, (size_t)plen, buf, sizeof(buf));
+	len = plen < 0 ? plen : sync_envelope(s, type, payload, (size_t)plen, buf, sizeof(buf));
 	if (len <= 0)
 		return false;
-	session_send(s->up, buf, (size_t)len);
+	sync_session_send(s->up, buf, (size_t)len);
 	s->alive_ms = loop_now_ms(s->loop);
 	return true;
 }
 
-static void request_snapshot(struct sync *s)
+void sync_request_snapshot(struct sync *s)
 {
-	if (say_to_master(s, MSG_SNAP_REQUEST)) /* else the periodic snapshot will do */
+	/* Not ready: the periodic snapshot (or the HELLO's end) will do. */
+	if (say_to_master(s, MSG_SNAP_REQUEST))
 		s->c.requests_sent++;
 }
+
+bool sync_say_alive(struct sync *s) { return say_to_master(s, MSG_ALIVE); }
 
 static void rx_snapshot(struct sync *s, const struct msg *m)
 {
@@ -463,7 +370,7 @@ static void rx_delta(struct sync *s, const struct msg *m)
 	}
 	if (m->sender != s->applied_from || d.state_seq > s->state_seq + 1) {
 		s->c.gaps++;
-		request_snapshot(s);
+		sync_request_snapshot(s);
 		return;
 	}
 	if (d.state_seq <= s->state_seq)
@@ -504,7 +411,9 @@ static void rx_request(struct sync *s, struct session *ss, const struct msg *m)
 	send_snapshot(s, ss);
 }
 
-static void count_drop(struct sync *s, enum msg_drop why, struct in_addr from)
+/* ---- receiving (both channels) ---- */
+
+void sync_count_drop(struct sync *s, enum msg_drop why, struct in_addr from)
 {
 	uint64_t suppressed = 0;
 
@@ -515,17 +424,23 @@ static void count_drop(struct sync *s, enum msg_drop why, struct in_addr from)
 }
 
 /* One datagram or one framed session message. */
-static void rx_message(struct sync *s, struct session *ss, const uint8_t *buf, size_t len, struct in_addr from)
+void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, size_t len, struct in_addr from)
 {
 	struct msg m;
 	enum msg_drop why = msg_decode(s->key, buf, len, &m);
 
 	if (why == MSG_OK && ss)
-		ss->authed = true; /* it holds the key: keep it past the auth timeout */
+		sync_session_authed(ss); /* it holds the key: keep it past the auth timeout */
+	/* A HELLO carries its own proof of freshness (the echo of our nonce)
+	 * and is what makes an unknown sender known: not replay-checked. */
+	if (why == MSG_OK && ss && m.type == MSG_HELLO) {
+		sync_session_rx_hello(ss, &m);
+		return;
+	}
 	if (why == MSG_OK)
-		why = msg_replay_check(ss ? &s->replay_tcp : &s->replay_udp, &m, wall_ms());
+		why = msg_replay_check(ss ? &s->replay_tcp : &s->replay_udp, &m, loop_now_ms(s->loop));
 	if (why != MSG_OK) {
-		count_drop(s, why, from);
+		sync_count_drop(s, why, from);
 		return;
 	}
 	if (m.sender == s->self.s_addr)
@@ -535,6 +450,12 @@ static void rx_message(struct sync *s, struct session *ss, const uint8_t *buf, s
 	case MSG_DELTA: rx_delta(s, &m); break;
 	case MSG_SNAP_REQUEST: rx_request(s, ss, &m); break;
 	case MSG_ALIVE: rx_backup(s, ss, &m); break;
+	case MSG_BYE:
+		if (ss)
+			sync_session_rx_bye(ss, &m);
+		else
+			s->c.bad_payload++; /* a session's message, not a datagram's */
+		break;
 	default: s->c.bad_payload++; break; /* registration types: not on this port */
 	}
 }
@@ -553,258 +474,8 @@ static void udp_io(struct loop *loop, int fd, unsigned events, void *arg)
 
 		if (n < 0)
 			return;
-		rx_message(s, NULL, buf, (size_t)n, from.sin_addr);
+		sync_rx_message(s, NULL, buf, (size_t)n, from.sin_addr);
 	}
-}
-
-/* ---- TCP sessions ---- */
-
-static void session_io(struct loop *loop, int fd, unsigned events, void *arg);
-
-static void session_update_mask(struct session *ss)
-{
-	unsigned mask = LOOP_READ | (ss->outlen || !ss->established ? LOOP_WRITE : 0);
-
-	loop_set_mask(ss->s->loop, ss->fd, mask);
-}
-
-static void session_write(struct session *ss)
-{
-	while (!ss->dead && ss->established && ss->outlen) {
-		ssize_t n = send(ss->fd, ss->out, ss->outlen, MSG_NOSIGNAL);
-
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			break;
-		if (n < 0) {
-			session_fail(ss, true);
-			return;
-		}
-		memmove(ss->out, ss->out + n, ss->outlen - (size_t)n);
-		ss->outlen -= (size_t)n;
-	}
-	session_update_mask(ss);
-}
-
-/* The crash detector: our session to the MASTER ended.  If that node is
- * still the one we follow, its process is gone (its kernel closed the
- * socket): RFC 5798 lets a backup act on priority 0 at Skew_Time, and this
- * is the same news, earlier. */
-static void master_session_lost(struct sync *s, struct in_addr peer)
-{
-	struct vrrp_status st;
-
-	vrrp_get_status(s->vrrp, &st);
-	s->c.sessions_lost++;
-	if (st.state != VRRP_BACKUP || st.master.s_addr != peer.s_addr)
-		return;
-	s->c.master_lost++;
-	log_warnx("sync: session to MASTER %s closed by its kernel: taking over as after priority 0",
-		  inet_ntoa(peer));
-	vrrp_master_lost(s->vrrp);
-}
-
-static void session_close(struct session *ss, bool crash_check)
-{
-	struct sync *s = ss->s;
-	struct in_addr peer = ss->peer;
-	bool lost = crash_check && ss->outgoing && ss->established;
-
-	loop_del_fd(s->loop, ss->fd);
-	close(ss->fd);
-	if (ss->outgoing) {
-		if (s->up == ss)
-			s->up = NULL;
-	} else {
-		list_del(&ss->link);
-		s->naccepted--;
-		session_peer_gone(s, peer);
-	}
-	free(ss->out);
-	free(ss);
-	if (lost)
-		master_session_lost(s, peer);
-}
-
-static void session_read(struct session *ss)
-{
-	ssize_t n = recv(ss->fd, ss->in + ss->inlen, sizeof(ss->in) - ss->inlen, 0);
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		session_fail(ss, true);
-		return;
-	}
-	ss->inlen += (size_t)n;
-	while (!ss->dead && ss->inlen >= 2) {
-		size_t len = (size_t)ss->in[0] << 8 | ss->in[1];
-
-		if (len > MSG_MAX_LEN) {
-			count_drop(ss->s, MSG_DROP_OVERSIZE, ss->peer);
-			session_fail(ss, false);
-			return;
-		}
-		if (ss->inlen < 2 + len)
-			return;
-		rx_message(ss->s, ss, ss->in + 2, len, ss->peer); /* may mark it dead, never frees it */
-		memmove(ss->in, ss->in + 2 + len, ss->inlen - 2 - len);
-		ss->inlen -= 2 + len;
-	}
-}
-
-static void session_connected(struct session *ss)
-{
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	getsockopt(ss->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	if (err) {
-		session_fail(ss, false); /* not established: not a crash */
-		return;
-	}
-	ss->established = true;
-	log_info("sync: session to MASTER %s up", inet_ntoa(ss->peer));
-	request_snapshot(ss->s);
-	session_update_mask(ss);
-}
-
-static void session_io(struct loop *loop, int fd, unsigned events, void *arg)
-{
-	struct session *ss = arg;
-
-	(void)loop;
-	(void)fd;
-	if (!ss->dead && !ss->established)
-		session_connected(ss);
-	else if (!ss->dead && (events & LOOP_WRITE))
-		session_write(ss);
-	if (!ss->dead && ss->established && (events & LOOP_READ))
-		session_read(ss);
-	if (ss->dead)
-		session_close(ss, ss->dead_crash);
-}
-
-static struct session *session_new(struct sync *s, int fd, struct in_addr peer, bool outgoing)
-{
-	struct session *ss = calloc(1, sizeof(*ss));
-
-	if (!ss || loop_add_fd(s->loop, fd, outgoing ? LOOP_WRITE : LOOP_READ, session_io, ss) < 0) {
-		free(ss);
-		close(fd);
-		return NULL;
-	}
-	ss->s = s;
-	ss->fd = fd;
-	ss->peer = peer;
-	ss->outgoing = outgoing;
-	ss->established = !outgoing;
-	ss->opened_ms = loop_now_ms(s->loop);
-	list_init(&ss->link);
-	return ss;
-}
-
-static void session_connect(struct sync *s, struct in_addr master)
-{
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(s->cfg->ha.sync_port), .sin_addr = master };
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	s->up_attempt_ms = loop_now_ms(s->loop);
-	if (fd < 0)
-		return;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 && errno != EINPROGRESS) {
-		close(fd);
-		return;
-	}
-	s->up = session_new(s, fd, master, true);
-}
-
-/* Close accepted sessions that have not sent a valid message within
- * SYNC_AUTH_TIMEOUT_MS (or, with max_age UINT64_MAX, the oldest one such
- * at once).  Returns true if one was closed. */
-static bool evict_unauthed(struct sync *s, uint64_t max_age)
-{
-	struct session *oldest = NULL;
-	uint64_t now = loop_now_ms(s->loop);
-	struct list *pos;
-
-	list_for_each(pos, &s->accepted) {
-		struct session *ss = list_entry(pos, struct session, link);
-
-		if (!ss->authed && (!oldest || ss->opened_ms < oldest->opened_ms))
-			oldest = ss;
-	}
-	if (!oldest || (max_age != UINT64_MAX && now - oldest->opened_ms < max_age))
-		return false;
-	count_drop(s, MSG_DROP_SHORT, oldest->peer); /* nothing valid came */
-	session_close(oldest, false);
-	return true;
-}
-
-/* The acceptor's callback (core/acceptor.h): -ENOMEM pauses accepting. */
-static int accept_io(void *arg, int fd, const struct sockaddr_storage *peer)
-{
-	struct sync *s = arg;
-	struct sockaddr_in from = *(const struct sockaddr_in *)peer;
-	struct session *ss;
-
-	/* Full: make room by dropping the oldest session that never proved
-	 * the key, so idle strangers cannot lock the backups out. */
-	if (s->naccepted >= SYNC_MAX_SESSIONS && !evict_unauthed(s, UINT64_MAX)) {
-		close(fd);
-		return 0;
-	}
-	if (!(ss = session_new(s, fd, from.sin_addr, false)))
-		return -ENOMEM; /* session_new closed fd */
-	list_add_tail(&s->accepted, &ss->link);
-	s->naccepted++;
-	return 0;
-}
-
-/* Close our session to the MASTER (s->up is cleared before the free). */
-static void close_up(struct sync *s, bool crash_check)
-{
-	struct session *up = s->up;
-
-	s->up = NULL;
-	if (up)
-		session_close(up, crash_check);
-}
-
-/* Sessions that failed outside their own event (a send from the UDP path). */
-static void sweep_dead(struct sync *s)
-{
-	struct list *pos, *tmp;
-
-	if (s->up && s->up->dead)
-		close_up(s, s->up->dead_crash);
-	list_for_each_safe(pos, tmp, &s->accepted) {
-		struct session *ss = list_entry(pos, struct session, link);
-
-		if (ss->dead)
-			session_close(ss, ss->dead_crash);
-	}
-}
-
-/* BACKUP: keep one session to the MASTER we hear; anything else: none. */
-static void poll_fired(struct loop *loop, struct loop_timer *t)
-{
-	struct sync *s = t->arg;
-	struct vrrp_status st;
-
-	while (evict_unauthed(s, SYNC_AUTH_TIMEOUT_MS))
-		;
-	sweep_dead(s);
-	vrrp_get_status(s->vrrp, &st);
-	if (st.state != VRRP_BACKUP || !st.master.s_addr || st.master.s_addr == s->self.s_addr ||
-	    (s->up && s->up->peer.s_addr != st.master.s_addr)) {
-		close_up(s, false); /* not a BACKUP, or a new MASTER to follow */
-	} else if (!s->up && loop_now_ms(loop) - s->up_attempt_ms >= SYNC_RECONNECT_MS) {
-		session_connect(s, st.master);
-	} else if (s->up && loop_now_ms(loop) - s->alive_ms >= s->cfg->ha.advert_interval_ms) {
-		say_to_master(s, MSG_ALIVE);
-	}
-	loop_timer_arm(loop, t, SYNC_POLL_MS);
 }
 
 /* ---- life cycle ---- */
@@ -833,18 +504,12 @@ static int udp_open(struct sync *s)
 	return loop_add_fd(s->loop, s->udp_fd, LOOP_READ, udp_io, s);
 }
 
-static int tcp_open(struct sync *s)
+static void seq_start(struct sync *s)
 {
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(s->cfg->ha.sync_port) };
-	int one = 1;
+	char path[sizeof(s->cfg->node.state_dir) + 16];
 
-	s->tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->tcp_fd < 0)
-		return -errno;
-	if (setsockopt(s->tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(s->tcp_fd, (struct sockaddr *)&any, sizeof(any)) < 0 || listen(s->tcp_fd, 64) < 0)
-		return -errno;
-	return acceptor_start(&s->tcp_acceptor, s->loop, s->tcp_fd, "sync listener", SYNC_MAX_SESSIONS, accept_io, s);
+	snprintf(path, sizeof(path), "%s/epoch-sync", s->cfg->node.state_dir);
+	msg_seq_init(&s->tx_seq, path); /* logs a failure; the run goes on */
 }
 
 int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, struct pool *pool,
@@ -858,19 +523,21 @@ int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, st
 		return -ENOMEM;
 	}
 	*s = (struct sync){ .loop = loop, .cfg = cfg, .pool = pool, .vrrp = vrrp, .key = key, .self = self,
-			    .udp_fd = -1, .tcp_fd = -1, .asm_ = s->asm_ };
+			    .udp_fd = -1, .asm_ = s->asm_ };
 	if (hooks)
 		s->hooks = *hooks;
-	s->replay_udp.max_age_ms = s->replay_tcp.max_age_ms = SYNC_MAX_AGE_MS;
-	list_init(&s->accepted);
+	/* No first contact without proof (the sessions' HELLO exchange):
+	 * replay_*.trust_first stays false.  Our own sequence starts above
+	 * every earlier run. */
+	seq_start(s);
+	sync_sessions_init(s);
 	loop_timer_init(&s->snap_timer, snap_timer_fired, s);
-	loop_timer_init(&s->poll_timer, poll_fired, s);
-	if ((err = udp_open(s)) < 0 || (err = tcp_open(s)) < 0 || (err = pool_add_observer(pool, pool_changed, s)) < 0) {
+	if ((err = udp_open(s)) < 0 || (err = sync_sessions_open(s)) < 0 ||
+	    (err = pool_add_observer(pool, pool_changed, s)) < 0) {
 		log_errno(err, "sync: cannot open port %u on %s", cfg->ha.sync_port, cfg->ha.interface);
 		sync_close(s);
 		return err;
 	}
-	loop_timer_arm(loop, &s->poll_timer, SYNC_POLL_MS);
 	if (vrrp_get_state(vrrp) == VRRP_BACKUP) /* as at every entry into BACKUP */
 		vrrp_hold_preempt(vrrp, loop_now_ms(loop) + SYNC_PREEMPT_HOLD_MS);
 	*out = s;
@@ -884,19 +551,10 @@ void sync_close(struct sync *s)
 	if (!s)
 		return;
 	loop_timer_cancel(s->loop, &s->snap_timer);
-	loop_timer_cancel(s->loop, &s->poll_timer);
-	close_up(s, false);
-	/* Popped first (list_del of an unlinked element is a no-op), so the
-	 * loop never looks at a session that session_close freed. */
-	for (struct list *e; (e = list_pop_head(&s->accepted));)
-		session_close(list_entry(e, struct session, link), false);
+	sync_sessions_close(s); /* first: a BYE "shutdown" to each BACKUP */
 	if (s->udp_fd >= 0) {
 		loop_del_fd(s->loop, s->udp_fd);
 		close(s->udp_fd);
-	}
-	if (s->tcp_fd >= 0) {
-		acceptor_stop(&s->tcp_acceptor);
-		close(s->tcp_fd);
 	}
 	free(s->asm_);
 	free(s);
@@ -913,7 +571,7 @@ void sync_role_changed(struct sync *s)
 	if (vrrp_get_state(s->vrrp) == VRRP_BACKUP)
 		vrrp_hold_preempt(s->vrrp, loop_now_ms(s->loop) + SYNC_PREEMPT_HOLD_MS);
 	if (is_master(s)) {
-		close_up(s, false);
+		sync_session_close_up(s);
 		/* Our state continues from what we replicated; the new
 		 * snapshot tells every backup to follow us. */
 		s->state_seq++;
@@ -933,13 +591,21 @@ json_t *sync_status_json(struct sync *s)
 
 	for (int d = 1; drops && d < MSG_DROP_NCAUSES; d++)
 		json_object_set_new(drops, msg_drop_name(d), json_integer((json_int_t)c->drops[d]));
-	return json_pack("{s:I, s:I, s:s, s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "seq",
+	json_t *st;
+
+	st = json_pack("{s:I, s:I, s:s, s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "seq",
 			 (json_int_t)s->state_seq, "last_snapshot_ms",
 			 s->last_snapshot_ms ? (json_int_t)(loop_now_ms(s->loop) - s->last_snapshot_ms) : -1,
-			 "session", s->up ? inet_ntoa(s->up->peer) : "", "session_up", s->up && s->up->established,
+			 "session", s->up ? inet_ntoa(sync_session_peer(s->up)) : "", "session_up",
+			 sync_session_established(s->up),
 			 "sessions_served", (int)s->naccepted, "snapshots_sent", (json_int_t)c->tx_snapshots,
 			 "deltas_sent", (json_int_t)c->tx_deltas, "snapshots_applied", (json_int_t)c->rx_snapshots,
 			 "deltas_applied", (json_int_t)c->rx_deltas, "gaps", (json_int_t)c->gaps,
 			 "master_lost", (json_int_t)c->master_lost, "bad_payload", (json_int_t)c->bad_payload,
 			 "requests_served", (json_int_t)c->requests_served, "dropped", drops);
+	if (st) {
+		json_object_set_new(st, "byes_sent", json_integer((json_int_t)c->byes_sent));
+		json_object_set_new(st, "byes_received", json_integer((json_int_t)c->byes_received));
+	}
+	return st;
 }

@@ -30,7 +30,9 @@ struct vrrp;
 struct sync;
 
 struct sync_hooks {
-	/* A snapshot or delta was applied on a BACKUP (journal it). */
+	/* A snapshot or delta was applied on a BACKUP (journal it): a delta
+	 * always, a snapshot only when it moved the state (another MASTER or
+	 * another state sequence), never for the periodic repeat. */
 	void (*applied)(void *arg, uint64_t state_seq, bool snapshot, const char *from);
 	void *arg;
 };

@@ -290,3 +290,50 @@ int sync_request_decode(const uint8_t *buf, size_t len, struct sync_request *q)
 	get_name(&r, q->node);
 	return r.err || r.off != len ? -EBADMSG : 0;
 }
+
+int sync_hello_encode(const struct sync_hello *h, uint8_t *out, size_t cap)
+{
+	struct wbuf w = { .p = out, .cap = cap };
+
+	put_be(&w, h->nonce, 8);
+	put_be(&w, h->echo, 8);
+	return w.err ? -ENOSPC : (int)w.len;
+}
+
+int sync_hello_decode(const uint8_t *buf, size_t len, struct sync_hello *h)
+{
+	struct rbuf r = { .p = buf, .len = len };
+
+	h->nonce = get_be(&r, 8);
+	h->echo = get_be(&r, 8);
+	/* Zero is "nothing to echo": never a nonce. */
+	return r.err || r.off != len || !h->nonce ? -EBADMSG : 0;
+}
+
+int sync_bye_encode(uint8_t reason, uint8_t *out, size_t cap)
+{
+	struct wbuf w = { .p = out, .cap = cap };
+
+	if (reason < 1 || reason > SYNC_BYE_MAX)
+		return -EINVAL;
+	put_u8(&w, reason);
+	return w.err ? -ENOSPC : (int)w.len;
+}
+
+int sync_bye_decode(const uint8_t *buf, size_t len, uint8_t *reason)
+{
+	struct rbuf r = { .p = buf, .len = len };
+
+	*reason = (uint8_t)get_be(&r, 1);
+	return r.err || r.off != len || *reason < 1 || *reason > SYNC_BYE_MAX ? -EBADMSG : 0;
+}
+
+const char *sync_bye_name(uint8_t reason)
+{
+	static const char *const names[SYNC_BYE_MAX + 1] = {
+		[SYNC_BYE_SLOW_READER] = "slow_reader", [SYNC_BYE_PROTOCOL] = "protocol_error",
+		[SYNC_BYE_EVICTED] = "evicted", [SYNC_BYE_SHUTDOWN] = "shutdown",
+	};
+
+	return reason >= 1 && reason <= SYNC_BYE_MAX ? names[reason] : "unknown";
+}

@@ -4,6 +4,8 @@
  *   MSG_SNAPSHOT      one chunk of the MASTER's full state: header + servers
  *   MSG_DELTA         one change between snapshots: op + one server
  *   MSG_SNAP_REQUEST  a BACKUP asks for a snapshot (gap, or just joined)
+ *   MSG_HELLO         session: our nonce, and the peer's nonce echoed
+ *   MSG_BYE           session: the sender closes it on purpose, and why
  *
  * Every state change on the MASTER increments its state sequence; a
  * snapshot says which sequence it reflects; a delta carries the sequence
@@ -67,6 +69,27 @@ struct sync_request {
 	char node[SYNC_NAME_MAX];
 };
 
+/* HELLO (16 bytes): each end of a sync session sends one at once with a
+ * fresh random nonce and echo 0, and answers (once) a HELLO that does not
+ * echo its own nonce with one that echoes the peer's.  A HELLO echoing
+ * our nonce was sent after we chose it: its sequence is fresh, and so is
+ * everything above it from that sender (msg_replay_learn). */
+struct sync_hello {
+	uint64_t nonce;         /* never 0 */
+	uint64_t echo;          /* the peer's nonce, 0 if none yet */
+};
+
+/* BYE (1 byte): why a live node closes a session on purpose.  The peer
+ * does not read the end of such a session as its process dying (only
+ * SHUTDOWN still means "this node is leaving"). */
+enum sync_bye {
+	SYNC_BYE_SLOW_READER = 1, /* the peer did not read what we queued */
+	SYNC_BYE_PROTOCOL = 2,    /* the peer sent a frame we cannot accept */
+	SYNC_BYE_EVICTED = 3,     /* we needed the slot (session table full) */
+	SYNC_BYE_SHUTDOWN = 4,    /* this node is stopping */
+	SYNC_BYE_MAX = 4,
+};
+
 /* Encoders return the length written or -ENOSPC / -EINVAL.  Decoders
  * return 0 or -EBADMSG (truncated, trailing bytes, bad field). */
 int sync_snap_encode(const struct sync_snap_hdr *h, const struct sync_server *srv, size_t n, uint8_t *out,
@@ -86,5 +109,14 @@ int sync_delta_decode(const uint8_t *buf, size_t len, struct sync_delta *d);
 
 int sync_request_encode(const struct sync_request *q, uint8_t *out, size_t cap);
 int sync_request_decode(const uint8_t *buf, size_t len, struct sync_request *q);
+
+int sync_hello_encode(const struct sync_hello *h, uint8_t *out, size_t cap);
+/* -EBADMSG also for a zero nonce. */
+int sync_hello_decode(const uint8_t *buf, size_t len, struct sync_hello *h);
+/* -EINVAL for a reason outside enum sync_bye. */
+int sync_bye_encode(uint8_t reason, uint8_t *out, size_t cap);
+int sync_bye_decode(const uint8_t *buf, size_t len, uint8_t *reason);
+/* "slow_reader", "protocol_error", "evicted", "shutdown"; "unknown". */
+const char *sync_bye_name(uint8_t reason);
 
 #endif

@@ -186,7 +186,11 @@ expect "sync: lb1's captured snapshot replayed x5 to lb2" "$S" '2={"replay":5}' 
 # ------------------------------------------------------------ sync (TCP) --
 expect "sync TCP: a frame announcing 65535 bytes" "$S" '1={"oversize":1}' \
 	mt tcp "$LB1" "$SYNC_PORT" hugelen
-check_eq "sync TCP: lb1 closes that session" closed "$(cat "$LAB_DIR/last.out")"
+# lb1 sent its HELLO at accept; it ends the session on purpose and says
+# why first (issue 11 item 7), so a BACKUP would not read it as a crash.
+check_eq "sync TCP: lb1 closes that session with a BYE protocol_error" "closed bye=protocol_error" \
+	"$(cat "$LAB_DIR/last.out")"
+check_eq "sync TCP: lb1 counted that BYE" 1 "$(ha_ctl 1 status --json | jq .sync.byes_sent)"
 expect "sync TCP: 10 frames of random bytes" "$S" '1={"bad_magic":10}' \
 	mt tcp "$LB1" "$SYNC_PORT" garbage 10
 # 40 idle sessions held on the MASTER's sync port (it accepts 32): a BACKUP

@@ -58,7 +58,7 @@ ha_start() {
 	local conf
 	conf=$(ha_conf "$1" "$2")
 	timeout 10 "$ANDROMEDA" -t -c "$conf" >/dev/null || return 1
-	lab_spawn "lb$1" "lb$1" "$ANDROMEDA" -c "$conf"
+	lab_spawn "lb$1" "lb$1" ${HA_WRAP:-} "$ANDROMEDA" -c "$conf"
 	# The socket file of a killed run may still be there: wait for an answer.
 	lab_wait_for 5 ha_ctl "$1" status >/dev/null
 }
@@ -146,10 +146,10 @@ AGENT=${AGENT:-$BUILD_DIR/andromeda-agent}
 ha_agent() {
 	local i=$1 f="$LAB_DIR/agent$1.conf" ip
 	ip=$(lab_be_ip "$i")
-	printf '[agent]\nname = be%d\nservice = %s:80\nhealth_url = http://%s:80/healthz\ninterface = eth0\nannounce_interval = %s\nkey_file = %s/cluster.key\n' \
-		"$i" "$ip" "$ip" "${2:-500ms}" "$LAB_DIR" >"$f"
+	printf '[agent]\nname = be%d\nservice = %s:80\nhealth_url = http://%s:80/healthz\ninterface = eth0\nannounce_interval = %s\nkey_file = %s/cluster.key\nstate_file = %s/agent%d.epoch\n' \
+		"$i" "$ip" "$ip" "${2:-500ms}" "$LAB_DIR" "$LAB_DIR" "$i" >"$f"
 	timeout 5 "$AGENT" -t -c "$f" >/dev/null || return 1
-	lab_spawn "be$i" "agent$i" "$AGENT" -c "$f"
+	lab_spawn "be$i" "agent$i" ${AGENT_WRAP:-} "$AGENT" -c "$f"
 }
 
 # ha_servers I: node lbI's pool as sorted "name address source state" lines.

@@ -25,8 +25,11 @@
  *       send FILE as one datagram, COUNT times (default 1)
  *   msgtool tcp ADDR PORT hugelen|garbage|idle [N] [HOLD_MS]
  *       the sync port's TCP session (2-byte length framing):
- *       hugelen  a frame announcing 65535 bytes; prints "closed" if the
- *                peer closes within 2 s, else "open"
+ *       hugelen  a frame announcing 65535 bytes; reads what the peer
+ *                sends (its HELLO, then a BYE) until it closes: prints
+ *                "closed bye=REASON" (the reason of the last BYE seen,
+ *                "none" if none; framing only, the MAC is not checked)
+ *                if the peer closes within 2 s, else "open"
  *       garbage  N frames of 100 random bytes, then close
  *       idle     N connections that send nothing, held HOLD_MS ms; prints
  *                how many connected
@@ -199,7 +202,8 @@ static int legacy(int argc, char **argv)
 		inet_pton(AF_INET, argv[6], &sender);
 	if ((plen = payload(argv[4], body, sizeof(body), &type)) < 0)
 		return 2;
-	seq = msg_next_seq(&seq);
+	/* Like a node whose epoch file was new when the clock was right. */
+	seq = ((uint64_t)time(NULL) << 32) + 1;
 	if (!strcmp(mode, "wrongkey")) {
 		bad.len = 32;
 		getrandom(bad.bytes, bad.len, 0);
@@ -290,6 +294,43 @@ static int tcp_connect(const struct sockaddr_in *to)
 	return -1;
 }
 
+/* The reason of a framed MSG_BYE at f (len bytes after the length
+ * field), or NULL: the header's type and the payload's one byte. */
+static const char *bye_in_frame(const uint8_t *f, size_t len)
+{
+	if (len != MSG_HDR_LEN + 1 + MSG_MAC_LEN || memcmp(f, MSG_MAGIC, 4) || f[5] != MSG_BYE)
+		return NULL;
+	return sync_bye_name(f[MSG_HDR_LEN]);
+}
+
+/* Read the peer's frames until it closes or the deadline passes; print
+ * "closed bye=REASON|none" or "open". */
+static void read_to_close(int fd, long long deadline)
+{
+	uint8_t in[4 * (2 + MSG_MAX_LEN)];
+	size_t have = 0;
+	const char *bye = "none", *r;
+	ssize_t n = 1;
+
+	while (n > 0 && wait_readable(fd, deadline) > 0 && (n = recv(fd, in + have, sizeof(in) - have, 0)) > 0) {
+		size_t len;
+
+		have += (size_t)n;
+		while (have >= 2 && have >= 2 + (len = (size_t)in[0] << 8 | in[1])) {
+			if ((r = bye_in_frame(in + 2, len)))
+				bye = r;
+			memmove(in, in + 2 + len, have - 2 - len);
+			have -= 2 + len;
+		}
+		if (have == sizeof(in))
+			break; /* not our framing: give up */
+	}
+	if (n == 0)
+		printf("closed bye=%s\n", bye);
+	else
+		printf("open\n");
+}
+
 static int tcp_mode(int argc, char **argv)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3])) };
@@ -318,11 +359,10 @@ static int tcp_mode(int argc, char **argv)
 	}
 	if (!strcmp(argv[4], "hugelen")) {
 		uint8_t hdr[8] = { 0xff, 0xff, 'A', 'N', 'D', 'R', MSG_VERSION, MSG_DELTA };
-		char c;
 
 		if (send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != (ssize_t)sizeof(hdr))
 			return 1;
-		printf("%s\n", wait_readable(fd, mono_ms() + 2000) > 0 && recv(fd, &c, 1, 0) <= 0 ? "closed" : "open");
+		read_to_close(fd, mono_ms() + 2000);
 	} else {
 		for (int i = 0; i < n; i++) {
 			getrandom(frame + 2, 100, 0);

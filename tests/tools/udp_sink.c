@@ -174,7 +174,7 @@ static int open_sock(unsigned port)
 
 int main(int argc, char **argv)
 {
-	struct sink s = { .fd = -1 };
+	struct sink s = { .fd = -1, .seq = (uint64_t)time(NULL) << 32 }; /* like an epoch from a right clock */
 	const char *keyfile = NULL, *forged = NULL;
 	unsigned port = 0;
 	int c;

@@ -376,7 +376,7 @@ static struct msg_replay *replay_new(void)
 	static struct msg_replay r;
 
 	memset(&r, 0, sizeof(r));
-	r.max_age_ms = AGE;
+	r.trust_first = true; /* the registration's choice; sync's is tested below */
 	return &r;
 }
 
@@ -410,24 +410,53 @@ Test(replay, senders_are_independent)
 	cr_expect_eq(r->n, 2);
 }
 
-Test(replay, first_contact_clock_window)
+Test(replay, first_contact_ignores_every_clock)
 {
 	struct msg_replay *r = replay_new();
 	struct msg m;
 
-	m = mk(1, 10, NOW - AGE - 1);
-	cr_expect_eq(msg_replay_check(r, &m, NOW), MSG_DROP_STALE, "too old");
-	m = mk(2, 10, NOW + AGE + 1);
-	cr_expect_eq(msg_replay_check(r, &m, NOW), MSG_DROP_STALE, "from the future");
-	m = mk(3, 10, 0);
-	cr_expect_eq(msg_replay_check(r, &m, NOW), MSG_DROP_STALE, "clock at 1970 (Pi without RTC or NTP)");
-	m = mk(4, 10, UINT64_MAX);
-	cr_expect_eq(msg_replay_check(r, &m, NOW), MSG_DROP_STALE);
+	/* A sender whose clock is at 1970, or 50 years off either way, is
+	 * accepted on first contact when the receiver trusts first contact:
+	 * no timestamp decides anything any more. */
+	m = mk(1, 10, 0);
+	cr_expect_eq(msg_replay_check(r, &m, 5), MSG_OK, "clock at 1970 (Pi without RTC or NTP)");
+	m = mk(2, 10, NOW - 50ull * 365 * 86400 * 1000);
+	cr_expect_eq(msg_replay_check(r, &m, 5), MSG_OK, "50 years behind");
+	m = mk(3, 10, UINT64_MAX);
+	cr_expect_eq(msg_replay_check(r, &m, 5), MSG_OK, "far in the future");
+	cr_expect_eq(r->n, 3);
+}
+
+Test(replay, untrusted_first_contact_needs_a_proof)
+{
+	struct msg_replay *r = replay_new();
+	struct msg m = mk(7, 1000, NOW);
+
+	r->trust_first = false;
+	cr_expect_eq(msg_replay_check(r, &m, 1), MSG_DROP_STALE, "unknown and unproven");
 	cr_expect_eq(r->n, 0, "a stale message records nothing");
-	m = mk(1, 5, NOW - AGE);
-	cr_expect_eq(msg_replay_check(r, &m, NOW), MSG_OK, "exactly max_age old");
-	m = mk(2, 5, NOW + AGE);
-	cr_expect_eq(msg_replay_check(r, &m, NOW), MSG_OK, "exactly max_age ahead");
+	/* The sender answered our nonce with sequence 990: 1000 came after. */
+	msg_replay_learn(r, 7, 990, 2);
+	cr_expect_eq(msg_replay_check(r, &m, 3), MSG_OK);
+	m.seq = 990;
+	cr_expect_eq(msg_replay_check(r, &m, 3), MSG_DROP_REPLAY, "the proof itself cannot be replayed");
+	m.seq = 995;
+	cr_expect_eq(msg_replay_check(r, &m, 3), MSG_DROP_REPLAY, "nor anything before the last accepted");
+}
+
+Test(replay, a_proof_never_lowers_the_bar)
+{
+	struct msg_replay *r = replay_new();
+	struct msg m = mk(7, 5000, NOW);
+
+	cr_assert_eq(msg_replay_check(r, &m, 1), MSG_OK);
+	msg_replay_learn(r, 7, 100, 2); /* an older proof (epoch file lost, say) */
+	m.seq = 4000;
+	cr_expect_eq(msg_replay_check(r, &m, 3), MSG_DROP_REPLAY, "captures between 100 and 5000 stay out");
+	msg_replay_learn(r, 7, 6000, 4);
+	m.seq = 5500;
+	cr_expect_eq(msg_replay_check(r, &m, 5), MSG_DROP_REPLAY, "a newer proof raises it");
+	cr_expect_eq(r->n, 1);
 }
 
 Test(replay, known_sender_clock_does_not_matter)
@@ -458,7 +487,7 @@ Test(replay, eviction_is_least_recently_used)
 	cr_assert_eq(msg_replay_check(r, &m, t++), MSG_OK, "a new sender when the table is full");
 	cr_expect_eq(r->n, MSG_MAX_SENDERS);
 	/* Sender 2 was forgotten: its old message is first contact again and
-	 * passes while its timestamp is fresh (the documented cost). */
+	 * passes where first contact is trusted (the documented cost). */
 	m = mk(2, 100, NOW);
 	cr_expect_eq(msg_replay_check(r, &m, t++), MSG_OK, "evicted sender is first contact again");
 	/* Sender 2's return pushed out the next oldest, sender 3; sender 1,
@@ -492,71 +521,110 @@ Test(replay, dropped_replay_does_not_refresh_lru)
 	cr_expect_eq(msg_replay_check(r, &m, t), MSG_OK, "sender 1 was the one evicted");
 }
 
-/* ---- msg_next_seq ---- */
+/* ---- boot epoch and msg_next_seq ---- */
 
-static uint64_t wall_us(void)
+static char edir[] = "/tmp/test_msg_epoch.XXXXXX";
+
+static void epoch_file(char *path, size_t len, const char *content)
 {
-	struct timespec ts;
+	FILE *f;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	if (!strcmp(edir + strlen(edir) - 6, "XXXXXX"))
+		cr_assert_not_null(mkdtemp(edir));
+	snprintf(path, len, "%s/epoch", edir);
+	unlink(path);
+	if (!content)
+		return;
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(content, f);
+	fclose(f);
 }
 
-/* The clock is the test's: no assumption about how fast a call is. */
-Test(seq, follows_the_clock_when_it_is_ahead)
+static unsigned long file_number(const char *path)
 {
-	uint64_t last = 0;
+	unsigned long v = 0;
+	FILE *f = fopen(path, "r");
 
-	cr_expect_eq(msg_next_seq_at(&last, 1000), 1000, "starts at the clock");
-	cr_expect_eq(last, 1000, "stored");
-	cr_expect_eq(msg_next_seq_at(&last, 5000), 5000, "jumps to a clock that moved on");
-	cr_expect_eq(last, 5000);
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%lu", &v), 1);
+	fclose(f);
+	return v;
 }
 
-Test(seq, strictly_increasing_by_one_within_one_microsecond)
+Test(epoch, counts_up_whatever_the_clock)
 {
-	uint64_t last = 0, prev = msg_next_seq_at(&last, 7000);
+	char path[128];
+	uint32_t e = 0;
 
-	/* Many calls in the same microsecond still increase, by exactly one. */
+	epoch_file(path, sizeof(path), "41\n");
+	/* Clock at 1970: the counter alone moves on. */
+	cr_assert_eq(msg_epoch_next(path, 0, &e), 0);
+	cr_expect_eq(e, 42);
+	cr_expect_eq(file_number(path), 42, "stored before use");
+	cr_assert_eq(msg_epoch_next(path, 3, &e), 0);
+	cr_expect_eq(e, 43, "clock behind the counter: still +1");
+}
+
+Test(epoch, a_missing_or_corrupt_file_starts_from_the_clock)
+{
+	char path[128];
+	uint32_t e = 0;
+
+	epoch_file(path, sizeof(path), NULL);
+	cr_assert_eq(msg_epoch_next(path, 1700000000, &e), 0);
+	cr_expect_eq(e, 1700000000u, "first start with a right clock");
+	epoch_file(path, sizeof(path), NULL);
+	cr_assert_eq(msg_epoch_next(path, 0, &e), 0);
+	cr_expect_eq(e, 1, "first start at 1970");
+	epoch_file(path, sizeof(path), "12x\n");
+	cr_assert_eq(msg_epoch_next(path, 500, &e), 0);
+	cr_expect_eq(e, 500, "corrupt: from the clock");
+	epoch_file(path, sizeof(path), "99999999999\n");
+	cr_assert_eq(msg_epoch_next(path, 7, &e), 0);
+	cr_expect_eq(e, 7, "out of range: from the clock");
+	epoch_file(path, sizeof(path), "4294967295\n");
+	cr_assert_eq(msg_epoch_next(path, 7, &e), 0);
+	cr_expect_eq(e, UINT32_MAX, "saturates rather than wrapping to 0");
+}
+
+Test(epoch, an_unwritable_place_still_gives_an_epoch)
+{
+	uint32_t e = 0;
+
+	cr_expect_lt(msg_epoch_next("/nonexistent-dir/epoch", 77, &e), 0);
+	cr_expect_eq(e, 77);
+}
+
+Test(seq, every_message_of_a_new_boot_is_above_the_old_boot)
+{
+	char path[128];
+	uint64_t last, old_boot_last;
+
+	epoch_file(path, sizeof(path), "9\n");
+	cr_assert_eq(msg_seq_init(&last, path), 0);
+	cr_expect_geq(last >> 32, 10);
+	/* A long first run: 100,000 messages. */
+	for (int i = 0; i < 100000; i++)
+		msg_next_seq(&last);
+	old_boot_last = last;
+	/* Restart: the new run's first message beats the old run's last. */
+	cr_assert_eq(msg_seq_init(&last, path), 0);
+	cr_expect_gt(msg_next_seq(&last), old_boot_last);
+}
+
+Test(seq, strictly_increasing_by_one)
+{
+	uint64_t last = 5ull << 32, prev = msg_next_seq(&last);
+
+	cr_expect_eq(prev, (5ull << 32) + 1);
 	for (int i = 0; i < 1000; i++) {
-		uint64_t s = msg_next_seq_at(&last, 7000);
+		uint64_t s = msg_next_seq(&last);
 
 		cr_assert_eq(s, prev + 1, "call %d", i);
 		cr_assert_eq(last, s);
 		prev = s;
 	}
-	/* The clock catches up with the counter: the counter goes on by one
-	 * until the clock passes it, then follows the clock again. */
-	cr_expect_eq(msg_next_seq_at(&last, 7500), 8001);
-	cr_expect_eq(msg_next_seq_at(&last, 9000), 9000);
-}
-
-Test(seq, never_goes_back_with_the_clock)
-{
-	uint64_t last = 0;
-
-	msg_next_seq_at(&last, 50000);
-	cr_expect_eq(msg_next_seq_at(&last, 10), 50001, "clock set back");
-	cr_expect_eq(msg_next_seq_at(&last, 0), 50002);
-}
-
-Test(seq, the_real_clock_is_used)
-{
-	uint64_t last = 0, before = wall_us(), s = msg_next_seq(&last);
-
-	/* Only ordering against the same clock: no bound on a call's speed. */
-	cr_expect_geq(s, before, "starts at the wall clock");
-	cr_expect_leq(s, wall_us(), "not ahead of the clock on a first call");
-	cr_expect_eq(last, s);
-}
-
-Test(seq, continues_above_a_future_last)
-{
-	uint64_t last = wall_us() + 3600ull * 1000000u;
-	uint64_t want = last + 1;
-
-	cr_expect_eq(msg_next_seq(&last), want);
-	cr_expect_eq(msg_next_seq(&last), want + 1);
 }
 
 /* ---- key file ---- */

@@ -231,3 +231,51 @@ Test(sync_codec, chunk_size_follows_the_longest_health_host)
 	}
 	cr_assert_eq(off, (size_t)len);
 }
+
+Test(sync_codec, hello_round_trip_and_rejections)
+{
+	struct sync_hello h = { .nonce = 0x0102030405060708ull, .echo = 0xfffffffffffffffeull }, g;
+	uint8_t buf[32];
+	int len = sync_hello_encode(&h, buf, sizeof(buf));
+
+	cr_assert_eq(len, 16);
+	cr_assert_eq(buf[0], 0x01, "network byte order");
+	cr_assert_eq(buf[7], 0x08);
+	cr_assert_eq(sync_hello_decode(buf, (size_t)len, &g), 0);
+	cr_assert_eq(g.nonce, h.nonce);
+	cr_assert_eq(g.echo, h.echo);
+	h.echo = 0; /* nothing to echo yet: valid */
+	len = sync_hello_encode(&h, buf, sizeof(buf));
+	cr_assert_eq(sync_hello_decode(buf, (size_t)len, &g), 0);
+	cr_assert_eq(g.echo, 0);
+	for (int cut = 0; cut < len; cut++)
+		cr_assert_eq(sync_hello_decode(buf, (size_t)cut, &g), -EBADMSG, "cut at %d", cut);
+	cr_assert_eq(sync_hello_decode(buf, (size_t)len + 1, &g), -EBADMSG, "trailing byte");
+	memset(buf, 0, 8);
+	cr_assert_eq(sync_hello_decode(buf, 16, &g), -EBADMSG, "a zero nonce is never sent");
+	cr_assert_eq(sync_hello_encode(&h, buf, 15), -ENOSPC);
+}
+
+Test(sync_codec, bye_round_trip_and_rejections)
+{
+	uint8_t buf[4], why = 0;
+
+	for (uint8_t r = 1; r <= SYNC_BYE_MAX; r++) {
+		cr_assert_eq(sync_bye_encode(r, buf, sizeof(buf)), 1);
+		cr_assert_eq(sync_bye_decode(buf, 1, &why), 0);
+		cr_assert_eq(why, r);
+		cr_assert_str_neq(sync_bye_name(r), "unknown");
+	}
+	cr_assert_str_eq(sync_bye_name(SYNC_BYE_SLOW_READER), "slow_reader");
+	cr_assert_eq(sync_bye_encode(0, buf, sizeof(buf)), -EINVAL);
+	cr_assert_eq(sync_bye_encode(SYNC_BYE_MAX + 1, buf, sizeof(buf)), -EINVAL);
+	buf[0] = SYNC_BYE_MAX + 1;
+	cr_assert_eq(sync_bye_decode(buf, 1, &why), -EBADMSG, "unknown reason");
+	buf[0] = 0;
+	cr_assert_eq(sync_bye_decode(buf, 1, &why), -EBADMSG);
+	buf[0] = SYNC_BYE_EVICTED;
+	cr_assert_eq(sync_bye_decode(buf, 0, &why), -EBADMSG, "empty");
+	cr_assert_eq(sync_bye_decode(buf, 2, &why), -EBADMSG, "trailing byte");
+	cr_assert_eq(sync_bye_encode(SYNC_BYE_EVICTED, buf, 0), -ENOSPC);
+	cr_assert_str_eq(sync_bye_name(0), "unknown");
+}

@@ -1,0 +1,85 @@
+/* sync_int.h - what ha/sync.c and ha/sync_session.c share, and nothing
+ * else includes: the replication object and the calls from the sessions
+ * into the state side.  sync.c owns the object (state, UDP channel,
+ * message intake); sync_session.c owns the fields marked "sessions".
+ * Single-threaded: everything runs on the daemon's event loop. */
+#ifndef ANDROMEDA_SYNC_INT_H
+#define ANDROMEDA_SYNC_INT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "acceptor.h"
+#include "list.h"
+#include "log.h"
+#include "loop.h"
+#include "msg.h"
+#include "sync.h"
+
+#define SYNC_MAX_SESSIONS SYNC_MAX_NODES /* accepted sessions, and nodes remembered */
+
+struct session;                   /* sync_session.c */
+struct snap_asm;                  /* sync.c: reassembly of one snapshot */
+
+struct sync_counters {
+	uint64_t tx_snapshots, tx_deltas, rx_snapshots, rx_deltas;
+	uint64_t gaps, requests_sent, requests_served;
+	uint64_t sessions_lost, master_lost, bad_payload;
+	uint64_t byes_sent, byes_received;
+	uint64_t drops[MSG_DROP_NCAUSES];
+};
+
+struct sync {
+	struct loop *loop;
+	const struct config *cfg;
+	struct pool *pool;
+	struct vrrp *vrrp;
+	const struct msg_key *key;
+	struct in_addr self;
+	struct sync_hooks hooks;
+	int udp_fd, tcp_fd;            /* tcp_fd: sessions' listener */
+	struct acceptor tcp_acceptor;  /* sessions: on tcp_fd, the out-of-fd policy */
+	struct sockaddr_in group;
+	uint64_t tx_seq;
+	struct msg_replay replay_udp, replay_tcp;
+	uint64_t state_seq;
+	uint32_t applied_from;         /* sender whose state we follow */
+	uint32_t snap_id;
+	bool applying;                 /* our own pool changes are not deltas */
+	struct snap_asm *asm_;
+	struct session *up;            /* sessions: BACKUP -> MASTER */
+	uint64_t up_attempt_ms;
+	uint64_t alive_ms;             /* sessions: BACKUP, last MSG_ALIVE or request sent on up */
+	struct list accepted;          /* sessions: incoming, from BACKUPs */
+	unsigned naccepted;
+	struct loop_timer snap_timer, poll_timer;
+	uint64_t last_snapshot_ms;     /* monotonic, sent (MASTER) or applied */
+	struct sync_counters c;
+	struct log_limit drop_limit[MSG_DROP_NCAUSES];
+	struct log_limit send_limit;
+	struct sync_node nodes[SYNC_MAX_SESSIONS];
+	unsigned nnodes;
+};
+
+/* The envelope of every message we send: our sender id, the next
+ * sequence.  Returns its length or -errno (msg_encode). */
+int sync_envelope(struct sync *s, uint8_t type, const uint8_t *payload, size_t len, uint8_t *out, size_t cap);
+/* One datagram (ss NULL) or one framed session message: verify, check
+ * for replay (HELLO excepted: its echo is its proof), dispatch.  May mark
+ * ss dead, never frees it. */
+void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, size_t len, struct in_addr from);
+/* Count a dropped message (and say so, once a minute per cause). */
+void sync_count_drop(struct sync *s, enum msg_drop why, struct in_addr from);
+/* BACKUP: ask the MASTER for a snapshot on our session, once it is
+ * proven (a no-op before). */
+void sync_request_snapshot(struct sync *s);
+/* BACKUP: tell the MASTER we are alive (MSG_ALIVE) on our proven
+ * session, so it can show when it last heard us (backups send no VRRP
+ * adverts).  true if queued. */
+bool sync_say_alive(struct sync *s);
+/* A BACKUP's session to us ended: it is no longer "connected" in
+ * `andromedactl peers`. */
+void sync_node_gone(struct sync *s, struct in_addr peer);
+
+#endif

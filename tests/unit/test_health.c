@@ -567,7 +567,10 @@ Test(health, silent_server_times_out_within_bounds)
  * later touch.  Without ASan, the socket and schedule checks still apply. */
 Test(health, server_removed_during_check_is_not_touched_again)
 {
-	const uint32_t interval = 200;
+	/* Short enough that a timeout would fall in the window watched after
+	 * the removal; long enough that a check reaches the fake first even
+	 * under valgrind (like silent_server_times_out_within_bounds). */
+	const uint32_t interval = 1000;
 	struct fake *f = &t.fakes[0];
 	struct fake_conn *c;
 	struct server *s;
@@ -604,7 +607,7 @@ Test(health, removal_releases_the_check_reference)
 	struct watch *w;
 
 	fake_start(&t.fakes[0], t.loop, FAKE_SILENT);
-	set_checks("/healthz", 200, 200, 2, 2);
+	set_checks("/healthz", 200, PATIENT_MS, 2, 2);
 	make_pool();
 	start_health();
 	s = add_server("web1", t.fakes[0].port, SRV_STATIC);
@@ -627,7 +630,7 @@ Test(health, destroy_with_checks_in_flight)
 	struct watch *w;
 
 	fake_start(&t.fakes[0], t.loop, FAKE_SILENT);
-	set_checks("/healthz", 200, 200, 2, 2);
+	set_checks("/healthz", 200, PATIENT_MS, 2, 2);
 	make_pool();
 	start_health();
 	s = add_server("web1", t.fakes[0].port, SRV_STATIC);

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -82,11 +84,15 @@ static void teardown(void)
 
 /* ---- a non-blocking client, driven together with the loop ---- */
 
+/* "Eventually" means before this much real time: only a hang reaches it
+ * (issue 18: no assertion here depends on how fast the machine is). */
+#define HANG_MS 60000u
+
 /* Connect without blocking; a full backlog (EAGAIN) lets the loop accept. */
 static int client_connect(const char *p)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	uint64_t deadline = loop_clock_ms() + 3000;
+	uint64_t deadline = loop_clock_ms() + HANG_MS;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0), rc;
 
 	cr_assert_geq(fd, 0);
@@ -122,15 +128,16 @@ static bool client_poll(int fd, char **buf, size_t *len)
 	return n == 0 || (n < 0 && errno == ECONNRESET);
 }
 
-/* Run the loop until the daemon closes fd; returns the bytes received. */
-static char *client_collect(int fd, uint64_t max_ms)
+/* Run the loop until the daemon closes fd (or a hang); returns the bytes
+ * received. */
+static char *client_collect(int fd)
 {
-	uint64_t deadline = loop_clock_ms() + max_ms;
+	uint64_t deadline = loop_clock_ms() + HANG_MS;
 	char *buf = NULL;
 	size_t len = 0;
 
 	while (!client_poll(fd, &buf, &len)) {
-		cr_assert_lt(loop_clock_ms(), deadline, "no complete reply within %llu ms", (unsigned long long)max_ms);
+		cr_assert_lt(loop_clock_ms(), deadline, "no complete reply (a hang)");
 		loop_run_once(loop, 10);
 	}
 	close(fd);
@@ -142,7 +149,7 @@ static char *exchange_raw(const char *data, size_t len)
 	int fd = client_connect(path);
 
 	client_send(fd, data, len);
-	return client_collect(fd, 3000);
+	return client_collect(fd);
 }
 
 static json_t *parse_reply(char *text)
@@ -173,13 +180,37 @@ static void assert_error_contains(json_t *reply, const char *needle)
 	cr_assert_eq(json_object_size(reply), 1);
 }
 
-static void run_for(uint64_t ms)
+/* Run the loop until cond(arg) holds; fails on a hang. */
+static void run_until(bool (*cond)(int), int arg, const char *what)
 {
-	uint64_t end = loop_clock_ms() + ms;
+	uint64_t end = loop_clock_ms() + HANG_MS;
 
-	while (loop_clock_ms() < end)
+	while (!cond(arg)) {
+		cr_assert_lt(loop_clock_ms(), end, "never: %s", what);
 		loop_run_once(loop, 5);
+	}
 }
+
+/* The daemon has read everything fd sent (AF_UNIX: SIOCOUTQ counts what
+ * the peer has not consumed yet). */
+static bool sent_all_read(int fd)
+{
+	int q = -1;
+
+	cr_assert_eq(ioctl(fd, SIOCOUTQ, &q), 0);
+	return q == 0;
+}
+
+/* Reply bytes are waiting on fd. */
+static bool reply_started(int fd)
+{
+	int q = 0;
+
+	cr_assert_eq(ioctl(fd, FIONREAD, &q), 0);
+	return q > 0;
+}
+
+static bool clients_are(int n) { return control_nclients(ctl) == (unsigned)n; }
 
 /* ---- the control socket ---- */
 
@@ -291,9 +322,9 @@ Test(control, line_split_across_writes)
 	json_t *r;
 
 	client_send(fd, "ec", 2);
-	run_for(30);
+	run_until(sent_all_read, fd, "the first part read"); /* so the line arrives in two reads */
 	client_send(fd, "ho split\n", 9);
-	r = parse_reply(client_collect(fd, 3000));
+	r = parse_reply(client_collect(fd));
 	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "args"), 1)), "split");
 	json_decref(r);
 }
@@ -305,12 +336,14 @@ Test(control, line_ended_by_shutdown)
 
 	client_send(fd, "echo eof", 8);
 	shutdown(fd, SHUT_WR);
-	r = parse_reply(client_collect(fd, 3000));
+	r = parse_reply(client_collect(fd));
 	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "args"), 1)), "eof");
 	json_decref(r);
 }
 
-Test(control, large_reply_is_sent_completely)
+/* 200 kB of JSON: under memcheck beside a loaded machine, building it alone
+ * takes longer than the suite's 30 s; the test's limit only catches a hang. */
+Test(control, large_reply_is_sent_completely, .timeout = 180)
 {
 	json_t *r = ask("big\n");
 
@@ -328,10 +361,9 @@ Test(control, clients_that_close_early_do_not_hurt)
 	client_send(b, "ech", 3);         /* half a line */
 	close(b);
 	client_send(d, "big\n", 4);       /* a large reply nobody reads: EPIPE, no SIGPIPE */
-	run_for(20);
+	run_until(reply_started, d, "the reply started");
 	close(d);
-	run_for(100);
-	cr_assert_eq(control_nclients(ctl), 0);
+	run_until(clients_are, 0, "every client gone");
 	r = ask("echo still-here\n");
 	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "args"), 1)), "still-here");
 	json_decref(r);
@@ -341,11 +373,12 @@ Test(control, silent_client_times_out)
 {
 	uint64_t t0 = loop_clock_ms();
 	int fd = client_connect(path);
-	char *text = client_collect(fd, CONTROL_TIMEOUT_MS + 2000);
+	char *text = client_collect(fd);
 	uint64_t took = loop_clock_ms() - t0;
 	json_t *r = parse_reply(text);
 
-	cr_assert_geq(took, CONTROL_TIMEOUT_MS - 100, "closed after %llu ms", (unsigned long long)took);
+	/* Armed at accept, after t0, and timers never fire early. */
+	cr_assert_geq(took, CONTROL_TIMEOUT_MS, "closed after %llu ms", (unsigned long long)took);
 	assert_error_contains(r, "timeout");
 	cr_assert_eq(control_nclients(ctl), 0);
 	json_decref(r);
@@ -359,7 +392,7 @@ Test(control, many_clients_at_once)
 	size_t lens[N] = { 0 };
 	bool done[N] = { 0 };
 	int ndone = 0;
-	uint64_t deadline = loop_clock_ms() + 5000;
+	uint64_t deadline = loop_clock_ms() + HANG_MS;
 
 	for (int i = 0; i < N; i++) {
 		char line[32];
@@ -395,19 +428,22 @@ Test(control, clients_beyond_the_limit_are_refused)
 	bool refused;
 	json_t *r;
 
+	uint64_t deadline = loop_clock_ms() + HANG_MS;
+
 	for (int i = 0; i < N; i++)
 		fds[i] = client_connect(path);
-	run_for(50);
+	/* Accepted in order: once the last is refused, all others were seen. */
+	while (!(refused = client_poll(fds[N - 1], &buf, &len))) {
+		cr_assert_lt(loop_clock_ms(), deadline, "extra client not closed");
+		loop_run_once(loop, 5);
+	}
 	cr_assert_eq(control_nclients(ctl), CONTROL_MAX_CLIENTS);
-	refused = client_poll(fds[N - 1], &buf, &len);
-	cr_assert(refused, "extra client not closed");
 	r = parse_reply(buf);
 	assert_error_contains(r, "too many");
 	json_decref(r);
 	for (int i = 0; i < N; i++)
 		close(fds[i]);
-	run_for(50);
-	cr_assert_eq(control_nclients(ctl), 0);
+	run_until(clients_are, 0, "every client gone");
 }
 
 Test(control, socket_file_mode_is_0660)
@@ -515,7 +551,7 @@ Test(control, stale_socket_is_replaced_and_close_unlinks)
 	cr_assert_eq(control_open(&c2, loop, p2), 0);
 	fd = client_connect(p2);
 	client_send(fd, "help\n", 5);
-	r = parse_reply(client_collect(fd, 3000));
+	r = parse_reply(client_collect(fd));
 	cr_assert(json_is_array(r));
 	json_decref(r);
 	control_close(c2);
@@ -702,7 +738,7 @@ static int run_ctl(char **argv, char **out, char **err)
 	int po[2], pe[2], status;
 	struct child_out so = { 0 }, se = { 0 };
 	posix_spawn_file_actions_t fa;
-	uint64_t deadline = loop_clock_ms() + 10000;
+	uint64_t deadline = loop_clock_ms() + HANG_MS;
 	pid_t pid;
 
 	ctl_binary(bin, sizeof(bin));

@@ -118,6 +118,23 @@ ha_failed_since() {
 		"$LAB_DIR/probe.log"
 }
 
+# ha_probe_flush: wait until every probe started before now is in the log.
+# The probe is sequential and logs each request when it ends, so a line
+# stamped now or later means the one in flight now has been written too:
+# only then may a count of failures in a window that ends now be read.
+ha_probe_flush() {
+	local t
+	t=$(now_ms)
+	lab_wait_for 5 awk -v t="$t" 'BEGIN { r = 1 } $1 >= t { r = 0 } END { exit r }' "$LAB_DIR/probe.log"
+}
+
+# ha_last_takeover I: the reason node lbI logged for its last move to
+# MASTER ("master lost (sync session reset), ...", "no advert for ...").
+# The reason names the mechanism; how long it took is a bench's business.
+ha_last_takeover() {
+	sed -n 's/.*vrrp [0-9]*: [A-Z]* -> MASTER (\(.*\))$/\1/p' "$LAB_DIR/lb$1.log" | tail -n1
+}
+
 # ha_wait_served_by NODE SECONDS: the probe log shows NODE answering.
 ha_wait_served_by() {
 	local since=$(now_ms)

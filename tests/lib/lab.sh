@@ -296,15 +296,46 @@ lab_stop() {
 
 # ------------------------------------------------------------- polling ----
 
-# lab_wait_for SECONDS cmd... : poll cmd every 50 ms until it succeeds.
+lab_now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# lab_ms SECONDS: "1", "0.3" or "2.5" seconds in milliseconds.
+lab_ms() {
+	local int=${1%%.*} frac=
+	[[ "$1" == *.* ]] && frac=${1#*.}
+	frac=${frac}000
+	echo $((10#${int:-0} * 1000 + 10#${frac:0:3}))
+}
+
+# lab_wait_for SECONDS cmd... : poll cmd every 50 ms until it succeeds, for
+# at most SECONDS (fractions allowed).  This is the general "wait until" of
+# the tests: a deadline is how long we are willing to wait for a condition,
+# never a claim about how fast it comes; the condition itself is checked
+# once more after the deadline.
 lab_wait_for() {
 	local deadline
-	deadline=$(($(date +%s%N) / 1000000 + ${1%.*} * 1000))
+	deadline=$(($(lab_now_ms) + $(lab_ms "$1")))
 	shift
-	while ! "$@"; do
-		(($(date +%s%N) / 1000000 < deadline)) || return 1
+	until "$@"; do
+		if (($(lab_now_ms) >= deadline)); then
+			"$@"
+			return
+		fi
 		sleep 0.05
 	done
+}
+
+# lab_holds SECONDS cmd... : cmd is true at every poll (50 ms) for SECONDS:
+# "X does not happen" (a node stays BACKUP, nothing is sent) is checked over
+# the whole window, not once after a sleep.
+lab_holds() {
+	local deadline
+	deadline=$(($(lab_now_ms) + $(lab_ms "$1")))
+	shift
+	while "$@"; do
+		(($(lab_now_ms) < deadline)) || return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 # lab_wait_http NAME URL [SECONDS]: poll until URL answers 2xx from host NAME.

@@ -146,12 +146,18 @@ SMUG_N=1
 for i in 1 2; do
 	lab_spawn "be$i" "sniff$i" tcpdump -i eth0 -l -n -A -s 0 'tcp dst port 80'
 done
-sniffing() { grep -aq 'X-Test-Id: sniff-control' "$LAB_DIR"/sniff*.log; }
-sleep 1
-for i in 1 2; do
-	lab_exec client curl -s -o /dev/null --max-time 2 -H 'X-Test-Id: sniff-control' "http://$LAB_LB_IP/"
-done
-require "tcpdump sees requests reaching the backends" lab_wait_for 3 sniffing
+# Both sniffers must see a control request (round-robin sends one to each
+# backend): sent again at each poll, so a tcpdump that starts late is
+# waited for instead of slept for.
+sniffing() {
+	local i
+	for i in 1 2; do
+		lab_exec client curl -s -o /dev/null --max-time 2 -H 'X-Test-Id: sniff-control' "http://$LAB_LB_IP/"
+	done
+	grep -aq 'X-Test-Id: sniff-control' "$LAB_DIR/sniff1.log" &&
+		grep -aq 'X-Test-Id: sniff-control' "$LAB_DIR/sniff2.log"
+}
+require "tcpdump on be1 and be2 sees requests reaching the backends" lab_wait_for 10 sniffing
 smuggle "Content-Length then Transfer-Encoding" \
 	'Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX'
 smuggle "Transfer-Encoding then Content-Length" \
@@ -477,7 +483,6 @@ echo "# probe: $(probe_oks) ok, $(probe_failures "$t_stop") failed"
 check_ge "the probe ran throughout" "$(probe_oks)" 200
 check_eq "the well-behaved client never failed" 0 "$(probe_failures "$t_stop")"
 awk -v t="$t_stop" '$1 < t && $2 == "fail"' "$LAB_DIR/probe.log" | head -n 5
-sleep 1
 check "no more fds than at the start + $FD_MARGIN (start $FD0)" lab_wait_for 3 fds_at_most $((FD0 + FD_MARGIN))
 echo "# daemon at the end: $(fd_count) fds, VmRSS $(rss_kb) kB"
 lab_stop_andromeda

@@ -70,6 +70,10 @@ role_monitor() {
 }
 role_monitor &
 MONITOR=$!
+# sampled_since T: the monitor has a sample taken at T or later.
+sampled_since() { awk -v t="$1" 'BEGIN { r = 1 } $1 >= t { r = 0 } END { exit r }' "$LAB_DIR/roles.log" 2>/dev/null; }
+T_BEGIN=$(now_ms)
+require "the role monitor samples" lab_wait_for 5 sampled_since "$T_BEGIN"
 transitions() { ha_ctl "$1" status --json | jq -r .vrrp.transitions; }
 T1=$(transitions 1)
 T2=$(transitions 2)
@@ -224,11 +228,15 @@ expect "registration: be3's captured announcement replayed x5" "$R" '1={"replay"
 	mt resend "$LB1" "$REG_PORT" "$LAB_DIR/be3.announce" 5
 
 # ------------------------------------------------------------------ the end --
-sleep 0.5
+# The monitor must cover the whole hostile phase: a sample from before the
+# first packet (above) and one from after the last.  How many samples that
+# makes depends on the machine's speed, so the count is not asserted.
+T_END=$(now_ms)
+check "the role monitor sampled past the last hostile packet" lab_wait_for 5 sampled_since "$T_END"
 rm -f "$LAB_DIR/monitoring"
 wait "$MONITOR"
 samples=$(wc -l <"$LAB_DIR/roles.log")
-check_ge "role samples taken" "$samples" 50
+echo "# $samples role samples"
 check_eq "exactly one MASTER (lb1) in every sample" "$samples" "$(grep -c ' lb1$' "$LAB_DIR/roles.log")"
 grep -v ' lb1$' "$LAB_DIR/roles.log" | head -n 5
 check_eq "lb1 made no role change" "$T1" "$(transitions 1)"

@@ -89,7 +89,7 @@ check_eq "the 10 slow requests get 200" "c=200:10 " "$(codes)"
 restart_backends
 check "all 3 servers up after the backends' restart" lab_wait_for 5 lab_all_up 3
 spawn_clients 6 "delay=20&n=[1-20]"
-sleep 0.2
+check "requests are in flight before the reload" lab_wait_for 5 routes_at_least 1
 write_conf 1
 lab_kill andromeda HUP
 check "reload applied" lab_wait_for 5 grep -q 'reload: .* applied' "$LAB_DIR/andromeda.log"

@@ -148,7 +148,9 @@ test_multicast() {
 	check "tcpdump decodes VRRPv3 with our fields" grep -Eq \
 		"$ADDR_A > 224\.0\.0\.18: VRRPv3, Advertisement, vrid 51, prio 150, intvl 10cs, length 12, addrs: $VIP" "$td"
 	check "tcpdump: TTL 255, protocol 112" grep -Eq "ttl 255, .*proto VRRP \(112\)" "$td"
-	check "tcpdump finds the checksum good" bash -c "! grep -q 'bad vrrp cksum' '$td'"
+	# Not vacuous: the same capture must hold the decoded advert.
+	check "tcpdump finds the checksum good" bash -c \
+		"grep -q 'VRRPv3, Advertisement' '$td' && ! grep -q 'bad vrrp cksum' '$td'"
 }
 
 test_unicast() {
@@ -186,7 +188,8 @@ test_drops() {
 	check "send an advert with TTL 64" in_a "$VRRP_PROBE" send "$IF_A" -a "$VIP" -T 64 >/dev/null
 	wait_pid "$RECV_PID" 5
 	check "TTL 64 is dropped on receipt" grep -Eq "drop src=$ADDR_A ttl=64 cause=TTL not 255" "$rx"
-	check "and never parsed as an advert" bash -c "! grep -q '^t=[0-9]* advert' '$rx'"
+	check "and never parsed as an advert" bash -c \
+		"grep -q 'cause=TTL not 255' '$rx' && ! grep -q '^t=[0-9]* advert' '$rx'"
 	start_recv "$rx2" -w 1500 || { fail "probe recv did not start"; return; }
 	in_a "$VRRP_PROBE" send "$IF_A" -v 52 -a "$VIP" >/dev/null
 	wait_pid "$RECV_PID" 5
@@ -215,9 +218,11 @@ test_election() {
 	# this check is about).
 	start_node "$NS_B" "$IF_B" 100 "$b"
 	pid_b=$NODE_PID
+	check "B (priority 100) starts as BACKUP" wait_for "$b" 'state INIT -> BACKUP' 5
+	# An absence, so a window (10 of A's adverts); B's log records any
+	# transition in it, so nothing is missed between polls.
 	sleep 1
-	check "B (priority 100) stays BACKUP while A advertises" \
-		bash -c "grep -q 'state INIT -> BACKUP' '$b' && ! grep -q -- '-> MASTER' '$b'"
+	check "B stays BACKUP while A advertises" bash -c "! grep -q -- '-> MASTER' '$b'"
 
 	kill -TERM "$pid_a"
 	check "A releases on SIGTERM (VIP removed)" wait_for "$a" 'vip_remove' 3
@@ -226,9 +231,9 @@ test_election() {
 	t0=$(tstamp "$a" 'stopping on signal')
 	t1=$(tstamp "$b" 'state BACKUP -> MASTER')
 	[ -n "$t0" ] && [ -n "$t1" ] || { fail "no time stamps for the SIGTERM failover"; t0=0 t1=999999; }
+	# The reason checked above ("master released with priority 0") is what
+	# tells Skew_Time from Master_Down_Interval; the time is only logged.
 	log "SIGTERM failover: $((t1 - t0)) ms (Skew_Time 60, Master_Down_Interval 360)"
-	check "priority-0 failover is quicker than Master_Down_Interval ($((t1 - t0)) ms < 300)" \
-		[ $((t1 - t0)) -lt 300 ]
 	wait_pid "$pid_a" 3
 
 	start_node "$NS_A" "$IF_A" 150 "$a2"

@@ -244,7 +244,16 @@ check_eq "lb2 made no role change" "$T2" "$(transitions 2)"
 check_eq "lb1's pool unchanged" "$POOL0" "$(ha_servers 1)"
 check_eq "lb2's pool unchanged" "$POOL0" "$(ha_servers 2)"
 check_eq "lb3's pool is the same" "$POOL0" "$(ha_servers 3)"
-check "nobody lists the intruder" bash -c "! grep -q intruder <<<\"$(ha_servers 1; ha_servers 2; ha_servers 3)\""
+# Each pool read (not empty: a failed read cannot pass) and without the
+# name msgtool's forged announcements and deltas carry.
+no_intruder() {
+	local i p
+	for i in 1 2 3; do
+		p=$(ha_servers "$i")
+		[[ -n "$p" ]] && ! grep -q '^intruder ' <<<"$p" || return 1
+	done
+}
+check "nobody lists the intruder" no_intruder
 
 lab_stop agent3 5 >/dev/null
 for i in 1 2 3; do

@@ -72,6 +72,14 @@ ha_wait_role() { lab_wait_for "$3" ha_role_is "$1" "$2"; }
 # ha_has_vip I: node lbI has the VIP on eth0.
 ha_has_vip() { lab_exec "lb$1" ip -4 -o addr show dev eth0 | grep -q " $HA_VIP/"; }
 
+# ha_lacks_vip I: lbI's eth0 address list was read (it holds the node's own
+# address) and has no VIP: a failed `ip` cannot pass for "released".
+ha_lacks_vip() {
+	local a
+	a=$(lab_exec "lb$1" ip -4 -o addr show dev eth0) || return 1
+	grep -q " $(ha_lb_ip "$1")/" <<<"$a" && ! grep -q " $HA_VIP/" <<<"$a"
+}
+
 # ha_vip_holders N: the live nodes (of 1..N) holding the VIP.  (A node
 # killed with -9 keeps its address until `andromeda --release` or a restart.)
 ha_vip_holders() {

@@ -338,10 +338,14 @@ not_grep() { ! grep -Eq -- "$1" "$2"; }
 test_kwatch_overrun() {
 	local w=$WORK/watch_overrun.txt i
 	# A 1-byte request gets the kernel's minimum buffer; while the probe
-	# stalls, 40 address changes and a carrier loss overflow it.
-	start_watch "$w" "$IF_A" -b 1 -s 1500 -t 4000 || { fail "overrun watcher starts"; return; }
+	# stalls, 40 address changes and a carrier loss overflow it.  It stalls
+	# until we have made them all (-S: a file, not a span of time, which 41
+	# runs of ip(8) can outlast on a loaded machine).
+	rm -f "$WORK/go"
+	start_watch "$w" "$IF_A" -b 1 -S "$WORK/go" -t 20000 || { fail "overrun watcher starts"; return; }
 	for i in $(seq 1 40); do ip -n "$NS_A" addr add "198.18.1.$i/24" dev "$IF_A"; done
 	ip -n "$NS_B" link set "$IF_B" down
+	touch "$WORK/go"
 	check "overrun: the owner is told to resync" wait_for "$w" "^event resync$" 6
 	check "overrun: carrier loss recovered by the dump" \
 		wait_for "$w" "^event link $IF_A .* carrier down \(no carrier\)" 3

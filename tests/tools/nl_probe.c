@@ -20,7 +20,10 @@
  *                            [-R] [-t RUN_MS] [-n ROUNDS] [-q QUIET_MS]
  *       -n stops after ROUNDS rounds (RUN_MS is then only a safety cap), so
  *       what a test sees does not depend on how fast the machine is.
- *   nl_probe watch IF [-t RUN_MS] [-b RCVBUF] [-s STALL_MS]
+ *   nl_probe watch IF [-t RUN_MS] [-b RCVBUF] [-s STALL_MS] [-S GO_FILE]
+ *       -S stalls (reads nothing) after "ready" until GO_FILE exists (60 s
+ *       at most): a test piles up events for as long as its commands take
+ *       on a machine of any speed, then lets the watcher read.
  *
  * Output is one line per fact, flushed at once, so a script can poll it.
  * Exit status: 0 success, 1 failure, 2 usage. */
@@ -50,7 +53,7 @@ static int usage(void)
 		"       nl_probe vip label IF\n"
 		"       nl_probe vip bench IF A.B.C.D/LEN N\n"
 		"       nl_probe garp IF A.B.C.D [-c N] [-i MS] [-r MS] [-R] [-t MS] [-n N] [-q MS]\n"
-		"       nl_probe watch IF [-t MS] [-b BYTES] [-s MS]\n");
+		"       nl_probe watch IF [-t MS] [-b BYTES] [-s MS] [-S FILE]\n");
 	return 2;
 }
 
@@ -257,6 +260,7 @@ static int watch_cmd(int argc, char **argv)
 {
 	static const struct kwatch_ops ops = { .link = on_link, .addr = on_addr, .resync = on_resync };
 	uint64_t run_ms = 10000, stall_ms = 0;
+	const char *go = NULL;
 	int rcvbuf = 0, opt;
 	const struct kwatch_stats *st;
 	struct loop *loop;
@@ -265,11 +269,12 @@ static int watch_cmd(int argc, char **argv)
 	if (argc < 1)
 		return usage();
 	optind = 1;
-	while ((opt = getopt(argc, argv, "t:b:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:b:s:S:")) != -1) {
 		switch (opt) {
 		case 't': run_ms = (uint64_t)atol(optarg); break;
 		case 'b': rcvbuf = atoi(optarg); break;
 		case 's': stall_ms = (uint64_t)atol(optarg); break;
+		case 'S': go = optarg; break;
 		default: return usage();
 		}
 	}
@@ -286,6 +291,8 @@ static int watch_cmd(int argc, char **argv)
 	/* A stall lets a test pile up events beyond the receive buffer. */
 	if (stall_ms)
 		usleep((useconds_t)(stall_ms * 1000));
+	for (int i = 0; go && i < 6000 && access(go, F_OK) < 0; i++)
+		usleep(10000);
 	run_for(loop, run_ms);
 	st = kwatch_get_stats(k);
 	printf("stats messages %llu overruns %llu dumps %llu bad %llu\n",

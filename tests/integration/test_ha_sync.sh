@@ -42,7 +42,8 @@ require "lb3 starts late" ha_start 3 50
 same_pool() { [[ "$(ha_servers "$1")" == "$(ha_servers "$2")" ]]; }
 check "lb3 has lb1's pool within 2 s" lab_wait_for 2 same_pool 3 1
 check_eq "lb2 has lb1's pool" "$(ha_servers 1)" "$(ha_servers 2)"
-check "lb2 holds a sync session to lb1" bash -c "[[ \"\$(timeout 3 '$ANDROMEDACTL' -s '$LAB_DIR/lb2.sock' status --json | jq -r .sync.session_up)\" == true ]]"
+session_up() { [[ "$(ha_ctl "$1" status --json | jq -r .sync.session_up)" == true ]]; }
+check "lb2 holds a sync session to lb1" session_up 2
 
 # --- hostile packets change nothing and are counted ------------------------------
 before=$(ha_servers 1)
@@ -129,7 +130,10 @@ gone_everywhere() { ! ha_lists 1 be4 && ! ha_lists 2 be4 && ! ha_lists 3 be4; }
 check "be4 is removed from every balancer" lab_wait_for 3 gone_everywhere
 check "the probe has logged every request sent so far" ha_probe_flush
 check_eq "no failed client request while be4 left" 0 "$(ha_failed_since "$t_wd")"
-check "the journal shows be4 withdrawn" bash -c "timeout 3 '$ANDROMEDACTL' -s '$LAB_DIR/lb1.sock' journal --json | jq -e '[.[] | select(.event == \"server-withdrawn\" and .server == \"be4\")] | length > 0' >/dev/null"
+withdrawn_in_journal() {
+	ha_ctl 1 journal --json | jq -e '[.[] | select(.event == "server-withdrawn" and .server == "be4")] | length > 0' >/dev/null
+}
+check "the journal shows be4 withdrawn" withdrawn_in_journal
 
 ha_probe_stop
 for i in 1 2 3; do

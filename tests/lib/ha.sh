@@ -63,7 +63,9 @@ ha_start() {
 	lab_wait_for 5 ha_ctl "$1" status >/dev/null
 }
 
-ha_ctl() { timeout 3 "$ANDROMEDACTL" -s "$LAB_DIR/lb$1.sock" "${@:2}" 2>/dev/null; }
+# The timeout only guards against a hung daemon: starting andromedactl
+# alone took 2 s on a loaded machine (ASan build, load 20 on 2 cores).
+ha_ctl() { timeout 20 "$ANDROMEDACTL" -s "$LAB_DIR/lb$1.sock" "${@:2}" 2>/dev/null; }
 ha_role() { ha_ctl "$1" status --json 2>/dev/null | jq -r .role 2>/dev/null; }
 ha_role_is() { [[ "$(ha_role "$1")" == "$2" ]]; }
 # ha_wait_role I ROLE SECONDS
@@ -106,10 +108,12 @@ ha_client_vip_mac() { lab_exec client ip neigh show "$HA_VIP" | awk '{for (i=1;i
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # ha_probe_start [INTERVAL_MS] [TIMEOUT_MS]: probe the VIP from the client
-# (bounded: 120 s at most) into $LAB_DIR/probe.log.
+# into $LAB_DIR/probe.log, bounded (600 s, 60000 probes at most).  The
+# bound must outlast the test on a loaded machine: a probe that has ended
+# reports no failure, and a check on it passes for nothing.
 ha_probe_start() {
 	: >"$LAB_DIR/probe.log"
-	lab_spawn client probe sh -c "exec '$PROBE' $HA_VIP 80 ${1:-10} ${2:-500} 120000 20000 >'$LAB_DIR/probe.log'"
+	lab_spawn client probe sh -c "exec '$PROBE' $HA_VIP 80 ${1:-10} ${2:-500} 600000 60000 >'$LAB_DIR/probe.log'"
 }
 
 ha_probe_stop() { lab_stop probe 5 >/dev/null; }

@@ -24,7 +24,7 @@ write_conf 2
 # --- notify protocol ---------------------------------------------------------------
 # The sink's own bound (60 s) is a safety net: the test stops it.
 lab_spawn lb sink "$SINK" "$LAB_DIR/notify.sock" 60
-lab_wait_for 2 test -S "$LAB_DIR/notify.sock"
+require "the notify sink listens" lab_wait_for 10 test -S "$LAB_DIR/notify.sock"
 lab_spawn lb andromeda env NOTIFY_SOCKET="$LAB_DIR/notify.sock" WATCHDOG_USEC=1000000 "$ANDROMEDA" -c "$conf"
 check "andromeda answers" lab_wait_tcp client "$LAB_LB_IP" 80 5
 log="$LAB_DIR/sink.log"

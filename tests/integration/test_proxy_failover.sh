@@ -47,7 +47,8 @@ check "all 3 servers up" lab_wait_for 5 lab_all_up 3
 LOADERS=()
 for ((l = 1; l <= LOOPS; l++)); do
 	lab_spawn client "load$l" timeout 300 bash -c '
-		for ((b = 0; b < $4 && ! -e $5; b++)); do
+		for ((b = 0; b < $4; b++)); do
+			[[ -e $5 ]] && break
 			curl -s -o /dev/null -w "%{http_code}\n" "$1/?delay=$2&loop=$3&b=$b&n=[1-$6]"
 			echo "$b" >>"$5.batches"
 		done' _ "$URL" "$DELAY" "$l" "$MAX_BATCHES" "$LAB_DIR/stop" "$BATCH"

@@ -37,23 +37,32 @@ check "lb2 takes over after kill -9 of lb1" ha_wait_role 2 MASTER 3
 check "clients are served by lb2" ha_wait_served_by lb2 3
 ms=$(ha_takeover_ms "$t_kill" lb2)
 echo "# kill -9 lb1 -> first success via lb2: ${ms:-none} ms ($(ha_failed_since "$t_kill") failed probes)"
-check_le "takeover by lb2 within 1 s" "${ms:-99999}" 1000
+# How fast is the bench's business (bench/); here: which mechanism.  lb2
+# follows lb1 through a sync session, which lb1's kernel resets.
+takeover_is() { [[ "$(ha_last_takeover "$1")" == $2 ]]; }
+check "lb2 took over on the crash detector ($(ha_last_takeover 2))" \
+	takeover_is 2 'master lost (sync session reset)*'
 check_eq "the client's neighbour entry for the VIP holds lb2's MAC" "$(ha_mac 2)" "$(ha_client_vip_mac)"
 check "lb3 stays BACKUP" ha_role_is 3 BACKUP
 
 # --- and the next: lb3 ---------------------------------------------------
+# lb3 must have opened its session to the new MASTER for its crash detector
+# to have anything to see.
+session_up() { [[ "$(ha_ctl "$1" status --json | jq -r .sync.session_up)" == true ]]; }
+check "lb3 follows lb2 through a sync session" lab_wait_for 3 session_up 3
 t_kill=$(now_ms)
 lab_kill lb2 KILL
 check "lb3 takes over after kill -9 of lb2" ha_wait_role 3 MASTER 3
 check "clients are served by lb3" ha_wait_served_by lb3 3
 ms=$(ha_takeover_ms "$t_kill" lb3)
 echo "# kill -9 lb2 -> first success via lb3: ${ms:-none} ms"
-check_le "takeover by lb3 within 1 s" "${ms:-99999}" 1000
+check "lb3 took over on the crash detector ($(ha_last_takeover 3))" \
+	takeover_is 3 'master lost (sync session reset)*'
 # What systemd's ExecStopPost= does after any exit: release the dead
 # node's VIP, so its kernel stops answering for it.
 check "the killed lb2 still holds the VIP" ha_has_vip 2
 check "andromeda --release removes it" lab_exec lb2 "$ANDROMEDA" --release -c "$LAB_DIR/lb2.conf"
-check "lb2 no longer has the VIP" bash -c "! ip -n $(lab_ns lb2) -4 -o addr show dev eth0 | grep -q ' $HA_VIP/'"
+check "lb2 no longer has the VIP" ha_lacks_vip 2
 
 # --- restart lb1, preempt on: it takes the VIP back, and its stale VIP
 # (left by the kill -9) is removed at start-up -----------------------------
@@ -75,9 +84,9 @@ check "lb2 takes over from the killed lb1" ha_wait_role 2 MASTER 3
 lab_wait_gone lb1 2
 HA_EXTRA="preempt = no" require "lb1 restarts with preempt = no" ha_start 1 150
 check "lb1 (preempt off) becomes BACKUP" ha_wait_role 1 BACKUP 3
-sleep 1
-check "... and stays BACKUP" ha_role_is 1 BACKUP
-check "lb2 remains MASTER" ha_role_is 2 MASTER
+# Ten advert intervals: a preempting node would have taken over by then.
+lb1_backup_lb2_master() { ha_role_is 1 BACKUP && ha_role_is 2 MASTER; }
+check "... and stays BACKUP, lb2 MASTER, for 1 s (10 adverts)" lab_holds 1 lb1_backup_lb2_master
 
 # --- graceful SIGTERM: takeover after Skew_Time, no failed probe ------------
 t_term=$(now_ms)
@@ -85,19 +94,19 @@ lab_kill lb2 TERM
 check "lb1 takes over after SIGTERM of lb2" ha_wait_role 1 MASTER 2
 check "clients are served by lb1" ha_wait_served_by lb1 3
 lab_wait_gone lb2 5
-sleep 0.3
+check "the probe has logged every request sent so far" ha_probe_flush
 ms=$(ha_takeover_ms "$t_term" lb1)
 failed=$(ha_failed_since "$t_term")
 echo "# SIGTERM lb2 -> first success via lb1: ${ms:-none} ms, $failed failed probes"; awk -v t="$t_term" '$1 >= t - 50 && $1 <= t + 600 { print "#   " $1 - t, $2, $3, $4, $5 }' "$LAB_DIR/probe.log" | grep -v " ok lb" | head -5
 # A probe whose handshake straddles the switch (SYN to lb2, the rest to
 # lb1 after its gratuitous ARP) is reset by lb1: at most that one.
 check_le "at most one failed probe on a graceful handover" "$failed" 1
-check "lb2 released the VIP on exit" bash -c "! ip -n $(lab_ns lb2) -4 -o addr show dev eth0 | grep -q ' $HA_VIP/'"
+check "lb2 released the VIP on exit" ha_lacks_vip 2
 
 # --- carrier loss: FAULT and release; carrier back: BACKUP ------------------
 lab_exec lb1 ip link set eth0 down
 check "lb1 goes to FAULT when eth0 loses carrier" ha_wait_role 1 FAULT 2
-check "lb1 released the VIP in FAULT" bash -c "! ip -n $(lab_ns lb1) -4 -o addr show dev eth0 | grep -q ' $HA_VIP/'"
+check "lb1 released the VIP in FAULT" ha_lacks_vip 1
 check "lb3 takes over" ha_wait_role 3 MASTER 3
 lab_exec lb1 ip link set eth0 up
 check "lb1 returns to BACKUP when carrier is back" ha_wait_role 1 BACKUP 3
@@ -105,7 +114,7 @@ check "lb1 returns to BACKUP when carrier is back" ha_wait_role 1 BACKUP 3
 # --- VIP removed by hand while MASTER: put back ---------------------------
 lab_exec lb3 ip addr del "$HA_VIP/24" dev eth0
 check "lb3 puts back a VIP removed by hand" lab_wait_for 2 ha_has_vip 3
-check "lb3 logged it" grep -q "VIP removed while MASTER" "$LAB_DIR/lb3.log"
+check "lb3 logged it" lab_wait_for 2 grep -q "VIP removed while MASTER" "$LAB_DIR/lb3.log"
 
 # --- partition: VRRP between lb1 and lb3 dropped -> two MASTERs; healed -> one
 partition() { ha_vrrp_block 1 "$1" && ha_vrrp_block 3 "$1"; }

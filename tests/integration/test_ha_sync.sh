@@ -25,7 +25,8 @@ check "be3 receives traffic within 2 s" lab_wait_for 2 served_by be3
 echo "# be3 served $(($(now_ms) - t0)) ms after its agent started"
 check_eq "lb1 lists be3 as registered and up" "be3 198.18.0.23:80 registered up" "$(ha_servers 1 | grep '^be3 ')"
 check "lb2 lists it within 1 s more" lab_wait_for 1 ha_lists 2 be3
-check "the agent logged lb1's acknowledgement" lab_wait_for 2 grep -qi "lb1" "$LAB_DIR/agent3.log"
+check "the agent logged lb1's acknowledgement" \
+	lab_wait_for 2 grep -qF "balancer lb1 ($(ha_lb_ip 1)) accepted be3" "$LAB_DIR/agent3.log"
 require "agent on be4 starts" ha_agent 4
 check "lb2 lists be4" lab_wait_for 3 ha_lists 2 be4
 be4_up() { ha_servers 1 | grep -q '^be4 .* up$'; }
@@ -41,7 +42,8 @@ require "lb3 starts late" ha_start 3 50
 same_pool() { [[ "$(ha_servers "$1")" == "$(ha_servers "$2")" ]]; }
 check "lb3 has lb1's pool within 2 s" lab_wait_for 2 same_pool 3 1
 check_eq "lb2 has lb1's pool" "$(ha_servers 1)" "$(ha_servers 2)"
-check "lb2 holds a sync session to lb1" bash -c "[[ \"\$(timeout 3 '$ANDROMEDACTL' -s '$LAB_DIR/lb2.sock' status --json | jq -r .sync.session_up)\" == true ]]"
+session_up() { [[ "$(ha_ctl "$1" status --json | jq -r .sync.session_up)" == true ]]; }
+check "lb2 holds a sync session to lb1" session_up 2
 
 # --- hostile packets change nothing and are counted ------------------------------
 before=$(ha_servers 1)
@@ -52,16 +54,17 @@ for mode in wrongkey truncated garbage; do
 done
 lab_exec client "$BUILD_DIR/tests/msgtool" 198.18.0.11 7789 "$key" announce replay 198.18.0.23
 lab_exec client "$BUILD_DIR/tests/msgtool" 198.18.0.12 7788 "$key" delta replay 198.18.0.11
-sleep 0.5
-st1=$(ha_ctl 1 status --json)
-st2=$(ha_ctl 2 status --json)
-check_eq "registration: forged (wrong key) counted" 1 "$(jq '.registration.dropped.bad_mac' <<<"$st1")"
-check_eq "registration: truncated counted" 1 "$(jq '.registration.dropped.truncated' <<<"$st1")"
-check_eq "registration: replay counted" 1 "$(jq '.registration.dropped.replay' <<<"$st1")"
-check_eq "sync: forged counted" 1 "$(jq '.sync.dropped.bad_mac' <<<"$st2")"
-check_eq "sync: truncated counted" 1 "$(jq '.sync.dropped.truncated' <<<"$st2")"
-check_eq "sync: replay counted" 1 "$(jq '.sync.dropped.replay' <<<"$st2")"
-check_ge "garbage counted somewhere" "$(jq '[.registration.dropped[], .sync.dropped[]] | add' <<<"$st1" 2>/dev/null || echo 0)" 3
+# Each node must count each datagram once, under its own cause, and
+# nothing else: wait (bounded) until the counters say so, then assert.
+drops() { ha_ctl "$1" status --json | jq -S -c "$2 | with_entries(select(.value != 0))"; }
+drops_are() { [[ "$(drops "$1" "$2")" == "$3" ]]; }
+want='{"bad_mac":1,"bad_magic":1,"replay":1,"truncated":1}'
+lab_wait_for 3 drops_are 1 .registration.dropped "$want"
+check_eq "registration on lb1: forged, truncated, garbage and replay counted once each" \
+	"$want" "$(drops 1 .registration.dropped)"
+lab_wait_for 3 drops_are 2 .sync.dropped "$want"
+check_eq "sync on lb2: forged, truncated, garbage and replay counted once each" \
+	"$want" "$(drops 2 .sync.dropped)"
 check_eq "lb1's pool unchanged" "$before" "$(ha_servers 1)"
 check_eq "lb2's pool unchanged" "$before" "$(ha_servers 2)"
 check "lb1 still MASTER" ha_role_is 1 MASTER
@@ -78,7 +81,13 @@ check "lb2 takes over" ha_wait_role 2 MASTER 2
 check "clients are served by lb2" ha_wait_served_by lb2 3
 ms=$(ha_takeover_ms "$t_kill" lb2)
 echo "# kill -9 lb1 -> first success via lb2: ${ms:-none} ms ($(ha_failed_since "$t_kill" $((t_kill + ${ms:-0}))) failed probes)"
-check_le "crash detector: takeover well under Master_Down_Interval (360 ms)" "${ms:-99999}" 250
+# What tells the crash detector from the RFC timeout is the reason lb2
+# gives: "master lost (sync session reset)" is the session reset acted on
+# at Skew_Time, i.e. before Master_Down_Interval (360 ms after lb1's last
+# advert) could expire; the time is for the bench.
+takeover_is() { [[ "$(ha_last_takeover "$1")" == $2 ]]; }
+check "crash detector: lb2 took over on the session reset ($(ha_last_takeover 2))" \
+	takeover_is 2 'master lost (sync session reset)*'
 check "lb2 logged the crash detector" grep -q "closed by its kernel" "$LAB_DIR/lb2.log"
 check_eq "the new MASTER's pool equals the old one's" "$before" "$(ha_servers 2)"
 check "the registered be3 still gets traffic" lab_wait_for 2 served_by be3
@@ -104,11 +113,13 @@ check "lb2 takes over from a frozen lb1" ha_wait_role 2 MASTER 3
 check "clients are served by lb2" ha_wait_served_by lb2 3
 ms=$(ha_takeover_ms "$t_stop" lb2)
 echo "# SIGSTOP lb1 -> first success via lb2: ${ms:-none} ms"
-check_ge "a frozen MASTER is detected by the RFC timeout, not the session" "${ms:-0}" 300
-check_le "... within 1 s" "${ms:-99999}" 1000
+# A frozen process keeps its socket open: no reset, so the RFC timeout.
+check "a frozen MASTER is detected by Master_Down_Interval, not the session ($(ha_last_takeover 2))" \
+	takeover_is 2 'no advert for * ms (Master_Down_Interval)'
 lab_kill lb1 CONT
 check "lb1 resumes and takes the VIP back" ha_wait_role 1 MASTER 3
-check "one MASTER" lab_wait_for 2 bash -c "true"
+only_master() { [[ "$(ha_masters 3)" == "$1" ]]; }
+check "one MASTER: lb1 (lb2 hears it and yields)" lab_wait_for 3 only_master lb1
 check "lb2 steps down" ha_wait_role 2 BACKUP 3
 
 # --- an agent stops: drained, removed, nobody notices ---------------------------------
@@ -117,9 +128,12 @@ t_wd=$(now_ms)
 lab_stop agent4 5
 gone_everywhere() { ! ha_lists 1 be4 && ! ha_lists 2 be4 && ! ha_lists 3 be4; }
 check "be4 is removed from every balancer" lab_wait_for 3 gone_everywhere
-sleep 0.3
+check "the probe has logged every request sent so far" ha_probe_flush
 check_eq "no failed client request while be4 left" 0 "$(ha_failed_since "$t_wd")"
-check "the journal shows be4 withdrawn" bash -c "timeout 3 '$ANDROMEDACTL' -s '$LAB_DIR/lb1.sock' journal --json | jq -e '[.[] | select(.event == \"server-withdrawn\" and .server == \"be4\")] | length > 0' >/dev/null"
+withdrawn_in_journal() {
+	ha_ctl 1 journal --json | jq -e '[.[] | select(.event == "server-withdrawn" and .server == "be4")] | length > 0' >/dev/null
+}
+check "the journal shows be4 withdrawn" withdrawn_in_journal
 
 ha_probe_stop
 for i in 1 2 3; do

@@ -193,8 +193,8 @@ test_vip_timing() {
 	log "vip_add on an open socket: $out"
 	median=$(sed -n 's/.* median \([0-9]*\) us.*/\1/p' <<<"$out")
 	check "200 add/remove cycles complete" [ -n "$median" ]
-	# Generous: a failover budget, not a benchmark (typically tens of us).
-	check "median vip_add under 20 ms" [ "${median:-999999}" -lt 20000 ]
+	# How fast is for a bench (logged above); a speed bound here would only
+	# measure how loaded the machine is.
 	check "bench leaves no VIP behind" [ "$(vip_count)" -eq 0 ]
 }
 
@@ -220,16 +220,18 @@ test_garp_burst() {
 	PIDS+=("$pid")
 	wait_for "$cap.err" "listening on" 5 || { fail "tcpdump starts"; return; }
 
-	# Burst of 3 rounds 50 ms apart, then a refresh every 200 ms, for 1 s;
-	# then stopped, and 400 ms more to prove that nothing follows.
-	out=$(probe garp "$IF_A" "$VIP" -c 3 -i 50 -r 200 -R -t 1000 -q 400)
+	# Burst of 3 rounds 50 ms apart, then a refresh every 200 ms: stopped
+	# after 6 rounds (3 refreshes; 10 s at most), then 400 ms more to prove
+	# that nothing follows.  A count, not a span of time: a loaded machine
+	# sends the same frames, later.
+	out=$(probe garp "$IF_A" "$VIP" -c 3 -i 50 -r 200 -R -n 6 -t 10000 -q 400)
 	log "$(tr '\n' ' ' <<<"$out")"
 	check "probe reports the interface MAC" grep -qx "mac $mac" <<<"$out"
 	sent=$(sed -n 's/^stopped running 0 sent \([0-9]*\) rounds.*/\1/p' <<<"$out")
 	rounds=$(sed -n 's/.* rounds \([0-9]*\) errors 0$/\1/p' <<<"$out")
 	after=$(sed -n 's/^after stop sent \([0-9]*\)$/\1/p' <<<"$out")
 	check "scheduler stopped without errors" [ -n "$sent" -a -n "$rounds" ]
-	check "burst then refresh: 5 to 8 rounds in 1 s" between "${rounds:-0}" 5 8
+	check "burst then refresh: stopped after 6 rounds" [ "${rounds:-0}" -eq 6 ]
 	check "request + reply per round" [ "${sent:-0}" -eq $((2 * ${rounds:-0})) ]
 	check "nothing is sent after garp_stop" [ "${after:-x}" = "${sent:-y}" ]
 
@@ -241,10 +243,17 @@ test_garp_burst() {
 	nrep=$(grep -c "$mac > ff:ff:ff:ff:ff:ff, ethertype ARP .* Reply $VIP is-at $mac," "$cap")
 	check "peer captured one broadcast announcement per round ($nreq)" [ "$nreq" -eq "${rounds:-0}" ]
 	check "peer captured one broadcast reply per round ($nrep)" [ "$nrep" -eq "${rounds:-0}" ]
-	# Burst spacing: the first three requests 50 ms apart (loose bounds).
-	ngaps=$(grep "Request who-has $VIP tell $VIP" "$cap" | head -3 |
-		awk '{ if (NR > 1) { g = ($1 - p) * 1000; if (g >= 30 && g <= 250) n++ } p = $1 } END { print n + 0 }')
-	check "burst frames are about 50 ms apart" [ "$ngaps" -eq 2 ]
+	# Spacing, from the capture's kernel time stamps: a timer can fire late
+	# on a loaded machine, never early, so only lower bounds are properties:
+	# the burst rounds are 50 ms apart (not back to back), the refreshes 200
+	# ms (not at the burst's pace).
+	gaps=$(grep "Request who-has $VIP tell $VIP" "$cap" |
+		awk '{ if (NR > 1) printf "%d ", ($1 - p) * 1000; p = $1 }')
+	log "request gaps (ms): $gaps"
+	check "burst frames are at least ~50 ms apart ($gaps)" \
+		awk -v g="$gaps" 'BEGIN { n = split(g, a, " "); exit !(n == 5 && a[1] >= 30 && a[2] >= 30) }'
+	check "refresh frames are at least ~200 ms apart ($gaps)" \
+		awk -v g="$gaps" 'BEGIN { n = split(g, a, " "); exit !(n == 5 && a[3] >= 150 && a[4] >= 150 && a[5] >= 150) }'
 	check "peer's neighbour entry now has the sender MAC" [ "$(neigh_mac)" = "$mac" ]
 }
 
@@ -325,15 +334,18 @@ wait_for_count() { # file regex count
 }
 
 not_grep() { ! grep -Eq -- "$1" "$2"; }
-between() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 
 test_kwatch_overrun() {
 	local w=$WORK/watch_overrun.txt i
 	# A 1-byte request gets the kernel's minimum buffer; while the probe
-	# stalls, 40 address changes and a carrier loss overflow it.
-	start_watch "$w" "$IF_A" -b 1 -s 1500 -t 4000 || { fail "overrun watcher starts"; return; }
+	# stalls, 40 address changes and a carrier loss overflow it.  It stalls
+	# until we have made them all (-S: a file, not a span of time, which 41
+	# runs of ip(8) can outlast on a loaded machine).
+	rm -f "$WORK/go"
+	start_watch "$w" "$IF_A" -b 1 -S "$WORK/go" -t 20000 || { fail "overrun watcher starts"; return; }
 	for i in $(seq 1 40); do ip -n "$NS_A" addr add "198.18.1.$i/24" dev "$IF_A"; done
 	ip -n "$NS_B" link set "$IF_B" down
+	touch "$WORK/go"
 	check "overrun: the owner is told to resync" wait_for "$w" "^event resync$" 6
 	check "overrun: carrier loss recovered by the dump" \
 		wait_for "$w" "^event link $IF_A .* carrier down \(no carrier\)" 3

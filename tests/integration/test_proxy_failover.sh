@@ -8,8 +8,9 @@ source "$(dirname "$0")/../lib/lab.sh"
 
 URL="http://$LAB_LB_IP"
 LOOPS=4
-PER_LOOP=300
-DELAY=10 # ms per request: 300 requests take ~4 s per loop
+BATCH=50     # requests per keep-alive connection
+MAX_BATCHES=400 # a bound; the test stops the load long before
+DELAY=10     # ms per request
 
 write_conf() {
 	{
@@ -39,25 +40,36 @@ write_conf
 require "andromeda starts" lab_start_andromeda "$LAB_DIR/lb.conf"
 check "all 3 servers up" lab_wait_for 5 lab_all_up 3
 
-# Bounded load: LOOPS keep-alive clients, PER_LOOP requests each, every
-# status code recorded (000 = transport error).
+# The load: LOOPS clients, each sending batches of BATCH keep-alive GETs
+# until the test stops it (after the failover, however long the machine
+# takes to get there; MAX_BATCHES at most), every status code recorded
+# (000 = transport error) and every batch counted once done.
 LOADERS=()
 for ((l = 1; l <= LOOPS; l++)); do
-	lab_spawn client "load$l" timeout 60 curl -s -o /dev/null -w '%{http_code}\n' \
-		"$URL/?delay=$DELAY&loop=$l&n=[1-$PER_LOOP]"
+	lab_spawn client "load$l" timeout 300 bash -c '
+		for ((b = 0; b < $4; b++)); do
+			[[ -e $5 ]] && break
+			curl -s -o /dev/null -w "%{http_code}\n" "$1/?delay=$2&loop=$3&b=$b&n=[1-$6]"
+			echo "$b" >>"$5.batches"
+		done' _ "$URL" "$DELAY" "$l" "$MAX_BATCHES" "$LAB_DIR/stop" "$BATCH"
 	LOADERS+=("$LAB_SPAWNED_PID")
 done
+batches() { wc -l <"$LAB_DIR/stop.batches" 2>/dev/null || echo 0; }
 
 # Kill be2 once the load is well under way (it has served 40 requests).
 check "load reaches be2" lab_wait_for 10 be_requests_at_least 2 40
 
 lab_kill be2 KILL
 check "be2 is down in andromedactl within 5 s of kill -9" lab_wait_for 5 lab_server_state_is be2 down
-check "load was still running when be2 went down" lab_alive load1
-
+# The load goes on past the failover: more batches done after it.
+at_down=$(batches)
+more_batches() { (($(batches) >= at_down + LOOPS)); }
+check "the load runs on after be2 went down" lab_wait_for 60 more_batches
+touch "$LAB_DIR/stop"
 wait "${LOADERS[@]}"
 cat "$LAB_DIR"/load*.log >"$LAB_DIR/codes"
-check_eq "all $((LOOPS * PER_LOOP)) requests completed" $((LOOPS * PER_LOOP)) "$(wc -l <"$LAB_DIR/codes")"
+n=$(batches)
+check_eq "all $n batches of $BATCH requests completed" $((n * BATCH)) "$(wc -l <"$LAB_DIR/codes")"
 check_eq "zero non-200 responses during the failover" 0 "$(grep -cvx 200 "$LAB_DIR/codes")"
 check_eq "status still shows be2 down" down "$(lab_server_field be2 state)"
 check_ge "be2 has failures counted" "$(lab_server_field be2 failures)" 1

@@ -21,8 +21,10 @@ PER_CLIENT=200
 write_conf() { # maxconn [health_interval]
 	{
 		lab_node_conf lb1
-		printf '[frontend]\nlisten = %s:80\nthreads = 2\ngrace = 5s\n\n' "$LAB_LB_IP"
-		printf '[backend]\nmaxconn = %s\nqueue_timeout = 20s\nserver_timeout = 5s\n' "$1"
+		# Held requests (fakesrv hold=1) wait for the test, on a machine of
+		# any speed: grace and server_timeout leave them that time.
+		printf '[frontend]\nlisten = %s:80\nthreads = 2\ngrace = 30s\n\n' "$LAB_LB_IP"
+		printf '[backend]\nmaxconn = %s\nqueue_timeout = 20s\nserver_timeout = 60s\n' "$1"
 		printf 'health_interval = %s\nhealth_check = /healthz\nrise = 1\nfall = 2\n\n' "${2:-1s}"
 		lab_servers_conf 3
 	} >"$LAB_DIR/lb.conf"
@@ -79,8 +81,12 @@ check_eq "the threads' requests add up" "$total" \
 check_eq "status .proxy.requests is the sum" "$total" "$(lab_status_json | jq '.proxy.requests')"
 
 # --- routes from both threads ------------------------------------------------
-spawn_clients 10 "delay=1500"
-check "routes lists the 10 requests in flight (both threads)" lab_wait_for 3 routes_at_least 10
+# Held at the backends (hold=1) until the gate opens: in flight for as long
+# as the clients take to start on a loaded machine.
+lab_gate_close
+spawn_clients 10 "hold=1"
+check "routes lists the 10 requests in flight (both threads)" lab_wait_for 30 routes_at_least 10
+lab_gate_open
 wait "${PIDS[@]}"
 check_eq "the 10 slow requests get 200" "c=200:10 " "$(codes)"
 
@@ -88,11 +94,15 @@ check_eq "the 10 slow requests get 200" "c=200:10 " "$(codes)"
 # Fresh backends first: their inflight_max must count from here.
 restart_backends
 check "all 3 servers up after the backends' restart" lab_wait_for 5 lab_all_up 3
-spawn_clients 6 "delay=20&n=[1-20]"
-sleep 0.2
+# Each client's first request is held (hold=1) until the reload has been
+# applied: the reload meets 6 requests in flight, however slow the machine.
+lab_gate_close
+spawn_clients 6 "hold=1&delay=20&n=[1-20]"
+check "6 requests in flight before the reload" lab_wait_for 30 routes_at_least 6
 write_conf 1
 lab_kill andromeda HUP
 check "reload applied" lab_wait_for 5 grep -q 'reload: .* applied' "$LAB_DIR/andromeda.log"
+lab_gate_open
 wait "${PIDS[@]}"
 check_eq "the 120 requests around the reload get 200" "c=200:120 " "$(codes)"
 restart_backends
@@ -125,12 +135,20 @@ lab_wait_tcp client "$(lab_be_ip 3)" 80 5
 write_conf 32
 require "andromeda starts (graceful stop run)" lab_start_andromeda "$LAB_DIR/lb.conf"
 check "all 3 servers up again" lab_wait_for 5 lab_all_up 3
-spawn_clients 10 "delay=1000"
-check "10 requests in flight" lab_wait_for 3 routes_at_least 10
-t0=$SECONDS
-lab_stop andromeda 8
+lab_gate_close
+spawn_clients 10 "hold=1"
+check "10 requests in flight" lab_wait_for 30 routes_at_least 10
+pid=$(lab_pid andromeda)
+lab_kill andromeda TERM
+# Still there while the requests are held: it waits for them (grace).
+check "andromeda waits for the 10 held requests after SIGTERM" lab_holds 0.5 lab_alive andromeda
+t_open=$SECONDS
+lab_gate_open
+lab_wait_gone andromeda 40 || lab_kill andromeda KILL
+wait "$pid"
 check_eq "andromeda exits 0 after SIGTERM with requests in flight" 0 "$?"
-check_le "it exited within the grace period (s)" $((SECONDS - t0)) 6
+# Once its requests are done it goes: well before the 30 s of grace.
+check_le "it exited when its requests were done, not at the end of grace (s)" $((SECONDS - t_open)) 15
 wait "${PIDS[@]}"
 check_eq "all 10 in-flight requests completed" "c=200:10 " "$(codes)"
 check "no sanitizer report in the andromeda log" lab_no_sanitizer_report "$LAB_DIR/andromeda.log"

@@ -83,6 +83,7 @@ wait_pid() {
 }
 
 in_a() { ip netns exec "$NS_A" "$@"; }
+stop_recv() { kill -TERM "$RECV_PID" 2>/dev/null; wait_pid "$RECV_PID" 5; }
 in_b() { ip netns exec "$NS_B" "$@"; }
 
 # tstamp FILE REGEX: the t= of the first matching line.
@@ -126,7 +127,10 @@ start_tcpdump() {
 	wait_for "$1.err" 'listening on' 5
 }
 
-# start_recv OUT ARGS...: vrrp_probe recv in ns B until one advert or 3 s.
+# start_recv OUT ARGS...: vrrp_probe recv in ns B until one advert, or the
+# -w bound.  The bound is only a bound (30 s): the sender may take seconds to
+# start on a loaded machine.  A receiver that is to see a drop, not an
+# advert, is stopped once the drop is logged (stop_recv).
 start_recv() {
 	local out=$1
 	shift
@@ -139,25 +143,27 @@ start_recv() {
 test_multicast() {
 	local rx=$WORK/mc.rx td=$WORK/mc.td
 	start_tcpdump "$td" 1 || { fail "tcpdump did not start"; return; }
-	start_recv "$rx" -w 3000 || { fail "probe recv did not start"; return; }
+	start_recv "$rx" -w 30000 || { fail "probe recv did not start"; return; }
 	check "send a multicast advert from A" in_a "$VRRP_PROBE" send "$IF_A" -p 150 -a "$VIP" >/dev/null
-	wait_pid "$RECV_PID" 5
+	wait_pid "$RECV_PID" 30
 	check "B parses it: every field as sent" grep -Eq \
 		"advert src=$ADDR_A dst=224\.0\.0\.18 ttl=255 vrid=51 prio=150 intvl_cs=10 cksum=pseudo addrs=$VIP\$" "$rx"
 	wait_pid "$TCPDUMP_PID" 5
 	check "tcpdump decodes VRRPv3 with our fields" grep -Eq \
 		"$ADDR_A > 224\.0\.0\.18: VRRPv3, Advertisement, vrid 51, prio 150, intvl 10cs, length 12, addrs: $VIP" "$td"
 	check "tcpdump: TTL 255, protocol 112" grep -Eq "ttl 255, .*proto VRRP \(112\)" "$td"
-	check "tcpdump finds the checksum good" bash -c "! grep -q 'bad vrrp cksum' '$td'"
+	# Not vacuous: the same capture must hold the decoded advert.
+	check "tcpdump finds the checksum good" bash -c \
+		"grep -q 'VRRPv3, Advertisement' '$td' && ! grep -q 'bad vrrp cksum' '$td'"
 }
 
 test_unicast() {
 	local rx=$WORK/uc.rx td=$WORK/uc.td
 	start_tcpdump "$td" 1 || { fail "tcpdump did not start"; return; }
-	start_recv "$rx" -u "$ADDR_A" -w 3000 || { fail "probe recv did not start"; return; }
+	start_recv "$rx" -u "$ADDR_A" -w 30000 || { fail "probe recv did not start"; return; }
 	check "send a unicast advert from A to B" \
 		in_a "$VRRP_PROBE" send "$IF_A" -p 120 -a "$VIP" -u "$ADDR_B" >/dev/null
-	wait_pid "$RECV_PID" 5
+	wait_pid "$RECV_PID" 30
 	check "B parses the unicast advert (pseudo-header with B's address)" grep -Eq \
 		"advert src=$ADDR_A dst=$ADDR_B ttl=255 vrid=51 prio=120 .*cksum=pseudo" "$rx"
 	wait_pid "$TCPDUMP_PID" 5
@@ -168,36 +174,39 @@ test_unicast() {
 test_compat_checksum() {
 	local rx=$WORK/plain.rx rx2=$WORK/plain2.rx td=$WORK/plain.td
 	start_tcpdump "$td" 1 || { fail "tcpdump did not start"; return; }
-	start_recv "$rx" -w 1500 || { fail "probe recv did not start"; return; }
+	start_recv "$rx" -w 30000 || { fail "probe recv did not start"; return; }
 	in_a "$VRRP_PROBE" send "$IF_A" -p 150 -a "$VIP" -P >/dev/null
-	wait_pid "$RECV_PID" 5
-	check "RFC receiver drops the compat checksum" grep -Eq "drop src=$ADDR_A .*cause=bad checksum" "$rx"
+	check "RFC receiver drops the compat checksum" wait_for "$rx" "drop src=$ADDR_A .*cause=bad checksum" 10
+	stop_recv
 	wait_pid "$TCPDUMP_PID" 5
 	check "tcpdump also calls it a bad VRRP checksum" grep -q 'bad vrrp cksum' "$td"
-	start_recv "$rx2" -P -w 3000 || { fail "probe recv did not start"; return; }
+	start_recv "$rx2" -P -w 30000 || { fail "probe recv did not start"; return; }
 	in_a "$VRRP_PROBE" send "$IF_A" -p 150 -a "$VIP" -P >/dev/null
-	wait_pid "$RECV_PID" 5
+	wait_pid "$RECV_PID" 30
 	check "compat receiver accepts it" grep -Eq "advert src=$ADDR_A .*cksum=plain" "$rx2"
 }
 
 test_drops() {
 	local rx=$WORK/ttl.rx rx2=$WORK/vrid.rx
-	start_recv "$rx" -w 1500 || { fail "probe recv did not start"; return; }
+	start_recv "$rx" -w 30000 || { fail "probe recv did not start"; return; }
 	check "send an advert with TTL 64" in_a "$VRRP_PROBE" send "$IF_A" -a "$VIP" -T 64 >/dev/null
-	wait_pid "$RECV_PID" 5
-	check "TTL 64 is dropped on receipt" grep -Eq "drop src=$ADDR_A ttl=64 cause=TTL not 255" "$rx"
-	check "and never parsed as an advert" bash -c "! grep -q '^t=[0-9]* advert' '$rx'"
-	start_recv "$rx2" -w 1500 || { fail "probe recv did not start"; return; }
+	check "TTL 64 is dropped on receipt" wait_for "$rx" "drop src=$ADDR_A ttl=64 cause=TTL not 255" 10
+	stop_recv
+	check "and never parsed as an advert" bash -c \
+		"grep -q 'cause=TTL not 255' '$rx' && ! grep -q '^t=[0-9]* advert' '$rx'"
+	start_recv "$rx2" -w 30000 || { fail "probe recv did not start"; return; }
 	in_a "$VRRP_PROBE" send "$IF_A" -v 52 -a "$VIP" >/dev/null
-	wait_pid "$RECV_PID" 5
-	check "another VRID is dropped" grep -Eq "drop src=$ADDR_A .*cause=other VRID" "$rx2"
+	check "another VRID is dropped" wait_for "$rx2" "drop src=$ADDR_A .*cause=other VRID" 10
+	stop_recv
 }
 
 # ------------------------------------------------------------ election --
 
-# start_node NS IF PRIO OUT: the state machine on the real socket, 30 s max.
+# start_node NS IF PRIO OUT: the state machine on the real socket, 120 s at
+# most (the test stops each node itself; the bound only has to outlast the
+# test on a loaded machine).
 start_node() {
-	ip netns exec "$1" "$VRRP_PROBE" node "$2" -p "$3" -a "$VIP" -w 30000 >"$4" 2>&1 &
+	ip netns exec "$1" "$VRRP_PROBE" node "$2" -p "$3" -a "$VIP" -w 120000 >"$4" 2>&1 &
 	PIDS+=($!)
 	NODE_PID=$!
 }
@@ -215,9 +224,11 @@ test_election() {
 	# this check is about).
 	start_node "$NS_B" "$IF_B" 100 "$b"
 	pid_b=$NODE_PID
+	check "B (priority 100) starts as BACKUP" wait_for "$b" 'state INIT -> BACKUP' 5
+	# An absence, so a window (10 of A's adverts); B's log records any
+	# transition in it, so nothing is missed between polls.
 	sleep 1
-	check "B (priority 100) stays BACKUP while A advertises" \
-		bash -c "grep -q 'state INIT -> BACKUP' '$b' && ! grep -q -- '-> MASTER' '$b'"
+	check "B stays BACKUP while A advertises" bash -c "! grep -q -- '-> MASTER' '$b'"
 
 	kill -TERM "$pid_a"
 	check "A releases on SIGTERM (VIP removed)" wait_for "$a" 'vip_remove' 3
@@ -226,9 +237,9 @@ test_election() {
 	t0=$(tstamp "$a" 'stopping on signal')
 	t1=$(tstamp "$b" 'state BACKUP -> MASTER')
 	[ -n "$t0" ] && [ -n "$t1" ] || { fail "no time stamps for the SIGTERM failover"; t0=0 t1=999999; }
+	# The reason checked above ("master released with priority 0") is what
+	# tells Skew_Time from Master_Down_Interval; the time is only logged.
 	log "SIGTERM failover: $((t1 - t0)) ms (Skew_Time 60, Master_Down_Interval 360)"
-	check "priority-0 failover is quicker than Master_Down_Interval ($((t1 - t0)) ms < 300)" \
-		[ $((t1 - t0)) -lt 300 ]
 	wait_pid "$pid_a" 3
 
 	start_node "$NS_A" "$IF_A" 150 "$a2"

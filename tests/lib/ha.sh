@@ -63,7 +63,9 @@ ha_start() {
 	lab_wait_for 5 ha_ctl "$1" status >/dev/null
 }
 
-ha_ctl() { timeout 3 "$ANDROMEDACTL" -s "$LAB_DIR/lb$1.sock" "${@:2}" 2>/dev/null; }
+# The timeout only guards against a hung daemon: starting andromedactl
+# alone took 2 s on a loaded machine (ASan build, load 20 on 2 cores).
+ha_ctl() { timeout 20 "$ANDROMEDACTL" -s "$LAB_DIR/lb$1.sock" "${@:2}" 2>/dev/null; }
 ha_role() { ha_ctl "$1" status --json 2>/dev/null | jq -r .role 2>/dev/null; }
 ha_role_is() { [[ "$(ha_role "$1")" == "$2" ]]; }
 # ha_wait_role I ROLE SECONDS
@@ -71,6 +73,14 @@ ha_wait_role() { lab_wait_for "$3" ha_role_is "$1" "$2"; }
 
 # ha_has_vip I: node lbI has the VIP on eth0.
 ha_has_vip() { lab_exec "lb$1" ip -4 -o addr show dev eth0 | grep -q " $HA_VIP/"; }
+
+# ha_lacks_vip I: lbI's eth0 address list was read (it holds the node's own
+# address) and has no VIP: a failed `ip` cannot pass for "released".
+ha_lacks_vip() {
+	local a
+	a=$(lab_exec "lb$1" ip -4 -o addr show dev eth0) || return 1
+	grep -q " $(ha_lb_ip "$1")/" <<<"$a" && ! grep -q " $HA_VIP/" <<<"$a"
+}
 
 # ha_vip_holders N: the live nodes (of 1..N) holding the VIP.  (A node
 # killed with -9 keeps its address until `andromeda --release` or a restart.)
@@ -98,10 +108,12 @@ ha_client_vip_mac() { lab_exec client ip neigh show "$HA_VIP" | awk '{for (i=1;i
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # ha_probe_start [INTERVAL_MS] [TIMEOUT_MS]: probe the VIP from the client
-# (bounded: 120 s at most) into $LAB_DIR/probe.log.
+# into $LAB_DIR/probe.log, bounded (600 s, 60000 probes at most).  The
+# bound must outlast the test on a loaded machine: a probe that has ended
+# reports no failure, and a check on it passes for nothing.
 ha_probe_start() {
 	: >"$LAB_DIR/probe.log"
-	lab_spawn client probe sh -c "exec '$PROBE' $HA_VIP 80 ${1:-10} ${2:-500} 120000 20000 >'$LAB_DIR/probe.log'"
+	lab_spawn client probe sh -c "exec '$PROBE' $HA_VIP 80 ${1:-10} ${2:-500} 600000 60000 >'$LAB_DIR/probe.log'"
 }
 
 ha_probe_stop() { lab_stop probe 5 >/dev/null; }
@@ -116,6 +128,23 @@ ha_takeover_ms() {
 ha_failed_since() {
 	awk -v a="$1" -v b="${2:-9999999999999}" '$1 >= a && $1 <= b && $2 == "fail" { n++ } END { print n + 0 }' \
 		"$LAB_DIR/probe.log"
+}
+
+# ha_probe_flush: wait until every probe started before now is in the log.
+# The probe is sequential and logs each request when it ends, so a line
+# stamped now or later means the one in flight now has been written too:
+# only then may a count of failures in a window that ends now be read.
+ha_probe_flush() {
+	local t
+	t=$(now_ms)
+	lab_wait_for 5 awk -v t="$t" 'BEGIN { r = 1 } $1 >= t { r = 0 } END { exit r }' "$LAB_DIR/probe.log"
+}
+
+# ha_last_takeover I: the reason node lbI logged for its last move to
+# MASTER ("master lost (sync session reset), ...", "no advert for ...").
+# The reason names the mechanism; how long it took is a bench's business.
+ha_last_takeover() {
+	sed -n 's/.*vrrp [0-9]*: [A-Z]* -> MASTER (\(.*\))$/\1/p' "$LAB_DIR/lb$1.log" | tail -n1
 }
 
 # ha_wait_served_by NODE SECONDS: the probe log shows NODE answering.

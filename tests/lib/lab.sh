@@ -296,15 +296,46 @@ lab_stop() {
 
 # ------------------------------------------------------------- polling ----
 
-# lab_wait_for SECONDS cmd... : poll cmd every 50 ms until it succeeds.
+lab_now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# lab_ms SECONDS: "1", "0.3" or "2.5" seconds in milliseconds.
+lab_ms() {
+	local int=${1%%.*} frac=
+	[[ "$1" == *.* ]] && frac=${1#*.}
+	frac=${frac}000
+	echo $((10#${int:-0} * 1000 + 10#${frac:0:3}))
+}
+
+# lab_wait_for SECONDS cmd... : poll cmd every 50 ms until it succeeds, for
+# at most SECONDS (fractions allowed).  This is the general "wait until" of
+# the tests: a deadline is how long we are willing to wait for a condition,
+# never a claim about how fast it comes; the condition itself is checked
+# once more after the deadline.
 lab_wait_for() {
 	local deadline
-	deadline=$(($(date +%s%N) / 1000000 + ${1%.*} * 1000))
+	deadline=$(($(lab_now_ms) + $(lab_ms "$1")))
 	shift
-	while ! "$@"; do
-		(($(date +%s%N) / 1000000 < deadline)) || return 1
+	until "$@"; do
+		if (($(lab_now_ms) >= deadline)); then
+			"$@"
+			return
+		fi
 		sleep 0.05
 	done
+}
+
+# lab_holds SECONDS cmd... : cmd is true at every poll (50 ms) for SECONDS:
+# "X does not happen" (a node stays BACKUP, nothing is sent) is checked over
+# the whole window, not once after a sleep.
+lab_holds() {
+	local deadline
+	deadline=$(($(lab_now_ms) + $(lab_ms "$1")))
+	shift
+	while "$@"; do
+		(($(lab_now_ms) < deadline)) || return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 # lab_wait_http NAME URL [SECONDS]: poll until URL answers 2xx from host NAME.
@@ -312,8 +343,10 @@ lab_wait_http() {
 	lab_wait_for "${3:-5}" lab_exec "$1" curl -sf -o /dev/null --max-time 1 "$2"
 }
 
+# The timeouts on a single attempt (here and in lab_ctl) guard against a
+# hang; on a loaded machine starting a program alone can take seconds.
 lab_tcp_open() {
-	lab_exec "$1" timeout 1 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null
+	lab_exec "$1" timeout 10 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null
 }
 
 # lab_wait_tcp NAME IP PORT [SECONDS]: poll until a TCP connect succeeds.
@@ -385,13 +418,20 @@ lab_topology() {
 }
 
 # lab_fakesrv I [args...]: start fakesrv "beI" on backend I, port 80, its
-# POST log in $LAB_DIR/beI.posts.
+# POST log in $LAB_DIR/beI.posts.  Requests with hold=1 wait for the lab's
+# gate (lab_gate_open).
 lab_fakesrv() {
 	local i=$1
 	shift
 	lab_spawn "be$i" "be$i" "$FAKESRV" -l "$(lab_be_ip "$i"):80" -n "be$i" \
-		-o "$LAB_DIR/be$i.posts" "$@"
+		-o "$LAB_DIR/be$i.posts" -g "$LAB_DIR/gate" "$@"
 }
+
+# The gate of the fakesrvs: a request with hold=1 stays in flight until it
+# opens, so a test holds requests for as long as its checks take, not for a
+# delay= the machine may be too slow to fit them in.
+lab_gate_open() { touch "$LAB_DIR/gate"; }
+lab_gate_close() { rm -f "$LAB_DIR/gate"; }
 
 # lab_fakesrvs N [args...]: start N fakesrvs and wait until each answers.
 lab_fakesrvs() {
@@ -428,7 +468,7 @@ lab_node_conf() {
 
 # lab_ctl args... : andromedactl against the lab's control socket.
 lab_ctl() {
-	timeout 5 "$ANDROMEDACTL" -s "$LAB_DIR/control.sock" "$@"
+	timeout 20 "$ANDROMEDACTL" -s "$LAB_DIR/control.sock" "$@"
 }
 
 # lab_start_andromeda CONF [SECONDS]: check the config (-t), start the

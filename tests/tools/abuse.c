@@ -16,6 +16,8 @@
  *   --wait MS        after everything is sent, wait at most MS ms for the
  *                    server to close (default 5000)
  *   --timeout MS     bound on each exchange (default 30000)
+ *   --parallel N     N exchanges at once, on N connections all made before
+ *                    any request is sent (one line each, in any order)
  *   --repeat N       N exchanges one after the other, each on a new
  *                    connection, one output line each (default 1)
  *
@@ -47,6 +49,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +66,7 @@ struct opts {
 	unsigned long long max_body; /* 0: no limit */
 	unsigned wait_ms, timeout_ms;
 	unsigned repeat;           /* exchanges, one after the other */
+	unsigned parallel;         /* exchanges at once (0: not parallel) */
 };
 
 /* The response parser: one response after the other. */
@@ -431,6 +435,7 @@ static int parse_args(int argc, char **argv, struct opts *o, char **payload, siz
 		{ "read-delay", required_argument, NULL, 'y' }, { "max-body", required_argument, NULL, 'm' },
 		{ "wait", required_argument, NULL, 'w' }, { "timeout", required_argument, NULL, 'T' },
 		{ "repeat", required_argument, NULL, 'n' },
+		{ "parallel", required_argument, NULL, 'P' },
 		{ 0 },
 	};
 	int opt;
@@ -457,27 +462,32 @@ static int parse_args(int argc, char **argv, struct opts *o, char **payload, siz
 		case 'w': o->wait_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'T': o->timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'n': o->repeat = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'P': o->parallel = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: return -1;
 		}
 	}
-	if (optind + 2 != argc || !*payload || o->repeat < 1 || o->repeat > 1000 ||
+	if (optind + 2 != argc || !*payload || o->repeat < 1 || o->repeat > 1000 || o->parallel > 64 ||
 	    inet_pton(AF_INET, argv[optind], &o->to.sin_addr) != 1)
 		return -1;
 	o->to.sin_port = htons((uint16_t)atoi(argv[optind + 1]));
 	return 0;
 }
 
-/* One exchange on a new connection; prints its line.  0, or 1 when the
- * connect failed. */
-static int exchange(struct run *u)
+/* Connect for one exchange: 0, or 1 when the connect failed. */
+static int exchange_connect(struct run *u)
 {
 	memset(&u->r, 0, sizeof(u->r));
 	u->sent = 0;
 	u->first_ms = u->closed_ms = u->sent_all_ms = -1;
 	u->closed = "open";
 	u->send_err[0] = '\0';
-	if ((u->fd = do_connect(&u->o)) < 0)
-		return 1;
+	u->fd = do_connect(&u->o);
+	return u->fd < 0;
+}
+
+/* Run a connected exchange to its end and print its line. */
+static int exchange_run(struct run *u)
+{
 	u->t0 = now_ms();
 	u->next_drip = u->t0;
 	while (step(u))
@@ -486,6 +496,55 @@ static int exchange(struct run *u)
 		close(u->fd);
 	report(u);
 	return 0;
+}
+
+/* One exchange on a new connection; prints its line.  0, or 1 when the
+ * connect failed. */
+static int exchange(struct run *u)
+{
+	return exchange_connect(u) ? 1 : exchange_run(u);
+}
+
+/* --parallel N: N exchanges at once, one process each.  All connect first;
+ * none sends before all have connected (the "go" pipe's EOF is the
+ * barrier), so the N requests reach the server within microseconds of each
+ * other and their failures land together: a test counting consecutive
+ * failures is not at the mercy of how fast processes start. */
+static int parallel(struct run *u, unsigned n)
+{
+	int ready[2], go[2], st, rc = 0;
+	char c;
+
+	if (pipe(ready) < 0 || pipe(go) < 0)
+		return 1;
+	for (unsigned i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			int r = exchange_connect(u);
+
+			close(ready[0]);
+			close(go[1]);
+			if (write(ready[1], "x", 1) != 1 || r)
+				_exit(1);
+			if (read(go[0], &c, 1) < 0)
+				_exit(1);
+			_exit(exchange_run(u));
+		}
+	}
+	close(ready[1]);
+	close(go[0]);
+	for (unsigned i = 0; i < n; i++)
+		if (read(ready[0], &c, 1) != 1)
+			rc = 1;
+	close(go[1]);
+	while (wait(&st) > 0)
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			rc = 1;
+	close(ready[0]);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -499,12 +558,14 @@ int main(int argc, char **argv)
 		free(payload);
 		fprintf(stderr, "usage: abuse ADDR PORT (-p STRING | -f FILE) [--drip MS] [--drip-from N]\n"
 				"       [--shut-wr] [--rst-after N] [--read-delay MS] [--max-body N]\n"
-				"       [--wait MS] [--timeout MS] [--repeat N]\n");
+				"       [--wait MS] [--timeout MS] [--repeat N | --parallel N]\n");
 		return 2;
 	}
 	u.payload = payload;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (unsigned i = 0; i < u.o.repeat && rc == 0; i++)
+	if (u.o.parallel)
+		rc = parallel(&u, u.o.parallel);
+	for (unsigned i = 0; i < u.o.repeat && rc == 0 && !u.o.parallel; i++)
 		rc = exchange(&u);
 	free(payload);
 	return rc;

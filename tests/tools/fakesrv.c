@@ -1,6 +1,6 @@
 /* fakesrv.c - a fake HTTP/1.1 (or TCP echo) backend that says who it is.
  *
- *   fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [--tcp]
+ *   fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [-g GATEFILE] [--tcp]
  *
  * HTTP (RFC 9112), one thread per connection with blocking I/O, keep-alive
  * by default for HTTP/1.1 and on request for HTTP/1.0:
@@ -9,7 +9,10 @@
  *   GET /stats         {"name":..,"requests":N,"inflight_max":N,"posts":N}
  *   GET /headers       the request head as received (to check X-Forwarded-*)
  *   query parameters   delay=MS (before answering), bytes=N (N-byte body,
- *                      streamed), chunked=1 (chunked response), status=N
+ *                      streamed), chunked=1 (chunked response), status=N,
+ *                      hold=1 (after delay=, wait until GATEFILE exists,
+ *                      60 s at most: a test holds requests in flight for
+ *                      as long as it needs, on a machine of any speed)
  *   POST/PUT           body read whole (Content-Length or chunked, bounded
  *                      memory), "NAME METHOD X-Test-Id BYTES" appended to
  *                      LOGFILE, then delay=, then 200 "NAME got N bytes\n".
@@ -60,6 +63,7 @@ struct srv {
 	char name[NAME_MAX_LEN];
 	int logfd;                /* -1: no POST log */
 	bool tcp;
+	const char *gate;         /* -g: hold=1 waits for this file */
 	pthread_mutex_t lock;     /* guards the counters below */
 	uint64_t requests, posts;
 	unsigned inflight, inflight_max;
@@ -325,6 +329,15 @@ static void sleep_ms(uint64_t ms)
 		;
 }
 
+/* hold=1: wait until the gate file exists (polled; 60 s at most). */
+static void hold(const struct srv *s, const struct req *r)
+{
+	if (!s->gate || !query_num(r->query, "hold", 0))
+		return;
+	for (int i = 0; i < 6000 && access(s->gate, F_OK) < 0; i++)
+		sleep_ms(10);
+}
+
 static const char *status_text(int st)
 {
 	switch (st) {
@@ -499,6 +512,7 @@ static int serve(struct conn *c, struct req *r)
 	if (post || has_body)
 		log_post(c->srv, r, got);
 	sleep_ms(query_num(r->query, "delay", 0));
+	hold(c->srv, r);
 	/* Done before the answer goes out: once written, the response can
 	 * reach the balancer and its next request arrive on another thread
 	 * of ours before this one runs again, which would count as two at
@@ -633,7 +647,7 @@ static int listen_on(const char *spec)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [--tcp]\n");
+	fprintf(f, "usage: fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [-g GATEFILE] [--tcp]\n");
 }
 
 int main(int argc, char **argv)
@@ -646,11 +660,12 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
 	int opt, lfd;
 
-	while ((opt = getopt_long(argc, argv, "l:n:o:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:n:o:g:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'l': listen_spec = optarg; break;
 		case 'n': snprintf(s.name, sizeof(s.name), "%s", optarg); break;
 		case 'o': logpath = optarg; break;
+		case 'g': s.gate = optarg; break;
 		case 't': s.tcp = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

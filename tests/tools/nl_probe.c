@@ -17,8 +17,13 @@
  *   nl_probe vip label IF
  *   nl_probe vip bench IF A.B.C.D/LEN N     time N add+remove cycles
  *   nl_probe garp IF A.B.C.D [-c COUNT] [-i INTERVAL_MS] [-r REFRESH_MS]
- *                            [-R] [-t RUN_MS] [-q QUIET_MS]
- *   nl_probe watch IF [-t RUN_MS] [-b RCVBUF] [-s STALL_MS]
+ *                            [-R] [-t RUN_MS] [-n ROUNDS] [-q QUIET_MS]
+ *       -n stops after ROUNDS rounds (RUN_MS is then only a safety cap), so
+ *       what a test sees does not depend on how fast the machine is.
+ *   nl_probe watch IF [-t RUN_MS] [-b RCVBUF] [-s STALL_MS] [-S GO_FILE]
+ *       -S stalls (reads nothing) after "ready" until GO_FILE exists (60 s
+ *       at most): a test piles up events for as long as its commands take
+ *       on a machine of any speed, then lets the watcher read.
  *
  * Output is one line per fact, flushed at once, so a script can poll it.
  * Exit status: 0 success, 1 failure, 2 usage. */
@@ -47,8 +52,8 @@ static int usage(void)
 		"usage: nl_probe vip add|del|present|stale IF A.B.C.D/LEN\n"
 		"       nl_probe vip label IF\n"
 		"       nl_probe vip bench IF A.B.C.D/LEN N\n"
-		"       nl_probe garp IF A.B.C.D [-c N] [-i MS] [-r MS] [-R] [-t MS] [-q MS]\n"
-		"       nl_probe watch IF [-t MS] [-b BYTES] [-s MS]\n");
+		"       nl_probe garp IF A.B.C.D [-c N] [-i MS] [-r MS] [-R] [-t MS] [-n N] [-q MS]\n"
+		"       nl_probe watch IF [-t MS] [-b BYTES] [-s MS] [-S FILE]\n");
 	return 2;
 }
 
@@ -172,10 +177,19 @@ static void run_for(struct loop *loop, uint64_t ms)
 		loop_run_once(loop, 50);
 }
 
+/* Run the loop until g has sent `rounds` rounds, for at most ms. */
+static void run_rounds(struct loop *loop, const struct garp *g, uint64_t rounds, uint64_t ms)
+{
+	uint64_t end = loop_clock_ms() + ms;
+
+	while (!stop_requested && garp_get_stats(g)->rounds < rounds && loop_clock_ms() < end)
+		loop_run_once(loop, 50);
+}
+
 static int garp_cmd(int argc, char **argv)
 {
 	struct garp_params p = { .count = 3, .interval_ms = 100, .refresh_ms = 0 };
-	uint64_t run_ms = 1000, quiet_ms = 0;
+	uint64_t run_ms = 1000, quiet_ms = 0, rounds = 0;
 	struct in_addr ip;
 	struct loop *loop;
 	struct garp *g;
@@ -186,13 +200,14 @@ static int garp_cmd(int argc, char **argv)
 	if (argc < 2 || inet_pton(AF_INET, argv[1], &ip) != 1)
 		return usage();
 	optind = 2;
-	while ((opt = getopt(argc, argv, "c:i:r:Rt:q:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:i:r:Rt:n:q:")) != -1) {
 		switch (opt) {
 		case 'c': p.count = (unsigned)atoi(optarg); break;
 		case 'i': p.interval_ms = (uint32_t)atoi(optarg); break;
 		case 'r': p.refresh_ms = (uint32_t)atoi(optarg); break;
 		case 'R': p.reply_too = true; break;
 		case 't': run_ms = (uint64_t)atol(optarg); break;
+		case 'n': rounds = (uint64_t)atol(optarg); break;
 		case 'q': quiet_ms = (uint64_t)atol(optarg); break;
 		default: return usage();
 		}
@@ -206,7 +221,10 @@ static int garp_cmd(int argc, char **argv)
 	m = garp_mac(g);
 	printf("mac %02x:%02x:%02x:%02x:%02x:%02x\n", m[0], m[1], m[2], m[3], m[4], m[5]);
 	r = garp_start(g, &ip, 1);
-	run_for(loop, run_ms);
+	if (rounds)
+		run_rounds(loop, g, rounds, run_ms);
+	else
+		run_for(loop, run_ms);
 	garp_stop(g);
 	sent_at_stop = garp_get_stats(g)->sent;
 	printf("stopped running %d sent %llu rounds %llu errors %llu\n", garp_running(g),
@@ -242,6 +260,7 @@ static int watch_cmd(int argc, char **argv)
 {
 	static const struct kwatch_ops ops = { .link = on_link, .addr = on_addr, .resync = on_resync };
 	uint64_t run_ms = 10000, stall_ms = 0;
+	const char *go = NULL;
 	int rcvbuf = 0, opt;
 	const struct kwatch_stats *st;
 	struct loop *loop;
@@ -250,11 +269,12 @@ static int watch_cmd(int argc, char **argv)
 	if (argc < 1)
 		return usage();
 	optind = 1;
-	while ((opt = getopt(argc, argv, "t:b:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:b:s:S:")) != -1) {
 		switch (opt) {
 		case 't': run_ms = (uint64_t)atol(optarg); break;
 		case 'b': rcvbuf = atoi(optarg); break;
 		case 's': stall_ms = (uint64_t)atol(optarg); break;
+		case 'S': go = optarg; break;
 		default: return usage();
 		}
 	}
@@ -271,6 +291,8 @@ static int watch_cmd(int argc, char **argv)
 	/* A stall lets a test pile up events beyond the receive buffer. */
 	if (stall_ms)
 		usleep((useconds_t)(stall_ms * 1000));
+	for (int i = 0; go && i < 6000 && access(go, F_OK) < 0; i++)
+		usleep(10000);
 	run_for(loop, run_ms);
 	st = kwatch_get_stats(k);
 	printf("stats messages %llu overruns %llu dumps %llu bad %llu\n",

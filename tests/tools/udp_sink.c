@@ -4,13 +4,15 @@
  *   udp_sink -p PORT -k KEYFILE [-a NODE [-s SENDER_IP] [-f FORGED_KEYFILE] [-R]]
  *
  * One line per datagram on stdout (line-buffered), fields key=value:
- *   t=MONO_MS from=IP:PORT to=DST_IP len=N type=announce seq=S name=be1
+ *   t=MS from=IP:PORT to=DST_IP len=N type=announce seq=S name=be1
  *     service=IP:PORT weight=W interval=MS flags=F
  *   ... type=withdraw seq=S name=be1 service=IP:PORT why=shutdown|unhealthy
  *   ... drop=CAUSE        (envelope: bad_mac, truncated, ...; or payload:
  *                          payload_CAUSE, with the codec's detail)
  * to= is the datagram's destination (IP_PKTINFO), so a test can tell a
- * broadcast from a unicast copy.
+ * broadcast from a unicast copy.  t= is when the kernel received it
+ * (SO_TIMESTAMPNS, wall clock, ms): a sink that is slow to be scheduled on a
+ * loaded machine does not move it, so gaps between t= are the sender's.
  *
  * -a NODE answers each verified announce or withdraw with an accepting
  * MSG_ACK from balancer NODE (sender id -s, default 0.0.0.0); -f signs the
@@ -43,12 +45,9 @@ struct sink {
 	uint64_t seq;
 };
 
-static uint64_t mono_ms(void)
+static uint64_t ts_ms(const struct timespec *ts)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)ts->tv_sec * 1000u + (uint64_t)ts->tv_nsec / 1000000u;
 }
 
 static uint64_t wall_ms(void)
@@ -119,6 +118,7 @@ static void one(struct sink *s)
 	uint8_t buf[MSG_MAX_LEN + 1];
 	char cbuf[256], ip[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN] = "?", name[REGMSG_NAME_MAX];
 	struct sockaddr_in from;
+	struct timespec rx;
 	struct iovec iov = { buf, sizeof(buf) };
 	struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
 			     .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
@@ -130,11 +130,15 @@ static void one(struct sink *s)
 		perror("udp_sink: recvmsg");
 		return;
 	}
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+	clock_gettime(CLOCK_REALTIME, &rx); /* if the kernel gives no stamp */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
 			inet_ntop(AF_INET, &((struct in_pktinfo *)CMSG_DATA(c))->ipi_addr, dst, sizeof(dst));
+		else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS)
+			memcpy(&rx, CMSG_DATA(c), sizeof(rx));
+	}
 	inet_ntop(AF_INET, &from.sin_addr, ip, sizeof(ip));
-	printf("t=%llu from=%s:%u to=%s len=%zd", (unsigned long long)mono_ms(), ip,
+	printf("t=%llu from=%s:%u to=%s len=%zd", (unsigned long long)ts_ms(&rx), ip,
 	       ntohs(from.sin_port), dst, n);
 	d = msg_decode(&s->key, buf, (size_t)n, &m);
 	if (d != MSG_OK) {
@@ -165,6 +169,7 @@ static int open_sock(unsigned port)
 	/* INADDR_ANY: a socket bound to a unicast address never sees
 	 * broadcasts. */
 	if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		perror("udp_sink: socket");
 		return -1;

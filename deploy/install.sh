@@ -186,7 +186,7 @@ install_package() {
 	else
 		want=$(source_version)
 	fi
-	if [[ -n "$have" && "$have" == "$want" && $REBUILD -eq 0 ]]; then
+	if [[ -n "$have" && "${have%-*}" == "${want%-*}" && $REBUILD -eq 0 ]]; then # upstream versions
 		say "andromeda $have already installed (--rebuild to reinstall)"
 		return 0
 	fi

@@ -17,8 +17,8 @@
 # log shows any error (invalid access, uninitialised use, bad free) or a
 # definite or indirect leak (--errors-for-leak-kinds), or a process ended
 # without valgrind's final summary (killed, or it hung and the timeout hit).
-# The few tests that assert wall-clock timing are listed in TIMING below and
-# left out, by name, in every run's summary.
+# The few tests valgrind's own emulation breaks are listed in LEFT_OUT below
+# and named in every run's summary.
 #
 # Environment: JOBS (Criterion jobs per binary, default nproc; more did
 # not finish sooner in CI, and at 4 Criterion's own runner leaked 48 bytes),
@@ -61,16 +61,18 @@ OUT="$BUILD_DIR/valgrind"
 # and seconds), never a skip.  Empty while every binary fits.
 declare -A SLOW=()
 
-# Tests whose assertions are about wall-clock time (50 ms check timeouts,
-# a 100 ms announce cadence, a 3 s deadline for a 200 kB reply) cannot hold
-# under memcheck, which runs the code 20-50 times slower: they fail on time,
-# not on memory.  They are left out here only - the normal and ASan runs of
-# test.sh still run them - and every run prints them by name.  An entry that
-# no longer matches a test fails the run, so the list cannot go stale.
-declare -A TIMING=(
-	[test_agent]='agent/schedule_healthy_unhealthy_and_stop|agent/refused_service_is_never_announced'
-	[test_control]='control/large_reply_is_sent_completely'
-	[test_health]='health/check_now_runs_at_once|health/server_removed_during_check_is_not_touched_again|health/closed_without_answer_is_a_bad_response|health/existing_servers_are_checked_and_staggered|health/no_listener_goes_down_with_connect_refused|health/registered_server_comes_up_after_rise_checks|health/silent_server_times_out_within_bounds|health/status_500_goes_down_after_fall_checks|health/tcp_check_refused_goes_down'
+# Tests that cannot hold under valgrind itself, not because of our code.
+# No unit test asserts wall-clock speed any more (issue 18), so none is left
+# out for time.  The acceptor's descriptor-exhaustion tests are: valgrind
+# emulates RLIMIT_NOFILE by closing any descriptor a syscall returns above
+# its limit and failing the call with EMFILE, so its accept() consumes the
+# waiting connection that the kernel's EMFILE would have left in the
+# backlog - the very thing the test checks.  They are left out here only -
+# the normal and ASan runs of test.sh still run them - and every run prints
+# them by name.  An entry that no longer matches a test fails the run, so
+# the list cannot go stale.
+declare -A LEFT_OUT=(
+	[test_acceptor]='acceptor/out_of_fds_pauses_then_resumes_on_the_timer|acceptor/a_second_episode_soon_after_is_counted_not_logged'
 )
 
 VG_OPTS=(
@@ -85,7 +87,7 @@ VG_OPTS=(
 PASSED=0
 FAILED=0
 REPORT=()
-TIMING_NOTE=()
+LEFT_OUT_NOTE=()
 
 if ! command -v valgrind >/dev/null; then
 	echo "valgrind.sh: valgrind not found (apt-get install valgrind)" >&2
@@ -116,7 +118,7 @@ check() {
 		FAILED=$((FAILED + 1))
 		return
 	fi
-	local filter=() left=${TIMING[$name]:-} nleft=0 stale="" t
+	local filter=() left=${LEFT_OUT[$name]:-} nleft=0 stale="" t
 	if [[ -n "$left" ]]; then
 		filter=(--filter "!($left)")
 		for t in ${left//|/ }; do
@@ -126,9 +128,9 @@ check() {
 				/^[^ ].*: [0-9]+ tests?$/ { cur = $1; sub(/:$/, "", cur) }
 				cur == s && $NF == n { found = 1 } END { exit !found }' || stale+="$t "
 		done
-		TIMING_NOTE+=("$name: ${left//|/, }")
+		LEFT_OUT_NOTE+=("$name: ${left//|/, }")
 	fi
-	echo "--- $name ($nleft test(s) left out for timing, timeout ${limit}s)"
+	echo "--- $name ($nleft test(s) left out, timeout ${limit}s)"
 	timeout -k 10 "$limit" valgrind "${VG_OPTS[@]}" --log-file="$dir/vg.%p.log" \
 		"$bin" --jobs "$JOBS" --short-filename "${filter[@]}" >"$dir/output.txt" 2>&1
 	rc=$?
@@ -148,7 +150,7 @@ check() {
 	((lost > 0)) && why+="$lost bytes definitely/indirectly lost; "
 	((nosum > 0)) && why+="$nosum process(es) without a valgrind summary; "
 	((nproc < 2)) && why+="workers not traced; "
-	[[ -n "$stale" ]] && why+="TIMING names no such test: $stale; "
+	[[ -n "$stale" ]] && why+="LEFT_OUT names no such test: $stale; "
 	if [[ -z "$why" ]]; then
 		REPORT+=("$name|PASS|${synth%% |*}, $nproc processes, $((SECONDS - t0)) s")
 		PASSED=$((PASSED + 1))
@@ -176,10 +178,10 @@ for line in "${REPORT[@]}"; do
 	IFS='|' read -r name res detail <<<"$line"
 	printf '  %-24s %-5s %s\n' "$name" "$res" "$detail"
 done
-if ((${#TIMING_NOTE[@]})); then
+if ((${#LEFT_OUT_NOTE[@]})); then
 	echo
-	echo "  not run under valgrind (wall-clock assertions; they run in the normal and ASan builds):"
-	printf '    %s\n' "${TIMING_NOTE[@]}"
+	echo "  not run under valgrind (its descriptor emulation breaks them; they run in the normal and ASan builds):"
+	printf '    %s\n' "${LEFT_OUT_NOTE[@]}"
 fi
 printf '\n%d binaries clean, %d failed\n' "$PASSED" "$FAILED"
 ((FAILED == 0 && PASSED > 0))

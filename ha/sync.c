@@ -468,7 +468,7 @@ static void udp_io(struct loop *loop, int fd, unsigned events, void *arg)
 	(void)loop;
 	(void)events;
 	for (int i = 0; i < 64; i++) {
-		struct sockaddr_in from;
+		struct sockaddr_in from = { 0 }; /* what the analyzer cannot see recvfrom fill */
 		socklen_t flen = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
 

@@ -738,12 +738,18 @@ void vrrp_get_status(const struct vrrp *v, struct vrrp_status *out)
 	snprintf(out->reason, sizeof(out->reason), "%s", v->reason);
 }
 
-static enum vrrp_peer_role peer_role(const struct vrrp_peer *p, uint64_t now)
+/* A peer not heard since we became MASTER is not MASTER now, however
+ * recent its last advert: a live one would have advertised again (and
+ * made us step down or stayed below us).  This is the fast takeover's
+ * case, where we win well inside its 3 intervals. */
+static enum vrrp_peer_role peer_role(const struct vrrp *v, const struct vrrp_peer *p, uint64_t now)
 {
 	if (!p->last_seen_ms)
 		return VRRP_PEER_UNKNOWN;
 	if (p->priority == 0)
 		return VRRP_PEER_RELEASED;
+	if (v->state == VRRP_MASTER && p->last_seen_ms <= v->since_ms)
+		return VRRP_PEER_SILENT;
 	if (now - p->last_seen_ms <= 3u * 10u * p->interval_cs)
 		return VRRP_PEER_MASTER;
 	return VRRP_PEER_SILENT;
@@ -755,7 +761,7 @@ size_t vrrp_get_peers(const struct vrrp *v, struct vrrp_peer *out, size_t max)
 
 	for (size_t i = 0; i < n; i++) {
 		out[i] = v->peers[i];
-		out[i].role = peer_role(&v->peers[i], now_ms(v));
+		out[i].role = peer_role(v, &v->peers[i], now_ms(v));
 	}
 	return n;
 }

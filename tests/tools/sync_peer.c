@@ -208,7 +208,10 @@ static int session(struct peer *p, int lfd, int n, const char *action, int wait_
 		say("session %d: no connection within %d ms", n, wait_ms);
 		return -1;
 	}
-	getsockname(p->fd, (struct sockaddr *)&me, &len);
+	if (getsockname(p->fd, (struct sockaddr *)&me, &len) < 0) {
+		say("session %d: getsockname: %s", n, strerror(errno));
+		return -1;
+	}
 	p->self = me.sin_addr.s_addr;
 	p->answered = false;
 	p->inlen = 0;

@@ -726,6 +726,33 @@ Test(fsm, peer_table_full_evicts_the_longest_silent)
 		cr_assert_neq(p[i].addr.s_addr, ip("198.18.1.1").s_addr);
 }
 
+/* The fast takeover (sync session reset) wins well inside the old
+ * MASTER's 3 intervals: from then on it is listed silent, not MASTER,
+ * until it advertises again. */
+Test(fsm, peer_is_silent_once_we_took_over)
+{
+	struct vrrp_advert a;
+	struct vrrp_peer p[VRRP_MAX_PEERS];
+
+	vrrp_start(v);
+	advert(&a, "198.18.0.12", 150, 100);
+	vrrp_input_advert(v, &a);
+	vrrp_get_peers(v, p, VRRP_MAX_PEERS);
+	cr_assert_eq(p[0].role, VRRP_PEER_MASTER);
+	vrrp_master_lost(v);
+	vrrp_input_master_down(v);
+	cr_assert_eq(vrrp_get_state(v), VRRP_MASTER);
+	vrrp_get_peers(v, p, VRRP_MAX_PEERS);
+	cr_assert_eq(p[0].role, VRRP_PEER_SILENT, "role %s right after the takeover",
+		     vrrp_peer_role_name(p[0].role));
+	usleep(2 * 1000);
+	loop_update_time(loop);
+	advert(&a, "198.18.0.12", 90, 100); /* a lower MASTER still advertising */
+	vrrp_input_advert(v, &a);
+	vrrp_get_peers(v, p, VRRP_MAX_PEERS);
+	cr_assert_eq(p[0].role, VRRP_PEER_MASTER);
+}
+
 /* The transition's reason says which path led to the takeover. */
 Test(fsm, takeover_reason_names_the_cause)
 {

@@ -27,6 +27,7 @@ struct loop {
 	int nfiles;
 	struct loop_timer **heap;  /* 1-based min-heap on when_ms */
 	uint32_t heap_len, heap_cap;
+	uint32_t timer_pass;       /* run_timers passes so far (loop_timer.pass) */
 	void (*before_sleep)(struct loop *, void *);
 	void *before_sleep_arg;
 	struct epoll_event events[LOOP_MAX_EVENTS];
@@ -208,6 +209,7 @@ void loop_timer_cancel(struct loop *loop, struct loop_timer *t)
 
 void loop_timer_arm_at(struct loop *loop, struct loop_timer *t, uint64_t when_ms)
 {
+	t->pass = loop->timer_pass;
 	if (t->heap_idx) {
 		t->when_ms = when_ms;
 		heap_up(loop, t->heap_idx);
@@ -236,11 +238,13 @@ void loop_timer_arm(struct loop *loop, struct loop_timer *t, uint64_t delay_ms)
 
 static void run_timers(struct loop *loop)
 {
-	/* Only timers due at the start of this pass: a callback that re-arms
-	 * itself with delay 0 runs again next iteration, not forever now. */
+	/* Only timers armed before this pass: a callback that re-arms itself
+	 * with delay 0 is due at once by the clock, so the clock alone would
+	 * run it again and again now; it runs next iteration instead. */
 	uint64_t now = loop->now_ms;
+	uint32_t pass = ++loop->timer_pass;
 
-	while (loop->heap_len && loop->heap[1]->when_ms <= now) {
+	while (loop->heap_len && loop->heap[1]->when_ms <= now && loop->heap[1]->pass != pass) {
 		struct loop_timer *t = loop->heap[1];
 
 		loop_timer_cancel(loop, t);

@@ -1,6 +1,7 @@
 /* test_loop.c - the event loop's contract (loop.h): no callback after
  * loop_del_fd(), even for an event of the same batch whose descriptor
- * number was reused in between; timers run in deadline order. */
+ * number was reused in between; timers run in deadline order, and one
+ * re-armed with delay 0 runs next iteration. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -140,5 +141,32 @@ Test(loop, timers_fire_in_deadline_order)
 		cr_assert(loop_run_once(loop, 10) == 0);
 	cr_assert_eq(norder, 3);
 	cr_expect(order[0] == 0 && order[1] == 1 && order[2] == 2);
+	loop_destroy(loop);
+}
+
+/* A timer that re-arms itself with delay 0 is due again at once by the
+ * clock: it must run once per iteration, not again and again in the same
+ * pass (the loop would never reach epoll_wait). */
+static int rearms;
+
+static void on_rearm(struct loop *loop, struct loop_timer *t)
+{
+	if (++rearms < 1000) /* a bound, so that a regression fails, not hangs */
+		loop_timer_arm(loop, t, 0);
+}
+
+Test(loop, timer_rearmed_with_delay_0_runs_next_iteration)
+{
+	struct loop *loop;
+	struct loop_timer t;
+
+	cr_assert(loop_create(&loop) == 0);
+	loop_timer_init(&t, on_rearm, NULL);
+	loop_timer_arm(loop, &t, 0);
+	cr_assert(loop_run_once(loop, 0) == 0);
+	cr_expect_eq(rearms, 1, "ran %d times in one iteration", rearms);
+	cr_assert(loop_run_once(loop, 0) == 0);
+	cr_expect_eq(rearms, 2);
+	loop_timer_cancel(loop, &t);
 	loop_destroy(loop);
 }

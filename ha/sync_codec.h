@@ -85,7 +85,7 @@ struct sync_hello {
 enum sync_bye {
 	SYNC_BYE_SLOW_READER = 1, /* the peer did not read what we queued */
 	SYNC_BYE_PROTOCOL = 2,    /* the peer sent a frame we cannot accept */
-	SYNC_BYE_EVICTED = 3,     /* we needed the slot (session table full) */
+	SYNC_BYE_EVICTED = 3,     /* we needed the slot; understood, not sent (docs/protocol.md) */
 	SYNC_BYE_SHUTDOWN = 4,    /* this node is stopping */
 	SYNC_BYE_MAX = 4,
 };

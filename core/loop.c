@@ -209,7 +209,6 @@ void loop_timer_cancel(struct loop *loop, struct loop_timer *t)
 
 void loop_timer_arm_at(struct loop *loop, struct loop_timer *t, uint64_t when_ms)
 {
-	t->pass = loop->timer_pass;
 	if (t->heap_idx) {
 		t->when_ms = when_ms;
 		heap_up(loop, t->heap_idx);
@@ -238,9 +237,10 @@ void loop_timer_arm(struct loop *loop, struct loop_timer *t, uint64_t delay_ms)
 
 static void run_timers(struct loop *loop)
 {
-	/* Only timers armed before this pass: a callback that re-arms itself
-	 * with delay 0 is due at once by the clock, so the clock alone would
-	 * run it again and again now; it runs next iteration instead. */
+	/* Each timer runs at most once per pass: one that re-arms itself with
+	 * delay 0 is due again at once by the clock, so the clock alone would
+	 * run it again and again now; it runs next iteration instead.  A timer
+	 * armed (due) by another's callback still runs in this pass. */
 	uint64_t now = loop->now_ms;
 	uint32_t pass = ++loop->timer_pass;
 
@@ -248,6 +248,7 @@ static void run_timers(struct loop *loop)
 		struct loop_timer *t = loop->heap[1];
 
 		loop_timer_cancel(loop, t);
+		t->pass = pass;
 		t->fn(loop, t);
 	}
 }

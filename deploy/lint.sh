@@ -23,7 +23,7 @@ JOBS=${JOBS:-$(nproc)}
 LINT_TOOLS=${LINT_TOOLS:-cppcheck clang-tidy}
 CLANG_TIDY=${CLANG_TIDY:-clang-tidy-14}
 OUT="$BUILD_DIR/lint"
-DIRS=(core ha netlink tests/tools)
+DIRS=(core/lib core/pool core/proxy core/daemon core/agent core/ctl ha netlink tests/tools)
 FAILED=0
 
 say() { printf '\n=== %s\n' "$*"; }

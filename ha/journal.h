@@ -125,7 +125,7 @@ struct journal_rec {
 
 struct journal;
 
-/* ---- the pure codec (what the unit tests and the fuzzer target) ---- */
+/* ---- the pure codec, journal_codec.c (what the unit tests and the fuzzer target) ---- */
 
 /* Encode r into buf.  Returns the record length (JOURNAL_REC_MIN ..
  * JOURNAL_REC_MAX) or -EINVAL (unknown type; name or detail unterminated,
@@ -157,7 +157,7 @@ int journal_rec_init(struct journal_rec *r, enum journal_type type, const char *
  * the name does not fit. */
 int journal_server_from(struct journal_server *js, const struct server *srv, uint64_t now_mono_ms);
 
-/* ---- the file ---- */
+/* ---- the file, journal.c ---- */
 
 /* Open (creating it, mode 0600) DIR/journal, validate it front to back,
  * truncate a torn or corrupt tail, remove a stale DIR/journal.tmp and lock

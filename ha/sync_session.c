@@ -413,7 +413,7 @@ static bool evict_unauthed(struct sync *s, uint64_t max_age)
 	return true;
 }
 
-/* The acceptor's callback (core/acceptor.h): -ENOMEM pauses accepting. */
+/* The acceptor's callback (core/lib/acceptor.h): -ENOMEM pauses accepting. */
 static int accept_io(void *arg, int fd, const struct sockaddr_storage *peer)
 {
 	struct sync *s = arg;

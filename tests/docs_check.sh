@@ -8,7 +8,7 @@
 #     or no entry ".B key" in its section of the man page
 #     (andromeda.conf(5) ".SH [section", or andromeda-agent(8));
 #   * an andromedactl command - from the usage text of
-#     core/main_andromedactl.c ("Commands:") or from the daemon's command
+#     core/ctl/main_andromedactl.c ("Commands:") or from the daemon's command
 #     table (control_register(..., "cmd", ...) in core/, ha/, netlink/) -
 #     has no "### cmd" heading in docs/andromedactl.md or no ".B cmd"
 #     entry under COMMANDS in andromedactl(1).
@@ -24,7 +24,7 @@ CTL_MD=docs/andromedactl.md
 CONF_MAN=docs/man/andromeda.conf.5
 AGENT_MAN=docs/man/andromeda-agent.8
 CTL_MAN=docs/man/andromedactl.1
-CTL_SRC=core/main_andromedactl.c
+CTL_SRC=core/ctl/main_andromedactl.c
 MISSING=0
 CHECKED=0
 
@@ -98,7 +98,7 @@ usage_cmds() {
 		on && match($0, /^[ \t]*"  [a-z][a-z-]*/) { c = substr($0, RSTART, RLENGTH); sub(/^[ \t]*"  /, "", c); print c }' "$CTL_SRC"
 }
 table_cmds() {
-	grep -ho 'control_register([^,]*, *"[a-z][a-z-]*"' core/*.c ha/*.c netlink/*.c 2>/dev/null |
+	grep -ho 'control_register([^,]*, *"[a-z][a-z-]*"' core/*/*.c ha/*.c netlink/*.c 2>/dev/null |
 		sed 's/.*"\([a-z-]*\)"$/\1/'
 }
 cmds=$( { usage_cmds; table_cmds; } | sort -u)

@@ -1,11 +1,12 @@
 /* fuzz_agent_config.c - libFuzzer harness: andromeda-agent configuration
- * files into core/config_agent.c.
+ * files into core/agent/config_agent.c.
  *
  * Build by hand, from the repository root (deploy/test.sh and
  * deploy/fuzz.sh do the same with every module's sources):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore \
- *       tests/fuzz/fuzz_agent_config.c core/config_agent.c core/config_file.c core/config_value.c \
- *       core/regmsg.c core/msg.c core/log.c -linih -lcrypto -o fuzz_agent_config
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib -Icore/agent \
+ *       tests/fuzz/fuzz_agent_config.c core/agent/config_agent.c core/lib/config_file.c \
+ *       core/lib/config_value.c core/lib/regmsg.c core/lib/msg.c core/lib/log.c \
+ *       -linih -lcrypto -o fuzz_agent_config
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_agent_config -max_total_time=60 tests/fuzz/corpus/agent_config
  *

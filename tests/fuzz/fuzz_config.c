@@ -1,11 +1,11 @@
 /* fuzz_config.c - libFuzzer harness: configuration files into
- * core/config.c and values into core/config_value.c.
+ * core/daemon/config.c and values into core/lib/config_value.c.
  *
  * Build by hand, from the repository root (deploy/test.sh and
  * deploy/fuzz.sh do the same with every module's sources):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore \
- *       tests/fuzz/fuzz_config.c core/config.c core/config_file.c core/config_value.c core/log.c \
- *       -linih -o fuzz_config
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib \
+ *       tests/fuzz/fuzz_config.c core/daemon/config.c core/lib/config_file.c \
+ *       core/lib/config_value.c core/lib/regmsg.c core/lib/log.c -linih -o fuzz_config
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_config -max_total_time=60 tests/fuzz/corpus/config
  *

@@ -1,11 +1,11 @@
 /* fuzz_control.c - libFuzzer harness: what a client sends on the control
- * socket, into core/control.c.
+ * socket, into core/daemon/control.c.
  *
  * Build by hand, from the repository root (deploy/test.sh and
  * deploy/fuzz.sh do the same with every module's sources):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore \
- *       tests/fuzz/fuzz_control.c core/control.c core/loop.c core/log.c \
- *       -ljansson -o fuzz_control
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib -Icore/daemon \
+ *       tests/fuzz/fuzz_control.c core/daemon/control.c core/lib/acceptor.c core/lib/loop.c \
+ *       core/lib/log.c -ljansson -o fuzz_control
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_control -max_total_time=60 tests/fuzz/corpus/control
  *

@@ -1,8 +1,9 @@
-/* fuzz_http_request.c - libFuzzer harness: client bytes into core/http.c.
+/* fuzz_http_request.c - libFuzzer harness: client bytes into core/proxy/http.c.
  *
  * Build by hand (no CMake rule yet), from the repository root:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore \
- *       tests/fuzz/fuzz_http_request.c core/http.c -lhttp_parser -o fuzz_http_request
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/proxy \
+ *       tests/fuzz/fuzz_http_request.c core/proxy/http.c core/proxy/http_scan.c \
+ *       -lhttp_parser -o fuzz_http_request
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_http_request -max_total_time=60 tests/fuzz/corpus/http_request
  * (libclang-rt-14-dev provides the fuzzer runtime on Debian 12.)

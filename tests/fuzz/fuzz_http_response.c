@@ -1,8 +1,9 @@
-/* fuzz_http_response.c - libFuzzer harness: backend bytes into core/http.c.
+/* fuzz_http_response.c - libFuzzer harness: backend bytes into core/proxy/http.c.
  *
  * Build by hand (no CMake rule yet), from the repository root:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore \
- *       tests/fuzz/fuzz_http_response.c core/http.c -lhttp_parser -o fuzz_http_response
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/proxy \
+ *       tests/fuzz/fuzz_http_response.c core/proxy/http.c core/proxy/http_scan.c \
+ *       -lhttp_parser -o fuzz_http_response
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_http_response -max_total_time=60 tests/fuzz/corpus/http_response
  * (libclang-rt-14-dev provides the fuzzer runtime on Debian 12.)

@@ -1,11 +1,11 @@
-/* fuzz_journal.c - libFuzzer harness: arbitrary bytes into ha/journal.c,
+/* fuzz_journal.c - libFuzzer harness: arbitrary bytes into the journal,
  * both as records (journal_decode) and as a whole journal file
  * (journal_open's validation and truncation, then journal_replay).
  *
  * Build by hand, from the repository root (deploy/test.sh does the same
  * with every module's sources):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore -Iha \
- *       tests/fuzz/fuzz_journal.c ha/journal.c core/log.c -o fuzz_journal
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib -Icore/pool -Iha \
+ *       tests/fuzz/fuzz_journal.c ha/journal.c ha/journal_codec.c core/lib/log.c -o fuzz_journal
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_journal -max_total_time=60 tests/fuzz/corpus/journal
  *

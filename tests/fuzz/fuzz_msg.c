@@ -1,8 +1,8 @@
-/* fuzz_msg.c - libFuzzer harness: datagrams into core/msg.c.
+/* fuzz_msg.c - libFuzzer harness: datagrams into core/lib/msg.c.
  *
  * Build by hand (no CMake rule yet), from the repository root:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iha -Icore \
- *       tests/fuzz/fuzz_msg.c core/msg.c core/log.c -lcrypto -o fuzz_msg
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib \
+ *       tests/fuzz/fuzz_msg.c core/lib/msg.c core/lib/log.c -lcrypto -o fuzz_msg
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_msg -max_total_time=60 tests/fuzz/corpus/msg
  * (libclang-rt-14-dev provides the fuzzer runtime on Debian 12.)

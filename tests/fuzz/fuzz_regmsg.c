@@ -1,9 +1,9 @@
 /* fuzz_regmsg.c - libFuzzer harness: registration payloads into
- * core/regmsg.c.
+ * core/lib/regmsg.c.
  *
  * Build by hand (no CMake rule), from the repository root:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore -Iha \
- *       tests/fuzz/fuzz_regmsg.c core/regmsg.c -o fuzz_regmsg
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib \
+ *       tests/fuzz/fuzz_regmsg.c core/lib/regmsg.c -o fuzz_regmsg
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_regmsg -max_total_time=60 tests/fuzz/corpus/regmsg
  * (libclang-rt-14-dev provides the fuzzer runtime on Debian 12.)

@@ -3,8 +3,8 @@
  *
  * Build by hand, from the repository root (deploy/test.sh and
  * deploy/fuzz.sh do the same with every module's sources):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iha -Icore \
- *       tests/fuzz/fuzz_sync.c ha/sync_codec.c core/regmsg.c -o fuzz_sync
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iha -Icore/lib \
+ *       tests/fuzz/fuzz_sync.c ha/sync_codec.c core/lib/regmsg.c -o fuzz_sync
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_sync -max_total_time=60 tests/fuzz/corpus/sync
  *

@@ -2,7 +2,7 @@
  *
  * Build by hand, from the repository root (deploy/test.sh and
  * deploy/fuzz.sh do the same with every module's sources):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iha -Icore \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iha \
  *       tests/fuzz/fuzz_vrrp.c ha/vrrp_packet.c -o fuzz_vrrp
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_vrrp -max_total_time=60 tests/fuzz/corpus/vrrp

@@ -329,7 +329,7 @@ POST_TAIL='Content-Length: 5\r\n\r\nhello'
 # connected before any is sent), then the server must be down in status.
 # At once, because the probe runs throughout and badsrv answers it: a
 # request that succeeds on badsrv between two failures resets the count of
-# consecutive failed requests (core/pool.c), and failures sent one after
+# consecutive failed requests (core/pool/pool.c), and failures sent one after
 # the other, or by processes started one after the other, leave a window
 # as wide as a loaded machine makes it.  A probe success in the
 # microseconds between failures sent together is still possible, hence up

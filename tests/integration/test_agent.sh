@@ -38,7 +38,7 @@ stamps() { lines "$1" "$2" | grep -E -- "$3" | sed -n 's/^t=\([0-9]*\) .*/\1/p';
 
 # mean_gap FILE FROM PATTERN I J: the mean gap (ms) from match I to match J.
 # The agent keeps a fixed cadence (each round one interval after the
-# previous one was due, core/agent.c), so a late send moves one gap, not
+# previous one was due, core/agent/agent.c), so a late send moves one gap, not
 # the mean over many: (t_J - t_I) / (J - I) is the interval on a loaded
 # machine too.
 mean_gap() {

@@ -95,10 +95,10 @@ find_probe() {
 	NL_PROBE=$WORK/nl_probe
 	log "building nl_probe by hand into $NL_PROBE"
 	(cd "$SRC_DIR" && gcc -std=c17 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-		-Wno-unused-parameter -D_GNU_SOURCE -Icore -Inetlink ${NL_PROBE_CFLAGS:-} \
+		-Wno-unused-parameter -D_GNU_SOURCE -Icore/lib -Inetlink ${NL_PROBE_CFLAGS:-} \
 		$(pkg-config --cflags libnl-route-3.0 libmnl) \
 		tests/tools/nl_probe.c netlink/vip.c netlink/garp.c netlink/kwatch.c \
-		core/loop.c core/log.c \
+		core/lib/loop.c core/lib/log.c \
 		$(pkg-config --libs libnl-route-3.0 libmnl) -o "$NL_PROBE")
 }
 

@@ -102,9 +102,9 @@ find_probe() {
 	VRRP_PROBE=$WORK/vrrp_probe
 	log "building vrrp_probe by hand into $VRRP_PROBE"
 	(cd "$SRC_DIR" && gcc -std=c17 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-		-Wno-unused-parameter -D_GNU_SOURCE -Icore -Iha ${VRRP_PROBE_CFLAGS:-} \
+		-Wno-unused-parameter -D_GNU_SOURCE -Icore/lib -Iha ${VRRP_PROBE_CFLAGS:-} \
 		tests/tools/vrrp_probe.c ha/vrrp.c ha/vrrp_packet.c ha/vrrp_socket.c \
-		core/loop.c core/log.c -o "$VRRP_PROBE")
+		core/lib/loop.c core/lib/log.c -o "$VRRP_PROBE")
 }
 
 setup_lab() {

@@ -1,15 +1,15 @@
 /* nl_probe.c - drive netlink/vip, netlink/garp and netlink/kwatch from the
  * command line, for tests/integration/test_netlink.sh.
  *
- * Needs: netlink/{vip,garp,kwatch}.c, core/{loop,log}.c, libnl-route-3,
+ * Needs: netlink/{vip,garp,kwatch}.c, core/lib/{loop,log}.c, libnl-route-3,
  * libnl-3 and libmnl.  CMake links it with the project libraries; to build
  * it by hand (e.g. with other flags), from the source root:
  *
  *   gcc -std=c17 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
- *       -Wno-unused-parameter -D_GNU_SOURCE -Icore -Inetlink \
+ *       -Wno-unused-parameter -D_GNU_SOURCE -Icore/lib -Inetlink \
  *       $(pkg-config --cflags libnl-route-3.0 libmnl) \
  *       tests/tools/nl_probe.c netlink/vip.c netlink/garp.c netlink/kwatch.c \
- *       core/loop.c core/log.c \
+ *       core/lib/loop.c core/lib/log.c \
  *       $(pkg-config --libs libnl-route-3.0 libmnl) -o nl_probe
  *
  * Usage:

@@ -5,9 +5,9 @@
  * hand from the source root (the test script does this without a build):
  *
  *   gcc -std=c17 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
- *       -Wno-unused-parameter -D_GNU_SOURCE -Icore -Iha \
+ *       -Wno-unused-parameter -D_GNU_SOURCE -Icore/lib -Iha \
  *       tests/tools/vrrp_probe.c ha/vrrp.c ha/vrrp_packet.c ha/vrrp_socket.c \
- *       core/loop.c core/log.c -o vrrp_probe
+ *       core/lib/loop.c core/lib/log.c -o vrrp_probe
  *
  * Usage:
  *   vrrp_probe send IF [-v VRID] [-p PRIO] [-i MS] [-a VIP]... [-u PEER]...

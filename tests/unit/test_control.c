@@ -1,6 +1,7 @@
-/* test_control.c - the control socket (core/control.c), the pool commands
- * (core/ctl_pool.c) and the andromedactl client, black-box: real unix
- * sockets in a temporary directory, a loop driven by loop_run_once(). */
+/* test_control.c - the control socket (core/daemon/control.c), the pool
+ * commands (core/daemon/ctl_pool.c) and the andromedactl client, black-box:
+ * real unix sockets in a temporary directory, a loop driven by
+ * loop_run_once(). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* test_control_parse.c - control_parse_line (core/control.c), the pure
+/* test_control_parse.c - control_parse_line (core/daemon/control.c), the pure
  * request-line parser behind the control socket: words, blanks, "\r",
  * non-printable bytes, the word limit.  The socket around it is covered by
  * test_control.c; tests/fuzz/fuzz_control.c drives both with any bytes. */

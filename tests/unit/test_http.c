@@ -1,4 +1,4 @@
-/* test_http.c - the HTTP/1.1 framing codec (core/http.c). */
+/* test_http.c - the HTTP/1.1 framing codec (core/proxy/http.c). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -826,7 +826,7 @@ Test(http_reject, head_cap_without_max_head)
 	cr_assert_eq(m.status, 414);
 }
 
-/* ---- the heads the proxy sends on (core/http_rewrite.c) --------------- */
+/* ---- the heads the proxy sends on (core/proxy/http_rewrite.c) --------- */
 
 #include "http_rewrite.h"
 

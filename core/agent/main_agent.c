@@ -1,6 +1,6 @@
 /* main_agent.c - command line of andromeda-agent (logic in agent.c), and
  * the kernel watch of its interface (netlink/kwatch.c), wired here because
- * the core library that holds agent.c knows no netlink. */
+ * andromeda_agent, the library that holds agent.c, links no netlink code. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>

@@ -3,9 +3,9 @@
  *
  * Every announce_interval the agent checks its local service (health_url,
  * agent_check.h) and, if the check passes, sends an authenticated
- * MSG_ANNOUNCE (regmsg.h inside the core/msg.h envelope) to the LAN broadcast
- * address of its interface and to each unicast balancer, UDP port
- * cfg->port.  A service that fails its check is withdrawn (MSG_WITHDRAW)
+ * MSG_ANNOUNCE (regmsg.h inside the core/lib/msg.h envelope) to the LAN
+ * broadcast address of its interface and to each unicast balancer, UDP
+ * port cfg->port.  A service that fails its check is withdrawn (MSG_WITHDRAW)
  * and not announced again until a check passes.  SIGTERM sends the
  * withdraw twice, 50 ms apart, and ends the loop.  Acknowledgements from
  * the balancers are verified (MAC, replay, payload); the first from each
@@ -82,7 +82,7 @@ int agent_last_ack(const struct agent *a, uint32_t sender, struct regmsg_ack *ou
 void agent_recheck(struct agent *a, const char *why);
 
 /* How the program watches the agent's interface (main_agent.c, through
- * netlink/kwatch.c: the core library knows no netlink).  open runs once
+ * netlink/kwatch.c: this room's library links no netlink code).  open runs once
  * the agent exists, before the loop: it calls agent_recheck() on changes;
  * 0 or -errno (the agent then runs on its ticks alone).  close runs after
  * the loop. */

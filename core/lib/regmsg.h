@@ -1,9 +1,9 @@
 /* regmsg.h - payloads of the registration messages (SPEC "Backend
  * registration"): MSG_ANNOUNCE and MSG_WITHDRAW from andromeda-agent to the
  * balancers, MSG_ACK back.  A pure codec: the bytes here travel inside the
- * authenticated envelope of core/msg.h (msg_encode / msg_decode), which adds
- * the sender, sequence, timestamp and HMAC; this file knows nothing of
- * keys, sockets or time.  Byte layout (network byte order), also in
+ * authenticated envelope of core/lib/msg.h (msg_encode / msg_decode),
+ * which adds the sender, sequence, timestamp and HMAC; this file knows
+ * nothing of keys, sockets or time.  Byte layout (network byte order), also in
  * docs/protocol.md and docs/agent.md:
  *
  * ANNOUNCE (14 + L bytes)           WITHDRAW (8 + L bytes)

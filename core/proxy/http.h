@@ -101,7 +101,7 @@ struct http_msg {
 	bool failed;                    /* sticky: status/reason are set */
 	bool expect_body;               /* fixed once HTTP_HEAD_DONE */
 	bool in_trailers;               /* chunked: last chunk seen */
-	uint8_t scan;                   /* line checker state (http.c) */
+	uint8_t scan;                   /* line checker state (http_scan.c) */
 	uint32_t scan_len;              /* bytes of the current chunk-size line */
 	uint32_t fed;                   /* head bytes given to http_parser */
 	uint32_t start_off;             /* first byte of the start line */

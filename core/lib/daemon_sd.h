@@ -2,8 +2,7 @@
  * notification (READY=1, STATUS=, WATCHDOG=1 from the event loop,
  * STOPPING=1) through libsystemd's sd_notify, the one file that uses it,
  * and dropping root when started outside systemd.  Without NOTIFY_SOCKET
- * every notification is a no-op.  Part of the core library: both programs
- * link it. */
+ * every notification is a no-op.  In core/lib: both programs link it. */
 #ifndef ANDROMEDA_DAEMON_SD_H
 #define ANDROMEDA_DAEMON_SD_H
 

@@ -1,6 +1,6 @@
 /* agent_check.h - andromeda-agent's check of its local service: one HTTP
  * GET of health_url at a time, through libcurl's multi interface driven by
- * the event loop (with core/curl_check.c, shared with the health checks).
+ * the event loop (with core/lib/curl_check.c, shared with the health checks).
  *
  * Why the multi interface rather than a blocking curl_easy_perform(): while
  * a check waits for a hung service (up to health_timeout), the agent still

@@ -3,8 +3,8 @@
  *   andromedactl [-s SOCKET] [--json] COMMAND [ARGS]
  *
  * Sends one request line, reads one JSON document (protocol in
- * core/control.h) and prints it: as is (indented) with --json, otherwise as
- * "key: value" lines and aligned tables.
+ * core/daemon/control.h) and prints it: as is (indented) with --json,
+ * otherwise as "key: value" lines and aligned tables.
  *
  * Exit status: 0 success, 1 the daemon answered {"error": ...}, 2 the
  * daemon could not be reached or gave no valid answer, 64 usage error. */

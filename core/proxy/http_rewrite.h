@@ -1,5 +1,5 @@
 /* http_rewrite.h - the heads the proxy sends on: pure functions from a
- * parsed message (core/http.h) to bytes.
+ * parsed message (core/proxy/http.h) to bytes.
  *
  * Requests to a backend keep the method, URI and version, drop hop-by-hop
  * headers (RFC 9110 7.6.1), merge X-Forwarded-For, set X-Forwarded-Proto

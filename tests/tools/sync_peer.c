@@ -201,7 +201,7 @@ static int act(struct peer *p, int n, const char *action, long long deadline)
 static int session(struct peer *p, int lfd, int n, const char *action, int wait_ms)
 {
 	long long deadline = mono_ms() + wait_ms;
-	struct sockaddr_in me;
+	struct sockaddr_in me = { 0 }; /* the analyzer cannot see getsockname fill it */
 	socklen_t len = sizeof(me);
 
 	if (!wait_in(lfd, deadline) || (p->fd = accept(lfd, NULL, NULL)) < 0) {

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "list.h"
 #include "log.h"
@@ -78,19 +78,11 @@ size_t sync_nodes(const struct sync *s, struct sync_node *out, size_t max)
 
 static bool is_master(const struct sync *s) { return vrrp_get_state(s->vrrp) == VRRP_MASTER; }
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int sync_envelope(struct sync *s, uint8_t type, const uint8_t *payload, size_t len, uint8_t *out, size_t cap)
 {
 	/* The timestamp is informational (logs, captures); acceptance rests on
 	 * the sequence alone (msg.h). */
-	return msg_encode(s->key, type, s->self.s_addr, msg_next_seq(&s->tx_seq), wall_ms(), payload, len, out,
+	return msg_encode(s->key, type, s->self.s_addr, msg_next_seq(&s->tx_seq), clock_wall_ms(), payload, len, out,
 			  cap);
 }
 

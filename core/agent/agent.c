@@ -29,10 +29,10 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent_check.h"
+#include "clock.h"
 #include "daemon_sd.h"
 #include "log.h"
 #include "loop.h"
@@ -71,14 +71,6 @@ struct agent {
 	struct agent_stats st;
 };
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static const char *ip_text(uint32_t addr, char *buf, size_t len)
 {
 	if (!inet_ntop(AF_INET, &addr, buf, (socklen_t)len))
@@ -114,7 +106,7 @@ int agent_build(struct agent *a, bool withdraw, uint8_t why, uint8_t *out, size_
 	if (n < 0)
 		return n;
 	return msg_encode(&a->key, withdraw ? MSG_WITHDRAW : MSG_ANNOUNCE,
-			  cfg->service.sin.sin_addr.s_addr, msg_next_seq(&a->seq), wall_ms(),
+			  cfg->service.sin.sin_addr.s_addr, msg_next_seq(&a->seq), clock_wall_ms(),
 			  payload, (size_t)n, out, cap);
 }
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
@@ -40,14 +40,6 @@ struct registry {
 	struct log_limit bad_limit;
 };
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static bool active(const struct registry *r) { return !r->hooks.is_active || r->hooks.is_active(r->hooks.arg); }
 
 static void send_ack(struct registry *r, const struct sockaddr_in *to, const char *name, uint8_t of, uint8_t reason)
@@ -60,7 +52,7 @@ static void send_ack(struct registry *r, const struct sockaddr_in *to, const cha
 	snprintf(k.node, sizeof(k.node), "%s", r->cfg->node.name);
 	plen = regmsg_encode_ack(&k, payload, sizeof(payload));
 	len = plen < 0 ? plen
-		       : msg_encode(r->key, MSG_ACK, r->self.s_addr, msg_next_seq(&r->tx_seq), wall_ms(), payload,
+		       : msg_encode(r->key, MSG_ACK, r->self.s_addr, msg_next_seq(&r->tx_seq), clock_wall_ms(), payload,
 				    (size_t)plen, buf, sizeof(buf));
 	if (len > 0)
 		sendto(r->fd, buf, (size_t)len, 0, (const struct sockaddr *)to, sizeof(*to));

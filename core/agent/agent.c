@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,6 +35,7 @@
 #include "daemon_sd.h"
 #include "log.h"
 #include "loop.h"
+#include "sigfd.h"
 
 #define RECV_BURST 64             /* datagrams read per wake-up */
 #define DROP_LOG_INTERVAL_MS 60000
@@ -576,38 +576,27 @@ struct run {
 static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct run *r = arg;
-	struct signalfd_siginfo si;
+	int signo;
 
-	(void)loop;
-	(void)events;
-	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+	while ((signo = sigfd_next(fd)) > 0) {
+		if (signo == SIGTERM || signo == SIGINT) {
 			sdnotify_stopping(r->sd);
-			agent_stop(r->agent, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			agent_stop(r->agent, signo == SIGTERM ? "SIGTERM" : "SIGINT");
 		}
-		else if (si.ssi_signo == SIGUSR1)
+		else if (signo == SIGUSR1)
 			log_stats(r->agent);
-		else if (si.ssi_signo == SIGHUP)
+		else if (signo == SIGHUP)
 			log_warnx("agent: SIGHUP: reload is not supported; restart to apply changes");
 	}
 }
 
-/* Blocked before libcurl can start its resolver threads, so that every
- * thread inherits the mask and the signals reach only the signalfd. */
+/* Before libcurl can start its resolver threads (sigfd.h). */
 static int signals_open(struct run *r)
 {
-	sigset_t set;
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, 0 };
 
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	r->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return r->sigfd < 0 ? -errno : 0;
+	r->sigfd = sigfd_open(sigs);
+	return r->sigfd < 0 ? r->sigfd : 0;
 }
 
 static int run_setup(struct run *r, const struct agent_config *cfg, const struct msg_key *key)

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "macros.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -69,8 +70,8 @@ bool kwatch_carrier_ok(unsigned flags, uint8_t operstate, const char **why)
 	else if (!(flags & IFF_RUNNING))
 		w = "not running";
 	else if (operstate != IF_OPER_UP && operstate != IF_OPER_UNKNOWN)
-		w = operstate < sizeof(oper_why) / sizeof(oper_why[0]) ? oper_why[operstate]
-								       : "operstate unknown value";
+		w = operstate < ARRAY_SIZE(oper_why) ? oper_why[operstate]
+						     : "operstate unknown value";
 	else {
 		w = "up";
 		ok = true;

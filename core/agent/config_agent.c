@@ -19,6 +19,7 @@
 #include "config_file.h"
 #include "config_value.h"
 #include "log.h"
+#include "macros.h"
 #include "regmsg.h"
 
 struct actx;
@@ -67,7 +68,7 @@ static const struct akey akeys[] = {
 	AKEY("log_level", set_log_level, log_level, false),
 };
 
-#define NAKEYS (sizeof(akeys) / sizeof(akeys[0]))
+#define NAKEYS ARRAY_SIZE(akeys)
 
 struct actx {
 	struct cfgf f;       /* the file: line number, first error */

@@ -18,6 +18,7 @@
 #include "config_file.h"
 #include "config_value.h"
 #include "log.h"
+#include "macros.h"
 
 enum sect { S_NONE, S_NODE, S_FRONTEND, S_BACKEND, S_SERVER, S_HA, S_REG, S_COUNT };
 
@@ -132,7 +133,7 @@ static const struct key_def keys[] = {
 	KEY(S_REG, "key_file", set_str, registration.key_file, 1, 0, false),
 };
 
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define NKEYS ARRAY_SIZE(keys)
 
 struct ctx {
 	struct cfgf f;              /* the file: line number, first error */

@@ -8,7 +8,7 @@
  * NAME] gets its own state even when two names collide, and section names
  * are not truncated to inih's 50 bytes.  The keys are a table read through
  * the engine both loaders share (config_key.h). */
-#include "config.h"
+#include "config_load.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

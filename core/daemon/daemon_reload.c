@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config_load.h"
 #include "log.h"
 #include "macros.h"
 #include "pool.h"

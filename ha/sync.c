@@ -574,8 +574,6 @@ void sync_role_changed(struct sync *s)
 	}
 }
 
-uint64_t sync_state_seq(const struct sync *s) { return s->state_seq; }
-
 json_t *sync_status_json(struct sync *s)
 {
 	json_t *drops = json_object();

@@ -335,10 +335,3 @@ int vrrp_socket_refresh_primary(struct vrrp_socket *s)
 	s->primary = a;
 	return 1;
 }
-
-unsigned vrrp_socket_ifindex(const struct vrrp_socket *s) { return s->ifindex; }
-
-const struct vrrp_socket_stats *vrrp_socket_get_stats(const struct vrrp_socket *s)
-{
-	return &s->stats;
-}

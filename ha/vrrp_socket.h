@@ -73,8 +73,6 @@ struct in_addr vrrp_socket_primary(const struct vrrp_socket *s);
  * when not, or -errno (-ENODEV: the interface is gone; the old one is
  * kept). */
 int vrrp_socket_refresh_primary(struct vrrp_socket *s);
-unsigned vrrp_socket_ifindex(const struct vrrp_socket *s);
-const struct vrrp_socket_stats *vrrp_socket_get_stats(const struct vrrp_socket *s);
 
 /* The first IPv4 address of ifname that is not in exclude[] (the kernel
  * lists primary addresses before secondaries).  0, -ENODEV or

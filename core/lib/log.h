@@ -18,7 +18,6 @@ void log_set_level(enum log_level lvl);
 void log_set_ident(const char *ident);
 /* Prefix each line with the wall-clock time (off under systemd). */
 void log_set_timestamps(int on);
-enum log_level log_get_level(void);
 
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -27,8 +26,6 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* err is a negative errno, as returned by our modules. */
 void log_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Start-up only: log and exit(1). */
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* Rate limiter state for one cause: true when the caller should log now.
  * At most one message per interval_ms; the number suppressed is returned

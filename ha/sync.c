@@ -301,8 +301,7 @@ static bool say_to_master(struct sync *s, uint8_t type)
 void sync_request_snapshot(struct sync *s)
 {
 	/* Not ready: the periodic snapshot (or the HELLO's end) will do. */
-	if (say_to_master(s, MSG_SNAP_REQUEST))
-		s->c.requests_sent++;
+	say_to_master(s, MSG_SNAP_REQUEST);
 }
 
 bool sync_say_alive(struct sync *s) { return say_to_master(s, MSG_ALIVE); }

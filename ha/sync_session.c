@@ -251,7 +251,6 @@ static void master_session_lost(struct sync *s, struct in_addr peer)
 	struct vrrp_status st;
 
 	vrrp_get_status(s->vrrp, &st);
-	s->c.sessions_lost++;
 	if (st.state != VRRP_BACKUP || st.master.s_addr != peer.s_addr)
 		return;
 	s->c.master_lost++;

@@ -640,8 +640,6 @@ static void check_config_match(struct vrrp *v, const struct vrrp_advert *a)
 void vrrp_input_advert(struct vrrp *v, const struct vrrp_advert *a)
 {
 	v->stats.rx_adverts++;
-	if (a->priority == 0)
-		v->stats.rx_prio0++;
 	peer_heard(v, a);
 	check_config_match(v, a);
 	switch (v->state) {
@@ -654,8 +652,7 @@ void vrrp_input_advert(struct vrrp *v, const struct vrrp_advert *a)
 	case VRRP_INIT:
 	case VRRP_FAULT:
 	case VRRP_NSTATES:
-		v->stats.rx_ignored++;
-		break;
+		break; /* not in the election: only the peer table and counters moved */
 	}
 }
 

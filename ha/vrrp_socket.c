@@ -32,7 +32,6 @@ struct vrrp_socket {
 	size_t nvips;
 	vrrp_socket_rx_fn rx;
 	void *rx_arg;
-	struct vrrp_socket_stats stats;
 	struct log_limit tx_limit;
 	struct log_limit rx_limit;
 };
@@ -150,16 +149,12 @@ static int read_one(struct vrrp_socket *s, uint8_t *buf)
 			return 0;
 		if (errno == EINTR)
 			return 1;
-		s->stats.rx_errors++;
 		if (log_limit_ok(&s->rx_limit, loop_now_ms(s->loop), TX_LOG_INTERVAL_MS, &sup))
 			log_warn("vrrp socket on %s: recvmsg", s->ifname);
 		return 0;
 	}
-	if (pktinfo_ifindex(&mh) != s->ifindex) {
-		s->stats.rx_wrong_if++;
-		return 1;
-	}
-	s->stats.rx_packets++;
+	if (pktinfo_ifindex(&mh) != s->ifindex)
+		return 1; /* arrived on another interface: not ours */
 	/* MSG_TRUNC cannot happen below 2048 bytes of VRRP; if it did, the
 	 * IP total length would exceed n and the parser says "short". */
 	s->rx(s->rx_arg, buf, (size_t)n);
@@ -305,11 +300,8 @@ int vrrp_socket_send(struct vrrp_socket *s, struct vrrp_advert *adv)
 		struct in_addr dst = s->npeers ? s->peers[i] : group;
 		int err = send_to(s, adv, dst);
 
-		if (!err) {
-			s->stats.tx_packets++;
+		if (!err)
 			continue;
-		}
-		s->stats.tx_errors++;
 		if (!first)
 			first = err;
 		if (log_limit_ok(&s->tx_limit, loop_now_ms(s->loop), TX_LOG_INTERVAL_MS, &sup))

@@ -38,14 +38,6 @@ struct vrrp_socket_params {
 	void *rx_arg;
 };
 
-struct vrrp_socket_stats {
-	uint64_t rx_packets;      /* handed to rx */
-	uint64_t rx_wrong_if;     /* arrived on another interface: dropped */
-	uint64_t rx_errors;       /* recvmsg failures other than EAGAIN */
-	uint64_t tx_packets;
-	uint64_t tx_errors;
-};
-
 /* Open, configure and register the socket; look up the primary address.
  * An interface that is down or has no IPv4 address (other than the VIPs)
  * yet is not an error: the primary is then 0.0.0.0 until

@@ -94,7 +94,7 @@ static void udp_send(struct sync *s, const uint8_t *buf, size_t len)
 
 	if (!s->cfg->ha.npeers) {
 		if (sendto(s->udp_fd, buf, len, 0, (struct sockaddr *)&s->group, sizeof(s->group)) < 0 &&
-		    log_limit_ok(&s->send_limit, loop_now_ms(s->loop), 10000, NULL))
+		    log_limit_ok(&s->send_limit, loop_now_ms(s->loop), LOG_LIMIT_SHORT_MS, NULL))
 			log_warn("sync: send to %s", SYNC_GROUP);
 		return;
 	}
@@ -409,7 +409,7 @@ void sync_count_drop(struct sync *s, enum msg_drop why, struct in_addr from)
 	uint64_t suppressed = 0;
 
 	s->c.drops[why]++;
-	if (log_limit_ok(&s->drop_limit[why], loop_now_ms(s->loop), 60000, &suppressed))
+	if (log_limit_ok(&s->drop_limit[why], loop_now_ms(s->loop), LOG_LIMIT_LONG_MS, &suppressed))
 		log_warnx("sync: dropped a message from %s: %s (%llu more since last said)", inet_ntoa(from),
 			  msg_drop_name(why), (unsigned long long)suppressed);
 }
@@ -458,7 +458,7 @@ static void udp_io(struct loop *loop, int fd, unsigned events, void *arg)
 
 	(void)loop;
 	(void)events;
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < LOOP_IO_BATCH; i++) {
 		struct sockaddr_in from = { 0 }; /* what the analyzer cannot see recvfrom fill */
 		socklen_t flen = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);

@@ -17,8 +17,6 @@
 #include "loop.h"
 
 #define RX_BUF 2048          /* > VRRP_PACKET_MAX with 40 bytes of IP options */
-#define RX_BATCH 64          /* packets read per readiness, so others get a turn */
-#define TX_LOG_INTERVAL_MS 60000u
 
 struct vrrp_socket {
 	struct loop *loop;
@@ -149,7 +147,7 @@ static int read_one(struct vrrp_socket *s, uint8_t *buf)
 			return 0;
 		if (errno == EINTR)
 			return 1;
-		if (log_limit_ok(&s->rx_limit, loop_now_ms(s->loop), TX_LOG_INTERVAL_MS, &sup))
+		if (log_limit_ok(&s->rx_limit, loop_now_ms(s->loop), LOG_LIMIT_LONG_MS, &sup))
 			log_warn("vrrp socket on %s: recvmsg", s->ifname);
 		return 0;
 	}
@@ -166,7 +164,7 @@ static void on_readable(struct loop *loop, int fd, unsigned events, void *arg)
 	struct vrrp_socket *s = arg;
 	uint8_t buf[RX_BUF];
 
-	for (int i = 0; i < RX_BATCH; i++)
+	for (int i = 0; i < LOOP_IO_BATCH; i++)
 		if (!read_one(s, buf))
 			break;
 }
@@ -304,7 +302,7 @@ int vrrp_socket_send(struct vrrp_socket *s, struct vrrp_advert *adv)
 			continue;
 		if (!first)
 			first = err;
-		if (log_limit_ok(&s->tx_limit, loop_now_ms(s->loop), TX_LOG_INTERVAL_MS, &sup))
+		if (log_limit_ok(&s->tx_limit, loop_now_ms(s->loop), LOG_LIMIT_LONG_MS, &sup))
 			log_errno(err, "vrrp socket on %s: sending advert to %s (%llu failures "
 				  "not logged since last report)", s->ifname,
 				  inet_ntop(AF_INET, &dst, b, sizeof(b)) ? b : "?",

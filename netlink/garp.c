@@ -25,8 +25,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define GARP_LOG_INTERVAL_MS 10000
-
 struct garp {
 	struct loop *loop;
 	int fd;
@@ -187,7 +185,7 @@ int garp_send(struct garp *g, struct in_addr ip, enum garp_op op)
 		return 0;
 	}
 	g->stats.errors++;
-	if (log_limit_ok(&g->err_limit, loop_clock_ms(), GARP_LOG_INTERVAL_MS, &more)) {
+	if (log_limit_ok(&g->err_limit, loop_clock_ms(), LOG_LIMIT_SHORT_MS, &more)) {
 		char a[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &ip, a, sizeof(a));

@@ -37,9 +37,6 @@
 #include "loop.h"
 #include "sigfd.h"
 
-#define RECV_BURST 64             /* datagrams read per wake-up */
-#define DROP_LOG_INTERVAL_MS 60000
-#define SEND_LOG_INTERVAL_MS 10000
 
 struct seen {
 	uint32_t sender;           /* envelope sender id, network byte order */
@@ -206,7 +203,7 @@ static void send_to(struct agent *a, uint32_t dst, bool withdraw, uint8_t why)
 	if (n >= 0)
 		n = -errno;
 	a->st.send_errors++;
-	if (log_limit_ok(&a->send_limit, loop_now_ms(a->loop), SEND_LOG_INTERVAL_MS, &more))
+	if (log_limit_ok(&a->send_limit, loop_now_ms(a->loop), LOG_LIMIT_SHORT_MS, &more))
 		log_errno(n, "agent: cannot send %s to %s:%u (%" PRIu64 " more errors)",
 			  withdraw ? "withdraw" : "announce", ip_text(dst, t, sizeof(t)),
 			  (unsigned)a->cfg->port, more);
@@ -341,14 +338,14 @@ void agent_stop(struct agent *a, const char *why)
 
 enum { DROP_TYPE = MSG_DROP_NCAUSES + REGMSG_E_NCAUSES, DROP_FOREIGN };
 
-/* Count always; log once per cause per DROP_LOG_INTERVAL_MS. */
+/* Count always; log once per cause per LOG_LIMIT_LONG_MS. */
 static int drop(struct agent *a, size_t cause, uint64_t *counter, uint32_t from, const char *what)
 {
 	char t[INET_ADDRSTRLEN];
 	uint64_t more;
 
 	(*counter)++;
-	if (log_limit_ok(&a->drop_limit[cause], loop_now_ms(a->loop), DROP_LOG_INTERVAL_MS, &more))
+	if (log_limit_ok(&a->drop_limit[cause], loop_now_ms(a->loop), LOG_LIMIT_LONG_MS, &more))
 		log_warnx("agent: dropped a datagram from %s: %s (%" PRIu64 " so far, %" PRIu64
 			  " since the last report)", ip_text(from, t, sizeof(t)), what, *counter, more);
 	return -EBADMSG;
@@ -430,7 +427,7 @@ static void sock_read(struct loop *loop, int fd, unsigned events, void *arg)
 
 	(void)loop;
 	(void)events;
-	for (int i = 0; i < RECV_BURST; i++) {
+	for (int i = 0; i < LOOP_IO_BATCH; i++) {
 		flen = sizeof(from);
 		n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &flen);
 		if (n < 0) {

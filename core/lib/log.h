@@ -5,7 +5,7 @@
  *   log_warnx() does not
  *   log_errno() takes the error explicitly (our -errno convention)
  *
- * LOG_ONCE_PER() rate-limits a message by cause: a peer or client that
+ * struct log_limit rate-limits a message by cause: a peer or client that
  * misbehaves is logged once per cause per interval and counted always. */
 #ifndef ANDROMEDA_LOG_H
 #define ANDROMEDA_LOG_H
@@ -35,5 +35,13 @@ struct log_limit {
 	uint64_t suppressed;
 };
 int log_limit_ok(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms, uint64_t *suppressed);
+
+/* The intervals.  LONG: causes the outside keeps repeating for as long as
+ * it lasts (a peer's or client's bad messages, a failing disk or link):
+ * one line a minute says it is still going on.  SHORT: conditions worth
+ * seeing change sooner (a send failing, a listener paused, the control
+ * socket full, kernel events lost). */
+#define LOG_LIMIT_LONG_MS 60000
+#define LOG_LIMIT_SHORT_MS 10000
 
 #endif

@@ -45,6 +45,11 @@ struct loop_timer {
 	void *arg;          /* free for the owner (usually the owner itself) */
 };
 
+/* Reads (or accepts) one callback does per wake-up before it returns,
+ * level-triggering bringing it back: a flood on one descriptor cannot
+ * starve the others. */
+#define LOOP_IO_BATCH 64
+
 /* Returns 0 or -errno. */
 int loop_create(struct loop **out);
 void loop_destroy(struct loop *loop);

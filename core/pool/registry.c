@@ -126,7 +126,7 @@ static uint8_t withdraw(struct registry *r, const struct regmsg_withdraw *w)
 static void bad_payload(struct registry *r, const char *what, const char *why, struct in_addr from)
 {
 	r->count[REG_BAD_PAYLOAD]++;
-	if (log_limit_ok(&r->bad_limit, loop_now_ms(r->loop), 60000, NULL))
+	if (log_limit_ok(&r->bad_limit, loop_now_ms(r->loop), LOG_LIMIT_LONG_MS, NULL))
 		log_warnx("registry: bad %s from %s: %s", what, inet_ntoa(from), why);
 }
 
@@ -172,7 +172,7 @@ static void reg_io(struct loop *loop, int fd, unsigned events, void *arg)
 
 	(void)loop;
 	(void)events;
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < LOOP_IO_BATCH; i++) {
 		struct sockaddr_in from = { 0 }; /* recvfrom fills it; zeroed for the analyzer */
 		socklen_t flen = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
@@ -186,7 +186,7 @@ static void reg_io(struct loop *loop, int fd, unsigned events, void *arg)
 			why = msg_replay_check(&r->replay, &m, loop_now_ms(r->loop));
 		if (why != MSG_OK) {
 			r->drops[why]++;
-			if (log_limit_ok(&r->limit[why], loop_now_ms(r->loop), 60000, NULL))
+			if (log_limit_ok(&r->limit[why], loop_now_ms(r->loop), LOG_LIMIT_LONG_MS, NULL))
 				log_warnx("registry: dropped a message from %s: %s", inet_ntoa(from.sin_addr),
 					  msg_drop_name(why));
 			continue;

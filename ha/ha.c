@@ -80,7 +80,6 @@ static void release_now(struct ha *ha)
 
 static void hold_expired(struct loop *loop, struct loop_timer *t)
 {
-	(void)loop;
 	release_now(t->arg);
 }
 

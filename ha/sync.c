@@ -184,7 +184,6 @@ static void pool_changed(struct pool *pool, struct server *srv, enum pool_event 
 {
 	struct sync *s = arg;
 
-	(void)pool;
 	if (s->applying || !is_master(s))
 		return;
 	send_delta(s, srv, ev == POOL_SERVER_REMOVED ? SYNC_OP_REMOVE : SYNC_OP_UPSERT);
@@ -456,8 +455,6 @@ static void udp_io(struct loop *loop, int fd, unsigned events, void *arg)
 	struct sync *s = arg;
 	uint8_t buf[MSG_MAX_LEN + 1];
 
-	(void)loop;
-	(void)events;
 	for (int i = 0; i < LOOP_IO_BATCH; i++) {
 		struct sockaddr_in from = { 0 }; /* what the analyzer cannot see recvfrom fill */
 		socklen_t flen = sizeof(from);

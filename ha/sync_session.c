@@ -333,8 +333,6 @@ static void session_io(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct session *ss = arg;
 
-	(void)loop;
-	(void)fd;
 	if (!ss->dead && !ss->established)
 		session_connected(ss);
 	else if (!ss->dead && (events & LOOP_WRITE))

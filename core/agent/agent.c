@@ -425,8 +425,6 @@ static void sock_read(struct loop *loop, int fd, unsigned events, void *arg)
 	socklen_t flen;
 	ssize_t n;
 
-	(void)loop;
-	(void)events;
 	for (int i = 0; i < LOOP_IO_BATCH; i++) {
 		flen = sizeof(from);
 		n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &flen);

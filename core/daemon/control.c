@@ -417,7 +417,6 @@ static int on_accept(void *arg, int fd, const struct sockaddr_storage *peer)
 	struct control *c = arg;
 	int err;
 
-	(void)peer;
 	if (c->nclients >= CONTROL_MAX_CLIENTS) {
 		refuse_client(c, fd);
 		return 0;

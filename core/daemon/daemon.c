@@ -61,7 +61,6 @@ struct daemon {
 
 static void daemon_stop_now(struct loop *loop, struct loop_timer *t)
 {
-	(void)t;
 	loop_stop(loop);
 }
 
@@ -258,7 +257,6 @@ static json_t *peers_json(struct daemon *d)
 
 static json_t *cmd_peers(int argc, char **argv, void *arg)
 {
-	(void)argv;
 	if (argc != 1)
 		return control_error("usage: peers");
 	return peers_json(arg);

@@ -45,7 +45,6 @@ static void pool_event(struct pool *pool, struct server *srv, enum pool_event ev
 	struct journal_rec r;
 	enum journal_type t;
 
-	(void)pool;
 	if (dj->restoring)
 		return;
 	switch (ev) {

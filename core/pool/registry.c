@@ -170,8 +170,6 @@ static void reg_io(struct loop *loop, int fd, unsigned events, void *arg)
 	struct registry *r = arg;
 	uint8_t buf[MSG_MAX_LEN + 1];
 
-	(void)loop;
-	(void)events;
 	for (int i = 0; i < LOOP_IO_BATCH; i++) {
 		struct sockaddr_in from = { 0 }; /* recvfrom fills it; zeroed for the analyzer */
 		socklen_t flen = sizeof(from);

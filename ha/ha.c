@@ -12,6 +12,7 @@
 #include "kwatch.h"
 #include "log.h"
 #include "loop.h"
+#include "macros.h"
 #include "peers.h"
 #include "vip.h"
 #include "vrrp_packet.h"
@@ -79,7 +80,6 @@ static void release_now(struct ha *ha)
 
 static void hold_expired(struct loop *loop, struct loop_timer *t)
 {
-	(void)loop;
 	release_now(t->arg);
 }
 
@@ -379,7 +379,7 @@ json_t *ha_peers_json(struct ha *ha, const struct sync_node *nodes, size_t nnode
 	struct vrrp_peer vp[VRRP_MAX_PEERS];
 	struct ha_peer hp[VRRP_MAX_PEERS + SYNC_MAX_NODES];
 	size_t nv = vrrp_get_peers(ha->vrrp, vp, VRRP_MAX_PEERS);
-	size_t n = ha_peers_merge(vp, nv, nodes, nnodes, loop_now_ms(ha->loop), hp, sizeof(hp) / sizeof(hp[0]));
+	size_t n = ha_peers_merge(vp, nv, nodes, nnodes, loop_now_ms(ha->loop), hp, ARRAY_SIZE(hp));
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < n; i++) {

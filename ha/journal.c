@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "journal.h"
 #include "log.h"
 
@@ -34,13 +34,7 @@ struct journal {
 
 /* ---- clock ------------------------------------------------------------ */
 
-uint64_t journal_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+uint64_t journal_now_ms(void) { return clock_wall_ms(); }
 
 /* ---- reading the file ------------------------------------------------- */
 

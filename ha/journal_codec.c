@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "journal.h"
+#include "wire.h"
 
 #define FLAG_DRAIN 0x01
 
@@ -72,13 +73,6 @@ bool journal_type_durable(enum journal_type t)
 
 /* ---- codec ------------------------------------------------------------ */
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, v >> 32); put32(p + 4, v); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) << 32 | get32(p + 4); }
-
 /* Printable ASCII from lo (0x21: names have no blanks; 0x20: details). */
 static bool text_ok(const uint8_t *s, size_t len, uint8_t lo)
 {
@@ -116,15 +110,15 @@ int journal_encode(const struct journal_rec *r, uint8_t *buf, size_t cap)
 		return -ENOSPC;
 	/* The 4-byte record magic, without the literal's NUL. */
 	memcpy(buf, JOURNAL_MAGIC, 4); /* NOLINT(bugprone-not-null-terminated-result) */
-	put16(buf + 4, (uint16_t)len);
+	wire_put16(buf + 4, (uint16_t)len);
 	buf[6] = JOURNAL_VERSION;
 	buf[7] = (uint8_t)r->type;
-	put64(buf + 8, r->seq);
-	put64(buf + 16, r->time_ms);
+	wire_put64(buf + 8, r->seq);
+	wire_put64(buf + 16, r->time_ms);
 	memcpy(buf + 24, &r->srv.addr.s_addr, 4);   /* already network order */
-	put16(buf + 28, r->srv.port);
-	put16(buf + 30, r->srv.weight);
-	put32(buf + 32, r->srv.expires_in_ms);
+	wire_put16(buf + 28, r->srv.port);
+	wire_put16(buf + 30, r->srv.weight);
+	wire_put32(buf + 32, r->srv.expires_in_ms);
 	buf[36] = (uint8_t)r->srv.source;
 	buf[37] = (uint8_t)r->srv.health;
 	buf[38] = r->srv.drain ? FLAG_DRAIN : 0;
@@ -132,7 +126,7 @@ int journal_encode(const struct journal_rec *r, uint8_t *buf, size_t cap)
 	buf[40] = (uint8_t)dlen;
 	memcpy(buf + JOURNAL_HDR_LEN, r->srv.name, nlen);
 	memcpy(buf + JOURNAL_HDR_LEN + nlen, r->detail, dlen);
-	put32(buf + len - 4, journal_crc32c(0, buf, len - 4));
+	wire_put32(buf + len - 4, journal_crc32c(0, buf, len - 4));
 	return (int)len;
 }
 
@@ -154,12 +148,12 @@ static int decode_fields(const uint8_t *buf, size_t len, struct journal_rec *r)
 		return -EBADMSG;
 	memset(r, 0, sizeof(*r));
 	r->type = buf[7];
-	r->seq = get64(buf + 8);
-	r->time_ms = get64(buf + 16);
+	r->seq = wire_get64(buf + 8);
+	r->time_ms = wire_get64(buf + 16);
 	memcpy(&r->srv.addr.s_addr, buf + 24, 4);
-	r->srv.port = get16(buf + 28);
-	r->srv.weight = get16(buf + 30);
-	r->srv.expires_in_ms = get32(buf + 32);
+	r->srv.port = wire_get16(buf + 28);
+	r->srv.weight = wire_get16(buf + 30);
+	r->srv.expires_in_ms = wire_get32(buf + 32);
 	r->srv.source = buf[36];
 	r->srv.health = buf[37];
 	r->srv.drain = buf[38] & FLAG_DRAIN;
@@ -177,12 +171,12 @@ int journal_decode(const uint8_t *buf, size_t len, struct journal_rec *r, size_t
 		return memcmp(buf, JOURNAL_MAGIC, len < 4 ? len : 4) ? -EBADMSG : -ENODATA;
 	if (memcmp(buf, JOURNAL_MAGIC, 4) != 0)
 		return -EBADMSG;
-	rlen = get16(buf + 4);
+	rlen = wire_get16(buf + 4);
 	if (rlen < JOURNAL_REC_MIN || rlen > JOURNAL_REC_MAX)
 		return -EBADMSG;
 	if (len < rlen)
 		return -ENODATA;
-	if (journal_crc32c(0, buf, rlen - 4) != get32(buf + rlen - 4))
+	if (journal_crc32c(0, buf, rlen - 4) != wire_get32(buf + rlen - 4))
 		return -EBADMSG;
 	if (decode_fields(buf, rlen, r) < 0)
 		return -EBADMSG;

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "list.h"
 #include "log.h"
@@ -78,19 +78,11 @@ size_t sync_nodes(const struct sync *s, struct sync_node *out, size_t max)
 
 static bool is_master(const struct sync *s) { return vrrp_get_state(s->vrrp) == VRRP_MASTER; }
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int sync_envelope(struct sync *s, uint8_t type, const uint8_t *payload, size_t len, uint8_t *out, size_t cap)
 {
 	/* The timestamp is informational (logs, captures); acceptance rests on
 	 * the sequence alone (msg.h). */
-	return msg_encode(s->key, type, s->self.s_addr, msg_next_seq(&s->tx_seq), wall_ms(), payload, len, out,
+	return msg_encode(s->key, type, s->self.s_addr, msg_next_seq(&s->tx_seq), clock_wall_ms(), payload, len, out,
 			  cap);
 }
 
@@ -102,7 +94,7 @@ static void udp_send(struct sync *s, const uint8_t *buf, size_t len)
 
 	if (!s->cfg->ha.npeers) {
 		if (sendto(s->udp_fd, buf, len, 0, (struct sockaddr *)&s->group, sizeof(s->group)) < 0 &&
-		    log_limit_ok(&s->send_limit, loop_now_ms(s->loop), 10000, NULL))
+		    log_limit_ok(&s->send_limit, loop_now_ms(s->loop), LOG_LIMIT_SHORT_MS, NULL))
 			log_warn("sync: send to %s", SYNC_GROUP);
 		return;
 	}
@@ -192,7 +184,6 @@ static void pool_changed(struct pool *pool, struct server *srv, enum pool_event 
 {
 	struct sync *s = arg;
 
-	(void)pool;
 	if (s->applying || !is_master(s))
 		return;
 	send_delta(s, srv, ev == POOL_SERVER_REMOVED ? SYNC_OP_REMOVE : SYNC_OP_UPSERT);
@@ -309,8 +300,7 @@ static bool say_to_master(struct sync *s, uint8_t type)
 void sync_request_snapshot(struct sync *s)
 {
 	/* Not ready: the periodic snapshot (or the HELLO's end) will do. */
-	if (say_to_master(s, MSG_SNAP_REQUEST))
-		s->c.requests_sent++;
+	say_to_master(s, MSG_SNAP_REQUEST);
 }
 
 bool sync_say_alive(struct sync *s) { return say_to_master(s, MSG_ALIVE); }
@@ -418,7 +408,7 @@ void sync_count_drop(struct sync *s, enum msg_drop why, struct in_addr from)
 	uint64_t suppressed = 0;
 
 	s->c.drops[why]++;
-	if (log_limit_ok(&s->drop_limit[why], loop_now_ms(s->loop), 60000, &suppressed))
+	if (log_limit_ok(&s->drop_limit[why], loop_now_ms(s->loop), LOG_LIMIT_LONG_MS, &suppressed))
 		log_warnx("sync: dropped a message from %s: %s (%llu more since last said)", inet_ntoa(from),
 			  msg_drop_name(why), (unsigned long long)suppressed);
 }
@@ -465,9 +455,7 @@ static void udp_io(struct loop *loop, int fd, unsigned events, void *arg)
 	struct sync *s = arg;
 	uint8_t buf[MSG_MAX_LEN + 1];
 
-	(void)loop;
-	(void)events;
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < LOOP_IO_BATCH; i++) {
 		struct sockaddr_in from = { 0 }; /* what the analyzer cannot see recvfrom fill */
 		socklen_t flen = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
@@ -581,8 +569,6 @@ void sync_role_changed(struct sync *s)
 		loop_timer_cancel(s->loop, &s->snap_timer);
 	}
 }
-
-uint64_t sync_state_seq(const struct sync *s) { return s->state_seq; }
 
 json_t *sync_status_json(struct sync *s)
 {

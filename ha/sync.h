@@ -65,6 +65,5 @@ size_t sync_nodes(const struct sync *s, struct sync_node *out, size_t max);
 /* The "sync" object of andromedactl status: seq, last_snapshot_ms,
  * session, counters, drops by cause. */
 json_t *sync_status_json(struct sync *s);
-uint64_t sync_state_seq(const struct sync *s);
 
 #endif

@@ -24,8 +24,8 @@ struct snap_asm;                  /* sync.c: reassembly of one snapshot */
 
 struct sync_counters {
 	uint64_t tx_snapshots, tx_deltas, rx_snapshots, rx_deltas;
-	uint64_t gaps, requests_sent, requests_served;
-	uint64_t sessions_lost, master_lost, bad_payload;
+	uint64_t gaps, requests_served;
+	uint64_t master_lost, bad_payload;
 	uint64_t byes_sent, byes_received;
 	uint64_t drops[MSG_DROP_NCAUSES];
 };

@@ -19,6 +19,7 @@
 #include "loop.h"
 #include "sync_codec.h"
 #include "vrrp.h"
+#include "wire.h"
 
 #define SYNC_POLL_MS 50            /* BACKUP: follow the master's address */
 #define SYNC_RECONNECT_MS 100
@@ -97,8 +98,7 @@ void sync_session_send(struct session *ss, const uint8_t *buf, size_t len)
 		session_fail(ss, false);
 		return;
 	}
-	ss->out[ss->outlen] = (uint8_t)(len >> 8);
-	ss->out[ss->outlen + 1] = (uint8_t)len;
+	wire_put16(ss->out + ss->outlen, (uint16_t)len);
 	memcpy(ss->out + ss->outlen + 2, buf, len);
 	ss->outlen += 2 + len;
 	session_write(ss);
@@ -122,8 +122,7 @@ static void session_bye(struct session *ss, uint8_t reason)
 		return;
 	}
 	ss->outlen = ss->head_left;
-	ss->out[ss->outlen] = (uint8_t)(len >> 8);
-	ss->out[ss->outlen + 1] = (uint8_t)len;
+	wire_put16(ss->out + ss->outlen, (uint16_t)len);
 	memcpy(ss->out + ss->outlen + 2, buf, (size_t)len);
 	ss->outlen += 2 + (size_t)len;
 	ss->closing = true;
@@ -214,7 +213,7 @@ static void account_sent(struct session *ss, size_t n)
 		size_t take;
 
 		if (!ss->head_left)
-			ss->head_left = 2 + ((size_t)ss->out[off] << 8 | ss->out[off + 1]);
+			ss->head_left = 2 + (size_t)wire_get16(ss->out + off);
 		take = ss->head_left < n - off ? ss->head_left : n - off;
 		ss->head_left -= take;
 		off += take;
@@ -252,7 +251,6 @@ static void master_session_lost(struct sync *s, struct in_addr peer)
 	struct vrrp_status st;
 
 	vrrp_get_status(s->vrrp, &st);
-	s->c.sessions_lost++;
 	if (st.state != VRRP_BACKUP || st.master.s_addr != peer.s_addr)
 		return;
 	s->c.master_lost++;
@@ -300,7 +298,7 @@ static void session_read(struct session *ss)
 		return; /* read and dropped: unread data would make close() send a reset */
 	ss->inlen += (size_t)n;
 	while (!ss->dead && ss->inlen >= 2) {
-		size_t len = (size_t)ss->in[0] << 8 | ss->in[1];
+		size_t len = wire_get16(ss->in);
 
 		if (len > MSG_MAX_LEN) {
 			sync_count_drop(ss->s, MSG_DROP_OVERSIZE, ss->peer);
@@ -335,8 +333,6 @@ static void session_io(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct session *ss = arg;
 
-	(void)loop;
-	(void)fd;
 	if (!ss->dead && !ss->established)
 		session_connected(ss);
 	else if (!ss->dead && (events & LOOP_WRITE))

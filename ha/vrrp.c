@@ -55,8 +55,6 @@
 #include "log.h"
 #include "loop.h"
 
-#define DROP_LOG_INTERVAL_MS 60000u  /* one line per cause per minute */
-
 /* Why Master_Down_Timer was last armed, for the transition's reason. */
 enum md_cause { MD_SILENCE, MD_RELEASED, MD_LOST };
 
@@ -544,7 +542,7 @@ static void master_sees_worse(struct vrrp *v, const struct vrrp_advert *a)
 	v->stats.split_brain++;
 	if (now - v->split_seen_ms > mdi_ms(v)) {
 		v->ops->garp_burst(v->ctx);
-		if (log_limit_ok(&v->limit[LIM_SPLIT], now, DROP_LOG_INTERVAL_MS, &suppressed))
+		if (log_limit_ok(&v->limit[LIM_SPLIT], now, LOG_LIMIT_LONG_MS, &suppressed))
 			log_warnx("vrrp %u: another MASTER %s (priority %u) seen, asserting%s",
 				  v->vrid, ip4(a->src, b), a->priority, more(m, suppressed));
 	}
@@ -624,13 +622,13 @@ static void check_config_match(struct vrrp *v, const struct vrrp_advert *a)
 
 	if (a->priority && !same_vips(v, a)) {
 		v->stats.rx_addr_mismatch++;
-		if (log_limit_ok(&v->limit[LIM_ADDRS], now_ms(v), DROP_LOG_INTERVAL_MS, &sup))
+		if (log_limit_ok(&v->limit[LIM_ADDRS], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
 			log_warnx("vrrp %u: advert from %s lists other VIPs than ours%s",
 				  v->vrid, ip4(a->src, b), more(m, sup));
 	}
 	if (10u * a->interval_cs != v->adver_interval_ms) {
 		v->stats.rx_interval_mismatch++;
-		if (log_limit_ok(&v->limit[LIM_INTERVAL], now_ms(v), DROP_LOG_INTERVAL_MS, &sup))
+		if (log_limit_ok(&v->limit[LIM_INTERVAL], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
 			log_warnx("vrrp %u: advert from %s has interval %u ms, ours is %u ms%s",
 				  v->vrid, ip4(a->src, b), 10u * a->interval_cs,
 				  (unsigned)v->adver_interval_ms, more(m, sup));
@@ -640,8 +638,6 @@ static void check_config_match(struct vrrp *v, const struct vrrp_advert *a)
 void vrrp_input_advert(struct vrrp *v, const struct vrrp_advert *a)
 {
 	v->stats.rx_adverts++;
-	if (a->priority == 0)
-		v->stats.rx_prio0++;
 	peer_heard(v, a);
 	check_config_match(v, a);
 	switch (v->state) {
@@ -654,8 +650,7 @@ void vrrp_input_advert(struct vrrp *v, const struct vrrp_advert *a)
 	case VRRP_INIT:
 	case VRRP_FAULT:
 	case VRRP_NSTATES:
-		v->stats.rx_ignored++;
-		break;
+		break; /* not in the election: only the peer table and counters moved */
 	}
 }
 
@@ -667,7 +662,7 @@ static void drop(struct vrrp *v, enum vrrp_rx_result why, struct in_addr src)
 	char b[INET_ADDRSTRLEN], m[48];
 
 	v->stats.rx_drops[why]++;
-	if (log_limit_ok(&v->drop_limit[why], now_ms(v), DROP_LOG_INTERVAL_MS, &sup))
+	if (log_limit_ok(&v->drop_limit[why], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
 		log_warnx("vrrp %u: dropped packet from %s: %s%s", v->vrid,
 			  src.s_addr ? ip4(src, b) : "?", vrrp_rx_result_str(why), more(m, sup));
 }

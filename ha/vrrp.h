@@ -95,8 +95,6 @@ struct vrrp_status {
 struct vrrp_stats {
 	uint64_t rx_adverts;                   /* valid adverts processed */
 	uint64_t rx_drops[VRRP_RX_NCAUSES];    /* dropped, by cause ([VRRP_RX_OK] unused) */
-	uint64_t rx_ignored;                   /* valid, but we are INIT or FAULT */
-	uint64_t rx_prio0;                     /* valid adverts with priority 0 */
 	uint64_t rx_addr_mismatch;             /* VIP list differs from ours: accepted (7.1 MAY) */
 	uint64_t rx_interval_mismatch;         /* interval differs from ours: accepted, learned */
 	uint64_t rx_preempt_discards;          /* BACKUP discarded a lower-priority advert (6.4.2) */

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "wire.h"
+
 /* Byte offsets inside the fixed IPv4 header (RFC 791 3.1). */
 enum {
 	IPH_VHL = 0, IPH_TOS = 1, IPH_LEN = 2, IPH_ID = 4, IPH_FRAG = 6, IPH_TTL = 8,
@@ -38,21 +40,13 @@ const char *vrrp_rx_result_str(enum vrrp_rx_result r)
 	return rx_names[r];
 }
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* One's complement sum of big-endian 16-bit words (RFC 1071), not folded. */
 static uint32_t sum16(uint32_t acc, const uint8_t *p, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i + 1 < len; i += 2)
-		acc += get16(p + i);
+		acc += wire_get16(p + i);
 	if (len & 1)
 		acc += (uint32_t)p[len - 1] << 8; /* odd byte padded with zero */
 	return acc;
@@ -79,7 +73,7 @@ uint16_t vrrp_checksum(const void *msg, size_t len, struct in_addr src, struct i
 		memcpy(ph + 4, &dst.s_addr, 4);
 		ph[8] = 0;
 		ph[9] = VRRP_IPPROTO;
-		put16(ph + 10, (uint16_t)len);
+		wire_put16(ph + 10, (uint16_t)len);
 		acc = sum16(acc, ph, sizeof(ph));
 	}
 	return fold(sum16(acc, msg, len));
@@ -108,11 +102,11 @@ int vrrp_advert_encode(const struct vrrp_advert *a, void *buf, size_t len)
 	p[V_VRID] = a->vrid;
 	p[V_PRIO] = a->priority;
 	p[V_COUNT] = a->naddrs;
-	put16(p + V_INTVL, a->interval_cs); /* top 4 bits (rsvd) are zero */
-	put16(p + V_SUM, 0);
+	wire_put16(p + V_INTVL, a->interval_cs); /* top 4 bits (rsvd) are zero */
+	wire_put16(p + V_SUM, 0);
 	for (size_t i = 0; i < a->naddrs; i++)
 		memcpy(p + V_ADDRS + 4 * i, &a->addrs[i].s_addr, 4);
-	put16(p + V_SUM, vrrp_checksum(p, need, a->src, a->dst, a->cksum));
+	wire_put16(p + V_SUM, vrrp_checksum(p, need, a->src, a->dst, a->cksum));
 	return (int)need;
 }
 
@@ -128,15 +122,15 @@ int vrrp_packet_encode(const struct vrrp_advert *a, void *buf, size_t len)
 		return n;
 	p[IPH_VHL] = 0x45; /* version 4, 5 words, no options */
 	p[IPH_TOS] = VRRP_IP_TOS;
-	put16(p + IPH_LEN, (uint16_t)(VRRP_IPV4_HDR_LEN + n));
-	put16(p + IPH_ID, 0);
-	put16(p + IPH_FRAG, IPH_DF);
+	wire_put16(p + IPH_LEN, (uint16_t)(VRRP_IPV4_HDR_LEN + n));
+	wire_put16(p + IPH_ID, 0);
+	wire_put16(p + IPH_FRAG, IPH_DF);
 	p[IPH_TTL] = VRRP_TTL;
 	p[IPH_PROTO] = VRRP_IPPROTO;
-	put16(p + IPH_SUM, 0);
+	wire_put16(p + IPH_SUM, 0);
 	memcpy(p + IPH_SRC, &a->src.s_addr, 4);
 	memcpy(p + IPH_DST, &a->dst.s_addr, 4);
-	put16(p + IPH_SUM, fold(sum16(0, p, VRRP_IPV4_HDR_LEN)));
+	wire_put16(p + IPH_SUM, fold(sum16(0, p, VRRP_IPV4_HDR_LEN)));
 	return VRRP_IPV4_HDR_LEN + n;
 }
 
@@ -149,13 +143,13 @@ static enum vrrp_rx_result parse_ip(const uint8_t *p, size_t len, struct vrrp_ad
 	if (len < VRRP_IPV4_HDR_LEN)
 		return VRRP_RX_SHORT;
 	ihl = (size_t)(p[IPH_VHL] & 0x0f) * 4;
-	tot = get16(p + IPH_LEN);
+	tot = wire_get16(p + IPH_LEN);
 	if (p[IPH_VHL] >> 4 != 4 || ihl < VRRP_IPV4_HDR_LEN || tot < ihl)
 		return VRRP_RX_NOT_VRRP;
 	if (len < tot)
 		return VRRP_RX_SHORT;
 	/* The kernel reassembles before raw delivery; a fragment here is bogus. */
-	if ((get16(p + IPH_FRAG) & (IPH_MF | IPH_OFFMASK)) || p[IPH_PROTO] != VRRP_IPPROTO)
+	if ((wire_get16(p + IPH_FRAG) & (IPH_MF | IPH_OFFMASK)) || p[IPH_PROTO] != VRRP_IPPROTO)
 		return VRRP_RX_NOT_VRRP;
 	memcpy(&out->src.s_addr, p + IPH_SRC, 4);
 	memcpy(&out->dst.s_addr, p + IPH_DST, 4);
@@ -205,7 +199,7 @@ enum vrrp_rx_result vrrp_packet_parse(const void *buf, size_t len, uint8_t vrid,
 	out->vrid = m[V_VRID];
 	out->priority = m[V_PRIO];
 	out->naddrs = m[V_COUNT];
-	out->interval_cs = get16(m + V_INTVL) & 0x0fff; /* rsvd bits ignored (5.2.6) */
+	out->interval_cs = wire_get16(m + V_INTVL) & 0x0fff; /* rsvd bits ignored (5.2.6) */
 	need = VRRP_HDR_LEN + 4u * out->naddrs;
 	if (mlen < need)
 		return VRRP_RX_SHORT;

@@ -17,8 +17,6 @@
 #include "loop.h"
 
 #define RX_BUF 2048          /* > VRRP_PACKET_MAX with 40 bytes of IP options */
-#define RX_BATCH 64          /* packets read per readiness, so others get a turn */
-#define TX_LOG_INTERVAL_MS 60000u
 
 struct vrrp_socket {
 	struct loop *loop;
@@ -32,7 +30,6 @@ struct vrrp_socket {
 	size_t nvips;
 	vrrp_socket_rx_fn rx;
 	void *rx_arg;
-	struct vrrp_socket_stats stats;
 	struct log_limit tx_limit;
 	struct log_limit rx_limit;
 };
@@ -150,16 +147,12 @@ static int read_one(struct vrrp_socket *s, uint8_t *buf)
 			return 0;
 		if (errno == EINTR)
 			return 1;
-		s->stats.rx_errors++;
-		if (log_limit_ok(&s->rx_limit, loop_now_ms(s->loop), TX_LOG_INTERVAL_MS, &sup))
+		if (log_limit_ok(&s->rx_limit, loop_now_ms(s->loop), LOG_LIMIT_LONG_MS, &sup))
 			log_warn("vrrp socket on %s: recvmsg", s->ifname);
 		return 0;
 	}
-	if (pktinfo_ifindex(&mh) != s->ifindex) {
-		s->stats.rx_wrong_if++;
-		return 1;
-	}
-	s->stats.rx_packets++;
+	if (pktinfo_ifindex(&mh) != s->ifindex)
+		return 1; /* arrived on another interface: not ours */
 	/* MSG_TRUNC cannot happen below 2048 bytes of VRRP; if it did, the
 	 * IP total length would exceed n and the parser says "short". */
 	s->rx(s->rx_arg, buf, (size_t)n);
@@ -171,7 +164,7 @@ static void on_readable(struct loop *loop, int fd, unsigned events, void *arg)
 	struct vrrp_socket *s = arg;
 	uint8_t buf[RX_BUF];
 
-	for (int i = 0; i < RX_BATCH; i++)
+	for (int i = 0; i < LOOP_IO_BATCH; i++)
 		if (!read_one(s, buf))
 			break;
 }
@@ -305,14 +298,11 @@ int vrrp_socket_send(struct vrrp_socket *s, struct vrrp_advert *adv)
 		struct in_addr dst = s->npeers ? s->peers[i] : group;
 		int err = send_to(s, adv, dst);
 
-		if (!err) {
-			s->stats.tx_packets++;
+		if (!err)
 			continue;
-		}
-		s->stats.tx_errors++;
 		if (!first)
 			first = err;
-		if (log_limit_ok(&s->tx_limit, loop_now_ms(s->loop), TX_LOG_INTERVAL_MS, &sup))
+		if (log_limit_ok(&s->tx_limit, loop_now_ms(s->loop), LOG_LIMIT_LONG_MS, &sup))
 			log_errno(err, "vrrp socket on %s: sending advert to %s (%llu failures "
 				  "not logged since last report)", s->ifname,
 				  inet_ntop(AF_INET, &dst, b, sizeof(b)) ? b : "?",
@@ -334,11 +324,4 @@ int vrrp_socket_refresh_primary(struct vrrp_socket *s)
 		return 0;
 	s->primary = a;
 	return 1;
-}
-
-unsigned vrrp_socket_ifindex(const struct vrrp_socket *s) { return s->ifindex; }
-
-const struct vrrp_socket_stats *vrrp_socket_get_stats(const struct vrrp_socket *s)
-{
-	return &s->stats;
 }

@@ -38,14 +38,6 @@ struct vrrp_socket_params {
 	void *rx_arg;
 };
 
-struct vrrp_socket_stats {
-	uint64_t rx_packets;      /* handed to rx */
-	uint64_t rx_wrong_if;     /* arrived on another interface: dropped */
-	uint64_t rx_errors;       /* recvmsg failures other than EAGAIN */
-	uint64_t tx_packets;
-	uint64_t tx_errors;
-};
-
 /* Open, configure and register the socket; look up the primary address.
  * An interface that is down or has no IPv4 address (other than the VIPs)
  * yet is not an error: the primary is then 0.0.0.0 until
@@ -73,8 +65,6 @@ struct in_addr vrrp_socket_primary(const struct vrrp_socket *s);
  * when not, or -errno (-ENODEV: the interface is gone; the old one is
  * kept). */
 int vrrp_socket_refresh_primary(struct vrrp_socket *s);
-unsigned vrrp_socket_ifindex(const struct vrrp_socket *s);
-const struct vrrp_socket_stats *vrrp_socket_get_stats(const struct vrrp_socket *s);
 
 /* The first IPv4 address of ifname that is not in exclude[] (the kernel
  * lists primary addresses before secondaries).  0, -ENODEV or

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,8 +24,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define GARP_LOG_INTERVAL_MS 10000
 
 struct garp {
 	struct loop *loop;
@@ -42,12 +41,6 @@ struct garp {
 	struct log_limit err_limit;
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 int garp_build(uint8_t *buf, size_t buflen, enum garp_op op, const uint8_t mac[6],
 	       struct in_addr ip)
 {
@@ -55,11 +48,11 @@ int garp_build(uint8_t *buf, size_t buflen, enum garp_op op, const uint8_t mac[6
 		return -EINVAL;
 	if (buflen < GARP_PKT_LEN)
 		return -ENOSPC;
-	put16(buf + 0, ARPHRD_ETHER);   /* hardware type (RFC 826) */
-	put16(buf + 2, ETH_P_IP);       /* protocol type */
+	wire_put16(buf + 0, ARPHRD_ETHER);   /* hardware type (RFC 826) */
+	wire_put16(buf + 2, ETH_P_IP);       /* protocol type */
 	buf[4] = ETH_ALEN;              /* hardware address length */
 	buf[5] = sizeof(ip);            /* protocol address length */
-	put16(buf + 6, op == GARP_REQUEST ? ARPOP_REQUEST : ARPOP_REPLY);
+	wire_put16(buf + 6, op == GARP_REQUEST ? ARPOP_REQUEST : ARPOP_REPLY);
 	memcpy(buf + 8, mac, ETH_ALEN); /* sender hardware address */
 	memcpy(buf + 14, &ip, 4);       /* sender IP (network order already) */
 	/* Target MAC: zero in an announcement (RFC 5227 section 2.3); the
@@ -192,7 +185,7 @@ int garp_send(struct garp *g, struct in_addr ip, enum garp_op op)
 		return 0;
 	}
 	g->stats.errors++;
-	if (log_limit_ok(&g->err_limit, loop_clock_ms(), GARP_LOG_INTERVAL_MS, &more)) {
+	if (log_limit_ok(&g->err_limit, loop_clock_ms(), LOG_LIMIT_SHORT_MS, &more)) {
 		char a[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &ip, a, sizeof(a));

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "macros.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,8 +27,6 @@
 #define KWATCH_BUF 32768            /* one datagram; link messages can be a few KiB */
 #define KWATCH_RCVBUF (256 * 1024)
 #define KWATCH_DUMP_TIMEOUT_MS 2000
-#define KWATCH_BATCH 64             /* datagrams per wake-up, so others get a turn */
-#define KWATCH_LOG_INTERVAL_MS 10000
 
 struct kwatch {
 	struct loop *loop;
@@ -69,8 +68,8 @@ bool kwatch_carrier_ok(unsigned flags, uint8_t operstate, const char **why)
 	else if (!(flags & IFF_RUNNING))
 		w = "not running";
 	else if (operstate != IF_OPER_UP && operstate != IF_OPER_UNKNOWN)
-		w = operstate < sizeof(oper_why) / sizeof(oper_why[0]) ? oper_why[operstate]
-								       : "operstate unknown value";
+		w = operstate < ARRAY_SIZE(oper_why) ? oper_why[operstate]
+						     : "operstate unknown value";
 	else {
 		w = "up";
 		ok = true;
@@ -87,7 +86,7 @@ static int kwatch_bad(struct kwatch *k, const char *what)
 	uint64_t more = 0;
 
 	k->stats.bad++;
-	if (log_limit_ok(&k->bad_limit, loop_clock_ms(), KWATCH_LOG_INTERVAL_MS, &more))
+	if (log_limit_ok(&k->bad_limit, loop_clock_ms(), LOG_LIMIT_SHORT_MS, &more))
 		log_warnx("kwatch: %s: %s, dropped (%llu more)", k->want, what,
 			  (unsigned long long)more);
 	return MNL_CB_OK;
@@ -384,7 +383,7 @@ static void kwatch_on_query(struct loop *loop, int fd, unsigned events, void *ar
 	struct kwatch *k = arg;
 	int i;
 
-	for (i = 0; i < KWATCH_BATCH; i++) {
+	for (i = 0; i < LOOP_IO_BATCH; i++) {
 		int r;
 
 		if (!k->dump_busy) {
@@ -412,7 +411,7 @@ static void kwatch_overrun(struct kwatch *k, int err)
 	uint64_t more = 0;
 
 	k->stats.overruns++;
-	if (log_limit_ok(&k->overrun_limit, loop_clock_ms(), KWATCH_LOG_INTERVAL_MS, &more))
+	if (log_limit_ok(&k->overrun_limit, loop_clock_ms(), LOG_LIMIT_SHORT_MS, &more))
 		log_errno(err, "kwatch: lost kernel events for %s, re-reading its state (%llu more)",
 			  k->want, (unsigned long long)more);
 	k->dump_resync = true;
@@ -429,7 +428,7 @@ static void kwatch_on_event(struct loop *loop, int fd, unsigned events, void *ar
 	struct kwatch *k = arg;
 	int i;
 
-	for (i = 0; i < KWATCH_BATCH; i++) {
+	for (i = 0; i < LOOP_IO_BATCH; i++) {
 		ssize_t n = kwatch_recv(fd, k->buf, sizeof(k->buf));
 
 		if (n == -EAGAIN)

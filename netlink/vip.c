@@ -174,8 +174,6 @@ void vip_close(struct vip *v)
 }
 
 const char *vip_label(const struct vip *v) { return v->label; }
-const char *vip_ifname(const struct vip *v) { return v->ifname; }
-int vip_ifindex(const struct vip *v) { return v->ifindex; }
 
 /* An rtnl_addr for addr/prefixlen on our interface; the label only for
  * additions: a label in RTM_DELADDR would make the kernel skip an address

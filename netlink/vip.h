@@ -33,10 +33,8 @@ struct vip;
 int vip_open(struct vip **out, const char *ifname);
 void vip_close(struct vip *v);
 
-/* The label given to added addresses ("eth0:andr"), and the interface. */
+/* The label given to added addresses ("eth0:andr"). */
 const char *vip_label(const struct vip *v);
-const char *vip_ifname(const struct vip *v);
-int vip_ifindex(const struct vip *v);
 
 /* Add addr/prefixlen (prefixlen 0..32) to the interface with our label.
  * Idempotent: an address with the same address and prefix already present

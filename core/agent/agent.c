@@ -26,20 +26,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent_check.h"
+#include "clock.h"
 #include "daemon_sd.h"
 #include "log.h"
 #include "loop.h"
+#include "sigfd.h"
 
-#define RECV_BURST 64             /* datagrams read per wake-up */
-#define DROP_LOG_INTERVAL_MS 60000
-#define SEND_LOG_INTERVAL_MS 10000
 
 struct seen {
 	uint32_t sender;           /* envelope sender id, network byte order */
@@ -70,14 +67,6 @@ struct agent {
 	struct log_limit send_limit;
 	struct agent_stats st;
 };
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static const char *ip_text(uint32_t addr, char *buf, size_t len)
 {
@@ -114,7 +103,7 @@ int agent_build(struct agent *a, bool withdraw, uint8_t why, uint8_t *out, size_
 	if (n < 0)
 		return n;
 	return msg_encode(&a->key, withdraw ? MSG_WITHDRAW : MSG_ANNOUNCE,
-			  cfg->service.sin.sin_addr.s_addr, msg_next_seq(&a->seq), wall_ms(),
+			  cfg->service.sin.sin_addr.s_addr, msg_next_seq(&a->seq), clock_wall_ms(),
 			  payload, (size_t)n, out, cap);
 }
 
@@ -214,7 +203,7 @@ static void send_to(struct agent *a, uint32_t dst, bool withdraw, uint8_t why)
 	if (n >= 0)
 		n = -errno;
 	a->st.send_errors++;
-	if (log_limit_ok(&a->send_limit, loop_now_ms(a->loop), SEND_LOG_INTERVAL_MS, &more))
+	if (log_limit_ok(&a->send_limit, loop_now_ms(a->loop), LOG_LIMIT_SHORT_MS, &more))
 		log_errno(n, "agent: cannot send %s to %s:%u (%" PRIu64 " more errors)",
 			  withdraw ? "withdraw" : "announce", ip_text(dst, t, sizeof(t)),
 			  (unsigned)a->cfg->port, more);
@@ -349,14 +338,14 @@ void agent_stop(struct agent *a, const char *why)
 
 enum { DROP_TYPE = MSG_DROP_NCAUSES + REGMSG_E_NCAUSES, DROP_FOREIGN };
 
-/* Count always; log once per cause per DROP_LOG_INTERVAL_MS. */
+/* Count always; log once per cause per LOG_LIMIT_LONG_MS. */
 static int drop(struct agent *a, size_t cause, uint64_t *counter, uint32_t from, const char *what)
 {
 	char t[INET_ADDRSTRLEN];
 	uint64_t more;
 
 	(*counter)++;
-	if (log_limit_ok(&a->drop_limit[cause], loop_now_ms(a->loop), DROP_LOG_INTERVAL_MS, &more))
+	if (log_limit_ok(&a->drop_limit[cause], loop_now_ms(a->loop), LOG_LIMIT_LONG_MS, &more))
 		log_warnx("agent: dropped a datagram from %s: %s (%" PRIu64 " so far, %" PRIu64
 			  " since the last report)", ip_text(from, t, sizeof(t)), what, *counter, more);
 	return -EBADMSG;
@@ -436,9 +425,7 @@ static void sock_read(struct loop *loop, int fd, unsigned events, void *arg)
 	socklen_t flen;
 	ssize_t n;
 
-	(void)loop;
-	(void)events;
-	for (int i = 0; i < RECV_BURST; i++) {
+	for (int i = 0; i < LOOP_IO_BATCH; i++) {
 		flen = sizeof(from);
 		n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &flen);
 		if (n < 0) {
@@ -584,38 +571,27 @@ struct run {
 static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct run *r = arg;
-	struct signalfd_siginfo si;
+	int signo;
 
-	(void)loop;
-	(void)events;
-	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+	while ((signo = sigfd_next(fd)) > 0) {
+		if (signo == SIGTERM || signo == SIGINT) {
 			sdnotify_stopping(r->sd);
-			agent_stop(r->agent, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			agent_stop(r->agent, signo == SIGTERM ? "SIGTERM" : "SIGINT");
 		}
-		else if (si.ssi_signo == SIGUSR1)
+		else if (signo == SIGUSR1)
 			log_stats(r->agent);
-		else if (si.ssi_signo == SIGHUP)
+		else if (signo == SIGHUP)
 			log_warnx("agent: SIGHUP: reload is not supported; restart to apply changes");
 	}
 }
 
-/* Blocked before libcurl can start its resolver threads, so that every
- * thread inherits the mask and the signals reach only the signalfd. */
+/* Before libcurl can start its resolver threads (sigfd.h). */
 static int signals_open(struct run *r)
 {
-	sigset_t set;
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, 0 };
 
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	r->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return r->sigfd < 0 ? -errno : 0;
+	r->sigfd = sigfd_open(sigs);
+	return r->sigfd < 0 ? r->sigfd : 0;
 }
 
 static int run_setup(struct run *r, const struct agent_config *cfg, const struct msg_key *key)

@@ -31,8 +31,6 @@ struct agent_check {
 
 static size_t discard(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	(void)ptr;
-	(void)arg;
 	return size * nmemb;
 }
 

@@ -35,7 +35,6 @@ static void watch_addr(void *arg, bool added, const struct kwatch_addr *a)
 {
 	struct watch *w = arg;
 
-	(void)a;
 	if (added)
 		agent_recheck(w->agent, "IPv4 address added");
 }

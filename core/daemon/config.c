@@ -6,8 +6,9 @@
  * lines inih would misread (see config_file.h).  It hands section headers
  * to section_begin() here, so an empty [ha] is still validated, [server
  * NAME] gets its own state even when two names collide, and section names
- * are not truncated to inih's 50 bytes. */
-#include "config.h"
+ * are not truncated to inih's 50 bytes.  The keys are a table read through
+ * the engine both loaders share (config_key.h). */
+#include "config_load.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -15,9 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config_file.h"
+#include "config_key.h"
 #include "config_value.h"
 #include "log.h"
+#include "macros.h"
 
 enum sect { S_NONE, S_NODE, S_FRONTEND, S_BACKEND, S_SERVER, S_HA, S_REG, S_COUNT };
 
@@ -25,35 +27,13 @@ static const char *const sect_names[S_COUNT] = {
 	"", "node", "frontend", "backend", "server", "ha", "registration",
 };
 
-struct ctx;
-struct key_def;
-typedef int (*setter_fn)(struct ctx *c, const struct key_def *k, const char *v);
-
-struct key_def {
-	const char *name;
-	enum sect sect;
-	setter_fn set;
-	size_t off;          /* in struct config, or struct cfg_server for S_SERVER */
-	size_t size;         /* of the field */
-	enum cfgv_kind kind;
-	uint64_t min, max;   /* numbers: range; strings: min length */
-	uint64_t step;       /* numbers: must be a multiple of this (0: any) */
-	bool required;
-};
-
-static int set_num(struct ctx *c, const struct key_def *k, const char *v);
-static int set_priority(struct ctx *c, const struct key_def *k, const char *v);
-static int set_bool(struct ctx *c, const struct key_def *k, const char *v);
-static int set_str(struct ctx *c, const struct key_def *k, const char *v);
-static int set_name(struct ctx *c, const struct key_def *k, const char *v);
-static int set_ifname(struct ctx *c, const struct key_def *k, const char *v);
-static int set_http_path(struct ctx *c, const struct key_def *k, const char *v);
-static int set_host(struct ctx *c, const struct key_def *k, const char *v);
-static int set_endpoint(struct ctx *c, const struct key_def *k, const char *v);
-static int set_mode(struct ctx *c, const struct key_def *k, const char *v);
-static int set_log_level(struct ctx *c, const struct key_def *k, const char *v);
-static int set_vips(struct ctx *c, const struct key_def *k, const char *v);
-static int set_peers(struct ctx *c, const struct key_def *k, const char *v);
+static int set_priority(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_ifname(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_http_path(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_mode(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_peers(struct cfgk *e, const struct cfg_key *k, const char *v);
 
 #define FSIZE(type, fld) sizeof(((type *)0)->fld)
 /* KEY: any setter (numbers with it are plain whole numbers); NUMK: a
@@ -62,7 +42,7 @@ static int set_peers(struct ctx *c, const struct key_def *k, const char *v);
 	{ key, sec, fn, offsetof(struct config, fld), FSIZE(struct config, fld), \
 	  CFGV_NUM, lo, hi, 0, req }
 #define NUMK(sec, key, fld, kind, lo, hi, st) \
-	{ key, sec, set_num, offsetof(struct config, fld), FSIZE(struct config, fld), \
+	{ key, sec, cfgk_set_num, offsetof(struct config, fld), FSIZE(struct config, fld), \
 	  kind, lo, hi, st, false }
 #define SRVK(key, fn, fld, lo, hi, req) \
 	{ key, S_SERVER, fn, offsetof(struct cfg_server, fld), FSIZE(struct cfg_server, fld), \
@@ -72,17 +52,17 @@ static int set_peers(struct ctx *c, const struct key_def *k, const char *v);
 #define HOUR CFGV_HOUR
 
 /* Every key there is.  Ranges are documented in docs/configuration.md. */
-static const struct key_def keys[] = {
-	KEY(S_NODE, "name", set_name, node.name, 0, 0, false),
-	KEY(S_NODE, "state_dir", set_str, node.state_dir, 1, 0, false),
-	KEY(S_NODE, "control_socket", set_str, node.control_socket, 1, 0, false),
-	KEY(S_NODE, "user", set_str, node.user, 0, 0, false),
-	KEY(S_NODE, "log_level", set_log_level, node.log_level, 0, 0, false),
+static const struct cfg_key keys[] = {
+	KEY(S_NODE, "name", cfgk_set_name, node.name, 0, 0, false),
+	KEY(S_NODE, "state_dir", cfgk_set_str, node.state_dir, 1, 0, false),
+	KEY(S_NODE, "control_socket", cfgk_set_str, node.control_socket, 1, 0, false),
+	KEY(S_NODE, "user", cfgk_set_str, node.user, 0, 0, false),
+	KEY(S_NODE, "log_level", cfgk_set_log_level, node.log_level, 0, 0, false),
 
 	KEY(S_FRONTEND, "listen", set_endpoint, frontend.listen, 0, 0, true),
 	KEY(S_FRONTEND, "mode", set_mode, frontend.mode, 0, 0, false),
-	KEY(S_FRONTEND, "via", set_bool, frontend.via, 0, 0, false),
-	KEY(S_FRONTEND, "xff", set_bool, frontend.xff, 0, 0, false),
+	KEY(S_FRONTEND, "via", cfgk_set_bool, frontend.via, 0, 0, false),
+	KEY(S_FRONTEND, "xff", cfgk_set_bool, frontend.xff, 0, 0, false),
 	NUMK(S_FRONTEND, "maxconn", frontend.maxconn, CFGV_NUM, 1, 1000000, 0),
 	NUMK(S_FRONTEND, "header_timeout", frontend.header_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
 	NUMK(S_FRONTEND, "client_timeout", frontend.client_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
@@ -99,7 +79,7 @@ static const struct key_def keys[] = {
 	NUMK(S_BACKEND, "server_timeout", backend.server_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
 	NUMK(S_BACKEND, "retries", backend.retries, CFGV_NUM, 0, 10, 0),
 	KEY(S_BACKEND, "health_check", set_http_path, backend.health_check, 0, 0, false),
-	KEY(S_BACKEND, "health_host", set_host, backend.health_host, 0, 0, false),
+	KEY(S_BACKEND, "health_host", cfgk_set_host, backend.health_host, 0, 0, false),
 	NUMK(S_BACKEND, "health_interval", backend.health_interval_ms, CFGV_DUR, 10, HOUR, 0),
 	NUMK(S_BACKEND, "health_timeout", backend.health_timeout_ms, CFGV_DUR, 1, HOUR, 0),
 	NUMK(S_BACKEND, "rise", backend.rise, CFGV_NUM, 1, 1000, 0),
@@ -107,308 +87,182 @@ static const struct key_def keys[] = {
 	NUMK(S_BACKEND, "max_idle", backend.max_idle, CFGV_NUM, 0, 65535, 0),
 
 	SRVK("address", set_endpoint, addr, 0, 0, true),
-	SRVK("weight", set_num, weight, 1, 256, false),
-	SRVK("health_host", set_host, health_host, 0, 0, false),
+	SRVK("weight", cfgk_set_num, weight, 1, 256, false),
+	SRVK("health_host", cfgk_set_host, health_host, 0, 0, false),
 
 	KEY(S_HA, "interface", set_ifname, ha.interface, 0, 0, true),
-	KEY(S_HA, "vrid", set_num, ha.vrid, 1, 255, true),
+	KEY(S_HA, "vrid", cfgk_set_num, ha.vrid, 1, 255, true),
 	KEY(S_HA, "priority", set_priority, ha.priority, 1, 254, true),
 	/* RFC 5798 5.2.7: Max Advertise Interval is 12 bits of centiseconds. */
 	NUMK(S_HA, "advert_interval", ha.advert_interval_ms, CFGV_DUR, 10, 40950, 10),
-	KEY(S_HA, "preempt", set_bool, ha.preempt, 0, 0, false),
+	KEY(S_HA, "preempt", cfgk_set_bool, ha.preempt, 0, 0, false),
 	NUMK(S_HA, "preempt_delay", ha.preempt_delay_ms, CFGV_DUR, 0, HOUR, 0),
 	KEY(S_HA, "vip", set_vips, ha.vips, 0, 0, true),
-	KEY(S_HA, "key_file", set_str, ha.key_file, 1, 0, true),
+	KEY(S_HA, "key_file", cfgk_set_str, ha.key_file, 1, 0, true),
 	KEY(S_HA, "peers", set_peers, ha.peers, 0, 0, false),
 	NUMK(S_HA, "garp_count", ha.garp_count, CFGV_NUM, 1, 100, 0),
 	NUMK(S_HA, "garp_interval", ha.garp_interval_ms, CFGV_DUR, 1, 10 * SEC, 0),
 	NUMK(S_HA, "garp_refresh", ha.garp_refresh_ms, CFGV_DUR, 0, HOUR, 0),
-	KEY(S_HA, "checksum_rfc5798", set_bool, ha.checksum_rfc5798, 0, 0, false),
+	KEY(S_HA, "checksum_rfc5798", cfgk_set_bool, ha.checksum_rfc5798, 0, 0, false),
 	NUMK(S_HA, "sync_port", ha.sync_port, CFGV_NUM, 1, 65535, 0),
 
-	KEY(S_REG, "enabled", set_bool, registration.enabled, 0, 0, false),
+	KEY(S_REG, "enabled", cfgk_set_bool, registration.enabled, 0, 0, false),
 	NUMK(S_REG, "port", registration.port, CFGV_NUM, 1, 65535, 0),
 	NUMK(S_REG, "expire", registration.expire_ms, CFGV_DUR, 100, 24 * HOUR, 0),
-	KEY(S_REG, "key_file", set_str, registration.key_file, 1, 0, false),
+	KEY(S_REG, "key_file", cfgk_set_str, registration.key_file, 1, 0, false),
 };
 
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(ARRAY_SIZE(keys) <= CFGK_MAX_KEYS, "the engine's key_line[] holds every key");
+_Static_assert(S_COUNT <= CFGK_MAX_SECTS, "the engine's sect_line[] holds every section");
 
 struct ctx {
-	struct cfgf f;              /* the file: line number, first error */
+	struct cfgk e;              /* the file and its keys */
 	struct config *cfg;
-	enum sect sect;             /* the section being read */
-	size_t srv;                 /* index of the current [server] */
-	size_t srv_cap;
-	int sect_line[S_COUNT];     /* header line of each section seen */
-	int key_line[NKEYS];        /* line of each key seen (per [server]) */
+	size_t srv_cap;             /* servers allocated */
 };
-
-/* The first error as "PATH:LINE: reason" (cfgf_fail).  Returns -1. */
-#define fail(c, ...) cfgf_fail(&(c)->f, __VA_ARGS__)
-
-static void *field(struct ctx *c, const struct key_def *k)
-{
-	char *base = k->sect == S_SERVER ? (char *)&c->cfg->servers[c->srv] : (char *)c->cfg;
-
-	return base + k->off;
-}
-
-static int set_num(struct ctx *c, const struct key_def *k, const char *v)
-{
-	uint64_t n;
-
-	if (cfgf_number(&c->f, k->name, v, k->kind, k->min, k->max, k->step, &n) < 0)
-		return -1;
-	cfgv_store_uint(field(c, k), k->size, n);
-	return 0;
-}
 
 /* RFC 5798 5.2.4: 255 belongs to the address owner and 0 means "master
  * is leaving"; neither may be configured on a balancer. */
-static int set_priority(struct ctx *c, const struct key_def *k, const char *v)
+static int set_priority(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
 	if (strcmp(v, "255") == 0)
-		return fail(c, c->f.lineno, "%s: \"%s\" is reserved for the address owner "
-			    "(RFC 5798 5.2.4); use 1..254", k->name, v);
+		return cfgk_fail(e, "%s: \"%s\" is reserved for the address owner "
+				 "(RFC 5798 5.2.4); use 1..254", k->name, v);
 	if (strcmp(v, "0") == 0)
-		return fail(c, c->f.lineno, "%s: \"%s\" is reserved for a master that is leaving "
-			    "(RFC 5798 5.2.4); use 1..254", k->name, v);
-	return set_num(c, k, v);
-}
-
-static int set_bool(struct ctx *c, const struct key_def *k, const char *v)
-{
-	if (config_parse_bool(v, field(c, k)) < 0)
-		return fail(c, c->f.lineno, "%s: \"%s\" is not a boolean (yes/no, true/false, "
-			    "on/off, 1/0)", k->name, v);
-	return 0;
-}
-
-static int set_str(struct ctx *c, const struct key_def *k, const char *v)
-{
-	if (cfgf_text(&c->f, k->name, v, k->min, k->size) < 0)
-		return -1;
-	memcpy(field(c, k), v, strlen(v) + 1);
-	return 0;
-}
-
-static int set_name(struct ctx *c, const struct key_def *k, const char *v)
-{
-	if (cfgf_name(&c->f, k->name, v) < 0)
-		return -1;
-	memcpy(field(c, k), v, strlen(v) + 1);
-	return 0;
+		return cfgk_fail(e, "%s: \"%s\" is reserved for a master that is leaving "
+				 "(RFC 5798 5.2.4); use 1..254", k->name, v);
+	return cfgk_set_num(e, k, v);
 }
 
 /* Only the length and the characters the kernel refuses (dev_valid_name):
  * the interface may not exist yet when the file is checked. */
-static int set_ifname(struct ctx *c, const struct key_def *k, const char *v)
+static int set_ifname(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
 	size_t n = strlen(v);
 
 	if (n == 0 || n >= IF_NAMESIZE)
-		return fail(c, c->f.lineno, "%s: \"%s\" is not an interface name (1..%d characters)",
-			    k->name, v, IF_NAMESIZE - 1);
+		return cfgk_fail(e, "%s: \"%s\" is not an interface name (1..%d characters)",
+				 k->name, v, IF_NAMESIZE - 1);
 	if (strpbrk(v, "/: \t") || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
-		return fail(c, c->f.lineno, "%s: \"%s\" is not an interface name (no '/', ':' or "
-			    "blanks)", k->name, v);
-	memcpy(field(c, k), v, n + 1);
+		return cfgk_fail(e, "%s: \"%s\" is not an interface name (no '/', ':' or blanks)",
+				 k->name, v);
+	memcpy(cfgk_field(e, k), v, n + 1);
 	return 0;
 }
 
 /* The health check's request target (RFC 9110 7.1, origin-form). */
-static int set_http_path(struct ctx *c, const struct key_def *k, const char *v)
+static int set_http_path(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
 	if (*v && *v != '/')
-		return fail(c, c->f.lineno, "%s: \"%s\" must be a path starting with '/' (or empty "
-			    "for a TCP connect check)", k->name, v);
-	if (cfgf_printable(&c->f, k->name, v) < 0)
+		return cfgk_fail(e, "%s: \"%s\" must be a path starting with '/' (or empty for "
+				 "a TCP connect check)", k->name, v);
+	if (cfgf_printable(&e->f, k->name, v) < 0)
 		return -1;
-	return set_str(c, k, v);
+	return cfgk_set_str(e, k, v);
 }
 
-/* The Host of a health check (RFC 9110 7.2), for name-based virtual hosts. */
-static int set_host(struct ctx *c, const struct key_def *k, const char *v)
-{
-	if (cfgf_host(&c->f, k->name, v) < 0)
-		return -1;
-	memcpy(field(c, k), v, strlen(v) + 1);
-	return 0;
-}
-
-static int set_endpoint(struct ctx *c, const struct key_def *k, const char *v)
+static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
 	struct cfg_endpoint ep;
 
 	if (config_parse_endpoint(v, &ep) < 0)
-		return fail(c, c->f.lineno, "%s: \"%s\" is not an IPv4 address:port with port "
-			    "1..65535 (e.g. 198.18.0.10:80)", k->name, v);
+		return cfgk_fail(e, "%s: \"%s\" is not an IPv4 address:port with port 1..65535 "
+				 "(e.g. 198.18.0.10:80)", k->name, v);
 	if (k->sect == S_SERVER && ep.sin.sin_addr.s_addr == htonl(INADDR_ANY))
-		return fail(c, c->f.lineno, "%s: \"%s\": 0.0.0.0 is not a server address",
-			    k->name, v);
-	memcpy(field(c, k), &ep, sizeof(ep));
+		return cfgk_fail(e, "%s: \"%s\": 0.0.0.0 is not a server address", k->name, v);
+	memcpy(cfgk_field(e, k), &ep, sizeof(ep));
 	return 0;
 }
 
-static int set_mode(struct ctx *c, const struct key_def *k, const char *v)
+static int set_mode(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
+	enum cfg_mode *mode = cfgk_field(e, k);
+
 	if (strcmp(v, "http") == 0)
-		c->cfg->frontend.mode = MODE_HTTP;
+		*mode = MODE_HTTP;
 	else if (strcmp(v, "tcp") == 0)
-		c->cfg->frontend.mode = MODE_TCP;
+		*mode = MODE_TCP;
 	else
-		return fail(c, c->f.lineno, "%s: \"%s\" is not a mode (http or tcp)", k->name, v);
+		return cfgk_fail(e, "%s: \"%s\" is not a mode (http or tcp)", k->name, v);
 	return 0;
 }
 
-static int set_log_level(struct ctx *c, const struct key_def *k, const char *v)
+static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
-	return cfgf_log_level(&c->f, k->name, v, &c->cfg->node.log_level);
-}
-
-static int set_vips(struct ctx *c, const struct key_def *k, const char *v)
-{
+	struct ctx *c = e->user;
 	struct cfg_vip *vips = c->cfg->ha.vips;
 	char tok[CFG_ADDR_TEXT_MAX];
 	size_t n = 0;
 
 	while ((v = cfgv_next_token(v, tok, sizeof(tok)))) {
 		if (n == CFG_MAX_VIPS)
-			return fail(c, c->f.lineno, "%s: more than %d addresses", k->name, CFG_MAX_VIPS);
+			return cfgk_fail(e, "%s: more than %d addresses", k->name, CFG_MAX_VIPS);
 		if (cfgv_parse_vip(tok, &vips[n]) < 0)
-			return fail(c, c->f.lineno, "%s: \"%s\" is not an IPv4 address/prefix length "
-				    "with length 1..32 (e.g. 198.18.0.10/24)", k->name, tok);
+			return cfgk_fail(e, "%s: \"%s\" is not an IPv4 address/prefix length with "
+					 "length 1..32 (e.g. 198.18.0.10/24)", k->name, tok);
 		for (size_t i = 0; i < n; i++)
 			if (vips[i].addr.s_addr == vips[n].addr.s_addr)
-				return fail(c, c->f.lineno, "%s: \"%s\" is listed twice", k->name, tok);
+				return cfgk_fail(e, "%s: \"%s\" is listed twice", k->name, tok);
 		n++;
 	}
 	if (n == 0)
-		return fail(c, c->f.lineno, "%s: must list at least one address", k->name);
+		return cfgk_fail(e, "%s: must list at least one address", k->name);
 	c->cfg->ha.nvips = n;
 	return 0;
 }
 
-static int set_peers(struct ctx *c, const struct key_def *k, const char *v)
+static int set_peers(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
+	struct ctx *c = e->user;
 	struct in_addr *peers = c->cfg->ha.peers;
 	char tok[CFG_ADDR_TEXT_MAX];
 	size_t n = 0;
 
 	while ((v = cfgv_next_token(v, tok, sizeof(tok)))) {
 		if (n == CFG_MAX_PEERS)
-			return fail(c, c->f.lineno, "%s: more than %d addresses", k->name, CFG_MAX_PEERS);
+			return cfgk_fail(e, "%s: more than %d addresses", k->name, CFG_MAX_PEERS);
 		if (inet_pton(AF_INET, tok, &peers[n]) != 1 || peers[n].s_addr == htonl(INADDR_ANY))
-			return fail(c, c->f.lineno, "%s: \"%s\" is not an IPv4 address", k->name, tok);
+			return cfgk_fail(e, "%s: \"%s\" is not an IPv4 address", k->name, tok);
 		for (size_t i = 0; i < n; i++)
 			if (peers[i].s_addr == peers[n].s_addr)
-				return fail(c, c->f.lineno, "%s: \"%s\" is listed twice", k->name, tok);
+				return cfgk_fail(e, "%s: \"%s\" is listed twice", k->name, tok);
 		n++;
 	}
 	c->cfg->ha.npeers = n;
 	return 0;
 }
 
-static const struct key_def *key_find(enum sect s, const char *name)
-{
-	for (size_t i = 0; i < NKEYS; i++)
-		if (keys[i].sect == s && strcmp(keys[i].name, name) == 0)
-			return &keys[i];
-	return NULL;
-}
-
-static int unknown_key(struct ctx *c, const char *name)
-{
-	const struct key_def *best = NULL, *other = NULL;
-	size_t best_d = 3; /* suggest only within two edits */
-	char hint[96] = "";
-
-	for (size_t i = 0; i < NKEYS; i++) {
-		size_t d = cfgv_edit_distance(name, keys[i].name);
-
-		if (keys[i].sect != c->sect) {
-			if (d == 0 && !other)
-				other = &keys[i];
-			continue;
-		}
-		if (d < best_d && d < strlen(name)) {
-			best_d = d;
-			best = &keys[i];
-		}
-	}
-	if (best)
-		snprintf(hint, sizeof(hint), " (did you mean %s?)", best->name);
-	else if (other)
-		snprintf(hint, sizeof(hint), " (it belongs in [%s])", sect_names[other->sect]);
-	if (c->sect == S_SERVER)
-		return fail(c, c->f.lineno, "unknown key \"%s\" in [server %s]%s", name,
-			    c->cfg->servers[c->srv].name, hint);
-	return fail(c, c->f.lineno, "unknown key \"%s\" in [%s]%s", name, sect_names[c->sect], hint);
-}
-
-static int key_seen(struct ctx *c, const char *sect_name, const char *name)
-{
-	int first = c->key_line[key_find(c->sect, name) - keys];
-
-	if (c->sect == S_SERVER)
-		return fail(c, c->f.lineno, "duplicate key \"%s\" in [server %s] (first at line %d)",
-			    name, c->cfg->servers[c->srv].name, first);
-	return fail(c, c->f.lineno, "duplicate key \"%s\" in [%s] (first at line %d)", name,
-		    sect_name, first);
-}
-
-static int cfg_handler(void *user, const char *section, const char *name, const char *value)
-{
-	struct ctx *c = user;
-	const struct key_def *k;
-
-	(void)section; /* inih's copy is truncated to 50 bytes; see section_begin() */
-	if (c->f.failed)
-		return 0;
-	if (c->sect == S_NONE)
-		return fail(c, c->f.lineno, "key \"%s\" is outside any section", name), 0;
-	k = key_find(c->sect, name);
-	if (!k)
-		return unknown_key(c, name), 0;
-	if (c->key_line[k - keys])
-		return key_seen(c, sect_names[c->sect], name), 0;
-	c->key_line[k - keys] = c->f.lineno;
-	return k->set(c, k, value) == 0;
-}
-
 static int server_begin(struct ctx *c, const char *name)
 {
 	struct config *cfg = c->cfg;
 	struct cfg_server *srv;
+	char label[sizeof(c->e.label)];
 
 	if (!*name)
-		return fail(c, c->f.lineno, "[server] needs a name, e.g. [server web1]");
+		return cfgk_fail(&c->e, "[server] needs a name, e.g. [server web1]");
 	if (!cfgv_valid_name(name))
-		return fail(c, c->f.lineno, "[server %s]: a server name is 1..%d letters, digits, "
-			    "'.', '_' or '-'", name, CFG_NAME_MAX - 1);
+		return cfgk_fail(&c->e, "[server %s]: a server name is 1..%d letters, digits, '.', "
+				 "'_' or '-'", name, CFG_NAME_MAX - 1);
 	for (size_t i = 0; i < cfg->nservers; i++)
 		if (strcmp(cfg->servers[i].name, name) == 0)
-			return fail(c, c->f.lineno, "[server %s]: duplicate server name (first at "
-				    "line %d)", name, cfg->servers[i].line);
+			return cfgk_fail(&c->e, "[server %s]: duplicate server name (first at "
+					 "line %d)", name, cfg->servers[i].line);
 	if (cfg->nservers == c->srv_cap) {
 		size_t ncap = c->srv_cap ? 2 * c->srv_cap : 8;
 
 		srv = reallocarray(cfg->servers, ncap, sizeof(*srv));
 		if (!srv)
-			return fail(c, c->f.lineno, "[server %s]: out of memory", name);
+			return cfgk_fail(&c->e, "[server %s]: out of memory", name);
 		cfg->servers = srv;
 		c->srv_cap = ncap;
 	}
-	srv = &cfg->servers[cfg->nservers];
+	srv = &cfg->servers[cfg->nservers++];
 	memset(srv, 0, sizeof(*srv));
 	memcpy(srv->name, name, strlen(name) + 1);
 	srv->weight = 1;
-	srv->line = c->f.lineno;
-	c->srv = cfg->nservers++;
-	for (size_t i = 0; i < NKEYS; i++)
-		if (keys[i].sect == S_SERVER)
-			c->key_line[i] = 0;
+	srv->line = c->e.f.lineno;
+	snprintf(label, sizeof(label), "server %s", name);
+	cfgk_enter(&c->e, S_SERVER, srv, label);
 	return 0;
 }
 
@@ -420,20 +274,16 @@ static int section_open(struct ctx *c, const char *type, const char *name)
 		if (strcmp(type, sect_names[s]) == 0)
 			break;
 	if (s == S_COUNT)
-		return fail(c, c->f.lineno, "unknown section [%s] (expected node, frontend, backend, "
-			    "server NAME, ha or registration)", type);
-	c->sect = s;
-	if (s == S_SERVER) {
-		if (!c->sect_line[s])
-			c->sect_line[s] = c->f.lineno;
+		return cfgk_fail(&c->e, "unknown section [%s] (expected node, frontend, backend, "
+				 "server NAME, ha or registration)", type);
+	if (s == S_SERVER)
 		return server_begin(c, name);
-	}
 	if (*name)
-		return fail(c, c->f.lineno, "section [%s] takes no name (got \"%s\")", type, name);
-	if (c->sect_line[s])
-		return fail(c, c->f.lineno, "section [%s] appears twice (first at line %d)", type,
-			    c->sect_line[s]);
-	c->sect_line[s] = c->f.lineno;
+		return cfgk_fail(&c->e, "section [%s] takes no name (got \"%s\")", type, name);
+	if (c->e.sect_line[s])
+		return cfgk_fail(&c->e, "section [%s] appears twice (first at line %d)", type,
+				 c->e.sect_line[s]);
+	cfgk_enter(&c->e, s, c->cfg, NULL);
 	if (s == S_HA)
 		c->cfg->ha.enabled = true;
 	return 0;
@@ -442,21 +292,21 @@ static int section_open(struct ctx *c, const char *type, const char *name)
 /* "[type]" or "[type name]", blanks allowed inside, a ';' comment after. */
 static int section_begin(void *user, const char *line)
 {
-	struct ctx *c = user;
+	struct cfgk *e = user;
 	char inner[128], *name;
 	size_t n;
 
-	if (cfgf_header(&c->f, line, &line, &n) < 0)
+	if (cfgf_header(&e->f, line, &line, &n) < 0)
 		return -1;
 	if (n >= sizeof(inner))
-		return fail(c, c->f.lineno, "section header is too long");
+		return cfgk_fail(e, "section header is too long");
 	memcpy(inner, line, n);
 	inner[n] = '\0';
 	name = inner + strcspn(inner, " \t");
 	if (*name)
 		*name++ = '\0';
 	name += strspn(name, " \t");
-	return section_open(c, inner, name);
+	return section_open(e->user, inner, name);
 }
 
 static void config_defaults(struct config *cfg)
@@ -496,30 +346,26 @@ static void config_defaults(struct config *cfg)
 
 static int line_of(const struct ctx *c, enum sect s, const char *name)
 {
-	return c->key_line[key_find(s, name) - keys];
+	return cfgk_line(&c->e, s, name);
 }
 
 static int check_required(struct ctx *c)
 {
 	const struct config *cfg = c->cfg;
+	/* Each [server] is checked below; [ha]'s keys only with an [ha]. */
+	unsigned sects = (1u << S_COUNT) - 2 - (1u << S_SERVER);
 
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct key_def *k = &keys[i];
-
-		if (!k->required || k->sect == S_SERVER || c->key_line[i])
-			continue;
-		if (k->sect == S_HA && !cfg->ha.enabled)
-			continue;
-		return fail(c, c->sect_line[k->sect], "missing required key \"%s\" in [%s]",
-			    k->name, sect_names[k->sect]);
-	}
+	if (!cfg->ha.enabled)
+		sects &= ~(1u << S_HA);
+	if (cfgk_required(&c->e, sects) < 0)
+		return -1;
 	for (size_t i = 0; i < cfg->nservers; i++)
 		if (!cfg->servers[i].addr.text[0])
-			return fail(c, cfg->servers[i].line, "missing required key \"address\" "
-				    "in [server %s]", cfg->servers[i].name);
+			return cfgf_fail(&c->e.f, cfg->servers[i].line, "missing required key "
+					 "\"address\" in [server %s]", cfg->servers[i].name);
 	if (cfg->nservers == 0 && !cfg->registration.enabled)
-		return fail(c, line_of(c, S_REG, "enabled"), "no [server] section and "
-			    "[registration] enabled is not yes: nothing to balance");
+		return cfgf_fail(&c->e.f, line_of(c, S_REG, "enabled"), "no [server] section and "
+				 "[registration] enabled is not yes: nothing to balance");
 	return 0;
 }
 
@@ -527,6 +373,7 @@ static int check_required(struct ctx *c)
 static int check_cross(struct ctx *c)
 {
 	struct config *cfg = c->cfg;
+	struct cfgf *f = &c->e.f;
 	int line;
 
 	/* An unset health_timeout follows a shorter health_interval instead of
@@ -539,21 +386,21 @@ static int check_cross(struct ctx *c)
 
 		cfgv_format(CFGV_DUR, cfg->backend.health_timeout_ms, t, sizeof(t));
 		cfgv_format(CFGV_DUR, cfg->backend.health_interval_ms, i, sizeof(i));
-		return fail(c, line_of(c, S_BACKEND, "health_timeout"), "health_timeout: %s must "
-			    "not exceed health_interval (%s)", t, i);
+		return cfgf_fail(f, line_of(c, S_BACKEND, "health_timeout"), "health_timeout: %s "
+				 "must not exceed health_interval (%s)", t, i);
 	}
 	if (!cfg->registration.key_file[0] && cfg->ha.enabled)
 		memcpy(cfg->registration.key_file, cfg->ha.key_file, sizeof(cfg->ha.key_file));
 	if (cfg->registration.enabled && !cfg->registration.key_file[0])
-		return fail(c, line_of(c, S_REG, "enabled"), "enabled: registration needs key_file "
-			    "(in [registration], or in [ha])");
+		return cfgf_fail(f, line_of(c, S_REG, "enabled"), "enabled: registration needs "
+				 "key_file (in [registration], or in [ha])");
 	if (cfg->ha.enabled && cfg->registration.enabled &&
 	    cfg->ha.sync_port == cfg->registration.port) {
 		line = line_of(c, S_REG, "port");
 		if (!line)
 			line = line_of(c, S_HA, "sync_port");
-		return fail(c, line, "port %u is both [ha] sync_port and [registration] port",
-			    (unsigned)cfg->ha.sync_port);
+		return cfgf_fail(f, line, "port %u is both [ha] sync_port and [registration] port",
+				 (unsigned)cfg->ha.sync_port);
 	}
 	return 0;
 }
@@ -561,18 +408,20 @@ static int check_cross(struct ctx *c)
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
 	struct ctx c = {
-		.f = { .path = path, .err = err, .errlen = errlen, .section = section_begin,
-		       .key = cfg_handler },
+		.e = { .f = { .path = path, .err = err, .errlen = errlen,
+			      .section = section_begin },
+		       .keys = keys, .nkeys = ARRAY_SIZE(keys), .sect_names = sect_names,
+		       .outside = "any section" },
 		.cfg = cfg,
 	};
 
-	c.f.user = &c;
+	c.e.user = &c;
 	if (err && errlen)
 		err[0] = '\0';
 	config_defaults(cfg);
-	if (cfgf_read(&c.f, cfg->path, sizeof(cfg->path)) == 0 && check_required(&c) == 0)
+	if (cfgk_read(&c.e, cfg->path, sizeof(cfg->path)) == 0 && check_required(&c) == 0)
 		check_cross(&c);
-	if (c.f.failed) {
+	if (c.e.f.failed) {
 		config_free(cfg);
 		return -1;
 	}

@@ -23,7 +23,6 @@
 
 #define CONTROL_CMD_MAX 32          /* command word length, NUL included */
 #define CONTROL_MAX_STATUS 16
-#define CONTROL_ACCEPT_BURST 64     /* accepts per wake-up, so clients can't starve the loop */
 #define CONTROL_DRAIN_MAX 65536     /* unread input discarded before close */
 
 struct control_cmd {
@@ -384,7 +383,7 @@ static void refuse_client(struct control *c, int fd)
 
 	(void)!send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
-	if (log_limit_ok(&c->full_limit, loop_now_ms(c->loop), 10000, &more))
+	if (log_limit_ok(&c->full_limit, loop_now_ms(c->loop), LOG_LIMIT_SHORT_MS, &more))
 		log_warnx("control: %u clients connected, refusing more (%llu more refused)",
 			  c->nclients, (unsigned long long)more);
 }
@@ -418,7 +417,6 @@ static int on_accept(void *arg, int fd, const struct sockaddr_storage *peer)
 	struct control *c = arg;
 	int err;
 
-	(void)peer;
 	if (c->nclients >= CONTROL_MAX_CLIENTS) {
 		refuse_client(c, fd);
 		return 0;
@@ -451,7 +449,7 @@ static int control_listen(struct control *c, const char **what)
 		return err;
 	*what = "cannot watch it";
 	snprintf(name, sizeof(name), "control %s", c->path);
-	if ((err = acceptor_start(&c->acceptor, c->loop, c->fd, name, CONTROL_ACCEPT_BURST, on_accept, c)) < 0) {
+	if ((err = acceptor_start(&c->acceptor, c->loop, c->fd, name, LOOP_IO_BATCH, on_accept, c)) < 0) {
 		close(c->fd);
 		unlink(c->path);
 	}

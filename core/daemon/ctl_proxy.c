@@ -27,7 +27,6 @@ json_t *ctl_proxy_routes_json(struct workers *ws)
 
 static json_t *cmd_routes(int argc, char **argv, void *arg)
 {
-	(void)argv;
 	if (argc != 1)
 		return control_error("usage: routes");
 	return ctl_proxy_routes_json(arg);

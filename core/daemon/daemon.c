@@ -25,7 +25,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -38,6 +37,7 @@
 #include "pool.h"
 #include "proxy.h"
 #include "registry.h"
+#include "sigfd.h"
 #include "workers.h"
 
 struct daemon {
@@ -61,7 +61,6 @@ struct daemon {
 
 static void daemon_stop_now(struct loop *loop, struct loop_timer *t)
 {
-	(void)t;
 	loop_stop(loop);
 }
 
@@ -110,15 +109,13 @@ static void reload_now(void *arg)
 static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct daemon *d = arg;
-	struct signalfd_siginfo si;
+	int signo;
 
-	(void)loop;
-	(void)events;
-	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
-		switch (si.ssi_signo) {
+	while ((signo = sigfd_next(fd)) > 0) {
+		switch (signo) {
 		case SIGTERM:
 		case SIGINT:
-			daemon_begin_shutdown(d, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			daemon_begin_shutdown(d, signo == SIGTERM ? "SIGTERM" : "SIGINT");
 			break;
 		case SIGHUP:
 			sdnotify_reloading(d->sd, false);
@@ -130,23 +127,15 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 	}
 }
 
+/* Before the proxy threads and libcurl start (sigfd.h). */
 static int signals_open(struct daemon *d)
 {
-	sigset_t set;
-	int err;
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, 0 };
 
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->sigfd = sigfd_open(sigs);
 	if (d->sigfd < 0)
-		return -errno;
-	err = loop_add_fd(d->loop, d->sigfd, LOOP_READ, signal_io, d);
-	return err;
+		return d->sigfd;
+	return loop_add_fd(d->loop, d->sigfd, LOOP_READ, signal_io, d);
 }
 
 static json_t *peers_json(struct daemon *d);
@@ -268,7 +257,6 @@ static json_t *peers_json(struct daemon *d)
 
 static json_t *cmd_peers(int argc, char **argv, void *arg)
 {
-	(void)argv;
 	if (argc != 1)
 		return control_error("usage: peers");
 	return peers_json(arg);

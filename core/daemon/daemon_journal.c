@@ -30,7 +30,7 @@ static void append(struct djournal *dj, struct journal_rec *r)
 {
 	int err = journal_append(dj->j, r);
 
-	if (err < 0 && log_limit_ok(&dj->append_limit, loop_now_ms(dj->loop), 60000, NULL))
+	if (err < 0 && log_limit_ok(&dj->append_limit, loop_now_ms(dj->loop), LOG_LIMIT_LONG_MS, NULL))
 			log_errno(err, "journal: cannot append a %s record", journal_type_name(r->type));
 }
 
@@ -45,7 +45,6 @@ static void pool_event(struct pool *pool, struct server *srv, enum pool_event ev
 	struct journal_rec r;
 	enum journal_type t;
 
-	(void)pool;
 	if (dj->restoring)
 		return;
 	switch (ev) {

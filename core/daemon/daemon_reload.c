@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config_load.h"
 #include "log.h"
+#include "macros.h"
 #include "pool.h"
 
 static bool ha_changed(const struct config *o, const struct config *n)
@@ -50,7 +51,7 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 		{ "[registration] key_file", strcmp(o->registration.key_file, n->registration.key_file) != 0 },
 	};
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (keys[i].changed)
 			log_warnx("reload: %s changed; it takes effect at the next restart", keys[i].key);
 }

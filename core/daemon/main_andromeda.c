@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config_load.h"
 #include "daemon.h"
 #include "ha.h"
 #include "msg.h"

@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ACCEPTOR_LOG_INTERVAL_MS 10000 /* at most one pause line per 10 s */
-
 static void acceptor_update(struct acceptor *a)
 {
 	loop_set_mask(a->loop, a->fd, a->enabled && !a->paused ? LOOP_READ : 0);
@@ -33,7 +31,7 @@ static void pause_accepting(struct acceptor *a, int err)
 	if (!a->short_episode) {
 		a->short_episode = true;
 		a->episode_ms = now;
-		a->episode_logged = log_limit_ok(&a->log_limit, now, ACCEPTOR_LOG_INTERVAL_MS, &more);
+		a->episode_logged = log_limit_ok(&a->log_limit, now, LOG_LIMIT_SHORT_MS, &more);
 		if (a->episode_logged)
 			log_errno(err, "%s: cannot accept, pausing (retry every %u ms or when a connection closes;"
 				  " %llu shorter episodes not logged)", a->name, ACCEPTOR_PAUSE_MS,

@@ -13,7 +13,8 @@
  *    frees a descriptor;
  *  - one warning when a shortage starts (an "episode"), one info line when
  *    it ends (an accept() finds the backlog empty), never one per accept;
- *    episodes starting within 10 s of a logged one are counted, not logged;
+ *    episodes starting within 10 s (LOG_LIMIT_SHORT_MS) of a logged one
+ *    are counted, not logged;
  *  - errors that concern one connection only (ECONNABORTED, EINTR, EPROTO,
  *    EPERM, the network errors accept(2) passes on): skip it, go on;
  *  - at most `batch` accepts per wake-up, so a flood cannot starve the

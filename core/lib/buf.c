@@ -35,7 +35,6 @@ struct buf *buf_get(struct buf_pool *bp)
 	}
 	b->head = b->tail = 0;
 	b->next_free = NULL;
-	bp->allocated++;
 	return b;
 }
 
@@ -43,7 +42,6 @@ void buf_put(struct buf_pool *bp, struct buf *b)
 {
 	if (!b)
 		return;
-	bp->allocated--;
 	if (bp->nfree >= bp->max_free) {
 		free(b);
 		return;

@@ -17,7 +17,6 @@ struct buf_pool {
 	uint32_t size;       /* bytes of data[] in each buffer */
 	struct buf *free;
 	uint32_t nfree, max_free;
-	uint64_t allocated;  /* live buffers, for status */
 };
 
 void buf_pool_init(struct buf_pool *bp, uint32_t size, uint32_t max_free);

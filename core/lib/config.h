@@ -1,7 +1,8 @@
-/* config.h - the daemon's configuration (INI, SPEC "Configuration").
- *
- * config_load() is the only user of inih.  Every key is validated; an error
- * is returned as "FILE:LINE: reason" in the caller's buffer.  Durations take
+/* config.h - the daemon's configuration (INI, SPEC "Configuration"):
+ * struct config, which every room of the daemon reads, and the value
+ * parsers.  Its loader, config_load(), is the daemon's
+ * (core/daemon/config_load.h).  Every key is validated; an error is
+ * returned as "FILE:LINE: reason" in the caller's buffer.  Durations take
  * units (ms, s, m, h); a bare number is rejected so that "100" is never
  * mistaken for seconds. */
 #ifndef ANDROMEDA_CONFIG_H
@@ -118,14 +119,6 @@ struct config {
 		                                   * (so a standalone node can register servers too) */
 	} registration;
 };
-
-/* Fill *cfg with defaults, then read path.  Returns 0, or -1 with
- * "path:line: reason" (line 0 when it concerns the whole file) in err.
- * *cfg is overwritten (config_free() a previously loaded one first).
- * On success the caller owns cfg and frees it with config_free(); on error
- * nothing is left allocated.  Nothing is logged: the caller prints err. */
-int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
-void config_free(struct config *cfg);
 
 /* "100ms", "2s", "1m", "1h" -> milliseconds; a bare "0" is 0.  0, -EINVAL
  * (syntax, including any other bare number) or -ERANGE (overflow). */

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "macros.h"
 #include "regmsg.h"
 
 int cfgf_fail(struct cfgf *f, int line, const char *fmt, ...)
@@ -222,7 +223,7 @@ int cfgf_log_level(struct cfgf *f, const char *name, const char *v, int *level)
 		{ "info", LOG_LVL_INFO }, { "debug", LOG_LVL_DEBUG },
 	};
 
-	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(levels); i++) {
 		if (strcmp(v, levels[i].name) == 0) {
 			*level = (int)levels[i].lvl;
 			return 0;

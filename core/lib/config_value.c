@@ -4,6 +4,7 @@
  * friends) are declared in config.h; config_value.h declares the helpers
  * the loader also needs for its checks and error messages. */
 #include "config_value.h"
+#include "macros.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -125,7 +126,7 @@ int config_parse_bool(const char *s, bool *out)
 
 	if (!s)
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
 			*out = true;
 			return 0;

@@ -12,7 +12,6 @@ static void curl_io(struct loop *loop, int fd, unsigned events, void *arg)
 	struct curl_loop *cl = arg;
 	int flags = 0, running;
 
-	(void)loop;
 	if (events & LOOP_READ)
 		flags |= CURL_CSELECT_IN;
 	if (events & LOOP_WRITE)
@@ -30,7 +29,6 @@ static int curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void 
 	unsigned mask = 0;
 	int err;
 
-	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
 		loop_del_fd(cl->loop, s);
 		return 0;
@@ -56,7 +54,6 @@ static void curl_timer_fire(struct loop *loop, struct loop_timer *t)
 	struct curl_loop *cl = t->arg;
 	int running;
 
-	(void)loop;
 	curl_multi_socket_action(cl->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	cl->collect(cl->arg);
 }
@@ -68,7 +65,6 @@ static int curl_timer(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct curl_loop *cl = userp;
 
-	(void)multi;
 	if (timeout_ms < 0)
 		loop_timer_cancel(cl->loop, &cl->timer);
 	else

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,7 +12,6 @@ static const char *log_ident = "andromeda";
 static int log_timestamps = 1;
 
 void log_set_level(enum log_level lvl) { log_level = lvl; }
-enum log_level log_get_level(void) { return log_level; }
 void log_set_ident(const char *ident) { log_ident = ident; }
 void log_set_timestamps(int on) { log_timestamps = on; }
 
@@ -63,12 +61,6 @@ void log_warn(const char *fmt, ...)
 }
 
 void log_errno(int err, const char *fmt, ...) { LOG_BODY(LOG_LVL_WARN, err < 0 ? -err : err); }
-
-void fatal(const char *fmt, ...)
-{
-	LOG_BODY(LOG_LVL_ERR, 0);
-	exit(1);
-}
 
 int log_limit_ok(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms, uint64_t *suppressed)
 {

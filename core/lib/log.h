@@ -5,7 +5,7 @@
  *   log_warnx() does not
  *   log_errno() takes the error explicitly (our -errno convention)
  *
- * LOG_ONCE_PER() rate-limits a message by cause: a peer or client that
+ * struct log_limit rate-limits a message by cause: a peer or client that
  * misbehaves is logged once per cause per interval and counted always. */
 #ifndef ANDROMEDA_LOG_H
 #define ANDROMEDA_LOG_H
@@ -18,7 +18,6 @@ void log_set_level(enum log_level lvl);
 void log_set_ident(const char *ident);
 /* Prefix each line with the wall-clock time (off under systemd). */
 void log_set_timestamps(int on);
-enum log_level log_get_level(void);
 
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -27,8 +26,6 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* err is a negative errno, as returned by our modules. */
 void log_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Start-up only: log and exit(1). */
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* Rate limiter state for one cause: true when the caller should log now.
  * At most one message per interval_ms; the number suppressed is returned
@@ -38,5 +35,13 @@ struct log_limit {
 	uint64_t suppressed;
 };
 int log_limit_ok(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms, uint64_t *suppressed);
+
+/* The intervals.  LONG: causes the outside keeps repeating for as long as
+ * it lasts (a peer's or client's bad messages, a failing disk or link):
+ * one line a minute says it is still going on.  SHORT: conditions worth
+ * seeing change sooner (a send failing, a listener paused, the control
+ * socket full, kernel events lost). */
+#define LOG_LIMIT_LONG_MS 60000
+#define LOG_LIMIT_SHORT_MS 10000
 
 #endif

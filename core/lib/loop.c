@@ -28,8 +28,6 @@ struct loop {
 	struct loop_timer **heap;  /* 1-based min-heap on when_ms */
 	uint32_t heap_len, heap_cap;
 	uint32_t timer_pass;       /* run_timers passes so far (loop_timer.pass) */
-	void (*before_sleep)(struct loop *, void *);
-	void *before_sleep_arg;
 	struct epoll_event events[LOOP_MAX_EVENTS];
 };
 
@@ -267,18 +265,10 @@ static int next_timeout(struct loop *loop, int max_wait_ms)
 	return d > 60000 ? 60000 : (int)d;
 }
 
-void loop_set_before_sleep(struct loop *loop, void (*fn)(struct loop *, void *), void *arg)
-{
-	loop->before_sleep = fn;
-	loop->before_sleep_arg = arg;
-}
-
 int loop_run_once(struct loop *loop, int max_wait_ms)
 {
 	int n, i;
 
-	if (loop->before_sleep)
-		loop->before_sleep(loop, loop->before_sleep_arg);
 	n = epoll_wait(loop->epfd, loop->events, LOOP_MAX_EVENTS, next_timeout(loop, max_wait_ms));
 	if (n < 0 && errno != EINTR)
 		return -errno;

@@ -1,7 +1,7 @@
-/* loop.h - the event loop: fds with a read/write mask, one-shot timers, a
- * before-sleep hook and a cached monotonic clock.  Everything else in the
- * daemon (proxy, health checks, VRRP, sync, netlink watch, control socket)
- * is a client of this API.
+/* loop.h - the event loop: fds with a read/write mask, one-shot timers
+ * and a cached monotonic clock.  Everything else in the daemon (proxy,
+ * health checks, VRRP, sync, netlink watch, control socket) is a client
+ * of this API.
  *
  * Contract:
  *  - One loop per thread; no call here is thread-safe.
@@ -45,6 +45,11 @@ struct loop_timer {
 	void *arg;          /* free for the owner (usually the owner itself) */
 };
 
+/* Reads (or accepts) one callback does per wake-up before it returns,
+ * level-triggering bringing it back: a flood on one descriptor cannot
+ * starve the others. */
+#define LOOP_IO_BATCH 64
+
 /* Returns 0 or -errno. */
 int loop_create(struct loop **out);
 void loop_destroy(struct loop *loop);
@@ -72,9 +77,6 @@ uint64_t loop_now_ms(const struct loop *loop);
 uint64_t loop_clock_ms(void);
 /* Refresh the cached clock (after a long computation). */
 void loop_update_time(struct loop *loop);
-
-/* Called before every epoll_wait (e.g. to flush deferred work). */
-void loop_set_before_sleep(struct loop *loop, void (*fn)(struct loop *, void *), void *arg);
 
 /* Run until loop_stop().  Returns 0 or -errno if epoll fails. */
 int loop_run(struct loop *loop);

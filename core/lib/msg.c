@@ -20,6 +20,7 @@
 #include <openssl/hmac.h>
 
 #include "log.h"
+#include "wire.h"
 
 /* Byte offsets inside the header (msg.h). */
 enum { H_MAGIC = 0, H_VERSION = 4, H_TYPE = 5, H_LEN = 6, H_SENDER = 8, H_SEQ = 12, H_TS = 20 };
@@ -45,29 +46,6 @@ const char *msg_drop_name(enum msg_drop d)
 	if ((unsigned)d >= MSG_DROP_NCAUSES)
 		return "unknown";
 	return drop_names[d];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static bool key_ok(const struct msg_key *key)
@@ -102,10 +80,10 @@ int msg_encode(const struct msg_key *key, uint8_t type, uint32_t sender, uint64_
 	memcpy(out + H_MAGIC, MSG_MAGIC, 4); /* NOLINT(bugprone-not-null-terminated-result) */
 	out[H_VERSION] = MSG_VERSION;
 	out[H_TYPE] = type;
-	put16(out + H_LEN, (uint16_t)len);
+	wire_put16(out + H_LEN, (uint16_t)len);
 	memcpy(out + H_SENDER, &sender, 4);  /* already network byte order */
-	put64(out + H_SEQ, seq);
-	put64(out + H_TS, ts_ms);
+	wire_put64(out + H_SEQ, seq);
+	wire_put64(out + H_TS, ts_ms);
 	if (!mac_compute(key, out, MSG_HDR_LEN + len, out + MSG_HDR_LEN + len))
 		return -EIO;
 	return (int)(MSG_HDR_LEN + len + MSG_MAC_LEN);
@@ -129,7 +107,7 @@ static enum msg_drop check_frame(const uint8_t *buf, size_t len, size_t *plen)
 		return MSG_DROP_VERSION;
 	if (buf[H_TYPE] < 1 || buf[H_TYPE] > MSG_TYPE_MAX)
 		return MSG_DROP_TYPE;
-	*plen = get16(buf + H_LEN);
+	*plen = wire_get16(buf + H_LEN);
 	if (*plen > MSG_MAX_PAYLOAD)
 		return MSG_DROP_OVERSIZE;
 	if (len < MSG_HDR_LEN + *plen + MSG_MAC_LEN)
@@ -160,8 +138,8 @@ enum msg_drop msg_decode(const struct msg_key *key, const uint8_t *buf, size_t l
 		return MSG_DROP_MAC;
 	m->type = buf[H_TYPE];
 	memcpy(&m->sender, buf + H_SENDER, 4);
-	m->seq = get64(buf + H_SEQ);
-	m->ts_ms = get64(buf + H_TS);
+	m->seq = wire_get64(buf + H_SEQ);
+	m->ts_ms = wire_get64(buf + H_TS);
 	m->payload = buf + MSG_HDR_LEN;
 	m->len = (uint16_t)plen;
 	return MSG_OK;

@@ -16,20 +16,14 @@
 /* Only the message type numbers (MSG_ANNOUNCE, MSG_WITHDRAW): no link
  * dependency on the envelope code. */
 #include "msg.h"
+#include "wire.h"
 
 #define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
 struct rd {
-	const uint8_t *p;
-	size_t left;
+	struct wire_r in;
 	char *why;
 	size_t whylen;
-};
-
-struct wr {
-	uint8_t *p;
-	size_t left;
-	bool overflow;
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -45,30 +39,11 @@ static enum regmsg_err reject(struct rd *r, enum regmsg_err e, const char *fmt, 
 	return e;
 }
 
-/* Take n bytes; NULL when the payload ends first. */
-static const uint8_t *take(struct rd *r, size_t n)
-{
-	const uint8_t *p = r->p;
-
-	if (r->left < n)
-		return NULL;
-	r->p += n;
-	r->left -= n;
-	return p;
-}
-
 #define NEED(r, var, n, what)                                                       \
 	do {                                                                        \
-		if (!((var) = take((r), (n))))                                      \
+		if (!((var) = wire_r_bytes(&(r)->in, (n))))                         \
 			return reject((r), REGMSG_E_SHORT, "truncated in %s", (what)); \
 	} while (0)
-
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 bool regmsg_name_ok(const char *name)
 {
@@ -137,7 +112,7 @@ static enum regmsg_err read_service(struct rd *r, uint32_t *addr, uint16_t *port
 		return reject(r, REGMSG_E_ADDR, "address %s is not a unicast service address", text);
 	}
 	NEED(r, p, 2, "port");
-	*port = get16(p);
+	*port = wire_get16(p);
 	if (*port == 0)
 		return reject(r, REGMSG_E_PORT, "port 0");
 	return REGMSG_OK;
@@ -145,9 +120,10 @@ static enum regmsg_err read_service(struct rd *r, uint32_t *addr, uint16_t *port
 
 static enum regmsg_err read_end(struct rd *r)
 {
-	if (r->left)
-		return reject(r, REGMSG_E_TRAILING, "%zu trailing byte%s", r->left,
-			      r->left == 1 ? "" : "s");
+	size_t left = wire_r_left(&r->in);
+
+	if (left)
+		return reject(r, REGMSG_E_TRAILING, "%zu trailing byte%s", left, left == 1 ? "" : "s");
 	return REGMSG_OK;
 }
 
@@ -156,12 +132,12 @@ static enum regmsg_err announce_fields(struct rd *r, struct regmsg_announce *a)
 	const uint8_t *p;
 
 	NEED(r, p, 2, "weight");
-	a->weight = get16(p);
+	a->weight = wire_get16(p);
 	if (a->weight < REGMSG_WEIGHT_MIN || a->weight > REGMSG_WEIGHT_MAX)
 		return reject(r, REGMSG_E_WEIGHT, "weight %u outside %d..%d", (unsigned)a->weight,
 			      REGMSG_WEIGHT_MIN, REGMSG_WEIGHT_MAX);
 	NEED(r, p, 4, "interval");
-	a->interval_ms = get32(p);
+	a->interval_ms = wire_get32(p);
 	if (a->interval_ms < REGMSG_INTERVAL_MIN_MS || a->interval_ms > REGMSG_INTERVAL_MAX_MS)
 		return reject(r, REGMSG_E_INTERVAL, "interval %" PRIu32 "ms outside %d..%d ms",
 			      a->interval_ms, REGMSG_INTERVAL_MIN_MS, REGMSG_INTERVAL_MAX_MS);
@@ -198,7 +174,7 @@ static enum regmsg_err announce_host(struct rd *r, struct regmsg_announce *a)
 enum regmsg_err regmsg_decode_announce(const uint8_t *buf, size_t len, struct regmsg_announce *out,
 				       char *why, size_t whylen)
 {
-	struct rd r = { buf, len, why, whylen };
+	struct rd r = { { .p = buf, .len = len }, why, whylen };
 	enum regmsg_err e;
 
 	if ((e = read_name(&r, out->name, "name")) ||
@@ -211,7 +187,7 @@ enum regmsg_err regmsg_decode_announce(const uint8_t *buf, size_t len, struct re
 enum regmsg_err regmsg_decode_withdraw(const uint8_t *buf, size_t len, struct regmsg_withdraw *out,
 				       char *why, size_t whylen)
 {
-	struct rd r = { buf, len, why, whylen };
+	struct rd r = { { .p = buf, .len = len }, why, whylen };
 	const uint8_t *p;
 	enum regmsg_err e;
 
@@ -244,7 +220,7 @@ static enum regmsg_err ack_flags(struct rd *r, struct regmsg_ack *k)
 enum regmsg_err regmsg_decode_ack(const uint8_t *buf, size_t len, struct regmsg_ack *out,
 				  char *why, size_t whylen)
 {
-	struct rd r = { buf, len, why, whylen };
+	struct rd r = { { .p = buf, .len = len }, why, whylen };
 	const uint8_t *p;
 	enum regmsg_err e;
 
@@ -263,49 +239,17 @@ enum regmsg_err regmsg_decode_ack(const uint8_t *buf, size_t len, struct regmsg_
 
 /* ------------------------------------------------------------ encoding -- */
 
-static void put(struct wr *w, const void *src, size_t n)
-{
-	if (w->overflow || w->left < n) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->p, src, n);
-	w->p += n;
-	w->left -= n;
-}
-
-static void put8(struct wr *w, uint8_t v) { put(w, &v, 1); }
-
-static void put16(struct wr *w, uint16_t v)
-{
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-
-	put(w, b, sizeof(b));
-}
-
-static void put32(struct wr *w, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-
-	put(w, b, sizeof(b));
-}
-
-static void put_name(struct wr *w, const char *name)
+static void put_name(struct wire_w *w, const char *name)
 {
 	size_t n = strlen(name);
 
-	put8(w, (uint8_t)n);
-	put(w, name, n);
-}
-
-static int finish(const struct wr *w, const uint8_t *out)
-{
-	return w->overflow ? -ENOSPC : (int)(w->p - out);
+	wire_w_u8(w, (uint8_t)n);
+	wire_w_bytes(w, name, n);
 }
 
 int regmsg_encode_announce(const struct regmsg_announce *a, uint8_t *out, size_t cap)
 {
-	struct wr w = { out, cap, false };
+	struct wire_w w = { .p = out, .cap = cap };
 	bool host = a->health_host[0] != '\0';
 	uint8_t flags = (uint8_t)((a->flags & ~REGMSG_F_HOST) | (host ? REGMSG_F_HOST : 0));
 
@@ -315,44 +259,44 @@ int regmsg_encode_announce(const struct regmsg_announce *a, uint8_t *out, size_t
 	    (a->flags & ~REGMSG_F_ALL) || (host && !regmsg_host_ok(a->health_host)))
 		return -EINVAL;
 	put_name(&w, a->name);
-	put(&w, &a->addr, 4);
-	put16(&w, a->port);
-	put16(&w, a->weight);
-	put32(&w, a->interval_ms);
-	put8(&w, flags);
+	wire_w_bytes(&w, &a->addr, 4);
+	wire_w_u16(&w, a->port);
+	wire_w_u16(&w, a->weight);
+	wire_w_u32(&w, a->interval_ms);
+	wire_w_u8(&w, flags);
 	if (host) /* only then: without a host the bytes are those of an older agent */
 		put_name(&w, a->health_host);
-	return finish(&w, out);
+	return wire_w_end(&w);
 }
 
 int regmsg_encode_withdraw(const struct regmsg_withdraw *wd, uint8_t *out, size_t cap)
 {
-	struct wr w = { out, cap, false };
+	struct wire_w w = { .p = out, .cap = cap };
 
 	if (!regmsg_name_ok(wd->name) || !regmsg_addr_ok(wd->addr) || wd->port == 0 ||
 	    wd->why < REGMSG_WD_SHUTDOWN || wd->why > REGMSG_WD_MAX)
 		return -EINVAL;
 	put_name(&w, wd->name);
-	put(&w, &wd->addr, 4);
-	put16(&w, wd->port);
-	put8(&w, wd->why);
-	return finish(&w, out);
+	wire_w_bytes(&w, &wd->addr, 4);
+	wire_w_u16(&w, wd->port);
+	wire_w_u8(&w, wd->why);
+	return wire_w_end(&w);
 }
 
 int regmsg_encode_ack(const struct regmsg_ack *k, uint8_t *out, size_t cap)
 {
-	struct wr w = { out, cap, false };
+	struct wire_w w = { .p = out, .cap = cap };
 
 	if (!regmsg_name_ok(k->name) || !regmsg_name_ok(k->node) ||
 	    (k->of != MSG_ANNOUNCE && k->of != MSG_WITHDRAW) ||
 	    k->reason > REGMSG_ACK_REASON_MAX || k->accepted != (k->reason == REGMSG_ACK_OK))
 		return -EINVAL;
 	put_name(&w, k->name);
-	put8(&w, k->accepted ? 1 : 0);
-	put8(&w, k->of);
+	wire_w_u8(&w, k->accepted ? 1 : 0);
+	wire_w_u8(&w, k->of);
 	put_name(&w, k->node);
-	put8(&w, k->reason);
-	return finish(&w, out);
+	wire_w_u8(&w, k->reason);
+	return wire_w_end(&w);
 }
 
 /* ---------------------------------------------------------------- names -- */

@@ -35,7 +35,6 @@ static struct server *wrr_next(struct list *servers, const struct server *exclud
  * catch-up picks for the time it was away. */
 static void wrr_reset_one(struct list *servers, struct server *srv)
 {
-	(void)servers;
 	srv->lb_current = 0;
 }
 

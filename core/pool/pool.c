@@ -86,9 +86,6 @@ int pool_add_observer(struct pool *pool, pool_observer_fn fn, void *arg)
 	return 0;
 }
 
-const struct config *pool_config(const struct pool *pool) { return pool->cfg; }
-unsigned pool_size(const struct pool *pool) { return pool->nservers; }
-
 struct server *pool_server_find(struct pool *pool, const char *name)
 {
 	struct server *s;

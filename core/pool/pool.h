@@ -184,8 +184,6 @@ void pool_server_set_health_host(struct pool *pool, struct server *srv, const ch
  * servers are skipped. */
 struct server *pool_first(struct pool *pool);
 struct server *pool_next(struct pool *pool, struct server *srv);
-unsigned pool_size(const struct pool *pool);
-const struct config *pool_config(const struct pool *pool);
 
 const char *server_fail_name(enum server_fail why);
 const char *server_state_name(const struct server *srv); /* "up" | "down" | "drain" */

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
@@ -40,14 +40,6 @@ struct registry {
 	struct log_limit bad_limit;
 };
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static bool active(const struct registry *r) { return !r->hooks.is_active || r->hooks.is_active(r->hooks.arg); }
 
 static void send_ack(struct registry *r, const struct sockaddr_in *to, const char *name, uint8_t of, uint8_t reason)
@@ -60,7 +52,7 @@ static void send_ack(struct registry *r, const struct sockaddr_in *to, const cha
 	snprintf(k.node, sizeof(k.node), "%s", r->cfg->node.name);
 	plen = regmsg_encode_ack(&k, payload, sizeof(payload));
 	len = plen < 0 ? plen
-		       : msg_encode(r->key, MSG_ACK, r->self.s_addr, msg_next_seq(&r->tx_seq), wall_ms(), payload,
+		       : msg_encode(r->key, MSG_ACK, r->self.s_addr, msg_next_seq(&r->tx_seq), clock_wall_ms(), payload,
 				    (size_t)plen, buf, sizeof(buf));
 	if (len > 0)
 		sendto(r->fd, buf, (size_t)len, 0, (const struct sockaddr *)to, sizeof(*to));
@@ -134,7 +126,7 @@ static uint8_t withdraw(struct registry *r, const struct regmsg_withdraw *w)
 static void bad_payload(struct registry *r, const char *what, const char *why, struct in_addr from)
 {
 	r->count[REG_BAD_PAYLOAD]++;
-	if (log_limit_ok(&r->bad_limit, loop_now_ms(r->loop), 60000, NULL))
+	if (log_limit_ok(&r->bad_limit, loop_now_ms(r->loop), LOG_LIMIT_LONG_MS, NULL))
 		log_warnx("registry: bad %s from %s: %s", what, inet_ntoa(from), why);
 }
 
@@ -178,9 +170,7 @@ static void reg_io(struct loop *loop, int fd, unsigned events, void *arg)
 	struct registry *r = arg;
 	uint8_t buf[MSG_MAX_LEN + 1];
 
-	(void)loop;
-	(void)events;
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < LOOP_IO_BATCH; i++) {
 		struct sockaddr_in from = { 0 }; /* recvfrom fills it; zeroed for the analyzer */
 		socklen_t flen = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
@@ -194,7 +184,7 @@ static void reg_io(struct loop *loop, int fd, unsigned events, void *arg)
 			why = msg_replay_check(&r->replay, &m, loop_now_ms(r->loop));
 		if (why != MSG_OK) {
 			r->drops[why]++;
-			if (log_limit_ok(&r->limit[why], loop_now_ms(r->loop), 60000, NULL))
+			if (log_limit_ok(&r->limit[why], loop_now_ms(r->loop), LOG_LIMIT_LONG_MS, NULL))
 				log_warnx("registry: dropped a message from %s: %s", inet_ntoa(from.sin_addr),
 					  msg_drop_name(why));
 			continue;

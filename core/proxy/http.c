@@ -31,6 +31,7 @@
 
 #include "http.h"
 #include "http_scan.h"
+#include "macros.h"
 
 _Static_assert(sizeof(http_parser) <= sizeof(((struct http_msg *)0)->priv),
 	       "struct http_msg.priv too small for http_parser");
@@ -637,7 +638,7 @@ bool http_is_hop_header(const struct http_msg *m, const char *head, unsigned idx
 	if (idx >= m->nheaders)
 		return false;
 	name = m->headers[idx].name;
-	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(hop); i++)
 		if (name_is(head, name, hop[i], strlen(hop[i])))
 			return true;
 	/* Framing travels with the verbatim body, whatever Connection says. */

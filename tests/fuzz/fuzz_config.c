@@ -31,7 +31,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config_load.h"
 #include "config_value.h"
 #include "log.h"
 

@@ -12,9 +12,11 @@
  * reading the reply for that long) is disconnected.  Everything runs on the
  * event loop, non-blocking; no threads.
  *
- * Handlers are registered by each module (ctl_pool.h for the pool, the
- * daemon's main for node/HA/journal).  "help" is built in; so is "status",
- * an object composed by status providers in the order they were added
+ * The commands are registered by the ctl_*.c files, one per area
+ * (ctl_pool, ctl_proxy, ctl_ha, ctl_registry, ctl_journal): each reads a
+ * module's plain-C getters and builds the JSON, so that no room but this
+ * one knows Jansson.  "help" is built in; so is "status", an object
+ * composed by status providers in the order they were added
  * (control_status_add), so the daemon's main decides the key order of
  * `andromedactl status` (SPEC: node, role, priority, vip_held, vips, peers,
  * servers, sync).

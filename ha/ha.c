@@ -363,82 +363,20 @@ int ha_release_vips(const struct config *cfg)
 	return err;
 }
 
-/* ---- andromedactl status / peers ---- */
+/* ---- what andromedactl shows (core/daemon/ctl_ha.c renders it) ---- */
 
-static json_t *vips_json(const struct config *cfg)
+void ha_get_status(const struct ha *ha, struct ha_status *out)
 {
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < cfg->ha.nvips; i++)
-		json_array_append_new(a, json_string(cfg->ha.vips[i].text));
-	return a;
+	*out = (struct ha_status){ .vip_held = ha->vip_on, .vip_restored = ha->vip_restored };
+	vrrp_get_status(ha->vrrp, &out->vrrp);
+	out->stats = *vrrp_get_stats(ha->vrrp);
 }
 
-json_t *ha_peers_json(struct ha *ha, const struct sync_node *nodes, size_t nnodes)
+size_t ha_get_peers(const struct ha *ha, const struct sync_node *nodes, size_t nnodes, struct ha_peer *out,
+		    size_t max)
 {
 	struct vrrp_peer vp[VRRP_MAX_PEERS];
-	struct ha_peer hp[VRRP_MAX_PEERS + SYNC_MAX_NODES];
 	size_t nv = vrrp_get_peers(ha->vrrp, vp, VRRP_MAX_PEERS);
-	size_t n = ha_peers_merge(vp, nv, nodes, nnodes, loop_now_ms(ha->loop), hp, ARRAY_SIZE(hp));
-	json_t *a = json_array();
 
-	for (size_t i = 0; a && i < n; i++) {
-		char addr[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &hp[i].addr, addr, sizeof(addr));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:s, s:I}", "name", hp[i].name, "address", addr,
-						   "priority", hp[i].priority, "role", hp[i].role, "last_seen_ms",
-						   (json_int_t)hp[i].last_seen_ms));
-	}
-	return a;
-}
-
-static json_t *drops_json(const struct vrrp_stats *s)
-{
-	json_t *o = json_object();
-
-	for (int c = 1; o && c < VRRP_RX_NCAUSES; c++)
-		json_object_set_new(o, vrrp_rx_result_str(c), json_integer((json_int_t)s->rx_drops[c]));
-	return o;
-}
-
-static json_t *transitions_json(const struct vrrp_stats *s)
-{
-	json_t *o = json_object();
-
-	for (int st = 0; o && st < VRRP_NSTATES; st++)
-		json_object_set_new(o, vrrp_state_name(st), json_integer((json_int_t)s->entered[st]));
-	return o;
-}
-
-int ha_status_json(struct ha *ha, json_t *status)
-{
-	struct vrrp_status st;
-	const struct vrrp_stats *s = vrrp_get_stats(ha->vrrp);
-	char master[INET_ADDRSTRLEN], primary[INET_ADDRSTRLEN];
-	json_t *v;
-
-	vrrp_get_status(ha->vrrp, &st);
-	inet_ntop(AF_INET, &st.master, master, sizeof(master));
-	inet_ntop(AF_INET, &st.primary, primary, sizeof(primary));
-	json_object_set_new(status, "ha", json_true());
-	json_object_set_new(status, "role", json_string(vrrp_state_name(st.state)));
-	json_object_set_new(status, "priority", json_integer(st.priority));
-	json_object_set_new(status, "vip_held", json_boolean(ha->vip_on));
-	json_object_set_new(status, "vips", vips_json(ha->cfg));
-	v = json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "vrid", st.vrid,
-		      "interface", ha->cfg->ha.interface, "advert_interval_ms",
-		      (int)st.adver_interval_ms, "master_down_interval_ms",
-		      (int)st.master_down_interval_ms, "skew_time_ms", (int)st.skew_time_ms,
-		      "master", master, "adverts_sent", (json_int_t)s->tx_adverts,
-		      "adverts_received", (json_int_t)s->rx_adverts, "transitions",
-		      (json_int_t)s->transitions, "vip_restored", (json_int_t)ha->vip_restored,
-		      "entered", transitions_json(s), "dropped", drops_json(s));
-	if (!v)
-		return -ENOMEM;
-	/* Why FAULT (no carrier, no address yet), and the adverts' source. */
-	json_object_set_new(v, "reason", json_string(st.reason));
-	json_object_set_new(v, "primary", json_string(primary));
-	json_object_set_new(status, "vrrp", v);
-	return 0;
+	return ha_peers_merge(vp, nv, nodes, nnodes, loop_now_ms(ha->loop), out, max);
 }

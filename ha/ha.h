@@ -16,9 +16,11 @@
 #ifndef ANDROMEDA_HA_H
 #define ANDROMEDA_HA_H
 
-#include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
+#include "peers.h"
 #include "sync.h"
 #include "vrrp.h"
 
@@ -54,14 +56,22 @@ enum vrrp_state ha_state(const struct ha *ha);
 struct in_addr ha_primary(const struct ha *ha);
 struct vrrp *ha_vrrp(struct ha *ha);
 
-/* Adds node HA fields to an andromedactl status object: role, priority,
- * vip_held, vips, the "vrrp" details and counters (not "peers": see
- * ha_peers_json).  0 or -ENOMEM. */
-int ha_status_json(struct ha *ha, json_t *status);
-/* The "peers" array (SPEC: name, address, priority, role, last_seen_ms):
- * the election's peers merged with the nnodes sync nodes (sync_nodes(); may
- * be 0), see peers.h.  NULL on allocation failure. */
-json_t *ha_peers_json(struct ha *ha, const struct sync_node *nodes, size_t nnodes);
+/* What `andromedactl status` shows of the election (rendered by
+ * core/daemon/ctl_ha.c, with the VIPs and the interface from the
+ * configuration). */
+struct ha_status {
+	struct vrrp_status vrrp;     /* vrrp_get_status() */
+	struct vrrp_stats stats;     /* a copy of vrrp_get_stats() */
+	bool vip_held;               /* we put the VIPs on the interface */
+	uint64_t vip_restored;       /* VIPs removed by someone while MASTER, put back */
+};
+void ha_get_status(const struct ha *ha, struct ha_status *out);
+/* The other balancers (`andromedactl peers`, and "peers" in status): the
+ * election's peers merged with the nnodes sync nodes (sync_nodes(); may
+ * be 0), see ha_peers_merge() in peers.h.  Writes at most max entries to
+ * out and returns how many. */
+size_t ha_get_peers(const struct ha *ha, const struct sync_node *nodes, size_t nnodes, struct ha_peer *out,
+		    size_t max);
 
 /* `andromeda --release`: remove the configured VIPs from the interface
  * (ExecStopPost=, after a crash).  Returns 0 or -errno. */

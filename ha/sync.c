@@ -570,28 +570,29 @@ void sync_role_changed(struct sync *s)
 	}
 }
 
-json_t *sync_status_json(struct sync *s)
+void sync_get_stats(const struct sync *s, struct sync_stats *out)
 {
-	json_t *drops = json_object();
 	const struct sync_counters *c = &s->c;
+	uint64_t now = loop_now_ms(s->loop);
 
-	for (int d = 1; drops && d < MSG_DROP_NCAUSES; d++)
-		json_object_set_new(drops, msg_drop_name(d), json_integer((json_int_t)c->drops[d]));
-	json_t *st;
-
-	st = json_pack("{s:I, s:I, s:s, s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "seq",
-			 (json_int_t)s->state_seq, "last_snapshot_ms",
-			 s->last_snapshot_ms ? (json_int_t)(loop_now_ms(s->loop) - s->last_snapshot_ms) : -1,
-			 "session", s->up ? inet_ntoa(sync_session_peer(s->up)) : "", "session_up",
-			 sync_session_established(s->up),
-			 "sessions_served", (int)s->naccepted, "snapshots_sent", (json_int_t)c->tx_snapshots,
-			 "deltas_sent", (json_int_t)c->tx_deltas, "snapshots_applied", (json_int_t)c->rx_snapshots,
-			 "deltas_applied", (json_int_t)c->rx_deltas, "gaps", (json_int_t)c->gaps,
-			 "master_lost", (json_int_t)c->master_lost, "bad_payload", (json_int_t)c->bad_payload,
-			 "requests_served", (json_int_t)c->requests_served, "dropped", drops);
-	if (st) {
-		json_object_set_new(st, "byes_sent", json_integer((json_int_t)c->byes_sent));
-		json_object_set_new(st, "byes_received", json_integer((json_int_t)c->byes_received));
-	}
-	return st;
+	*out = (struct sync_stats){
+		.state_seq = s->state_seq,
+		.last_snapshot_age_ms = s->last_snapshot_ms ? (int64_t)(now - s->last_snapshot_ms) : -1,
+		.has_session = s->up != NULL,
+		.session_up = sync_session_established(s->up),
+		.sessions_served = s->naccepted,
+		.snapshots_sent = c->tx_snapshots,
+		.deltas_sent = c->tx_deltas,
+		.snapshots_applied = c->rx_snapshots,
+		.deltas_applied = c->rx_deltas,
+		.gaps = c->gaps,
+		.master_lost = c->master_lost,
+		.bad_payload = c->bad_payload,
+		.requests_served = c->requests_served,
+		.byes_sent = c->byes_sent,
+		.byes_received = c->byes_received,
+	};
+	if (s->up)
+		out->session_peer = sync_session_peer(s->up);
+	memcpy(out->drops, c->drops, sizeof(out->drops));
 }

@@ -17,8 +17,8 @@
 #ifndef ANDROMEDA_SYNC_H
 #define ANDROMEDA_SYNC_H
 
-#include <jansson.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "msg.h"
@@ -62,8 +62,23 @@ struct sync_node {
 #define SYNC_MAX_NODES 32    /* sync_nodes() never returns more */
 size_t sync_nodes(const struct sync *s, struct sync_node *out, size_t max);
 
-/* The "sync" object of andromedactl status: seq, last_snapshot_ms,
- * session, counters, drops by cause. */
-json_t *sync_status_json(struct sync *s);
+/* What `andromedactl status` shows of replication ("sync", rendered by
+ * core/daemon/ctl_ha.c). */
+struct sync_stats {
+	uint64_t state_seq;
+	int64_t last_snapshot_age_ms;  /* since the last snapshot sent (MASTER) or applied; -1: none */
+	bool has_session;              /* BACKUP: a session to the MASTER exists (perhaps connecting) */
+	struct in_addr session_peer;   /* its address, when has_session */
+	bool session_up;               /* that session is connected */
+	unsigned sessions_served;      /* BACKUPs holding a session to us */
+	uint64_t snapshots_sent, deltas_sent, snapshots_applied, deltas_applied;
+	uint64_t gaps;                 /* deltas missed: a snapshot was asked for */
+	uint64_t master_lost;          /* the MASTER's session closed: taken as its crash */
+	uint64_t bad_payload;          /* authenticated, but not a valid payload */
+	uint64_t requests_served;      /* snapshot requests answered */
+	uint64_t byes_sent, byes_received;
+	uint64_t drops[MSG_DROP_NCAUSES];  /* dropped by the envelope, by cause ([0] unused) */
+};
+void sync_get_stats(const struct sync *s, struct sync_stats *out);
 
 #endif

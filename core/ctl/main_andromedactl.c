@@ -3,7 +3,7 @@
  *   andromedactl [-s SOCKET] [--json] COMMAND [ARGS]
  *
  * Sends one request line, reads one JSON document (protocol in
- * core/daemon/control.h) and prints it: as is (indented) with --json,
+ * core/lib/control_proto.h) and prints it: as is (indented) with --json,
  * otherwise as "key: value" lines and aligned tables.
  *
  * Exit status: 0 success, 1 the daemon answered {"error": ...}, 2 the
@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "control_proto.h"
 
 #define EXIT_DAEMON_ERROR 1
 #define EXIT_NO_DAEMON 2

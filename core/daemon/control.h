@@ -1,20 +1,16 @@
 /* control.h - the daemon's control socket (SPEC "Programs": andromedactl).
  *
- * Protocol, one exchange per connection:
- *   client -> daemon   ONE request line, at most CONTROL_LINE_MAX bytes
- *                      including the "\n" ("\r\n" and a line ended by the
- *                      client's shutdown(SHUT_WR) are accepted too): a
- *                      command word and arguments separated by spaces,
- *                      printable ASCII only, e.g. "drain web1".
- *   daemon -> client   ONE JSON document followed by "\n", then close.
- *                      Failures are {"error": "message"}.
- * A client that has not sent its line within CONTROL_TIMEOUT_MS (or stops
- * reading the reply for that long) is disconnected.  Everything runs on the
- * event loop, non-blocking; no threads.
+ * The protocol, which andromedactl shares, is core/lib/control_proto.h:
+ * one request line in, one JSON document out, per connection.  A client
+ * that has not sent its line within CONTROL_TIMEOUT_MS (or stops reading
+ * the reply for that long) is disconnected.  Everything runs on the event
+ * loop, non-blocking; no threads.
  *
- * Handlers are registered by each module (ctl_pool.h for the pool, the
- * daemon's main for node/HA/journal).  "help" is built in; so is "status",
- * an object composed by status providers in the order they were added
+ * The commands are registered by the ctl_*.c files, one per area
+ * (ctl_pool, ctl_proxy, ctl_ha, ctl_registry, ctl_journal): each reads a
+ * module's plain-C getters and builds the JSON, so that no room but this
+ * one knows Jansson.  "help" is built in; so is "status", an object
+ * composed by status providers in the order they were added
  * (control_status_add), so the daemon's main decides the key order of
  * `andromedactl status` (SPEC: node, role, priority, vip_held, vips, peers,
  * servers, sync).
@@ -26,11 +22,11 @@
 #include <jansson.h>
 #include <sys/types.h>
 
-#define CONTROL_LINE_MAX 4096      /* request line, "\n" included */
+#include "control_proto.h"
+
 #define CONTROL_MAX_ARGS 32        /* command word included */
 #define CONTROL_MAX_CLIENTS 128    /* served at once; more are refused */
 #define CONTROL_TIMEOUT_MS 2000    /* to send the request / to read the reply */
-#define CONTROL_DEFAULT_SOCKET "/run/andromeda/control.sock"
 
 struct control;
 struct loop;

@@ -29,8 +29,11 @@
 
 #include "config.h"
 #include "control.h"
+#include "ctl_ha.h"
+#include "ctl_journal.h"
 #include "ctl_pool.h"
 #include "ctl_proxy.h"
+#include "ctl_registry.h"
 #include "health.h"
 #include "log.h"
 #include "loop.h"
@@ -47,6 +50,7 @@ struct daemon {
 	struct workers *workers;      /* the proxy threads */
 	struct health *health;
 	struct control *control;
+	struct ctl_ha ctl_ha;         /* what "status" and "peers" read of HA */
 	struct ha *ha;                /* NULL for a standalone balancer */
 	struct sync *sync;            /* with ha */
 	struct msg_key key;           /* the cluster key (HA) */
@@ -138,43 +142,6 @@ static int signals_open(struct daemon *d)
 	return loop_add_fd(d->loop, d->sigfd, LOOP_READ, signal_io, d);
 }
 
-static json_t *peers_json(struct daemon *d);
-
-static int status_node(json_t *status, void *arg)
-{
-	struct daemon *d = arg;
-
-	json_object_set_new(status, "node", json_string(d->cfg->node.name));
-	json_object_set_new(status, "version", json_string(ANDROMEDA_VERSION));
-	json_object_set_new(status, "mode", json_string(d->cfg->frontend.mode == MODE_TCP ? "tcp" : "http"));
-	json_object_set_new(status, "listen", json_string(d->cfg->frontend.listen.text));
-	if (d->ha) {
-		int err = ha_status_json(d->ha, status);
-
-		json_object_set_new(status, "peers", peers_json(d));
-		return err;
-	}
-	/* A standalone balancer is always the active one. */
-	json_object_set_new(status, "ha", json_boolean(false));
-	json_object_set_new(status, "role", json_string("MASTER"));
-	json_object_set_new(status, "priority", json_integer(0));
-	json_object_set_new(status, "vip_held", json_boolean(false));
-	json_object_set_new(status, "vips", json_array());
-	json_object_set_new(status, "peers", json_array());
-	return 0;
-}
-
-static int status_sync(json_t *status, void *arg)
-{
-	struct daemon *d = arg;
-
-	if (d->sync)
-		json_object_set_new(status, "sync", sync_status_json(d->sync));
-	else
-		json_object_set_new(status, "sync", json_pack("{s:i, s:n}", "seq", 0, "last_snapshot_ms"));
-	return 0;
-}
-
 static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to, const char *reason)
 {
 	struct daemon *d = arg;
@@ -245,23 +212,6 @@ static int ha_setup(struct daemon *d)
 	return sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key, ha_primary(d->ha), &hooks);
 }
 
-/* The balancers we know of: those heard advertising (VRRP; only a MASTER
- * does) and the BACKUPs holding a sync session to us, named from sync. */
-static json_t *peers_json(struct daemon *d)
-{
-	struct sync_node nodes[SYNC_MAX_NODES];
-	size_t n = d->sync ? sync_nodes(d->sync, nodes, SYNC_MAX_NODES) : 0;
-
-	return d->ha ? ha_peers_json(d->ha, nodes, n) : json_array();
-}
-
-static json_t *cmd_peers(int argc, char **argv, void *arg)
-{
-	if (argc != 1)
-		return control_error("usage: peers");
-	return peers_json(arg);
-}
-
 static bool node_is_active(void *arg)
 {
 	struct daemon *d = arg;
@@ -290,15 +240,6 @@ static int registry_setup(struct daemon *d)
 	return registry_open(&d->registry, d->loop, d->cfg, d->pool, &d->reg_key, self, &hooks);
 }
 
-static int status_registry(json_t *status, void *arg)
-{
-	struct daemon *d = arg;
-
-	if (d->registry)
-		json_object_set_new(status, "registration", registry_status_json(d->registry));
-	return 0;
-}
-
 static int add_static_servers(struct daemon *d)
 {
 	for (size_t i = 0; i < d->cfg->nservers; i++) {
@@ -321,14 +262,16 @@ static int control_setup(struct daemon *d)
 
 	if (err < 0)
 		return err;
-	if ((err = control_status_add(d->control, status_node, d)) < 0 ||
+	d->ctl_ha = (struct ctl_ha){ .cfg = d->cfg, .ha = d->ha, .sync = d->sync };
+	/* The order of the providers is the key order of "status" (SPEC);
+	 * the order of the commands is that of "help". */
+	if ((err = control_status_add(d->control, ctl_ha_status, &d->ctl_ha)) < 0 ||
 	    (err = ctl_pool_register(d->control, d->pool)) < 0 ||
 	    (err = ctl_proxy_register(d->control, d->workers)) < 0 ||
-	    (err = control_register(d->control, "peers", "peers - balancers heard on the HA interface",
-				    cmd_peers, d)) < 0 ||
-	    (err = control_status_add(d->control, status_sync, d)) < 0 ||
-	    (err = control_status_add(d->control, status_registry, d)) < 0 ||
-	    (err = djournal_register(d->journal, d->control)) < 0)
+	    (err = ctl_ha_register(d->control, &d->ctl_ha)) < 0 ||
+	    (err = control_status_add(d->control, ctl_ha_sync_status, &d->ctl_ha)) < 0 ||
+	    (err = control_status_add(d->control, ctl_registry_status, d->registry)) < 0 ||
+	    (err = ctl_journal_register(d->control, d->journal)) < 0)
 		log_errno(err, "control socket: cannot register commands");
 	return err;
 }

@@ -6,16 +6,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 
 #include "config.h"
-#include "control.h"
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
-
-#define JOURNAL_READ_MAX 1000
 
 struct djournal {
 	struct journal *j;
@@ -172,55 +168,7 @@ void djournal_close(struct djournal *dj)
 	free(dj);
 }
 
-static json_t *rec_json(const struct journal_rec *r)
+int djournal_read(struct djournal *dj, uint64_t since, struct journal_rec *out, size_t max, size_t *n)
 {
-	json_t *o = json_pack("{s:I, s:I, s:s}", "seq", (json_int_t)r->seq, "time_ms", (json_int_t)r->time_ms,
-			      "event", journal_type_name(r->type));
-
-	if (o && journal_type_is_server(r->type)) {
-		char addr[CFG_ADDR_TEXT_MAX];
-
-		snprintf(addr, sizeof(addr), "%s:%u", inet_ntoa(r->srv.addr), r->srv.port);
-		json_object_set_new(o, "server", json_string(r->srv.name));
-		json_object_set_new(o, "address", json_string(addr));
-	}
-	if (o && r->detail[0])
-		json_object_set_new(o, "detail", json_string(r->detail));
-	return o;
-}
-
-static json_t *cmd_journal(int argc, char **argv, void *arg)
-{
-	struct djournal *dj = arg;
-	struct journal_rec *recs;
-	uint64_t since = 0, skipped = 0;
-	size_t n = 0;
-	json_t *a;
-	char *end;
-
-	if (argc == 3 && !strcmp(argv[1], "--since")) {
-		errno = 0;
-		since = strtoull(argv[2], &end, 10);
-		if (errno || *end || end == argv[2])
-			return control_error("journal: --since takes a sequence number");
-	} else if (argc != 1) {
-		return control_error("usage: journal [--since SEQ]");
-	}
-	if (!(recs = calloc(JOURNAL_READ_MAX, sizeof(*recs))))
-		return NULL;
-	if (journal_read(dj->j, since, recs, JOURNAL_READ_MAX, &n, &skipped) < 0) {
-		free(recs);
-		return control_error("journal: cannot read it");
-	}
-	a = json_array();
-	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, rec_json(&recs[i]));
-	free(recs);
-	return a;
-}
-
-int djournal_register(struct djournal *dj, struct control *ctl)
-{
-	return control_register(ctl, "journal", "journal [--since SEQ] - the state-change journal (bitacora)",
-				cmd_journal, dj);
+	return journal_read(dj->j, since, out, max, n, NULL);
 }

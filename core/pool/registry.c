@@ -273,18 +273,17 @@ void registry_close(struct registry *r)
 	free(r);
 }
 
-json_t *registry_status_json(struct registry *r)
+void registry_get_stats(const struct registry *r, struct registry_stats *out)
 {
-	static const char *const names[REG_NCOUNTS] = {
-		"announces", "withdraws", "added", "removed", "expired", "refused", "ignored_not_active",
-		"bad_payload",
+	*out = (struct registry_stats){
+		.announces = r->count[REG_ANNOUNCES],
+		.withdraws = r->count[REG_WITHDRAWS],
+		.added = r->count[REG_ADDED],
+		.removed = r->count[REG_REMOVED],
+		.expired = r->count[REG_EXPIRED],
+		.refused = r->count[REG_REFUSED],
+		.ignored_not_active = r->count[REG_NOT_ACTIVE],
+		.bad_payload = r->count[REG_BAD_PAYLOAD],
 	};
-	json_t *o = json_object(), *drops = json_object();
-
-	for (int i = 0; o && i < REG_NCOUNTS; i++)
-		json_object_set_new(o, names[i], json_integer((json_int_t)r->count[i]));
-	for (int d = 1; drops && d < MSG_DROP_NCAUSES; d++)
-		json_object_set_new(drops, msg_drop_name(d), json_integer((json_int_t)r->drops[d]));
-	json_object_set_new(o, "dropped", drops);
-	return o;
+	memcpy(out->drops, r->drops, sizeof(out->drops));
 }

@@ -11,9 +11,9 @@
 #ifndef ANDROMEDA_REGISTRY_H
 #define ANDROMEDA_REGISTRY_H
 
-#include <jansson.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "msg.h"
 
@@ -37,6 +37,19 @@ void registry_close(struct registry *r);
 /* Our address changed (the HA interface got its address after start-up):
  * the acks' sender id from now on. */
 void registry_set_self(struct registry *r, struct in_addr self);
-json_t *registry_status_json(struct registry *r);
+
+/* The listener's counters, for `andromedactl status` ("registration",
+ * rendered by core/daemon/ctl_registry.c). */
+struct registry_stats {
+	uint64_t announces, withdraws;     /* decoded announcements and withdraws */
+	uint64_t added;                    /* servers put into the pool */
+	uint64_t removed;                  /* servers taken out once drained */
+	uint64_t expired;                  /* servers that missed their announcements */
+	uint64_t refused;                  /* announcements answered with a refusal */
+	uint64_t ignored_not_active;       /* received while not the active balancer */
+	uint64_t bad_payload;              /* authenticated, but not a valid payload */
+	uint64_t drops[MSG_DROP_NCAUSES];  /* dropped by the envelope, by cause ([0] unused) */
+};
+void registry_get_stats(const struct registry *r, struct registry_stats *out);
 
 #endif

@@ -2,6 +2,7 @@
  * with sync's nodes (ha/peers.c), after the failovers of issue 11 item 6. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "peers.h"

@@ -71,7 +71,7 @@ install_packages() {
 
 build() {
 	mkdir -p "$BUILD_DIR"
-	# A user's build: warnings are not errors here (CI has deploy/test.sh).
+	# A user's build: warnings are not errors here (CI has tests/test.sh).
 	cmake -S "$SRC_DIR" -B "$BUILD_DIR" -DANDROMEDA_WERROR=OFF >"$BUILD_DIR/demo-configure.log" 2>&1 &&
 		make -C "$BUILD_DIR" -j"$(nproc)" --no-print-directory andromeda andromedactl probe \
 			>"$BUILD_DIR/demo-make.log" 2>&1
@@ -169,7 +169,7 @@ build || { tail -n 30 "$BUILD_DIR/demo-make.log"; die "build failed"; }
 echo "  ok"
 
 source "$SRC_DIR/tests/lib/lab.sh"
-source "$SRC_DIR/deploy/lab-apache.sh"
+source "$SRC_DIR/tests/lib/lab-apache.sh"
 
 say "lab: client, lb1, web1..web3 in network namespaces"
 lab_init || die "cannot create the lab"

@@ -2,11 +2,11 @@
 # package-test.sh - build the Debian package and test it installed, as CI
 # does (issue 5).  On a Debian 12 test machine, as root:
 #
-#   sudo bash deploy/package-test.sh
+#   sudo bash tests/package/package-test.sh
 #
 #   1. installs the build packages (skipped when present);
 #   2. builds andromeda_VERSION_ARCH.deb with "cpack -G DEB" in build-deb/
-#      (no tests: the normal builds of deploy/test.sh run them);
+#      (no tests: the normal builds of tests/test.sh run them);
 #   3. checks its contents and control files (man pages, andromedactl(1),
 #      copyright, changelog.Debian.gz, examples) and runs lintian on it: no
 #      error (E:) allowed, warnings are printed;
@@ -38,7 +38,7 @@
 # Environment: BUILD_DIR (default build-deb), JOBS (default nproc).
 set -uo pipefail
 
-SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build-deb}
 JOBS=${JOBS:-$(nproc)}
 NS=andromeda-pkgtest-$$

@@ -3,8 +3,8 @@
 # (arm64, aarch64-linux-gnu) on an amd64 Debian 12 and run the Criterion
 # unit tests under qemu-user (issue 5).  As root:
 #
-#   sudo bash deploy/cross-test.sh            # arm64
-#   sudo ARCH=armhf bash deploy/cross-test.sh # 32-bit ARM (ARMv7, Pi 2 and later)
+#   sudo bash tests/cross/cross-test.sh            # arm64
+#   sudo ARCH=armhf bash tests/cross/cross-test.sh # 32-bit ARM (ARMv7, Pi 2 and later)
 #
 #   1. Debian multiarch: dpkg --add-architecture ARCH, the cross compiler,
 #      qemu-user-static and the -dev packages :ARCH.  Three of the build's
@@ -27,13 +27,13 @@
 #      (--version, -t on the example configuration).
 #
 # Integration tests (network namespaces, raw sockets) are not run under
-# qemu-user: they run natively in deploy/test.sh.
+# qemu-user: they run natively in tests/test.sh.
 #
 # Environment: ARCH (arm64 | armhf, default arm64), BUILD_DIR (default
 # build-cross-ARCH), JOBS (default nproc).
 set -uo pipefail
 
-SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 ARCH=${ARCH:-arm64}
 JOBS=${JOBS:-$(nproc)}
 case "$ARCH" in
@@ -175,7 +175,7 @@ unpack_extra() {
 		includedir=\${prefix}/include
 		libdir=\${prefix}/lib/$TRIPLET
 		Name: criterion
-		Description: Criterion unit tests ($ARCH, unpacked by deploy/cross-test.sh)
+		Description: Criterion unit tests ($ARCH, unpacked by tests/cross/cross-test.sh)
 		Version: $(dpkg-deb -f "$BUILD_DIR"/debs/libcriterion-dev_*.deb Version | cut -d- -f1)
 		Libs: -L\${libdir} -lcriterion
 		Cflags: -I\${includedir}

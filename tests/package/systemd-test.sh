@@ -5,7 +5,7 @@
 # on a Pi.  As root on an amd64 Debian 12 (systemd need not be PID 1 on
 # the host; the container's systemd is):
 #
-#   sudo bash deploy/systemd-test.sh
+#   sudo bash tests/package/systemd-test.sh
 #
 # Checks andromeda.service: not started by the package; start returns on
 # READY with the role in Status; the VIP; the unit's credentials (user
@@ -30,7 +30,7 @@
 # MIRROR (default http://deb.debian.org/debian).
 set -uo pipefail
 
-SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${CACHE:-/var/tmp/andromeda-systest}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build-deb}

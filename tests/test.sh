@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - THE test command (README): on a fresh Debian 12, as root,
 #
-#   sudo bash deploy/test.sh
+#   sudo bash tests/test.sh
 #
 # installs the packages the build and the tests need (skipped when all are
 # already installed), builds a normal build (build/) and an ASan+UBSan build
@@ -196,7 +196,7 @@ summary() {
 }
 
 if [[ $EUID -ne 0 ]]; then
-	echo "test.sh: run as root (packages, network namespaces): sudo bash deploy/test.sh" >&2
+	echo "test.sh: run as root (packages, network namespaces): sudo bash tests/test.sh" >&2
 	exit 1
 fi
 
@@ -239,8 +239,8 @@ build_phase "build (clang)" build-clang RelWithDebInfo -DCMAKE_C_COMPILER=clang
 
 # Static analysis and memcheck run on the normal build (docs/static-analysis.md).
 for tool in lint valgrind; do
-	say "$tool (deploy/$tool.sh)"
-	script_phase "$tool" "" env JOBS="$JOBS" bash "$SRC_DIR/deploy/$tool.sh" "$SRC_DIR/build"
+	say "$tool (tests/$tool/$tool.sh)"
+	script_phase "$tool" "" env JOBS="$JOBS" bash "$SRC_DIR/tests/$tool/$tool.sh" "$SRC_DIR/build"
 done
 
 if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
@@ -272,13 +272,13 @@ if ((FUZZ_SECONDS > 0)); then
 fi
 
 
-say "Debian package (deploy/package-test.sh)"
+say "Debian package (tests/package/package-test.sh)"
 script_phase "package (.deb)" "built, installed, verified, purged" \
-	env JOBS="$JOBS" bash "$SRC_DIR/deploy/package-test.sh"
+	env JOBS="$JOBS" bash "$SRC_DIR/tests/package/package-test.sh"
 if [[ "${SKIP_CROSS:-0}" != 1 ]]; then
-	say "arm64 cross-build, unit tests under qemu (deploy/cross-test.sh)"
+	say "arm64 cross-build, unit tests under qemu (tests/cross/cross-test.sh)"
 	script_phase "arm64 under qemu" "cross-built, unit tests, arm64 .deb" \
-		env JOBS="$JOBS" bash "$SRC_DIR/deploy/cross-test.sh"
+		env JOBS="$JOBS" bash "$SRC_DIR/tests/cross/cross-test.sh"
 fi
 
 summary

@@ -355,7 +355,7 @@ phase() {
 		for ((r = 1; r <= ROUNDS; r++)); do
 			# The round prints its own line; only a failed one adds a FAIL line.
 			if round "$sys" "$ivl" "$ev" "$r"; then
-				LAB_PASSED=$((LAB_PASSED + 1))
+				CHECK_PASSED=$((CHECK_PASSED + 1))
 			else
 				check "$sys ${ivl} ms $ev round $r" false
 			fi

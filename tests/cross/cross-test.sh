@@ -34,6 +34,8 @@
 set -uo pipefail
 
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
+# check, check_eq, check_summary: the assertions every test script shares.
+source "$SRC_DIR/tests/lib/check.sh"
 ARCH=${ARCH:-arm64}
 JOBS=${JOBS:-$(nproc)}
 case "$ARCH" in
@@ -45,8 +47,6 @@ BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build-cross-$ARCH}
 EXTRA=$BUILD_DIR/extra
 LIBDIR=/usr/lib/$TRIPLET
 T_START=$SECONDS
-PASSED=0
-FAILED=0
 MOUNTED_BINFMT=0
 REGISTERED_BINFMT=0
 ADDED_ARCH=0
@@ -64,22 +64,9 @@ HOST_PACKAGES=(gcc-$TRIPLET qemu-user-static cmake pkg-config make file dpkg-dev
 
 say() { printf '\n=== %s (%d s)\n' "$*" $((SECONDS - T_START)); }
 
-check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		PASSED=$((PASSED + 1))
-		printf 'ok   - %s\n' "$desc"
-		return 0
-	fi
-	FAILED=$((FAILED + 1))
-	printf 'FAIL - %s\n' "$desc"
-	return 1
-}
-
 die() {
 	printf 'cross-test: %s\n' "$*" >&2
-	FAILED=$((FAILED + 1))
+	CHECK_FAILED=$((CHECK_FAILED + 1))
 	exit 1
 }
 
@@ -109,8 +96,7 @@ cleanup() {
 	say "summary ($ARCH)"
 	for t in "${TIMES[@]}"; do printf '  %s\n' "$t"; done
 	((${#RETRIED[@]})) && printf '  re-run after a failure (timing under qemu): %s\n' "${RETRIED[*]}"
-	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-	((FAILED == 0 && PASSED > 0)) || exit 1
+	check_summary || exit 1
 	exit "$rc"
 }
 

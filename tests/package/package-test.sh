@@ -39,13 +39,13 @@
 set -uo pipefail
 
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
+# check, check_eq, check_summary: the assertions every test script shares.
+source "$SRC_DIR/tests/lib/check.sh"
 BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build-deb}
 JOBS=${JOBS:-$(nproc)}
 NS=andromeda-pkgtest-$$
 VIP=198.18.0.10
 T_START=$SECONDS
-PASSED=0
-FAILED=0
 INSTALLED=0
 DAEMON_PID=
 
@@ -58,32 +58,9 @@ PACKAGES=(
 
 say() { printf '\n=== %s (%d s)\n' "$*" $((SECONDS - T_START)); }
 
-# check "description" cmd... : run cmd, count and print the result.
-check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		PASSED=$((PASSED + 1))
-		printf 'ok   - %s\n' "$desc"
-		return 0
-	fi
-	FAILED=$((FAILED + 1))
-	printf 'FAIL - %s\n' "$desc"
-	return 1
-}
-
-# check_eq "description" EXPECTED ACTUAL
-check_eq() {
-	if [[ "$2" == "$3" ]]; then
-		check "$1 (= $3)" true
-	else
-		check "$1 (expected '$2', got '$3')" false
-	fi
-}
-
 die() {
 	printf 'package-test: %s\n' "$*" >&2
-	FAILED=$((FAILED + 1))
+	CHECK_FAILED=$((CHECK_FAILED + 1))
 	exit 1
 }
 
@@ -109,8 +86,7 @@ cleanup() {
 		dpkg -P andromeda >/dev/null 2>&1
 	fi
 	say "summary"
-	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-	((FAILED == 0 && PASSED > 0)) || exit 1
+	check_summary || exit 1
 	exit "$rc"
 }
 

@@ -31,6 +31,8 @@
 set -uo pipefail
 
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
+# check, check_eq, check_summary: the assertions every test script shares.
+source "$SRC_DIR/tests/lib/check.sh"
 CACHE=${CACHE:-/var/tmp/andromeda-systest}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build-deb}
@@ -38,8 +40,6 @@ ROOT=$CACHE/run-$$
 MACHINE=andromeda-systest-$$
 VIP=198.18.0.10
 T_START=$SECONDS
-PASSED=0
-FAILED=0
 NSPAWN_PID=
 LEADER=
 TIMES=()
@@ -48,30 +48,9 @@ BASE_PACKAGES=systemd,systemd-sysv,dbus,iproute2,adduser,procps,libcurl4,libhttp
 
 say() { printf '\n=== %s (%d s)\n' "$*" $((SECONDS - T_START)); }
 
-check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		PASSED=$((PASSED + 1))
-		printf 'ok   - %s\n' "$desc"
-		return 0
-	fi
-	FAILED=$((FAILED + 1))
-	printf 'FAIL - %s\n' "$desc"
-	return 1
-}
-
-check_eq() {
-	if [[ "$2" == "$3" ]]; then
-		check "$1 (= $3)" true
-	else
-		check "$1 (expected '$2', got '$3')" false
-	fi
-}
-
 die() {
 	printf 'systemd-test: %s\n' "$*" >&2
-	FAILED=$((FAILED + 1))
+	CHECK_FAILED=$((CHECK_FAILED + 1))
 	exit 1
 }
 
@@ -106,8 +85,7 @@ cleanup() {
 	[[ -d "$ROOT" ]] && rm -rf --one-file-system "$ROOT"
 	say "summary"
 	for t in "${TIMES[@]}"; do printf '  %s\n' "$t"; done
-	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-	((FAILED == 0 && PASSED > 0)) || exit 1
+	check_summary || exit 1
 	exit "$rc"
 }
 

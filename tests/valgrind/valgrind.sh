@@ -106,8 +106,9 @@ sum_field() {
 		awk '{ s += $1 } END { print s + 0 }'
 }
 
-# check NAME: run one binary, judge its logs, add a line to REPORT.
-check() {
+# check_binary NAME: run one binary under memcheck, judge its logs, add a
+# line to REPORT (not the pass/fail helper of tests/lib/check.sh).
+check_binary() {
 	local name=$1 bin="$BUILD_DIR/tests/$1" dir="$OUT/$1" t0=$SECONDS limit rc
 	local logs nproc errs lost nosum synth why=""
 	limit=${SLOW[$name]:-$VG_TIMEOUT}
@@ -170,7 +171,7 @@ echo "valgrind $(valgrind --version | sed 's/valgrind-//'), build $BUILD_DIR, $J
 for src in "$SRC_DIR"/tests/unit/test_*.c; do
 	name=$(basename "$src" .c)
 	[[ -n "${VG_ONLY:-}" && " $VG_ONLY " != *" $name "* ]] && continue
-	check "$name"
+	check_binary "$name"
 done
 
 printf '\n=== valgrind summary (%d s)\n' $((SECONDS - T_START))

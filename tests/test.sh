@@ -28,14 +28,9 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 SOAK_SECONDS=${SOAK_SECONDS:-30}
 T_START=$SECONDS
 
-PACKAGES=(
-	build-essential cmake pkg-config
-	libhttp-parser-dev libinih-dev libcriterion-dev libnl-3-dev libnl-route-3-dev
-	libmnl-dev libcurl4-openssl-dev libsystemd-dev libssl-dev libjansson-dev
-	clang libclang-rt-14-dev clang-tidy-14 cppcheck valgrind
-	iproute2 curl jq tcpdump netcat-openbsd procps util-linux apache2
-	libfaketime strace
-)
+# The packages: deploy/packages.sh names them by purpose.
+source "$SRC_DIR/deploy/packages.sh"
+PACKAGES=("${PKG_BUILD[@]}" "${PKG_UNIT[@]}" "${PKG_LAB[@]}" "${PKG_CHECKS[@]}")
 
 PHASES=()       # "name|result|detail" for the summary
 TOTAL_PASSED=0
@@ -46,18 +41,13 @@ say() { printf '\n=== %s\n' "$*"; }
 phase() { PHASES+=("$1|$2|$3"); }
 
 install_packages() {
-	local missing=() p
-	for p in "${PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	if ((${#missing[@]} == 0)); then
+	pkg_missing "${PACKAGES[@]}"
+	if ((${#PKG_MISSING[@]} == 0)); then
 		echo "all ${#PACKAGES[@]} packages already installed"
 		return 0
 	fi
-	echo "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq || return 1
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
+	echo "installing: ${PKG_MISSING[*]}"
+	pkg_install "${PKG_MISSING[@]}"
 }
 
 # build DIR TYPE [cmake args]: every CI build treats warnings as errors

@@ -36,6 +36,8 @@ set -uo pipefail
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 # check, check_eq, check_summary: the assertions every test script shares.
 source "$SRC_DIR/tests/lib/check.sh"
+# PKG_*, pkg_missing: the package lists, by purpose.
+source "$SRC_DIR/deploy/packages.sh"
 ARCH=${ARCH:-arm64}
 JOBS=${JOBS:-$(nproc)}
 case "$ARCH" in
@@ -52,15 +54,11 @@ REGISTERED_BINFMT=0
 ADDED_ARCH=0
 TIMES=()
 
-# Installed through multiarch (Multi-Arch: same).  libhttp-parser2.9,
-# libgit2-1.5 and libffi8 are the run-time libraries of the unpacked ones.
-MULTIARCH_DEV=(
-	libc6-dev libinih-dev libnl-3-dev libnl-route-3-dev libmnl-dev libcurl4-openssl-dev
-	libsystemd-dev libssl-dev libjansson-dev libhttp-parser2.9 libgit2-1.5 libffi8
-)
-# Unpacked into $EXTRA (not co-installable with their amd64 versions).
-UNPACKED=(libhttp-parser-dev libcriterion-dev libcriterion3 libnanomsg5)
-HOST_PACKAGES=(gcc-$TRIPLET qemu-user-static cmake pkg-config make file dpkg-dev)
+# deploy/packages.sh: PKG_CROSS_MULTIARCH are installed :ARCH through
+# multiarch, PKG_CROSS_UNPACKED unpacked into $EXTRA (not co-installable
+# with their amd64 versions), PKG_CROSS_HOST and the cross compiler on the
+# host.
+HOST_PACKAGES=("gcc-$TRIPLET" "${PKG_CROSS_HOST[@]}")
 
 say() { printf '\n=== %s (%d s)\n' "$*" $((SECONDS - T_START)); }
 
@@ -111,18 +109,16 @@ apt_update() {
 	return 1
 }
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-
 # ---- 1. packages ----
 install_packages() {
-	local want=() p removals
+	local want removals
 	dpkg --print-foreign-architectures | grep -qx "$ARCH" || {
 		echo "dpkg --add-architecture $ARCH"
 		dpkg --add-architecture "$ARCH" || return 1
 		ADDED_ARCH=1
 	}
-	for p in "${HOST_PACKAGES[@]}"; do installed "$p" || want+=("$p"); done
-	for p in "${MULTIARCH_DEV[@]}"; do installed "$p:$ARCH" || want+=("$p:$ARCH"); done
+	pkg_missing "${HOST_PACKAGES[@]}" "${PKG_CROSS_MULTIARCH[@]/%/:$ARCH}"
+	want=("${PKG_MISSING[@]}")
 	export DEBIAN_FRONTEND=noninteractive
 	# The :ARCH package lists must be there, also for apt-get download.
 	if ((${#want[@]})) || ! apt-cache show "libcriterion3:$ARCH" >/dev/null 2>&1; then
@@ -152,7 +148,7 @@ unpack_extra() {
 	mkdir -p "$EXTRA/pkgconfig" "$BUILD_DIR/debs"
 	# apt-get download drops privileges to _apt: give it the directory.
 	chown _apt "$BUILD_DIR/debs" 2>/dev/null
-	(cd "$BUILD_DIR/debs" && apt-get download -qq "${UNPACKED[@]/%/:$ARCH}") || return 1
+	(cd "$BUILD_DIR/debs" && apt-get download -qq "${PKG_CROSS_UNPACKED[@]/%/:$ARCH}") || return 1
 	for deb in "$BUILD_DIR"/debs/*.deb; do
 		dpkg-deb -x "$deb" "$EXTRA" || return 1
 	done

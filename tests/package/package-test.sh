@@ -41,6 +41,8 @@ set -uo pipefail
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 # check, check_eq, check_summary: the assertions every test script shares.
 source "$SRC_DIR/tests/lib/check.sh"
+# PKG_*, pkg_missing, pkg_install: the package lists, by purpose.
+source "$SRC_DIR/deploy/packages.sh"
 BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build-deb}
 JOBS=${JOBS:-$(nproc)}
 NS=andromeda-pkgtest-$$
@@ -49,12 +51,7 @@ T_START=$SECONDS
 INSTALLED=0
 DAEMON_PID=
 
-PACKAGES=(
-	build-essential cmake pkg-config dpkg-dev file
-	libhttp-parser-dev libinih-dev libnl-3-dev libnl-route-3-dev libmnl-dev
-	libcurl4-openssl-dev libsystemd-dev libssl-dev libjansson-dev
-	systemd adduser iproute2 util-linux procps lintian
-)
+PACKAGES=("${PKG_BUILD[@]}" "${PKG_DEB[@]}" "${PKG_PACKAGE_TEST[@]}")
 
 say() { printf '\n=== %s (%d s)\n' "$*" $((SECONDS - T_START)); }
 
@@ -91,14 +88,10 @@ cleanup() {
 }
 
 install_packages() {
-	local missing=() p
-	for p in "${PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) && { echo "all ${#PACKAGES[@]} packages already installed"; return 0; }
-	echo "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	pkg_missing "${PACKAGES[@]}"
+	((${#PKG_MISSING[@]} == 0)) && { echo "all ${#PACKAGES[@]} packages already installed"; return 0; }
+	echo "installing: ${PKG_MISSING[*]}"
+	pkg_install "${PKG_MISSING[@]}"
 }
 
 build_deb() {

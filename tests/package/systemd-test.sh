@@ -33,6 +33,8 @@ set -uo pipefail
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 # check, check_eq, check_summary: the assertions every test script shares.
 source "$SRC_DIR/tests/lib/check.sh"
+# PKG_*, pkg_missing, pkg_install: the package lists, by purpose.
+source "$SRC_DIR/deploy/packages.sh"
 CACHE=${CACHE:-/var/tmp/andromeda-systest}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build-deb}
@@ -44,7 +46,7 @@ NSPAWN_PID=
 LEADER=
 TIMES=()
 # Run-time libraries of the package, so dpkg -i needs no network inside.
-BASE_PACKAGES=systemd,systemd-sysv,dbus,iproute2,adduser,procps,libcurl4,libhttp-parser2.9,libinih1,libjansson4,libmnl0,libnl-3-200,libnl-route-3-200,libssl3,libsystemd0
+BASE_PACKAGES=$(IFS=,; echo "${PKG_SYSTEMD_BASE[*]}")
 
 say() { printf '\n=== %s (%d s)\n' "$*" $((SECONDS - T_START)); }
 
@@ -90,13 +92,10 @@ cleanup() {
 }
 
 prepare() {
-	local p missing=() t0=$SECONDS
-	for p in systemd-container debootstrap; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	if ((${#missing[@]})); then
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-			return 1
+	local t0=$SECONDS
+	pkg_missing "${PKG_SYSTEMD_HOST[@]}"
+	if ((${#PKG_MISSING[@]})); then
+		pkg_install "${PKG_MISSING[@]}" || return 1
 	fi
 	if [[ ! -x "$CACHE/base/usr/lib/systemd/systemd" ]]; then
 		echo "debootstrap bookworm into $CACHE/base (once)"

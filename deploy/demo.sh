@@ -31,39 +31,25 @@ RATE=${RATE:-60}
 LOOPS=${LOOPS:-4}
 VICTIM=web2
 
-PACKAGES=(
-	build-essential cmake pkg-config
-	libhttp-parser-dev libinih-dev libcriterion-dev libnl-3-dev libnl-route-3-dev
-	libmnl-dev libcurl4-openssl-dev libsystemd-dev libssl-dev libjansson-dev
-	apache2 iproute2 curl jq procps util-linux
-)
+# The packages, by purpose: deploy/packages.sh.
+source "$SRC_DIR/deploy/packages.sh"
+PACKAGES=("${PKG_BUILD[@]}" "${PKG_UNIT[@]}" "${PKG_LAB[@]}")
 
 say() { printf '\n== %s\n' "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
 # apt-get install without letting apache2 (or anything) start as a system
-# service: a policy-rc.d that says 101 ("action forbidden") for the
-# duration, unless the system already has one.
+# service (pkg_install_no_start).
 install_packages() {
-	local missing=() p made_policy=0 rc
-	for p in "${PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) && return 0
-	echo "installing: ${missing[*]}"
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\n# deploy/demo.sh: no service starts during the install\nexit 101\n' \
-			>/usr/sbin/policy-rc.d
-		chmod 755 /usr/sbin/policy-rc.d
-		made_policy=1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	local rc
+	pkg_missing "${PACKAGES[@]}"
+	((${#PKG_MISSING[@]} == 0)) && return 0
+	echo "installing: ${PKG_MISSING[*]}"
+	pkg_install_no_start "${PKG_MISSING[@]}"
 	rc=$?
-	((made_policy)) && rm -f /usr/sbin/policy-rc.d
 	# Installed by us: not a boot-time service either (our httpds are
 	# started by hand, in the lab, with their own configuration).
-	if [[ " ${missing[*]} " == *" apache2 "* && -d /run/systemd/system ]]; then
+	if [[ " ${PKG_MISSING[*]} " == *" apache2 "* && -d /run/systemd/system ]]; then
 		systemctl disable --now apache2 >/dev/null 2>&1
 	fi
 	return "$rc"
@@ -71,7 +57,7 @@ install_packages() {
 
 build() {
 	mkdir -p "$BUILD_DIR"
-	# A user's build: warnings are not errors here (CI has deploy/test.sh).
+	# A user's build: warnings are not errors here (CI has tests/test.sh).
 	cmake -S "$SRC_DIR" -B "$BUILD_DIR" -DANDROMEDA_WERROR=OFF >"$BUILD_DIR/demo-configure.log" 2>&1 &&
 		make -C "$BUILD_DIR" -j"$(nproc)" --no-print-directory andromeda andromedactl probe \
 			>"$BUILD_DIR/demo-make.log" 2>&1
@@ -169,7 +155,7 @@ build || { tail -n 30 "$BUILD_DIR/demo-make.log"; die "build failed"; }
 echo "  ok"
 
 source "$SRC_DIR/tests/lib/lab.sh"
-source "$SRC_DIR/deploy/lab-apache.sh"
+source "$SRC_DIR/tests/lib/lab-apache.sh"
 
 say "lab: client, lb1, web1..web3 in network namespaces"
 lab_init || die "cannot create the lab"

@@ -7,7 +7,7 @@
 #
 #   sudo bash deploy/drill.sh [-n ROUNDS] [-i ADVERT_INTERVAL]
 #
-# Build first (deploy/test.sh or cmake); BUILD_DIR defaults to ./build.
+# Build first (tests/test.sh or cmake); BUILD_DIR defaults to ./build.
 set -u
 ROUNDS=5
 INTERVAL=100ms

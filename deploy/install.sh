@@ -34,11 +34,6 @@ KEY=/etc/andromeda/cluster.key
 OS_RELEASE=${OS_RELEASE:-/etc/os-release}   # tests point these elsewhere
 SYSTEMD_DIR=${SYSTEMD_DIR:-/run/systemd/system}
 BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build-deb}
-BUILD_DEPS=(
-	build-essential cmake pkg-config dpkg-dev file
-	libhttp-parser-dev libinih-dev libnl-3-dev libnl-route-3-dev libmnl-dev
-	libcurl4-openssl-dev libsystemd-dev libssl-dev libjansson-dev
-)
 
 usage() {
 	cat <<'EOF'
@@ -150,15 +145,13 @@ source_version() {
 
 # ---- 2. the package ----
 build_deb() {
-	local missing=() p
 	[[ -f "$SRC_DIR/CMakeLists.txt" ]] || die "no source tree at $SRC_DIR: use --deb FILE"
-	for p in "${BUILD_DEPS[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	if ((${#missing[@]})); then
-		say "installing build dependencies: ${missing[*]}"
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# The build dependencies (PKG_BUILD, PKG_DEB), named beside this script.
+	source "$SRC_DIR/deploy/packages.sh"
+	pkg_missing "${PKG_BUILD[@]}" "${PKG_DEB[@]}"
+	if ((${#PKG_MISSING[@]})); then
+		say "installing build dependencies: ${PKG_MISSING[*]}"
+		pkg_install "${PKG_MISSING[@]}"
 	fi
 	say "building the package in $BUILD_DIR (a few minutes on a Raspberry Pi)"
 	rm -f "$BUILD_DIR"/andromeda_*.deb

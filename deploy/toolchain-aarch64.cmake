@@ -9,7 +9,7 @@
 # Debian multiarch, no sysroot: the arm64 -dev packages install their
 # libraries in /usr/lib/aarch64-linux-gnu and share /usr/include with the
 # native ones, and Debian's cross gcc searches exactly those directories.
-# deploy/cross-test.sh does all of this and runs the unit tests under qemu;
+# tests/cross/cross-test.sh does all of this and runs the unit tests under qemu;
 # docs/install.md explains the packages that cannot be co-installed.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)

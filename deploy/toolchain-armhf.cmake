@@ -8,7 +8,7 @@
 #   cmake -S . -B build-armhf -DCMAKE_TOOLCHAIN_FILE=deploy/toolchain-armhf.cmake -DBUILD_TESTING=OFF
 #
 # Same scheme as toolchain-aarch64.cmake (Debian multiarch, no sysroot);
-# ARCH=armhf deploy/cross-test.sh builds it and runs the unit tests under
+# ARCH=armhf tests/cross/cross-test.sh builds it and runs the unit tests under
 # qemu-arm.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR armv7l)

@@ -8,7 +8,7 @@
 #                     [--only REGEX]
 #
 #   --build DIR    a built tree (default build/); a Sanitize build runs with
-#                  the same ASAN_OPTIONS/UBSAN_OPTIONS as deploy/test.sh
+#                  the same ASAN_OPTIONS/UBSAN_OPTIONS as tests/test.sh
 #   --repeat N     run each selected test N times (default 1)
 #   --hog          one busy loop pinned on each CPU (taskset) for the whole
 #                  run, so the tests share the machine with a CPU hog

@@ -355,7 +355,7 @@ phase() {
 		for ((r = 1; r <= ROUNDS; r++)); do
 			# The round prints its own line; only a failed one adds a FAIL line.
 			if round "$sys" "$ivl" "$ev" "$r"; then
-				LAB_PASSED=$((LAB_PASSED + 1))
+				CHECK_PASSED=$((CHECK_PASSED + 1))
 			else
 				check "$sys ${ivl} ms $ev round $r" false
 			fi
@@ -443,7 +443,7 @@ summary() {
 
 require "running as root" test "$EUID" -eq 0
 if [[ "${NO_INSTALL:-0}" != 1 ]]; then
-	require "keepalived and haproxy are installed" bench_install_tools keepalived haproxy jq curl
+	require "keepalived and haproxy are installed" bench_install_tools "${PKG_BENCH_FAILOVER[@]}"
 fi
 require "keepalived and haproxy are available" lab_have keepalived haproxy
 ha_setup 2 "$NBE"

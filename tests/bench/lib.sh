@@ -5,7 +5,7 @@
 # needs that), which also gives BUILD_DIR, ANDROMEDA, LAB_LB_IP, lab_* ...
 #
 #   source "$(dirname "$0")/lib.sh"
-#   bench_install_tools wrk haproxy nginx-light jq curl || die "cannot install"
+#   bench_install_tools "${PKG_BENCH_PROXY[@]}" || die "cannot install"
 #   bench_lab && bench_backends              # client, lb, be1..be3 serving
 #   bench_haproxy_conf haproxy 81 1 4096; bench_nginx_conf 8192
 #   bench_wrk andromeda 64 && bench_wrk_parse   # WRK_RPS, WRK_P99, ...
@@ -17,30 +17,25 @@
 # run_wrk.  Every file they write is in $LAB_DIR.
 
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/lab.sh"
+# PKG_BENCH_* and pkg_install_no_start (deploy/packages.sh).
+source "$SRC_DIR/deploy/packages.sh"
 
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
 # bench_install_tools PACKAGE...: apt-get those of the Debian packages that
-# are missing.  The benches run their own instances of haproxy, nginx and
-# keepalived, in their namespaces, with their own files: a policy-rc.d
-# keeps Debian from starting them as system services, and the units of
-# the packages installed here are disabled, so they do not start at the
-# next boot of a machine that runs systemd either (works offline).
+# are missing (deploy/packages.sh names each bench's list).  The benches
+# run their own instances of haproxy, nginx and keepalived, in their
+# namespaces, with their own files: pkg_install_no_start keeps Debian from
+# starting them as system services, and the units of the packages
+# installed here are disabled, so they do not start at the next boot of a
+# machine that runs systemd either (works offline).
 bench_install_tools() {
-	local missing=() p made_policy=0 rc
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) && return 0
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-		made_policy=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	local p rc
+	pkg_missing "$@"
+	((${#PKG_MISSING[@]} == 0)) && return 0
+	pkg_install_no_start "${PKG_MISSING[@]}"
 	rc=$?
-	((made_policy)) && rm -f /usr/sbin/policy-rc.d
-	for p in "${missing[@]}"; do
+	for p in "${PKG_MISSING[@]}"; do
 		case $p in
 		keepalived | haproxy) ((rc == 0)) && systemctl --no-reload disable "$p" >/dev/null 2>&1 ;;
 		nginx-light) ((rc == 0)) && systemctl --no-reload disable nginx >/dev/null 2>&1 ;;

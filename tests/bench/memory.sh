@@ -144,7 +144,7 @@ summary() {
 [[ $EUID -eq 0 ]] || die "run as root"
 [[ "$CONNS" =~ ^[0-9]+$ && "$CONNS" -ge 100 && "$CONNS" -le 100000 ]] || die "CONNS takes 100..100000"
 (($(ulimit -Hn) >= CONNS + 64)) || die "$CONNS connections need $((CONNS + 64)) descriptors; hard limit $(ulimit -Hn)"
-[[ "${NO_INSTALL:-0}" == 1 ]] || bench_install_tools haproxy nginx-light jq curl || die "cannot install haproxy, nginx"
+[[ "${NO_INSTALL:-0}" == 1 ]] || bench_install_tools "${PKG_BENCH_MEMORY[@]}" || die "cannot install haproxy, nginx"
 bench_require_built "$ANDROMEDA" "$ANDROMEDACTL" "$FAKESRV" "$HOLDCONNS"
 lab_have haproxy nginx jq curl ss || die "missing tools"
 ulimit -n "$(ulimit -Hn)" # every proxy inherits room for CONNS descriptors

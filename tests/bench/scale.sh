@@ -205,7 +205,7 @@ summary() {
 }
 
 [[ $EUID -eq 0 ]] || die "run as root"
-[[ "${NO_INSTALL:-0}" == 1 ]] || bench_install_tools wrk haproxy nginx-light jq curl || die "cannot install wrk, haproxy, nginx"
+[[ "${NO_INSTALL:-0}" == 1 ]] || bench_install_tools "${PKG_BENCH_PROXY[@]}" || die "cannot install wrk, haproxy, nginx"
 bench_require_built "$ANDROMEDA" "$ANDROMEDACTL" "$FAKESRV"
 lab_have wrk haproxy nginx jq curl || die "missing tools"
 [[ $THREADS =~ ^[1-9][0-9]*$ ]] || die "THREADS must be a positive integer"

@@ -1,8 +1,8 @@
 /* fuzz_agent_config.c - libFuzzer harness: andromeda-agent configuration
  * files into core/agent/config_agent.c.
  *
- * Build by hand, from the repository root (deploy/test.sh and
- * deploy/fuzz.sh do the same with every module's sources):
+ * Build by hand, from the repository root (tests/test.sh and
+ * tests/fuzz/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib -Icore/agent \
  *       tests/fuzz/fuzz_agent_config.c core/agent/config_agent.c core/lib/config_file.c \
  *       core/lib/config_value.c core/lib/regmsg.c core/lib/msg.c core/lib/log.c \

@@ -1,8 +1,8 @@
 /* fuzz_config.c - libFuzzer harness: configuration files into
  * core/daemon/config.c and values into core/lib/config_value.c.
  *
- * Build by hand, from the repository root (deploy/test.sh and
- * deploy/fuzz.sh do the same with every module's sources):
+ * Build by hand, from the repository root (tests/test.sh and
+ * tests/fuzz/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib \
  *       tests/fuzz/fuzz_config.c core/daemon/config.c core/lib/config_file.c \
  *       core/lib/config_value.c core/lib/regmsg.c core/lib/log.c -linih -o fuzz_config

@@ -1,8 +1,8 @@
 /* fuzz_control.c - libFuzzer harness: what a client sends on the control
  * socket, into core/daemon/control.c.
  *
- * Build by hand, from the repository root (deploy/test.sh and
- * deploy/fuzz.sh do the same with every module's sources):
+ * Build by hand, from the repository root (tests/test.sh and
+ * tests/fuzz/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib -Icore/daemon \
  *       tests/fuzz/fuzz_control.c core/daemon/control.c core/lib/acceptor.c core/lib/loop.c \
  *       core/lib/log.c -ljansson -o fuzz_control

@@ -2,7 +2,7 @@
  * both as records (journal_decode) and as a whole journal file
  * (journal_open's validation and truncation, then journal_replay).
  *
- * Build by hand, from the repository root (deploy/test.sh does the same
+ * Build by hand, from the repository root (tests/test.sh does the same
  * with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib -Icore/pool -Iha \
  *       tests/fuzz/fuzz_journal.c ha/journal.c ha/journal_codec.c core/lib/log.c -o fuzz_journal

@@ -1,8 +1,8 @@
 /* fuzz_sync.c - libFuzzer harness: replication payloads into
  * ha/sync_codec.c (snapshot chunk, delta, snapshot request).
  *
- * Build by hand, from the repository root (deploy/test.sh and
- * deploy/fuzz.sh do the same with every module's sources):
+ * Build by hand, from the repository root (tests/test.sh and
+ * tests/fuzz/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iha -Icore/lib \
  *       tests/fuzz/fuzz_sync.c ha/sync_codec.c core/lib/regmsg.c -o fuzz_sync
  * Run (the corpus directory doubles as the seed set):

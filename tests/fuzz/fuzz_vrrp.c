@@ -1,7 +1,7 @@
 /* fuzz_vrrp.c - libFuzzer harness: raw IPv4 packets into ha/vrrp_packet.c.
  *
- * Build by hand, from the repository root (deploy/test.sh and
- * deploy/fuzz.sh do the same with every module's sources):
+ * Build by hand, from the repository root (tests/test.sh and
+ * tests/fuzz/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iha \
  *       tests/fuzz/fuzz_vrrp.c ha/vrrp_packet.c -o fuzz_vrrp
  * Run (the corpus directory doubles as the seed set):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # health_host against a real Apache with two name-based virtual hosts
-# (deploy/lab-apache.sh): www.example.test is the default vhost and has no
+# (tests/lib/lab-apache.sh): www.example.test is the default vhost and has no
 # /healthz (404), api.example.test has one (200).  A check without the
 # right Host reaches the default vhost and fails; with it, it passes:
 #   1. [server] health_host: that server UP, the same Apache without it DOWN
@@ -10,7 +10,7 @@
 #      UP; an agent without it registers a server that stays DOWN.
 set -uo pipefail
 source "$(dirname "$0")/../lib/lab.sh"
-source "$SRC_DIR/deploy/lab-apache.sh"
+source "$SRC_DIR/tests/lib/lab-apache.sh"
 
 AGENT=${AGENT:-$BUILD_DIR/andromeda-agent}
 BE_IP=$(lab_be_ip 1)

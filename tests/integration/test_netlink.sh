@@ -21,6 +21,8 @@ set -u
 
 SRC_DIR=${SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build}
+# check, check_fail, check_summary: the shared assertions.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 
 TAG=$$
 NS_A=andr-nl-a-$TAG
@@ -35,8 +37,6 @@ BASE_A=198.18.0.21
 PEER_B=198.18.0.20
 FAKE_MAC=02:00:00:00:00:01
 
-PASSED=0
-FAILED=0
 PIDS=()
 NAMESPACES=()
 WORK=
@@ -55,16 +55,6 @@ teardown() {
 }
 trap teardown EXIT
 trap 'exit 130' INT TERM
-
-pass() { PASSED=$((PASSED + 1)); printf 'ok   - %s\n' "$1"; }
-fail() { FAILED=$((FAILED + 1)); printf 'FAIL - %s\n' "$1"; }
-
-# check "description" cmd... : the command's status is the verdict.
-check() {
-	local desc=$1
-	shift
-	if "$@"; then pass "$desc"; else fail "$desc"; fi
-}
 
 # wait_for FILE REGEX [SECONDS]: poll with a deadline instead of sleeping.
 wait_for() {
@@ -218,7 +208,7 @@ test_garp_burst() {
 	ip netns exec "$NS_B" tcpdump -l -n -e -tt -i "$IF_B" arp >"$cap" 2>"$cap.err" &
 	pid=$!
 	PIDS+=("$pid")
-	wait_for "$cap.err" "listening on" 5 || { fail "tcpdump starts"; return; }
+	wait_for "$cap.err" "listening on" 5 || { check_fail "tcpdump starts"; return; }
 
 	# Burst of 3 rounds 50 ms apart, then a refresh every 200 ms: stopped
 	# after 6 rounds (3 refreshes; 10 s at most), then 400 ms more to prove
@@ -289,7 +279,7 @@ stop_watch() {
 
 test_kwatch() {
 	local w=$WORK/watch.txt idx st
-	start_watch "$w" "$IF_A" -t 20000 || { fail "watcher starts"; return; }
+	start_watch "$w" "$IF_A" -t 20000 || { check_fail "watcher starts"; return; }
 	idx=$(in_a cat "/sys/class/net/$IF_A/ifindex")
 	check "initial link state is read at start (carrier up)" \
 		grep -q "^initial link $IF_A index $idx carrier up (up)" "$w"
@@ -342,7 +332,7 @@ test_kwatch_overrun() {
 	# until we have made them all (-S: a file, not a span of time, which 41
 	# runs of ip(8) can outlast on a loaded machine).
 	rm -f "$WORK/go"
-	start_watch "$w" "$IF_A" -b 1 -S "$WORK/go" -t 20000 || { fail "overrun watcher starts"; return; }
+	start_watch "$w" "$IF_A" -b 1 -S "$WORK/go" -t 20000 || { check_fail "overrun watcher starts"; return; }
 	for i in $(seq 1 40); do ip -n "$NS_A" addr add "198.18.1.$i/24" dev "$IF_A"; done
 	ip -n "$NS_B" link set "$IF_B" down
 	touch "$WORK/go"
@@ -360,7 +350,7 @@ test_kwatch_overrun() {
 
 test_kwatch_recreate() {
 	local w=$WORK/watch_recreate.txt
-	start_watch "$w" "$IF_L" -t 10000 || { fail "recreate watcher starts"; return; }
+	start_watch "$w" "$IF_L" -t 10000 || { check_fail "recreate watcher starts"; return; }
 	ip -n "$NS_A" link del "$IF_L"
 	check "deleted interface: carrier down event" \
 		wait_for "$w" "^event link $IF_L index 0 carrier down \(interface deleted\)"
@@ -383,7 +373,7 @@ main() {
 	WORK=$(mktemp -d /tmp/test_netlink.XXXXXX)
 	find_probe || { echo "cannot build nl_probe"; echo "0 passed, 1 failed"; exit 1; }
 	log "probe: $NL_PROBE; namespaces $NS_A, $NS_B"
-	setup_lab || { fail "lab set-up"; echo "$PASSED passed, $FAILED failed"; exit 1; }
+	setup_lab || { check_fail "lab set-up"; check_summary; exit 1; }
 
 	test_vip
 	test_vip_stale
@@ -393,15 +383,14 @@ main() {
 	if command -v tcpdump >/dev/null; then
 		test_garp_burst
 	else
-		fail "tcpdump is not installed: cannot observe the gratuitous ARP"
+		check_fail "tcpdump is not installed: cannot observe the gratuitous ARP"
 	fi
 	test_garp_request_only
 	test_kwatch
 	test_kwatch_overrun
 	test_kwatch_recreate
 
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
+	check_summary
 }
 
 main "$@"

@@ -20,6 +20,8 @@ set -u
 
 SRC_DIR=${SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build}
+# check, check_fail, check_summary: the shared assertions.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 
 TAG=$$
 NS_A=andr-vw-a-$TAG
@@ -30,8 +32,6 @@ ADDR_A=198.18.0.21
 ADDR_B=198.18.0.22
 VIP=198.18.0.10
 
-PASSED=0
-FAILED=0
 PIDS=()
 NAMESPACES=()
 WORK=
@@ -50,14 +50,6 @@ teardown() {
 }
 trap teardown EXIT
 trap 'exit 130' INT TERM
-
-pass() { PASSED=$((PASSED + 1)); printf 'ok   - %s\n' "$1"; }
-fail() { FAILED=$((FAILED + 1)); printf 'FAIL - %s\n' "$1"; }
-check() {
-	local desc=$1
-	shift
-	if "$@"; then pass "$desc"; else fail "$desc"; fi
-}
 
 # wait_for FILE REGEX [SECONDS]
 wait_for() {
@@ -142,8 +134,8 @@ start_recv() {
 
 test_multicast() {
 	local rx=$WORK/mc.rx td=$WORK/mc.td
-	start_tcpdump "$td" 1 || { fail "tcpdump did not start"; return; }
-	start_recv "$rx" -w 30000 || { fail "probe recv did not start"; return; }
+	start_tcpdump "$td" 1 || { check_fail "tcpdump did not start"; return; }
+	start_recv "$rx" -w 30000 || { check_fail "probe recv did not start"; return; }
 	check "send a multicast advert from A" in_a "$VRRP_PROBE" send "$IF_A" -p 150 -a "$VIP" >/dev/null
 	wait_pid "$RECV_PID" 30
 	check "B parses it: every field as sent" grep -Eq \
@@ -159,8 +151,8 @@ test_multicast() {
 
 test_unicast() {
 	local rx=$WORK/uc.rx td=$WORK/uc.td
-	start_tcpdump "$td" 1 || { fail "tcpdump did not start"; return; }
-	start_recv "$rx" -u "$ADDR_A" -w 30000 || { fail "probe recv did not start"; return; }
+	start_tcpdump "$td" 1 || { check_fail "tcpdump did not start"; return; }
+	start_recv "$rx" -u "$ADDR_A" -w 30000 || { check_fail "probe recv did not start"; return; }
 	check "send a unicast advert from A to B" \
 		in_a "$VRRP_PROBE" send "$IF_A" -p 120 -a "$VIP" -u "$ADDR_B" >/dev/null
 	wait_pid "$RECV_PID" 30
@@ -173,14 +165,14 @@ test_unicast() {
 
 test_compat_checksum() {
 	local rx=$WORK/plain.rx rx2=$WORK/plain2.rx td=$WORK/plain.td
-	start_tcpdump "$td" 1 || { fail "tcpdump did not start"; return; }
-	start_recv "$rx" -w 30000 || { fail "probe recv did not start"; return; }
+	start_tcpdump "$td" 1 || { check_fail "tcpdump did not start"; return; }
+	start_recv "$rx" -w 30000 || { check_fail "probe recv did not start"; return; }
 	in_a "$VRRP_PROBE" send "$IF_A" -p 150 -a "$VIP" -P >/dev/null
 	check "RFC receiver drops the compat checksum" wait_for "$rx" "drop src=$ADDR_A .*cause=bad checksum" 10
 	stop_recv
 	wait_pid "$TCPDUMP_PID" 5
 	check "tcpdump also calls it a bad VRRP checksum" grep -q 'bad vrrp cksum' "$td"
-	start_recv "$rx2" -P -w 30000 || { fail "probe recv did not start"; return; }
+	start_recv "$rx2" -P -w 30000 || { check_fail "probe recv did not start"; return; }
 	in_a "$VRRP_PROBE" send "$IF_A" -p 150 -a "$VIP" -P >/dev/null
 	wait_pid "$RECV_PID" 30
 	check "compat receiver accepts it" grep -Eq "advert src=$ADDR_A .*cksum=plain" "$rx2"
@@ -188,13 +180,13 @@ test_compat_checksum() {
 
 test_drops() {
 	local rx=$WORK/ttl.rx rx2=$WORK/vrid.rx
-	start_recv "$rx" -w 30000 || { fail "probe recv did not start"; return; }
+	start_recv "$rx" -w 30000 || { check_fail "probe recv did not start"; return; }
 	check "send an advert with TTL 64" in_a "$VRRP_PROBE" send "$IF_A" -a "$VIP" -T 64 >/dev/null
 	check "TTL 64 is dropped on receipt" wait_for "$rx" "drop src=$ADDR_A ttl=64 cause=TTL not 255" 10
 	stop_recv
 	check "and never parsed as an advert" bash -c \
 		"grep -q 'cause=TTL not 255' '$rx' && ! grep -q '^t=[0-9]* advert' '$rx'"
-	start_recv "$rx2" -w 30000 || { fail "probe recv did not start"; return; }
+	start_recv "$rx2" -w 30000 || { check_fail "probe recv did not start"; return; }
 	in_a "$VRRP_PROBE" send "$IF_A" -v 52 -a "$VIP" >/dev/null
 	check "another VRID is dropped" wait_for "$rx2" "drop src=$ADDR_A .*cause=other VRID" 10
 	stop_recv
@@ -236,7 +228,7 @@ test_election() {
 		wait_for "$b" 'BACKUP -> MASTER \(master released with priority 0' 3
 	t0=$(tstamp "$a" 'stopping on signal')
 	t1=$(tstamp "$b" 'state BACKUP -> MASTER')
-	[ -n "$t0" ] && [ -n "$t1" ] || { fail "no time stamps for the SIGTERM failover"; t0=0 t1=999999; }
+	[ -n "$t0" ] && [ -n "$t1" ] || { check_fail "no time stamps for the SIGTERM failover"; t0=0 t1=999999; }
 	# The reason checked above ("master released with priority 0") is what
 	# tells Skew_Time from Master_Down_Interval; the time is only logged.
 	log "SIGTERM failover: $((t1 - t0)) ms (Skew_Time 60, Master_Down_Interval 360)"
@@ -268,7 +260,7 @@ main() {
 	WORK=$(mktemp -d /tmp/test_vrrp_wire.XXXXXX)
 	find_probe || { echo "cannot build vrrp_probe"; echo "0 passed, 1 failed"; exit 1; }
 	log "probe: $VRRP_PROBE; namespaces $NS_A, $NS_B"
-	setup_lab || { fail "lab set-up"; echo "$PASSED passed, $FAILED failed"; exit 1; }
+	setup_lab || { check_fail "lab set-up"; check_summary; exit 1; }
 
 	test_multicast
 	test_unicast
@@ -276,8 +268,7 @@ main() {
 	test_drops
 	test_election
 
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
+	check_summary
 }
 
 main "$@"

@@ -32,8 +32,6 @@ ANDROMEDA=${ANDROMEDA:-$BUILD_DIR/andromeda}
 ANDROMEDACTL=${ANDROMEDACTL:-$BUILD_DIR/andromedactl}
 FAKESRV=${FAKESRV:-$BUILD_DIR/tests/fakesrv}
 
-LAB_PASSED=0
-LAB_FAILED=0
 LAB_DIR=
 LAB_PFX=
 LAB_BRNS=
@@ -52,44 +50,8 @@ lab_log() { printf '[lab %s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
 
 # ---------------------------------------------------------------- asserts --
 
-# check "description" cmd... : run cmd, count and print the result.
-check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		LAB_PASSED=$((LAB_PASSED + 1))
-		printf 'ok   - %s\n' "$desc"
-		return 0
-	fi
-	LAB_FAILED=$((LAB_FAILED + 1))
-	printf 'FAIL - %s\n' "$desc"
-	return 1
-}
-
-# check_eq "description" EXPECTED ACTUAL
-check_eq() {
-	if [[ "$2" == "$3" ]]; then
-		check "$1 (= $3)" true
-	else
-		check "$1 (expected '$2', got '$3')" false
-	fi
-}
-
-# check_le "description" VALUE MAX / check_ge VALUE MIN (integers)
-check_le() {
-	if [[ "$2" =~ ^-?[0-9]+$ ]] && (($2 <= $3)); then
-		check "$1 ($2 <= $3)" true
-	else
-		check "$1 (got '$2', want <= $3)" false
-	fi
-}
-check_ge() {
-	if [[ "$2" =~ ^-?[0-9]+$ ]] && (($2 >= $3)); then
-		check "$1 ($2 >= $3)" true
-	else
-		check "$1 (got '$2', want >= $3)" false
-	fi
-}
+# check, check_eq, check_le, check_ge and the counts: tests/lib/check.sh.
+source "$LAB_SH_DIR/check.sh"
 
 # require "description" cmd... : a check whose failure makes the rest of the
 # script meaningless (binary missing, lab not built): count it and finish.
@@ -100,13 +62,10 @@ require() {
 # Print the closing line and exit: non-zero when anything failed, and also
 # when nothing was checked at all (a test that checks nothing cannot fail).
 lab_finish() {
-	if ((LAB_FAILED > 0)); then
+	if ((CHECK_FAILED > 0)); then
 		lab_dump_logs
 	fi
-	printf '%d passed, %d failed\n' "$LAB_PASSED" "$LAB_FAILED"
-	if ((LAB_FAILED > 0 || LAB_PASSED == 0)); then
-		exit 1
-	fi
+	check_summary || exit 1
 	exit 0
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - THE test command (README): on a fresh Debian 12, as root,
 #
-#   sudo bash deploy/test.sh
+#   sudo bash tests/test.sh
 #
 # installs the packages the build and the tests need (skipped when all are
 # already installed), builds a normal build (build/) and an ASan+UBSan build
@@ -28,14 +28,9 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 SOAK_SECONDS=${SOAK_SECONDS:-30}
 T_START=$SECONDS
 
-PACKAGES=(
-	build-essential cmake pkg-config
-	libhttp-parser-dev libinih-dev libcriterion-dev libnl-3-dev libnl-route-3-dev
-	libmnl-dev libcurl4-openssl-dev libsystemd-dev libssl-dev libjansson-dev
-	clang libclang-rt-14-dev clang-tidy-14 cppcheck valgrind
-	iproute2 curl jq tcpdump netcat-openbsd procps util-linux apache2
-	libfaketime strace
-)
+# The packages: deploy/packages.sh names them by purpose.
+source "$SRC_DIR/deploy/packages.sh"
+PACKAGES=("${PKG_BUILD[@]}" "${PKG_UNIT[@]}" "${PKG_LAB[@]}" "${PKG_CHECKS[@]}")
 
 PHASES=()       # "name|result|detail" for the summary
 TOTAL_PASSED=0
@@ -46,18 +41,13 @@ say() { printf '\n=== %s\n' "$*"; }
 phase() { PHASES+=("$1|$2|$3"); }
 
 install_packages() {
-	local missing=() p
-	for p in "${PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	if ((${#missing[@]} == 0)); then
+	pkg_missing "${PACKAGES[@]}"
+	if ((${#PKG_MISSING[@]} == 0)); then
 		echo "all ${#PACKAGES[@]} packages already installed"
 		return 0
 	fi
-	echo "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq || return 1
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
+	echo "installing: ${PKG_MISSING[*]}"
+	pkg_install "${PKG_MISSING[@]}"
 }
 
 # build DIR TYPE [cmake args]: every CI build treats warnings as errors
@@ -196,7 +186,7 @@ summary() {
 }
 
 if [[ $EUID -ne 0 ]]; then
-	echo "test.sh: run as root (packages, network namespaces): sudo bash deploy/test.sh" >&2
+	echo "test.sh: run as root (packages, network namespaces): sudo bash tests/test.sh" >&2
 	exit 1
 fi
 
@@ -239,8 +229,8 @@ build_phase "build (clang)" build-clang RelWithDebInfo -DCMAKE_C_COMPILER=clang
 
 # Static analysis and memcheck run on the normal build (docs/static-analysis.md).
 for tool in lint valgrind; do
-	say "$tool (deploy/$tool.sh)"
-	script_phase "$tool" "" env JOBS="$JOBS" bash "$SRC_DIR/deploy/$tool.sh" "$SRC_DIR/build"
+	say "$tool (tests/$tool/$tool.sh)"
+	script_phase "$tool" "" env JOBS="$JOBS" bash "$SRC_DIR/tests/$tool/$tool.sh" "$SRC_DIR/build"
 done
 
 if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
@@ -272,13 +262,13 @@ if ((FUZZ_SECONDS > 0)); then
 fi
 
 
-say "Debian package (deploy/package-test.sh)"
+say "Debian package (tests/package/package-test.sh)"
 script_phase "package (.deb)" "built, installed, verified, purged" \
-	env JOBS="$JOBS" bash "$SRC_DIR/deploy/package-test.sh"
+	env JOBS="$JOBS" bash "$SRC_DIR/tests/package/package-test.sh"
 if [[ "${SKIP_CROSS:-0}" != 1 ]]; then
-	say "arm64 cross-build, unit tests under qemu (deploy/cross-test.sh)"
+	say "arm64 cross-build, unit tests under qemu (tests/cross/cross-test.sh)"
 	script_phase "arm64 under qemu" "cross-built, unit tests, arm64 .deb" \
-		env JOBS="$JOBS" bash "$SRC_DIR/deploy/cross-test.sh"
+		env JOBS="$JOBS" bash "$SRC_DIR/tests/cross/cross-test.sh"
 fi
 
 summary

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # fuzz.sh - build every libFuzzer harness (tests/fuzz/fuzz_*.c) and run each
-# one for a while; the long local run that deploy/test.sh's 10-second smoke
+# one for a while; the long local run that tests/test.sh's 10-second smoke
 # phase stands in for in CI.
 #
-#   bash deploy/fuzz.sh [-t SECONDS] [-j JOBS] [-b BUILD_DIR] [-o RUN_DIR] [NAME...]
+#   bash tests/fuzz/fuzz.sh [-t SECONDS] [-j JOBS] [-b BUILD_DIR] [-o RUN_DIR] [NAME...]
 #
 #   -t SECONDS   run time per harness (default 600, i.e. 10 minutes)
 #   -j JOBS      harnesses run at once (default nproc)
@@ -19,10 +19,10 @@
 # per crash (or leak, timeout, out-of-memory) with its reproducer; replay one
 # with   BUILD_DIR/tests/fuzz_NAME REPRODUCER.
 # Exits 0 when every harness built and ran without a finding, 1 otherwise.
-# Needs clang and libclang-rt-14-dev (deploy/test.sh installs both).
+# Needs clang and libclang-rt-14-dev (tests/test.sh installs both).
 set -uo pipefail
 
-SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 SECS=600
 JOBS=$(nproc)
 BUILD_DIR="$SRC_DIR/build-fuzzers"

@@ -2,11 +2,11 @@
 # package-test.sh - build the Debian package and test it installed, as CI
 # does (issue 5).  On a Debian 12 test machine, as root:
 #
-#   sudo bash deploy/package-test.sh
+#   sudo bash tests/package/package-test.sh
 #
 #   1. installs the build packages (skipped when present);
 #   2. builds andromeda_VERSION_ARCH.deb with "cpack -G DEB" in build-deb/
-#      (no tests: the normal builds of deploy/test.sh run them);
+#      (no tests: the normal builds of tests/test.sh run them);
 #   3. checks its contents and control files (man pages, andromedactl(1),
 #      copyright, changelog.Debian.gz, examples) and runs lintian on it: no
 #      error (E:) allowed, warnings are printed;
@@ -38,52 +38,26 @@
 # Environment: BUILD_DIR (default build-deb), JOBS (default nproc).
 set -uo pipefail
 
-SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
+# check, check_eq, check_summary: the assertions every test script shares.
+source "$SRC_DIR/tests/lib/check.sh"
+# PKG_*, pkg_missing, pkg_install: the package lists, by purpose.
+source "$SRC_DIR/deploy/packages.sh"
 BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build-deb}
 JOBS=${JOBS:-$(nproc)}
 NS=andromeda-pkgtest-$$
 VIP=198.18.0.10
 T_START=$SECONDS
-PASSED=0
-FAILED=0
 INSTALLED=0
 DAEMON_PID=
 
-PACKAGES=(
-	build-essential cmake pkg-config dpkg-dev file
-	libhttp-parser-dev libinih-dev libnl-3-dev libnl-route-3-dev libmnl-dev
-	libcurl4-openssl-dev libsystemd-dev libssl-dev libjansson-dev
-	systemd adduser iproute2 util-linux procps lintian
-)
+PACKAGES=("${PKG_BUILD[@]}" "${PKG_DEB[@]}" "${PKG_PACKAGE_TEST[@]}")
 
 say() { printf '\n=== %s (%d s)\n' "$*" $((SECONDS - T_START)); }
 
-# check "description" cmd... : run cmd, count and print the result.
-check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		PASSED=$((PASSED + 1))
-		printf 'ok   - %s\n' "$desc"
-		return 0
-	fi
-	FAILED=$((FAILED + 1))
-	printf 'FAIL - %s\n' "$desc"
-	return 1
-}
-
-# check_eq "description" EXPECTED ACTUAL
-check_eq() {
-	if [[ "$2" == "$3" ]]; then
-		check "$1 (= $3)" true
-	else
-		check "$1 (expected '$2', got '$3')" false
-	fi
-}
-
 die() {
 	printf 'package-test: %s\n' "$*" >&2
-	FAILED=$((FAILED + 1))
+	CHECK_FAILED=$((CHECK_FAILED + 1))
 	exit 1
 }
 
@@ -109,20 +83,15 @@ cleanup() {
 		dpkg -P andromeda >/dev/null 2>&1
 	fi
 	say "summary"
-	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-	((FAILED == 0 && PASSED > 0)) || exit 1
+	check_summary || exit 1
 	exit "$rc"
 }
 
 install_packages() {
-	local missing=() p
-	for p in "${PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) && { echo "all ${#PACKAGES[@]} packages already installed"; return 0; }
-	echo "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	pkg_missing "${PACKAGES[@]}"
+	((${#PKG_MISSING[@]} == 0)) && { echo "all ${#PACKAGES[@]} packages already installed"; return 0; }
+	echo "installing: ${PKG_MISSING[*]}"
+	pkg_install "${PKG_MISSING[@]}"
 }
 
 build_deb() {

@@ -3,8 +3,8 @@
 # (arm64, aarch64-linux-gnu) on an amd64 Debian 12 and run the Criterion
 # unit tests under qemu-user (issue 5).  As root:
 #
-#   sudo bash deploy/cross-test.sh            # arm64
-#   sudo ARCH=armhf bash deploy/cross-test.sh # 32-bit ARM (ARMv7, Pi 2 and later)
+#   sudo bash tests/cross/cross-test.sh            # arm64
+#   sudo ARCH=armhf bash tests/cross/cross-test.sh # 32-bit ARM (ARMv7, Pi 2 and later)
 #
 #   1. Debian multiarch: dpkg --add-architecture ARCH, the cross compiler,
 #      qemu-user-static and the -dev packages :ARCH.  Three of the build's
@@ -27,13 +27,17 @@
 #      (--version, -t on the example configuration).
 #
 # Integration tests (network namespaces, raw sockets) are not run under
-# qemu-user: they run natively in deploy/test.sh.
+# qemu-user: they run natively in tests/test.sh.
 #
 # Environment: ARCH (arm64 | armhf, default arm64), BUILD_DIR (default
 # build-cross-ARCH), JOBS (default nproc).
 set -uo pipefail
 
-SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
+# check, check_eq, check_summary: the assertions every test script shares.
+source "$SRC_DIR/tests/lib/check.sh"
+# PKG_*, pkg_missing: the package lists, by purpose.
+source "$SRC_DIR/deploy/packages.sh"
 ARCH=${ARCH:-arm64}
 JOBS=${JOBS:-$(nproc)}
 case "$ARCH" in
@@ -45,41 +49,22 @@ BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build-cross-$ARCH}
 EXTRA=$BUILD_DIR/extra
 LIBDIR=/usr/lib/$TRIPLET
 T_START=$SECONDS
-PASSED=0
-FAILED=0
 MOUNTED_BINFMT=0
 REGISTERED_BINFMT=0
 ADDED_ARCH=0
 TIMES=()
 
-# Installed through multiarch (Multi-Arch: same).  libhttp-parser2.9,
-# libgit2-1.5 and libffi8 are the run-time libraries of the unpacked ones.
-MULTIARCH_DEV=(
-	libc6-dev libinih-dev libnl-3-dev libnl-route-3-dev libmnl-dev libcurl4-openssl-dev
-	libsystemd-dev libssl-dev libjansson-dev libhttp-parser2.9 libgit2-1.5 libffi8
-)
-# Unpacked into $EXTRA (not co-installable with their amd64 versions).
-UNPACKED=(libhttp-parser-dev libcriterion-dev libcriterion3 libnanomsg5)
-HOST_PACKAGES=(gcc-$TRIPLET qemu-user-static cmake pkg-config make file dpkg-dev)
+# deploy/packages.sh: PKG_CROSS_MULTIARCH are installed :ARCH through
+# multiarch, PKG_CROSS_UNPACKED unpacked into $EXTRA (not co-installable
+# with their amd64 versions), PKG_CROSS_HOST and the cross compiler on the
+# host.
+HOST_PACKAGES=("gcc-$TRIPLET" "${PKG_CROSS_HOST[@]}")
 
 say() { printf '\n=== %s (%d s)\n' "$*" $((SECONDS - T_START)); }
 
-check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		PASSED=$((PASSED + 1))
-		printf 'ok   - %s\n' "$desc"
-		return 0
-	fi
-	FAILED=$((FAILED + 1))
-	printf 'FAIL - %s\n' "$desc"
-	return 1
-}
-
 die() {
 	printf 'cross-test: %s\n' "$*" >&2
-	FAILED=$((FAILED + 1))
+	CHECK_FAILED=$((CHECK_FAILED + 1))
 	exit 1
 }
 
@@ -109,8 +94,7 @@ cleanup() {
 	say "summary ($ARCH)"
 	for t in "${TIMES[@]}"; do printf '  %s\n' "$t"; done
 	((${#RETRIED[@]})) && printf '  re-run after a failure (timing under qemu): %s\n' "${RETRIED[*]}"
-	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-	((FAILED == 0 && PASSED > 0)) || exit 1
+	check_summary || exit 1
 	exit "$rc"
 }
 
@@ -125,18 +109,16 @@ apt_update() {
 	return 1
 }
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-
 # ---- 1. packages ----
 install_packages() {
-	local want=() p removals
+	local want removals
 	dpkg --print-foreign-architectures | grep -qx "$ARCH" || {
 		echo "dpkg --add-architecture $ARCH"
 		dpkg --add-architecture "$ARCH" || return 1
 		ADDED_ARCH=1
 	}
-	for p in "${HOST_PACKAGES[@]}"; do installed "$p" || want+=("$p"); done
-	for p in "${MULTIARCH_DEV[@]}"; do installed "$p:$ARCH" || want+=("$p:$ARCH"); done
+	pkg_missing "${HOST_PACKAGES[@]}" "${PKG_CROSS_MULTIARCH[@]/%/:$ARCH}"
+	want=("${PKG_MISSING[@]}")
 	export DEBIAN_FRONTEND=noninteractive
 	# The :ARCH package lists must be there, also for apt-get download.
 	if ((${#want[@]})) || ! apt-cache show "libcriterion3:$ARCH" >/dev/null 2>&1; then
@@ -166,7 +148,7 @@ unpack_extra() {
 	mkdir -p "$EXTRA/pkgconfig" "$BUILD_DIR/debs"
 	# apt-get download drops privileges to _apt: give it the directory.
 	chown _apt "$BUILD_DIR/debs" 2>/dev/null
-	(cd "$BUILD_DIR/debs" && apt-get download -qq "${UNPACKED[@]/%/:$ARCH}") || return 1
+	(cd "$BUILD_DIR/debs" && apt-get download -qq "${PKG_CROSS_UNPACKED[@]/%/:$ARCH}") || return 1
 	for deb in "$BUILD_DIR"/debs/*.deb; do
 		dpkg-deb -x "$deb" "$EXTRA" || return 1
 	done
@@ -175,7 +157,7 @@ unpack_extra() {
 		includedir=\${prefix}/include
 		libdir=\${prefix}/lib/$TRIPLET
 		Name: criterion
-		Description: Criterion unit tests ($ARCH, unpacked by deploy/cross-test.sh)
+		Description: Criterion unit tests ($ARCH, unpacked by tests/cross/cross-test.sh)
 		Version: $(dpkg-deb -f "$BUILD_DIR"/debs/libcriterion-dev_*.deb Version | cut -d- -f1)
 		Libs: -L\${libdir} -lcriterion
 		Cflags: -I\${includedir}

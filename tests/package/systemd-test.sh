@@ -5,7 +5,7 @@
 # on a Pi.  As root on an amd64 Debian 12 (systemd need not be PID 1 on
 # the host; the container's systemd is):
 #
-#   sudo bash deploy/systemd-test.sh
+#   sudo bash tests/package/systemd-test.sh
 #
 # Checks andromeda.service: not started by the package; start returns on
 # READY with the role in Status; the VIP; the unit's credentials (user
@@ -30,7 +30,11 @@
 # MIRROR (default http://deb.debian.org/debian).
 set -uo pipefail
 
-SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
+# check, check_eq, check_summary: the assertions every test script shares.
+source "$SRC_DIR/tests/lib/check.sh"
+# PKG_*, pkg_missing, pkg_install: the package lists, by purpose.
+source "$SRC_DIR/deploy/packages.sh"
 CACHE=${CACHE:-/var/tmp/andromeda-systest}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build-deb}
@@ -38,40 +42,17 @@ ROOT=$CACHE/run-$$
 MACHINE=andromeda-systest-$$
 VIP=198.18.0.10
 T_START=$SECONDS
-PASSED=0
-FAILED=0
 NSPAWN_PID=
 LEADER=
 TIMES=()
 # Run-time libraries of the package, so dpkg -i needs no network inside.
-BASE_PACKAGES=systemd,systemd-sysv,dbus,iproute2,adduser,procps,libcurl4,libhttp-parser2.9,libinih1,libjansson4,libmnl0,libnl-3-200,libnl-route-3-200,libssl3,libsystemd0
+BASE_PACKAGES=$(IFS=,; echo "${PKG_SYSTEMD_BASE[*]}")
 
 say() { printf '\n=== %s (%d s)\n' "$*" $((SECONDS - T_START)); }
 
-check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		PASSED=$((PASSED + 1))
-		printf 'ok   - %s\n' "$desc"
-		return 0
-	fi
-	FAILED=$((FAILED + 1))
-	printf 'FAIL - %s\n' "$desc"
-	return 1
-}
-
-check_eq() {
-	if [[ "$2" == "$3" ]]; then
-		check "$1 (= $3)" true
-	else
-		check "$1 (expected '$2', got '$3')" false
-	fi
-}
-
 die() {
 	printf 'systemd-test: %s\n' "$*" >&2
-	FAILED=$((FAILED + 1))
+	CHECK_FAILED=$((CHECK_FAILED + 1))
 	exit 1
 }
 
@@ -106,19 +87,15 @@ cleanup() {
 	[[ -d "$ROOT" ]] && rm -rf --one-file-system "$ROOT"
 	say "summary"
 	for t in "${TIMES[@]}"; do printf '  %s\n' "$t"; done
-	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-	((FAILED == 0 && PASSED > 0)) || exit 1
+	check_summary || exit 1
 	exit "$rc"
 }
 
 prepare() {
-	local p missing=() t0=$SECONDS
-	for p in systemd-container debootstrap; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	if ((${#missing[@]})); then
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-			return 1
+	local t0=$SECONDS
+	pkg_missing "${PKG_SYSTEMD_HOST[@]}"
+	if ((${#PKG_MISSING[@]})); then
+		pkg_install "${PKG_MISSING[@]}" || return 1
 	fi
 	if [[ ! -x "$CACHE/base/usr/lib/systemd/systemd" ]]; then
 		echo "debootstrap bookworm into $CACHE/base (once)"

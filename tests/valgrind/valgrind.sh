@@ -2,7 +2,7 @@
 # valgrind.sh - every Criterion unit test binary under valgrind memcheck
 # (docs/static-analysis.md).
 #
-#   bash deploy/valgrind.sh [BUILD_DIR]
+#   bash tests/valgrind/valgrind.sh [BUILD_DIR]
 #
 # BUILD_DIR (default build/) must be a built, non-sanitizer build: ASan and
 # valgrind cannot share a process.  One binary per tests/unit/test_*.c is
@@ -27,7 +27,7 @@
 # Logs: BUILD_DIR/valgrind/NAME/ (output.txt, vg.PID.log per process).
 set -uo pipefail
 
-SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$SRC_DIR" || exit 2
 
 # Criterion 2.4.1 calls git_libgit2_init() in every process it starts, and
@@ -39,7 +39,7 @@ cd "$SRC_DIR" || exit 2
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 if [[ $EUID -eq 0 && -z "${VG_PRIVATE_NS:-}" && -f "$CA_BUNDLE" ]] && command -v unshare >/dev/null; then
 	export VG_PRIVATE_NS=1
-	exec unshare --mount --propagation private bash "$SRC_DIR/deploy/valgrind.sh" "$@"
+	exec unshare --mount --propagation private bash "$SRC_DIR/tests/valgrind/valgrind.sh" "$@"
 fi
 CA_NOTE="CA bundle parsed in every test process (not root: no private mount namespace)"
 if [[ -n "${VG_PRIVATE_NS:-}" ]]; then
@@ -81,7 +81,7 @@ VG_OPTS=(
 	--trace-children=yes --child-silent-after-fork=yes
 	--trace-children-skip='/bin/*,/usr/bin/*,/sbin/*,/usr/sbin/*'
 	--num-callers=30 --read-inline-info=no --vgdb=no
-	--suppressions="$SRC_DIR/deploy/valgrind.supp"
+	--suppressions="$SRC_DIR/tests/valgrind/valgrind.supp"
 )
 
 PASSED=0
@@ -106,8 +106,9 @@ sum_field() {
 		awk '{ s += $1 } END { print s + 0 }'
 }
 
-# check NAME: run one binary, judge its logs, add a line to REPORT.
-check() {
+# check_binary NAME: run one binary under memcheck, judge its logs, add a
+# line to REPORT (not the pass/fail helper of tests/lib/check.sh).
+check_binary() {
 	local name=$1 bin="$BUILD_DIR/tests/$1" dir="$OUT/$1" t0=$SECONDS limit rc
 	local logs nproc errs lost nosum synth why=""
 	limit=${SLOW[$name]:-$VG_TIMEOUT}
@@ -170,7 +171,7 @@ echo "valgrind $(valgrind --version | sed 's/valgrind-//'), build $BUILD_DIR, $J
 for src in "$SRC_DIR"/tests/unit/test_*.c; do
 	name=$(basename "$src" .c)
 	[[ -n "${VG_ONLY:-}" && " $VG_ONLY " != *" $name "* ]] && continue
-	check "$name"
+	check_binary "$name"
 done
 
 printf '\n=== valgrind summary (%d s)\n' $((SECONDS - T_START))

@@ -2,12 +2,12 @@
 # lint.sh - static analysis (docs/static-analysis.md): cppcheck and
 # clang-tidy over core/ ha/ netlink/ and tests/tools/.
 #
-#   bash deploy/lint.sh [BUILD_DIR]
+#   bash tests/lint/lint.sh [BUILD_DIR]
 #
 # BUILD_DIR (default build/) provides compile_commands.json, which CMake
 # exports; the directory is configured (not built) when it has none.  The
 # checks live in .clang-tidy (root; tests/tools/.clang-tidy relaxes one),
-# deploy/cppcheck/suppressions.txt and deploy/cppcheck/andromeda.cfg.
+# tests/lint/cppcheck/suppressions.txt and tests/lint/cppcheck/andromeda.cfg.
 # Exits 0 when both tools report nothing, 1 on any finding, 2 when a tool
 # is missing or cannot run.  Full outputs stay in BUILD_DIR/lint/.
 #
@@ -15,7 +15,7 @@
 # "cppcheck clang-tidy": run a subset), CLANG_TIDY (default clang-tidy-14).
 set -uo pipefail
 
-SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$SRC_DIR" || exit 2
 BUILD_DIR=${1:-build}
 [[ "$BUILD_DIR" = /* ]] || BUILD_DIR="$SRC_DIR/$BUILD_DIR"
@@ -64,8 +64,8 @@ run_cppcheck() {
 	# later library file cannot lift (see andromeda.cfg).
 	cppcheck --project="$BUILD_DIR/compile_commands.json" "${filters[@]}" \
 		--enable=warning,style,performance,portability --std=c11 \
-		--library=posix,libcurl,openssl --library="$SRC_DIR/deploy/cppcheck/andromeda.cfg" \
-		--suppressions-list="$SRC_DIR/deploy/cppcheck/suppressions.txt" --inline-suppr \
+		--library=posix,libcurl,openssl --library="$SRC_DIR/tests/lint/cppcheck/andromeda.cfg" \
+		--suppressions-list="$SRC_DIR/tests/lint/cppcheck/suppressions.txt" --inline-suppr \
 		--cppcheck-build-dir="$OUT/cppcheck-build" -j"$JOBS" -q \
 		--template='{file}:{line}:{column}: {severity}: {message} [{id}]' 2>"$log"
 	local rc=$?

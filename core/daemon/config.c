@@ -18,6 +18,7 @@
 
 #include "config_key.h"
 #include "config_value.h"
+#include "control_proto.h"
 #include "log.h"
 #include "macros.h"
 
@@ -319,7 +320,7 @@ static void config_defaults(struct config *cfg)
 	host[sizeof(host) - 1] = '\0';
 	snprintf(cfg->node.name, sizeof(cfg->node.name), "%.*s", CFG_NAME_MAX - 1, host);
 	strcpy(cfg->node.state_dir, "/var/lib/andromeda");
-	strcpy(cfg->node.control_socket, "/run/andromeda/control.sock");
+	strcpy(cfg->node.control_socket, CONTROL_DEFAULT_SOCKET);
 	cfg->node.log_level = LOG_LVL_INFO;
 	cfg->frontend = (__typeof__(cfg->frontend)){
 		.mode = MODE_HTTP, .via = true, .xff = true, .maxconn = 10000, .threads = 1,

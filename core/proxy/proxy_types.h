@@ -1,7 +1,8 @@
 /* proxy_types.h - the types the proxy's files share (not a public header).
- * Types only: each file's own header declares the functions it offers
- * (bconn.h, txn.h, client.h, tunnel.h, txn_http.h, proxy.h, workers.h),
- * so that the #include lines of the room state its arrows (README.md).
+ * Types only, and the one inline both connection files use: each file's
+ * own header declares the functions it offers (bconn.h, txn.h, client.h,
+ * tunnel.h, txn_http.h, proxy.h, workers.h), so that the #include lines
+ * of the room state its arrows (README.md).
  *
  * Ownership: a client owns at most one txn at a time (pipelined requests
  * wait in client->in).  A txn holds a reference on its server and owns its
@@ -137,7 +138,6 @@ struct proxy {
 	unsigned tid;              /* proxy thread: 0 = the main thread */
 	const struct proxy_msgs *msgs; /* to the other threads; NULL when alone */
 	void *msgs_arg;
-	unsigned maxconn;          /* client connections on this thread */
 	struct loop *loop;
 	struct pool *pool;
 	const struct config *cfg;

@@ -23,19 +23,19 @@
 #include "tunnel.h"
 #include "txn.h"
 
-static void client_flush(struct txn *t);
+static void response_flush(struct txn *t);
 static void backend_send(struct txn *t);
 static void txn_http_process(struct client *cl);
 
 /* Still the same request on a live client?  (Txn memory is recycled, so
  * the pointer alone does not say; the id does.) */
-static bool txn_alive(const struct txn *t, const struct client *cl, uint64_t id)
+static bool request_alive(const struct txn *t, const struct client *cl, uint64_t id)
 {
 	return cl->fd >= 0 && cl->txn == t && t->id == id;
 }
 
 /* Request bytes are waiting to go to a connected backend. */
-static bool txn_unsent(const struct txn *t)
+static bool request_unsent(const struct txn *t)
 {
 	return t->bc && t->bc->connected && t->rq && t->rq_sent < buf_len(t->rq);
 }
@@ -84,7 +84,7 @@ static void txn_http_error(struct client *cl, unsigned status)
 
 /* ---- request ---- */
 
-static void client_update_mask(struct client *cl)
+static void update_client_mask(struct client *cl)
 {
 	struct txn *t = cl->txn;
 	unsigned mask = 0;
@@ -184,8 +184,8 @@ static void request_head_done(struct txn *t, size_t used)
 	}
 	id = t->id;
 	txn_dispatch(t, NULL);
-	if (txn_alive(t, cl, id))
-		client_update_mask(cl);
+	if (request_alive(t, cl, id))
+		update_client_mask(cl);
 }
 
 static void request_head(struct client *cl, struct txn *t)
@@ -235,13 +235,13 @@ static void txn_http_process(struct client *cl)
 		return;
 	}
 	id = t->id;
-	if (txn_unsent(t) && t->state != TXN_CONNECTING)
+	if (request_unsent(t) && t->state != TXN_CONNECTING)
 		backend_send(t);
-	if (txn_alive(t, cl, id))
-		client_update_mask(cl);
+	if (request_alive(t, cl, id))
+		update_client_mask(cl);
 }
 
-static void client_eof(struct client *cl)
+static void on_read_eof(struct client *cl)
 {
 	struct txn *t = cl->txn;
 
@@ -251,7 +251,7 @@ static void client_eof(struct client *cl)
 	if (t && t->state != TXN_READING && t->req_done) {
 		cl->read_eof = true;
 		cl->close_after = true;
-		client_update_mask(cl);
+		update_client_mask(cl);
 		return;
 	}
 	client_close(cl);
@@ -269,7 +269,7 @@ static void txn_http_readable(struct client *cl)
 	if (!buf_room(&px->bufs, cl->in)) {
 		buf_compact(cl->in);
 		if (!buf_room(&px->bufs, cl->in)) {
-			client_update_mask(cl); /* full: wait for the backend */
+			update_client_mask(cl); /* full: wait for the backend */
 			return;
 		}
 	}
@@ -277,7 +277,7 @@ static void txn_http_readable(struct client *cl)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		client_eof(cl);
+		on_read_eof(cl);
 		return;
 	}
 	cl->in->tail += (uint32_t)n;
@@ -330,8 +330,8 @@ static void backend_send(struct txn *t)
 	}
 	id = t->id;
 	txn_http_process(cl);
-	if (txn_alive(t, cl, id))
-		client_update_mask(cl);
+	if (request_alive(t, cl, id))
+		update_client_mask(cl);
 }
 
 /* ---- response ---- */
@@ -423,7 +423,7 @@ static void response_process(struct txn *t)
 			if (!buf_room(&t->px->bufs, t->rs))
 				txn_backend_failed(t, FAIL_PROTOCOL, true); /* head too large */
 			else if (t->rh)
-				client_flush(t); /* a 1xx head */
+				response_flush(t); /* a 1xx head */
 			return;
 		}
 		if (r == HTTP_ERROR) {
@@ -465,7 +465,7 @@ static void response_process(struct txn *t)
 	}
 	if (t->rsp_done && t->rs_ready < buf_len(t->rs))
 		t->bc_reusable = false; /* bytes after the response: not a clean connection */
-	client_flush(t);
+	response_flush(t);
 }
 
 static void backend_eof(struct txn *t, int err)
@@ -477,7 +477,7 @@ static void backend_eof(struct txn *t, int err)
 		if (http_msg_eof(&t->rsp) == HTTP_MSG_DONE) {
 			t->rsp_done = true;
 			t->bc_reusable = false;
-			client_flush(t);
+			response_flush(t);
 			return;
 		}
 	}
@@ -507,7 +507,7 @@ static void backend_recv(struct txn *t)
 			if (!t->rsp_head_done)
 				txn_backend_failed(t, FAIL_PROTOCOL, true);
 			else
-				bconn_want(t->bc, txn_unsent(t) ? LOOP_WRITE : 0);
+				bconn_want(t->bc, request_unsent(t) ? LOOP_WRITE : 0);
 			return;
 		}
 	}
@@ -529,9 +529,9 @@ static void txn_http_backend_io(struct txn *t, unsigned events)
 	struct bconn *bc = t->bc;
 	uint64_t id = t->id;
 
-	if ((events & LOOP_WRITE) && txn_unsent(t)) {
+	if ((events & LOOP_WRITE) && request_unsent(t)) {
 		backend_send(t);
-		if (!txn_alive(t, cl, id) || t->bc != bc)
+		if (!request_alive(t, cl, id) || t->bc != bc)
 			return;
 	}
 	if (events & LOOP_READ)
@@ -540,7 +540,7 @@ static void txn_http_backend_io(struct txn *t, unsigned events)
 
 /* ---- to the client ---- */
 
-static void client_flush(struct txn *t)
+static void response_flush(struct txn *t)
 {
 	struct client *cl = t->cl;
 	struct iovec iov[2];
@@ -581,9 +581,9 @@ static void client_flush(struct txn *t)
 		response_finish(t);
 		return;
 	}
-	client_update_mask(cl);
+	update_client_mask(cl);
 	if (t->bc)
-		bconn_want(t->bc, (txn_unsent(t) ? LOOP_WRITE : 0) |
+		bconn_want(t->bc, (request_unsent(t) ? LOOP_WRITE : 0) |
 					  (!t->rs || buf_space(&t->px->bufs, t->rs) ? LOOP_READ : 0));
 }
 
@@ -592,9 +592,9 @@ static void txn_http_writable(struct client *cl)
 	struct txn *t = cl->txn;
 
 	if (t && (t->rh || t->rs_ready))
-		client_flush(t);
+		response_flush(t);
 	else
-		client_update_mask(cl);
+		update_client_mask(cl);
 }
 
 /* ---- the operations ---- */

@@ -78,4 +78,4 @@ if ! ORDER=$(awk '{ print $2, $1 }' <<<"$E" | tsort 2>&1); then
 	echo "$ORDER" >&2
 	exit 1
 fi
-echo "include_graph: $DIR is acyclic; lowest first:" $ORDER
+echo "include_graph: $DIR is acyclic; lowest first: $(paste -sd ' ' <<<"$ORDER")"

@@ -33,7 +33,7 @@ struct pool {
 
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 /* Rise/fall counters: the main thread is their only writer, but proxy
- * threads read consecutive_req_fail (px_report_ok, a relaxed load), so
+ * threads read consecutive_req_fail (txn_report_ok, a relaxed load), so
  * its stores must be whole. */
 #define STORE_COUNT(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 

@@ -6,7 +6,7 @@
  * request is sent on it.  Idle connections expire after idle_timeout, kept
  * shorter than common server keep-alive timeouts (Apache: 5 s) so that we
  * rarely race a server's close. */
-#include "proxy_int.h"
+#include "bconn.h"
 
 #include <errno.h>
 #include <netinet/tcp.h>
@@ -59,14 +59,13 @@ static void bconn_timeout(struct loop *loop, struct loop_timer *tm)
 {
 	struct bconn *bc = tm->arg;
 
-	(void)loop;
 	if (bc->txn && !bc->connected)
-		txn_backend_failed(bc->txn, FAIL_CONNECT_TMO, true);
+		bc->cb->failed(bc->txn, FAIL_CONNECT_TMO);
 	else if (!bc->txn)
 		bconn_close(bc); /* idle too long */
 }
 
-static int bconn_take_idle(struct txn *t)
+static int bconn_take_idle(struct txn *t, const struct bconn_cb *cb)
 {
 	struct server_thread *th = &t->srv->th[t->px->tid];
 	struct bconn *bc;
@@ -79,12 +78,13 @@ static int bconn_take_idle(struct txn *t)
 	idle_count(th, -1);
 	loop_timer_cancel(bc->px->loop, &bc->timer);
 	bc->txn = t;
+	bc->cb = cb;
 	bc->reused = true;
 	t->bc = bc;
 	return 1;
 }
 
-static int bconn_connect(struct txn *t)
+static int bconn_connect(struct txn *t, const struct bconn_cb *cb)
 {
 	struct proxy *px = t->px;
 	struct server *srv = t->srv;
@@ -112,6 +112,7 @@ static int bconn_connect(struct txn *t)
 	bc->srv = srv;
 	server_get(srv);
 	bc->txn = t;
+	bc->cb = cb;
 	list_init(&bc->idle_link);
 	loop_timer_init(&bc->timer, bconn_timeout, bc);
 	loop_timer_arm(px->loop, &bc->timer, px->cfg->backend.connect_timeout_ms);
@@ -119,11 +120,11 @@ static int bconn_connect(struct txn *t)
 	return 0;
 }
 
-int bconn_attach(struct txn *t)
+int bconn_attach(struct txn *t, bool reuse_idle, const struct bconn_cb *cb)
 {
-	if (t->px->cfg->frontend.mode == MODE_HTTP && bconn_take_idle(t))
+	if (reuse_idle && bconn_take_idle(t, cb))
 		return 1;
-	return bconn_connect(t);
+	return bconn_connect(t, cb);
 }
 
 void bconn_want(struct bconn *bc, unsigned mask)
@@ -170,12 +171,12 @@ static void bconn_connected(struct bconn *bc)
 	if (getsockopt(bc->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
 	if (err) {
-		txn_backend_failed(t, FAIL_CONNECT, true);
+		bc->cb->failed(t, FAIL_CONNECT);
 		return;
 	}
 	bc->connected = true;
 	loop_timer_cancel(bc->px->loop, &bc->timer);
-	txn_connected(t);
+	bc->cb->connected(t);
 }
 
 static void bconn_io(struct loop *loop, int fd, unsigned events, void *arg)
@@ -183,8 +184,6 @@ static void bconn_io(struct loop *loop, int fd, unsigned events, void *arg)
 	struct bconn *bc = arg;
 	struct txn *t = bc->txn;
 
-	(void)loop;
-	(void)fd;
 	if (bc->dead)
 		return;
 	if (!t) {
@@ -196,8 +195,5 @@ static void bconn_io(struct loop *loop, int fd, unsigned events, void *arg)
 		bconn_connected(bc);
 		return;
 	}
-	if (t->state == TXN_TUNNEL)
-		tunnel_backend_io(t, events);
-	else
-		http_txn_backend_io(t, events);
+	bc->cb->io(t, events);
 }

@@ -2,13 +2,18 @@
  * whole connections in mode tcp, and HTTP connections after a 101
  * Switching Protocols (WebSocket).  One buffer per direction; reading a
  * side stops while the other side has not taken the bytes.  A half-close
- * is passed on (shutdown(SHUT_WR)) once the buffered bytes are out. */
-#include "proxy_int.h"
+ * is passed on (shutdown(SHUT_WR)) once the buffered bytes are out.
+ *
+ * A tunnel's client timer is its inactivity timeout; it arms no txn timer. */
+#include "tunnel.h"
 
 #include <errno.h>
 #include <sys/socket.h>
 
+#include "bconn.h"
+#include "client.h"
 #include "log.h"
+#include "txn.h"
 
 static uint32_t tunnel_timeout(const struct proxy *px)
 {
@@ -105,9 +110,11 @@ static int flush_to_client(struct txn *t)
 	return 0;
 }
 
-void tunnel_client_io(struct txn *t, unsigned events)
+/* Called in state TXN_TUNNEL only: until then the client is watched for
+ * nothing (tunnel_accept). */
+static void tunnel_client_io(struct client *cl, unsigned events)
 {
-	struct client *cl = t->cl;
+	struct txn *t = cl->txn;
 
 	client_arm_timeout(cl, tunnel_timeout(t->px));
 	if ((events & LOOP_WRITE) && flush_to_client(t) < 0)
@@ -125,7 +132,7 @@ void tunnel_client_io(struct txn *t, unsigned events)
 	tunnel_update(t);
 }
 
-void tunnel_backend_io(struct txn *t, unsigned events)
+static void tunnel_backend_io(struct txn *t, unsigned events)
 {
 	struct client *cl = t->cl;
 
@@ -149,6 +156,7 @@ void tunnel_start(struct txn *t)
 {
 	struct client *cl = t->cl;
 
+	cl->ops = &tunnel_ops;
 	t->state = TXN_TUNNEL;
 	t->rs_ready = 0;
 	loop_timer_cancel(t->px->loop, &t->timer);
@@ -158,3 +166,41 @@ void tunnel_start(struct txn *t)
 		return tunnel_broken(t);
 	tunnel_update(t);
 }
+
+/* Mode tcp: the whole connection is one txn, dispatched at once; nothing
+ * is read from the client until the backend is there. */
+static void tunnel_accept(struct client *cl)
+{
+	struct txn *t = txn_new(cl);
+
+	if (!t) {
+		client_close(cl);
+		return;
+	}
+	client_want(cl, 0);
+	txn_dispatch(t, NULL);
+}
+
+/* Idle too long (the tunnel's inactivity timeout). */
+static void tunnel_client_timeout(struct client *cl)
+{
+	client_close(cl);
+}
+
+/* No server for the connection: a byte stream has no way to say why, the
+ * close is the answer. */
+static void tunnel_fail(struct client *cl, unsigned status)
+{
+	client_close(cl);
+}
+
+const struct txn_ops tunnel_ops = {
+	.start = tunnel_accept,
+	.client_io = tunnel_client_io,
+	.client_timeout = tunnel_client_timeout,
+	.fail = tunnel_fail,
+	.backend_connected = tunnel_start,
+	.backend_io = tunnel_backend_io,
+	.timeout = NULL,
+	.reuse_backend = false,
+};

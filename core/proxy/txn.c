@@ -9,17 +9,24 @@
  *                                 queue_timeout    +--> CONNECTING
  *                                   -> 503
  *   Any backend failure before the client saw a byte goes back to
- *   dispatch (another server) when the request can be replayed safely. */
-#include "proxy_int.h"
+ *   dispatch (another server) when the request can be replayed safely.
+ *
+ * Below the protocols (txn_http.c, tunnel.c), above the backend
+ * connections (bconn.c): what it says to the protocol goes through the
+ * client's operations (cl->ops), what bconn.c says to it through
+ * txn_bconn_cb. */
+#include "txn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bconn.h"
 #include "log.h"
 #include "redispatch.h"
 
 static void txn_timeout(struct loop *loop, struct loop_timer *tm);
+static void txn_slot_handoff(struct proxy *px, struct server *srv);
 
 const char *txn_state_name(enum txn_state s)
 {
@@ -192,6 +199,30 @@ void txn_release_server(struct txn *t, bool reuse_conn)
 	server_put(srv);
 }
 
+/* The backend is connected (or was reused): the protocol starts sending. */
+static void txn_connected(struct txn *t)
+{
+	t->cl->ops->backend_connected(t);
+}
+
+static void txn_connect_failed(struct txn *t, enum server_fail why)
+{
+	txn_backend_failed(t, why, true);
+}
+
+/* Backend events go to the client's protocol of the moment: HTTP's, or
+ * the tunnel's after an Upgrade. */
+static void txn_backend_io(struct txn *t, unsigned events)
+{
+	t->cl->ops->backend_io(t, events);
+}
+
+static const struct bconn_cb txn_bconn_cb = {
+	.connected = txn_connected,
+	.failed = txn_connect_failed,
+	.io = txn_backend_io,
+};
+
 /* Start t on t->srv with a slot it already holds. */
 static void txn_start(struct txn *t)
 {
@@ -199,19 +230,19 @@ static void txn_start(struct txn *t)
 
 	t->counted_inflight = true;
 	t->state = TXN_CONNECTING;
-	r = bconn_attach(t);
+	r = bconn_attach(t, t->cl->ops->reuse_backend, &txn_bconn_cb);
 	if (r < 0)
 		txn_backend_failed(t, FAIL_CONNECT, true);
 	else if (r > 0)
 		txn_connected(t);
 }
 
-void txn_connected(struct txn *t)
+/* Hand one slot of srv to thread tid (not px's own); a slot that cannot
+ * be sent is freed (its waiter times out). */
+static void slot_post(struct proxy *px, unsigned tid, struct server *srv)
 {
-	if (t->px->cfg->frontend.mode == MODE_TCP)
-		tunnel_start(t);
-	else
-		http_txn_connected(t);
+	if (!px->msgs || !px->msgs->slot(px->msgs_arg, tid, srv))
+		__atomic_sub_fetch(&srv->inflight, 1, __ATOMIC_SEQ_CST);
 }
 
 void txn_slot_received(struct proxy *px, struct server *srv)
@@ -230,7 +261,10 @@ void txn_slot_received(struct proxy *px, struct server *srv)
 	txn_start(t);
 }
 
-void txn_slot_handoff(struct proxy *px, struct server *srv)
+/* This thread holds one of srv's maxconn slots and no longer needs it:
+ * give it to the request that has waited longest on any thread (here, or
+ * by message), or free it. */
+static void txn_slot_handoff(struct proxy *px, struct server *srv)
 {
 	for (;;) {
 		int tid = oldest_waiter(srv);
@@ -240,7 +274,7 @@ void txn_slot_handoff(struct proxy *px, struct server *srv)
 			if ((unsigned)tid == px->tid)
 				txn_slot_received(px, srv);
 			else
-				px_post_slot(px, (unsigned)tid, srv);
+				slot_post(px, (unsigned)tid, srv);
 			return;
 		}
 		__atomic_sub_fetch(&srv->inflight, 1, __ATOMIC_SEQ_CST);
@@ -324,7 +358,7 @@ void txn_backend_failed(struct txn *t, enum server_fail why, bool count_failure)
 	 * of rotation, and that re-dispatches whatever is still on it. */
 	txn_release_server(t, false);
 	if (count_failure)
-		px_report_failed(px, srv, why);
+		txn_report_failed(px, srv, why);
 	if (t->cl && t->cl->txn == t && txn_can_retry(t, nothing_sent)) {
 		t->retries_left--;
 		px->stats.redispatched++;
@@ -344,7 +378,7 @@ void txn_fail(struct txn *t, unsigned status)
 	struct client *cl = t->cl;
 
 	if (cl && cl->txn == t)
-		client_send_error(cl, status); /* frees t */
+		cl->ops->fail(cl, status); /* frees t */
 	else
 		txn_free(t);
 }
@@ -353,25 +387,14 @@ static void txn_timeout(struct loop *loop, struct loop_timer *tm)
 {
 	struct txn *t = tm->arg;
 
-	(void)loop;
-	switch (t->state) {
-	case TXN_QUEUED:
+	if (t->state == TXN_QUEUED) {
 		txn_unqueue(t);
 		txn_fail(t, 503);
-		break;
-	case TXN_SENDING:
-	case TXN_WAITING:
-		txn_backend_failed(t, FAIL_RESPONSE_TMO, true);
-		break;
-	case TXN_RESPONDING:
-		/* The client already has part of the answer: cut it. */
-		px_report_failed(t->px, t->srv, FAIL_RESPONSE_TMO);
-		t->px->stats.aborted++;
-		client_close(t->cl);
-		break;
-	default:
-		break;
+		return;
 	}
+	/* The other states' timers (server_timeout) are the protocol's. */
+	if (t->cl->ops->timeout)
+		t->cl->ops->timeout(t);
 }
 
 /* The server left rotation: move its queue to the others; and if it is
@@ -409,7 +432,6 @@ void txn_pool_event(struct pool *pool, struct server *srv, enum pool_event ev, v
 	struct proxy *px = arg;
 	bool down = ev == POOL_SERVER_DOWN || ev == POOL_SERVER_REMOVED;
 
-	(void)pool;
 	/* On proxy threads this runs from a message: drain is the main
 	 * thread's to write, and may have changed since. */
 	if (!down && !(ev == POOL_SERVER_DRAIN && __atomic_load_n(&srv->drain, __ATOMIC_RELAXED)))
@@ -420,4 +442,38 @@ void txn_pool_event(struct pool *pool, struct server *srv, enum pool_event ev, v
 	 * others (a failed re-dispatch), so no iterator survives it. */
 	while (txn_evacuate_one(px, srv, down))
 		;
+}
+
+/* --- outcomes for the pool ----------------------------------------------- */
+
+void txn_report_failed(struct proxy *px, struct server *srv, enum server_fail why)
+{
+	if (px->tid == 0 || !px->msgs) {
+		pool_server_failed(px->pool, srv, why);
+		return;
+	}
+	/* The main thread may not have counted it yet when this thread's
+	 * next request succeeds: remember it, so that success is sent. */
+	srv->th[px->tid].req_failed = true;
+	px->msgs->failed(px->msgs_arg, srv, why);
+}
+
+void txn_report_ok(struct proxy *px, struct server *srv)
+{
+	struct server_thread *th;
+
+	if (px->tid == 0 || !px->msgs) {
+		pool_server_ok(px->pool, srv, false);
+		return;
+	}
+	/* A success only matters to the pool when it ends a run of failed
+	 * requests or, without health checks, counts toward rise: one
+	 * message per request would cost more than the request. */
+	th = &srv->th[px->tid];
+	if (!th->req_failed && !__atomic_load_n(&srv->consecutive_req_fail, __ATOMIC_RELAXED) &&
+	    (px->cfg->backend.health_interval_ms || !server_is_down(srv)))
+		return;
+	/* Same mailbox as the failure: the main thread counts them in order. */
+	if (px->msgs->ok(px->msgs_arg, srv))
+		th->req_failed = false;
 }

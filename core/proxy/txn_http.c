@@ -3,29 +3,39 @@
  *
  * Memory stays bounded: the client's bytes sit in cl->in, what goes to the
  * backend in t->rq, what comes back in t->rs; each is one pooled buffer and
- * reading stops while the next hop has not drained it. */
-#include "proxy_int.h"
+ * reading stops while the next hop has not drained it.
+ *
+ * The top of the transaction layers: it drives txn.c (dispatch, retries),
+ * client.c and bconn.c by name, and is driven by them through its
+ * operations, txn_http_ops.  An accepted Upgrade hands the connection to
+ * tunnel.c (tunnel_start), which swaps in the tunnel's operations. */
+#include "txn_http.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "bconn.h"
+#include "client.h"
 #include "http_rewrite.h"
 #include "log.h"
+#include "tunnel.h"
+#include "txn.h"
 
-static void client_flush(struct txn *t);
+static void response_flush(struct txn *t);
 static void backend_send(struct txn *t);
+static void txn_http_process(struct client *cl);
 
 /* Still the same request on a live client?  (Txn memory is recycled, so
  * the pointer alone does not say; the id does.) */
-static bool txn_alive(const struct txn *t, const struct client *cl, uint64_t id)
+static bool request_alive(const struct txn *t, const struct client *cl, uint64_t id)
 {
 	return cl->fd >= 0 && cl->txn == t && t->id == id;
 }
 
 /* Request bytes are waiting to go to a connected backend. */
-static bool txn_unsent(const struct txn *t)
+static bool request_unsent(const struct txn *t)
 {
 	return t->bc && t->bc->connected && t->rq && t->rq_sent < buf_len(t->rq);
 }
@@ -36,9 +46,45 @@ static uint32_t buf_space(const struct buf_pool *bp, const struct buf *b)
 	return bp->size - buf_len(b);
 }
 
+/* ---- our own answers ---- */
+
+/* Answer status (4xx, 5xx) ourselves and close: cl->txn is freed and the
+ * client gets a lingering close (client_send_and_close).  A response
+ * already started cannot be replaced: the connection is cut. */
+static void txn_http_error(struct client *cl, unsigned status)
+{
+	struct proxy *px = cl->px;
+	struct txn *t = cl->txn;
+	int n;
+
+	if (cl->fd < 0)
+		return;
+	if (t && t->rsp_started) {
+		px->stats.aborted++;
+		client_close(cl);
+		return;
+	}
+	if (status >= 500)
+		px->stats.errors_5xx++;
+	else
+		px->stats.errors_4xx++;
+	if (!cl->out && !(cl->out = buf_get(&px->bufs))) {
+		client_close(cl);
+		return;
+	}
+	n = http_error_response(status, px->cfg->frontend.via ? px->cfg->node.name : NULL,
+				t ? t->id_text : NULL, buf_end(cl->out), buf_room(&px->bufs, cl->out));
+	if (n > 0)
+		cl->out->tail += (uint32_t)n;
+	if (t)
+		txn_free(t);
+	cl->txn = NULL;
+	client_send_and_close(cl);
+}
+
 /* ---- request ---- */
 
-static void client_update_mask(struct client *cl)
+static void update_client_mask(struct client *cl)
 {
 	struct txn *t = cl->txn;
 	unsigned mask = 0;
@@ -115,12 +161,12 @@ static void request_head_done(struct txn *t, size_t used)
 	request_id(t, head);
 	t->idempotent = http_method_idempotent(t->req.method);
 	if (!(t->rq = buf_get(&px->bufs))) {
-		client_send_error(cl, 503);
+		txn_http_error(cl, 503);
 		return;
 	}
 	n = http_rewrite_request(&t->req, head, &rw, buf_end(t->rq), buf_room(&px->bufs, t->rq));
 	if (n < 0) {
-		client_send_error(cl, 431);
+		txn_http_error(cl, 431);
 		return;
 	}
 	t->rq->tail += (uint32_t)n;
@@ -133,13 +179,13 @@ static void request_head_done(struct txn *t, size_t used)
 	else
 		client_arm_timeout(cl, px->cfg->frontend.client_timeout_ms);
 	if ((err = request_body_move(t)) < 0) {
-		client_send_error(cl, (unsigned)-err);
+		txn_http_error(cl, (unsigned)-err);
 		return;
 	}
 	id = t->id;
 	txn_dispatch(t, NULL);
-	if (txn_alive(t, cl, id))
-		client_update_mask(cl);
+	if (request_alive(t, cl, id))
+		update_client_mask(cl);
 }
 
 static void request_head(struct client *cl, struct txn *t)
@@ -155,18 +201,18 @@ static void request_head(struct client *cl, struct txn *t)
 	}
 	r = http_msg_head(&t->req, buf_start(cl->in), buf_len(cl->in), &used);
 	if (r == HTTP_ERROR) {
-		client_send_error(cl, t->req.status);
+		txn_http_error(cl, t->req.status);
 		return;
 	}
 	if (r == HTTP_NEED_MORE) {
 		if (!buf_room(&px->bufs, cl->in))
-			client_send_error(cl, 431);
+			txn_http_error(cl, 431);
 		return;
 	}
 	request_head_done(t, used);
 }
 
-void http_client_process(struct client *cl)
+static void txn_http_process(struct client *cl)
 {
 	struct txn *t = cl->txn;
 	uint64_t id;
@@ -185,17 +231,17 @@ void http_client_process(struct client *cl)
 	if (t->req_done)
 		return;
 	if ((err = request_body_move(t)) < 0) {
-		client_send_error(cl, (unsigned)-err);
+		txn_http_error(cl, (unsigned)-err);
 		return;
 	}
 	id = t->id;
-	if (txn_unsent(t) && t->state != TXN_CONNECTING)
+	if (request_unsent(t) && t->state != TXN_CONNECTING)
 		backend_send(t);
-	if (txn_alive(t, cl, id))
-		client_update_mask(cl);
+	if (request_alive(t, cl, id))
+		update_client_mask(cl);
 }
 
-static void client_eof(struct client *cl)
+static void on_read_eof(struct client *cl)
 {
 	struct txn *t = cl->txn;
 
@@ -205,13 +251,13 @@ static void client_eof(struct client *cl)
 	if (t && t->state != TXN_READING && t->req_done) {
 		cl->read_eof = true;
 		cl->close_after = true;
-		client_update_mask(cl);
+		update_client_mask(cl);
 		return;
 	}
 	client_close(cl);
 }
 
-void http_client_readable(struct client *cl)
+static void txn_http_readable(struct client *cl)
 {
 	struct proxy *px = cl->px;
 	ssize_t n;
@@ -223,7 +269,7 @@ void http_client_readable(struct client *cl)
 	if (!buf_room(&px->bufs, cl->in)) {
 		buf_compact(cl->in);
 		if (!buf_room(&px->bufs, cl->in)) {
-			client_update_mask(cl); /* full: wait for the backend */
+			update_client_mask(cl); /* full: wait for the backend */
 			return;
 		}
 	}
@@ -231,18 +277,18 @@ void http_client_readable(struct client *cl)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		client_eof(cl);
+		on_read_eof(cl);
 		return;
 	}
 	cl->in->tail += (uint32_t)n;
 	if (cl->txn && cl->txn->state != TXN_READING && !cl->txn->req_done)
 		client_arm_timeout(cl, px->cfg->frontend.client_timeout_ms); /* body progress */
-	http_client_process(cl);
+	txn_http_process(cl);
 }
 
 /* ---- to the backend ---- */
 
-void http_txn_connected(struct txn *t)
+static void txn_http_connected(struct txn *t)
 {
 	t->state = TXN_SENDING;
 	backend_send(t); /* asks for LOOP_WRITE only if the socket is full */
@@ -283,12 +329,38 @@ static void backend_send(struct txn *t)
 		t->rq_sent = 0;
 	}
 	id = t->id;
-	http_client_process(cl);
-	if (txn_alive(t, cl, id))
-		client_update_mask(cl);
+	txn_http_process(cl);
+	if (request_alive(t, cl, id))
+		update_client_mask(cl);
 }
 
 /* ---- response ---- */
+
+/* The response is complete: wait for the next request on the connection
+ * (one may already be waiting in cl->in), or close. */
+static void txn_http_done(struct client *cl, bool keep_alive)
+{
+	struct proxy *px = cl->px;
+
+	if (cl->txn)
+		txn_free(cl->txn);
+	cl->txn = NULL;
+	cl->head_started = false;
+	if (!keep_alive || px->stopping || cl->close_after) {
+		shutdown(cl->fd, SHUT_WR);
+		client_close(cl);
+		return;
+	}
+	cl->nrequests++;
+	client_want(cl, LOOP_READ);
+	client_arm_timeout(cl, px->cfg->frontend.keepalive_timeout_ms);
+	if (cl->in && buf_len(cl->in))
+		txn_http_process(cl);
+	else if (cl->in) {
+		buf_put(&px->bufs, cl->in);
+		cl->in = NULL;
+	}
+}
 
 static void response_finish(struct txn *t)
 {
@@ -300,9 +372,9 @@ static void response_finish(struct txn *t)
 	t->px->stats.responses++;
 	/* A success only once the whole response arrived: a server that
 	 * answers heads and then breaks mid-body must still reach `fall`. */
-	px_report_ok(t->px, t->srv);
+	txn_report_ok(t->px, t->srv);
 	txn_release_server(t, reuse);
-	client_txn_done(cl, keep_alive);
+	txn_http_done(cl, keep_alive);
 }
 
 static int response_head(struct txn *t)
@@ -351,7 +423,7 @@ static void response_process(struct txn *t)
 			if (!buf_room(&t->px->bufs, t->rs))
 				txn_backend_failed(t, FAIL_PROTOCOL, true); /* head too large */
 			else if (t->rh)
-				client_flush(t); /* a 1xx head */
+				response_flush(t); /* a 1xx head */
 			return;
 		}
 		if (r == HTTP_ERROR) {
@@ -359,7 +431,7 @@ static void response_process(struct txn *t)
 			return;
 		}
 		if (t->rsp.status == 101) {
-			px_report_ok(t->px, t->srv);
+			txn_report_ok(t->px, t->srv);
 			tunnel_start(t);
 			return;
 		}
@@ -382,7 +454,7 @@ static void response_process(struct txn *t)
 		int r = http_msg_body(&t->rsp, buf_start(t->rs) + t->rs_ready, buf_len(t->rs) - t->rs_ready, &used);
 
 		if (r == HTTP_ERROR) {
-			px_report_failed(t->px, t->srv, FAIL_PROTOCOL);
+			txn_report_failed(t->px, t->srv, FAIL_PROTOCOL);
 			t->px->stats.aborted++;
 			client_close(cl);
 			return;
@@ -393,7 +465,7 @@ static void response_process(struct txn *t)
 	}
 	if (t->rsp_done && t->rs_ready < buf_len(t->rs))
 		t->bc_reusable = false; /* bytes after the response: not a clean connection */
-	client_flush(t);
+	response_flush(t);
 }
 
 static void backend_eof(struct txn *t, int err)
@@ -405,12 +477,12 @@ static void backend_eof(struct txn *t, int err)
 		if (http_msg_eof(&t->rsp) == HTTP_MSG_DONE) {
 			t->rsp_done = true;
 			t->bc_reusable = false;
-			client_flush(t);
+			response_flush(t);
 			return;
 		}
 	}
 	if (t->rsp_started || t->rsp_head_done) {
-		px_report_failed(t->px, t->srv, FAIL_PROTOCOL);
+		txn_report_failed(t->px, t->srv, FAIL_PROTOCOL);
 		t->px->stats.aborted++;
 		client_close(t->cl);
 		return;
@@ -435,7 +507,7 @@ static void backend_recv(struct txn *t)
 			if (!t->rsp_head_done)
 				txn_backend_failed(t, FAIL_PROTOCOL, true);
 			else
-				bconn_want(t->bc, txn_unsent(t) ? LOOP_WRITE : 0);
+				bconn_want(t->bc, request_unsent(t) ? LOOP_WRITE : 0);
 			return;
 		}
 	}
@@ -451,15 +523,15 @@ static void backend_recv(struct txn *t)
 	response_process(t);
 }
 
-void http_txn_backend_io(struct txn *t, unsigned events)
+static void txn_http_backend_io(struct txn *t, unsigned events)
 {
 	struct client *cl = t->cl;
 	struct bconn *bc = t->bc;
 	uint64_t id = t->id;
 
-	if ((events & LOOP_WRITE) && txn_unsent(t)) {
+	if ((events & LOOP_WRITE) && request_unsent(t)) {
 		backend_send(t);
-		if (!txn_alive(t, cl, id) || t->bc != bc)
+		if (!request_alive(t, cl, id) || t->bc != bc)
 			return;
 	}
 	if (events & LOOP_READ)
@@ -468,7 +540,7 @@ void http_txn_backend_io(struct txn *t, unsigned events)
 
 /* ---- to the client ---- */
 
-static void client_flush(struct txn *t)
+static void response_flush(struct txn *t)
 {
 	struct client *cl = t->cl;
 	struct iovec iov[2];
@@ -509,18 +581,82 @@ static void client_flush(struct txn *t)
 		response_finish(t);
 		return;
 	}
-	client_update_mask(cl);
+	update_client_mask(cl);
 	if (t->bc)
-		bconn_want(t->bc, (txn_unsent(t) ? LOOP_WRITE : 0) |
+		bconn_want(t->bc, (request_unsent(t) ? LOOP_WRITE : 0) |
 					  (!t->rs || buf_space(&t->px->bufs, t->rs) ? LOOP_READ : 0));
 }
 
-void http_client_writable(struct client *cl)
+static void txn_http_writable(struct client *cl)
 {
 	struct txn *t = cl->txn;
 
 	if (t && (t->rh || t->rs_ready))
-		client_flush(t);
+		response_flush(t);
 	else
-		client_update_mask(cl);
+		update_client_mask(cl);
 }
+
+/* ---- the operations ---- */
+
+static void txn_http_start(struct client *cl)
+{
+	client_arm_timeout(cl, cl->px->cfg->frontend.header_timeout_ms);
+}
+
+static void txn_http_client_io(struct client *cl, unsigned events)
+{
+	if (events & LOOP_WRITE) {
+		txn_http_writable(cl);
+		if (cl->fd < 0)
+			return;
+	}
+	if (events & LOOP_READ)
+		txn_http_readable(cl);
+}
+
+static void txn_http_client_timeout(struct client *cl)
+{
+	struct txn *t = cl->txn;
+
+	if (t && t->state == TXN_READING && cl->head_started) {
+		txn_http_error(cl, 408);
+		return;
+	}
+	if (t && !t->req_done && !t->rsp_started) {
+		/* slow body upload */
+		txn_http_error(cl, 408);
+		return;
+	}
+	client_close(cl); /* idle (keep-alive, nothing sent), or not reading */
+}
+
+/* server_timeout, armed once the request is sent and at each response byte. */
+static void txn_http_timeout(struct txn *t)
+{
+	switch (t->state) {
+	case TXN_SENDING:
+	case TXN_WAITING:
+		txn_backend_failed(t, FAIL_RESPONSE_TMO, true);
+		break;
+	case TXN_RESPONDING:
+		/* The client already has part of the answer: cut it. */
+		txn_report_failed(t->px, t->srv, FAIL_RESPONSE_TMO);
+		t->px->stats.aborted++;
+		client_close(t->cl);
+		break;
+	default:
+		break;
+	}
+}
+
+const struct txn_ops txn_http_ops = {
+	.start = txn_http_start,
+	.client_io = txn_http_client_io,
+	.client_timeout = txn_http_client_timeout,
+	.fail = txn_http_error,
+	.backend_connected = txn_http_connected,
+	.backend_io = txn_http_backend_io,
+	.timeout = txn_http_timeout,
+	.reuse_backend = true,
+};

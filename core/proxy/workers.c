@@ -19,7 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
-#include "proxy_int.h"
+#include "txn.h"
 
 enum wmsg_kind {
 	WM_FAILED,    /* -> main: a request failed on srv (arg: enum server_fail) */
@@ -233,8 +233,6 @@ static void mailbox_io(struct loop *loop, int fd, unsigned events, void *arg)
 	uint64_t n;
 	struct wmsg *m, *next;
 
-	(void)loop;
-	(void)events;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_warn("thread %u: mailbox", w->tid);
 	for (m = take_all(&w->mb); m; m = next) {
@@ -272,7 +270,6 @@ static void forward_event(struct pool *pool, struct server *srv, enum pool_event
 {
 	struct workers *ws = arg;
 
-	(void)pool;
 	if (ev != POOL_SERVER_DOWN && ev != POOL_SERVER_REMOVED && ev != POOL_SERVER_DRAIN)
 		return;
 	for (unsigned i = 1; i < ws->n; i++)
@@ -280,45 +277,34 @@ static void forward_event(struct pool *pool, struct server *srv, enum pool_event
 			post_srv(&ws->w[i], WM_EVENT, srv, (int)ev);
 }
 
-/* --- proxy side (proxy_int.h) ------------------------------------------ */
+/* --- what the proxies send (struct proxy_msgs, proxy.h) ------------------ */
 
-void px_report_failed(struct proxy *px, struct server *srv, enum server_fail why)
+static bool msg_failed(void *arg, struct server *srv, enum server_fail why)
 {
-	if (px->tid == 0 || !px->workers) {
-		pool_server_failed(px->pool, srv, why);
-		return;
-	}
-	/* The main thread may not have counted it yet when this thread's
-	 * next request succeeds: remember it, so that success is sent. */
-	srv->th[px->tid].req_failed = true;
-	post_srv(&px->workers->w[0], WM_FAILED, srv, (int)why);
+	struct workers *ws = arg;
+
+	return post_srv(&ws->w[0], WM_FAILED, srv, (int)why);
 }
 
-void px_report_ok(struct proxy *px, struct server *srv)
+static bool msg_ok(void *arg, struct server *srv)
 {
-	struct server_thread *th;
+	struct workers *ws = arg;
 
-	if (px->tid == 0 || !px->workers) {
-		pool_server_ok(px->pool, srv, false);
-		return;
-	}
-	/* A success only matters to the pool when it ends a run of failed
-	 * requests or, without health checks, counts toward rise: one
-	 * message per request would cost more than the request. */
-	th = &srv->th[px->tid];
-	if (!th->req_failed && !__atomic_load_n(&srv->consecutive_req_fail, __ATOMIC_RELAXED) &&
-	    (px->cfg->backend.health_interval_ms || !server_is_down(srv)))
-		return;
-	/* Same mailbox as the failure: the main thread counts them in order. */
-	if (post_srv(&px->workers->w[0], WM_OK, srv, 0))
-		th->req_failed = false;
+	return post_srv(&ws->w[0], WM_OK, srv, 0);
 }
 
-void px_post_slot(struct proxy *px, unsigned tid, struct server *srv)
+static bool msg_slot(void *arg, unsigned tid, struct server *srv)
 {
-	if (!px->workers || tid >= px->workers->n || !post_srv(&px->workers->w[tid], WM_SLOT, srv, 0))
-		__atomic_sub_fetch(&srv->inflight, 1, __ATOMIC_SEQ_CST); /* free it: the waiter times out */
+	struct workers *ws = arg;
+
+	return tid < ws->n && post_srv(&ws->w[tid], WM_SLOT, srv, 0);
 }
+
+static const struct proxy_msgs workers_msgs = {
+	.failed = msg_failed,
+	.ok = msg_ok,
+	.slot = msg_slot,
+};
 
 /* --- the group ----------------------------------------------------------- */
 
@@ -354,7 +340,7 @@ static int worker_init(struct workers *ws, unsigned tid, struct loop *main_loop)
 		log_errno(err, "thread %u: cannot create its event loop", tid);
 		return err;
 	}
-	if ((err = proxy_create_thread(&w->px, w->loop, ws->pool, ws->cfg, tid, ws)) < 0)
+	if ((err = proxy_create_thread(&w->px, w->loop, ws->pool, ws->cfg, tid, &workers_msgs, ws)) < 0)
 		return err; /* logged */
 	if (ws->n > 1 && (err = mailbox_init(&w->mb, w)) < 0) {
 		log_errno(err, "thread %u: cannot create its mailbox", tid);
@@ -522,7 +508,6 @@ static void park(struct proxy *px, void *arg)
 {
 	struct workers *ws = arg;
 
-	(void)px;
 	pthread_mutex_lock(&ws->wait_lock);
 	ws->parked++;
 	pthread_cond_broadcast(&ws->wait_cond);

@@ -1,12 +1,8 @@
-/* proxy_int.h - types shared by the proxy's files (not a public header).
- *
- *   proxy.c     listener, client connections, timeouts, shutdown, stats
- *   txn.c       one request/connection through its server: dispatch,
- *               queue, retry, re-dispatch when a server fails
- *   txn_http.c  HTTP request and response processing of a txn
- *   bconn.c     backend connections and the idle keep-alive pool
- *   tunnel.c    byte relay for mode tcp and upgraded HTTP connections
- *   workers.c   the proxy threads and the messages between them
+/* proxy_types.h - the types the proxy's files share (not a public header).
+ * Types only, and the one inline both connection files use: each file's
+ * own header declares the functions it offers (bconn.h, txn.h, client.h,
+ * tunnel.h, txn_http.h, proxy.h, workers.h), so that the #include lines
+ * of the room state its arrows (README.md).
  *
  * Ownership: a client owns at most one txn at a time (pipelined requests
  * wait in client->in).  A txn holds a reference on its server and owns its
@@ -16,8 +12,8 @@
  * Threads: everything here belongs to one proxy thread (px->tid) and is
  * touched only by it; what it shares is the pool (pool.h) and the messages
  * of workers.c. */
-#ifndef ANDROMEDA_PROXY_INT_H
-#define ANDROMEDA_PROXY_INT_H
+#ifndef ANDROMEDA_PROXY_TYPES_H
+#define ANDROMEDA_PROXY_TYPES_H
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -31,7 +27,7 @@
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
-#include "proxy.h"
+#include "proxy_stats.h"
 
 enum txn_state {
 	TXN_READING,    /* request head not complete */
@@ -46,6 +42,21 @@ enum txn_state {
 struct proxy;
 struct client;
 struct bconn;
+struct txn_ops;     /* txn.h: the protocol of a client connection */
+struct bconn_cb;    /* bconn.h: what a backend connection reports */
+
+/* What a proxy thread of a group sends to the other threads: workers.c
+ * implements it (proxy_create_thread), so that the proxy calls nothing of
+ * workers.c by name.  Each returns false when the message could not be
+ * sent (logged). */
+struct proxy_msgs {
+	/* To the main thread, which alone changes the pool: a request on
+	 * srv failed (why), or succeeded. */
+	bool (*failed)(void *arg, struct server *srv, enum server_fail why);
+	bool (*ok)(void *arg, struct server *srv);
+	/* To thread tid: one of srv's maxconn slots, for its queue. */
+	bool (*slot)(void *arg, unsigned tid, struct server *srv);
+};
 
 struct txn {
 	uint64_t id;
@@ -92,6 +103,8 @@ struct txn {
 struct client {
 	int fd;
 	struct proxy *px;
+	const struct txn_ops *ops;  /* its protocol: HTTP, or a tunnel (mode tcp,
+	                            * and after an accepted Upgrade) */
 	struct sockaddr_in peer;
 	char ip[INET_ADDRSTRLEN];
 	char addr_text[INET_ADDRSTRLEN + 8];
@@ -113,6 +126,7 @@ struct bconn {
 	struct proxy *px;
 	struct server *srv;        /* referenced */
 	struct txn *txn;           /* NULL while idle */
+	const struct bconn_cb *cb; /* where events go while attached */
 	bool connected;
 	bool reused;               /* taken from the idle pool */
 	bool dead;                 /* closed; freed after this iteration */
@@ -122,8 +136,8 @@ struct bconn {
 
 struct proxy {
 	unsigned tid;              /* proxy thread: 0 = the main thread */
-	struct workers *workers;   /* NULL when alone (one thread, unit tests) */
-	unsigned maxconn;          /* client connections on this thread */
+	const struct proxy_msgs *msgs; /* to the other threads; NULL when alone */
+	void *msgs_arg;
 	struct loop *loop;
 	struct pool *pool;
 	const struct config *cfg;
@@ -146,74 +160,15 @@ struct proxy {
 	struct proxy_stats stats;
 };
 
-/* proxy.c */
-void client_close(struct client *cl);
-void client_want(struct client *cl, unsigned mask);
-/* Write our own error response and close (status 4xx/5xx). */
-void client_send_error(struct client *cl, unsigned status);
-/* The txn is finished with the client (response complete or failed). */
-void client_txn_done(struct client *cl, bool keep_alive);
-void client_arm_timeout(struct client *cl, uint32_t ms);
-void proxy_check_drained(struct proxy *px);
-/* Free closed objects once the current loop iteration is over. */
-void proxy_reap_later(struct proxy *px);
-
-/* txn.c */
-struct txn *txn_new(struct client *cl);
-void txn_free(struct txn *t);
-/* Free the txn free list (at destroy). */
-void txn_reap_all(struct proxy *px);
-/* Choose a server and queue or connect.  exclude: a server not to use
- * unless it is the only one left. */
-void txn_dispatch(struct txn *t, struct server *exclude);
-/* The backend failed this txn; retry elsewhere if safe, else answer. */
-void txn_backend_failed(struct txn *t, enum server_fail why, bool count_failure);
-/* Release the server slot and the backend connection. */
-void txn_release_server(struct txn *t, bool reuse_conn);
-/* Fail the txn towards the client with status (or abort if the response
- * already started). */
-void txn_fail(struct txn *t, unsigned status);
-void txn_pool_event(struct pool *pool, struct server *srv, enum pool_event ev, void *arg);
-const char *txn_state_name(enum txn_state s);
-
-/* txn_http.c */
-void http_client_readable(struct client *cl);
-/* Parse what is buffered in cl->in (pipelined requests). */
-void http_client_process(struct client *cl);
-void http_txn_connected(struct txn *t);
-void http_txn_backend_io(struct txn *t, unsigned events);
-void http_client_writable(struct client *cl);
-
-/* txn.c: the backend is connected (or was reused): start sending. */
-void txn_connected(struct txn *t);
-/* This thread holds one of srv's maxconn slots and no longer needs it:
- * give it to the request that has waited longest on any thread (here, or
- * by message), or free it. */
-void txn_slot_handoff(struct proxy *px, struct server *srv);
-/* A slot of srv handed to this thread: start the head of its queue. */
-void txn_slot_received(struct proxy *px, struct server *srv);
-
-/* bconn.c */
-/* Free closed backend connections (from the reap timer). */
-void bconn_reap(struct proxy *px);
-/* Attach a backend connection (idle or new) to t.  Returns 1 when it is
- * usable at once (reused), 0 when a connect is in progress, or -errno. */
-int bconn_attach(struct txn *t);
-/* Detach from its txn: back to the idle pool if reusable, else closed. */
-void bconn_release(struct bconn *bc, bool reusable);
-void bconn_close_idle(struct proxy *px, struct server *srv);
-void bconn_want(struct bconn *bc, unsigned mask);
-
-/* workers.c: outcomes for the pool, which only the main thread changes
- * (direct calls on thread 0, a message from the others). */
-void px_report_failed(struct proxy *px, struct server *srv, enum server_fail why);
-void px_report_ok(struct proxy *px, struct server *srv);
-/* Hand one slot of srv to thread tid (not px's own). */
-void px_post_slot(struct proxy *px, unsigned tid, struct server *srv);
-
-/* tunnel.c */
-void tunnel_start(struct txn *t);
-void tunnel_client_io(struct txn *t, unsigned events);
-void tunnel_backend_io(struct txn *t, unsigned events);
+/* Free closed clients and backend connections once the current loop
+ * iteration is over (proxy.c's reaper: a zero-delay timer runs after the
+ * batch of fd events), so that callbacks further down the same batch never
+ * see freed memory.  Inline: both connection files need it, and it is no
+ * function of either. */
+static inline void proxy_reap_later(struct proxy *px)
+{
+	if (!loop_timer_armed(&px->reap_timer))
+		loop_timer_arm(px->loop, &px->reap_timer, 0);
+}
 
 #endif

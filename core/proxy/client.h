@@ -1,0 +1,30 @@
+/* client.h - client connections (client.c): accepted sockets, their
+ * timer, the lingering close after our own last bytes, and the count that
+ * pauses accepting at maxconn.  What a client's bytes mean is its
+ * protocol's (cl->ops, txn.h): client.c passes every event up through it. */
+#ifndef ANDROMEDA_CLIENT_H
+#define ANDROMEDA_CLIENT_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "proxy_types.h"
+
+/* A client on accepted socket fd, speaking ops; watched for reading.
+ * Pauses accepting when this thread reaches its share of maxconn.
+ * Returns NULL when out of memory (fd is left to the caller). */
+struct client *client_new(struct proxy *px, int fd, const struct sockaddr_in *peer, const struct txn_ops *ops);
+/* Close now and free cl->txn; the memory goes after this iteration. */
+void client_close(struct client *cl);
+/* The events to watch (LOOP_READ, LOOP_WRITE); nothing once closed. */
+void client_want(struct client *cl, unsigned mask);
+/* (Re)arm the client timer (cl->ops->client_timeout); 0 cancels it. */
+void client_arm_timeout(struct client *cl, uint32_t ms);
+/* Send cl->out (our own last bytes: an error response), half-close, read
+ * and discard what the client still sends until it closes (a lingering
+ * close), then close; all within 2 s.  cl->txn must be gone. */
+void client_send_and_close(struct client *cl);
+/* Free closed clients (from the reaper, proxy.c). */
+void client_reap(struct proxy *px);
+
+#endif

@@ -45,7 +45,7 @@ PKG_LAB=(iproute2 curl jq procps util-linux apache2)
 # clang-tidy and cppcheck (tests/lint/), valgrind (tests/valgrind/), and
 # what integration tests drive (tcpdump, nc, faketime, strace).
 PKG_CHECKS=(
-	clang libclang-rt-14-dev clang-tidy-14 cppcheck valgrind
+	clang libclang-rt-14-dev clang-tidy-14 clang-format-14 cppcheck valgrind
 	tcpdump netcat-openbsd libfaketime strace
 )
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # lint.sh - static analysis (docs/static-analysis.md): cppcheck and
-# clang-tidy over core/ ha/ netlink/ and tests/tools/.
+# clang-tidy over core/ ha/ netlink/ and tests/tools/, and clang-format
+# (.clang-format) over every C file in the tree.
 #
 #   bash tests/lint/lint.sh [BUILD_DIR]
 #
@@ -12,7 +13,8 @@
 # is missing or cannot run.  Full outputs stay in BUILD_DIR/lint/.
 #
 # Environment: JOBS (parallel jobs, default nproc), LINT_TOOLS (default
-# "cppcheck clang-tidy": run a subset), CLANG_TIDY (default clang-tidy-14).
+# "clang-format cppcheck clang-tidy": run a subset), CLANG_TIDY (default
+# clang-tidy-14), CLANG_FORMAT (default clang-format-14).
 set -uo pipefail
 
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,8 +22,9 @@ cd "$SRC_DIR" || exit 2
 BUILD_DIR=${1:-build}
 [[ "$BUILD_DIR" = /* ]] || BUILD_DIR="$SRC_DIR/$BUILD_DIR"
 JOBS=${JOBS:-$(nproc)}
-LINT_TOOLS=${LINT_TOOLS:-cppcheck clang-tidy}
+LINT_TOOLS=${LINT_TOOLS:-clang-format cppcheck clang-tidy}
 CLANG_TIDY=${CLANG_TIDY:-clang-tidy-14}
+CLANG_FORMAT=${CLANG_FORMAT:-clang-format-14}
 OUT="$BUILD_DIR/lint"
 DIRS=(core/lib core/pool core/proxy core/daemon core/agent core/ctl ha netlink tests/tools)
 FAILED=0
@@ -51,6 +54,25 @@ sources() {
 			[[ -e "$f" ]] && echo "$f"
 		done
 	done
+}
+
+# Every C file of the tree is formatted as .clang-format says; the fix is
+# `clang-format-14 -i FILE` (docs/static-analysis.md).
+run_clang_format() {
+	local files n log="$OUT/clang-format.log"
+	say "clang-format ($("$CLANG_FORMAT" --version | grep -o 'version [0-9.]*'))"
+	mapfile -t files < <(git -C "$SRC_DIR" ls-files '*.c' '*.h' 2>/dev/null ||
+		find core ha netlink tests -name '*.[ch]')
+	"$CLANG_FORMAT" --dry-run --Werror "${files[@]}" >"$log" 2>&1
+	n=$(grep -c ': error: code should be clang-formatted' "$log")
+	grep ': error: code should be clang-formatted' "$log" | cut -d: -f1 | sort | uniq -c |
+		awk '{ printf "%s: %d place(s) not formatted\n", $2, $1 }'
+	if ((n > 0)); then
+		echo "clang-format: $n place(s) not formatted (clang-format-14 -i FILE fixes them; full output in $log)"
+		FAILED=1
+	else
+		echo "clang-format: ${#files[@]} files formatted"
+	fi
 }
 
 run_cppcheck() {
@@ -116,6 +138,7 @@ mkdir -p "$OUT"
 compile_db
 for tool in $LINT_TOOLS; do
 	case $tool in
+	clang-format) need "$CLANG_FORMAT" clang-format-14; run_clang_format ;;
 	cppcheck) need cppcheck cppcheck; run_cppcheck ;;
 	clang-tidy) need "$CLANG_TIDY" clang-tidy; run_clang_tidy ;;
 	*) echo "lint.sh: unknown tool $tool" >&2; exit 2 ;;

@@ -28,12 +28,12 @@ struct ha {
 	struct vrrp *vrrp;
 	struct ha_hooks hooks;
 
-	bool releasing;              /* ha_stop() called */
-	bool vip_on;                 /* we put the VIPs on the interface */
-	struct loop_timer hold;      /* graceful release: VIP kept this long */
+	bool releasing;         /* ha_stop() called */
+	bool vip_on;            /* we put the VIPs on the interface */
+	struct loop_timer hold; /* graceful release: VIP kept this long */
 	void (*stopped)(void *arg);
 	void *stopped_arg;
-	uint64_t vip_restored;       /* VIP removed by someone while MASTER, put back */
+	uint64_t vip_restored; /* VIP removed by someone while MASTER, put back */
 };
 
 /* ---- VIP and ARP, as the election asks ---- */
@@ -78,10 +78,7 @@ static void release_now(struct ha *ha)
 		done(ha->stopped_arg);
 }
 
-static void hold_expired(struct loop *loop, struct loop_timer *t)
-{
-	release_now(t->arg);
-}
+static void hold_expired(struct loop *loop, struct loop_timer *t) { release_now(t->arg); }
 
 /* On a graceful stop the removal waits Master_Down_Interval: by then the
  * best backup has taken over (it needs only its Skew_Time after our
@@ -157,7 +154,8 @@ static void primary_refresh(struct ha *ha, const char *why)
 		log_info("%s: primary IPv4 address is now %s (%s)", ha->cfg->ha.interface,
 			 inet_ntop(AF_INET, &a, t, sizeof(t)), why);
 	else
-		log_warnx("%s: no IPv4 address left (%s): leaving the election", ha->cfg->ha.interface, why);
+		log_warnx("%s: no IPv4 address left (%s): leaving the election",
+			  ha->cfg->ha.interface, why);
 	if (ha->hooks.primary)
 		ha->hooks.primary(ha->hooks.arg, a);
 	vrrp_set_primary(ha->vrrp, a);
@@ -216,7 +214,8 @@ static void watch_resync(void *arg)
 	primary_refresh(ha, "after a netlink overrun");
 	watch_link(ha, l);
 	for (size_t i = 0; i < ha->cfg->ha.nvips; i++)
-		if (vip_present(ha->vip, ha->cfg->ha.vips[i].addr, ha->cfg->ha.vips[i].prefixlen) == 0)
+		if (vip_present(ha->vip, ha->cfg->ha.vips[i].addr,
+				ha->cfg->ha.vips[i].prefixlen) == 0)
 			restore_vips(ha, "missing after a netlink overrun");
 }
 
@@ -241,8 +240,8 @@ static void remove_stale(struct ha *ha)
 		const struct cfg_vip *cv = &ha->cfg->ha.vips[i];
 
 		if (vip_remove_stale(ha->vip, cv->addr, cv->prefixlen) > 0)
-			log_warnx("%s: removed VIP %s left behind by an earlier run", ha->cfg->ha.interface,
-				  cv->text);
+			log_warnx("%s: removed VIP %s left behind by an earlier run",
+				  ha->cfg->ha.interface, cv->text);
 	}
 }
 
@@ -278,8 +277,10 @@ static int ha_open_all(struct ha *ha)
 		return err;
 	if ((err = open_socket(ha)) < 0)
 		return err;
-	if ((err = vrrp_create(ha->loop, cfg, vrrp_socket_primary(ha->sock), &ha_vrrp_ops, ha, &ha->vrrp)) < 0) {
-		log_errno(err, "vrrp %u: cannot create the election on %s", cfg->ha.vrid, cfg->ha.interface);
+	if ((err = vrrp_create(ha->loop, cfg, vrrp_socket_primary(ha->sock), &ha_vrrp_ops, ha,
+			       &ha->vrrp)) < 0) {
+		log_errno(err, "vrrp %u: cannot create the election on %s", cfg->ha.vrid,
+			  cfg->ha.interface);
 		return err;
 	}
 	if ((err = kwatch_open(&ha->kwatch, ha->loop, cfg->ha.interface, &ha_kwatch_ops, ha)) < 0)
@@ -290,7 +291,8 @@ static int ha_open_all(struct ha *ha)
 	return 0;
 }
 
-int ha_create(struct ha **out, struct loop *loop, const struct config *cfg, const struct ha_hooks *hooks)
+int ha_create(struct ha **out, struct loop *loop, const struct config *cfg,
+	      const struct ha_hooks *hooks)
 {
 	struct ha *ha = calloc(1, sizeof(*ha));
 	int err;
@@ -372,8 +374,8 @@ void ha_get_status(const struct ha *ha, struct ha_status *out)
 	out->stats = *vrrp_get_stats(ha->vrrp);
 }
 
-size_t ha_get_peers(const struct ha *ha, const struct sync_node *nodes, size_t nnodes, struct ha_peer *out,
-		    size_t max)
+size_t ha_get_peers(const struct ha *ha, const struct sync_node *nodes, size_t nnodes,
+		    struct ha_peer *out, size_t max)
 {
 	struct vrrp_peer vp[VRRP_MAX_PEERS];
 	size_t nv = vrrp_get_peers(ha->vrrp, vp, VRRP_MAX_PEERS);

@@ -6,8 +6,8 @@
  * removed first, then the socket opens and the node enters BACKUP (or
  * FAULT without carrier or without an IPv4 address of its own: both are
  * followed through netlink/kwatch.c, so a node started before its
- * interface is configured joins the election when it is).  The frontend listener was bound before (with
- * IP_FREEBIND), so becoming MASTER only adds the address.
+ * interface is configured joins the election when it is).  The frontend listener was bound before
+ * (with IP_FREEBIND), so becoming MASTER only adds the address.
  *
  * Graceful stop: priority 0 is advertised at once so a backup takes over
  * after its Skew_Time; we keep the VIP (and keep serving) for a short hold
@@ -45,7 +45,8 @@ struct ha_hooks {
  * in FAULT and leaves it on the kernel's link and address events (carrier
  * up and an address of its own), with no restart.  hooks is copied (may
  * be NULL).  Returns 0 or -errno (logged). */
-int ha_create(struct ha **out, struct loop *loop, const struct config *cfg, const struct ha_hooks *hooks);
+int ha_create(struct ha **out, struct loop *loop, const struct config *cfg,
+	      const struct ha_hooks *hooks);
 /* Release with priority 0; done(arg) runs once the VIP is gone. */
 void ha_stop(struct ha *ha, void (*done)(void *arg), void *arg);
 void ha_destroy(struct ha *ha);
@@ -60,18 +61,18 @@ struct vrrp *ha_vrrp(struct ha *ha);
  * core/daemon/ctl_ha.c, with the VIPs and the interface from the
  * configuration). */
 struct ha_status {
-	struct vrrp_status vrrp;     /* vrrp_get_status() */
-	struct vrrp_stats stats;     /* a copy of vrrp_get_stats() */
-	bool vip_held;               /* we put the VIPs on the interface */
-	uint64_t vip_restored;       /* VIPs removed by someone while MASTER, put back */
+	struct vrrp_status vrrp; /* vrrp_get_status() */
+	struct vrrp_stats stats; /* a copy of vrrp_get_stats() */
+	bool vip_held;           /* we put the VIPs on the interface */
+	uint64_t vip_restored;   /* VIPs removed by someone while MASTER, put back */
 };
 void ha_get_status(const struct ha *ha, struct ha_status *out);
 /* The other balancers (`andromedactl peers`, and "peers" in status): the
  * election's peers merged with the nnodes sync nodes (sync_nodes(); may
  * be 0), see ha_peers_merge() in peers.h.  Writes at most max entries to
  * out and returns how many. */
-size_t ha_get_peers(const struct ha *ha, const struct sync_node *nodes, size_t nnodes, struct ha_peer *out,
-		    size_t max);
+size_t ha_get_peers(const struct ha *ha, const struct sync_node *nodes, size_t nnodes,
+		    struct ha_peer *out, size_t max);
 
 /* `andromeda --release`: remove the configured VIPs from the interface
  * (ExecStopPost=, after a crash).  Returns 0 or -errno. */

@@ -15,19 +15,19 @@
 #include "journal.h"
 #include "log.h"
 
-#define READ_BUF_LEN (16 * 1024)   /* >= JOURNAL_REC_MAX, so a read always progresses */
+#define READ_BUF_LEN (16 * 1024) /* >= JOURNAL_REC_MAX, so a read always progresses */
 
 struct journal {
-	int fd;                        /* DIR/journal, O_RDWR | O_APPEND */
-	int dirfd;                     /* DIR: flock()ed, fsync()ed after a rename */
-	char path[PATH_MAX];           /* DIR/journal, for log lines */
+	int fd;              /* DIR/journal, O_RDWR | O_APPEND */
+	int dirfd;           /* DIR: flock()ed, fsync()ed after a rename */
+	char path[PATH_MAX]; /* DIR/journal, for log lines */
 	uint64_t last_seq;
-	uint64_t size;                 /* bytes, all of them good records */
-	uint64_t count;                /* records */
-	uint64_t compact_bytes;        /* compact when size passes this ... */
-	uint64_t compact_records;      /* ... or count passes this */
-	unsigned walking;              /* replays in progress: the fd must stay */
-	bool broken;                   /* a short write could not be rolled back */
+	uint64_t size;            /* bytes, all of them good records */
+	uint64_t count;           /* records */
+	uint64_t compact_bytes;   /* compact when size passes this ... */
+	uint64_t compact_records; /* ... or count passes this */
+	unsigned walking;         /* replays in progress: the fd must stay */
+	bool broken;              /* a short write could not be rolled back */
 	journal_state_fn state_fn;
 	void *state_arg;
 };
@@ -43,8 +43,8 @@ uint64_t journal_now_ms(void) { return clock_wall_ms(); }
 struct reader {
 	int fd;
 	uint64_t end;
-	uint64_t pos;      /* file offset of buf[0] */
-	size_t len, off;   /* bytes in buf; the next record starts at buf[off] */
+	uint64_t pos;    /* file offset of buf[0] */
+	size_t len, off; /* bytes in buf; the next record starts at buf[off] */
 	uint8_t *buf;
 };
 
@@ -160,7 +160,8 @@ static int scan(struct journal *j)
 static void remove_stale_tmp(struct journal *j)
 {
 	if (unlinkat(j->dirfd, JOURNAL_TMP_FILE, 0) == 0)
-		log_warnx("journal %s: removed %s left by an interrupted compaction", j->path, JOURNAL_TMP_FILE);
+		log_warnx("journal %s: removed %s left by an interrupted compaction", j->path,
+			  JOURNAL_TMP_FILE);
 	else if (errno != ENOENT)
 		log_warn("journal %s: cannot remove stale %s", j->path, JOURNAL_TMP_FILE);
 }
@@ -194,7 +195,8 @@ static int open_files(struct journal *j, const char *dir)
 /* A compacted file is far below both bounds, so they can stay constant
  * (no compaction on every append, however large the pool). */
 _Static_assert((JOURNAL_STATE_MAX + 1) * JOURNAL_REC_MAX < JOURNAL_COMPACT_BYTES / 2 &&
-	       JOURNAL_STATE_MAX + 1 < JOURNAL_COMPACT_RECORDS / 2, "compacted file within the bounds");
+		       JOURNAL_STATE_MAX + 1 < JOURNAL_COMPACT_RECORDS / 2,
+	       "compacted file within the bounds");
 static void set_bounds(struct journal *j)
 {
 	j->compact_bytes = JOURNAL_COMPACT_BYTES;
@@ -210,7 +212,8 @@ int journal_open(struct journal **out, const char *dir)
 	if (!j)
 		return -ENOMEM;
 	j->fd = j->dirfd = -1;
-	if ((size_t)snprintf(j->path, sizeof(j->path), "%s/%s", dir, JOURNAL_FILE) >= sizeof(j->path)) {
+	if ((size_t)snprintf(j->path, sizeof(j->path), "%s/%s", dir, JOURNAL_FILE) >=
+	    sizeof(j->path)) {
 		log_warnx("journal: state directory path too long: %s", dir);
 		journal_close(j);
 		return -ENAMETOOLONG;
@@ -223,8 +226,9 @@ int journal_open(struct journal **out, const char *dir)
 		return rc;
 	}
 	set_bounds(j);
-	log_info("journal %s: %llu records, %llu bytes, last seq %llu", j->path, (unsigned long long)j->count,
-		 (unsigned long long)j->size, (unsigned long long)j->last_seq);
+	log_info("journal %s: %llu records, %llu bytes, last seq %llu", j->path,
+		 (unsigned long long)j->count, (unsigned long long)j->size,
+		 (unsigned long long)j->last_seq);
 	*out = j;
 	return 0;
 }
@@ -236,7 +240,7 @@ void journal_close(struct journal *j)
 	if (j->fd >= 0)
 		close(j->fd);
 	if (j->dirfd >= 0)
-		close(j->dirfd);   /* drops the flock */
+		close(j->dirfd); /* drops the flock */
 	free(j);
 }
 
@@ -269,10 +273,12 @@ static int write_record(struct journal *j, const uint8_t *buf, size_t len)
 
 	if (!err)
 		return 0;
-	log_errno(err, "journal %s: cannot append a %zu-byte record (%zu written)", j->path, len, done);
+	log_errno(err, "journal %s: cannot append a %zu-byte record (%zu written)", j->path, len,
+		  done);
 	if (done > 0 && ftruncate(j->fd, (off_t)j->size) < 0) {
-		log_warn("journal %s: cannot roll back a partial record; appends disabled until compaction",
-			 j->path);
+		log_warn(
+			"journal %s: cannot roll back a partial record; appends disabled until compaction",
+			j->path);
 		j->broken = true;
 	}
 	return err;
@@ -308,13 +314,14 @@ int journal_append(struct journal *j, struct journal_rec *r)
 	if (j->broken)
 		return -EIO;
 	if (j->last_seq == UINT64_MAX)
-		return -EOVERFLOW;   /* only a forged file gets here: 2^64 records */
+		return -EOVERFLOW; /* only a forged file gets here: 2^64 records */
 	r->seq = j->last_seq + 1;
 	r->time_ms = journal_now_ms();
 	len = journal_encode(r, buf, sizeof(buf));
 	if (len < 0) {
-		log_warnx("journal %s: %s record refused: name or detail too long or not printable", j->path,
-			  journal_type_name(r->type));
+		log_warnx(
+			"journal %s: %s record refused: name or detail too long or not printable",
+			j->path, journal_type_name(r->type));
 		r->seq = seq;
 		r->time_ms = time_ms;
 		return len;
@@ -326,7 +333,8 @@ int journal_append(struct journal *j, struct journal_rec *r)
 	j->count++;
 	if (journal_type_durable(r->type) && fdatasync(j->fd) < 0) {
 		rc = -errno;
-		log_errno(rc, "journal %s: fdatasync after seq %llu", j->path, (unsigned long long)r->seq);
+		log_errno(rc, "journal %s: fdatasync after seq %llu", j->path,
+			  (unsigned long long)r->seq);
 	}
 	maybe_compact(j);
 	return rc;
@@ -366,8 +374,9 @@ static int encode_snapshot(const struct journal *j, const struct journal_server 
 			r.seq++;
 		}
 		if ((rc = journal_encode(&r, buf + len, cap - len)) < 0) {
-			log_warnx("journal %s: compaction refused: server %zu (\"%.*s\") does not encode",
-				  j->path, i - 1, JOURNAL_NAME_MAX, r.srv.name);
+			log_warnx(
+				"journal %s: compaction refused: server %zu (\"%.*s\") does not encode",
+				j->path, i - 1, JOURNAL_NAME_MAX, r.srv.name);
 			return rc;
 		}
 		len += (size_t)rc;
@@ -380,19 +389,22 @@ static int encode_snapshot(const struct journal *j, const struct journal_server 
 static int write_tmp(struct journal *j, const uint8_t *buf, size_t len)
 {
 	size_t done;
-	int fd = openat(j->dirfd, JOURNAL_TMP_FILE, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = openat(j->dirfd, JOURNAL_TMP_FILE,
+			O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	int err;
 
 	if (fd < 0) {
 		err = -errno;
-		log_errno(err, "journal %s: compaction: cannot create %s", j->path, JOURNAL_TMP_FILE);
+		log_errno(err, "journal %s: compaction: cannot create %s", j->path,
+			  JOURNAL_TMP_FILE);
 		return err;
 	}
 	err = write_full(fd, buf, len, &done);
 	if (!err && fsync(fd) < 0)
 		err = -errno;
 	if (err) {
-		log_errno(err, "journal %s: compaction: cannot write %s", j->path, JOURNAL_TMP_FILE);
+		log_errno(err, "journal %s: compaction: cannot write %s", j->path,
+			  JOURNAL_TMP_FILE);
 		close(fd);
 		unlinkat(j->dirfd, JOURNAL_TMP_FILE, 0);
 		return err;
@@ -408,7 +420,8 @@ static int install_tmp(struct journal *j, int fd)
 	if (renameat(j->dirfd, JOURNAL_TMP_FILE, j->dirfd, JOURNAL_FILE) < 0) {
 		int err = -errno;
 
-		log_errno(err, "journal %s: compaction: cannot rename %s over it", j->path, JOURNAL_TMP_FILE);
+		log_errno(err, "journal %s: compaction: cannot rename %s over it", j->path,
+			  JOURNAL_TMP_FILE);
 		close(fd);
 		unlinkat(j->dirfd, JOURNAL_TMP_FILE, 0);
 		return err;
@@ -428,7 +441,7 @@ int journal_compact(struct journal *j, const struct journal_server *state, size_
 	int len, fd;
 
 	if (j->walking)
-		return -EBUSY;   /* a replay is reading the current file */
+		return -EBUSY; /* a replay is reading the current file */
 	if (n > JOURNAL_STATE_MAX)
 		return -E2BIG;
 	if (j->last_seq > UINT64_MAX - n - 1)
@@ -445,9 +458,10 @@ int journal_compact(struct journal *j, const struct journal_server *state, size_
 	j->size = (uint64_t)len;
 	j->broken = false;
 	set_bounds(j);
-	log_info("journal %s: compacted %llu records (%llu bytes) into %zu servers (%d bytes), last seq %llu",
-		 j->path, (unsigned long long)old_count, (unsigned long long)old_size, n, len,
-		 (unsigned long long)j->last_seq);
+	log_info(
+		"journal %s: compacted %llu records (%llu bytes) into %zu servers (%d bytes), last seq %llu",
+		j->path, (unsigned long long)old_count, (unsigned long long)old_size, n, len,
+		(unsigned long long)j->last_seq);
 	return 0;
 }
 
@@ -473,7 +487,8 @@ int journal_replay(struct journal *j, journal_fn fn, void *arg)
 			  (unsigned long long)reader_offset(&rd));
 		rc = -EBADMSG;
 	} else if (rc < 0) {
-		log_errno(rc, "journal %s: read at byte %llu", j->path, (unsigned long long)reader_offset(&rd));
+		log_errno(rc, "journal %s: read at byte %llu", j->path,
+			  (unsigned long long)reader_offset(&rd));
 	}
 	free(rd.buf);
 	return rc;
@@ -481,7 +496,7 @@ int journal_replay(struct journal *j, journal_fn fn, void *arg)
 
 struct read_ctx {
 	uint64_t since;
-	uint64_t skip, seen;   /* matching records to pass over, and seen so far */
+	uint64_t skip, seen; /* matching records to pass over, and seen so far */
 	struct journal_rec *out;
 	size_t max, n;
 };
@@ -519,7 +534,7 @@ int journal_read(struct journal *j, uint64_t since, struct journal_rec *out, siz
 
 struct rebuild_ctx {
 	struct journal_server *out;
-	uint64_t *time;        /* of the record each entry came from */
+	uint64_t *time; /* of the record each entry came from */
 	size_t max, n;
 };
 
@@ -539,7 +554,7 @@ static int rebuild_one(const struct journal_rec *r, void *arg)
 	size_t i;
 
 	if (r->type == JR_COMPACTED)
-		c->n = 0;   /* what follows is the complete state */
+		c->n = 0; /* what follows is the complete state */
 	if (!journal_type_is_server(r->type))
 		return 0;
 	i = rebuild_find(c, r->srv.name);
@@ -579,7 +594,8 @@ static size_t rebuild_expire(struct rebuild_ctx *c, uint64_t now_ms)
 	return k;
 }
 
-int journal_rebuild(struct journal *j, uint64_t now_ms, struct journal_server *out, size_t max, size_t *n)
+int journal_rebuild(struct journal *j, uint64_t now_ms, struct journal_server *out, size_t max,
+		    size_t *n)
 {
 	struct rebuild_ctx c = { .out = out, .max = max };
 	int rc;

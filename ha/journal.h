@@ -62,65 +62,65 @@
 
 #include "pool.h"
 
-#define JOURNAL_FILE "journal"
-#define JOURNAL_TMP_FILE "journal.tmp"
-#define JOURNAL_MAGIC "ANJR"
-#define JOURNAL_VERSION 1
-#define JOURNAL_NAME_MAX 63       /* characters, as CFG_NAME_MAX - 1 */
-#define JOURNAL_DETAIL_MAX 200    /* characters */
-#define JOURNAL_HDR_LEN 41
-#define JOURNAL_CRC_LEN 4
-#define JOURNAL_REC_MIN (JOURNAL_HDR_LEN + JOURNAL_CRC_LEN)
-#define JOURNAL_REC_MAX (JOURNAL_REC_MIN + JOURNAL_NAME_MAX + JOURNAL_DETAIL_MAX)
+#define JOURNAL_FILE       "journal"
+#define JOURNAL_TMP_FILE   "journal.tmp"
+#define JOURNAL_MAGIC      "ANJR"
+#define JOURNAL_VERSION    1
+#define JOURNAL_NAME_MAX   63  /* characters, as CFG_NAME_MAX - 1 */
+#define JOURNAL_DETAIL_MAX 200 /* characters */
+#define JOURNAL_HDR_LEN    41
+#define JOURNAL_CRC_LEN    4
+#define JOURNAL_REC_MIN    (JOURNAL_HDR_LEN + JOURNAL_CRC_LEN)
+#define JOURNAL_REC_MAX    (JOURNAL_REC_MIN + JOURNAL_NAME_MAX + JOURNAL_DETAIL_MAX)
 
 /* Compaction bounds (see above and docs/journal.md). */
-#define JOURNAL_COMPACT_BYTES (1024 * 1024)
+#define JOURNAL_COMPACT_BYTES   (1024 * 1024)
 #define JOURNAL_COMPACT_RECORDS 10000
 /* Most servers a state source may report at one compaction. */
-#define JOURNAL_STATE_MAX 1024
+#define JOURNAL_STATE_MAX       1024
 
 enum journal_type {
-	JR_STARTED = 1,        /* the daemon started (detail: version, config) */
-	JR_STOPPED,            /* clean shutdown */
-	JR_ROLE,               /* detail: "BACKUP -> MASTER (reason)" */
-	JR_VIP_ADDED,          /* addr = VIP; detail: "198.18.0.10/24 on eth0" */
+	JR_STARTED = 1, /* the daemon started (detail: version, config) */
+	JR_STOPPED,     /* clean shutdown */
+	JR_ROLE,        /* detail: "BACKUP -> MASTER (reason)" */
+	JR_VIP_ADDED,   /* addr = VIP; detail: "198.18.0.10/24 on eth0" */
 	JR_VIP_REMOVED,
-	JR_SERVER_REGISTERED,  /* server records carry the server's full state */
-	JR_SERVER_WITHDRAWN,   /* removes it from the rebuilt pool */
-	JR_SERVER_EXPIRED,     /* removes it too */
+	JR_SERVER_REGISTERED, /* server records carry the server's full state */
+	JR_SERVER_WITHDRAWN,  /* removes it from the rebuilt pool */
+	JR_SERVER_EXPIRED,    /* removes it too */
 	JR_SERVER_UP,
 	JR_SERVER_DOWN,
 	JR_SERVER_DRAINED,
 	JR_SERVER_ENABLED,
-	JR_SERVER_UPDATED,     /* weight or address changed */
-	JR_SERVER_STATE,       /* compaction: one per server in the state */
-	JR_SNAPSHOT_SENT,      /* answering a request, not the periodic ones */
+	JR_SERVER_UPDATED, /* weight or address changed */
+	JR_SERVER_STATE,   /* compaction: one per server in the state */
+	JR_SNAPSHOT_SENT,  /* answering a request, not the periodic ones */
 	JR_SNAPSHOT_APPLIED,
-	JR_PEER_SEEN,          /* name = peer node, addr = its address */
+	JR_PEER_SEEN, /* name = peer node, addr = its address */
 	JR_PEER_LOST,
-	JR_COMPACTED,          /* first record of a compacted file; resets the rebuild */
+	JR_COMPACTED, /* first record of a compacted file; resets the rebuild */
 	JR_TYPE_MAX = JR_COMPACTED
 };
 
 /* The server fields needed to rebuild the dynamic pool.  Other records
  * may use name/addr too (peer, VIP) or leave them zero. */
 struct journal_server {
-	char name[JOURNAL_NAME_MAX + 1];   /* NUL-terminated */
+	char name[JOURNAL_NAME_MAX + 1]; /* NUL-terminated */
 	struct in_addr addr;
-	uint16_t port;                     /* host byte order */
+	uint16_t port; /* host byte order */
 	uint16_t weight;
 	enum server_source source;
 	enum server_health health;
 	bool drain;
-	uint32_t expires_in_ms;            /* left at the record's time; 0 = never */
+	uint32_t expires_in_ms; /* left at the record's time; 0 = never */
 };
 
 struct journal_rec {
-	uint64_t seq;                      /* set by journal_append */
-	uint64_t time_ms;                  /* set by journal_append (unix ms) */
+	uint64_t seq;     /* set by journal_append */
+	uint64_t time_ms; /* set by journal_append (unix ms) */
 	enum journal_type type;
 	struct journal_server srv;
-	char detail[JOURNAL_DETAIL_MAX + 1];  /* NUL-terminated, may be empty */
+	char detail[JOURNAL_DETAIL_MAX + 1]; /* NUL-terminated, may be empty */
 };
 
 struct journal;
@@ -151,7 +151,8 @@ bool journal_type_is_server(enum journal_type t);
 
 /* Fill r: zeroes it, sets type, and copies name and detail (either may be
  * NULL).  Returns 0 or -EINVAL when one is too long. */
-int journal_rec_init(struct journal_rec *r, enum journal_type type, const char *name, const char *detail);
+int journal_rec_init(struct journal_rec *r, enum journal_type type, const char *name,
+		     const char *detail);
 /* Copy a pool server's state into js.  now_mono_ms: the monotonic clock
  * srv->expires_ms is measured on (loop time).  Returns 0 or -EINVAL when
  * the name does not fit. */
@@ -217,11 +218,12 @@ int journal_read(struct journal *j, uint64_t since, struct journal_rec *out, siz
  * drain flag of a static one still in its configuration.  Fills out[0..*n-1]
  * in order of first appearance.  Returns 0, -ENOSPC (more than max
  * servers) or -errno. */
-int journal_rebuild(struct journal *j, uint64_t now_ms, struct journal_server *out, size_t max, size_t *n);
+int journal_rebuild(struct journal *j, uint64_t now_ms, struct journal_server *out, size_t max,
+		    size_t *n);
 
 uint64_t journal_last_seq(const struct journal *j);
-uint64_t journal_size(const struct journal *j);       /* bytes */
-uint64_t journal_count(const struct journal *j);      /* records */
+uint64_t journal_size(const struct journal *j);  /* bytes */
+uint64_t journal_count(const struct journal *j); /* records */
 /* Wall clock, unix milliseconds (what records are stamped with). */
 uint64_t journal_now_ms(void);
 

@@ -16,8 +16,9 @@
 /* Reflected Castagnoli polynomial 0x82F63B78 (RFC 3720 B.4), four bits at
  * a time: entry i is the CRC of nibble i.  Small enough to be a constant. */
 static const uint32_t crc_nibble[16] = {
-	0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3, 0x61c69362, 0x7198540d,
-	0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9, 0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
+	0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3,
+	0x61c69362, 0x7198540d, 0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9,
+	0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
 };
 
 uint32_t journal_crc32c(uint32_t crc, const void *data, size_t len)
@@ -37,10 +38,26 @@ uint32_t journal_crc32c(uint32_t crc, const void *data, size_t len)
 
 /* Indexed by enum journal_type (JR_STARTED = 1). */
 static const char *const type_names[JR_TYPE_MAX + 1] = {
-	NULL, "started", "stopped", "role", "vip-added", "vip-removed",
-	"server-registered", "server-withdrawn", "server-expired", "server-up", "server-down",
-	"server-drained", "server-enabled", "server-updated", "server-state",
-	"snapshot-sent", "snapshot-applied", "peer-seen", "peer-lost", "compacted",
+	NULL,
+	"started",
+	"stopped",
+	"role",
+	"vip-added",
+	"vip-removed",
+	"server-registered",
+	"server-withdrawn",
+	"server-expired",
+	"server-up",
+	"server-down",
+	"server-drained",
+	"server-enabled",
+	"server-updated",
+	"server-state",
+	"snapshot-sent",
+	"snapshot-applied",
+	"peer-seen",
+	"peer-lost",
+	"compacted",
 };
 _Static_assert(JR_COMPACTED == 19, "type_names follows enum journal_type");
 
@@ -59,12 +76,12 @@ bool journal_type_is_server(enum journal_type t)
 bool journal_type_durable(enum journal_type t)
 {
 	switch (t) {
-	case JR_SERVER_UP:        /* health may flap: never wait on the disk for it */
+	case JR_SERVER_UP: /* health may flap: never wait on the disk for it */
 	case JR_SERVER_DOWN:
 	case JR_SNAPSHOT_SENT:
 	case JR_PEER_SEEN:
 	case JR_PEER_LOST:
-	case JR_SERVER_STATE:     /* written by compaction, which syncs the whole file */
+	case JR_SERVER_STATE: /* written by compaction, which syncs the whole file */
 		return false;
 	default:
 		return true;
@@ -87,7 +104,8 @@ static int rec_check(const struct journal_rec *r, size_t *nlen, size_t *dlen)
 {
 	*nlen = strnlen(r->srv.name, sizeof(r->srv.name));
 	*dlen = strnlen(r->detail, sizeof(r->detail));
-	if (!type_valid((unsigned)r->type) || *nlen > JOURNAL_NAME_MAX || *dlen > JOURNAL_DETAIL_MAX)
+	if (!type_valid((unsigned)r->type) || *nlen > JOURNAL_NAME_MAX ||
+	    *dlen > JOURNAL_DETAIL_MAX)
 		return -EINVAL;
 	if (!text_ok((const uint8_t *)r->srv.name, *nlen, 0x21) ||
 	    !text_ok((const uint8_t *)r->detail, *dlen, 0x20))
@@ -115,7 +133,7 @@ int journal_encode(const struct journal_rec *r, uint8_t *buf, size_t cap)
 	buf[7] = (uint8_t)r->type;
 	wire_put64(buf + 8, r->seq);
 	wire_put64(buf + 16, r->time_ms);
-	memcpy(buf + 24, &r->srv.addr.s_addr, 4);   /* already network order */
+	memcpy(buf + 24, &r->srv.addr.s_addr, 4); /* already network order */
 	wire_put16(buf + 28, r->srv.port);
 	wire_put16(buf + 30, r->srv.weight);
 	wire_put32(buf + 32, r->srv.expires_in_ms);
@@ -142,7 +160,8 @@ static int decode_fields(const uint8_t *buf, size_t len, struct journal_rec *r)
 		return -EBADMSG;
 	if (buf[36] > SRV_REGISTERED || buf[37] > SRV_DOWN || (buf[38] & ~FLAG_DRAIN) != 0)
 		return -EBADMSG;
-	if (!text_ok(buf + JOURNAL_HDR_LEN, nlen, 0x21) || !text_ok(buf + JOURNAL_HDR_LEN + nlen, dlen, 0x20))
+	if (!text_ok(buf + JOURNAL_HDR_LEN, nlen, 0x21) ||
+	    !text_ok(buf + JOURNAL_HDR_LEN + nlen, dlen, 0x20))
 		return -EBADMSG;
 	if (journal_type_is_server(buf[7]) && nlen == 0)
 		return -EBADMSG;
@@ -196,7 +215,8 @@ static int copy_text(char *dst, size_t cap, const char *src)
 	return 0;
 }
 
-int journal_rec_init(struct journal_rec *r, enum journal_type type, const char *name, const char *detail)
+int journal_rec_init(struct journal_rec *r, enum journal_type type, const char *name,
+		     const char *detail)
 {
 	memset(r, 0, sizeof(*r));
 	r->type = type;
@@ -220,7 +240,7 @@ int journal_server_from(struct journal_server *js, const struct server *srv, uin
 	if (srv->expires_ms == 0)
 		js->expires_in_ms = 0;
 	else if (srv->expires_ms <= now_mono_ms)
-		js->expires_in_ms = 1;   /* due now: a rebuild drops it */
+		js->expires_in_ms = 1; /* due now: a rebuild drops it */
 	else if (srv->expires_ms - now_mono_ms > UINT32_MAX)
 		js->expires_in_ms = UINT32_MAX;
 	else

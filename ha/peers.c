@@ -32,7 +32,8 @@ static void from_backup(struct ha_peer *p, const struct sync_node *n, uint64_t n
 
 /* One election peer; its sync node (if any) names it, and wins when it is
  * a live BACKUP heard since the peer's last advert (it stepped down). */
-static void from_vrrp(struct ha_peer *p, const struct vrrp_peer *v, const struct sync_node *n, uint64_t now_ms)
+static void from_vrrp(struct ha_peer *p, const struct vrrp_peer *v, const struct sync_node *n,
+		      uint64_t now_ms)
 {
 	if (n && n->backup_session && n->last_ms >= v->last_seen_ms) {
 		from_backup(p, n, now_ms);

@@ -19,10 +19,10 @@
 
 struct ha_peer {
 	struct in_addr addr;
-	char name[64];             /* the node's name from sync, else its address */
+	char name[64]; /* the node's name from sync, else its address */
 	uint8_t priority;
-	const char *role;          /* "MASTER", "BACKUP", "silent", "released", "unknown" */
-	int64_t last_seen_ms;      /* ms since it was last heard; -1 = never */
+	const char *role;     /* "MASTER", "BACKUP", "silent", "released", "unknown" */
+	int64_t last_seen_ms; /* ms since it was last heard; -1 = never */
 };
 
 /* Merge nv election peers (roles computed, vrrp_get_peers) and ns sync

@@ -26,18 +26,18 @@
 
 /* Organisation-local multicast group for the UDP channel (RFC 2365),
  * sent with TTL 1: it never leaves the LAN. */
-#define SYNC_GROUP "239.255.51.88"
-#define SYNC_INTERVAL_MS 1000      /* full snapshot period */
-#define SYNC_PREEMPT_HOLD_MS 3000  /* a BACKUP waits at most this for the MASTER's state */
-#define SYNC_MAX_SERVERS (SYNC_MAX_CHUNKS * 8)
+#define SYNC_GROUP           "239.255.51.88"
+#define SYNC_INTERVAL_MS     1000 /* full snapshot period */
+#define SYNC_PREEMPT_HOLD_MS 3000 /* a BACKUP waits at most this for the MASTER's state */
+#define SYNC_MAX_SERVERS     (SYNC_MAX_CHUNKS * 8)
 
-struct snap_asm {                  /* reassembly of one snapshot */
+struct snap_asm { /* reassembly of one snapshot */
 	uint32_t sender, snap_id;
 	uint16_t nchunks;
-	uint64_t have;                 /* bitmask of chunks received */
+	uint64_t have; /* bitmask of chunks received */
 	uint64_t state_seq;
 	char master[SYNC_NAME_MAX];
-	size_t n;                      /* servers collected so far */
+	size_t n; /* servers collected so far */
 	struct sync_server srv[SYNC_MAX_SERVERS];
 };
 
@@ -78,12 +78,13 @@ size_t sync_nodes(const struct sync *s, struct sync_node *out, size_t max)
 
 static bool is_master(const struct sync *s) { return vrrp_get_state(s->vrrp) == VRRP_MASTER; }
 
-int sync_envelope(struct sync *s, uint8_t type, const uint8_t *payload, size_t len, uint8_t *out, size_t cap)
+int sync_envelope(struct sync *s, uint8_t type, const uint8_t *payload, size_t len, uint8_t *out,
+		  size_t cap)
 {
 	/* The timestamp is informational (logs, captures); acceptance rests on
 	 * the sequence alone (msg.h). */
-	return msg_encode(s->key, type, s->self.s_addr, msg_next_seq(&s->tx_seq), clock_wall_ms(), payload, len, out,
-			  cap);
+	return msg_encode(s->key, type, s->self.s_addr, msg_next_seq(&s->tx_seq), clock_wall_ms(),
+			  payload, len, out, cap);
 }
 
 /* ---- sending ---- */
@@ -93,7 +94,8 @@ static void udp_send(struct sync *s, const uint8_t *buf, size_t len)
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(s->cfg->ha.sync_port) };
 
 	if (!s->cfg->ha.npeers) {
-		if (sendto(s->udp_fd, buf, len, 0, (struct sockaddr *)&s->group, sizeof(s->group)) < 0 &&
+		if (sendto(s->udp_fd, buf, len, 0, (struct sockaddr *)&s->group,
+			   sizeof(s->group)) < 0 &&
 		    log_limit_ok(&s->send_limit, loop_now_ms(s->loop), LOG_LIMIT_SHORT_MS, NULL))
 			log_warn("sync: send to %s", SYNC_GROUP);
 		return;
@@ -119,7 +121,9 @@ static void server_to_sync(const struct sync *s, const struct server *srv, struc
 	/* Static servers take theirs from each node's own file. */
 	if (srv->source == SRV_REGISTERED)
 		snprintf(r->health_host, sizeof(r->health_host), "%s", srv->health_host);
-	r->expires_in_ms = srv->expires_ms > now ? (uint32_t)(srv->expires_ms - now) : srv->expires_ms ? 1 : 0;
+	r->expires_in_ms = srv->expires_ms > now ? (uint32_t)(srv->expires_ms - now)
+			   : srv->expires_ms     ? 1
+						 : 0;
 	r->requests = server_requests(srv);
 	r->failures = srv->failures;
 	r->inflight = server_inflight(srv);
@@ -149,7 +153,9 @@ static void send_snapshot(struct sync *s, struct session *ss)
 
 		h.nservers = (uint16_t)cnt;
 		plen = sync_snap_encode(&h, all + first, cnt, payload, sizeof(payload));
-		len = plen < 0 ? plen : sync_envelope(s, MSG_SNAPSHOT, payload, (size_t)plen, buf, sizeof(buf));
+		len = plen < 0 ? plen
+			       : sync_envelope(s, MSG_SNAPSHOT, payload, (size_t)plen, buf,
+					       sizeof(buf));
 		if (len < 0) {
 			log_errno(len, "sync: encoding snapshot chunk %u", h.chunk);
 			return;
@@ -171,7 +177,8 @@ static void send_delta(struct sync *s, struct server *srv, enum sync_op op)
 
 	server_to_sync(s, srv, &d.srv);
 	plen = sync_delta_encode(&d, payload, sizeof(payload));
-	len = plen < 0 ? plen : sync_envelope(s, MSG_DELTA, payload, (size_t)plen, buf, sizeof(buf));
+	len = plen < 0 ? plen
+		       : sync_envelope(s, MSG_DELTA, payload, (size_t)plen, buf, sizeof(buf));
 	if (len < 0) {
 		log_errno(len, "sync: encoding delta for %s", srv->name);
 		return;
@@ -209,13 +216,15 @@ static void apply_server(struct sync *s, const struct sync_server *r)
 
 	ep.sin.sin_addr.s_addr = r->addr;
 	snprintf(ep.text, sizeof(ep.text), "%s:%u", inet_ntoa(ep.sin.sin_addr), r->port);
-	if (srv && (srv->addr.sin.sin_addr.s_addr != r->addr || srv->addr.sin.sin_port != ep.sin.sin_port)) {
+	if (srv && (srv->addr.sin.sin_addr.s_addr != r->addr ||
+		    srv->addr.sin.sin_port != ep.sin.sin_port)) {
 		pool_server_remove(s->pool, srv); /* moved: a new server under the old name */
 		srv = NULL;
 	}
 	if (!srv)
-		srv = pool_server_add(s->pool, r->name, &ep, r->weight,
-				      r->source == SYNC_SRC_REGISTERED ? SRV_REGISTERED : SRV_STATIC, &err);
+		srv = pool_server_add(
+			s->pool, r->name, &ep, r->weight,
+			r->source == SYNC_SRC_REGISTERED ? SRV_REGISTERED : SRV_STATIC, &err);
 	if (!srv) {
 		log_errno(err, "sync: cannot add replicated server %s", r->name);
 		return;
@@ -224,7 +233,8 @@ static void apply_server(struct sync *s, const struct sync_server *r)
 	if (srv->source == SRV_REGISTERED)
 		pool_server_set_health_host(s->pool, srv, r->health_host);
 	pool_server_set_drain(s->pool, srv, r->drain);
-	pool_server_set_health(s->pool, srv, r->up ? SRV_UP : SRV_DOWN, "replicated from the MASTER");
+	pool_server_set_health(s->pool, srv, r->up ? SRV_UP : SRV_DOWN,
+			       "replicated from the MASTER");
 	server_set_requests(srv, r->requests);
 	srv->failures = r->failures;
 	pool_lock(s->pool);
@@ -281,7 +291,8 @@ static void apply_snapshot(struct sync *s, struct snap_asm *a)
  * MSG_ALIVE (same payload).  true if queued. */
 static bool say_to_master(struct sync *s, uint8_t type)
 {
-	struct sync_request q = { .have_seq = s->state_seq, .priority = (uint8_t)s->cfg->ha.priority };
+	struct sync_request q = { .have_seq = s->state_seq,
+				  .priority = (uint8_t)s->cfg->ha.priority };
 	uint8_t payload[128], buf[MSG_MAX_LEN];
 	int plen, len;
 
@@ -326,7 +337,8 @@ static void rx_snapshot(struct sync *s, const struct msg *m)
 		return;
 	n0 = a->n;
 	for (uint16_t i = 0; i < h.nservers; i++) {
-		if (a->n == SYNC_MAX_SERVERS || sync_snap_server(m->payload, m->len, &off, &a->srv[a->n]) < 0)
+		if (a->n == SYNC_MAX_SERVERS ||
+		    sync_snap_server(m->payload, m->len, &off, &a->srv[a->n]) < 0)
 			break;
 		a->n++;
 	}
@@ -408,13 +420,15 @@ void sync_count_drop(struct sync *s, enum msg_drop why, struct in_addr from)
 	uint64_t suppressed = 0;
 
 	s->c.drops[why]++;
-	if (log_limit_ok(&s->drop_limit[why], loop_now_ms(s->loop), LOG_LIMIT_LONG_MS, &suppressed))
-		log_warnx("sync: dropped a message from %s: %s (%llu more since last said)", inet_ntoa(from),
-			  msg_drop_name(why), (unsigned long long)suppressed);
+	if (log_limit_ok(&s->drop_limit[why], loop_now_ms(s->loop), LOG_LIMIT_LONG_MS,
+			 &suppressed))
+		log_warnx("sync: dropped a message from %s: %s (%llu more since last said)",
+			  inet_ntoa(from), msg_drop_name(why), (unsigned long long)suppressed);
 }
 
 /* One datagram or one framed session message. */
-void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, size_t len, struct in_addr from)
+void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, size_t len,
+		     struct in_addr from)
 {
 	struct msg m;
 	enum msg_drop why = msg_decode(s->key, buf, len, &m);
@@ -428,7 +442,8 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 		return;
 	}
 	if (why == MSG_OK)
-		why = msg_replay_check(ss ? &s->replay_tcp : &s->replay_udp, &m, loop_now_ms(s->loop));
+		why = msg_replay_check(ss ? &s->replay_tcp : &s->replay_udp, &m,
+				       loop_now_ms(s->loop));
 	if (why != MSG_OK) {
 		sync_count_drop(s, why, from);
 		return;
@@ -436,17 +451,27 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 	if (m.sender == s->self.s_addr)
 		return; /* our own multicast */
 	switch (m.type) {
-	case MSG_SNAPSHOT: rx_snapshot(s, &m); break;
-	case MSG_DELTA: rx_delta(s, &m); break;
-	case MSG_SNAP_REQUEST: rx_request(s, ss, &m); break;
-	case MSG_ALIVE: rx_backup(s, ss, &m); break;
+	case MSG_SNAPSHOT:
+		rx_snapshot(s, &m);
+		break;
+	case MSG_DELTA:
+		rx_delta(s, &m);
+		break;
+	case MSG_SNAP_REQUEST:
+		rx_request(s, ss, &m);
+		break;
+	case MSG_ALIVE:
+		rx_backup(s, ss, &m);
+		break;
 	case MSG_BYE:
 		if (ss)
 			sync_session_rx_bye(ss, &m);
 		else
 			s->c.bad_payload++; /* a session's message, not a datagram's */
 		break;
-	default: s->c.bad_payload++; break; /* registration types: not on this port */
+	default:
+		s->c.bad_payload++;
+		break; /* registration types: not on this port */
 	}
 }
 
@@ -470,7 +495,8 @@ static void udp_io(struct loop *loop, int fd, unsigned events, void *arg)
 
 static int udp_open(struct sync *s)
 {
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(s->cfg->ha.sync_port) };
+	struct sockaddr_in any = { .sin_family = AF_INET,
+				   .sin_port = htons(s->cfg->ha.sync_port) };
 	struct ip_mreqn mreq = { .imr_ifindex = (int)if_nametoindex(s->cfg->ha.interface) };
 	unsigned char ttl = 1, loop_off = 0;
 	int one = 1;
@@ -479,15 +505,18 @@ static int udp_open(struct sync *s)
 	if (s->udp_fd < 0)
 		return -errno;
 	inet_pton(AF_INET, SYNC_GROUP, &mreq.imr_multiaddr);
-	s->group = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = any.sin_port,
+	s->group = (struct sockaddr_in){ .sin_family = AF_INET,
+					 .sin_port = any.sin_port,
 					 .sin_addr = mreq.imr_multiaddr };
 	if (setsockopt(s->udp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(s->udp_fd, (struct sockaddr *)&any, sizeof(any)) < 0 ||
 	    setsockopt(s->udp_fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0 ||
-	    setsockopt(s->udp_fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop_off, sizeof(loop_off)) < 0 ||
+	    setsockopt(s->udp_fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop_off, sizeof(loop_off)) <
+		    0 ||
 	    setsockopt(s->udp_fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof(mreq)) < 0)
 		return -errno;
-	if (!s->cfg->ha.npeers && setsockopt(s->udp_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0)
+	if (!s->cfg->ha.npeers &&
+	    setsockopt(s->udp_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0)
 		return -errno;
 	return loop_add_fd(s->loop, s->udp_fd, LOOP_READ, udp_io, s);
 }
@@ -501,7 +530,8 @@ static void seq_start(struct sync *s)
 }
 
 int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, struct pool *pool,
-	      struct vrrp *vrrp, const struct msg_key *key, struct in_addr self, const struct sync_hooks *hooks)
+	      struct vrrp *vrrp, const struct msg_key *key, struct in_addr self,
+	      const struct sync_hooks *hooks)
 {
 	struct sync *s = calloc(1, sizeof(*s));
 	int err;
@@ -510,8 +540,14 @@ int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, st
 		free(s);
 		return -ENOMEM;
 	}
-	*s = (struct sync){ .loop = loop, .cfg = cfg, .pool = pool, .vrrp = vrrp, .key = key, .self = self,
-			    .udp_fd = -1, .asm_ = s->asm_ };
+	*s = (struct sync){ .loop = loop,
+			    .cfg = cfg,
+			    .pool = pool,
+			    .vrrp = vrrp,
+			    .key = key,
+			    .self = self,
+			    .udp_fd = -1,
+			    .asm_ = s->asm_ };
 	if (hooks)
 		s->hooks = *hooks;
 	/* No first contact without proof (the sessions' HELLO exchange):
@@ -522,7 +558,8 @@ int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, st
 	loop_timer_init(&s->snap_timer, snap_timer_fired, s);
 	if ((err = udp_open(s)) < 0 || (err = sync_sessions_open(s)) < 0 ||
 	    (err = pool_add_observer(pool, pool_changed, s)) < 0) {
-		log_errno(err, "sync: cannot open port %u on %s", cfg->ha.sync_port, cfg->ha.interface);
+		log_errno(err, "sync: cannot open port %u on %s", cfg->ha.sync_port,
+			  cfg->ha.interface);
 		sync_close(s);
 		return err;
 	}
@@ -577,7 +614,8 @@ void sync_get_stats(const struct sync *s, struct sync_stats *out)
 
 	*out = (struct sync_stats){
 		.state_seq = s->state_seq,
-		.last_snapshot_age_ms = s->last_snapshot_ms ? (int64_t)(now - s->last_snapshot_ms) : -1,
+		.last_snapshot_age_ms =
+			s->last_snapshot_ms ? (int64_t)(now - s->last_snapshot_ms) : -1,
 		.has_session = s->up != NULL,
 		.session_up = sync_session_established(s->up),
 		.sessions_served = s->naccepted,

@@ -40,7 +40,8 @@ struct sync_hooks {
 /* Open the UDP channel and the TCP listener on cfg->ha.sync_port.  self:
  * our primary address (the envelope's sender id).  Returns 0 or -errno. */
 int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, struct pool *pool,
-	      struct vrrp *vrrp, const struct msg_key *key, struct in_addr self, const struct sync_hooks *hooks);
+	      struct vrrp *vrrp, const struct msg_key *key, struct in_addr self,
+	      const struct sync_hooks *hooks);
 void sync_close(struct sync *s);
 /* Our primary address changed (boot order: it came after sync_open): the
  * envelope's sender id from now on. */
@@ -54,30 +55,31 @@ void sync_role_changed(struct sync *s);
 struct sync_node {
 	struct in_addr addr;
 	char name[64];
-	uint8_t priority;          /* 0 when unknown */
-	bool backup_session;       /* a BACKUP connected to us right now */
-	uint64_t last_ms;          /* loop time it was last heard (a BACKUP: every
-				    * advert interval, MSG_ALIVE) */
+	uint8_t priority;    /* 0 when unknown */
+	bool backup_session; /* a BACKUP connected to us right now */
+	uint64_t last_ms;    /* loop time it was last heard (a BACKUP: every
+			      * advert interval, MSG_ALIVE) */
 };
-#define SYNC_MAX_NODES 32    /* sync_nodes() never returns more */
+#define SYNC_MAX_NODES 32 /* sync_nodes() never returns more */
 size_t sync_nodes(const struct sync *s, struct sync_node *out, size_t max);
 
 /* What `andromedactl status` shows of replication ("sync", rendered by
  * core/daemon/ctl_ha.c). */
 struct sync_stats {
 	uint64_t state_seq;
-	int64_t last_snapshot_age_ms;  /* since the last snapshot sent (MASTER) or applied; -1: none */
-	bool has_session;              /* BACKUP: a session to the MASTER exists (perhaps connecting) */
-	struct in_addr session_peer;   /* its address, when has_session */
-	bool session_up;               /* that session is connected */
-	unsigned sessions_served;      /* BACKUPs holding a session to us */
+	int64_t last_snapshot_age_ms; /* since the last snapshot sent (MASTER) or applied; -1: none
+				       */
+	bool has_session; /* BACKUP: a session to the MASTER exists (perhaps connecting) */
+	struct in_addr session_peer; /* its address, when has_session */
+	bool session_up;             /* that session is connected */
+	unsigned sessions_served;    /* BACKUPs holding a session to us */
 	uint64_t snapshots_sent, deltas_sent, snapshots_applied, deltas_applied;
-	uint64_t gaps;                 /* deltas missed: a snapshot was asked for */
-	uint64_t master_lost;          /* the MASTER's session closed: taken as its crash */
-	uint64_t bad_payload;          /* authenticated, but not a valid payload */
-	uint64_t requests_served;      /* snapshot requests answered */
+	uint64_t gaps;            /* deltas missed: a snapshot was asked for */
+	uint64_t master_lost;     /* the MASTER's session closed: taken as its crash */
+	uint64_t bad_payload;     /* authenticated, but not a valid payload */
+	uint64_t requests_served; /* snapshot requests answered */
 	uint64_t byes_sent, byes_received;
-	uint64_t drops[MSG_DROP_NCAUSES];  /* dropped by the envelope, by cause ([0] unused) */
+	uint64_t drops[MSG_DROP_NCAUSES]; /* dropped by the envelope, by cause ([0] unused) */
 };
 void sync_get_stats(const struct sync *s, struct sync_stats *out);
 

@@ -35,8 +35,8 @@ static void get_name(struct wire_r *r, char *out)
 	for (size_t i = 0; i < n; i++) {
 		char c = (char)q[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '-')) {
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-')) {
 			r->err = true;
 			out[0] = 0; /* never leave a half name without its NUL */
 			return;
@@ -48,9 +48,9 @@ static void get_name(struct wire_r *r, char *out)
 
 /* ---- one server ---- */
 
-#define SRV_FLAG_UP 1u
+#define SRV_FLAG_UP    1u
 #define SRV_FLAG_DRAIN 2u
-#define SRV_FLAG_HOST 4u  /* a health host follows lb_current (optional field) */
+#define SRV_FLAG_HOST  4u /* a health host follows lb_current (optional field) */
 
 _Static_assert(SYNC_HOST_MAX == REGMSG_HOST_MAX, "one health host rule");
 
@@ -62,7 +62,7 @@ static void put_server(struct wire_w *w, const struct sync_server *s)
 	wire_w_u16(w, s->weight);
 	wire_w_u8(w, s->source);
 	wire_w_u8(w, (uint8_t)((s->up ? SRV_FLAG_UP : 0) | (s->drain ? SRV_FLAG_DRAIN : 0) |
-			    (s->health_host[0] ? SRV_FLAG_HOST : 0)));
+			       (s->health_host[0] ? SRV_FLAG_HOST : 0)));
 	wire_w_u32(w, s->expires_in_ms);
 	wire_w_u64(w, s->requests);
 	wire_w_u64(w, s->failures);
@@ -126,12 +126,13 @@ static void get_server(struct wire_r *r, struct sync_server *s)
 
 /* ---- snapshot ---- */
 
-int sync_snap_encode(const struct sync_snap_hdr *h, const struct sync_server *srv, size_t n, uint8_t *out,
-		     size_t cap)
+int sync_snap_encode(const struct sync_snap_hdr *h, const struct sync_server *srv, size_t n,
+		     uint8_t *out, size_t cap)
 {
 	struct wire_w w = { .p = out, .cap = cap };
 
-	if (n != h->nservers || !h->nchunks || h->nchunks > SYNC_MAX_CHUNKS || h->chunk >= h->nchunks)
+	if (n != h->nservers || !h->nchunks || h->nchunks > SYNC_MAX_CHUNKS ||
+	    h->chunk >= h->nchunks)
 		return -EINVAL;
 	wire_w_u64(&w, h->state_seq);
 	wire_w_u32(&w, h->snap_id);
@@ -173,7 +174,9 @@ int sync_snap_server(const uint8_t *buf, size_t len, size_t *off, struct sync_se
 
 size_t sync_snap_per_chunk(size_t cap)
 {
-	return cap < SYNC_SNAP_HDR_MAX_LEN ? 0 : (cap - SYNC_SNAP_HDR_MAX_LEN) / SYNC_SERVER_BASE_MAX_LEN;
+	return cap < SYNC_SNAP_HDR_MAX_LEN
+		       ? 0
+		       : (cap - SYNC_SNAP_HDR_MAX_LEN) / SYNC_SERVER_BASE_MAX_LEN;
 }
 
 size_t sync_snap_per_chunk_for(size_t cap, const struct sync_server *srv, size_t n)
@@ -276,8 +279,10 @@ int sync_bye_decode(const uint8_t *buf, size_t len, uint8_t *reason)
 const char *sync_bye_name(uint8_t reason)
 {
 	static const char *const names[SYNC_BYE_MAX + 1] = {
-		[SYNC_BYE_SLOW_READER] = "slow_reader", [SYNC_BYE_PROTOCOL] = "protocol_error",
-		[SYNC_BYE_EVICTED] = "evicted", [SYNC_BYE_SHUTDOWN] = "shutdown",
+		[SYNC_BYE_SLOW_READER] = "slow_reader",
+		[SYNC_BYE_PROTOCOL] = "protocol_error",
+		[SYNC_BYE_EVICTED] = "evicted",
+		[SYNC_BYE_SHUTDOWN] = "shutdown",
 	};
 
 	return reason >= 1 && reason <= SYNC_BYE_MAX ? names[reason] : "unknown";

@@ -18,44 +18,50 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SYNC_NAME_MAX 64        /* including the NUL */
-#define SYNC_HOST_MAX 64        /* health_host, including the NUL */
+#define SYNC_NAME_MAX            64  /* including the NUL */
+#define SYNC_HOST_MAX            64  /* health_host, including the NUL */
 #define SYNC_SERVER_BASE_MAX_LEN 110 /* encoded size of one server without a health host */
-#define SYNC_SERVER_MAX_LEN (SYNC_SERVER_BASE_MAX_LEN + SYNC_HOST_MAX) /* with one, at most */
-#define SYNC_SNAP_HDR_MAX_LEN (8 + 4 + 2 + 2 + 2 + 1 + SYNC_NAME_MAX)
+#define SYNC_SERVER_MAX_LEN      (SYNC_SERVER_BASE_MAX_LEN + SYNC_HOST_MAX) /* with one, at most */
+#define SYNC_SNAP_HDR_MAX_LEN    (8 + 4 + 2 + 2 + 2 + 1 + SYNC_NAME_MAX)
 
-enum sync_source { SYNC_SRC_STATIC = 0, SYNC_SRC_REGISTERED = 1 };
+enum sync_source {
+	SYNC_SRC_STATIC = 0,
+	SYNC_SRC_REGISTERED = 1
+};
 
 /* One server as replicated. */
 struct sync_server {
 	char name[SYNC_NAME_MAX];
-	uint32_t addr;          /* IPv4, network byte order */
-	uint16_t port;          /* host byte order */
-	uint16_t weight;        /* 1..256 */
-	uint8_t source;         /* enum sync_source */
+	uint32_t addr;   /* IPv4, network byte order */
+	uint16_t port;   /* host byte order */
+	uint16_t weight; /* 1..256 */
+	uint8_t source;  /* enum sync_source */
 	bool up;
 	bool drain;
 	uint32_t expires_in_ms; /* registered: time left before expiry, 0 = never */
 	uint64_t requests;
 	uint64_t failures;
-	uint32_t inflight;      /* routing-table summary: requests in flight */
+	uint32_t inflight; /* routing-table summary: requests in flight */
 	uint32_t queued;
-	int64_t lb_current;     /* round-robin position (smooth WRR score) */
+	int64_t lb_current;              /* round-robin position (smooth WRR score) */
 	char health_host[SYNC_HOST_MAX]; /* the server's own Host for checks, "" = none
-	                                  * (an agent's health_host: a new MASTER keeps it) */
+					  * (an agent's health_host: a new MASTER keeps it) */
 };
 
 struct sync_snap_hdr {
-	uint64_t state_seq;     /* the state this snapshot reflects */
-	uint32_t snap_id;       /* same for every chunk of one snapshot */
-	uint16_t chunk;         /* 0..nchunks-1 */
-	uint16_t nchunks;       /* 1..SYNC_MAX_CHUNKS */
-	uint16_t nservers;      /* servers in this chunk */
+	uint64_t state_seq;         /* the state this snapshot reflects */
+	uint32_t snap_id;           /* same for every chunk of one snapshot */
+	uint16_t chunk;             /* 0..nchunks-1 */
+	uint16_t nchunks;           /* 1..SYNC_MAX_CHUNKS */
+	uint16_t nservers;          /* servers in this chunk */
 	char master[SYNC_NAME_MAX]; /* node name of the sender */
 };
 #define SYNC_MAX_CHUNKS 64
 
-enum sync_op { SYNC_OP_UPSERT = 1, SYNC_OP_REMOVE = 2 };
+enum sync_op {
+	SYNC_OP_UPSERT = 1,
+	SYNC_OP_REMOVE = 2
+};
 
 struct sync_delta {
 	uint64_t state_seq;
@@ -64,8 +70,8 @@ struct sync_delta {
 };
 
 struct sync_request {
-	uint64_t have_seq;      /* the requester's state sequence (0: nothing) */
-	uint8_t priority;       /* the requester's VRRP priority (backups are silent) */
+	uint64_t have_seq; /* the requester's state sequence (0: nothing) */
+	uint8_t priority;  /* the requester's VRRP priority (backups are silent) */
 	char node[SYNC_NAME_MAX];
 };
 
@@ -75,8 +81,8 @@ struct sync_request {
  * our nonce was sent after we chose it: its sequence is fresh, and so is
  * everything above it from that sender (msg_replay_learn). */
 struct sync_hello {
-	uint64_t nonce;         /* never 0 */
-	uint64_t echo;          /* the peer's nonce, 0 if none yet */
+	uint64_t nonce; /* never 0 */
+	uint64_t echo;  /* the peer's nonce, 0 if none yet */
 };
 
 /* BYE (1 byte): why a live node closes a session on purpose.  The peer
@@ -92,8 +98,8 @@ enum sync_bye {
 
 /* Encoders return the length written or -ENOSPC / -EINVAL.  Decoders
  * return 0 or -EBADMSG (truncated, trailing bytes, bad field). */
-int sync_snap_encode(const struct sync_snap_hdr *h, const struct sync_server *srv, size_t n, uint8_t *out,
-		     size_t cap);
+int sync_snap_encode(const struct sync_snap_hdr *h, const struct sync_server *srv, size_t n,
+		     uint8_t *out, size_t cap);
 /* Decodes the header; then call sync_snap_server() nservers times. */
 int sync_snap_decode(const uint8_t *buf, size_t len, struct sync_snap_hdr *h, size_t *off);
 int sync_snap_server(const uint8_t *buf, size_t len, size_t *off, struct sync_server *srv);

@@ -19,8 +19,8 @@
 
 #define SYNC_MAX_SESSIONS SYNC_MAX_NODES /* accepted sessions, and nodes remembered */
 
-struct session;                   /* sync_session.c */
-struct snap_asm;                  /* sync.c: reassembly of one snapshot */
+struct session;  /* sync_session.c */
+struct snap_asm; /* sync.c: reassembly of one snapshot */
 
 struct sync_counters {
 	uint64_t tx_snapshots, tx_deltas, rx_snapshots, rx_deltas;
@@ -38,23 +38,23 @@ struct sync {
 	const struct msg_key *key;
 	struct in_addr self;
 	struct sync_hooks hooks;
-	int udp_fd, tcp_fd;            /* tcp_fd: sessions' listener */
-	struct acceptor tcp_acceptor;  /* sessions: on tcp_fd, the out-of-fd policy */
+	int udp_fd, tcp_fd;           /* tcp_fd: sessions' listener */
+	struct acceptor tcp_acceptor; /* sessions: on tcp_fd, the out-of-fd policy */
 	struct sockaddr_in group;
 	uint64_t tx_seq;
 	struct msg_replay replay_udp, replay_tcp;
 	uint64_t state_seq;
-	uint32_t applied_from;         /* sender whose state we follow */
+	uint32_t applied_from; /* sender whose state we follow */
 	uint32_t snap_id;
-	bool applying;                 /* our own pool changes are not deltas */
+	bool applying; /* our own pool changes are not deltas */
 	struct snap_asm *asm_;
-	struct session *up;            /* sessions: BACKUP -> MASTER */
+	struct session *up; /* sessions: BACKUP -> MASTER */
 	uint64_t up_attempt_ms;
-	uint64_t alive_ms;             /* sessions: BACKUP, last MSG_ALIVE or request sent on up */
-	struct list accepted;          /* sessions: incoming, from BACKUPs */
+	uint64_t alive_ms;    /* sessions: BACKUP, last MSG_ALIVE or request sent on up */
+	struct list accepted; /* sessions: incoming, from BACKUPs */
 	unsigned naccepted;
 	struct loop_timer snap_timer, poll_timer;
-	uint64_t last_snapshot_ms;     /* monotonic, sent (MASTER) or applied */
+	uint64_t last_snapshot_ms; /* monotonic, sent (MASTER) or applied */
 	struct sync_counters c;
 	struct log_limit drop_limit[MSG_DROP_NCAUSES];
 	struct log_limit send_limit;
@@ -64,11 +64,13 @@ struct sync {
 
 /* The envelope of every message we send: our sender id, the next
  * sequence.  Returns its length or -errno (msg_encode). */
-int sync_envelope(struct sync *s, uint8_t type, const uint8_t *payload, size_t len, uint8_t *out, size_t cap);
+int sync_envelope(struct sync *s, uint8_t type, const uint8_t *payload, size_t len, uint8_t *out,
+		  size_t cap);
 /* One datagram (ss NULL) or one framed session message: verify, check
  * for replay (HELLO excepted: its echo is its proof), dispatch.  May mark
  * ss dead, never frees it. */
-void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, size_t len, struct in_addr from);
+void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, size_t len,
+		     struct in_addr from);
 /* Count a dropped message (and say so, once a minute per cause). */
 void sync_count_drop(struct sync *s, enum msg_drop why, struct in_addr from);
 /* BACKUP: ask the MASTER for a snapshot on our session, once it is

@@ -21,33 +21,32 @@
 #include "vrrp.h"
 #include "wire.h"
 
-#define SYNC_POLL_MS 50            /* BACKUP: follow the master's address */
-#define SYNC_RECONNECT_MS 100
-#define SYNC_AUTH_TIMEOUT_MS 2000  /* an accepted session must prove the key by then */
+#define SYNC_POLL_MS         50 /* BACKUP: follow the master's address */
+#define SYNC_RECONNECT_MS    100
+#define SYNC_AUTH_TIMEOUT_MS 2000 /* an accepted session must prove the key by then */
 #define SYNC_SESSION_OUT_MAX (256 * 1024)
-#define SYNC_LINGER_MS 2000        /* a session closed with a BYE: time for the peer to read it */
-
+#define SYNC_LINGER_MS       2000 /* a session closed with a BYE: time for the peer to read it */
 
 struct session {
 	struct sync *s;
 	int fd;
 	struct in_addr peer;
-	bool outgoing;             /* ours, to the MASTER */
+	bool outgoing; /* ours, to the MASTER */
 	bool established;
-	bool authed;               /* sent a message that verified */
-	bool dead, dead_crash;     /* failed: closed by its owner's next step */
-	uint64_t nonce;            /* our HELLO challenge on this session */
-	bool hello_answered;       /* we echoed the peer's nonce once */
-	bool proven;               /* the peer echoed our nonce: its sequence is fresh */
-	uint8_t bye_in;            /* enum sync_bye the peer sent, 0 if none */
-	bool closing;              /* we sent a BYE: drain, half-close, then close */
-	size_t head_left;          /* bytes of the frame at out[0] still to send */
+	bool authed;           /* sent a message that verified */
+	bool dead, dead_crash; /* failed: closed by its owner's next step */
+	uint64_t nonce;        /* our HELLO challenge on this session */
+	bool hello_answered;   /* we echoed the peer's nonce once */
+	bool proven;           /* the peer echoed our nonce: its sequence is fresh */
+	uint8_t bye_in;        /* enum sync_bye the peer sent, 0 if none */
+	bool closing;          /* we sent a BYE: drain, half-close, then close */
+	size_t head_left;      /* bytes of the frame at out[0] still to send */
 	uint64_t opened_ms;
 	uint8_t in[2 + MSG_MAX_LEN];
 	size_t inlen;
 	uint8_t *out;
 	size_t outlen, outcap;
-	struct list link;          /* in s->accepted (incoming only) */
+	struct list link; /* in s->accepted (incoming only) */
 };
 
 static void session_close(struct session *ss, bool crash_check);
@@ -116,7 +115,8 @@ static void session_bye(struct session *ss, uint8_t reason)
 	if (ss->dead || ss->closing)
 		return;
 	plen = sync_bye_encode(reason, payload, sizeof(payload));
-	len = plen < 0 ? plen : sync_envelope(ss->s, MSG_BYE, payload, (size_t)plen, buf, sizeof(buf));
+	len = plen < 0 ? plen
+		       : sync_envelope(ss->s, MSG_BYE, payload, (size_t)plen, buf, sizeof(buf));
 	if (len < 0 || !ss->established || out_reserve(ss, ss->head_left + 2 + (size_t)len) < 0) {
 		session_fail(ss, false); /* nothing can go: just close */
 		return;
@@ -128,7 +128,8 @@ static void session_bye(struct session *ss, uint8_t reason)
 	ss->closing = true;
 	ss->opened_ms = loop_now_ms(ss->s->loop); /* the linger starts now */
 	ss->s->c.byes_sent++;
-	log_info("sync: closing the session with %s: %s", inet_ntoa(ss->peer), sync_bye_name(reason));
+	log_info("sync: closing the session with %s: %s", inet_ntoa(ss->peer),
+		 sync_bye_name(reason));
 	session_write(ss);
 }
 
@@ -140,7 +141,9 @@ static void session_hello(struct session *ss, uint64_t echo)
 	struct sync_hello h = { .nonce = ss->nonce, .echo = echo };
 	uint8_t payload[16], buf[MSG_MAX_LEN];
 	int plen = sync_hello_encode(&h, payload, sizeof(payload));
-	int len = plen < 0 ? plen : sync_envelope(ss->s, MSG_HELLO, payload, (size_t)plen, buf, sizeof(buf));
+	int len = plen < 0 ? plen
+			   : sync_envelope(ss->s, MSG_HELLO, payload, (size_t)plen, buf,
+					   sizeof(buf));
 
 	if (len > 0)
 		sync_session_send(ss, buf, (size_t)len);
@@ -254,8 +257,9 @@ static void master_session_lost(struct sync *s, struct in_addr peer)
 	if (st.state != VRRP_BACKUP || st.master.s_addr != peer.s_addr)
 		return;
 	s->c.master_lost++;
-	log_warnx("sync: session to MASTER %s closed by its kernel: taking over as after priority 0",
-		  inet_ntoa(peer));
+	log_warnx(
+		"sync: session to MASTER %s closed by its kernel: taking over as after priority 0",
+		inet_ntoa(peer));
 	vrrp_master_lost(s->vrrp);
 }
 
@@ -307,7 +311,8 @@ static void session_read(struct session *ss)
 		}
 		if (ss->inlen < 2 + len)
 			return;
-		sync_rx_message(ss->s, ss, ss->in + 2, len, ss->peer); /* may mark it dead, never frees it */
+		sync_rx_message(ss->s, ss, ss->in + 2, len,
+				ss->peer); /* may mark it dead, never frees it */
 		memmove(ss->in, ss->in + 2 + len, ss->inlen - 2 - len);
 		ss->inlen -= 2 + len;
 	}
@@ -349,7 +354,8 @@ static struct session *session_new(struct sync *s, int fd, struct in_addr peer, 
 {
 	struct session *ss = calloc(1, sizeof(*ss));
 
-	if (!ss || loop_add_fd(s->loop, fd, outgoing ? LOOP_WRITE : LOOP_READ, session_io, ss) < 0) {
+	if (!ss ||
+	    loop_add_fd(s->loop, fd, outgoing ? LOOP_WRITE : LOOP_READ, session_io, ss) < 0) {
 		free(ss);
 		close(fd);
 		return NULL;
@@ -365,7 +371,8 @@ static struct session *session_new(struct sync *s, int fd, struct in_addr peer, 
 	 * network is up; a zero nonce is never used (it means "none"). */
 	while (!ss->nonce)
 		if (getrandom(&ss->nonce, sizeof(ss->nonce), GRND_NONBLOCK) != sizeof(ss->nonce))
-			ss->nonce = (uint64_t)loop_now_ms(s->loop) ^ ((uint64_t)(uintptr_t)ss << 16);
+			ss->nonce =
+				(uint64_t)loop_now_ms(s->loop) ^ ((uint64_t)(uintptr_t)ss << 16);
 	if (!outgoing)
 		session_hello(ss, 0);
 	return ss;
@@ -373,7 +380,9 @@ static struct session *session_new(struct sync *s, int fd, struct in_addr peer, 
 
 static void session_connect(struct sync *s, struct in_addr master)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(s->cfg->ha.sync_port), .sin_addr = master };
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(s->cfg->ha.sync_port),
+				  .sin_addr = master };
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	s->up_attempt_ms = loop_now_ms(s->loop);
@@ -396,7 +405,7 @@ static bool evict_unauthed(struct sync *s, uint64_t max_age)
 	uint64_t now = loop_now_ms(s->loop);
 	struct list *pos;
 
-	list_for_each(pos, &s->accepted) {
+	list_for_each (pos, &s->accepted) {
 		struct session *ss = list_entry(pos, struct session, link);
 
 		if (!ss->authed && (!oldest || ss->opened_ms < oldest->opened_ms))
@@ -449,7 +458,7 @@ static void sweep_dead(struct sync *s)
 
 	if (s->up && s->up->dead)
 		close_up(s, s->up->dead_crash);
-	list_for_each_safe(pos, tmp, &s->accepted) {
+	list_for_each_safe (pos, tmp, &s->accepted) {
 		struct session *ss = list_entry(pos, struct session, link);
 
 		/* A BYE the peer did not read within the linger: give up. */
@@ -481,7 +490,8 @@ static void poll_fired(struct loop *loop, struct loop_timer *t)
 
 static int tcp_open(struct sync *s)
 {
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(s->cfg->ha.sync_port) };
+	struct sockaddr_in any = { .sin_family = AF_INET,
+				   .sin_port = htons(s->cfg->ha.sync_port) };
 	int one = 1;
 
 	s->tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -490,7 +500,8 @@ static int tcp_open(struct sync *s)
 	if (setsockopt(s->tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(s->tcp_fd, (struct sockaddr *)&any, sizeof(any)) < 0 || listen(s->tcp_fd, 64) < 0)
 		return -errno;
-	return acceptor_start(&s->tcp_acceptor, s->loop, s->tcp_fd, "sync listener", SYNC_MAX_SESSIONS, accept_io, s);
+	return acceptor_start(&s->tcp_acceptor, s->loop, s->tcp_fd, "sync listener",
+			      SYNC_MAX_SESSIONS, accept_io, s);
 }
 
 /* ---- what sync.c asks of its sessions (sync_session.h) ---- */

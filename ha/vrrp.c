@@ -56,10 +56,19 @@
 #include "loop.h"
 
 /* Why Master_Down_Timer was last armed, for the transition's reason. */
-enum md_cause { MD_SILENCE, MD_RELEASED, MD_LOST };
+enum md_cause {
+	MD_SILENCE,
+	MD_RELEASED,
+	MD_LOST
+};
 
 /* Limiters for causes that are not drops but still log once. */
-enum { LIM_ADDRS, LIM_INTERVAL, LIM_SPLIT, LIM_N };
+enum {
+	LIM_ADDRS,
+	LIM_INTERVAL,
+	LIM_SPLIT,
+	LIM_N
+};
 
 struct vrrp {
 	struct loop *loop;
@@ -76,9 +85,9 @@ struct vrrp {
 	uint32_t master_adver_interval_ms; /* Master_Adver_Interval */
 	uint32_t preempt_delay_ms;
 	uint64_t preempt_at_ms;
-	uint64_t sync_hold_until_ms;   /* no preemption before the state is synced */
+	uint64_t sync_hold_until_ms; /* no preemption before the state is synced */
 	uint64_t since_ms;
-	uint64_t split_seen_ms;            /* last lower-priority MASTER seen */
+	uint64_t split_seen_ms; /* last lower-priority MASTER seen */
 	struct in_addr primary;
 	struct in_addr master;
 	uint8_t master_priority;
@@ -98,8 +107,10 @@ struct vrrp {
 };
 
 static const char *const state_names[VRRP_NSTATES] = {
-	[VRRP_INIT] = "INIT", [VRRP_BACKUP] = "BACKUP",
-	[VRRP_MASTER] = "MASTER", [VRRP_FAULT] = "FAULT",
+	[VRRP_INIT] = "INIT",
+	[VRRP_BACKUP] = "BACKUP",
+	[VRRP_MASTER] = "MASTER",
+	[VRRP_FAULT] = "FAULT",
 };
 
 const char *vrrp_state_name(enum vrrp_state s)
@@ -110,10 +121,14 @@ const char *vrrp_state_name(enum vrrp_state s)
 const char *vrrp_peer_role_name(enum vrrp_peer_role r)
 {
 	switch (r) {
-	case VRRP_PEER_MASTER: return "MASTER";
-	case VRRP_PEER_RELEASED: return "released";
-	case VRRP_PEER_SILENT: return "silent";
-	case VRRP_PEER_UNKNOWN: break;
+	case VRRP_PEER_MASTER:
+		return "MASTER";
+	case VRRP_PEER_RELEASED:
+		return "released";
+	case VRRP_PEER_SILENT:
+		return "silent";
+	case VRRP_PEER_UNKNOWN:
+		break;
 	}
 	return "unknown";
 }
@@ -127,7 +142,8 @@ uint32_t vrrp_skew_time_ms(uint8_t priority, uint32_t master_adver_interval_ms)
 
 uint32_t vrrp_master_down_interval_ms(uint8_t priority, uint32_t master_adver_interval_ms)
 {
-	return 3u * master_adver_interval_ms + vrrp_skew_time_ms(priority, master_adver_interval_ms);
+	return 3u * master_adver_interval_ms +
+	       vrrp_skew_time_ms(priority, master_adver_interval_ms);
 }
 
 static uint32_t skew_ms(const struct vrrp *v)
@@ -419,7 +435,7 @@ void vrrp_link_down(struct vrrp *v)
 	case VRRP_MASTER:
 		vrrp_set_state(v, VRRP_FAULT, "link down");
 		break;
-	case VRRP_INIT:   /* remembered for vrrp_start() */
+	case VRRP_INIT: /* remembered for vrrp_start() */
 	case VRRP_FAULT:
 	case VRRP_NSTATES:
 		break;
@@ -447,13 +463,18 @@ void vrrp_input_master_down(struct vrrp *v)
 	switch (v->state) {
 	case VRRP_BACKUP:
 		if (v->md_cause == MD_RELEASED)
-			vrrp_set_state(v, VRRP_MASTER, "master released with priority 0, "
-				       "Skew_Time %u ms", (unsigned)skew_ms(v));
+			vrrp_set_state(v, VRRP_MASTER,
+				       "master released with priority 0, "
+				       "Skew_Time %u ms",
+				       (unsigned)skew_ms(v));
 		else if (v->md_cause == MD_LOST)
-			vrrp_set_state(v, VRRP_MASTER, "master lost (sync session reset), "
-				       "Skew_Time %u ms", (unsigned)skew_ms(v));
+			vrrp_set_state(v, VRRP_MASTER,
+				       "master lost (sync session reset), "
+				       "Skew_Time %u ms",
+				       (unsigned)skew_ms(v));
 		else
-			vrrp_set_state(v, VRRP_MASTER, "no advert for %u ms (Master_Down_Interval)",
+			vrrp_set_state(v, VRRP_MASTER,
+				       "no advert for %u ms (Master_Down_Interval)",
 				       (unsigned)mdi_ms(v));
 		break;
 	case VRRP_INIT:
@@ -566,7 +587,8 @@ static void master_advert(struct vrrp *v, const struct vrrp_advert *a)
 		loop_timer_cancel(v->loop, &v->adver);
 		learn_master(v, a);
 		vrrp_set_state(v, VRRP_BACKUP, "advert from %s with priority %u%s", ip4(a->src, b),
-			       a->priority, a->priority == v->priority ? " and higher address" : "");
+			       a->priority,
+			       a->priority == v->priority ? " and higher address" : "");
 	} else {
 		master_sees_worse(v, a);
 	}
@@ -623,8 +645,8 @@ static void check_config_match(struct vrrp *v, const struct vrrp_advert *a)
 	if (a->priority && !same_vips(v, a)) {
 		v->stats.rx_addr_mismatch++;
 		if (log_limit_ok(&v->limit[LIM_ADDRS], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
-			log_warnx("vrrp %u: advert from %s lists other VIPs than ours%s",
-				  v->vrid, ip4(a->src, b), more(m, sup));
+			log_warnx("vrrp %u: advert from %s lists other VIPs than ours%s", v->vrid,
+				  ip4(a->src, b), more(m, sup));
 	}
 	if (10u * a->interval_cs != v->adver_interval_ms) {
 		v->stats.rx_interval_mismatch++;
@@ -708,7 +730,10 @@ enum vrrp_state vrrp_get_state(const struct vrrp *v) { return v->state; }
 
 const struct vrrp_stats *vrrp_get_stats(const struct vrrp *v) { return &v->stats; }
 
-static uint64_t deadline(const struct loop_timer *t) { return loop_timer_armed(t) ? t->when_ms : 0; }
+static uint64_t deadline(const struct loop_timer *t)
+{
+	return loop_timer_armed(t) ? t->when_ms : 0;
+}
 
 void vrrp_get_status(const struct vrrp *v, struct vrrp_status *out)
 {

@@ -28,7 +28,13 @@ struct loop;
 struct config;
 struct vrrp;
 
-enum vrrp_state { VRRP_INIT, VRRP_BACKUP, VRRP_MASTER, VRRP_FAULT, VRRP_NSTATES };
+enum vrrp_state {
+	VRRP_INIT,
+	VRRP_BACKUP,
+	VRRP_MASTER,
+	VRRP_FAULT,
+	VRRP_NSTATES
+};
 
 /* Side effects, supplied by the caller (the daemon's HA glue, or a test).
  * ctx is the pointer given to vrrp_create().  Callbacks must not call back
@@ -54,21 +60,21 @@ struct vrrp_ops {
 /* Who a peer probably is, from its adverts alone (backups are silent in
  * VRRP, so a node that never was MASTER is never heard). */
 enum vrrp_peer_role {
-	VRRP_PEER_UNKNOWN,   /* a configured unicast peer not heard yet */
-	VRRP_PEER_MASTER,    /* advertised within 3 x its interval */
-	VRRP_PEER_RELEASED,  /* its last advert had priority 0 (stopping) */
-	VRRP_PEER_SILENT,    /* was MASTER, silent for > 3 x its interval: BACKUP or gone */
+	VRRP_PEER_UNKNOWN,  /* a configured unicast peer not heard yet */
+	VRRP_PEER_MASTER,   /* advertised within 3 x its interval */
+	VRRP_PEER_RELEASED, /* its last advert had priority 0 (stopping) */
+	VRRP_PEER_SILENT,   /* was MASTER, silent for > 3 x its interval: BACKUP or gone */
 };
 
 #define VRRP_MAX_PEERS 32
 
 struct vrrp_peer {
-	struct in_addr addr;       /* its primary address (advert source) */
-	uint8_t priority;          /* last advertised */
-	uint16_t interval_cs;      /* last advertised */
-	uint64_t last_seen_ms;     /* loop monotonic ms, 0 = never */
-	uint64_t adverts;          /* valid adverts received from it */
-	enum vrrp_peer_role role;  /* computed when read */
+	struct in_addr addr;      /* its primary address (advert source) */
+	uint8_t priority;         /* last advertised */
+	uint16_t interval_cs;     /* last advertised */
+	uint64_t last_seen_ms;    /* loop monotonic ms, 0 = never */
+	uint64_t adverts;         /* valid adverts received from it */
+	enum vrrp_peer_role role; /* computed when read */
 };
 
 struct vrrp_status {
@@ -76,34 +82,34 @@ struct vrrp_status {
 	uint8_t vrid;
 	uint8_t priority;
 	bool preempt;
-	bool vip_held;                     /* vip_add succeeded and no vip_remove since */
+	bool vip_held; /* vip_add succeeded and no vip_remove since */
 	bool link_up;
 	uint32_t adver_interval_ms;        /* ours (Advertisement_Interval) */
 	uint32_t master_adver_interval_ms; /* learned from the master (6.4.2) */
 	uint32_t skew_time_ms;             /* from our priority and the above */
 	uint32_t master_down_interval_ms;
-	struct in_addr primary;            /* ours */
-	struct in_addr master;             /* last master heard, 0.0.0.0 if none (us when MASTER) */
+	struct in_addr primary; /* ours */
+	struct in_addr master;  /* last master heard, 0.0.0.0 if none (us when MASTER) */
 	uint8_t master_priority;
-	uint64_t master_down_at_ms;        /* absolute loop time, 0 = not armed */
-	uint64_t adver_at_ms;              /* absolute loop time, 0 = not armed */
-	uint64_t preempt_at_ms;            /* preemption allowed from this loop time */
-	uint64_t since_ms;                 /* loop time of the last transition */
-	char reason[96];                   /* reason of the last transition */
+	uint64_t master_down_at_ms; /* absolute loop time, 0 = not armed */
+	uint64_t adver_at_ms;       /* absolute loop time, 0 = not armed */
+	uint64_t preempt_at_ms;     /* preemption allowed from this loop time */
+	uint64_t since_ms;          /* loop time of the last transition */
+	char reason[96];            /* reason of the last transition */
 };
 
 struct vrrp_stats {
-	uint64_t rx_adverts;                   /* valid adverts processed */
-	uint64_t rx_drops[VRRP_RX_NCAUSES];    /* dropped, by cause ([VRRP_RX_OK] unused) */
-	uint64_t rx_addr_mismatch;             /* VIP list differs from ours: accepted (7.1 MAY) */
-	uint64_t rx_interval_mismatch;         /* interval differs from ours: accepted, learned */
-	uint64_t rx_preempt_discards;          /* BACKUP discarded a lower-priority advert (6.4.2) */
-	uint64_t split_brain;                  /* MASTER saw a lower-priority MASTER */
+	uint64_t rx_adverts;                /* valid adverts processed */
+	uint64_t rx_drops[VRRP_RX_NCAUSES]; /* dropped, by cause ([VRRP_RX_OK] unused) */
+	uint64_t rx_addr_mismatch;          /* VIP list differs from ours: accepted (7.1 MAY) */
+	uint64_t rx_interval_mismatch;      /* interval differs from ours: accepted, learned */
+	uint64_t rx_preempt_discards;       /* BACKUP discarded a lower-priority advert (6.4.2) */
+	uint64_t split_brain;               /* MASTER saw a lower-priority MASTER */
 	uint64_t tx_adverts;
 	uint64_t tx_errors;
-	uint64_t vip_errors;                   /* vip_add / vip_remove failures */
+	uint64_t vip_errors; /* vip_add / vip_remove failures */
 	uint64_t transitions;
-	uint64_t entered[VRRP_NSTATES];        /* transitions into each state */
+	uint64_t entered[VRRP_NSTATES]; /* transitions into each state */
 };
 
 /* Create the state machine in INIT from cfg->ha (vrid, priority,

@@ -8,15 +8,31 @@
 
 /* Byte offsets inside the fixed IPv4 header (RFC 791 3.1). */
 enum {
-	IPH_VHL = 0, IPH_TOS = 1, IPH_LEN = 2, IPH_ID = 4, IPH_FRAG = 6, IPH_TTL = 8,
-	IPH_PROTO = 9, IPH_SUM = 10, IPH_SRC = 12, IPH_DST = 16,
+	IPH_VHL = 0,
+	IPH_TOS = 1,
+	IPH_LEN = 2,
+	IPH_ID = 4,
+	IPH_FRAG = 6,
+	IPH_TTL = 8,
+	IPH_PROTO = 9,
+	IPH_SUM = 10,
+	IPH_SRC = 12,
+	IPH_DST = 16,
 };
-#define IPH_DF 0x4000u
-#define IPH_MF 0x2000u
+#define IPH_DF      0x4000u
+#define IPH_MF      0x2000u
 #define IPH_OFFMASK 0x1fffu
 
 /* Byte offsets inside the VRRP message (RFC 5798 5.1). */
-enum { V_VT = 0, V_VRID = 1, V_PRIO = 2, V_COUNT = 3, V_INTVL = 4, V_SUM = 6, V_ADDRS = 8 };
+enum {
+	V_VT = 0,
+	V_VRID = 1,
+	V_PRIO = 2,
+	V_COUNT = 3,
+	V_INTVL = 4,
+	V_SUM = 6,
+	V_ADDRS = 8
+};
 
 static const char *const rx_names[VRRP_RX_NCAUSES] = {
 	[VRRP_RX_OK] = "ok",

@@ -35,19 +35,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VRRP_IPPROTO 112            /* RFC 5798 5.2.4 */
-#define VRRP_VERSION 3
-#define VRRP_TYPE_ADVERT 1          /* the only type (RFC 5798 5.2.2) */
-#define VRRP_MCAST_GROUP "224.0.0.18"
+#define VRRP_IPPROTO          112 /* RFC 5798 5.2.4 */
+#define VRRP_VERSION          3
+#define VRRP_TYPE_ADVERT      1 /* the only type (RFC 5798 5.2.2) */
+#define VRRP_MCAST_GROUP      "224.0.0.18"
 #define VRRP_MCAST_GROUP_HOST 0xe0000012u /* 224.0.0.18, host order */
-#define VRRP_TTL 255                /* RFC 5798 5.1.1.3 */
-#define VRRP_IP_TOS 0xc0            /* precedence "internetwork control" */
-#define VRRP_HDR_LEN 8              /* fixed part of the VRRP message */
-#define VRRP_IPV4_HDR_LEN 20        /* the header vrrp_packet_encode writes */
-#define VRRP_MAX_ADDRS 255          /* Count IPvX Addr is 8 bits */
-#define VRRP_MAX_INTERVAL_CS 4095   /* Max Adver Int is 12 bits */
+#define VRRP_TTL              255         /* RFC 5798 5.1.1.3 */
+#define VRRP_IP_TOS           0xc0        /* precedence "internetwork control" */
+#define VRRP_HDR_LEN          8           /* fixed part of the VRRP message */
+#define VRRP_IPV4_HDR_LEN     20          /* the header vrrp_packet_encode writes */
+#define VRRP_MAX_ADDRS        255         /* Count IPvX Addr is 8 bits */
+#define VRRP_MAX_INTERVAL_CS  4095        /* Max Adver Int is 12 bits */
 /* Largest packet vrrp_packet_encode can produce (20 + 8 + 255 * 4). */
-#define VRRP_PACKET_MAX (VRRP_IPV4_HDR_LEN + VRRP_HDR_LEN + 4 * VRRP_MAX_ADDRS)
+#define VRRP_PACKET_MAX       (VRRP_IPV4_HDR_LEN + VRRP_HDR_LEN + 4 * VRRP_MAX_ADDRS)
 
 enum vrrp_cksum_mode {
 	VRRP_CKSUM_PSEUDO = 1u << 0, /* with IPv4 pseudo-header (default) */
@@ -60,31 +60,31 @@ enum vrrp_cksum_mode {
  * the column order of the drop-counter table in docs/vrrp.md. */
 enum vrrp_rx_result {
 	VRRP_RX_OK = 0,
-	VRRP_RX_SHORT,     /* truncated: IP header, VRRP header or addresses */
-	VRRP_RX_NOT_VRRP,  /* not IPv4, bad IHL or total length, fragment, protocol != 112 */
-	VRRP_RX_TTL,       /* IPv4 TTL != 255: the sender is not on our link */
-	VRRP_RX_VERSION,   /* VRRP version != 3 */
-	VRRP_RX_TYPE,      /* type != 1 (ADVERTISEMENT) */
-	VRRP_RX_LENGTH,    /* bytes after the last address */
-	VRRP_RX_CHECKSUM,  /* no accepted checksum variant verifies */
-	VRRP_RX_VRID,      /* not the virtual router we run */
-	VRRP_RX_INTERVAL,  /* Max Adver Int of 0: timers would be zero */
-	VRRP_RX_OWN,       /* (vrrp.c) our own advert, source = our primary */
-	VRRP_RX_NOT_PEER,  /* (vrrp.c) unicast mode and source is no configured peer */
+	VRRP_RX_SHORT,    /* truncated: IP header, VRRP header or addresses */
+	VRRP_RX_NOT_VRRP, /* not IPv4, bad IHL or total length, fragment, protocol != 112 */
+	VRRP_RX_TTL,      /* IPv4 TTL != 255: the sender is not on our link */
+	VRRP_RX_VERSION,  /* VRRP version != 3 */
+	VRRP_RX_TYPE,     /* type != 1 (ADVERTISEMENT) */
+	VRRP_RX_LENGTH,   /* bytes after the last address */
+	VRRP_RX_CHECKSUM, /* no accepted checksum variant verifies */
+	VRRP_RX_VRID,     /* not the virtual router we run */
+	VRRP_RX_INTERVAL, /* Max Adver Int of 0: timers would be zero */
+	VRRP_RX_OWN,      /* (vrrp.c) our own advert, source = our primary */
+	VRRP_RX_NOT_PEER, /* (vrrp.c) unicast mode and source is no configured peer */
 	VRRP_RX_NCAUSES
 };
 
 /* One advertisement.  For encoding the caller fills every field but ttl
  * and cksum_ok; for parsing every field is filled. */
 struct vrrp_advert {
-	struct in_addr src;           /* IPv4 source: the sender's primary address */
-	struct in_addr dst;           /* IPv4 destination: 224.0.0.18 or a unicast peer */
-	uint8_t ttl;                  /* parsed only */
-	uint8_t vrid;                 /* 1..255 */
-	uint8_t priority;             /* 0 = releasing, 255 = address owner */
-	uint16_t interval_cs;         /* Max Adver Int, centiseconds, 1..4095 */
-	enum vrrp_cksum_mode cksum;   /* encode: variant to write; parse: the one that verified */
-	uint8_t naddrs;               /* Count IPvX Addr */
+	struct in_addr src;         /* IPv4 source: the sender's primary address */
+	struct in_addr dst;         /* IPv4 destination: 224.0.0.18 or a unicast peer */
+	uint8_t ttl;                /* parsed only */
+	uint8_t vrid;               /* 1..255 */
+	uint8_t priority;           /* 0 = releasing, 255 = address owner */
+	uint16_t interval_cs;       /* Max Adver Int, centiseconds, 1..4095 */
+	enum vrrp_cksum_mode cksum; /* encode: variant to write; parse: the one that verified */
+	uint8_t naddrs;             /* Count IPvX Addr */
 	struct in_addr addrs[VRRP_MAX_ADDRS]; /* the VIPs, network order */
 };
 

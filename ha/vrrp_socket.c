@@ -16,7 +16,7 @@
 #include "log.h"
 #include "loop.h"
 
-#define RX_BUF 2048          /* > VRRP_PACKET_MAX with 40 bytes of IP options */
+#define RX_BUF 2048 /* > VRRP_PACKET_MAX with 40 bytes of IP options */
 
 struct vrrp_socket {
 	struct loop *loop;
@@ -67,8 +67,8 @@ int vrrp_iface_primary(const char *ifname, const struct in_addr *exclude, size_t
 	return err;
 }
 
-static int setopt(const struct vrrp_socket *s, int level, int name, const void *val,
-		  socklen_t len, const char *what)
+static int setopt(const struct vrrp_socket *s, int level, int name, const void *val, socklen_t len,
+		  const char *what)
 {
 	int err;
 
@@ -86,8 +86,8 @@ static int configure_common(struct vrrp_socket *s)
 	int ttl = VRRP_TTL, on = 1, tos = VRRP_IP_TOS;
 	int err;
 
-	err = setopt(s, SOL_SOCKET, SO_BINDTODEVICE, s->ifname,
-		     (socklen_t)strlen(s->ifname) + 1, "SO_BINDTODEVICE");
+	err = setopt(s, SOL_SOCKET, SO_BINDTODEVICE, s->ifname, (socklen_t)strlen(s->ifname) + 1,
+		     "SO_BINDTODEVICE");
 	if (!err)
 		err = setopt(s, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl), "IP_TTL");
 	if (!err)
@@ -105,9 +105,11 @@ static int configure_multicast(struct vrrp_socket *s)
 
 	err = setopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl), "IP_MULTICAST_TTL");
 	if (!err) /* our own adverts must not come back to us */
-		err = setopt(s, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof(off), "IP_MULTICAST_LOOP");
+		err = setopt(s, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof(off),
+			     "IP_MULTICAST_LOOP");
 	if (!err) /* only groups joined on this socket, not every group on the host */
-		err = setopt(s, IPPROTO_IP, IP_MULTICAST_ALL, &off, sizeof(off), "IP_MULTICAST_ALL");
+		err = setopt(s, IPPROTO_IP, IP_MULTICAST_ALL, &off, sizeof(off),
+			     "IP_MULTICAST_ALL");
 	if (!err)
 		err = setopt(s, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr), "IP_MULTICAST_IF");
 	if (err || s->npeers)
@@ -135,10 +137,15 @@ static unsigned pktinfo_ifindex(struct msghdr *mh)
 /* Read one packet; 1 if one was handled (or dropped), 0 when drained. */
 static int read_one(struct vrrp_socket *s, uint8_t *buf)
 {
-	union { char b[CMSG_SPACE(sizeof(struct in_pktinfo))]; struct cmsghdr align; } cbuf;
+	union {
+		char b[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cbuf;
 	struct iovec iov = { .iov_base = buf, .iov_len = RX_BUF };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf.b,
+			     .msg_controllen = sizeof(cbuf.b) };
 	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
 	uint64_t sup = 0;
 
@@ -256,13 +263,20 @@ void vrrp_socket_close(struct vrrp_socket *s)
  * and leaving by our interface (ipi_ifindex). */
 static int send_to(struct vrrp_socket *s, struct vrrp_advert *adv, struct in_addr dst)
 {
-	union { char b[CMSG_SPACE(sizeof(struct in_pktinfo))]; struct cmsghdr align; } cbuf;
+	union {
+		char b[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cbuf;
 	uint8_t msg[VRRP_HDR_LEN + 4 * VRRP_MAX_ADDRS];
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = dst };
 	struct in_pktinfo pi = { .ipi_ifindex = (int)s->ifindex, .ipi_spec_dst = s->primary };
 	struct iovec iov = { .iov_base = msg };
-	struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
-			     .msg_iovlen = 1, .msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b) };
+	struct msghdr mh = { .msg_name = &to,
+			     .msg_namelen = sizeof(to),
+			     .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf.b,
+			     .msg_controllen = sizeof(cbuf.b) };
 	struct cmsghdr *c;
 	int n;
 
@@ -303,9 +317,10 @@ int vrrp_socket_send(struct vrrp_socket *s, struct vrrp_advert *adv)
 		if (!first)
 			first = err;
 		if (log_limit_ok(&s->tx_limit, loop_now_ms(s->loop), LOG_LIMIT_LONG_MS, &sup))
-			log_errno(err, "vrrp socket on %s: sending advert to %s (%llu failures "
-				  "not logged since last report)", s->ifname,
-				  inet_ntop(AF_INET, &dst, b, sizeof(b)) ? b : "?",
+			log_errno(err,
+				  "vrrp socket on %s: sending advert to %s (%llu failures "
+				  "not logged since last report)",
+				  s->ifname, inet_ntop(AF_INET, &dst, b, sizeof(b)) ? b : "?",
 				  (unsigned long long)sup);
 	}
 	return first;

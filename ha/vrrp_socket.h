@@ -29,10 +29,10 @@ struct vrrp_socket;
 typedef void (*vrrp_socket_rx_fn)(void *arg, const void *pkt, size_t len);
 
 struct vrrp_socket_params {
-	const char *ifname;               /* the HA interface */
-	const struct in_addr *peers;      /* unicast peers; npeers 0 = multicast */
+	const char *ifname;          /* the HA interface */
+	const struct in_addr *peers; /* unicast peers; npeers 0 = multicast */
 	size_t npeers;
-	const struct in_addr *vips;       /* never chosen as our primary address */
+	const struct in_addr *vips; /* never chosen as our primary address */
 	size_t nvips;
 	vrrp_socket_rx_fn rx;
 	void *rx_arg;

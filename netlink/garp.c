@@ -34,7 +34,7 @@ struct garp {
 	struct garp_params params;
 	struct in_addr ips[GARP_MAX_ADDRS];
 	size_t nips;
-	unsigned burst_left;      /* rounds of the burst still to send */
+	unsigned burst_left; /* rounds of the burst still to send */
 	bool running;
 	struct loop_timer timer;
 	struct garp_stats stats;
@@ -48,10 +48,10 @@ int garp_build(uint8_t *buf, size_t buflen, enum garp_op op, const uint8_t mac[6
 		return -EINVAL;
 	if (buflen < GARP_PKT_LEN)
 		return -ENOSPC;
-	wire_put16(buf + 0, ARPHRD_ETHER);   /* hardware type (RFC 826) */
-	wire_put16(buf + 2, ETH_P_IP);       /* protocol type */
-	buf[4] = ETH_ALEN;              /* hardware address length */
-	buf[5] = sizeof(ip);            /* protocol address length */
+	wire_put16(buf + 0, ARPHRD_ETHER); /* hardware type (RFC 826) */
+	wire_put16(buf + 2, ETH_P_IP);     /* protocol type */
+	buf[4] = ETH_ALEN;                 /* hardware address length */
+	buf[5] = sizeof(ip);               /* protocol address length */
 	wire_put16(buf + 6, op == GARP_REQUEST ? ARPOP_REQUEST : ARPOP_REPLY);
 	memcpy(buf + 8, mac, ETH_ALEN); /* sender hardware address */
 	memcpy(buf + 14, &ip, 4);       /* sender IP (network order already) */
@@ -61,7 +61,7 @@ int garp_build(uint8_t *buf, size_t buflen, enum garp_op op, const uint8_t mac[6
 		memset(buf + 18, 0, ETH_ALEN);
 	else
 		memcpy(buf + 18, mac, ETH_ALEN);
-	memcpy(buf + 24, &ip, 4);       /* target IP = sender IP: gratuitous */
+	memcpy(buf + 24, &ip, 4); /* target IP = sender IP: gratuitous */
 	return GARP_PKT_LEN;
 }
 

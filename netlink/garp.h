@@ -20,7 +20,7 @@ struct loop;
 struct config;
 
 /* An ARP packet for Ethernet/IPv4 (RFC 826): 8-byte header + 2 * (6 + 4). */
-#define GARP_PKT_LEN 28
+#define GARP_PKT_LEN   28
 #define GARP_MAX_ADDRS 8 /* addresses announced together (CFG_MAX_VIPS) */
 
 enum garp_op {
@@ -51,9 +51,9 @@ struct garp_params {
 void garp_params_from_config(struct garp_params *p, const struct config *cfg);
 
 struct garp_stats {
-	uint64_t sent;    /* frames handed to the kernel */
-	uint64_t errors;  /* frames the kernel refused */
-	uint64_t rounds;  /* rounds sent by the scheduler */
+	uint64_t sent;   /* frames handed to the kernel */
+	uint64_t errors; /* frames the kernel refused */
+	uint64_t rounds; /* rounds sent by the scheduler */
 };
 
 struct garp;

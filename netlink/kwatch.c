@@ -24,22 +24,22 @@
 #include <linux/if.h>
 #include <linux/rtnetlink.h>
 
-#define KWATCH_BUF 32768            /* one datagram; link messages can be a few KiB */
-#define KWATCH_RCVBUF (256 * 1024)
+#define KWATCH_BUF             32768 /* one datagram; link messages can be a few KiB */
+#define KWATCH_RCVBUF          (256 * 1024)
 #define KWATCH_DUMP_TIMEOUT_MS 2000
 
 struct kwatch {
 	struct loop *loop;
-	struct mnl_socket *ev;      /* RTMGRP_LINK | RTMGRP_IPV4_IFADDR */
-	struct mnl_socket *q;       /* our RTM_GETLINK dumps */
+	struct mnl_socket *ev; /* RTMGRP_LINK | RTMGRP_IPV4_IFADDR */
+	struct mnl_socket *q;  /* our RTM_GETLINK dumps */
 	unsigned q_portid;
-	unsigned q_seq;             /* sequence of the dump in flight */
+	unsigned q_seq; /* sequence of the dump in flight */
 	bool dump_busy;
-	bool dump_again;            /* overrun during a dump: dump once more */
-	bool dump_resync;           /* call ops.resync when the dump completes */
-	bool dump_seen;             /* the dump (or an event since) showed our link */
-	bool notify;                /* false while kwatch_open reads the first state */
-	char want[IF_NAMESIZE];     /* the configured name, followed across re-creation */
+	bool dump_again;        /* overrun during a dump: dump once more */
+	bool dump_resync;       /* call ops.resync when the dump completes */
+	bool dump_seen;         /* the dump (or an event since) showed our link */
+	bool notify;            /* false while kwatch_open reads the first state */
+	char want[IF_NAMESIZE]; /* the configured name, followed across re-creation */
 	struct kwatch_link link;
 	struct kwatch_ops ops;
 	void *arg;
@@ -50,9 +50,12 @@ struct kwatch {
 };
 
 static const char *const oper_why[] = {
-	[IF_OPER_UNKNOWN] = "up", [IF_OPER_NOTPRESENT] = "operstate notpresent",
-	[IF_OPER_DOWN] = "operstate down", [IF_OPER_LOWERLAYERDOWN] = "operstate lowerlayerdown",
-	[IF_OPER_TESTING] = "operstate testing", [IF_OPER_DORMANT] = "operstate dormant",
+	[IF_OPER_UNKNOWN] = "up",
+	[IF_OPER_NOTPRESENT] = "operstate notpresent",
+	[IF_OPER_DOWN] = "operstate down",
+	[IF_OPER_LOWERLAYERDOWN] = "operstate lowerlayerdown",
+	[IF_OPER_TESTING] = "operstate testing",
+	[IF_OPER_DORMANT] = "operstate dormant",
 	[IF_OPER_UP] = "up",
 };
 
@@ -216,7 +219,8 @@ static int kwatch_addr_msg(struct kwatch *k, const struct nlmsghdr *nlh)
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
 		return kwatch_bad(k, "short address message");
 	ifa = mnl_nlmsg_get_payload(nlh);
-	if (ifa->ifa_family != AF_INET || !k->link.ifindex || (int)ifa->ifa_index != k->link.ifindex)
+	if (ifa->ifa_family != AF_INET || !k->link.ifindex ||
+	    (int)ifa->ifa_index != k->link.ifindex)
 		return MNL_CB_OK;
 	if (mnl_attr_parse(nlh, sizeof(*ifa), kwatch_addr_attr, tb) != MNL_CB_OK)
 		return kwatch_bad(k, "invalid address attribute");
@@ -285,8 +289,9 @@ static ssize_t kwatch_recv(int fd, void *buf, size_t len)
 {
 	struct sockaddr_nl sa;
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = { .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov,
-			      .msg_iovlen = 1 };
+	struct msghdr msg = {
+		.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1
+	};
 	ssize_t n = recvmsg(fd, &msg, 0);
 
 	if (n < 0)
@@ -412,7 +417,8 @@ static void kwatch_overrun(struct kwatch *k, int err)
 
 	k->stats.overruns++;
 	if (log_limit_ok(&k->overrun_limit, loop_clock_ms(), LOG_LIMIT_SHORT_MS, &more))
-		log_errno(err, "kwatch: lost kernel events for %s, re-reading its state (%llu more)",
+		log_errno(err,
+			  "kwatch: lost kernel events for %s, re-reading its state (%llu more)",
 			  k->want, (unsigned long long)more);
 	k->dump_resync = true;
 	if (k->dump_busy) {
@@ -499,7 +505,8 @@ static int kwatch_setup(struct kwatch *k)
 	/* Subscribed before the dump, so no change falls between the two. */
 	err = kwatch_first_dump(k);
 	if (!err)
-		err = loop_add_fd(k->loop, mnl_socket_get_fd(k->ev), LOOP_READ, kwatch_on_event, k);
+		err = loop_add_fd(k->loop, mnl_socket_get_fd(k->ev), LOOP_READ, kwatch_on_event,
+				  k);
 	if (!err)
 		err = loop_add_fd(k->loop, mnl_socket_get_fd(k->q), LOOP_READ, kwatch_on_query, k);
 	return err;

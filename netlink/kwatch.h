@@ -26,19 +26,19 @@
 struct loop;
 
 struct kwatch_link {
-	int ifindex;               /* 0 while the interface does not exist */
+	int ifindex; /* 0 while the interface does not exist */
 	char ifname[IF_NAMESIZE];
-	unsigned flags;            /* ifi_flags: IFF_UP, IFF_RUNNING, IFF_LOWER_UP... */
-	uint8_t operstate;         /* IFLA_OPERSTATE: IF_OPER_* (RFC 2863 ifOperStatus) */
-	bool carrier;              /* usable for HA: see kwatch_carrier_ok() */
-	const char *why;           /* static text: "up", "admin down", "no carrier"... */
+	unsigned flags;    /* ifi_flags: IFF_UP, IFF_RUNNING, IFF_LOWER_UP... */
+	uint8_t operstate; /* IFLA_OPERSTATE: IF_OPER_* (RFC 2863 ifOperStatus) */
+	bool carrier;      /* usable for HA: see kwatch_carrier_ok() */
+	const char *why;   /* static text: "up", "admin down", "no carrier"... */
 };
 
 struct kwatch_addr {
 	int ifindex;
-	struct in_addr addr;       /* IFA_LOCAL, or IFA_ADDRESS when absent */
+	struct in_addr addr; /* IFA_LOCAL, or IFA_ADDRESS when absent */
 	uint8_t prefixlen;
-	char label[IF_NAMESIZE];   /* IFA_LABEL, "" when absent */
+	char label[IF_NAMESIZE]; /* IFA_LABEL, "" when absent */
 };
 
 /* Callbacks, each optional.  They run from the event loop and must not call
@@ -58,10 +58,10 @@ struct kwatch_ops {
 };
 
 struct kwatch_stats {
-	uint64_t messages;  /* rtnetlink messages processed */
-	uint64_t overruns;  /* ENOBUFS on the event socket */
-	uint64_t dumps;     /* link dumps completed */
-	uint64_t bad;       /* malformed or unexpected messages dropped */
+	uint64_t messages; /* rtnetlink messages processed */
+	uint64_t overruns; /* ENOBUFS on the event socket */
+	uint64_t dumps;    /* link dumps completed */
+	uint64_t bad;      /* malformed or unexpected messages dropped */
 };
 
 struct kwatch;

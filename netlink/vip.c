@@ -23,9 +23,9 @@
 #include <netlink/route/link.h>
 
 struct vip {
-	struct nl_sock *sk;   /* NETLINK_ROUTE, open for the life of the vip */
+	struct nl_sock *sk; /* NETLINK_ROUTE, open for the life of the vip */
 	int ifindex;
-	int kernel_err;       /* errno carried by the last NLMSG_ERROR, else 0 */
+	int kernel_err; /* errno carried by the last NLMSG_ERROR, else 0 */
 	char ifname[IF_NAMESIZE];
 	char label[IF_NAMESIZE];
 };
@@ -49,24 +49,49 @@ static struct vip_text vip_fmt(struct in_addr addr, unsigned prefixlen)
 static int nle_to_errno(int nle)
 {
 	switch (nle < 0 ? -nle : nle) {
-	case NLE_INTR: case NLE_DUMP_INTR: return EINTR;
-	case NLE_BAD_SOCK: return EBADF;
-	case NLE_AGAIN: return EAGAIN;
-	case NLE_NOMEM: return ENOMEM;
-	case NLE_EXIST: return EEXIST;
-	case NLE_INVAL: case NLE_MISSING_ATTR: case NLE_ATTRSIZE: return EINVAL;
-	case NLE_RANGE: return ERANGE;
-	case NLE_MSGSIZE: case NLE_MSG_OVERFLOW: case NLE_MSG_TRUNC: return EMSGSIZE;
-	case NLE_OPNOTSUPP: case NLE_MSGTYPE_NOSUPPORT: return EOPNOTSUPP;
-	case NLE_AF_NOSUPPORT: return EAFNOSUPPORT;
-	case NLE_OBJ_NOTFOUND: return ENOENT;
-	case NLE_NOADDR: return EADDRNOTAVAIL;
-	case NLE_BUSY: return EBUSY;
-	case NLE_NOACCESS: return EACCES;
-	case NLE_PERM: return EPERM;
-	case NLE_NODEV: return ENODEV;
-	case NLE_SEQ_MISMATCH: case NLE_PROTO_MISMATCH: return EPROTO;
-	default: return EIO;
+	case NLE_INTR:
+	case NLE_DUMP_INTR:
+		return EINTR;
+	case NLE_BAD_SOCK:
+		return EBADF;
+	case NLE_AGAIN:
+		return EAGAIN;
+	case NLE_NOMEM:
+		return ENOMEM;
+	case NLE_EXIST:
+		return EEXIST;
+	case NLE_INVAL:
+	case NLE_MISSING_ATTR:
+	case NLE_ATTRSIZE:
+		return EINVAL;
+	case NLE_RANGE:
+		return ERANGE;
+	case NLE_MSGSIZE:
+	case NLE_MSG_OVERFLOW:
+	case NLE_MSG_TRUNC:
+		return EMSGSIZE;
+	case NLE_OPNOTSUPP:
+	case NLE_MSGTYPE_NOSUPPORT:
+		return EOPNOTSUPP;
+	case NLE_AF_NOSUPPORT:
+		return EAFNOSUPPORT;
+	case NLE_OBJ_NOTFOUND:
+		return ENOENT;
+	case NLE_NOADDR:
+		return EADDRNOTAVAIL;
+	case NLE_BUSY:
+		return EBUSY;
+	case NLE_NOACCESS:
+		return EACCES;
+	case NLE_PERM:
+		return EPERM;
+	case NLE_NODEV:
+		return ENODEV;
+	case NLE_SEQ_MISMATCH:
+	case NLE_PROTO_MISMATCH:
+		return EPROTO;
+	default:
+		return EIO;
 	}
 }
 
@@ -129,8 +154,9 @@ static int vip_socket(struct vip *v)
 		return -ENOMEM;
 	nle = nl_connect(v->sk, NETLINK_ROUTE);
 	if (nle < 0) {
-		log_errno(-nle_to_errno(nle), "vip: cannot open rtnetlink socket for %s: netlink: %s",
-			  v->ifname, nl_geterror(nle));
+		log_errno(-nle_to_errno(nle),
+			  "vip: cannot open rtnetlink socket for %s: netlink: %s", v->ifname,
+			  nl_geterror(nle));
 		return -nle_to_errno(nle);
 	}
 	cb = nl_socket_get_cb(v->sk);
@@ -215,7 +241,8 @@ static int vip_request(struct vip *v, bool add, struct in_addr addr, unsigned pr
 		if (!obj)
 			return -ENOMEM;
 		v->kernel_err = 0;
-		*nle = add ? rtnl_addr_add(v->sk, obj, NLM_F_EXCL) : rtnl_addr_delete(v->sk, obj, 0);
+		*nle = add ? rtnl_addr_add(v->sk, obj, NLM_F_EXCL)
+			   : rtnl_addr_delete(v->sk, obj, 0);
 		rtnl_addr_put(obj);
 		if (*nle >= 0)
 			return 0;
@@ -242,7 +269,8 @@ int vip_add(struct vip *v, struct in_addr addr, unsigned prefixlen)
 			  v->ifname, nl_geterror(nle));
 		return err;
 	}
-	log_info("vip: added %s to %s (label %s)", vip_fmt(addr, prefixlen).s, v->ifname, v->label);
+	log_info("vip: added %s to %s (label %s)", vip_fmt(addr, prefixlen).s, v->ifname,
+		 v->label);
 	return 0;
 }
 

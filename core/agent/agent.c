@@ -37,10 +37,9 @@
 #include "loop.h"
 #include "sigfd.h"
 
-
 struct seen {
-	uint32_t sender;           /* envelope sender id, network byte order */
-	struct regmsg_ack ack;     /* its last answer */
+	uint32_t sender;       /* envelope sender id, network byte order */
+	struct regmsg_ack ack; /* its last answer */
 };
 
 struct agent {
@@ -49,17 +48,17 @@ struct agent {
 	struct msg_key key;
 	int sock;
 	struct agent_check *check;
-	struct loop_timer tick;    /* next check + announce */
-	struct loop_timer wd;      /* the second withdraw of a pair */
-	uint64_t next_ms;          /* tick's deadline (monotonic) */
-	uint64_t seq;              /* last sequence sent */
-	bool announcing;           /* the service passed its last check */
-	bool hello;                /* next announcement carries REGMSG_F_HELLO */
+	struct loop_timer tick; /* next check + announce */
+	struct loop_timer wd;   /* the second withdraw of a pair */
+	uint64_t next_ms;       /* tick's deadline (monotonic) */
+	uint64_t seq;           /* last sequence sent */
+	bool announcing;        /* the service passed its last check */
+	bool hello;             /* next announcement carries REGMSG_F_HELLO */
 	bool stopping;
-	uint8_t wd_why;            /* reason of the pending second withdraw */
-	uint32_t bcast;            /* last broadcast address used, 0 = none */
-	int bcast_err;             /* last lookup error, to log changes only */
-	char last_fail[160];       /* cause of the last failed check, "" if none */
+	uint8_t wd_why;      /* reason of the pending second withdraw */
+	uint32_t bcast;      /* last broadcast address used, 0 = none */
+	int bcast_err;       /* last lookup error, to log changes only */
+	char last_fail[160]; /* cause of the last failed check, "" if none */
 	struct msg_replay replay;
 	struct seen seen[AGENT_MAX_SEEN];
 	size_t nseen;
@@ -85,14 +84,17 @@ int agent_build(struct agent *a, bool withdraw, uint8_t why, uint8_t *out, size_
 
 	if (withdraw) {
 		struct regmsg_withdraw w = { .addr = cfg->service.sin.sin_addr.s_addr,
-					     .port = ntohs(cfg->service.sin.sin_port), .why = why };
+					     .port = ntohs(cfg->service.sin.sin_port),
+					     .why = why };
 
 		memcpy(w.name, cfg->name, sizeof(w.name));
 		n = regmsg_encode_withdraw(&w, payload, sizeof(payload));
 	} else {
 		struct regmsg_announce an = {
-			.addr = cfg->service.sin.sin_addr.s_addr, .port = ntohs(cfg->service.sin.sin_port),
-			.weight = (uint16_t)cfg->weight, .interval_ms = cfg->announce_interval_ms,
+			.addr = cfg->service.sin.sin_addr.s_addr,
+			.port = ntohs(cfg->service.sin.sin_port),
+			.weight = (uint16_t)cfg->weight,
+			.interval_ms = cfg->announce_interval_ms,
 			.flags = a->hello ? REGMSG_F_HELLO : 0,
 		};
 
@@ -174,12 +176,13 @@ static uint32_t bcast_current(struct agent *a)
 		return 0;
 	err = bcast_lookup(ifname, a->cfg->service.sin.sin_addr.s_addr, &b);
 	if (err == 0 && b != a->bcast)
-		log_info("agent: announcing on %s to broadcast %s:%u", ifname, ip_text(b, t, sizeof(t)),
-			 (unsigned)a->cfg->port);
+		log_info("agent: announcing on %s to broadcast %s:%u", ifname,
+			 ip_text(b, t, sizeof(t)), (unsigned)a->cfg->port);
 	if (err && err != a->bcast_err)
 		log_warnx("agent: interface %s: %s; %s", ifname,
-			  err == -ENODEV ? "no IPv4 address (missing or down?)"
-			  : err == -EADDRNOTAVAIL ? "no IPv4 broadcast address" : strerror(-err),
+			  err == -ENODEV          ? "no IPv4 address (missing or down?)"
+			  : err == -EADDRNOTAVAIL ? "no IPv4 broadcast address"
+						  : strerror(-err),
 			  a->cfg->nbalancers ? "announcing to the unicast balancers only"
 					     : "nothing can be announced until it has one");
 	a->bcast = err ? 0 : b;
@@ -189,14 +192,16 @@ static uint32_t bcast_current(struct agent *a)
 
 static void send_to(struct agent *a, uint32_t dst, bool withdraw, uint8_t why)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(a->cfg->port),
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(a->cfg->port),
 				   .sin_addr.s_addr = dst };
 	uint8_t buf[MSG_MAX_LEN];
 	uint64_t more;
 	char t[INET_ADDRSTRLEN];
 	int n = agent_build(a, withdraw, why, buf, sizeof(buf));
 
-	if (n >= 0 && sendto(a->sock, buf, (size_t)n, 0, (struct sockaddr *)&sin, sizeof(sin)) == n) {
+	if (n >= 0 &&
+	    sendto(a->sock, buf, (size_t)n, 0, (struct sockaddr *)&sin, sizeof(sin)) == n) {
 		withdraw ? a->st.withdraws++ : a->st.announces++;
 		return;
 	}
@@ -250,7 +255,8 @@ static void check_done(void *arg, const struct agent_check_result *r)
 	a->st.checks++;
 	if (r->ok) {
 		if (!a->announcing)
-			log_info("agent: service %s (%s) is healthy (%s in %" PRIu32 "ms): announcing",
+			log_info("agent: service %s (%s) is healthy (%s in %" PRIu32
+				 "ms): announcing",
 				 cfg->name, cfg->service.text, r->cause, r->duration_ms);
 		a->hello = a->hello || !a->announcing;
 		a->announcing = true;
@@ -298,12 +304,14 @@ void agent_start(struct agent *a)
 {
 	const struct agent_config *cfg = a->cfg;
 
-	log_info("agent: %s (%s, weight %u): checking %s%s%s%s, announcing every %" PRIu32 "ms to port %u "
-		 "(broadcast on %s, %zu unicast balancer%s)", cfg->name, cfg->service.text,
-		 cfg->weight, cfg->health_url, cfg->health_host[0] ? " with Host: " : "", cfg->health_host,
-		 cfg->health_host[0] ? ", announced" : "", cfg->announce_interval_ms, (unsigned)cfg->port,
-		 cfg->interface[0] ? cfg->interface : "no interface", cfg->nbalancers,
-		 cfg->nbalancers == 1 ? "" : "s");
+	log_info("agent: %s (%s, weight %u): checking %s%s%s%s, announcing every %" PRIu32
+		 "ms to port %u "
+		 "(broadcast on %s, %zu unicast balancer%s)",
+		 cfg->name, cfg->service.text, cfg->weight, cfg->health_url,
+		 cfg->health_host[0] ? " with Host: " : "", cfg->health_host,
+		 cfg->health_host[0] ? ", announced" : "", cfg->announce_interval_ms,
+		 (unsigned)cfg->port, cfg->interface[0] ? cfg->interface : "no interface",
+		 cfg->nbalancers, cfg->nbalancers == 1 ? "" : "s");
 	a->hello = true;
 	a->next_ms = loop_now_ms(a->loop);
 	loop_timer_arm_at(a->loop, &a->tick, a->next_ms);
@@ -336,7 +344,10 @@ void agent_stop(struct agent *a, const char *why)
 
 /* ---------------------------------------------------------- receiving -- */
 
-enum { DROP_TYPE = MSG_DROP_NCAUSES + REGMSG_E_NCAUSES, DROP_FOREIGN };
+enum {
+	DROP_TYPE = MSG_DROP_NCAUSES + REGMSG_E_NCAUSES,
+	DROP_FOREIGN
+};
 
 /* Count always; log once per cause per LOG_LIMIT_LONG_MS. */
 static int drop(struct agent *a, size_t cause, uint64_t *counter, uint32_t from, const char *what)
@@ -347,7 +358,8 @@ static int drop(struct agent *a, size_t cause, uint64_t *counter, uint32_t from,
 	(*counter)++;
 	if (log_limit_ok(&a->drop_limit[cause], loop_now_ms(a->loop), LOG_LIMIT_LONG_MS, &more))
 		log_warnx("agent: dropped a datagram from %s: %s (%" PRIu64 " so far, %" PRIu64
-			  " since the last report)", ip_text(from, t, sizeof(t)), what, *counter, more);
+			  " since the last report)",
+			  ip_text(from, t, sizeof(t)), what, *counter, more);
 	return -EBADMSG;
 }
 
@@ -382,14 +394,15 @@ static void ack_record(struct agent *a, uint32_t sender, const struct regmsg_ack
 		return;
 	if (k->accepted)
 		log_info("agent: balancer %s (%s) %s %s", k->node, ip_text(sender, t, sizeof(t)),
-			 k->of == MSG_WITHDRAW ? "acknowledged the withdraw of" : "accepted", k->name);
+			 k->of == MSG_WITHDRAW ? "acknowledged the withdraw of" : "accepted",
+			 k->name);
 	else
 		log_warnx("agent: balancer %s (%s) refused %s: %s", k->node,
-			  ip_text(sender, t, sizeof(t)), k->name, regmsg_ack_reason_name(k->reason));
+			  ip_text(sender, t, sizeof(t)), k->name,
+			  regmsg_ack_reason_name(k->reason));
 }
 
-int agent_input(struct agent *a, const uint8_t *buf, size_t len, uint32_t from,
-		uint64_t now_ms)
+int agent_input(struct agent *a, const uint8_t *buf, size_t len, uint32_t from, uint64_t now_ms)
 {
 	char why[128], what[160];
 	struct regmsg_ack k;
@@ -410,7 +423,8 @@ int agent_input(struct agent *a, const uint8_t *buf, size_t len, uint32_t from,
 		return drop(a, MSG_DROP_NCAUSES + re, &a->st.drop_payload[re], from, what);
 	}
 	if (strcmp(k.name, a->cfg->name) != 0) {
-		snprintf(what, sizeof(what), "acknowledges server %s, not %s", k.name, a->cfg->name);
+		snprintf(what, sizeof(what), "acknowledges server %s, not %s", k.name,
+			 a->cfg->name);
 		return drop(a, DROP_FOREIGN, &a->st.drop_foreign, from, what);
 	}
 	ack_record(a, m.sender, &k);
@@ -420,7 +434,7 @@ int agent_input(struct agent *a, const uint8_t *buf, size_t len, uint32_t from,
 static void sock_read(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct agent *a = arg;
-	uint8_t buf[MSG_MAX_LEN + 1]; /* +1: an oversized datagram is seen as such */
+	uint8_t buf[MSG_MAX_LEN + 1];    /* +1: an oversized datagram is seen as such */
 	struct sockaddr_in from = { 0 }; /* recvfrom fills it; zeroed for the analyzer */
 	socklen_t flen;
 	ssize_t n;
@@ -554,11 +568,12 @@ static void log_stats(const struct agent *a)
 	for (int i = 1; i < REGMSG_E_NCAUSES; i++)
 		bad += s->drop_payload[i];
 	log_info("agent: stats: checks %" PRIu64 " (failed %" PRIu64 "), announces %" PRIu64
-		 ", withdraws %" PRIu64 ", send errors %" PRIu64 ", acks %" PRIu64 ", dropped %" PRIu64
-		 " (mac %" PRIu64 ", replay %" PRIu64 ", stale %" PRIu64 ", truncated %" PRIu64 ")",
-		 s->checks, s->checks_failed, s->announces, s->withdraws, s->send_errors, s->acks, bad,
-		 s->drop_msg[MSG_DROP_MAC], s->drop_msg[MSG_DROP_REPLAY], s->drop_msg[MSG_DROP_STALE],
-		 s->drop_msg[MSG_DROP_SHORT]);
+		 ", withdraws %" PRIu64 ", send errors %" PRIu64 ", acks %" PRIu64
+		 ", dropped %" PRIu64 " (mac %" PRIu64 ", replay %" PRIu64 ", stale %" PRIu64
+		 ", truncated %" PRIu64 ")",
+		 s->checks, s->checks_failed, s->announces, s->withdraws, s->send_errors, s->acks,
+		 bad, s->drop_msg[MSG_DROP_MAC], s->drop_msg[MSG_DROP_REPLAY],
+		 s->drop_msg[MSG_DROP_STALE], s->drop_msg[MSG_DROP_SHORT]);
 }
 
 struct run {
@@ -577,11 +592,11 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 		if (signo == SIGTERM || signo == SIGINT) {
 			sdnotify_stopping(r->sd);
 			agent_stop(r->agent, signo == SIGTERM ? "SIGTERM" : "SIGINT");
-		}
-		else if (signo == SIGUSR1)
+		} else if (signo == SIGUSR1)
 			log_stats(r->agent);
 		else if (signo == SIGHUP)
-			log_warnx("agent: SIGHUP: reload is not supported; restart to apply changes");
+			log_warnx(
+				"agent: SIGHUP: reload is not supported; restart to apply changes");
 	}
 }
 
@@ -612,7 +627,8 @@ static int run_setup(struct run *r, const struct agent_config *cfg, const struct
 	return agent_create(&r->agent, r->loop, cfg, key);
 }
 
-int agent_run(const struct agent_config *cfg, const struct msg_key *key, const struct agent_watch *watch)
+int agent_run(const struct agent_config *cfg, const struct msg_key *key,
+	      const struct agent_watch *watch)
 {
 	struct run r = { .sigfd = -1 };
 	bool watching = false;

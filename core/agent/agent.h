@@ -30,18 +30,18 @@
 struct loop;
 struct agent;
 
-#define AGENT_WITHDRAW_GAP_MS 50     /* between the two withdraws on SIGTERM */
-#define AGENT_MAX_SEEN 16            /* balancers whose answers are remembered */
+#define AGENT_WITHDRAW_GAP_MS 50 /* between the two withdraws on SIGTERM */
+#define AGENT_MAX_SEEN        16 /* balancers whose answers are remembered */
 
 struct agent_stats {
 	uint64_t checks, checks_failed;
-	uint64_t announces, withdraws;      /* datagrams sent */
+	uint64_t announces, withdraws; /* datagrams sent */
 	uint64_t send_errors;
-	uint64_t acks;                      /* verified acknowledgements */
-	uint64_t drop_msg[MSG_DROP_NCAUSES];    /* envelope: MAC, replay, stale, ... */
+	uint64_t acks;                           /* verified acknowledgements */
+	uint64_t drop_msg[MSG_DROP_NCAUSES];     /* envelope: MAC, replay, stale, ... */
 	uint64_t drop_payload[REGMSG_E_NCAUSES]; /* an ack whose payload is malformed */
-	uint64_t drop_type;                 /* verified, but not a MSG_ACK */
-	uint64_t drop_foreign;              /* an ack for another server name */
+	uint64_t drop_type;                      /* verified, but not a MSG_ACK */
+	uint64_t drop_foreign;                   /* an ack for another server name */
 };
 
 /* Open the UDP socket and the checker; nothing is sent until
@@ -61,10 +61,9 @@ void agent_destroy(struct agent *a);
 /* One received datagram from IPv4 address from (network byte order; for
  * logs only: the balancer is identified by the envelope's sender id), as
  * the socket handler passes it; tests call it directly.  now_ms is the
- * loop's monotonic clock (which balancer to forget first).  Returns 0 for a verified ack of ours, or
- * -EBADMSG when it was dropped (and counted). */
-int agent_input(struct agent *a, const uint8_t *buf, size_t len, uint32_t from,
-		uint64_t now_ms);
+ * loop's monotonic clock (which balancer to forget first).  Returns 0 for a verified ack of ours,
+ * or -EBADMSG when it was dropped (and counted). */
+int agent_input(struct agent *a, const uint8_t *buf, size_t len, uint32_t from, uint64_t now_ms);
 /* Build the datagram the agent would send (encoded envelope) for an
  * announce (withdraw == false) or a withdraw with reason why.  Returns its
  * length or -errno.  Used by agent.c and the tests. */
@@ -99,6 +98,7 @@ struct agent_watch {
  * (main loads it, so a bad key file is reported like a bad configuration).
  * watch may be NULL.  Returns the process exit status (0 after a clean
  * stop). */
-int agent_run(const struct agent_config *cfg, const struct msg_key *key, const struct agent_watch *watch);
+int agent_run(const struct agent_config *cfg, const struct msg_key *key,
+	      const struct agent_watch *watch);
 
 #endif

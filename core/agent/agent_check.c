@@ -17,7 +17,7 @@
 #include "log.h"
 
 struct agent_check {
-	struct curl_loop cl;           /* the multi handle on the loop */
+	struct curl_loop cl; /* the multi handle on the loop */
 	CURL *easy;
 	struct curl_slist *headers;
 	agent_check_fn done;
@@ -29,10 +29,7 @@ struct agent_check {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	return size * nmemb;
-}
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *arg) { return size * nmemb; }
 
 /* The outcome of a finished transfer, in words an operator can act on. */
 static void classify(struct agent_check *c, CURLcode rc, struct agent_check_result *r)
@@ -43,7 +40,8 @@ static void classify(struct agent_check *c, CURLcode rc, struct agent_check_resu
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &r->http_status);
 		r->ok = curl_check_status_ok(r->http_status);
-		snprintf(r->cause, sizeof(r->cause), r->ok ? "%ld" : "http status %ld", r->http_status);
+		snprintf(r->cause, sizeof(r->cause), r->ok ? "%ld" : "http status %ld",
+			 r->http_status);
 		return;
 	}
 	curl_easy_getinfo(c->easy, CURLINFO_OS_ERRNO, &oserr);
@@ -54,8 +52,8 @@ static void classify(struct agent_check *c, CURLcode rc, struct agent_check_resu
 	else if (rc == CURLE_COULDNT_CONNECT && oserr)
 		snprintf(r->cause, sizeof(r->cause), "cannot connect: %s", strerror((int)oserr));
 	else
-		snprintf(r->cause, sizeof(r->cause), "%.120s", c->errbuf[0] ? c->errbuf
-								  : curl_easy_strerror(rc));
+		snprintf(r->cause, sizeof(r->cause), "%.120s",
+			 c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
 }
 
 static void collect(void *arg)
@@ -81,13 +79,14 @@ static void collect(void *arg)
  * no redirects, http(s) only, a new connection every time. */
 static CURLcode setup_easy(struct agent_check *c)
 {
-	CURLcode rc = curl_check_setup(c->easy, c->url, c->errbuf, "http,https", (long)c->timeout_ms);
+	CURLcode rc =
+		curl_check_setup(c->easy, c->url, c->errbuf, "http,https", (long)c->timeout_ms);
 
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(c->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	if (rc == CURLE_OK)
-		rc = curl_check_setup_http(c->easy, "andromeda-agent/" ANDROMEDA_VERSION, c->headers,
-					   discard, NULL);
+		rc = curl_check_setup_http(c->easy, "andromeda-agent/" ANDROMEDA_VERSION,
+					   c->headers, discard, NULL);
 	return rc;
 }
 
@@ -147,7 +146,8 @@ int agent_check_start(struct agent_check *c)
 	c->errbuf[0] = '\0';
 	mc = curl_multi_add_handle(c->cl.multi, c->easy);
 	if (mc != CURLM_OK) {
-		log_warnx("agent: cannot start the check of %s: %s", c->url, curl_multi_strerror(mc));
+		log_warnx("agent: cannot start the check of %s: %s", c->url,
+			  curl_multi_strerror(mc));
 		return -EIO;
 	}
 	c->busy = true;

@@ -17,11 +17,11 @@ struct loop;
 struct agent_check;
 
 struct agent_check_result {
-	bool ok;               /* 2xx or 3xx (redirects are not followed) */
-	long http_status;      /* 0 when no response came */
+	bool ok;          /* 2xx or 3xx (redirects are not followed) */
+	long http_status; /* 0 when no response came */
 	uint32_t duration_ms;
-	char cause[160];       /* "200", "http status 503", "connection refused",
-	                        * "timeout after 1000ms", ... */
+	char cause[160]; /* "200", "http status 503", "connection refused",
+			  * "timeout after 1000ms", ... */
 };
 
 /* Called from the loop when a check ends (never from agent_check_start). */

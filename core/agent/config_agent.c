@@ -23,7 +23,9 @@
 #include "macros.h"
 #include "regmsg.h"
 
-enum { S_AGENT = 1 };
+enum {
+	S_AGENT = 1
+};
 static const char *const sect_names[] = { "", "agent" };
 
 static int set_service(struct cfgk *e, const struct cfg_key *k, const char *v);
@@ -33,9 +35,14 @@ static int set_balancers(struct cfgk *e, const struct cfg_key *k, const char *v)
 
 #define AFLD(fld) offsetof(struct agent_config, fld), sizeof(((struct agent_config *)0)->fld)
 /* AKEY: any setter, strings at least 1 byte; ANUM: an optional number. */
-#define AKEY(key, fn, fld, req) { key, S_AGENT, fn, AFLD(fld), CFGV_NUM, 1, 0, 0, req }
-#define ANUM(key, fld, kind, lo, hi) \
-	{ key, S_AGENT, cfgk_set_num, AFLD(fld), kind, lo, hi, 0, false }
+#define AKEY(key, fn, fld, req)                                     \
+	{                                                           \
+		key, S_AGENT, fn, AFLD(fld), CFGV_NUM, 1, 0, 0, req \
+	}
+#define ANUM(key, fld, kind, lo, hi)                                          \
+	{                                                                     \
+		key, S_AGENT, cfgk_set_num, AFLD(fld), kind, lo, hi, 0, false \
+	}
 
 /* Every key there is; docs/agent.md documents them. */
 static const struct cfg_key akeys[] = {
@@ -63,11 +70,15 @@ static int set_service(struct cfgk *e, const struct cfg_key *k, const char *v)
 	struct cfg_endpoint ep;
 
 	if (config_parse_endpoint(v, &ep) < 0)
-		return cfgk_fail(e, "%s: \"%s\" is not an IPv4 address:port with port 1..65535 "
-				 "(e.g. 198.18.0.21:80)", k->name, v);
+		return cfgk_fail(e,
+				 "%s: \"%s\" is not an IPv4 address:port with port 1..65535 "
+				 "(e.g. 198.18.0.21:80)",
+				 k->name, v);
 	if (!regmsg_addr_ok(ep.sin.sin_addr.s_addr))
-		return cfgk_fail(e, "%s: \"%s\" is not an address the balancers can reach "
-				 "(not 0.x, 127.x, multicast or broadcast)", k->name, v);
+		return cfgk_fail(e,
+				 "%s: \"%s\" is not an address the balancers can reach "
+				 "(not 0.x, 127.x, multicast or broadcast)",
+				 k->name, v);
 	memcpy(cfgk_field(e, k), &ep, sizeof(ep));
 	return 0;
 }
@@ -76,7 +87,9 @@ static int set_service(struct cfgk *e, const struct cfg_key *k, const char *v)
  * (RFC 3986 section 2: anything else is percent-encoded). */
 static int set_url(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
-	size_t skip = strncasecmp(v, "http://", 7) == 0 ? 7 : strncasecmp(v, "https://", 8) == 0 ? 8 : 0;
+	size_t skip = strncasecmp(v, "http://", 7) == 0    ? 7
+		      : strncasecmp(v, "https://", 8) == 0 ? 8
+							   : 0;
 
 	if (!skip)
 		return cfgk_fail(e, "%s: \"%s\" must start with http:// or https://", k->name, v);
@@ -95,8 +108,10 @@ static int set_ifname(struct cfgk *e, const struct cfg_key *k, const char *v)
 
 	if (n == 0 || n >= IF_NAMESIZE || strpbrk(v, "/: \t") || strcmp(v, ".") == 0 ||
 	    strcmp(v, "..") == 0)
-		return cfgk_fail(e, "%s: \"%s\" is not an interface name (1..%d characters, "
-				 "no '/', ':' or blanks)", k->name, v, IF_NAMESIZE - 1);
+		return cfgk_fail(e,
+				 "%s: \"%s\" is not an interface name (1..%d characters, "
+				 "no '/', ':' or blanks)",
+				 k->name, v, IF_NAMESIZE - 1);
 	memcpy(cfgk_field(e, k), v, n + 1);
 	return 0;
 }
@@ -152,10 +167,12 @@ static int check_cross(struct cfgk *e)
 	if (cfgk_required(e, 1u << S_AGENT) < 0)
 		return -1;
 	if (!cfg->interface[0] && cfg->nbalancers == 0)
-		return cfgf_fail(&e->f, agent, "[agent] needs interface (announce on its LAN "
+		return cfgf_fail(&e->f, agent,
+				 "[agent] needs interface (announce on its LAN "
 				 "broadcast address) or balancers (unicast), or both");
 	if (!cfg->health_url[0])
-		snprintf(cfg->health_url, sizeof(cfg->health_url), "http://%s/", cfg->service.text);
+		snprintf(cfg->health_url, sizeof(cfg->health_url), "http://%s/",
+			 cfg->service.text);
 	/* A check must end before the next announcement is due; an unset
 	 * timeout follows a short interval instead of failing. */
 	if (!timeout && cfg->health_timeout_ms > cfg->announce_interval_ms / 2)
@@ -163,8 +180,10 @@ static int check_cross(struct cfgk *e)
 	if (cfg->health_timeout_ms >= cfg->announce_interval_ms) {
 		cfgv_format(CFGV_DUR, cfg->health_timeout_ms, t, sizeof(t));
 		cfgv_format(CFGV_DUR, cfg->announce_interval_ms, i, sizeof(i));
-		return cfgf_fail(&e->f, timeout, "health_timeout: %s must be shorter than "
-				 "announce_interval (%s)", t, i);
+		return cfgf_fail(&e->f, timeout,
+				 "health_timeout: %s must be shorter than "
+				 "announce_interval (%s)",
+				 t, i);
 	}
 	return 0;
 }
@@ -184,8 +203,11 @@ int agent_config_load(const char *path, struct agent_config *cfg, char *err, siz
 {
 	struct cfgk e = {
 		.f = { .path = path, .err = err, .errlen = errlen, .section = section_begin },
-		.keys = akeys, .nkeys = ARRAY_SIZE(akeys), .sect_names = sect_names,
-		.outside = "the [agent] section", .user = cfg,
+		.keys = akeys,
+		.nkeys = ARRAY_SIZE(akeys),
+		.sect_names = sect_names,
+		.outside = "the [agent] section",
+		.user = cfg,
 	};
 
 	if (err && errlen)

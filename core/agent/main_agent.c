@@ -48,7 +48,9 @@ static void watch_resync(void *arg)
 
 static int watch_open(void *ctx, struct loop *loop, struct agent *a)
 {
-	static const struct kwatch_ops ops = { .link = watch_link, .addr = watch_addr, .resync = watch_resync };
+	static const struct kwatch_ops ops = { .link = watch_link,
+					       .addr = watch_addr,
+					       .resync = watch_resync };
 	struct watch *w = ctx;
 	int err;
 
@@ -57,7 +59,8 @@ static int watch_open(void *ctx, struct loop *loop, struct agent *a)
 		return -ENODEV; /* unicast balancers only: nothing to watch */
 	err = kwatch_open(&w->kwatch, loop, w->ifname, &ops, w);
 	if (err < 0)
-		log_errno(err, "agent: cannot watch %s; announcing on the interval only", w->ifname);
+		log_errno(err, "agent: cannot watch %s; announcing on the interval only",
+			  w->ifname);
 	return err;
 }
 
@@ -103,12 +106,24 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "c:tdhV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': path = optarg; break;
-		case 't': test = true; break;
-		case 'd': debug = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("andromeda-agent %s\n", ANDROMEDA_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("andromeda-agent %s\n", ANDROMEDA_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {

@@ -25,11 +25,11 @@
 #include "control_proto.h"
 
 #define EXIT_DAEMON_ERROR 1
-#define EXIT_NO_DAEMON 2
-#define EXIT_USAGE 64                /* sysexits.h EX_USAGE */
-#define REPLY_TIMEOUT_MS 5000
-#define REPLY_MAX (64u << 20)        /* refuse absurd replies rather than eat memory */
-#define CELL_MAX 256
+#define EXIT_NO_DAEMON    2
+#define EXIT_USAGE        64 /* sysexits.h EX_USAGE */
+#define REPLY_TIMEOUT_MS  5000
+#define REPLY_MAX         (64u << 20) /* refuse absurd replies rather than eat memory */
+#define CELL_MAX          256
 
 static const char usage_text[] =
 	"usage: andromedactl [-s SOCKET] [--json] COMMAND [ARGS]\n"
@@ -61,7 +61,8 @@ static int connect_daemon(const char *path)
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "andromedactl: cannot connect to %s: %s\n", path, strerror(ENAMETOOLONG));
+		fprintf(stderr, "andromedactl: cannot connect to %s: %s\n", path,
+			strerror(ENAMETOOLONG));
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
@@ -171,7 +172,8 @@ static json_t *ask_daemon(const char *path, const char *line)
 	}
 	reply = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
 	if (!reply)
-		fprintf(stderr, "andromedactl: invalid reply from %s: %s (line %d)\n", path, jerr.text, jerr.line);
+		fprintf(stderr, "andromedactl: invalid reply from %s: %s (line %d)\n", path,
+			jerr.text, jerr.line);
 	free(text);
 	return reply;
 }
@@ -195,9 +197,7 @@ static bool is_table(const json_t *v)
 
 	if (!json_is_array(v) || json_array_size(v) == 0)
 		return false;
-	json_array_foreach(v, i, e)
-		if (!json_is_object(e))
-			return false;
+	json_array_foreach(v, i, e) if (!json_is_object(e)) return false;
 	return true;
 }
 
@@ -230,16 +230,20 @@ static void cell_text(const json_t *v, char *out, size_t len)
 	} else if (json_is_array(v) && json_array_size(v) == 0) {
 		snprintf(out, len, "(none)");
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			cell_text(e, part, sizeof(part));
-			used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", part);
+			used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "",
+						 part);
 			if (used >= len)
 				break;
 		}
 	} else {
-		json_object_foreach((json_t *)v, key, e) {
+		json_object_foreach((json_t *)v, key, e)
+		{
 			cell_text(e, part, sizeof(part));
-			used += (size_t)snprintf(out + used, len - used, "%s%s=%s", used ? " " : "", key, part);
+			used += (size_t)snprintf(out + used, len - used, "%s%s=%s",
+						 used ? " " : "", key, part);
 			if (used >= len)
 				break;
 		}
@@ -260,8 +264,10 @@ static size_t table_columns(const json_t *rows, struct column *cols, size_t max)
 	const char *key;
 	json_t *row, *v;
 
-	json_array_foreach(rows, i, row) {
-		json_object_foreach(row, key, v) {
+	json_array_foreach(rows, i, row)
+	{
+		json_object_foreach(row, key, v)
+		{
 			size_t c;
 
 			for (c = 0; c < ncols && strcmp(cols[c].key, key); c++)
@@ -285,7 +291,8 @@ static void header_text(const char *key, char *out, size_t len)
 	sanitize(out);
 }
 
-static void print_row(const json_t *row, const struct column *cols, size_t ncols, const char *indent)
+static void print_row(const json_t *row, const struct column *cols, size_t ncols,
+		      const char *indent)
 {
 	char cell[CELL_MAX];
 
@@ -310,15 +317,14 @@ static void print_table(const json_t *rows, const char *indent)
 	char cell[CELL_MAX];
 	json_t *row;
 
-	json_array_foreach(rows, i, row)
-		for (size_t c = 0; c < ncols; c++) {
-			cell_text(json_object_get(row, cols[c].key), cell, sizeof(cell));
-			if ((int)strlen(cell) > cols[c].width)
-				cols[c].width = (int)strlen(cell);
-		}
+	json_array_foreach(rows, i, row) for (size_t c = 0; c < ncols; c++)
+	{
+		cell_text(json_object_get(row, cols[c].key), cell, sizeof(cell));
+		if ((int)strlen(cell) > cols[c].width)
+			cols[c].width = (int)strlen(cell);
+	}
 	print_row(NULL, cols, ncols, indent);
-	json_array_foreach(rows, i, row)
-		print_row(row, cols, ncols, indent);
+	json_array_foreach(rows, i, row) print_row(row, cols, ncols, indent);
 }
 
 /* Plain keys first as aligned "key: value" lines, then one titled table
@@ -331,17 +337,18 @@ static void print_object(const json_t *obj)
 	json_t *v;
 	bool first = true;
 
+	json_object_foreach((json_t *)obj, key, v) if (!is_table(v) && (int)strlen(key) > width)
+		width = (int)strlen(key);
 	json_object_foreach((json_t *)obj, key, v)
-		if (!is_table(v) && (int)strlen(key) > width)
-			width = (int)strlen(key);
-	json_object_foreach((json_t *)obj, key, v) {
+	{
 		if (is_table(v))
 			continue;
 		cell_text(v, cell, sizeof(cell));
 		printf("%s:%*s %s\n", key, width - (int)strlen(key), "", cell);
 		first = false;
 	}
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach((json_t *)obj, key, v)
+	{
 		if (!is_table(v))
 			continue;
 		printf("%s%s:\n", first ? "" : "\n", key);
@@ -363,7 +370,8 @@ static void print_human(const json_t *reply)
 	} else if (json_is_array(reply) && json_array_size(reply) == 0) {
 		puts("(none)");
 	} else if (json_is_array(reply)) {
-		json_array_foreach(reply, i, e) {
+		json_array_foreach(reply, i, e)
+		{
 			cell_text(e, cell, sizeof(cell));
 			puts(cell);
 		}
@@ -384,12 +392,16 @@ static char *build_line(int argc, char **argv)
 
 	for (int i = 0; i < argc; i++) {
 		if (!*argv[i] || strpbrk(argv[i], " \t\r\n")) {
-			fprintf(stderr, "andromedactl: argument \"%s\" is empty or contains white space\n", argv[i]);
+			fprintf(stderr,
+				"andromedactl: argument \"%s\" is empty or contains white space\n",
+				argv[i]);
 			return NULL;
 		}
-		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", i ? " " : "", argv[i]);
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", i ? " " : "",
+					 argv[i]);
 		if (used + 1 >= CONTROL_LINE_MAX) {
-			fprintf(stderr, "andromedactl: request longer than %d bytes\n", CONTROL_LINE_MAX);
+			fprintf(stderr, "andromedactl: request longer than %d bytes\n",
+				CONTROL_LINE_MAX);
 			return NULL;
 		}
 	}
@@ -451,11 +463,21 @@ int main(int argc, char **argv)
 	/* "+": stop at the command, so "journal --since 42" reaches the daemon. */
 	while ((c = getopt_long(argc, argv, "+s:jhV", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': path = optarg; break;
-		case 'j': json = true; break;
-		case 'h': fputs(usage_text, stdout); return EXIT_SUCCESS;
-		case 'V': printf("andromedactl %s\n", ANDROMEDA_VERSION); return EXIT_SUCCESS;
-		default: fputs(usage_text, stderr); return EXIT_USAGE;
+		case 's':
+			path = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("andromedactl %s\n", ANDROMEDA_VERSION);
+			return EXIT_SUCCESS;
+		default:
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
 		}
 	}
 	argc = strip_json_flag(argc - optind, argv + optind, &json);

@@ -22,7 +22,16 @@
 #include "log.h"
 #include "macros.h"
 
-enum sect { S_NONE, S_NODE, S_FRONTEND, S_BACKEND, S_SERVER, S_HA, S_REG, S_COUNT };
+enum sect {
+	S_NONE,
+	S_NODE,
+	S_FRONTEND,
+	S_BACKEND,
+	S_SERVER,
+	S_HA,
+	S_REG,
+	S_COUNT
+};
 
 static const char *const sect_names[S_COUNT] = {
 	"", "node", "frontend", "backend", "server", "ha", "registration",
@@ -39,17 +48,23 @@ static int set_peers(struct cfgk *e, const struct cfg_key *k, const char *v);
 #define FSIZE(type, fld) sizeof(((type *)0)->fld)
 /* KEY: any setter (numbers with it are plain whole numbers); NUMK: a
  * number of the given kind, optional, with a step; SRVK: a [server] key. */
-#define KEY(sec, key, fn, fld, lo, hi, req) \
-	{ key, sec, fn, offsetof(struct config, fld), FSIZE(struct config, fld), \
-	  CFGV_NUM, lo, hi, 0, req }
-#define NUMK(sec, key, fld, kind, lo, hi, st) \
-	{ key, sec, cfgk_set_num, offsetof(struct config, fld), FSIZE(struct config, fld), \
-	  kind, lo, hi, st, false }
-#define SRVK(key, fn, fld, lo, hi, req) \
-	{ key, S_SERVER, fn, offsetof(struct cfg_server, fld), FSIZE(struct cfg_server, fld), \
-	  CFGV_NUM, lo, hi, 0, req }
+#define KEY(sec, key, fn, fld, lo, hi, req)                                                      \
+	{                                                                                        \
+		key, sec, fn, offsetof(struct config, fld), FSIZE(struct config, fld), CFGV_NUM, \
+			lo, hi, 0, req                                                           \
+	}
+#define NUMK(sec, key, fld, kind, lo, hi, st)                                                    \
+	{                                                                                        \
+		key, sec, cfgk_set_num, offsetof(struct config, fld), FSIZE(struct config, fld), \
+			kind, lo, hi, st, false                                                  \
+	}
+#define SRVK(key, fn, fld, lo, hi, req)                                         \
+	{                                                                       \
+		key, S_SERVER, fn, offsetof(struct cfg_server, fld),            \
+			FSIZE(struct cfg_server, fld), CFGV_NUM, lo, hi, 0, req \
+	}
 
-#define SEC CFGV_SEC
+#define SEC  CFGV_SEC
 #define HOUR CFGV_HOUR
 
 /* Every key there is.  Ranges are documented in docs/configuration.md. */
@@ -67,7 +82,8 @@ static const struct cfg_key keys[] = {
 	NUMK(S_FRONTEND, "maxconn", frontend.maxconn, CFGV_NUM, 1, 1000000, 0),
 	NUMK(S_FRONTEND, "header_timeout", frontend.header_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
 	NUMK(S_FRONTEND, "client_timeout", frontend.client_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
-	NUMK(S_FRONTEND, "keepalive_timeout", frontend.keepalive_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
+	NUMK(S_FRONTEND, "keepalive_timeout", frontend.keepalive_timeout_ms, CFGV_DUR, 1,
+	     24 * HOUR, 0),
 	NUMK(S_FRONTEND, "max_header_size", frontend.max_header_size, CFGV_SIZE, 1024, 65536, 0),
 	NUMK(S_FRONTEND, "max_uri_size", frontend.max_uri_size, CFGV_SIZE, 64, 65536, 0),
 	NUMK(S_FRONTEND, "max_body_size", frontend.max_body_size, CFGV_SIZE, 0, UINT64_MAX, 0),
@@ -117,9 +133,9 @@ _Static_assert(ARRAY_SIZE(keys) <= CFGK_MAX_KEYS, "the engine's key_line[] holds
 _Static_assert(S_COUNT <= CFGK_MAX_SECTS, "the engine's sect_line[] holds every section");
 
 struct ctx {
-	struct cfgk e;              /* the file and its keys */
+	struct cfgk e; /* the file and its keys */
 	struct config *cfg;
-	size_t srv_cap;             /* servers allocated */
+	size_t srv_cap; /* servers allocated */
 };
 
 /* RFC 5798 5.2.4: 255 belongs to the address owner and 0 means "master
@@ -127,11 +143,15 @@ struct ctx {
 static int set_priority(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
 	if (strcmp(v, "255") == 0)
-		return cfgk_fail(e, "%s: \"%s\" is reserved for the address owner "
-				 "(RFC 5798 5.2.4); use 1..254", k->name, v);
+		return cfgk_fail(e,
+				 "%s: \"%s\" is reserved for the address owner "
+				 "(RFC 5798 5.2.4); use 1..254",
+				 k->name, v);
 	if (strcmp(v, "0") == 0)
-		return cfgk_fail(e, "%s: \"%s\" is reserved for a master that is leaving "
-				 "(RFC 5798 5.2.4); use 1..254", k->name, v);
+		return cfgk_fail(e,
+				 "%s: \"%s\" is reserved for a master that is leaving "
+				 "(RFC 5798 5.2.4); use 1..254",
+				 k->name, v);
 	return cfgk_set_num(e, k, v);
 }
 
@@ -155,8 +175,10 @@ static int set_ifname(struct cfgk *e, const struct cfg_key *k, const char *v)
 static int set_http_path(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
 	if (*v && *v != '/')
-		return cfgk_fail(e, "%s: \"%s\" must be a path starting with '/' (or empty for "
-				 "a TCP connect check)", k->name, v);
+		return cfgk_fail(e,
+				 "%s: \"%s\" must be a path starting with '/' (or empty for "
+				 "a TCP connect check)",
+				 k->name, v);
 	if (cfgf_printable(&e->f, k->name, v) < 0)
 		return -1;
 	return cfgk_set_str(e, k, v);
@@ -167,8 +189,10 @@ static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v)
 	struct cfg_endpoint ep;
 
 	if (config_parse_endpoint(v, &ep) < 0)
-		return cfgk_fail(e, "%s: \"%s\" is not an IPv4 address:port with port 1..65535 "
-				 "(e.g. 198.18.0.10:80)", k->name, v);
+		return cfgk_fail(e,
+				 "%s: \"%s\" is not an IPv4 address:port with port 1..65535 "
+				 "(e.g. 198.18.0.10:80)",
+				 k->name, v);
 	if (k->sect == S_SERVER && ep.sin.sin_addr.s_addr == htonl(INADDR_ANY))
 		return cfgk_fail(e, "%s: \"%s\": 0.0.0.0 is not a server address", k->name, v);
 	memcpy(cfgk_field(e, k), &ep, sizeof(ep));
@@ -199,8 +223,10 @@ static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v)
 		if (n == CFG_MAX_VIPS)
 			return cfgk_fail(e, "%s: more than %d addresses", k->name, CFG_MAX_VIPS);
 		if (cfgv_parse_vip(tok, &vips[n]) < 0)
-			return cfgk_fail(e, "%s: \"%s\" is not an IPv4 address/prefix length with "
-					 "length 1..32 (e.g. 198.18.0.10/24)", k->name, tok);
+			return cfgk_fail(e,
+					 "%s: \"%s\" is not an IPv4 address/prefix length with "
+					 "length 1..32 (e.g. 198.18.0.10/24)",
+					 k->name, tok);
 		for (size_t i = 0; i < n; i++)
 			if (vips[i].addr.s_addr == vips[n].addr.s_addr)
 				return cfgk_fail(e, "%s: \"%s\" is listed twice", k->name, tok);
@@ -222,7 +248,8 @@ static int set_peers(struct cfgk *e, const struct cfg_key *k, const char *v)
 	while ((v = cfgv_next_token(v, tok, sizeof(tok)))) {
 		if (n == CFG_MAX_PEERS)
 			return cfgk_fail(e, "%s: more than %d addresses", k->name, CFG_MAX_PEERS);
-		if (inet_pton(AF_INET, tok, &peers[n]) != 1 || peers[n].s_addr == htonl(INADDR_ANY))
+		if (inet_pton(AF_INET, tok, &peers[n]) != 1 ||
+		    peers[n].s_addr == htonl(INADDR_ANY))
 			return cfgk_fail(e, "%s: \"%s\" is not an IPv4 address", k->name, tok);
 		for (size_t i = 0; i < n; i++)
 			if (peers[i].s_addr == peers[n].s_addr)
@@ -242,12 +269,16 @@ static int server_begin(struct ctx *c, const char *name)
 	if (!*name)
 		return cfgk_fail(&c->e, "[server] needs a name, e.g. [server web1]");
 	if (!cfgv_valid_name(name))
-		return cfgk_fail(&c->e, "[server %s]: a server name is 1..%d letters, digits, '.', "
-				 "'_' or '-'", name, CFG_NAME_MAX - 1);
+		return cfgk_fail(&c->e,
+				 "[server %s]: a server name is 1..%d letters, digits, '.', "
+				 "'_' or '-'",
+				 name, CFG_NAME_MAX - 1);
 	for (size_t i = 0; i < cfg->nservers; i++)
 		if (strcmp(cfg->servers[i].name, name) == 0)
-			return cfgk_fail(&c->e, "[server %s]: duplicate server name (first at "
-					 "line %d)", name, cfg->servers[i].line);
+			return cfgk_fail(&c->e,
+					 "[server %s]: duplicate server name (first at "
+					 "line %d)",
+					 name, cfg->servers[i].line);
 	if (cfg->nservers == c->srv_cap) {
 		size_t ncap = c->srv_cap ? 2 * c->srv_cap : 8;
 
@@ -275,8 +306,10 @@ static int section_open(struct ctx *c, const char *type, const char *name)
 		if (strcmp(type, sect_names[s]) == 0)
 			break;
 	if (s == S_COUNT)
-		return cfgk_fail(&c->e, "unknown section [%s] (expected node, frontend, backend, "
-				 "server NAME, ha or registration)", type);
+		return cfgk_fail(&c->e,
+				 "unknown section [%s] (expected node, frontend, backend, "
+				 "server NAME, ha or registration)",
+				 type);
 	if (s == S_SERVER)
 		return server_begin(c, name);
 	if (*name)
@@ -323,15 +356,30 @@ static void config_defaults(struct config *cfg)
 	strcpy(cfg->node.control_socket, CONTROL_DEFAULT_SOCKET);
 	cfg->node.log_level = LOG_LVL_INFO;
 	cfg->frontend = (__typeof__(cfg->frontend)){
-		.mode = MODE_HTTP, .via = true, .xff = true, .maxconn = 10000, .threads = 1,
-		.header_timeout_ms = 10 * SEC, .client_timeout_ms = 30 * SEC,
-		.keepalive_timeout_ms = 60 * SEC, .max_header_size = 8192,
-		.max_uri_size = 4096, .max_body_size = 0, .grace_ms = 5 * SEC,
+		.mode = MODE_HTTP,
+		.via = true,
+		.xff = true,
+		.maxconn = 10000,
+		.threads = 1,
+		.header_timeout_ms = 10 * SEC,
+		.client_timeout_ms = 30 * SEC,
+		.keepalive_timeout_ms = 60 * SEC,
+		.max_header_size = 8192,
+		.max_uri_size = 4096,
+		.max_body_size = 0,
+		.grace_ms = 5 * SEC,
 	};
 	cfg->backend = (__typeof__(cfg->backend)){
-		.maxconn = 32, .queue_timeout_ms = 5 * SEC, .connect_timeout_ms = 1 * SEC,
-		.server_timeout_ms = 10 * SEC, .retries = 2, .health_interval_ms = 1 * SEC,
-		.health_timeout_ms = 1 * SEC, .rise = 2, .fall = 3, .max_idle = 64,
+		.maxconn = 32,
+		.queue_timeout_ms = 5 * SEC,
+		.connect_timeout_ms = 1 * SEC,
+		.server_timeout_ms = 10 * SEC,
+		.retries = 2,
+		.health_interval_ms = 1 * SEC,
+		.health_timeout_ms = 1 * SEC,
+		.rise = 2,
+		.fall = 3,
+		.max_idle = 64,
 	};
 	/* RFC 5798 5.2.7: the default Advertisement Interval is 1 second. */
 	cfg->ha.advert_interval_ms = 1 * SEC;
@@ -362,10 +410,13 @@ static int check_required(struct ctx *c)
 		return -1;
 	for (size_t i = 0; i < cfg->nservers; i++)
 		if (!cfg->servers[i].addr.text[0])
-			return cfgf_fail(&c->e.f, cfg->servers[i].line, "missing required key "
-					 "\"address\" in [server %s]", cfg->servers[i].name);
+			return cfgf_fail(&c->e.f, cfg->servers[i].line,
+					 "missing required key "
+					 "\"address\" in [server %s]",
+					 cfg->servers[i].name);
 	if (cfg->nservers == 0 && !cfg->registration.enabled)
-		return cfgf_fail(&c->e.f, line_of(c, S_REG, "enabled"), "no [server] section and "
+		return cfgf_fail(&c->e.f, line_of(c, S_REG, "enabled"),
+				 "no [server] section and "
 				 "[registration] enabled is not yes: nothing to balance");
 	return 0;
 }
@@ -387,13 +438,16 @@ static int check_cross(struct ctx *c)
 
 		cfgv_format(CFGV_DUR, cfg->backend.health_timeout_ms, t, sizeof(t));
 		cfgv_format(CFGV_DUR, cfg->backend.health_interval_ms, i, sizeof(i));
-		return cfgf_fail(f, line_of(c, S_BACKEND, "health_timeout"), "health_timeout: %s "
-				 "must not exceed health_interval (%s)", t, i);
+		return cfgf_fail(f, line_of(c, S_BACKEND, "health_timeout"),
+				 "health_timeout: %s "
+				 "must not exceed health_interval (%s)",
+				 t, i);
 	}
 	if (!cfg->registration.key_file[0] && cfg->ha.enabled)
 		memcpy(cfg->registration.key_file, cfg->ha.key_file, sizeof(cfg->ha.key_file));
 	if (cfg->registration.enabled && !cfg->registration.key_file[0])
-		return cfgf_fail(f, line_of(c, S_REG, "enabled"), "enabled: registration needs "
+		return cfgf_fail(f, line_of(c, S_REG, "enabled"),
+				 "enabled: registration needs "
 				 "key_file (in [registration], or in [ha])");
 	if (cfg->ha.enabled && cfg->registration.enabled &&
 	    cfg->ha.sync_port == cfg->registration.port) {
@@ -409,9 +463,13 @@ static int check_cross(struct ctx *c)
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
 	struct ctx c = {
-		.e = { .f = { .path = path, .err = err, .errlen = errlen,
+		.e = { .f = { .path = path,
+			      .err = err,
+			      .errlen = errlen,
 			      .section = section_begin },
-		       .keys = keys, .nkeys = ARRAY_SIZE(keys), .sect_names = sect_names,
+		       .keys = keys,
+		       .nkeys = ARRAY_SIZE(keys),
+		       .sect_names = sect_names,
 		       .outside = "any section" },
 		.cfg = cfg,
 	};

@@ -21,9 +21,9 @@
 #include "log.h"
 #include "loop.h"
 
-#define CONTROL_CMD_MAX 32          /* command word length, NUL included */
+#define CONTROL_CMD_MAX    32 /* command word length, NUL included */
 #define CONTROL_MAX_STATUS 16
-#define CONTROL_DRAIN_MAX 65536     /* unread input discarded before close */
+#define CONTROL_DRAIN_MAX  65536 /* unread input discarded before close */
 
 struct control_cmd {
 	char name[CONTROL_CMD_MAX];
@@ -42,8 +42,8 @@ struct control {
 	struct loop *loop;
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	dev_t dev;                      /* identity of our socket file, so that */
-	ino_t ino;                      /* close never unlinks someone else's */
+	dev_t dev; /* identity of our socket file, so that */
+	ino_t ino; /* close never unlinks someone else's */
 	struct list cmds;
 	struct list clients;
 	unsigned nclients;
@@ -58,7 +58,7 @@ struct ctl_client {
 	int fd;
 	bool writing;
 	size_t inlen;
-	char in[CONTROL_LINE_MAX + 1];  /* +1 for the NUL after the line */
+	char in[CONTROL_LINE_MAX + 1]; /* +1 for the NUL after the line */
 	char *out;
 	size_t outlen, outoff;
 	struct loop_timer timer;
@@ -81,7 +81,7 @@ static int make_parent_dirs(const char *path)
 	if (!p || p == dir)
 		return 0;
 	*p = '\0';
-	for (p = dir + 1; ; p++) {
+	for (p = dir + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		char saved = *p;
@@ -147,7 +147,8 @@ static int bind_socket(struct control *c)
 	old_mask = umask(0117);
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old_mask);
-	if (rc < 0 || chmod(c->path, 0660) < 0 || listen(fd, SOMAXCONN) < 0 || stat(c->path, &st) < 0) {
+	if (rc < 0 || chmod(c->path, 0660) < 0 || listen(fd, SOMAXCONN) < 0 ||
+	    stat(c->path, &st) < 0) {
 		rc = -errno;
 		if (rc != -EADDRINUSE)
 			unlink(c->path);
@@ -197,7 +198,8 @@ static void client_finish(struct ctl_client *cl)
 static void client_flush(struct ctl_client *cl)
 {
 	while (cl->outoff < cl->outlen) {
-		ssize_t n = send(cl->fd, cl->out + cl->outoff, cl->outlen - cl->outoff, MSG_NOSIGNAL);
+		ssize_t n =
+			send(cl->fd, cl->out + cl->outoff, cl->outlen - cl->outoff, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -206,7 +208,8 @@ static void client_flush(struct ctl_client *cl)
 			return;
 		}
 		if (n < 0) {
-			log_debug("control: client went away before its reply: %s", strerror(errno));
+			log_debug("control: client went away before its reply: %s",
+				  strerror(errno));
 			client_free(cl);
 			return;
 		}
@@ -252,7 +255,7 @@ static struct control_cmd *find_cmd(struct control *c, const char *name)
 {
 	struct list *pos;
 
-	list_for_each(pos, &c->cmds) {
+	list_for_each (pos, &c->cmds) {
 		struct control_cmd *cmd = list_entry(pos, struct control_cmd, link);
 
 		if (!strcmp(cmd->name, name))
@@ -279,7 +282,8 @@ static int split_args(char *line, char **argv, int max)
 /* Printable ASCII and tabs; a NUL inside the line is refused too. */
 static bool line_printable(const char *line, size_t len)
 {
-	for (const unsigned char *p = (const unsigned char *)line; p < (const unsigned char *)line + len; p++)
+	for (const unsigned char *p = (const unsigned char *)line;
+	     p < (const unsigned char *)line + len; p++)
 		if ((*p < 0x20 && *p != '\t') || *p > 0x7e)
 			return false;
 	return true;
@@ -316,7 +320,8 @@ static json_t *client_run(struct ctl_client *cl, const char **name)
 	if (!cmd)
 		return control_error("unknown command: %s (try \"help\")", argv[0]);
 	*name = cmd->name;
-	log_debug("control: command %s (%d argument%s)", cmd->name, argc - 1, argc == 2 ? "" : "s");
+	log_debug("control: command %s (%d argument%s)", cmd->name, argc - 1,
+		  argc == 2 ? "" : "s");
 	return cmd->fn(argc, argv, cmd->arg);
 }
 
@@ -343,7 +348,10 @@ static void client_read(struct ctl_client *cl)
 		nl = memchr(cl->in + cl->inlen, '\n', (size_t)n);
 		cl->inlen += (size_t)n;
 		if (!nl && cl->inlen == CONTROL_LINE_MAX) {
-			client_reply(cl, control_error("request line too long (max %d bytes)", CONTROL_LINE_MAX), "?");
+			client_reply(cl,
+				     control_error("request line too long (max %d bytes)",
+						   CONTROL_LINE_MAX),
+				     "?");
 			return;
 		}
 		if (!nl)
@@ -372,7 +380,8 @@ static void on_client_timeout(struct loop *loop, struct loop_timer *t)
 
 	if (!cl->writing) /* best effort: a human on socat learns why */
 		(void)!send(cl->fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-	log_debug("control: client timed out while %s", cl->writing ? "reading its reply" : "sending");
+	log_debug("control: client timed out while %s",
+		  cl->writing ? "reading its reply" : "sending");
 	client_free(cl);
 }
 
@@ -440,8 +449,8 @@ static int control_listen(struct control *c, const char **what)
 		return err;
 	err = remove_stale(c->path);
 	*what = err == -EADDRINUSE ? "a running daemon is listening on it"
-	      : err == -EEXIST    ? "a file that is not a socket is in the way (not removed)"
-	                          : "cannot remove the stale socket";
+		: err == -EEXIST   ? "a file that is not a socket is in the way (not removed)"
+				   : "cannot remove the stale socket";
 	if (err < 0)
 		return err;
 	*what = "cannot bind or listen";
@@ -449,7 +458,8 @@ static int control_listen(struct control *c, const char **what)
 		return err;
 	*what = "cannot watch it";
 	snprintf(name, sizeof(name), "control %s", c->path);
-	if ((err = acceptor_start(&c->acceptor, c->loop, c->fd, name, LOOP_IO_BATCH, on_accept, c)) < 0) {
+	if ((err = acceptor_start(&c->acceptor, c->loop, c->fd, name, LOOP_IO_BATCH, on_accept,
+				  c)) < 0) {
 		close(c->fd);
 		unlink(c->path);
 	}
@@ -463,8 +473,8 @@ int control_open(struct control **out, struct loop *loop, const char *path)
 	int err;
 
 	if (!path || !*path || strlen(path) >= sizeof(c->path)) {
-		log_warnx("control: socket path \"%s\" is empty or longer than %zu bytes", path ? path : "",
-			  sizeof(c->path) - 1);
+		log_warnx("control: socket path \"%s\" is empty or longer than %zu bytes",
+			  path ? path : "", sizeof(c->path) - 1);
 		return -ENAMETOOLONG;
 	}
 	c = calloc(1, sizeof(*c));
@@ -480,7 +490,8 @@ int control_open(struct control **out, struct loop *loop, const char *path)
 		return err;
 	}
 	if ((err = control_register(c, "help", "help - list the commands", cmd_help, c)) < 0 ||
-	    (err = control_register(c, "status", "status - node, role, VIPs, peers, servers, sync", cmd_status, c)) < 0) {
+	    (err = control_register(c, "status", "status - node, role, VIPs, peers, servers, sync",
+				    cmd_status, c)) < 0) {
 		control_close(c);
 		return err;
 	}
@@ -496,9 +507,9 @@ void control_close(struct control *c)
 
 	if (!c)
 		return;
-	list_for_each_safe(pos, tmp, &c->clients)
+	list_for_each_safe (pos, tmp, &c->clients)
 		client_free(list_entry(pos, struct ctl_client, link));
-	list_for_each_safe(pos, tmp, &c->cmds) {
+	list_for_each_safe (pos, tmp, &c->cmds) {
 		list_del(pos);
 		free(list_entry(pos, struct control_cmd, link));
 	}
@@ -520,7 +531,8 @@ int control_chown(struct control *c, uid_t uid, gid_t gid)
 	return 0;
 }
 
-int control_register(struct control *c, const char *cmd, const char *help, control_fn fn, void *arg)
+int control_register(struct control *c, const char *cmd, const char *help, control_fn fn,
+		     void *arg)
 {
 	struct control_cmd *e;
 
@@ -571,10 +583,11 @@ static json_t *cmd_help(int argc, char **argv, void *arg)
 
 	if (!list)
 		return NULL;
-	list_for_each(pos, &c->cmds) {
+	list_for_each (pos, &c->cmds) {
 		struct control_cmd *cmd = list_entry(pos, struct control_cmd, link);
 
-		if (json_array_append_new(list, json_pack("{s:s, s:s}", "command", cmd->name, "help", cmd->help)) < 0) {
+		if (json_array_append_new(list, json_pack("{s:s, s:s}", "command", cmd->name,
+							  "help", cmd->help)) < 0) {
 			json_decref(list);
 			return NULL;
 		}

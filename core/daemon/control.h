@@ -24,9 +24,9 @@
 
 #include "control_proto.h"
 
-#define CONTROL_MAX_ARGS 32        /* command word included */
-#define CONTROL_MAX_CLIENTS 128    /* served at once; more are refused */
-#define CONTROL_TIMEOUT_MS 2000    /* to send the request / to read the reply */
+#define CONTROL_MAX_ARGS    32   /* command word included */
+#define CONTROL_MAX_CLIENTS 128  /* served at once; more are refused */
+#define CONTROL_TIMEOUT_MS  2000 /* to send the request / to read the reply */
 
 struct control;
 struct loop;
@@ -64,7 +64,8 @@ int control_chown(struct control *c, uid_t uid, gid_t gid);
  * with the usage, e.g. "drain NAME - ..." (must outlive c, normally a
  * literal).  Returns 0, -EEXIST (already registered), -EINVAL (empty or
  * contains a space) or -ENOMEM. */
-int control_register(struct control *c, const char *cmd, const char *help, control_fn fn, void *arg);
+int control_register(struct control *c, const char *cmd, const char *help, control_fn fn,
+		     void *arg);
 
 /* Append a provider to the built-in "status" command.  At most 16;
  * returns 0 or -ENOSPC. */

@@ -27,8 +27,9 @@ static json_t *peers_json(const struct ctl_ha *h)
 		char addr[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &hp[i].addr, addr, sizeof(addr));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:s, s:I}", "name", hp[i].name, "address", addr,
-						   "priority", hp[i].priority, "role", hp[i].role, "last_seen_ms",
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:s, s:I}", "name", hp[i].name,
+						   "address", addr, "priority", hp[i].priority,
+						   "role", hp[i].role, "last_seen_ms",
 						   (json_int_t)hp[i].last_seen_ms));
 	}
 	return a;
@@ -43,7 +44,8 @@ static json_t *cmd_peers(int argc, char **argv, void *arg)
 
 int ctl_ha_register(struct control *c, struct ctl_ha *h)
 {
-	return control_register(c, "peers", "peers - balancers heard on the HA interface", cmd_peers, h);
+	return control_register(c, "peers", "peers - balancers heard on the HA interface",
+				cmd_peers, h);
 }
 
 /* ---- the node block of status ---- */
@@ -62,7 +64,8 @@ static json_t *vrrp_drops_json(const struct vrrp_stats *s)
 	json_t *o = json_object();
 
 	for (int c = 1; o && c < VRRP_RX_NCAUSES; c++)
-		json_object_set_new(o, vrrp_rx_result_str(c), json_integer((json_int_t)s->rx_drops[c]));
+		json_object_set_new(o, vrrp_rx_result_str(c),
+				    json_integer((json_int_t)s->rx_drops[c]));
 	return o;
 }
 
@@ -71,7 +74,8 @@ static json_t *transitions_json(const struct vrrp_stats *s)
 	json_t *o = json_object();
 
 	for (int st = 0; o && st < VRRP_NSTATES; st++)
-		json_object_set_new(o, vrrp_state_name(st), json_integer((json_int_t)s->entered[st]));
+		json_object_set_new(o, vrrp_state_name(st),
+				    json_integer((json_int_t)s->entered[st]));
 	return o;
 }
 
@@ -86,13 +90,14 @@ static json_t *vrrp_json(const struct ha_status *hs, const char *interface)
 
 	inet_ntop(AF_INET, &st->master, master, sizeof(master));
 	inet_ntop(AF_INET, &st->primary, primary, sizeof(primary));
-	v = json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "vrid", st->vrid,
-		      "interface", interface, "advert_interval_ms", (int)st->adver_interval_ms,
-		      "master_down_interval_ms", (int)st->master_down_interval_ms, "skew_time_ms",
-		      (int)st->skew_time_ms, "master", master, "adverts_sent", (json_int_t)s->tx_adverts,
-		      "adverts_received", (json_int_t)s->rx_adverts, "transitions", (json_int_t)s->transitions,
-		      "vip_restored", (json_int_t)hs->vip_restored, "entered", transitions_json(s), "dropped",
-		      vrrp_drops_json(s));
+	v = json_pack("{s:i, s:s, s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "vrid",
+		      st->vrid, "interface", interface, "advert_interval_ms",
+		      (int)st->adver_interval_ms, "master_down_interval_ms",
+		      (int)st->master_down_interval_ms, "skew_time_ms", (int)st->skew_time_ms,
+		      "master", master, "adverts_sent", (json_int_t)s->tx_adverts,
+		      "adverts_received", (json_int_t)s->rx_adverts, "transitions",
+		      (json_int_t)s->transitions, "vip_restored", (json_int_t)hs->vip_restored,
+		      "entered", transitions_json(s), "dropped", vrrp_drops_json(s));
 	if (v) {
 		json_object_set_new(v, "reason", json_string(st->reason));
 		json_object_set_new(v, "primary", json_string(primary));
@@ -125,7 +130,8 @@ int ctl_ha_status(json_t *status, void *ctl_ha)
 
 	json_object_set_new(status, "node", json_string(cfg->node.name));
 	json_object_set_new(status, "version", json_string(ANDROMEDA_VERSION));
-	json_object_set_new(status, "mode", json_string(cfg->frontend.mode == MODE_TCP ? "tcp" : "http"));
+	json_object_set_new(status, "mode",
+			    json_string(cfg->frontend.mode == MODE_TCP ? "tcp" : "http"));
 	json_object_set_new(status, "listen", json_string(cfg->frontend.listen.text));
 	if (h->ha) {
 		int err = ha_keys(status, h);
@@ -150,19 +156,23 @@ static json_t *sync_json(const struct sync_stats *st)
 	json_t *o, *drops = json_object();
 
 	for (int d = 1; drops && d < MSG_DROP_NCAUSES; d++)
-		json_object_set_new(drops, msg_drop_name(d), json_integer((json_int_t)st->drops[d]));
-	o = json_pack("{s:I, s:I, s:s, s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "seq",
-		      (json_int_t)st->state_seq, "last_snapshot_ms", (json_int_t)st->last_snapshot_age_ms,
-		      "session", st->has_session ? inet_ntoa(st->session_peer) : "", "session_up",
-		      st->session_up, "sessions_served", (int)st->sessions_served, "snapshots_sent",
-		      (json_int_t)st->snapshots_sent, "deltas_sent", (json_int_t)st->deltas_sent,
-		      "snapshots_applied", (json_int_t)st->snapshots_applied, "deltas_applied",
+		json_object_set_new(drops, msg_drop_name(d),
+				    json_integer((json_int_t)st->drops[d]));
+	o = json_pack("{s:I, s:I, s:s, s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+		      "seq", (json_int_t)st->state_seq, "last_snapshot_ms",
+		      (json_int_t)st->last_snapshot_age_ms, "session",
+		      st->has_session ? inet_ntoa(st->session_peer) : "", "session_up",
+		      st->session_up, "sessions_served", (int)st->sessions_served,
+		      "snapshots_sent", (json_int_t)st->snapshots_sent, "deltas_sent",
+		      (json_int_t)st->deltas_sent, "snapshots_applied",
+		      (json_int_t)st->snapshots_applied, "deltas_applied",
 		      (json_int_t)st->deltas_applied, "gaps", (json_int_t)st->gaps, "master_lost",
 		      (json_int_t)st->master_lost, "bad_payload", (json_int_t)st->bad_payload,
 		      "requests_served", (json_int_t)st->requests_served, "dropped", drops);
 	if (o) {
 		json_object_set_new(o, "byes_sent", json_integer((json_int_t)st->byes_sent));
-		json_object_set_new(o, "byes_received", json_integer((json_int_t)st->byes_received));
+		json_object_set_new(o, "byes_received",
+				    json_integer((json_int_t)st->byes_received));
 	}
 	return o;
 }
@@ -173,7 +183,8 @@ int ctl_ha_sync_status(json_t *status, void *ctl_ha)
 	struct sync_stats st;
 
 	if (!h->sync) {
-		json_object_set_new(status, "sync", json_pack("{s:i, s:n}", "seq", 0, "last_snapshot_ms"));
+		json_object_set_new(status, "sync",
+				    json_pack("{s:i, s:n}", "seq", 0, "last_snapshot_ms"));
 		return 0;
 	}
 	sync_get_stats(h->sync, &st);

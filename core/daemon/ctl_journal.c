@@ -12,12 +12,12 @@
 #include "control.h"
 #include "daemon_journal.h"
 
-#define JOURNAL_READ_MAX 1000      /* records in one reply, the newest */
+#define JOURNAL_READ_MAX 1000 /* records in one reply, the newest */
 
 static json_t *rec_json(const struct journal_rec *r)
 {
-	json_t *o = json_pack("{s:I, s:I, s:s}", "seq", (json_int_t)r->seq, "time_ms", (json_int_t)r->time_ms,
-			      "event", journal_type_name(r->type));
+	json_t *o = json_pack("{s:I, s:I, s:s}", "seq", (json_int_t)r->seq, "time_ms",
+			      (json_int_t)r->time_ms, "event", journal_type_name(r->type));
 
 	if (o && journal_type_is_server(r->type)) {
 		char addr[CFG_ADDR_TEXT_MAX];
@@ -63,6 +63,7 @@ static json_t *cmd_journal(int argc, char **argv, void *arg)
 
 int ctl_journal_register(struct control *c, struct djournal *dj)
 {
-	return control_register(c, "journal", "journal [--since SEQ] - the state-change journal (bitacora)",
+	return control_register(c, "journal",
+				"journal [--since SEQ] - the state-change journal (bitacora)",
 				cmd_journal, dj);
 }

@@ -12,17 +12,13 @@ json_t *ctl_pool_server_json(const struct server *srv)
 {
 	/* "I" takes json_int_t (long long): the counters are uint64_t but stay
 	 * far below 2^63 in any real run. */
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "name", srv->name,
-			 "address", srv->addr.text,
-			 "source", srv->source == SRV_STATIC ? "static" : "registered",
-			 "state", server_state_name(srv),
-			 "weight", (json_int_t)srv->weight,
-			 "inflight", (json_int_t)server_inflight(srv),
-			 "queued", (json_int_t)server_queued(srv),
-			 "requests", (json_int_t)server_requests(srv),
-			 "failures", (json_int_t)srv->failures,
-			 "idle", (json_int_t)server_idle(srv));
+	return json_pack(
+		"{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "name", srv->name, "address",
+		srv->addr.text, "source", srv->source == SRV_STATIC ? "static" : "registered",
+		"state", server_state_name(srv), "weight", (json_int_t)srv->weight, "inflight",
+		(json_int_t)server_inflight(srv), "queued", (json_int_t)server_queued(srv),
+		"requests", (json_int_t)server_requests(srv), "failures",
+		(json_int_t)srv->failures, "idle", (json_int_t)server_idle(srv));
 }
 
 json_t *ctl_pool_servers_json(struct pool *pool)
@@ -42,7 +38,8 @@ json_t *ctl_pool_servers_json(struct pool *pool)
 
 int ctl_pool_status(json_t *status, void *pool)
 {
-	return json_object_set_new(status, "servers", ctl_pool_servers_json(pool)) < 0 ? -ENOMEM : 0;
+	return json_object_set_new(status, "servers", ctl_pool_servers_json(pool)) < 0 ? -ENOMEM
+										       : 0;
 }
 
 static json_t *cmd_servers(int argc, char **argv, void *pool)
@@ -66,19 +63,29 @@ static json_t *set_drain(int argc, char **argv, struct pool *pool, bool drain)
 	return ctl_pool_server_json(srv);
 }
 
-static json_t *cmd_drain(int argc, char **argv, void *pool) { return set_drain(argc, argv, pool, true); }
-static json_t *cmd_enable(int argc, char **argv, void *pool) { return set_drain(argc, argv, pool, false); }
+static json_t *cmd_drain(int argc, char **argv, void *pool)
+{
+	return set_drain(argc, argv, pool, true);
+}
+static json_t *cmd_enable(int argc, char **argv, void *pool)
+{
+	return set_drain(argc, argv, pool, false);
+}
 
 int ctl_pool_register(struct control *c, struct pool *pool)
 {
 	int err;
 
-	if ((err = control_register(c, "servers", "servers - the server pool: state, load and counters",
+	if ((err = control_register(c, "servers",
+				    "servers - the server pool: state, load and counters",
 				    cmd_servers, pool)) < 0 ||
-	    (err = control_register(c, "drain", "drain NAME - no new requests to server NAME; in-flight ones finish",
-				    cmd_drain, pool)) < 0 ||
-	    (err = control_register(c, "enable", "enable NAME - put server NAME back into rotation (undo drain)",
-				    cmd_enable, pool)) < 0)
+	    (err = control_register(
+		     c, "drain",
+		     "drain NAME - no new requests to server NAME; in-flight ones finish",
+		     cmd_drain, pool)) < 0 ||
+	    (err = control_register(
+		     c, "enable", "enable NAME - put server NAME back into rotation (undo drain)",
+		     cmd_enable, pool)) < 0)
 		return err;
 	return control_status_add(c, ctl_pool_status, pool);
 }

@@ -11,9 +11,10 @@ static void route_row(const struct proxy_route *r, void *arg)
 {
 	json_t *rows = arg;
 
-	json_array_append_new(rows, json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:I}", "request_id", r->request_id,
-					      "client", r->client, "server", r->server, "state", r->state,
-					      "method", r->method, "age_ms", (json_int_t)r->age_ms));
+	json_array_append_new(rows, json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:I}", "request_id",
+					      r->request_id, "client", r->client, "server",
+					      r->server, "state", r->state, "method", r->method,
+					      "age_ms", (json_int_t)r->age_ms));
 }
 
 json_t *ctl_proxy_routes_json(struct workers *ws)
@@ -34,11 +35,13 @@ static json_t *cmd_routes(int argc, char **argv, void *arg)
 
 static json_t *stats_json(const struct proxy_stats *st)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "accepted", (json_int_t)st->accepted,
-			 "requests", (json_int_t)st->requests, "responses", (json_int_t)st->responses,
-			 "redispatched", (json_int_t)st->redispatched, "queued_total", (json_int_t)st->queued,
-			 "errors_4xx", (json_int_t)st->errors_4xx, "errors_5xx", (json_int_t)st->errors_5xx,
-			 "aborted", (json_int_t)st->aborted, "clients", (int)st->clients, "active", (int)st->active);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "accepted",
+			 (json_int_t)st->accepted, "requests", (json_int_t)st->requests,
+			 "responses", (json_int_t)st->responses, "redispatched",
+			 (json_int_t)st->redispatched, "queued_total", (json_int_t)st->queued,
+			 "errors_4xx", (json_int_t)st->errors_4xx, "errors_5xx",
+			 (json_int_t)st->errors_5xx, "aborted", (json_int_t)st->aborted, "clients",
+			 (int)st->clients, "active", (int)st->active);
 }
 
 static void stats_add(struct proxy_stats *sum, const struct proxy_stats *st)
@@ -79,7 +82,8 @@ static int status_proxy(json_t *status, void *arg)
 
 int ctl_proxy_register(struct control *c, struct workers *ws)
 {
-	int err = control_register(c, "routes", "routes - the routing table: request id, client, server, state",
+	int err = control_register(c, "routes",
+				   "routes - the routing table: request id, client, server, state",
 				   cmd_routes, ws);
 
 	return err ? err : control_status_add(c, status_proxy, ws);

@@ -44,18 +44,18 @@
 #include "workers.h"
 
 struct daemon {
-	struct config *cfg;           /* SIGHUP may change the reloadable keys */
+	struct config *cfg; /* SIGHUP may change the reloadable keys */
 	struct loop *loop;
 	struct pool *pool;
-	struct workers *workers;      /* the proxy threads */
+	struct workers *workers; /* the proxy threads */
 	struct health *health;
 	struct control *control;
-	struct ctl_ha ctl_ha;         /* what "status" and "peers" read of HA */
-	struct ha *ha;                /* NULL for a standalone balancer */
-	struct sync *sync;            /* with ha */
-	struct msg_key key;           /* the cluster key (HA) */
-	struct msg_key reg_key;       /* registration (the same key unless configured apart) */
-	struct registry *registry;    /* with [registration] enabled = yes */
+	struct ctl_ha ctl_ha;      /* what "status" and "peers" read of HA */
+	struct ha *ha;             /* NULL for a standalone balancer */
+	struct sync *sync;         /* with ha */
+	struct msg_key key;        /* the cluster key (HA) */
+	struct msg_key reg_key;    /* registration (the same key unless configured apart) */
+	struct registry *registry; /* with [registration] enabled = yes */
 	struct djournal *journal;
 	struct sdnotify *sd;
 	int sigfd;
@@ -63,10 +63,7 @@ struct daemon {
 	struct loop_timer grace_timer;
 };
 
-static void daemon_stop_now(struct loop *loop, struct loop_timer *t)
-{
-	loop_stop(loop);
-}
+static void daemon_stop_now(struct loop *loop, struct loop_timer *t) { loop_stop(loop); }
 
 static void daemon_drained(void *arg)
 {
@@ -95,7 +92,8 @@ static void daemon_begin_shutdown(struct daemon *d, const char *why)
 	}
 	d->stopping = true;
 	sdnotify_stopping(d->sd);
-	log_info("%s: stopping (grace %u ms for requests in flight)", why, d->cfg->frontend.grace_ms);
+	log_info("%s: stopping (grace %u ms for requests in flight)", why,
+		 d->cfg->frontend.grace_ms);
 	loop_timer_init(&d->grace_timer, daemon_stop_now, d);
 	if (d->ha)
 		ha_stop(d->ha, daemon_close_frontend, d);
@@ -149,15 +147,17 @@ static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to, con
 
 	djournal_note(d->journal, JR_ROLE, "%s -> %s", vrrp_state_name(from), vrrp_state_name(to));
 	if (to == VRRP_MASTER)
-		djournal_note(d->journal, JR_VIP_ADDED, "%s on %s", d->cfg->ha.vips[0].text, d->cfg->ha.interface);
+		djournal_note(d->journal, JR_VIP_ADDED, "%s on %s", d->cfg->ha.vips[0].text,
+			      d->cfg->ha.interface);
 	else if (from == VRRP_MASTER)
-		djournal_note(d->journal, JR_VIP_REMOVED, "%s on %s", d->cfg->ha.vips[0].text, d->cfg->ha.interface);
+		djournal_note(d->journal, JR_VIP_REMOVED, "%s on %s", d->cfg->ha.vips[0].text,
+			      d->cfg->ha.interface);
 	if (d->sync)
 		sync_role_changed(d->sync);
 	snprintf(status, sizeof(status), "%s, %s", vrrp_state_name(to), d->cfg->node.name);
 	if (to == VRRP_FAULT)
-		snprintf(status, sizeof(status), "FAULT (%.96s on %s), %s", reason, d->cfg->ha.interface,
-			 d->cfg->node.name);
+		snprintf(status, sizeof(status), "FAULT (%.96s on %s), %s", reason,
+			 d->cfg->ha.interface, d->cfg->node.name);
 	/* READY=1 once the node has a role; FAULT counts too (a node started
 	 * without carrier or address is up and waiting for them, not failing). */
 	if (to != VRRP_INIT)
@@ -171,8 +171,8 @@ static void on_sync_applied(void *arg, uint64_t seq, bool snapshot, const char *
 	struct daemon *d = arg;
 
 	if (snapshot)
-		djournal_note(d->journal, JR_SNAPSHOT_APPLIED, "state %llu from %s", (unsigned long long)seq,
-			      from ? from : "?");
+		djournal_note(d->journal, JR_SNAPSHOT_APPLIED, "state %llu from %s",
+			      (unsigned long long)seq, from ? from : "?");
 }
 
 /* The HA interface got (or changed, or lost) its address after start-up:
@@ -209,7 +209,8 @@ static int ha_setup(struct daemon *d)
 		log_errno(err, "HA on %s: cannot start", d->cfg->ha.interface);
 		return err;
 	}
-	return sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key, ha_primary(d->ha), &hooks);
+	return sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key,
+			 ha_primary(d->ha), &hooks);
 }
 
 static bool node_is_active(void *arg)
@@ -228,7 +229,9 @@ static void registered_server_added(void *arg, struct server *srv)
 
 static int registry_setup(struct daemon *d)
 {
-	struct registry_hooks hooks = { .is_active = node_is_active, .added = registered_server_added, .arg = d };
+	struct registry_hooks hooks = { .is_active = node_is_active,
+					.added = registered_server_added,
+					.arg = d };
 	struct in_addr self = d->ha ? ha_primary(d->ha) : d->cfg->frontend.listen.sin.sin_addr;
 	char why[512];
 	int err = msg_key_load(d->cfg->registration.key_file, &d->reg_key, why, sizeof(why));
@@ -245,7 +248,8 @@ static int add_static_servers(struct daemon *d)
 	for (size_t i = 0; i < d->cfg->nservers; i++) {
 		const struct cfg_server *cs = &d->cfg->servers[i];
 		int err = 0;
-		struct server *srv = pool_server_add(d->pool, cs->name, &cs->addr, cs->weight, SRV_STATIC, &err);
+		struct server *srv = pool_server_add(d->pool, cs->name, &cs->addr, cs->weight,
+						     SRV_STATIC, &err);
 
 		if (!srv) {
 			log_errno(err, "server %s: cannot add", cs->name);
@@ -340,8 +344,8 @@ int daemon_run(struct config *cfg)
 	struct daemon d = { .cfg = cfg, .sigfd = -1 };
 	int err;
 
-	log_info("andromeda %s starting: node %s, %zu static server(s)", ANDROMEDA_VERSION, cfg->node.name,
-		 cfg->nservers);
+	log_info("andromeda %s starting: node %s, %zu static server(s)", ANDROMEDA_VERSION,
+		 cfg->node.name, cfg->nservers);
 	err = daemon_setup(&d);
 	if (!err) {
 		err = loop_run(d.loop);

@@ -26,13 +26,15 @@ static void append(struct djournal *dj, struct journal_rec *r)
 {
 	int err = journal_append(dj->j, r);
 
-	if (err < 0 && log_limit_ok(&dj->append_limit, loop_now_ms(dj->loop), LOG_LIMIT_LONG_MS, NULL))
-			log_errno(err, "journal: cannot append a %s record", journal_type_name(r->type));
+	if (err < 0 &&
+	    log_limit_ok(&dj->append_limit, loop_now_ms(dj->loop), LOG_LIMIT_LONG_MS, NULL))
+		log_errno(err, "journal: cannot append a %s record", journal_type_name(r->type));
 }
 
 static enum journal_type removal_type(const struct djournal *dj, const struct server *srv)
 {
-	return srv->expires_ms && loop_now_ms(dj->loop) > srv->expires_ms ? JR_SERVER_EXPIRED : JR_SERVER_WITHDRAWN;
+	return srv->expires_ms && loop_now_ms(dj->loop) > srv->expires_ms ? JR_SERVER_EXPIRED
+									  : JR_SERVER_WITHDRAWN;
 }
 
 static void pool_event(struct pool *pool, struct server *srv, enum pool_event ev, void *arg)
@@ -49,11 +51,21 @@ static void pool_event(struct pool *pool, struct server *srv, enum pool_event ev
 			return; /* from the configuration, not news */
 		t = JR_SERVER_REGISTERED;
 		break;
-	case POOL_SERVER_REMOVED: t = removal_type(dj, srv); break;
-	case POOL_SERVER_UP: t = JR_SERVER_UP; break;
-	case POOL_SERVER_DOWN: t = JR_SERVER_DOWN; break;
-	case POOL_SERVER_DRAIN: t = srv->drain ? JR_SERVER_DRAINED : JR_SERVER_ENABLED; break;
-	default: t = JR_SERVER_UPDATED; break;
+	case POOL_SERVER_REMOVED:
+		t = removal_type(dj, srv);
+		break;
+	case POOL_SERVER_UP:
+		t = JR_SERVER_UP;
+		break;
+	case POOL_SERVER_DOWN:
+		t = JR_SERVER_DOWN;
+		break;
+	case POOL_SERVER_DRAIN:
+		t = srv->drain ? JR_SERVER_DRAINED : JR_SERVER_ENABLED;
+		break;
+	default:
+		t = JR_SERVER_UPDATED;
+		break;
 	}
 	if (journal_rec_init(&r, t, srv->name, NULL) < 0 ||
 	    journal_server_from(&r.srv, srv, loop_now_ms(dj->loop)) < 0)
@@ -92,7 +104,9 @@ static int state_source(struct journal_server *out, size_t cap, void *arg)
 static void restore_one(struct djournal *dj, const struct journal_server *js)
 {
 	struct server *srv = pool_server_find(dj->pool, js->name);
-	struct cfg_endpoint ep = { .sin = { .sin_family = AF_INET, .sin_addr = js->addr, .sin_port = htons(js->port) } };
+	struct cfg_endpoint ep = {
+		.sin = { .sin_family = AF_INET, .sin_addr = js->addr, .sin_port = htons(js->port) }
+	};
 	int err = 0;
 
 	snprintf(ep.text, sizeof(ep.text), "%s:%u", inet_ntoa(js->addr), js->port);
@@ -102,7 +116,8 @@ static void restore_one(struct djournal *dj, const struct journal_server *js)
 			log_errno(err, "journal: cannot restore server %s", js->name);
 			return;
 		}
-		srv->expires_ms = js->expires_in_ms ? loop_now_ms(dj->loop) + js->expires_in_ms : 0;
+		srv->expires_ms =
+			js->expires_in_ms ? loop_now_ms(dj->loop) + js->expires_in_ms : 0;
 	}
 	if (srv)
 		pool_server_set_drain(dj->pool, srv, js->drain);
@@ -131,11 +146,13 @@ static int restore(struct djournal *dj)
 	if (err)
 		log_errno(err, "journal: cannot rebuild the pool");
 	else if (registered)
-		log_info("journal: restored %zu registered server(s) from %s", registered, dj->cfg->node.state_dir);
+		log_info("journal: restored %zu registered server(s) from %s", registered,
+			 dj->cfg->node.state_dir);
 	return err;
 }
 
-int djournal_open(struct djournal **out, struct loop *loop, const struct config *cfg, struct pool *pool)
+int djournal_open(struct djournal **out, struct loop *loop, const struct config *cfg,
+		  struct pool *pool)
 {
 	struct djournal *dj = calloc(1, sizeof(*dj));
 	int err;
@@ -168,7 +185,8 @@ void djournal_close(struct djournal *dj)
 	free(dj);
 }
 
-int djournal_read(struct djournal *dj, uint64_t since, struct journal_rec *out, size_t max, size_t *n)
+int djournal_read(struct djournal *dj, uint64_t since, struct journal_rec *out, size_t max,
+		  size_t *n)
 {
 	return journal_read(dj->j, since, out, max, n, NULL);
 }

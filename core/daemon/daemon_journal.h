@@ -17,7 +17,8 @@ struct djournal;
 
 /* Open the journal in cfg->node.state_dir, rebuild the registered servers
  * (and drain flags) into pool, then follow the pool.  0 or -errno. */
-int djournal_open(struct djournal **out, struct loop *loop, const struct config *cfg, struct pool *pool);
+int djournal_open(struct djournal **out, struct loop *loop, const struct config *cfg,
+		  struct pool *pool);
 void djournal_close(struct djournal *dj);
 /* Append an event that is not a pool change (role, VIP, snapshot). */
 void djournal_note(struct djournal *dj, enum journal_type type, const char *fmt, ...)
@@ -25,6 +26,7 @@ void djournal_note(struct djournal *dj, enum journal_type type, const char *fmt,
 /* The records with seq > since, oldest first, the newest max of them in
  * out[0..*n-1] (journal_read(); `andromedactl journal`, which
  * ctl_journal.c renders).  Returns 0 or -errno. */
-int djournal_read(struct djournal *dj, uint64_t since, struct journal_rec *out, size_t max, size_t *n);
+int djournal_read(struct djournal *dj, uint64_t since, struct journal_rec *out, size_t max,
+		  size_t *n);
 
 #endif

@@ -17,12 +17,16 @@ static bool ha_changed(const struct config *o, const struct config *n)
 		vips = strcmp(o->ha.vips[i].text, n->ha.vips[i].text) != 0;
 	for (size_t i = 0; !peers && i < o->ha.npeers; i++)
 		peers = o->ha.peers[i].s_addr != n->ha.peers[i].s_addr;
-	return vips || peers || o->ha.enabled != n->ha.enabled || strcmp(o->ha.interface, n->ha.interface) ||
-	       o->ha.vrid != n->ha.vrid || o->ha.priority != n->ha.priority ||
-	       o->ha.advert_interval_ms != n->ha.advert_interval_ms || o->ha.preempt != n->ha.preempt ||
-	       o->ha.preempt_delay_ms != n->ha.preempt_delay_ms || strcmp(o->ha.key_file, n->ha.key_file) ||
-	       o->ha.garp_count != n->ha.garp_count || o->ha.garp_interval_ms != n->ha.garp_interval_ms ||
-	       o->ha.garp_refresh_ms != n->ha.garp_refresh_ms || o->ha.checksum_rfc5798 != n->ha.checksum_rfc5798 ||
+	return vips || peers || o->ha.enabled != n->ha.enabled ||
+	       strcmp(o->ha.interface, n->ha.interface) || o->ha.vrid != n->ha.vrid ||
+	       o->ha.priority != n->ha.priority ||
+	       o->ha.advert_interval_ms != n->ha.advert_interval_ms ||
+	       o->ha.preempt != n->ha.preempt ||
+	       o->ha.preempt_delay_ms != n->ha.preempt_delay_ms ||
+	       strcmp(o->ha.key_file, n->ha.key_file) || o->ha.garp_count != n->ha.garp_count ||
+	       o->ha.garp_interval_ms != n->ha.garp_interval_ms ||
+	       o->ha.garp_refresh_ms != n->ha.garp_refresh_ms ||
+	       o->ha.checksum_rfc5798 != n->ha.checksum_rfc5798 ||
 	       o->ha.sync_port != n->ha.sync_port;
 }
 
@@ -35,30 +39,40 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 	} keys[] = {
 		{ "[node] name", strcmp(o->node.name, n->node.name) != 0 },
 		{ "[node] state_dir", strcmp(o->node.state_dir, n->node.state_dir) != 0 },
-		{ "[node] control_socket", strcmp(o->node.control_socket, n->node.control_socket) != 0 },
+		{ "[node] control_socket",
+		  strcmp(o->node.control_socket, n->node.control_socket) != 0 },
 		{ "[node] user", strcmp(o->node.user, n->node.user) != 0 },
-		{ "[frontend] listen", strcmp(o->frontend.listen.text, n->frontend.listen.text) != 0 },
+		{ "[frontend] listen",
+		  strcmp(o->frontend.listen.text, n->frontend.listen.text) != 0 },
 		{ "[frontend] mode", o->frontend.mode != n->frontend.mode },
 		{ "[frontend] threads", o->frontend.threads != n->frontend.threads },
-		{ "[frontend] max_header_size", o->frontend.max_header_size != n->frontend.max_header_size },
-		{ "[frontend] max_uri_size", o->frontend.max_uri_size != n->frontend.max_uri_size },
-		{ "[frontend] max_body_size", o->frontend.max_body_size != n->frontend.max_body_size },
-		{ "[backend] health_check", strcmp(o->backend.health_check, n->backend.health_check) != 0 },
-		{ "[backend] health_interval", o->backend.health_interval_ms != n->backend.health_interval_ms },
+		{ "[frontend] max_header_size",
+		  o->frontend.max_header_size != n->frontend.max_header_size },
+		{ "[frontend] max_uri_size",
+		  o->frontend.max_uri_size != n->frontend.max_uri_size },
+		{ "[frontend] max_body_size",
+		  o->frontend.max_body_size != n->frontend.max_body_size },
+		{ "[backend] health_check",
+		  strcmp(o->backend.health_check, n->backend.health_check) != 0 },
+		{ "[backend] health_interval",
+		  o->backend.health_interval_ms != n->backend.health_interval_ms },
 		{ "[ha]", ha_changed(o, n) },
 		{ "[registration]", o->registration.enabled != n->registration.enabled ||
 					    o->registration.port != n->registration.port },
-		{ "[registration] key_file", strcmp(o->registration.key_file, n->registration.key_file) != 0 },
+		{ "[registration] key_file",
+		  strcmp(o->registration.key_file, n->registration.key_file) != 0 },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (keys[i].changed)
-			log_warnx("reload: %s changed; it takes effect at the next restart", keys[i].key);
+			log_warnx("reload: %s changed; it takes effect at the next restart",
+				  keys[i].key);
 }
 
 static bool same_endpoint(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
 {
-	return a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr && a->sin.sin_port == b->sin.sin_port;
+	return a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr &&
+	       a->sin.sin_port == b->sin.sin_port;
 }
 
 static const struct cfg_server *find_cfg_server(const struct config *c, const char *name)
@@ -90,8 +104,8 @@ static void sync_static_servers(const struct config *n, struct pool *pool)
 		int err = 0;
 
 		if (!(srv = pool_server_find(pool, n->servers[i].name)) &&
-		    !(srv = pool_server_add(pool, n->servers[i].name, &n->servers[i].addr, n->servers[i].weight,
-					    SRV_STATIC, &err)))
+		    !(srv = pool_server_add(pool, n->servers[i].name, &n->servers[i].addr,
+					    n->servers[i].weight, SRV_STATIC, &err)))
 			log_errno(err, "reload: cannot add server %s", n->servers[i].name);
 		else
 			pool_server_set_health_host(pool, srv, n->servers[i].health_host);

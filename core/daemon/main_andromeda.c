@@ -38,16 +38,17 @@ static int gen_key(const char *path)
 		fprintf(stderr, "andromeda: cannot write a key to %s: %s\n", path, strerror(-err));
 		return 1;
 	}
-	printf("wrote a new cluster key to %s (mode 0600); copy it to every balancer and agent\n", path);
+	printf("wrote a new cluster key to %s (mode 0600); copy it to every balancer and agent\n",
+	       path);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
-		{ "debug", no_argument, NULL, 'd' },        { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },      { "release", no_argument, NULL, 'R' },
+		{ "config", required_argument, NULL, 'c' },  { "test", no_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'd' },         { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },       { "release", no_argument, NULL, 'R' },
 		{ "gen-key", required_argument, NULL, 'K' }, { 0 },
 	};
 	const char *path = DEFAULT_CONFIG;
@@ -58,14 +59,29 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "c:tdhV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': path = optarg; break;
-		case 't': test = true; break;
-		case 'd': debug = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("andromeda %s\n", ANDROMEDA_VERSION); return 0;
-		case 'R': release = true; break;
-		case 'K': return gen_key(optarg);
-		default: usage(stderr); return 2;
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("andromeda %s\n", ANDROMEDA_VERSION);
+			return 0;
+		case 'R':
+			release = true;
+			break;
+		case 'K':
+			return gen_key(optarg);
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {

@@ -15,8 +15,17 @@ static void acceptor_update(struct acceptor *a)
 static bool error_is_per_connection(int err)
 {
 	switch (err) {
-	case EINTR: case ECONNABORTED: case EPROTO: case EPERM: case ENETDOWN: case ENOPROTOOPT:
-	case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+	case EPERM:
+	case ENETDOWN:
+	case ENOPROTOOPT:
+	case EHOSTDOWN:
+	case ENONET:
+	case EHOSTUNREACH:
+	case EOPNOTSUPP:
+	case ENETUNREACH:
 		return true;
 	default:
 		return false;
@@ -33,9 +42,11 @@ static void pause_accepting(struct acceptor *a, int err)
 		a->episode_ms = now;
 		a->episode_logged = log_limit_ok(&a->log_limit, now, LOG_LIMIT_SHORT_MS, &more);
 		if (a->episode_logged)
-			log_errno(err, "%s: cannot accept, pausing (retry every %u ms or when a connection closes;"
-				  " %llu shorter episodes not logged)", a->name, ACCEPTOR_PAUSE_MS,
-				  (unsigned long long)more);
+			log_errno(
+				err,
+				"%s: cannot accept, pausing (retry every %u ms or when a connection closes;"
+				" %llu shorter episodes not logged)",
+				a->name, ACCEPTOR_PAUSE_MS, (unsigned long long)more);
 	}
 	a->paused = true;
 	acceptor_update(a);
@@ -62,7 +73,8 @@ static void on_readable(struct loop *loop, int lfd, unsigned events, void *arg)
 	for (unsigned i = 0; i < a->batch && a->enabled && !a->paused; i++) {
 		struct sockaddr_storage peer = { .ss_family = AF_UNSPEC };
 		socklen_t len = sizeof(peer);
-		int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd =
+			accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		int err;
 
 		if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -82,18 +94,19 @@ static void on_readable(struct loop *loop, int lfd, unsigned events, void *arg)
 	}
 }
 
-static void on_resume(struct loop *loop, struct loop_timer *t)
-{
-	acceptor_kick(t->arg);
-}
+static void on_resume(struct loop *loop, struct loop_timer *t) { acceptor_kick(t->arg); }
 
-int acceptor_start(struct acceptor *a, struct loop *loop, int lfd, const char *name, unsigned batch,
-		   acceptor_fn fn, void *arg)
+int acceptor_start(struct acceptor *a, struct loop *loop, int lfd, const char *name,
+		   unsigned batch, acceptor_fn fn, void *arg)
 {
 	int err;
 
-	*a = (struct acceptor){ .loop = loop, .fd = lfd, .batch = batch ? batch : 1, .enabled = true,
-				.fn = fn, .arg = arg };
+	*a = (struct acceptor){ .loop = loop,
+				.fd = lfd,
+				.batch = batch ? batch : 1,
+				.enabled = true,
+				.fn = fn,
+				.arg = arg };
 	snprintf(a->name, sizeof(a->name), "%s", name);
 	loop_timer_init(&a->resume, on_resume, a);
 	if ((err = loop_add_fd(loop, lfd, LOOP_READ, on_readable, a)) < 0)

@@ -61,8 +61,8 @@ struct acceptor {
  * accepting.  name says which listener in log lines ("frontend
  * 0.0.0.0:80").  lfd stays the caller's: close it after acceptor_stop().
  * Returns 0 or -errno (from loop_add_fd). */
-int acceptor_start(struct acceptor *a, struct loop *loop, int lfd, const char *name, unsigned batch,
-		   acceptor_fn fn, void *arg);
+int acceptor_start(struct acceptor *a, struct loop *loop, int lfd, const char *name,
+		   unsigned batch, acceptor_fn fn, void *arg);
 /* Stop watching and cancel the resume timer; a no-op if not started. */
 void acceptor_stop(struct acceptor *a);
 /* The owner's gate: off while at its connection limit or draining.  A

@@ -14,7 +14,7 @@ struct buf {
 };
 
 struct buf_pool {
-	uint32_t size;       /* bytes of data[] in each buffer */
+	uint32_t size; /* bytes of data[] in each buffer */
 	struct buf *free;
 	uint32_t nfree, max_free;
 };
@@ -29,7 +29,10 @@ void buf_put(struct buf_pool *bp, struct buf *b);
 static inline uint32_t buf_len(const struct buf *b) { return b->tail - b->head; }
 static inline char *buf_start(struct buf *b) { return b->data + b->head; }
 static inline char *buf_end(struct buf *b) { return b->data + b->tail; }
-static inline uint32_t buf_room(const struct buf_pool *bp, const struct buf *b) { return bp->size - b->tail; }
+static inline uint32_t buf_room(const struct buf_pool *bp, const struct buf *b)
+{
+	return bp->size - b->tail;
+}
 static inline void buf_consume(struct buf *b, uint32_t n)
 {
 	b->head += n;

@@ -16,14 +16,17 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define CFG_NAME_MAX 64
+#define CFG_NAME_MAX      64
 #define CFG_ADDR_TEXT_MAX 64
-#define CFG_HOST_MAX 64   /* health_host: 1..63 characters + NUL (REGMSG_HOST_MAX) */
-#define CFG_MAX_PEERS 16
-#define CFG_MAX_VIPS 8
-#define CFG_MAX_THREADS 16
+#define CFG_HOST_MAX      64 /* health_host: 1..63 characters + NUL (REGMSG_HOST_MAX) */
+#define CFG_MAX_PEERS     16
+#define CFG_MAX_VIPS      8
+#define CFG_MAX_THREADS   16
 
-enum cfg_mode { MODE_HTTP, MODE_TCP };
+enum cfg_mode {
+	MODE_HTTP,
+	MODE_TCP
+};
 
 /* An IPv4 address and port, as "a.b.c.d:port". */
 struct cfg_endpoint {
@@ -40,83 +43,84 @@ struct cfg_vip {
 struct cfg_server {
 	char name[CFG_NAME_MAX];
 	struct cfg_endpoint addr;
-	unsigned weight;          /* 1..256, default 1 */
+	unsigned weight;                /* 1..256, default 1 */
 	char health_host[CFG_HOST_MAX]; /* Host of its checks; "" = backend.health_host */
-	int line;                 /* of the [server NAME] section, for errors */
+	int line;                       /* of the [server NAME] section, for errors */
 };
 
 struct config {
 	char path[PATH_MAX];
 
 	struct {
-		char name[CFG_NAME_MAX];          /* default: hostname */
-		char state_dir[PATH_MAX];         /* default /var/lib/andromeda */
-		char control_socket[108];         /* default /run/andromeda/control.sock */
-		char user[CFG_NAME_MAX];          /* drop to this user (empty: stay) */
-		int log_level;                    /* log_level: error|warning|info|debug */
+		char name[CFG_NAME_MAX];  /* default: hostname */
+		char state_dir[PATH_MAX]; /* default /var/lib/andromeda */
+		char control_socket[108]; /* default /run/andromeda/control.sock */
+		char user[CFG_NAME_MAX];  /* drop to this user (empty: stay) */
+		int log_level;            /* log_level: error|warning|info|debug */
 	} node;
 
 	struct {
-		struct cfg_endpoint listen;       /* required */
-		enum cfg_mode mode;               /* http (default) | tcp */
-		bool via;                         /* add Via: 1.1 <name> (default yes) */
-		bool xff;                         /* add X-Forwarded-* (default yes) */
-		unsigned maxconn;                 /* client connections, default 10000 */
-		uint32_t header_timeout_ms;       /* whole request head, default 10s -> 408 */
-		uint32_t client_timeout_ms;       /* client inactivity mid-request, default 30s */
-		uint32_t keepalive_timeout_ms;    /* idle keep-alive client, default 60s */
-		uint32_t max_header_size;         /* request head bytes, default 8192 -> 431 */
-		uint32_t max_uri_size;            /* default 4096 -> 414 */
-		uint64_t max_body_size;           /* 0 = unlimited -> 413 */
-		uint32_t grace_ms;                /* SIGTERM: finish in-flight, default 5s */
-		unsigned threads;                 /* proxy threads (SO_REUSEPORT), default 1 */
+		struct cfg_endpoint listen;    /* required */
+		enum cfg_mode mode;            /* http (default) | tcp */
+		bool via;                      /* add Via: 1.1 <name> (default yes) */
+		bool xff;                      /* add X-Forwarded-* (default yes) */
+		unsigned maxconn;              /* client connections, default 10000 */
+		uint32_t header_timeout_ms;    /* whole request head, default 10s -> 408 */
+		uint32_t client_timeout_ms;    /* client inactivity mid-request, default 30s */
+		uint32_t keepalive_timeout_ms; /* idle keep-alive client, default 60s */
+		uint32_t max_header_size;      /* request head bytes, default 8192 -> 431 */
+		uint32_t max_uri_size;         /* default 4096 -> 414 */
+		uint64_t max_body_size;        /* 0 = unlimited -> 413 */
+		uint32_t grace_ms;             /* SIGTERM: finish in-flight, default 5s */
+		unsigned threads;              /* proxy threads (SO_REUSEPORT), default 1 */
 	} frontend;
 
 	struct {
-		unsigned maxconn;                 /* in flight per server, default 32 */
-		uint32_t queue_timeout_ms;        /* default 5s -> 503 */
-		uint32_t connect_timeout_ms;      /* default 1s */
-		uint32_t server_timeout_ms;       /* default 10s -> 504 */
-		unsigned retries;                 /* re-dispatches per request, default 2 */
-		char health_check[256];           /* path; empty -> TCP connect check */
-		char health_host[CFG_HOST_MAX];   /* Host of HTTP checks; "" = the server's address */
-		uint32_t health_interval_ms;      /* default 1s */
-		uint32_t health_timeout_ms;       /* default 1s (<= interval) */
-		unsigned rise;                    /* default 2 */
-		unsigned fall;                    /* default 3 */
-		unsigned max_idle;                /* idle keep-alive conns per server, default 64 */
+		unsigned maxconn;               /* in flight per server, default 32 */
+		uint32_t queue_timeout_ms;      /* default 5s -> 503 */
+		uint32_t connect_timeout_ms;    /* default 1s */
+		uint32_t server_timeout_ms;     /* default 10s -> 504 */
+		unsigned retries;               /* re-dispatches per request, default 2 */
+		char health_check[256];         /* path; empty -> TCP connect check */
+		char health_host[CFG_HOST_MAX]; /* Host of HTTP checks; "" = the server's address
+						 */
+		uint32_t health_interval_ms;    /* default 1s */
+		uint32_t health_timeout_ms;     /* default 1s (<= interval) */
+		unsigned rise;                  /* default 2 */
+		unsigned fall;                  /* default 3 */
+		unsigned max_idle;              /* idle keep-alive conns per server, default 64 */
 	} backend;
 
 	struct cfg_server *servers;
 	size_t nservers;
 
 	struct {
-		bool enabled;                     /* an [ha] section is present */
+		bool enabled; /* an [ha] section is present */
 		char interface[IF_NAMESIZE];
-		unsigned vrid;                    /* 1..255 */
-		unsigned priority;                /* 1..254 (255 = address owner, refused) */
-		uint32_t advert_interval_ms;      /* 10ms..40950ms, multiple of 10ms */
-		bool preempt;                     /* default yes */
-		uint32_t preempt_delay_ms;        /* default 0 */
+		unsigned vrid;               /* 1..255 */
+		unsigned priority;           /* 1..254 (255 = address owner, refused) */
+		uint32_t advert_interval_ms; /* 10ms..40950ms, multiple of 10ms */
+		bool preempt;                /* default yes */
+		uint32_t preempt_delay_ms;   /* default 0 */
 		struct cfg_vip vips[CFG_MAX_VIPS];
 		size_t nvips;
 		char key_file[PATH_MAX];
 		struct in_addr peers[CFG_MAX_PEERS];
 		size_t npeers;
-		unsigned garp_count;              /* burst on becoming MASTER, default 5 */
-		uint32_t garp_interval_ms;        /* spacing within the burst, default 100ms */
-		uint32_t garp_refresh_ms;         /* periodic refresh while MASTER, default 5s, 0 = off */
-		bool checksum_rfc5798;            /* default yes: pseudo-header includes IPv4 addresses
-		                                   * (RFC 5798 5.2.8); no = RFC 9568 compat variant */
-		uint16_t sync_port;               /* UDP+TCP state sync, default 7788 */
+		unsigned garp_count;       /* burst on becoming MASTER, default 5 */
+		uint32_t garp_interval_ms; /* spacing within the burst, default 100ms */
+		uint32_t garp_refresh_ms;  /* periodic refresh while MASTER, default 5s, 0 = off */
+		bool checksum_rfc5798;     /* default yes: pseudo-header includes IPv4 addresses
+					    * (RFC 5798 5.2.8); no = RFC 9568 compat variant */
+		uint16_t sync_port;        /* UDP+TCP state sync, default 7788 */
 	} ha;
 
 	struct {
 		bool enabled;
-		uint16_t port;                    /* UDP, default 7789 */
-		uint32_t expire_ms;               /* no announcement for this long -> removed, default 10s */
-		char key_file[PATH_MAX];          /* HMAC key for announcements; default: ha.key_file
-		                                   * (so a standalone node can register servers too) */
+		uint16_t port;      /* UDP, default 7789 */
+		uint32_t expire_ms; /* no announcement for this long -> removed, default 10s */
+		char key_file[PATH_MAX]; /* HMAC key for announcements; default: ha.key_file
+					  * (so a standalone node can register servers too) */
 	} registration;
 };
 

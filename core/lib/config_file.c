@@ -44,7 +44,8 @@ int cfgf_header(struct cfgf *f, const char *line, const char **inner, size_t *le
 		return cfgf_fail(f, f->lineno, "section header without closing ']'");
 	rest = end + 1 + strspn(end + 1, " \t");
 	if (*rest && *rest != ';')
-		return cfgf_fail(f, f->lineno, "unexpected text after section header: \"%s\"", rest);
+		return cfgf_fail(f, f->lineno, "unexpected text after section header: \"%s\"",
+				 rest);
 	line++;
 	line += strspn(line, " \t");
 	n = (size_t)(end - line);
@@ -69,7 +70,8 @@ static int line_check(struct cfgf *f, const char *p)
 		if (*q == ':' || (*q == ';' && q > p && isspace((unsigned char)q[-1])))
 			break;
 	if (*q != '=')
-		return cfgf_fail(f, f->lineno, "expected \"key = value\" or \"[section]\", got \"%s\"", p);
+		return cfgf_fail(f, f->lineno,
+				 "expected \"key = value\" or \"[section]\", got \"%s\"", p);
 	if (q == p)
 		return cfgf_fail(f, f->lineno, "missing key name before '='");
 	return 0;
@@ -87,7 +89,8 @@ static char *reader(char *str, int num, void *stream)
 	n = getline(&f->buf, &f->cap, f->fp);
 	if (n < 0) {
 		if (ferror(f->fp))
-			cfgf_fail(f, f->lineno + 1, "read error: %s", strerror(errno ? errno : EIO));
+			cfgf_fail(f, f->lineno + 1, "read error: %s",
+				  strerror(errno ? errno : EIO));
 		return NULL;
 	}
 	f->lineno++;
@@ -100,7 +103,9 @@ static char *reader(char *str, int num, void *stream)
 		p += 3; /* UTF-8 byte order mark from some editors */
 	p += strspn(p, " \t");
 	if (strlen(p) + 2 > (size_t)num)
-		return cfgf_fail(f, f->lineno, "line is too long (at most %d characters)", num - 2), NULL;
+		return cfgf_fail(f, f->lineno, "line is too long (at most %d characters)",
+				 num - 2),
+		       NULL;
 	if (line_check(f, p) < 0)
 		return NULL;
 	memcpy(str, p, strlen(p) + 1);
@@ -141,33 +146,40 @@ static int bad_number(struct cfgf *f, const char *name, const char *v, enum cfgv
 
 	cfgv_format(kind, max, hi, sizeof(hi));
 	if (r == -ERANGE)
-		return cfgf_fail(f, f->lineno, "%s: \"%s\" is too large (at most %s)", name, v, hi);
+		return cfgf_fail(f, f->lineno, "%s: \"%s\" is too large (at most %s)", name, v,
+				 hi);
 	if (kind == CFGV_DUR && cfgv_all_digits(v))
 		return cfgf_fail(f, f->lineno, "%s: \"%s\" needs a unit (ms, s, m, h)", name, v);
 	if (kind == CFGV_DUR)
-		return cfgf_fail(f, f->lineno, "%s: \"%s\" is not a duration (a whole number and a "
-				 "unit: 500ms, 2s, 1m, 1h)", name, v);
+		return cfgf_fail(f, f->lineno,
+				 "%s: \"%s\" is not a duration (a whole number and a "
+				 "unit: 500ms, 2s, 1m, 1h)",
+				 name, v);
 	if (kind == CFGV_SIZE)
-		return cfgf_fail(f, f->lineno, "%s: \"%s\" is not a size (bytes, or a whole number "
-				 "with k, M or G)", name, v);
+		return cfgf_fail(f, f->lineno,
+				 "%s: \"%s\" is not a size (bytes, or a whole number "
+				 "with k, M or G)",
+				 name, v);
 	return cfgf_fail(f, f->lineno, "%s: \"%s\" is not a whole number", name, v);
 }
 
-int cfgf_number(struct cfgf *f, const char *name, const char *v, enum cfgv_kind kind,
-		uint64_t min, uint64_t max, uint64_t step, uint64_t *out)
+int cfgf_number(struct cfgf *f, const char *name, const char *v, enum cfgv_kind kind, uint64_t min,
+		uint64_t max, uint64_t step, uint64_t *out)
 {
 	char lo[32], hi[32], st[32];
 	uint64_t n;
 	int r;
 
-	r = kind == CFGV_DUR ? config_parse_duration(v, &n)
-	    : kind == CFGV_SIZE ? config_parse_size(v, &n) : cfgv_parse_uint(v, &n);
+	r = kind == CFGV_DUR    ? config_parse_duration(v, &n)
+	    : kind == CFGV_SIZE ? config_parse_size(v, &n)
+				: cfgv_parse_uint(v, &n);
 	if (r < 0)
 		return bad_number(f, name, v, kind, max, r);
 	cfgv_format(kind, min, lo, sizeof(lo));
 	cfgv_format(kind, max, hi, sizeof(hi));
 	if (n < min || n > max)
-		return cfgf_fail(f, f->lineno, "%s: \"%s\" is out of range (%s..%s)", name, v, lo, hi);
+		return cfgf_fail(f, f->lineno, "%s: \"%s\" is out of range (%s..%s)", name, v, lo,
+				 hi);
 	cfgv_format(kind, step, st, sizeof(st));
 	if (step && n % step != 0)
 		return cfgf_fail(f, f->lineno, "%s: \"%s\" is not a multiple of %s", name, v, st);
@@ -192,8 +204,10 @@ int cfgf_text(struct cfgf *f, const char *name, const char *v, size_t min, size_
 int cfgf_name(struct cfgf *f, const char *name, const char *v)
 {
 	if (!cfgv_valid_name(v))
-		return cfgf_fail(f, f->lineno, "%s: \"%s\" is not a name (1..%d letters, digits, "
-				 "'.', '_' or '-')", name, v, CFG_NAME_MAX - 1);
+		return cfgf_fail(f, f->lineno,
+				 "%s: \"%s\" is not a name (1..%d letters, digits, "
+				 "'.', '_' or '-')",
+				 name, v, CFG_NAME_MAX - 1);
 	return 0;
 }
 
@@ -202,8 +216,10 @@ _Static_assert(CFG_HOST_MAX == REGMSG_HOST_MAX, "health_host travels in announce
 int cfgf_host(struct cfgf *f, const char *name, const char *v)
 {
 	if (!regmsg_host_ok(v))
-		return cfgf_fail(f, f->lineno, "%s: \"%s\" is not a host name (1..%d letters, digits, "
-				 "'.', '_' or '-', optionally \":port\")", name, v, REGMSG_HOST_MAX - 1);
+		return cfgf_fail(f, f->lineno,
+				 "%s: \"%s\" is not a host name (1..%d letters, digits, "
+				 "'.', '_' or '-', optionally \":port\")",
+				 name, v, REGMSG_HOST_MAX - 1);
 	return 0;
 }
 
@@ -211,14 +227,19 @@ int cfgf_printable(struct cfgf *f, const char *name, const char *v)
 {
 	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
 		if (*p <= ' ' || *p >= 0x7f)
-			return cfgf_fail(f, f->lineno, "%s: \"%s\" must be printable ASCII without "
-					 "blanks (percent-encode the rest)", name, v);
+			return cfgf_fail(f, f->lineno,
+					 "%s: \"%s\" must be printable ASCII without "
+					 "blanks (percent-encode the rest)",
+					 name, v);
 	return 0;
 }
 
 int cfgf_log_level(struct cfgf *f, const char *name, const char *v, int *level)
 {
-	static const struct { const char *name; enum log_level lvl; } levels[] = {
+	static const struct {
+		const char *name;
+		enum log_level lvl;
+	} levels[] = {
 		{ "error", LOG_LVL_ERR }, { "warning", LOG_LVL_WARN }, { "warn", LOG_LVL_WARN },
 		{ "info", LOG_LVL_INFO }, { "debug", LOG_LVL_DEBUG },
 	};

@@ -23,20 +23,19 @@
 /* A "[...]" line, leading blanks stripped; 0, or -1 after cfgf_fail(). */
 typedef int (*cfgf_section_fn)(void *user, const char *line);
 /* inih's handler: nonzero to go on. */
-typedef int (*cfgf_key_fn)(void *user, const char *section, const char *name,
-			   const char *value);
+typedef int (*cfgf_key_fn)(void *user, const char *section, const char *name, const char *value);
 
 struct cfgf {
 	const char *path;
-	char *err;              /* "PATH:LINE: reason", may be NULL */
+	char *err; /* "PATH:LINE: reason", may be NULL */
 	size_t errlen;
 	cfgf_section_fn section;
 	cfgf_key_fn key;
-	void *user;             /* for section and key */
+	void *user; /* for section and key */
 	FILE *fp;
-	char *buf;              /* getline() buffer */
+	char *buf; /* getline() buffer */
 	size_t cap;
-	int lineno;             /* of the line being read */
+	int lineno; /* of the line being read */
 	int err_line;
 	bool failed;
 };
@@ -44,8 +43,8 @@ struct cfgf {
 /* Record the first error as "PATH:LINE: reason" (line 0: the whole file);
  * later ones are ignored because they are usually consequences of the
  * first.  Returns -1. */
-__attribute__((format(printf, 3, 4)))
-int cfgf_fail(struct cfgf *f, int line, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) int cfgf_fail(struct cfgf *f, int line, const char *fmt,
+						    ...);
 
 /* The checks every section header gets: a closing ']', nothing but a ';'
  * comment after it.  Returns 0 with what is between the brackets, blanks
@@ -63,8 +62,8 @@ int cfgf_read(struct cfgf *f, char *copy, size_t size);
 
 /* A number of that kind within min..max and, with step, a multiple of it;
  * into *out. */
-int cfgf_number(struct cfgf *f, const char *name, const char *v, enum cfgv_kind kind,
-		uint64_t min, uint64_t max, uint64_t step, uint64_t *out);
+int cfgf_number(struct cfgf *f, const char *name, const char *v, enum cfgv_kind kind, uint64_t min,
+		uint64_t max, uint64_t step, uint64_t *out);
 /* Text of at least min bytes that fits size with its NUL, without control
  * characters. */
 int cfgf_text(struct cfgf *f, const char *name, const char *v, size_t min, size_t size);

@@ -61,7 +61,8 @@ static int key_line(void *user, const char *section, const char *name, const cha
 	i = (size_t)(k - e->keys);
 	if (e->key_line[i])
 		return cfgk_fail(e, "duplicate key \"%s\" in [%s] (first at line %d)", name,
-				 e->label, e->key_line[i]), 0;
+				 e->label, e->key_line[i]),
+		       0;
 	e->key_line[i] = e->f.lineno;
 	return k->set(e, k, value) == 0;
 }
@@ -99,8 +100,10 @@ int cfgk_required(struct cfgk *e, unsigned sects)
 
 		if (!k->required || !(sects & 1u << k->sect) || e->key_line[i])
 			continue;
-		return cfgf_fail(&e->f, e->sect_line[k->sect], "missing required key \"%s\" "
-				 "in [%s]", k->name, e->sect_names[k->sect]);
+		return cfgf_fail(&e->f, e->sect_line[k->sect],
+				 "missing required key \"%s\" "
+				 "in [%s]",
+				 k->name, e->sect_names[k->sect]);
 	}
 	return 0;
 }
@@ -145,7 +148,8 @@ int cfgk_set_host(struct cfgk *e, const struct cfg_key *k, const char *v)
 int cfgk_set_bool(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
 	if (config_parse_bool(v, cfgk_field(e, k)) < 0)
-		return cfgk_fail(e, "%s: \"%s\" is not a boolean (yes/no, true/false, on/off, 1/0)",
+		return cfgk_fail(e,
+				 "%s: \"%s\" is not a boolean (yes/no, true/false, on/off, 1/0)",
 				 k->name, v);
 	return 0;
 }

@@ -20,8 +20,8 @@
 #include "config_file.h"
 #include "config_value.h"
 
-#define CFGK_MAX_KEYS 64   /* keys in one table */
-#define CFGK_MAX_SECTS 8   /* section numbers 1..7; 0 is "none yet" */
+#define CFGK_MAX_KEYS  64 /* keys in one table */
+#define CFGK_MAX_SECTS 8  /* section numbers 1..7; 0 is "none yet" */
 
 struct cfgk;
 struct cfg_key;
@@ -32,7 +32,7 @@ typedef int (*cfgk_set_fn)(struct cfgk *e, const struct cfg_key *k, const char *
 
 struct cfg_key {
 	const char *name;
-	int sect;            /* the loader's section number, 1.. */
+	int sect; /* the loader's section number, 1.. */
 	cfgk_set_fn set;
 	size_t off;          /* in the struct cfgk_enter() gave for the section */
 	size_t size;         /* of the field */
@@ -45,7 +45,7 @@ struct cfg_key {
 /* One file being read.  The loader fills f (path, err, errlen, section),
  * keys, nkeys, sect_names, outside and user; the rest is the engine's. */
 struct cfgk {
-	struct cfgf f;                 /* the file: line number, first error */
+	struct cfgf f; /* the file: line number, first error */
 	const struct cfg_key *keys;
 	size_t nkeys;                  /* at most CFGK_MAX_KEYS */
 	const char *const *sect_names; /* by section number, for messages */

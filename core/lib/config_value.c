@@ -12,10 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-bool cfgv_all_digits(const char *s)
-{
-	return *s && strspn(s, "0123456789") == strlen(s);
-}
+bool cfgv_all_digits(const char *s) { return *s && strspn(s, "0123456789") == strlen(s); }
 
 /* Digits only: no sign, no blanks, no hex.  0, -EINVAL or -ERANGE. */
 int cfgv_parse_uint(const char *s, uint64_t *out)
@@ -110,7 +107,7 @@ int config_parse_duration(const char *s, uint64_t *ms)
 int config_parse_size(const char *s, uint64_t *bytes)
 {
 	static const struct unit units[] = {
-		{ "", 1 }, { "k", 1ULL << 10 }, { "K", 1ULL << 10 }, { "M", 1ULL << 20 },
+		{ "", 1 },           { "k", 1ULL << 10 }, { "K", 1ULL << 10 }, { "M", 1ULL << 20 },
 		{ "m", 1ULL << 20 }, { "G", 1ULL << 30 }, { "g", 1ULL << 30 }, { NULL, 0 },
 	};
 
@@ -171,10 +168,16 @@ int config_parse_endpoint(const char *s, struct cfg_endpoint *ep)
 void cfgv_format(enum cfgv_kind kind, uint64_t n, char *buf, size_t len)
 {
 	static const struct unit dur[] = {
-		{ "h", CFGV_HOUR }, { "m", CFGV_MIN }, { "s", CFGV_SEC }, { NULL, 0 },
+		{ "h", CFGV_HOUR },
+		{ "m", CFGV_MIN },
+		{ "s", CFGV_SEC },
+		{ NULL, 0 },
 	};
 	static const struct unit size[] = {
-		{ "G", 1ULL << 30 }, { "M", 1ULL << 20 }, { "k", 1ULL << 10 }, { NULL, 0 },
+		{ "G", 1ULL << 30 },
+		{ "M", 1ULL << 20 },
+		{ "k", 1ULL << 10 },
+		{ NULL, 0 },
 	};
 	const struct unit *u = kind == CFGV_DUR ? dur : kind == CFGV_SIZE ? size : NULL;
 
@@ -260,4 +263,3 @@ size_t cfgv_edit_distance(const char *a, const char *b)
 	}
 	return row[lb];
 }
-

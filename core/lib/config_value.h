@@ -10,12 +10,16 @@
 
 #include "config.h"
 
-#define CFGV_SEC 1000ULL
-#define CFGV_MIN (60 * CFGV_SEC)
+#define CFGV_SEC  1000ULL
+#define CFGV_MIN  (60 * CFGV_SEC)
 #define CFGV_HOUR (60 * CFGV_MIN)
 
 /* How a numeric value is written, for parsing and for error messages. */
-enum cfgv_kind { CFGV_NUM, CFGV_DUR, CFGV_SIZE };
+enum cfgv_kind {
+	CFGV_NUM,
+	CFGV_DUR,
+	CFGV_SIZE
+};
 
 /* Non-empty and only ASCII digits. */
 bool cfgv_all_digits(const char *s);

@@ -16,7 +16,7 @@
 #ifndef ANDROMEDA_CONTROL_PROTO_H
 #define ANDROMEDA_CONTROL_PROTO_H
 
-#define CONTROL_LINE_MAX 4096      /* request line, "\n" included */
+#define CONTROL_LINE_MAX       4096 /* request line, "\n" included */
 #define CONTROL_DEFAULT_SOCKET "/run/andromeda/control.sock"
 
 #endif

@@ -75,8 +75,9 @@ static int curl_timer(CURLM *multi, long timeout_ms, void *userp)
 void curl_loop_init(struct curl_loop *cl, struct loop *loop, void (*collect)(void *arg), void *arg,
 		    const char *watch_error)
 {
-	*cl = (struct curl_loop){ .loop = loop, .collect = collect, .arg = arg,
-				  .watch_error = watch_error };
+	*cl = (struct curl_loop){
+		.loop = loop, .collect = collect, .arg = arg, .watch_error = watch_error
+	};
 	loop_timer_init(&cl->timer, curl_timer_fire, cl);
 }
 

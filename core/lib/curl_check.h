@@ -23,7 +23,7 @@ struct curl_loop {
 	struct loop_timer timer;    /* curl's single timeout */
 	void (*collect)(void *arg); /* after every curl_multi_socket_action */
 	void *arg;
-	const char *watch_error;    /* logged as "<watch_error> <fd>" */
+	const char *watch_error; /* logged as "<watch_error> <fd>" */
 };
 
 /* Before anything that can fail, so curl_loop_stop() is always safe. */

@@ -44,7 +44,8 @@ struct sdnotify *sdnotify_open(struct loop *loop)
 	loop_timer_init(&sd->watchdog, watchdog_fired, sd);
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
 		sd->watchdog_ms = usec / 2000; /* half the period, in ms */
-		log_info("systemd watchdog: pinging every %llu ms", (unsigned long long)sd->watchdog_ms);
+		log_info("systemd watchdog: pinging every %llu ms",
+			 (unsigned long long)sd->watchdog_ms);
 		loop_timer_arm(loop, &sd->watchdog, 0);
 	}
 	return sd;
@@ -97,7 +98,8 @@ void sdnotify_reloading(struct sdnotify *sd, bool done)
 static int drop_bounding_set(void)
 {
 	for (int c = 0; c <= CAP_LAST_CAP; c++)
-		if (!(NET_CAPS & (1ull << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+		if (!(NET_CAPS & (1ull << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
 			return -errno;
 	return 0;
 }
@@ -127,8 +129,8 @@ int privdrop(const char *user)
 		log_errno(err, "cannot drop capabilities before switching to %s", user);
 		return err;
 	}
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0) {
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		err = -errno;
 		log_errno(err, "cannot switch to user %s", user);
 		return err;

@@ -9,11 +9,15 @@ struct list {
 	struct list *next, *prev;
 };
 
-#define LIST_INIT(name) { &(name), &(name) }
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-#define list_entry(ptr, type, member) container_of(ptr, type, member)
-#define list_for_each_safe(pos, tmp, head) \
-	for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head); (pos) = (tmp), (tmp) = (pos)->next)
+#define LIST_INIT(name)          \
+	{                        \
+		&(name), &(name) \
+	}
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+#define list_entry(ptr, type, member)   container_of(ptr, type, member)
+#define list_for_each_safe(pos, tmp, head)                               \
+	for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head); \
+	     (pos) = (tmp), (tmp) = (pos)->next)
 #define list_for_each(pos, head) for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
 
 static inline void list_init(struct list *l) { l->next = l->prev = l; }
@@ -29,7 +33,10 @@ static inline void list_add_tail(struct list *head, struct list *e)
 	head->prev = e;
 }
 
-static inline void list_add_head(struct list *head, struct list *e) { list_add_tail(head->next, e); }
+static inline void list_add_head(struct list *head, struct list *e)
+{
+	list_add_tail(head->next, e);
+}
 
 static inline void list_del(struct list *e)
 {

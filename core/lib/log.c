@@ -34,17 +34,18 @@ static void log_vline(enum log_level lvl, int err, const char *fmt, va_list ap)
 			 tm.tm_sec, ts.tv_nsec / 1000000);
 	}
 	if (err)
-		fprintf(stderr, "%s%s: %s: %s: %s\n", stamp, log_ident, names[lvl], msg, strerror(err));
+		fprintf(stderr, "%s%s: %s: %s: %s\n", stamp, log_ident, names[lvl], msg,
+			strerror(err));
 	else
 		fprintf(stderr, "%s%s: %s: %s\n", stamp, log_ident, names[lvl], msg);
 }
 
-#define LOG_BODY(lvl, err)                 \
-	do {                               \
-		va_list ap;                \
-		va_start(ap, fmt);         \
+#define LOG_BODY(lvl, err)                    \
+	do {                                  \
+		va_list ap;                   \
+		va_start(ap, fmt);            \
 		log_vline(lvl, err, fmt, ap); \
-		va_end(ap);                \
+		va_end(ap);                   \
 	} while (0)
 
 void log_err(const char *fmt, ...) { LOG_BODY(LOG_LVL_ERR, 0); }

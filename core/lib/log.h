@@ -12,7 +12,12 @@
 
 #include <stdint.h>
 
-enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+enum log_level {
+	LOG_LVL_ERR,
+	LOG_LVL_WARN,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG
+};
 
 void log_set_level(enum log_level lvl);
 void log_set_ident(const char *ident);
@@ -41,7 +46,7 @@ int log_limit_ok(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms, uin
  * one line a minute says it is still going on.  SHORT: conditions worth
  * seeing change sooner (a send failing, a listener paused, the control
  * socket full, kernel events lost). */
-#define LOG_LIMIT_LONG_MS 60000
+#define LOG_LIMIT_LONG_MS  60000
 #define LOG_LIMIT_SHORT_MS 10000
 
 #endif

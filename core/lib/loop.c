@@ -13,7 +13,7 @@
 struct loop_file {
 	unsigned mask;
 	bool used;
-	uint32_t gen;   /* this registration's number, also in its epoll data */
+	uint32_t gen; /* this registration's number, also in its epoll data */
 	loop_io_fn fn;
 	void *arg;
 };
@@ -22,12 +22,12 @@ struct loop {
 	int epfd;
 	bool stop;
 	uint64_t now_ms;
-	uint32_t gen;              /* last registration number given */
-	struct loop_file *files;   /* indexed by fd */
+	uint32_t gen;            /* last registration number given */
+	struct loop_file *files; /* indexed by fd */
 	int nfiles;
-	struct loop_timer **heap;  /* 1-based min-heap on when_ms */
+	struct loop_timer **heap; /* 1-based min-heap on when_ms */
 	uint32_t heap_len, heap_cap;
-	uint32_t timer_pass;       /* run_timers passes so far (loop_timer.pass) */
+	uint32_t timer_pass; /* run_timers passes so far (loop_timer.pass) */
 	struct epoll_event events[LOOP_MAX_EVENTS];
 };
 
@@ -92,7 +92,8 @@ static struct epoll_event to_epoll(int fd, uint32_t gen, unsigned mask)
 {
 	struct epoll_event ev = { .data.u64 = (uint64_t)gen << 32 | (uint32_t)fd };
 
-	ev.events = ((mask & LOOP_READ) ? EPOLLIN | EPOLLRDHUP : 0) | ((mask & LOOP_WRITE) ? EPOLLOUT : 0);
+	ev.events = ((mask & LOOP_READ) ? EPOLLIN | EPOLLRDHUP : 0) |
+		    ((mask & LOOP_WRITE) ? EPOLLOUT : 0);
 	return ev;
 }
 
@@ -110,7 +111,9 @@ int loop_add_fd(struct loop *loop, int fd, unsigned mask, loop_io_fn fn, void *a
 	ev = to_epoll(fd, ++loop->gen, mask);
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
-	loop->files[fd] = (struct loop_file){ .mask = mask, .used = true, .gen = loop->gen, .fn = fn, .arg = arg };
+	loop->files[fd] = (struct loop_file){
+		.mask = mask, .used = true, .gen = loop->gen, .fn = fn, .arg = arg
+	};
 	return 0;
 }
 
@@ -216,7 +219,8 @@ void loop_timer_arm_at(struct loop *loop, struct loop_timer *t, uint64_t when_ms
 	if (loop->heap_len + 1 >= loop->heap_cap) {
 		uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
 		/* An array of pointers: sizeof(pointer) is meant. */
-		struct loop_timer **h = realloc(loop->heap, cap * sizeof(*h)); /* NOLINT(bugprone-sizeof-expression) */
+		// NOLINTNEXTLINE(bugprone-sizeof-expression)
+		struct loop_timer **h = realloc(loop->heap, cap * sizeof(*h));
 
 		if (!h)
 			abort(); /* a timer that silently never fires is worse */

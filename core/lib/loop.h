@@ -38,11 +38,11 @@ typedef void (*loop_timer_fn)(struct loop *loop, struct loop_timer *t);
 
 /* Embed in the owning object; zero-initialise (or loop_timer_init) first. */
 struct loop_timer {
-	uint64_t when_ms;   /* absolute monotonic deadline */
-	uint32_t heap_idx;  /* 0 = not armed; 1-based index in the heap */
-	uint32_t pass;      /* the loop's timer pass it last ran in */
+	uint64_t when_ms;  /* absolute monotonic deadline */
+	uint32_t heap_idx; /* 0 = not armed; 1-based index in the heap */
+	uint32_t pass;     /* the loop's timer pass it last ran in */
 	loop_timer_fn fn;
-	void *arg;          /* free for the owner (usually the owner itself) */
+	void *arg; /* free for the owner (usually the owner itself) */
 };
 
 /* Reads (or accepts) one callback does per wake-up before it returns,

@@ -23,7 +23,15 @@
 #include "wire.h"
 
 /* Byte offsets inside the header (msg.h). */
-enum { H_MAGIC = 0, H_VERSION = 4, H_TYPE = 5, H_LEN = 6, H_SENDER = 8, H_SEQ = 12, H_TS = 20 };
+enum {
+	H_MAGIC = 0,
+	H_VERSION = 4,
+	H_TYPE = 5,
+	H_LEN = 6,
+	H_SENDER = 8,
+	H_SEQ = 12,
+	H_TS = 20
+};
 
 /* A key file holds at most 128 hex digits plus some whitespace; anything
  * bigger is refused before it is read. */
@@ -64,8 +72,8 @@ static bool mac_compute(const struct msg_key *key, const uint8_t *buf, size_t le
 	return maclen == MSG_MAC_LEN;
 }
 
-int msg_encode(const struct msg_key *key, uint8_t type, uint32_t sender, uint64_t seq, uint64_t ts_ms,
-	       const void *payload, size_t len, uint8_t *out, size_t cap)
+int msg_encode(const struct msg_key *key, uint8_t type, uint32_t sender, uint64_t seq,
+	       uint64_t ts_ms, const void *payload, size_t len, uint8_t *out, size_t cap)
 {
 	if (!key_ok(key) || type < 1 || type > MSG_TYPE_MAX || len > MSG_MAX_PAYLOAD ||
 	    (len && !payload) || !out)
@@ -81,7 +89,7 @@ int msg_encode(const struct msg_key *key, uint8_t type, uint32_t sender, uint64_
 	out[H_VERSION] = MSG_VERSION;
 	out[H_TYPE] = type;
 	wire_put16(out + H_LEN, (uint16_t)len);
-	memcpy(out + H_SENDER, &sender, 4);  /* already network byte order */
+	memcpy(out + H_SENDER, &sender, 4); /* already network byte order */
 	wire_put64(out + H_SEQ, seq);
 	wire_put64(out + H_TS, ts_ms);
 	if (!mac_compute(key, out, MSG_HDR_LEN + len, out + MSG_HDR_LEN + len))
@@ -168,7 +176,8 @@ static unsigned replay_slot(struct msg_replay *r)
 	return lru;
 }
 
-static void replay_record(struct msg_replay *r, int i, uint32_t sender, uint64_t seq, uint64_t now_ms)
+static void replay_record(struct msg_replay *r, int i, uint32_t sender, uint64_t seq,
+			  uint64_t now_ms)
 {
 	unsigned slot = i >= 0 ? (unsigned)i : replay_slot(r);
 
@@ -204,10 +213,7 @@ void msg_replay_learn(struct msg_replay *r, uint32_t sender, uint64_t seq, uint6
 	replay_record(r, i, sender, seq, now_ms);
 }
 
-uint64_t msg_next_seq(uint64_t *last)
-{
-	return ++*last;
-}
+uint64_t msg_next_seq(uint64_t *last) { return ++*last; }
 
 /* ---- boot epoch ---- */
 
@@ -293,8 +299,11 @@ int msg_epoch_next(const char *path, uint64_t now_s, uint32_t *epoch)
 	*epoch = (uint32_t)e;
 	rc = epoch_write(path, *epoch);
 	if (rc < 0)
-		log_errno(rc, "%s: cannot store boot epoch %u (this run is fine; the next start may be "
-			  "dropped as a replay until it passes this one)", path, *epoch);
+		log_errno(
+			rc,
+			"%s: cannot store boot epoch %u (this run is fine; the next start may be "
+			"dropped as a replay until it passes this one)",
+			path, *epoch);
 	return rc;
 }
 
@@ -367,12 +376,13 @@ static int key_open(const char *path, char *err, size_t errlen)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return key_fail(err, errlen, -EINVAL, path, "is %s; the key must be a regular file",
-				file_kind(st.st_mode));
+		return key_fail(err, errlen, -EINVAL, path,
+				"is %s; the key must be a regular file", file_kind(st.st_mode));
 	}
 	if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
 		close(fd);
-		return key_fail(err, errlen, -EPERM, path, "%s by group or other users (mode %04o); chmod 600 it",
+		return key_fail(err, errlen, -EPERM, path,
+				"%s by group or other users (mode %04o); chmod 600 it",
 				st.st_mode & (S_IRGRP | S_IROTH) ? "readable" : "writable",
 				(unsigned)(st.st_mode & 07777));
 	}
@@ -421,18 +431,20 @@ static int key_parse(const char *path, const char *txt, size_t n, struct msg_key
 	while (b > a && isspace((unsigned char)txt[b - 1]))
 		b--;
 	if (a == b)
-		return key_fail(err, errlen, -EINVAL, path, "empty; create a key with andromeda --gen-key %s",
-				path);
+		return key_fail(err, errlen, -EINVAL, path,
+				"empty; create a key with andromeda --gen-key %s", path);
 	for (size_t i = a; i < b; i++)
 		if (hexval((unsigned char)txt[i]) < 0)
 			return key_fail(err, errlen, -EINVAL, path,
-					"not hexadecimal (byte 0x%02x at offset %zu)", (unsigned char)txt[i], i);
+					"not hexadecimal (byte 0x%02x at offset %zu)",
+					(unsigned char)txt[i], i);
 	digits = b - a;
 	if (digits % 2)
-		return key_fail(err, errlen, -EINVAL, path, "odd number of hex digits (%zu)", digits);
+		return key_fail(err, errlen, -EINVAL, path, "odd number of hex digits (%zu)",
+				digits);
 	if (digits / 2 < MSG_KEY_MIN)
-		return key_fail(err, errlen, -EINVAL, path, "key too short: %zu bytes, at least %d",
-				digits / 2, MSG_KEY_MIN);
+		return key_fail(err, errlen, -EINVAL, path,
+				"key too short: %zu bytes, at least %d", digits / 2, MSG_KEY_MIN);
 	if (digits / 2 > MSG_KEY_MAX)
 		return key_fail(err, errlen, -EINVAL, path, "key too long: %zu bytes, at most %d",
 				digits / 2, MSG_KEY_MAX);
@@ -458,8 +470,8 @@ int msg_key_load(const char *path, struct msg_key *key, char *err, size_t errlen
 	n = key_read(fd, txt, sizeof(txt));
 	close(fd);
 	if (n == -EFBIG)
-		rc = key_fail(err, errlen, -EINVAL, path, "too long for a key file (%d bytes or more)",
-			      KEYFILE_CAP);
+		rc = key_fail(err, errlen, -EINVAL, path,
+			      "too long for a key file (%d bytes or more)", KEYFILE_CAP);
 	else if (n < 0)
 		rc = key_fail(err, errlen, (int)n, path, "read: %s", strerror((int)-n));
 	else

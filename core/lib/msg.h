@@ -23,14 +23,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_MAGIC "ANDR"
-#define MSG_VERSION 1
-#define MSG_HDR_LEN 28
-#define MSG_MAC_LEN 32
-#define MSG_MAX_PAYLOAD 1400  /* one datagram on a 1500-byte MTU */
-#define MSG_MAX_LEN (MSG_HDR_LEN + MSG_MAX_PAYLOAD + MSG_MAC_LEN)
-#define MSG_KEY_MIN 32        /* bytes of key material */
-#define MSG_KEY_MAX 64
+#define MSG_MAGIC       "ANDR"
+#define MSG_VERSION     1
+#define MSG_HDR_LEN     28
+#define MSG_MAC_LEN     32
+#define MSG_MAX_PAYLOAD 1400 /* one datagram on a 1500-byte MTU */
+#define MSG_MAX_LEN     (MSG_HDR_LEN + MSG_MAX_PAYLOAD + MSG_MAC_LEN)
+#define MSG_KEY_MIN     32 /* bytes of key material */
+#define MSG_KEY_MAX     64
 
 enum msg_type {
 	MSG_SNAPSHOT = 1,     /* sync: one chunk of a full snapshot */
@@ -52,23 +52,23 @@ enum msg_type {
  * against length field), MAC. */
 enum msg_drop {
 	MSG_OK = 0,
-	MSG_DROP_SHORT,      /* shorter than header + MAC, or than its payload length */
-	MSG_DROP_OVERSIZE,   /* longer than its payload length says, or payload too big */
-	MSG_DROP_MAGIC,      /* not ours */
-	MSG_DROP_VERSION,    /* unknown version */
-	MSG_DROP_TYPE,       /* unknown type */
-	MSG_DROP_MAC,        /* HMAC does not verify: wrong key or tampered */
-	MSG_DROP_REPLAY,     /* sequence not above the last one seen from this sender */
-	MSG_DROP_STALE,      /* first contact not proven fresh (unknown sender, sync) */
+	MSG_DROP_SHORT,    /* shorter than header + MAC, or than its payload length */
+	MSG_DROP_OVERSIZE, /* longer than its payload length says, or payload too big */
+	MSG_DROP_MAGIC,    /* not ours */
+	MSG_DROP_VERSION,  /* unknown version */
+	MSG_DROP_TYPE,     /* unknown type */
+	MSG_DROP_MAC,      /* HMAC does not verify: wrong key or tampered */
+	MSG_DROP_REPLAY,   /* sequence not above the last one seen from this sender */
+	MSG_DROP_STALE,    /* first contact not proven fresh (unknown sender, sync) */
 	MSG_DROP_NCAUSES
 };
 
 struct msg {
 	uint8_t type;
-	uint32_t sender;       /* network byte order, as on the wire */
+	uint32_t sender; /* network byte order, as on the wire */
 	uint64_t seq;
 	uint64_t ts_ms;
-	const uint8_t *payload;  /* points into the parsed buffer */
+	const uint8_t *payload; /* points into the parsed buffer */
 	uint16_t len;
 };
 
@@ -82,8 +82,8 @@ struct msg_key {
  * place).  Returns the length, -ENOSPC (cap too small), -EINVAL (payload
  * too big, bad type, key length outside MSG_KEY_MIN..MSG_KEY_MAX) or -EIO
  * (libcrypto failed). */
-int msg_encode(const struct msg_key *key, uint8_t type, uint32_t sender, uint64_t seq, uint64_t ts_ms,
-	       const void *payload, size_t len, uint8_t *out, size_t cap);
+int msg_encode(const struct msg_key *key, uint8_t type, uint32_t sender, uint64_t seq,
+	       uint64_t ts_ms, const void *payload, size_t len, uint8_t *out, size_t cap);
 /* Check framing and MAC (not replay: see msg_replay_check).  Reads no
  * byte at or past buf[len].  On MSG_OK fills *m (payload points into buf);
  * on a drop *m is zeroed, since nothing in it can be trusted.  A NULL or
@@ -102,7 +102,7 @@ struct msg_replay {
 	struct {
 		uint32_t sender;
 		uint64_t last_seq;
-		uint64_t last_used;    /* for eviction, caller's monotonic clock */
+		uint64_t last_used; /* for eviction, caller's monotonic clock */
 	} s[MSG_MAX_SENDERS];
 	unsigned n;
 	/* Unknown sender: true = accept its first message and record it

@@ -26,8 +26,8 @@ struct rd {
 	size_t whylen;
 };
 
-__attribute__((format(printf, 3, 4)))
-static enum regmsg_err reject(struct rd *r, enum regmsg_err e, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static enum regmsg_err
+reject(struct rd *r, enum regmsg_err e, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -39,9 +39,9 @@ static enum regmsg_err reject(struct rd *r, enum regmsg_err e, const char *fmt, 
 	return e;
 }
 
-#define NEED(r, var, n, what)                                                       \
-	do {                                                                        \
-		if (!((var) = wire_r_bytes(&(r)->in, (n))))                         \
+#define NEED(r, var, n, what)                                                          \
+	do {                                                                           \
+		if (!((var) = wire_r_bytes(&(r)->in, (n))))                            \
 			return reject((r), REGMSG_E_SHORT, "truncated in %s", (what)); \
 	} while (0)
 
@@ -109,7 +109,8 @@ static enum regmsg_err read_service(struct rd *r, uint32_t *addr, uint16_t *port
 	memcpy(addr, p, 4); /* stays in network byte order */
 	if (!regmsg_addr_ok(*addr)) {
 		inet_ntop(AF_INET, addr, text, sizeof(text));
-		return reject(r, REGMSG_E_ADDR, "address %s is not a unicast service address", text);
+		return reject(r, REGMSG_E_ADDR, "address %s is not a unicast service address",
+			      text);
 	}
 	NEED(r, p, 2, "port");
 	*port = wire_get16(p);
@@ -123,7 +124,8 @@ static enum regmsg_err read_end(struct rd *r)
 	size_t left = wire_r_left(&r->in);
 
 	if (left)
-		return reject(r, REGMSG_E_TRAILING, "%zu trailing byte%s", left, left == 1 ? "" : "s");
+		return reject(r, REGMSG_E_TRAILING, "%zu trailing byte%s", left,
+			      left == 1 ? "" : "s");
 	return REGMSG_OK;
 }
 
@@ -166,7 +168,8 @@ static enum regmsg_err announce_host(struct rd *r, struct regmsg_announce *a)
 	memcpy(a->health_host, p, n);
 	a->health_host[n] = '\0';
 	if (strlen(a->health_host) != n || !regmsg_host_ok(a->health_host))
-		return reject(r, REGMSG_E_HOST, "health host is not a host[:port] of "
+		return reject(r, REGMSG_E_HOST,
+			      "health host is not a host[:port] of "
 			      "[A-Za-z0-9._-]");
 	return REGMSG_OK;
 }
@@ -178,8 +181,8 @@ enum regmsg_err regmsg_decode_announce(const uint8_t *buf, size_t len, struct re
 	enum regmsg_err e;
 
 	if ((e = read_name(&r, out->name, "name")) ||
-	    (e = read_service(&r, &out->addr, &out->port)) ||
-	    (e = announce_fields(&r, out)) || (e = announce_host(&r, out)))
+	    (e = read_service(&r, &out->addr, &out->port)) || (e = announce_fields(&r, out)) ||
+	    (e = announce_host(&r, out)))
 		return e;
 	return read_end(&r);
 }
@@ -197,7 +200,8 @@ enum regmsg_err regmsg_decode_withdraw(const uint8_t *buf, size_t len, struct re
 	NEED(&r, p, 1, "why");
 	out->why = p[0];
 	if (out->why < REGMSG_WD_SHUTDOWN || out->why > REGMSG_WD_MAX)
-		return reject(&r, REGMSG_E_FIELD, "unknown withdraw reason %u", (unsigned)out->why);
+		return reject(&r, REGMSG_E_FIELD, "unknown withdraw reason %u",
+			      (unsigned)out->why);
 	return read_end(&r);
 }
 
@@ -212,8 +216,10 @@ static enum regmsg_err ack_flags(struct rd *r, struct regmsg_ack *k)
 	NEED(r, p, 1, "acknowledged type");
 	k->of = p[0];
 	if (k->of != MSG_ANNOUNCE && k->of != MSG_WITHDRAW)
-		return reject(r, REGMSG_E_FIELD, "acknowledges type %u, not an announce or a "
-			      "withdraw", (unsigned)k->of);
+		return reject(r, REGMSG_E_FIELD,
+			      "acknowledges type %u, not an announce or a "
+			      "withdraw",
+			      (unsigned)k->of);
 	return REGMSG_OK;
 }
 
@@ -304,11 +310,16 @@ int regmsg_encode_ack(const struct regmsg_ack *k, uint8_t *out, size_t cap)
 const char *regmsg_err_name(enum regmsg_err e)
 {
 	static const char *const names[REGMSG_E_NCAUSES] = {
-		[REGMSG_OK] = "ok",           [REGMSG_E_SHORT] = "short",
-		[REGMSG_E_TRAILING] = "trailing", [REGMSG_E_NAME] = "name",
-		[REGMSG_E_ADDR] = "address",  [REGMSG_E_PORT] = "port",
-		[REGMSG_E_WEIGHT] = "weight", [REGMSG_E_INTERVAL] = "interval",
-		[REGMSG_E_FLAGS] = "flags",   [REGMSG_E_FIELD] = "field",
+		[REGMSG_OK] = "ok",
+		[REGMSG_E_SHORT] = "short",
+		[REGMSG_E_TRAILING] = "trailing",
+		[REGMSG_E_NAME] = "name",
+		[REGMSG_E_ADDR] = "address",
+		[REGMSG_E_PORT] = "port",
+		[REGMSG_E_WEIGHT] = "weight",
+		[REGMSG_E_INTERVAL] = "interval",
+		[REGMSG_E_FLAGS] = "flags",
+		[REGMSG_E_FIELD] = "field",
 		[REGMSG_E_HOST] = "host",
 	};
 
@@ -318,9 +329,12 @@ const char *regmsg_err_name(enum regmsg_err e)
 const char *regmsg_withdraw_why_name(uint8_t why)
 {
 	switch (why) {
-	case REGMSG_WD_SHUTDOWN: return "agent stopping";
-	case REGMSG_WD_UNHEALTHY: return "service unhealthy";
-	default: return "?";
+	case REGMSG_WD_SHUTDOWN:
+		return "agent stopping";
+	case REGMSG_WD_UNHEALTHY:
+		return "service unhealthy";
+	default:
+		return "?";
 	}
 }
 

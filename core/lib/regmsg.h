@@ -40,26 +40,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REGMSG_NAME_MAX 64            /* name buffer: 1..63 characters + NUL */
-#define REGMSG_HOST_MAX 64            /* health host buffer: 1..63 characters + NUL */
-#define REGMSG_WEIGHT_MIN 1
-#define REGMSG_WEIGHT_MAX 256
-#define REGMSG_INTERVAL_MIN_MS 100
-#define REGMSG_INTERVAL_MAX_MS 600000 /* 10 minutes */
-#define REGMSG_EXPIRE_INTERVALS 3     /* missed announcements before expiry */
-#define REGMSG_DEFAULT_PORT 7789      /* UDP, balancer side */
+#define REGMSG_NAME_MAX         64 /* name buffer: 1..63 characters + NUL */
+#define REGMSG_HOST_MAX         64 /* health host buffer: 1..63 characters + NUL */
+#define REGMSG_WEIGHT_MIN       1
+#define REGMSG_WEIGHT_MAX       256
+#define REGMSG_INTERVAL_MIN_MS  100
+#define REGMSG_INTERVAL_MAX_MS  600000 /* 10 minutes */
+#define REGMSG_EXPIRE_INTERVALS 3      /* missed announcements before expiry */
+#define REGMSG_DEFAULT_PORT     7789   /* UDP, balancer side */
 
 /* Largest payloads, for buffers. */
 #define REGMSG_ANNOUNCE_MAX (14 + REGMSG_NAME_MAX - 1 + 1 + REGMSG_HOST_MAX - 1)
 #define REGMSG_WITHDRAW_MAX (8 + REGMSG_NAME_MAX - 1)
-#define REGMSG_ACK_MAX (5 + 2 * (REGMSG_NAME_MAX - 1))
-#define REGMSG_MAX (REGMSG_ANNOUNCE_MAX > REGMSG_ACK_MAX ? REGMSG_ANNOUNCE_MAX : REGMSG_ACK_MAX)
+#define REGMSG_ACK_MAX      (5 + 2 * (REGMSG_NAME_MAX - 1))
+#define REGMSG_MAX          (REGMSG_ANNOUNCE_MAX > REGMSG_ACK_MAX ? REGMSG_ANNOUNCE_MAX : REGMSG_ACK_MAX)
 
 /* ANNOUNCE flags; any other bit is rejected. */
-#define REGMSG_F_HELLO 0x01  /* first announcement since the agent started or its
-                              * service became healthy again: check it now */
-#define REGMSG_F_HOST 0x02   /* a health host follows the flags (health_host in
-                              * agent.conf): the Host of the balancers' checks */
+#define REGMSG_F_HELLO                                            \
+	0x01 /* first announcement since the agent started or its \
+	      * service became healthy again: check it now */
+#define REGMSG_F_HOST                                           \
+	0x02 /* a health host follows the flags (health_host in \
+	      * agent.conf): the Host of the balancers' checks */
 #define REGMSG_F_ALL (REGMSG_F_HELLO | REGMSG_F_HOST)
 
 struct regmsg_announce {
@@ -73,16 +75,16 @@ struct regmsg_announce {
 };
 
 enum regmsg_withdraw_why {
-	REGMSG_WD_SHUTDOWN = 1,   /* the agent is stopping (SIGTERM) */
-	REGMSG_WD_UNHEALTHY = 2,  /* the agent's check of its service failed */
+	REGMSG_WD_SHUTDOWN = 1,  /* the agent is stopping (SIGTERM) */
+	REGMSG_WD_UNHEALTHY = 2, /* the agent's check of its service failed */
 	REGMSG_WD_MAX = 2,
 };
 
 struct regmsg_withdraw {
 	char name[REGMSG_NAME_MAX];
-	uint32_t addr;        /* network byte order */
-	uint16_t port;        /* host byte order */
-	uint8_t why;          /* enum regmsg_withdraw_why */
+	uint32_t addr; /* network byte order */
+	uint16_t port; /* host byte order */
+	uint8_t why;   /* enum regmsg_withdraw_why */
 };
 
 enum regmsg_ack_reason {
@@ -96,27 +98,27 @@ enum regmsg_ack_reason {
 };
 
 struct regmsg_ack {
-	char name[REGMSG_NAME_MAX];  /* the server acknowledged */
+	char name[REGMSG_NAME_MAX]; /* the server acknowledged */
 	bool accepted;
-	uint8_t of;                  /* MSG_ANNOUNCE or MSG_WITHDRAW */
-	char node[REGMSG_NAME_MAX];  /* the balancer that answers */
-	uint8_t reason;              /* enum regmsg_ack_reason */
+	uint8_t of;                 /* MSG_ANNOUNCE or MSG_WITHDRAW */
+	char node[REGMSG_NAME_MAX]; /* the balancer that answers */
+	uint8_t reason;             /* enum regmsg_ack_reason */
 };
 
 /* Why a payload was rejected; receivers count them per cause. */
 enum regmsg_err {
 	REGMSG_OK = 0,
-	REGMSG_E_SHORT,     /* truncated: ends inside a field */
-	REGMSG_E_TRAILING,  /* bytes after the last field */
-	REGMSG_E_NAME,      /* length 0 or > 63, or a character outside [A-Za-z0-9._-] */
-	REGMSG_E_ADDR,      /* not a unicast service address (0/8, 127/8, 224/3) */
-	REGMSG_E_PORT,      /* port 0 */
-	REGMSG_E_WEIGHT,    /* outside 1..256 */
-	REGMSG_E_INTERVAL,  /* outside REGMSG_INTERVAL_MIN_MS..MAX_MS */
-	REGMSG_E_FLAGS,     /* unknown flag bit */
-	REGMSG_E_FIELD,     /* an enumerated field has an unknown value
-	                     * (withdraw why, ack accepted/of/reason, or they disagree) */
-	REGMSG_E_HOST,      /* health host length 0 or > 63, a bad character or port */
+	REGMSG_E_SHORT,    /* truncated: ends inside a field */
+	REGMSG_E_TRAILING, /* bytes after the last field */
+	REGMSG_E_NAME,     /* length 0 or > 63, or a character outside [A-Za-z0-9._-] */
+	REGMSG_E_ADDR,     /* not a unicast service address (0/8, 127/8, 224/3) */
+	REGMSG_E_PORT,     /* port 0 */
+	REGMSG_E_WEIGHT,   /* outside 1..256 */
+	REGMSG_E_INTERVAL, /* outside REGMSG_INTERVAL_MIN_MS..MAX_MS */
+	REGMSG_E_FLAGS,    /* unknown flag bit */
+	REGMSG_E_FIELD,    /* an enumerated field has an unknown value
+			    * (withdraw why, ack accepted/of/reason, or they disagree) */
+	REGMSG_E_HOST,     /* health host length 0 or > 63, a bad character or port */
 	REGMSG_E_NCAUSES
 };
 

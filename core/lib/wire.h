@@ -49,7 +49,7 @@ static inline void wire_put64(uint8_t *p, uint64_t v)
 struct wire_w {
 	uint8_t *p;
 	size_t len, cap;
-	bool err;               /* a field did not fit: the output is unusable */
+	bool err; /* a field did not fit: the output is unusable */
 };
 
 static inline void wire_w_bytes(struct wire_w *w, const void *src, size_t n)
@@ -96,7 +96,7 @@ static inline int wire_w_end(const struct wire_w *w) { return w->err ? -ENOSPC :
 struct wire_r {
 	const uint8_t *p;
 	size_t len, off;
-	bool err;               /* a read went past the end: every later one fails */
+	bool err; /* a read went past the end: every later one fails */
 };
 
 /* The next n bytes, or NULL (err set) when fewer are left. */

@@ -31,38 +31,38 @@
 #include "pool.h"
 
 /* A check is about the status line; a large body is not read to its end. */
-#define HC_BODY_MAX (64u * 1024u)
+#define HC_BODY_MAX       (64u * 1024u)
 /* First checks of servers are spread over min(interval, this). */
 #define HC_STAGGER_MAX_MS 500u
-#define HC_URL_MAX (CFG_ADDR_TEXT_MAX + 256 + 16)
+#define HC_URL_MAX        (CFG_ADDR_TEXT_MAX + 256 + 16)
 
 struct health {
 	struct loop *loop;
 	struct pool *pool;
 	const struct config *cfg;
-	struct curl_loop cl;            /* the multi handle on the loop */
-	struct curl_slist *headers;     /* shared by the checks without a Host of their own */
-	struct list checks;             /* struct hcheck.link */
-	uint32_t nstarted;              /* servers followed so far, for staggering */
-	bool curl_global;               /* curl_global_init() succeeded */
+	struct curl_loop cl;        /* the multi handle on the loop */
+	struct curl_slist *headers; /* shared by the checks without a Host of their own */
+	struct list checks;         /* struct hcheck.link */
+	uint32_t nstarted;          /* servers followed so far, for staggering */
+	bool curl_global;           /* curl_global_init() succeeded */
 };
 
 struct hcheck {
 	struct health *h;
 	struct server *srv;
-	CURL *easy;                     /* reused for every check of srv */
-	struct loop_timer timer;        /* next check */
-	bool inflight;                  /* easy is in h->cl.multi; holds a ref on srv */
-	bool tcp;                       /* connect-only check */
+	CURL *easy;              /* reused for every check of srv */
+	struct loop_timer timer; /* next check */
+	bool inflight;           /* easy is in h->cl.multi; holds a ref on srv */
+	bool tcp;                /* connect-only check */
 	bool body_capped;
 	size_t body_len;
 	struct curl_slist *host_headers; /* with "Host: host", NULL: h->headers */
-	char host[CFG_HOST_MAX];        /* the Host set on easy, "" = the URL's */
+	char host[CFG_HOST_MAX];         /* the Host set on easy, "" = the URL's */
 	uint64_t started_ms;
 	struct health_result res;
 	char url[HC_URL_MAX];
 	char errbuf[CURL_ERROR_SIZE];
-	struct list link;               /* in h->checks */
+	struct list link; /* in h->checks */
 };
 
 const char *health_cause_name(enum health_cause cause)
@@ -95,7 +95,8 @@ static int describe(const struct health_result *r, char *buf, size_t len)
 	case HC_UNREACHABLE:
 	case HC_CONNECT_ERROR:
 		if (r->os_errno)
-			return snprintf(buf, len, "%s (%s)", health_cause_name(r->cause), strerror(r->os_errno));
+			return snprintf(buf, len, "%s (%s)", health_cause_name(r->cause),
+					strerror(r->os_errno));
 		return snprintf(buf, len, "%s", health_cause_name(r->cause));
 	default:
 		return snprintf(buf, len, "%s", health_cause_name(r->cause));
@@ -170,23 +171,27 @@ static enum health_cause classify(struct hcheck *hc, CURLcode rc, struct health_
 
 /* One line per change of cause (relayd style); a server failing the same
  * way every second is not news. */
-static void hc_log_change(struct hcheck *hc, const struct health_result *old, const struct health_result *r)
+static void hc_log_change(struct hcheck *hc, const struct health_result *old,
+			  const struct health_result *r)
 {
 	char now[128], was[128];
 	const struct server *s = hc->srv;
-	bool detail = r->cause == HC_BAD_RESPONSE || r->cause == HC_CONNECT_ERROR || r->cause == HC_INTERNAL;
+	bool detail = r->cause == HC_BAD_RESPONSE || r->cause == HC_CONNECT_ERROR ||
+		      r->cause == HC_INTERNAL;
 
-	if (old->cause == r->cause && (r->cause != HC_HTTP_STATUS || old->http_status == r->http_status))
+	if (old->cause == r->cause &&
+	    (r->cause != HC_HTTP_STATUS || old->http_status == r->http_status))
 		return;
 	describe(r, now, sizeof(now));
 	describe(old, was, sizeof(was));
 	if (r->cause == HC_OK)
-		log_info("health: server %s (%s) check passed: %s in %u ms (was: %s)", s->name, s->addr.text,
-			 now, r->duration_ms, was);
+		log_info("health: server %s (%s) check passed: %s in %u ms (was: %s)", s->name,
+			 s->addr.text, now, r->duration_ms, was);
 	else
-		log_warnx("health: server %s (%s) check failed: %s after %u ms%s%s%s (was: %s)", s->name,
-			  s->addr.text, now, r->duration_ms, detail && hc->errbuf[0] ? " [" : "",
-			  detail ? hc->errbuf : "", detail && hc->errbuf[0] ? "]" : "", was);
+		log_warnx("health: server %s (%s) check failed: %s after %u ms%s%s%s (was: %s)",
+			  s->name, s->addr.text, now, r->duration_ms,
+			  detail && hc->errbuf[0] ? " [" : "", detail ? hc->errbuf : "",
+			  detail && hc->errbuf[0] ? "]" : "", was);
 }
 
 static void hc_schedule_next(struct hcheck *hc)
@@ -305,7 +310,8 @@ static void hc_start(struct loop *loop, struct loop_timer *t)
 		struct health_result r = { .cause = HC_INTERNAL };
 
 		hc->started_ms = loop_now_ms(loop);
-		snprintf(hc->errbuf, sizeof(hc->errbuf), "Host %s: %s", hc_host(hc), curl_easy_strerror(rc));
+		snprintf(hc->errbuf, sizeof(hc->errbuf), "Host %s: %s", hc_host(hc),
+			 curl_easy_strerror(rc));
 		server_get(hc->srv);
 		hc_fail_start(hc, &r);
 		return;
@@ -331,7 +337,8 @@ static void hc_start(struct loop *loop, struct loop_timer *t)
 /* An unset timeout (hand-made configs) falls back to the interval. */
 static uint32_t check_timeout_ms(const struct config *cfg)
 {
-	return cfg->backend.health_timeout_ms ? cfg->backend.health_timeout_ms : cfg->backend.health_interval_ms;
+	return cfg->backend.health_timeout_ms ? cfg->backend.health_timeout_ms
+					      : cfg->backend.health_interval_ms;
 }
 
 /* Options that stay the same for every check of this server: those of
@@ -345,7 +352,8 @@ static CURLcode hc_setup_easy(struct hcheck *hc, const struct config *cfg)
 
 #define SETOPT(opt, val) (rc = rc != CURLE_OK ? rc : curl_easy_setopt(e, opt, val))
 	hc->tcp = !path[0];
-	snprintf(hc->url, sizeof(hc->url), "http://%s%s%s", hc->srv->addr.text, path[0] == '/' ? "" : "/", path);
+	snprintf(hc->url, sizeof(hc->url), "http://%s%s%s", hc->srv->addr.text,
+		 path[0] == '/' ? "" : "/", path);
 	rc = curl_check_setup(e, hc->url, hc->errbuf, "http", (long)check_timeout_ms(cfg));
 	SETOPT(CURLOPT_PRIVATE, (char *)hc);
 	SETOPT(CURLOPT_IPRESOLVE, (long)CURL_IPRESOLVE_V4);
@@ -385,8 +393,8 @@ static void hc_track(struct health *h, struct server *srv)
 		rc = hc_setup_easy(hc, h->cfg);
 	}
 	if (rc != CURLE_OK) {
-		log_warnx("health: server %s (%s) will not be checked: %s", srv->name, srv->addr.text,
-			  curl_easy_strerror(rc));
+		log_warnx("health: server %s (%s) will not be checked: %s", srv->name,
+			  srv->addr.text, curl_easy_strerror(rc));
 		if (hc)
 			curl_easy_cleanup(hc->easy);
 		free(hc);
@@ -443,7 +451,8 @@ static int health_init_curl(struct health *h)
 	return curl_loop_attach(&h->cl) == CURLM_OK ? 0 : -EIO;
 }
 
-int health_create(struct health **out, struct loop *loop, struct pool *pool, const struct config *cfg)
+int health_create(struct health **out, struct loop *loop, struct pool *pool,
+		  const struct config *cfg)
 {
 	struct health *h = calloc(1, sizeof(*h));
 	struct server *s;
@@ -473,9 +482,12 @@ int health_create(struct health **out, struct loop *loop, struct pool *pool, con
 	else
 		log_info("health: %s checks%s%s every %u ms, timeout %u ms, rise %u, fall %u",
 			 cfg->backend.health_check[0] ? "HTTP" : "TCP connect",
-			 cfg->backend.health_check[0] && cfg->backend.health_host[0] ? " with Host: " : "",
-			 cfg->backend.health_check[0] ? cfg->backend.health_host : "", cfg->backend.health_interval_ms,
-			 check_timeout_ms(cfg), cfg->backend.rise, cfg->backend.fall);
+			 cfg->backend.health_check[0] && cfg->backend.health_host[0]
+				 ? " with Host: "
+				 : "",
+			 cfg->backend.health_check[0] ? cfg->backend.health_host : "",
+			 cfg->backend.health_interval_ms, check_timeout_ms(cfg), cfg->backend.rise,
+			 cfg->backend.fall);
 	*out = h;
 	return 0;
 }

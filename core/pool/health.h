@@ -45,12 +45,12 @@ enum health_cause {
 
 struct health_result {
 	enum health_cause cause;
-	int http_status;       /* last status seen, 0 if none */
-	int os_errno;          /* for connect failures, 0 otherwise */
-	uint32_t duration_ms;  /* of the last check */
-	uint64_t when_ms;      /* monotonic time it finished, 0 = never */
-	uint64_t checks;       /* checks completed */
-	uint64_t failures;     /* of which failed */
+	int http_status;      /* last status seen, 0 if none */
+	int os_errno;         /* for connect failures, 0 otherwise */
+	uint32_t duration_ms; /* of the last check */
+	uint64_t when_ms;     /* monotonic time it finished, 0 = never */
+	uint64_t checks;      /* checks completed */
+	uint64_t failures;    /* of which failed */
 };
 
 /* Start checking every server of pool (those present now and those added
@@ -58,7 +58,8 @@ struct health_result {
  * outlive the health module.  Returns 0 and *out, or -errno (-ENOMEM,
  * -ENOSPC when the pool has no room for another observer, -EIO when libcurl
  * fails to initialise), logged. */
-int health_create(struct health **out, struct loop *loop, struct pool *pool, const struct config *cfg);
+int health_create(struct health **out, struct loop *loop, struct pool *pool,
+		  const struct config *cfg);
 
 /* Cancel every check, timer and curl handle, release the server references
  * held by in-flight checks and free the module.  Call before

@@ -16,7 +16,7 @@ static struct server *wrr_next(struct list *servers, const struct server *exclud
 	int64_t total = 0;
 	struct list *pos;
 
-	list_for_each(pos, servers) {
+	list_for_each (pos, servers) {
 		struct server *s = list_entry(pos, struct server, link);
 
 		if (s == exclude || !usable(s))
@@ -33,10 +33,7 @@ static struct server *wrr_next(struct list *servers, const struct server *exclud
 
 /* A server that rejoins starts from zero so it does not get a burst of
  * catch-up picks for the time it was away. */
-static void wrr_reset_one(struct list *servers, struct server *srv)
-{
-	srv->lb_current = 0;
-}
+static void wrr_reset_one(struct list *servers, struct server *srv) { srv->lb_current = 0; }
 
 const struct lb_ops lb_wrr_ops = {
 	.name = "roundrobin",

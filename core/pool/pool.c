@@ -31,7 +31,7 @@ struct pool {
 	pthread_mutex_t lock;
 };
 
-#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define STORE(p, v)       __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 /* Rise/fall counters: the main thread is their only writer, but proxy
  * threads read consecutive_req_fail (txn_report_ok, a relaxed load), so
  * its stores must be whole. */
@@ -68,7 +68,7 @@ void pool_destroy(struct pool *pool)
 
 	if (!pool)
 		return;
-	list_for_each_safe(pos, tmp, &pool->servers) {
+	list_for_each_safe (pos, tmp, &pool->servers) {
 		struct server *s = list_entry(pos, struct server, link);
 
 		list_del(&s->link);
@@ -96,8 +96,9 @@ struct server *pool_server_find(struct pool *pool, const char *name)
 	return NULL;
 }
 
-struct server *pool_server_add(struct pool *pool, const char *name, const struct cfg_endpoint *addr,
-			       unsigned weight, enum server_source source, int *err)
+struct server *pool_server_add(struct pool *pool, const char *name,
+			       const struct cfg_endpoint *addr, unsigned weight,
+			       enum server_source source, int *err)
 {
 	struct server *s;
 
@@ -129,7 +130,8 @@ struct server *pool_server_add(struct pool *pool, const char *name, const struct
 	pool_unlock(pool);
 	pool->nservers++;
 	log_info("server %s (%s) added, %s, %s", s->name, s->addr.text,
-		 source == SRV_STATIC ? "static" : "registered", s->health == SRV_UP ? "up" : "down until checked");
+		 source == SRV_STATIC ? "static" : "registered",
+		 s->health == SRV_UP ? "up" : "down until checked");
 	notify(pool, s, POOL_SERVER_ADDED);
 	return s;
 }
@@ -142,15 +144,25 @@ void server_put(struct server *srv)
 		free(srv);
 }
 
-#define SUM_THREADS(s, field)                                                      \
-	do {                                                                       \
-		sum = 0;                                                           \
-		for (unsigned i = 0; i < (s)->nthreads; i++)                       \
+#define SUM_THREADS(s, field)                                                        \
+	do {                                                                         \
+		sum = 0;                                                             \
+		for (unsigned i = 0; i < (s)->nthreads; i++)                         \
 			sum += __atomic_load_n(&(s)->th[i].field, __ATOMIC_RELAXED); \
 	} while (0)
 
-unsigned server_queued(const struct server *s) { unsigned sum; SUM_THREADS(s, queued); return sum; }
-unsigned server_idle(const struct server *s) { unsigned sum; SUM_THREADS(s, nidle); return sum; }
+unsigned server_queued(const struct server *s)
+{
+	unsigned sum;
+	SUM_THREADS(s, queued);
+	return sum;
+}
+unsigned server_idle(const struct server *s)
+{
+	unsigned sum;
+	SUM_THREADS(s, nidle);
+	return sum;
+}
 
 uint64_t server_requests(const struct server *s)
 {
@@ -186,7 +198,8 @@ void pool_server_remove(struct pool *pool, struct server *srv)
 
 struct server *pool_first(struct pool *pool)
 {
-	return list_empty(&pool->servers) ? NULL : list_entry(pool->servers.next, struct server, link);
+	return list_empty(&pool->servers) ? NULL
+					  : list_entry(pool->servers.next, struct server, link);
 }
 
 struct server *pool_next(struct pool *pool, struct server *srv)
@@ -230,12 +243,13 @@ unsigned pool_count_usable(const struct pool *pool)
 	unsigned n = 0;
 	struct list *pos;
 
-	list_for_each(pos, &pool->servers)
+	list_for_each (pos, &pool->servers)
 		n += server_usable(list_entry(pos, struct server, link));
 	return n;
 }
 
-void pool_server_set_health(struct pool *pool, struct server *srv, enum server_health h, const char *why)
+void pool_server_set_health(struct pool *pool, struct server *srv, enum server_health h,
+			    const char *why)
 {
 	if (srv->health == h)
 		return;
@@ -259,7 +273,10 @@ void pool_server_set_health(struct pool *pool, struct server *srv, enum server_h
 
 static unsigned cfg_rise(const struct pool *p) { return p->cfg ? p->cfg->backend.rise : 2; }
 static unsigned cfg_fall(const struct pool *p) { return p->cfg ? p->cfg->backend.fall : 3; }
-static bool cfg_has_check(const struct pool *p) { return p->cfg && p->cfg->backend.health_interval_ms; }
+static bool cfg_has_check(const struct pool *p)
+{
+	return p->cfg && p->cfg->backend.health_interval_ms;
+}
 
 void pool_server_failed(struct pool *pool, struct server *srv, enum server_fail why)
 {
@@ -274,7 +291,8 @@ void pool_server_failed(struct pool *pool, struct server *srv, enum server_fail 
 	STORE_COUNT(count, *count + 1);
 	if (srv->health == SRV_UP && *count >= cfg_fall(pool)) {
 		snprintf(reason, sizeof(reason), "%u consecutive %s, last: %s", *count,
-			 why == FAIL_CHECK ? "failed checks" : "failed requests", server_fail_name(why));
+			 why == FAIL_CHECK ? "failed checks" : "failed requests",
+			 server_fail_name(why));
 		pool_server_set_health(pool, srv, SRV_DOWN, reason);
 	}
 }
@@ -290,7 +308,8 @@ void pool_server_ok(struct pool *pool, struct server *srv, bool from_check)
 	}
 	srv->consecutive_ok++;
 	if (srv->health == SRV_DOWN && srv->consecutive_ok >= cfg_rise(pool))
-		pool_server_set_health(pool, srv, SRV_UP, from_check ? "health check passed" : "requests succeed");
+		pool_server_set_health(pool, srv, SRV_UP,
+				       from_check ? "health check passed" : "requests succeed");
 }
 
 void pool_server_set_drain(struct pool *pool, struct server *srv, bool drain)
@@ -328,10 +347,8 @@ void pool_server_set_health_host(struct pool *pool, struct server *srv, const ch
 const char *server_fail_name(enum server_fail why)
 {
 	static const char *const names[FAIL__COUNT] = {
-		[FAIL_CONNECT] = "connect error",
-		[FAIL_CONNECT_TMO] = "connect timeout",
-		[FAIL_RESPONSE_TMO] = "response timeout",
-		[FAIL_PROTOCOL] = "bad response",
+		[FAIL_CONNECT] = "connect error",         [FAIL_CONNECT_TMO] = "connect timeout",
+		[FAIL_RESPONSE_TMO] = "response timeout", [FAIL_PROTOCOL] = "bad response",
 		[FAIL_CHECK] = "health check failed",
 	};
 	return why < FAIL__COUNT ? names[why] : "unknown";

@@ -31,8 +31,14 @@
 struct pool;
 struct lb_ops;
 
-enum server_source { SRV_STATIC, SRV_REGISTERED };
-enum server_health { SRV_UP, SRV_DOWN };
+enum server_source {
+	SRV_STATIC,
+	SRV_REGISTERED
+};
+enum server_health {
+	SRV_UP,
+	SRV_DOWN
+};
 
 /* Why a server failed; counted per server, one log line per transition. */
 enum server_fail {
@@ -47,61 +53,65 @@ enum server_fail {
 /* The part of a server that belongs to one proxy thread.  queued and
  * head_ms are also read by other threads (slot hand-off, txn.c). */
 struct server_thread {
-	struct list queue;                /* waiting requests of this thread */
-	unsigned queued;                  /* atomic: length of queue */
-	uint64_t head_ms;                 /* atomic: when queue's head was queued, 0 = empty */
-	struct list idle_conns;           /* idle keep-alive backend connections */
+	struct list queue;      /* waiting requests of this thread */
+	unsigned queued;        /* atomic: length of queue */
+	uint64_t head_ms;       /* atomic: when queue's head was queued, 0 = empty */
+	struct list idle_conns; /* idle keep-alive backend connections */
 	unsigned nidle;
-	uint64_t requests;                /* single writer (the thread), read by others */
+	uint64_t requests; /* single writer (the thread), read by others */
 	uint64_t bytes_in, bytes_out;
-	bool req_failed;                  /* the thread's own: a failure was reported
-					   * since its last success (workers.c) */
+	bool req_failed; /* the thread's own: a failure was reported
+			  * since its last success (workers.c) */
 };
 
 struct server {
-	uint32_t id;                      /* unique in this process, never reused */
+	uint32_t id; /* unique in this process, never reused */
 	char name[CFG_NAME_MAX];
 	struct cfg_endpoint addr;
 	unsigned weight;
 	enum server_source source;
-	enum server_health health;         /* atomic; written under the pool lock */
-	bool drain;                       /* atomic: no new requests; in-flight finish */
-	bool removed;                     /* atomic: out of the pool, awaiting last put */
-	bool leaving;                     /* withdrawn or expired: removed once idle */
-	uint64_t expires_ms;              /* registered: monotonic expiry, 0 = never */
-	char health_host[CFG_HOST_MAX];   /* Host of its health checks, "" = the backend's
-					   * (main thread: config, agent, replication) */
+	enum server_health health;      /* atomic; written under the pool lock */
+	bool drain;                     /* atomic: no new requests; in-flight finish */
+	bool removed;                   /* atomic: out of the pool, awaiting last put */
+	bool leaving;                   /* withdrawn or expired: removed once idle */
+	uint64_t expires_ms;            /* registered: monotonic expiry, 0 = never */
+	char health_host[CFG_HOST_MAX]; /* Host of its health checks, "" = the backend's
+					 * (main thread: config, agent, replication) */
 
 	/* Rise/fall: consecutive check results, and consecutive failed
 	 * requests (a passing check does not excuse failing requests). */
 	unsigned consecutive_ok, consecutive_fail, consecutive_req_fail;
-	bool checked;                     /* at least one health check done */
+	bool checked; /* at least one health check done */
 
 	/* Proxy state. */
-	unsigned inflight;                /* atomic: slots in use, all threads */
-	unsigned maxconn;                 /* atomic (reload changes it) */
+	unsigned inflight; /* atomic: slots in use, all threads */
+	unsigned maxconn;  /* atomic (reload changes it) */
 
 	/* Counters (main thread; per-thread ones are in th[]). */
-	uint64_t requests_base;           /* replicated from the MASTER */
-	uint64_t failures;                /* all causes */
+	uint64_t requests_base; /* replicated from the MASTER */
+	uint64_t failures;      /* all causes */
 	uint64_t fail_by[FAIL__COUNT];
 
 	/* Balancer private state (smooth weighted round-robin), under the
 	 * pool lock. */
 	int64_t lb_current;
 
-	unsigned refs;                    /* atomic */
+	unsigned refs; /* atomic */
 	struct pool *pool;
-	void *health_priv;                /* owned by the health module */
-	struct list link;                 /* in pool->servers */
+	void *health_priv; /* owned by the health module */
+	struct list link;  /* in pool->servers */
 	unsigned nthreads;
-	struct server_thread th[];        /* one per proxy thread */
+	struct server_thread th[]; /* one per proxy thread */
 };
 
-static inline unsigned server_inflight(const struct server *s) { return __atomic_load_n(&s->inflight, __ATOMIC_SEQ_CST); }
+static inline unsigned server_inflight(const struct server *s)
+{
+	return __atomic_load_n(&s->inflight, __ATOMIC_SEQ_CST);
+}
 static inline bool server_is_down(const struct server *s)
 {
-	return __atomic_load_n(&s->health, __ATOMIC_RELAXED) == SRV_DOWN || __atomic_load_n(&s->removed, __ATOMIC_RELAXED);
+	return __atomic_load_n(&s->health, __ATOMIC_RELAXED) == SRV_DOWN ||
+	       __atomic_load_n(&s->removed, __ATOMIC_RELAXED);
 }
 /* Sums over the threads (relaxed reads: a snapshot for status and sync). */
 unsigned server_queued(const struct server *s);
@@ -119,15 +129,16 @@ static inline void server_count(uint64_t *slot, uint64_t n)
 
 enum pool_event {
 	POOL_SERVER_ADDED,
-	POOL_SERVER_REMOVED,  /* left the pool (struct still valid during the call) */
+	POOL_SERVER_REMOVED, /* left the pool (struct still valid during the call) */
 	POOL_SERVER_UP,
 	POOL_SERVER_DOWN,
-	POOL_SERVER_DRAIN,    /* drain flag changed (see srv->drain) */
+	POOL_SERVER_DRAIN, /* drain flag changed (see srv->drain) */
 	POOL_SERVER_WEIGHT,
-	POOL_SERVER_HOST,     /* health_host changed */
+	POOL_SERVER_HOST, /* health_host changed */
 };
 
-typedef void (*pool_observer_fn)(struct pool *pool, struct server *srv, enum pool_event ev, void *arg);
+typedef void (*pool_observer_fn)(struct pool *pool, struct server *srv, enum pool_event ev,
+				 void *arg);
 
 /* Returns NULL on allocation failure.  Servers get one struct
  * server_thread per proxy thread: cfg->frontend.threads (1 without cfg). */
@@ -146,8 +157,9 @@ int pool_add_observer(struct pool *pool, pool_observer_fn fn, void *arg);
  * after `fall` failures, as HAProxy does); registered servers start DOWN and
  * enter rotation once a health check passes (SPEC "Backend registration").
  * Returns the server or NULL with *err = -EEXIST (name taken) / -ENOMEM. */
-struct server *pool_server_add(struct pool *pool, const char *name, const struct cfg_endpoint *addr,
-			       unsigned weight, enum server_source source, int *err);
+struct server *pool_server_add(struct pool *pool, const char *name,
+			       const struct cfg_endpoint *addr, unsigned weight,
+			       enum server_source source, int *err);
 void pool_server_remove(struct pool *pool, struct server *srv);
 struct server *pool_server_find(struct pool *pool, const char *name);
 
@@ -173,7 +185,8 @@ unsigned pool_count_usable(const struct pool *pool);
 void pool_server_failed(struct pool *pool, struct server *srv, enum server_fail why);
 void pool_server_ok(struct pool *pool, struct server *srv, bool from_check);
 /* Force health (e.g. replicated state); notifies on change. */
-void pool_server_set_health(struct pool *pool, struct server *srv, enum server_health h, const char *why);
+void pool_server_set_health(struct pool *pool, struct server *srv, enum server_health h,
+			    const char *why);
 void pool_server_set_drain(struct pool *pool, struct server *srv, bool drain);
 void pool_server_set_weight(struct pool *pool, struct server *srv, unsigned weight);
 /* The Host of srv's health checks ("" or NULL: backend.health_host, or its

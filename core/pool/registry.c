@@ -16,11 +16,18 @@
 #include "pool.h"
 #include "regmsg.h"
 
-#define REG_SWEEP_MS 100           /* expiry and drain-then-remove */
+#define REG_SWEEP_MS 100 /* expiry and drain-then-remove */
 
 enum reg_count {
-	REG_ANNOUNCES, REG_WITHDRAWS, REG_ADDED, REG_REMOVED, REG_EXPIRED, REG_REFUSED,
-	REG_NOT_ACTIVE, REG_BAD_PAYLOAD, REG_NCOUNTS
+	REG_ANNOUNCES,
+	REG_WITHDRAWS,
+	REG_ADDED,
+	REG_REMOVED,
+	REG_EXPIRED,
+	REG_REFUSED,
+	REG_NOT_ACTIVE,
+	REG_BAD_PAYLOAD,
+	REG_NCOUNTS
 };
 
 struct registry {
@@ -40,9 +47,13 @@ struct registry {
 	struct log_limit bad_limit;
 };
 
-static bool active(const struct registry *r) { return !r->hooks.is_active || r->hooks.is_active(r->hooks.arg); }
+static bool active(const struct registry *r)
+{
+	return !r->hooks.is_active || r->hooks.is_active(r->hooks.arg);
+}
 
-static void send_ack(struct registry *r, const struct sockaddr_in *to, const char *name, uint8_t of, uint8_t reason)
+static void send_ack(struct registry *r, const struct sockaddr_in *to, const char *name,
+		     uint8_t of, uint8_t reason)
 {
 	struct regmsg_ack k = { .accepted = reason == REGMSG_ACK_OK, .of = of, .reason = reason };
 	uint8_t payload[REGMSG_MAX], buf[MSG_MAX_LEN];
@@ -52,8 +63,8 @@ static void send_ack(struct registry *r, const struct sockaddr_in *to, const cha
 	snprintf(k.node, sizeof(k.node), "%s", r->cfg->node.name);
 	plen = regmsg_encode_ack(&k, payload, sizeof(payload));
 	len = plen < 0 ? plen
-		       : msg_encode(r->key, MSG_ACK, r->self.s_addr, msg_next_seq(&r->tx_seq), clock_wall_ms(), payload,
-				    (size_t)plen, buf, sizeof(buf));
+		       : msg_encode(r->key, MSG_ACK, r->self.s_addr, msg_next_seq(&r->tx_seq),
+				    clock_wall_ms(), payload, (size_t)plen, buf, sizeof(buf));
 	if (len > 0)
 		sendto(r->fd, buf, (size_t)len, 0, (const struct sockaddr *)to, sizeof(*to));
 }
@@ -77,7 +88,8 @@ static uint8_t announce(struct registry *r, const struct regmsg_announce *a)
 	endpoint_of(&ep, a->addr, a->port);
 	if (srv && srv->source == SRV_STATIC)
 		return REGMSG_ACK_NAME_TAKEN;
-	if (srv && (srv->addr.sin.sin_addr.s_addr != a->addr || srv->addr.sin.sin_port != ep.sin.sin_port)) {
+	if (srv && (srv->addr.sin.sin_addr.s_addr != a->addr ||
+		    srv->addr.sin.sin_port != ep.sin.sin_port)) {
 		log_info("registry: %s moved from %s to %s", a->name, srv->addr.text, ep.text);
 		pool_server_remove(r->pool, srv);
 		srv = NULL;
@@ -98,8 +110,10 @@ static uint8_t announce(struct registry *r, const struct regmsg_announce *a)
 	}
 	/* Expire after 3 missed announcements, and never sooner than the
 	 * configured [registration] expire. */
-	srv->expires_ms = loop_now_ms(r->loop) + (regmsg_expire_ms(a) > r->cfg->registration.expire_ms
-							  ? regmsg_expire_ms(a) : r->cfg->registration.expire_ms);
+	srv->expires_ms =
+		loop_now_ms(r->loop) + (regmsg_expire_ms(a) > r->cfg->registration.expire_ms
+						? regmsg_expire_ms(a)
+						: r->cfg->registration.expire_ms);
 	return REGMSG_ACK_OK;
 }
 
@@ -108,7 +122,8 @@ static void leave(struct registry *r, struct server *srv, const char *why)
 {
 	if (srv->leaving)
 		return;
-	log_info("registry: server %s (%s) %s: draining, then removing", srv->name, srv->addr.text, why);
+	log_info("registry: server %s (%s) %s: draining, then removing", srv->name, srv->addr.text,
+		 why);
 	srv->leaving = true;
 	pool_server_set_drain(r->pool, srv, true);
 }
@@ -119,7 +134,8 @@ static uint8_t withdraw(struct registry *r, const struct regmsg_withdraw *w)
 
 	if (!srv || srv->source != SRV_REGISTERED || srv->addr.sin.sin_addr.s_addr != w->addr)
 		return REGMSG_ACK_OK; /* already gone: nothing to do, and say so */
-	leave(r, srv, w->why == REGMSG_WD_UNHEALTHY ? "withdrawn (service unhealthy)" : "withdrawn");
+	leave(r, srv,
+	      w->why == REGMSG_WD_UNHEALTHY ? "withdrawn (service unhealthy)" : "withdrawn");
 	return REGMSG_ACK_OK;
 }
 
@@ -130,7 +146,8 @@ static void bad_payload(struct registry *r, const char *what, const char *why, s
 		log_warnx("registry: bad %s from %s: %s", what, inet_ntoa(from), why);
 }
 
-static void rx_registration(struct registry *r, const struct msg *m, const struct sockaddr_in *from)
+static void rx_registration(struct registry *r, const struct msg *m,
+			    const struct sockaddr_in *from)
 {
 	char why[128];
 	uint8_t reason;
@@ -184,9 +201,10 @@ static void reg_io(struct loop *loop, int fd, unsigned events, void *arg)
 			why = msg_replay_check(&r->replay, &m, loop_now_ms(r->loop));
 		if (why != MSG_OK) {
 			r->drops[why]++;
-			if (log_limit_ok(&r->limit[why], loop_now_ms(r->loop), LOG_LIMIT_LONG_MS, NULL))
-				log_warnx("registry: dropped a message from %s: %s", inet_ntoa(from.sin_addr),
-					  msg_drop_name(why));
+			if (log_limit_ok(&r->limit[why], loop_now_ms(r->loop), LOG_LIMIT_LONG_MS,
+					 NULL))
+				log_warnx("registry: dropped a message from %s: %s",
+					  inet_ntoa(from.sin_addr), msg_drop_name(why));
 			continue;
 		}
 		rx_registration(r, &m, &from);
@@ -225,10 +243,12 @@ static void seq_start(struct registry *r)
 	msg_seq_init(&r->tx_seq, path); /* logs a failure; the run goes on */
 }
 
-int registry_open(struct registry **out, struct loop *loop, const struct config *cfg, struct pool *pool,
-		  const struct msg_key *key, struct in_addr self, const struct registry_hooks *hooks)
+int registry_open(struct registry **out, struct loop *loop, const struct config *cfg,
+		  struct pool *pool, const struct msg_key *key, struct in_addr self,
+		  const struct registry_hooks *hooks)
 {
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(cfg->registration.port) };
+	struct sockaddr_in any = { .sin_family = AF_INET,
+				   .sin_port = htons(cfg->registration.port) };
 	struct registry *r = calloc(1, sizeof(*r));
 	int one = 1, err;
 

@@ -24,15 +24,16 @@ struct server;
 struct registry;
 
 struct registry_hooks {
-	bool (*is_active)(void *arg);                   /* NULL: always (standalone) */
-	void (*added)(void *arg, struct server *srv);   /* e.g. check it now */
+	bool (*is_active)(void *arg);                 /* NULL: always (standalone) */
+	void (*added)(void *arg, struct server *srv); /* e.g. check it now */
 	void *arg;
 };
 
 /* Listen on cfg->registration.port.  self: the ack's sender id.
  * Returns 0 or -errno (logged). */
-int registry_open(struct registry **out, struct loop *loop, const struct config *cfg, struct pool *pool,
-		  const struct msg_key *key, struct in_addr self, const struct registry_hooks *hooks);
+int registry_open(struct registry **out, struct loop *loop, const struct config *cfg,
+		  struct pool *pool, const struct msg_key *key, struct in_addr self,
+		  const struct registry_hooks *hooks);
 void registry_close(struct registry *r);
 /* Our address changed (the HA interface got its address after start-up):
  * the acks' sender id from now on. */
@@ -41,14 +42,14 @@ void registry_set_self(struct registry *r, struct in_addr self);
 /* The listener's counters, for `andromedactl status` ("registration",
  * rendered by core/daemon/ctl_registry.c). */
 struct registry_stats {
-	uint64_t announces, withdraws;     /* decoded announcements and withdraws */
-	uint64_t added;                    /* servers put into the pool */
-	uint64_t removed;                  /* servers taken out once drained */
-	uint64_t expired;                  /* servers that missed their announcements */
-	uint64_t refused;                  /* announcements answered with a refusal */
-	uint64_t ignored_not_active;       /* received while not the active balancer */
-	uint64_t bad_payload;              /* authenticated, but not a valid payload */
-	uint64_t drops[MSG_DROP_NCAUSES];  /* dropped by the envelope, by cause ([0] unused) */
+	uint64_t announces, withdraws;    /* decoded announcements and withdraws */
+	uint64_t added;                   /* servers put into the pool */
+	uint64_t removed;                 /* servers taken out once drained */
+	uint64_t expired;                 /* servers that missed their announcements */
+	uint64_t refused;                 /* announcements answered with a refusal */
+	uint64_t ignored_not_active;      /* received while not the active balancer */
+	uint64_t bad_payload;             /* authenticated, but not a valid payload */
+	uint64_t drops[MSG_DROP_NCAUSES]; /* dropped by the envelope, by cause ([0] unused) */
 };
 void registry_get_stats(const struct registry *r, struct registry_stats *out);
 

@@ -13,7 +13,7 @@
 #include "txn.h"
 
 #define LINGER_MAX_BYTES (1u << 20)
-#define FINAL_WRITE_MS 2000 /* bounds the last write and the linger */
+#define FINAL_WRITE_MS   2000 /* bounds the last write and the linger */
 
 static void client_io(struct loop *loop, int fd, unsigned events, void *arg);
 
@@ -45,7 +45,8 @@ void client_arm_timeout(struct client *cl, uint32_t ms)
 		loop_timer_cancel(cl->px->loop, &cl->timer);
 }
 
-struct client *client_new(struct proxy *px, int fd, const struct sockaddr_in *peer, const struct txn_ops *ops)
+struct client *client_new(struct proxy *px, int fd, const struct sockaddr_in *peer,
+			  const struct txn_ops *ops)
 {
 	struct client *cl = calloc(1, sizeof(*cl));
 

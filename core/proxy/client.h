@@ -13,7 +13,8 @@
 /* A client on accepted socket fd, speaking ops; watched for reading.
  * Pauses accepting when this thread reaches its share of maxconn.
  * Returns NULL when out of memory (fd is left to the caller). */
-struct client *client_new(struct proxy *px, int fd, const struct sockaddr_in *peer, const struct txn_ops *ops);
+struct client *client_new(struct proxy *px, int fd, const struct sockaddr_in *peer,
+			  const struct txn_ops *ops);
 /* Close now and free cl->txn; the memory goes after this iteration. */
 void client_close(struct client *cl);
 /* The events to watch (LOOP_READ, LOOP_WRITE); nothing once closed. */

@@ -43,7 +43,13 @@ _Static_assert(_Alignof(http_parser) <= 8, "struct http_msg.priv under-aligned")
 
 /* Which data callback ran last: consecutive calls of the same kind are
  * pieces of one token split across execute calls. */
-enum cb_kind { CB_NONE, CB_URL, CB_STATUS, CB_FIELD, CB_VALUE };
+enum cb_kind {
+	CB_NONE,
+	CB_URL,
+	CB_STATUS,
+	CB_FIELD,
+	CB_VALUE
+};
 
 static int on_url(http_parser *p, const char *at, size_t len);
 static int on_status(http_parser *p, const char *at, size_t len);
@@ -67,10 +73,7 @@ static const http_parser_settings settings = {
 	.on_chunk_complete = on_chunk_complete,
 };
 
-static http_parser *parser_of(struct http_msg *m)
-{
-	return (http_parser *)(void *)m->priv;
-}
+static http_parser *parser_of(struct http_msg *m) { return (http_parser *)(void *)m->priv; }
 
 /* Record the first failure; a response's problems are always the
  * backend's, so the client gets 502 whatever the cause. */
@@ -90,14 +93,14 @@ static int parser_failed(struct http_msg *m)
 
 	if (m->failed)
 		return HTTP_ERROR;
-	if (e == HPE_HEADER_OVERFLOW && !m->head_done)  /* trailers over 80 KiB: 400 */
+	if (e == HPE_HEADER_OVERFLOW && !m->head_done) /* trailers over 80 KiB: 400 */
 		return fail(m, 431, "header section over http-parser's 80 KiB");
 	return fail(m, 400, http_errno_description(e));
 }
 
 static void begin_call(struct http_msg *m, const char *buf, size_t len)
 {
-	parser_of(m)->data = m;  /* the struct may have moved since init */
+	parser_of(m)->data = m; /* the struct may have moved since init */
 	m->cur = buf;
 	m->cur_len = len;
 }
@@ -135,7 +138,8 @@ static int on_url(http_parser *p, const char *at, size_t len)
 
 	if (span_add(m, &m->uri, CB_URL, at, len) < 0)
 		return -1;
-	if (m->limits.max_uri && m->uri.len > m->limits.max_uri) {  /* backstop: http_scan() counts it first */
+	if (m->limits.max_uri &&
+	    m->uri.len > m->limits.max_uri) { /* backstop: http_scan() counts it first */
 		fail(m, 414, http_uri_too_long);
 		return -1;
 	}
@@ -155,7 +159,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 	struct http_header *h;
 
 	if (m->head_done)
-		return 0;  /* a trailer field: forwarded verbatim, not recorded */
+		return 0; /* a trailer field: forwarded verbatim, not recorded */
 	if (m->last_cb != CB_FIELD) {
 		if (m->nheaders == HTTP_MAX_HEADERS) {
 			fail(m, 431, "more than HTTP_MAX_HEADERS header fields");
@@ -166,7 +170,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 	h = &m->headers[m->nheaders - 1];
 	if (span_add(m, &h->name, CB_FIELD, at, len) < 0)
 		return -1;
-	h->value = (struct http_span){ h->name.off + h->name.len, 0 };  /* until on_header_value */
+	h->value = (struct http_span){ h->name.off + h->name.len, 0 }; /* until on_header_value */
 	return 0;
 }
 
@@ -230,7 +234,7 @@ static int on_chunk_complete(http_parser *p)
 	struct http_msg *m = p->data;
 
 	if (m->in_trailers)
-		return 0;  /* end of the trailer section: message_complete follows */
+		return 0; /* end of the trailer section: message_complete follows */
 	m->scan = SC_CHUNK;
 	m->scan_len = 0;
 	http_parser_pause(p, 1);
@@ -299,7 +303,8 @@ static void trim_values(struct http_msg *m)
 	for (unsigned i = 0; i < m->nheaders; i++) {
 		struct http_span *v = &m->headers[i].value;
 
-		while (v->len && (m->cur[v->off + v->len - 1] == ' ' || m->cur[v->off + v->len - 1] == '\t'))
+		while (v->len &&
+		       (m->cur[v->off + v->len - 1] == ' ' || m->cur[v->off + v->len - 1] == '\t'))
 			v->len--;
 	}
 }
@@ -325,16 +330,26 @@ static int check_version(struct http_msg *m, const http_parser *p)
 static enum http_method map_method(unsigned method)
 {
 	switch (method) {
-	case HTTP_GET: return HTTP_M_GET;
-	case HTTP_HEAD: return HTTP_M_HEAD;
-	case HTTP_POST: return HTTP_M_POST;
-	case HTTP_PUT: return HTTP_M_PUT;
-	case HTTP_DELETE: return HTTP_M_DELETE;
-	case HTTP_OPTIONS: return HTTP_M_OPTIONS;
-	case HTTP_TRACE: return HTTP_M_TRACE;
-	case HTTP_CONNECT: return HTTP_M_CONNECT;
-	case HTTP_PATCH: return HTTP_M_PATCH;
-	default: return HTTP_M_OTHER;
+	case HTTP_GET:
+		return HTTP_M_GET;
+	case HTTP_HEAD:
+		return HTTP_M_HEAD;
+	case HTTP_POST:
+		return HTTP_M_POST;
+	case HTTP_PUT:
+		return HTTP_M_PUT;
+	case HTTP_DELETE:
+		return HTTP_M_DELETE;
+	case HTTP_OPTIONS:
+		return HTTP_M_OPTIONS;
+	case HTTP_TRACE:
+		return HTTP_M_TRACE;
+	case HTTP_CONNECT:
+		return HTTP_M_CONNECT;
+	case HTTP_PATCH:
+		return HTTP_M_PATCH;
+	default:
+		return HTTP_M_OTHER;
 	}
 }
 
@@ -351,7 +366,8 @@ static int request_head_ok(struct http_msg *m, const http_parser *p)
 	m->method = map_method(p->method);
 	/* RFC 9112 3.2: exactly one Host in 1.1, never more than one. */
 	if (hosts > 1 || (hosts == 0 && m->version_minor == 1)) {
-		fail(m, 400, hosts ? "more than one Host header" : "HTTP/1.1 request without Host");
+		fail(m, 400,
+		     hosts ? "more than one Host header" : "HTTP/1.1 request without Host");
 		return -1;
 	}
 	return 0;
@@ -405,7 +421,8 @@ static bool set_framing(struct http_msg *m, const http_parser *p)
 	m->content_length = m->has_content_length ? p->content_length : 0;
 	if (m->kind == HTTP_MSG_RESPONSE) {
 		m->upgrade = m->status == 101;
-		no_body = m->skip_body || m->status / 100 == 1 || m->status == 204 || m->status == 304;
+		no_body = m->skip_body || m->status / 100 == 1 || m->status == 204 ||
+			  m->status == 304;
 		m->body_until_eof = !no_body && !m->chunked && !m->has_content_length;
 	} else {
 		/* http-parser also flags CONNECT; that is told by the method. */
@@ -432,14 +449,15 @@ static int on_headers_complete(http_parser *p)
 		return -1;
 	}
 	no_body = set_framing(m, p);
-	if (!no_body && !m->chunked && m->limits.max_body && m->content_length > m->limits.max_body) {
+	if (!no_body && !m->chunked && m->limits.max_body &&
+	    m->content_length > m->limits.max_body) {
 		fail(m, 413, "Content-Length over max_body");
 		return -1;
 	}
 	m->head_done = true;
 	/* http-parser stops before the final LF; http_msg_head feeds it. */
 	http_parser_pause(p, 1);
-	return no_body ? 1 : 0;  /* 1: F_SKIPBODY */
+	return no_body ? 1 : 0; /* 1: F_SKIPBODY */
 }
 
 /* ---- public API -------------------------------------------------------- */
@@ -464,10 +482,7 @@ void http_msg_reset(struct http_msg *m)
 	http_msg_init(m, m->kind, &limits);
 }
 
-void http_msg_expect_no_body(struct http_msg *m)
-{
-	m->skip_body = true;
-}
+void http_msg_expect_no_body(struct http_msg *m) { m->skip_body = true; }
 
 /* The parser paused on the head's final LF: feed that byte, which moves
  * it into the body, or completes a message that has none. */
@@ -502,7 +517,8 @@ static int head_too_large(struct http_msg *m)
 
 int http_msg_head(struct http_msg *m, const char *buf, size_t len, size_t *used)
 {
-	size_t max = m->limits.max_head && m->limits.max_head < HEAD_CAP ? m->limits.max_head : HEAD_CAP;
+	size_t max = m->limits.max_head && m->limits.max_head < HEAD_CAP ? m->limits.max_head
+									 : HEAD_CAP;
 	size_t lim = len < max ? len : max, want, n;
 	const char *why;
 
@@ -537,10 +553,7 @@ int http_msg_head(struct http_msg *m, const char *buf, size_t len, size_t *used)
 	return HTTP_NEED_MORE;
 }
 
-bool http_msg_has_body(const struct http_msg *m)
-{
-	return m->expect_body;
-}
+bool http_msg_has_body(const struct http_msg *m) { return m->expect_body; }
 
 /* One execute call over body bytes; *n = bytes consumed.  Stops at every
  * pause (chunk boundary or end of message). */
@@ -598,7 +611,7 @@ int http_msg_eof(struct http_msg *m)
 	if (!m->head_len || !m->body_until_eof)
 		return fail(m, 400, "connection closed before the end of the message");
 	begin_call(m, "", 0);
-	http_parser_execute(p, &settings, "", 0);  /* len 0 tells it EOF */
+	http_parser_execute(p, &settings, "", 0); /* len 0 tells it EOF */
 	if (m->failed)
 		return HTTP_ERROR;
 	return m->msg_done ? HTTP_MSG_DONE : parser_failed(m);
@@ -609,8 +622,12 @@ int http_msg_eof(struct http_msg *m)
 bool http_method_idempotent(enum http_method m)
 {
 	switch (m) {
-	case HTTP_M_GET: case HTTP_M_HEAD: case HTTP_M_OPTIONS:
-	case HTTP_M_TRACE: case HTTP_M_PUT: case HTTP_M_DELETE:
+	case HTTP_M_GET:
+	case HTTP_M_HEAD:
+	case HTTP_M_OPTIONS:
+	case HTTP_M_TRACE:
+	case HTTP_M_PUT:
+	case HTTP_M_DELETE:
 		return true;
 	default:
 		return false;
@@ -642,7 +659,8 @@ bool http_is_hop_header(const struct http_msg *m, const char *head, unsigned idx
 		if (name_is(head, name, hop[i], strlen(hop[i])))
 			return true;
 	/* Framing travels with the verbatim body, whatever Connection says. */
-	if (name_is(head, name, "transfer-encoding", 17) || name_is(head, name, "content-length", 14))
+	if (name_is(head, name, "transfer-encoding", 17) ||
+	    name_is(head, name, "content-length", 14))
 		return false;
 	for (unsigned nth = 0; (c = http_find_header(m, head, "connection", nth)) >= 0; nth++)
 		if (count_in_list(head, m->headers[c].value, head + name.off, name.len))
@@ -653,29 +671,53 @@ bool http_is_hop_header(const struct http_msg *m, const char *head, unsigned idx
 const char *http_status_text(unsigned status)
 {
 	switch (status) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 204: return "No Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 417: return "Expectation Failed";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	case 100:
+		return "Continue";
+	case 101:
+		return "Switching Protocols";
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 417:
+		return "Expectation Failed";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
 	}
 }

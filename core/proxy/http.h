@@ -34,30 +34,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum http_kind { HTTP_MSG_REQUEST, HTTP_MSG_RESPONSE };
+enum http_kind {
+	HTTP_MSG_REQUEST,
+	HTTP_MSG_RESPONSE
+};
 
 enum http_result {
-	HTTP_NEED_MORE = 0,  /* all input consumed, message not finished */
-	HTTP_HEAD_DONE = 1,  /* head complete; *used = head length */
-	HTTP_MSG_DONE = 2,   /* message complete; *used = bytes up to its end */
-	HTTP_ERROR = -1,     /* see m->status / m->reason */
+	HTTP_NEED_MORE = 0, /* all input consumed, message not finished */
+	HTTP_HEAD_DONE = 1, /* head complete; *used = head length */
+	HTTP_MSG_DONE = 2,  /* message complete; *used = bytes up to its end */
+	HTTP_ERROR = -1,    /* see m->status / m->reason */
 };
 
 /* Request methods we distinguish (others are HTTP_M_OTHER and passed on). */
 enum http_method {
-	HTTP_M_OTHER, HTTP_M_GET, HTTP_M_HEAD, HTTP_M_POST, HTTP_M_PUT, HTTP_M_DELETE,
-	HTTP_M_OPTIONS, HTTP_M_TRACE, HTTP_M_CONNECT, HTTP_M_PATCH,
+	HTTP_M_OTHER,
+	HTTP_M_GET,
+	HTTP_M_HEAD,
+	HTTP_M_POST,
+	HTTP_M_PUT,
+	HTTP_M_DELETE,
+	HTTP_M_OPTIONS,
+	HTTP_M_TRACE,
+	HTTP_M_CONNECT,
+	HTTP_M_PATCH,
 };
 
 struct http_limits {
-	uint32_t max_head;  /* bytes of request line + headers -> 431 (414 if the URI alone);
-			     * 0 or over 80 KiB: http-parser's cap of 80 KiB */
-	uint32_t max_uri;   /* -> 414 */
-	uint64_t max_body;  /* 0 = unlimited -> 413 (a chunk is refused at its size line) */
+	uint32_t max_head; /* bytes of request line + headers -> 431 (414 if the URI alone);
+			    * 0 or over 80 KiB: http-parser's cap of 80 KiB */
+	uint32_t max_uri;  /* -> 414 */
+	uint64_t max_body; /* 0 = unlimited -> 413 (a chunk is refused at its size line) */
 };
 
 struct http_span {
-	uint32_t off, len;  /* into the head buffer */
+	uint32_t off, len; /* into the head buffer */
 };
 
 #define HTTP_MAX_HEADERS 100 /* more -> 431 */
@@ -72,40 +83,40 @@ struct http_msg {
 
 	/* Filled while parsing the head. */
 	enum http_method method;
-	struct http_span method_text;   /* request: as received */
-	struct http_span uri;           /* request */
-	unsigned version_minor;         /* 0 or 1 (major is always 1) */
-	unsigned status;                /* response: status code; on error: our status to send */
-	struct http_span reason_text;   /* response: reason phrase */
+	struct http_span method_text; /* request: as received */
+	struct http_span uri;         /* request */
+	unsigned version_minor;       /* 0 or 1 (major is always 1) */
+	unsigned status;              /* response: status code; on error: our status to send */
+	struct http_span reason_text; /* response: reason phrase */
 	struct http_header headers[HTTP_MAX_HEADERS];
 	unsigned nheaders;
-	uint32_t head_len;              /* once HTTP_HEAD_DONE */
+	uint32_t head_len; /* once HTTP_HEAD_DONE */
 
 	/* Framing, valid once HTTP_HEAD_DONE. */
-	bool keep_alive;                /* per version + Connection header */
+	bool keep_alive; /* per version + Connection header */
 	bool chunked;
 	bool has_content_length;
 	uint64_t content_length;
-	bool upgrade;                   /* Upgrade + Connection: upgrade (request; not set
-					 * for CONNECT: see method) / 101 (response) */
-	bool expect_continue;           /* request: Expect: 100-continue */
-	bool body_until_eof;            /* response without length: body ends at close */
+	bool upgrade;         /* Upgrade + Connection: upgrade (request; not set
+			       * for CONNECT: see method) / 101 (response) */
+	bool expect_continue; /* request: Expect: 100-continue */
+	bool body_until_eof;  /* response without length: body ends at close */
 
-	const char *reason;             /* on HTTP_ERROR: short text for logs */
+	const char *reason; /* on HTTP_ERROR: short text for logs */
 
 	/* private */
-	unsigned char priv[96] __attribute__((aligned(8)));  /* http_parser state */
+	unsigned char priv[96] __attribute__((aligned(8))); /* http_parser state */
 	uint64_t body_seen;
 	int last_cb;
 	bool head_done, msg_done, skip_body;
-	bool failed;                    /* sticky: status/reason are set */
-	bool expect_body;               /* fixed once HTTP_HEAD_DONE */
-	bool in_trailers;               /* chunked: last chunk seen */
-	uint8_t scan;                   /* line checker state (http_scan.c) */
-	uint32_t scan_len;              /* bytes of the current chunk-size line */
-	uint32_t fed;                   /* head bytes given to http_parser */
-	uint32_t start_off;             /* first byte of the start line */
-	const char *cur;                /* buffer of the running call */
+	bool failed;        /* sticky: status/reason are set */
+	bool expect_body;   /* fixed once HTTP_HEAD_DONE */
+	bool in_trailers;   /* chunked: last chunk seen */
+	uint8_t scan;       /* line checker state (http_scan.c) */
+	uint32_t scan_len;  /* bytes of the current chunk-size line */
+	uint32_t fed;       /* head bytes given to http_parser */
+	uint32_t start_off; /* first byte of the start line */
+	const char *cur;    /* buffer of the running call */
 	size_t cur_len;
 };
 

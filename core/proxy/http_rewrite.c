@@ -25,7 +25,10 @@ static void wr_mem(struct wr *w, const char *s, size_t n)
 }
 
 static void wr_str(struct wr *w, const char *s) { wr_mem(w, s, strlen(s)); }
-static void wr_span(struct wr *w, const char *head, struct http_span s) { wr_mem(w, head + s.off, s.len); }
+static void wr_span(struct wr *w, const char *head, struct http_span s)
+{
+	wr_mem(w, head + s.off, s.len);
+}
 
 static void wr_fmt(struct wr *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void wr_fmt(struct wr *w, const char *fmt, ...)
@@ -72,13 +75,15 @@ static void wr_header(struct wr *w, const char *head, const struct http_header *
 
 /* Existing X-Forwarded-For values, in order, then the client's address
  * (the de facto convention: each proxy appends the address it saw). */
-static void wr_forwarded_for(struct wr *w, const struct http_msg *m, const char *head, const char *ip)
+static void wr_forwarded_for(struct wr *w, const struct http_msg *m, const char *head,
+			     const char *ip)
 {
 	bool first = true;
 
 	wr_str(w, "X-Forwarded-For: ");
 	for (unsigned i = 0; i < m->nheaders; i++) {
-		if (!name_is(head, m->headers[i].name, "x-forwarded-for") || !m->headers[i].value.len)
+		if (!name_is(head, m->headers[i].name, "x-forwarded-for") ||
+		    !m->headers[i].value.len)
 			continue;
 		if (!first)
 			wr_mem(w, ", ", 2);
@@ -108,13 +113,15 @@ static void wr_via(struct wr *w, const struct http_msg *m, const char *head, con
 	wr_mem(w, "\r\n", 2);
 }
 
-static bool request_header_replaced(const char *head, struct http_span name, const struct rewrite_req *r)
+static bool request_header_replaced(const char *head, struct http_span name,
+				    const struct rewrite_req *r)
 {
 	if (name_is(head, name, "x-request-id"))
 		return true;
 	if (r->via_name && name_is(head, name, "via"))
 		return true;
-	return r->client_ip && (name_is(head, name, "x-forwarded-for") || name_is(head, name, "x-forwarded-proto"));
+	return r->client_ip && (name_is(head, name, "x-forwarded-for") ||
+				name_is(head, name, "x-forwarded-proto"));
 }
 
 int http_rewrite_request(const struct http_msg *m, const char *head, const struct rewrite_req *r,
@@ -170,7 +177,8 @@ int http_rewrite_response(const struct http_msg *m, const char *head, const stru
 	for (unsigned i = 0; i < m->nheaders; i++) {
 		struct http_span name = m->headers[i].name;
 
-		if (http_is_hop_header(m, head, i) || (r->via_name && name_is(head, name, "via")) ||
+		if (http_is_hop_header(m, head, i) ||
+		    (r->via_name && name_is(head, name, "via")) ||
 		    (r->request_id && name_is(head, name, "x-request-id")))
 			continue;
 		wr_header(&w, head, &m->headers[i]);
@@ -205,7 +213,8 @@ int http_error_response(unsigned status, const char *via_name, const char *reque
 	int blen = snprintf(body, sizeof(body), "%u %s\n", status, text);
 
 	wr_fmt(&w, "HTTP/1.1 %u %s\r\n", status, text);
-	wr_fmt(&w, "Content-Type: text/plain\r\nContent-Length: %d\r\nCache-Control: no-store\r\n", blen);
+	wr_fmt(&w, "Content-Type: text/plain\r\nContent-Length: %d\r\nCache-Control: no-store\r\n",
+	       blen);
 	if (via_name)
 		wr_fmt(&w, "Via: 1.1 %s\r\n", via_name);
 	if (request_id)

@@ -16,18 +16,18 @@
 #include "http.h"
 
 struct rewrite_req {
-	const char *client_ip;   /* appended to X-Forwarded-For; NULL: no X-Forwarded-* */
-	const char *request_id;  /* X-Request-Id value (replaces any received) */
-	const char *via_name;    /* NULL: no Via of ours (received ones pass unchanged) */
-	bool upgrade;            /* keep Upgrade and send Connection: upgrade */
+	const char *client_ip;  /* appended to X-Forwarded-For; NULL: no X-Forwarded-* */
+	const char *request_id; /* X-Request-Id value (replaces any received) */
+	const char *via_name;   /* NULL: no Via of ours (received ones pass unchanged) */
+	bool upgrade;           /* keep Upgrade and send Connection: upgrade */
 };
 
 struct rewrite_rsp {
-	const char *via_name;    /* NULL: no Via of ours (received ones pass unchanged) */
-	const char *request_id;  /* X-Request-Id value (replaces the backend's); NULL: none */
-	bool keep_alive;         /* the client connection stays open after this response */
-	bool client_http10;      /* client spoke HTTP/1.0: keep-alive must be explicit */
-	bool upgrade;            /* 101: keep Upgrade, send Connection: upgrade */
+	const char *via_name;   /* NULL: no Via of ours (received ones pass unchanged) */
+	const char *request_id; /* X-Request-Id value (replaces the backend's); NULL: none */
+	bool keep_alive;        /* the client connection stays open after this response */
+	bool client_http10;     /* client spoke HTTP/1.0: keep-alive must be explicit */
+	bool upgrade;           /* 101: keep Upgrade, send Connection: upgrade */
 };
 
 /* Write the request head for a backend into out[0..cap).  Returns the

@@ -14,10 +14,7 @@
 /* A chunk-size line with extensions; longer is an abuse, not a use. */
 #define CHUNK_LINE_MAX 4096
 
-static bool is_ctl(unsigned char c)
-{
-	return (c < 0x20 && c != '\t') || c == 0x7f;
-}
+static bool is_ctl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
 
 /* One byte of a start line or field section; returns the next state or
  * -1 (reason in *why). */
@@ -34,13 +31,13 @@ static int scan_field_byte(int st, unsigned char c, const char **why)
 		return c == '\r' ? SC_START_CR : SC_START;
 	case SC_LINE:
 		if (c == ' ' || c == '\t') {
-			*why = "obsolete line folding";  /* RFC 9112 5.2 */
+			*why = "obsolete line folding"; /* RFC 9112 5.2 */
 			return -1;
 		}
 		return c == '\r' ? SC_END_CR : c == ':' ? SC_VALUE : SC_NAME;
 	case SC_NAME:
 		if (c == ' ' || c == '\t') {
-			*why = "whitespace in field name";  /* RFC 9112 5.1 */
+			*why = "whitespace in field name"; /* RFC 9112 5.1 */
 			return -1;
 		}
 		return c == '\r' ? SC_CR : c == ':' ? SC_VALUE : SC_NAME;
@@ -67,7 +64,7 @@ static int scan_target_byte(struct http_msg *m, int st, unsigned char c, const c
 	if (st == SC_METHOD)
 		return c == ' ' ? SC_TARGET : SC_METHOD;
 	if (c == ' ')
-		return m->scan_len ? SC_START : SC_TARGET;  /* http-parser skips extra SP */
+		return m->scan_len ? SC_START : SC_TARGET; /* http-parser skips extra SP */
 	*why = http_uri_too_long;
 	return ++m->scan_len > m->limits.max_uri && m->limits.max_uri ? -1 : SC_TARGET;
 }
@@ -161,7 +158,8 @@ size_t http_scan(struct http_msg *m, const char *buf, size_t len, const char **w
 			m->start_off = (uint32_t)(buf + i - m->cur);
 			st = m->kind == HTTP_MSG_REQUEST ? SC_METHOD : SC_START;
 		}
-		if (st == SC_CHUNK || st == SC_CHUNK_BWS || st == SC_CHUNK_EXT || st == SC_CHUNK_CR)
+		if (st == SC_CHUNK || st == SC_CHUNK_BWS || st == SC_CHUNK_EXT ||
+		    st == SC_CHUNK_CR)
 			next = scan_chunk_byte(m, st, c, why);
 		else if (st == SC_METHOD || st == SC_TARGET)
 			next = scan_target_byte(m, st, c, why);

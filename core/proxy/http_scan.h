@@ -9,23 +9,23 @@
 
 /* Line checker states (m->scan). */
 enum scan_state {
-	SC_IDLE,        /* not checking (body data) */
-	SC_LEAD,        /* before the start line: empty lines allowed (RFC 9112 2.2) */
+	SC_IDLE, /* not checking (body data) */
+	SC_LEAD, /* before the start line: empty lines allowed (RFC 9112 2.2) */
 	SC_LEAD_CR,
-	SC_METHOD,      /* request line: method, then request-target */
+	SC_METHOD, /* request line: method, then request-target */
 	SC_TARGET,
-	SC_START,       /* rest of the start line */
+	SC_START, /* rest of the start line */
 	SC_START_CR,
-	SC_LINE,        /* at the start of a field line or of the final CRLF */
+	SC_LINE, /* at the start of a field line or of the final CRLF */
 	SC_NAME,
 	SC_VALUE,
 	SC_CR,
 	SC_END_CR,
-	SC_CHUNK,       /* in a chunk-size line: the hex size */
-	SC_CHUNK_BWS,   /* whitespace after the size: only more of it, ';' or CR */
-	SC_CHUNK_EXT,   /* after ';': chunk extensions */
+	SC_CHUNK,     /* in a chunk-size line: the hex size */
+	SC_CHUNK_BWS, /* whitespace after the size: only more of it, ';' or CR */
+	SC_CHUNK_EXT, /* after ';': chunk extensions */
 	SC_CHUNK_CR,
-	SC_END,         /* the checked section is complete */
+	SC_END, /* the checked section is complete */
 };
 
 /* The reason http_scan() gives for a request-target over max_uri: the

@@ -37,7 +37,8 @@ static int listener_open(const struct cfg_endpoint *ep, bool reuseport)
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
-	    bind(fd, (const struct sockaddr *)&ep->sin, sizeof(ep->sin)) < 0 || listen(fd, 4096) < 0) {
+	    bind(fd, (const struct sockaddr *)&ep->sin, sizeof(ep->sin)) < 0 ||
+	    listen(fd, 4096) < 0) {
 		int err = -errno;
 
 		close(fd);
@@ -51,7 +52,8 @@ static int accept_one(void *arg, int fd, const struct sockaddr_storage *ss)
 {
 	struct proxy *px = arg;
 	const struct sockaddr_in *peer = (const struct sockaddr_in *)ss;
-	const struct txn_ops *ops = px->cfg->frontend.mode == MODE_TCP ? &tunnel_ops : &txn_http_ops;
+	const struct txn_ops *ops =
+		px->cfg->frontend.mode == MODE_TCP ? &tunnel_ops : &txn_http_ops;
 	int one = 1;
 	struct client *cl;
 
@@ -85,13 +87,15 @@ static void reap_now(struct loop *loop, struct loop_timer *tm)
 	proxy_check_drained(px);
 }
 
-int proxy_create(struct proxy **out, struct loop *loop, struct pool *pool, const struct config *cfg)
+int proxy_create(struct proxy **out, struct loop *loop, struct pool *pool,
+		 const struct config *cfg)
 {
 	return proxy_create_thread(out, loop, pool, cfg, 0, NULL, NULL);
 }
 
-int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool, const struct config *cfg,
-			unsigned tid, const struct proxy_msgs *msgs, void *msgs_arg)
+int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool,
+			const struct config *cfg, unsigned tid, const struct proxy_msgs *msgs,
+			void *msgs_arg)
 {
 	struct proxy *px = calloc(1, sizeof(*px));
 	uint32_t bufsize = cfg->frontend.max_header_size + 8192;
@@ -117,7 +121,8 @@ int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool
 	px->limits = (struct http_limits){ .max_head = cfg->frontend.max_header_size,
 					   .max_uri = cfg->frontend.max_uri_size,
 					   .max_body = cfg->frontend.max_body_size };
-	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), GRND_NONBLOCK) != sizeof(px->id_prefix))
+	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), GRND_NONBLOCK) !=
+	    sizeof(px->id_prefix))
 		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)loop_clock_ms();
 	fd = listener_open(&cfg->frontend.listen, pool_threads(pool) > 1);
 	if (fd < 0) {
@@ -140,15 +145,17 @@ int proxy_start(struct proxy *px)
 	int err;
 
 	snprintf(name, sizeof(name), "frontend %s", px->cfg->frontend.listen.text);
-	err = acceptor_start(&px->acceptor, px->loop, px->listen_fd, name, ACCEPT_BATCH, accept_one, px);
+	err = acceptor_start(&px->acceptor, px->loop, px->listen_fd, name, ACCEPT_BATCH,
+			     accept_one, px);
 	if (err < 0) {
 		log_errno(err, "%s: cannot watch listener", name);
 		return err;
 	}
 	if (px->tid == 0)
-		log_info("frontend %s: accepting (%s mode, %u thread%s)", px->cfg->frontend.listen.text,
-			 px->cfg->frontend.mode == MODE_TCP ? "tcp" : "http", pool_threads(px->pool),
-			 pool_threads(px->pool) > 1 ? "s" : "");
+		log_info("frontend %s: accepting (%s mode, %u thread%s)",
+			 px->cfg->frontend.listen.text,
+			 px->cfg->frontend.mode == MODE_TCP ? "tcp" : "http",
+			 pool_threads(px->pool), pool_threads(px->pool) > 1 ? "s" : "");
 	return 0;
 }
 
@@ -165,7 +172,7 @@ void proxy_shutdown(struct proxy *px, void (*done)(void *arg), void *arg)
 		px->listen_fd = -1;
 	}
 	/* Idle keep-alive clients go now; the others after their response. */
-	list_for_each_safe(pos, tmp, &px->clients) {
+	list_for_each_safe (pos, tmp, &px->clients) {
 		struct client *cl = list_entry(pos, struct client, link);
 
 		if (!cl->txn && !cl->out)
@@ -201,14 +208,15 @@ void proxy_destroy(struct proxy *px)
 
 void proxy_get_stats(const struct proxy *px, struct proxy_stats *st) { *st = px->stats; }
 
-unsigned proxy_for_each_route(struct proxy *px, void (*fn)(const struct proxy_route *r, void *arg), void *arg)
+unsigned proxy_for_each_route(struct proxy *px, void (*fn)(const struct proxy_route *r, void *arg),
+			      void *arg)
 {
-	static const char *const methods[] = { "OTHER", "GET", "HEAD", "POST", "PUT", "DELETE",
-					       "OPTIONS", "TRACE", "CONNECT", "PATCH" };
+	static const char *const methods[] = { "OTHER",  "GET",     "HEAD",  "POST",    "PUT",
+					       "DELETE", "OPTIONS", "TRACE", "CONNECT", "PATCH" };
 	unsigned n = 0;
 	struct list *pos;
 
-	list_for_each(pos, &px->txns) {
+	list_for_each (pos, &px->txns) {
 		struct txn *t = list_entry(pos, struct txn, link);
 		struct proxy_route r = {
 			.request_id = t->id_text,
@@ -216,7 +224,8 @@ unsigned proxy_for_each_route(struct proxy *px, void (*fn)(const struct proxy_ro
 			.server = t->srv ? t->srv->name : NULL,
 			.state = txn_state_name(t->state),
 			.method = px->cfg->frontend.mode == MODE_HTTP && t->state != TXN_READING
-					  ? methods[t->req.method] : NULL,
+					  ? methods[t->req.method]
+					  : NULL,
 			.age_ms = loop_now_ms(px->loop) - t->start_ms,
 		};
 		fn(&r, arg);

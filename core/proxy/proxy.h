@@ -21,13 +21,15 @@ struct proxy_msgs; /* proxy_types.h */
 
 /* Create the proxy and bind the frontend listener (IP_FREEBIND, so the VIP
  * need not be present yet).  Returns 0 or -errno (logged). */
-int proxy_create(struct proxy **out, struct loop *loop, struct pool *pool, const struct config *cfg);
+int proxy_create(struct proxy **out, struct loop *loop, struct pool *pool,
+		 const struct config *cfg);
 /* The same for proxy thread tid of a group (workers.h): its own listener
  * (SO_REUSEPORT when the pool has several threads), no pool observer on
  * threads other than 0 (the group forwards the events), and msgs(msgs_arg)
  * to reach the other threads (workers.c's). */
-int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool, const struct config *cfg,
-			unsigned tid, const struct proxy_msgs *msgs, void *msgs_arg);
+int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool,
+			const struct config *cfg, unsigned tid, const struct proxy_msgs *msgs,
+			void *msgs_arg);
 /* Start accepting.  Returns 0 or -errno. */
 int proxy_start(struct proxy *px);
 /* Graceful stop: close the listener and idle clients, let requests in
@@ -38,6 +40,7 @@ void proxy_destroy(struct proxy *px);
 
 void proxy_get_stats(const struct proxy *px, struct proxy_stats *st);
 /* Call fn for each active request; returns the number visited. */
-unsigned proxy_for_each_route(struct proxy *px, void (*fn)(const struct proxy_route *r, void *arg), void *arg);
+unsigned proxy_for_each_route(struct proxy *px, void (*fn)(const struct proxy_route *r, void *arg),
+			      void *arg);
 
 #endif

@@ -8,26 +8,26 @@
 #include <stdint.h>
 
 struct proxy_stats {
-	uint64_t accepted;          /* client connections */
-	uint64_t requests;          /* requests (http) or connections (tcp) dispatched */
-	uint64_t responses;         /* responses completed */
-	uint64_t redispatched;      /* re-assigned to another server */
-	uint64_t queued;            /* ever waited in a server queue */
-	uint64_t errors_4xx;        /* our own 4xx answers (bad input) */
-	uint64_t errors_5xx;        /* our own 502/503/504 */
-	uint64_t aborted;           /* connections closed mid-response */
-	unsigned clients;           /* open client connections now */
-	unsigned active;            /* requests in the routing table now */
+	uint64_t accepted;     /* client connections */
+	uint64_t requests;     /* requests (http) or connections (tcp) dispatched */
+	uint64_t responses;    /* responses completed */
+	uint64_t redispatched; /* re-assigned to another server */
+	uint64_t queued;       /* ever waited in a server queue */
+	uint64_t errors_4xx;   /* our own 4xx answers (bad input) */
+	uint64_t errors_5xx;   /* our own 502/503/504 */
+	uint64_t aborted;      /* connections closed mid-response */
+	unsigned clients;      /* open client connections now */
+	unsigned active;       /* requests in the routing table now */
 };
 
 /* One row of the routing table (the seed's "tabla de direccionamiento"). */
 struct proxy_route {
 	const char *request_id;
-	const char *client;         /* "ip:port" */
-	const char *server;         /* NULL while not assigned */
-	const char *state;          /* "reading", "queued", "connecting", "sending",
-	                             * "waiting", "responding", "tunnel" */
-	const char *method;         /* NULL in tcp mode */
+	const char *client; /* "ip:port" */
+	const char *server; /* NULL while not assigned */
+	const char *state;  /* "reading", "queued", "connecting", "sending",
+			     * "waiting", "responding", "tunnel" */
+	const char *method; /* NULL in tcp mode */
 	uint64_t age_ms;
 };
 

@@ -42,8 +42,8 @@ enum txn_state {
 struct proxy;
 struct client;
 struct bconn;
-struct txn_ops;     /* txn.h: the protocol of a client connection */
-struct bconn_cb;    /* bconn.h: what a backend connection reports */
+struct txn_ops;  /* txn.h: the protocol of a client connection */
+struct bconn_cb; /* bconn.h: what a backend connection reports */
 
 /* What a proxy thread of a group sends to the other threads: workers.c
  * implements it (proxy_create_thread), so that the proxy calls nothing of
@@ -66,59 +66,59 @@ struct txn {
 	enum txn_state state;
 	uint64_t start_ms;
 
-	struct server *srv;        /* assigned server (referenced), or NULL */
-	struct server *failed_on;  /* last server that failed this txn (referenced) */
-	struct bconn *bc;          /* backend connection while attached */
+	struct server *srv;       /* assigned server (referenced), or NULL */
+	struct server *failed_on; /* last server that failed this txn (referenced) */
+	struct bconn *bc;         /* backend connection while attached */
 	unsigned retries_left;
-	bool counted_inflight;     /* holds one of srv->inflight */
+	bool counted_inflight; /* holds one of srv->inflight */
 
 	/* Request side. */
 	struct http_msg req;
-	struct buf *rq;            /* bytes for the backend: rewritten head + body */
-	uint32_t rq_sent;          /* of rq, from rq->head, already written */
-	bool rq_replayable;        /* rq still holds the request from byte 0 */
-	bool req_done;             /* whole request read from the client */
+	struct buf *rq;     /* bytes for the backend: rewritten head + body */
+	uint32_t rq_sent;   /* of rq, from rq->head, already written */
+	bool rq_replayable; /* rq still holds the request from byte 0 */
+	bool req_done;      /* whole request read from the client */
 	bool idempotent;
 
 	/* Response side. */
 	struct http_msg rsp;
-	struct buf *rs;            /* bytes from the backend */
-	uint32_t rs_ready;         /* of rs, validated and ready for the client */
-	struct buf *rh;            /* rewritten response head not yet sent */
+	struct buf *rs;    /* bytes from the backend */
+	uint32_t rs_ready; /* of rs, validated and ready for the client */
+	struct buf *rh;    /* rewritten response head not yet sent */
 	bool rsp_head_done;
-	bool rsp_started;          /* bytes already went to the client */
+	bool rsp_started; /* bytes already went to the client */
 	bool rsp_done;
-	bool bc_reusable;          /* backend connection can go back to the pool */
+	bool bc_reusable; /* backend connection can go back to the pool */
 
 	/* Tunnel (mode tcp / Upgrade). */
 	bool cl_eof, srv_eof, cl_shut, srv_shut;
 
-	struct loop_timer timer;   /* queue_timeout, server_timeout */
-	uint64_t queued_ms;        /* when it joined the queue */
-	struct list qlink;         /* in srv->th[tid].queue while TXN_QUEUED */
-	struct list link;          /* in px->txns: the routing table */
+	struct loop_timer timer; /* queue_timeout, server_timeout */
+	uint64_t queued_ms;      /* when it joined the queue */
+	struct list qlink;       /* in srv->th[tid].queue while TXN_QUEUED */
+	struct list link;        /* in px->txns: the routing table */
 	struct txn *next_free;
 };
 
 struct client {
 	int fd;
 	struct proxy *px;
-	const struct txn_ops *ops;  /* its protocol: HTTP, or a tunnel (mode tcp,
-	                            * and after an accepted Upgrade) */
+	const struct txn_ops *ops; /* its protocol: HTTP, or a tunnel (mode tcp,
+				    * and after an accepted Upgrade) */
 	struct sockaddr_in peer;
 	char ip[INET_ADDRSTRLEN];
 	char addr_text[INET_ADDRSTRLEN + 8];
-	struct buf *in;            /* bytes from the client */
+	struct buf *in; /* bytes from the client */
 	struct txn *txn;
-	struct buf *out;           /* our own error response being written */
-	struct loop_timer timer;   /* header / keep-alive / inactivity */
+	struct buf *out;         /* our own error response being written */
+	struct loop_timer timer; /* header / keep-alive / inactivity */
 	unsigned nrequests;
-	bool close_after;          /* close once the current response is out */
-	bool head_started;         /* bytes of a new request head arrived */
-	bool read_eof;             /* the client half-closed */
-	bool lingering;            /* error sent: draining input before close */
-	uint32_t lingered;         /* bytes discarded while lingering */
-	struct list link;          /* in px->clients */
+	bool close_after;  /* close once the current response is out */
+	bool head_started; /* bytes of a new request head arrived */
+	bool read_eof;     /* the client half-closed */
+	bool lingering;    /* error sent: draining input before close */
+	uint32_t lingered; /* bytes discarded while lingering */
+	struct list link;  /* in px->clients */
 };
 
 struct bconn {
@@ -128,14 +128,14 @@ struct bconn {
 	struct txn *txn;           /* NULL while idle */
 	const struct bconn_cb *cb; /* where events go while attached */
 	bool connected;
-	bool reused;               /* taken from the idle pool */
-	bool dead;                 /* closed; freed after this iteration */
-	struct loop_timer timer;   /* connect_timeout; idle expiry */
-	struct list idle_link;     /* in srv->th[tid].idle_conns while idle */
+	bool reused;             /* taken from the idle pool */
+	bool dead;               /* closed; freed after this iteration */
+	struct loop_timer timer; /* connect_timeout; idle expiry */
+	struct list idle_link;   /* in srv->th[tid].idle_conns while idle */
 };
 
 struct proxy {
-	unsigned tid;              /* proxy thread: 0 = the main thread */
+	unsigned tid;                  /* proxy thread: 0 = the main thread */
 	const struct proxy_msgs *msgs; /* to the other threads; NULL when alone */
 	void *msgs_arg;
 	struct loop *loop;
@@ -143,13 +143,13 @@ struct proxy {
 	const struct config *cfg;
 	struct buf_pool bufs;
 	int listen_fd;
-	struct acceptor acceptor;  /* on listen_fd, once proxy_start() ran */
+	struct acceptor acceptor; /* on listen_fd, once proxy_start() ran */
 	bool stopping;
 	void (*drained)(void *arg);
 	void *drained_arg;
 	struct list clients;
-	struct list reap;          /* closed clients, freed after this iteration */
-	struct list reap_bconns;   /* closed backend connections, likewise */
+	struct list reap;        /* closed clients, freed after this iteration */
+	struct list reap_bconns; /* closed backend connections, likewise */
 	struct loop_timer reap_timer;
 	struct list txns;
 	struct txn *free_txns;

@@ -17,11 +17,11 @@
 #include "pool.h"
 
 struct redispatch_facts {
-	bool nothing_sent;       /* not one byte of the request reached the server */
+	bool nothing_sent; /* not one byte of the request reached the server */
 	bool idempotent;
-	bool replayable;         /* the whole request is still in our buffer */
-	bool response_started;   /* the client already got bytes of a response */
-	bool tcp_mode;           /* whole connections: only before connecting */
+	bool replayable;       /* the whole request is still in our buffer */
+	bool response_started; /* the client already got bytes of a response */
+	bool tcp_mode;         /* whole connections: only before connecting */
 	unsigned retries_left;
 };
 

@@ -105,7 +105,8 @@ static int flush_to_client(struct txn *t)
 {
 	struct client *cl = t->cl;
 
-	if (pump_out(cl->fd, t->rh, &t->srv->th[t->px->tid].bytes_out) < 0 || pump_out(cl->fd, t->rs, &t->srv->th[t->px->tid].bytes_out) < 0)
+	if (pump_out(cl->fd, t->rh, &t->srv->th[t->px->tid].bytes_out) < 0 ||
+	    pump_out(cl->fd, t->rs, &t->srv->th[t->px->tid].bytes_out) < 0)
 		return -1;
 	return 0;
 }
@@ -137,7 +138,8 @@ static void tunnel_backend_io(struct txn *t, unsigned events)
 	struct client *cl = t->cl;
 
 	client_arm_timeout(cl, tunnel_timeout(t->px));
-	if ((events & LOOP_WRITE) && pump_out(t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
+	if ((events & LOOP_WRITE) &&
+	    pump_out(t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
 		return tunnel_broken(t);
 	if (events & LOOP_READ) {
 		ssize_t n = pump_in(t->px, t->bc->fd, &t->rs);
@@ -162,7 +164,8 @@ void tunnel_start(struct txn *t)
 	loop_timer_cancel(t->px->loop, &t->timer);
 	client_arm_timeout(cl, tunnel_timeout(t->px));
 	/* Whatever is buffered (the 101 head, early bytes) goes out first. */
-	if (flush_to_client(t) < 0 || pump_out(t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
+	if (flush_to_client(t) < 0 ||
+	    pump_out(t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
 		return tunnel_broken(t);
 	tunnel_update(t);
 }
@@ -182,17 +185,11 @@ static void tunnel_accept(struct client *cl)
 }
 
 /* Idle too long (the tunnel's inactivity timeout). */
-static void tunnel_client_timeout(struct client *cl)
-{
-	client_close(cl);
-}
+static void tunnel_client_timeout(struct client *cl) { client_close(cl); }
 
 /* No server for the connection: a byte stream has no way to say why, the
  * close is the answer. */
-static void tunnel_fail(struct client *cl, unsigned status)
-{
-	client_close(cl);
-}
+static void tunnel_fail(struct client *cl, unsigned status) { client_close(cl); }
 
 const struct txn_ops tunnel_ops = {
 	.start = tunnel_accept,

@@ -31,8 +31,9 @@ static void txn_slot_handoff(struct proxy *px, struct server *srv);
 const char *txn_state_name(enum txn_state s)
 {
 	static const char *const names[] = {
-		[TXN_READING] = "reading", [TXN_QUEUED] = "queued", [TXN_CONNECTING] = "connecting",
-		[TXN_SENDING] = "sending", [TXN_WAITING] = "waiting", [TXN_RESPONDING] = "responding",
+		[TXN_READING] = "reading",       [TXN_QUEUED] = "queued",
+		[TXN_CONNECTING] = "connecting", [TXN_SENDING] = "sending",
+		[TXN_WAITING] = "waiting",       [TXN_RESPONDING] = "responding",
 		[TXN_TUNNEL] = "tunnel",
 	};
 	return names[s];
@@ -64,7 +65,8 @@ struct txn *txn_new(struct client *cl)
 	}
 	/* The two http_msg are set up by http_msg_init() below; clear the rest. */
 	memset(t, 0, offsetof(struct txn, req));
-	memset((char *)t + offsetof(struct txn, rq), 0, offsetof(struct txn, rsp) - offsetof(struct txn, rq));
+	memset((char *)t + offsetof(struct txn, rq), 0,
+	       offsetof(struct txn, rsp) - offsetof(struct txn, rq));
 	memset((char *)t + offsetof(struct txn, rs), 0, sizeof(*t) - offsetof(struct txn, rs));
 	t->id = ++px->next_txn_id;
 	txn_format_id(t->id_text, px->id_prefix, t->id);
@@ -76,7 +78,8 @@ struct txn *txn_new(struct client *cl)
 	loop_timer_init(&t->timer, txn_timeout, t);
 	list_init(&t->qlink);
 	http_msg_init(&t->req, HTTP_MSG_REQUEST, &px->limits);
-	http_msg_init(&t->rsp, HTTP_MSG_RESPONSE, &(struct http_limits){ .max_head = px->bufs.size });
+	http_msg_init(&t->rsp, HTTP_MSG_RESPONSE,
+		      &(struct http_limits){ .max_head = px->bufs.size });
 	list_add_tail(&px->txns, &t->link);
 	px->stats.active++;
 	cl->txn = t;
@@ -89,7 +92,7 @@ struct txn *txn_new(struct client *cl)
  * is handed to the thread whose head request has waited longest instead
  * of being released (so newcomers never overtake a queue).  th[].head_ms
  * (0 = empty queue) is what the other threads read. */
-#define AT_LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define AT_LOAD(p)     __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define AT_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 
 static bool slot_take(struct server *srv)
@@ -97,8 +100,8 @@ static bool slot_take(struct server *srv)
 	unsigned cur = AT_LOAD(&srv->inflight);
 
 	while (cur < AT_LOAD(&srv->maxconn))
-		if (__atomic_compare_exchange_n(&srv->inflight, &cur, cur + 1, false, __ATOMIC_SEQ_CST,
-						__ATOMIC_SEQ_CST))
+		if (__atomic_compare_exchange_n(&srv->inflight, &cur, cur + 1, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 			return true;
 	return false;
 }
@@ -122,7 +125,9 @@ static int oldest_waiter(const struct server *srv)
 
 static void queue_changed(struct server_thread *th)
 {
-	AT_STORE(&th->head_ms, list_empty(&th->queue) ? 0 : list_entry(th->queue.next, struct txn, qlink)->queued_ms);
+	AT_STORE(&th->head_ms, list_empty(&th->queue)
+				       ? 0
+				       : list_entry(th->queue.next, struct txn, qlink)->queued_ms);
 }
 
 static void queue_push(struct txn *t)
@@ -200,10 +205,7 @@ void txn_release_server(struct txn *t, bool reuse_conn)
 }
 
 /* The backend is connected (or was reused): the protocol starts sending. */
-static void txn_connected(struct txn *t)
-{
-	t->cl->ops->backend_connected(t);
-}
+static void txn_connected(struct txn *t) { t->cl->ops->backend_connected(t); }
 
 static void txn_connect_failed(struct txn *t, enum server_fail why)
 {
@@ -212,10 +214,7 @@ static void txn_connect_failed(struct txn *t, enum server_fail why)
 
 /* Backend events go to the client's protocol of the moment: HTTP's, or
  * the tunnel's after an Upgrade. */
-static void txn_backend_io(struct txn *t, unsigned events)
-{
-	t->cl->ops->backend_io(t, events);
-}
+static void txn_backend_io(struct txn *t, unsigned events) { t->cl->ops->backend_io(t, events); }
 
 static const struct bconn_cb txn_bconn_cb = {
 	.connected = txn_connected,
@@ -403,7 +402,7 @@ static bool txn_evacuate_one(struct proxy *px, struct server *srv, bool down)
 {
 	struct list *pos;
 
-	list_for_each(pos, &px->txns) {
+	list_for_each (pos, &px->txns) {
 		struct txn *t = list_entry(pos, struct txn, link);
 
 		if (t->srv != srv)

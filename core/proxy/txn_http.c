@@ -73,7 +73,8 @@ static void txn_http_error(struct client *cl, unsigned status)
 		return;
 	}
 	n = http_error_response(status, px->cfg->frontend.via ? px->cfg->node.name : NULL,
-				t ? t->id_text : NULL, buf_end(cl->out), buf_room(&px->bufs, cl->out));
+				t ? t->id_text : NULL, buf_end(cl->out),
+				buf_room(&px->bufs, cl->out));
 	if (n > 0)
 		cl->out->tail += (uint32_t)n;
 	if (t)
@@ -125,7 +126,8 @@ static int request_body_move(struct txn *t)
 		}
 		if (!room)
 			break;
-		r = http_msg_body(&t->req, buf_start(cl->in), room < buf_len(cl->in) ? room : buf_len(cl->in), &used);
+		r = http_msg_body(&t->req, buf_start(cl->in),
+				  room < buf_len(cl->in) ? room : buf_len(cl->in), &used);
 		if (r == HTTP_ERROR)
 			return -(int)t->req.status;
 		buf_append(&px->bufs, t->rq, buf_start(cl->in), used);
@@ -153,7 +155,8 @@ static void request_head_done(struct txn *t, size_t used)
 	struct client *cl = t->cl;
 	const char *head = buf_start(cl->in);
 	struct rewrite_req rw = { .client_ip = px->cfg->frontend.xff ? cl->ip : NULL,
-				  .request_id = t->id_text, .upgrade = t->req.upgrade,
+				  .request_id = t->id_text,
+				  .upgrade = t->req.upgrade,
 				  .via_name = px->cfg->frontend.via ? px->cfg->node.name : NULL };
 	uint64_t id;
 	int n, err;
@@ -302,8 +305,8 @@ static void backend_send(struct txn *t)
 	uint64_t id;
 
 	while (t->rq_sent < buf_len(t->rq)) {
-		ssize_t n = send(bc->fd, buf_start(t->rq) + t->rq_sent, buf_len(t->rq) - t->rq_sent,
-				 MSG_NOSIGNAL);
+		ssize_t n = send(bc->fd, buf_start(t->rq) + t->rq_sent,
+				 buf_len(t->rq) - t->rq_sent, MSG_NOSIGNAL);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 			bconn_want(bc, LOOP_READ | LOOP_WRITE);
@@ -365,7 +368,8 @@ static void txn_http_done(struct client *cl, bool keep_alive)
 static void response_finish(struct txn *t)
 {
 	struct client *cl = t->cl;
-	bool keep_alive = t->req.keep_alive && t->rsp.keep_alive && !t->rsp.body_until_eof && t->req_done;
+	bool keep_alive =
+		t->req.keep_alive && t->rsp.keep_alive && !t->rsp.body_until_eof && t->req_done;
 	bool reuse = t->bc_reusable && t->req_done && t->rq_sent == buf_len(t->rq) &&
 		     (!t->rs || buf_len(t->rs) == 0);
 
@@ -399,7 +403,8 @@ static int response_head(struct txn *t)
 	if (!t->rh && !(t->rh = buf_get(&px->bufs)))
 		return HTTP_ERROR;
 	buf_compact(t->rh);
-	n = http_rewrite_response(&t->rsp, buf_start(t->rs), &rw, buf_end(t->rh), buf_room(&px->bufs, t->rh));
+	n = http_rewrite_response(&t->rsp, buf_start(t->rs), &rw, buf_end(t->rh),
+				  buf_room(&px->bufs, t->rh));
 	if (n < 0)
 		return HTTP_ERROR;
 	t->rh->tail += (uint32_t)n;
@@ -451,7 +456,8 @@ static void response_process(struct txn *t)
 	}
 	while (!t->rsp_done && t->rs_ready < buf_len(t->rs)) {
 		size_t used = 0;
-		int r = http_msg_body(&t->rsp, buf_start(t->rs) + t->rs_ready, buf_len(t->rs) - t->rs_ready, &used);
+		int r = http_msg_body(&t->rsp, buf_start(t->rs) + t->rs_ready,
+				      buf_len(t->rs) - t->rs_ready, &used);
 
 		if (r == HTTP_ERROR) {
 			txn_report_failed(t->px, t->srv, FAIL_PROTOCOL);
@@ -583,8 +589,9 @@ static void response_flush(struct txn *t)
 	}
 	update_client_mask(cl);
 	if (t->bc)
-		bconn_want(t->bc, (request_unsent(t) ? LOOP_WRITE : 0) |
-					  (!t->rs || buf_space(&t->px->bufs, t->rs) ? LOOP_READ : 0));
+		bconn_want(t->bc,
+			   (request_unsent(t) ? LOOP_WRITE : 0) |
+				   (!t->rs || buf_space(&t->px->bufs, t->rs) ? LOOP_READ : 0));
 }
 
 static void txn_http_writable(struct client *cl)

@@ -22,14 +22,14 @@
 #include "txn.h"
 
 enum wmsg_kind {
-	WM_FAILED,    /* -> main: a request failed on srv (arg: enum server_fail) */
-	WM_OK,        /* -> main: a request succeeded on srv */
-	WM_DRAINED,   /* -> main: thread arg has drained after shutdown */
-	WM_SLOT,      /* -> thread: one of srv's slots, for its queue */
-	WM_EVENT,     /* -> thread: pool event arg on srv */
-	WM_SHUTDOWN,  /* -> thread: graceful stop */
-	WM_CALL,      /* -> thread: run call->fn, then signal the caller */
-	WM_STOP,      /* -> thread: destroy the proxy, leave the loop */
+	WM_FAILED,   /* -> main: a request failed on srv (arg: enum server_fail) */
+	WM_OK,       /* -> main: a request succeeded on srv */
+	WM_DRAINED,  /* -> main: thread arg has drained after shutdown */
+	WM_SLOT,     /* -> thread: one of srv's slots, for its queue */
+	WM_EVENT,    /* -> thread: pool event arg on srv */
+	WM_SHUTDOWN, /* -> thread: graceful stop */
+	WM_CALL,     /* -> thread: run call->fn, then signal the caller */
+	WM_STOP,     /* -> thread: destroy the proxy, leave the loop */
 };
 
 struct call {
@@ -41,7 +41,7 @@ struct call {
 struct wmsg {
 	enum wmsg_kind kind;
 	int arg;
-	struct server *srv;   /* referenced, or NULL */
+	struct server *srv; /* referenced, or NULL */
 	struct call *call;
 	struct wmsg *next;
 };
@@ -55,7 +55,7 @@ struct mailbox {
 struct worker {
 	unsigned tid;
 	struct workers *ws;
-	struct loop *loop;    /* the main loop for thread 0 */
+	struct loop *loop; /* the main loop for thread 0 */
 	struct proxy *px;
 	struct mailbox mb;
 	pthread_t thread;
@@ -134,7 +134,8 @@ static bool post_srv(struct worker *to, enum wmsg_kind kind, struct server *srv,
 	struct wmsg *m = calloc(1, sizeof(*m));
 
 	if (!m) {
-		log_errno(-ENOMEM, "thread %u: cannot send a message about server %s", to->tid, srv->name);
+		log_errno(-ENOMEM, "thread %u: cannot send a message about server %s", to->tid,
+			  srv->name);
 		return false;
 	}
 	m->kind = kind;
@@ -340,7 +341,8 @@ static int worker_init(struct workers *ws, unsigned tid, struct loop *main_loop)
 		log_errno(err, "thread %u: cannot create its event loop", tid);
 		return err;
 	}
-	if ((err = proxy_create_thread(&w->px, w->loop, ws->pool, ws->cfg, tid, &workers_msgs, ws)) < 0)
+	if ((err = proxy_create_thread(&w->px, w->loop, ws->pool, ws->cfg, tid, &workers_msgs,
+				       ws)) < 0)
 		return err; /* logged */
 	if (ws->n > 1 && (err = mailbox_init(&w->mb, w)) < 0) {
 		log_errno(err, "thread %u: cannot create its mailbox", tid);
@@ -349,7 +351,8 @@ static int worker_init(struct workers *ws, unsigned tid, struct loop *main_loop)
 	return 0;
 }
 
-int workers_create(struct workers **out, struct loop *main_loop, struct pool *pool, const struct config *cfg)
+int workers_create(struct workers **out, struct loop *main_loop, struct pool *pool,
+		   const struct config *cfg)
 {
 	struct workers *ws = calloc(1, sizeof(*ws));
 	int err;
@@ -494,7 +497,8 @@ static void walk_routes(struct proxy *px, void *arg)
 		rw->n += proxy_for_each_route(px, rw->fn, rw->arg);
 }
 
-unsigned workers_for_each_route(struct workers *ws, void (*fn)(const struct proxy_route *r, void *arg), void *arg)
+unsigned workers_for_each_route(struct workers *ws,
+				void (*fn)(const struct proxy_route *r, void *arg), void *arg)
 {
 	struct route_walk rw = { fn, arg, 0 };
 

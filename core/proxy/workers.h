@@ -27,7 +27,8 @@ struct config;
 /* Create the proxies (and their listeners, so that every SO_REUSEPORT
  * socket is bound before privileges are dropped) and the loops of threads
  * 1..n-1, where n = pool_threads(pool).  Returns 0 or -errno (logged). */
-int workers_create(struct workers **out, struct loop *main_loop, struct pool *pool, const struct config *cfg);
+int workers_create(struct workers **out, struct loop *main_loop, struct pool *pool,
+		   const struct config *cfg);
 /* Start accepting and start the threads.  Call after dropping
  * privileges: capabilities are per thread on Linux, and threads inherit
  * the creator's.  Returns 0 or -errno (logged). */
@@ -42,7 +43,8 @@ unsigned workers_count(const struct workers *ws);
 void workers_get_stats(struct workers *ws, unsigned i, struct proxy_stats *st);
 /* fn for each active request on every thread (run on the owning thread
  * while the main thread waits).  Returns the number visited. */
-unsigned workers_for_each_route(struct workers *ws, void (*fn)(const struct proxy_route *r, void *arg), void *arg);
+unsigned workers_for_each_route(struct workers *ws,
+				void (*fn)(const struct proxy_route *r, void *arg), void *arg);
 
 /* Hold every other thread between two loop iterations while fn(arg) runs
  * on the main thread (configuration reload writes what they read). */

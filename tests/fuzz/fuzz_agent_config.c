@@ -36,7 +36,11 @@
 #include "regmsg.h"
 
 #ifndef CHECK
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 #endif
 
 static int memfd = -1;
@@ -87,7 +91,8 @@ static void check_loaded(const struct agent_config *c)
 	CHECK(c->announce_interval_ms <= REGMSG_INTERVAL_MAX_MS);
 	CHECK(c->health_timeout_ms >= 10 && c->health_timeout_ms < c->announce_interval_ms);
 	CHECK(terminated(c->health_url, sizeof(c->health_url)));
-	CHECK(strncasecmp(c->health_url, "http://", 7) == 0 || strncasecmp(c->health_url, "https://", 8) == 0);
+	CHECK(strncasecmp(c->health_url, "http://", 7) == 0 ||
+	      strncasecmp(c->health_url, "https://", 8) == 0);
 	for (const unsigned char *p = (const unsigned char *)c->health_url; *p; p++)
 		CHECK(*p > ' ' && *p < 0x7f);
 	CHECK(c->interface[0] || c->nbalancers > 0);

@@ -36,7 +36,11 @@
 #include "log.h"
 
 #ifndef CHECK
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 #endif
 
 #define LINES_MAX 64 /* value parsers: first lines only, to keep runs fast */
@@ -108,7 +112,8 @@ static void check_loaded(const struct config *c)
 	CHECK(!c->registration.enabled || c->registration.key_file[0]);
 	if (!c->ha.enabled)
 		return;
-	CHECK(c->ha.vrid >= 1 && c->ha.vrid <= 255 && c->ha.priority >= 1 && c->ha.priority <= 254);
+	CHECK(c->ha.vrid >= 1 && c->ha.vrid <= 255 && c->ha.priority >= 1 &&
+	      c->ha.priority <= 254);
 	CHECK(c->ha.advert_interval_ms >= 10 && c->ha.advert_interval_ms <= 40950);
 	CHECK(c->ha.advert_interval_ms % 10 == 0);
 	CHECK(c->ha.nvips >= 1 && c->ha.nvips <= CFG_MAX_VIPS && c->ha.npeers <= CFG_MAX_PEERS);
@@ -142,7 +147,8 @@ static void check_load(const uint8_t *data, size_t size)
  * parse back to the same number. */
 static void check_number(const char *s, enum cfgv_kind kind)
 {
-	int (*parse)(const char *, uint64_t *) = kind == CFGV_DUR ? config_parse_duration : config_parse_size;
+	int (*parse)(const char *, uint64_t *) =
+		kind == CFGV_DUR ? config_parse_duration : config_parse_size;
 	char again[64];
 	uint64_t n, m;
 	int r = parse(s, &n);
@@ -171,7 +177,8 @@ static void check_values(const char *s, bool first)
 	if (config_parse_endpoint(s, &ep) == 0) {
 		check_endpoint(&ep);
 		CHECK(config_parse_endpoint(ep.text, &ep2) == 0);
-		CHECK(memcmp(&ep.sin, &ep2.sin, sizeof(ep.sin)) == 0 && strcmp(ep.text, ep2.text) == 0);
+		CHECK(memcmp(&ep.sin, &ep2.sin, sizeof(ep.sin)) == 0 &&
+		      strcmp(ep.text, ep2.text) == 0);
 	}
 	if (cfgv_parse_vip(s, &vip) == 0)
 		CHECK(vip.prefixlen >= 1 && vip.prefixlen <= 32 && vip.addr.s_addr != 0);
@@ -194,7 +201,8 @@ static void check_lines(const uint8_t *data, size_t size)
 	CHECK(copy != NULL);
 	memcpy(copy, data, size);
 	copy[size] = '\0';
-	for (line = strtok_r(copy, "\n", &save); line && n < LINES_MAX; line = strtok_r(NULL, "\n", &save), n++) {
+	for (line = strtok_r(copy, "\n", &save); line && n < LINES_MAX;
+	     line = strtok_r(NULL, "\n", &save), n++) {
 		check_values(line, n == 0);
 		if (!(eq = strchr(line, '=')))
 			continue;

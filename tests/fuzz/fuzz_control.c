@@ -39,12 +39,16 @@
 #include "loop.h"
 
 #ifndef CHECK
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 #endif
 
-#define INPUT_MAX 16384  /* below the daemon's drain limit: no reset on close */
-#define REPLY_MAX 65536
-#define LOOP_ROUNDS 200  /* an exchange takes a handful; more is a hang */
+#define INPUT_MAX   16384 /* below the daemon's drain limit: no reset on close */
+#define REPLY_MAX   65536
+#define LOOP_ROUNDS 200 /* an exchange takes a handful; more is a hang */
 
 static struct loop *loop;
 static struct control *ctl;
@@ -96,7 +100,8 @@ static int expected_words(const char *line, size_t len, int max, size_t *start, 
 	if (len && line[len - 1] == '\r')
 		len--;
 	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || (unsigned char)line[i] > 0x7e)
+		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
+		    (unsigned char)line[i] > 0x7e)
 			return -EILSEQ;
 	for (size_t i = 0; i < len;) {
 		if (is_blank(line[i])) {
@@ -127,7 +132,8 @@ static int check_parser(const char *line, size_t len, int max, char **argv)
 	CHECK(argc == want);
 	for (int i = 0; i < argc; i++) {
 		CHECK(argv[i] == buf + start[i]); /* in place */
-		CHECK(strlen(argv[i]) == wlen[i] && memcmp(argv[i], line + start[i], wlen[i]) == 0);
+		CHECK(strlen(argv[i]) == wlen[i] &&
+		      memcmp(argv[i], line + start[i], wlen[i]) == 0);
 	}
 	return argc;
 }
@@ -179,7 +185,10 @@ static const char *error_text(json_t *j)
 	return json_string_value(e);
 }
 
-static bool starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+static bool starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
 
 /* The reply the daemon must give to a line whose parse gave argc/argv. */
 static void check_reply(json_t *j, int argc, char **argv)

@@ -24,15 +24,19 @@
 #define MAX_MSGS 8
 
 struct outcome {
-	int rc;               /* last result */
-	unsigned status;      /* on HTTP_ERROR */
-	size_t consumed;      /* bytes consumed in all */
-	unsigned msgs;        /* messages completed */
+	int rc;          /* last result */
+	unsigned status; /* on HTTP_ERROR */
+	size_t consumed; /* bytes consumed in all */
+	unsigned msgs;   /* messages completed */
 	uint32_t head_len[MAX_MSGS];
 };
 
 #ifndef CHECK
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 #endif
 
 static void check_error(const struct http_msg *m)
@@ -56,7 +60,7 @@ static void check_head_done(const struct http_msg *m, const char *buf, size_t le
 
 		CHECK(h->name.len > 0 && h->name.off + h->name.len <= used);
 		CHECK(h->value.off + h->value.len <= used);
-		(void)http_is_hop_header(m, buf, i);  /* reads under ASan */
+		(void)http_is_hop_header(m, buf, i); /* reads under ASan */
 	}
 	CHECK(http_find_header(m, buf, "host", 0) >= 0 || m->version_minor == 0);
 	if (m->limits.max_body && m->has_content_length && http_msg_has_body(m))
@@ -92,7 +96,7 @@ static int feed_body(struct http_msg *m, const char *buf, size_t len, size_t spl
 
 	for (int k = 0; k < 2 && rc == HTTP_NEED_MORE; k++) {
 		rc = http_msg_body(m, buf + off, cut[k] - off, &n);
-		CHECK(n <= cut[k] - off);  /* never consumes past its input */
+		CHECK(n <= cut[k] - off); /* never consumes past its input */
 		CHECK(rc != HTTP_NEED_MORE || n == cut[k] - off);
 		CHECK(rc != HTTP_HEAD_DONE);
 		off += n;
@@ -116,7 +120,8 @@ static void run(const char *data, size_t size, const struct http_limits *l, size
 		o->rc = feed_head(&m, data + o->consumed, size - o->consumed, split, &used);
 		o->consumed += used;
 		if (o->rc == HTTP_HEAD_DONE && http_msg_has_body(&m)) {
-			o->rc = feed_body(&m, data + o->consumed, size - o->consumed, split, &used);
+			o->rc = feed_body(&m, data + o->consumed, size - o->consumed, split,
+					  &used);
 			o->consumed += used;
 		}
 		if (o->rc == HTTP_ERROR) {
@@ -127,7 +132,8 @@ static void run(const char *data, size_t size, const struct http_limits *l, size
 		if (o->rc == HTTP_NEED_MORE)
 			return;
 		o->head_len[o->msgs++] = m.head_len;
-		if (!m.keep_alive || m.upgrade || m.method == HTTP_M_CONNECT || o->consumed == size)
+		if (!m.keep_alive || m.upgrade || m.method == HTTP_M_CONNECT ||
+		    o->consumed == size)
 			return;
 		http_msg_reset(&m);
 	}
@@ -150,7 +156,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run((const char *)data + 2, size - 2, &l, data[1], &cut);
 	/* Slicing must not change the outcome. */
 	CHECK(whole.rc == cut.rc && whole.msgs == cut.msgs && whole.status == cut.status);
-	CHECK(whole.rc == HTTP_ERROR || whole.consumed == cut.consumed);  /* *used is moot on error */
+	CHECK(whole.rc == HTTP_ERROR ||
+	      whole.consumed == cut.consumed); /* *used is moot on error */
 	CHECK(memcmp(whole.head_len, cut.head_len, sizeof(whole.head_len)) == 0);
 	return 0;
 }

@@ -26,21 +26,25 @@
 #define MAX_MSGS 8
 
 struct outcome {
-	int rc;               /* last result */
-	unsigned status;      /* on HTTP_ERROR */
-	size_t consumed;      /* bytes consumed in all */
-	unsigned msgs;        /* messages completed */
+	int rc;          /* last result */
+	unsigned status; /* on HTTP_ERROR */
+	size_t consumed; /* bytes consumed in all */
+	unsigned msgs;   /* messages completed */
 	uint32_t head_len[MAX_MSGS];
 };
 
 #ifndef CHECK
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 #endif
 
 static void check_error(const struct http_msg *m)
 {
 	CHECK(m->reason != NULL);
-	CHECK(m->status == 502);  /* whatever the backend did wrong */
+	CHECK(m->status == 502); /* whatever the backend did wrong */
 }
 
 static void check_head_done(const struct http_msg *m, const char *buf, size_t len, size_t used)
@@ -58,7 +62,7 @@ static void check_head_done(const struct http_msg *m, const char *buf, size_t le
 
 		CHECK(h->name.len > 0 && h->name.off + h->name.len <= used);
 		CHECK(h->value.off + h->value.len <= used);
-		(void)http_is_hop_header(m, buf, i);  /* reads under ASan */
+		(void)http_is_hop_header(m, buf, i); /* reads under ASan */
 	}
 	/* RFC 9112 6.3: no body after HEAD, 1xx, 204, 304 */
 	if (m->skip_body || m->status < 200 || m->status == 204 || m->status == 304)
@@ -98,7 +102,7 @@ static int feed_body(struct http_msg *m, const char *buf, size_t len, size_t spl
 
 	for (int k = 0; k < 2 && rc == HTTP_NEED_MORE; k++) {
 		rc = http_msg_body(m, buf + off, cut[k] - off, &n);
-		CHECK(n <= cut[k] - off);  /* never consumes past its input */
+		CHECK(n <= cut[k] - off); /* never consumes past its input */
 		CHECK(rc != HTTP_NEED_MORE || n == cut[k] - off);
 		CHECK(rc != HTTP_HEAD_DONE);
 		off += n;
@@ -124,7 +128,8 @@ static void run(const char *data, size_t size, const struct http_limits *l, bool
 		o->rc = feed_head(&m, data + o->consumed, size - o->consumed, split, &used);
 		o->consumed += used;
 		if (o->rc == HTTP_HEAD_DONE && http_msg_has_body(&m)) {
-			o->rc = feed_body(&m, data + o->consumed, size - o->consumed, split, &used);
+			o->rc = feed_body(&m, data + o->consumed, size - o->consumed, split,
+					  &used);
 			o->consumed += used;
 		}
 		if (o->rc == HTTP_ERROR) {
@@ -168,7 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run((const char *)data + 2, size - 2, &l, data[0] & 16, data[1], &cut);
 	/* Slicing must not change the outcome. */
 	CHECK(whole.rc == cut.rc && whole.msgs == cut.msgs && whole.status == cut.status);
-	CHECK(whole.rc == HTTP_ERROR || whole.consumed == cut.consumed);  /* *used is moot on error */
+	CHECK(whole.rc == HTTP_ERROR ||
+	      whole.consumed == cut.consumed); /* *used is moot on error */
 	CHECK(memcmp(whole.head_len, cut.head_len, sizeof(whole.head_len)) == 0);
 	return 0;
 }

@@ -33,7 +33,11 @@
 #include "log.h"
 
 #ifndef CHECK
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 #endif
 
 static char dir[256];
@@ -57,7 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(file, sizeof(file), "%s/%s", dir, JOURNAL_FILE);
 	snprintf(tmpfile_path, sizeof(tmpfile_path), "%s/%s", dir, JOURNAL_TMP_FILE);
 	atexit(cleanup);
-	log_set_level(LOG_LVL_ERR);   /* open logs a line per truncated input */
+	log_set_level(LOG_LVL_ERR); /* open logs a line per truncated input */
 	return 0;
 }
 
@@ -86,7 +90,8 @@ static size_t good_prefix(const uint8_t *data, size_t size, uint64_t *count, uin
 	struct journal_rec r;
 
 	*count = *last = 0;
-	while (off < size && journal_decode(data + off, size - off, &r, &used) == 0 && r.seq > *last) {
+	while (off < size && journal_decode(data + off, size - off, &r, &used) == 0 &&
+	       r.seq > *last) {
 		*last = r.seq;
 		(*count)++;
 		off += used;
@@ -169,7 +174,8 @@ static bool reseal(uint8_t *buf, size_t size)
 			continue;
 		}
 		uint32_t crc = journal_crc32c(0, buf + off, len - 4);
-		uint8_t be[4] = { (uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8), (uint8_t)crc };
+		uint8_t be[4] = { (uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8),
+				  (uint8_t)crc };
 
 		changed |= memcmp(buf + off + len - 4, be, 4) != 0;
 		memcpy(buf + off + len - 4, be, 4);

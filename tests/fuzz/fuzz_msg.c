@@ -27,12 +27,16 @@
 #include "msg.h"
 
 #ifndef CHECK
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 #endif
 
 /* 00 01 .. 1f, as in tests/unit/test_msg.c vector 1. */
 static const struct msg_key fuzz_key = {
-	.bytes = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+	.bytes = { 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
 		   16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31 },
 	.len = 32,
 };
@@ -64,7 +68,8 @@ static void check_decoded(const uint8_t *data, size_t size)
 	CHECK(m.payload == data + MSG_HDR_LEN);
 	/* The encoding is canonical: nothing in an accepted message is
 	 * ignored by the decoder. */
-	n = msg_encode(&fuzz_key, m.type, m.sender, m.seq, m.ts_ms, m.payload, m.len, again, sizeof(again));
+	n = msg_encode(&fuzz_key, m.type, m.sender, m.seq, m.ts_ms, m.payload, m.len, again,
+		       sizeof(again));
 	CHECK(n == (int)size && memcmp(again, data, size) == 0);
 }
 
@@ -93,14 +98,15 @@ static void round_trip(const uint8_t *data, size_t size)
 	}
 	CHECK(n == (int)(MSG_HDR_LEN + plen + MSG_MAC_LEN));
 	CHECK(msg_decode(&fuzz_key, buf, (size_t)n, &m) == MSG_OK);
-	CHECK(m.type == type && m.sender == sender && m.seq == seq && m.ts_ms == ts && m.len == plen);
+	CHECK(m.type == type && m.sender == sender && m.seq == seq && m.ts_ms == ts &&
+	      m.len == plen);
 	CHECK(memcmp(m.payload, data + 21, plen) == 0);
 
 	/* A trusted first contact, then the same again. */
 	CHECK(msg_replay_check(&replay, &m, ts) == MSG_OK);
 	CHECK(msg_replay_check(&replay, &m, ts) == MSG_DROP_REPLAY);
 
-	cut = seq % (size_t)n;  /* 0 .. n-1 */
+	cut = seq % (size_t)n; /* 0 .. n-1 */
 	CHECK(msg_decode(&fuzz_key, buf, cut, &m) == MSG_DROP_SHORT);
 	bit = ts % ((size_t)n * 8);
 	buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));

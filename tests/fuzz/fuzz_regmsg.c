@@ -26,7 +26,11 @@
 #include "regmsg.h"
 
 #ifndef CHECK
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 #endif
 
 union any {
@@ -39,18 +43,24 @@ static enum regmsg_err decode(unsigned kind, const uint8_t *p, size_t n, union a
 			      size_t wl)
 {
 	switch (kind) {
-	case 0: return regmsg_decode_announce(p, n, &u->a, why, wl);
-	case 1: return regmsg_decode_withdraw(p, n, &u->w, why, wl);
-	default: return regmsg_decode_ack(p, n, &u->k, why, wl);
+	case 0:
+		return regmsg_decode_announce(p, n, &u->a, why, wl);
+	case 1:
+		return regmsg_decode_withdraw(p, n, &u->w, why, wl);
+	default:
+		return regmsg_decode_ack(p, n, &u->k, why, wl);
 	}
 }
 
 static int encode(unsigned kind, const union any *u, uint8_t *out, size_t cap)
 {
 	switch (kind) {
-	case 0: return regmsg_encode_announce(&u->a, out, cap);
-	case 1: return regmsg_encode_withdraw(&u->w, out, cap);
-	default: return regmsg_encode_ack(&u->k, out, cap);
+	case 0:
+		return regmsg_encode_announce(&u->a, out, cap);
+	case 1:
+		return regmsg_encode_withdraw(&u->w, out, cap);
+	default:
+		return regmsg_encode_ack(&u->k, out, cap);
 	}
 }
 

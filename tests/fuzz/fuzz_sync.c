@@ -30,7 +30,11 @@
 #include "sync_codec.h"
 
 #ifndef CHECK
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 #endif
 
 /* Larger than any message payload (msg.h), so a cap is never the limit. */
@@ -63,7 +67,8 @@ static int decode_snapshot(const uint8_t *p, size_t len, struct sync_snap_hdr *h
 	*n = 0;
 	if (sync_snap_decode(p, len, h, &off) < 0)
 		return -EBADMSG;
-	CHECK(off <= len && h->nchunks >= 1 && h->nchunks <= SYNC_MAX_CHUNKS && h->chunk < h->nchunks);
+	CHECK(off <= len && h->nchunks >= 1 && h->nchunks <= SYNC_MAX_CHUNKS &&
+	      h->chunk < h->nchunks);
 	CHECK(name_ok(h->master));
 	for (; *n < h->nservers; (*n)++) {
 		size_t before = off;
@@ -86,15 +91,19 @@ static int decode(unsigned kind, const uint8_t *p, size_t len)
 	size_t n;
 
 	switch (kind) {
-	case 0: return decode_snapshot(p, len, &h, &n);
-	case 1: return sync_delta_decode(p, len, &d);
-	default: return sync_request_decode(p, len, &q);
+	case 0:
+		return decode_snapshot(p, len, &h, &n);
+	case 1:
+		return sync_delta_decode(p, len, &d);
+	default:
+		return sync_request_decode(p, len, &q);
 	}
 }
 
 /* Decode as kind; if accepted, encode again into out[0..cap).  Returns
  * the decoder's result; *olen is the encoder's. */
-static int round_trip(unsigned kind, const uint8_t *p, size_t len, uint8_t *out, size_t cap, int *olen)
+static int round_trip(unsigned kind, const uint8_t *p, size_t len, uint8_t *out, size_t cap,
+		      int *olen)
 {
 	struct sync_snap_hdr h;
 	struct sync_delta d;

@@ -32,16 +32,21 @@
 #include "vrrp_packet.h"
 
 #ifndef CHECK
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 #endif
 
 #define MODES_ALL (VRRP_CKSUM_PSEUDO | VRRP_CKSUM_PLAIN)
 
 static bool same_advert(const struct vrrp_advert *a, const struct vrrp_advert *b)
 {
-	return a->src.s_addr == b->src.s_addr && a->dst.s_addr == b->dst.s_addr && a->ttl == b->ttl &&
-	       a->vrid == b->vrid && a->priority == b->priority && a->interval_cs == b->interval_cs &&
-	       a->cksum == b->cksum && a->naddrs == b->naddrs &&
+	return a->src.s_addr == b->src.s_addr && a->dst.s_addr == b->dst.s_addr &&
+	       a->ttl == b->ttl && a->vrid == b->vrid && a->priority == b->priority &&
+	       a->interval_cs == b->interval_cs && a->cksum == b->cksum &&
+	       a->naddrs == b->naddrs &&
 	       memcmp(a->addrs, b->addrs, sizeof(a->addrs[0]) * a->naddrs) == 0;
 }
 
@@ -71,7 +76,8 @@ static bool same_message(const uint8_t *m, const uint8_t *e, size_t len)
 	return cm == ce || (cm ^ ce) == 0xffff;
 }
 
-static void check_accepted(const uint8_t *pkt, uint8_t vrid, unsigned modes, const struct vrrp_advert *a)
+static void check_accepted(const uint8_t *pkt, uint8_t vrid, unsigned modes,
+			   const struct vrrp_advert *a)
 {
 	static uint8_t buf[VRRP_PACKET_MAX + 4];
 	struct vrrp_advert b;
@@ -150,8 +156,8 @@ static void check_encode(const uint8_t *d, size_t len)
 	a.ttl = VRRP_TTL;
 	CHECK(same_advert(&a, &b));
 	/* Another virtual router's advert is refused as such. */
-	CHECK(vrrp_packet_parse(buf, (size_t)n, a.vrid == 255 ? 1 : (uint8_t)(a.vrid + 1), a.cksum, &b) ==
-	      VRRP_RX_VRID);
+	CHECK(vrrp_packet_parse(buf, (size_t)n, a.vrid == 255 ? 1 : (uint8_t)(a.vrid + 1), a.cksum,
+				&b) == VRRP_RX_VRID);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -53,7 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RX_HEAD_MAX (256 * 1024)
+#define RX_HEAD_MAX  (256 * 1024)
 #define MAX_STATUSES 64
 
 struct opts {
@@ -61,29 +61,37 @@ struct opts {
 	unsigned drip_ms;
 	size_t drip_from;
 	bool shut_wr;
-	long long rst_after;       /* -1: no */
+	long long rst_after; /* -1: no */
 	unsigned read_delay_ms;
 	unsigned long long max_body; /* 0: no limit */
 	unsigned wait_ms, timeout_ms;
-	unsigned repeat;           /* exchanges, one after the other */
-	unsigned parallel;         /* exchanges at once (0: not parallel) */
+	unsigned repeat;   /* exchanges, one after the other */
+	unsigned parallel; /* exchanges at once (0: not parallel) */
 };
 
 /* The response parser: one response after the other. */
-enum rstate { R_HEAD, R_BODY_CL, R_CHUNK_SIZE, R_CHUNK_DATA, R_CHUNK_CRLF, R_TRAILER, R_EOF_BODY };
+enum rstate {
+	R_HEAD,
+	R_BODY_CL,
+	R_CHUNK_SIZE,
+	R_CHUNK_DATA,
+	R_CHUNK_CRLF,
+	R_TRAILER,
+	R_EOF_BODY
+};
 
 struct resp {
 	enum rstate st;
 	char head[RX_HEAD_MAX];
 	size_t hlen;
-	unsigned long long left;   /* body or chunk bytes still expected */
-	char line[256];            /* chunk-size line being read */
+	unsigned long long left; /* body or chunk bytes still expected */
+	char line[256];          /* chunk-size line being read */
 	size_t llen;
 	int statuses[MAX_STATUSES];
 	unsigned nstatus, complete;
-	char server[64];           /* X-Server of the first final response */
+	char server[64]; /* X-Server of the first final response */
 	unsigned long long body, rx;
-	bool bad;                  /* unparseable: the rest is counted as body */
+	bool bad; /* unparseable: the rest is counted as body */
 };
 
 struct run {
@@ -117,10 +125,22 @@ static size_t unescape(const char *s, char *out)
 		}
 		s++;
 		switch (*s) {
-		case 'r': out[n++] = '\r'; s++; break;
-		case 'n': out[n++] = '\n'; s++; break;
-		case 't': out[n++] = '\t'; s++; break;
-		case '0': out[n++] = '\0'; s++; break;
+		case 'r':
+			out[n++] = '\r';
+			s++;
+			break;
+		case 'n':
+			out[n++] = '\n';
+			s++;
+			break;
+		case 't':
+			out[n++] = '\t';
+			s++;
+			break;
+		case '0':
+			out[n++] = '\0';
+			s++;
+			break;
 		case 'x': {
 			/* one or two hex digits */
 			char hex[3] = { s[1], '\0', '\0' }, *end;
@@ -133,7 +153,9 @@ static size_t unescape(const char *s, char *out)
 			s += 1 + (end - hex);
 			break;
 		}
-		default: out[n++] = *s++; break;
+		default:
+			out[n++] = *s++;
+			break;
 		}
 	}
 	return n;
@@ -196,7 +218,8 @@ static void resp_head(struct resp *r)
 		} else if (!strncasecmp(p, "X-Server:", 9) && !r->server[0] && status >= 200) {
 			int n = (int)strcspn(p + 9, "\r\n");
 
-			snprintf(r->server, sizeof(r->server), "%.*s", n, p + 9 + strspn(p + 9, " "));
+			snprintf(r->server, sizeof(r->server), "%.*s", n,
+				 p + 9 + strspn(p + 9, " "));
 		} else if (!strncasecmp(p, "Transfer-Encoding:", 18) && strcasestr(p, "chunked") &&
 			   strcasestr(p, "chunked") < strstr(p, "\r\n")) {
 			chunked = true;
@@ -384,12 +407,14 @@ static bool step(struct run *u)
 	long long now = now_ms(), deadline = u->t0 + u->o.timeout_ms;
 	bool sending = u->sent_all_ms < 0;
 	bool reading = sending || now >= u->sent_all_ms + u->o.read_delay_ms;
-	struct pollfd p = { .fd = u->fd, .events = (short)((reading ? POLLIN : 0) | (sending ? POLLOUT : 0)) };
+	struct pollfd p = { .fd = u->fd,
+			    .events = (short)((reading ? POLLIN : 0) | (sending ? POLLOUT : 0)) };
 	int wait = 100;
 
 	if (!sending)
 		deadline = u->sent_all_ms + u->o.read_delay_ms + u->o.wait_ms < deadline
-				   ? u->sent_all_ms + u->o.read_delay_ms + u->o.wait_ms : deadline;
+				   ? u->sent_all_ms + u->o.read_delay_ms + u->o.wait_ms
+				   : deadline;
 	if (now >= deadline)
 		return false;
 	if (sending && u->o.drip_ms && u->sent >= u->o.drip_from) {
@@ -421,19 +446,25 @@ static void report(const struct run *u)
 	size_t off = 0;
 
 	for (unsigned i = 0; i < u->r.nstatus; i++)
-		off += (size_t)snprintf(st + off, sizeof(st) - off, "%s%d", i ? "," : "", u->r.statuses[i]);
+		off += (size_t)snprintf(st + off, sizeof(st) - off, "%s%d", i ? "," : "",
+					u->r.statuses[i]);
 	printf("statuses=%s server=%s complete=%u closed=%s body=%llu rx=%llu sent=%zu/%zu first_ms=%lld closed_ms=%lld send_err=%s\n",
-	       st, u->r.server[0] ? u->r.server : "-", u->r.complete, u->closed, u->r.body, u->r.rx, u->sent, u->plen, u->first_ms, u->closed_ms,
+	       st, u->r.server[0] ? u->r.server : "-", u->r.complete, u->closed, u->r.body,
+	       u->r.rx, u->sent, u->plen, u->first_ms, u->closed_ms,
 	       u->send_err[0] ? u->send_err : "-");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o, char **payload, size_t *plen)
 {
 	static const struct option lo[] = {
-		{ "drip", required_argument, NULL, 'd' }, { "drip-from", required_argument, NULL, 'D' },
-		{ "shut-wr", no_argument, NULL, 's' }, { "rst-after", required_argument, NULL, 'R' },
-		{ "read-delay", required_argument, NULL, 'y' }, { "max-body", required_argument, NULL, 'm' },
-		{ "wait", required_argument, NULL, 'w' }, { "timeout", required_argument, NULL, 'T' },
+		{ "drip", required_argument, NULL, 'd' },
+		{ "drip-from", required_argument, NULL, 'D' },
+		{ "shut-wr", no_argument, NULL, 's' },
+		{ "rst-after", required_argument, NULL, 'R' },
+		{ "read-delay", required_argument, NULL, 'y' },
+		{ "max-body", required_argument, NULL, 'm' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "repeat", required_argument, NULL, 'n' },
 		{ "parallel", required_argument, NULL, 'P' },
 		{ 0 },
@@ -453,21 +484,42 @@ static int parse_args(int argc, char **argv, struct opts *o, char **payload, siz
 			if (!(*payload = read_file(optarg, plen)))
 				return -1;
 			break;
-		case 'd': o->drip_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'D': o->drip_from = strtoul(optarg, NULL, 10); break;
-		case 's': o->shut_wr = true; break;
-		case 'R': o->rst_after = strtoll(optarg, NULL, 10); break;
-		case 'y': o->read_delay_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'm': o->max_body = strtoull(optarg, NULL, 10); break;
-		case 'w': o->wait_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'T': o->timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'n': o->repeat = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'P': o->parallel = (unsigned)strtoul(optarg, NULL, 10); break;
-		default: return -1;
+		case 'd':
+			o->drip_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'D':
+			o->drip_from = strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			o->shut_wr = true;
+			break;
+		case 'R':
+			o->rst_after = strtoll(optarg, NULL, 10);
+			break;
+		case 'y':
+			o->read_delay_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'm':
+			o->max_body = strtoull(optarg, NULL, 10);
+			break;
+		case 'w':
+			o->wait_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'T':
+			o->timeout_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			o->repeat = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'P':
+			o->parallel = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		default:
+			return -1;
 		}
 	}
-	if (optind + 2 != argc || !*payload || o->repeat < 1 || o->repeat > 1000 || o->parallel > 64 ||
-	    inet_pton(AF_INET, argv[optind], &o->to.sin_addr) != 1)
+	if (optind + 2 != argc || !*payload || o->repeat < 1 || o->repeat > 1000 ||
+	    o->parallel > 64 || inet_pton(AF_INET, argv[optind], &o->to.sin_addr) != 1)
 		return -1;
 	o->to.sin_port = htons((uint16_t)atoi(argv[optind + 1]));
 	return 0;
@@ -500,10 +552,7 @@ static int exchange_run(struct run *u)
 
 /* One exchange on a new connection; prints its line.  0, or 1 when the
  * connect failed. */
-static int exchange(struct run *u)
-{
-	return exchange_connect(u) ? 1 : exchange_run(u);
-}
+static int exchange(struct run *u) { return exchange_connect(u) ? 1 : exchange_run(u); }
 
 /* --parallel N: N exchanges at once, one process each.  All connect first;
  * none sends before all have connected (the "go" pipe's EOF is the
@@ -549,16 +598,20 @@ static int parallel(struct run *u, unsigned n)
 
 int main(int argc, char **argv)
 {
-	static struct run u = { .o = { .to = { .sin_family = AF_INET }, .rst_after = -1, .wait_ms = 5000,
-				       .timeout_ms = 30000, .repeat = 1 } };
+	static struct run u = { .o = { .to = { .sin_family = AF_INET },
+				       .rst_after = -1,
+				       .wait_ms = 5000,
+				       .timeout_ms = 30000,
+				       .repeat = 1 } };
 	char *payload = NULL;
 	int rc = 0;
 
 	if (parse_args(argc, argv, &u.o, &payload, &u.plen) < 0) {
 		free(payload);
-		fprintf(stderr, "usage: abuse ADDR PORT (-p STRING | -f FILE) [--drip MS] [--drip-from N]\n"
-				"       [--shut-wr] [--rst-after N] [--read-delay MS] [--max-body N]\n"
-				"       [--wait MS] [--timeout MS] [--repeat N | --parallel N]\n");
+		fprintf(stderr,
+			"usage: abuse ADDR PORT (-p STRING | -f FILE) [--drip MS] [--drip-from N]\n"
+			"       [--shut-wr] [--rst-after N] [--read-delay MS] [--max-body N]\n"
+			"       [--wait MS] [--timeout MS] [--repeat N | --parallel N]\n");
 		return 2;
 	}
 	u.payload = payload;

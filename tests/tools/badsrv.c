@@ -44,23 +44,33 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HEAD_MAX (64 * 1024)
-#define HOLD_MAX_S 600                     /* never-answer / endless-body bound */
-#define ENDLESS_HEADERS_MAX (64u << 20)    /* bytes of endless headers, at most */
-#define HUGE_HEADER_LEN (100 * 1024)
-#define RESET_CL 100000
-#define WRONG_CL 1000
-#define WRONG_SENT 100
+#define HEAD_MAX            (64 * 1024)
+#define HOLD_MAX_S          600         /* never-answer / endless-body bound */
+#define ENDLESS_HEADERS_MAX (64u << 20) /* bytes of endless headers, at most */
+#define HUGE_HEADER_LEN     (100 * 1024)
+#define RESET_CL            100000
+#define WRONG_CL            1000
+#define WRONG_SENT          100
 
 enum mode {
-	M_NONE, M_MALFORMED, M_ENDLESS_HEADERS, M_ENDLESS_BODY, M_NEVER_ANSWER,
-	M_RESET_MID_BODY, M_HUGE_HEADER, M_WRONG_LENGTH,
+	M_NONE,
+	M_MALFORMED,
+	M_ENDLESS_HEADERS,
+	M_ENDLESS_BODY,
+	M_NEVER_ANSWER,
+	M_RESET_MID_BODY,
+	M_HUGE_HEADER,
+	M_WRONG_LENGTH,
 };
 
 static const char *const mode_names[] = {
-	[M_NONE] = "none", [M_MALFORMED] = "malformed", [M_ENDLESS_HEADERS] = "endless-headers",
-	[M_ENDLESS_BODY] = "endless-body", [M_NEVER_ANSWER] = "never-answer",
-	[M_RESET_MID_BODY] = "reset-mid-body", [M_HUGE_HEADER] = "huge-header",
+	[M_NONE] = "none",
+	[M_MALFORMED] = "malformed",
+	[M_ENDLESS_HEADERS] = "endless-headers",
+	[M_ENDLESS_BODY] = "endless-body",
+	[M_NEVER_ANSWER] = "never-answer",
+	[M_RESET_MID_BODY] = "reset-mid-body",
+	[M_HUGE_HEADER] = "huge-header",
 	[M_WRONG_LENGTH] = "wrong-length",
 };
 
@@ -71,7 +81,7 @@ struct srv {
 	size_t chunk;
 	unsigned every_ms;
 	atomic_ulong hostile, normal;
-	atomic_long active;       /* hostile answers still going on */
+	atomic_long active; /* hostile answers still going on */
 };
 
 struct conn {
@@ -179,9 +189,10 @@ static int consume_request(struct conn *c, size_t hl, uint64_t n)
 static int send_normal(struct conn *c, const char *body)
 {
 	char out[512];
-	int n = snprintf(out, sizeof(out),
-			 "HTTP/1.1 200 OK\r\nX-Server: %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
-			 c->srv->name, strlen(body), body);
+	int n = snprintf(
+		out, sizeof(out),
+		"HTTP/1.1 200 OK\r\nX-Server: %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
+		c->srv->name, strlen(body), body);
 
 	return write_all(c->fd, out, (size_t)n);
 }
@@ -194,7 +205,8 @@ static int answer_normal(struct conn *c, const char *target)
 	if (!strcmp(target, "/healthz"))
 		return send_normal(c, "ok\n");
 	if (!strcmp(target, "/stats")) {
-		snprintf(body, sizeof(body), "{\"name\":\"%s\",\"hostile\":%lu,\"normal\":%lu,\"active\":%ld}\n",
+		snprintf(body, sizeof(body),
+			 "{\"name\":\"%s\",\"hostile\":%lu,\"normal\":%lu,\"active\":%ld}\n",
 			 c->srv->name, atomic_load(&c->srv->hostile), atomic_load(&c->srv->normal),
 			 atomic_load(&c->srv->active));
 		return send_normal(c, body);
@@ -222,8 +234,9 @@ static void endless_headers(int fd)
 	if (write_all(fd, "HTTP/1.1 200 OK\r\n", 17) < 0)
 		return;
 	for (unsigned i = 0; sent < ENDLESS_HEADERS_MAX; i++) {
-		int n = snprintf(line, sizeof(line), "X-Endless-%08u: %s\r\n", i,
-				 "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh");
+		int n = snprintf(
+			line, sizeof(line), "X-Endless-%08u: %s\r\n", i,
+			"hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh");
 		if (write_all(fd, line, (size_t)n) < 0)
 			return;
 		sent += (size_t)n;
@@ -256,7 +269,8 @@ static void reset_mid_body(int fd)
 	static char half[RESET_CL / 2];
 	char head[128];
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	int n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", RESET_CL);
+	int n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n",
+			 RESET_CL);
 
 	memset(half, 'r', sizeof(half));
 	if (write_all(fd, head, (size_t)n) == 0 && write_all(fd, half, sizeof(half)) == 0)
@@ -270,14 +284,16 @@ static void huge_header(int fd)
 	static const char tail[] = "\r\nContent-Length: 3\r\n\r\nok\n";
 
 	memset(value, 'v', sizeof(value));
-	if (write_all(fd, "HTTP/1.1 200 OK\r\nX-Huge: ", 25) == 0 && write_all(fd, value, sizeof(value)) == 0)
+	if (write_all(fd, "HTTP/1.1 200 OK\r\nX-Huge: ", 25) == 0 &&
+	    write_all(fd, value, sizeof(value)) == 0)
 		write_all(fd, tail, sizeof(tail) - 1);
 }
 
 static void wrong_length(int fd)
 {
 	char out[256];
-	int n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", WRONG_CL);
+	int n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n",
+			 WRONG_CL);
 
 	memset(out + n, 'w', WRONG_SENT);
 	write_all(fd, out, (size_t)n + WRONG_SENT);
@@ -295,13 +311,26 @@ static void answer_hostile(struct conn *c, const char *target)
 	case M_MALFORMED:
 		write_all(c->fd, "HTPT/1.1 two hundred OK\r\n\r\n", 27);
 		break;
-	case M_ENDLESS_HEADERS: endless_headers(c->fd); break;
-	case M_ENDLESS_BODY: endless_body(s, c->fd); break;
-	case M_NEVER_ANSWER: hold_until_eof(c->fd); break;
-	case M_RESET_MID_BODY: reset_mid_body(c->fd); break;
-	case M_HUGE_HEADER: huge_header(c->fd); break;
-	case M_WRONG_LENGTH: wrong_length(c->fd); break;
-	case M_NONE: break;
+	case M_ENDLESS_HEADERS:
+		endless_headers(c->fd);
+		break;
+	case M_ENDLESS_BODY:
+		endless_body(s, c->fd);
+		break;
+	case M_NEVER_ANSWER:
+		hold_until_eof(c->fd);
+		break;
+	case M_RESET_MID_BODY:
+		reset_mid_body(c->fd);
+		break;
+	case M_HUGE_HEADER:
+		huge_header(c->fd);
+		break;
+	case M_WRONG_LENGTH:
+		wrong_length(c->fd);
+		break;
+	case M_NONE:
+		break;
 	}
 	/* A complete (if bad) answer is out: the proxy must close this
 	 * connection now; count it as active until it does.  (The other modes
@@ -416,9 +445,10 @@ static void accept_loop(struct srv *s, int lfd)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: badsrv -l ADDR:PORT -n NAME --malformed|--endless-headers|--endless-body|\n"
-		   "       --never-answer|--reset-mid-body|--huge-header|--wrong-length\n"
-		   "       [-t PREFIX] [--chunk BYTES] [--every MS]\n");
+	fprintf(f,
+		"usage: badsrv -l ADDR:PORT -n NAME --malformed|--endless-headers|--endless-body|\n"
+		"       --never-answer|--reset-mid-body|--huge-header|--wrong-length\n"
+		"       [-t PREFIX] [--chunk BYTES] [--every MS]\n");
 }
 
 int main(int argc, char **argv)
@@ -443,12 +473,24 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "l:n:t:h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'l': listen_spec = optarg; break;
-		case 'n': snprintf(s.name, sizeof(s.name), "%s", optarg); break;
-		case 't': s.trigger = optarg; break;
-		case 'c': s.chunk = strtoul(optarg, NULL, 10); break;
-		case 'e': s.every_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'h': usage(stdout); return 0;
+		case 'l':
+			listen_spec = optarg;
+			break;
+		case 'n':
+			snprintf(s.name, sizeof(s.name), "%s", optarg);
+			break;
+		case 't':
+			s.trigger = optarg;
+			break;
+		case 'c':
+			s.chunk = strtoul(optarg, NULL, 10);
+			break;
+		case 'e':
+			s.every_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
 			if (opt > M_NONE && opt <= M_WRONG_LENGTH && s.mode == M_NONE) {
 				s.mode = (enum mode)opt;

@@ -50,10 +50,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUF_SIZE (64 * 1024)
-#define HEAD_MAX (32 * 1024)
-#define NAME_MAX_LEN 64
-#define TESTID_MAX 128
+#define BUF_SIZE       (64 * 1024)
+#define HEAD_MAX       (32 * 1024)
+#define NAME_MAX_LEN   64
+#define TESTID_MAX     128
 #define IDLE_TIMEOUT_S 300
 
 /* The only global: a signal handler cannot reach anything else. */
@@ -61,10 +61,10 @@ static volatile sig_atomic_t unhealthy;
 
 struct srv {
 	char name[NAME_MAX_LEN];
-	int logfd;                /* -1: no POST log */
+	int logfd; /* -1: no POST log */
 	bool tcp;
-	const char *gate;         /* -g: hold=1 waits for this file */
-	pthread_mutex_t lock;     /* guards the counters below */
+	const char *gate;     /* -g: hold=1 waits for this file */
+	pthread_mutex_t lock; /* guards the counters below */
 	uint64_t requests, posts;
 	unsigned inflight, inflight_max;
 };
@@ -72,7 +72,7 @@ struct srv {
 struct conn {
 	struct srv *srv;
 	int fd;
-	size_t len;               /* bytes in buf */
+	size_t len; /* bytes in buf */
 	char buf[BUF_SIZE];
 };
 
@@ -80,9 +80,9 @@ struct req {
 	char method[16];
 	char path[HEAD_MAX];
 	char query[HEAD_MAX];
-	int minor;                /* HTTP/1.minor */
+	int minor; /* HTTP/1.minor */
 	bool has_cl, chunked, conn_close, conn_keepalive, expect_100;
-	bool conn_upgrade, upgrade_echo;  /* Connection: upgrade + Upgrade: echo */
+	bool conn_upgrade, upgrade_echo; /* Connection: upgrade + Upgrade: echo */
 	uint64_t cl;
 	char testid[TESTID_MAX];
 	size_t head_len;
@@ -202,7 +202,8 @@ static bool token_in(const char *v, size_t n, const char *tok)
 	size_t tl = strlen(tok);
 
 	for (size_t i = 0; i + tl <= n; i++)
-		if (!strncasecmp(v + i, tok, tl) && (i == 0 || v[i - 1] == ',' || v[i - 1] == ' ') &&
+		if (!strncasecmp(v + i, tok, tl) &&
+		    (i == 0 || v[i - 1] == ',' || v[i - 1] == ' ') &&
 		    (i + tl == n || v[i + tl] == ',' || v[i + tl] == ' '))
 			return true;
 	return false;
@@ -323,7 +324,8 @@ static uint64_t query_num(const char *q, const char *key, uint64_t def)
 
 static void sleep_ms(uint64_t ms)
 {
-	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
+	struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
+			       .tv_nsec = (long)(ms % 1000) * 1000000L };
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -341,15 +343,24 @@ static void hold(const struct srv *s, const struct req *r)
 static const char *status_text(int st)
 {
 	switch (st) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Status";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Status";
 	}
 }
 
@@ -362,7 +373,9 @@ static int send_small(struct conn *c, int st, const char *body, size_t bl, bool 
 			 "HTTP/1.1 %d %s\r\nX-Server: %s\r\nContent-Type: text/plain\r\n"
 			 "Content-Length: %zu\r\n%s\r\n",
 			 st, status_text(st), c->srv->name, bl,
-			 close_it ? "Connection: close\r\n" : ka10 ? "Connection: keep-alive\r\n" : "");
+			 close_it ? "Connection: close\r\n"
+			 : ka10   ? "Connection: keep-alive\r\n"
+				  : "");
 	if (n < 0 || (size_t)n >= sizeof(out))
 		return -1;
 	if (!head_only && bl <= sizeof(out) - (size_t)n) {
@@ -375,19 +388,25 @@ static int send_small(struct conn *c, int st, const char *body, size_t bl, bool 
 }
 
 /* bytes=N: a body of N 'x' streamed in BUF_SIZE pieces, optionally chunked. */
-static int send_bytes(struct conn *c, uint64_t total, bool chunked, bool close_it,
-		      bool head_only, bool ka10)
+static int send_bytes(struct conn *c, uint64_t total, bool chunked, bool close_it, bool head_only,
+		      bool ka10)
 {
 	static const char fill[BUF_SIZE] = { [0 ... BUF_SIZE - 1] = 'x' };
 	char head[512];
-	int n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nX-Server: %s\r\n"
-			 "Content-Type: application/octet-stream\r\n", c->srv->name);
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 200 OK\r\nX-Server: %s\r\n"
+			 "Content-Type: application/octet-stream\r\n",
+			 c->srv->name);
 	if (chunked)
-		n += snprintf(head + n, sizeof(head) - (size_t)n, "Transfer-Encoding: chunked\r\n");
+		n += snprintf(head + n, sizeof(head) - (size_t)n,
+			      "Transfer-Encoding: chunked\r\n");
 	else
-		n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: %" PRIu64 "\r\n", total);
+		n += snprintf(head + n, sizeof(head) - (size_t)n,
+			      "Content-Length: %" PRIu64 "\r\n", total);
 	n += snprintf(head + n, sizeof(head) - (size_t)n, "%s\r\n",
-		      close_it ? "Connection: close\r\n" : ka10 ? "Connection: keep-alive\r\n" : "");
+		      close_it ? "Connection: close\r\n"
+		      : ka10   ? "Connection: keep-alive\r\n"
+			       : "");
 	if (write_all(c->fd, head, (size_t)n) < 0)
 		return -1;
 	if (head_only)
@@ -396,8 +415,8 @@ static int send_bytes(struct conn *c, uint64_t total, bool chunked, bool close_i
 		size_t k = left < BUF_SIZE ? (size_t)left : BUF_SIZE;
 		char sz[32];
 		int sl = snprintf(sz, sizeof(sz), "%zx\r\n", k);
-		if ((chunked && write_all(c->fd, sz, (size_t)sl) < 0) || write_all(c->fd, fill, k) < 0 ||
-		    (chunked && write_all(c->fd, "\r\n", 2) < 0))
+		if ((chunked && write_all(c->fd, sz, (size_t)sl) < 0) ||
+		    write_all(c->fd, fill, k) < 0 || (chunked && write_all(c->fd, "\r\n", 2) < 0))
 			return -1;
 		left -= k;
 	}
@@ -446,7 +465,8 @@ static int answer_internal(struct conn *c, const struct req *r, bool close_it, b
 	}
 	pthread_mutex_lock(&c->srv->lock);
 	n = snprintf(body, sizeof(body),
-		     "{\"name\":\"%s\",\"requests\":%" PRIu64 ",\"inflight_max\":%u,\"posts\":%" PRIu64 "}\n",
+		     "{\"name\":\"%s\",\"requests\":%" PRIu64
+		     ",\"inflight_max\":%u,\"posts\":%" PRIu64 "}\n",
 		     c->srv->name, c->srv->requests, c->srv->inflight_max, c->srv->posts);
 	pthread_mutex_unlock(&c->srv->lock);
 	return send_small(c, 200, body, (size_t)n, close_it, false, ka10);
@@ -459,12 +479,14 @@ static int answer_internal(struct conn *c, const struct req *r, bool close_it, b
 static int serve_upgrade(struct conn *c, struct req *r)
 {
 	char hello[NAME_MAX_LEN + 160];
-	int n = snprintf(hello, sizeof(hello),
-			 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n%s\n",
-			 c->srv->name);
+	int n = snprintf(
+		hello, sizeof(hello),
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n%s\n",
+		c->srv->name);
 
 	conn_consume(c, r->head_len);
-	if (write_all(c->fd, hello, (size_t)n) < 0 || (c->len && write_all(c->fd, c->buf, c->len) < 0))
+	if (write_all(c->fd, hello, (size_t)n) < 0 ||
+	    (c->len && write_all(c->fd, c->buf, c->len) < 0))
 		return -1;
 	c->len = 0;
 	for (;;) {
@@ -521,15 +543,17 @@ static int serve(struct conn *c, struct req *r)
 	if (!strcmp(r->path, "/headers")) {
 		/* already answered */
 	} else if (post || has_body) {
-		int n = snprintf(body, sizeof(body), "%s got %" PRIu64 " bytes\n", c->srv->name, got);
+		int n = snprintf(body, sizeof(body), "%s got %" PRIu64 " bytes\n", c->srv->name,
+				 got);
 		rc = send_small(c, 200, body, (size_t)n, close_it, head_only, ka10);
 	} else if (query_num(r->query, "bytes", UINT64_MAX) != UINT64_MAX) {
-		rc = send_bytes(c, query_num(r->query, "bytes", 0), query_num(r->query, "chunked", 0),
-				close_it, head_only, ka10);
+		rc = send_bytes(c, query_num(r->query, "bytes", 0),
+				query_num(r->query, "chunked", 0), close_it, head_only, ka10);
 	} else {
 		int n = snprintf(body, sizeof(body), "%s\n", c->srv->name);
 		int st = (int)query_num(r->query, "status", 200);
-		rc = send_small(c, st >= 200 && st <= 599 ? st : 200, body, (size_t)n, close_it, head_only, ka10);
+		rc = send_small(c, st >= 200 && st <= 599 ? st : 200, body, (size_t)n, close_it,
+				head_only, ka10);
 	}
 	return rc < 0 || close_it ? -1 : 0;
 }
@@ -653,7 +677,9 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "tcp", no_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' }, { 0 },
+		{ "tcp", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	struct srv s = { .logfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 	const char *listen_spec = NULL, *logpath = NULL;
@@ -662,20 +688,35 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "l:n:o:g:h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'l': listen_spec = optarg; break;
-		case 'n': snprintf(s.name, sizeof(s.name), "%s", optarg); break;
-		case 'o': logpath = optarg; break;
-		case 'g': s.gate = optarg; break;
-		case 't': s.tcp = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'l':
+			listen_spec = optarg;
+			break;
+		case 'n':
+			snprintf(s.name, sizeof(s.name), "%s", optarg);
+			break;
+		case 'o':
+			logpath = optarg;
+			break;
+		case 'g':
+			s.gate = optarg;
+			break;
+		case 't':
+			s.tcp = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!listen_spec || !s.name[0] || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (logpath && (s.logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+	if (logpath &&
+	    (s.logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
 		perror(logpath);
 		return 1;
 	}
@@ -685,7 +726,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fakesrv: cannot listen on %s\n", listen_spec);
 		return 1;
 	}
-	fprintf(stderr, "fakesrv %s: listening on %s (%s)\n", s.name, listen_spec, s.tcp ? "tcp" : "http");
+	fprintf(stderr, "fakesrv %s: listening on %s (%s)\n", s.name, listen_spec,
+		s.tcp ? "tcp" : "http");
 	accept_loop(&s, lfd);
 	return 0;
 }

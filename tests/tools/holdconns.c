@@ -40,7 +40,13 @@
 #define MAX_SRC 16
 #define RSP_MAX 4096
 
-enum cstate { C_FREE, C_CONNECTING, C_READING, C_IDLE, C_CLOSED };
+enum cstate {
+	C_FREE,
+	C_CONNECTING,
+	C_READING,
+	C_IDLE,
+	C_CLOSED
+};
 
 struct conn {
 	int fd;
@@ -60,7 +66,11 @@ struct hold {
 
 static volatile sig_atomic_t stop;
 
-static void on_signal(int sig) { (void)sig; stop = 1; }
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static long long now_ms(int clock)
 {
@@ -78,8 +88,9 @@ static int raise_nofile(long n)
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return -errno;
 	if (rl.rlim_max != RLIM_INFINITY && (rlim_t)n + 32 > rl.rlim_max) {
-		fprintf(stderr, "holdconns: %ld connections need %ld descriptors, hard limit is %lu\n",
-			n, n + 32, (unsigned long)rl.rlim_max);
+		fprintf(stderr,
+			"holdconns: %ld connections need %ld descriptors, hard limit is %lu\n", n,
+			n + 32, (unsigned long)rl.rlim_max);
 		return -EMFILE;
 	}
 	rl.rlim_cur = rl.rlim_max;
@@ -106,10 +117,12 @@ static int conn_start(struct hold *h, long i)
 		/* Port chosen at connect(): the 4-tuple, not the source address
 		 * alone, has to be unique, so each address gives a full range. */
 		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-		if (bind(c->fd, (const struct sockaddr *)&h->src[i % h->nsrc], sizeof(h->src[0])) < 0)
+		if (bind(c->fd, (const struct sockaddr *)&h->src[i % h->nsrc], sizeof(h->src[0])) <
+		    0)
 			return -errno;
 	}
-	if (connect(c->fd, (const struct sockaddr *)&h->dst, sizeof(h->dst)) < 0 && errno != EINPROGRESS)
+	if (connect(c->fd, (const struct sockaddr *)&h->dst, sizeof(h->dst)) < 0 &&
+	    errno != EINPROGRESS)
 		return -errno;
 	c->state = C_CONNECTING;
 	h->started++;
@@ -239,7 +252,8 @@ static int run(struct hold *h, long long deadline, bool setup)
 			int rc = conn_event(h, i);
 
 			if (rc < 0) {
-				fprintf(stderr, "holdconns: connection %ld: %s\n", i, strerror(-rc));
+				fprintf(stderr, "holdconns: connection %ld: %s\n", i,
+					strerror(-rc));
 				return rc;
 			}
 		}
@@ -247,7 +261,8 @@ static int run(struct hold *h, long long deadline, bool setup)
 			int rc = conn_start(h, h->started);
 
 			if (rc < 0) {
-				fprintf(stderr, "holdconns: connection %ld: %s\n", h->started, strerror(-rc));
+				fprintf(stderr, "holdconns: connection %ld: %s\n", h->started,
+					strerror(-rc));
 				return rc;
 			}
 		}
@@ -306,7 +321,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (parse_args(&h, argc, argv) < 0) {
-		fprintf(stderr, "usage: holdconns [-c] [-s SRC_ADDR]... [-p PARALLEL] [-t SETUP_S] ADDR PORT N HOLD_S\n");
+		fprintf(stderr,
+			"usage: holdconns [-c] [-s SRC_ADDR]... [-p PARALLEL] [-t SETUP_S] ADDR PORT N HOLD_S\n");
 		return 2;
 	}
 	signal(SIGTERM, on_signal);

@@ -79,7 +79,7 @@
 #include "vrrp_packet.h"
 
 #define VRRP_TEST_VRID 51
-#define CAPTURE_MAX 4096
+#define CAPTURE_MAX    4096
 
 static uint64_t wall_ms(void)
 {
@@ -137,15 +137,20 @@ static unsigned ifindex_of(struct in_addr addr);
 static int payload(const char *kind, uint8_t *out, size_t cap, uint8_t *type)
 {
 	if (!strcmp(kind, "announce")) {
-		struct regmsg_announce a = { .name = "intruder", .port = 80, .weight = 1, .interval_ms = 1000 };
+		struct regmsg_announce a = {
+			.name = "intruder", .port = 80, .weight = 1, .interval_ms = 1000
+		};
 
 		inet_pton(AF_INET, "198.18.0.99", &a.addr);
 		*type = MSG_ANNOUNCE;
 		return regmsg_encode_announce(&a, out, cap);
 	}
 	if (!strcmp(kind, "delta")) {
-		struct sync_delta d = { .state_seq = 1000000, .op = SYNC_OP_UPSERT,
-					.srv = { .name = "intruder", .port = 80, .weight = 1, .up = true } };
+		struct sync_delta d = {
+			.state_seq = 1000000,
+			.op = SYNC_OP_UPSERT,
+			.srv = { .name = "intruder", .port = 80, .weight = 1, .up = true }
+		};
 
 		inet_pton(AF_INET, "198.18.0.99", &d.srv.addr);
 		*type = MSG_DELTA;
@@ -157,7 +162,8 @@ static int payload(const char *kind, uint8_t *out, size_t cap, uint8_t *type)
 static int udp_send(const struct sockaddr_in *to, const uint8_t *buf, size_t len)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ssize_t n = fd >= 0 ? sendto(fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to)) : -1;
+	ssize_t n =
+		fd >= 0 ? sendto(fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to)) : -1;
 
 	if (fd >= 0)
 		close(fd);
@@ -207,18 +213,22 @@ static int legacy(int argc, char **argv)
 	if (!strcmp(mode, "wrongkey")) {
 		bad.len = 32;
 		getrandom(bad.bytes, bad.len, 0);
-		len = msg_encode(&bad, type, sender, seq, wall_ms(), body, (size_t)plen, buf, sizeof(buf));
+		len = msg_encode(&bad, type, sender, seq, wall_ms(), body, (size_t)plen, buf,
+				 sizeof(buf));
 	} else if (!strcmp(mode, "replay")) {
-		len = msg_encode(&key, type, sender, 1, wall_ms(), body, (size_t)plen, buf, sizeof(buf));
+		len = msg_encode(&key, type, sender, 1, wall_ms(), body, (size_t)plen, buf,
+				 sizeof(buf));
 	} else if (!strcmp(mode, "garbage")) {
 		len = 200;
 		getrandom(buf, (size_t)len, 0);
 	} else if (!strcmp(mode, "oversize")) {
 		len = MSG_MAX_LEN + 100;
 		getrandom(buf, (size_t)len, 0);
-		msg_encode(&key, type, sender, seq, wall_ms(), body, (size_t)plen, buf, sizeof(buf));
+		msg_encode(&key, type, sender, seq, wall_ms(), body, (size_t)plen, buf,
+			   sizeof(buf));
 	} else {
-		len = msg_encode(&key, type, sender, seq, wall_ms(), body, (size_t)plen, buf, sizeof(buf));
+		len = msg_encode(&key, type, sender, seq, wall_ms(), body, (size_t)plen, buf,
+				 sizeof(buf));
 		if (len < 0)
 			return 1;
 		if (!strcmp(mode, "truncated"))
@@ -235,7 +245,8 @@ static int legacy(int argc, char **argv)
 
 static int capture(int argc, char **argv)
 {
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])) };
+	struct sockaddr_in any = { .sin_family = AF_INET,
+				   .sin_port = htons((uint16_t)atoi(argv[2])) };
 	long long deadline = mono_ms() + atoll(argv[5]);
 	int want = argc > 6 ? atoi(argv[6]) : -1, one = 1;
 	uint8_t buf[MSG_MAX_LEN + 1];
@@ -268,7 +279,8 @@ static int capture(int argc, char **argv)
 
 static int resend(int argc, char **argv)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3])) };
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)atoi(argv[3])) };
 	uint8_t buf[CAPTURE_MAX];
 	ssize_t n = read_file(argv[4], buf, sizeof(buf));
 	int count = argc > 5 ? atoi(argv[5]) : 1;
@@ -312,7 +324,8 @@ static void read_to_close(int fd, long long deadline)
 	const char *bye = "none", *r;
 	ssize_t n = 1;
 
-	while (n > 0 && wait_readable(fd, deadline) > 0 && (n = recv(fd, in + have, sizeof(in) - have, 0)) > 0) {
+	while (n > 0 && wait_readable(fd, deadline) > 0 &&
+	       (n = recv(fd, in + have, sizeof(in) - have, 0)) > 0) {
 		size_t len;
 
 		have += (size_t)n;
@@ -333,7 +346,8 @@ static void read_to_close(int fd, long long deadline)
 
 static int tcp_mode(int argc, char **argv)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3])) };
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)atoi(argv[3])) };
 	int n = argc > 5 ? atoi(argv[5]) : 1, fd;
 	uint8_t frame[102] = { 0, 100 };
 
@@ -417,7 +431,8 @@ static int vrrp_socket(unsigned ifindex, int ttl, int hdrincl)
 
 static int vrrp_send(int fd, const void *p, size_t n)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(VRRP_MCAST_GROUP_HOST) };
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(VRRP_MCAST_GROUP_HOST) };
 
 	if (sendto(fd, p, n, 0, (struct sockaddr *)&to, sizeof(to)) != (ssize_t)n) {
 		perror("msgtool vrrp: sendto");
@@ -429,8 +444,13 @@ static int vrrp_send(int fd, const void *p, size_t n)
 /* The VRRP message (no IP header) for mode into m; returns its length. */
 static int vrrp_build(const char *mode, struct in_addr src, uint8_t vrid, uint8_t *m, size_t cap)
 {
-	struct vrrp_advert a = { .src = src, .dst.s_addr = htonl(VRRP_MCAST_GROUP_HOST), .vrid = vrid,
-				 .priority = 254, .interval_cs = 10, .cksum = VRRP_CKSUM_PSEUDO, .naddrs = 1 };
+	struct vrrp_advert a = { .src = src,
+				 .dst.s_addr = htonl(VRRP_MCAST_GROUP_HOST),
+				 .vrid = vrid,
+				 .priority = 254,
+				 .interval_cs = 10,
+				 .cksum = VRRP_CKSUM_PSEUDO,
+				 .naddrs = 1 };
 	uint8_t pkt[VRRP_PACKET_MAX + 1024];
 	int n, len;
 
@@ -484,8 +504,8 @@ static int vrrp_mode(int argc, char **argv)
 		}
 		return 0;
 	}
-	len = vrrp_build(!strcmp(mode, "truncate-all") || !strcmp(mode, "ttl") ? "valid" : mode, src, vrid, m,
-			 sizeof(m));
+	len = vrrp_build(!strcmp(mode, "truncate-all") || !strcmp(mode, "ttl") ? "valid" : mode,
+			 src, vrid, m, sizeof(m));
 	if (len < 0)
 		return 2;
 	if (!strcmp(mode, "truncate-all")) {
@@ -534,7 +554,8 @@ static int vrrp_replay(int argc, char **argv)
 	ssize_t n = read_file(argv[2], buf, sizeof(buf));
 	int count = argc > 3 ? atoi(argv[3]) : 1, fd;
 
-	if (n < VRRP_IPV4_HDR_LEN || (fd = vrrp_socket(ifindex_of((struct in_addr){ 0 }), VRRP_TTL, 1)) < 0)
+	if (n < VRRP_IPV4_HDR_LEN ||
+	    (fd = vrrp_socket(ifindex_of((struct in_addr){ 0 }), VRRP_TTL, 1)) < 0)
 		return 1;
 	for (int i = 0; i < count; i++) {
 		if (vrrp_send(fd, buf, (size_t)n) < 0)
@@ -565,8 +586,12 @@ int main(int argc, char **argv)
 		int min_args;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "capture", 6, capture }, { "resend", 5, resend }, { "tcp", 5, tcp_mode },
-		{ "vrrp", 4, vrrp_mode }, { "vrrp-capture", 4, vrrp_capture }, { "vrrp-replay", 3, vrrp_replay },
+		{ "capture", 6, capture },
+		{ "resend", 5, resend },
+		{ "tcp", 5, tcp_mode },
+		{ "vrrp", 4, vrrp_mode },
+		{ "vrrp-capture", 4, vrrp_capture },
+		{ "vrrp-replay", 3, vrrp_replay },
 	};
 	int rc = 2;
 

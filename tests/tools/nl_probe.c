@@ -144,8 +144,8 @@ static int vip_cmd(int argc, char **argv)
 
 		r = vip_add(v, a, len);
 		if (r == 0)
-			printf("added %s dev %s label %s in %llu us\n", argv[2], argv[1], vip_label(v),
-			       (unsigned long long)(now_us() - t0));
+			printf("added %s dev %s label %s in %llu us\n", argv[2], argv[1],
+			       vip_label(v), (unsigned long long)(now_us() - t0));
 	} else if (!strcmp(op, "del")) {
 		r = vip_remove(v, a, len);
 		if (r == 0)
@@ -202,14 +202,29 @@ static int garp_cmd(int argc, char **argv)
 	optind = 2;
 	while ((opt = getopt(argc, argv, "c:i:r:Rt:n:q:")) != -1) {
 		switch (opt) {
-		case 'c': p.count = (unsigned)atoi(optarg); break;
-		case 'i': p.interval_ms = (uint32_t)atoi(optarg); break;
-		case 'r': p.refresh_ms = (uint32_t)atoi(optarg); break;
-		case 'R': p.reply_too = true; break;
-		case 't': run_ms = (uint64_t)atol(optarg); break;
-		case 'n': rounds = (uint64_t)atol(optarg); break;
-		case 'q': quiet_ms = (uint64_t)atol(optarg); break;
-		default: return usage();
+		case 'c':
+			p.count = (unsigned)atoi(optarg);
+			break;
+		case 'i':
+			p.interval_ms = (uint32_t)atoi(optarg);
+			break;
+		case 'r':
+			p.refresh_ms = (uint32_t)atoi(optarg);
+			break;
+		case 'R':
+			p.reply_too = true;
+			break;
+		case 't':
+			run_ms = (uint64_t)atol(optarg);
+			break;
+		case 'n':
+			rounds = (uint64_t)atol(optarg);
+			break;
+		case 'q':
+			quiet_ms = (uint64_t)atol(optarg);
+			break;
+		default:
+			return usage();
 		}
 	}
 	if (loop_create(&loop) < 0)
@@ -258,7 +273,9 @@ static void on_resync(void *arg) { printf("event resync\n"); }
 
 static int watch_cmd(int argc, char **argv)
 {
-	static const struct kwatch_ops ops = { .link = on_link, .addr = on_addr, .resync = on_resync };
+	static const struct kwatch_ops ops = { .link = on_link,
+					       .addr = on_addr,
+					       .resync = on_resync };
 	uint64_t run_ms = 10000, stall_ms = 0;
 	const char *go = NULL;
 	int rcvbuf = 0, opt;
@@ -271,11 +288,20 @@ static int watch_cmd(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt(argc, argv, "t:b:s:S:")) != -1) {
 		switch (opt) {
-		case 't': run_ms = (uint64_t)atol(optarg); break;
-		case 'b': rcvbuf = atoi(optarg); break;
-		case 's': stall_ms = (uint64_t)atol(optarg); break;
-		case 'S': go = optarg; break;
-		default: return usage();
+		case 't':
+			run_ms = (uint64_t)atol(optarg);
+			break;
+		case 'b':
+			rcvbuf = atoi(optarg);
+			break;
+		case 's':
+			stall_ms = (uint64_t)atol(optarg);
+			break;
+		case 'S':
+			go = optarg;
+			break;
+		default:
+			return usage();
 		}
 	}
 	if (loop_create(&loop) < 0)

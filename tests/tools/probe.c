@@ -23,7 +23,11 @@
 
 static volatile sig_atomic_t stop;
 
-static void on_signal(int sig) { (void)sig; stop = 1; }
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static long long now_ms(int clock)
 {
@@ -46,7 +50,8 @@ static int wait_fd(int fd, short events, long long deadline)
 
 static const char *probe_once(const struct sockaddr_in *sa, int timeout_ms, char *via, size_t vlen)
 {
-	static const char req[] = "GET /?probe=1 HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n";
+	static const char req[] =
+		"GET /?probe=1 HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n";
 	long long deadline = now_ms(CLOCK_MONOTONIC) + timeout_ms;
 	char buf[4096];
 	size_t have = 0;
@@ -102,7 +107,8 @@ int main(int argc, char **argv)
 	long long duration, count, end;
 
 	if (argc != 7 || inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
-		fprintf(stderr, "usage: probe ADDR PORT INTERVAL_MS TIMEOUT_MS DURATION_MS COUNT\n");
+		fprintf(stderr,
+			"usage: probe ADDR PORT INTERVAL_MS TIMEOUT_MS DURATION_MS COUNT\n");
 		return 2;
 	}
 	sa.sin_port = htons((uint16_t)atoi(argv[2]));

@@ -40,10 +40,10 @@
 struct peer {
 	struct msg_key key;
 	uint64_t seq;
-	uint32_t self;            /* our address, network byte order: the sender id */
+	uint32_t self; /* our address, network byte order: the sender id */
 	int fd;
 	uint64_t nonce;
-	bool answered;            /* we echoed the BACKUP's nonce */
+	bool answered; /* we echoed the BACKUP's nonce */
 	uint8_t in[2 + MSG_MAX_LEN];
 	size_t inlen;
 	uint8_t frame[MSG_MAX_LEN]; /* the message read_msg returned points here */
@@ -74,8 +74,8 @@ static void say(const char *fmt, ...)
 static int send_msg(struct peer *p, uint8_t type, const uint8_t *payload, size_t plen)
 {
 	uint8_t buf[2 + MSG_MAX_LEN];
-	int len = msg_encode(&p->key, type, p->self, msg_next_seq(&p->seq), 0, payload, plen, buf + 2,
-			     sizeof(buf) - 2);
+	int len = msg_encode(&p->key, type, p->self, msg_next_seq(&p->seq), 0, payload, plen,
+			     buf + 2, sizeof(buf) - 2);
 
 	if (len < 0)
 		return -1;
@@ -191,8 +191,8 @@ static int act(struct peer *p, int n, const char *action, long long deadline)
 	}
 	reason = strncmp(action, "bye:", 4) ? -1 : bye_reason(action + 4);
 	plen = reason < 0 ? -1 : sync_bye_encode((uint8_t)reason, payload, sizeof(payload));
-	if (plen < 0 || send_msg(p, MSG_BYE, payload, (size_t)plen) < 0 || shutdown(p->fd, SHUT_WR) < 0 ||
-	    drain_to_eof(p, deadline) < 0)
+	if (plen < 0 || send_msg(p, MSG_BYE, payload, (size_t)plen) < 0 ||
+	    shutdown(p->fd, SHUT_WR) < 0 || drain_to_eof(p, deadline) < 0)
 		return -1;
 	say("session %d bye %s eof", n, action + 4);
 	return close(p->fd);
@@ -250,7 +250,8 @@ int main(int argc, char **argv)
 	int lfd, wait_ms;
 
 	if (argc < 6) {
-		fprintf(stderr, "usage: sync_peer KEYFILE EPOCHFILE PORT WAIT_MS bye:REASON|close|hold...\n");
+		fprintf(stderr,
+			"usage: sync_peer KEYFILE EPOCHFILE PORT WAIT_MS bye:REASON|close|hold...\n");
 		return 2;
 	}
 	if (msg_key_load(argv[1], &p.key, err, sizeof(err)) < 0) {

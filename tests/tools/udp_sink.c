@@ -38,8 +38,8 @@
 struct sink {
 	int fd;
 	struct msg_key key;
-	struct msg_key ack_key;   /* = key unless -f */
-	const char *node;         /* NULL: no acks */
+	struct msg_key ack_key; /* = key unless -f */
+	const char *node;       /* NULL: no acks */
 	uint32_t sender;
 	bool replay;
 	uint64_t seq;
@@ -75,7 +75,8 @@ static void send_ack(struct sink *s, const struct sockaddr_in *to, uint8_t of, c
 		return;
 	}
 	for (int i = 0; i < (s->replay ? 2 : 1); i++)
-		if (sendto(s->fd, buf, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to)) != n)
+		if (sendto(s->fd, buf, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to)) !=
+		    n)
 			perror("udp_sink: sendto");
 }
 
@@ -92,7 +93,8 @@ static const char *show(const struct msg *m, char *name, size_t len)
 		if (e == REGMSG_OK) {
 			inet_ntop(AF_INET, &a.addr, ip, sizeof(ip));
 			printf(" type=announce seq=%llu name=%s service=%s:%u weight=%u interval=%u "
-			       "flags=%u\n", (unsigned long long)m->seq, a.name, ip, a.port, a.weight,
+			       "flags=%u\n",
+			       (unsigned long long)m->seq, a.name, ip, a.port, a.weight,
 			       a.interval_ms, a.flags);
 			return snprintf(name, len, "%s", a.name), name;
 		}
@@ -120,8 +122,12 @@ static void one(struct sink *s)
 	struct sockaddr_in from;
 	struct timespec rx;
 	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
-			     .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct msghdr mh = { .msg_name = &from,
+			     .msg_namelen = sizeof(from),
+			     .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
 	ssize_t n = recvmsg(s->fd, &mh, 0);
 	enum msg_drop d;
 	struct msg m;
@@ -133,7 +139,8 @@ static void one(struct sink *s)
 	clock_gettime(CLOCK_REALTIME, &rx); /* if the kernel gives no stamp */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
-			inet_ntop(AF_INET, &((struct in_pktinfo *)CMSG_DATA(c))->ipi_addr, dst, sizeof(dst));
+			inet_ntop(AF_INET, &((struct in_pktinfo *)CMSG_DATA(c))->ipi_addr, dst,
+				  sizeof(dst));
 		else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS)
 			memcpy(&rx, CMSG_DATA(c), sizeof(rx));
 	}
@@ -162,7 +169,8 @@ static int load_key(const char *path, struct msg_key *key)
 
 static int open_sock(unsigned port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons((uint16_t)port),
 				   .sin_addr.s_addr = htonl(INADDR_ANY) };
 	int on = 1, fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
@@ -179,21 +187,36 @@ static int open_sock(unsigned port)
 
 int main(int argc, char **argv)
 {
-	struct sink s = { .fd = -1, .seq = (uint64_t)time(NULL) << 32 }; /* like an epoch from a right clock */
+	struct sink s = { .fd = -1,
+			  .seq = (uint64_t)time(NULL)
+				 << 32 }; /* like an epoch from a right clock */
 	const char *keyfile = NULL, *forged = NULL;
 	unsigned port = 0;
 	int c;
 
 	while ((c = getopt(argc, argv, "p:k:a:s:f:R")) != -1) {
 		switch (c) {
-		case 'p': port = (unsigned)atoi(optarg); break;
-		case 'k': keyfile = optarg; break;
-		case 'a': s.node = optarg; break;
-		case 's': inet_pton(AF_INET, optarg, &s.sender); break;
-		case 'f': forged = optarg; break;
-		case 'R': s.replay = true; break;
+		case 'p':
+			port = (unsigned)atoi(optarg);
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'a':
+			s.node = optarg;
+			break;
+		case 's':
+			inet_pton(AF_INET, optarg, &s.sender);
+			break;
+		case 'f':
+			forged = optarg;
+			break;
+		case 'R':
+			s.replay = true;
+			break;
 		default:
-			fprintf(stderr, "usage: udp_sink -p PORT -k KEYFILE [-a NODE [-s SENDER_IP] "
+			fprintf(stderr,
+				"usage: udp_sink -p PORT -k KEYFILE [-a NODE [-s SENDER_IP] "
 				"[-f FORGED_KEYFILE] [-R]]\n");
 			return 2;
 		}

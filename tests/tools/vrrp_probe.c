@@ -43,9 +43,9 @@
 
 struct probe {
 	const char *mode;
-	struct config cfg;        /* only .ha is used */
+	struct config cfg; /* only .ha is used */
 	unsigned ttl;
-	unsigned want;            /* recv: adverts to wait for */
+	unsigned want; /* recv: adverts to wait for */
 	uint32_t wait_ms;
 	unsigned got;
 	struct loop *loop;
@@ -94,11 +94,18 @@ static int parse_opts(struct probe *p, int argc, char **argv)
 
 	while ((o = getopt(argc, argv, "v:p:i:a:u:PT:D:w:n:")) != -1) {
 		switch (o) {
-		case 'v': c->ha.vrid = (unsigned)atoi(optarg); break;
-		case 'p': c->ha.priority = (unsigned)atoi(optarg); break;
-		case 'i': c->ha.advert_interval_ms = (uint32_t)atoi(optarg); break;
+		case 'v':
+			c->ha.vrid = (unsigned)atoi(optarg);
+			break;
+		case 'p':
+			c->ha.priority = (unsigned)atoi(optarg);
+			break;
+		case 'i':
+			c->ha.advert_interval_ms = (uint32_t)atoi(optarg);
+			break;
 		case 'a':
-			if (nv >= CFG_MAX_VIPS || inet_pton(AF_INET, optarg, &c->ha.vips[nv].addr) != 1)
+			if (nv >= CFG_MAX_VIPS ||
+			    inet_pton(AF_INET, optarg, &c->ha.vips[nv].addr) != 1)
 				return -1;
 			c->ha.vips[nv].prefixlen = 32;
 			c->ha.nvips = ++nv;
@@ -107,12 +114,23 @@ static int parse_opts(struct probe *p, int argc, char **argv)
 			if (add_addr(c->ha.peers, &c->ha.npeers, CFG_MAX_PEERS, optarg) < 0)
 				return -1;
 			break;
-		case 'P': c->ha.checksum_rfc5798 = false; break;
-		case 'T': p->ttl = (unsigned)atoi(optarg); break;
-		case 'D': c->ha.preempt_delay_ms = (uint32_t)atoi(optarg); break;
-		case 'w': p->wait_ms = (uint32_t)atoi(optarg); break;
-		case 'n': p->want = (unsigned)atoi(optarg); break;
-		default: return -1;
+		case 'P':
+			c->ha.checksum_rfc5798 = false;
+			break;
+		case 'T':
+			p->ttl = (unsigned)atoi(optarg);
+			break;
+		case 'D':
+			c->ha.preempt_delay_ms = (uint32_t)atoi(optarg);
+			break;
+		case 'w':
+			p->wait_ms = (uint32_t)atoi(optarg);
+			break;
+		case 'n':
+			p->want = (unsigned)atoi(optarg);
+			break;
+		default:
+			return -1;
 		}
 	}
 	return 0;
@@ -132,7 +150,8 @@ static void print_advert(const struct vrrp_advert *a)
 		char x[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &a->addrs[i], x, sizeof(x));
-		snprintf(addrs + strlen(addrs), sizeof(addrs) - strlen(addrs), "%s%s", i ? "," : "", x);
+		snprintf(addrs + strlen(addrs), sizeof(addrs) - strlen(addrs), "%s%s",
+			 i ? "," : "", x);
 	}
 	inet_ntop(AF_INET, &a->src, s, sizeof(s));
 	inet_ntop(AF_INET, &a->dst, d, sizeof(d));
@@ -192,8 +211,11 @@ static void node_notify(void *ctx, enum vrrp_state from, enum vrrp_state to, con
 }
 
 static const struct vrrp_ops node_ops = {
-	.send_advert = node_send, .vip_add = node_vip_add, .vip_remove = node_vip_remove,
-	.garp_burst = node_garp, .notify = node_notify,
+	.send_advert = node_send,
+	.vip_add = node_vip_add,
+	.vip_remove = node_vip_remove,
+	.garp_burst = node_garp,
+	.notify = node_notify,
 };
 
 static void node_rx(void *arg, const void *pkt, size_t len)
@@ -229,7 +251,8 @@ static int send_ttl(struct probe *p, const char *ifname)
 	buf[8] = (uint8_t)p->ttl; /* the kernel recomputes the header checksum */
 	fd = socket(AF_INET, SOCK_RAW, VRRP_IPPROTO);
 	if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &on, sizeof(on)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname) + 1) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname) + 1) <
+		    0 ||
 	    sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)) != n) {
 		perror("vrrp_probe: raw send");
 		return 1;
@@ -245,8 +268,13 @@ static int open_socket(struct probe *p, const char *ifname, vrrp_socket_rx_fn rx
 {
 	struct in_addr vips[CFG_MAX_VIPS];
 	struct vrrp_socket_params sp = {
-		.ifname = ifname, .peers = p->cfg.ha.peers, .npeers = p->cfg.ha.npeers,
-		.vips = vips, .nvips = p->cfg.ha.nvips, .rx = rx, .rx_arg = p,
+		.ifname = ifname,
+		.peers = p->cfg.ha.peers,
+		.npeers = p->cfg.ha.npeers,
+		.vips = vips,
+		.nvips = p->cfg.ha.nvips,
+		.rx = rx,
+		.rx_arg = p,
 	};
 
 	vips_of(p, vips);

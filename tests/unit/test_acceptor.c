@@ -14,7 +14,7 @@
 #include "loop.h"
 
 #define NCLIENTS 3
-#define NMAX 8
+#define NMAX     8
 
 static struct {
 	struct loop *loop;
@@ -50,7 +50,8 @@ static void connect_one(int i)
 /* Log lines go to a file the test reads back. */
 static void setup(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 
 	t.log = tmpfile();

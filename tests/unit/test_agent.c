@@ -69,7 +69,8 @@ static void base_config(struct agent_config *cfg)
 	cfg->nbalancers = 1;
 	cfg->port = 9;
 	cfg->log_level = LOG_LVL_ERR;
-	snprintf(cfg->state_file, sizeof(cfg->state_file), "/tmp/test_agent.%d.epoch", (int)getpid());
+	snprintf(cfg->state_file, sizeof(cfg->state_file), "/tmp/test_agent.%d.epoch",
+		 (int)getpid());
 }
 
 struct fixture {
@@ -98,7 +99,8 @@ static void teardown(struct fixture *f)
 static int make_ack(const struct msg_key *key, uint8_t type, const char *name, const char *node,
 		    uint8_t reason, uint32_t sender, uint64_t seq, uint64_t ts, uint8_t *out)
 {
-	struct regmsg_ack k = { .accepted = reason == REGMSG_ACK_OK, .of = MSG_ANNOUNCE,
+	struct regmsg_ack k = { .accepted = reason == REGMSG_ACK_OK,
+				.of = MSG_ANNOUNCE,
 				.reason = reason };
 	uint8_t payload[REGMSG_MAX];
 	int n;
@@ -202,7 +204,8 @@ Test(agent, bad_acks_are_dropped_and_counted_per_cause)
 	/* Truncated at every length. */
 	glen = make_ack(&f.key, MSG_ACK, "web1", "lb1", REGMSG_ACK_OK, lb, 5000, now, good);
 	for (int len = 0; len < glen; len++)
-		cr_assert_eq(agent_input(f.agent, good, (size_t)len, lb, now), -EBADMSG, "len %d", len);
+		cr_assert_eq(agent_input(f.agent, good, (size_t)len, lb, now), -EBADMSG, "len %d",
+			     len);
 	/* Oversized: the right bytes plus one. */
 	memcpy(buf, good, (size_t)glen);
 	buf[glen] = 0;
@@ -225,12 +228,16 @@ Test(agent, bad_acks_are_dropped_and_counted_per_cause)
 	/* Verified envelope around a malformed ack payload (trailing byte). */
 	{
 		uint8_t p[REGMSG_MAX + 1];
-		struct regmsg_ack k = { .name = "web1", .accepted = true, .of = MSG_ANNOUNCE,
-					.node = "lb1", .reason = REGMSG_ACK_OK };
+		struct regmsg_ack k = { .name = "web1",
+					.accepted = true,
+					.of = MSG_ANNOUNCE,
+					.node = "lb1",
+					.reason = REGMSG_ACK_OK };
 		int pl = regmsg_encode_ack(&k, p, sizeof(p));
 
 		p[pl] = 0;
-		n = msg_encode(&f.key, MSG_ACK, lb, 8000, now, p, (size_t)pl + 1, buf, sizeof(buf));
+		n = msg_encode(&f.key, MSG_ACK, lb, 8000, now, p, (size_t)pl + 1, buf,
+			       sizeof(buf));
 		cr_expect_eq(agent_input(f.agent, buf, (size_t)n, lb, now), -EBADMSG);
 	}
 	agent_get_stats(f.agent, &st);
@@ -270,14 +277,17 @@ static void *websrv_main(void *arg)
 		size_t got = 0;
 
 		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		while (got < sizeof(req) - 1 && (n = read(c, req + got, sizeof(req) - 1 - got)) > 0) {
+		while (got < sizeof(req) - 1 &&
+		       (n = read(c, req + got, sizeof(req) - 1 - got)) > 0) {
 			got += (size_t)n;
 			req[got] = '\0';
 			if (strstr(req, "\r\n\r\n"))
 				break;
 		}
-		n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 0\r\n"
-			     "Connection: close\r\n\r\n", atomic_load(&w->status));
+		n = snprintf(resp, sizeof(resp),
+			     "HTTP/1.1 %d X\r\nContent-Length: 0\r\n"
+			     "Connection: close\r\n\r\n",
+			     atomic_load(&w->status));
 		/* Counted before the answer: the agent cannot act on an
 		 * answer this count does not include yet. */
 		atomic_fetch_add(&w->requests, 1);
@@ -290,7 +300,8 @@ static void *websrv_main(void *arg)
 
 static void websrv_start(struct websrv *w)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sin);
 
 	w->fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -314,9 +325,9 @@ static void websrv_stop(struct websrv *w)
 /* The balancer's side: a UDP socket that records what arrives. */
 struct rx {
 	uint8_t type;
-	uint8_t flags;   /* announce */
-	uint8_t why;     /* withdraw */
-	uint64_t ts_ms;  /* the envelope's timestamp: when the agent built it */
+	uint8_t flags;  /* announce */
+	uint8_t why;    /* withdraw */
+	uint64_t ts_ms; /* the envelope's timestamp: when the agent built it */
 };
 
 struct sink {
@@ -328,7 +339,8 @@ struct sink {
 
 static void sink_open(struct sink *s)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sin);
 
 	s->n = 0;
@@ -354,11 +366,13 @@ static void sink_drain(struct sink *s, const struct msg_key *key)
 		r->type = m.type;
 		r->ts_ms = m.ts_ms;
 		if (m.type == MSG_ANNOUNCE) {
-			cr_assert_eq(regmsg_decode_announce(m.payload, m.len, &an, NULL, 0), REGMSG_OK);
+			cr_assert_eq(regmsg_decode_announce(m.payload, m.len, &an, NULL, 0),
+				     REGMSG_OK);
 			r->flags = an.flags;
 		} else {
 			cr_assert_eq(m.type, MSG_WITHDRAW);
-			cr_assert_eq(regmsg_decode_withdraw(m.payload, m.len, &wd, NULL, 0), REGMSG_OK);
+			cr_assert_eq(regmsg_decode_withdraw(m.payload, m.len, &wd, NULL, 0),
+				     REGMSG_OK);
 			r->why = wd.why;
 		}
 	}
@@ -377,8 +391,8 @@ static size_t count(const struct sink *s, uint8_t type, size_t from)
  * sent so far can never outrun the ticks, which the loop fires no sooner
  * than one interval apart from the agent's start, at its own time. */
 struct sched {
-	uint64_t start_ms;       /* loop time of agent_start(): the first tick */
-	unsigned too_fast;       /* iterations with more announces than ticks */
+	uint64_t start_ms; /* loop time of agent_start(): the first tick */
+	unsigned too_fast; /* iterations with more announces than ticks */
 };
 
 /* Run the loop, collecting what the sink receives, until done(f, s, arg)
@@ -461,11 +475,13 @@ Test(agent, schedule_healthy_unhealthy_and_stop, .timeout = 60)
 	/* Healthy: one announce per interval (never more than the ticks so
 	 * far allow), the first with HELLO. */
 	cr_assert(run_until(&f, &s, &sc, announced, 9), "announces: %zu", s.n);
-	cr_expect_eq(sc.too_fast, 0, "more announces than intervals in %u iteration(s)", sc.too_fast);
+	cr_expect_eq(sc.too_fast, 0, "more announces than intervals in %u iteration(s)",
+		     sc.too_fast);
 	cr_expect_eq(count(&s, MSG_WITHDRAW, 0), 0);
 	cr_expect_eq(s.rx[0].flags, REGMSG_F_HELLO);
 	cr_expect_eq(s.rx[1].flags, 0);
-	cr_expect_geq((size_t)atomic_load(&w.requests), count(&s, MSG_ANNOUNCE, 0), "one check per announcement");
+	cr_expect_geq((size_t)atomic_load(&w.requests), count(&s, MSG_ANNOUNCE, 0),
+		      "one check per announcement");
 
 	/* Unhealthy: a withdraw pair, then silence while checks keep failing. */
 	atomic_store(&w.status, 503);
@@ -483,7 +499,8 @@ Test(agent, schedule_healthy_unhealthy_and_stop, .timeout = 60)
 	cr_assert(run_until(&f, &s, &sc, announced, count(&s, MSG_ANNOUNCE, 0) + 2));
 	cr_expect_eq(s.rx[mark].type, MSG_ANNOUNCE);
 	cr_expect_eq(s.rx[mark].flags, REGMSG_F_HELLO);
-	cr_expect_eq(sc.too_fast, 0, "more announces than intervals in %u iteration(s)", sc.too_fast);
+	cr_expect_eq(sc.too_fast, 0, "more announces than intervals in %u iteration(s)",
+		     sc.too_fast);
 
 	/* Stop: two withdraws at least 50 ms apart (loop time: the loop ends
 	 * in the iteration that sends the second), then the loop ends. */
@@ -519,7 +536,8 @@ Test(agent, refused_service_is_never_announced, .timeout = 30)
 	sink_open(&s);
 	base_config(&f.cfg);
 	/* The sink's own port has no TCP listener: connection refused. */
-	snprintf(f.cfg.health_url, sizeof(f.cfg.health_url), "http://127.0.0.1:%u/", (unsigned)s.port);
+	snprintf(f.cfg.health_url, sizeof(f.cfg.health_url), "http://127.0.0.1:%u/",
+		 (unsigned)s.port);
 	f.cfg.port = s.port;
 	setup(&f);
 	sc = (struct sched){ .start_ms = loop_now_ms(f.loop) };

@@ -77,7 +77,8 @@ static void load_ok(const char *text, struct config *cfg)
 {
 	char err[512] = "", path[PATH_LEN];
 
-	cr_assert_eq(load(text, cfg, err, sizeof(err), path), 0, "rejected: %s\n--\n%s", err, text);
+	cr_assert_eq(load(text, cfg, err, sizeof(err), path), 0, "rejected: %s\n--\n%s", err,
+		     text);
 	cr_assert_str_empty(err);
 }
 
@@ -220,7 +221,8 @@ Test(config, every_key_set)
 		"preempt = no\npreempt_delay = 30s\nvip = 198.18.0.10/24, 198.18.0.11/32\n"
 		"key_file = /k\npeers = 198.18.0.12 198.18.0.13,198.18.0.14\ngarp_count = 1\n"
 		"garp_interval = 1ms\ngarp_refresh = 0\nchecksum_rfc5798 = no\nsync_port = 9000\n"
-		"[registration]\nenabled = on\nport = 9001\nexpire = 1m\nkey_file = /r\n", &cfg);
+		"[registration]\nenabled = on\nport = 9001\nexpire = 1m\nkey_file = /r\n",
+		&cfg);
 	cr_expect_str_eq(cfg.node.name, "lb-2.x_y");
 	cr_expect_str_eq(cfg.node.user, "andromeda");
 	cr_expect_eq(cfg.node.log_level, LOG_LVL_DEBUG);
@@ -278,7 +280,7 @@ Test(config, every_key_set)
 }
 
 struct bad {
-	const char *sect;   /* section header to append, NULL: inside [frontend] */
+	const char *sect; /* section header to append, NULL: inside [frontend] */
 	const char *key;
 	const char *value;
 	const char *reason; /* expected in the message besides the key */
@@ -354,8 +356,10 @@ static const struct bad bad_values[] = {
 	{ "[ha]", "vip", "198.18.0.10/0", "length 1..32" },
 	{ "[ha]", "vip", "198.18.0.10/24 198.18.0.10/32", "listed twice" },
 	{ "[ha]", "vip", ",", "at least one address" },
-	{ "[ha]", "vip", "198.18.0.1/24 198.18.0.2/24 198.18.0.3/24 198.18.0.4/24 198.18.0.5/24 "
-		  "198.18.0.6/24 198.18.0.7/24 198.18.0.8/24 198.18.0.9/24", "more than 8" },
+	{ "[ha]", "vip",
+	  "198.18.0.1/24 198.18.0.2/24 198.18.0.3/24 198.18.0.4/24 198.18.0.5/24 "
+	  "198.18.0.6/24 198.18.0.7/24 198.18.0.8/24 198.18.0.9/24",
+	  "more than 8" },
 	{ "[ha]", "peers", "198.18.0.300", "is not an IPv4 address" },
 	{ "[ha]", "peers", "198.18.0.12, 198.18.0.12", "listed twice" },
 	/* names and strings */
@@ -365,8 +369,10 @@ static const struct bad bad_values[] = {
 	  "is not a name" },
 	{ "[node]", "log_level", "verbose", "is not a level" },
 	{ "[node]", "state_dir", "", "must not be empty" },
-	{ "[node]", "control_socket", "/run/andromeda/a-socket-path-that-is-much-longer-than-the-"
-				      "one-hundred-and-seven-bytes-of-sun-path-by-a-margin.sock", "too long" },
+	{ "[node]", "control_socket",
+	  "/run/andromeda/a-socket-path-that-is-much-longer-than-the-"
+	  "one-hundred-and-seven-bytes-of-sun-path-by-a-margin.sock",
+	  "too long" },
 	{ NULL, "mode", "udp", "is not a mode (http or tcp)" },
 	{ "[backend]", "health_check", "healthz", "must be a path starting with '/'" },
 	{ "[backend]", "health_check", "/a b", "printable ASCII without blanks" },
@@ -385,16 +391,22 @@ Test(config, bad_values)
 		int line;
 
 		if (b->sect) {
-			snprintf(text, sizeof(text), MINIMAL "%s\n%s = %s\n", b->sect, b->key, b->value);
+			snprintf(text, sizeof(text), MINIMAL "%s\n%s = %s\n", b->sect, b->key,
+				 b->value);
 			line = 6;
 		} else {
 			snprintf(text, sizeof(text), "[frontend]\n%s = %s\n%s", b->key, b->value,
-				 strcmp(b->key, "listen") ? &MINIMAL[11] : "[server w]\naddress = 1.2.3.4:5\n");
+				 strcmp(b->key, "listen") ? &MINIMAL[11]
+							  : "[server w]\naddress = 1.2.3.4:5\n");
 			line = 2;
 		}
 		snprintf(key, sizeof(key), ": %s: \"", b->key);
-		expect_error(text, line, strcmp(b->key, "vip") && strcmp(b->key, "state_dir") &&
-			     strcmp(b->key, "key_file") ? key : b->key, b->reason);
+		expect_error(text, line,
+			     strcmp(b->key, "vip") && strcmp(b->key, "state_dir") &&
+					     strcmp(b->key, "key_file")
+				     ? key
+				     : b->key,
+			     b->reason);
 	}
 }
 
@@ -418,7 +430,8 @@ Test(config, unknown_section_and_key)
 		     "unknown key \"advert_intervall\" in [ha]", "did you mean advert_interval?");
 	expect_error(MINIMAL "[server web2]\nadress = 198.18.0.22:80\n", 6,
 		     "unknown key \"adress\" in [server web2]", "did you mean address?");
-	expect_error("listen = 198.18.0.10:80\n" MINIMAL, 1, "\"listen\" is outside any section", NULL);
+	expect_error("listen = 198.18.0.10:80\n" MINIMAL, 1, "\"listen\" is outside any section",
+		     NULL);
 	expect_error(MINIMAL "[server]\n", 5, "[server] needs a name", NULL);
 	expect_error(MINIMAL "[server a/b]\n", 5, "[server a/b]", "server name");
 	expect_error(MINIMAL "[ha primary]\n", 5, "[ha] takes no name", NULL);
@@ -440,16 +453,19 @@ Test(config, servers_have_their_own_keys)
 {
 	struct config cfg;
 
-	load_ok(MINIMAL "weight = 3\n[server web2]\naddress = 198.18.0.22:80\nweight = 4\n"
+	load_ok(MINIMAL
+		"weight = 3\n[server web2]\naddress = 198.18.0.22:80\nweight = 4\n"
 		"[server a23456789012345678901234567890123456789012345678901234567890123]\n"
-		"address = 198.18.0.23:80\n", &cfg);
+		"address = 198.18.0.23:80\n",
+		&cfg);
 	cr_assert_eq(cfg.nservers, 3);
 	cr_expect_eq(cfg.servers[0].weight, 3);
 	cr_expect_eq(cfg.servers[1].weight, 4);
 	cr_expect_eq(cfg.servers[1].line, 6);
 	cr_expect_eq(strlen(cfg.servers[2].name), 63);
 	config_free(&cfg);
-	expect_error(MINIMAL "[server a234567890123456789012345678901234567890123456789012345678901234]\n",
+	expect_error(MINIMAL
+		     "[server a234567890123456789012345678901234567890123456789012345678901234]\n",
 		     5, "server name", NULL);
 }
 
@@ -485,8 +501,11 @@ Test(config, missing_required)
 	expect_error(MINIMAL "[ha]\n", 5, "missing required key \"interface\" in [ha]", NULL);
 
 	static const char *const ha_keys[][2] = {
-		{ "interface", "eth0" }, { "vrid", "51" }, { "priority", "100" },
-		{ "vip", "198.18.0.10/24" }, { "key_file", "/etc/andromeda/cluster.key" },
+		{ "interface", "eth0" },
+		{ "vrid", "51" },
+		{ "priority", "100" },
+		{ "vip", "198.18.0.10/24" },
+		{ "key_file", "/etc/andromeda/cluster.key" },
 	};
 	for (size_t skip = 0; skip < 5; skip++) {
 		char text[512], want[64];
@@ -496,7 +515,8 @@ Test(config, missing_required)
 			if (i != skip)
 				n += snprintf(text + n, sizeof(text) - (size_t)n, "%s = %s\n",
 					      ha_keys[i][0], ha_keys[i][1]);
-		snprintf(want, sizeof(want), "missing required key \"%s\" in [ha]", ha_keys[skip][0]);
+		snprintf(want, sizeof(want), "missing required key \"%s\" in [ha]",
+			 ha_keys[skip][0]);
 		expect_error(text, 6, want, NULL);
 	}
 }
@@ -507,7 +527,8 @@ Test(config, registration)
 
 	/* Registration alone is enough to have something to balance. */
 	load_ok("[frontend]\nlisten = 198.18.0.10:80\n[registration]\nenabled = yes\n"
-		"key_file = /etc/andromeda/cluster.key\n", &cfg);
+		"key_file = /etc/andromeda/cluster.key\n",
+		&cfg);
 	cr_expect_eq(cfg.nservers, 0);
 	cr_expect_null(cfg.servers);
 	cr_expect(cfg.registration.enabled);
@@ -516,11 +537,11 @@ Test(config, registration)
 	expect_error("[frontend]\nlisten = 198.18.0.10:80\n[registration]\n\nenabled = yes\n", 5,
 		     "enabled: registration needs key_file", NULL);
 	expect_error(MINIMAL "[ha]\ninterface = eth0\nvrid = 1\npriority = 1\nvip = 1.2.3.4/24\n"
-		     "key_file = /k\nsync_port = 7789\n[registration]\nenabled = yes\n", 11,
-		     "port 7789 is both [ha] sync_port and [registration] port", NULL);
+			     "key_file = /k\nsync_port = 7789\n[registration]\nenabled = yes\n",
+		     11, "port 7789 is both [ha] sync_port and [registration] port", NULL);
 	expect_error(MINIMAL "[ha]\ninterface = eth0\nvrid = 1\npriority = 1\nvip = 1.2.3.4/24\n"
-		     "key_file = /k\n[registration]\nenabled = yes\nport = 7788\n", 13,
-		     "port 7788 is both", NULL);
+			     "key_file = /k\n[registration]\nenabled = yes\nport = 7788\n",
+		     13, "port 7788 is both", NULL);
 }
 
 Test(config, health_timeout_vs_interval)
@@ -558,7 +579,8 @@ Test(config, syntax)
 	 * comments with ';' inline and '#' or ';' at the start; CRLF; BOM. */
 	load_ok("\xEF\xBB\xBF# comment\r\n[frontend]\r\n  listen = 198.18.0.10:80 ; the VIP\r\n"
 		"\tmode = tcp\r\n  ; another comment\r\n[server web1]\naddress=198.18.0.21:80\n"
-		"    weight = 7\n[backend]\nhealth_check = /a;b\n", &cfg);
+		"    weight = 7\n[backend]\nhealth_check = /a;b\n",
+		&cfg);
 	cr_expect_eq(cfg.frontend.mode, MODE_TCP);
 	cr_expect_str_eq(cfg.frontend.listen.text, "198.18.0.10:80");
 	cr_expect_eq(cfg.servers[0].weight, 7);
@@ -584,7 +606,8 @@ Test(config, file_errors)
 	struct config cfg;
 
 	cr_expect_eq(config_load("/nonexistent/andromeda.conf", &cfg, err, sizeof(err)), -1);
-	cr_expect_str_eq(err, "/nonexistent/andromeda.conf:0: cannot open: No such file or directory");
+	cr_expect_str_eq(err,
+			 "/nonexistent/andromeda.conf:0: cannot open: No such file or directory");
 	cr_expect_null(cfg.servers);
 	cr_expect_eq(config_load("/tmp", &cfg, err, sizeof(err)), -1);
 	cr_expect(strncmp(err, "/tmp:1: read error: ", 20) == 0, "got \"%s\"", err);
@@ -599,8 +622,9 @@ Test(config, error_after_servers_frees_them)
 	/* Two servers allocated, then a bad key: nothing may leak (ASan). */
 	expect_error(MINIMAL "[server web2]\naddress = 198.18.0.22:80\n[ha]\nvrid = x\n", 8,
 		     "vrid", "is not a whole number");
-	expect_error("[server a]\naddress = 198.18.0.21:80\n[server b]\naddress = 198.18.0.22:80\n",
-		     0, "missing required key \"listen\"", NULL);
+	expect_error(
+		"[server a]\naddress = 198.18.0.21:80\n[server b]\naddress = 198.18.0.22:80\n", 0,
+		"missing required key \"listen\"", NULL);
 }
 
 /* The examples shipped in deploy/examples must stay valid. */
@@ -636,15 +660,28 @@ Test(config, deploy_examples)
 
 Test(parse, duration)
 {
-	static const struct { const char *s; uint64_t ms; } ok[] = {
-		{ "0", 0 }, { "00", 0 }, { "0ms", 0 }, { "0h", 0 }, { "1ms", 1 }, { "100ms", 100 },
-		{ "2s", 2000 }, { "1m", 60000 }, { "90m", 5400000 }, { "1h", 3600000 },
-		{ "18446744073709551615ms", UINT64_MAX }, { "5124095576030h", 5124095576030ULL * 3600000 },
+	static const struct {
+		const char *s;
+		uint64_t ms;
+	} ok[] = {
+		{ "0", 0 },
+		{ "00", 0 },
+		{ "0ms", 0 },
+		{ "0h", 0 },
+		{ "1ms", 1 },
+		{ "100ms", 100 },
+		{ "2s", 2000 },
+		{ "1m", 60000 },
+		{ "90m", 5400000 },
+		{ "1h", 3600000 },
+		{ "18446744073709551615ms", UINT64_MAX },
+		{ "5124095576030h", 5124095576030ULL * 3600000 },
 		{ "00000000000000000000000000000000000001s", 1000 },
 	};
 	static const char *const bad[] = {
-		"", "100", "1", "ms", "s", "1 s", " 1s", "1s ", "1S", "1MS", "+1s", "-1s", "1.5s",
-		"1sm", "1ms5", "0x10s", "1d", "1y", "1e3ms", "1m30s", "99999999999999999999999x",
+		"",     "100",   "1",   "ms",  "s",     "1 s",   " 1s",
+		"1s ",  "1S",    "1MS", "+1s", "-1s",   "1.5s",  "1sm",
+		"1ms5", "0x10s", "1d",  "1y",  "1e3ms", "1m30s", "99999999999999999999999x",
 	};
 	uint64_t ms;
 
@@ -654,7 +691,8 @@ Test(parse, duration)
 		cr_expect_eq(ms, ok[i].ms, "\"%s\" -> %llu", ok[i].s, (unsigned long long)ms);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_expect_eq(config_parse_duration(bad[i], &ms), -EINVAL, "\"%s\" accepted", bad[i]);
+		cr_expect_eq(config_parse_duration(bad[i], &ms), -EINVAL, "\"%s\" accepted",
+			     bad[i]);
 	cr_expect_eq(config_parse_duration("18446744073709551616ms", &ms), -ERANGE);
 	cr_expect_eq(config_parse_duration("5124095576031h", &ms), -ERANGE);
 	cr_expect_eq(config_parse_duration("18446744073709551617", &ms), -ERANGE);
@@ -663,9 +701,18 @@ Test(parse, duration)
 
 Test(parse, size)
 {
-	static const struct { const char *s; uint64_t b; } ok[] = {
-		{ "0", 0 }, { "512", 512 }, { "8k", 8192 }, { "8K", 8192 }, { "1M", 1 << 20 },
-		{ "1m", 1 << 20 }, { "2G", 2ULL << 30 }, { "18446744073709551615", UINT64_MAX },
+	static const struct {
+		const char *s;
+		uint64_t b;
+	} ok[] = {
+		{ "0", 0 },
+		{ "512", 512 },
+		{ "8k", 8192 },
+		{ "8K", 8192 },
+		{ "1M", 1 << 20 },
+		{ "1m", 1 << 20 },
+		{ "2G", 2ULL << 30 },
+		{ "18446744073709551615", UINT64_MAX },
 		{ "17179869183G", 17179869183ULL << 30 },
 	};
 	static const char *const bad[] = {
@@ -706,10 +753,25 @@ Test(parse, boolean)
 Test(parse, endpoint)
 {
 	static const char *const bad[] = {
-		"", ":80", "198.18.0.10", "198.18.0.10:", "198.18.0.10:0", "198.18.0.10:65536",
-		"198.18.0.10:-1", "198.18.0.10:+80", "198.18.0.10:80x", "198.18.0.10: 80",
-		"198.18.0:80", "198.18.0.256:80", "198.018.0.1:80", "0x7f.0.0.1:80", "localhost:80",
-		"::1:80", "[::1]:80", " 198.18.0.10:80", "198.18.0.10:99999999999999999999999",
+		"",
+		":80",
+		"198.18.0.10",
+		"198.18.0.10:",
+		"198.18.0.10:0",
+		"198.18.0.10:65536",
+		"198.18.0.10:-1",
+		"198.18.0.10:+80",
+		"198.18.0.10:80x",
+		"198.18.0.10: 80",
+		"198.18.0:80",
+		"198.18.0.256:80",
+		"198.018.0.1:80",
+		"0x7f.0.0.1:80",
+		"localhost:80",
+		"::1:80",
+		"[::1]:80",
+		" 198.18.0.10:80",
+		"198.18.0.10:99999999999999999999999",
 		"198.18.0.10.198.18.0.10.198.18.0.10:80",
 	};
 	struct cfg_endpoint ep;
@@ -725,18 +787,33 @@ Test(parse, endpoint)
 	cr_assert_eq(config_parse_endpoint("127.0.0.1:01", &ep), 0);
 	cr_expect_str_eq(ep.text, "127.0.0.1:1");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_expect_eq(config_parse_endpoint(bad[i], &ep), -EINVAL, "\"%s\" accepted", bad[i]);
+		cr_expect_eq(config_parse_endpoint(bad[i], &ep), -EINVAL, "\"%s\" accepted",
+			     bad[i]);
 	cr_expect_eq(config_parse_endpoint(NULL, &ep), -EINVAL);
 }
 
 Test(value, format)
 {
-	static const struct { enum cfgv_kind kind; uint64_t n; const char *text; } cases[] = {
-		{ CFGV_DUR, 0, "0" }, { CFGV_DUR, 10, "10ms" }, { CFGV_DUR, 40950, "40950ms" },
-		{ CFGV_DUR, 1000, "1s" }, { CFGV_DUR, 90000, "90s" }, { CFGV_DUR, 120000, "2m" },
-		{ CFGV_DUR, 86400000, "24h" }, { CFGV_SIZE, 0, "0" }, { CFGV_SIZE, 1000, "1000" },
-		{ CFGV_SIZE, 1024, "1k" }, { CFGV_SIZE, 65536, "64k" }, { CFGV_SIZE, 3 << 20, "3M" },
-		{ CFGV_SIZE, 1ULL << 30, "1G" }, { CFGV_NUM, 1000, "1000" }, { CFGV_NUM, 0, "0" },
+	static const struct {
+		enum cfgv_kind kind;
+		uint64_t n;
+		const char *text;
+	} cases[] = {
+		{ CFGV_DUR, 0, "0" },
+		{ CFGV_DUR, 10, "10ms" },
+		{ CFGV_DUR, 40950, "40950ms" },
+		{ CFGV_DUR, 1000, "1s" },
+		{ CFGV_DUR, 90000, "90s" },
+		{ CFGV_DUR, 120000, "2m" },
+		{ CFGV_DUR, 86400000, "24h" },
+		{ CFGV_SIZE, 0, "0" },
+		{ CFGV_SIZE, 1000, "1000" },
+		{ CFGV_SIZE, 1024, "1k" },
+		{ CFGV_SIZE, 65536, "64k" },
+		{ CFGV_SIZE, 3 << 20, "3M" },
+		{ CFGV_SIZE, 1ULL << 30, "1G" },
+		{ CFGV_NUM, 1000, "1000" },
+		{ CFGV_NUM, 0, "0" },
 	};
 	char buf[32];
 
@@ -776,8 +853,10 @@ Test(value, vip)
 	cr_assert_eq(cfgv_parse_vip("198.18.0.10/032", &vip), 0);
 	cr_expect_str_eq(vip.text, "198.18.0.10/32");
 	static const char *const bad[] = {
-		"198.18.0.10", "198.18.0.10/", "198.18.0.10/0", "198.18.0.10/33", "0.0.0.0/8",
-		"/24", "198.18.0/24", "198.18.0.10/24/1", "198.18.0.10/-1", "198.18.0.10 /24",
+		"198.18.0.10",     "198.18.0.10/",     "198.18.0.10/0",
+		"198.18.0.10/33",  "0.0.0.0/8",        "/24",
+		"198.18.0/24",     "198.18.0.10/24/1", "198.18.0.10/-1",
+		"198.18.0.10 /24",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_expect_eq(cfgv_parse_vip(bad[i], &vip), -EINVAL, "\"%s\" accepted", bad[i]);
@@ -789,7 +868,8 @@ Test(value, names_and_distance)
 	cr_expect_not(cfgv_valid_name(""));
 	cr_expect_not(cfgv_valid_name("web 1"));
 	cr_expect_not(cfgv_valid_name("web/1"));
-	cr_expect_not(cfgv_valid_name("w\xc3\xa9" "b")); /* é: the escape ends at a9 */
+	cr_expect_not(cfgv_valid_name("w\xc3\xa9"
+				      "b")); /* é: the escape ends at a9 */
 	cr_expect_eq(cfgv_edit_distance("address", "address"), 0);
 	cr_expect_eq(cfgv_edit_distance("adress", "address"), 1);
 	cr_expect_eq(cfgv_edit_distance("advert_intervall", "advert_interval"), 1);
@@ -803,8 +883,10 @@ Test(config, health_host)
 {
 	struct config cfg;
 
-	load_ok(MINIMAL "[server web2]\naddress = 198.18.0.22:80\nhealth_host = api.example.test:8080\n"
-		"[backend]\nhealth_check = /healthz\nhealth_host = www.example.test\n", &cfg);
+	load_ok(MINIMAL
+		"[server web2]\naddress = 198.18.0.22:80\nhealth_host = api.example.test:8080\n"
+		"[backend]\nhealth_check = /healthz\nhealth_host = www.example.test\n",
+		&cfg);
 	cr_expect_str_eq(cfg.backend.health_host, "www.example.test");
 	cr_expect_str_empty(cfg.servers[0].health_host);
 	cr_expect_str_eq(cfg.servers[1].health_host, "api.example.test:8080");
@@ -812,11 +894,14 @@ Test(config, health_host)
 	load_ok(MINIMAL, &cfg);
 	cr_expect_str_empty(cfg.backend.health_host);
 	config_free(&cfg);
-	expect_error(MINIMAL "health_host = a b\n", 5, "health_host: \"a b\" is not a host name", NULL);
-	expect_error(MINIMAL "[backend]\nhealth_host = web:0\n", 6, "health_host", "optionally \":port\"");
-	expect_error(MINIMAL "[backend]\nhealth_host = http://web/\n", 6, "is not a host name", NULL);
+	expect_error(MINIMAL "health_host = a b\n", 5, "health_host: \"a b\" is not a host name",
+		     NULL);
+	expect_error(MINIMAL "[backend]\nhealth_host = web:0\n", 6, "health_host",
+		     "optionally \":port\"");
+	expect_error(MINIMAL "[backend]\nhealth_host = http://web/\n", 6, "is not a host name",
+		     NULL);
 	expect_error(MINIMAL "[backend]\nhealth_host = "
-		     "h234567890123456789012345678901234567890123456789012345678901234\n", 6,
-		     "1..63 letters", NULL);
+			     "h234567890123456789012345678901234567890123456789012345678901234\n",
+		     6, "1..63 letters", NULL);
 	expect_error(MINIMAL "[backend]\nhealth_host = \n", 6, "is not a host name", NULL);
 }

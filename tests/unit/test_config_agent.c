@@ -16,24 +16,24 @@
 #define PATH_LEN 64
 
 /* The SPEC's keys plus every optional one. */
-static const char full[] =
-	"; andromeda-agent on web3\n"
-	"[agent]\n"
-	"name = web3\n"
-	"service = 198.18.0.23:8080\n"
-	"weight = 3\n"
-	"health_url = http://198.18.0.23:8080/healthz\n"
-	"health_timeout = 300ms\n"
-	"interface = eth0\n"
-	"announce_interval = 1s\n"
-	"key_file = /etc/andromeda/cluster.key\n"
-	"balancers = 198.18.0.11, 198.18.0.12\n"
-	"port = 7790\n"
-	"log_level = debug\n";
+static const char full[] = "; andromeda-agent on web3\n"
+			   "[agent]\n"
+			   "name = web3\n"
+			   "service = 198.18.0.23:8080\n"
+			   "weight = 3\n"
+			   "health_url = http://198.18.0.23:8080/healthz\n"
+			   "health_timeout = 300ms\n"
+			   "interface = eth0\n"
+			   "announce_interval = 1s\n"
+			   "key_file = /etc/andromeda/cluster.key\n"
+			   "balancers = 198.18.0.11, 198.18.0.12\n"
+			   "port = 7790\n"
+			   "log_level = debug\n";
 
 /* Smallest valid file: 5 lines, so a key appended is on line 6. */
-#define MINIMAL "[agent]\nname = web1\nservice = 198.18.0.21:80\ninterface = eth0\n" \
-		"key_file = /k\n"
+#define MINIMAL                                                              \
+	"[agent]\nname = web1\nservice = 198.18.0.21:80\ninterface = eth0\n" \
+	"key_file = /k\n"
 
 static int load(const char *text, struct agent_config *cfg, char *err, size_t errlen, char *path)
 {
@@ -54,7 +54,8 @@ static void load_ok(const char *text, struct agent_config *cfg)
 {
 	char err[512] = "", path[PATH_LEN];
 
-	cr_assert_eq(load(text, cfg, err, sizeof(err), path), 0, "rejected: %s\n--\n%s", err, text);
+	cr_assert_eq(load(text, cfg, err, sizeof(err), path), 0, "rejected: %s\n--\n%s", err,
+		     text);
 	cr_assert_str_empty(err);
 }
 
@@ -115,7 +116,8 @@ Test(agent_config, unicast_only_and_short_interval)
 	struct agent_config cfg;
 
 	load_ok("[agent]\nname = a\nservice = 10.0.0.1:1\nkey_file = /k\nbalancers = 10.0.0.2\n"
-		"announce_interval = 100ms\n", &cfg);
+		"announce_interval = 100ms\n",
+		&cfg);
 	cr_expect_str_eq(cfg.interface, "");
 	cr_expect_eq(cfg.nbalancers, 1);
 	/* An unset timeout follows a short interval: half of it. */
@@ -128,7 +130,8 @@ Test(agent_config, layout_tolerance)
 
 	load_ok("\xEF\xBB\xBF; comment\n# other comment\n  [ agent ]   ; trailing comment\n"
 		"   name=web1\r\nservice = 198.18.0.21:80 ; inline\n\ninterface = eth0\n"
-		"key_file = /k\n", &cfg);
+		"key_file = /k\n",
+		&cfg);
 	cr_expect_str_eq(cfg.name, "web1");
 	cr_expect_str_eq(cfg.service.text, "198.18.0.21:80");
 }
@@ -155,13 +158,15 @@ Test(agent_config, missing_things)
 
 Test(agent_config, structure_errors)
 {
-	expect_error("name = w\n[agent]\n", 1, "key \"name\" is outside the [agent] section", NULL);
-	expect_error(MINIMAL "[agent]\n", 6, "section [agent] appears twice (first at line 1)", NULL);
+	expect_error("name = w\n[agent]\n", 1, "key \"name\" is outside the [agent] section",
+		     NULL);
+	expect_error(MINIMAL "[agent]\n", 6, "section [agent] appears twice (first at line 1)",
+		     NULL);
 	expect_error(MINIMAL "[node]\n", 6, "unknown section [node]", "only [agent]");
 	expect_error(MINIMAL "[agent\n", 6, "without closing ']'", NULL);
 	expect_error(MINIMAL "[agent] x\n", 6, "unexpected text after section header", NULL);
-	expect_error(MINIMAL "name = w2\n", 6, "duplicate key \"name\" in [agent] (first at line 2)",
-		     NULL);
+	expect_error(MINIMAL "name = w2\n", 6,
+		     "duplicate key \"name\" in [agent] (first at line 2)", NULL);
 	expect_error(MINIMAL "wieght = 2\n", 6, "unknown key \"wieght\" in [agent]",
 		     "did you mean weight?");
 	expect_error(MINIMAL "colour = red\n", 6, "unknown key \"colour\" in [agent]", NULL);
@@ -211,13 +216,14 @@ Test(agent_config, bad_names_and_addresses)
 {
 	expect_error("[agent]\nname = web 1\n", 2, "name: \"web 1\" is not a name", NULL);
 	expect_error("[agent]\nname = web/1\n", 2, "is not a name", NULL);
-	expect_error("[agent]\nname = a123456789012345678901234567890123456789012345678901234567890123\n",
-		     2, "is not a name", NULL);
+	expect_error(
+		"[agent]\nname = a123456789012345678901234567890123456789012345678901234567890123\n",
+		2, "is not a name", NULL);
 	expect_error("[agent]\nservice = 198.18.0.21\n", 2, "is not an IPv4 address:port", NULL);
 	expect_error("[agent]\nservice = 198.18.0.21:0\n", 2, "port 1..65535", NULL);
 	expect_error("[agent]\nservice = web1:80\n", 2, "is not an IPv4 address:port", NULL);
-	expect_error("[agent]\nservice = 0.0.0.0:80\n", 2, "not an address the balancers can reach",
-		     NULL);
+	expect_error("[agent]\nservice = 0.0.0.0:80\n", 2,
+		     "not an address the balancers can reach", NULL);
 	expect_error("[agent]\nservice = 127.0.0.1:80\n", 2, "can reach", NULL);
 	expect_error("[agent]\nservice = 224.0.0.1:80\n", 2, "can reach", NULL);
 	expect_error("[agent]\nservice = 255.255.255.255:80\n", 2, "can reach", NULL);
@@ -228,15 +234,19 @@ Test(agent_config, bad_names_and_addresses)
 		     NULL);
 	expect_error("[agent]\nbalancers = 198.18.0.11 198.18.0.11\n", 2, "is listed twice", NULL);
 	expect_error("[agent]\nbalancers = 198.18.0.255, 0.0.0.0\n", 2, "\"0.0.0.0\"", NULL);
-	expect_error("[agent]\nbalancers = 1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5 1.1.1.6 1.1.1.7 "
-		     "1.1.1.8 1.1.1.9 1.1.1.10 1.1.1.11 1.1.1.12 1.1.1.13 1.1.1.14 1.1.1.15 1.1.1.16 "
-		     "1.1.1.17\n", 2, "more than 16 addresses", NULL);
+	expect_error(
+		"[agent]\nbalancers = 1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5 1.1.1.6 1.1.1.7 "
+		"1.1.1.8 1.1.1.9 1.1.1.10 1.1.1.11 1.1.1.12 1.1.1.13 1.1.1.14 1.1.1.15 1.1.1.16 "
+		"1.1.1.17\n",
+		2, "more than 16 addresses", NULL);
 }
 
 Test(agent_config, bad_urls)
 {
-	expect_error(MINIMAL "health_url = /healthz\n", 6, "must start with http:// or https://", NULL);
-	expect_error(MINIMAL "health_url = ftp://198.18.0.21/\n", 6, "must start with http://", NULL);
+	expect_error(MINIMAL "health_url = /healthz\n", 6, "must start with http:// or https://",
+		     NULL);
+	expect_error(MINIMAL "health_url = ftp://198.18.0.21/\n", 6, "must start with http://",
+		     NULL);
 	expect_error(MINIMAL "health_url = http://\n", 6, "has no host", NULL);
 	expect_error(MINIMAL "health_url = http:///x\n", 6, "has no host", NULL);
 	expect_error(MINIMAL "health_url = http://x/a b\n", 6, "printable ASCII", NULL);
@@ -257,7 +267,8 @@ Test(agent_config, health_timeout_against_interval)
 
 	expect_error(MINIMAL "announce_interval = 1s\nhealth_timeout = 1s\n", 7,
 		     "health_timeout: 1s must be shorter than announce_interval (1s)", NULL);
-	expect_error(MINIMAL "health_timeout = 5s\n", 6, "shorter than announce_interval (2s)", NULL);
+	expect_error(MINIMAL "health_timeout = 5s\n", 6, "shorter than announce_interval (2s)",
+		     NULL);
 	load_ok(MINIMAL "announce_interval = 1s\nhealth_timeout = 900ms\n", &cfg);
 	cr_expect_eq(cfg.health_timeout_ms, 900);
 	load_ok(MINIMAL "announce_interval = 10s\n", &cfg);
@@ -278,6 +289,7 @@ Test(agent_config, health_host)
 	cr_expect_str_eq(cfg.health_host, "api.example.test");
 	load_ok(MINIMAL, &cfg);
 	cr_expect_str_empty(cfg.health_host);
-	expect_error(MINIMAL "health_host = api example\n", 6, "health_host", "is not a host name");
+	expect_error(MINIMAL "health_host = api example\n", 6, "health_host",
+		     "is not a host name");
 	expect_error(MINIMAL "health_host = api:99999\n", 6, "health_host", NULL);
 }

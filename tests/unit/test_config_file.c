@@ -17,7 +17,9 @@ static char err[256];
 
 static struct cfgf at_line(int line)
 {
-	struct cfgf f = { .path = "/etc/x.conf", .err = err, .errlen = sizeof(err), .lineno = line };
+	struct cfgf f = {
+		.path = "/etc/x.conf", .err = err, .errlen = sizeof(err), .lineno = line
+	};
 
 	err[0] = '\0';
 	return f;
@@ -83,14 +85,15 @@ Test(cfgf, number)
 	cr_assert_str_eq(err, "/etc/x.conf:7: w: \"0\" is out of range (1..256)");
 	f = at_line(7);
 	cr_assert_eq(cfgf_number(&f, "w", "99999999999999999999", CFGV_NUM, 1, 256, 0, &n), -1);
-	cr_assert_str_eq(err, "/etc/x.conf:7: w: \"99999999999999999999\" is too large (at most 256)");
+	cr_assert_str_eq(err,
+			 "/etc/x.conf:7: w: \"99999999999999999999\" is too large (at most 256)");
 	f = at_line(7);
 	cr_assert_eq(cfgf_number(&f, "w", "1x", CFGV_NUM, 1, 256, 0, &n), -1);
 	cr_assert_str_eq(err, "/etc/x.conf:7: w: \"1x\" is not a whole number");
 	f = at_line(7);
 	cr_assert_eq(cfgf_number(&f, "m", "1T", CFGV_SIZE, 0, UINT64_MAX, 0, &n), -1);
 	cr_assert_str_eq(err, "/etc/x.conf:7: m: \"1T\" is not a size (bytes, or a whole number "
-			 "with k, M or G)");
+			      "with k, M or G)");
 }
 
 Test(cfgf, text_name_printable_log_level)
@@ -111,19 +114,19 @@ Test(cfgf, text_name_printable_log_level)
 	cr_assert_eq(cfgf_name(&f, "name", "web-1.a_b"), 0);
 	cr_assert_eq(cfgf_name(&f, "name", "web 1"), -1);
 	cr_assert_str_eq(err, "/etc/x.conf:4: name: \"web 1\" is not a name (1..63 letters, "
-			 "digits, '.', '_' or '-')");
+			      "digits, '.', '_' or '-')");
 	f = at_line(4);
 	cr_assert_eq(cfgf_printable(&f, "u", "http://h/a%20b"), 0);
 	cr_assert_eq(cfgf_printable(&f, "u", "http://h/a b"), -1);
 	cr_assert_str_eq(err, "/etc/x.conf:4: u: \"http://h/a b\" must be printable ASCII without "
-			 "blanks (percent-encode the rest)");
+			      "blanks (percent-encode the rest)");
 	f = at_line(4);
 	cr_assert_eq(cfgf_log_level(&f, "log_level", "warn", &level), 0);
 	cr_assert_eq(level, LOG_LVL_WARN);
 	cr_assert_eq(cfgf_log_level(&f, "log_level", "loud", &level), -1);
 	cr_assert_eq(level, LOG_LVL_WARN);
 	cr_assert_str_eq(err, "/etc/x.conf:4: log_level: \"loud\" is not a level (error, warning, "
-			 "info, debug)");
+			      "info, debug)");
 }
 
 Test(cfgv, store_uint_by_size)
@@ -175,8 +178,12 @@ static int read_bytes(struct rec *r, const char *text, size_t len, char *copy, s
 	cr_assert_eq(write(fd, text, len), (ssize_t)len);
 	close(fd);
 	memset(r, 0, sizeof(*r));
-	r->f = (struct cfgf){ .path = path, .err = err, .errlen = sizeof(err),
-			      .section = rec_section, .key = rec_key, .user = r };
+	r->f = (struct cfgf){ .path = path,
+			      .err = err,
+			      .errlen = sizeof(err),
+			      .section = rec_section,
+			      .key = rec_key,
+			      .user = r };
 	err[0] = '\0';
 	ret = cfgf_read(&r->f, copy, size);
 	unlink(path);
@@ -196,7 +203,8 @@ Test(cfgf, read_counts_lines_and_strips_blanks)
 	char copy[64];
 
 	cr_assert_eq(read_text(&r, "\xEF\xBB\xBF; c\n\n  [a b]\n\tk = v\r\n# x\nk2=v2", copy,
-			       sizeof(copy)), 0);
+			       sizeof(copy)),
+		     0);
 	cr_assert_str_eq(r.log, "3:[a b]|4:k=v|6:k2=v2|");
 	cr_assert_eq(strncmp(copy, "/tmp/test_config_file.", 22), 0);
 	cr_assert_str_eq(err, "");
@@ -213,7 +221,7 @@ Test(cfgf, read_refuses_what_inih_would_misread)
 	cr_assert_str_eq(p, ":2: expected \"key = value\" or \"[section]\", got \"key value\"");
 	cr_assert_eq(read_text(&r, "[s]\nk: v = 1\n", copy, sizeof(copy)), -1);
 	cr_assert_str_eq(strchr(err, ':'), ":2: expected \"key = value\" or \"[section]\", got "
-			 "\"k: v = 1\"");
+					   "\"k: v = 1\"");
 	cr_assert_eq(read_text(&r, "[s]\n= v\n", copy, sizeof(copy)), -1);
 	cr_assert_str_eq(strchr(err, ':'), ":2: missing key name before '='");
 	cr_assert_eq(read_text(&r, "k = 1\n[bad]\nk = 2\n", copy, sizeof(copy)), -1);

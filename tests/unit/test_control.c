@@ -54,7 +54,8 @@ static json_t *cmd_big(int argc, char **argv, void *arg)
 	json_t *arr = json_array();
 
 	for (int i = 0; i < 50000; i++)
-		json_array_append_new(arr, json_pack("{s:i, s:s}", "i", i, "pad", "xxxxxxxxxxxxxxxxxxxxxxxx"));
+		json_array_append_new(
+			arr, json_pack("{s:i, s:s}", "i", i, "pad", "xxxxxxxxxxxxxxxxxxxxxxxx"));
 	return arr;
 }
 
@@ -166,10 +167,7 @@ static json_t *parse_reply(char *text)
 	return j;
 }
 
-static json_t *ask(const char *line)
-{
-	return parse_reply(exchange_raw(line, strlen(line)));
-}
+static json_t *ask(const char *line) { return parse_reply(exchange_raw(line, strlen(line))); }
 
 static void assert_error_contains(json_t *reply, const char *needle)
 {
@@ -326,7 +324,8 @@ Test(control, line_split_across_writes)
 	run_until(sent_all_read, fd, "the first part read"); /* so the line arrives in two reads */
 	client_send(fd, "ho split\n", 9);
 	r = parse_reply(client_collect(fd));
-	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "args"), 1)), "split");
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "args"), 1)),
+			 "split");
 	json_decref(r);
 }
 
@@ -358,15 +357,16 @@ Test(control, clients_that_close_early_do_not_hurt)
 	int a = client_connect(path), b = client_connect(path), d = client_connect(path);
 	json_t *r;
 
-	close(a);                         /* nothing sent */
-	client_send(b, "ech", 3);         /* half a line */
+	close(a);                 /* nothing sent */
+	client_send(b, "ech", 3); /* half a line */
 	close(b);
-	client_send(d, "big\n", 4);       /* a large reply nobody reads: EPIPE, no SIGPIPE */
+	client_send(d, "big\n", 4); /* a large reply nobody reads: EPIPE, no SIGPIPE */
 	run_until(reply_started, d, "the reply started");
 	close(d);
 	run_until(clients_are, 0, "every client gone");
 	r = ask("echo still-here\n");
-	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "args"), 1)), "still-here");
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "args"), 1)),
+			 "still-here");
 	json_decref(r);
 }
 
@@ -387,7 +387,9 @@ Test(control, silent_client_times_out)
 
 Test(control, many_clients_at_once)
 {
-	enum { N = 100 };
+	enum {
+		N = 100
+	};
 	int fds[N];
 	char *bufs[N] = { 0 };
 	size_t lens[N] = { 0 };
@@ -414,7 +416,8 @@ Test(control, many_clients_at_once)
 		char want[16];
 
 		snprintf(want, sizeof(want), "%d", i);
-		cr_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "args"), 1)), want);
+		cr_assert_str_eq(json_string_value(json_array_get(json_object_get(r, "args"), 1)),
+				 want);
 		json_decref(r);
 		close(fds[i]);
 	}
@@ -422,7 +425,9 @@ Test(control, many_clients_at_once)
 
 Test(control, clients_beyond_the_limit_are_refused)
 {
-	enum { N = CONTROL_MAX_CLIENTS + 2 };
+	enum {
+		N = CONTROL_MAX_CLIENTS + 2
+	};
 	int fds[N];
 	char *buf = NULL;
 	size_t len = 0;
@@ -478,7 +483,8 @@ Test(control, help_lists_commands)
 	json_t *e;
 
 	cr_assert(json_is_array(r));
-	json_array_foreach(r, i, e) {
+	json_array_foreach(r, i, e)
+	{
 		found_help |= !strcmp(json_string_value(json_object_get(e, "command")), "help");
 		found_echo |= json_equal(e, want);
 	}
@@ -487,8 +493,14 @@ Test(control, help_lists_commands)
 	json_decref(want);
 }
 
-static int status_node(json_t *st, void *arg) { return json_object_set_new(st, "node", json_string(arg)); }
-static int status_role(json_t *st, void *arg) { return json_object_set_new(st, "role", json_string("MASTER")); }
+static int status_node(json_t *st, void *arg)
+{
+	return json_object_set_new(st, "node", json_string(arg));
+}
+static int status_role(json_t *st, void *arg)
+{
+	return json_object_set_new(st, "role", json_string("MASTER"));
+}
 static int status_fail(json_t *st, void *arg) { return -EIO; }
 
 Test(control, status_keys_follow_provider_order)
@@ -623,27 +635,30 @@ static json_t *find_server(json_t *arr, const char *name)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(arr, i, e)
-		if (!strcmp(json_string_value(json_object_get(e, "name")), name))
-			return e;
+	json_array_foreach(arr, i, e) if (!strcmp(json_string_value(json_object_get(e, "name")),
+						  name)) return e;
 	cr_assert_fail("server %s not in %s", name, json_dumps(arr, JSON_COMPACT));
 	return NULL;
 }
 
 Test(ctl_pool, servers_lists_every_field_in_order)
 {
-	static const char *const keys[] = { "name", "address", "source", "state", "weight",
-					     "inflight", "queued", "requests", "failures", "idle" };
+	static const char *const keys[] = { "name",     "address",  "source", "state",
+					    "weight",   "inflight", "queued", "requests",
+					    "failures", "idle" };
 	json_t *r = ask("servers\n");
-	json_t *web1 = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "name", "web1",
-				 "address", "198.18.0.21:80", "source", "static", "state", "up", "weight", 2,
-				 "inflight", 3, "queued", 1, "requests", 1234, "failures", 5, "idle", 2);
+	json_t *web1 = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "name",
+				 "web1", "address", "198.18.0.21:80", "source", "static", "state",
+				 "up", "weight", 2, "inflight", 3, "queued", 1, "requests", 1234,
+				 "failures", 5, "idle", 2);
 	json_t *web2 = find_server(r, "web2");
 	void *it = json_object_iter(json_array_get(r, 0));
 
 	cr_assert_eq(json_array_size(r), 2);
-	cr_assert(json_equal(json_array_get(r, 0), web1), "web1: %s", json_dumps(json_array_get(r, 0), 0));
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++, it = json_object_iter_next(json_array_get(r, 0), it))
+	cr_assert(json_equal(json_array_get(r, 0), web1), "web1: %s",
+		  json_dumps(json_array_get(r, 0), 0));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]);
+	     i++, it = json_object_iter_next(json_array_get(r, 0), it))
 		cr_assert_str_eq(json_object_iter_key(it), keys[i]);
 	cr_assert_str_eq(json_string_value(json_object_get(web2, "source")), "registered");
 	cr_assert_str_eq(json_string_value(json_object_get(web2, "state")), "down");
@@ -659,7 +674,8 @@ Test(ctl_pool, drain_and_enable)
 	cr_assert_str_eq(json_string_value(json_object_get(r, "state")), "drain");
 	json_decref(r);
 	r = ask("servers\n");
-	cr_assert_str_eq(json_string_value(json_object_get(find_server(r, "web1"), "state")), "drain");
+	cr_assert_str_eq(json_string_value(json_object_get(find_server(r, "web1"), "state")),
+			 "drain");
 	json_decref(r);
 	/* The drain is real: the balancer no longer picks web1 (web2 is down). */
 	cr_assert_null(pool_next_server(pool, NULL));
@@ -773,14 +789,19 @@ TestSuite(andromedactl, .init = setup_pool, .fini = teardown_pool, .timeout = 60
 Test(andromedactl, servers_human_table)
 {
 	char *argv[] = { NULL, "-s", path, "servers", NULL }, *out, *err;
-	const char *header = "NAME  ADDRESS           SOURCE      STATE  WEIGHT  INFLIGHT  QUEUED  REQUESTS  FAILURES  IDLE\n";
+	const char *header =
+		"NAME  ADDRESS           SOURCE      STATE  WEIGHT  INFLIGHT  QUEUED  REQUESTS  FAILURES  IDLE\n";
 
 	cr_assert_eq(run_ctl(argv, &out, &err), 0, "stderr: %s", err);
 	cr_assert_eq(strncmp(out, header, strlen(header)), 0, "got:\n%s", out);
-	cr_assert_not_null(strstr(out, "\nweb1  198.18.0.21:80    static      up          2         3       1      1234         5     2\n"),
-			   "got:\n%s", out);
-	cr_assert_not_null(strstr(out, "\nweb2  198.18.0.22:8080  registered  down        1         0       0         0         0     0\n"),
-			   "got:\n%s", out);
+	cr_assert_not_null(
+		strstr(out,
+		       "\nweb1  198.18.0.21:80    static      up          2         3       1      1234         5     2\n"),
+		"got:\n%s", out);
+	cr_assert_not_null(
+		strstr(out,
+		       "\nweb2  198.18.0.22:8080  registered  down        1         0       0         0         0     0\n"),
+		"got:\n%s", out);
 	free(out);
 	free(err);
 }
@@ -793,7 +814,8 @@ Test(andromedactl, json_output_is_the_daemons_document)
 	cr_assert_eq(run_ctl(argv, &out, &err), 0, "stderr: %s", err);
 	got = json_loads(out, 0, NULL);
 	cr_assert(json_equal(got, want), "got:\n%s", out);
-	cr_assert_not_null(strstr(out, "\n  {\n    \"name\": \"web1\",\n    \"address\""), "not indented in order:\n%s", out);
+	cr_assert_not_null(strstr(out, "\n  {\n    \"name\": \"web1\",\n    \"address\""),
+			   "not indented in order:\n%s", out);
 	json_decref(got);
 	json_decref(want);
 	free(out);
@@ -821,7 +843,8 @@ Test(andromedactl, status_human_has_fields_then_tables)
 	cr_assert_eq(control_status_add(ctl, status_node, "lb1"), 0);
 	cr_assert_eq(control_status_add(ctl, status_role, NULL), 0);
 	cr_assert_eq(run_ctl(argv, &out, &err), 0, "stderr: %s", err);
-	cr_assert_eq(strncmp(out, "node: lb1\nrole: MASTER\n\nservers:\n  NAME  ADDRESS", 48), 0, "got:\n%s", out);
+	cr_assert_eq(strncmp(out, "node: lb1\nrole: MASTER\n\nservers:\n  NAME  ADDRESS", 48), 0,
+		     "got:\n%s", out);
 	cr_assert_not_null(strstr(out, "\n  web2  198.18.0.22:8080"), "got:\n%s", out);
 	free(out);
 	free(err);
@@ -850,8 +873,10 @@ Test(andromedactl, no_daemon_exit_2)
 	char *argv[] = { NULL, "-s", missing, "status", NULL }, *out, *err, want[400];
 
 	snprintf(missing, sizeof(missing), "%s/nothing.sock", dir);
-	snprintf(want, sizeof(want),
-		 "andromedactl: cannot connect to %s: No such file or directory (is andromeda running?)\n", missing);
+	snprintf(
+		want, sizeof(want),
+		"andromedactl: cannot connect to %s: No such file or directory (is andromeda running?)\n",
+		missing);
 	cr_assert_eq(run_ctl(argv, &out, &err), 2);
 	cr_assert_str_eq(err, want);
 	free(out);

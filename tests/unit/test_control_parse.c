@@ -61,7 +61,8 @@ Test(control_parse, non_printable_bytes_are_refused)
 	cr_assert_eq(parse("echo \xc3\xa9"), -EILSEQ, "UTF-8 is not printable ASCII");
 	cr_assert_eq(parse("echo \n"), -EILSEQ, "a newline is the framing's, never a word's");
 	cr_assert_eq(parse_n("echo a\0b", 8, MAXW), -EILSEQ, "a NUL inside the line");
-	cr_assert_eq(parse("~ !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}"), 2, "every printable byte is a word byte");
+	cr_assert_eq(parse("~ !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}"), 2,
+		     "every printable byte is a word byte");
 }
 
 Test(control_parse, at_most_max_words)

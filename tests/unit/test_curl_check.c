@@ -28,7 +28,8 @@ Test(curl_check, setup_on_a_fresh_handle)
 	h = curl_slist_append(NULL, "Connection: close");
 	cr_assert_not_null(e);
 	cr_assert_not_null(h);
-	cr_assert_eq(curl_check_setup(e, "http://127.0.0.1:9/", errbuf, "http,https", 500), CURLE_OK);
+	cr_assert_eq(curl_check_setup(e, "http://127.0.0.1:9/", errbuf, "http,https", 500),
+		     CURLE_OK);
 	cr_assert_eq(curl_check_setup_http(e, "test/1", h, NULL, NULL), CURLE_OK);
 	/* An unknown protocol is refused, and the error comes back. */
 	cr_assert_neq(curl_check_setup(e, "http://127.0.0.1:9/", errbuf, "gopher-nope", 500),

@@ -16,11 +16,11 @@
 static const uint8_t vrid0_pkt[] = {
 	0x45, 0xc0, 0x00, 0x20, 0x00, 0x00, 0x40, 0x00, /* IPv4, 32 bytes, DF */
 	0xff, 0x70, 0xd4, 0x86,                         /* TTL 255, proto 112 */
-	198, 18, 0, 2,                                  /* source */
-	224, 18, 0, 51,                                 /* destination */
+	198,  18,   0,    2,                            /* source */
+	224,  18,   0,    51,                           /* destination */
 	0x31, 0x00, 0x64, 0x01,                         /* v3 advert, VRID 0, prio 100, 1 addr */
 	0x00, 0x64, 0xfd, 0xa6,                         /* 100 cs, checksum */
-	198, 18, 0, 10,
+	198,  18,   0,    10,
 };
 
 Test(fuzz_vrrp, vrid_zero_is_refused_even_when_any_vrid_is_accepted)
@@ -28,11 +28,13 @@ Test(fuzz_vrrp, vrid_zero_is_refused_even_when_any_vrid_is_accepted)
 	struct vrrp_advert a;
 	uint8_t pkt[sizeof(vrid0_pkt)];
 
-	cr_assert_eq(vrrp_packet_parse(vrid0_pkt, sizeof(vrid0_pkt), 0, VRRP_CKSUM_PSEUDO | VRRP_CKSUM_PLAIN, &a),
+	cr_assert_eq(vrrp_packet_parse(vrid0_pkt, sizeof(vrid0_pkt), 0,
+				       VRRP_CKSUM_PSEUDO | VRRP_CKSUM_PLAIN, &a),
 		     VRRP_RX_VRID);
 	cr_assert_eq(a.vrid, 0);
 	cr_assert_eq(a.cksum, VRRP_CKSUM_PSEUDO, "the checksum verified: VRID is what refused it");
-	cr_assert_eq(vrrp_packet_parse(vrid0_pkt, sizeof(vrid0_pkt), 51, VRRP_CKSUM_PSEUDO, &a), VRRP_RX_VRID);
+	cr_assert_eq(vrrp_packet_parse(vrid0_pkt, sizeof(vrid0_pkt), 51, VRRP_CKSUM_PSEUDO, &a),
+		     VRRP_RX_VRID);
 	/* The encoder agrees: VRID 0 cannot be sent. */
 	a.interval_cs = 100;
 	cr_assert_eq(vrrp_packet_encode(&a, pkt, sizeof(pkt)), -EINVAL);

@@ -25,9 +25,9 @@ Test(garp, request_is_an_rfc5227_announcement)
 		0x06, 0x04,                         /* hlen, plen */
 		0x00, 0x01,                         /* op request */
 		0x02, 0x42, 0xc6, 0x12, 0x00, 0x0a, /* sender MAC */
-		198, 18, 0, 10,                     /* sender IP = VIP */
+		198,  18,   0,    10,               /* sender IP = VIP */
 		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* target MAC zero */
-		198, 18, 0, 10,                     /* target IP = VIP */
+		198,  18,   0,    10,               /* target IP = VIP */
 	};
 	uint8_t buf[GARP_PKT_LEN];
 
@@ -39,12 +39,10 @@ Test(garp, request_is_an_rfc5227_announcement)
 Test(garp, reply_carries_sender_mac_as_target)
 {
 	static const uint8_t want[GARP_PKT_LEN] = {
-		0x00, 0x01, 0x08, 0x00, 0x06, 0x04,
-		0x00, 0x02,                         /* op reply */
-		0x02, 0x42, 0xc6, 0x12, 0x00, 0x0a,
-		198, 18, 0, 10,
-		0x02, 0x42, 0xc6, 0x12, 0x00, 0x0a, /* target MAC = sender MAC */
-		198, 18, 0, 10,
+		0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x02, /* op reply */
+		0x02, 0x42, 0xc6, 0x12, 0x00, 0x0a, 198,  18,
+		0,    10,   0x02, 0x42, 0xc6, 0x12, 0x00, 0x0a, /* target MAC = sender MAC */
+		198,  18,   0,    10,
 	};
 	uint8_t buf[GARP_PKT_LEN];
 

@@ -31,12 +31,12 @@
 /* ---- a fake backend living in the test's event loop ---- */
 
 enum fake_mode {
-	FAKE_200,     /* HTTP 200, keeps the connection open (keep-alive) */
-	FAKE_302,     /* HTTP 302 redirect */
-	FAKE_500,     /* HTTP 500 */
-	FAKE_SILENT,  /* accepts, reads, never answers */
-	FAKE_HANGUP,  /* accepts and closes at once */
-	FAKE_REFUSE,  /* bound but not listening: connect gets a RST */
+	FAKE_200,    /* HTTP 200, keeps the connection open (keep-alive) */
+	FAKE_302,    /* HTTP 302 redirect */
+	FAKE_500,    /* HTTP 500 */
+	FAKE_SILENT, /* accepts, reads, never answers */
+	FAKE_HANGUP, /* accepts and closes at once */
+	FAKE_REFUSE, /* bound but not listening: connect gets a RST */
 };
 
 #define FAKE_MAX_CONNS 64
@@ -44,8 +44,8 @@ enum fake_mode {
 struct fake_conn {
 	struct fake *f;
 	int fd;
-	unsigned nth;       /* 1 for the first connection accepted, ... */
-	unsigned requests;  /* received on this connection */
+	unsigned nth;      /* 1 for the first connection accepted, ... */
+	unsigned requests; /* received on this connection */
 	size_t len;
 	char buf[2048];
 };
@@ -78,7 +78,8 @@ static void fake_answer(struct fake_conn *c)
 {
 	static const char *const resp[] = {
 		[FAKE_200] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-		[FAKE_302] = "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
+		[FAKE_302] =
+			"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
 		[FAKE_500] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\nfail",
 	};
 	struct fake *f = c->f;
@@ -91,7 +92,8 @@ static void fake_answer(struct fake_conn *c)
 	snprintf(f->last_req, sizeof(f->last_req), "%.*s", (int)c->len, c->buf);
 	c->len = 0; /* a reused connection would show in c->requests */
 	if (f->mode <= FAKE_500)
-		cr_assert(write(c->fd, resp[f->mode], strlen(resp[f->mode])) == (ssize_t)strlen(resp[f->mode]));
+		cr_assert(write(c->fd, resp[f->mode], strlen(resp[f->mode])) ==
+			  (ssize_t)strlen(resp[f->mode]));
 }
 
 static void fake_conn_io(struct loop *loop, int fd, unsigned events, void *arg)
@@ -140,7 +142,8 @@ static void fake_accept(struct loop *loop, int lfd, unsigned events, void *arg)
 
 static void fake_start(struct fake *f, struct loop *loop, enum fake_mode mode)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sin);
 
 	memset(f, 0, sizeof(*f));
@@ -171,9 +174,9 @@ static void fake_stop(struct fake *f)
 
 /* ---- fixture: loop, config, pool, health, an observer ---- */
 
-#define NFAKES 4
+#define NFAKES     4
 /* "Eventually" means before this much real time: only a hang reaches it. */
-#define HANG_MS 10000u
+#define HANG_MS    10000u
 /* The check timeout where the test is not about timeouts: no loaded machine
  * takes this long to talk to a fake in the same loop, so a check of a
  * responsive fake never ends in a timeout however slowly it runs. */
@@ -189,13 +192,13 @@ static void fake_stop(struct fake *f)
  * the next one's due time without starting it ("late"). */
 struct watch {
 	struct server *s;
-	unsigned base_refs;      /* s->refs with no check in flight */
+	unsigned base_refs; /* s->refs with no check in flight */
 	uint32_t interval;
 	unsigned starts;
 	uint64_t first_ms, last_ms;
-	uint64_t due_ms;         /* the next start's due time, loop clock */
-	uint64_t min_gap_ms;     /* between two consecutive starts */
-	unsigned late;           /* iterations that passed due_ms with no start */
+	uint64_t due_ms;     /* the next start's due time, loop clock */
+	uint64_t min_gap_ms; /* between two consecutive starts */
+	unsigned late;       /* iterations that passed due_ms with no start */
 };
 
 static struct {
@@ -247,7 +250,8 @@ static void teardown(void)
 }
 
 /* config.c is not ours: fill the backend fields by hand. */
-static void set_checks(const char *path, uint32_t interval, uint32_t timeout, unsigned rise, unsigned fall)
+static void set_checks(const char *path, uint32_t interval, uint32_t timeout, unsigned rise,
+		       unsigned fall)
 {
 	snprintf(t.cfg->backend.health_check, sizeof(t.cfg->backend.health_check), "%s", path);
 	t.cfg->backend.health_interval_ms = interval;
@@ -270,8 +274,9 @@ static void start_health(void)
 
 static struct server *add_server(const char *name, uint16_t port, enum server_source src)
 {
-	struct cfg_endpoint ep = { .sin = { .sin_family = AF_INET, .sin_port = htons(port),
-					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) } };
+	struct cfg_endpoint ep = { .sin = { .sin_family = AF_INET,
+					    .sin_port = htons(port),
+					    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) } };
 	struct server *s;
 	int err = 0;
 
@@ -288,8 +293,11 @@ static struct watch *watch(struct server *s, uint64_t first_due_ms)
 	struct watch *w = &t.watches[t.nwatches++];
 
 	cr_assert_leq(t.nwatches, NFAKES);
-	*w = (struct watch){ .s = s, .base_refs = s->refs, .interval = t.cfg->backend.health_interval_ms,
-			     .due_ms = first_due_ms, .min_gap_ms = UINT64_MAX };
+	*w = (struct watch){ .s = s,
+			     .base_refs = s->refs,
+			     .interval = t.cfg->backend.health_interval_ms,
+			     .due_ms = first_due_ms,
+			     .min_gap_ms = UINT64_MAX };
 	return w;
 }
 
@@ -399,7 +407,8 @@ static void assert_older_conns_closed(struct fake *f)
 		const struct fake_conn *c = f->conns[i];
 
 		if (c && c->nth < f->accepts)
-			cr_assert(peer_closed_without_loop(c), "connection %u of %u left open", c->nth, f->accepts);
+			cr_assert(peer_closed_without_loop(c), "connection %u of %u left open",
+				  c->nth, f->accepts);
 	}
 }
 
@@ -428,7 +437,8 @@ Test(health, registered_server_comes_up_after_rise_checks)
 	cr_assert_eq(t.requests_at_up, 2, "UP after %u checks, rise is 2", t.requests_at_up);
 	cr_assert(s->checked);
 	snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%u\r\n", t.fakes[0].port);
-	cr_assert(!strncmp(t.fakes[0].last_req, "GET /healthz HTTP/1.1\r\n", 23), "request: %s", t.fakes[0].last_req);
+	cr_assert(!strncmp(t.fakes[0].last_req, "GET /healthz HTTP/1.1\r\n", 23), "request: %s",
+		  t.fakes[0].last_req);
 	cr_assert_not_null(strstr(t.fakes[0].last_req, host), "request: %s", t.fakes[0].last_req);
 	health_last_result(s, res, sizeof(res));
 	cr_assert(!strncmp(res, "ok, HTTP 200 in ", 16), "result: %s", res);
@@ -436,10 +446,12 @@ Test(health, registered_server_comes_up_after_rise_checks)
 	/* It keeps being checked, once per interval (never sooner, never
 	 * later than the loop allows), and stays UP. */
 	before = t.fakes[0].requests;
-	cr_assert(run_until(&t.fakes[0].requests, before + 8), "%u checks, then none", t.fakes[0].requests);
+	cr_assert(run_until(&t.fakes[0].requests, before + 8), "%u checks, then none",
+		  t.fakes[0].requests);
 	cr_assert_eq(t.downs, 0);
 	cr_assert_eq(s->health, SRV_UP);
-	cr_assert_geq(w->min_gap_ms, interval, "two checks started %lu ms apart", (unsigned long)w->min_gap_ms);
+	cr_assert_geq(w->min_gap_ms, interval, "two checks started %lu ms apart",
+		      (unsigned long)w->min_gap_ms);
 	cr_assert_eq(w->late, 0, "a due check waited %u loop iteration(s)", w->late);
 	cr_assert_leq(t.fakes[0].requests, w->starts);
 	/* Every check on a new connection, though the fake offers keep-alive. */
@@ -462,7 +474,8 @@ Test(health, redirect_counts_as_pass)
 	cr_assert_eq(health_get_result(s, &r), 0);
 	cr_assert_eq(r.cause, HC_OK);
 	cr_assert_eq(r.http_status, 302);
-	cr_assert(!strncmp(t.fakes[0].last_req, "GET /healthz ", 13), "request: %s", t.fakes[0].last_req);
+	cr_assert(!strncmp(t.fakes[0].last_req, "GET /healthz ", 13), "request: %s",
+		  t.fakes[0].last_req);
 }
 
 Test(health, status_500_goes_down_after_fall_checks)
@@ -550,7 +563,8 @@ Test(health, silent_server_times_out_within_bounds)
 	/* fall checks, each lasting the timeout, started an interval apart (the
 	 * timeout is curl's, from its own start stamp: 1 ms for rounding). */
 	took = t.first_down_ms - w->first_ms;
-	cr_assert_geq(took + 1, (fall - 1) * interval + timeout, "down after %lu ms", (unsigned long)took);
+	cr_assert_geq(took + 1, (fall - 1) * interval + timeout, "down after %lu ms",
+		      (unsigned long)took);
 	cr_assert_geq(w->min_gap_ms, interval);
 	cr_assert_eq(w->late, 0, "a due check waited %u loop iteration(s)", w->late);
 	cr_assert_eq(health_get_result(s, &r), 0);
@@ -717,7 +731,8 @@ Test(health, existing_servers_are_checked_and_staggered)
 		hi = t.watches[i].first_ms > hi ? t.watches[i].first_ms : hi;
 	}
 	/* ...but not all at once: the last first check waited for its turn. */
-	cr_assert_geq(hi - t0, 150, "last first check %lu ms after the start", (unsigned long)(hi - t0));
+	cr_assert_geq(hi - t0, 150, "last first check %lu ms after the start",
+		      (unsigned long)(hi - t0));
 }
 
 Test(health, check_now_runs_at_once)
@@ -732,7 +747,7 @@ Test(health, check_now_runs_at_once)
 	make_pool();
 	start_health();
 	add_server("first", t.fakes[0].port, SRV_STATIC);
-	cr_assert(run_until(&t.fakes[0].requests, 1)); /* first server: no delay */
+	cr_assert(run_until(&t.fakes[0].requests, 1));         /* first server: no delay */
 	s = add_server("second", t.fakes[1].port, SRV_STATIC); /* staggered by ~300 ms */
 	added = loop_now_ms(t.loop);
 	w = watch(s, UINT64_MAX);
@@ -758,7 +773,8 @@ static unsigned count_lines(const char *text, const char *a, const char *b)
 		const char *end = strchr(line, '\n');
 		char buf[512];
 
-		snprintf(buf, sizeof(buf), "%.*s", end ? (int)(end - line) : (int)strlen(line), line);
+		snprintf(buf, sizeof(buf), "%.*s", end ? (int)(end - line) : (int)strlen(line),
+			 line);
 		n += strstr(buf, a) && strstr(buf, b);
 		line = end ? end + 1 : NULL;
 	}
@@ -793,8 +809,10 @@ Test(health, logs_one_line_per_change_of_cause)
 	close(fd);
 	cr_assert_gt(n, 0);
 	text[n] = '\0';
-	cr_assert_eq(count_lines(text, "health: server web1", "check failed: http status 500"), 1, "%s", text);
-	cr_assert_eq(count_lines(text, "health: server web1", "check passed: ok, HTTP 200"), 1, "%s", text);
+	cr_assert_eq(count_lines(text, "health: server web1", "check failed: http status 500"), 1,
+		     "%s", text);
+	cr_assert_eq(count_lines(text, "health: server web1", "check passed: ok, HTTP 200"), 1,
+		     "%s", text);
 	cr_assert_eq(count_lines(text, "server web1", "is DOWN"), 1, "%s", text);
 	cr_assert_eq(count_lines(text, "server web1", "is UP"), 1, "%s", text);
 }
@@ -818,7 +836,8 @@ static void expect_one_host(const struct fake *f, const char *host)
 	first = strstr(f->last_req, line);
 	cr_assert_not_null(first, "want \"Host: %s\" in:\n%s", host, f->last_req);
 	cr_assert_null(strstr(first + 1, "\r\nHost:"), "a second Host header:\n%s", f->last_req);
-	cr_assert(!strncmp(f->last_req, "GET /healthz HTTP/1.1\r\n", 23), "request: %s", f->last_req);
+	cr_assert(!strncmp(f->last_req, "GET /healthz HTTP/1.1\r\n", 23), "request: %s",
+		  f->last_req);
 }
 
 Test(health, backend_health_host_is_the_checks_host)
@@ -827,7 +846,8 @@ Test(health, backend_health_host_is_the_checks_host)
 
 	fake_start(&t.fakes[0], t.loop, FAKE_200);
 	set_checks("/healthz", 50, 50, 1, 2);
-	snprintf(t.cfg->backend.health_host, sizeof(t.cfg->backend.health_host), "www.example.test");
+	snprintf(t.cfg->backend.health_host, sizeof(t.cfg->backend.health_host),
+		 "www.example.test");
 	make_pool();
 	start_health();
 	s = add_server("web1", t.fakes[0].port, SRV_REGISTERED);
@@ -845,7 +865,8 @@ Test(health, server_health_host_overrides_and_follows_changes)
 
 	fake_start(&t.fakes[0], t.loop, FAKE_200);
 	set_checks("/healthz", 50, 50, 1, 2);
-	snprintf(t.cfg->backend.health_host, sizeof(t.cfg->backend.health_host), "www.example.test");
+	snprintf(t.cfg->backend.health_host, sizeof(t.cfg->backend.health_host),
+		 "www.example.test");
 	make_pool();
 	start_health();
 	s = add_server("web1", t.fakes[0].port, SRV_REGISTERED);

@@ -8,8 +8,8 @@
 static const struct http_limits lim = { .max_head = 8192, .max_uri = 2048, .max_body = 0 };
 
 /* Feed a whole head at once. */
-static int head(struct http_msg *m, enum http_kind kind, const struct http_limits *l, const char *s,
-		size_t *used)
+static int head(struct http_msg *m, enum http_kind kind, const struct http_limits *l,
+		const char *s, size_t *used)
 {
 	http_msg_init(m, kind, l ? l : &lim);
 	return http_msg_head(m, s, strlen(s), used);
@@ -17,8 +17,8 @@ static int head(struct http_msg *m, enum http_kind kind, const struct http_limit
 
 /* Parse a complete message (head, then body in one slice); returns the
  * final result and the total bytes consumed. */
-static int whole(struct http_msg *m, enum http_kind kind, const struct http_limits *l, const char *s,
-		 size_t *total)
+static int whole(struct http_msg *m, enum http_kind kind, const struct http_limits *l,
+		 const char *s, size_t *total)
 {
 	size_t len = strlen(s), used = 0, bused = 0;
 	int rc = head(m, kind, l, s, &used);
@@ -33,7 +33,8 @@ static int whole(struct http_msg *m, enum http_kind kind, const struct http_limi
 	return rc;
 }
 
-static void expect_reject(enum http_kind kind, const struct http_limits *l, const char *s, unsigned status)
+static void expect_reject(enum http_kind kind, const struct http_limits *l, const char *s,
+			  unsigned status)
 {
 	struct http_msg m;
 	size_t used;
@@ -50,7 +51,8 @@ static bool span_is(const char *buf, struct http_span sp, const char *text)
 	return sp.len == strlen(text) && memcmp(buf + sp.off, text, sp.len) == 0;
 }
 
-static bool header_is(const struct http_msg *m, const char *buf, const char *name, const char *value)
+static bool header_is(const struct http_msg *m, const char *buf, const char *name,
+		      const char *value)
 {
 	int i = http_find_header(m, buf, name, 0);
 
@@ -61,7 +63,8 @@ static bool header_is(const struct http_msg *m, const char *buf, const char *nam
 
 Test(http_request, simple_get)
 {
-	const char *s = "GET /a?b=c HTTP/1.1\r\nHost: example\r\nX-A:  spaced value \t\r\nX-Empty:\r\n\r\n";
+	const char *s =
+		"GET /a?b=c HTTP/1.1\r\nHost: example\r\nX-A:  spaced value \t\r\nX-Empty:\r\n\r\n";
 	struct http_msg m;
 	size_t used;
 
@@ -75,7 +78,8 @@ Test(http_request, simple_get)
 	cr_assert_eq(m.nheaders, 3);
 	cr_assert(span_is(s, m.headers[0].name, "Host"));
 	cr_assert(header_is(&m, s, "host", "example"));
-	cr_assert(header_is(&m, s, "x-a", "spaced value"), "OWS around values is not part of them");
+	cr_assert(header_is(&m, s, "x-a", "spaced value"),
+		  "OWS around values is not part of them");
 	cr_assert(header_is(&m, s, "X-EMPTY", ""));
 	cr_assert(m.keep_alive);
 	cr_assert_not(http_msg_has_body(&m));
@@ -86,7 +90,8 @@ Test(http_request, simple_get)
 
 Test(http_request, post_content_length_and_pipelined_next)
 {
-	const char *s = "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: h\r\n\r\n";
+	const char *s =
+		"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: h\r\n\r\n";
 	struct http_msg m;
 	size_t used, bused, len = strlen(s);
 
@@ -110,7 +115,8 @@ Test(http_request, post_content_length_and_pipelined_next)
 
 Test(http_request, pipelined_gets_in_one_buffer)
 {
-	const char *s = "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\nGET /3 HTTP/1.1\r\nHost: h\r\n\r\n";
+	const char *s =
+		"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\nGET /3 HTTP/1.1\r\nHost: h\r\n\r\n";
 	struct http_msg m;
 	size_t used, off = 0;
 	char want[16];
@@ -172,7 +178,8 @@ Test(http_request, chunked_body_every_slicing)
 				rc = http_msg_body(&m, body + from, to - from, &used);
 				cr_assert_leq(used, to - from);
 				if (rc == HTTP_NEED_MORE)
-					cr_assert_eq(used, to - from, "NEED_MORE consumes everything");
+					cr_assert_eq(used, to - from,
+						     "NEED_MORE consumes everything");
 				total += used;
 			}
 			cr_assert_eq(rc, HTTP_MSG_DONE, "slices %zu/%zu: rc %d (%s)", a, b, rc,
@@ -205,9 +212,10 @@ Test(http_request, chunked_body_byte_by_byte)
  * exactly the same result as fed at once. */
 Test(http_request, head_byte_by_byte_equals_at_once)
 {
-	const char *s = "\r\nPUT /some/longer/path?q=1 HTTP/1.1\r\nHost: example.test:8080\r\n"
-			"Content-Length: 3\r\nX-Long-Header-Name: a fairly long value, with, commas  \r\n"
-			"Connection: keep-alive, X-Hop\r\nX-Hop: 1\r\nExpect: 100-continue\r\n\r\nabc";
+	const char *s =
+		"\r\nPUT /some/longer/path?q=1 HTTP/1.1\r\nHost: example.test:8080\r\n"
+		"Content-Length: 3\r\nX-Long-Header-Name: a fairly long value, with, commas  \r\n"
+		"Connection: keep-alive, X-Hop\r\nX-Hop: 1\r\nExpect: 100-continue\r\n\r\nabc";
 	struct http_msg a, b;
 	size_t used_a, used_b = 0, len = strlen(s);
 	int rc = HTTP_NEED_MORE;
@@ -242,28 +250,37 @@ Test(http_request, versions_and_keep_alive)
 	struct http_msg m;
 	size_t used;
 
-	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.0\r\n\r\n", &used), HTTP_HEAD_DONE,
-		     "HTTP/1.0 needs no Host");
+	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.0\r\n\r\n", &used),
+		     HTTP_HEAD_DONE, "HTTP/1.0 needs no Host");
 	cr_assert_eq(m.version_minor, 0);
 	cr_assert_not(m.keep_alive);
-	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &used),
+	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL,
+			  "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &used),
 		     HTTP_HEAD_DONE);
 	cr_assert(m.keep_alive);
-	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &used),
+	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL,
+			  "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &used),
 		     HTTP_HEAD_DONE);
 	cr_assert_not(m.keep_alive);
-	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL,
-			  "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n", &used),
-		     HTTP_HEAD_DONE);
+	cr_assert_eq(
+		head(&m, HTTP_MSG_REQUEST, NULL,
+		     "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n",
+		     &used),
+		HTTP_HEAD_DONE);
 	cr_assert_not(m.keep_alive, "1.0 with Transfer-Encoding: faulty framing, close after");
-	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n", &used),
+	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL,
+			  "GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n", &used),
 		     HTTP_HEAD_DONE);
 	cr_assert_not(m.expect_continue, "ignored in 1.0 (RFC 9110 10.1.1)");
 }
 
 Test(http_request, methods_map)
 {
-	static const struct { const char *text; enum http_method m; bool idem; } t[] = {
+	static const struct {
+		const char *text;
+		enum http_method m;
+		bool idem;
+	} t[] = {
 		{ "GET", HTTP_M_GET, true },         { "HEAD", HTTP_M_HEAD, true },
 		{ "POST", HTTP_M_POST, false },      { "PUT", HTTP_M_PUT, true },
 		{ "DELETE", HTTP_M_DELETE, true },   { "OPTIONS", HTTP_M_OPTIONS, true },
@@ -276,12 +293,14 @@ Test(http_request, methods_map)
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		snprintf(buf, sizeof(buf), "%s /x HTTP/1.1\r\nHost: h\r\n\r\n", t[i].text);
-		cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL, buf, &used), HTTP_HEAD_DONE, "%s", t[i].text);
+		cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL, buf, &used), HTTP_HEAD_DONE, "%s",
+			     t[i].text);
 		cr_assert_eq(m.method, t[i].m, "%s", t[i].text);
 		cr_assert(span_is(buf, m.method_text, t[i].text));
 		cr_assert_eq(http_method_idempotent(m.method), t[i].idem, "%s", t[i].text);
 	}
-	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL, "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", &used),
+	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL,
+			  "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", &used),
 		     HTTP_HEAD_DONE);
 	cr_assert_eq(m.method, HTTP_M_CONNECT);
 	cr_assert_not(http_method_idempotent(HTTP_M_CONNECT));
@@ -290,7 +309,8 @@ Test(http_request, methods_map)
 
 Test(http_request, upgrade_and_leading_empty_line)
 {
-	const char *s = "\r\nGET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05";
+	const char *s =
+		"\r\nGET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05";
 	struct http_msg m;
 	size_t used;
 
@@ -312,7 +332,8 @@ Test(http_request, need_more_and_head_buffer_with_body)
 	cr_assert_eq(used, 20);
 	cr_assert_eq(http_msg_head(&m, s, strlen(s), &used), HTTP_HEAD_DONE);
 	cr_assert_eq(used, strlen(s) - 2);
-	cr_assert_eq(http_msg_head(&m, s, strlen(s), &used), HTTP_HEAD_DONE, "idempotent once done");
+	cr_assert_eq(http_msg_head(&m, s, strlen(s), &used), HTTP_HEAD_DONE,
+		     "idempotent once done");
 	cr_assert_eq(used, strlen(s) - 2);
 	cr_assert_eq(http_msg_body(&m, "o", 1, &used), HTTP_NEED_MORE);
 	cr_assert_eq(http_msg_eof(&m), HTTP_ERROR, "a request body cut by EOF is truncated");
@@ -322,24 +343,36 @@ Test(http_request, need_more_and_head_buffer_with_body)
 
 Test(http_reject, smuggling_shapes)
 {
+	expect_reject(
+		HTTP_MSG_REQUEST, NULL,
+		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		400);
+	expect_reject(
+		HTTP_MSG_REQUEST, NULL,
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+		400);
+	expect_reject(
+		HTTP_MSG_REQUEST, NULL,
+		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+		400);
+	expect_reject(
+		HTTP_MSG_REQUEST, NULL,
+		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+		400);
 	expect_reject(HTTP_MSG_REQUEST, NULL,
-		      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
-	expect_reject(HTTP_MSG_REQUEST, NULL,
-		      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", 400);
-	expect_reject(HTTP_MSG_REQUEST, NULL,
-		      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400);
-	expect_reject(HTTP_MSG_REQUEST, NULL,
-		      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400);
-	expect_reject(HTTP_MSG_REQUEST, NULL, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\nabc", 400);
+		      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\nabc", 400);
 }
 
 Test(http_reject, invalid_content_length)
 {
-	static const char *const bad[] = { "abc", "-1", "+1", "1 2", "0x10", "", "99999999999999999999999" };
+	static const char *const bad[] = {
+		"abc", "-1", "+1", "1 2", "0x10", "", "99999999999999999999999"
+	};
 	char buf[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(buf, sizeof(buf), "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %s\r\n\r\n", bad[i]);
+		snprintf(buf, sizeof(buf),
+			 "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %s\r\n\r\n", bad[i]);
 		expect_reject(HTTP_MSG_REQUEST, NULL, buf, 400);
 	}
 }
@@ -347,35 +380,46 @@ Test(http_reject, invalid_content_length)
 Test(http_reject, bad_transfer_encoding)
 {
 	/* RFC 9112 6.3: chunked must be the final coding of a request. */
-	expect_reject(HTTP_MSG_REQUEST, NULL, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400);
-	expect_reject(HTTP_MSG_REQUEST, NULL, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 400);
-	expect_reject(HTTP_MSG_REQUEST, NULL, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: xchunked\r\n\r\n", 400);
+	expect_reject(HTTP_MSG_REQUEST, NULL,
+		      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+		      400);
+	expect_reject(HTTP_MSG_REQUEST, NULL,
+		      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 400);
+	expect_reject(HTTP_MSG_REQUEST, NULL,
+		      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: xchunked\r\n\r\n", 400);
 	/* RFC 9112 6.1: chunked at most once (http-parser checks only the last) */
-	expect_reject(HTTP_MSG_REQUEST, NULL,
-		      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400);
-	expect_reject(HTTP_MSG_REQUEST, NULL,
-		      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n", 400);
-	expect_reject(HTTP_MSG_RESPONSE, NULL, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,chunked\r\n\r\n0\r\n\r\n", 502);
+	expect_reject(
+		HTTP_MSG_REQUEST, NULL,
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+		400);
+	expect_reject(
+		HTTP_MSG_REQUEST, NULL,
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n",
+		400);
+	expect_reject(HTTP_MSG_RESPONSE, NULL,
+		      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,chunked\r\n\r\n0\r\n\r\n",
+		      502);
 }
 
 Test(http_reject, bad_chunking)
 {
 	const char *pre = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
 	static const char *const bad[] = {
-		"z\r\n",                         /* not hex */
-		"-5\r\nhello\r\n0\r\n\r\n",      /* signed */
-		"fffffffffffffffff\r\n",         /* overflows 64 bits */
-		"3\r\nabcX\r\n",                 /* data longer than its size */
-		"3\n abc\r\n0\r\n\r\n",          /* bare LF ends the size line */
-		"3;a\nb\r\nabc\r\n0\r\n\r\n",    /* bare LF hidden in an extension */
-		"3;a\x01\r\nabc\r\n0\r\n\r\n",   /* control byte in an extension */
-		"3\rabc\r\n0\r\n\r\n",           /* CR without LF */
-		"0\r\nT: x\n\r\n",               /* bare LF in a trailer */
-		"0\r\n\n",                       /* bare LF ending the trailers */
-		"0\r\nT: x\r\n folded\r\n\r\n",  /* obs-fold in a trailer */
-		"5 junk\r\nhello\r\n0\r\n\r\n",  /* junk after the size (found by the abuse suite) */
-		"5 5\r\nhello\r\n0\r\n\r\n",     /* a second number */
-		"5x\r\nhello\r\n0\r\n\r\n",      /* letters glued to the size */
+		"z\r\n",                        /* not hex */
+		"-5\r\nhello\r\n0\r\n\r\n",     /* signed */
+		"fffffffffffffffff\r\n",        /* overflows 64 bits */
+		"3\r\nabcX\r\n",                /* data longer than its size */
+		"3\n abc\r\n0\r\n\r\n",         /* bare LF ends the size line */
+		"3;a\nb\r\nabc\r\n0\r\n\r\n",   /* bare LF hidden in an extension */
+		"3;a\x01\r\nabc\r\n0\r\n\r\n",  /* control byte in an extension */
+		"3\rabc\r\n0\r\n\r\n",          /* CR without LF */
+		"0\r\nT: x\n\r\n",              /* bare LF in a trailer */
+		"0\r\n\n",                      /* bare LF ending the trailers */
+		"0\r\nT: x\r\n folded\r\n\r\n", /* obs-fold in a trailer */
+		"5 junk\r\nhello\r\n0\r\n\r\n", /* junk after the size (found by the abuse suite)
+						 */
+		"5 5\r\nhello\r\n0\r\n\r\n",    /* a second number */
+		"5x\r\nhello\r\n0\r\n\r\n",     /* letters glued to the size */
 	};
 	char buf[512];
 
@@ -401,7 +445,8 @@ Test(http_request, chunk_size_with_whitespace_then_extension)
 Test(http_reject, chunk_line_too_long)
 {
 	char buf[8192];
-	int n = snprintf(buf, sizeof(buf), "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;x=");
+	int n = snprintf(buf, sizeof(buf),
+			 "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;x=");
 
 	memset(buf + n, 'a', 5000);
 	strcpy(buf + n + 5000, "\r\nA\r\n0\r\n\r\n");
@@ -410,11 +455,14 @@ Test(http_reject, chunk_line_too_long)
 
 Test(http_reject, line_syntax)
 {
-	expect_reject(HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n b\r\n\r\n", 400);
-	expect_reject(HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n\tb\r\n\r\n", 400);
+	expect_reject(HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n b\r\n\r\n",
+		      400);
+	expect_reject(HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n\tb\r\n\r\n",
+		      400);
 	expect_reject(HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400);
 	expect_reject(HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\r\nHost\t: h\r\n\r\n", 400);
-	expect_reject(HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\r\nHost: h\r\nContent-Length : 5\r\n\r\nhello", 400);
+	expect_reject(HTTP_MSG_REQUEST, NULL,
+		      "GET / HTTP/1.1\r\nHost: h\r\nContent-Length : 5\r\n\r\nhello", 400);
 	expect_reject(HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\nHost: h\n\n", 400);
 	expect_reject(HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\r\nHost: h\n\r\n", 400);
 	expect_reject(HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\r\nHost: h\r\rX: y\r\n\r\n", 400);
@@ -510,16 +558,22 @@ Test(http_reject, oversized_body)
 	struct http_msg m;
 	size_t used;
 
-	expect_reject(HTTP_MSG_REQUEST, &l, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", 413);
-	cr_assert_eq(whole(&m, HTTP_MSG_REQUEST, &l, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789", &used),
-		     HTTP_MSG_DONE);
+	expect_reject(HTTP_MSG_REQUEST, &l,
+		      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", 413);
 	cr_assert_eq(whole(&m, HTTP_MSG_REQUEST, &l,
-			   "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\nfghij\r\n0\r\n\r\n",
-			   &used), HTTP_MSG_DONE, "exactly max_body in chunks");
+			   "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789",
+			   &used),
+		     HTTP_MSG_DONE);
+	cr_assert_eq(
+		whole(&m, HTTP_MSG_REQUEST, &l,
+		      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\nfghij\r\n0\r\n\r\n",
+		      &used),
+		HTTP_MSG_DONE, "exactly max_body in chunks");
 
 	/* the chunk that crosses the limit is refused at its size line,
 	 * before any of its data is consumed */
-	const char *s = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n6\r\nfghijk\r\n0\r\n\r\n";
+	const char *s =
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n6\r\nfghijk\r\n0\r\n\r\n";
 	size_t hlen;
 
 	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, &l, s, &hlen), HTTP_HEAD_DONE);
@@ -533,14 +587,16 @@ Test(http_reject, errors_are_sticky)
 	struct http_msg m;
 	size_t used;
 
-	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\r\nHost : h\r\n\r\n", &used), HTTP_ERROR);
-	cr_assert_eq(http_msg_head(&m, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 27, &used), HTTP_ERROR);
+	cr_assert_eq(head(&m, HTTP_MSG_REQUEST, NULL, "GET / HTTP/1.1\r\nHost : h\r\n\r\n", &used),
+		     HTTP_ERROR);
+	cr_assert_eq(http_msg_head(&m, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 27, &used),
+		     HTTP_ERROR);
 	cr_assert_eq(m.status, 400);
 	cr_assert_eq(http_msg_body(&m, "x", 1, &used), HTTP_ERROR);
 	cr_assert_eq(used, 0);
 	http_msg_reset(&m);
-	cr_assert_eq(http_msg_head(&m, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 27, &used), HTTP_HEAD_DONE,
-		     "reset clears the error");
+	cr_assert_eq(http_msg_head(&m, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 27, &used),
+		     HTTP_HEAD_DONE, "reset clears the error");
 }
 
 /* ---- responses --------------------------------------------------------- */
@@ -561,7 +617,8 @@ Test(http_response, content_length)
 
 Test(http_response, chunked)
 {
-	const char *s = "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nno\r\n0\r\n\r\n";
+	const char *s =
+		"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nno\r\n0\r\n\r\n";
 	struct http_msg m;
 	size_t used;
 
@@ -586,7 +643,8 @@ Test(http_response, until_eof)
 	cr_assert_eq(http_msg_eof(&m), HTTP_MSG_DONE);
 
 	/* a Transfer-Encoding without final chunked also reads until close */
-	cr_assert_eq(whole(&m, HTTP_MSG_RESPONSE, NULL, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzz", &used),
+	cr_assert_eq(whole(&m, HTTP_MSG_RESPONSE, NULL,
+			   "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzz", &used),
 		     HTTP_NEED_MORE);
 	cr_assert(m.body_until_eof);
 	cr_assert_eq(http_msg_eof(&m), HTTP_MSG_DONE);
@@ -597,7 +655,8 @@ Test(http_response, truncated_is_error)
 	struct http_msg m;
 	size_t used;
 
-	cr_assert_eq(whole(&m, HTTP_MSG_RESPONSE, NULL, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", &used),
+	cr_assert_eq(whole(&m, HTTP_MSG_RESPONSE, NULL,
+			   "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", &used),
 		     HTTP_NEED_MORE);
 	cr_assert_eq(http_msg_eof(&m), HTTP_ERROR);
 	cr_assert_eq(m.status, 502);
@@ -623,7 +682,8 @@ Test(http_response, head_request_has_no_body)
 
 	http_msg_init(&m, HTTP_MSG_RESPONSE, &lim);
 	http_msg_expect_no_body(&m);
-	cr_assert_eq(http_msg_head(&m, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 47, &used),
+	cr_assert_eq(http_msg_head(&m, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 47,
+				   &used),
 		     HTTP_HEAD_DONE);
 	cr_assert_not(http_msg_has_body(&m));
 	http_msg_init(&m, HTTP_MSG_RESPONSE, &lim);
@@ -646,7 +706,8 @@ Test(http_response, no_body_statuses)
 	size_t used;
 
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
-		cr_assert_eq(head(&m, HTTP_MSG_RESPONSE, NULL, s[i], &used), HTTP_HEAD_DONE, "%s", s[i]);
+		cr_assert_eq(head(&m, HTTP_MSG_RESPONSE, NULL, s[i], &used), HTTP_HEAD_DONE, "%s",
+			     s[i]);
 		cr_assert_eq(used, strlen(s[i]));
 		cr_assert_not(http_msg_has_body(&m), "%s", s[i]);
 		cr_assert(m.keep_alive);
@@ -655,7 +716,8 @@ Test(http_response, no_body_statuses)
 
 Test(http_response, continue_then_final)
 {
-	const char *s = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+	const char *s =
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
 	struct http_msg m;
 	size_t used, bused;
 
@@ -674,7 +736,8 @@ Test(http_response, continue_then_final)
 
 Test(http_response, switching_protocols)
 {
-	const char *s = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello";
+	const char *s =
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello";
 	struct http_msg m;
 	size_t used;
 
@@ -713,7 +776,8 @@ Test(http_response, max_body_until_eof)
 	struct http_msg m;
 	size_t used;
 
-	cr_assert_eq(whole(&m, HTTP_MSG_RESPONSE, &l, "HTTP/1.1 200 OK\r\n\r\n12345", &used), HTTP_ERROR);
+	cr_assert_eq(whole(&m, HTTP_MSG_RESPONSE, &l, "HTTP/1.1 200 OK\r\n\r\n12345", &used),
+		     HTTP_ERROR);
 	cr_assert_eq(m.status, 502);
 }
 
@@ -721,9 +785,10 @@ Test(http_response, max_body_until_eof)
 
 Test(http_helpers, find_and_hop_headers)
 {
-	const char *s = "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive , X-Private,Content-Length\r\n"
-			"X-Private: secret\r\nKeep-Alive: 5\r\nTE: trailers\r\nX-Dup: 1\r\nx-dup: 2\r\n"
-			"Content-Length: 0\r\nUpgrade: h2c\r\nX-Private-Not: 1\r\nProxy-Connection: x\r\n\r\n";
+	const char *s =
+		"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive , X-Private,Content-Length\r\n"
+		"X-Private: secret\r\nKeep-Alive: 5\r\nTE: trailers\r\nX-Dup: 1\r\nx-dup: 2\r\n"
+		"Content-Length: 0\r\nUpgrade: h2c\r\nX-Private-Not: 1\r\nProxy-Connection: x\r\n\r\n";
 	struct http_msg m;
 	size_t used;
 
@@ -732,16 +797,17 @@ Test(http_helpers, find_and_hop_headers)
 	cr_assert_eq(http_find_header(&m, s, "x-dup", 1), 6);
 	cr_assert_eq(http_find_header(&m, s, "x-dup", 2), -1);
 	cr_assert_eq(http_find_header(&m, s, "x-du", 0), -1);
-	cr_assert(http_is_hop_header(&m, s, 1));             /* Connection */
-	cr_assert(http_is_hop_header(&m, s, 2));             /* listed in Connection */
-	cr_assert(http_is_hop_header(&m, s, 3));             /* Keep-Alive */
-	cr_assert(http_is_hop_header(&m, s, 4));             /* TE */
-	cr_assert(http_is_hop_header(&m, s, 8));             /* Upgrade */
-	cr_assert(http_is_hop_header(&m, s, 10));            /* Proxy-Connection */
-	cr_assert_not(http_is_hop_header(&m, s, 0));         /* Host */
-	cr_assert_not(http_is_hop_header(&m, s, 5));         /* X-Dup */
+	cr_assert(http_is_hop_header(&m, s, 1));     /* Connection */
+	cr_assert(http_is_hop_header(&m, s, 2));     /* listed in Connection */
+	cr_assert(http_is_hop_header(&m, s, 3));     /* Keep-Alive */
+	cr_assert(http_is_hop_header(&m, s, 4));     /* TE */
+	cr_assert(http_is_hop_header(&m, s, 8));     /* Upgrade */
+	cr_assert(http_is_hop_header(&m, s, 10));    /* Proxy-Connection */
+	cr_assert_not(http_is_hop_header(&m, s, 0)); /* Host */
+	cr_assert_not(http_is_hop_header(&m, s, 5)); /* X-Dup */
 	cr_assert_not(http_is_hop_header(&m, s, 7), "Content-Length stays even if listed");
-	cr_assert_not(http_is_hop_header(&m, s, 9), "a longer name than a listed one is not listed");
+	cr_assert_not(http_is_hop_header(&m, s, 9),
+		      "a longer name than a listed one is not listed");
 	cr_assert_not(http_is_hop_header(&m, s, 99));
 }
 
@@ -764,7 +830,8 @@ Test(http_helpers, status_text)
  * rejects used to give 400 at once but 414 when split inside the target. */
 Test(http_fuzz_regress, status_independent_of_slicing)
 {
-	static const char *const tails[] = { "\x01 HTTP/1.1\r\n\r\n", "\r\x97", " HTTP/1.1\r\nHost : h\r\n\r\n" };
+	static const char *const tails[] = { "\x01 HTTP/1.1\r\n\r\n", "\r\x97",
+					     " HTTP/1.1\r\nHost : h\r\n\r\n" };
 	struct http_limits l = { .max_head = 8192, .max_uri = 32 };
 	char buf[256];
 	struct http_msg m;
@@ -781,7 +848,8 @@ Test(http_fuzz_regress, status_independent_of_slicing)
 			if (rc == HTTP_NEED_MORE)
 				rc = http_msg_head(&m, buf, (size_t)n, &used);
 			cr_assert_eq(rc, HTTP_ERROR, "tail %zu split %zu", t, split);
-			cr_assert_eq(m.status, 414, "tail %zu split %zu: %u %s", t, split, m.status, m.reason);
+			cr_assert_eq(m.status, 414, "tail %zu split %zu: %u %s", t, split,
+				     m.status, m.reason);
 		}
 	}
 }
@@ -796,12 +864,16 @@ Test(http_fuzz_regress, bodyless_response_ignores_max_body)
 
 	http_msg_init(&m, HTTP_MSG_RESPONSE, &l);
 	http_msg_expect_no_body(&m);
-	cr_assert_eq(http_msg_head(&m, "HTTP/1.0 200 OK\r\nContent-Length: 50\r\n\r\n", 39, &used), HTTP_HEAD_DONE);
-	cr_assert_not(http_msg_has_body(&m));
-	cr_assert_eq(head(&m, HTTP_MSG_RESPONSE, &l, "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n", &used),
+	cr_assert_eq(http_msg_head(&m, "HTTP/1.0 200 OK\r\nContent-Length: 50\r\n\r\n", 39, &used),
 		     HTTP_HEAD_DONE);
 	cr_assert_not(http_msg_has_body(&m));
-	cr_assert_eq(head(&m, HTTP_MSG_RESPONSE, &l, "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", &used), HTTP_ERROR);
+	cr_assert_eq(head(&m, HTTP_MSG_RESPONSE, &l,
+			  "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n", &used),
+		     HTTP_HEAD_DONE);
+	cr_assert_not(http_msg_has_body(&m));
+	cr_assert_eq(head(&m, HTTP_MSG_RESPONSE, &l,
+			  "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", &used),
+		     HTTP_ERROR);
 	cr_assert_eq(m.status, 502);
 }
 
@@ -867,7 +939,9 @@ static unsigned count_str(const char *hay, const char *needle)
 /* RFC 9110 7.6.3: a forwarded request carries our Via too. */
 Test(http_rewrite, request_gets_via)
 {
-	struct rewrite_req r = { .client_ip = "198.18.0.2", .request_id = "id-1", .via_name = "lb1" };
+	struct rewrite_req r = { .client_ip = "198.18.0.2",
+				 .request_id = "id-1",
+				 .via_name = "lb1" };
 	char out[1024];
 
 	rewrite_req("GET / HTTP/1.1\r\nHost: a\r\n\r\n", &r, out, sizeof(out));
@@ -884,9 +958,11 @@ Test(http_rewrite, request_via_appends_to_received_ones)
 	char out[1024];
 
 	rewrite_req("GET / HTTP/1.1\r\nHost: a\r\nVia: 1.0 fred, 1.1 p.example.net\r\nX-A: 1\r\n"
-		    "via: 1.1 other\r\n\r\n", &r, out, sizeof(out));
-	cr_expect_not_null(strstr(out, "\r\nVia: 1.0 fred, 1.1 p.example.net, 1.1 other, 1.1 lb1\r\n"),
-			   "%s", out);
+		    "via: 1.1 other\r\n\r\n",
+		    &r, out, sizeof(out));
+	cr_expect_not_null(
+		strstr(out, "\r\nVia: 1.0 fred, 1.1 p.example.net, 1.1 other, 1.1 lb1\r\n"), "%s",
+		out);
 	cr_expect_eq(count_str(out, "ia: "), 1, "one Via line:\n%s", out);
 	cr_expect_not_null(strstr(out, "\r\nX-A: 1\r\n"), "%s", out);
 }
@@ -903,7 +979,8 @@ Test(http_rewrite, via_no_leaves_received_via_alone)
 	cr_expect_eq(count_str(out, "Via:"), 1, "%s", out);
 	rewrite_rsp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", &p, out, sizeof(out));
 	cr_expect_null(strstr(out, "Via:"), "%s", out);
-	rewrite_rsp("HTTP/1.1 200 OK\r\nVia: 1.1 cache\r\nContent-Length: 0\r\n\r\n", &p, out, sizeof(out));
+	rewrite_rsp("HTTP/1.1 200 OK\r\nVia: 1.1 cache\r\nContent-Length: 0\r\n\r\n", &p, out,
+		    sizeof(out));
 	cr_expect_not_null(strstr(out, "\r\nVia: 1.1 cache\r\n"), "%s", out);
 }
 
@@ -917,13 +994,15 @@ Test(http_rewrite, response_via_appends_and_request_id_is_ours)
 	cr_expect_not_null(strstr(out, "\r\nX-Request-Id: id-7\r\n"), "%s", out);
 	/* A backend's own Via (a cache behind us) comes first; its echo of
 	 * another X-Request-Id is replaced by the request's. */
-	rewrite_rsp("HTTP/1.0 200 OK\r\nVia: 1.1 cache\r\nX-Request-Id: theirs\r\nContent-Length: 0\r\n\r\n",
-		    &p, out, sizeof(out));
+	rewrite_rsp(
+		"HTTP/1.0 200 OK\r\nVia: 1.1 cache\r\nX-Request-Id: theirs\r\nContent-Length: 0\r\n\r\n",
+		&p, out, sizeof(out));
 	cr_expect_not_null(strstr(out, "\r\nVia: 1.1 cache, 1.0 lb1\r\n"), "%s", out);
 	cr_expect_eq(count_str(out, "X-Request-Id:"), 1, "%s", out);
 	cr_expect_null(strstr(out, "theirs"), "%s", out);
 	p.request_id = NULL;
-	rewrite_rsp("HTTP/1.1 204 No Content\r\nX-Request-Id: theirs\r\n\r\n", &p, out, sizeof(out));
+	rewrite_rsp("HTTP/1.1 204 No Content\r\nX-Request-Id: theirs\r\n\r\n", &p, out,
+		    sizeof(out));
 	cr_expect_not_null(strstr(out, "\r\nX-Request-Id: theirs\r\n"), "%s", out);
 }
 
@@ -940,7 +1019,8 @@ Test(http_rewrite, error_responses_carry_the_request_id)
 		out[n] = '\0';
 		snprintf(want, sizeof(want), "HTTP/1.1 %u ", codes[i]);
 		cr_expect(!strncmp(out, want, strlen(want)), "%s", out);
-		cr_expect_not_null(strstr(out, "\r\nX-Request-Id: id-9\r\n"), "%u: %s", codes[i], out);
+		cr_expect_not_null(strstr(out, "\r\nX-Request-Id: id-9\r\n"), "%u: %s", codes[i],
+				   out);
 		cr_expect_not_null(strstr(out, "\r\nVia: 1.1 lb1\r\n"), "%u: %s", codes[i], out);
 	}
 	n = http_error_response(503, NULL, NULL, out, sizeof(out) - 1);

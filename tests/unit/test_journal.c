@@ -70,7 +70,7 @@ static struct journal_rec make_rec(enum journal_type t, unsigned i)
 	snprintf(name, sizeof(name), "web-%u", i);
 	snprintf(detail, sizeof(detail), "%s #%u: a detail, with blanks", journal_type_name(t), i);
 	cr_assert_eq(journal_rec_init(&r, t, name, detail), 0);
-	r.srv.addr.s_addr = htonl(0xc6120000u + i);   /* 198.18.x.y */
+	r.srv.addr.s_addr = htonl(0xc6120000u + i); /* 198.18.x.y */
 	r.srv.port = (uint16_t)(8000 + i);
 	r.srv.weight = (uint16_t)(1 + i % 256);
 	r.srv.source = i % 2 ? SRV_REGISTERED : SRV_STATIC;
@@ -237,7 +237,7 @@ Test(codec, long_or_bad_text_is_einval)
 	cr_assert_eq(journal_rec_init(&r, JR_SERVER_UP, longname, NULL), 0, "63 characters fit");
 
 	r = make_rec(JR_SERVER_UP, 1);
-	memset(r.srv.name, 'x', sizeof(r.srv.name));     /* no terminator */
+	memset(r.srv.name, 'x', sizeof(r.srv.name)); /* no terminator */
 	cr_assert_eq(journal_encode(&r, buf, sizeof(buf)), -EINVAL);
 	r = make_rec(JR_ROLE, 1);
 	memset(r.detail, 'x', sizeof(r.detail));
@@ -256,7 +256,8 @@ Test(codec, bad_fields_are_einval)
 	uint8_t buf[JOURNAL_REC_MAX];
 
 	r.srv.name[0] = '\0';
-	cr_assert_eq(journal_encode(&r, buf, sizeof(buf)), -EINVAL, "server record without a name");
+	cr_assert_eq(journal_encode(&r, buf, sizeof(buf)), -EINVAL,
+		     "server record without a name");
 	r = make_rec(JR_SERVER_DOWN, 1);
 	r.type = 0;
 	cr_assert_eq(journal_encode(&r, buf, sizeof(buf)), -EINVAL);
@@ -279,7 +280,8 @@ Test(codec, every_truncation_is_enodata)
 
 	cr_assert_gt(len, 0);
 	for (int cut = 0; cut < len; cut++)
-		cr_assert_eq(journal_decode(buf, (size_t)cut, &d, &used), -ENODATA, "cut at %d", cut);
+		cr_assert_eq(journal_decode(buf, (size_t)cut, &d, &used), -ENODATA, "cut at %d",
+			     cut);
 }
 
 Test(codec, every_changed_byte_is_refused)
@@ -295,7 +297,8 @@ Test(codec, every_changed_byte_is_refused)
 			memcpy(bad, buf, (size_t)len);
 			bad[i] ^= (uint8_t)x;
 			/* -EBADMSG, or -ENODATA when the length byte grew past the buffer. */
-			cr_assert_lt(journal_decode(bad, (size_t)len, &d, &used), 0, "byte %d ^ %#x", i, x);
+			cr_assert_lt(journal_decode(bad, (size_t)len, &d, &used), 0,
+				     "byte %d ^ %#x", i, x);
 		}
 	memcpy(bad, buf, (size_t)len);
 	bad[0] = 'X';
@@ -308,7 +311,7 @@ Test(codec, valid_crc_with_bad_fields_is_ebadmsg)
 	struct journal_rec r = make_rec(JR_SERVER_UP, 2), d;
 	uint8_t buf[JOURNAL_REC_MAX];
 	int len = journal_encode(&r, buf, sizeof(buf));
-	const int offsets[] = { 6, 7, 36, 37, 38 };   /* version, type, source, health, flags */
+	const int offsets[] = { 6, 7, 36, 37, 38 }; /* version, type, source, health, flags */
 	size_t used;
 
 	for (size_t k = 0; k < sizeof(offsets) / sizeof(offsets[0]); k++) {
@@ -322,7 +325,8 @@ Test(codec, valid_crc_with_bad_fields_is_ebadmsg)
 		bad[len - 3] = (uint8_t)(crc >> 16);
 		bad[len - 2] = (uint8_t)(crc >> 8);
 		bad[len - 1] = (uint8_t)crc;
-		cr_assert_eq(journal_decode(bad, (size_t)len, &d, &used), -EBADMSG, "offset %d", offsets[k]);
+		cr_assert_eq(journal_decode(bad, (size_t)len, &d, &used), -EBADMSG, "offset %d",
+			     offsets[k]);
 	}
 }
 
@@ -451,7 +455,7 @@ Test(file, torn_tail_at_every_byte)
 
 		last_len = (size_t)journal_encode(&saved[n - 1], buf, sizeof(buf));
 	}
-	log_set_level(LOG_LVL_ERR);   /* one "dropped N bytes" line per cut */
+	log_set_level(LOG_LVL_ERR); /* one "dropped N bytes" line per cut */
 	for (cut = full - last_len + 1; cut < full; cut++) {
 		spit(orig, cut);
 		cr_assert_eq(journal_open(&j, dir), 0, "cut at %zu", cut);
@@ -465,7 +469,8 @@ Test(file, torn_tail_at_every_byte)
 		cr_assert_eq(journal_append(j, &r), 0);
 		cr_assert_eq(r.seq, n);
 		reopen();
-		cr_assert_eq(journal_count(j), n, "the new record survives a reopen (cut %zu)", cut);
+		cr_assert_eq(journal_count(j), n, "the new record survives a reopen (cut %zu)",
+			     cut);
 		journal_close(j);
 		j = NULL;
 	}
@@ -479,7 +484,7 @@ Test(file, corrupt_middle_record_stops_the_replay)
 	struct journal_rec saved[64], back[64];
 	uint8_t buf[JOURNAL_REC_MAX], *orig;
 	size_t n, full, start = 0, len;
-	const size_t k = 5;   /* damage record index 5 (seq 6) */
+	const size_t k = 5; /* damage record index 5 (seq 6) */
 
 	cr_assert_eq(journal_open(&j, dir), 0);
 	n = append_all_types(saved, 1);
@@ -520,7 +525,7 @@ Test(file, garbage_after_good_records_is_dropped)
 	orig = slurp(&full);
 	more = malloc(full + 100);
 	memcpy(more, orig, full);
-	memset(more + full, 0, 100);   /* a filesystem may leave zeros after a crash */
+	memset(more + full, 0, 100); /* a filesystem may leave zeros after a crash */
 	spit(more, full + 100);
 	cr_assert_eq(journal_open(&j, dir), 0);
 	cr_assert_eq(journal_last_seq(j), JR_TYPE_MAX);
@@ -531,13 +536,14 @@ Test(file, garbage_after_good_records_is_dropped)
 
 Test(file, sequence_going_backwards_ends_the_journal)
 {
-	struct journal_rec a = make_rec(JR_ROLE, 1), b = make_rec(JR_ROLE, 2), c = make_rec(JR_ROLE, 3);
+	struct journal_rec a = make_rec(JR_ROLE, 1), b = make_rec(JR_ROLE, 2),
+			   c = make_rec(JR_ROLE, 3);
 	uint8_t buf[3 * JOURNAL_REC_MAX];
 	size_t len = 0;
 
 	a.seq = 10;
 	b.seq = 11;
-	c.seq = 11;   /* a valid record, but it does not follow its predecessor */
+	c.seq = 11; /* a valid record, but it does not follow its predecessor */
 	len += (size_t)journal_encode(&a, buf + len, sizeof(buf) - len);
 	len += (size_t)journal_encode(&b, buf + len, sizeof(buf) - len);
 	size_t good = len;
@@ -554,7 +560,7 @@ Test(file, sequence_at_its_maximum_refuses_appends)
 	struct journal_rec r = make_rec(JR_ROLE, 1);
 	uint8_t buf[JOURNAL_REC_MAX];
 
-	r.seq = UINT64_MAX;   /* only a forged file gets here */
+	r.seq = UINT64_MAX; /* only a forged file gets here */
 	spit(buf, (size_t)journal_encode(&r, buf, sizeof(buf)));
 	cr_assert_eq(journal_open(&j, dir), 0);
 	cr_assert_eq(journal_last_seq(j), UINT64_MAX);
@@ -682,7 +688,8 @@ static void append_srv(enum journal_type t, const char *name, bool drain, enum s
 	cr_assert_eq(journal_append(j, &r), 0);
 }
 
-static const struct journal_server *find(const struct journal_server *s, size_t n, const char *name)
+static const struct journal_server *find(const struct journal_server *s, size_t n,
+					 const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(s[i].name, name) == 0)
@@ -885,10 +892,7 @@ static void check_bounded(unsigned appends, const char *detail)
 	cr_assert(s[1].drain);
 }
 
-Test(compact, bounded_by_records)
-{
-	check_bounded(3 * JOURNAL_COMPACT_RECORDS, "short");
-}
+Test(compact, bounded_by_records) { check_bounded(3 * JOURNAL_COMPACT_RECORDS, "short"); }
 
 Test(compact, bounded_by_bytes)
 {
@@ -917,7 +921,7 @@ Test(compact, crash_before_rename_keeps_the_old_file)
 	snprintf(tmp, sizeof(tmp), "%s/%s", dir, JOURNAL_TMP_FILE);
 	f = fopen(tmp, "wb");
 	cr_assert_not_null(f);
-	fwrite(buf, 1, (size_t)len / 2, f);   /* half-written snapshot */
+	fwrite(buf, 1, (size_t)len / 2, f); /* half-written snapshot */
 	fclose(f);
 	cr_assert_eq(journal_open(&j, dir), 0);
 	cr_assert_eq(access(tmp, F_OK), -1, "stale temporary removed");
@@ -935,7 +939,7 @@ Test(compact, failed_compaction_keeps_the_old_file)
 	cr_assert_eq(journal_open(&j, dir), 0);
 	append_n(5);
 	snprintf(tmp, sizeof(tmp), "%s/%s", dir, JOURNAL_TMP_FILE);
-	cr_assert_eq(mkdir(tmp, 0700), 0);   /* openat(O_TRUNC) of it fails */
+	cr_assert_eq(mkdir(tmp, 0700), 0); /* openat(O_TRUNC) of it fails */
 	cr_assert_lt(journal_compact(j, &st, 1), 0);
 	cr_assert_eq(journal_last_seq(j), 5);
 	append_n(1);

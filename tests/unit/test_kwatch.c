@@ -84,7 +84,8 @@ static struct nlmsghdr *link_msg(struct msg *m, uint16_t type, int index, unsign
 static struct nlmsghdr *addr_msg(struct msg *m, uint16_t type, int family, int index,
 				 const char *ip, unsigned plen, const char *label)
 {
-	struct ifaddrmsg ifa = { .ifa_family = (uint8_t)family, .ifa_prefixlen = (uint8_t)plen,
+	struct ifaddrmsg ifa = { .ifa_family = (uint8_t)family,
+				 .ifa_prefixlen = (uint8_t)plen,
 				 .ifa_index = (uint32_t)index };
 	struct nlmsghdr *n = msg_init(m, type, &ifa, sizeof(ifa));
 	struct in_addr a;
@@ -124,7 +125,9 @@ static void on_resync(void *arg) { nresync++; }
 
 static void setup(void)
 {
-	static const struct kwatch_ops ops = { .link = on_link, .addr = on_addr, .resync = on_resync };
+	static const struct kwatch_ops ops = { .link = on_link,
+					       .addr = on_addr,
+					       .resync = on_resync };
 
 	nlink = naddr = nresync = 0;
 	cr_assert_eq(loop_create(&loop), 0);
@@ -214,7 +217,9 @@ Test(kwatch, address_added_and_removed)
 	struct msg m;
 	char s[INET_ADDRSTRLEN];
 
-	cr_assert_eq(feed(addr_msg(&m, RTM_NEWADDR, AF_INET, lo_index, "198.18.0.10", 24, "lo:andr")), 0);
+	cr_assert_eq(
+		feed(addr_msg(&m, RTM_NEWADDR, AF_INET, lo_index, "198.18.0.10", 24, "lo:andr")),
+		0);
 	cr_assert_eq(naddr, 1);
 	cr_assert(last_added);
 	inet_ntop(AF_INET, &last_addr.addr, s, sizeof(s));
@@ -235,7 +240,8 @@ Test(kwatch, bad_addresses_are_dropped)
 {
 	struct msg m;
 	struct nlmsghdr *n;
-	struct ifaddrmsg ifa = { .ifa_family = AF_INET, .ifa_prefixlen = 24,
+	struct ifaddrmsg ifa = { .ifa_family = AF_INET,
+				 .ifa_prefixlen = 24,
 				 .ifa_index = (uint32_t)lo_index };
 	uint8_t five[5] = { 198, 18, 0, 10, 0 };
 

@@ -19,10 +19,7 @@ static struct {
 	struct loop *loop;
 } reuse;
 
-static void on_new(struct loop *loop, int fd, unsigned events, void *arg)
-{
-	reuse.new_calls++;
-}
+static void on_new(struct loop *loop, int fd, unsigned events, void *arg) { reuse.new_calls++; }
 
 static void on_first(struct loop *loop, int fd, unsigned events, void *arg)
 {
@@ -56,7 +53,8 @@ Test(loop, reused_fd_in_same_batch_gets_no_stale_event)
 		cr_assert(loop_add_fd(reuse.loop, p[0], LOOP_READ, on_first, NULL) == 0);
 	}
 	cr_assert(loop_run_once(reuse.loop, 1000) == 0);
-	cr_expect_eq(reuse.first_calls, 1, "the closed fd's callback ran %d times", reuse.first_calls);
+	cr_expect_eq(reuse.first_calls, 1, "the closed fd's callback ran %d times",
+		     reuse.first_calls);
 	cr_expect_eq(reuse.new_calls, 0, "the new registration got the old descriptor's event");
 	/* The new registration is live: data on it is delivered next time. */
 	cr_assert(write(reuse.spare_wr, "y", 1) == 1);

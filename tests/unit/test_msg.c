@@ -38,7 +38,8 @@ static uint32_t ip(const char *s)
 
 /* Decode from a heap copy of exactly len bytes, so ASan reports any read
  * past the end. */
-static enum msg_drop decode_exact(const struct msg_key *k, const uint8_t *buf, size_t len, struct msg *m)
+static enum msg_drop decode_exact(const struct msg_key *k, const uint8_t *buf, size_t len,
+				  struct msg *m)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	enum msg_drop d;
@@ -77,11 +78,11 @@ Test(msg, round_trip_every_type_and_size)
 		for (size_t s = 0; s < 3; s++) {
 			struct msg m;
 			uint64_t seq = 0x0102030405060708ull + t, ts = 0x1122334455667788ull;
-			int n = msg_encode(&k, t, ip("198.18.0.12"), seq, ts, payload, sizes[s], buf,
-					   sizeof(buf));
+			int n = msg_encode(&k, t, ip("198.18.0.12"), seq, ts, payload, sizes[s],
+					   buf, sizeof(buf));
 
-			cr_assert_eq(n, (int)(MSG_HDR_LEN + sizes[s] + MSG_MAC_LEN), "type %u size %zu", t,
-				     sizes[s]);
+			cr_assert_eq(n, (int)(MSG_HDR_LEN + sizes[s] + MSG_MAC_LEN),
+				     "type %u size %zu", t, sizes[s]);
 			cr_assert_eq(decode_exact(&k, buf, (size_t)n, &m), MSG_OK);
 			cr_expect_eq(m.type, t);
 			cr_expect_eq(m.sender, ip("198.18.0.12"));
@@ -89,7 +90,8 @@ Test(msg, round_trip_every_type_and_size)
 			cr_expect_eq(m.ts_ms, ts);
 			cr_expect_eq(m.len, sizes[s]);
 			cr_assert_eq(msg_decode(&k, buf, (size_t)n, &m), MSG_OK);
-			cr_expect_eq(m.payload, buf + MSG_HDR_LEN, "payload points into the buffer");
+			cr_expect_eq(m.payload, buf + MSG_HDR_LEN,
+				     "payload points into the buffer");
 			cr_expect_eq(memcmp(m.payload, payload, sizes[s]), 0);
 		}
 	}
@@ -101,27 +103,27 @@ Test(msg, round_trip_every_type_and_size)
  *   echo 414e445201040004c612001500060a24181e40000000018bcfe5680077656231 |
  *   xxd -r -p | openssl dgst -sha256 -mac HMAC -macopt hexkey:000102..1f */
 static const uint8_t kat1[] = {
-	'A', 'N', 'D', 'R',                             /* magic */
+	'A',  'N',  'D',  'R',                          /* magic */
 	0x01,                                           /* version */
 	0x04,                                           /* type ANNOUNCE */
 	0x00, 0x04,                                     /* payload length 4 */
-	198, 18, 0, 21,                                 /* sender */
+	198,  18,   0,    21,                           /* sender */
 	0x00, 0x06, 0x0a, 0x24, 0x18, 0x1e, 0x40, 0x00, /* seq */
 	0x00, 0x00, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00, /* timestamp */
-	'w', 'e', 'b', '1',                             /* payload */
-	0xa0, 0x15, 0xdd, 0x00, 0x96, 0xda, 0xe2, 0x0e, 0x39, 0x41, 0x0b, 0xbe, 0x0a, 0x63, 0x34, 0x5b,
-	0x38, 0x8a, 0x08, 0x27, 0x03, 0x13, 0x5b, 0x00, 0x3b, 0xe4, 0xa7, 0xfc, 0x4b, 0xaa, 0x65, 0xbe,
+	'w',  'e',  'b',  '1',                          /* payload */
+	0xa0, 0x15, 0xdd, 0x00, 0x96, 0xda, 0xe2, 0x0e, 0x39, 0x41, 0x0b,
+	0xbe, 0x0a, 0x63, 0x34, 0x5b, 0x38, 0x8a, 0x08, 0x27, 0x03, 0x13,
+	0x5b, 0x00, 0x3b, 0xe4, 0xa7, 0xfc, 0x4b, 0xaa, 0x65, 0xbe,
 };
 
 /* Vector 2: key 40 41 .. 7f (64 bytes, the maximum, exactly one SHA-256
  * block), SNAP_REQUEST from 198.18.0.11, seq 1, ts 1700000000000, no
  * payload.  Same openssl command with hexkey:404142..7f. */
 static const uint8_t kat2[] = {
-	'A', 'N', 'D', 'R', 0x01, 0x03, 0x00, 0x00, 198, 18, 0, 11,
-	0, 0, 0, 0, 0, 0, 0, 1,
-	0x00, 0x00, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00,
-	0xa7, 0x38, 0xe2, 0x17, 0x7c, 0xb5, 0xe4, 0x35, 0x4d, 0xf7, 0x17, 0xeb, 0x4f, 0x19, 0x7e, 0x19,
-	0x71, 0xca, 0x87, 0xe5, 0xd3, 0x72, 0xa9, 0xd9, 0xa9, 0x61, 0x0a, 0xd9, 0x9f, 0x5a, 0x00, 0x5f,
+	'A',  'N',  'D',  'R',  0x01, 0x03, 0x00, 0x00, 198,  18,   0,    11,   0,    0,    0,
+	0,    0,    0,    0,    1,    0x00, 0x00, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00, 0xa7, 0x38,
+	0xe2, 0x17, 0x7c, 0xb5, 0xe4, 0x35, 0x4d, 0xf7, 0x17, 0xeb, 0x4f, 0x19, 0x7e, 0x19, 0x71,
+	0xca, 0x87, 0xe5, 0xd3, 0x72, 0xa9, 0xd9, 0xa9, 0x61, 0x0a, 0xd9, 0x9f, 0x5a, 0x00, 0x5f,
 };
 
 Test(msg, known_answer_vectors)
@@ -131,8 +133,8 @@ Test(msg, known_answer_vectors)
 	struct msg m;
 	int n;
 
-	n = msg_encode(&k1, MSG_ANNOUNCE, ip("198.18.0.21"), 1700000000000000ull, 1700000000000ull, "web1", 4,
-		       buf, sizeof(buf));
+	n = msg_encode(&k1, MSG_ANNOUNCE, ip("198.18.0.21"), 1700000000000000ull, 1700000000000ull,
+		       "web1", 4, buf, sizeof(buf));
 	cr_assert_eq(n, (int)sizeof(kat1));
 	cr_assert_arr_eq(buf, kat1, sizeof(kat1));
 	cr_assert_eq(decode_exact(&k1, kat1, sizeof(kat1), &m), MSG_OK);
@@ -157,15 +159,19 @@ Test(msg, encode_rejects_bad_arguments)
 	uint8_t buf[MSG_MAX_LEN + 1], big[MSG_MAX_PAYLOAD + 1] = { 0 };
 
 	cr_expect_eq(msg_encode(&k, 0, 0, 1, 1, NULL, 0, buf, sizeof(buf)), -EINVAL);
-	cr_expect_eq(msg_encode(&k, MSG_TYPE_MAX + 1, 0, 1, 1, NULL, 0, buf, sizeof(buf)), -EINVAL);
-	cr_expect_eq(msg_encode(&k, MSG_DELTA, 0, 1, 1, big, sizeof(big), buf, sizeof(buf)), -EINVAL);
+	cr_expect_eq(msg_encode(&k, MSG_TYPE_MAX + 1, 0, 1, 1, NULL, 0, buf, sizeof(buf)),
+		     -EINVAL);
+	cr_expect_eq(msg_encode(&k, MSG_DELTA, 0, 1, 1, big, sizeof(big), buf, sizeof(buf)),
+		     -EINVAL);
 	cr_expect_eq(msg_encode(&k, MSG_DELTA, 0, 1, 1, NULL, 5, buf, sizeof(buf)), -EINVAL);
 	cr_expect_eq(msg_encode(&shortk, MSG_DELTA, 0, 1, 1, "x", 1, buf, sizeof(buf)), -EINVAL);
 	cr_expect_eq(msg_encode(NULL, MSG_DELTA, 0, 1, 1, "x", 1, buf, sizeof(buf)), -EINVAL);
-	cr_expect_eq(msg_encode(&k, MSG_DELTA, 0, 1, 1, "x", 1, buf, MSG_HDR_LEN + 1 + MSG_MAC_LEN - 1),
-		     -ENOSPC);
-	cr_expect_eq(msg_encode(&k, MSG_DELTA, 0, 1, 1, "x", 1, buf, MSG_HDR_LEN + 1 + MSG_MAC_LEN),
-		     MSG_HDR_LEN + 1 + MSG_MAC_LEN);
+	cr_expect_eq(
+		msg_encode(&k, MSG_DELTA, 0, 1, 1, "x", 1, buf, MSG_HDR_LEN + 1 + MSG_MAC_LEN - 1),
+		-ENOSPC);
+	cr_expect_eq(
+		msg_encode(&k, MSG_DELTA, 0, 1, 1, "x", 1, buf, MSG_HDR_LEN + 1 + MSG_MAC_LEN),
+		MSG_HDR_LEN + 1 + MSG_MAC_LEN);
 }
 
 Test(msg, encode_payload_built_in_place)
@@ -199,8 +205,8 @@ Test(msg, every_truncation_is_short)
 		for (size_t len = 0; len < n; len++) {
 			enum msg_drop d = decode_exact(&k, buf, len, &m);
 
-			cr_assert_eq(d, MSG_DROP_SHORT, "payload %zu cut at %zu: %s", sizes[s], len,
-				     msg_drop_name(d));
+			cr_assert_eq(d, MSG_DROP_SHORT, "payload %zu cut at %zu: %s", sizes[s],
+				     len, msg_drop_name(d));
 			cr_assert_eq(m.payload, NULL, "no fields on a drop");
 		}
 	}
@@ -254,7 +260,8 @@ Test(msg, bad_magic_version_type)
 	for (int i = 0; i < 4; i++) {
 		memcpy(bad, buf, n);
 		bad[4] = versions[i];
-		cr_expect_eq(decode_exact(&k, bad, n, &m), MSG_DROP_VERSION, "version %u", versions[i]);
+		cr_expect_eq(decode_exact(&k, bad, n, &m), MSG_DROP_VERSION, "version %u",
+			     versions[i]);
 		memcpy(bad, buf, n);
 		bad[5] = types[i];
 		cr_expect_eq(decode_exact(&k, bad, n, &m), MSG_DROP_TYPE, "type %u", types[i]);
@@ -265,14 +272,16 @@ Test(msg, bad_magic_version_type)
 
 Test(msg, wrong_key_is_bad_mac)
 {
-	struct msg_key k = key_range(0, 32), other = k, longer = key_range(0, 33), none = { .len = 0 };
+	struct msg_key k = key_range(0, 32), other = k, longer = key_range(0, 33),
+		       none = { .len = 0 };
 	uint8_t buf[MSG_MAX_LEN];
 	struct msg m;
 	size_t n = make(&k, MSG_ANNOUNCE, 20, buf, sizeof(buf));
 
 	other.bytes[31] ^= 1;
 	cr_expect_eq(decode_exact(&other, buf, n, &m), MSG_DROP_MAC);
-	cr_expect_eq(decode_exact(&longer, buf, n, &m), MSG_DROP_MAC, "key prefix does not verify");
+	cr_expect_eq(decode_exact(&longer, buf, n, &m), MSG_DROP_MAC,
+		     "key prefix does not verify");
 	cr_expect_eq(decode_exact(&none, buf, n, &m), MSG_DROP_MAC, "no key: fail closed");
 	cr_expect_eq(decode_exact(NULL, buf, n, &m), MSG_DROP_MAC);
 	cr_expect_eq(decode_exact(&k, buf, n, &m), MSG_OK);
@@ -306,14 +315,15 @@ static enum msg_drop header_flip_cause(const uint8_t *orig, size_t bit)
 	if (byte == 5)
 		return v >= 1 && v <= MSG_TYPE_MAX ? MSG_DROP_MAC : MSG_DROP_TYPE;
 	if (byte == 6 || byte == 7) {
-		unsigned len = byte == 6 ? (unsigned)(v << 8 | orig[7]) : (unsigned)(orig[6] << 8 | v);
+		unsigned len =
+			byte == 6 ? (unsigned)(v << 8 | orig[7]) : (unsigned)(orig[6] << 8 | v);
 		unsigned have = (unsigned)(orig[6] << 8 | orig[7]);
 
 		if (len > MSG_MAX_PAYLOAD)
 			return MSG_DROP_OVERSIZE;
 		return len > have ? MSG_DROP_SHORT : MSG_DROP_OVERSIZE;
 	}
-	return MSG_DROP_MAC;  /* sender, sequence, timestamp */
+	return MSG_DROP_MAC; /* sender, sequence, timestamp */
 }
 
 Test(msg, every_header_and_payload_bit_flip)
@@ -325,12 +335,14 @@ Test(msg, every_header_and_payload_bit_flip)
 
 	memcpy(orig, buf, n);
 	for (size_t bit = 0; bit < (n - MSG_MAC_LEN) * 8; bit++) {
-		enum msg_drop want = bit < MSG_HDR_LEN * 8 ? header_flip_cause(orig, bit) : MSG_DROP_MAC;
+		enum msg_drop want =
+			bit < MSG_HDR_LEN * 8 ? header_flip_cause(orig, bit) : MSG_DROP_MAC;
 		enum msg_drop got;
 
 		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		got = decode_exact(&k, buf, n, &m);
-		cr_assert_eq(got, want, "bit %zu: %s, want %s", bit, msg_drop_name(got), msg_drop_name(want));
+		cr_assert_eq(got, want, "bit %zu: %s, want %s", bit, msg_drop_name(got),
+			     msg_drop_name(want));
 		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 	}
 }
@@ -358,7 +370,7 @@ Test(msg, drop_names)
 			cr_assert_str_neq(msg_drop_name(i), msg_drop_name(j));
 	}
 	cr_expect_str_eq(msg_drop_name(MSG_DROP_NCAUSES), "unknown");
-	cr_expect_str_eq(msg_drop_name((enum msg_drop)-1), "unknown");
+	cr_expect_str_eq(msg_drop_name((enum msg_drop) - 1), "unknown");
 }
 
 /* ---- replay ---- */
@@ -439,9 +451,11 @@ Test(replay, untrusted_first_contact_needs_a_proof)
 	msg_replay_learn(r, 7, 990, 2);
 	cr_expect_eq(msg_replay_check(r, &m, 3), MSG_OK);
 	m.seq = 990;
-	cr_expect_eq(msg_replay_check(r, &m, 3), MSG_DROP_REPLAY, "the proof itself cannot be replayed");
+	cr_expect_eq(msg_replay_check(r, &m, 3), MSG_DROP_REPLAY,
+		     "the proof itself cannot be replayed");
 	m.seq = 995;
-	cr_expect_eq(msg_replay_check(r, &m, 3), MSG_DROP_REPLAY, "nor anything before the last accepted");
+	cr_expect_eq(msg_replay_check(r, &m, 3), MSG_DROP_REPLAY,
+		     "nor anything before the last accepted");
 }
 
 Test(replay, a_proof_never_lowers_the_bar)
@@ -452,7 +466,8 @@ Test(replay, a_proof_never_lowers_the_bar)
 	cr_assert_eq(msg_replay_check(r, &m, 1), MSG_OK);
 	msg_replay_learn(r, 7, 100, 2); /* an older proof (epoch file lost, say) */
 	m.seq = 4000;
-	cr_expect_eq(msg_replay_check(r, &m, 3), MSG_DROP_REPLAY, "captures between 100 and 5000 stay out");
+	cr_expect_eq(msg_replay_check(r, &m, 3), MSG_DROP_REPLAY,
+		     "captures between 100 and 5000 stay out");
 	msg_replay_learn(r, 7, 6000, 4);
 	m.seq = 5500;
 	cr_expect_eq(msg_replay_check(r, &m, 5), MSG_DROP_REPLAY, "a newer proof raises it");
@@ -489,7 +504,8 @@ Test(replay, eviction_is_least_recently_used)
 	/* Sender 2 was forgotten: its old message is first contact again and
 	 * passes where first contact is trusted (the documented cost). */
 	m = mk(2, 100, NOW);
-	cr_expect_eq(msg_replay_check(r, &m, t++), MSG_OK, "evicted sender is first contact again");
+	cr_expect_eq(msg_replay_check(r, &m, t++), MSG_OK,
+		     "evicted sender is first contact again");
 	/* Sender 2's return pushed out the next oldest, sender 3; sender 1,
 	 * sender 4 and the newcomer were kept. */
 	m = mk(1, 101, NOW);
@@ -636,15 +652,9 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 	return remove(p);
 }
 
-static void key_setup(void)
-{
-	cr_assert_not_null(mkdtemp(dir));
-}
+static void key_setup(void) { cr_assert_not_null(mkdtemp(dir)); }
 
-static void key_teardown(void)
-{
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-}
+static void key_teardown(void) { nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS); }
 
 static const char *path_of(const char *name)
 {
@@ -695,12 +705,18 @@ Test(key, good_files)
 	struct msg_key k, want = key_range(0, 32);
 	char err[256], buf[300];
 
-	cr_assert_eq(msg_key_load(put_str("a", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
-					  0600), &k, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(
+		msg_key_load(
+			put_str("a",
+				"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+				0600),
+			&k, err, sizeof(err)),
+		0, "%s", err);
 	cr_expect_eq(k.len, 32);
 	cr_expect_arr_eq(k.bytes, want.bytes, 32);
 	/* Upper case, surrounding whitespace, owner read-only. */
-	snprintf(buf, sizeof(buf), " \t\n%s\r\n\n", "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F");
+	snprintf(buf, sizeof(buf), " \t\n%s\r\n\n",
+		 "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F");
 	cr_assert_eq(msg_key_load(put_str("b", buf, 0400), &k, err, sizeof(err)), 0, "%s", err);
 	cr_expect_arr_eq(k.bytes, want.bytes, 32);
 	/* The longest key, no newline. */
@@ -711,10 +727,7 @@ Test(key, good_files)
 	cr_expect_eq(msg_key_load(put_str("d", hex64, 0711), &k, NULL, 0), 0);
 }
 
-Test(key, missing_file)
-{
-	expect_bad(path_of("nope"), -ENOENT, "No such file");
-}
+Test(key, missing_file) { expect_bad(path_of("nope"), -ENOENT, "No such file"); }
 
 Test(key, empty_and_blank)
 {
@@ -729,11 +742,16 @@ Test(key, not_hex)
 	snprintf(buf, sizeof(buf), "%.63sg\n", hex64);
 	expect_bad(put_str("g", buf, 0600), -EINVAL, "not hexadecimal");
 	snprintf(buf, sizeof(buf), "%.32s %.32s\n", hex64, hex64 + 32);
-	expect_bad(put_str("space", buf, 0600), -EINVAL, "not hexadecimal (byte 0x20 at offset 32)");
+	expect_bad(put_str("space", buf, 0600), -EINVAL,
+		   "not hexadecimal (byte 0x20 at offset 32)");
 	snprintf(buf, sizeof(buf), "0x%s\n", hex64);
 	expect_bad(put_str("0x", buf, 0600), -EINVAL, "not hexadecimal");
 	/* A NUL inside the file is not the end of it. */
-	expect_bad(put("nul", "0001\0" "0203", 9, 0600), -EINVAL, "not hexadecimal (byte 0x00 at offset 4)");
+	expect_bad(put("nul",
+		       "0001\0"
+		       "0203",
+		       9, 0600),
+		   -EINVAL, "not hexadecimal (byte 0x00 at offset 4)");
 }
 
 Test(key, odd_short_long)
@@ -753,7 +771,10 @@ Test(key, odd_short_long)
 
 Test(key, shared_modes_refused)
 {
-	static const struct { mode_t mode; const char *why; } cases[] = {
+	static const struct {
+		mode_t mode;
+		const char *why;
+	} cases[] = {
 		{ 0644, "readable by group or other users (mode 0644); chmod 600" },
 		{ 0640, "readable by group or other users (mode 0640)" },
 		{ 0604, "readable by group or other users (mode 0604)" },
@@ -795,7 +816,7 @@ Test(key, generate_writes_0600_and_loads)
 	int fd;
 	ssize_t n;
 
-	umask(0);  /* generation must not depend on the caller's umask */
+	umask(0); /* generation must not depend on the caller's umask */
 	cr_assert_eq(msg_key_generate(a), 0);
 	cr_assert_eq(stat(a, &st), 0);
 	cr_expect_eq(st.st_mode & 07777, 0600, "mode %o", (unsigned)(st.st_mode & 07777));

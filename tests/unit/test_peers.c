@@ -17,17 +17,24 @@ static struct in_addr ip(const char *s)
 	return a;
 }
 
-static struct vrrp_peer vpeer(const char *addr, uint8_t prio, uint64_t seen, enum vrrp_peer_role role)
+static struct vrrp_peer vpeer(const char *addr, uint8_t prio, uint64_t seen,
+			      enum vrrp_peer_role role)
 {
-	struct vrrp_peer p = { .addr = ip(addr), .priority = prio, .interval_cs = 10, .last_seen_ms = seen,
+	struct vrrp_peer p = { .addr = ip(addr),
+			       .priority = prio,
+			       .interval_cs = 10,
+			       .last_seen_ms = seen,
 			       .role = role };
 
 	return p;
 }
 
-static struct sync_node node(const char *addr, const char *name, uint8_t prio, bool session, uint64_t last)
+static struct sync_node node(const char *addr, const char *name, uint8_t prio, bool session,
+			     uint64_t last)
 {
-	struct sync_node n = { .addr = ip(addr), .priority = prio, .backup_session = session, .last_ms = last };
+	struct sync_node n = {
+		.addr = ip(addr), .priority = prio, .backup_session = session, .last_ms = last
+	};
 
 	snprintf(n.name, sizeof(n.name), "%s", name);
 	return n;
@@ -56,7 +63,8 @@ Test(peers, a_backup_known_by_its_session_only_has_its_age)
 				  node("198.18.0.13", "lb3", 50, false, NOW - 5000) };
 	struct ha_peer out[4];
 
-	cr_assert_eq(ha_peers_merge(NULL, 0, sn, 2, NOW, out, 4), 1, "a node without a session is not listed");
+	cr_assert_eq(ha_peers_merge(NULL, 0, sn, 2, NOW, out, 4), 1,
+		     "a node without a session is not listed");
 	cr_assert_str_eq(out[0].name, "lb2");
 	cr_assert_str_eq(out[0].role, "BACKUP");
 	cr_assert_eq(out[0].last_seen_ms, 75);

@@ -53,16 +53,19 @@ TestSuite(pool, .init = setup, .fini = teardown);
 
 Test(pool, equal_weights_rotate_in_order)
 {
-	struct server *s[3] = { add("a", 1, SRV_STATIC), add("b", 1, SRV_STATIC), add("c", 1, SRV_STATIC) };
+	struct server *s[3] = { add("a", 1, SRV_STATIC), add("b", 1, SRV_STATIC),
+				add("c", 1, SRV_STATIC) };
 
 	for (int round = 0; round < 4; round++)
 		for (int i = 0; i < 3; i++)
-			cr_assert_eq(pool_next_server(pool, NULL), s[i], "round %d pick %d", round, i);
+			cr_assert_eq(pool_next_server(pool, NULL), s[i], "round %d pick %d", round,
+				     i);
 }
 
 Test(pool, three_thousand_requests_split_exactly)
 {
-	struct server *s[3] = { add("a", 1, SRV_STATIC), add("b", 1, SRV_STATIC), add("c", 1, SRV_STATIC) };
+	struct server *s[3] = { add("a", 1, SRV_STATIC), add("b", 1, SRV_STATIC),
+				add("c", 1, SRV_STATIC) };
 	unsigned c[3];
 
 	pick_n(3000, s, 3, c);
@@ -71,7 +74,8 @@ Test(pool, three_thousand_requests_split_exactly)
 
 Test(pool, weights_are_honoured_and_interleaved)
 {
-	struct server *s[3] = { add("a", 5, SRV_STATIC), add("b", 1, SRV_STATIC), add("c", 1, SRV_STATIC) };
+	struct server *s[3] = { add("a", 5, SRV_STATIC), add("b", 1, SRV_STATIC),
+				add("c", 1, SRV_STATIC) };
 	unsigned c[3];
 	const char *expect = "aabacaa"; /* smooth WRR: spread, not aaaaabc */
 

@@ -18,7 +18,7 @@
 #include "proxy.h"
 
 #define NCLIENTS 3
-#define HANG_MS 10000u
+#define HANG_MS  10000u
 
 static struct {
 	int lfd;
@@ -28,7 +28,8 @@ static struct {
 
 static int free_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
 
@@ -83,7 +84,8 @@ static void *backend_main(void *arg)
 
 static int backend_start(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 	pthread_t th;
 
@@ -105,7 +107,8 @@ struct client_job {
 static void *client_main(void *arg)
 {
 	struct client_job *job = arg;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(job->port),
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(job->port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	const char *req = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
 	char buf[2048] = "";
@@ -135,13 +138,16 @@ static struct server *srv;
 static void start_proxy(unsigned maxconn, uint32_t queue_timeout_ms)
 {
 	int bport = backend_start(), err = 0;
-	struct cfg_endpoint ep = { .sin = { .sin_family = AF_INET, .sin_port = htons(bport),
+	struct cfg_endpoint ep = { .sin = { .sin_family = AF_INET,
+					    .sin_port = htons(bport),
 					    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) } };
 
 	memset(&cfg, 0, sizeof(cfg));
 	snprintf(cfg.node.name, sizeof(cfg.node.name), "lbtest");
-	cfg.frontend.listen.sin = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(free_port()),
-							.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	cfg.frontend.listen.sin =
+		(struct sockaddr_in){ .sin_family = AF_INET,
+				      .sin_port = htons(free_port()),
+				      .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	cfg.frontend.mode = MODE_HTTP;
 	cfg.frontend.maxconn = 100;
 	cfg.frontend.header_timeout_ms = cfg.frontend.client_timeout_ms = 5000;
@@ -179,12 +185,18 @@ static void run_until(bool (*cond)(void))
 
 static unsigned want_queued; /* for left_the_queue */
 
-static bool three_waiting(void) { return srv->inflight == 1 && server_queued(srv) == NCLIENTS - 1; }
+static bool three_waiting(void)
+{
+	return srv->inflight == 1 && server_queued(srv) == NCLIENTS - 1;
+}
 static bool one_inflight(void) { return srv->inflight == 1; }
 static bool one_queued(void) { return server_queued(srv) == 1; }
 static bool idle(void) { return srv->inflight == 0 && server_queued(srv) == 0; }
 /* The released request is done and the next queued one is being served. */
-static bool left_the_queue(void) { return srv->inflight == 1 && server_queued(srv) == want_queued; }
+static bool left_the_queue(void)
+{
+	return srv->inflight == 1 && server_queued(srv) == want_queued;
+}
 
 Test(queue, maxconn_1_serves_one_at_a_time_and_queues_the_rest, .timeout = 20)
 {
@@ -211,7 +223,8 @@ Test(queue, maxconn_1_serves_one_at_a_time_and_queues_the_rest, .timeout = 20)
 			loop_run_once(loop, 10);
 		cr_assert_eq(jobs[i].status, 200, "client %d got %d", i, jobs[i].status);
 	}
-	cr_assert_eq(atomic_load(&be.max_concurrent), 1, "backend saw %d at once", atomic_load(&be.max_concurrent));
+	cr_assert_eq(atomic_load(&be.max_concurrent), 1, "backend saw %d at once",
+		     atomic_load(&be.max_concurrent));
 	cr_assert_eq(atomic_load(&be.served), NCLIENTS);
 	cr_assert_eq(server_requests(srv), NCLIENTS);
 }

@@ -22,8 +22,12 @@ static uint32_t ip(const char *s)
 static struct regmsg_announce announce(void)
 {
 	struct regmsg_announce a = {
-		.name = "web-3.b_1", .addr = ip("198.18.0.23"), .port = 8080,
-		.weight = 256, .interval_ms = 2000, .flags = REGMSG_F_HELLO,
+		.name = "web-3.b_1",
+		.addr = ip("198.18.0.23"),
+		.port = 8080,
+		.weight = 256,
+		.interval_ms = 2000,
+		.flags = REGMSG_F_HELLO,
 	};
 	return a;
 }
@@ -31,7 +35,10 @@ static struct regmsg_announce announce(void)
 static struct regmsg_withdraw withdraw(void)
 {
 	struct regmsg_withdraw w = {
-		.name = "web3", .addr = ip("198.18.0.23"), .port = 80, .why = REGMSG_WD_SHUTDOWN,
+		.name = "web3",
+		.addr = ip("198.18.0.23"),
+		.port = 80,
+		.why = REGMSG_WD_SHUTDOWN,
 	};
 	return w;
 }
@@ -39,7 +46,10 @@ static struct regmsg_withdraw withdraw(void)
 static struct regmsg_ack ack(void)
 {
 	struct regmsg_ack k = {
-		.name = "web3", .accepted = true, .of = MSG_ANNOUNCE, .node = "lb1",
+		.name = "web3",
+		.accepted = true,
+		.of = MSG_ANNOUNCE,
+		.node = "lb1",
 		.reason = REGMSG_ACK_OK,
 	};
 	return k;
@@ -47,12 +57,12 @@ static struct regmsg_ack ack(void)
 
 /* The layouts of regmsg.h, byte by byte. */
 static const uint8_t announce_bytes[] = {
-	4, 'w', 'e', 'b', '3',         /* name */
-	198, 18, 0, 23,                /* address */
-	0x1f, 0x90,                    /* port 8080 */
-	0x00, 0x05,                    /* weight 5 */
-	0x00, 0x00, 0x07, 0xd0,        /* interval 2000 ms */
-	0x01,                          /* flags: hello */
+	4,    'w',  'e',  'b',  '3', /* name */
+	198,  18,   0,    23,        /* address */
+	0x1f, 0x90,                  /* port 8080 */
+	0x00, 0x05,                  /* weight 5 */
+	0x00, 0x00, 0x07, 0xd0,      /* interval 2000 ms */
+	0x01,                        /* flags: hello */
 };
 static const uint8_t withdraw_bytes[] = { 4, 'w', 'e', 'b', '3', 198, 18, 0, 23, 0, 80, 2 };
 static const uint8_t ack_bytes[] = { 4, 'w', 'e', 'b', '3', 0, 5, 3, 'l', 'b', '2', 2 };
@@ -95,8 +105,12 @@ Test(vector, withdraw_bytes)
 
 Test(vector, ack_bytes)
 {
-	struct regmsg_ack k = { .name = "web3", .accepted = false, .of = MSG_WITHDRAW,
-				.node = "lb2", .reason = REGMSG_ACK_NAME_TAKEN }, d;
+	struct regmsg_ack k = { .name = "web3",
+				.accepted = false,
+				.of = MSG_WITHDRAW,
+				.node = "lb2",
+				.reason = REGMSG_ACK_NAME_TAKEN },
+			  d;
 	uint8_t buf[REGMSG_MAX];
 
 	cr_assert_eq(regmsg_encode_ack(&k, buf, sizeof(buf)), (int)sizeof(ack_bytes));
@@ -220,7 +234,8 @@ static void truncate_everywhere(const uint8_t *msg, size_t len, decode_fn dec)
 	memcpy(buf, msg, len);
 	for (size_t n = 0; n < len; n++) {
 		why[0] = '\0';
-		cr_assert_eq(dec(buf, n, why, sizeof(why)), REGMSG_E_SHORT, "prefix of %zu/%zu", n, len);
+		cr_assert_eq(dec(buf, n, why, sizeof(why)), REGMSG_E_SHORT, "prefix of %zu/%zu", n,
+			     len);
 		cr_assert(strstr(why, "truncated") != NULL, "why: \"%s\"", why);
 	}
 	cr_assert_eq(dec(buf, len, NULL, 0), REGMSG_OK);
@@ -251,8 +266,8 @@ Test(reject, truncation_and_trailing_at_every_length)
 }
 
 /* Copy of a vector with byte off set to v. */
-static enum regmsg_err patched(const uint8_t *msg, size_t len, size_t off, uint8_t v, decode_fn dec,
-			       char *why, size_t wl)
+static enum regmsg_err patched(const uint8_t *msg, size_t len, size_t off, uint8_t v,
+			       decode_fn dec, char *why, size_t wl)
 {
 	uint8_t buf[REGMSG_MAX];
 
@@ -261,8 +276,10 @@ static enum regmsg_err patched(const uint8_t *msg, size_t len, size_t off, uint8
 	return dec(buf, len, why, wl);
 }
 
-#define A(off, v, why) patched(announce_bytes, sizeof(announce_bytes), off, v, dec_announce, why, sizeof(why))
-#define W(off, v, why) patched(withdraw_bytes, sizeof(withdraw_bytes), off, v, dec_withdraw, why, sizeof(why))
+#define A(off, v, why) \
+	patched(announce_bytes, sizeof(announce_bytes), off, v, dec_announce, why, sizeof(why))
+#define W(off, v, why) \
+	patched(withdraw_bytes, sizeof(withdraw_bytes), off, v, dec_withdraw, why, sizeof(why))
 #define K(off, v, why) patched(ack_bytes, sizeof(ack_bytes), off, v, dec_ack, why, sizeof(why))
 
 Test(reject, bad_name_characters_in_every_name)
@@ -272,13 +289,15 @@ Test(reject, bad_name_characters_in_every_name)
 
 	for (size_t i = 0; i < sizeof(bad); i++) {
 		for (size_t pos = 1; pos <= 4; pos++) {
-			cr_assert_eq(A(pos, bad[i], why), REGMSG_E_NAME, "byte 0x%02x at %zu", bad[i], pos);
+			cr_assert_eq(A(pos, bad[i], why), REGMSG_E_NAME, "byte 0x%02x at %zu",
+				     bad[i], pos);
 			cr_assert(strstr(why, "[A-Za-z0-9._-]"), "why: %s", why);
 			cr_assert_eq(W(pos, bad[i], why), REGMSG_E_NAME);
 			cr_assert_eq(K(pos, bad[i], why), REGMSG_E_NAME);
 		}
 		for (size_t pos = 8; pos <= 10; pos++) /* the ack's node name */
-			cr_assert_eq(K(pos, bad[i], why), REGMSG_E_NAME, "node byte 0x%02x", bad[i]);
+			cr_assert_eq(K(pos, bad[i], why), REGMSG_E_NAME, "node byte 0x%02x",
+				     bad[i]);
 	}
 }
 
@@ -312,7 +331,7 @@ Test(reject, port_zero)
 	cr_expect_eq(dec_announce(buf, sizeof(buf), why, sizeof(why)), REGMSG_E_PORT);
 	cr_expect_str_eq(why, "port 0");
 	cr_expect_eq(A(9, 0, why), REGMSG_OK); /* port 0x0090 */
-	cr_expect_eq(W(9, 0, why), REGMSG_OK);  /* port 80 stays */
+	cr_expect_eq(W(9, 0, why), REGMSG_OK); /* port 80 stays */
 	cr_expect_eq(W(10, 0, why), REGMSG_E_PORT);
 }
 
@@ -337,8 +356,12 @@ Test(reject, intervals)
 	char why[128];
 	uint8_t buf[sizeof(announce_bytes)];
 	const uint32_t cases[][2] = {
-		{ 0, REGMSG_E_INTERVAL }, { 99, REGMSG_E_INTERVAL }, { 100, REGMSG_OK },
-		{ 600000, REGMSG_OK }, { 600001, REGMSG_E_INTERVAL }, { UINT32_MAX, REGMSG_E_INTERVAL },
+		{ 0, REGMSG_E_INTERVAL },
+		{ 99, REGMSG_E_INTERVAL },
+		{ 100, REGMSG_OK },
+		{ 600000, REGMSG_OK },
+		{ 600001, REGMSG_E_INTERVAL },
+		{ UINT32_MAX, REGMSG_E_INTERVAL },
 	};
 
 	memcpy(buf, announce_bytes, sizeof(buf));
@@ -394,7 +417,7 @@ Test(reject, enumerated_fields)
 	cr_expect_eq(K(11, REGMSG_ACK_REASON_MAX + 1, why), REGMSG_E_FIELD);
 	cr_expect_eq(K(11, REGMSG_ACK_OK, why), REGMSG_E_FIELD); /* rejected with "ok" */
 	cr_expect(strstr(why, "disagrees"), "why: %s", why);
-	cr_expect_eq(K(5, 1, why), REGMSG_E_FIELD);  /* accepted with "name taken" */
+	cr_expect_eq(K(5, 1, why), REGMSG_E_FIELD); /* accepted with "name taken" */
 }
 
 Test(reject, why_is_optional_and_bounded)
@@ -416,31 +439,44 @@ Test(encode, refuses_what_a_receiver_would_drop)
 	struct regmsg_withdraw w;
 	struct regmsg_ack k;
 
-	a = announce(); a.name[0] = '\0';
+	a = announce();
+	a.name[0] = '\0';
 	cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), -EINVAL);
-	a = announce(); strcpy(a.name, "web 1");
+	a = announce();
+	strcpy(a.name, "web 1");
 	cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), -EINVAL);
-	a = announce(); memset(a.name, 'a', sizeof(a.name)); /* not terminated */
+	a = announce();
+	memset(a.name, 'a', sizeof(a.name)); /* not terminated */
 	cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), -EINVAL);
-	a = announce(); a.weight = 0;
+	a = announce();
+	a.weight = 0;
 	cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), -EINVAL);
-	a = announce(); a.port = 0;
+	a = announce();
+	a.port = 0;
 	cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), -EINVAL);
-	a = announce(); a.addr = ip("127.0.0.1");
+	a = announce();
+	a.addr = ip("127.0.0.1");
 	cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), -EINVAL);
-	a = announce(); a.interval_ms = 50;
+	a = announce();
+	a.interval_ms = 50;
 	cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), -EINVAL);
-	a = announce(); a.flags = 0x80;
+	a = announce();
+	a.flags = 0x80;
 	cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), -EINVAL);
-	w = withdraw(); w.why = 0;
+	w = withdraw();
+	w.why = 0;
 	cr_expect_eq(regmsg_encode_withdraw(&w, buf, sizeof(buf)), -EINVAL);
-	w = withdraw(); w.port = 0;
+	w = withdraw();
+	w.port = 0;
 	cr_expect_eq(regmsg_encode_withdraw(&w, buf, sizeof(buf)), -EINVAL);
-	k = ack(); k.of = MSG_ACK;
+	k = ack();
+	k.of = MSG_ACK;
 	cr_expect_eq(regmsg_encode_ack(&k, buf, sizeof(buf)), -EINVAL);
-	k = ack(); k.reason = REGMSG_ACK_FULL; /* still accepted */
+	k = ack();
+	k.reason = REGMSG_ACK_FULL; /* still accepted */
 	cr_expect_eq(regmsg_encode_ack(&k, buf, sizeof(buf)), -EINVAL);
-	k = ack(); strcpy(k.node, "");
+	k = ack();
+	strcpy(k.node, "");
 	cr_expect_eq(regmsg_encode_ack(&k, buf, sizeof(buf)), -EINVAL);
 }
 
@@ -473,10 +509,10 @@ Test(names, every_cause_has_a_name)
 
 /* announce_bytes with REGMSG_F_HOST and "api.example.test:8080" after the flags. */
 static const uint8_t announce_host_bytes[] = {
-	4, 'w', 'e', 'b', '3', 198, 18, 0, 23, 0x1f, 0x90, 0x00, 0x05, 0x00, 0x00, 0x07, 0xd0,
-	0x03,                          /* flags: hello | host */
-	21, 'a', 'p', 'i', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 't', 'e', 's', 't',
-	':', '8', '0', '8', '0',
+	4,    'w',  'e',  'b',  '3',  198,  18,   0,   23,  0x1f, 0x90,
+	0x00, 0x05, 0x00, 0x00, 0x07, 0xd0, 0x03, /* flags: hello | host */
+	21,   'a',  'p',  'i',  '.',  'e',  'x',  'a', 'm', 'p',  'l',
+	'e',  '.',  't',  'e',  's',  't',  ':',  '8', '0', '8',  '0',
 };
 
 Test(host, announce_with_host_bytes_and_round_trip)
@@ -487,10 +523,12 @@ Test(host, announce_with_host_bytes_and_round_trip)
 	strcpy(a.name, "web3");
 	a.weight = 5;
 	strcpy(a.health_host, "api.example.test:8080");
-	cr_assert_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), (int)sizeof(announce_host_bytes));
+	cr_assert_eq(regmsg_encode_announce(&a, buf, sizeof(buf)),
+		     (int)sizeof(announce_host_bytes));
 	cr_assert_arr_eq(buf, announce_host_bytes, sizeof(announce_host_bytes));
 	memset(&d, 0x55, sizeof(d));
-	cr_assert_eq(regmsg_decode_announce(buf, sizeof(announce_host_bytes), &d, NULL, 0), REGMSG_OK);
+	cr_assert_eq(regmsg_decode_announce(buf, sizeof(announce_host_bytes), &d, NULL, 0),
+		     REGMSG_OK);
 	cr_expect_str_eq(d.health_host, "api.example.test:8080");
 	cr_expect_eq(d.flags, REGMSG_F_HELLO | REGMSG_F_HOST);
 	truncate_everywhere(announce_host_bytes, sizeof(announce_host_bytes), dec_announce);
@@ -511,14 +549,15 @@ Test(host, without_host_the_bytes_are_the_older_layout)
 	cr_assert_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), (int)sizeof(announce_bytes));
 	cr_assert_arr_eq(buf, announce_bytes, sizeof(announce_bytes));
 	memset(&d, 0x55, sizeof(d));
-	cr_assert_eq(regmsg_decode_announce(announce_bytes, sizeof(announce_bytes), &d, NULL, 0), REGMSG_OK);
+	cr_assert_eq(regmsg_decode_announce(announce_bytes, sizeof(announce_bytes), &d, NULL, 0),
+		     REGMSG_OK);
 	cr_expect_str_empty(d.health_host);
 }
 
 Test(host, bad_hosts_are_rejected_on_both_sides)
 {
-	static const char *const bad[] = { "a b", "web/1", "x:", "x:0", "x:65536", "x:123456", ":80",
-					   "x:8a", "x:+80", "[::1]", "x:80:81", "\x7f" };
+	static const char *const bad[] = { "a b", "web/1", "x:",    "x:0",   "x:65536", "x:123456",
+					   ":80", "x:8a",  "x:+80", "[::1]", "x:80:81", "\x7f" };
 	uint8_t buf[REGMSG_MAX], raw[REGMSG_MAX];
 	struct regmsg_announce a = announce(), d;
 	char why[128];
@@ -543,7 +582,8 @@ Test(host, bad_hosts_are_rejected_on_both_sides)
 	cr_expect_eq(regmsg_decode_announce(buf, (size_t)n, &d, why, sizeof(why)), REGMSG_E_HOST);
 	memcpy(buf, raw, (size_t)n);
 	buf[n - 10] = 0; /* the length byte */
-	cr_expect_eq(regmsg_decode_announce(buf, (size_t)n - 9, &d, why, sizeof(why)), REGMSG_E_HOST);
+	cr_expect_eq(regmsg_decode_announce(buf, (size_t)n - 9, &d, why, sizeof(why)),
+		     REGMSG_E_HOST);
 	cr_expect_str_eq(why, "health host length 0 outside 1..63");
 	buf[n - 10] = 64;
 	cr_expect_eq(regmsg_decode_announce(buf, (size_t)n, &d, why, sizeof(why)), REGMSG_E_HOST);
@@ -551,5 +591,6 @@ Test(host, bad_hosts_are_rejected_on_both_sides)
 	memset(a.health_host, 'h', REGMSG_HOST_MAX - 1);
 	a.health_host[REGMSG_HOST_MAX - 1] = '\0';
 	cr_expect_gt(regmsg_encode_announce(&a, buf, sizeof(buf)), 0);
-	cr_expect_not(regmsg_host_ok("hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"));
+	cr_expect_not(regmsg_host_ok(
+		"hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"));
 }

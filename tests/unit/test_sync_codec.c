@@ -11,10 +11,16 @@
 
 static struct sync_server sample(int i)
 {
-	struct sync_server s = { .port = (uint16_t)(8000 + i), .weight = (uint16_t)(1 + i % 256),
-				 .source = (uint8_t)(i & 1), .up = i % 3 != 0, .drain = i % 5 == 0,
-				 .expires_in_ms = (uint32_t)(1000 * i), .requests = 1000000007ull * (uint64_t)i,
-				 .failures = (uint64_t)i, .inflight = (uint32_t)i, .queued = (uint32_t)(2 * i),
+	struct sync_server s = { .port = (uint16_t)(8000 + i),
+				 .weight = (uint16_t)(1 + i % 256),
+				 .source = (uint8_t)(i & 1),
+				 .up = i % 3 != 0,
+				 .drain = i % 5 == 0,
+				 .expires_in_ms = (uint32_t)(1000 * i),
+				 .requests = 1000000007ull * (uint64_t)i,
+				 .failures = (uint64_t)i,
+				 .inflight = (uint32_t)i,
+				 .queued = (uint32_t)(2 * i),
 				 .lb_current = -5 + i };
 
 	snprintf(s.name, sizeof(s.name), "web-%d.example_1", i);
@@ -44,7 +50,12 @@ Test(sync_codec, snapshot_chunk_round_trip_at_full_size)
 {
 	size_t per = sync_snap_per_chunk(MSG_MAX_PAYLOAD);
 	struct sync_server in[64], out;
-	struct sync_snap_hdr h = { .state_seq = 42, .snap_id = 7, .chunk = 1, .nchunks = 3, .master = "lb1" }, g;
+	struct sync_snap_hdr h = { .state_seq = 42,
+				   .snap_id = 7,
+				   .chunk = 1,
+				   .nchunks = 3,
+				   .master = "lb1" },
+			     g;
 	uint8_t buf[MSG_MAX_PAYLOAD];
 	size_t off;
 	int len;
@@ -74,7 +85,12 @@ Test(sync_codec, snapshot_chunk_round_trip_at_full_size)
 
 Test(sync_codec, snapshot_header_rejections)
 {
-	struct sync_snap_hdr h = { .state_seq = 1, .snap_id = 1, .chunk = 0, .nchunks = 1, .master = "lb1" }, g;
+	struct sync_snap_hdr h = { .state_seq = 1,
+				   .snap_id = 1,
+				   .chunk = 0,
+				   .nchunks = 1,
+				   .master = "lb1" },
+			     g;
 	uint8_t buf[256];
 	size_t off;
 	int len;
@@ -84,11 +100,13 @@ Test(sync_codec, snapshot_header_rejections)
 	cr_assert_eq(sync_snap_encode(&h, NULL, 0, buf, sizeof(buf)), -EINVAL);
 	h.nchunks = 1;
 	h.chunk = 1;
-	cr_assert_eq(sync_snap_encode(&h, NULL, 0, buf, sizeof(buf)), -EINVAL, "chunk beyond the count");
+	cr_assert_eq(sync_snap_encode(&h, NULL, 0, buf, sizeof(buf)), -EINVAL,
+		     "chunk beyond the count");
 	h.chunk = 0;
 	len = sync_snap_encode(&h, NULL, 0, buf, sizeof(buf));
 	for (int cut = 0; cut < len; cut++)
-		cr_assert_eq(sync_snap_decode(buf, (size_t)cut, &g, &off), -EBADMSG, "cut at %d", cut);
+		cr_assert_eq(sync_snap_decode(buf, (size_t)cut, &g, &off), -EBADMSG, "cut at %d",
+			     cut);
 	buf[20] = 'x' - 100; /* a control byte in the master's name */
 	cr_assert_eq(sync_snap_decode(buf, (size_t)len, &g, &off), -EBADMSG);
 }
@@ -116,7 +134,8 @@ Test(sync_codec, delta_bad_fields)
 	uint8_t buf[256], bad[256];
 	int len = sync_delta_encode(&d, buf, sizeof(buf));
 	size_t name_len = strlen(d.srv.name);
-	size_t port_off = 8 + 1 + 1 + name_len + 4, weight_off = port_off + 2, flags_off = weight_off + 3;
+	size_t port_off = 8 + 1 + 1 + name_len + 4, weight_off = port_off + 2,
+	       flags_off = weight_off + 3;
 
 	cr_assert_gt(len, 0);
 	memcpy(bad, buf, (size_t)len);
@@ -151,7 +170,8 @@ Test(sync_codec, request_round_trip_and_rejections)
 	cr_assert_eq(g.priority, 100);
 	cr_assert_str_eq(g.node, "lb-2");
 	for (int cut = 0; cut < len; cut++)
-		cr_assert_eq(sync_request_decode(buf, (size_t)cut, &g), -EBADMSG, "cut at %d", cut);
+		cr_assert_eq(sync_request_decode(buf, (size_t)cut, &g), -EBADMSG, "cut at %d",
+			     cut);
 	cr_assert_eq(sync_request_decode(buf, (size_t)len + 1, &g), -EBADMSG);
 	cr_assert_eq(sync_request_encode(&q, buf, 5), -ENOSPC);
 }
@@ -203,14 +223,20 @@ Test(sync_codec, health_host_bad_values)
 Test(sync_codec, chunk_size_follows_the_longest_health_host)
 {
 	struct sync_server in[16], out;
-	struct sync_snap_hdr h = { .state_seq = 1, .snap_id = 1, .chunk = 0, .nchunks = 1, .master = "lb1" }, g;
+	struct sync_snap_hdr h = { .state_seq = 1,
+				   .snap_id = 1,
+				   .chunk = 0,
+				   .nchunks = 1,
+				   .master = "lb1" },
+			     g;
 	uint8_t buf[MSG_MAX_PAYLOAD];
 	size_t per, off;
 	int len;
 
 	for (size_t i = 0; i < 16; i++)
 		in[i] = sample((int)i);
-	cr_assert_eq(sync_snap_per_chunk_for(MSG_MAX_PAYLOAD, in, 16), sync_snap_per_chunk(MSG_MAX_PAYLOAD));
+	cr_assert_eq(sync_snap_per_chunk_for(MSG_MAX_PAYLOAD, in, 16),
+		     sync_snap_per_chunk(MSG_MAX_PAYLOAD));
 	for (size_t i = 0; i < 16; i++) {
 		memset(in[i].name, 'n', SYNC_NAME_MAX - 1);
 		in[i].name[SYNC_NAME_MAX - 1] = 0;

@@ -20,16 +20,16 @@
 #include "loop.h"
 #include "vrrp.h"
 
-#define NMAX 4
-#define QMAX 64
+#define NMAX    4
+#define QMAX    64
 #define HANG_MS 10000L
 
 struct node {
 	int idx;
-	struct vrrp *v;          /* NULL: crashed or not started */
+	struct vrrp *v; /* NULL: crashed or not started */
 	struct in_addr addr;
-	int part;                /* nodes hear each other only within a partition */
-	bool vip;                /* holds the VIP (vip_add without vip_remove) */
+	int part; /* nodes hear each other only within a partition */
+	bool vip; /* holds the VIP (vip_add without vip_remove) */
 	unsigned garps;
 };
 
@@ -98,7 +98,9 @@ static int n_vip_remove(void *ctx)
 static void n_garp(void *ctx) { ((struct node *)ctx)->garps++; }
 
 static const struct vrrp_ops ops = {
-	.send_advert = n_send, .vip_add = n_vip_add, .vip_remove = n_vip_remove,
+	.send_advert = n_send,
+	.vip_add = n_vip_add,
+	.vip_remove = n_vip_remove,
 	.garp_burst = n_garp,
 };
 
@@ -155,10 +157,7 @@ static void crash(int i)
 	nodes[i].vip = false;
 }
 
-static enum vrrp_state st(int i)
-{
-	return nodes[i].v ? vrrp_get_state(nodes[i].v) : VRRP_INIT;
-}
+static enum vrrp_state st(int i) { return nodes[i].v ? vrrp_get_state(nodes[i].v) : VRRP_INIT; }
 
 static int masters(void)
 {
@@ -216,7 +215,8 @@ static struct vrrp_status status(int i)
 static void assert_stable_master(int i)
 {
 	run_for(500);
-	cr_assert(sole_master_is(i), "node %d should be the sole MASTER (%d masters)", i, masters());
+	cr_assert(sole_master_is(i), "node %d should be the sole MASTER (%d masters)", i,
+		  masters());
 	cr_assert_eq(vip_holders(), 1);
 	cr_assert(nodes[i].vip);
 }
@@ -250,8 +250,8 @@ Test(election, crash_next_best_takes_over_after_master_down_interval)
 	cr_assert_geq(t, 0);
 	/* MDI for priority 150 is 341 ms, counted from the last advert heard. */
 	cr_assert_eq(status(1).master_down_interval_ms, 341);
-	cr_assert_geq((uint64_t)t, md_at, "took over at %lld, master down due at %llu", (long long)t,
-		      (unsigned long long)md_at);
+	cr_assert_geq((uint64_t)t, md_at, "took over at %lld, master down due at %llu",
+		      (long long)t, (unsigned long long)md_at);
 	cr_assert_str_eq(status(1).reason, "no advert for 341 ms (Master_Down_Interval)");
 	assert_stable_master(1);
 	cr_assert_eq(st(2), VRRP_BACKUP);

@@ -64,8 +64,11 @@ static void f_notify(void *c, enum vrrp_state from, enum vrrp_state to, const ch
 }
 
 static const struct vrrp_ops ops = {
-	.send_advert = f_send, .vip_add = f_vip_add, .vip_remove = f_vip_remove,
-	.garp_burst = f_garp, .notify = f_notify,
+	.send_advert = f_send,
+	.vip_add = f_vip_add,
+	.vip_remove = f_vip_remove,
+	.garp_burst = f_garp,
+	.notify = f_notify,
 };
 
 static struct loop *loop;
@@ -123,15 +126,33 @@ TestSuite(timers);
 /* ---- the transition table --------------------------------------------- */
 
 enum input {
-	IN_START, IN_STOP, IN_ADV_PRIO0, IN_ADV_HIGHER, IN_ADV_LOWER, IN_ADV_EQ_HIGHER_ADDR,
-	IN_ADV_EQ_LOWER_ADDR, IN_MASTER_DOWN, IN_ADVER_TIMER, IN_LINK_DOWN, IN_LINK_UP,
+	IN_START,
+	IN_STOP,
+	IN_ADV_PRIO0,
+	IN_ADV_HIGHER,
+	IN_ADV_LOWER,
+	IN_ADV_EQ_HIGHER_ADDR,
+	IN_ADV_EQ_LOWER_ADDR,
+	IN_MASTER_DOWN,
+	IN_ADVER_TIMER,
+	IN_LINK_DOWN,
+	IN_LINK_UP,
 	IN_MASTER_LOST,
 };
 
 static const char *const input_names[] = {
-	"start", "stop", "advert prio 0", "advert higher", "advert lower",
-	"advert equal, higher addr", "advert equal, lower addr", "master down timer",
-	"adver timer", "link down", "link up", "master lost",
+	"start",
+	"stop",
+	"advert prio 0",
+	"advert higher",
+	"advert lower",
+	"advert equal, higher addr",
+	"advert equal, lower addr",
+	"master down timer",
+	"adver timer",
+	"link down",
+	"link up",
+	"master lost",
 };
 
 static void advert(struct vrrp_advert *a, const char *src, uint8_t prio, uint16_t cs)
@@ -156,18 +177,47 @@ static void apply(enum input in)
 	struct vrrp_advert a;
 
 	switch (in) {
-	case IN_START: vrrp_start(v); break;
-	case IN_STOP: vrrp_stop(v); break;
-	case IN_ADV_PRIO0: advert(&a, "198.18.0.12", 0, 20); vrrp_input_advert(v, &a); break;
-	case IN_ADV_HIGHER: advert(&a, "198.18.0.9", 200, 20); vrrp_input_advert(v, &a); break;
-	case IN_ADV_LOWER: advert(&a, "198.18.0.12", 50, 30); vrrp_input_advert(v, &a); break;
-	case IN_ADV_EQ_HIGHER_ADDR: advert(&a, "198.18.0.12", 100, 20); vrrp_input_advert(v, &a); break;
-	case IN_ADV_EQ_LOWER_ADDR: advert(&a, "198.18.0.9", 100, 20); vrrp_input_advert(v, &a); break;
-	case IN_MASTER_DOWN: vrrp_input_master_down(v); break;
-	case IN_ADVER_TIMER: vrrp_input_adver_timer(v); break;
-	case IN_LINK_DOWN: vrrp_link_down(v); break;
-	case IN_LINK_UP: vrrp_link_up(v); break;
-	case IN_MASTER_LOST: vrrp_master_lost(v); break;
+	case IN_START:
+		vrrp_start(v);
+		break;
+	case IN_STOP:
+		vrrp_stop(v);
+		break;
+	case IN_ADV_PRIO0:
+		advert(&a, "198.18.0.12", 0, 20);
+		vrrp_input_advert(v, &a);
+		break;
+	case IN_ADV_HIGHER:
+		advert(&a, "198.18.0.9", 200, 20);
+		vrrp_input_advert(v, &a);
+		break;
+	case IN_ADV_LOWER:
+		advert(&a, "198.18.0.12", 50, 30);
+		vrrp_input_advert(v, &a);
+		break;
+	case IN_ADV_EQ_HIGHER_ADDR:
+		advert(&a, "198.18.0.12", 100, 20);
+		vrrp_input_advert(v, &a);
+		break;
+	case IN_ADV_EQ_LOWER_ADDR:
+		advert(&a, "198.18.0.9", 100, 20);
+		vrrp_input_advert(v, &a);
+		break;
+	case IN_MASTER_DOWN:
+		vrrp_input_master_down(v);
+		break;
+	case IN_ADVER_TIMER:
+		vrrp_input_adver_timer(v);
+		break;
+	case IN_LINK_DOWN:
+		vrrp_link_down(v);
+		break;
+	case IN_LINK_UP:
+		vrrp_link_up(v);
+		break;
+	case IN_MASTER_LOST:
+		vrrp_master_lost(v);
+		break;
 	}
 }
 
@@ -189,8 +239,8 @@ struct row {
 	enum input in;
 	enum vrrp_state to;
 	const char *actions;
-	int md_ms;        /* Master_Down_Timer remaining, NONE = not armed */
-	bool adver;       /* Adver_Timer armed (always 100 ms when armed) */
+	int md_ms;  /* Master_Down_Timer remaining, NONE = not armed */
+	bool adver; /* Adver_Timer armed (always 100 ms when armed) */
 };
 
 static const struct row table[] = {
@@ -212,7 +262,8 @@ static const struct row table[] = {
 	{ VRRP_BACKUP, IN_ADV_LOWER, VRRP_BACKUP, "", 360, false },
 	{ VRRP_BACKUP, IN_ADV_EQ_HIGHER_ADDR, VRRP_BACKUP, "", 721, false },
 	{ VRRP_BACKUP, IN_ADV_EQ_LOWER_ADDR, VRRP_BACKUP, "", 721, false },
-	{ VRRP_BACKUP, IN_MASTER_DOWN, VRRP_MASTER, "vip_add send(100) garp notify(MASTER) ", NONE, true },
+	{ VRRP_BACKUP, IN_MASTER_DOWN, VRRP_MASTER, "vip_add send(100) garp notify(MASTER) ", NONE,
+	  true },
 	{ VRRP_BACKUP, IN_ADVER_TIMER, VRRP_BACKUP, "", 360, false },
 	{ VRRP_BACKUP, IN_LINK_DOWN, VRRP_FAULT, "notify(FAULT) ", NONE, false },
 	{ VRRP_BACKUP, IN_LINK_UP, VRRP_BACKUP, "", 360, false },
@@ -221,9 +272,11 @@ static const struct row table[] = {
 	{ VRRP_MASTER, IN_START, VRRP_MASTER, "", NONE, true },
 	{ VRRP_MASTER, IN_STOP, VRRP_INIT, "send(0) vip_remove notify(INIT) ", NONE, false },
 	{ VRRP_MASTER, IN_ADV_PRIO0, VRRP_MASTER, "send(100) ", NONE, true },
-	{ VRRP_MASTER, IN_ADV_HIGHER, VRRP_BACKUP, "send(100) vip_remove notify(BACKUP) ", 721, false },
+	{ VRRP_MASTER, IN_ADV_HIGHER, VRRP_BACKUP, "send(100) vip_remove notify(BACKUP) ", 721,
+	  false },
 	{ VRRP_MASTER, IN_ADV_LOWER, VRRP_MASTER, "send(100) ", NONE, true },
-	{ VRRP_MASTER, IN_ADV_EQ_HIGHER_ADDR, VRRP_BACKUP, "send(100) vip_remove notify(BACKUP) ", 721, false },
+	{ VRRP_MASTER, IN_ADV_EQ_HIGHER_ADDR, VRRP_BACKUP, "send(100) vip_remove notify(BACKUP) ",
+	  721, false },
 	{ VRRP_MASTER, IN_ADV_EQ_LOWER_ADDR, VRRP_MASTER, "send(100) ", NONE, true },
 	{ VRRP_MASTER, IN_MASTER_DOWN, VRRP_MASTER, "", NONE, true },
 	{ VRRP_MASTER, IN_ADVER_TIMER, VRRP_MASTER, "send(100) ", NONE, true },
@@ -286,8 +339,9 @@ Test(fsm, table_is_complete)
 	for (int s = 0; s < VRRP_NSTATES; s++)
 		for (int in = 0; in <= IN_MASTER_LOST; in++) {
 			/* The two equal-priority inputs are the same case in INIT/FAULT. */
-			bool optional = (s == VRRP_INIT || s == VRRP_FAULT) &&
-					(in == IN_ADV_EQ_HIGHER_ADDR || in == IN_ADV_EQ_LOWER_ADDR);
+			bool optional =
+				(s == VRRP_INIT || s == VRRP_FAULT) &&
+				(in == IN_ADV_EQ_HIGHER_ADDR || in == IN_ADV_EQ_LOWER_ADDR);
 			cr_assert(seen[s][in] == 1 || (optional && seen[s][in] == 0),
 				  "%s + %s appears %d times", vrrp_state_name(s), input_names[in],
 				  seen[s][in]);
@@ -301,13 +355,13 @@ Test(timers, skew_time_in_milliseconds)
 	/* (256 - 100) * 1000 / 256 = 609.375: 609 ms (the RFC's centisecond
 	 * arithmetic would give 60 cs = 600 ms). */
 	cr_assert_eq(vrrp_skew_time_ms(100, 1000), 609);
-	cr_assert_eq(vrrp_skew_time_ms(100, 100), 60);     /* 60.9 */
-	cr_assert_eq(vrrp_skew_time_ms(200, 100), 21);     /* 21.875 */
-	cr_assert_eq(vrrp_skew_time_ms(255, 1000), 3);     /* 3.906 */
-	cr_assert_eq(vrrp_skew_time_ms(1, 1000), 996);     /* 996.09 */
-	cr_assert_eq(vrrp_skew_time_ms(254, 10), 0);       /* 0.078 */
-	cr_assert_eq(vrrp_skew_time_ms(1, 40950), 40790);  /* 40790.04, no overflow */
-	cr_assert_eq(vrrp_skew_time_ms(128, 200), 100);    /* exact: half an interval */
+	cr_assert_eq(vrrp_skew_time_ms(100, 100), 60);    /* 60.9 */
+	cr_assert_eq(vrrp_skew_time_ms(200, 100), 21);    /* 21.875 */
+	cr_assert_eq(vrrp_skew_time_ms(255, 1000), 3);    /* 3.906 */
+	cr_assert_eq(vrrp_skew_time_ms(1, 1000), 996);    /* 996.09 */
+	cr_assert_eq(vrrp_skew_time_ms(254, 10), 0);      /* 0.078 */
+	cr_assert_eq(vrrp_skew_time_ms(1, 40950), 40790); /* 40790.04, no overflow */
+	cr_assert_eq(vrrp_skew_time_ms(128, 200), 100);   /* exact: half an interval */
 }
 
 Test(timers, master_down_interval)

@@ -26,26 +26,26 @@
  * variant as "bad vrrp cksum" (it checks the RFC variant). */
 static const uint8_t rfc_pkt[] = {
 	/* IPv4 */
-	0x45,             /* version 4, IHL 5 */
-	0xc0,             /* TOS: precedence internetwork control */
-	0x00, 0x20,       /* total length 32 */
-	0x00, 0x00,       /* identification */
-	0x40, 0x00,       /* DF, offset 0 */
-	0xff,             /* TTL 255 */
-	0x70,             /* protocol 112 */
-	0xd4, 0x7d,       /* header checksum */
-	198, 18, 0, 11,   /* source */
-	224, 0, 0, 18,    /* destination */
+	0x45,           /* version 4, IHL 5 */
+	0xc0,           /* TOS: precedence internetwork control */
+	0x00, 0x20,     /* total length 32 */
+	0x00, 0x00,     /* identification */
+	0x40, 0x00,     /* DF, offset 0 */
+	0xff,           /* TTL 255 */
+	0x70,           /* protocol 112 */
+	0xd4, 0x7d,     /* header checksum */
+	198, 18, 0, 11, /* source */
+	224, 0, 0, 18,  /* destination */
 	/* VRRP */
-	0x31,             /* version 3, type 1 (ADVERTISEMENT) */
-	0x33,             /* VRID 51 */
-	0x96,             /* priority 150 */
-	0x01,             /* Count IPvX Addr 1 */
-	0x00, 0x0a,       /* rsvd 0, Max Adver Int 10 cs */
-	0xcb, 0xf7,       /* checksum */
-	198, 18, 0, 10,   /* IPv4 Address 1 */
+	0x31,           /* version 3, type 1 (ADVERTISEMENT) */
+	0x33,           /* VRID 51 */
+	0x96,           /* priority 150 */
+	0x01,           /* Count IPvX Addr 1 */
+	0x00, 0x0a,     /* rsvd 0, Max Adver Int 10 cs */
+	0xcb, 0xf7,     /* checksum */
+	198, 18, 0, 10, /* IPv4 Address 1 */
 };
-#define RFC_LEN sizeof(rfc_pkt)
+#define RFC_LEN  sizeof(rfc_pkt)
 #define VRRP_OFF 20
 
 static struct in_addr ip(const char *s)
@@ -154,11 +154,13 @@ Test(checksum, plain_variant_encodes_and_is_accepted_only_when_enabled)
 	cr_assert_eq(vrrp_packet_encode(&a, buf, sizeof(buf)), (int)RFC_LEN);
 	cr_assert_eq(buf[VRRP_OFF + 6], 0x72);
 	cr_assert_eq(buf[VRRP_OFF + 7], 0xa4);
-	cr_assert_eq(vrrp_packet_parse(buf, RFC_LEN, 51, VRRP_CKSUM_PSEUDO, &out), VRRP_RX_CHECKSUM);
+	cr_assert_eq(vrrp_packet_parse(buf, RFC_LEN, 51, VRRP_CKSUM_PSEUDO, &out),
+		     VRRP_RX_CHECKSUM);
 	cr_assert_eq(vrrp_packet_parse(buf, RFC_LEN, 51, VRRP_CKSUM_PLAIN, &out), VRRP_RX_OK);
 	cr_assert_eq(out.cksum, VRRP_CKSUM_PLAIN);
-	cr_assert_eq(vrrp_packet_parse(buf, RFC_LEN, 51, VRRP_CKSUM_PSEUDO | VRRP_CKSUM_PLAIN, &out),
-		     VRRP_RX_OK);
+	cr_assert_eq(
+		vrrp_packet_parse(buf, RFC_LEN, 51, VRRP_CKSUM_PSEUDO | VRRP_CKSUM_PLAIN, &out),
+		VRRP_RX_OK);
 	cr_assert_eq(out.cksum, VRRP_CKSUM_PLAIN);
 	/* And the RFC vector is refused when only the compat variant is on. */
 	cr_assert_eq(vrrp_packet_parse(rfc_pkt, RFC_LEN, 51, VRRP_CKSUM_PLAIN, &out),

@@ -88,32 +88,31 @@ static void usage(FILE *out)
 		"SIGTERM withdraws the server and exits 0; SIGUSR1 logs the counters.\n");
 }
 
-int main(int argc, char **argv)
+struct args {
+	const char *path;
+	bool test, debug;
+};
+
+/* The command line into a; returns -1 to go on, or main's exit code. */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'd' },        { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      { 0 },
 	};
-	const char *path = DEFAULT_CONFIG;
-	bool test = false, debug = false;
-	struct agent_config cfg;
-	struct msg_key key;
-	struct watch w = { 0 };
-	struct agent_watch aw = { .open = watch_open, .close = watch_close, .ctx = &w };
-	char err[512];
-	int c, rc;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "c:tdhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			path = optarg;
+			a->path = optarg;
 			break;
 		case 't':
-			test = true;
+			a->test = true;
 			break;
 		case 'd':
-			debug = true;
+			a->debug = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -130,18 +129,33 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (agent_config_load(path, &cfg, err, sizeof(err)) < 0) {
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { .path = DEFAULT_CONFIG };
+	struct agent_config cfg;
+	struct msg_key key;
+	struct watch w = { 0 };
+	struct agent_watch aw = { .open = watch_open, .close = watch_close, .ctx = &w };
+	char err[512];
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &a)) >= 0)
+		return rc;
+	if (agent_config_load(a.path, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
-	if (test) {
-		printf("configuration file %s is valid\n", path);
+	if (a.test) {
+		printf("configuration file %s is valid\n", a.path);
 		return 0;
 	}
 	log_set_ident("andromeda-agent");
 	/* Under systemd, journald adds the time itself. */
 	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
-	log_set_level(debug ? LOG_LVL_DEBUG : (enum log_level)cfg.log_level);
+	log_set_level(a.debug ? LOG_LVL_DEBUG : (enum log_level)cfg.log_level);
 	if (msg_key_load(cfg.key_file, &key, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		return 1;

@@ -43,7 +43,13 @@ static int gen_key(const char *path)
 	return 0;
 }
 
-int main(int argc, char **argv)
+struct args {
+	const char *path;
+	bool test, debug, release;
+};
+
+/* The command line into a; returns -1 to go on, or main's exit code. */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },  { "test", no_argument, NULL, 't' },
@@ -51,22 +57,18 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },       { "release", no_argument, NULL, 'R' },
 		{ "gen-key", required_argument, NULL, 'K' }, { 0 },
 	};
-	const char *path = DEFAULT_CONFIG;
-	bool test = false, debug = false, release = false;
-	struct config cfg;
-	char err[512];
-	int c, rc;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "c:tdhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			path = optarg;
+			a->path = optarg;
 			break;
 		case 't':
-			test = true;
+			a->test = true;
 			break;
 		case 'd':
-			debug = true;
+			a->debug = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -75,7 +77,7 @@ int main(int argc, char **argv)
 			printf("andromeda %s\n", ANDROMEDA_VERSION);
 			return 0;
 		case 'R':
-			release = true;
+			a->release = true;
 			break;
 		case 'K':
 			return gen_key(optarg);
@@ -88,23 +90,35 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { .path = DEFAULT_CONFIG };
+	struct config cfg;
+	char err[512];
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &a)) >= 0)
+		return rc;
 	/* Under systemd, journald adds the time itself. */
 	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
-	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
+	if (config_load(a.path, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
-	if (release) {
+	if (a.release) {
 		rc = cfg.ha.enabled ? ha_release_vips(&cfg) : 0;
 		config_free(&cfg);
 		return rc < 0 ? 1 : 0;
 	}
-	if (test) {
-		printf("configuration file %s is valid\n", path);
+	if (a.test) {
+		printf("configuration file %s is valid\n", a.path);
 		config_free(&cfg);
 		return 0;
 	}
-	log_set_level(debug ? LOG_LVL_DEBUG : (enum log_level)cfg.node.log_level);
+	log_set_level(a.debug ? LOG_LVL_DEBUG : (enum log_level)cfg.node.log_level);
 	rc = daemon_run(&cfg);
 	config_free(&cfg);
 	return rc;

@@ -64,7 +64,10 @@ unsigned loop_get_mask(struct loop *loop, int fd);
 void loop_del_fd(struct loop *loop, int fd);
 
 void loop_timer_init(struct loop_timer *t, loop_timer_fn fn, void *arg);
-/* (Re-)arm t to fire once, delay_ms from now. */
+/* (Re-)arm t to fire once, delay_ms from now.  A due timer fires in the
+ * first iteration at or after its time; each timer at most once per
+ * iteration, so one that re-arms itself with delay 0 fires again in the
+ * next iteration, after I/O, not in a loop of its own. */
 void loop_timer_arm(struct loop *loop, struct loop_timer *t, uint64_t delay_ms);
 /* (Re-)arm t to fire at the absolute monotonic time when_ms. */
 void loop_timer_arm_at(struct loop *loop, struct loop_timer *t, uint64_t when_ms);

@@ -113,6 +113,16 @@ static void wr_via(struct wr *w, const struct http_msg *m, const char *head, con
 	wr_mem(w, "\r\n", 2);
 }
 
+/* Our X-Request-Id, on the request to the backend and on the response:
+ * the client can match its response to our logs and to what the backend
+ * was sent, whatever the backend echoes. */
+static void wr_request_id(struct wr *w, const char *id)
+{
+	wr_str(w, "X-Request-Id: ");
+	wr_str(w, id);
+	wr_mem(w, "\r\n", 2);
+}
+
 static bool request_header_replaced(const char *head, struct http_span name,
 				    const struct rewrite_req *r)
 {
@@ -147,11 +157,8 @@ int http_rewrite_request(const struct http_msg *m, const char *head, const struc
 		wr_forwarded_for(&w, m, head, r->client_ip);
 		wr_str(&w, "X-Forwarded-Proto: http\r\n");
 	}
-	if (r->request_id) {
-		wr_str(&w, "X-Request-Id: ");
-		wr_str(&w, r->request_id);
-		wr_mem(&w, "\r\n", 2);
-	}
+	if (r->request_id)
+		wr_request_id(&w, r->request_id);
 	if (up >= 0) {
 		wr_header(&w, head, &m->headers[up]);
 		wr_str(&w, "Connection: upgrade\r\n");
@@ -185,13 +192,8 @@ int http_rewrite_response(const struct http_msg *m, const char *head, const stru
 	}
 	if (r->via_name)
 		wr_via(&w, m, head, r->via_name);
-	if (r->request_id) {
-		/* The client can match its response to our logs (and to what
-		 * the backend was sent), whatever the backend echoes. */
-		wr_str(&w, "X-Request-Id: ");
-		wr_str(&w, r->request_id);
-		wr_mem(&w, "\r\n", 2);
-	}
+	if (r->request_id)
+		wr_request_id(&w, r->request_id);
 	if (up >= 0) {
 		wr_header(&w, head, &m->headers[up]);
 		wr_str(&w, "Connection: upgrade\r\n");
@@ -218,7 +220,7 @@ int http_error_response(unsigned status, const char *via_name, const char *reque
 	if (via_name)
 		wr_fmt(&w, "Via: 1.1 %s\r\n", via_name);
 	if (request_id)
-		wr_fmt(&w, "X-Request-Id: %s\r\n", request_id);
+		wr_request_id(&w, request_id);
 	wr_str(&w, "Connection: close\r\n\r\n");
 	wr_mem(&w, body, (size_t)blen);
 	return wr_done(&w);

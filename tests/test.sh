@@ -40,6 +40,17 @@ say() { printf '\n=== %s\n' "$*"; }
 
 phase() { PHASES+=("$1|$2|$3"); }
 
+# count_phase NAME RC PASS_DETAIL FAIL_DETAIL: record a phase by its exit status.
+count_phase() {
+	if (($2 == 0)); then
+		phase "$1" PASS "$3"
+		TOTAL_PASSED=$((TOTAL_PASSED + 1))
+	else
+		phase "$1" FAIL "$4"
+		TOTAL_FAILED=$((TOTAL_FAILED + 1))
+	fi
+}
+
 install_packages() {
 	pkg_missing "${PACKAGES[@]}"
 	if ((${#PKG_MISSING[@]} == 0)); then
@@ -68,13 +79,8 @@ build() {
 build_phase() {
 	local name=$1 dir=$2
 	shift 2
-	if build "$dir" "$@"; then
-		phase "$name" PASS "$dir/, warnings as errors"
-		TOTAL_PASSED=$((TOTAL_PASSED + 1))
-	else
-		phase "$name" FAIL "see $dir/make.log"
-		TOTAL_FAILED=$((TOTAL_FAILED + 1))
-	fi
+	build "$dir" "$@"
+	count_phase "$name" $? "$dir/, warnings as errors" "see $dir/make.log"
 }
 
 # run_ctest NAME DIR [ctest args]: run, show the output, count the results.
@@ -166,13 +172,8 @@ fuzz_smoke() {
 script_phase() {
 	local name=$1 detail=$2
 	shift 2
-	if "$@"; then
-		phase "$name" PASS "$detail"
-		TOTAL_PASSED=$((TOTAL_PASSED + 1))
-	else
-		phase "$name" FAIL "see its output above"
-		TOTAL_FAILED=$((TOTAL_FAILED + 1))
-	fi
+	"$@"
+	count_phase "$name" $? "$detail" "see its output above"
 }
 
 summary() {

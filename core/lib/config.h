@@ -122,6 +122,12 @@ struct config {
 		char key_file[PATH_MAX]; /* HMAC key for announcements; default: ha.key_file
 					  * (so a standalone node can register servers too) */
 	} registration;
+
+	struct {
+		bool enabled;               /* [stats] listen is set */
+		struct cfg_endpoint listen; /* GET /metrics, /, /status.json */
+		char auth_file[PATH_MAX];   /* "user:password" for basic auth; "" = none */
+	} stats;
 };
 
 /* "100ms", "2s", "1m", "1h" -> milliseconds; a bare "0" is 0.  0, -EINVAL

@@ -53,7 +53,10 @@ enum server_fail {
 /* Response-time histogram bounds, in ms (Prometheus buckets, "le" in
  * seconds): what the metrics endpoint exports per server (stats.md). */
 #define SERVER_RT_BUCKETS 11
-#define SERVER_RT_BOUNDS_MS {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
+#define SERVER_RT_BOUNDS_MS                                           \
+	{                                                             \
+		5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 \
+	}
 
 /* Responses by status class: [1] 1xx .. [5] 5xx, [0] anything else. */
 #define SERVER_NCLASSES 6
@@ -74,8 +77,8 @@ struct server_thread {
 	uint64_t responses[SERVER_NCLASSES];
 	uint64_t rt_bucket[SERVER_RT_BUCKETS]; /* responses by time, not cumulative */
 	uint64_t rt_count, rt_sum_ms;          /* all responses timed, and their sum */
-	bool req_failed; /* the thread's own: a failure was reported
-			  * since its last success (workers.c) */
+	bool req_failed;                       /* the thread's own: a failure was reported
+						* since its last success (workers.c) */
 };
 
 struct server {

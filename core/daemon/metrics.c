@@ -1,0 +1,150 @@
+/* metrics.c - the Prometheus text format writer (metrics.h). */
+#include "metrics.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+void mtext_init(struct mtext *m) { *m = (struct mtext){ 0 }; }
+
+void mtext_free(struct mtext *m)
+{
+	free(m->buf);
+	mtext_init(m);
+}
+
+/* Room for n more bytes and a NUL; doubles, so a scrape reallocates a
+ * dozen times, not per line. */
+static bool reserve(struct mtext *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 4096;
+	char *p;
+
+	if (m->oom)
+		return false;
+	if (m->len + n + 1 <= m->cap)
+		return true;
+	while (cap < m->len + n + 1)
+		cap *= 2;
+	if (!(p = realloc(m->buf, cap))) {
+		m->oom = true;
+		return false;
+	}
+	m->buf = p;
+	m->cap = cap;
+	return true;
+}
+
+void mtext_append(struct mtext *m, const char *s, size_t n)
+{
+	if (!reserve(m, n))
+		return;
+	memcpy(m->buf + m->len, s, n);
+	m->len += n;
+	m->buf[m->len] = '\0';
+}
+
+const char *mtext_str(struct mtext *m) { return m->buf && !m->oom ? m->buf : ""; }
+
+void metrics_family(struct mtext *m, const char *name, const char *type, const char *help)
+{
+	mtext_puts(m, "# HELP ");
+	mtext_puts(m, name);
+	mtext_puts(m, " ");
+	mtext_puts(m, help);
+	mtext_puts(m, "\n# TYPE ");
+	mtext_puts(m, name);
+	mtext_puts(m, " ");
+	mtext_puts(m, type);
+	mtext_puts(m, "\n");
+}
+
+/* Decimal digits of v, right-aligned in the 20-byte tail of out;
+ * returns where they start. */
+static char *u64_digits(uint64_t v, char out[21])
+{
+	char *p = out + 20;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	return p;
+}
+
+static void name_labels(struct mtext *m, const char *name, const char *suffix, const char *labels)
+{
+	mtext_puts(m, name);
+	if (suffix)
+		mtext_puts(m, suffix);
+	if (labels && *labels) {
+		mtext_puts(m, "{");
+		mtext_puts(m, labels);
+		mtext_puts(m, "}");
+	}
+	mtext_puts(m, " ");
+}
+
+void metrics_u64(struct mtext *m, const char *name, const char *suffix, const char *labels,
+		 uint64_t v)
+{
+	char d[21];
+
+	name_labels(m, name, suffix, labels);
+	mtext_puts(m, u64_digits(v, d));
+	mtext_puts(m, "\n");
+}
+
+void metrics_i64(struct mtext *m, const char *name, const char *suffix, const char *labels,
+		 int64_t v)
+{
+	char d[21];
+
+	name_labels(m, name, suffix, labels);
+	if (v < 0)
+		mtext_puts(m, "-");
+	mtext_puts(m, u64_digits(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, d));
+	mtext_puts(m, "\n");
+}
+
+void metrics_ms(struct mtext *m, const char *name, const char *suffix, const char *labels,
+		uint64_t ms)
+{
+	char d[21], frac[4] = { 0 };
+
+	name_labels(m, name, suffix, labels);
+	mtext_puts(m, u64_digits(ms / 1000, d));
+	if (ms % 1000) {
+		frac[0] = (char)('0' + ms % 1000 / 100);
+		frac[1] = (char)('0' + ms % 100 / 10);
+		frac[2] = (char)('0' + ms % 10);
+		mtext_puts(m, ".");
+		mtext_puts(m, frac);
+	}
+	mtext_puts(m, "\n");
+}
+
+int metrics_label(char *dst, size_t cap, const char *key, const char *value)
+{
+	size_t len = strlen(dst), n = len;
+
+	/* Worst case: a comma, the key, =", every byte escaped, ", NUL. */
+	if (len + 1 + strlen(key) + 2 + 2 * strlen(value) + 2 > cap)
+		return -ENOSPC;
+	if (len)
+		dst[n++] = ',';
+	memcpy(dst + n, key, strlen(key));
+	n += strlen(key);
+	dst[n++] = '=';
+	dst[n++] = '"';
+	for (const char *v = value; *v; v++) {
+		if (*v == '\\' || *v == '"' || *v == '\n') {
+			dst[n++] = '\\';
+			dst[n++] = *v == '\n' ? 'n' : *v;
+		} else {
+			dst[n++] = *v;
+		}
+	}
+	dst[n++] = '"';
+	dst[n] = '\0';
+	return 0;
+}

@@ -492,3 +492,13 @@ void stats_http_close(struct stats_http *h)
 }
 
 unsigned stats_http_nclients(const struct stats_http *h) { return h->nclients; }
+
+unsigned stats_http_port(const struct stats_http *h)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	if (getsockname(h->fd, (struct sockaddr *)&sin, &len) < 0)
+		return 0;
+	return ntohs(sin.sin_port);
+}

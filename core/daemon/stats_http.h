@@ -66,6 +66,8 @@ int stats_http_auth_value(const char *userpass, char *out, size_t cap);
 int stats_http_open(struct stats_http **out, struct loop *loop, const struct cfg_endpoint *ep,
 		    const char *auth, stats_route_fn route, void *arg);
 void stats_http_close(struct stats_http *h);
+/* The port it listens on (host order; useful with port 0 in tests). */
+unsigned stats_http_port(const struct stats_http *h);
 /* Clients connected now (tests). */
 unsigned stats_http_nclients(const struct stats_http *h);
 

@@ -40,6 +40,22 @@ static const char *with(char *out, const char *base, const char *key, const char
 	return out;
 }
 
+/* A cause as a label value: "connect error" -> "connect_error" (the log
+ * lines and status keep the words; labels are easier to match without
+ * spaces). */
+static const char *snake(const char *words, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *words && n + 1 < cap; words++)
+		out[n++] = (*words >= 'A' && *words <= 'Z')   ? (char)(*words - 'A' + 'a')
+			   : (*words >= 'a' && *words <= 'z') ? *words
+			   : (*words >= '0' && *words <= '9') ? *words
+							      : '_';
+	out[n] = '\0';
+	return out;
+}
+
 /* ---- process ---- */
 
 static uint64_t proc_status_kb(const char *key)
@@ -257,14 +273,16 @@ static void render_server_gauges(const struct srv_snap *sn, size_t n, struct mte
 
 static void render_server_failures(const struct srv_snap *sn, size_t n, struct mtext *m)
 {
-	char l[LABELS_MAX];
+	char l[LABELS_MAX], causes[FAIL__COUNT][32];
 
+	for (int f = 0; f < FAIL__COUNT; f++)
+		snake(server_fail_name(f), causes[f], sizeof(causes[f]));
 	metrics_family(m, P "server_failures_total", "counter",
 		       "Failures counted against the server, by cause.");
 	for (size_t i = 0; i < n; i++)
 		for (int f = 0; f < FAIL__COUNT; f++)
 			metrics_u64(m, P "server_failures_total", NULL,
-				    with(l, sn[i].labels, "cause", server_fail_name(f)),
+				    with(l, sn[i].labels, "cause", causes[f]),
 				    sn[i].s->fail_by[f]);
 	metrics_family(m, P "server_http_responses_total", "counter",
 		       "Responses from the server by status class.");
@@ -368,11 +386,12 @@ static void render_backend(const struct srv_snap *sn, size_t n, const struct pro
 static void drops(struct mtext *m, const char *name, const char *help, const char *base,
 		  const uint64_t *v, int ncauses, const char *(*cause)(int))
 {
-	char l[LABELS_MAX];
+	char l[LABELS_MAX], c_[64];
 
 	metrics_family(m, name, "counter", help);
 	for (int c = 1; c < ncauses; c++)
-		metrics_u64(m, name, NULL, with(l, base, "cause", cause(c)), v[c]);
+		metrics_u64(m, name, NULL, with(l, base, "cause", snake(cause(c), c_, sizeof(c_))),
+			    v[c]);
 }
 
 static const char *vrrp_cause(int c) { return vrrp_rx_result_str(c); }

@@ -43,10 +43,12 @@ PKG_LAB=(iproute2 curl jq procps util-linux apache2)
 
 # The test command's own tools: clang (whole-tree build, libFuzzer),
 # clang-tidy and cppcheck (tests/lint/), valgrind (tests/valgrind/), and
-# what integration tests drive (tcpdump, nc, faketime, strace).
+# what integration tests drive (tcpdump, nc, faketime, strace; promtool
+# from prometheus and headless chromium for test_stats).
 PKG_CHECKS=(
 	clang libclang-rt-14-dev clang-tidy-14 clang-format-14 cppcheck valgrind
 	tcpdump netcat-openbsd libfaketime strace
+	prometheus chromium
 )
 
 # The installed package: its user, units, the daemon in a namespace, lintian.

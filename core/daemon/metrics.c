@@ -34,7 +34,7 @@ static bool reserve(struct mtext *m, size_t n)
 	return true;
 }
 
-void mtext_append(struct mtext *m, const char *s, size_t n)
+void mtext_append_slow(struct mtext *m, const char *s, size_t n)
 {
 	if (!reserve(m, n))
 		return;
@@ -71,17 +71,45 @@ static char *u64_digits(uint64_t v, char out[21])
 	return p;
 }
 
-static void name_labels(struct mtext *m, const char *name, const char *suffix, const char *labels)
+/* name suffix{labels,key="value"} and the space before the value. */
+static void name_labels_x(struct mtext *m, const char *name, const char *suffix,
+			  const char *labels, const char *key, const char *value)
 {
+	bool has = labels && *labels;
+
 	mtext_puts(m, name);
 	if (suffix)
 		mtext_puts(m, suffix);
-	if (labels && *labels) {
+	if (has || key) {
 		mtext_puts(m, "{");
-		mtext_puts(m, labels);
+		if (has)
+			mtext_puts(m, labels);
+		if (key) {
+			if (has)
+				mtext_puts(m, ",");
+			mtext_puts(m, key);
+			mtext_puts(m, "=\"");
+			mtext_puts(m, value);
+			mtext_puts(m, "\"");
+		}
 		mtext_puts(m, "}");
 	}
 	mtext_puts(m, " ");
+}
+
+static void name_labels(struct mtext *m, const char *name, const char *suffix, const char *labels)
+{
+	name_labels_x(m, name, suffix, labels, NULL, NULL);
+}
+
+void metrics_u64x(struct mtext *m, const char *name, const char *suffix, const char *labels,
+		  const char *key, const char *value, uint64_t v)
+{
+	char d[21];
+
+	name_labels_x(m, name, suffix, labels, key, value);
+	mtext_puts(m, u64_digits(v, d));
+	mtext_puts(m, "\n");
 }
 
 void metrics_u64(struct mtext *m, const char *name, const char *suffix, const char *labels,

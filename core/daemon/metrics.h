@@ -25,7 +25,18 @@ struct mtext {
 /* Start empty (no allocation yet); free with mtext_free. */
 void mtext_init(struct mtext *m);
 void mtext_free(struct mtext *m);
-void mtext_append(struct mtext *m, const char *s, size_t n);
+void mtext_append_slow(struct mtext *m, const char *s, size_t n);
+/* The fast path inline: a scrape appends some 150,000 pieces. */
+static inline void mtext_append(struct mtext *m, const char *s, size_t n)
+{
+	if (m->len + n + 1 > m->cap) {
+		mtext_append_slow(m, s, n);
+		return;
+	}
+	memcpy(m->buf + m->len, s, n);
+	m->len += n;
+	m->buf[m->len] = '\0';
+}
 /* The text so far, NUL-terminated ("" when empty or out of memory). */
 const char *mtext_str(struct mtext *m);
 
@@ -39,6 +50,11 @@ void metrics_family(struct mtext *m, const char *name, const char *type, const c
  * space, the value, "\n". */
 void metrics_u64(struct mtext *m, const char *name, const char *suffix, const char *labels,
 		 uint64_t v);
+/* The same with one more label, key="value", after labels: value is
+ * written as it is, so it must be one of our literals ("2xx", "up",
+ * "0.5"), never a name from outside (those go through metrics_label). */
+void metrics_u64x(struct mtext *m, const char *name, const char *suffix, const char *labels,
+		  const char *key, const char *value, uint64_t v);
 void metrics_i64(struct mtext *m, const char *name, const char *suffix, const char *labels,
 		 int64_t v);
 /* A value in milliseconds written in seconds ("1.234"): times are in

@@ -148,11 +148,9 @@ static void gauge(struct mtext *m, const char *name, const char *help, const cha
 
 static void by_class(struct mtext *m, const char *name, const char *base, const uint64_t *v)
 {
-	char l[LABELS_MAX];
-
 	for (int k = 1; k <= SERVER_NCLASSES; k++) /* 1xx..5xx, then other */
-		metrics_u64(m, name, NULL, with(l, base, "code", class_names[k % SERVER_NCLASSES]),
-			    v[k % SERVER_NCLASSES]);
+		metrics_u64x(m, name, NULL, base, "code", class_names[k % SERVER_NCLASSES],
+			     v[k % SERVER_NCLASSES]);
 }
 
 static void render_frontend(const struct proxy_stats *st, struct mtext *m)
@@ -226,9 +224,8 @@ static void render_server_states(const struct srv_snap *sn, size_t n, struct mte
 		       "1 for the server's state (up, down or drain), 0 for the others.");
 	for (size_t i = 0; i < n; i++)
 		for (int k = 0; k < 3; k++)
-			metrics_u64(m, P "server_status", NULL,
-				    with(l, sn[i].labels, "state", states[k]),
-				    !strcmp(server_state_name(sn[i].s), states[k]));
+			metrics_u64x(m, P "server_status", NULL, sn[i].labels, "state", states[k],
+				     !strcmp(server_state_name(sn[i].s), states[k]));
 	metrics_family(m, P "server_check_up", "gauge",
 		       "1 if the last health check passed, 0 if it failed (absent before "
 		       "the first).");
@@ -298,11 +295,9 @@ static void histogram(struct mtext *m, const char *name, const char *base,
 	static const char *const le[SERVER_RT_BUCKETS] = { "0.005", "0.01", "0.025", "0.05",
 							   "0.1",   "0.25", "0.5",   "1",
 							   "2.5",   "5",    "10" };
-	char l[LABELS_MAX];
-
 	for (int b = 0; b < SERVER_RT_BUCKETS; b++)
-		metrics_u64(m, name, "_bucket", with(l, base, "le", le[b]), c->rt_bucket[b]);
-	metrics_u64(m, name, "_bucket", with(l, base, "le", "+Inf"), c->rt_count);
+		metrics_u64x(m, name, "_bucket", base, "le", le[b], c->rt_bucket[b]);
+	metrics_u64x(m, name, "_bucket", base, "le", "+Inf", c->rt_count);
 	metrics_ms(m, name, "_sum", base, c->rt_sum_ms);
 	metrics_u64(m, name, "_count", base, c->rt_count);
 }
@@ -316,9 +311,16 @@ static void render_servers(const struct srv_snap *sn, size_t n, struct mtext *m)
 	render_server_gauges(sn, n, m);
 	render_server_counters(sn, n, m);
 	render_server_failures(sn, n, m);
-	metrics_family(m, P "server_response_time_seconds", "histogram", rt_help);
-	for (size_t i = 0; i < n; i++)
-		histogram(m, P "server_response_time_seconds", sn[i].labels, &sn[i].c);
+	/* A summary without quantiles (sum and count: the mean over any
+	 * window) per server, the histogram for the backend only: 12 lines
+	 * fewer per server, a third of a 1,000-server scrape. */
+	metrics_family(m, P "server_response_time_seconds", "summary", rt_help);
+	for (size_t i = 0; i < n; i++) {
+		metrics_ms(m, P "server_response_time_seconds", "_sum", sn[i].labels,
+			   sn[i].c.rt_sum_ms);
+		metrics_u64(m, P "server_response_time_seconds", "_count", sn[i].labels,
+			    sn[i].c.rt_count);
+	}
 }
 
 static void sum_counters(struct server_counters *t, const struct server_counters *c)
@@ -386,12 +388,11 @@ static void render_backend(const struct srv_snap *sn, size_t n, const struct pro
 static void drops(struct mtext *m, const char *name, const char *help, const char *base,
 		  const uint64_t *v, int ncauses, const char *(*cause)(int))
 {
-	char l[LABELS_MAX], c_[64];
+	char c_[64];
 
 	metrics_family(m, name, "counter", help);
 	for (int c = 1; c < ncauses; c++)
-		metrics_u64(m, name, NULL, with(l, base, "cause", snake(cause(c), c_, sizeof(c_))),
-			    v[c]);
+		metrics_u64x(m, name, NULL, base, "cause", snake(cause(c), c_, sizeof(c_)), v[c]);
 }
 
 static const char *vrrp_cause(int c) { return vrrp_rx_result_str(c); }

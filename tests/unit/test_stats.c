@@ -172,22 +172,18 @@ Test(stats_metrics, a_pool_renders_valid_families)
 		strstr(text,
 		       "\nandromeda_server_failures_total{server=\"web1\",cause=\"connect_error\"} 1\n"),
 		"%s", text);
-	/* Cumulative buckets; +Inf and _count hold every response. */
+	/* The backend's histogram: cumulative buckets, +Inf and _count hold
+	 * every response; per server a summary (sum and count). */
 	cr_assert_not_null(strstr(
-		text,
-		"\nandromeda_server_response_time_seconds_bucket{server=\"web1\",le=\"0.005\"} 1\n"));
-	cr_assert_not_null(strstr(
-		text,
-		"\nandromeda_server_response_time_seconds_bucket{server=\"web1\",le=\"0.5\"} 1\n"));
-	cr_assert_not_null(strstr(
-		text,
-		"\nandromeda_server_response_time_seconds_bucket{server=\"web1\",le=\"1\"} 2\n"));
-	cr_assert_not_null(strstr(
-		text,
-		"\nandromeda_server_response_time_seconds_bucket{server=\"web1\",le=\"10\"} 2\n"));
-	cr_assert_not_null(strstr(
-		text,
-		"\nandromeda_server_response_time_seconds_bucket{server=\"web1\",le=\"+Inf\"} 3\n"));
+		text, "\nandromeda_backend_response_time_seconds_bucket{le=\"0.005\"} 1\n"));
+	cr_assert_not_null(
+		strstr(text, "\nandromeda_backend_response_time_seconds_bucket{le=\"0.5\"} 1\n"));
+	cr_assert_not_null(
+		strstr(text, "\nandromeda_backend_response_time_seconds_bucket{le=\"1\"} 2\n"));
+	cr_assert_not_null(
+		strstr(text, "\nandromeda_backend_response_time_seconds_bucket{le=\"10\"} 2\n"));
+	cr_assert_not_null(
+		strstr(text, "\nandromeda_backend_response_time_seconds_bucket{le=\"+Inf\"} 3\n"));
 	cr_assert_not_null(strstr(
 		text, "\nandromeda_server_response_time_seconds_sum{server=\"web1\"} 60.703\n"));
 	cr_assert_not_null(strstr(

@@ -134,20 +134,43 @@ void metrics_i64(struct mtext *m, const char *name, const char *suffix, const ch
 	mtext_puts(m, "\n");
 }
 
+/* v / 10^digits in decimal, without trailing zeros: "1.234", "2". */
+static void fixed(struct mtext *m, uint64_t v, int digits)
+{
+	uint64_t div = 1;
+	char d[21], frac[8];
+	int n = digits;
+
+	for (int i = 0; i < digits; i++)
+		div *= 10;
+	mtext_puts(m, u64_digits(v / div, d));
+	v %= div;
+	while (n > 0 && v % 10 == 0) {
+		v /= 10;
+		n--;
+	}
+	if (!n)
+		return;
+	frac[n] = '\0';
+	for (int i = n - 1; i >= 0; i--, v /= 10)
+		frac[i] = (char)('0' + v % 10);
+	mtext_puts(m, ".");
+	mtext_puts(m, frac);
+}
+
 void metrics_ms(struct mtext *m, const char *name, const char *suffix, const char *labels,
 		uint64_t ms)
 {
-	char d[21], frac[4] = { 0 };
-
 	name_labels(m, name, suffix, labels);
-	mtext_puts(m, u64_digits(ms / 1000, d));
-	if (ms % 1000) {
-		frac[0] = (char)('0' + ms % 1000 / 100);
-		frac[1] = (char)('0' + ms % 100 / 10);
-		frac[2] = (char)('0' + ms % 10);
-		mtext_puts(m, ".");
-		mtext_puts(m, frac);
-	}
+	fixed(m, ms, 3);
+	mtext_puts(m, "\n");
+}
+
+void metrics_us(struct mtext *m, const char *name, const char *suffix, const char *labels,
+		uint64_t us)
+{
+	name_labels(m, name, suffix, labels);
+	fixed(m, us, 6);
 	mtext_puts(m, "\n");
 }
 

@@ -62,6 +62,10 @@ void metrics_i64(struct mtext *m, const char *name, const char *suffix, const ch
 void metrics_ms(struct mtext *m, const char *name, const char *suffix, const char *labels,
 		uint64_t ms);
 
+/* The same for microseconds ("0.001234"). */
+void metrics_us(struct mtext *m, const char *name, const char *suffix, const char *labels,
+		uint64_t us);
+
 /* Append `key="value"` to the label set in dst (NUL-terminated, cap
  * bytes), with a comma before it unless dst is empty.  The value is
  * escaped as the format says: backslash, double quote and newline become

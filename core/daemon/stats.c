@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "config.h"
 #include "control.h"
@@ -75,8 +76,14 @@ static void route(void *arg, const char *path, struct stats_reply *r)
 	struct mtext m;
 
 	if (!strcmp(path, "/metrics")) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		mtext_init(&m);
 		stats_metrics_render(&s->src, &m);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		s->src.last_scrape_us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+						   (t1.tv_nsec - t0.tv_nsec) / 1000);
 		reply_text(r, &m, "text/plain; version=0.0.4; charset=utf-8");
 	} else if (!strcmp(path, "/status.json")) {
 		route_status(s, r);

@@ -98,6 +98,9 @@ static void render_process(const struct stats_sources *src, struct mtext *m)
 	metrics_label(l, sizeof(l), "version", ANDROMEDA_VERSION);
 	metrics_family(m, P "info", "gauge", "Always 1; the node name and version as labels.");
 	metrics_u64(m, P "info", NULL, l, 1);
+	metrics_family(m, P "stats_last_scrape_duration_seconds", "gauge",
+		       "Time the previous GET /metrics took to render (0 before it).");
+	metrics_us(m, P "stats_last_scrape_duration_seconds", NULL, NULL, src->last_scrape_us);
 	metrics_family(m, P "process_threads", "gauge", "Threads of the daemon.");
 	metrics_u64(m, P "process_threads", NULL, NULL, proc_status_kb("Threads:"));
 	metrics_family(m, P "process_open_fds", "gauge", "Open file descriptors.");

@@ -26,6 +26,7 @@ struct stats_sources {
 	struct ha *ha;
 	struct sync *sync;
 	struct registry *registry;
+	uint64_t last_scrape_us; /* how long the previous scrape took to render */
 };
 
 /* The name of the [ha] election in labels and in status "instances". */

@@ -34,14 +34,20 @@ Test(metrics, family_and_samples)
 	metrics_i64(&m, "andromeda_y", NULL, NULL, -42);
 	metrics_ms(&m, "andromeda_t_seconds", "_sum", "", 1234);
 	metrics_ms(&m, "andromeda_t_seconds", "_sum", NULL, 2000);
+	metrics_ms(&m, "andromeda_t_seconds", "_sum", NULL, 1230);
 	metrics_ms(&m, "andromeda_t_seconds", "_sum", NULL, 5);
+	metrics_us(&m, "andromeda_u_seconds", NULL, NULL, 1234);
+	metrics_us(&m, "andromeda_u_seconds", NULL, NULL, 3000000);
 	cr_assert_str_eq(mtext_str(&m), "# HELP andromeda_x_total Things.\n"
 					"# TYPE andromeda_x_total counter\n"
 					"andromeda_x_total{a=\"1\"} 18446744073709551615\n"
 					"andromeda_y -42\n"
 					"andromeda_t_seconds_sum 1.234\n"
 					"andromeda_t_seconds_sum 2\n"
-					"andromeda_t_seconds_sum 0.005\n");
+					"andromeda_t_seconds_sum 1.23\n"
+					"andromeda_t_seconds_sum 0.005\n"
+					"andromeda_u_seconds 0.001234\n"
+					"andromeda_u_seconds 3\n");
 	mtext_free(&m);
 }
 

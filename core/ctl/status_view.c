@@ -17,7 +17,7 @@
 #include "ctl_print.h"
 
 #define LINE_MAX_ 2048
-#define LABEL_W   14
+#define LABEL_W   16
 
 static const char *str(const json_t *o, const char *key)
 {
@@ -185,6 +185,67 @@ static void vrrp(const json_t *v, bool verbose)
 	nested(v, nest, verbose);
 }
 
+/* "k=v k=v" of the named keys of o that are there. */
+static void some(const json_t *o, const char *const *keys)
+{
+	char cell[256];
+	bool first = true;
+
+	for (; *keys; keys++) {
+		json_t *v = json_object_get(o, *keys);
+
+		if (!v)
+			continue;
+		cell_text(v, cell, sizeof(cell));
+		printf("%s%s=%s", first ? "" : " ", *keys, cell);
+		first = false;
+	}
+	putchar('\n');
+}
+
+static void sync_group(const json_t *s, bool verbose)
+{
+	static const char *const sent[] = { "snapshots_sent", "deltas_sent", "byes_sent", NULL };
+	static const char *const applied[] = { "snapshots_applied", "deltas_applied", "gaps",
+					       "byes_received", NULL };
+	static const char *const done[] = { "seq",
+					    "last_snapshot_ms",
+					    "session",
+					    "session_up",
+					    "sessions_served",
+					    "snapshots_sent",
+					    "deltas_sent",
+					    "byes_sent",
+					    "snapshots_applied",
+					    "deltas_applied",
+					    "gaps",
+					    "byes_received",
+					    NULL };
+	static const char *const none[] = { NULL };
+	json_t *age = json_object_get(s, "last_snapshot_ms");
+	const char *peer = str(s, "session");
+
+	label("sync:");
+	printf("seq %lld", num(s, "seq"));
+	if (json_is_integer(age) && json_integer_value(age) >= 0)
+		printf(", last snapshot %lld ms ago", (long long)json_integer_value(age));
+	if (*peer && strcmp(peer, "?"))
+		printf(", session to %s %s", peer,
+		       json_is_true(json_object_get(s, "session_up")) ? "up" : "down");
+	if (num(s, "sessions_served"))
+		printf(", serving %lld BACKUP(s)", num(s, "sessions_served"));
+	putchar('\n');
+	if (!json_object_get(s, "snapshots_sent"))
+		return; /* standalone: seq only */
+	sublabel("sent");
+	some(s, sent);
+	sublabel("applied");
+	some(s, applied);
+	sublabel("other");
+	scalars(s, done);
+	nested(s, none, verbose);
+}
+
 static void group(const json_t *o, const char *name, bool verbose)
 {
 	static const char *const none[] = { NULL };
@@ -218,7 +279,7 @@ void print_status(const json_t *st, bool verbose)
 	if (json_is_object(v = json_object_get(st, "vrrp")))
 		vrrp(v, verbose);
 	if (json_is_object(v = json_object_get(st, "sync")))
-		group(v, "sync", verbose);
+		sync_group(v, verbose);
 	if (json_is_object(v = json_object_get(st, "registration")))
 		group(v, "registration", verbose);
 	json_object_foreach((json_t *)st, key, v)

@@ -845,8 +845,8 @@ Test(andromedactl, status_human_has_fields_then_tables)
 	cr_assert_eq(run_ctl(argv, &out, &err), 0, "stderr: %s", err);
 	/* The status view (status_view.c): the node and its role first,
 	 * then the tables. */
-	cr_assert_eq(strncmp(out, "node:         lb1 (andromeda ?)", 31), 0, "got:\n%s", out);
-	cr_assert_not_null(strstr(out, "\nrole:         MASTER, priority 0"), "got:\n%s", out);
+	cr_assert_eq(strncmp(out, "node:           lb1 (andromeda ?)", 33), 0, "got:\n%s", out);
+	cr_assert_not_null(strstr(out, "\nrole:           MASTER, priority 0"), "got:\n%s", out);
 	cr_assert_not_null(strstr(out, "\n\nservers:\n  NAME  ADDRESS"), "got:\n%s", out);
 	cr_assert_not_null(strstr(out, "\n  web2  198.18.0.22:8080"), "got:\n%s", out);
 	free(out);

@@ -190,7 +190,7 @@ int metrics_label(char *dst, size_t cap, const char *key, const char *value)
 	for (const char *v = value; *v; v++) {
 		if (*v == '\\' || *v == '"' || *v == '\n') {
 			dst[n++] = '\\';
-			dst[n++] = *v == '\n' ? 'n' : *v;
+			dst[n++] = (char)(*v == '\n' ? 'n' : *v);
 		} else {
 			dst[n++] = *v;
 		}

@@ -164,7 +164,7 @@ int stats_http_auth_value(const char *userpass, char *out, size_t cap)
 	/* base64 makes 4 bytes of every 3, plus "Basic " and a NUL. */
 	if (!colon || colon == userpass || 6 + 4 * ((n + 2) / 3) + 1 > cap)
 		return -EINVAL;
-	memcpy(out, "Basic ", 6);
+	snprintf(out, cap, "Basic ");
 	EVP_EncodeBlock((unsigned char *)out + 6, (const unsigned char *)userpass, (int)n);
 	return 0;
 }
@@ -495,7 +495,7 @@ unsigned stats_http_nclients(const struct stats_http *h) { return h->nclients; }
 
 unsigned stats_http_port(const struct stats_http *h)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_in sin = { 0 };
 	socklen_t len = sizeof(sin);
 
 	if (getsockname(h->fd, (struct sockaddr *)&sin, &len) < 0)

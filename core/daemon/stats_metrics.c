@@ -47,11 +47,15 @@ static const char *snake(const char *words, char *out, size_t cap)
 {
 	size_t n = 0;
 
-	for (; *words && n + 1 < cap; words++)
-		out[n++] = (*words >= 'A' && *words <= 'Z')   ? (char)(*words - 'A' + 'a')
-			   : (*words >= 'a' && *words <= 'z') ? *words
-			   : (*words >= '0' && *words <= '9') ? *words
-							      : '_';
+	for (; *words && n + 1 < cap; words++) {
+		char c = *words;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		else if (!(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9'))
+			c = '_';
+		out[n++] = c;
+	}
 	out[n] = '\0';
 	return out;
 }
@@ -84,6 +88,8 @@ static uint64_t open_fds(void)
 
 	if (!d)
 		return 0;
+	/* readdir on the main thread only (the proxy threads never scrape). */
+	// cppcheck-suppress readdirCalled
 	while ((e = readdir(d)))
 		n += e->d_name[0] != '.';
 	closedir(d);

@@ -44,7 +44,9 @@ PKG_LAB=(iproute2 curl jq procps util-linux apache2)
 # The test command's own tools: clang (whole-tree build, libFuzzer),
 # clang-tidy and cppcheck (tests/lint/), valgrind (tests/valgrind/), and
 # what integration tests drive (tcpdump, nc, faketime, strace; promtool
-# from prometheus and headless chromium for test_stats).
+# from prometheus and headless chromium for test_stats; the prometheus
+# server that package also ships is not used: on a host with systemd,
+# `systemctl disable --now prometheus` after the install).
 PKG_CHECKS=(
 	clang libclang-rt-14-dev clang-tidy-14 clang-format-14 cppcheck valgrind
 	tcpdump netcat-openbsd libfaketime strace

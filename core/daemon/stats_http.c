@@ -5,6 +5,7 @@
  * basic auth; HMAC stays in core/lib/msg.c). */
 #include "stats_http.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
@@ -34,12 +35,15 @@ struct stats_http {
 	stats_route_fn route;
 	void *arg;
 	struct log_limit full_limit;
+	struct log_limit auth_limit;
+	uint64_t auth_refused;
 };
 
 struct sclient {
 	struct stats_http *h;
 	int fd;
 	bool writing;
+	char peer[INET_ADDRSTRLEN];
 	size_t inlen;
 	char in[STATS_HEAD_MAX];
 	char *out;
@@ -320,6 +324,19 @@ static bool authorized(const struct stats_http *h, const char *given)
 	return strlen(given) == n && CRYPTO_memcmp(given, h->auth, n) == 0;
 }
 
+/* One line per episode, not per request: a scanner guessing passwords
+ * must not fill the journal (the count says how many it tried). */
+static void refused_auth(struct stats_http *h, const char *peer, bool had_credentials)
+{
+	uint64_t more;
+
+	h->auth_refused++;
+	if (log_limit_ok(&h->auth_limit, loop_now_ms(h->loop), LOG_LIMIT_SHORT_MS, &more))
+		log_warnx("stats: refused a request from %s: %s (%llu refused so far)", peer,
+			  had_credentials ? "wrong credentials" : "no credentials",
+			  (unsigned long long)h->auth_refused);
+}
+
 static void client_dispatch(struct sclient *c, size_t headlen)
 {
 	struct stats_req req;
@@ -331,6 +348,7 @@ static void client_dispatch(struct sclient *c, size_t headlen)
 		return;
 	}
 	if (!authorized(c->h, req.auth)) {
+		refused_auth(c->h, c->peer, *req.auth != '\0');
 		client_error(c, 401);
 		return;
 	}
@@ -413,6 +431,10 @@ static int on_accept(void *arg, int fd, const struct sockaddr_storage *peer)
 		return -ENOMEM;
 	}
 	*c = (struct sclient){ .h = h, .fd = fd };
+	snprintf(c->peer, sizeof(c->peer), "?");
+	if (peer->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer,
+			  sizeof(c->peer));
 	loop_timer_init(&c->timer, on_client_timeout, c);
 	if ((err = loop_add_fd(h->loop, fd, LOOP_READ, on_client_io, c)) < 0) {
 		free(c);

@@ -46,6 +46,9 @@ check_eq "lb1 /metrics without credentials: 401" 401 "$(code "http://$LB1:$PORT/
 check_eq "lb1 /metrics with a wrong password: 401" 401 "$(code -u stats:wrong "http://$LB1:$PORT/metrics")"
 check_eq "lb1 /metrics with the credentials: 200" 200 "$(code -u "$USERPASS" "http://$LB1:$PORT/metrics")"
 check_eq "lb1 /: 401 without credentials too" 401 "$(code "http://$LB1:$PORT/")"
+check "lb1 logs the refusal once, with the client" \
+	grep -q "stats: refused a request from $LAB_CLIENT_IP: no credentials (1 refused so far)" "$LAB_DIR/lb1.log"
+check_eq "... and not once per request" 1 "$(grep -c 'stats: refused a request' "$LAB_DIR/lb1.log")"
 check_eq "lb2 (no auth_file) answers without credentials" 200 "$(code "http://$LB2:$PORT/metrics")"
 check_eq "an unknown path: 404" 404 "$(code "http://$LB2:$PORT/nope")"
 check_eq "POST: 405" 405 "$(code -X POST "http://$LB2:$PORT/metrics")"

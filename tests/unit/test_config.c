@@ -544,6 +544,31 @@ Test(config, registration)
 		     13, "port 7788 is both", NULL);
 }
 
+Test(config, stats)
+{
+	struct config cfg;
+
+	load_ok(MINIMAL, &cfg);
+	cr_expect_not(cfg.stats.enabled, "off by default");
+	config_free(&cfg);
+	load_ok(MINIMAL "[stats]\n", &cfg); /* an empty section is still off */
+	cr_expect_not(cfg.stats.enabled);
+	config_free(&cfg);
+	load_ok(MINIMAL
+		"[stats]\nlisten = 127.0.0.1:8404\nauth_file = /etc/andromeda/stats.auth\n",
+		&cfg);
+	cr_expect(cfg.stats.enabled);
+	cr_expect_str_eq(cfg.stats.listen.text, "127.0.0.1:8404");
+	cr_expect_eq(ntohs(cfg.stats.listen.sin.sin_port), 8404);
+	cr_expect_str_eq(cfg.stats.auth_file, "/etc/andromeda/stats.auth");
+	config_free(&cfg);
+	expect_error(MINIMAL "[stats]\nauth_file = /etc/andromeda/stats.auth\n", 6,
+		     "auth_file: [stats] has no listen address to protect", NULL);
+	expect_error(MINIMAL "[stats]\nlisten = 127.0.0.1\n", 6, "listen", NULL);
+	expect_error(MINIMAL "[stats]\nlisen = 127.0.0.1:8404\n", 6,
+		     "unknown key \"lisen\" in [stats]", NULL);
+}
+
 Test(config, health_timeout_vs_interval)
 {
 	struct config cfg;

@@ -50,8 +50,8 @@ enum server_fail {
 	FAIL__COUNT
 };
 
-/* Response-time histogram bounds, in ms (Prometheus buckets, "le" in
- * seconds): what the metrics endpoint exports per server (stats.md). */
+/* Response-time buckets, in ms (the "le" bounds of the metrics'
+ * histogram, docs/observability.md). */
 #define SERVER_RT_BUCKETS 11
 #define SERVER_RT_BOUNDS_MS                                           \
 	{                                                             \
@@ -71,14 +71,14 @@ struct server_thread {
 	unsigned nidle;
 	uint64_t requests; /* single writer (the thread), read by others */
 	uint64_t bytes_in, bytes_out;
+	bool req_failed; /* the thread's own: a failure was reported
+			  * since its last success (workers.c) */
 	/* For the metrics (single writer: the thread, through server_count). */
 	uint64_t retries;      /* attempts on it that failed and went elsewhere */
 	uint64_t redispatched; /* requests moved off it (retries, evacuation) */
 	uint64_t responses[SERVER_NCLASSES];
 	uint64_t rt_bucket[SERVER_RT_BUCKETS]; /* responses by time, not cumulative */
 	uint64_t rt_count, rt_sum_ms;          /* all responses timed, and their sum */
-	bool req_failed;                       /* the thread's own: a failure was reported
-						* since its last success (workers.c) */
 };
 
 struct server {

@@ -473,6 +473,10 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 		s->c.bad_payload++;
 		break; /* registration types: not on this port */
 	}
+	/* Issue 20: a balancer heard here, fresh and under its own address,
+	 * keeps its VRRP adverts counting (a session: proven at its HELLO). */
+	if (ss ? sync_session_addr_proven(ss) : from.s_addr == m.sender)
+		vrrp_source_proven(s->vrrp, from);
 }
 
 static void udp_io(struct loop *loop, int fd, unsigned events, void *arg)

@@ -54,6 +54,7 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "vrrp_auth.h"
 
 /* Why Master_Down_Timer was last armed, for the transition's reason. */
 enum md_cause {
@@ -100,6 +101,8 @@ struct vrrp {
 	struct loop_timer adver;
 	struct vrrp_peer peers[VRRP_MAX_PEERS];
 	size_t npeers;
+	bool interop;          /* count adverts from sources without the key */
+	struct vrrp_auth auth; /* sources that proved the key (interop = no) */
 	struct vrrp_stats stats;
 	struct log_limit drop_limit[VRRP_RX_NCAUSES];
 	struct log_limit limit[LIM_N];
@@ -342,6 +345,8 @@ int vrrp_create(struct loop *loop, const struct config *cfg, struct in_addr prim
 		v->vips[i] = cfg->ha.vips[i].addr;
 	v->nvips = cfg->ha.nvips;
 	peers_seed(v, cfg);
+	v->interop = cfg->ha.interop;
+	vrrp_auth_init(&v->auth, VRRP_AUTH_FRESH_MS);
 	loop_timer_init(&v->master_down, master_down_fired, v);
 	loop_timer_init(&v->adver, adver_fired, v);
 	*out = v;
@@ -697,6 +702,20 @@ static bool from_unicast_peer(const struct vrrp *v, struct in_addr src)
 	return false;
 }
 
+/* Issue 20: by default only a balancer that proved the cluster key on
+ * the sync channel takes part (a look-up, no round trip).  An advert from
+ * any other source is kept aside, in case that source proves the key
+ * next (vrrp_source_proven), and the caller is told so it can ask. */
+static bool source_counts(struct vrrp *v, const struct vrrp_advert *a)
+{
+	if (v->interop || vrrp_auth_ok(&v->auth, a->src, now_ms(v)))
+		return true;
+	vrrp_auth_hold(&v->auth, a, now_ms(v));
+	if (v->ops->unproven_source)
+		v->ops->unproven_source(v->ctx, a->src);
+	return false;
+}
+
 void vrrp_recv_packet(struct vrrp *v, const void *pkt, size_t len)
 {
 	struct vrrp_advert a;
@@ -706,11 +725,22 @@ void vrrp_recv_packet(struct vrrp *v, const void *pkt, size_t len)
 		r = VRRP_RX_OWN;
 	else if (r == VRRP_RX_OK && v->nucast && !from_unicast_peer(v, a.src))
 		r = VRRP_RX_NOT_PEER;
+	else if (r == VRRP_RX_OK && !source_counts(v, &a))
+		r = VRRP_RX_UNAUTH;
 	if (r != VRRP_RX_OK) {
 		drop(v, r, a.src);
 		return;
 	}
 	vrrp_input_advert(v, &a);
+}
+
+void vrrp_source_proven(struct vrrp *v, struct in_addr src)
+{
+	struct vrrp_advert a;
+
+	vrrp_auth_prove(&v->auth, src, now_ms(v));
+	if (!v->interop && vrrp_auth_take(&v->auth, src, now_ms(v), &a))
+		vrrp_input_advert(v, &a); /* the joining node counts from its first advert */
 }
 
 /* ---- accessors -------------------------------------------------------- */

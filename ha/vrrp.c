@@ -683,13 +683,14 @@ void vrrp_input_advert(struct vrrp *v, const struct vrrp_advert *a)
 
 /* ---- packet validation and drop accounting ---------------------------- */
 
-static void drop(struct vrrp *v, enum vrrp_rx_result why, struct in_addr src)
+/* quiet: counted, not logged (see UNAUTH_QUIET_MS). */
+static void drop(struct vrrp *v, enum vrrp_rx_result why, struct in_addr src, bool quiet)
 {
 	uint64_t sup = 0;
 	char b[INET_ADDRSTRLEN], m[48];
 
 	v->stats.rx_drops[why]++;
-	if (log_limit_ok(&v->drop_limit[why], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
+	if (!quiet && log_limit_ok(&v->drop_limit[why], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
 		log_warnx("vrrp %u: dropped packet from %s: %s%s", v->vrid,
 			  src.s_addr ? ip4(src, b) : "?", vrrp_rx_result_str(why), more(m, sup));
 }
@@ -702,15 +703,20 @@ static bool from_unicast_peer(const struct vrrp *v, struct in_addr src)
 	return false;
 }
 
+/* A balancer with the key proves it within one round trip of its first
+ * advert: until then its drops are counted but not logged, so a node that
+ * joins or restarts does not read as an attack in the others' logs. */
+#define UNAUTH_QUIET_MS 1000
+
 /* Issue 20: by default only a balancer that proved the cluster key on
  * the sync channel takes part (a look-up, no round trip).  An advert from
  * any other source is kept aside, in case that source proves the key
  * next (vrrp_source_proven), and the caller is told so it can ask. */
-static bool source_counts(struct vrrp *v, const struct vrrp_advert *a)
+static bool source_counts(struct vrrp *v, const struct vrrp_advert *a, bool *quiet)
 {
 	if (v->interop || vrrp_auth_ok(&v->auth, a->src, now_ms(v)))
 		return true;
-	vrrp_auth_hold(&v->auth, a, now_ms(v));
+	*quiet = vrrp_auth_hold(&v->auth, a, now_ms(v)) < UNAUTH_QUIET_MS;
 	if (v->ops->unproven_source)
 		v->ops->unproven_source(v->ctx, a->src);
 	return false;
@@ -720,15 +726,16 @@ void vrrp_recv_packet(struct vrrp *v, const void *pkt, size_t len)
 {
 	struct vrrp_advert a;
 	enum vrrp_rx_result r = vrrp_packet_parse(pkt, len, v->vrid, v->cksum, &a);
+	bool quiet = false;
 
 	if (r == VRRP_RX_OK && a.src.s_addr == v->primary.s_addr)
 		r = VRRP_RX_OWN;
 	else if (r == VRRP_RX_OK && v->nucast && !from_unicast_peer(v, a.src))
 		r = VRRP_RX_NOT_PEER;
-	else if (r == VRRP_RX_OK && !source_counts(v, &a))
+	else if (r == VRRP_RX_OK && !source_counts(v, &a, &quiet))
 		r = VRRP_RX_UNAUTH;
 	if (r != VRRP_RX_OK) {
-		drop(v, r, a.src);
+		drop(v, r, a.src, quiet);
 		return;
 	}
 	vrrp_input_advert(v, &a);

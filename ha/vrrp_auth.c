@@ -49,22 +49,24 @@ bool vrrp_auth_ok(const struct vrrp_auth *a, struct in_addr addr, uint64_t now_m
 	return s && now_ms >= s->proven_ms && now_ms - s->proven_ms <= a->fresh_ms;
 }
 
-void vrrp_auth_hold(struct vrrp_auth *a, const struct vrrp_advert *adv, uint64_t now_ms)
+uint64_t vrrp_auth_hold(struct vrrp_auth *a, const struct vrrp_advert *adv, uint64_t now_ms)
 {
 	struct vrrp_auth_held *slot = NULL;
+	bool same = false;
 
-	for (size_t i = 0; i < VRRP_AUTH_MAX_HELD; i++) {
+	for (size_t i = 0; i < VRRP_AUTH_MAX_HELD && !same; i++) {
 		struct vrrp_auth_held *h = &a->held[i];
 
-		if (h->at_ms && h->adv.src.s_addr == adv->src.s_addr) {
-			slot = h;
-			break;
-		}
-		if (!slot || (slot->at_ms && (!h->at_ms || h->at_ms < slot->at_ms)))
+		same = h->at_ms && h->adv.src.s_addr == adv->src.s_addr;
+		if (same || !slot || (slot->at_ms && (!h->at_ms || h->at_ms < slot->at_ms)))
 			slot = h;
 	}
+	now_ms = now_ms ? now_ms : 1;
+	if (!same || now_ms < slot->at_ms || now_ms - slot->at_ms > VRRP_AUTH_STREAK_GAP_MS)
+		slot->first_ms = now_ms;
 	slot->adv = *adv;
-	slot->at_ms = now_ms ? now_ms : 1;
+	slot->at_ms = now_ms;
+	return now_ms - slot->first_ms;
 }
 
 bool vrrp_auth_take(struct vrrp_auth *a, struct in_addr addr, uint64_t now_ms,

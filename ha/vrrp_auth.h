@@ -34,13 +34,16 @@
 
 #include "vrrp_packet.h"
 
-#define VRRP_AUTH_MAX_SOURCES 32 /* balancers remembered; the least recently proven goes */
-#define VRRP_AUTH_MAX_HELD    4  /* unproven sources whose latest advert is kept */
+#define VRRP_AUTH_MAX_SOURCES   32 /* balancers remembered; the least recently proven goes */
+#define VRRP_AUTH_MAX_HELD      4  /* unproven sources whose latest advert is kept */
 /* A proof counts this long.  The MASTER refreshes its BACKUPs from their
  * MSG_ALIVE (every advert interval), a BACKUP its MASTER from the
  * snapshots it multicasts (every second): five periods of margin.  A
  * source that lapses proves itself again on its next advert. */
-#define VRRP_AUTH_FRESH_MS    5000
+#define VRRP_AUTH_FRESH_MS      5000
+/* Adverts of one unproven source closer than this belong to one streak
+ * (vrrp_auth_hold). */
+#define VRRP_AUTH_STREAK_GAP_MS 1000
 
 struct vrrp_auth_source {
 	struct in_addr addr;
@@ -48,7 +51,8 @@ struct vrrp_auth_source {
 };
 
 struct vrrp_auth_held {
-	uint64_t at_ms; /* loop time it arrived; 0 = slot empty */
+	uint64_t at_ms;    /* loop time it arrived; 0 = slot empty */
+	uint64_t first_ms; /* its source's first advert held (gaps under 1 s) */
 	struct vrrp_advert adv;
 };
 
@@ -66,8 +70,11 @@ void vrrp_auth_prove(struct vrrp_auth *a, struct in_addr addr, uint64_t now_ms);
 /* addr proved the key within fresh_ms before now_ms. */
 bool vrrp_auth_ok(const struct vrrp_auth *a, struct in_addr addr, uint64_t now_ms);
 /* Keep adv (from an unproven source) aside, replacing an older one from
- * the same source, else an empty slot, else the oldest held. */
-void vrrp_auth_hold(struct vrrp_auth *a, const struct vrrp_advert *adv, uint64_t now_ms);
+ * the same source, else an empty slot, else the oldest held.  Returns how
+ * long that source has been held without proving the key (0 for its
+ * first advert; a gap of over VRRP_AUTH_STREAK_GAP_MS starts afresh): a
+ * balancer with the key proves it within a round trip, a forger never. */
+uint64_t vrrp_auth_hold(struct vrrp_auth *a, const struct vrrp_advert *adv, uint64_t now_ms);
 /* The advert held for addr, if it arrived within three of its own
  * intervals (a live sender would have sent a newer one since): copied to
  * *out and released.  false if none (or too old: released too). */

@@ -127,6 +127,18 @@ Test(table, many_forged_sources_evict_the_oldest_held_advert_only)
 	cr_assert(vrrp_auth_take(&a, ip("198.18.3.2"), 1010, &out));
 }
 
+Test(table, hold_says_how_long_a_source_has_gone_unproven)
+{
+	static struct vrrp_auth a;
+	struct vrrp_advert adv = adv_from("198.18.0.30", 254);
+
+	vrrp_auth_init(&a, 5000);
+	cr_assert_eq(vrrp_auth_hold(&a, &adv, 1000), 0);
+	cr_assert_eq(vrrp_auth_hold(&a, &adv, 1100), 100);
+	cr_assert_eq(vrrp_auth_hold(&a, &adv, 2100), 1100, "a forger keeps sending");
+	cr_assert_eq(vrrp_auth_hold(&a, &adv, 3101), 0, "silent over 1 s: a new streak");
+}
+
 /* ---- the election's rule, on packets ----------------------------------- */
 
 #define PRIMARY  "198.18.0.11"
@@ -311,6 +323,48 @@ Test(rule, a_peer_known_then_silent_on_sync_stops_counting, .timeout = 30)
 	cr_assert_eq(unproven_calls, 1);
 	vrrp_source_proven(v, ip(BALANCER)); /* it proves the key again */
 	cr_assert_eq(vrrp_get_stats(v)->rx_adverts, 2, "the dropped one counted then");
+}
+
+static int count_lines(FILE *f, const char *needle)
+{
+	char line[512];
+	int n = 0;
+
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	return n;
+}
+
+/* A joining balancer's first adverts (before its HELLO lands) are counted
+ * but not logged; a source still unproven after a second is logged, once
+ * a minute (the limiter of every drop cause). */
+Test(rule, unproven_drops_are_logged_only_after_a_second)
+{
+	FILE *capture = tmpfile();
+	int saved = dup(2);
+
+	cr_assert_not_null(capture);
+	fflush(stderr);
+	dup2(fileno(capture), 2);
+	vrrp_start(v);
+	rx(FORGER, 254);
+	rx(BALANCER, 150);
+	vrrp_source_proven(v, ip(BALANCER));
+	fflush(stderr);
+	cr_assert_eq(count_lines(capture, "unauthenticated source"), 0);
+	for (int i = 0; i < 12; i++) { /* the forger goes on, 10 a second */
+		usleep(100 * 1000);
+		loop_update_time(loop);
+		rx(FORGER, 254);
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	cr_assert_eq(unauth(), 14);
+	cr_assert_eq(
+		count_lines(capture, "dropped packet from " FORGER ": unauthenticated source"), 1);
+	fclose(capture);
 }
 
 /* interop = yes: RFC 5798 as written; any VRRPv3 speaker takes part. */

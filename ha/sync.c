@@ -420,6 +420,8 @@ void sync_count_drop(struct sync *s, enum msg_drop why, struct in_addr from)
 	uint64_t suppressed = 0;
 
 	s->c.drops[why]++;
+	if (why == MSG_DROP_MAC) /* a balancer with another key (issue 20) */
+		vrrp_source_key_differs(s->vrrp, from);
 	if (log_limit_ok(&s->drop_limit[why], loop_now_ms(s->loop), LOG_LIMIT_LONG_MS,
 			 &suppressed))
 		log_warnx("sync: dropped a message from %s: %s (%llu more since last said)",

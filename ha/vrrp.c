@@ -68,6 +68,7 @@ enum {
 	LIM_ADDRS,
 	LIM_INTERVAL,
 	LIM_SPLIT,
+	LIM_KEY,
 	LIM_N
 };
 
@@ -703,6 +704,25 @@ static bool from_unicast_peer(const struct vrrp *v, struct in_addr src)
 	return false;
 }
 
+/* An advert from a balancer whose sync messages fail our MAC: it runs
+ * with another key_file, and neither side can tell whose key is right.
+ * A BACKUP neither follows it nor takes over from it while it advertises
+ * (whatever its priority), so a node with the wrong key that joins never
+ * takes the VIP; a MASTER ignores it, as any unproven source. */
+static void key_differs_advert(struct vrrp *v, const struct vrrp_advert *a)
+{
+	uint64_t sup = 0;
+	char b[INET_ADDRSTRLEN], m[48];
+
+	if (v->state != VRRP_BACKUP || !a->priority)
+		return;
+	arm_master_down(v, MD_SILENCE);
+	if (log_limit_ok(&v->limit[LIM_KEY], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
+		log_warnx("vrrp %u: %s advertises with priority %u but its sync messages fail "
+			  "our key (key_file differs?): not following it, not taking over%s",
+			  v->vrid, ip4(a->src, b), a->priority, more(m, sup));
+}
+
 /* A balancer with the key proves it within one round trip of its first
  * advert: until then its drops are counted but not logged, so a node that
  * joins or restarts does not read as an attack in the others' logs. */
@@ -716,6 +736,10 @@ static bool source_counts(struct vrrp *v, const struct vrrp_advert *a, bool *qui
 {
 	if (v->interop || vrrp_auth_ok(&v->auth, a->src, now_ms(v)))
 		return true;
+	if (vrrp_auth_differs(&v->auth, a->src, now_ms(v))) {
+		key_differs_advert(v, a);
+		return false;
+	}
 	*quiet = vrrp_auth_hold(&v->auth, a, now_ms(v)) < UNAUTH_QUIET_MS;
 	if (v->ops->unproven_source)
 		v->ops->unproven_source(v->ctx, a->src);
@@ -748,6 +772,16 @@ void vrrp_source_proven(struct vrrp *v, struct in_addr src)
 	vrrp_auth_prove(&v->auth, src, now_ms(v));
 	if (!v->interop && vrrp_auth_take(&v->auth, src, now_ms(v), &a))
 		vrrp_input_advert(v, &a); /* the joining node counts from its first advert */
+}
+
+void vrrp_source_key_differs(struct vrrp *v, struct in_addr src)
+{
+	struct vrrp_advert a;
+
+	vrrp_auth_key_differs(&v->auth, src, now_ms(v));
+	if (!v->interop && !vrrp_auth_ok(&v->auth, src, now_ms(v)) &&
+	    vrrp_auth_take(&v->auth, src, now_ms(v), &a))
+		key_differs_advert(v, &a);
 }
 
 /* ---- accessors -------------------------------------------------------- */

@@ -172,6 +172,12 @@ void vrrp_master_lost(struct vrrp *v);
  * (never a move to MASTER: only timers make one). */
 void vrrp_source_proven(struct vrrp *v, struct in_addr src);
 
+/* A sync message from src failed our MAC (ha/sync.c): a balancer with
+ * another key_file.  While it advertises, a BACKUP neither follows it nor
+ * takes over from it (whatever its priority); a held advert of src is
+ * applied so now.  Never changes the state. */
+void vrrp_source_key_differs(struct vrrp *v, struct in_addr src);
+
 /* Our primary address changed (the tie-breaker and own-advert filter).
  * 0.0.0.0 (the last address went): BACKUP/MASTER -> FAULT.  An address
  * after none, with the link up: FAULT -> BACKUP (as vrrp_link_up). */

@@ -10,43 +10,61 @@ void vrrp_auth_init(struct vrrp_auth *a, uint32_t fresh_ms)
 	a->fresh_ms = fresh_ms;
 }
 
-static struct vrrp_auth_source *find(const struct vrrp_auth *a, struct in_addr addr)
+static struct vrrp_auth_source *find(const struct vrrp_auth_source *t, size_t n,
+				     struct in_addr addr)
 {
-	for (size_t i = 0; i < a->nsrc; i++)
-		if (a->src[i].addr.s_addr == addr.s_addr)
-			return (struct vrrp_auth_source *)&a->src[i];
+	for (size_t i = 0; i < n; i++)
+		if (t[i].addr.s_addr == addr.s_addr)
+			return (struct vrrp_auth_source *)&t[i];
 	return NULL;
 }
 
-/* The slot for a source not in the table: a free one, else the one
- * proven longest ago. */
-static struct vrrp_auth_source *new_slot(struct vrrp_auth *a)
+/* addr's entry in table t (n used of max): its own, else a free one,
+ * else the one stamped longest ago; then stamped now_ms. */
+static void stamp(struct vrrp_auth_source *t, size_t *n, size_t max, struct in_addr addr,
+		  uint64_t now_ms)
 {
-	struct vrrp_auth_source *s = &a->src[0];
+	struct vrrp_auth_source *s = find(t, *n, addr);
 
-	if (a->nsrc < VRRP_AUTH_MAX_SOURCES)
-		return &a->src[a->nsrc++];
-	for (size_t i = 1; i < a->nsrc; i++)
-		if (a->src[i].proven_ms < s->proven_ms)
-			s = &a->src[i];
-	return s;
-}
-
-void vrrp_auth_prove(struct vrrp_auth *a, struct in_addr addr, uint64_t now_ms)
-{
-	struct vrrp_auth_source *s = find(a, addr);
-
-	if (!s)
-		s = new_slot(a);
+	if (!s && *n < max)
+		s = &t[(*n)++];
+	if (!s) {
+		s = &t[0];
+		for (size_t i = 1; i < *n; i++)
+			if (t[i].proven_ms < s->proven_ms)
+				s = &t[i];
+	}
 	s->addr = addr;
 	s->proven_ms = now_ms;
 }
 
+static bool fresh(const struct vrrp_auth *a, const struct vrrp_auth_source *s, uint64_t now_ms)
+{
+	return s && now_ms >= s->proven_ms && now_ms - s->proven_ms <= a->fresh_ms;
+}
+
+void vrrp_auth_prove(struct vrrp_auth *a, struct in_addr addr, uint64_t now_ms)
+{
+	struct vrrp_auth_source *d = find(a->differs, a->ndiffers, addr);
+
+	stamp(a->src, &a->nsrc, VRRP_AUTH_MAX_SOURCES, addr, now_ms);
+	if (d)
+		*d = a->differs[--a->ndiffers]; /* its key is ours now (restarted) */
+}
+
 bool vrrp_auth_ok(const struct vrrp_auth *a, struct in_addr addr, uint64_t now_ms)
 {
-	const struct vrrp_auth_source *s = find(a, addr);
+	return fresh(a, find(a->src, a->nsrc, addr), now_ms);
+}
 
-	return s && now_ms >= s->proven_ms && now_ms - s->proven_ms <= a->fresh_ms;
+void vrrp_auth_key_differs(struct vrrp_auth *a, struct in_addr addr, uint64_t now_ms)
+{
+	stamp(a->differs, &a->ndiffers, VRRP_AUTH_MAX_DIFFERS, addr, now_ms);
+}
+
+bool vrrp_auth_differs(const struct vrrp_auth *a, struct in_addr addr, uint64_t now_ms)
+{
+	return fresh(a, find(a->differs, a->ndiffers, addr), now_ms);
 }
 
 uint64_t vrrp_auth_hold(struct vrrp_auth *a, const struct vrrp_advert *adv, uint64_t now_ms)

@@ -23,6 +23,12 @@
  * first adverts arrive before its HELLO is counted as soon as the HELLO
  * lands, not one advert interval later.
  *
+ * A source whose sync messages fail our MAC is a balancer with another
+ * key_file (or a forger that speaks our sync protocol).  It is remembered
+ * apart (it cannot push a proven balancer out of the table): the election
+ * neither counts its adverts nor takes over from it while it advertises
+ * (ha/vrrp.c, key_differs_advert).
+ *
  * Pure: no clock (callers pass the loop time), no I/O, no allocation. */
 #ifndef ANDROMEDA_VRRP_AUTH_H
 #define ANDROMEDA_VRRP_AUTH_H
@@ -36,6 +42,7 @@
 
 #define VRRP_AUTH_MAX_SOURCES   32 /* balancers remembered; the least recently proven goes */
 #define VRRP_AUTH_MAX_HELD      4  /* unproven sources whose latest advert is kept */
+#define VRRP_AUTH_MAX_DIFFERS   8  /* sources seen with another key; the stalest goes */
 /* A proof counts this long.  The MASTER refreshes its BACKUPs from their
  * MSG_ALIVE (every advert interval), a BACKUP its MASTER from the
  * snapshots it multicasts (every second): five periods of margin.  A
@@ -60,13 +67,21 @@ struct vrrp_auth {
 	uint32_t fresh_ms;
 	struct vrrp_auth_source src[VRRP_AUTH_MAX_SOURCES];
 	size_t nsrc;
+	struct vrrp_auth_source differs[VRRP_AUTH_MAX_DIFFERS]; /* proven_ms: last bad MAC */
+	size_t ndiffers;
 	struct vrrp_auth_held held[VRRP_AUTH_MAX_HELD];
 };
 
 /* An empty table whose proofs last fresh_ms. */
 void vrrp_auth_init(struct vrrp_auth *a, uint32_t fresh_ms);
-/* addr proved the key at now_ms (adds or refreshes it). */
+/* addr proved the key at now_ms (adds or refreshes it; it no longer
+ * differs). */
 void vrrp_auth_prove(struct vrrp_auth *a, struct in_addr addr, uint64_t now_ms);
+/* A sync message from addr failed our MAC at now_ms. */
+void vrrp_auth_key_differs(struct vrrp_auth *a, struct in_addr addr, uint64_t now_ms);
+/* addr sent a message that failed our MAC within fresh_ms before now_ms
+ * and has not proven the key since. */
+bool vrrp_auth_differs(const struct vrrp_auth *a, struct in_addr addr, uint64_t now_ms);
 /* addr proved the key within fresh_ms before now_ms. */
 bool vrrp_auth_ok(const struct vrrp_auth *a, struct in_addr addr, uint64_t now_ms);
 /* Keep adv (from an unproven source) aside, replacing an older one from

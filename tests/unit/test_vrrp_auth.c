@@ -139,6 +139,28 @@ Test(table, hold_says_how_long_a_source_has_gone_unproven)
 	cr_assert_eq(vrrp_auth_hold(&a, &adv, 3101), 0, "silent over 1 s: a new streak");
 }
 
+Test(table, a_source_with_another_key_is_remembered_apart)
+{
+	static struct vrrp_auth a;
+	char s[32];
+
+	vrrp_auth_init(&a, 5000);
+	vrrp_auth_prove(&a, ip("198.18.0.12"), 1000);
+	for (int i = 0; i < 3 * VRRP_AUTH_MAX_DIFFERS; i++) {
+		snprintf(s, sizeof(s), "198.18.4.%d", i + 1);
+		vrrp_auth_key_differs(&a, ip(s), 1000u + (uint64_t)i);
+	}
+	cr_assert(vrrp_auth_ok(&a, ip("198.18.0.12"), 1100),
+		  "a flood of bad MACs evicts no proof");
+	cr_assert(vrrp_auth_differs(&a, ip(s), 1100));
+	cr_assert_not(vrrp_auth_differs(&a, ip("198.18.4.1"), 1100), "the stalest went");
+	cr_assert_not(vrrp_auth_differs(&a, ip(s), 7000), "5 s without a bad MAC");
+	vrrp_auth_key_differs(&a, ip("198.18.0.13"), 2000);
+	vrrp_auth_prove(&a, ip("198.18.0.13"), 2100); /* restarted with our key */
+	cr_assert_not(vrrp_auth_differs(&a, ip("198.18.0.13"), 2100));
+	cr_assert(vrrp_auth_ok(&a, ip("198.18.0.13"), 2100));
+}
+
 /* ---- the election's rule, on packets ----------------------------------- */
 
 #define PRIMARY  "198.18.0.11"
@@ -325,6 +347,38 @@ Test(rule, a_peer_known_then_silent_on_sync_stops_counting, .timeout = 30)
 	cr_assert_eq(vrrp_get_stats(v)->rx_adverts, 2, "the dropped one counted then");
 }
 
+static uint64_t master_down_in(void)
+{
+	struct vrrp_status st;
+
+	vrrp_get_status(v, &st);
+	return st.master_down_at_ms ? st.master_down_at_ms - loop_now_ms(loop) : 0;
+}
+
+/* A balancer with the wrong key that joins at a higher priority: its sync
+ * messages fail our MAC.  A BACKUP neither follows it nor preempts it nor
+ * takes over from it; a MASTER ignores it. */
+Test(rule, a_peer_with_another_key_is_neither_followed_nor_taken_over_from)
+{
+	vrrp_start(v);
+	rx(BALANCER, 200); /* held: nothing known of it yet */
+	cr_assert_eq(master_of().s_addr, 0);
+	usleep(20 * 1000);
+	loop_update_time(loop);
+	vrrp_source_key_differs(v, ip(BALANCER)); /* its HELLO failed our MAC */
+	cr_assert_eq(master_down_in(), 360, "the held advert holds the takeover off");
+	cr_assert_eq(master_of().s_addr, 0, "not followed");
+	rx(BALANCER, 50); /* even when below us: no preemption of it */
+	cr_assert_eq(master_down_in(), 360);
+	cr_assert_eq(unauth(), 2);
+	cr_assert_eq(unproven_calls, 1, "no more probes once its key is known to differ");
+	cr_assert_eq(vrrp_get_stats(v)->rx_adverts, 0);
+	cr_assert_eq(vrrp_get_state(v), VRRP_BACKUP);
+	vrrp_input_master_down(v); /* it fell silent: we take over */
+	rx(BALANCER, 200);
+	cr_assert_eq(vrrp_get_state(v), VRRP_MASTER, "a MASTER ignores it");
+}
+
 static int count_lines(FILE *f, const char *needle)
 {
 	char line[512];
@@ -378,4 +432,7 @@ Test(rule, interop_keeps_the_rfc_behaviour)
 	cr_assert_eq(master_of().s_addr, ip(FORGER).s_addr);
 	cr_assert_eq(unauth(), 0);
 	cr_assert_eq(unproven_calls, 0);
+	vrrp_source_key_differs(v, ip(FORGER)); /* nothing to it with interop */
+	rx(FORGER, 254);
+	cr_assert_eq(vrrp_get_stats(v)->rx_adverts, 2);
 }

@@ -69,8 +69,10 @@ check "the client sends 30 forged priority-254 adverts, 10 a second" attack
 echo "# attack from $T0 to $T1 ($((T1 - T0)) ms)"
 ha_probe_flush
 sleep 0.3
+# One sample is three `ip` calls in namespaces: on a loaded machine fewer
+# than the 30 the attack lasts; 5 still cover it.
 n=$(samples_in "$T0" "$T1" | wc -l)
-check_ge "VIP samples taken during the attack" "$n" 10
+check_ge "VIP samples taken during the attack" "$n" 5
 check_eq "the VIP is on lb1, and only lb1, in every sample" "$n" \
 	"$(samples_in "$T0" "$T1" | awk '$2 == "lb1" && NF == 2' | wc -l)"
 samples_in "$T0" "$T1" | awk '!($2 == "lb1" && NF == 2)' | head -n 5
@@ -99,7 +101,10 @@ require "lb3's configuration is valid" timeout 10 "$ANDROMEDA" -t -c "$conf"
 T0=$(now_ms)
 lab_spawn lb3 lb3 ${HA_WRAP:-} "$ANDROMEDA" -c "$conf"
 require "lb3 (wrong key, priority 200) answers" lab_wait_for 5 ha_ctl 3 status >/dev/null
+# At least 3 s (30 of its adverts), and 10 samples however slow they come.
 sleep 3
+enough_samples() { (($(samples_in "$T0" "$(now_ms)" | wc -l) >= 10)); }
+lab_wait_for 30 enough_samples
 T1=$(now_ms)
 check "lb3 is BACKUP" ha_role_is 3 BACKUP
 check_eq "lb3 never became MASTER" 0 "$(ha_ctl 3 status --json | jq -r .vrrp.entered.MASTER)"

@@ -551,6 +551,11 @@ static void poll_fired(struct loop *loop, struct loop_timer *t)
 	} else if (s->up && loop_now_ms(loop) - s->alive_ms >= s->cfg->ha.advert_interval_ms) {
 		sync_say_alive(s);
 	}
+	/* Issue 20: a live session to the MASTER, proven under its address,
+	 * keeps the MASTER's adverts counting even while its snapshots are
+	 * lost (no probe needed). */
+	if (s->up && !s->up->dead && sync_session_ready(s->up) && s->up->addr_proven)
+		vrrp_source_proven(s->vrrp, s->up->peer);
 	loop_timer_arm(loop, t, SYNC_POLL_MS);
 }
 

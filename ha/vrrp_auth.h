@@ -9,8 +9,9 @@
  * within the last fresh_ms (VRRP_AUTH_FRESH_MS):
  *
  *   - a sync session whose HELLO echoed our nonce, sent under its own
- *     address as sender id (ha/sync_session.c), and every message on such
- *     a session afterwards;
+ *     address as sender id (ha/sync_session.c), every message on such a
+ *     session afterwards, and a BACKUP's such session to its MASTER while
+ *     it is up;
  *   - a sync datagram that passed the MAC and replay checks and whose
  *     source address is its sender id (ha/sync.c).
  *

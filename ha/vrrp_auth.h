@@ -26,9 +26,9 @@
  *
  * A source whose sync messages fail our MAC is a balancer with another
  * key_file (or a forger that speaks our sync protocol).  It is remembered
- * apart (it cannot push a proven balancer out of the table): the election
- * neither counts its adverts nor takes over from it while it advertises
- * (ha/vrrp.c, key_differs_advert).
+ * apart (it cannot push a proven balancer out of the table): its adverts
+ * never count, and a BACKUP does not take over from it while it
+ * advertises (ha/vrrp.c, key_differs_advert).
  *
  * Pure: no clock (callers pass the loop time), no I/O, no allocation. */
 #ifndef ANDROMEDA_VRRP_AUTH_H

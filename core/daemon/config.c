@@ -123,6 +123,7 @@ static const struct cfg_key keys[] = {
 	NUMK(S_HA, "garp_refresh", ha.garp_refresh_ms, CFGV_DUR, 0, HOUR, 0),
 	KEY(S_HA, "checksum_rfc5798", cfgk_set_bool, ha.checksum_rfc5798, 0, 0, false),
 	NUMK(S_HA, "sync_port", ha.sync_port, CFGV_NUM, 1, 65535, 0),
+	KEY(S_HA, "interop", cfgk_set_bool, ha.interop, 0, 0, false),
 
 	KEY(S_REG, "enabled", cfgk_set_bool, registration.enabled, 0, 0, false),
 	NUMK(S_REG, "port", registration.port, CFGV_NUM, 1, 65535, 0),

@@ -196,10 +196,23 @@ static void on_ha_primary(void *arg, struct in_addr primary)
 		health_check_now(d->health, s);
 }
 
+/* An advert from a source that has not proven the cluster key (issue
+ * 20): let it prove it over the sync channel; its adverts count then. */
+static void on_ha_unproven(void *arg, struct in_addr src)
+{
+	struct daemon *d = arg;
+
+	if (d->sync)
+		sync_probe(d->sync, src);
+}
+
 static int ha_setup(struct daemon *d)
 {
 	struct sync_hooks hooks = { .applied = on_sync_applied, .arg = d };
-	struct ha_hooks ha_hooks = { .state = on_ha_state, .primary = on_ha_primary, .arg = d };
+	struct ha_hooks ha_hooks = { .state = on_ha_state,
+				     .primary = on_ha_primary,
+				     .unproven = on_ha_unproven,
+				     .arg = d };
 	char why[512];
 	int err = msg_key_load(d->cfg->ha.key_file, &d->key, why, sizeof(why));
 

@@ -27,7 +27,7 @@ static bool ha_changed(const struct config *o, const struct config *n)
 	       o->ha.garp_interval_ms != n->ha.garp_interval_ms ||
 	       o->ha.garp_refresh_ms != n->ha.garp_refresh_ms ||
 	       o->ha.checksum_rfc5798 != n->ha.checksum_rfc5798 ||
-	       o->ha.sync_port != n->ha.sync_port;
+	       o->ha.sync_port != n->ha.sync_port || o->ha.interop != n->ha.interop;
 }
 
 /* Keys read once at start-up: a change is reported, not applied. */

@@ -51,6 +51,14 @@ static void tls_failed(struct client *cl, enum tls_fail why)
 		log_warnx("frontend: TLS handshake from %s failed: %s (%llu more of this cause "
 			  "not logged)",
 			  cl->addr_text, tls_fail_name(why), (unsigned long long)more);
+	/* Read what the client already sent (the rest of a plain HTTP request),
+	 * so that the close is a FIN rather than a reset; bounded. */
+	for (int i = 0; i < 4; i++) {
+		char junk[4096];
+
+		if (recv(cl->fd, junk, sizeof(junk), MSG_DONTWAIT) < (ssize_t)sizeof(junk))
+			break;
+	}
 	client_close(cl);
 }
 

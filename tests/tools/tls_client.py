@@ -7,6 +7,10 @@ openssl s_client are not made for (tests/integration/test_tls.sh).
       wait until FLAGFILE exists (the test reloads meanwhile), then GET /
       again on the same connection.  Prints "first STATUS", "second STATUS"
       and the certificate's SHA-256 at the start.
+  tls_client.py hold HOST PORT N SECONDS
+      N TLS keep-alive connections (no verification: a memory bench),
+      one GET / on each, then all held idle: prints "ready N" once every
+      one has had its answer, "held N closed K" after SECONDS.
   tls_client.py halfopen HOST PORT N SECONDS
       N connections that each send the first 51 bytes of a ClientHello
       claiming 512, then nothing.  Prints "open N", then after SECONDS the
@@ -80,9 +84,38 @@ def halfopen(host, port, n, seconds):
     print("closed", closed, flush=True)
 
 
+def hold(host, port, n, seconds):
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, n + 64))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    socks = []
+    for _ in range(n):
+        raw = socket.create_connection((host, int(port)), timeout=20)
+        s = ctx.wrap_socket(raw, server_hostname="a.test")
+        if get(s, "a.test") != "200":
+            sys.exit("bad answer")
+        socks.append(s)
+    print("ready", len(socks), flush=True)
+    time.sleep(float(seconds))
+    closed = 0
+    for s in socks:
+        s.settimeout(0.001)
+        try:
+            if s.recv(1) == b"":
+                closed += 1
+        except (socket.timeout, ssl.SSLWantReadError):
+            pass
+        except OSError:
+            closed += 1
+    print("held", len(socks), "closed", closed, flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "keepalive":
         keepalive(*sys.argv[2:7])
+    elif sys.argv[1] == "hold":
+        hold(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     elif sys.argv[1] == "halfopen":
         halfopen(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     else:

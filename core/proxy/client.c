@@ -311,6 +311,12 @@ static void client_handshake(struct client *cl)
 		kick_if_pending(cl);
 }
 
+void client_tls_begin(struct client *cl)
+{
+	if (cl->handshaking)
+		client_handshake(cl);
+}
+
 /* Events on a TLS connection as the protocol sees them: a read that
  * waited for writability is a read event, and so on. */
 static unsigned tls_events(struct client *cl, unsigned events)

@@ -20,6 +20,10 @@
  * Returns NULL when out of memory (fd is left to the caller). */
 struct client *client_new(struct proxy *px, int fd, const struct sockaddr_in *peer,
 			  const struct txn_ops *ops, struct tls_ctx *tls);
+/* TLS: try the handshake at once, without waiting for the loop: the
+ * ClientHello has usually arrived with the connection (one epoll round
+ * less per handshake).  May close cl. */
+void client_tls_begin(struct client *cl);
 /* Close now and free cl->txn; the memory goes after this iteration. */
 void client_close(struct client *cl);
 /* The events to watch (LOOP_READ, LOOP_WRITE); nothing once closed. */

@@ -116,8 +116,10 @@ static int accept_one(void *arg, int fd, const struct sockaddr_storage *ss)
 		close(fd);
 		return -ENOMEM;
 	}
-	if (!cl->handshaking)
-		ops->start(cl); /* TLS: once the handshake is done (client.c) */
+	if (cl->handshaking)
+		client_tls_begin(cl); /* the protocol starts once it is done */
+	else
+		ops->start(cl);
 	return 0;
 }
 

@@ -2,9 +2,9 @@
 #include "tls_ctx.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

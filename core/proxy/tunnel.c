@@ -22,9 +22,9 @@ static uint32_t tunnel_timeout(const struct proxy *px)
 	return a > b ? a : b;
 }
 
-/* Send what b holds to the backend (fd), or to the client cl (through
- * its transport: TLS on a TLS listener).  Returns 0, or -1 when the peer
- * is gone. */
+/* Send what b holds to the backend (fd; cl NULL), or to the client cl
+ * (fd is its socket; through its transport: TLS on a TLS listener).  Returns 0, or -1 when the
+ * peer is gone. */
 static int pump_out(struct client *cl, int fd, struct buf *b, uint64_t *counter)
 {
 	while (b && buf_len(b)) {
@@ -39,7 +39,7 @@ static int pump_out(struct client *cl, int fd, struct buf *b, uint64_t *counter)
 	return 0;
 }
 
-/* Read from the backend (fd) or the client cl into *b (allocated on
+/* Read from the backend (fd; cl NULL) or the client cl (fd its socket) into *b (allocated on
  * demand).  Returns bytes read, 0 at EOF, -EAGAIN when nothing is there,
  * -1 on error. */
 static ssize_t pump_in(struct proxy *px, struct client *cl, int fd, struct buf **b)
@@ -110,8 +110,8 @@ static int flush_to_client(struct txn *t)
 {
 	struct client *cl = t->cl;
 
-	if (pump_out(cl, -1, t->rh, &t->srv->th[t->px->tid].bytes_out) < 0 ||
-	    pump_out(cl, -1, t->rs, &t->srv->th[t->px->tid].bytes_out) < 0)
+	if (pump_out(cl, cl->fd, t->rh, &t->srv->th[t->px->tid].bytes_out) < 0 ||
+	    pump_out(cl, cl->fd, t->rs, &t->srv->th[t->px->tid].bytes_out) < 0)
 		return -1;
 	return 0;
 }
@@ -126,7 +126,7 @@ static void tunnel_client_io(struct client *cl, unsigned events)
 	if ((events & LOOP_WRITE) && flush_to_client(t) < 0)
 		return tunnel_broken(t);
 	if (events & LOOP_READ) {
-		ssize_t n = pump_in(t->px, cl, -1, &cl->in);
+		ssize_t n = pump_in(t->px, cl, cl->fd, &cl->in);
 
 		if (n == -1)
 			return tunnel_broken(t);

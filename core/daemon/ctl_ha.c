@@ -143,12 +143,13 @@ int ctl_ha_status(json_t *status, void *ctl_ha)
 {
 	const struct ctl_ha *h = ctl_ha;
 	const struct config *cfg = h->cfg;
+	json_t *plain = listeners_text(cfg, false);
 
 	json_object_set_new(status, "node", json_string(cfg->node.name));
 	json_object_set_new(status, "version", json_string(ANDROMEDA_VERSION));
 	json_object_set_new(status, "mode",
 			    json_string(cfg->frontend.mode == MODE_TCP ? "tcp" : "http"));
-	json_object_set_new(status, "listen", listeners_text(cfg, false) ?: json_string(""));
+	json_object_set_new(status, "listen", plain ? plain : json_string(""));
 	if (cfg->frontend.nlisteners > 0 &&
 	    cfg->frontend.listeners[cfg->frontend.nlisteners - 1].tls)
 		json_object_set_new(status, "tls_listen", listeners_text(cfg, true));

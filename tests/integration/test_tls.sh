@@ -194,4 +194,16 @@ check_eq "b.test still gets b2.pem's certificate" "$(fp "$CERTS/b2.crt")" "$newf
 check_eq "plain HTTP still works" be1 "$(lab_exec client timeout 5 curl -s "http://$LB/")"
 
 lab_stop_andromeda
+
+# --- mode tcp on a TLS listener: TLS offload of a TCP service ---------------
+cp "$CERTS/b.pem" "$CERTS/b-live.pem"
+write_conf "$CONF" "$CERTS/a.pem" "$CERTS/b-live.pem"
+sed -i 's/^\[frontend\]$/&\nmode = tcp/' "$CONF"
+require "andromeda starts in mode tcp with TLS listeners" lab_start_andromeda "$CONF"
+check "be1 up" lab_wait_for 5 lab_all_up 1
+check_eq "HTTPS through a TLS-terminating TCP tunnel reaches be1" be1 "$(curl_tls a.test 8443)"
+PATHQ=headers curl_tls b.test 443 >"$LAB_DIR/h_tcp"
+check "the bytes pass unchanged (no X-Forwarded-Proto added)" \
+	eval "grep -q '^GET /headers' $LAB_DIR/h_tcp && ! grep -qi '^X-Forwarded-Proto' $LAB_DIR/h_tcp"
+lab_stop_andromeda
 lab_finish

@@ -27,11 +27,14 @@ static bool exact(const char *pattern, const char *host, size_t hn)
 /* "*.rest": host is one label, a dot, then rest. */
 static bool wildcard(const char *pattern, const char *host, size_t hn)
 {
-	const char *rest = pattern + 2;
-	size_t rn = strlen(rest);
-	const char *dot = memchr(host, '.', hn);
+	const char *rest, *dot = memchr(host, '.', hn);
+	size_t rn;
 
-	if (strncmp(pattern, "*.", 2) != 0 || rn == 0 || !strchr(rest, '.') || strchr(rest, '*'))
+	if (strncmp(pattern, "*.", 2) != 0)
+		return false;
+	rest = pattern + 2;
+	rn = strlen(rest);
+	if (rn == 0 || !strchr(rest, '.') || strchr(rest, '*'))
 		return false;
 	/* The first label: non-empty, then the rest exactly. */
 	return dot && dot != host && (size_t)(host + hn - (dot + 1)) == rn &&

@@ -108,12 +108,28 @@ head -c 2000000 /dev/urandom >"$LAB_DIR/up.bin"
 up=$(curl_tls a.test 443 --data-binary "@$LAB_DIR/up.bin")
 check_eq "a 2 MB upload over TLS arrives whole" "be1 got 2000000 bytes" "$up"
 
+# s_client_raw PAYLOAD [LATER]: PAYLOAD (printf %b) over TLS to a.test:443,
+# LATER half a second after, then the client closes 1.5 s later; what came
+# back, CR stripped.
+s_client_raw() {
+	lab_exec client timeout 8 bash -c '(printf "%b" "$2"; sleep 0.5; printf "%b" "$3"; sleep 1.5) |
+		openssl s_client -quiet -no_ign_eof -connect "$1:443" -servername a.test 2>/dev/null |
+		tr -d "\r"' \
+		_ "$LB" "$1" "${2:-}"
+}
+pipe=$(s_client_raw 'GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+check_eq "three pipelined requests in one TLS record: three answers" 3 "$(grep -c '^HTTP/1.1 200' <<<"$pipe")"
+ws=$(s_client_raw 'GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n' 'hello-over-tls\n')
+check "an Upgrade over TLS: 101, then the tunnel echoes through TLS" \
+	eval "grep -q '^HTTP/1.1 101' <<<\"\$ws\" && grep -q '^hello-over-tls' <<<\"\$ws\""
+
 # --- bad input on the TLS port --------------------------------------------
 # raw443 PAYLOAD [close]: send bytes to :443; print "eof" when the balancer
 # closes within 3 s (a FIN, or a reset if more bytes arrived after it gave
 # up), nothing when it keeps the connection open.
 raw443() {
 	lab_exec client timeout 5 bash -c '
+		trap "" PIPE # the balancer may close before all bytes are written
 		exec 3<>"/dev/tcp/$1/443" || exit 1
 		printf "%b" "$2" >&3 2>/dev/null
 		if [[ -n "$3" ]]; then exec 3>&-; exit 0; fi

@@ -96,6 +96,17 @@ check_eq "an unknown name gets the default (the first file)" a.test "$(subject u
 check_eq "no SNI gets the default" a.test "$(subject "")"
 check_eq "curl verifies c.test against the test CA" be1 "$(curl_tls c.test 443)"
 
+# --- resumption: session tickets (TLS 1.3 and 1.2) -------------------------
+for v in tls1_3 tls1_2; do
+	lab_exec client bash -c "sleep 0.5 | timeout 5 openssl s_client -$v -connect $LB:443 \
+		-servername b.test -sess_out $LAB_DIR/sess.$v" >/dev/null 2>&1
+	re=$(lab_exec client bash -c "sleep 0.3 | timeout 5 openssl s_client -$v -connect $LB:443 \
+		-servername b.test -sess_in $LAB_DIR/sess.$v" 2>/dev/null | grep -Eo '^(Reused|New),')
+	check_eq "$v: a second connection resumes the session from its ticket" "Reused," "$re"
+done
+check "status counts the resumed handshakes" \
+	eval '[[ $(lab_status_json | jq .proxy.tls.resumed) -ge 2 ]]'
+
 # --- headers: X-Forwarded-Proto ---------------------------------------------
 PATHQ=headers curl_tls a.test 443 >"$LAB_DIR/h_tls"
 check "the backend sees X-Forwarded-Proto: https over TLS" grep -q "^X-Forwarded-Proto: https" "$LAB_DIR/h_tls"

@@ -34,12 +34,13 @@ PKG_BUILD=(build-essential cmake pkg-config "${PKG_LIBS[@]}")
 # cpack -G DEB: dpkg-shlibdeps computes Depends; file checks the binaries.
 PKG_DEB=(dpkg-dev file)
 
-# Criterion: CMake builds the unit tests (and the lab's tools) by default.
-PKG_UNIT=(libcriterion-dev)
+# Criterion: CMake builds the unit tests (and the lab's tools) by default;
+# openssl makes the test certificates at test time (tests/lib/tls_certs.sh).
+PKG_UNIT=(libcriterion-dev openssl)
 
 # The namespace lab: addresses and namespaces, the clients, the Apache
 # backends of the demo and of test_health_host.
-PKG_LAB=(iproute2 curl jq procps util-linux apache2)
+PKG_LAB=(iproute2 curl jq procps util-linux apache2 openssl)
 
 # The test command's own tools: clang (whole-tree build, libFuzzer),
 # clang-tidy and cppcheck (tests/lint/), valgrind (tests/valgrind/), and
@@ -81,7 +82,7 @@ PKG_CROSS_MULTIARCH=(
 PKG_CROSS_UNPACKED=(libhttp-parser-dev libcriterion-dev libcriterion3 libnanomsg5)
 
 # The benches' comparison programs and their clients.
-PKG_BENCH_PROXY=(wrk haproxy nginx-light jq curl)    # proxy.sh, scale.sh
+PKG_BENCH_PROXY=(wrk haproxy nginx-light jq curl openssl)    # proxy.sh, scale.sh, tls.sh
 PKG_BENCH_MEMORY=(haproxy nginx-light jq curl)       # memory.sh
 PKG_BENCH_FAILOVER=(keepalived haproxy jq curl)      # failover.sh
 

@@ -43,6 +43,8 @@ static int set_ifname(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_http_path(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_mode(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_listen(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_certs(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_peers(struct cfgk *e, const struct cfg_key *k, const char *v);
 
@@ -76,7 +78,12 @@ static const struct cfg_key keys[] = {
 	KEY(S_NODE, "user", cfgk_set_str, node.user, 0, 0, false),
 	KEY(S_NODE, "log_level", cfgk_set_log_level, node.log_level, 0, 0, false),
 
-	KEY(S_FRONTEND, "listen", set_endpoint, frontend.listen, 0, 0, true),
+	/* listen or tls_listen is required (check_required). */
+	KEY(S_FRONTEND, "listen", set_listen, frontend.listen, 0, 0, false),
+	KEY(S_FRONTEND, "tls_listen", set_listen, frontend.listen, 1, 0, false),
+	KEY(S_FRONTEND, "tls_cert", set_certs, frontend.tls_cert, 0, 0, false),
+	NUMK(S_FRONTEND, "tls_handshake_timeout", frontend.tls_handshake_timeout_ms, CFGV_DUR, 1,
+	     HOUR, 0),
 	KEY(S_FRONTEND, "mode", set_mode, frontend.mode, 0, 0, false),
 	KEY(S_FRONTEND, "via", cfgk_set_bool, frontend.via, 0, 0, false),
 	KEY(S_FRONTEND, "xff", cfgk_set_bool, frontend.xff, 0, 0, false),
@@ -141,6 +148,10 @@ struct ctx {
 	struct cfgk e; /* the file and its keys */
 	struct config *cfg;
 	size_t srv_cap; /* servers allocated */
+	/* listen and tls_listen, joined into frontend.listeners at the end
+	 * (plain first, whatever the order in the file). */
+	struct cfg_endpoint addrs[2][CFG_MAX_LISTEN];
+	unsigned naddrs[2];
 };
 
 /* RFC 5798 5.2.4: 255 belongs to the address owner and 0 means "master
@@ -201,6 +212,55 @@ static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v)
 	if (k->sect == S_SERVER && ep.sin.sin_addr.s_addr == htonl(INADDR_ANY))
 		return cfgk_fail(e, "%s: \"%s\": 0.0.0.0 is not a server address", k->name, v);
 	memcpy(cfgk_field(e, k), &ep, sizeof(ep));
+	return 0;
+}
+
+/* listen (k->min 0) and tls_listen (k->min 1): one or more addresses. */
+static int set_listen(struct cfgk *e, const struct cfg_key *k, const char *v)
+{
+	struct ctx *c = e->user;
+	struct cfg_endpoint *eps = c->addrs[k->min];
+	char tok[CFG_ADDR_TEXT_MAX];
+	unsigned n = 0;
+
+	while ((v = cfgv_next_token(v, tok, sizeof(tok)))) {
+		if (n == CFG_MAX_LISTEN)
+			return cfgk_fail(e, "%s: more than %d addresses", k->name, CFG_MAX_LISTEN);
+		if (config_parse_endpoint(tok, &eps[n]) < 0)
+			return cfgk_fail(e,
+					 "%s: \"%s\" is not an IPv4 address:port with port "
+					 "1..65535 (e.g. 198.18.0.10:80)",
+					 k->name, tok);
+		for (unsigned i = 0; i < n; i++)
+			if (!strcmp(eps[i].text, eps[n].text))
+				return cfgk_fail(e, "%s: \"%s\" is listed twice", k->name, tok);
+		n++;
+	}
+	if (n == 0)
+		return cfgk_fail(e, "%s: must list at least one address:port", k->name);
+	c->naddrs[k->min] = n;
+	return 0;
+}
+
+/* tls_cert: one or more PEM files (chain and key; tls.md). */
+static int set_certs(struct cfgk *e, const struct cfg_key *k, const char *v)
+{
+	struct config *cfg = ((struct ctx *)e->user)->cfg;
+	char tok[PATH_MAX];
+	unsigned n = 0;
+
+	while ((v = cfgv_next_token(v, tok, sizeof(tok)))) {
+		if (n == CFG_MAX_CERTS)
+			return cfgk_fail(e, "%s: more than %d files", k->name, CFG_MAX_CERTS);
+		if (!*tok)
+			return cfgk_fail(e, "%s: a file name is too long", k->name);
+		if (cfgf_text(&e->f, k->name, tok, 1, PATH_MAX) < 0)
+			return -1;
+		memcpy(cfg->frontend.tls_cert[n++], tok, strlen(tok) + 1);
+	}
+	if (n == 0)
+		return cfgk_fail(e, "%s: must list at least one file", k->name);
+	cfg->frontend.ntls_certs = n;
 	return 0;
 }
 
@@ -323,6 +383,8 @@ static int section_open(struct ctx *c, const char *type, const char *name)
 		return cfgk_fail(&c->e, "section [%s] appears twice (first at line %d)", type,
 				 c->e.sect_line[s]);
 	cfgk_enter(&c->e, s, c->cfg, NULL);
+	if (s == S_FRONTEND)
+		c->naddrs[0] = c->naddrs[1] = 0;
 	if (s == S_HA)
 		c->cfg->ha.enabled = true;
 	return 0;
@@ -373,6 +435,7 @@ static void config_defaults(struct config *cfg)
 		.max_uri_size = 4096,
 		.max_body_size = 0,
 		.grace_ms = 5 * SEC,
+		.tls_handshake_timeout_ms = 10 * SEC,
 	};
 	cfg->backend = (__typeof__(cfg->backend)){
 		.maxconn = 32,
@@ -413,6 +476,9 @@ static int check_required(struct ctx *c)
 		sects &= ~(1u << S_HA);
 	if (cfgk_required(&c->e, sects) < 0)
 		return -1;
+	if (!c->naddrs[0] && !c->naddrs[1])
+		return cfgf_fail(&c->e.f, c->e.sect_line[S_FRONTEND],
+				 "missing required key \"listen\" in [frontend] (or tls_listen)");
 	for (size_t i = 0; i < cfg->nservers; i++)
 		if (!cfg->servers[i].addr.text[0])
 			return cfgf_fail(&c->e.f, cfg->servers[i].line,
@@ -426,12 +492,45 @@ static int check_required(struct ctx *c)
 	return 0;
 }
 
+/* frontend.listeners from listen and tls_listen; TLS needs certificates. */
+static int check_listeners(struct ctx *c)
+{
+	struct config *cfg = c->cfg;
+	struct cfgf *f = &c->e.f;
+	unsigned n = 0;
+
+	for (unsigned tls = 0; tls < 2; tls++)
+		for (unsigned i = 0; i < c->naddrs[tls]; i++) {
+			const struct cfg_endpoint *ep = &c->addrs[tls][i];
+
+			for (unsigned j = 0; j < n; j++)
+				if (!strcmp(cfg->frontend.listeners[j].ep.text, ep->text))
+					return cfgf_fail(f, line_of(c, S_FRONTEND, "tls_listen"),
+							 "tls_listen: \"%s\" is also in listen",
+							 ep->text);
+			cfg->frontend.listeners[n++] = (struct cfg_listener){ *ep, tls != 0 };
+		}
+	cfg->frontend.nlisteners = n;
+	cfg->frontend.listen = cfg->frontend.listeners[0].ep;
+	if (c->naddrs[1] && !cfg->frontend.ntls_certs)
+		return cfgf_fail(f, line_of(c, S_FRONTEND, "tls_listen"),
+				 "tls_listen: needs tls_cert (PEM files with certificate chain "
+				 "and key)");
+	if (!c->naddrs[1] && cfg->frontend.ntls_certs)
+		return cfgf_fail(f, line_of(c, S_FRONTEND, "tls_cert"),
+				 "tls_cert: no tls_listen would use it");
+	return 0;
+}
+
 /* Checks that involve more than one key, run once the whole file is read. */
 static int check_cross(struct ctx *c)
 {
 	struct config *cfg = c->cfg;
 	struct cfgf *f = &c->e.f;
 	int line;
+
+	if (check_listeners(c) < 0)
+		return -1;
 
 	/* An unset health_timeout follows a shorter health_interval instead of
 	 * failing on a value the operator never wrote. */

@@ -139,16 +139,36 @@ static int ha_keys(json_t *status, const struct ctl_ha *h)
 	return 0;
 }
 
+/* The addresses of listen (tls false) or tls_listen, as written: "a, b". */
+static json_t *listeners_text(const struct config *cfg, bool tls)
+{
+	char text[2 * CFG_MAX_LISTEN * (CFG_ADDR_TEXT_MAX + 2)] = "";
+	size_t used = 0;
+
+	if (!cfg->frontend.nlisteners)
+		return tls ? NULL : json_string(cfg->frontend.listen.text);
+	for (unsigned i = 0; i < cfg->frontend.nlisteners; i++)
+		if (cfg->frontend.listeners[i].tls == tls)
+			used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s",
+						 used ? ", " : "",
+						 cfg->frontend.listeners[i].ep.text);
+	return used ? json_string(text) : NULL;
+}
+
 int ctl_ha_status(json_t *status, void *ctl_ha)
 {
 	const struct ctl_ha *h = ctl_ha;
 	const struct config *cfg = h->cfg;
+	json_t *plain = listeners_text(cfg, false);
 
 	json_object_set_new(status, "node", json_string(cfg->node.name));
 	json_object_set_new(status, "version", json_string(ANDROMEDA_VERSION));
 	json_object_set_new(status, "mode",
 			    json_string(cfg->frontend.mode == MODE_TCP ? "tcp" : "http"));
-	json_object_set_new(status, "listen", json_string(cfg->frontend.listen.text));
+	json_object_set_new(status, "listen", plain ? plain : json_string(""));
+	if (cfg->frontend.nlisteners > 0 &&
+	    cfg->frontend.listeners[cfg->frontend.nlisteners - 1].tls)
+		json_object_set_new(status, "tls_listen", listeners_text(cfg, true));
 	if (h->ha) {
 		int err = ha_keys(status, h);
 

@@ -33,15 +33,33 @@ static json_t *cmd_routes(int argc, char **argv, void *arg)
 	return ctl_proxy_routes_json(arg);
 }
 
+/* "tls": completed handshakes, resumed ones, failures by cause. */
+static json_t *tls_json(const struct proxy_stats *st)
+{
+	json_t *fails = json_object();
+
+	for (int i = 0; fails && i < TLS_FAIL_COUNT; i++)
+		json_object_set_new(fails, tls_fail_name((enum tls_fail)i),
+				    json_integer((json_int_t)st->tls_failures[i]));
+	return json_pack("{s:I, s:I, s:o*}", "handshakes", (json_int_t)st->tls_handshakes,
+			 "resumed", (json_int_t)st->tls_resumed, "failures", fails);
+}
+
 static json_t *stats_json(const struct proxy_stats *st)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "accepted",
-			 (json_int_t)st->accepted, "requests", (json_int_t)st->requests,
-			 "responses", (json_int_t)st->responses, "redispatched",
-			 (json_int_t)st->redispatched, "queued_total", (json_int_t)st->queued,
-			 "errors_4xx", (json_int_t)st->errors_4xx, "errors_5xx",
-			 (json_int_t)st->errors_5xx, "aborted", (json_int_t)st->aborted, "clients",
-			 (int)st->clients, "active", (int)st->active);
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i}", "accepted",
+			      (json_int_t)st->accepted, "requests", (json_int_t)st->requests,
+			      "responses", (json_int_t)st->responses, "redispatched",
+			      (json_int_t)st->redispatched, "queued_total", (json_int_t)st->queued,
+			      "errors_4xx", (json_int_t)st->errors_4xx, "errors_5xx",
+			      (json_int_t)st->errors_5xx, "aborted", (json_int_t)st->aborted,
+			      "clients", (int)st->clients, "active", (int)st->active);
+
+	if (o && json_object_set_new(o, "tls", tls_json(st))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static void stats_add(struct proxy_stats *sum, const struct proxy_stats *st)
@@ -54,6 +72,10 @@ static void stats_add(struct proxy_stats *sum, const struct proxy_stats *st)
 	sum->errors_4xx += st->errors_4xx;
 	sum->errors_5xx += st->errors_5xx;
 	sum->aborted += st->aborted;
+	sum->tls_handshakes += st->tls_handshakes;
+	sum->tls_resumed += st->tls_resumed;
+	for (int i = 0; i < TLS_FAIL_COUNT; i++)
+		sum->tls_failures[i] += st->tls_failures[i];
 	sum->clients += st->clients;
 	sum->active += st->active;
 }

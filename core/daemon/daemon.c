@@ -62,6 +62,7 @@ struct daemon {
 	struct sdnotify *sd;
 	int sigfd;
 	bool stopping;
+	bool reloaded; /* the last SIGHUP's file was valid */
 	struct loop_timer grace_timer;
 };
 
@@ -107,7 +108,7 @@ static void reload_now(void *arg)
 {
 	struct daemon *d = arg;
 
-	daemon_reload(d->cfg, d->pool);
+	d->reloaded = daemon_reload(d->cfg, d->pool) == 0;
 }
 
 static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
@@ -125,6 +126,10 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 			sdnotify_reloading(d->sd, false);
 			/* The proxy threads read the configuration: hold them. */
 			workers_run_isolated(d->workers, reload_now, d);
+			/* Certificates: loaded while the threads run, swapped
+			 * for new connections only. */
+			if (d->reloaded)
+				workers_tls_reload(d->workers);
 			sdnotify_reloading(d->sd, true);
 			break;
 		}

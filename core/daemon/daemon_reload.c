@@ -30,6 +30,17 @@ static bool ha_changed(const struct config *o, const struct config *n)
 	       o->ha.sync_port != n->ha.sync_port || o->ha.interop != n->ha.interop;
 }
 
+static bool listeners_changed(const struct config *o, const struct config *n)
+{
+	bool changed = o->frontend.nlisteners != n->frontend.nlisteners;
+
+	for (unsigned i = 0; !changed && i < o->frontend.nlisteners; i++)
+		changed =
+			o->frontend.listeners[i].tls != n->frontend.listeners[i].tls ||
+			strcmp(o->frontend.listeners[i].ep.text, n->frontend.listeners[i].ep.text);
+	return changed;
+}
+
 /* Keys read once at start-up: a change is reported, not applied. */
 static void warn_restart_keys(const struct config *o, const struct config *n)
 {
@@ -42,8 +53,7 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 		{ "[node] control_socket",
 		  strcmp(o->node.control_socket, n->node.control_socket) != 0 },
 		{ "[node] user", strcmp(o->node.user, n->node.user) != 0 },
-		{ "[frontend] listen",
-		  strcmp(o->frontend.listen.text, n->frontend.listen.text) != 0 },
+		{ "[frontend] listen or tls_listen", listeners_changed(o, n) },
 		{ "[frontend] mode", o->frontend.mode != n->frontend.mode },
 		{ "[frontend] threads", o->frontend.threads != n->frontend.threads },
 		{ "[frontend] max_header_size",
@@ -135,6 +145,10 @@ int daemon_reload(struct config *live, struct pool *pool)
 	live->frontend.keepalive_timeout_ms = n.frontend.keepalive_timeout_ms;
 	live->frontend.grace_ms = n.frontend.grace_ms;
 	live->frontend.maxconn = n.frontend.maxconn;
+	/* Certificates: the daemon loads them next (workers_tls_reload). */
+	live->frontend.tls_handshake_timeout_ms = n.frontend.tls_handshake_timeout_ms;
+	memcpy(live->frontend.tls_cert, n.frontend.tls_cert, sizeof(n.frontend.tls_cert));
+	live->frontend.ntls_certs = n.frontend.ntls_certs;
 	{
 		/* maxconn, retries, timeouts, rise/fall, max_idle */
 		char hc[sizeof(live->backend.health_check)];

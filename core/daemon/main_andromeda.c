@@ -8,6 +8,7 @@
 #include "config_load.h"
 #include "daemon.h"
 #include "ha.h"
+#include "workers.h"
 #include "msg.h"
 #include "log.h"
 
@@ -112,6 +113,11 @@ int main(int argc, char **argv)
 		rc = cfg.ha.enabled ? ha_release_vips(&cfg) : 0;
 		config_free(&cfg);
 		return rc < 0 ? 1 : 0;
+	}
+	if (workers_check_tls(&cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		config_free(&cfg);
+		return 2;
 	}
 	if (a.test) {
 		printf("configuration file %s is valid\n", a.path);

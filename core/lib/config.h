@@ -22,6 +22,8 @@
 #define CFG_MAX_PEERS     16
 #define CFG_MAX_VIPS      8
 #define CFG_MAX_THREADS   16
+#define CFG_MAX_LISTEN    8 /* addresses in listen and in tls_listen, each */
+#define CFG_MAX_CERTS     8 /* tls_cert files */
 
 enum cfg_mode {
 	MODE_HTTP,
@@ -32,6 +34,12 @@ enum cfg_mode {
 struct cfg_endpoint {
 	struct sockaddr_in sin;
 	char text[CFG_ADDR_TEXT_MAX];
+};
+
+/* One frontend listening address: plain (listen) or TLS (tls_listen). */
+struct cfg_listener {
+	struct cfg_endpoint ep;
+	bool tls;
 };
 
 struct cfg_vip {
@@ -60,19 +68,29 @@ struct config {
 	} node;
 
 	struct {
-		struct cfg_endpoint listen;    /* required */
-		enum cfg_mode mode;            /* http (default) | tcp */
-		bool via;                      /* add Via: 1.1 <name> (default yes) */
-		bool xff;                      /* add X-Forwarded-* (default yes) */
-		unsigned maxconn;              /* client connections, default 10000 */
-		uint32_t header_timeout_ms;    /* whole request head, default 10s -> 408 */
-		uint32_t client_timeout_ms;    /* client inactivity mid-request, default 30s */
-		uint32_t keepalive_timeout_ms; /* idle keep-alive client, default 60s */
-		uint32_t max_header_size;      /* request head bytes, default 8192 -> 431 */
-		uint32_t max_uri_size;         /* default 4096 -> 414 */
-		uint64_t max_body_size;        /* 0 = unlimited -> 413 */
-		uint32_t grace_ms;             /* SIGTERM: finish in-flight, default 5s */
-		unsigned threads;              /* proxy threads (SO_REUSEPORT), default 1 */
+		struct cfg_endpoint listen; /* the first address of listen (or of tls_listen
+					     * when there is no listen): the one address
+					     * shown where one is enough */
+		/* Every listener, those of listen then those of tls_listen; at
+		 * least one.  nlisteners == 0 (a struct config built by hand, as
+		 * the unit tests do): listen alone, plain. */
+		struct cfg_listener listeners[2 * CFG_MAX_LISTEN];
+		unsigned nlisteners;
+		char tls_cert[CFG_MAX_CERTS][PATH_MAX]; /* PEM files; the first is the default */
+		unsigned ntls_certs;
+		uint32_t tls_handshake_timeout_ms; /* default 10s */
+		enum cfg_mode mode;                /* http (default) | tcp */
+		bool via;                          /* add Via: 1.1 <name> (default yes) */
+		bool xff;                          /* add X-Forwarded-* (default yes) */
+		unsigned maxconn;                  /* client connections, default 10000 */
+		uint32_t header_timeout_ms;        /* whole request head, default 10s -> 408 */
+		uint32_t client_timeout_ms;        /* client inactivity mid-request, default 30s */
+		uint32_t keepalive_timeout_ms;     /* idle keep-alive client, default 60s */
+		uint32_t max_header_size;          /* request head bytes, default 8192 -> 431 */
+		uint32_t max_uri_size;             /* default 4096 -> 414 */
+		uint64_t max_body_size;            /* 0 = unlimited -> 413 */
+		uint32_t grace_ms;                 /* SIGTERM: finish in-flight, default 5s */
+		unsigned threads;                  /* proxy threads (SO_REUSEPORT), default 1 */
 	} frontend;
 
 	struct {

@@ -155,7 +155,8 @@ int http_rewrite_request(const struct http_msg *m, const char *head, const struc
 		wr_via(&w, m, head, r->via_name);
 	if (r->client_ip) {
 		wr_forwarded_for(&w, m, head, r->client_ip);
-		wr_str(&w, "X-Forwarded-Proto: http\r\n");
+		wr_str(&w,
+		       r->https ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
 	}
 	if (r->request_id)
 		wr_request_id(&w, r->request_id);

@@ -17,6 +17,7 @@
 
 struct rewrite_req {
 	const char *client_ip;  /* appended to X-Forwarded-For; NULL: no X-Forwarded-* */
+	bool https;             /* X-Forwarded-Proto: https (a TLS listener), else http */
 	const char *request_id; /* X-Request-Id value (replaces any received) */
 	const char *via_name;   /* NULL: no Via of ours (received ones pass unchanged) */
 	bool upgrade;           /* keep Upgrade and send Connection: upgrade */

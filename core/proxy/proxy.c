@@ -23,21 +23,27 @@
 
 #define ACCEPT_BATCH 64
 
+/* The length of ep's address (IPv4 today; the family decides). */
+static socklen_t endpoint_len(const struct cfg_endpoint *ep)
+{
+	return ep->sin.sin_family == AF_INET ? sizeof(struct sockaddr_in) : 0;
+}
+
 static int listener_open(const struct cfg_endpoint *ep, bool reuseport)
 {
 	int one = 1;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(ep->sin.sin_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
 	/* IP_FREEBIND: bind the VIP before it is on the interface, so that
 	 * becoming MASTER only has to add the address (SPEC "HA module").
-	 * SO_REUSEPORT: one listener per proxy thread, the kernel spreads
-	 * new connections over them. */
+	 * SO_REUSEPORT: one socket per proxy thread for each address, the
+	 * kernel spreads new connections over them. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
-	    bind(fd, (const struct sockaddr *)&ep->sin, sizeof(ep->sin)) < 0 ||
+	    bind(fd, (const struct sockaddr *)&ep->sin, endpoint_len(ep)) < 0 ||
 	    listen(fd, 4096) < 0) {
 		int err = -errno;
 
@@ -47,10 +53,57 @@ static int listener_open(const struct cfg_endpoint *ep, bool reuseport)
 	return fd;
 }
 
+/* The frontend's addresses: listen and tls_listen (a hand-made config
+ * without the list: listen alone). */
+static void listeners_of(const struct config *cfg, const struct cfg_listener **ls, unsigned *n,
+			 struct cfg_listener *one)
+{
+	if (cfg->frontend.nlisteners) {
+		*ls = cfg->frontend.listeners;
+		*n = cfg->frontend.nlisteners;
+		return;
+	}
+	*one = (struct cfg_listener){ cfg->frontend.listen, false };
+	*ls = one;
+	*n = 1;
+}
+
+static int listeners_open(struct proxy *px)
+{
+	const struct cfg_listener *ls;
+	struct cfg_listener one;
+	unsigned n;
+
+	listeners_of(px->cfg, &ls, &n, &one);
+	for (unsigned i = 0; i < n; i++) {
+		struct listener *l = &px->listeners[i];
+		int fd = listener_open(&ls[i].ep, pool_threads(px->pool) > 1);
+
+		if (fd < 0) {
+			log_errno(fd, "frontend %s%s: cannot listen", ls[i].ep.text,
+				  ls[i].tls ? " (TLS)" : "");
+			return fd;
+		}
+		*l = (struct listener){ .px = px, .fd = fd, .tls = ls[i].tls };
+		px->nlisteners++;
+	}
+	return 0;
+}
+
+static void listeners_close(struct proxy *px)
+{
+	for (unsigned i = 0; i < px->nlisteners; i++) {
+		acceptor_stop(&px->listeners[i].acceptor);
+		close(px->listeners[i].fd);
+	}
+	px->nlisteners = 0;
+}
+
 /* The acceptor's callback (acceptor.h): -ENOMEM pauses accepting. */
 static int accept_one(void *arg, int fd, const struct sockaddr_storage *ss)
 {
-	struct proxy *px = arg;
+	struct listener *l = arg;
+	struct proxy *px = l->px;
 	const struct sockaddr_in *peer = (const struct sockaddr_in *)ss;
 	const struct txn_ops *ops =
 		px->cfg->frontend.mode == MODE_TCP ? &tunnel_ops : &txn_http_ops;
@@ -58,12 +111,15 @@ static int accept_one(void *arg, int fd, const struct sockaddr_storage *ss)
 	struct client *cl;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	cl = client_new(px, fd, peer, ops);
+	cl = client_new(px, fd, peer, ops, l->tls ? px->tls : NULL);
 	if (!cl) {
 		close(fd);
 		return -ENOMEM;
 	}
-	ops->start(cl);
+	if (cl->handshaking)
+		client_tls_begin(cl); /* the protocol starts once it is done */
+	else
+		ops->start(cl);
 	return 0;
 }
 
@@ -99,7 +155,7 @@ int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool
 {
 	struct proxy *px = calloc(1, sizeof(*px));
 	uint32_t bufsize = cfg->frontend.max_header_size + 8192;
-	int fd;
+	int err;
 
 	if (!px)
 		return -ENOMEM;
@@ -111,7 +167,6 @@ int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool
 	px->loop = loop;
 	px->pool = pool;
 	px->cfg = cfg;
-	px->listen_fd = -1;
 	buf_pool_init(&px->bufs, bufsize, 1024);
 	list_init(&px->clients);
 	list_init(&px->reap);
@@ -124,13 +179,11 @@ int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool
 	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), GRND_NONBLOCK) !=
 	    sizeof(px->id_prefix))
 		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)loop_clock_ms();
-	fd = listener_open(&cfg->frontend.listen, pool_threads(pool) > 1);
-	if (fd < 0) {
-		log_errno(fd, "frontend %s: cannot listen", cfg->frontend.listen.text);
+	if ((err = listeners_open(px)) < 0) {
+		listeners_close(px);
 		free(px);
-		return fd;
+		return err; /* logged */
 	}
-	px->listen_fd = fd;
 	/* The pool calls its observers on the main thread: the other threads
 	 * get the events by message (workers.c). */
 	if (tid == 0)
@@ -141,23 +194,37 @@ int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool
 
 int proxy_start(struct proxy *px)
 {
-	char name[80];
-	int err;
+	const struct cfg_listener *ls;
+	struct cfg_listener one;
+	unsigned n;
 
-	snprintf(name, sizeof(name), "frontend %s", px->cfg->frontend.listen.text);
-	err = acceptor_start(&px->acceptor, px->loop, px->listen_fd, name, ACCEPT_BATCH,
-			     accept_one, px);
-	if (err < 0) {
-		log_errno(err, "%s: cannot watch listener", name);
-		return err;
+	listeners_of(px->cfg, &ls, &n, &one);
+	for (unsigned i = 0; i < px->nlisteners; i++) {
+		struct listener *l = &px->listeners[i];
+		char name[96];
+		int err;
+
+		snprintf(name, sizeof(name), "frontend %s%s", ls[i].ep.text,
+			 l->tls ? " (TLS)" : "");
+		if (l->tls && !px->tls) {
+			log_err("%s: no certificates loaded", name);
+			return -EINVAL;
+		}
+		err = acceptor_start(&l->acceptor, px->loop, l->fd, name, ACCEPT_BATCH, accept_one,
+				     l);
+		if (err < 0) {
+			log_errno(err, "%s: cannot watch listener", name);
+			return err;
+		}
+		if (px->tid == 0)
+			log_info("%s: accepting (%s mode, %u thread%s)", name,
+				 px->cfg->frontend.mode == MODE_TCP ? "tcp" : "http",
+				 pool_threads(px->pool), pool_threads(px->pool) > 1 ? "s" : "");
 	}
-	if (px->tid == 0)
-		log_info("frontend %s: accepting (%s mode, %u thread%s)",
-			 px->cfg->frontend.listen.text,
-			 px->cfg->frontend.mode == MODE_TCP ? "tcp" : "http",
-			 pool_threads(px->pool), pool_threads(px->pool) > 1 ? "s" : "");
 	return 0;
 }
+
+void proxy_set_tls(struct proxy *px, struct tls_ctx *tls) { px->tls = tls; }
 
 void proxy_shutdown(struct proxy *px, void (*done)(void *arg), void *arg)
 {
@@ -166,11 +233,7 @@ void proxy_shutdown(struct proxy *px, void (*done)(void *arg), void *arg)
 	px->stopping = true;
 	px->drained = done;
 	px->drained_arg = arg;
-	if (px->listen_fd >= 0) {
-		acceptor_stop(&px->acceptor);
-		close(px->listen_fd);
-		px->listen_fd = -1;
-	}
+	listeners_close(px);
 	/* Idle keep-alive clients go now; the others after their response. */
 	list_for_each_safe (pos, tmp, &px->clients) {
 		struct client *cl = list_entry(pos, struct client, link);
@@ -198,10 +261,7 @@ void proxy_destroy(struct proxy *px)
 	/* Last: closing connections above arms it again. */
 	loop_timer_cancel(px->loop, &px->reap_timer);
 	txn_reap_all(px);
-	if (px->listen_fd >= 0) {
-		acceptor_stop(&px->acceptor);
-		close(px->listen_fd);
-	}
+	listeners_close(px);
 	buf_pool_release(&px->bufs);
 	free(px);
 }

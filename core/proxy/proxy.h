@@ -19,18 +19,24 @@ struct proxy;
 struct server;
 struct proxy_msgs; /* proxy_types.h */
 
-/* Create the proxy and bind the frontend listener (IP_FREEBIND, so the VIP
- * need not be present yet).  Returns 0 or -errno (logged). */
+/* Create the proxy and bind the frontend's listeners, listen and
+ * tls_listen (IP_FREEBIND, so the VIP need not be present yet).  Returns 0
+ * or -errno (logged). */
 int proxy_create(struct proxy **out, struct loop *loop, struct pool *pool,
 		 const struct config *cfg);
-/* The same for proxy thread tid of a group (workers.h): its own listener
+/* The same for proxy thread tid of a group (workers.h): its own listening sockets
  * (SO_REUSEPORT when the pool has several threads), no pool observer on
  * threads other than 0 (the group forwards the events), and msgs(msgs_arg)
  * to reach the other threads (workers.c's). */
 int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool,
 			const struct config *cfg, unsigned tid, const struct proxy_msgs *msgs,
 			void *msgs_arg);
-/* Start accepting.  Returns 0 or -errno. */
+struct tls_ctx;
+/* The certificates for clients accepted on TLS listeners from now on
+ * (not owned: workers.c holds them).  Call before proxy_start() on the
+ * proxy's own thread, or while it is parked (reload). */
+void proxy_set_tls(struct proxy *px, struct tls_ctx *tls);
+/* Start accepting on every listener.  Returns 0 or -errno. */
 int proxy_start(struct proxy *px);
 /* Graceful stop: close the listener and idle clients, let requests in
  * flight finish; done() is called once nothing is left (or at once). */

@@ -44,6 +44,8 @@ struct client;
 struct bconn;
 struct txn_ops;  /* txn.h: the protocol of a client connection */
 struct bconn_cb; /* bconn.h: what a backend connection reports */
+struct tls_ctx;  /* tls_ctx.h: certificates of the TLS listeners */
+struct ssl_st;   /* OpenSSL's SSL: tls_conn.c's alone */
 
 /* What a proxy thread of a group sends to the other threads: workers.c
  * implements it (proxy_create_thread), so that the proxy calls nothing of
@@ -111,7 +113,14 @@ struct client {
 	struct buf *in; /* bytes from the client */
 	struct txn *txn;
 	struct buf *out;         /* our own error response being written */
-	struct loop_timer timer; /* header / keep-alive / inactivity */
+	struct loop_timer timer; /* handshake / header / keep-alive / inactivity */
+	/* The transport (client.c): plain, or TLS through tls_conn.c. */
+	struct ssl_st *ssl;     /* TLS listener: the session; NULL: plain */
+	unsigned mask;          /* what the protocol watches (client_want) */
+	uint8_t rd_want;        /* TLS: what the last blocked read waits for */
+	uint8_t wr_want;        /* TLS: what the last blocked write waits for */
+	bool handshaking;       /* TLS: the protocol has not started yet */
+	struct loop_timer kick; /* TLS: decrypted bytes wait in the session */
 	unsigned nrequests;
 	bool close_after;  /* close once the current response is out */
 	bool head_started; /* bytes of a new request head arrived */
@@ -134,6 +143,14 @@ struct bconn {
 	struct list idle_link;   /* in srv->th[tid].idle_conns while idle */
 };
 
+/* One listening socket of the frontend (listen, tls_listen). */
+struct listener {
+	struct proxy *px;
+	int fd;
+	bool tls;
+	struct acceptor acceptor; /* on fd, once proxy_start() ran */
+};
+
 struct proxy {
 	unsigned tid;                  /* proxy thread: 0 = the main thread */
 	const struct proxy_msgs *msgs; /* to the other threads; NULL when alone */
@@ -142,8 +159,13 @@ struct proxy {
 	struct pool *pool;
 	const struct config *cfg;
 	struct buf_pool bufs;
-	int listen_fd;
-	struct acceptor acceptor; /* on listen_fd, once proxy_start() ran */
+	struct listener listeners[2 * CFG_MAX_LISTEN];
+	unsigned nlisteners;
+	/* The certificates new TLS clients get: workers.c's, swapped at
+	 * reload while this thread is parked; a client holds its own
+	 * reference through its session. */
+	struct tls_ctx *tls;
+	struct log_limit tls_log[TLS_FAIL_COUNT]; /* one line per cause */
 	bool stopping;
 	void (*drained)(void *arg);
 	void *drained_arg;
@@ -169,6 +191,21 @@ static inline void proxy_reap_later(struct proxy *px)
 {
 	if (!loop_timer_armed(&px->reap_timer))
 		loop_timer_arm(px->loop, &px->reap_timer, 0);
+}
+
+/* Accepting on every listener: off at maxconn or while draining (client.c
+ * counts, proxy.c drains).  Inline for the same reason. */
+static inline void proxy_accept_enable(struct proxy *px, bool on)
+{
+	for (unsigned i = 0; i < px->nlisteners; i++)
+		acceptor_enable(&px->listeners[i].acceptor, on);
+}
+
+/* A descriptor was freed: a listener paused for want of one tries again. */
+static inline void proxy_accept_kick(struct proxy *px)
+{
+	for (unsigned i = 0; i < px->nlisteners; i++)
+		acceptor_kick(&px->listeners[i].acceptor);
 }
 
 #endif

@@ -22,11 +22,14 @@ static uint32_t tunnel_timeout(const struct proxy *px)
 	return a > b ? a : b;
 }
 
-/* Send what b holds to fd.  Returns 0, or -1 when the peer is gone. */
-static int pump_out(int fd, struct buf *b, uint64_t *counter)
+/* Send what b holds to the backend (fd; cl NULL), or to the client cl
+ * (fd is its socket; through its transport: TLS on a TLS listener).  Returns 0, or -1 when the
+ * peer is gone. */
+static int pump_out(struct client *cl, int fd, struct buf *b, uint64_t *counter)
 {
 	while (b && buf_len(b)) {
-		ssize_t n = send(fd, buf_start(b), buf_len(b), MSG_NOSIGNAL);
+		ssize_t n = cl ? client_send(cl, buf_start(b), buf_len(b))
+			       : send(fd, buf_start(b), buf_len(b), MSG_NOSIGNAL);
 
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
@@ -36,9 +39,10 @@ static int pump_out(int fd, struct buf *b, uint64_t *counter)
 	return 0;
 }
 
-/* Read from fd into *b (allocated on demand).  Returns bytes read, 0 at
- * EOF, -EAGAIN when nothing is there, -1 on error. */
-static ssize_t pump_in(struct proxy *px, int fd, struct buf **b)
+/* Read from the backend (fd; cl NULL) or the client cl (fd its socket) into *b (allocated on
+ * demand).  Returns bytes read, 0 at EOF, -EAGAIN when nothing is there,
+ * -1 on error. */
+static ssize_t pump_in(struct proxy *px, struct client *cl, int fd, struct buf **b)
 {
 	ssize_t n;
 
@@ -47,7 +51,8 @@ static ssize_t pump_in(struct proxy *px, int fd, struct buf **b)
 	buf_compact(*b);
 	if (!buf_room(&px->bufs, *b))
 		return -EAGAIN;
-	n = recv(fd, buf_end(*b), buf_room(&px->bufs, *b), 0);
+	n = cl ? client_recv(cl, buf_end(*b), buf_room(&px->bufs, *b))
+	       : recv(fd, buf_end(*b), buf_room(&px->bufs, *b), 0);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? -EAGAIN : -1;
 	(*b)->tail += (uint32_t)n;
@@ -76,7 +81,7 @@ static void tunnel_update(struct txn *t)
 		t->srv_shut = true;
 	}
 	if (t->srv_eof && !has_data(t->rh) && !has_data(t->rs) && !t->cl_shut) {
-		shutdown(cl->fd, SHUT_WR);
+		client_shutdown(cl);
 		t->cl_shut = true;
 	}
 	if (t->cl_shut && t->srv_shut) {
@@ -107,7 +112,7 @@ static int flush_to_client(struct txn *t)
 	uint64_t *sent = &t->srv->th[t->px->tid].bytes_out, before = *sent;
 	int rc = 0;
 
-	if (pump_out(cl->fd, t->rh, sent) < 0 || pump_out(cl->fd, t->rs, sent) < 0)
+	if (pump_out(cl, cl->fd, t->rh, sent) < 0 || pump_out(cl, cl->fd, t->rs, sent) < 0)
 		rc = -1;
 	t->px->stats.bytes_out += *sent - before; /* the frontend's count too */
 	return rc;
@@ -123,7 +128,7 @@ static void tunnel_client_io(struct client *cl, unsigned events)
 	if ((events & LOOP_WRITE) && flush_to_client(t) < 0)
 		return tunnel_broken(t);
 	if (events & LOOP_READ) {
-		ssize_t n = pump_in(t->px, cl->fd, &cl->in);
+		ssize_t n = pump_in(t->px, cl, cl->fd, &cl->in);
 
 		if (n == -1)
 			return tunnel_broken(t);
@@ -131,7 +136,7 @@ static void tunnel_client_io(struct client *cl, unsigned events)
 			t->cl_eof = true;
 		else if (n > 0)
 			t->px->stats.bytes_in += (uint64_t)n;
-		if (pump_out(t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
+		if (pump_out(NULL, t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
 			return tunnel_broken(t);
 	}
 	tunnel_update(t);
@@ -143,10 +148,10 @@ static void tunnel_backend_io(struct txn *t, unsigned events)
 
 	client_arm_timeout(cl, tunnel_timeout(t->px));
 	if ((events & LOOP_WRITE) &&
-	    pump_out(t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
+	    pump_out(NULL, t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
 		return tunnel_broken(t);
 	if (events & LOOP_READ) {
-		ssize_t n = pump_in(t->px, t->bc->fd, &t->rs);
+		ssize_t n = pump_in(t->px, NULL, t->bc->fd, &t->rs);
 
 		if (n == -1)
 			return tunnel_broken(t);
@@ -169,7 +174,7 @@ void tunnel_start(struct txn *t)
 	client_arm_timeout(cl, tunnel_timeout(t->px));
 	/* Whatever is buffered (the 101 head, early bytes) goes out first. */
 	if (flush_to_client(t) < 0 ||
-	    pump_out(t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
+	    pump_out(NULL, t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
 		return tunnel_broken(t);
 	tunnel_update(t);
 }

@@ -156,6 +156,7 @@ static void request_head_done(struct txn *t, size_t used)
 	struct client *cl = t->cl;
 	const char *head = buf_start(cl->in);
 	struct rewrite_req rw = { .client_ip = px->cfg->frontend.xff ? cl->ip : NULL,
+				  .https = cl->ssl != NULL,
 				  .request_id = t->id_text,
 				  .upgrade = t->req.upgrade,
 				  .via_name = px->cfg->frontend.via ? px->cfg->node.name : NULL };
@@ -277,7 +278,7 @@ static void txn_http_readable(struct client *cl)
 			return;
 		}
 	}
-	n = recv(cl->fd, buf_end(cl->in), buf_room(&px->bufs, cl->in), 0);
+	n = client_recv(cl, buf_end(cl->in), buf_room(&px->bufs, cl->in));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -353,7 +354,7 @@ static void txn_http_done(struct client *cl, bool keep_alive)
 	cl->txn = NULL;
 	cl->head_started = false;
 	if (!keep_alive || px->stopping || cl->close_after) {
-		shutdown(cl->fd, SHUT_WR);
+		client_shutdown(cl);
 		client_close(cl);
 		return;
 	}
@@ -565,9 +566,7 @@ static void response_flush(struct txn *t)
 	if (t->rs_ready)
 		iov[cnt++] = (struct iovec){ buf_start(t->rs), t->rs_ready };
 	if (cnt) {
-		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
-
-		n = sendmsg(cl->fd, &mh, MSG_NOSIGNAL);
+		n = client_sendv(cl, iov, cnt);
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			t->px->stats.aborted++;
 			client_close(cl);

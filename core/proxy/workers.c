@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
+#include "tls_ctx.h"
 #include "txn.h"
 
 enum wmsg_kind {
@@ -65,6 +66,7 @@ struct worker {
 struct workers {
 	struct pool *pool;
 	const struct config *cfg;
+	struct tls_ctx *tls; /* one reference; NULL without tls_listen */
 	unsigned n;
 	struct worker w[CFG_MAX_THREADS];
 	void (*drained)(void *arg);
@@ -351,6 +353,76 @@ static int worker_init(struct workers *ws, unsigned tid, struct loop *main_loop)
 	return 0;
 }
 
+static bool has_tls(const struct config *cfg)
+{
+	for (unsigned i = 0; i < cfg->frontend.nlisteners; i++)
+		if (cfg->frontend.listeners[i].tls)
+			return true;
+	return false;
+}
+
+static void log_certs(const struct tls_ctx *t, const char *what)
+{
+	for (size_t i = 0; i < tls_ctx_count(t); i++)
+		log_info("TLS: %s certificate %zu%s: %s", what, i + 1, i ? "" : " (default)",
+			 tls_ctx_names(t, i));
+}
+
+static int tls_setup(struct workers *ws)
+{
+	char err[512];
+
+	if (!has_tls(ws->cfg))
+		return 0;
+	if (tls_ctx_load(&ws->tls, ws->cfg, err, sizeof(err)) < 0) {
+		log_err("TLS: %s", err);
+		return -EINVAL;
+	}
+	log_certs(ws->tls, "loaded");
+	log_info("TLS: 1.2 and 1.3, ALPN http/1.1, %s", tls_cipher_order());
+	return 0;
+}
+
+int workers_check_tls(const struct config *cfg, char *err, size_t errlen)
+{
+	struct tls_ctx *t;
+
+	if (!has_tls(cfg))
+		return 0;
+	if (tls_ctx_load(&t, cfg, err, errlen) < 0)
+		return -1;
+	tls_ctx_put(t);
+	return 0;
+}
+
+static void swap_tls(void *arg)
+{
+	struct workers *ws = arg;
+
+	for (unsigned i = 0; i < ws->n; i++)
+		proxy_set_tls(ws->w[i].px, ws->tls);
+}
+
+int workers_tls_reload(struct workers *ws)
+{
+	struct tls_ctx *old = ws->tls, *t;
+	char err[512];
+
+	if (!old)
+		return 0;
+	/* Loaded while the threads run (files, keys: milliseconds); only the
+	 * swap waits for them to park. */
+	if (tls_ctx_load(&t, ws->cfg, err, sizeof(err)) < 0) {
+		log_err("reload: TLS: %s; keeping the certificates in use", err);
+		return -EINVAL;
+	}
+	ws->tls = t;
+	workers_run_isolated(ws, swap_tls, ws);
+	tls_ctx_put(old); /* freed once its last connection is gone */
+	log_certs(t, "reloaded");
+	return 0;
+}
+
 int workers_create(struct workers **out, struct loop *main_loop, struct pool *pool,
 		   const struct config *cfg)
 {
@@ -362,6 +434,10 @@ int workers_create(struct workers **out, struct loop *main_loop, struct pool *po
 	ws->pool = pool;
 	ws->cfg = cfg;
 	ws->n = pool_threads(pool);
+	if ((err = tls_setup(ws)) < 0) {
+		free(ws);
+		return err;
+	}
 	pthread_mutex_init(&ws->wait_lock, NULL);
 	pthread_cond_init(&ws->wait_cond, NULL);
 	for (unsigned i = 0; i < ws->n; i++) {
@@ -373,6 +449,7 @@ int workers_create(struct workers **out, struct loop *main_loop, struct pool *po
 			workers_destroy(ws);
 			return err;
 		}
+		proxy_set_tls(ws->w[i].px, ws->tls);
 	}
 	if (ws->n > 1 && (err = pool_add_observer(pool, forward_event, ws)) < 0) {
 		log_errno(err, "proxy threads: cannot observe the pool");
@@ -465,6 +542,7 @@ void workers_destroy(struct workers *ws)
 	}
 	pthread_cond_destroy(&ws->wait_cond);
 	pthread_mutex_destroy(&ws->wait_lock);
+	tls_ctx_put(ws->tls);
 	free(ws);
 }
 

@@ -17,6 +17,8 @@
 #ifndef ANDROMEDA_WORKERS_H
 #define ANDROMEDA_WORKERS_H
 
+#include <stddef.h>
+
 #include "proxy.h"
 
 struct workers;
@@ -24,9 +26,11 @@ struct loop;
 struct pool;
 struct config;
 
-/* Create the proxies (and their listeners, so that every SO_REUSEPORT
- * socket is bound before privileges are dropped) and the loops of threads
- * 1..n-1, where n = pool_threads(pool).  Returns 0 or -errno (logged). */
+/* Load the certificates of the TLS listeners (before privileges are
+ * dropped: keys are often readable by root only), create the proxies (and
+ * their listeners, so that every SO_REUSEPORT socket is bound before
+ * privileges are dropped) and the loops of threads 1..n-1, where n =
+ * pool_threads(pool).  Returns 0 or -errno (logged). */
 int workers_create(struct workers **out, struct loop *main_loop, struct pool *pool,
 		   const struct config *cfg);
 /* Start accepting and start the threads.  Call after dropping
@@ -45,6 +49,17 @@ void workers_get_stats(struct workers *ws, unsigned i, struct proxy_stats *st);
  * while the main thread waits).  Returns the number visited. */
 unsigned workers_for_each_route(struct workers *ws,
 				void (*fn)(const struct proxy_route *r, void *arg), void *arg);
+
+/* andromeda -t: load the certificates of tls_cert (if there is a TLS
+ * listener) and let them go.  Returns 0, or -1 with "FILE: reason" in
+ * err (tls_ctx.h says what is refused). */
+int workers_check_tls(const struct config *cfg, char *err, size_t errlen);
+/* Load the certificates of tls_cert again (SIGHUP) and give them to the
+ * connections accepted from now on; connections already open keep theirs.
+ * A file that does not load (tls_ctx.h: missing, unparsable, expired,
+ * key not matching) keeps the certificates in use, logged.  Returns 0,
+ * or -EINVAL.  Nothing to do without TLS listeners. */
+int workers_tls_reload(struct workers *ws);
 
 /* Hold every other thread between two loop iterations while fn(arg) runs
  * on the main thread (configuration reload writes what they read). */

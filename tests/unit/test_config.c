@@ -934,3 +934,56 @@ Test(config, health_host)
 		     6, "1..63 letters", NULL);
 	expect_error(MINIMAL "[backend]\nhealth_host = \n", 6, "is not a host name", NULL);
 }
+
+/* [frontend] listen and tls_listen take lists (SPEC "Second stage"). */
+Test(config, several_listeners)
+{
+	struct config cfg;
+
+	load_ok("[frontend]\nlisten = 198.18.0.10:80, 198.18.0.11:8080\n"
+		"tls_listen = 198.18.0.10:443\ntls_cert = /etc/a.pem, /etc/b.pem\n"
+		"[server web1]\naddress = 198.18.0.21:80\n",
+		&cfg);
+	cr_assert_eq(cfg.frontend.nlisteners, 3);
+	cr_expect_str_eq(cfg.frontend.listen.text, "198.18.0.10:80");
+	cr_expect_str_eq(cfg.frontend.listeners[1].ep.text, "198.18.0.11:8080");
+	cr_expect_not(cfg.frontend.listeners[1].tls);
+	cr_expect_str_eq(cfg.frontend.listeners[2].ep.text, "198.18.0.10:443");
+	cr_expect(cfg.frontend.listeners[2].tls);
+	cr_expect_eq(cfg.frontend.ntls_certs, 2);
+	cr_expect_str_eq(cfg.frontend.tls_cert[1], "/etc/b.pem");
+	cr_expect_eq(cfg.frontend.tls_handshake_timeout_ms, 10000);
+	config_free(&cfg);
+	/* TLS alone is a frontend too; listen names its first address. */
+	load_ok("[frontend]\ntls_listen = 198.18.0.10:443\ntls_cert = /etc/a.pem\n"
+		"tls_handshake_timeout = 3s\n[server web1]\naddress = 198.18.0.21:80\n",
+		&cfg);
+	cr_expect_eq(cfg.frontend.nlisteners, 1);
+	cr_expect_str_eq(cfg.frontend.listen.text, "198.18.0.10:443");
+	cr_expect_eq(cfg.frontend.tls_handshake_timeout_ms, 3000);
+	config_free(&cfg);
+}
+
+Test(config, listener_errors)
+{
+	const char *srv = "[server web1]\naddress = 198.18.0.21:80\n";
+	char text[512];
+
+	snprintf(text, sizeof(text), "[frontend]\nlisten = 198.18.0.10:80, 198.18.0.10:80\n%s",
+		 srv);
+	expect_error(text, 2, "listen: \"198.18.0.10:80\" is listed twice", NULL);
+	snprintf(text, sizeof(text), "[frontend]\nlisten = 198.18.0.10:80, nope\n%s", srv);
+	expect_error(text, 2, "listen: \"nope\" is not an IPv4 address:port", NULL);
+	snprintf(text, sizeof(text), "[frontend]\nlisten = ,\n%s", srv);
+	expect_error(text, 2, "listen: must list at least one", NULL);
+	snprintf(text, sizeof(text), "[frontend]\ntls_listen = 198.18.0.10:443\n%s", srv);
+	expect_error(text, 2, "tls_listen: needs tls_cert", NULL);
+	snprintf(text, sizeof(text),
+		 "[frontend]\nlisten = 198.18.0.10:80\ntls_cert = /etc/a.pem\n%s", srv);
+	expect_error(text, 3, "tls_cert: no tls_listen would use it", NULL);
+	snprintf(text, sizeof(text),
+		 "[frontend]\nlisten = 198.18.0.10:80\ntls_listen = 198.18.0.10:80\n"
+		 "tls_cert = /a.pem\n%s",
+		 srv);
+	expect_error(text, 3, "tls_listen: \"198.18.0.10:80\" is also in listen", NULL);
+}

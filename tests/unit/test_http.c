@@ -952,6 +952,22 @@ Test(http_rewrite, request_gets_via)
 	cr_expect_not_null(strstr(out, "\r\nVia: 1.0 lb1\r\n"), "%s", out);
 }
 
+/* A TLS listener says https; a client's own X-Forwarded-Proto is dropped. */
+Test(http_rewrite, forwarded_proto_follows_the_listener)
+{
+	struct rewrite_req r = { .client_ip = "198.18.0.2", .request_id = "id-1" };
+	char out[1024];
+	const char *in = "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\n\r\n";
+
+	rewrite_req(in, &r, out, sizeof(out));
+	cr_expect_not_null(strstr(out, "\r\nX-Forwarded-Proto: http\r\n"), "%s", out);
+	cr_expect_eq(count_str(out, "X-Forwarded-Proto"), 1, "%s", out);
+	r.https = true;
+	rewrite_req(in, &r, out, sizeof(out));
+	cr_expect_not_null(strstr(out, "\r\nX-Forwarded-Proto: https\r\n"), "%s", out);
+	cr_expect_eq(count_str(out, "X-Forwarded-Proto"), 1, "%s", out);
+}
+
 Test(http_rewrite, request_via_appends_to_received_ones)
 {
 	struct rewrite_req r = { .request_id = "id-1", .via_name = "lb1" };

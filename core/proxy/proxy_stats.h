@@ -38,19 +38,19 @@ static inline const char *tls_fail_name(enum tls_fail why)
 }
 
 struct proxy_stats {
-	uint64_t accepted;     /* client connections */
-	uint64_t requests;     /* requests (http) or connections (tcp) dispatched */
-	uint64_t responses;    /* responses completed */
-	uint64_t redispatched; /* re-assigned to another server */
-	uint64_t queued;       /* ever waited in a server queue */
-	uint64_t errors_4xx;   /* our own 4xx answers (bad input) */
-	uint64_t errors_5xx;   /* our own 502/503/504 */
-	uint64_t aborted;      /* connections closed mid-response */
-	uint64_t tls_handshakes;               /* completed */
-	uint64_t tls_resumed;                  /* of them, resumed sessions */
+	uint64_t accepted;       /* client connections */
+	uint64_t requests;       /* requests (http) or connections (tcp) dispatched */
+	uint64_t responses;      /* responses completed */
+	uint64_t redispatched;   /* re-assigned to another server */
+	uint64_t queued;         /* ever waited in a server queue */
+	uint64_t errors_4xx;     /* our own 4xx answers (bad input) */
+	uint64_t errors_5xx;     /* our own 502/503/504 */
+	uint64_t aborted;        /* connections closed mid-response */
+	uint64_t tls_handshakes; /* completed */
+	uint64_t tls_resumed;    /* of them, resumed sessions */
 	uint64_t tls_failures[TLS_FAIL_COUNT]; /* by cause */
-	unsigned clients;      /* open client connections now */
-	unsigned active;       /* requests in the routing table now */
+	unsigned clients;                      /* open client connections now */
+	unsigned active;                       /* requests in the routing table now */
 
 	/* For the metrics (core/daemon/stats_metrics.c). */
 	uint64_t bytes_in, bytes_out;   /* read from, written to clients */

@@ -141,13 +141,19 @@ static void proxy(const json_t *p, bool verbose)
 {
 	static const char *const errs[] = { "errors_4xx", "errors_5xx", "aborted", "threads",
 					    NULL };
-	json_t *threads = json_object_get(p, "threads");
+	json_t *threads = json_object_get(p, "threads"), *tls = json_object_get(p, "tls");
 
 	label("proxy:");
 	scalars(p, errs);
 	sublabel("errors");
 	printf("4xx=%lld 5xx=%lld aborted=%lld\n", num(p, "errors_4xx"), num(p, "errors_5xx"),
 	       num(p, "aborted"));
+	if (json_is_object(tls)) {
+		sublabel("tls");
+		printf("handshakes=%lld resumed=%lld\n", num(tls, "handshakes"),
+		       num(tls, "resumed"));
+		counters(tls, "failures", verbose); /* "    failures:" only when any */
+	}
 	if (verbose && json_array_size(threads) > 1) {
 		printf("  threads:\n");
 		print_table(threads, "    ");

@@ -84,4 +84,13 @@ bool sync_say_alive(struct sync *s);
  * `andromedactl peers`. */
 void sync_node_gone(struct sync *s, struct in_addr peer);
 
+/* sync_tls.c: the ticket key ring (s->hooks.tls_keys).  The MASTER's
+ * MSG_TLS_KEYS envelope into out (rotating first when due): its length,
+ * 0 without a ring, or -errno. */
+int sync_tls_build(struct sync *s, uint8_t *out, size_t cap);
+/* A MSG_TLS_KEYS received (verified, fresh): a BACKUP takes the ring. */
+void sync_tls_rx(struct sync *s, const struct msg *m);
+/* The role moved: a MASTER makes keys, a BACKUP follows. */
+void sync_tls_role(struct sync *s, bool master);
+
 #endif

@@ -41,6 +41,7 @@
 #include "proxy.h"
 #include "registry.h"
 #include "sigfd.h"
+#include "tls_keys.h"
 #include "workers.h"
 
 struct daemon {
@@ -196,7 +197,9 @@ static void on_ha_primary(void *arg, struct in_addr primary)
 
 static int ha_setup(struct daemon *d)
 {
-	struct sync_hooks hooks = { .applied = on_sync_applied, .arg = d };
+	struct sync_hooks hooks = { .applied = on_sync_applied,
+				    .arg = d,
+				    .tls_keys = tls_keys_process() };
 	struct ha_hooks ha_hooks = { .state = on_ha_state, .primary = on_ha_primary, .arg = d };
 	char why[512];
 	int err = msg_key_load(d->cfg->ha.key_file, &d->key, why, sizeof(why));

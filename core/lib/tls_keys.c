@@ -11,8 +11,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "loop.h"
 #include "wire.h"
 
 #define KEY_NEXT    0
@@ -67,15 +67,10 @@ void tls_keys_free(struct tls_keys *r)
 static struct tls_keys *process_ring;
 static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
-static uint64_t mono_ms(void)
+static void process_init(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	process_ring = tls_keys_create(TLS_KEYS_PERIOD_MS, loop_clock_ms());
 }
-
-static void process_init(void) { process_ring = tls_keys_create(TLS_KEYS_PERIOD_MS, mono_ms()); }
 
 struct tls_keys *tls_keys_process(void)
 {

@@ -50,7 +50,7 @@ void tls_keys_free(struct tls_keys *r);
 
 /* The process's ring, which every TLS listener of the daemon encrypts
  * tickets with and sync replicates: created on first use (period
- * TLS_KEYS_PERIOD_MS, CLOCK_MONOTONIC), never freed.  NULL only if that
+ * TLS_KEYS_PERIOD_MS, loop_clock_ms), never freed.  NULL only if that
  * creation failed.  Any thread. */
 struct tls_keys *tls_keys_process(void);
 

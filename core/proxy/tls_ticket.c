@@ -12,8 +12,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
-#include <time.h>
+#include <string.h>
 
+#include "loop.h"
 #include "tls_keys.h"
 
 static int ring_index = -1; /* SSL_CTX ex_data slot of the ring */
@@ -24,14 +25,6 @@ static void init_once(void)
 {
 	ring_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	cbc = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static int mac_init(EVP_MAC_CTX *hctx, const struct tls_key *k)
@@ -58,7 +51,7 @@ static int ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPH
 	if (!r)
 		return -1;
 	if (enc) {
-		tls_keys_tick(r, mono_ms()); /* a leader's rotation, when due */
+		tls_keys_tick(r, loop_clock_ms()); /* a leader's rotation, when due */
 		tls_keys_current(r, &k);
 		memcpy(name, k.name, TLS_KEY_NAME_LEN);
 		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(cbc)) != 1)

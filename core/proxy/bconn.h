@@ -6,6 +6,7 @@
 #define ANDROMEDA_BCONN_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "proxy_types.h"
 
@@ -33,5 +34,14 @@ void bconn_close_idle(struct proxy *px, struct server *srv);
 void bconn_want(struct bconn *bc, unsigned mask);
 /* Free closed backend connections (from the reaper, proxy.c). */
 void bconn_reap(struct proxy *px);
+
+/* I/O on a connected backend connection, plain or TLS alike, with the
+ * contract of recv(2) and send(2) (errno EAGAIN: wait for bconn_want's
+ * events).  Every byte to and from a server goes through these. */
+ssize_t bconn_recv(struct bconn *bc, void *buf, size_t len);
+ssize_t bconn_send(struct bconn *bc, const void *buf, size_t len);
+/* No more bytes to the server (a tunnel's half-close): shutdown(SHUT_WR),
+ * or TLS's close_notify. */
+void bconn_shutdown_write(struct bconn *bc);
 
 #endif

@@ -45,6 +45,7 @@ make_pki() {
 apache_tls_start() {
 	local d="$LAB_DIR/be1"
 	lab_apache_conf be1 "$BE_IP" || return 1
+	head -c 3000000 /dev/urandom >"$d/htdocs/www.example.test/big.bin" || return 1
 	chmod 755 "$PKI"
 	chmod 644 "$PKI"/be1.key
 	sed -i -e "s|^Listen $BE_IP:80\$|Listen $BE_IP:443 https|" \
@@ -122,6 +123,13 @@ check "a backend connection carried a second request (keep-alive)" \
 	grep -qE '^/index.html [A-Za-z]+ TLSv1\.[23] [1-9]' "$LAB_DIR/be1/logs/access.log"
 check "a new backend connection resumed its TLS session" \
 	grep -qE '^/index.html Resumed ' "$LAB_DIR/be1/logs/access.log"
+# Larger than every buffer on the way: TLS records decrypted ahead of the
+# socket's readiness, the reader stopped and resumed by a full buffer.
+want=$(sha256sum <"$LAB_DIR/be1/htdocs/www.example.test/big.bin")
+got=$(lab_exec client curl -s --max-time 20 "$URL/big.bin" | sha256sum)
+check_eq "3 MB through TLS, byte for byte" "$want" "$got"
+got=$(lab_exec client curl -s --max-time 20 --limit-rate 300k "$URL/big.bin" | sha256sum)
+check_eq "the same to a slow client (the proxy stops and resumes reading)" "$want" "$got"
 echo "# Apache, proxied requests: $(grep -c '^/index.html Initial' "$LAB_DIR/be1/logs/access.log") on new sessions, $(grep -c '^/index.html Resumed' "$LAB_DIR/be1/logs/access.log") on resumed ones"
 
 # --- 2. reload with a CA that did not sign be1's certificate -------------------

@@ -41,10 +41,9 @@ static int mac_init(EVP_MAC_CTX *hctx, const struct tls_key *k)
  * fill name and iv, set up both contexts, return 1 (or <0 on error);
  * decrypt: -1 error, 0 unknown key (full handshake), 1 ok, 2 ok but
  * issue a new ticket (an older key: the client moves to the current). */
-static int ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
-		     EVP_MAC_CTX *hctx, int enc)
+static int ticket(struct tls_keys *r, unsigned char name[16], unsigned char *iv,
+		  EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
-	struct tls_keys *r = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(s), ring_index);
 	struct tls_key k;
 	int found = 1;
 
@@ -66,7 +65,28 @@ static int ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPH
 	return found;
 }
 
-int tls_keys_attach_ring(SSL_CTX *ctx, struct tls_keys *ring)
+/* The process's ring.  No lookup through the SSL: OpenSSL calls the
+ * callback of the context the handshake started on (its session
+ * context), while SSL_get_SSL_CTX() already names the one SNI switched
+ * to, which carries no ring. */
+static int ticket_process(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+			  EVP_MAC_CTX *hctx, int enc)
+{
+	(void)s;
+	return ticket(tls_keys_process(), name, iv, cctx, hctx, enc);
+}
+
+/* A given ring, found on the connection's context (tests: no SNI switch). */
+static int ticket_ring(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+		       EVP_MAC_CTX *hctx, int enc)
+{
+	return ticket(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(s), ring_index), name, iv, cctx, hctx,
+		      enc);
+}
+
+static int attach(SSL_CTX *ctx, struct tls_keys *ring,
+		  int (*cb)(SSL *, unsigned char *, unsigned char *, EVP_CIPHER_CTX *,
+			    EVP_MAC_CTX *, int))
 {
 	pthread_once(&once, init_once);
 	if (ring_index < 0 || !cbc)
@@ -74,9 +94,14 @@ int tls_keys_attach_ring(SSL_CTX *ctx, struct tls_keys *ring)
 	if (!ring)
 		return -ENOMEM;
 	if (SSL_CTX_set_ex_data(ctx, ring_index, ring) != 1 ||
-	    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1)
+	    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, cb) != 1)
 		return -EIO;
 	return 0;
 }
 
-int tls_keys_attach(SSL_CTX *ctx) { return tls_keys_attach_ring(ctx, tls_keys_process()); }
+int tls_keys_attach_ring(SSL_CTX *ctx, struct tls_keys *ring)
+{
+	return attach(ctx, ring, ticket_ring);
+}
+
+int tls_keys_attach(SSL_CTX *ctx) { return attach(ctx, tls_keys_process(), ticket_process); }

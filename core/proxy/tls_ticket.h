@@ -13,9 +13,15 @@
 struct tls_keys;
 
 /* Encrypt ctx's tickets with the process's ring (tls_keys_process(): the
- * one sync replicates).  Returns 0, -ENOMEM (no ring) or -EIO. */
+ * one sync replicates).  With SNI, attach the default context only (the
+ * one the listener's connections start on): OpenSSL takes the ticket
+ * callback from that context even after the servername callback switched
+ * the connection to another (SSL_set_SSL_CTX).  Returns 0, -ENOMEM (no
+ * ring) or -EIO. */
 int tls_keys_attach(SSL_CTX *ctx);
-/* The same with a given ring, which must outlive ctx (tests). */
+/* The same with a given ring, which must outlive ctx; found through the
+ * connection's current context, so not for contexts SNI switches away
+ * from (tests). */
 int tls_keys_attach_ring(SSL_CTX *ctx, struct tls_keys *ring);
 
 #endif

@@ -214,7 +214,8 @@ static SSL_CTX *server_ctx(struct tls_keys *ring, int version)
 	SSL_CTX_set_max_proto_version(c, version);
 	/* No server-side cache: resumption can only come from the ticket. */
 	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
-	cr_assert_eq(tls_keys_attach_ring(c, ring), 0);
+	if (ring)
+		cr_assert_eq(tls_keys_attach_ring(c, ring), 0);
 	return c;
 }
 
@@ -257,8 +258,12 @@ static SSL_SESSION *pair_run(struct pair *p)
 	return SSL_get1_session(p->c);
 }
 
+/* Closed properly (close_notify): OpenSSL makes the session of a
+ * connection freed without it unresumable. */
 static void pair_free(struct pair *p)
 {
+	SSL_shutdown(p->c);
+	SSL_shutdown(p->s);
 	SSL_free(p->c);
 	SSL_free(p->s);
 }
@@ -328,4 +333,62 @@ Test(tls_resume, tls13_ticket_resumes_on_imported_ring, .init = make_cert, .fini
 Test(tls_resume, tls12_ticket_resumes_on_imported_ring, .init = make_cert, .fini = cert_free)
 {
 	resumption_case(TLS1_2_VERSION);
+}
+
+/* ---- the process ring, on a context whose connections SNI switches ---- */
+
+/* The listener's way: the default context has the ring; the servername
+ * callback moves the connection to another context (another
+ * certificate), which has none. */
+static int switch_ctx(SSL *s, int *alert, void *arg)
+{
+	(void)alert;
+	SSL_set_SSL_CTX(s, arg);
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static SSL_CTX *sni_server(SSL_CTX *sw, bool process_ring)
+{
+	SSL_CTX *c = server_ctx(NULL, TLS1_3_VERSION);
+
+	if (process_ring)
+		cr_assert_eq(tls_keys_attach(c), 0);
+	SSL_CTX_set_tlsext_servername_callback(c, switch_ctx);
+	SSL_CTX_set_tlsext_servername_arg(c, sw);
+	return c;
+}
+
+Test(tls_resume, process_ring_on_the_default_context_survives_sni, .init = make_cert,
+     .fini = cert_free)
+{
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *sw = server_ctx(NULL, TLS1_3_VERSION);
+	SSL_CTX *s1 = sni_server(sw, true), *s2 = sni_server(sw, true);
+	SSL_CTX *s3 = sni_server(sw, false);
+	struct pair p;
+	SSL_SESSION *sess;
+
+	SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_CLIENT);
+	p = pair_new(cctx, s1, NULL);
+	SSL_set_tlsext_host_name(p.c, "other.test");
+	sess = pair_run(&p);
+	cr_assert_eq(SSL_get_SSL_CTX(p.s), sw, "SNI switched the context");
+	cr_assert(SSL_SESSION_has_ticket(sess));
+	pair_free(&p);
+	p = pair_new(cctx, s2, sess);
+	SSL_set_tlsext_host_name(p.c, "other.test");
+	SSL_SESSION_free(pair_run(&p));
+	cr_assert(SSL_session_reused(p.s), "another context on the process ring resumes");
+	pair_free(&p);
+	p = pair_new(cctx, s3, sess);
+	SSL_set_tlsext_host_name(p.c, "other.test");
+	SSL_SESSION_free(pair_run(&p));
+	cr_assert_not(SSL_session_reused(p.s), "OpenSSL's own keys do not");
+	pair_free(&p);
+	SSL_SESSION_free(sess);
+	SSL_CTX_free(s1);
+	SSL_CTX_free(s2);
+	SSL_CTX_free(s3);
+	SSL_CTX_free(sw);
+	SSL_CTX_free(cctx);
 }

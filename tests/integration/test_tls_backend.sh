@@ -4,15 +4,19 @@
 # be1.example.test signed by a CA the test makes with openssl; a second
 # CA signed nothing of it.  Clients talk plain HTTP to the balancer.
 #   1. tls_ca = the right CA: be1 is UP (https health checks), requests
-#      are served, the backend connections are kept alive and new ones
-#      resume their TLS session (Apache logs it per request);
+#      are served (3 MB byte for byte, to a fast and a slow client), the
+#      backend connections are kept alive and new ones resume their TLS
+#      session;
 #   2. reload with the wrong CA: the health check fails ("tls error") and
 #      be1 goes DOWN: 503;  3. reload with the right CA: UP again;
 #   4. the wrong CA and no health check in sight (interval 1 h): the
 #      proxy's own connects fail the certificate check, logged with
 #      OpenSSL's reason, counted as connect failures: DOWN after `fall`;
 #   5. tls_verify = no with that wrong CA: served;
-#   6. andromeda -t refuses a missing tls_ca with "FILE: reason".
+#   6. mode tcp: each client connection's bytes carried in TLS to be1;
+#   7. andromeda -t refuses a missing tls_ca with "FILE: reason".
+# Apache's access log says per request whether the connection's TLS
+# session was resumed, and the request's number on its connection.
 set -uo pipefail
 source "$(dirname "$0")/../lib/lab.sh"
 source "$SRC_DIR/tests/lib/lab-apache.sh"
@@ -72,11 +76,11 @@ apache_tls_start() {
 		--cacert "$PKI/good-ca.pem" --resolve "$NAME:443:$BE_IP" "https://$NAME/healthz"
 }
 
-# write_conf CA [INTERVAL] [VERIFY]
+# write_conf CA [INTERVAL] [VERIFY] [MODE]
 write_conf() {
 	{
 		lab_node_conf lb1
-		printf '[frontend]\nlisten = %s:80\n\n' "$LAB_LB_IP"
+		printf '[frontend]\nlisten = %s:80\nmode = %s\n\n' "$LAB_LB_IP" "${4:-http}"
 		printf '[backend]\nhealth_check = /healthz\nhealth_interval = %s\n' "${2:-200ms}"
 		printf 'health_timeout = 200ms\nrise = 1\nfall = 2\nretries = 0\n\n'
 		printf '[server be1]\naddress = %s:443\ntls = yes\ntls_ca = %s\n' "$BE_IP" "$1"
@@ -173,7 +177,18 @@ check "be1 is UP without verification" lab_wait_for 5 lab_server_state_is be1 up
 check_eq "served without verification" 200 "$(code noverify)"
 lab_stop_andromeda
 
-# --- 6. andromeda -t -----------------------------------------------------------
+# --- 6. mode tcp: the bytes of each client connection, in TLS to be1 -------------
+mv "$LAB_DIR/andromeda.log" "$LAB_DIR/andromeda.3.log"
+write_conf "$PKI/good-ca.pem" 200ms yes tcp
+require "andromeda starts (mode tcp)" lab_start_andromeda "$LAB_DIR/lb.conf"
+check "be1 is UP" lab_wait_for 5 lab_server_state_is be1 up
+body=$(lab_exec client curl -s --max-time 3 "$URL/")
+check_eq "a plain HTTP connection is carried in TLS to be1" "be1 www.example.test" "$body"
+got=$(lab_exec client curl -s --max-time 20 "$URL/big.bin" | sha256sum)
+check_eq "3 MB through the TLS tunnel, byte for byte" "$want" "$got"
+lab_stop_andromeda
+
+# --- 7. andromeda -t -----------------------------------------------------------
 write_conf "$LAB_DIR/nonexistent-ca.pem"
 out=$("$ANDROMEDA" -t -c "$LAB_DIR/lb.conf" 2>&1)
 rc=$?

@@ -28,15 +28,15 @@ struct tls_server {
 	char host[CFG_HOST_MAX];            /* SNI and the name to verify; "" = none */
 	char ip[CFG_ADDR_TEXT_MAX];         /* without a host: the address to verify */
 	unsigned refs;                      /* atomic: the table's + one per connection */
+	struct tls_server *next;            /* in the table */
 	SSL_SESSION *sess[CFG_MAX_THREADS]; /* the latest, per proxy thread */
 };
 
 /* The servers' contexts.  Written by the main thread only while no proxy
  * thread runs (start) or all are parked (reload): the parking's lock
  * orders it before their next read. */
-static struct tls_server **table;
-static size_t ntable;
-static int ex_server = -1, ex_tid = -1;
+static struct tls_server *table;
+static int ex_slot = -1; /* an SSL's &ts->sess[its thread] */
 
 static void server_free(struct tls_server *ts)
 {
@@ -54,10 +54,10 @@ void tls_server_put(struct tls_server *ts)
 
 struct tls_server *tls_server_get(const char *name)
 {
-	for (size_t i = 0; i < ntable; i++)
-		if (!strcmp(table[i]->name, name)) {
-			__atomic_add_fetch(&table[i]->refs, 1, __ATOMIC_ACQ_REL);
-			return table[i];
+	for (struct tls_server *ts = table; ts; ts = ts->next)
+		if (!strcmp(ts->name, name)) {
+			__atomic_add_fetch(&ts->refs, 1, __ATOMIC_ACQ_REL);
+			return ts;
 		}
 	return NULL;
 }
@@ -65,13 +65,12 @@ struct tls_server *tls_server_get(const char *name)
 /* Keep the newest session of (server, thread); 1: we hold its reference. */
 static int new_session(SSL *ssl, SSL_SESSION *sess)
 {
-	struct tls_server *ts = SSL_get_ex_data(ssl, ex_server);
-	uintptr_t tid = (uintptr_t)SSL_get_ex_data(ssl, ex_tid);
+	SSL_SESSION **slot = SSL_get_ex_data(ssl, ex_slot);
 
-	if (!ts || tid >= CFG_MAX_THREADS)
+	if (!slot)
 		return 0;
-	SSL_SESSION_free(ts->sess[tid]);
-	ts->sess[tid] = sess;
+	SSL_SESSION_free(*slot);
+	*slot = sess;
 	return 1;
 }
 
@@ -147,46 +146,40 @@ static int server_new(const struct config *cfg, const struct cfg_server *cs,
 	return 0;
 }
 
-static void table_free(struct tls_server **t, size_t n)
+static void table_free(struct tls_server *ts)
 {
-	for (size_t i = 0; i < n; i++)
-		tls_server_put(t[i]);
-	free(t);
+	while (ts) {
+		struct tls_server *next = ts->next;
+
+		tls_server_put(ts);
+		ts = next;
+	}
 }
 
 int tls_backend_configure(const struct config *cfg, char *err, size_t errlen)
 {
-	struct tls_server **t = calloc(cfg->nservers + 1, sizeof(*t));
-	size_t n = 0;
+	struct tls_server *head = NULL, **tail = &head;
 	int rc = 0;
 
-	if (ex_server < 0) {
-		ex_server = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-		ex_tid = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-	}
-	if (!t) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	if (ex_slot < 0)
+		ex_slot = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	for (size_t i = 0; i < cfg->nservers && rc == 0; i++)
 		if (cfg->servers[i].tls &&
-		    (rc = server_new(cfg, &cfg->servers[i], &t[n], err, errlen)) == 0)
-			n++;
+		    (rc = server_new(cfg, &cfg->servers[i], tail, err, errlen)) == 0)
+			tail = &(*tail)->next;
 	if (rc < 0) {
-		table_free(t, n);
+		table_free(head);
 		return rc;
 	}
-	table_free(table, ntable);
-	table = t;
-	ntable = n;
+	table_free(table);
+	table = head;
 	return 0;
 }
 
 void tls_backend_clear(void)
 {
-	table_free(table, ntable);
+	table_free(table);
 	table = NULL;
-	ntable = 0;
 }
 
 SSL *tls_server_ssl(struct tls_server *ts, int fd, unsigned tid)
@@ -196,15 +189,15 @@ SSL *tls_server_ssl(struct tls_server *ts, int fd, unsigned tid)
 
 	if (!ssl)
 		return NULL;
-	ok = SSL_set_fd(ssl, fd) == 1 && SSL_set_ex_data(ssl, ex_server, ts) == 1 &&
-	     SSL_set_ex_data(ssl, ex_tid, (void *)(uintptr_t)tid) == 1;
+	ok = tid < CFG_MAX_THREADS && SSL_set_fd(ssl, fd) == 1 &&
+	     SSL_set_ex_data(ssl, ex_slot, &ts->sess[tid]) == 1;
 	if (ok && ts->host[0])
 		ok = SSL_set_tlsext_host_name(ssl, ts->host) == 1 &&
 		     SSL_set1_host(ssl, ts->host) == 1;
 	else if (ok)
 		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ts->ip) == 1;
 	/* A session from an earlier connection of this thread: resumption. */
-	if (ok && tid < CFG_MAX_THREADS && ts->sess[tid])
+	if (ok && ts->sess[tid])
 		ok = SSL_set_session(ssl, ts->sess[tid]) == 1;
 	if (!ok) {
 		log_warnx("server %s: cannot set up a TLS connection", ts->name);

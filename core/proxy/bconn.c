@@ -250,7 +250,7 @@ static void bconn_handshake(struct bconn *bc)
 			else
 				log_warnx("server %s: %s", bc->srv->name, why);
 		}
-		bc->cb->failed(bc->txn, FAIL_CONNECT);
+		bc->cb->failed(bc->txn, FAIL_TLS);
 	}
 }
 
@@ -271,7 +271,7 @@ static void bconn_connected(struct bconn *bc)
 		return;
 	}
 	if (!(bc->ssl = tls_server_ssl(bc->tls, bc->fd, bc->px->tid))) {
-		bc->cb->failed(t, FAIL_CONNECT);
+		bc->cb->failed(t, FAIL_TLS);
 		return;
 	}
 	bconn_handshake(bc);

@@ -15,7 +15,8 @@ struct bconn_cb {
 	/* The connect completed (not called for a reused connection:
 	 * bconn_attach's 1 says that at once). */
 	void (*connected)(struct txn *t);
-	/* The connect failed or timed out (FAIL_CONNECT, FAIL_CONNECT_TMO). */
+	/* The connect failed or timed out (FAIL_CONNECT, FAIL_CONNECT_TMO), or
+	 * its TLS handshake failed (FAIL_TLS): nothing was sent. */
 	void (*failed)(struct txn *t, enum server_fail why);
 	/* Connected and ready: events is LOOP_READ and/or LOOP_WRITE. */
 	void (*io)(struct txn *t, unsigned events);

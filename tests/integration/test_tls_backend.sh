@@ -165,6 +165,7 @@ check_eq "nothing reached Apache's application" "$before" "$(proxied)"
 check "the proxy logged OpenSSL's reason" \
 	logged "server be1: certificate verify failed: unable to get local issuer certificate"
 check "counted as connect failures: be1 DOWN after fall = 2" lab_server_state_is be1 down
+check "the DOWN line names the cause" logged "is DOWN (2 consecutive failed requests, last: tls error)"
 failures=$(lab_server_field be1 failures)
 check "status counts the failures ($failures)" test "${failures:-0}" -ge 2
 lab_stop_andromeda

@@ -49,8 +49,11 @@ static int ticket(struct tls_keys *r, unsigned char name[16], unsigned char *iv,
 
 	if (!r)
 		return -1;
+	/* A leader's rotation, when due: before a ticket is made, and before
+	 * one is read (after hours without clients, an old key must not be
+	 * current still; without [ha] nothing else rotates). */
+	tls_keys_tick(r, loop_clock_ms());
 	if (enc) {
-		tls_keys_tick(r, loop_clock_ms()); /* a leader's rotation, when due */
 		tls_keys_current(r, &k);
 		memcpy(name, k.name, TLS_KEY_NAME_LEN);
 		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(cbc)) != 1)

@@ -3,7 +3,9 @@
  * (round trip, every byte tampered, wrong cluster key, truncation), and
  * real resumption through OpenSSL in memory: a ticket issued by one
  * server context resumes on another that imported the ring, and not on
- * one with a ring of its own. */
+ * one with a ring of its own; the process ring attached to a default
+ * context whose connections SNI moves to another; a due leader rotated
+ * by the ticket callback itself. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <openssl/x509.h>
 #include <string.h>
 
+#include "loop.h"
 #include "tls_keys.h"
 #include "tls_ticket.h"
 
@@ -302,23 +305,26 @@ static void cert_free(void)
 	EVP_PKEY_free(pkey);
 }
 
+/* The ticket callback ticks the ring on the monotonic clock: rings
+ * made now, so that none is due during the test. */
 static void resumption_case(int version)
 {
-	struct tls_keys *a = tls_keys_create(HOUR, 0), *b = tls_keys_create(HOUR, 0);
-	struct tls_keys *c = tls_keys_create(HOUR, 0);
+	uint64_t t = loop_clock_ms();
+	struct tls_keys *a = tls_keys_create(HOUR, t), *b = tls_keys_create(HOUR, t);
+	struct tls_keys *c = tls_keys_create(HOUR, t);
 	uint8_t buf[TLS_KEYS_WIRE_MAX];
-	int len = export_ring(a, 0, buf);
+	int len = export_ring(a, t, buf);
 
-	cr_assert_eq(tls_keys_import(b, cluster, sizeof(cluster), 0, buf, (size_t)len), 1);
+	cr_assert_eq(tls_keys_import(b, cluster, sizeof(cluster), t, buf, (size_t)len), 1);
 	cr_assert(resumes(a, a, version), "same server resumes");
 	cr_assert(resumes(a, b, version), "the imported ring resumes");
 	cr_assert_not(resumes(a, c, version), "a ring of its own does not");
-	/* After one rotation on the issuer, its old tickets still resume on
-	 * the follower, and after three they do not. */
-	tls_keys_rotate(b, 0);
+	/* After one rotation of the importer's ring the issuer's tickets still
+	 * resume there (renewed under the new current), after three not. */
+	tls_keys_rotate(b, t);
 	cr_assert(resumes(a, b, version), "old current still decrypts");
-	tls_keys_rotate(b, 0);
-	tls_keys_rotate(b, 0);
+	tls_keys_rotate(b, t);
+	tls_keys_rotate(b, t);
 	cr_assert_not(resumes(a, b, version), "dropped after three rotations");
 	tls_keys_free(a);
 	tls_keys_free(b);
@@ -391,4 +397,21 @@ Test(tls_resume, process_ring_on_the_default_context_survives_sni, .init = make_
 	SSL_CTX_free(s3);
 	SSL_CTX_free(sw);
 	SSL_CTX_free(cctx);
+}
+
+/* A leader whose period is over rotates inside the handshake that issues
+ * a ticket: no timer needed on a node without [ha]. */
+Test(tls_resume, a_due_leader_rotates_in_the_ticket_callback, .init = make_cert, .fini = cert_free)
+{
+	struct tls_keys *due = tls_keys_create(1000, loop_clock_ms() - 5000);
+	struct tls_keys *follower = tls_keys_create(1000, loop_clock_ms() - 5000);
+	uint64_t g = tls_keys_generation(due), gf = tls_keys_generation(follower);
+
+	tls_keys_set_leader(follower, false);
+	cr_assert(resumes(due, due, TLS1_3_VERSION));
+	cr_assert_gt(tls_keys_generation(due), g, "rotated by the callback");
+	cr_assert(resumes(follower, follower, TLS1_3_VERSION));
+	cr_assert_eq(tls_keys_generation(follower), gf, "a follower never rotates itself");
+	tls_keys_free(due);
+	tls_keys_free(follower);
 }

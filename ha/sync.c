@@ -133,13 +133,13 @@ static void server_to_sync(const struct sync *s, const struct server *srv, struc
 	pool_unlock(srv->pool);
 }
 
-/* The ticket key ring goes with each snapshot: a BACKUP that missed one
- * has it a second later, one that connects has it with its first
- * snapshot. */
+/* The ticket key ring goes with the snapshot a BACKUP asks for on its
+ * session (so each has it once connected), and with the periodic one
+ * when it changed (a rotation) and every few seconds (sync_tls.c). */
 static void send_tls_keys(struct sync *s, struct session *ss)
 {
 	uint8_t buf[MSG_MAX_LEN];
-	int len = sync_tls_build(s, buf, sizeof(buf));
+	int len = sync_tls_build(s, ss, buf, sizeof(buf));
 
 	if (len < 0)
 		log_errno(len, "sync: encoding the TLS ticket keys");

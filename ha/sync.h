@@ -37,7 +37,8 @@ struct sync_hooks {
 	void (*applied)(void *arg, uint64_t state_seq, bool snapshot, const char *from);
 	void *arg;
 	/* The TLS ticket key ring to replicate (NULL: none): a MASTER sends
-	 * it with every snapshot, a BACKUP takes the MASTER's (sync_tls.c). */
+	 * it (sessions, and UDP when it changed), a BACKUP takes the MASTER's
+	 * (sync_tls.c). */
 	struct tls_keys *tls_keys;
 };
 

@@ -3,7 +3,9 @@
  *
  * The MASTER leads the ring (makes and rotates the keys) and sends it,
  * encrypted under a key derived from the cluster key (tls_keys_export:
- * the envelope authenticates but does not hide), with every snapshot.  A
+ * the envelope authenticates but does not hide): on each BACKUP's session
+ * with the snapshot it asks for, and over UDP when it changed and every
+ * SYNC_TLS_REPEAT_MS.  A
  * BACKUP follows: it takes each ring it receives and does not rotate;
  * when it becomes MASTER it leads the ring it has, so the tickets its
  * clients hold still decrypt.  docs/protocol.md "MSG_TLS_KEYS". */
@@ -18,6 +20,10 @@
 #include "tls_keys.h"
 #include "vrrp.h"
 
+/* The ring over UDP at least this often (a BACKUP whose session is
+ * down still gets it), and at once when it changed. */
+#define SYNC_TLS_REPEAT_MS 10000
+
 /* The current key's name, shortened, for log lines: names are not
  * secret (every ticket carries its key's name in clear), and two nodes
  * that log the same one encrypt tickets alike. */
@@ -31,10 +37,11 @@ static const char *current_name(struct tls_keys *r, char out[9])
 	return out;
 }
 
-int sync_tls_build(struct sync *s, uint8_t *out, size_t cap)
+int sync_tls_build(struct sync *s, const struct session *ss, uint8_t *out, size_t cap)
 {
 	uint8_t payload[TLS_KEYS_WIRE_MAX];
 	uint64_t now = loop_clock_ms(); /* the ring's clock: the handshakes' */
+	uint64_t gen;
 	char name[9];
 	int len;
 
@@ -44,6 +51,13 @@ int sync_tls_build(struct sync *s, uint8_t *out, size_t cap)
 	if (tls_keys_tick(s->hooks.tls_keys, now))
 		log_info("sync: TLS ticket keys rotated (current key %s)",
 			 current_name(s->hooks.tls_keys, name));
+	gen = tls_keys_generation(s->hooks.tls_keys);
+	if (!ss) {
+		if (gen == s->tls_udp_gen && now - s->tls_udp_ms < SYNC_TLS_REPEAT_MS)
+			return 0;
+		s->tls_udp_gen = gen;
+		s->tls_udp_ms = now;
+	}
 	len = tls_keys_export(s->hooks.tls_keys, s->key->bytes, s->key->len, now, payload,
 			      sizeof(payload));
 	return len < 0 ? len : sync_envelope(s, MSG_TLS_KEYS, payload, (size_t)len, out, cap);

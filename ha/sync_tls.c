@@ -5,10 +5,9 @@
  * encrypted under a key derived from the cluster key (tls_keys_export:
  * the envelope authenticates but does not hide): on each BACKUP's session
  * with the snapshot it asks for, and over UDP when it changed and every
- * SYNC_TLS_REPEAT_MS.  A
- * BACKUP follows: it takes each ring it receives and does not rotate;
- * when it becomes MASTER it leads the ring it has, so the tickets its
- * clients hold still decrypt.  docs/protocol.md "MSG_TLS_KEYS". */
+ * SYNC_TLS_REPEAT_MS.  A BACKUP follows: it takes each ring it receives
+ * and does not rotate; when it becomes MASTER it leads the ring it has,
+ * so the tickets its clients hold still decrypt.  docs/protocol.md "MSG_TLS_KEYS". */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>

@@ -133,6 +133,22 @@ static void server_to_sync(const struct sync *s, const struct server *srv, struc
 	pool_unlock(srv->pool);
 }
 
+/* The ticket key ring goes with the snapshot a BACKUP asks for on its
+ * session (so each has it once connected), and with the periodic one
+ * when it changed (a rotation) and every few seconds (sync_tls.c). */
+static void send_tls_keys(struct sync *s, struct session *ss)
+{
+	uint8_t buf[MSG_MAX_LEN];
+	int len = sync_tls_build(s, ss, buf, sizeof(buf));
+
+	if (len < 0)
+		log_errno(len, "sync: encoding the TLS ticket keys");
+	else if (len > 0 && ss)
+		sync_session_send(ss, buf, (size_t)len);
+	else if (len > 0)
+		udp_send(s, buf, (size_t)len);
+}
+
 /* Send the whole pool, in chunks, over UDP (ss NULL) or one session. */
 static void send_snapshot(struct sync *s, struct session *ss)
 {
@@ -167,6 +183,7 @@ static void send_snapshot(struct sync *s, struct session *ss)
 	}
 	s->c.tx_snapshots++;
 	s->last_snapshot_ms = loop_now_ms(s->loop);
+	send_tls_keys(s, ss);
 }
 
 static void send_delta(struct sync *s, struct server *srv, enum sync_op op)
@@ -465,6 +482,9 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 	case MSG_ALIVE:
 		rx_backup(s, ss, &m);
 		break;
+	case MSG_TLS_KEYS:
+		sync_tls_rx(s, &m);
+		break;
 	case MSG_BYE:
 		if (ss)
 			sync_session_rx_bye(ss, &m);
@@ -569,6 +589,7 @@ int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, st
 		sync_close(s);
 		return err;
 	}
+	sync_tls_role(s, is_master(s));
 	if (vrrp_get_state(vrrp) == VRRP_BACKUP) /* as at every entry into BACKUP */
 		vrrp_hold_preempt(vrrp, loop_now_ms(loop) + SYNC_PREEMPT_HOLD_MS);
 	*out = s;
@@ -596,6 +617,7 @@ void sync_role_changed(struct sync *s)
 	/* Whoever is MASTER next, its state replaces ours, whatever its
 	 * sequence (it may have missed our changes while we led). */
 	s->applied_from = is_master(s) ? s->self.s_addr : 0;
+	sync_tls_role(s, is_master(s));
 	/* A BACKUP (a restarted node, a link back) takes the live MASTER's
 	 * state before it may preempt it: otherwise it would serve a pool of
 	 * servers it has not checked yet.  Bounded, in case no state comes. */

@@ -30,6 +30,7 @@ struct config;
 struct pool;
 struct vrrp;
 struct sync;
+struct tls_keys;
 
 struct sync_hooks {
 	/* A snapshot or delta was applied on a BACKUP (journal it): a delta
@@ -37,6 +38,10 @@ struct sync_hooks {
 	 * another state sequence), never for the periodic repeat. */
 	void (*applied)(void *arg, uint64_t state_seq, bool snapshot, const char *from);
 	void *arg;
+	/* The TLS ticket key ring to replicate (NULL: none): a MASTER sends
+	 * it (sessions, and UDP when it changed), a BACKUP takes the MASTER's
+	 * (sync_tls.c). */
+	struct tls_keys *tls_keys;
 };
 
 /* Open the UDP channel and the TCP listener on cfg->ha.sync_port.  self:

@@ -68,6 +68,7 @@ struct sync {
 	struct log_limit send_limit;
 	struct sync_node nodes[SYNC_MAX_SESSIONS];
 	unsigned nnodes;
+	uint64_t tls_udp_gen, tls_udp_ms; /* sync_tls.c: the ring last multicast */
 };
 
 /* The envelope of every message we send: our sender id, the next
@@ -91,5 +92,16 @@ bool sync_say_alive(struct sync *s);
 /* A BACKUP's session to us ended: it is no longer "connected" in
  * `andromedactl peers`. */
 void sync_node_gone(struct sync *s, struct in_addr peer);
+
+/* sync_tls.c: the ticket key ring (s->hooks.tls_keys).  The MASTER's
+ * MSG_TLS_KEYS envelope into out (rotating first when due): its length,
+ * or 0 when there is nothing to send (no ring; over UDP, ss NULL, the
+ * ring is sent when it changed and every SYNC_TLS_REPEAT_MS), or -errno.
+ * On a session, always (it answers a snapshot request). */
+int sync_tls_build(struct sync *s, const struct session *ss, uint8_t *out, size_t cap);
+/* A MSG_TLS_KEYS received (verified, fresh): a BACKUP takes the ring. */
+void sync_tls_rx(struct sync *s, const struct msg *m);
+/* The role moved: a MASTER makes keys, a BACKUP follows. */
+void sync_tls_role(struct sync *s, bool master);
 
 #endif

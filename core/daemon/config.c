@@ -47,6 +47,7 @@ static int set_listen(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_certs(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_peers(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_sni(struct cfgk *e, const struct cfg_key *k, const char *v);
 
 #define FSIZE(type, fld) sizeof(((type *)0)->fld)
 /* KEY: any setter (numbers with it are plain whole numbers); NUMK: a
@@ -114,6 +115,10 @@ static const struct cfg_key keys[] = {
 	SRVK("address", set_endpoint, addr, 0, 0, true),
 	SRVK("weight", cfgk_set_num, weight, 1, 256, false),
 	SRVK("health_host", cfgk_set_host, health_host, 0, 0, false),
+	SRVK("tls", cfgk_set_bool, tls, 0, 0, false),
+	SRVK("tls_verify", cfgk_set_bool, tls_verify, 0, 0, false),
+	SRVK("tls_ca", cfgk_set_str, tls_ca, 1, 0, false),
+	SRVK("tls_sni", set_sni, tls_sni, 0, 0, false),
 
 	KEY(S_HA, "interface", set_ifname, ha.interface, 0, 0, true),
 	KEY(S_HA, "vrid", cfgk_set_num, ha.vrid, 1, 255, true),
@@ -325,6 +330,19 @@ static int set_peers(struct cfgk *e, const struct cfg_key *k, const char *v)
 	return 0;
 }
 
+/* A server name for SNI (RFC 6066 3): a host name, no port, no address. */
+static int set_sni(struct cfgk *e, const struct cfg_key *k, const char *v)
+{
+	if (cfgf_host(&e->f, k->name, v) < 0)
+		return -1;
+	if (strchr(v, ':') || strspn(v, "0123456789.") == strlen(v))
+		return cfgk_fail(e,
+				 "%s: \"%s\": a host name without a port (SNI carries no address)",
+				 k->name, v);
+	memcpy(cfgk_field(e, k), v, strlen(v) + 1);
+	return 0;
+}
+
 static int server_begin(struct ctx *c, const char *name)
 {
 	struct config *cfg = c->cfg;
@@ -357,6 +375,7 @@ static int server_begin(struct ctx *c, const char *name)
 	memset(srv, 0, sizeof(*srv));
 	memcpy(srv->name, name, strlen(name) + 1);
 	srv->weight = 1;
+	srv->tls_verify = true;
 	srv->line = c->e.f.lineno;
 	snprintf(label, sizeof(label), "server %s", name);
 	cfgk_enter(&c->e, S_SERVER, srv, label);
@@ -484,6 +503,12 @@ static int check_required(struct ctx *c)
 			return cfgf_fail(&c->e.f, cfg->servers[i].line,
 					 "missing required key "
 					 "\"address\" in [server %s]",
+					 cfg->servers[i].name);
+	for (size_t i = 0; i < cfg->nservers; i++)
+		if (!cfg->servers[i].tls &&
+		    (cfg->servers[i].tls_ca[0] || cfg->servers[i].tls_sni[0]))
+			return cfgf_fail(&c->e.f, cfg->servers[i].line,
+					 "[server %s]: tls_ca and tls_sni need tls = yes",
 					 cfg->servers[i].name);
 	if (cfg->nservers == 0 && !cfg->registration.enabled)
 		return cfgf_fail(&c->e.f, line_of(c, S_REG, "enabled"),

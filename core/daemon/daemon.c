@@ -42,6 +42,8 @@
 #include "registry.h"
 #include "sigfd.h"
 #include "stats.h"
+#include "tls_backend.h"
+#include "tls_keys.h"
 #include "workers.h"
 
 struct daemon {
@@ -213,7 +215,9 @@ static void on_ha_unproven(void *arg, struct in_addr src)
 
 static int ha_setup(struct daemon *d)
 {
-	struct sync_hooks hooks = { .applied = on_sync_applied, .arg = d };
+	struct sync_hooks hooks = { .applied = on_sync_applied,
+				    .arg = d,
+				    .tls_keys = tls_keys_process() };
 	struct ha_hooks ha_hooks = { .state = on_ha_state,
 				     .primary = on_ha_primary,
 				     .unproven = on_ha_unproven,
@@ -280,6 +284,17 @@ static int add_static_servers(struct daemon *d)
 	return 0;
 }
 
+/* HTTPS servers' CA files are read now, while still root. */
+static int tls_backends_setup(struct daemon *d)
+{
+	char why[512];
+	int err = tls_backend_configure(d->cfg, why, sizeof(why));
+
+	if (err < 0)
+		log_err("%s", why);
+	return err;
+}
+
 static int control_setup(struct daemon *d)
 {
 	int err = control_open(&d->control, d->loop, d->cfg->node.control_socket);
@@ -327,7 +342,7 @@ static int daemon_setup(struct daemon *d)
 	}
 	if (!(d->sd = sdnotify_open(d->loop)) || !(d->pool = pool_create(d->cfg)))
 		return -ENOMEM;
-	if ((err = add_static_servers(d)) < 0)
+	if ((err = add_static_servers(d)) < 0 || (err = tls_backends_setup(d)) < 0)
 		return err;
 	/* The registered servers come back from the journal before this node
 	 * advertises or serves (SPEC "Journal"). */
@@ -369,6 +384,7 @@ static void daemon_teardown(struct daemon *d)
 	workers_destroy(d->workers);
 	djournal_close(d->journal);
 	pool_destroy(d->pool);
+	tls_backend_clear();
 	sdnotify_close(d->sd);
 	if (d->sigfd >= 0)
 		close(d->sigfd);

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "macros.h"
 #include "pool.h"
+#include "tls_backend.h"
 
 static bool ha_changed(const struct config *o, const struct config *n)
 {
@@ -132,6 +133,12 @@ int daemon_reload(struct config *live, struct pool *pool)
 
 	if (config_load(live->path, &n, err, sizeof(err)) < 0) {
 		log_err("reload: %s; keeping the running configuration", err);
+		return -1;
+	}
+	/* The proxy threads are parked: their servers' TLS contexts may change. */
+	if (tls_backend_configure(&n, err, sizeof(err)) < 0) {
+		log_err("reload: %s; keeping the running configuration", err);
+		config_free(&n);
 		return -1;
 	}
 	warn_restart_keys(live, &n);

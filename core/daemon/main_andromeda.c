@@ -11,6 +11,7 @@
 #include "workers.h"
 #include "msg.h"
 #include "log.h"
+#include "tls_backend.h"
 
 #define DEFAULT_CONFIG "/etc/andromeda/andromeda.conf"
 
@@ -114,12 +115,14 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return rc < 0 ? 1 : 0;
 	}
-	if (workers_check_tls(&cfg, err, sizeof(err)) < 0) {
+	if ((a.test && tls_backend_configure(&cfg, err, sizeof(err)) < 0) ||
+	    workers_check_tls(&cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		config_free(&cfg);
 		return 2;
 	}
 	if (a.test) {
+		tls_backend_clear();
 		printf("configuration file %s is valid\n", a.path);
 		config_free(&cfg);
 		return 0;

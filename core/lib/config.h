@@ -54,6 +54,11 @@ struct cfg_server {
 	unsigned weight;                /* 1..256, default 1 */
 	char health_host[CFG_HOST_MAX]; /* Host of its checks; "" = backend.health_host */
 	int line;                       /* of the [server NAME] section, for errors */
+	/* HTTPS to this server (core/proxy/tls_backend.h, docs/configuration.md). */
+	bool tls;                   /* default no */
+	bool tls_verify;            /* check its certificate, default yes */
+	char tls_ca[PATH_MAX];      /* CA file (PEM); "" = the system's store */
+	char tls_sni[CFG_HOST_MAX]; /* SNI and name to verify; "" = health host, else none */
 };
 
 struct config {

@@ -42,7 +42,8 @@ enum msg_type {
 	MSG_HELLO = 7,        /* sync session: freshness challenge and its answer */
 	MSG_BYE = 8,          /* sync session: why the sender closes it on purpose */
 	MSG_ALIVE = 9,        /* sync: a BACKUP, on its session, every advert interval */
-	MSG_TYPE_MAX = 9,
+	MSG_TLS_KEYS = 10,    /* sync: the TLS ticket key ring, encrypted (tls_keys.h) */
+	MSG_TYPE_MAX = 10,
 };
 
 /* Why a message was dropped; counted per cause by every receiver.

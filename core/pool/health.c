@@ -17,6 +17,7 @@
  * the staggered phases they were given when added. */
 #include "health.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@
 #define HC_BODY_MAX       (64u * 1024u)
 /* First checks of servers are spread over min(interval, this). */
 #define HC_STAGGER_MAX_MS 500u
-#define HC_URL_MAX        (CFG_ADDR_TEXT_MAX + 256 + 16)
+#define HC_URL_MAX        (CFG_HOST_MAX + CFG_ADDR_TEXT_MAX + 256 + 16)
 
 struct health {
 	struct loop *loop;
@@ -57,6 +58,7 @@ struct hcheck {
 	bool body_capped;
 	size_t body_len;
 	struct curl_slist *host_headers; /* with "Host: host", NULL: h->headers */
+	struct curl_slist *connect_to;   /* tls = yes with a name: "NAME:PORT:ADDR" */
 	char host[CFG_HOST_MAX];         /* the Host set on easy, "" = the URL's */
 	uint64_t started_ms;
 	struct health_result res;
@@ -78,6 +80,7 @@ const char *health_cause_name(enum health_cause cause)
 		[HC_HTTP_STATUS] = "http status",
 		[HC_BAD_RESPONSE] = "bad response",
 		[HC_INTERNAL] = "internal error",
+		[HC_TLS] = "tls error",
 	};
 	return (unsigned)cause < HC__COUNT ? names[cause] : "unknown";
 }
@@ -164,6 +167,11 @@ static enum health_cause classify(struct hcheck *hc, CURLcode rc, struct health_
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return HC_INTERNAL; /* our problem, not the server's */
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+		return HC_TLS;
 	default:
 		return HC_BAD_RESPONSE; /* empty reply, not HTTP, reset, ... */
 	}
@@ -177,7 +185,7 @@ static void hc_log_change(struct hcheck *hc, const struct health_result *old,
 	char now[128], was[128];
 	const struct server *s = hc->srv;
 	bool detail = r->cause == HC_BAD_RESPONSE || r->cause == HC_CONNECT_ERROR ||
-		      r->cause == HC_INTERNAL;
+		      r->cause == HC_INTERNAL || r->cause == HC_TLS;
 
 	if (old->cause == r->cause &&
 	    (r->cause != HC_HTTP_STATUS || old->http_status == r->http_status))
@@ -274,6 +282,8 @@ static const char *hc_host(const struct hcheck *hc)
 	return hc->srv->health_host[0] ? hc->srv->health_host : hc->h->cfg->backend.health_host;
 }
 
+static CURLcode hc_apply_target(struct hcheck *hc);
+
 /* Follow a change of the Host (an agent's announcement, a reload) between
  * checks: curl reads the header list when a transfer starts, so the old
  * list is freed only while no check is in flight. */
@@ -306,7 +316,7 @@ static void hc_start(struct loop *loop, struct loop_timer *t)
 
 	if (hc->inflight)
 		return;
-	if ((rc = hc_apply_host(hc)) != CURLE_OK) {
+	if ((rc = hc_apply_host(hc)) != CURLE_OK || (rc = hc_apply_target(hc)) != CURLE_OK) {
 		struct health_result r = { .cause = HC_INTERNAL };
 
 		hc->started_ms = loop_now_ms(loop);
@@ -341,9 +351,76 @@ static uint32_t check_timeout_ms(const struct config *cfg)
 					      : cfg->backend.health_interval_ms;
 }
 
+/* A static server with tls = yes, or NULL. */
+static const struct cfg_server *tls_server(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nservers; i++)
+		if (cfg->servers[i].tls && !strcmp(cfg->servers[i].name, name))
+			return &cfg->servers[i];
+	return NULL;
+}
+
+/* The name a tls = yes server is checked under, as the proxy does
+ * (tls_backend.c): tls_sni, else the health host without its port; ""
+ * for none (or an address: no SNI for it, the certificate must name the
+ * address). */
+static void tls_name(const struct config *cfg, const struct cfg_server *cs, char *out, size_t cap)
+{
+	const char *hp = cs->tls_sni[0]       ? cs->tls_sni
+			 : cs->health_host[0] ? cs->health_host
+					      : cfg->backend.health_host;
+	size_t n = strcspn(hp, ":");
+
+	if (n >= cap || strspn(hp, "0123456789.") >= n)
+		n = 0;
+	memcpy(out, hp, n);
+	out[n] = '\0';
+}
+
+/* The check's target, again before every check (a reload may have
+ * changed the server's tls keys): http://ADDR/path, or for tls = yes
+ * https://NAME:PORT/path with curl connecting to the server's address
+ * (CURLOPT_CONNECT_TO: no resolver, no shared DNS cache entry), so SNI
+ * and the certificate check use NAME, with the [server]'s verify
+ * settings, as the proxy's connections (tls_backend.c).  Between
+ * checks only: curl holds on to the lists while one runs. */
+static CURLcode hc_apply_target(struct hcheck *hc)
+{
+	const struct config *cfg = hc->h->cfg;
+	const char *path = cfg->backend.health_check;
+	const struct cfg_server *cs = tls_server(cfg, hc->srv->name);
+	char name[CFG_HOST_MAX] = "", to[CFG_HOST_MAX + CFG_ADDR_TEXT_MAX + 16];
+	CURL *e = hc->easy;
+	CURLcode rc = CURLE_OK;
+
+#define SETOPT(opt, val) (rc = rc != CURLE_OK ? rc : curl_easy_setopt(e, opt, val))
+	if (cs)
+		tls_name(cfg, cs, name, sizeof(name));
+	snprintf(hc->url, sizeof(hc->url), "%s://%s%s%s%s", cs ? "https" : "http",
+		 name[0] ? name : hc->srv->addr.text,
+		 name[0] ? strchr(hc->srv->addr.text, ':') : "", path[0] == '/' ? "" : "/", path);
+	SETOPT(CURLOPT_URL, hc->url);
+	SETOPT(CURLOPT_PROTOCOLS_STR, cs ? "https" : "http");
+	SETOPT(CURLOPT_SSL_VERIFYPEER, !cs || cs->tls_verify ? 1L : 0L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, !cs || cs->tls_verify ? 2L : 0L);
+	SETOPT(CURLOPT_CAINFO, cs && cs->tls_ca[0] ? cs->tls_ca : NULL);
+	curl_slist_free_all(hc->connect_to);
+	hc->connect_to = NULL;
+	if (name[0]) {
+		snprintf(to, sizeof(to), "%s:%s:%s", name, strchr(hc->srv->addr.text, ':') + 1,
+			 hc->srv->addr.text);
+		if (!(hc->connect_to = curl_slist_append(NULL, to)))
+			rc = CURLE_OUT_OF_MEMORY;
+	}
+	SETOPT(CURLOPT_CONNECT_TO, hc->connect_to);
+#undef SETOPT
+	return rc;
+}
+
 /* Options that stay the same for every check of this server: those of
  * every check (curl_check_setup), and an IPv4 literal only so curl never
- * resolves a name. */
+ * resolves a name (a tls = yes server: the name only names, see
+ * hc_apply_target). */
 static CURLcode hc_setup_easy(struct hcheck *hc, const struct config *cfg)
 {
 	const char *path = cfg->backend.health_check;
@@ -352,12 +429,12 @@ static CURLcode hc_setup_easy(struct hcheck *hc, const struct config *cfg)
 
 #define SETOPT(opt, val) (rc = rc != CURLE_OK ? rc : curl_easy_setopt(e, opt, val))
 	hc->tcp = !path[0];
-	snprintf(hc->url, sizeof(hc->url), "http://%s%s%s", hc->srv->addr.text,
-		 path[0] == '/' ? "" : "/", path);
-	rc = curl_check_setup(e, hc->url, hc->errbuf, "http", (long)check_timeout_ms(cfg));
+	rc = curl_check_setup(e, "", hc->errbuf, "http", (long)check_timeout_ms(cfg));
 	SETOPT(CURLOPT_PRIVATE, (char *)hc);
 	SETOPT(CURLOPT_IPRESOLVE, (long)CURL_IPRESOLVE_V4);
 #undef SETOPT
+	if (rc == CURLE_OK)
+		rc = hc_apply_target(hc);
 	if (rc != CURLE_OK)
 		return rc;
 	if (hc->tcp)
@@ -395,8 +472,10 @@ static void hc_track(struct health *h, struct server *srv)
 	if (rc != CURLE_OK) {
 		log_warnx("health: server %s (%s) will not be checked: %s", srv->name,
 			  srv->addr.text, curl_easy_strerror(rc));
-		if (hc)
+		if (hc) {
 			curl_easy_cleanup(hc->easy);
+			curl_slist_free_all(hc->connect_to);
+		}
 		free(hc);
 		return;
 	}
@@ -420,6 +499,7 @@ static void hc_untrack(struct hcheck *hc)
 	}
 	curl_easy_cleanup(hc->easy);
 	curl_slist_free_all(hc->host_headers);
+	curl_slist_free_all(hc->connect_to);
 	list_del(&hc->link);
 	srv->health_priv = NULL;
 	free(hc);

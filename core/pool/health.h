@@ -40,6 +40,7 @@ enum health_cause {
 	HC_HTTP_STATUS,     /* answered with a status other than 2xx/3xx */
 	HC_BAD_RESPONSE,    /* closed without an answer, or not HTTP */
 	HC_INTERNAL,        /* could not start the check (memory, curl) */
+	HC_TLS,             /* tls = yes: handshake or certificate check failed */
 	HC__COUNT
 };
 

@@ -349,7 +349,7 @@ const char *server_fail_name(enum server_fail why)
 	static const char *const names[FAIL__COUNT] = {
 		[FAIL_CONNECT] = "connect error",         [FAIL_CONNECT_TMO] = "connect timeout",
 		[FAIL_RESPONSE_TMO] = "response timeout", [FAIL_PROTOCOL] = "bad response",
-		[FAIL_CHECK] = "health check failed",
+		[FAIL_CHECK] = "health check failed",     [FAIL_TLS] = "tls error",
 	};
 	return why < FAIL__COUNT ? names[why] : "unknown";
 }

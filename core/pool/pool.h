@@ -47,6 +47,7 @@ enum server_fail {
 	FAIL_RESPONSE_TMO, /* server_timeout waiting for the response */
 	FAIL_PROTOCOL,     /* malformed response, reset mid-response */
 	FAIL_CHECK,        /* active health check failed */
+	FAIL_TLS, /* tls = yes: handshake or certificate check failed (a connect failure) */
 	FAIL__COUNT
 };
 

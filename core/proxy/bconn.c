@@ -5,7 +5,11 @@
  * (its keep-alive timeout) is noticed and the connection dropped before a
  * request is sent on it.  Idle connections expire after idle_timeout, kept
  * shorter than common server keep-alive timeouts (Apache: 5 s) so that we
- * rarely race a server's close. */
+ * rarely race a server's close.
+ *
+ * A server with tls = yes: after the TCP connect, the TLS handshake (still
+ * under connect_timeout; a failure is a connect failure of that server),
+ * then bconn_recv/bconn_send go through tls_backend.c. */
 #include "bconn.h"
 
 #include <errno.h>
@@ -15,10 +19,16 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tls_backend.h"
 
 #define BCONN_IDLE_TIMEOUT_MS 2000
 
+/* TLS failures, said once per 10 s per thread (each is counted as a
+ * connect failure of its server anyway). */
+static _Thread_local struct log_limit tls_fail_limit;
+
 static void bconn_io(struct loop *loop, int fd, unsigned events, void *arg);
+static void bconn_kick(struct loop *loop, struct loop_timer *tm);
 
 /* nidle is read by the main thread for status: whole stores. */
 static void idle_count(struct server_thread *th, int delta)
@@ -34,11 +44,16 @@ static void bconn_close(struct bconn *bc)
 		return;
 	bc->dead = true;
 	loop_timer_cancel(px->loop, &bc->timer);
+	loop_timer_cancel(px->loop, &bc->kick);
 	if (list_linked(&bc->idle_link)) {
 		list_del(&bc->idle_link);
 		idle_count(&bc->srv->th[px->tid], -1);
 	}
 	loop_del_fd(px->loop, bc->fd);
+	tls_backend_close(bc->ssl); /* close_notify before the socket goes */
+	bc->ssl = NULL;
+	tls_server_put(bc->tls);
+	bc->tls = NULL;
 	close(bc->fd);
 	bc->fd = -1;
 	server_put(bc->srv);
@@ -111,10 +126,13 @@ static int bconn_connect(struct txn *t, const struct bconn_cb *cb)
 	bc->px = px;
 	bc->srv = srv;
 	server_get(srv);
+	bc->tls = tls_server_get(srv->name);
 	bc->txn = t;
 	bc->cb = cb;
+	bc->mask = LOOP_WRITE;
 	list_init(&bc->idle_link);
 	loop_timer_init(&bc->timer, bconn_timeout, bc);
+	loop_timer_init(&bc->kick, bconn_kick, bc);
 	loop_timer_arm(px->loop, &bc->timer, px->cfg->backend.connect_timeout_ms);
 	t->bc = bc;
 	return 0;
@@ -129,8 +147,48 @@ int bconn_attach(struct txn *t, bool reuse_idle, const struct bconn_cb *cb)
 
 void bconn_want(struct bconn *bc, unsigned mask)
 {
-	if (!bc->dead)
-		loop_set_mask(bc->px->loop, bc->fd, mask);
+	if (bc->dead)
+		return;
+	bc->mask = mask;
+	loop_set_mask(bc->px->loop, bc->fd, mask);
+	/* Decrypted bytes wait in the TLS layer: the socket will not say so. */
+	if (bc->ssl && bc->connected && (mask & LOOP_READ) && tls_backend_pending(bc->ssl))
+		loop_timer_arm(bc->px->loop, &bc->kick, 0);
+}
+
+static void bconn_kick(struct loop *loop, struct loop_timer *tm)
+{
+	struct bconn *bc = tm->arg;
+
+	if (!bc->dead && bc->txn && (bc->mask & LOOP_READ))
+		bc->cb->io(bc->txn, LOOP_READ);
+}
+
+ssize_t bconn_recv(struct bconn *bc, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (!bc->ssl)
+		return recv(bc->fd, buf, len, 0);
+	n = tls_backend_recv(bc->ssl, buf, len);
+	if (n > 0 && tls_backend_pending(bc->ssl))
+		loop_timer_arm(bc->px->loop, &bc->kick, 0);
+	return n;
+}
+
+ssize_t bconn_send(struct bconn *bc, const void *buf, size_t len)
+{
+	if (!bc->ssl)
+		return send(bc->fd, buf, len, MSG_NOSIGNAL);
+	return tls_backend_send(bc->ssl, buf, len);
+}
+
+void bconn_shutdown_write(struct bconn *bc)
+{
+	if (bc->ssl)
+		tls_backend_shutdown(bc->ssl);
+	else
+		shutdown(bc->fd, SHUT_WR);
 }
 
 void bconn_release(struct bconn *bc, bool reusable)
@@ -150,6 +208,8 @@ void bconn_release(struct bconn *bc, bool reusable)
 	bc->reused = false;
 	list_add_tail(&th->idle_conns, &bc->idle_link);
 	idle_count(th, 1);
+	bc->mask = LOOP_READ;
+	loop_timer_cancel(px->loop, &bc->kick);
 	loop_set_mask(px->loop, bc->fd, LOOP_READ);
 	loop_timer_arm(px->loop, &bc->timer, BCONN_IDLE_TIMEOUT_MS);
 }
@@ -160,6 +220,38 @@ void bconn_close_idle(struct proxy *px, struct server *srv)
 
 	while (!list_empty(idle))
 		bconn_close(list_entry(idle->next, struct bconn, idle_link));
+}
+
+static void bconn_ready(struct bconn *bc)
+{
+	bc->connected = true;
+	loop_timer_cancel(bc->px->loop, &bc->timer);
+	bc->cb->connected(bc->txn);
+}
+
+/* The TLS handshake, driven by the socket's events until it is done. */
+static void bconn_handshake(struct bconn *bc)
+{
+	unsigned want = 0;
+	uint64_t more = 0;
+	char why[256];
+	int rc = tls_backend_handshake(bc->ssl, &want, why, sizeof(why));
+
+	if (rc > 0) {
+		bconn_ready(bc);
+	} else if (rc == 0) {
+		loop_set_mask(bc->px->loop, bc->fd, want);
+	} else {
+		if (log_limit_ok(&tls_fail_limit, loop_now_ms(bc->px->loop), LOG_LIMIT_SHORT_MS,
+				 &more)) {
+			if (more)
+				log_warnx("server %s: %s (%llu more since last said)",
+					  bc->srv->name, why, (unsigned long long)more);
+			else
+				log_warnx("server %s: %s", bc->srv->name, why);
+		}
+		bc->cb->failed(bc->txn, FAIL_TLS);
+	}
 }
 
 static void bconn_connected(struct bconn *bc)
@@ -174,9 +266,15 @@ static void bconn_connected(struct bconn *bc)
 		bc->cb->failed(t, FAIL_CONNECT);
 		return;
 	}
-	bc->connected = true;
-	loop_timer_cancel(bc->px->loop, &bc->timer);
-	bc->cb->connected(t);
+	if (!bc->tls) {
+		bconn_ready(bc);
+		return;
+	}
+	if (!(bc->ssl = tls_server_ssl(bc->tls, bc->fd, bc->px->tid))) {
+		bc->cb->failed(t, FAIL_TLS);
+		return;
+	}
+	bconn_handshake(bc);
 }
 
 static void bconn_io(struct loop *loop, int fd, unsigned events, void *arg)
@@ -187,12 +285,17 @@ static void bconn_io(struct loop *loop, int fd, unsigned events, void *arg)
 	if (bc->dead)
 		return;
 	if (!t) {
-		/* Idle and readable: the server closed it (or sent junk). */
-		bconn_close(bc);
+		/* Idle and readable: the server closed it (or sent junk), or
+		 * over TLS perhaps only a late session ticket. */
+		if (!bc->ssl || !tls_backend_idle_ok(bc->ssl))
+			bconn_close(bc);
 		return;
 	}
 	if (!bc->connected) {
-		bconn_connected(bc);
+		if (bc->ssl)
+			bconn_handshake(bc);
+		else
+			bconn_connected(bc);
 		return;
 	}
 	bc->cb->io(t, events);

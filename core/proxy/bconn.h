@@ -6,6 +6,7 @@
 #define ANDROMEDA_BCONN_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "proxy_types.h"
 
@@ -14,7 +15,8 @@ struct bconn_cb {
 	/* The connect completed (not called for a reused connection:
 	 * bconn_attach's 1 says that at once). */
 	void (*connected)(struct txn *t);
-	/* The connect failed or timed out (FAIL_CONNECT, FAIL_CONNECT_TMO). */
+	/* The connect failed or timed out (FAIL_CONNECT, FAIL_CONNECT_TMO), or
+	 * its TLS handshake failed (FAIL_TLS): nothing was sent. */
 	void (*failed)(struct txn *t, enum server_fail why);
 	/* Connected and ready: events is LOOP_READ and/or LOOP_WRITE. */
 	void (*io)(struct txn *t, unsigned events);
@@ -33,5 +35,14 @@ void bconn_close_idle(struct proxy *px, struct server *srv);
 void bconn_want(struct bconn *bc, unsigned mask);
 /* Free closed backend connections (from the reaper, proxy.c). */
 void bconn_reap(struct proxy *px);
+
+/* I/O on a connected backend connection, plain or TLS alike, with the
+ * contract of recv(2) and send(2) (errno EAGAIN: wait for bconn_want's
+ * events).  Every byte to and from a server goes through these. */
+ssize_t bconn_recv(struct bconn *bc, void *buf, size_t len);
+ssize_t bconn_send(struct bconn *bc, const void *buf, size_t len);
+/* No more bytes to the server (a tunnel's half-close): shutdown(SHUT_WR),
+ * or TLS's close_notify. */
+void bconn_shutdown_write(struct bconn *bc);
 
 #endif

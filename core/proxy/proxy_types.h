@@ -29,6 +29,9 @@
 #include "pool.h"
 #include "proxy_stats.h"
 
+struct tls_server;
+struct ssl_st;
+
 enum txn_state {
 	TXN_READING,    /* request head not complete */
 	TXN_QUEUED,     /* waiting for a slot on txn->srv */
@@ -141,6 +144,11 @@ struct bconn {
 	bool dead;               /* closed; freed after this iteration */
 	struct loop_timer timer; /* connect_timeout; idle expiry */
 	struct list idle_link;   /* in srv->th[tid].idle_conns while idle */
+	/* HTTPS to the server (tls = yes, tls_backend.h); NULL: plain. */
+	struct tls_server *tls;
+	struct ssl_st *ssl;     /* once TCP connected; connected = handshake done */
+	unsigned mask;          /* what the txn asked for (bconn_want) */
+	struct loop_timer kick; /* bytes decrypted and waiting: read without an event */
 };
 
 /* One listening socket of the frontend (listen, tls_listen). */

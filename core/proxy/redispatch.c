@@ -17,6 +17,7 @@ unsigned redispatch_status(enum server_fail why)
 	switch (why) {
 	case FAIL_CONNECT:
 	case FAIL_CONNECT_TMO:
+	case FAIL_TLS: /* the server is there, but not one we may talk to */
 		return 503;
 	case FAIL_RESPONSE_TMO:
 		return 504;

@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "tls_name.h"
+#include "tls_ticket.h"
 
 #define NAMES_MAX 64 /* names kept per certificate */
 
@@ -331,11 +332,17 @@ int tls_ctx_load(struct tls_ctx **out, const struct config *cfg, char *err, size
 		snprintf(err, errlen, "tls_cert: no file");
 		return -1;
 	}
-	/* Session tickets: OpenSSL's own keys (random per context) for now.
-	 * The replicated key ring attaches HERE, once, on the default context
-	 * only: OpenSSL takes ticket keys from the context a connection
-	 * started on (its session_ctx), even after SNI switched it:
-	 *     if (tls_keys_attach(t->ctx[0]) < 0) ... */
+	/* Session tickets under the replicated key ring (tls_ticket.h), so a
+	 * client resumes on whichever balancer holds the VIP.  Attached once,
+	 * on the default context only: OpenSSL takes ticket keys from the
+	 * context a connection started on (its session_ctx), even after SNI
+	 * switched it. */
+	if (tls_keys_attach(t->ctx[0]) < 0) {
+		SSL_CTX_free(t->ctx[0]);
+		set_free(t);
+		snprintf(err, errlen, "TLS: cannot attach the session ticket keys");
+		return -1;
+	}
 	SSL_CTX_set_tlsext_servername_callback(t->ctx[0], on_servername);
 	SSL_CTX_set_tlsext_servername_arg(t->ctx[0], t);
 	SSL_CTX_set_ex_data(t->ctx[0], set_index, t);

@@ -59,6 +59,39 @@ static ssize_t pump_in(struct proxy *px, struct client *cl, int fd, struct buf *
 	return n;
 }
 
+/* pump_out and pump_in towards the server: through bconn (TLS or not). */
+static int pump_to_server(struct txn *t)
+{
+	struct buf *b = t->cl->in;
+
+	while (b && buf_len(b)) {
+		ssize_t n = bconn_send(t->bc, buf_start(b), buf_len(b));
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		buf_consume(b, (uint32_t)n);
+		server_count(&t->srv->th[t->px->tid].bytes_in, (uint64_t)n);
+	}
+	return 0;
+}
+
+static ssize_t pump_from_server(struct txn *t)
+{
+	struct buf **b = &t->rs;
+	ssize_t n;
+
+	if (!*b && !(*b = buf_get(&t->px->bufs)))
+		return -1;
+	buf_compact(*b);
+	if (!buf_room(&t->px->bufs, *b))
+		return -EAGAIN;
+	n = bconn_recv(t->bc, buf_end(*b), buf_room(&t->px->bufs, *b));
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? -EAGAIN : -1;
+	(*b)->tail += (uint32_t)n;
+	return n;
+}
+
 static bool has_data(const struct buf *b) { return b && buf_len(b); }
 
 static void tunnel_end(struct txn *t)
@@ -77,7 +110,7 @@ static void tunnel_update(struct txn *t)
 	unsigned cmask = 0, smask = 0;
 
 	if (t->cl_eof && !has_data(cl->in) && !t->srv_shut) {
-		shutdown(t->bc->fd, SHUT_WR);
+		bconn_shutdown_write(t->bc);
 		t->srv_shut = true;
 	}
 	if (t->srv_eof && !has_data(t->rh) && !has_data(t->rs) && !t->cl_shut) {
@@ -136,7 +169,7 @@ static void tunnel_client_io(struct client *cl, unsigned events)
 			t->cl_eof = true;
 		else if (n > 0)
 			t->px->stats.bytes_in += (uint64_t)n;
-		if (pump_out(NULL, t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
+		if (pump_to_server(t) < 0)
 			return tunnel_broken(t);
 	}
 	tunnel_update(t);
@@ -147,11 +180,10 @@ static void tunnel_backend_io(struct txn *t, unsigned events)
 	struct client *cl = t->cl;
 
 	client_arm_timeout(cl, tunnel_timeout(t->px));
-	if ((events & LOOP_WRITE) &&
-	    pump_out(NULL, t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
+	if ((events & LOOP_WRITE) && pump_to_server(t) < 0)
 		return tunnel_broken(t);
 	if (events & LOOP_READ) {
-		ssize_t n = pump_in(t->px, NULL, t->bc->fd, &t->rs);
+		ssize_t n = pump_from_server(t);
 
 		if (n == -1)
 			return tunnel_broken(t);
@@ -173,8 +205,7 @@ void tunnel_start(struct txn *t)
 	loop_timer_cancel(t->px->loop, &t->timer);
 	client_arm_timeout(cl, tunnel_timeout(t->px));
 	/* Whatever is buffered (the 101 head, early bytes) goes out first. */
-	if (flush_to_client(t) < 0 ||
-	    pump_out(NULL, t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
+	if (flush_to_client(t) < 0 || pump_to_server(t) < 0)
 		return tunnel_broken(t);
 	tunnel_update(t);
 }

@@ -308,8 +308,8 @@ static void backend_send(struct txn *t)
 	uint64_t id;
 
 	while (t->rq_sent < buf_len(t->rq)) {
-		ssize_t n = send(bc->fd, buf_start(t->rq) + t->rq_sent,
-				 buf_len(t->rq) - t->rq_sent, MSG_NOSIGNAL);
+		ssize_t n =
+			bconn_send(bc, buf_start(t->rq) + t->rq_sent, buf_len(t->rq) - t->rq_sent);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 			bconn_want(bc, LOOP_READ | LOOP_WRITE);
@@ -524,7 +524,7 @@ static void backend_recv(struct txn *t)
 			return;
 		}
 	}
-	n = recv(t->bc->fd, buf_end(t->rs), buf_room(&px->bufs, t->rs), 0);
+	n = bconn_recv(t->bc, buf_end(t->rs), buf_room(&px->bufs, t->rs));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {

@@ -987,3 +987,30 @@ Test(config, listener_errors)
 		 srv);
 	expect_error(text, 3, "tls_listen: \"198.18.0.10:80\" is also in listen", NULL);
 }
+
+/* [server] tls keys (issue 13): defaults, values, and what is refused. */
+Test(config, server_tls_keys)
+{
+	struct config cfg;
+
+	load_ok(MINIMAL "[server web2]\naddress = 198.18.0.22:443\ntls = yes\n"
+			"tls_ca = /etc/andromeda/ca.pem\ntls_sni = www.example.test\n"
+			"tls_verify = no\n",
+		&cfg);
+	cr_expect_not(cfg.servers[0].tls, "plain by default");
+	cr_expect(cfg.servers[0].tls_verify, "verify by default");
+	cr_expect_str_empty(cfg.servers[0].tls_ca);
+	cr_expect(cfg.servers[1].tls);
+	cr_expect_not(cfg.servers[1].tls_verify);
+	cr_expect_str_eq(cfg.servers[1].tls_ca, "/etc/andromeda/ca.pem");
+	cr_expect_str_eq(cfg.servers[1].tls_sni, "www.example.test");
+	config_free(&cfg);
+	expect_error(MINIMAL "tls = maybe\n", 5, ": tls: \"maybe\"", "boolean");
+	expect_error(MINIMAL "tls = yes\ntls_sni = www.example.test:443\n", 6,
+		     ": tls_sni: \"www.example.test:443\"", "without a port");
+	expect_error(MINIMAL "tls = yes\ntls_sni = 198.18.0.21\n", 6, ": tls_sni: \"198.18.0.21\"",
+		     "without a port");
+	expect_error(MINIMAL "tls = yes\ntls_ca =\n", 6, "tls_ca", NULL);
+	expect_error(MINIMAL "tls_ca = /etc/andromeda/ca.pem\n", 3,
+		     "[server web1]: tls_ca and tls_sni need tls = yes", NULL);
+}

@@ -14,6 +14,7 @@
 
 #include "child.h"
 #include "config.h"
+#include "config_load.h"
 #include "loop.h"
 #include "notify.h"
 #include "track.h"
@@ -438,4 +439,92 @@ Test(scripts, child_reports_signal)
 	cr_assert_str_eq(child_result_str(&r, buf, sizeof(buf)),
 			 "killed by signal 15 (Terminated)");
 	loop_destroy(loop);
+}
+
+/* ---- the keys (docs/configuration.md) ---- */
+
+#define HA_MIN                                                                                 \
+	"[frontend]\nlisten = 198.18.0.10:80\n[server web1]\naddress = 198.18.0.21:80\n[ha]\n" \
+	"interface = eth0\nvrid = 51\npriority = 150\nvip = 198.18.0.10/24\nkey_file = /k\n"
+
+static int load_text(const char *text, struct config *cfg, char *err, size_t errlen)
+{
+	char path[] = "/tmp/andromeda-test-hooks-XXXXXX";
+	int fd = mkstemp(path), rc;
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	rc = config_load(path, cfg, err, errlen);
+	unlink(path);
+	return rc;
+}
+
+Test(config, hooks_keys_and_defaults)
+{
+	static struct config cfg;
+	char err[512] = "";
+
+	cr_assert_eq(load_text(HA_MIN, &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_empty(cfg.ha.notify);
+	cr_expect_eq(cfg.ha.notify_timeout_ms, 10000);
+	cr_expect_eq(cfg.ha.ntrack_ifs, 0);
+	cr_expect_eq(cfg.ntracks, 0);
+	config_free(&cfg);
+	cr_assert_eq(load_text(HA_MIN "notify = /etc/andromeda/notify.sh\nnotify_timeout = 2s\n"
+				      "track_interface = eth1, eth2:-20 eth3:+15\n"
+				      "[track uplink]\nscript = /usr/local/bin/check-uplink -q 1\n"
+				      "interval = 2s\nweight = -60\nfall = 3\nrise = 2\n"
+				      "[track dns]\nscript = /bin/true\n",
+			       &cfg, err, sizeof(err)),
+		     0, "%s", err);
+	cr_expect_str_eq(cfg.ha.notify, "/etc/andromeda/notify.sh");
+	cr_expect_eq(cfg.ha.notify_timeout_ms, 2000);
+	cr_assert_eq(cfg.ha.ntrack_ifs, 3);
+	cr_expect_str_eq(cfg.ha.track_if[0].ifname, "eth1");
+	cr_expect_eq(cfg.ha.track_if[0].weight, 0);
+	cr_expect_eq(cfg.ha.track_if[1].weight, -20);
+	cr_expect_eq(cfg.ha.track_if[2].weight, 15);
+	cr_assert_eq(cfg.ntracks, 2);
+	cr_expect_str_eq(cfg.tracks[0].name, "uplink");
+	cr_expect_str_eq(cfg.tracks[0].script, "/usr/local/bin/check-uplink -q 1");
+	cr_expect_eq(cfg.tracks[0].interval_ms, 2000);
+	cr_expect_eq(cfg.tracks[0].timeout_ms, 2000, "timeout defaults to the interval");
+	cr_expect_eq(cfg.tracks[0].weight, -60);
+	cr_expect_eq(cfg.tracks[0].fall, 3);
+	cr_expect_eq(cfg.tracks[0].rise, 2);
+	cr_expect_eq(cfg.tracks[1].interval_ms, 1000);
+	cr_expect_eq(cfg.tracks[1].weight, 0, "0 = FAULT while failing (keepalived's default)");
+	cr_expect_eq(cfg.tracks[1].fall, 1);
+	cr_expect_eq(cfg.tracks[1].rise, 1);
+	config_free(&cfg);
+}
+
+static void bad(const char *text, const char *want)
+{
+	static struct config cfg;
+	char err[512] = "";
+
+	cr_expect_eq(load_text(text, &cfg, err, sizeof(err)), -1, "accepted:\n%s", text);
+	cr_expect(strstr(err, want) != NULL, "want \"%s\" in \"%s\"", want, err);
+}
+
+Test(config, hooks_refused)
+{
+	bad(HA_MIN "notify = notify.sh\n", "must be an absolute path");
+	bad(HA_MIN "notify = /bin/notify ha\n", "a path alone");
+	bad(HA_MIN "track_interface = eth0\n", "eth0 is the HA interface");
+	bad(HA_MIN "track_interface = eth1, eth1:-5\n", "listed twice");
+	bad(HA_MIN "track_interface = eth1:-300\n", "-253..253");
+	bad(HA_MIN "track_interface = eth1:x\n", "-253..253");
+	bad(HA_MIN "[track]\n", "[track] needs a name");
+	bad(HA_MIN "[track a]\nscript = /bin/true\n[track a]\n", "duplicate name");
+	bad(HA_MIN "[track a]\ninterval = 1s\n", "missing required key \"script\" in [track a]");
+	bad(HA_MIN "[track a]\nscript = /bin/true\nweight = 254\n", "-253..253");
+	bad(HA_MIN "[track a]\nscript = /bin/true\ninterval = 1s\ntimeout = 2s\n",
+	    "must not exceed interval");
+	bad(HA_MIN "[track a]\nscript = /bin/true\nfall = 0\n", "fall");
+	bad("[frontend]\nlisten = 198.18.0.10:80\n[server web1]\naddress = 198.18.0.21:80\n"
+	    "[track a]\nscript = /bin/true\n",
+	    "tracking needs an [ha] section");
 }

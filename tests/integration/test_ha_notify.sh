@@ -100,4 +100,7 @@ check "the MASTER call ran" lab_wait_for 3 calls_are 2 "MASTER/100/BACKUP"
 check_eq "lb2 counts one timeout" "1" "$(ha_ctl 2 status --json | jq .instances[0].notify.timeouts)"
 rm -f "$LAB_DIR/hang"
 
+for i in 1 2; do
+	check "no sanitizer report from lb$i" lab_no_sanitizer_report "$LAB_DIR/lb$i.log"
+done
 lab_finish

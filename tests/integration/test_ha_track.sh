@@ -100,4 +100,7 @@ check "lb1: priority 150 again" lab_wait_for 3 prio_is 1 150 150
 check "lb1 takes the VIP back" ha_wait_role 1 MASTER 4
 check "the VIP is on lb1 alone" lab_wait_for 2 holder_is lb1
 
+for i in 1 2; do
+	check "no sanitizer report from lb$i" lab_no_sanitizer_report "$LAB_DIR/lb$i.log"
+done
 lab_finish

@@ -147,11 +147,18 @@ int cfgh_check(struct cfgk *e, struct config *cfg, int track_ifs_line)
 	for (size_t i = 0; i < cfg->ntracks; i++)
 		if (track_check(e, cfg, &cfg->tracks[i]) < 0)
 			return -1;
-	for (size_t i = 0; i < cfg->ha.ntrack_ifs; i++)
+	for (size_t i = 0; i < cfg->ha.ntrack_ifs; i++) {
 		if (strcmp(cfg->ha.track_if[i].ifname, cfg->ha.interface) == 0)
 			return cfgf_fail(&e->f, track_ifs_line,
 					 "track_interface: %s is the HA interface (its carrier "
 					 "is always tracked)",
 					 cfg->ha.interface);
+		/* One name per tracked item in status and metrics. */
+		for (size_t j = 0; j < cfg->ntracks; j++)
+			if (strcmp(cfg->ha.track_if[i].ifname, cfg->tracks[j].name) == 0)
+				return cfgf_fail(&e->f, cfg->tracks[j].line,
+						 "[track %s]: also the name of a track_interface",
+						 cfg->tracks[j].name);
+	}
 	return 0;
 }

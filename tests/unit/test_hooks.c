@@ -517,6 +517,8 @@ Test(config, hooks_refused)
 	bad(HA_MIN "track_interface = eth1, eth1:-5\n", "listed twice");
 	bad(HA_MIN "track_interface = eth1:-300\n", "-253..253");
 	bad(HA_MIN "track_interface = eth1:x\n", "-253..253");
+	bad(HA_MIN "track_interface = eth1\n[track eth1]\nscript = /bin/true\n",
+	    "also the name of a track_interface");
 	bad(HA_MIN "[track]\n", "[track] needs a name");
 	bad(HA_MIN "[track a]\nscript = /bin/true\n[track a]\n", "duplicate name");
 	bad(HA_MIN "[track a]\ninterval = 1s\n", "missing required key \"script\" in [track a]");

@@ -31,8 +31,9 @@ cat >"$LAB_DIR/check.sh" <<CHK
 CHK
 chmod 755 "$LAB_DIR/check.sh"
 
+LB1=$(ha_lb_ip 1)
 HA_EXTRA="track_interface = trk0, trk2:-80" \
-	HA_MORE="[track chk]\nscript = $LAB_DIR/check.sh\ninterval = 100ms\nweight = -100\nfall = 2\nrise = 2" \
+	HA_MORE="[track chk]\nscript = $LAB_DIR/check.sh\ninterval = 100ms\nweight = -100\nfall = 2\nrise = 2\n[stats]\nlisten = $LB1:8404" \
 	require "lb1 starts" ha_start 1 150
 require "lb2 starts" ha_start 2 100
 
@@ -62,8 +63,17 @@ check "lb1 steps down to BACKUP" ha_wait_role 1 BACKUP 2
 echo "# track script fails -> lb2 MASTER: $(($(now_ms) - t0)) ms (fall 2 x 100 ms, then Master_Down_Interval)"
 check "the VIP is on lb2 alone" lab_wait_for 2 holder_is lb2
 check "the VIP serves through lb2" lab_exec client curl -sf --max-time 2 -o /dev/null "http://$HA_VIP/"
+metrics() { lab_exec client curl -sf --max-time 2 "http://$LB1:8404/metrics"; }
+m=$(metrics)
+check "metrics: effective priority 50" grep -qx 'andromeda_vrrp_priority{instance="ha"} 50' <<<"$m"
+check "metrics: base priority 150" grep -qx 'andromeda_vrrp_base_priority{instance="ha"} 150' <<<"$m"
+check "metrics: chk down, trk0 up" eval 'grep -qx "andromeda_vrrp_track_up{instance=\"ha\",track=\"chk\"} 0" <<<"$m" && grep -qx "andromeda_vrrp_track_up{instance=\"ha\",track=\"trk0\"} 1" <<<"$m"'
+if lab_have promtool; then
+	check_eq "promtool check metrics: nothing to report" "" "$(promtool check metrics <<<"$m" 2>&1)"
+fi
 check "lb1 logged the priority change" grep -q "priority 150 -> 50 (base 150; track chk down" "$LAB_DIR/lb1.log"
 human=$(ha_ctl 1 status)
+sed "s/^/#   /" <<<"$human" | head -20
 check "the human status shows both priorities" grep -q "priority 50 (base 150, moved by tracking)" <<<"$human"
 check "the human status lists the tracked items" grep -q "^tracked by ha:" <<<"$human"
 

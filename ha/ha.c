@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "garp.h"
@@ -313,6 +314,15 @@ static int track_open(struct ha *ha)
 	if ((err = track_create(&ha->track, ha->loop, cfg, cfg->ha.priority, track_changed, ha)) <
 	    0)
 		return err;
+	for (size_t i = 0; i < cfg->ntracks; i++) {
+		char prog[CFG_SCRIPT_MAX];
+
+		snprintf(prog, sizeof(prog), "%.*s", (int)strcspn(cfg->tracks[i].script, " \t"),
+			 cfg->tracks[i].script);
+		if (access(prog, X_OK) < 0)
+			log_warn("track %s: %s (it fails until that changes)", cfg->tracks[i].name,
+				 prog);
+	}
 	for (size_t i = 0; i < cfg->ha.ntrack_ifs; i++) {
 		if ((err = kwatch_open(&ha->tkw[i], ha->loop, cfg->ha.track_if[i].ifname,
 				       &track_kwatch_ops, ha)) < 0)
@@ -347,6 +357,10 @@ static int notify_open(struct ha *ha)
 
 	if (!cfg->ha.notify[0])
 		return 0;
+	/* Said at start rather than at the first role change; still run
+	 * (the file may appear later: each call is a new exec). */
+	if (access(cfg->ha.notify, X_OK) < 0)
+		log_warn("notify %s: %s", HA_INSTANCE_NAME, cfg->ha.notify);
 	vips_text(cfg, vips, sizeof(vips));
 	return notify_create(&ha->notify, ha->loop, &p);
 }

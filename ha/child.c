@@ -16,18 +16,17 @@
 
 #include "loop.h"
 
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-
 struct child {
 	struct loop *loop;
 	pid_t pid;
 	int pidfd;
 	bool timed_out;
 	uint64_t started_ms;
-	uint64_t deadline_ms; /* 0 = no timeout */
-	struct loop_timer timer;
+	uint64_t deadline_ms;    /* 0 = no timeout */
+	struct loop_timer timer; /* the timeout */
+	struct loop_timer poll;  /* without a pidfd: look every CHILD_POLL_MS */
+	bool reaped;             /* child_wait() reaped it while polling */
+	int reaped_status;
 	child_done_fn done;
 	void *arg;
 };
@@ -89,33 +88,64 @@ static int child_attrs(posix_spawnattr_t *a, posix_spawn_file_actions_t *fa)
 	return -err;
 }
 
-/* Reap (the pidfd said it ended, or it was killed) and report. */
-static void finish(struct child *s, bool report)
+/* The status waitpid() gave, or -1 when it has not ended yet. */
+static int try_reap(const struct child *s, bool block)
+{
+	int st = 0;
+	pid_t r;
+
+	while ((r = waitpid(s->pid, &st, block ? 0 : WNOHANG)) < 0 && errno == EINTR)
+		;
+	return r == s->pid ? st : -1;
+}
+
+/* It ended (pidfd readable, or waitpid said so): report and free. */
+static void finish(struct child *s, int st, bool report)
 {
 	struct child_result r = { .how = CHILD_EXITED };
-	siginfo_t si;
 
-	memset(&si, 0, sizeof(si));
-	while (waitid((idtype_t)P_PIDFD, (id_t)s->pidfd, &si, WEXITED) < 0 && errno == EINTR)
-		;
-	if (si.si_code == CLD_EXITED) {
-		r.code = si.si_status;
+	if (WIFEXITED(st)) {
+		r.code = WEXITSTATUS(st);
 	} else {
 		r.how = CHILD_SIGNALED;
-		r.code = si.si_status;
+		r.code = WTERMSIG(st);
 	}
 	if (s->timed_out)
 		r.how = CHILD_TIMEOUT;
 	r.ms = loop_clock_ms() - s->started_ms;
 	loop_timer_cancel(s->loop, &s->timer);
-	loop_del_fd(s->loop, s->pidfd);
-	close(s->pidfd);
+	loop_timer_cancel(s->loop, &s->poll);
+	if (s->pidfd >= 0) {
+		loop_del_fd(s->loop, s->pidfd);
+		close(s->pidfd);
+	}
 	if (report)
 		s->done(s->arg, &r);
 	free(s);
 }
 
-static void pidfd_io(struct loop *loop, int fd, unsigned events, void *arg) { finish(arg, true); }
+/* The pidfd is readable once the child has ended: reaping cannot block. */
+static void pidfd_io(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct child *s = arg;
+
+	finish(s, try_reap(s, true), true);
+}
+
+/* Without pidfd_open (a kernel before 5.3, or valgrind, which does not
+ * know the call): look every CHILD_POLL_MS. */
+#define CHILD_POLL_MS 10
+
+static void poll_fired(struct loop *loop, struct loop_timer *t)
+{
+	struct child *s = t->arg;
+	int st = try_reap(s, false);
+
+	if (st < 0)
+		loop_timer_arm(loop, t, CHILD_POLL_MS);
+	else
+		finish(s, st, true);
+}
 
 /* The group, not only the leader: a shell script's sleep or curl goes too.
  * The leader is not reaped yet, so its pid (the group id) cannot have been
@@ -161,17 +191,15 @@ int child_start(struct loop *loop, char *const argv[], char *const envp[], uint3
 	}
 	*s = (struct child){ .loop = loop, .pid = s->pid, .done = done, .arg = arg };
 	s->started_ms = loop_clock_ms();
-	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
-	if (s->pidfd < 0 || (err = loop_add_fd(loop, s->pidfd, LOOP_READ, pidfd_io, s)) < 0) {
-		err = s->pidfd < 0 ? -errno : err;
-		kill(-s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-		if (s->pidfd >= 0)
-			close(s->pidfd);
-		free(s);
-		return child_fail(done, arg, err);
-	}
 	loop_timer_init(&s->timer, timeout_fired, s);
+	loop_timer_init(&s->poll, poll_fired, s);
+	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	if (s->pidfd >= 0 && loop_add_fd(loop, s->pidfd, LOOP_READ, pidfd_io, s) < 0) {
+		close(s->pidfd);
+		s->pidfd = -1;
+	}
+	if (s->pidfd < 0)
+		loop_timer_arm(loop, &s->poll, CHILD_POLL_MS);
 	if (timeout_ms) {
 		s->deadline_ms = s->started_ms + timeout_ms;
 		loop_timer_arm(loop, &s->timer, timeout_ms);
@@ -180,23 +208,42 @@ int child_start(struct loop *loop, char *const argv[], char *const envp[], uint3
 	return 0;
 }
 
-void child_wait(struct child *s)
+/* Whether it ended by the deadline (0: none).  Without a pidfd, by
+ * polling, as on the loop. */
+static bool ended_by(struct child *s, uint64_t deadline)
 {
 	struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
-	uint64_t now = loop_clock_ms();
-	int wait_ms = -1;
+	int st;
 
-	if (s->deadline_ms)
-		wait_ms = now >= s->deadline_ms ? 0 : (int)(s->deadline_ms - now);
-	while (poll(&p, 1, wait_ms) < 0 && errno == EINTR)
-		;
-	if (!(p.revents & POLLIN))
+	for (;;) {
+		uint64_t now = loop_clock_ms();
+		int wait_ms = !deadline ? -1 : now >= deadline ? 0 : (int)(deadline - now);
+
+		if (s->pidfd >= 0) {
+			while (poll(&p, 1, wait_ms) < 0 && errno == EINTR)
+				;
+			return p.revents != 0;
+		}
+		if ((st = try_reap(s, false)) >= 0) {
+			s->reaped_status = st;
+			s->reaped = true;
+			return true;
+		}
+		if (wait_ms == 0)
+			return false;
+		usleep(CHILD_POLL_MS * 1000);
+	}
+}
+
+void child_wait(struct child *s)
+{
+	if (!ended_by(s, s->deadline_ms))
 		kill_group(s);
-	finish(s, true);
+	finish(s, s->reaped ? s->reaped_status : try_reap(s, true), true);
 }
 
 void child_kill(struct child *s)
 {
 	kill_group(s);
-	finish(s, false);
+	finish(s, try_reap(s, true), false);
 }

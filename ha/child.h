@@ -1,16 +1,17 @@
 /* child.h - run a program beside the event loop, never blocking it: the
- * notify script and the track scripts (hooks.md in docs/vrrp.md).
+ * notify script and the track scripts (docs/vrrp.md, "Hooks").
  *
  * The child is started with posix_spawn(3) in a process group of its own,
  * with the signal mask and dispositions reset (the daemon blocks the
  * signals it reads from a signalfd and ignores SIGPIPE: a script must not
- * inherit either), stdin from /dev/null, stdout and stderr inherited, every other descriptor
- * closed (so under systemd its output lands in the journal of the unit).  Its exit is watched
- * through a pidfd on the loop, which also reaps it: no SIGCHLD handler, no waitpid(-1) that could
- * steal another module's child. At the timeout the whole process group gets SIGKILL (a shell
- * script's own children too), then the child is reaped as usual.
- *
- * Needs Linux 5.4 (pidfd_open, waitid(P_PIDFD)). */
+ * inherit either), stdin from /dev/null, stdout and stderr inherited (so
+ * under systemd its output lands in the unit's journal), every other
+ * descriptor closed.  A pidfd on the loop (Linux 5.3) says when it ends;
+ * without one (an older kernel, valgrind) it is looked for every 10 ms.
+ * It is reaped by its pid: no SIGCHLD handler, no waitpid(-1) that could
+ * steal another module's child.  At the timeout the whole process group
+ * gets SIGKILL (a shell script's own children too), then the child is
+ * reaped as usual. */
 #ifndef ANDROMEDA_CHILD_H
 #define ANDROMEDA_CHILD_H
 

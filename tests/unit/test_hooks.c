@@ -315,22 +315,24 @@ Test(scripts, notify_timeout_kills_the_group)
 		 "echo $2 >> %s/out; if [ $2 = MASTER ]; then sleep 30 & wait; fi; exit 3", dir);
 	mkscript("hang.sh", body);
 	cr_assert_eq(loop_create(&loop), 0);
-	n = make_notify(loop, "hang.sh", 300);
+	n = make_notify(loop, "hang.sh", 1000);
 	t0 = loop_clock_ms();
 	notify_push(n, &e);
 	e = ev("BACKUP", "MASTER");
 	notify_push(n, &e);
 	run_until(loop, idle, n, 5000);
-	cr_assert_lt(loop_clock_ms() - t0, 3000, "killed at 300 ms, not after the sleep");
+	cr_assert_lt(loop_clock_ms() - t0, 5000, "killed at 1 s, not after the sleep");
 	slurp("out", out, sizeof(out));
 	cr_assert_str_eq(out, "MASTER\nBACKUP\n");
 	cr_assert_eq(notify_get_stats(n)->timeouts, 1);
 	cr_assert_eq(notify_get_stats(n)->failures, 2, "the timeout and exit status 3");
 	notify_destroy(n);
-	n = make_notify(loop, "missing.sh", 300);
+	n = make_notify(loop, "missing.sh", 1000);
 	notify_push(n, &e);
-	cr_assert_eq(notify_get_stats(n)->failures, 1, "could not start: counted at once");
-	cr_assert_not(notify_busy(n));
+	/* posix_spawn says ENOENT at once (under valgrind, which forks
+	 * instead, the child exits 127 instead): counted either way. */
+	run_until(loop, idle, n, 5000);
+	cr_assert_eq(notify_get_stats(n)->failures, 1, "a script that cannot start is a failure");
 	notify_destroy(n);
 	loop_destroy(loop);
 }
@@ -355,7 +357,7 @@ Test(scripts, notify_flush_runs_the_stop_call)
 	loop_destroy(loop);
 }
 
-/* A track script whose result a file decides: fall 2 / rise 2 at 50 ms,
+/* A track script whose result a file decides: fall 2 / rise 2 at 250 ms,
  * weight -60 on base 150. */
 struct seen {
 	int changes;
@@ -387,7 +389,7 @@ Test(scripts, track_script_moves_the_priority)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.ntracks = 1;
 	cfg.tracks[0] = (struct cfg_track){
-		.interval_ms = 50, .timeout_ms = 50, .weight = -60, .fall = 2, .rise = 2
+		.interval_ms = 250, .timeout_ms = 250, .weight = -60, .fall = 2, .rise = 2
 	};
 	snprintf(cfg.tracks[0].name, sizeof(cfg.tracks[0].name), "uplink");
 	snprintf(cfg.tracks[0].script, sizeof(cfg.tracks[0].script), "%s/check.sh", dir);
@@ -396,7 +398,7 @@ Test(scripts, track_script_moves_the_priority)
 	cr_assert_eq(loop_create(&loop), 0);
 	cr_assert_eq(track_create(&t, loop, &cfg, 150, on_changed, &s), 0);
 	cr_assert_eq(track_priority(t), 150);
-	run_until(loop, changed_once, &s, 500);
+	run_until(loop, changed_once, &s, 600);
 	cr_assert_eq(s.changes, 0, "the script succeeds");
 	fclose(fopen(flag, "w"));
 	run_until(loop, changed_once, &s, 3000);

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -231,7 +232,7 @@ static bool ended_by(struct child *s, uint64_t deadline)
 		}
 		if (wait_ms == 0)
 			return false;
-		usleep(CHILD_POLL_MS * 1000);
+		nanosleep(&(struct timespec){ .tv_nsec = CHILD_POLL_MS * 1000000L }, NULL);
 	}
 }
 

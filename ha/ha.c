@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "garp.h"
@@ -13,7 +14,9 @@
 #include "log.h"
 #include "loop.h"
 #include "macros.h"
+#include "notify.h"
 #include "peers.h"
+#include "track.h"
 #include "vip.h"
 #include "vrrp_packet.h"
 #include "vrrp_socket.h"
@@ -27,6 +30,10 @@ struct ha {
 	struct vrrp_socket *sock;
 	struct vrrp *vrrp;
 	struct ha_hooks hooks;
+	struct notify *notify;                 /* [ha] notify (may be NULL) */
+	struct track *track;                   /* track_interface, [track NAME] */
+	struct kwatch *tkw[CFG_MAX_TRACK_IFS]; /* a watch per tracked interface */
+	size_t ntkw;
 
 	bool releasing;         /* ha_stop() called */
 	bool vip_on;            /* we put the VIPs on the interface */
@@ -117,12 +124,36 @@ static int op_send_advert(void *ctx, uint8_t priority)
 	return vrrp_socket_send(ha->sock, &adv);
 }
 
+/* keepalived's names: leaving the election at shutdown is STOP. */
+static const char *role_name(enum vrrp_state s)
+{
+	return s == VRRP_INIT ? "STOP" : vrrp_state_name(s);
+}
+
+static void notify_change(struct ha *ha, enum vrrp_state from, enum vrrp_state to,
+			  const char *reason)
+{
+	struct notify_event ev = { 0 };
+	struct vrrp_status st;
+
+	if (!ha->notify)
+		return;
+	vrrp_get_status(ha->vrrp, &st);
+	snprintf(ev.role, sizeof(ev.role), "%s", role_name(to));
+	snprintf(ev.prev, sizeof(ev.prev), "%s", vrrp_state_name(from));
+	ev.priority = st.priority;
+	ev.base_priority = st.base_priority;
+	snprintf(ev.reason, sizeof(ev.reason), "%s", reason);
+	notify_push(ha->notify, &ev);
+}
+
 static void op_notify(void *ctx, enum vrrp_state from, enum vrrp_state to, const char *reason)
 {
 	struct ha *ha = ctx;
 
 	if (from == VRRP_MASTER)
 		garp_stop(ha->garp);
+	notify_change(ha, from, to, reason);
 	if (ha->hooks.state)
 		ha->hooks.state(ha->hooks.arg, from, to, reason);
 }
@@ -234,6 +265,106 @@ static const struct kwatch_ops ha_kwatch_ops = {
 	.resync = watch_resync,
 };
 
+/* ---- tracked interfaces and scripts (track.h) ---- */
+
+/* The tracked items moved: the election gets the new effective priority
+ * (a MASTER advertises it at once) and the fault verdict. */
+static void track_changed(void *arg, const char *why)
+{
+	struct ha *ha = arg;
+	const char *item = NULL;
+	bool fault = track_fault(ha->track, &item);
+	struct vrrp_status st;
+	char r[128];
+
+	vrrp_set_priority(ha->vrrp, (uint8_t)track_priority(ha->track), why);
+	vrrp_get_status(ha->vrrp, &st);
+	if (fault == st.track_fault)
+		return;
+	snprintf(r, sizeof(r), "%s", fault ? why : "tracked items up");
+	vrrp_track_fault(ha->vrrp, fault, r);
+}
+
+static void tracked_link(void *arg, const struct kwatch_link *l)
+{
+	struct ha *ha = arg;
+
+	track_link(ha->track, l->ifname, l->carrier, l->why);
+}
+
+static void tracked_resync(void *arg)
+{
+	struct ha *ha = arg;
+
+	for (size_t i = 0; i < ha->ntkw; i++)
+		tracked_link(ha, kwatch_link_state(ha->tkw[i]));
+}
+
+static const struct kwatch_ops track_kwatch_ops = {
+	.link = tracked_link,
+	.resync = tracked_resync,
+};
+
+/* Before vrrp_start(): the election starts with the items' verdicts. */
+static int track_open(struct ha *ha)
+{
+	const struct config *cfg = ha->cfg;
+	int err;
+
+	if ((err = track_create(&ha->track, ha->loop, cfg, cfg->ha.priority, track_changed, ha)) <
+	    0)
+		return err;
+	for (size_t i = 0; i < cfg->ntracks; i++) {
+		char prog[CFG_SCRIPT_MAX];
+
+		snprintf(prog, sizeof(prog), "%.*s", (int)strcspn(cfg->tracks[i].script, " \t"),
+			 cfg->tracks[i].script);
+		if (access(prog, X_OK) < 0)
+			log_warn("track %s: %s (it fails until that changes)", cfg->tracks[i].name,
+				 prog);
+	}
+	for (size_t i = 0; i < cfg->ha.ntrack_ifs; i++) {
+		if ((err = kwatch_open(&ha->tkw[i], ha->loop, cfg->ha.track_if[i].ifname,
+				       &track_kwatch_ops, ha)) < 0)
+			return err;
+		ha->ntkw++;
+	}
+	tracked_resync(ha);
+	return 0;
+}
+
+static void vips_text(const struct config *cfg, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < cfg->ha.nvips && off < size; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? "," : "",
+					cfg->ha.vips[i].text);
+}
+
+static int notify_open(struct ha *ha)
+{
+	const struct config *cfg = ha->cfg;
+	char vips[CFG_MAX_VIPS * CFG_ADDR_TEXT_MAX];
+	struct notify_params p = { .script = cfg->ha.notify,
+				   .timeout_ms = cfg->ha.notify_timeout_ms,
+				   .instance = HA_INSTANCE_NAME,
+				   .node = cfg->node.name,
+				   .vips = vips,
+				   .interface = cfg->ha.interface,
+				   .vrid = cfg->ha.vrid };
+
+	if (!cfg->ha.notify[0])
+		return 0;
+	/* Said at start rather than at the first role change; still run
+	 * (the file may appear later: each call is a new exec). */
+	if (access(cfg->ha.notify, X_OK) < 0)
+		log_warn("notify %s: %s", HA_INSTANCE_NAME, cfg->ha.notify);
+	vips_text(cfg, vips, sizeof(vips));
+	return notify_create(&ha->notify, ha->loop, &p);
+}
+
 /* ---- life cycle ---- */
 
 static void sock_rx(void *arg, const void *pkt, size_t len)
@@ -294,6 +425,8 @@ static int ha_open_all(struct ha *ha)
 	}
 	if ((err = kwatch_open(&ha->kwatch, ha->loop, cfg->ha.interface, &ha_kwatch_ops, ha)) < 0)
 		return err;
+	if ((err = notify_open(ha)) < 0 || (err = track_open(ha)) < 0)
+		return err;
 	/* An address added between the socket's look-up and the watch's
 	 * subscription raised no event we could see: look once more. */
 	primary_refresh(ha, "address added at start-up");
@@ -345,6 +478,12 @@ void ha_destroy(struct ha *ha)
 	}
 	if (ha->vip_on)
 		vips_apply(ha, false);
+	track_destroy(ha->track);
+	for (size_t i = 0; i < ha->ntkw; i++)
+		kwatch_close(ha->tkw[i]);
+	if (ha->notify)
+		notify_flush(ha->notify); /* the STOP call, before we exit */
+	notify_destroy(ha->notify);
 	vrrp_destroy(ha->vrrp);
 	kwatch_close(ha->kwatch);
 	vrrp_socket_close(ha->sock);
@@ -381,6 +520,10 @@ void ha_get_status(const struct ha *ha, struct ha_status *out)
 	*out = (struct ha_status){ .vip_held = ha->vip_on, .vip_restored = ha->vip_restored };
 	vrrp_get_status(ha->vrrp, &out->vrrp);
 	out->stats = *vrrp_get_stats(ha->vrrp);
+	if (ha->notify)
+		out->notify = *notify_get_stats(ha->notify);
+	if (ha->track)
+		out->ntracks = track_get(ha->track, out->tracks, TRACK_MAX_ITEMS);
 }
 
 size_t ha_get_peers(const struct ha *ha, const struct sync_node *nodes, size_t nnodes,

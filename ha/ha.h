@@ -9,6 +9,11 @@
  * interface is configured joins the election when it is).  The frontend listener was bound before
  * (with IP_FREEBIND), so becoming MASTER only adds the address.
  *
+ * Hooks (issue 14): the [ha] notify script runs on every transition
+ * (notify.h; STOP when the election ends), and the tracked interfaces
+ * and [track NAME] scripts move the priority or force FAULT (track.h);
+ * the tracked interfaces have a kernel watch each, here.
+ *
  * Graceful stop: priority 0 is advertised at once so a backup takes over
  * after its Skew_Time; we keep the VIP (and keep serving) for a short hold
  * so that clients still sending to our MAC are answered until the new
@@ -20,9 +25,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "notify.h"
 #include "peers.h"
 #include "sync.h"
+#include "track.h"
 #include "vrrp.h"
+
+/* The instance's name in status, metrics and the notify script's first
+ * argument (a later [vrrp NAME] instance is called NAME). */
+#define HA_INSTANCE_NAME "ha"
 
 struct loop;
 struct config;
@@ -65,10 +76,13 @@ struct vrrp *ha_vrrp(struct ha *ha);
  * core/daemon/ctl_ha.c, with the VIPs and the interface from the
  * configuration). */
 struct ha_status {
-	struct vrrp_status vrrp; /* vrrp_get_status() */
-	struct vrrp_stats stats; /* a copy of vrrp_get_stats() */
-	bool vip_held;           /* we put the VIPs on the interface */
-	uint64_t vip_restored;   /* VIPs removed by someone while MASTER, put back */
+	struct vrrp_status vrrp;    /* vrrp_get_status() */
+	struct vrrp_stats stats;    /* a copy of vrrp_get_stats() */
+	bool vip_held;              /* we put the VIPs on the interface */
+	uint64_t vip_restored;      /* VIPs removed by someone while MASTER, put back */
+	struct notify_stats notify; /* zero without [ha] notify */
+	struct track_item_status tracks[TRACK_MAX_ITEMS];
+	size_t ntracks;
 };
 void ha_get_status(const struct ha *ha, struct ha_status *out);
 /* The other balancers (`andromedactl peers`, and "peers" in status): the

@@ -19,9 +19,11 @@
  *                         +--------+
  *
  * "link down" also stands for "no IPv4 address of our own" (startup
- * without one, or vrrp_set_primary(0.0.0.0)); FAULT is left only when the
- * carrier and an address are both there (boot order: the interface may get
- * its address after we start).
+ * without one, or vrrp_set_primary(0.0.0.0)) and for a weight-0 tracked
+ * item down (vrrp_track_fault: a MASTER first releases with priority 0,
+ * its link works); FAULT is left only when the carrier, an address and
+ * every such item are there (boot order: the interface may get its
+ * address after we start).
  *
  * Inputs that keep the state (each input function's switch says so too):
  *   BACKUP  advert priority 0, or master_lost  -> Master_Down_Timer = Skew_Time
@@ -78,9 +80,11 @@ struct vrrp {
 	void *ctx;
 	enum vrrp_state state;
 	uint8_t vrid;
-	uint8_t priority;
+	uint8_t priority; /* effective (vrrp_set_priority) */
+	uint8_t base_priority;
 	bool preempt;
 	bool link_up;
+	bool track_fault; /* vrrp_track_fault */
 	bool vip_held;
 	enum vrrp_cksum_mode cksum;
 	uint32_t adver_interval_ms;        /* Advertisement_Interval */
@@ -335,6 +339,7 @@ int vrrp_create(struct loop *loop, const struct config *cfg, struct in_addr prim
 	v->state = VRRP_INIT;
 	v->vrid = (uint8_t)cfg->ha.vrid;
 	v->priority = (uint8_t)cfg->ha.priority;
+	v->base_priority = v->priority;
 	v->preempt = cfg->ha.preempt;
 	v->preempt_delay_ms = cfg->ha.preempt_delay_ms;
 	v->link_up = true;
@@ -381,7 +386,7 @@ void vrrp_set_primary(struct vrrp *v, struct in_addr primary)
 	v->primary = primary;
 	if (had && !primary.s_addr && (v->state == VRRP_BACKUP || v->state == VRRP_MASTER))
 		vrrp_set_state(v, VRRP_FAULT, "no IPv4 address left on the interface");
-	else if (!had && primary.s_addr && v->link_up && v->state == VRRP_FAULT)
+	else if (!had && primary.s_addr && v->link_up && !v->track_fault && v->state == VRRP_FAULT)
 		fault_leave(v, "IPv4 address added");
 }
 
@@ -400,6 +405,8 @@ void vrrp_start(struct vrrp *v)
 			vrrp_set_state(v, VRRP_FAULT, "startup with link down");
 		else if (!v->primary.s_addr)
 			vrrp_set_state(v, VRRP_FAULT, "startup without an IPv4 address");
+		else if (v->track_fault)
+			vrrp_set_state(v, VRRP_FAULT, "startup with a tracked item down");
 		else if (v->priority == 255)
 			vrrp_set_state(v, VRRP_MASTER, "startup as address owner");
 		else
@@ -453,7 +460,8 @@ void vrrp_link_up(struct vrrp *v)
 	v->link_up = true;
 	switch (v->state) {
 	case VRRP_FAULT:
-		if (v->primary.s_addr) /* else the address, when it comes, ends FAULT */
+		/* else the address, or the tracked item, when it comes, ends FAULT */
+		if (v->primary.s_addr && !v->track_fault)
 			fault_leave(v, "link up");
 		break;
 	case VRRP_INIT:
@@ -501,6 +509,51 @@ void vrrp_input_adver_timer(struct vrrp *v)
 	case VRRP_INIT:
 	case VRRP_BACKUP:
 	case VRRP_FAULT:
+	case VRRP_NSTATES:
+		break;
+	}
+}
+
+void vrrp_set_priority(struct vrrp *v, uint8_t priority, const char *why)
+{
+	if (priority < 1 || priority > 254 || priority == v->priority)
+		return;
+	log_info("vrrp %u: priority %u -> %u (base %u; %s)", v->vrid, v->priority, priority,
+		 v->base_priority, why);
+	v->priority = priority;
+	switch (v->state) {
+	case VRRP_MASTER:
+		send_advert(v, v->priority);
+		loop_timer_arm(v->loop, &v->adver, v->adver_interval_ms);
+		break;
+	case VRRP_INIT:
+	case VRRP_BACKUP:
+	case VRRP_FAULT:
+	case VRRP_NSTATES:
+		break;
+	}
+}
+
+void vrrp_track_fault(struct vrrp *v, bool on, const char *why)
+{
+	v->track_fault = on;
+	switch (v->state) {
+	case VRRP_MASTER:
+		if (!on)
+			break;
+		loop_timer_cancel(v->loop, &v->adver);
+		send_advert(v, 0); /* the link works: hand over after Skew_Time */
+		vrrp_set_state(v, VRRP_FAULT, "%s", why);
+		break;
+	case VRRP_BACKUP:
+		if (on)
+			vrrp_set_state(v, VRRP_FAULT, "%s", why);
+		break;
+	case VRRP_FAULT:
+		if (!on && v->link_up && v->primary.s_addr)
+			fault_leave(v, why);
+		break;
+	case VRRP_INIT: /* remembered for vrrp_start() */
 	case VRRP_NSTATES:
 		break;
 	}
@@ -812,9 +865,11 @@ void vrrp_get_status(const struct vrrp *v, struct vrrp_status *out)
 	out->state = v->state;
 	out->vrid = v->vrid;
 	out->priority = v->priority;
+	out->base_priority = v->base_priority;
 	out->preempt = v->preempt;
 	out->vip_held = v->vip_held;
 	out->link_up = v->link_up;
+	out->track_fault = v->track_fault;
 	out->adver_interval_ms = v->adver_interval_ms;
 	out->master_adver_interval_ms = v->master_adver_interval_ms;
 	out->skew_time_ms = skew_ms(v);

@@ -9,7 +9,8 @@
  * Inputs:  vrrp_start, vrrp_stop, vrrp_recv_packet / vrrp_input_advert,
  *          vrrp_input_master_down, vrrp_input_adver_timer (the two timer
  *          callbacks; public so tests can fire them), vrrp_link_down,
- *          vrrp_link_up, vrrp_master_lost, vrrp_source_proven.
+ *          vrrp_link_up, vrrp_master_lost, vrrp_source_proven,
+ *          vrrp_set_priority, vrrp_track_fault (ha/track.h).
  * Outputs: vrrp_ops callbacks; vrrp_get_status, vrrp_get_stats, vrrp_get_peers.
  *
  * The diagram of states and transitions is at the top of vrrp.c and in
@@ -86,10 +87,12 @@ struct vrrp_peer {
 struct vrrp_status {
 	enum vrrp_state state;
 	uint8_t vrid;
-	uint8_t priority;
+	uint8_t priority;      /* effective: base moved by the tracked items */
+	uint8_t base_priority; /* [ha] priority */
 	bool preempt;
 	bool vip_held; /* vip_add succeeded and no vip_remove since */
 	bool link_up;
+	bool track_fault;                  /* a weight-0 tracked item is down */
 	uint32_t adver_interval_ms;        /* ours (Advertisement_Interval) */
 	uint32_t master_adver_interval_ms; /* learned from the master (6.4.2) */
 	uint32_t skew_time_ms;             /* from our priority and the above */
@@ -177,6 +180,19 @@ void vrrp_source_proven(struct vrrp *v, struct in_addr src);
  * takes over from it (whatever its priority); a held advert of src is
  * applied so now.  Never changes the state. */
 void vrrp_source_key_differs(struct vrrp *v, struct in_addr src);
+
+/* The effective priority (track.h) changed.  A MASTER advertises it at
+ * once (a BACKUP with a higher one and preempt then takes over after its
+ * Master_Down_Interval); a BACKUP's Skew_Time follows from its next
+ * advert on.  priority 1..254. */
+void vrrp_set_priority(struct vrrp *v, uint8_t priority, const char *why);
+/* A weight-0 tracked item went down (on) or back up (off): like a link
+ * down, BACKUP/MASTER -> FAULT, except that the HA link works, so a
+ * MASTER first releases with a priority-0 advert (the best backup takes
+ * over after its Skew_Time).  FAULT is left when the link, an address
+ * and every tracked item are there.  In INIT, remembered for
+ * vrrp_start(). */
+void vrrp_track_fault(struct vrrp *v, bool on, const char *why);
 
 /* Our primary address changed (the tie-breaker and own-advert filter).
  * 0.0.0.0 (the last address went): BACKUP/MASTER -> FAULT.  An address

@@ -2,6 +2,7 @@
  *
  *   node:         lb1 (andromeda 0.1.0), http on 198.18.0.10:80
  *   role:         MASTER, priority 150, holds the VIPs
+ *                 (or "priority 90 (base 150, moved by tracking)")
  *   vips:         198.18.0.10/24
  *   instances / peers / servers: tables
  *   proxy, vrrp, sync, registration: one group each, "key=value" lines,
@@ -117,6 +118,12 @@ static void head(const json_t *st)
 	label("role:");
 	if (json_is_false(json_object_get(st, "ha")))
 		printf("%s (standalone: no VRRP, no VIP)\n", str(st, "role"));
+	else if (json_object_get(st, "base_priority") &&
+		 num(st, "base_priority") != num(st, "priority"))
+		printf("%s, priority %lld (base %lld, moved by tracking), %s\n", str(st, "role"),
+		       num(st, "priority"), num(st, "base_priority"),
+		       json_is_true(json_object_get(st, "vip_held")) ? "holds the VIPs"
+								     : "does not hold the VIPs");
 	else
 		printf("%s, priority %lld, %s\n", str(st, "role"), num(st, "priority"),
 		       json_is_true(json_object_get(st, "vip_held")) ? "holds the VIPs"
@@ -126,10 +133,47 @@ static void head(const json_t *st)
 	printf("%s\n", vips);
 }
 
+/* The instances without their nested parts, then each instance's tracked
+ * items as a table and its notify script on one line. */
+static void instances(const json_t *rows)
+{
+	json_t *flat = json_array(), *row, *t;
+	size_t i;
+
+	json_array_foreach(rows, i, row)
+	{
+		json_t *r = json_deep_copy(row);
+
+		json_object_del(r, "tracks");
+		json_object_del(r, "notify");
+		json_array_append_new(flat, r);
+	}
+	printf("\ninstances:\n");
+	print_table(flat, "  ");
+	json_decref(flat);
+	json_array_foreach(rows, i, row)
+	{
+		if (json_is_array(t = json_object_get(row, "tracks")) && json_array_size(t)) {
+			printf("\ntracked by %s:\n", str(row, "name"));
+			print_table(t, "  ");
+		}
+		t = json_object_get(row, "notify");
+		if (json_is_object(t) && *str(t, "script"))
+			printf("\nnotify (%s): %s, calls=%lld failures=%lld timeouts=%lld "
+			       "dropped=%lld\n",
+			       str(row, "name"), str(t, "script"), num(t, "calls"),
+			       num(t, "failures"), num(t, "timeouts"), num(t, "dropped"));
+	}
+}
+
 static void table(const json_t *st, const char *key)
 {
 	json_t *rows = json_object_get(st, key);
 
+	if (strcmp(key, "instances") == 0 && json_is_array(rows) && json_array_size(rows)) {
+		instances(rows);
+		return;
+	}
 	printf("\n%s:\n", key);
 	if (json_is_array(rows) && json_array_size(rows))
 		print_table(rows, "  ");
@@ -265,11 +309,11 @@ static void group(const json_t *o, const char *name, bool verbose)
 
 void print_status(const json_t *st, bool verbose)
 {
-	static const char *const known[] = { "node",  "version",   "mode",     "listen",
-					     "ha",    "role",      "priority", "vip_held",
-					     "vips",  "instances", "peers",    "servers",
-					     "proxy", "vrrp",      "sync",     "registration",
-					     NULL };
+	static const char *const known[] = {
+		"node",     "version",  "mode",          "listen", "ha",           "role",
+		"priority", "vip_held", "base_priority", "vips",   "instances",    "peers",
+		"servers",  "proxy",    "vrrp",          "sync",   "registration", NULL
+	};
 	static const char *const tables[] = { "instances", "peers", "servers", NULL };
 	const char *key;
 	json_t *v;

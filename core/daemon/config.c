@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_hooks.h"
 #include "config_key.h"
 #include "config_value.h"
 #include "control_proto.h"
@@ -31,11 +32,12 @@ enum sect {
 	S_HA,
 	S_REG,
 	S_STATS,
+	S_TRACK,
 	S_COUNT
 };
 
 static const char *const sect_names[S_COUNT] = {
-	"", "node", "frontend", "backend", "server", "ha", "registration", "stats",
+	"", "node", "frontend", "backend", "server", "ha", "registration", "stats", "track",
 };
 
 static int set_priority(struct cfgk *e, const struct cfg_key *k, const char *v);
@@ -48,6 +50,7 @@ static int set_certs(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_peers(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_sni(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_track_ifs(struct cfgk *e, const struct cfg_key *k, const char *v);
 
 #define FSIZE(type, fld) sizeof(((type *)0)->fld)
 /* KEY: any setter (numbers with it are plain whole numbers); NUMK: a
@@ -66,6 +69,13 @@ static int set_sni(struct cfgk *e, const struct cfg_key *k, const char *v);
 	{                                                                       \
 		key, S_SERVER, fn, offsetof(struct cfg_server, fld),            \
 			FSIZE(struct cfg_server, fld), CFGV_NUM, lo, hi, 0, req \
+	}
+
+/* TRKK: a [track NAME] key. */
+#define TRKK(key, fn, kind, fld, lo, hi)                                                         \
+	{                                                                                        \
+		key, S_TRACK, fn, offsetof(struct cfg_track, fld), FSIZE(struct cfg_track, fld), \
+			kind, lo, hi, 0, false                                                   \
 	}
 
 #define SEC  CFGV_SEC
@@ -136,6 +146,16 @@ static const struct cfg_key keys[] = {
 	KEY(S_HA, "checksum_rfc5798", cfgk_set_bool, ha.checksum_rfc5798, 0, 0, false),
 	NUMK(S_HA, "sync_port", ha.sync_port, CFGV_NUM, 1, 65535, 0),
 	KEY(S_HA, "interop", cfgk_set_bool, ha.interop, 0, 0, false),
+	KEY(S_HA, "notify", cfgh_set_script_path, ha.notify, 0, 0, false),
+	NUMK(S_HA, "notify_timeout", ha.notify_timeout_ms, CFGV_DUR, 10, HOUR, 0),
+	KEY(S_HA, "track_interface", set_track_ifs, ha.track_if, 0, 0, false),
+
+	TRKK("script", cfgh_set_script, CFGV_NUM, script, 0, 0),
+	TRKK("interval", cfgk_set_num, CFGV_DUR, interval_ms, 10, HOUR),
+	TRKK("timeout", cfgk_set_num, CFGV_DUR, timeout_ms, 10, HOUR),
+	TRKK("weight", cfgh_set_weight, CFGV_NUM, weight, 0, 0),
+	TRKK("fall", cfgk_set_num, CFGV_NUM, fall, 1, 1000),
+	TRKK("rise", cfgk_set_num, CFGV_NUM, rise, 1, 1000),
 
 	KEY(S_REG, "enabled", cfgk_set_bool, registration.enabled, 0, 0, false),
 	NUMK(S_REG, "port", registration.port, CFGV_NUM, 1, 65535, 0),
@@ -343,6 +363,13 @@ static int set_sni(struct cfgk *e, const struct cfg_key *k, const char *v)
 	return 0;
 }
 
+static int set_track_ifs(struct cfgk *e, const struct cfg_key *k, const char *v)
+{
+	struct ctx *c = e->user;
+
+	return cfgh_track_ifs(e, k->name, v, c->cfg);
+}
+
 static int server_begin(struct ctx *c, const char *name)
 {
 	struct config *cfg = c->cfg;
@@ -392,10 +419,12 @@ static int section_open(struct ctx *c, const char *type, const char *name)
 	if (s == S_COUNT)
 		return cfgk_fail(&c->e,
 				 "unknown section [%s] (expected node, frontend, backend, "
-				 "server NAME, ha, registration or stats)",
+				 "server NAME, ha, registration, stats or track NAME)",
 				 type);
 	if (s == S_SERVER)
 		return server_begin(c, name);
+	if (s == S_TRACK)
+		return cfgh_track_begin(&c->e, S_TRACK, c->cfg, name);
 	if (*name)
 		return cfgk_fail(&c->e, "section [%s] takes no name (got \"%s\")", type, name);
 	if (c->e.sect_line[s])
@@ -476,6 +505,7 @@ static void config_defaults(struct config *cfg)
 	cfg->ha.garp_refresh_ms = 5 * SEC;
 	cfg->ha.checksum_rfc5798 = true;
 	cfg->ha.sync_port = 7788;
+	cfg->ha.notify_timeout_ms = 10 * SEC;
 	cfg->registration.port = 7789;
 	cfg->registration.expire_ms = 10 * SEC;
 }
@@ -488,8 +518,9 @@ static int line_of(const struct ctx *c, enum sect s, const char *name)
 static int check_required(struct ctx *c)
 {
 	const struct config *cfg = c->cfg;
-	/* Each [server] is checked below; [ha]'s keys only with an [ha]. */
-	unsigned sects = (1u << S_COUNT) - 2 - (1u << S_SERVER);
+	/* Each [server] is checked below, each [track] in cfgh_check();
+	 * [ha]'s keys only with an [ha]. */
+	unsigned sects = (1u << S_COUNT) - 2 - (1u << S_SERVER) - (1u << S_TRACK);
 
 	if (!cfg->ha.enabled)
 		sects &= ~(1u << S_HA);
@@ -586,6 +617,8 @@ static int check_cross(struct ctx *c)
 		return cfgf_fail(f, line, "port %u is both [ha] sync_port and [registration] port",
 				 (unsigned)cfg->ha.sync_port);
 	}
+	if (cfgh_check(&c->e, cfg, line_of(c, S_HA, "track_interface")) < 0)
+		return -1;
 	cfg->stats.enabled = cfg->stats.listen.text[0] != '\0';
 	if (cfg->stats.auth_file[0] && !cfg->stats.enabled)
 		return cfgf_fail(f, line_of(c, S_STATS, "auth_file"),

@@ -106,16 +106,51 @@ static json_t *vrrp_json(const struct ha_status *hs, const char *interface)
 	return v;
 }
 
-/* SPEC "Second stage": one entry per VRRP instance; today the [ha] one. */
-static json_t *instances_json(const struct ha_status *hs, const struct config *cfg)
+/* The tracked interfaces and scripts (track.h): what moves the priority. */
+static json_t *tracks_json(const struct ha_status *hs)
 {
 	json_t *a = json_array();
 
-	json_array_append_new(
-		a, json_pack("{s:s, s:i, s:s, s:i, s:i, s:o, s:b}", "name", STATS_HA_INSTANCE,
-			     "vrid", hs->vrrp.vrid, "role", vrrp_state_name(hs->vrrp.state),
-			     "priority", hs->vrrp.priority, "base_priority", (int)cfg->ha.priority,
-			     "vips", vips_json(cfg), "vip_held", hs->vip_held));
+	for (size_t i = 0; a && i < hs->ntracks; i++) {
+		const struct track_item_status *t = &hs->tracks[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:i}", "name", t->name, "type",
+				      t->is_interface ? "interface" : "script", "state",
+				      t->up ? "up" : "down", "weight", t->weight);
+
+		if (o && !t->is_interface) {
+			json_object_set_new(o, "runs", json_integer((json_int_t)t->runs));
+			json_object_set_new(o, "failures", json_integer((json_int_t)t->failures));
+			json_object_set_new(o, "last", json_string(t->last));
+		}
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *notify_json(const struct ha_status *hs, const struct config *cfg)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I}", "script", cfg->ha.notify, "calls",
+			 (json_int_t)hs->notify.calls, "failures", (json_int_t)hs->notify.failures,
+			 "timeouts", (json_int_t)hs->notify.timeouts, "dropped",
+			 (json_int_t)hs->notify.dropped);
+}
+
+/* SPEC "Second stage": one entry per VRRP instance; today the [ha] one.
+ * priority is the effective one (base moved by the tracked items). */
+static json_t *instances_json(const struct ha_status *hs, const struct config *cfg)
+{
+	json_t *a = json_array();
+	json_t *o =
+		json_pack("{s:s, s:i, s:s, s:i, s:i, s:o, s:b}", "name", HA_INSTANCE_NAME, "vrid",
+			  hs->vrrp.vrid, "role", vrrp_state_name(hs->vrrp.state), "priority",
+			  hs->vrrp.priority, "base_priority", hs->vrrp.base_priority, "vips",
+			  vips_json(cfg), "vip_held", hs->vip_held);
+
+	if (o) {
+		json_object_set_new(o, "tracks", tracks_json(hs));
+		json_object_set_new(o, "notify", notify_json(hs, cfg));
+	}
+	json_array_append_new(a, o);
 	return a;
 }
 
@@ -130,6 +165,7 @@ static int ha_keys(json_t *status, const struct ctl_ha *h)
 	json_object_set_new(status, "ha", json_true());
 	json_object_set_new(status, "role", json_string(vrrp_state_name(hs.vrrp.state)));
 	json_object_set_new(status, "priority", json_integer(hs.vrrp.priority));
+	json_object_set_new(status, "base_priority", json_integer(hs.vrrp.base_priority));
 	json_object_set_new(status, "vip_held", json_boolean(hs.vip_held));
 	json_object_set_new(status, "vips", vips_json(h->cfg));
 	json_object_set_new(status, "instances", instances_json(&hs, h->cfg));
@@ -179,6 +215,7 @@ int ctl_ha_status(json_t *status, void *ctl_ha)
 	json_object_set_new(status, "ha", json_boolean(false));
 	json_object_set_new(status, "role", json_string("MASTER"));
 	json_object_set_new(status, "priority", json_integer(0));
+	json_object_set_new(status, "base_priority", json_integer(0));
 	json_object_set_new(status, "vip_held", json_boolean(false));
 	json_object_set_new(status, "vips", json_array());
 	json_object_set_new(status, "instances", json_array());

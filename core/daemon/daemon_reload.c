@@ -42,6 +42,26 @@ static bool listeners_changed(const struct config *o, const struct config *n)
 	return changed;
 }
 
+/* The hooks (issue 14) are read when the election starts. */
+static bool hooks_changed(const struct config *o, const struct config *n)
+{
+	bool changed = strcmp(o->ha.notify, n->ha.notify) ||
+		       o->ha.notify_timeout_ms != n->ha.notify_timeout_ms ||
+		       o->ha.ntrack_ifs != n->ha.ntrack_ifs || o->ntracks != n->ntracks;
+
+	for (size_t i = 0; !changed && i < o->ha.ntrack_ifs; i++)
+		changed = strcmp(o->ha.track_if[i].ifname, n->ha.track_if[i].ifname) ||
+			  o->ha.track_if[i].weight != n->ha.track_if[i].weight;
+	for (size_t i = 0; !changed && i < o->ntracks; i++) {
+		const struct cfg_track *a = &o->tracks[i], *b = &n->tracks[i];
+
+		changed = strcmp(a->name, b->name) || strcmp(a->script, b->script) ||
+			  a->interval_ms != b->interval_ms || a->timeout_ms != b->timeout_ms ||
+			  a->weight != b->weight || a->fall != b->fall || a->rise != b->rise;
+	}
+	return changed;
+}
+
 /* Keys read once at start-up: a change is reported, not applied. */
 static void warn_restart_keys(const struct config *o, const struct config *n)
 {
@@ -68,6 +88,7 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 		{ "[backend] health_interval",
 		  o->backend.health_interval_ms != n->backend.health_interval_ms },
 		{ "[ha]", ha_changed(o, n) },
+		{ "[ha] notify, track_interface or a [track]", hooks_changed(o, n) },
 		{ "[registration]", o->registration.enabled != n->registration.enabled ||
 					    o->registration.port != n->registration.port },
 		{ "[stats] listen", strcmp(o->stats.listen.text, n->stats.listen.text) != 0 },

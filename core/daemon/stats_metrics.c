@@ -407,6 +407,28 @@ static void drops(struct mtext *m, const char *name, const char *help, const cha
 static const char *vrrp_cause(int c) { return vrrp_rx_result_str(c); }
 static const char *msg_cause(int c) { return msg_drop_name(c); }
 
+/* The notify script's calls and the tracked items (docs/vrrp.md "Hooks"). */
+static void render_hooks(const struct ha_status *hs, struct mtext *m)
+{
+	char l[LABELS_MAX] = "";
+	const char *name = P "vrrp_track_up";
+
+	metrics_label(l, sizeof(l), "instance", STATS_HA_INSTANCE);
+	counter(m, P "vrrp_notify_calls_total", "Notify script calls started.", l,
+		hs->notify.calls);
+	counter(m, P "vrrp_notify_failures_total",
+		"Notify script calls that failed (status, signal, timeout).", l,
+		hs->notify.failures);
+	counter(m, P "vrrp_notify_dropped_total",
+		"Notify calls dropped on a full queue (collapsed to the latest).", l,
+		hs->notify.dropped);
+	if (!hs->ntracks)
+		return;
+	metrics_family(m, name, "gauge", "1 while a tracked interface or script is up.");
+	for (size_t i = 0; i < hs->ntracks; i++)
+		metrics_u64x(m, name, NULL, l, "track", hs->tracks[i].name, hs->tracks[i].up);
+}
+
 static void render_vrrp(struct ha *ha, struct mtext *m)
 {
 	struct ha_status hs;
@@ -415,7 +437,10 @@ static void render_vrrp(struct ha *ha, struct mtext *m)
 	ha_get_status(ha, &hs);
 	metrics_label(l, sizeof(l), "instance", STATS_HA_INSTANCE);
 	gauge(m, P "vrrp_state", "Role: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT.", l, hs.vrrp.state);
-	gauge(m, P "vrrp_priority", "Priority in the election.", l, hs.vrrp.priority);
+	gauge(m, P "vrrp_priority", "Effective priority in the election (base moved by tracking).",
+	      l, hs.vrrp.priority);
+	gauge(m, P "vrrp_base_priority", "Configured priority ([ha] priority).", l,
+	      hs.vrrp.base_priority);
 	gauge(m, P "vrrp_vip_held", "1 while this node holds the instance's VIPs.", l,
 	      hs.vip_held);
 	counter(m, P "vrrp_transitions_total", "Role changes.", l, hs.stats.transitions);
@@ -429,6 +454,7 @@ static void render_vrrp(struct ha *ha, struct mtext *m)
 		hs.vip_restored);
 	drops(m, P "vrrp_dropped_total", "VRRP packets dropped, by cause.", l, hs.stats.rx_drops,
 	      VRRP_RX_NCAUSES, vrrp_cause);
+	render_hooks(&hs, m);
 }
 
 static void render_sync(struct sync *s, struct mtext *m)

@@ -22,8 +22,11 @@
 #define CFG_MAX_PEERS     16
 #define CFG_MAX_VIPS      8
 #define CFG_MAX_THREADS   16
-#define CFG_MAX_LISTEN    8 /* addresses in listen and in tls_listen, each */
-#define CFG_MAX_CERTS     8 /* tls_cert files */
+#define CFG_MAX_LISTEN    8   /* addresses in listen and in tls_listen, each */
+#define CFG_MAX_CERTS     8   /* tls_cert files */
+#define CFG_MAX_TRACKS    16  /* [track NAME] sections */
+#define CFG_MAX_TRACK_IFS 8   /* [ha] track_interface entries */
+#define CFG_SCRIPT_MAX    512 /* notify, [track] script: path and arguments */
 
 enum cfg_mode {
 	MODE_HTTP,
@@ -59,6 +62,23 @@ struct cfg_server {
 	bool tls_verify;            /* check its certificate, default yes */
 	char tls_ca[PATH_MAX];      /* CA file (PEM); "" = the system's store */
 	char tls_sni[CFG_HOST_MAX]; /* SNI and name to verify; "" = health host, else none */
+};
+
+/* [ha] track_interface: "eth1" (FAULT without carrier) or "eth1:-20". */
+struct cfg_track_if {
+	char ifname[IF_NAMESIZE];
+	int weight; /* -253..253; 0 = FAULT while down */
+};
+
+/* A [track NAME] section: a check script (docs/vrrp.md, "Hooks"). */
+struct cfg_track {
+	char name[CFG_NAME_MAX];
+	char script[CFG_SCRIPT_MAX]; /* absolute path, then arguments split on blanks */
+	uint32_t interval_ms;        /* default 1s */
+	uint32_t timeout_ms;         /* default = interval, at most interval */
+	int weight;                  /* -253..253, default 0 = FAULT while failing */
+	unsigned fall, rise;         /* default 1, 1 (keepalived's) */
+	int line;                    /* of its header, for errors */
 };
 
 struct config {
@@ -138,6 +158,11 @@ struct config {
 		uint16_t sync_port;        /* UDP+TCP state sync, default 7788 */
 		bool interop; /* default no: only adverts from balancers that proved the
 			       * cluster key count (issue 20); yes: any VRRPv3 speaker */
+		/* Hooks (issue 14): keepalived's notify and track_interface. */
+		char notify[CFG_SCRIPT_MAX]; /* absolute path; "" = none */
+		uint32_t notify_timeout_ms;  /* default 10s: the process group is killed */
+		struct cfg_track_if track_if[CFG_MAX_TRACK_IFS];
+		size_t ntrack_ifs;
 	} ha;
 
 	struct {
@@ -153,6 +178,10 @@ struct config {
 		struct cfg_endpoint listen; /* GET /metrics, /, /status.json */
 		char auth_file[PATH_MAX];   /* "user:password" for basic auth; "" = none */
 	} stats;
+
+	/* [track NAME] sections: every one applies to the [ha] instance. */
+	struct cfg_track tracks[CFG_MAX_TRACKS];
+	size_t ntracks;
 };
 
 /* "100ms", "2s", "1m", "1h" -> milliseconds; a bare "0" is 0.  0, -EINVAL

@@ -20,8 +20,8 @@
 #include "config_file.h"
 #include "config_value.h"
 
-#define CFGK_MAX_KEYS  64 /* keys in one table */
-#define CFGK_MAX_SECTS 8  /* section numbers 1..7; 0 is "none yet" */
+#define CFGK_MAX_KEYS  96 /* keys in one table */
+#define CFGK_MAX_SECTS 12 /* section numbers 1..11; 0 is "none yet" */
 
 struct cfgk;
 struct cfg_key;

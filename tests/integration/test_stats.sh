@@ -112,7 +112,7 @@ check "lb1 /status.json = andromedactl status --json" \
 check "lb2 /status.json = andromedactl status --json" \
 	lab_wait_for 5 same_status 2 "http://$LB2:$PORT/status.json"
 check_eq "status.json has the instances (SPEC)" '{"name":"ha","vrid":51,"role":"MASTER","priority":150,"base_priority":150,"vips":["198.18.0.10/24"],"vip_held":true}' \
-	"$(get -u "$USERPASS" "http://$LB1:$PORT/status.json" | jq -c '.instances[0]')"
+	"$(get -u "$USERPASS" "http://$LB1:$PORT/status.json" | jq -c '.instances[0] | {name, vrid, role, priority, base_priority, vips, vip_held}')"
 
 # --- the page in a real browser --------------------------------------------
 mkdir -p "$ARTIFACTS"

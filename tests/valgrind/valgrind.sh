@@ -12,7 +12,8 @@
 # re-executes (execve of the same binary as "boxfort-worker"), so memcheck
 # must follow exec (--trace-children=yes) or the tests themselves would run
 # unchecked; programs a test starts (test_control runs andromedactl) are
-# checked too, while shells and system tools are skipped.  Each process
+# checked too, while shells, system tools and the shell scripts test_hooks
+# writes (/tmp/andromeda-hooks-*) are skipped.  Each process
 # writes its own log; a binary fails when Criterion reports a failure, a
 # log shows any error (invalid access, uninitialised use, bad free) or a
 # definite or indirect leak (--errors-for-leak-kinds), or a process ended
@@ -79,7 +80,7 @@ VG_OPTS=(
 	--tool=memcheck --error-exitcode=1 --leak-check=full
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 	--trace-children=yes --child-silent-after-fork=yes
-	--trace-children-skip='/bin/*,/usr/bin/*,/sbin/*,/usr/sbin/*'
+	--trace-children-skip='/bin/*,/usr/bin/*,/sbin/*,/usr/sbin/*,/tmp/andromeda-hooks-*'
 	--num-callers=30 --read-inline-info=no --vgdb=no
 	--suppressions="$SRC_DIR/tests/valgrind/valgrind.supp"
 )

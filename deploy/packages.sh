@@ -38,8 +38,9 @@ PKG_DEB=(dpkg-dev file)
 PKG_UNIT=(libcriterion-dev)
 
 # The namespace lab: addresses and namespaces, the clients, the Apache
-# backends of the demo and of test_health_host.
-PKG_LAB=(iproute2 curl jq procps util-linux apache2)
+# backends of the demo and of test_health_host, nftables and wrk for
+# test_proxy_stall (SYN drops under load).
+PKG_LAB=(iproute2 curl jq procps util-linux apache2 nftables wrk)
 
 # The test command's own tools: clang (whole-tree build, libFuzzer),
 # clang-tidy and cppcheck (tests/lint/), valgrind (tests/valgrind/), and

@@ -381,7 +381,7 @@ static void config_defaults(struct config *cfg)
 		.health_timeout_ms = 1 * SEC,
 		.rise = 2,
 		.fall = 3,
-		.max_idle = 64,
+		.max_idle = 65535,
 		.max_ejection_percent = 10,
 		.panic_threshold = 50,
 	};

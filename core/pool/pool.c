@@ -181,6 +181,14 @@ uint64_t server_requests(const struct server *s)
 	return s->requests_base + sum;
 }
 
+uint64_t server_answered(const struct server *s)
+{
+	uint64_t sum;
+
+	SUM_THREADS(s, answered);
+	return sum;
+}
+
 void server_set_requests(struct server *s, uint64_t total)
 {
 	uint64_t sum;
@@ -463,6 +471,25 @@ void pool_server_failed(struct pool *pool, struct server *srv, enum server_fail 
 	pool_server_failed_at(pool, srv, why, loop_clock_ms());
 }
 
+void pool_server_check_failed(struct pool *pool, struct server *srv, bool timeout)
+{
+	uint64_t answered = server_answered(srv);
+	bool busy = timeout && answered != srv->check_answered;
+
+	srv->check_answered = answered;
+	if (!busy) {
+		pool_server_failed(pool, srv, FAIL_CHECK);
+		return;
+	}
+	/* A stall of new connections (full accept queue, SYNs dropped) with
+	 * the kept-alive ones still answering: counted, not held against it. */
+	srv->failures++;
+	srv->fail_by[FAIL_CHECK]++;
+	log_debug("server %s (%s): check timed out, but %llu requests answered since the last "
+		  "check: not counted toward fall",
+		  srv->name, srv->addr.text, (unsigned long long)answered);
+}
+
 void pool_server_ok(struct pool *pool, struct server *srv, bool from_check)
 {
 	if (!from_check) {
@@ -472,6 +499,7 @@ void pool_server_ok(struct pool *pool, struct server *srv, bool from_check)
 			return; /* with checks configured, only checks bring a server back */
 	} else {
 		srv->consecutive_fail = 0;
+		srv->check_answered = server_answered(srv);
 	}
 	srv->consecutive_ok++;
 	if (srv->health == SRV_DOWN && srv->consecutive_ok >= cfg_rise(pool))

@@ -60,6 +60,7 @@ struct server_thread {
 	struct list idle_conns; /* idle keep-alive backend connections */
 	unsigned nidle;
 	uint64_t requests; /* single writer (the thread), read by others */
+	uint64_t answered; /* responses completed (txn_report_ok), likewise */
 	uint64_t bytes_in, bytes_out;
 	bool req_failed; /* the thread's own: a failure was reported
 			  * since its last success (workers.c) */
@@ -89,6 +90,7 @@ struct server {
 	struct outlier_state outlier;
 	bool ejected;
 	bool ever_up;
+	uint64_t check_answered; /* server_answered() at the last check verdict */
 
 	/* Proxy state. */
 	unsigned inflight; /* atomic: slots in use, all threads */
@@ -124,6 +126,7 @@ static inline bool server_is_down(const struct server *s)
 unsigned server_queued(const struct server *s);
 unsigned server_idle(const struct server *s);
 uint64_t server_requests(const struct server *s);
+uint64_t server_answered(const struct server *s);
 /* Replicated counters (a BACKUP follows its MASTER's numbers). */
 void server_set_requests(struct server *s, uint64_t total);
 void server_set_maxconn(struct server *s, unsigned maxconn);
@@ -214,6 +217,11 @@ const char *server_rotation_name(const struct pool *pool, const struct server *s
  * checks count toward `rise`, except that with no health check configured
  * a successful request also counts. */
 void pool_server_failed(struct pool *pool, struct server *srv, enum server_fail why);
+/* A failed active check (health.c).  timeout: it got no connection or no
+ * answer in time; such a check does not count toward `fall` when the
+ * server completed requests since the previous check (it is answering
+ * real traffic: congested, not dead).  Others count as FAIL_CHECK. */
+void pool_server_check_failed(struct pool *pool, struct server *srv, bool timeout);
 /* The same at a given monotonic time (ms, > 0): for tests. */
 void pool_server_failed_at(struct pool *pool, struct server *srv, enum server_fail why,
 			   uint64_t now_ms);

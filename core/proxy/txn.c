@@ -528,6 +528,8 @@ void txn_report_ok(struct proxy *px, struct server *srv)
 {
 	struct server_thread *th;
 
+	/* Read by the health checks: a server answering requests is alive. */
+	server_count(&srv->th[px->tid].answered, 1);
 	if (px->tid == 0 || !px->msgs) {
 		pool_server_ok(px->pool, srv, false);
 		return;

@@ -237,6 +237,29 @@ Test(outlier_pool, panic_leaves_out_drained_and_never_checked_servers)
 	cr_assert_null(pool_next_server(pool, NULL));
 }
 
+/* Active checks in a stall: a check that times out while the server
+ * answers requests over kept-alive connections is not held against it;
+ * one that is refused is, and so is a timeout with nothing answered. */
+Test(outlier_pool, a_timed_out_check_of_a_server_answering_requests_does_not_count)
+{
+	for (int k = 0; k < 5; k++) {
+		server_count(&s[0]->th[0].answered, 10); /* requests completed meanwhile */
+		pool_server_check_failed(pool, s[0], true);
+	}
+	cr_assert_eq(s[0]->health, SRV_UP, "5 check timeouts while answering");
+	cr_assert_eq(s[0]->fail_by[FAIL_CHECK], 5, "each one still counted");
+	/* Nothing answered since: the timeouts count. */
+	for (int k = 0; k < 3; k++)
+		pool_server_check_failed(pool, s[0], true);
+	cr_assert_eq(s[0]->health, SRV_DOWN);
+	/* A refused check counts whatever the traffic. */
+	for (int k = 0; k < 3; k++) {
+		server_count(&s[1]->th[0].answered, 10);
+		pool_server_check_failed(pool, s[1], false);
+	}
+	cr_assert_eq(s[1]->health, SRV_DOWN);
+}
+
 Test(outlier_pool, panic_threshold_0_turns_panic_off)
 {
 	cfg.backend.panic_threshold = 0;

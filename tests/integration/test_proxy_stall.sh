@@ -8,10 +8,12 @@
 # good plus a 2 s stall of the other two: the dead one leaves the
 # rotation, the other two keep serving with 0 non-2xx.
 #
-# The backends close each connection after 20 answers (fakesrv -k, as
-# nginx's keepalive_requests), so the balancer keeps opening connections
-# and the stall hits it; the checks run every second (the defaults:
-# connect_timeout 1s, retries 2, rise 2, fall 3).
+# The backends close each connection after 100 answers (fakesrv -k, as
+# nginx's keepalive_requests before 1.19.10), so the balancer keeps
+# opening connections and the stall hits it; the checks run every second
+# (the defaults: connect_timeout 1s, retries 2, rise 2, fall 3).  A
+# request can outlast a stall only if it gets (retries + 1) x
+# connect_timeout of connects: here 3 s against 2 s.
 set -uo pipefail
 source "$(dirname "$0")/../lib/lab.sh"
 
@@ -68,7 +70,7 @@ all_three_serve() { [[ "$(names_served 9)" == be1,be2,be3 ]]; }
 
 require "nft is installed (package nftables)" lab_have nft
 require "wrk is installed" lab_have wrk
-lab_common_setup 3 -k 20
+lab_common_setup 3 -k 100
 write_conf
 require "andromeda starts" lab_start_andromeda "$LAB_DIR/lb.conf"
 check "all 3 servers up" lab_wait_for 5 lab_all_up 3

@@ -473,8 +473,8 @@ void pool_server_failed(struct pool *pool, struct server *srv, enum server_fail 
 
 void pool_server_check_failed(struct pool *pool, struct server *srv, bool timeout)
 {
-	uint64_t answered = server_answered(srv);
-	bool busy = timeout && answered != srv->check_answered;
+	uint64_t answered = server_answered(srv), since = answered - srv->check_answered;
+	bool busy = timeout && since;
 
 	srv->check_answered = answered;
 	if (!busy) {
@@ -487,7 +487,7 @@ void pool_server_check_failed(struct pool *pool, struct server *srv, bool timeou
 	srv->fail_by[FAIL_CHECK]++;
 	log_debug("server %s (%s): check timed out, but %llu requests answered since the last "
 		  "check: not counted toward fall",
-		  srv->name, srv->addr.text, (unsigned long long)answered);
+		  srv->name, srv->addr.text, (unsigned long long)since);
 }
 
 void pool_server_ok(struct pool *pool, struct server *srv, bool from_check)

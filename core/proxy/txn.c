@@ -229,7 +229,6 @@ static const struct bconn_cb txn_bconn_cb = {
 	.io = txn_backend_io,
 };
 
-/* Start t on t->srv with a slot it already holds. */
 /* A connect that failed before leaving this host: out of descriptors,
  * memory or local ports.  The request may go elsewhere; the server is not
  * blamed (docs/health-checks.md). */
@@ -239,6 +238,7 @@ static bool local_error(int err)
 	       err == -EADDRNOTAVAIL || err == -EAGAIN;
 }
 
+/* Start t on t->srv with a slot it already holds. */
 static void txn_start(struct txn *t)
 {
 	int r;

@@ -236,11 +236,28 @@ static bool server_usable(const struct server *s)
 
 /* What panic mode balances across: every server an operator has not
  * drained that has been in rotation since it was added (a registered
- * server still waiting for its first passed check is not one). */
+ * server still waiting for its first passed check is not one), unless it
+ * is DOWN and its last failure said it is dead (refused, unreachable,
+ * reset, a bad answer).  Panic is for servers that may only be stalled:
+ * sending requests to a known-dead one would only spend their retries. */
 static bool server_eligible(const struct server *s)
 {
-	return !__atomic_load_n(&s->removed, __ATOMIC_RELAXED) &&
-	       !__atomic_load_n(&s->drain, __ATOMIC_RELAXED) && s->ever_up;
+	if (__atomic_load_n(&s->removed, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&s->drain, __ATOMIC_RELAXED) || !s->ever_up)
+		return false;
+	return !(__atomic_load_n(&s->health, __ATOMIC_RELAXED) == SRV_DOWN &&
+		 __atomic_load_n(&s->refuses, __ATOMIC_RELAXED));
+}
+
+/* Record what the last counted failure was; a DOWN server's eligibility
+ * for panic mode may change with it. */
+static void note_failure_kind(struct pool *pool, struct server *srv, bool hard)
+{
+	if (srv->refuses == hard)
+		return;
+	__atomic_store_n(&srv->refuses, hard, __ATOMIC_RELAXED);
+	if (srv->health == SRV_DOWN)
+		pool_update_panic(pool);
 }
 
 bool pool_in_panic(const struct pool *pool)
@@ -432,10 +449,11 @@ static enum outlier_evidence evidence_of(enum server_fail why)
 	}
 }
 
-static void pool_check_failed(struct pool *pool, struct server *srv)
+static void pool_check_failed(struct pool *pool, struct server *srv, bool timeout)
 {
 	char reason[64];
 
+	note_failure_kind(pool, srv, !timeout);
 	srv->consecutive_ok = 0;
 	srv->consecutive_fail++;
 	if (srv->health == SRV_UP && srv->consecutive_fail >= cfg_fall(pool)) {
@@ -453,7 +471,7 @@ void pool_server_failed_at(struct pool *pool, struct server *srv, enum server_fa
 	srv->failures++;
 	srv->fail_by[why]++;
 	if (why == FAIL_CHECK) {
-		pool_check_failed(pool, srv);
+		pool_check_failed(pool, srv, false);
 		return;
 	}
 	if (pool->cfg)
@@ -461,6 +479,7 @@ void pool_server_failed_at(struct pool *pool, struct server *srv, enum server_fa
 					       pool->cfg->backend.server_timeout_ms };
 	if (!outlier_counts(&srv->outlier, evidence_of(why), now_ms, &lim))
 		return; /* one of a burst of timeouts: already counted */
+	note_failure_kind(pool, srv, evidence_of(why) == OUTLIER_HARD);
 	STORE_COUNT(&srv->consecutive_req_fail, srv->consecutive_req_fail + 1);
 	if (srv->health == SRV_UP && srv->consecutive_req_fail >= cfg_fall(pool))
 		pool_eject(pool, srv, why);
@@ -478,7 +497,9 @@ void pool_server_check_failed(struct pool *pool, struct server *srv, bool timeou
 
 	srv->check_answered = answered;
 	if (!busy) {
-		pool_server_failed(pool, srv, FAIL_CHECK);
+		srv->failures++;
+		srv->fail_by[FAIL_CHECK]++;
+		pool_check_failed(pool, srv, timeout);
 		return;
 	}
 	/* A stall of new connections (full accept queue, SYNs dropped) with

@@ -90,6 +90,9 @@ struct server {
 	struct outlier_state outlier;
 	bool ejected;
 	bool ever_up;
+	bool refuses;            /* atomic: its last counted failure was hard evidence
+				  * (refused, unreachable, reset, bad answer), not a
+				  * timeout: a DOWN server known dead, left out of panic */
 	uint64_t check_answered; /* server_answered() at the last check verdict */
 
 	/* Proxy state. */
@@ -189,8 +192,9 @@ unsigned pool_count_usable(const struct pool *pool);
 
 /* Panic mode (docs/health-checks.md): fewer than [backend] panic_threshold
  * percent of the eligible servers (not drained, in rotation at least once
- * since added) are in rotation, so pool_next_server() balances across all
- * eligible servers, DOWN ones included.  Any thread. */
+ * since added, and not DOWN with a refusal as the last word) are in
+ * rotation, so pool_next_server() balances across all eligible servers,
+ * DOWN ones included.  Any thread. */
 bool pool_in_panic(const struct pool *pool);
 /* The pool at a glance, for status (main thread). */
 struct pool_summary {

@@ -188,9 +188,11 @@ Test(outlier_pool, checks_are_not_capped_and_panic_uses_every_server)
 	struct pool_summary sum;
 	unsigned seen[3] = { 0 };
 
+	/* Checks that time out with no request answered: maybe dead, maybe
+	 * stalled. */
 	for (unsigned i = 0; i < 2; i++)
 		for (int k = 0; k < 3; k++)
-			pool_server_failed(pool, s[i], FAIL_CHECK);
+			pool_server_check_failed(pool, s[i], true);
 	cr_assert_eq(s[0]->health, SRV_DOWN);
 	cr_assert_eq(s[1]->health, SRV_DOWN);
 	cr_assert(pool_in_panic(pool), "1 of 3 in rotation is below 50%%");
@@ -258,6 +260,39 @@ Test(outlier_pool, a_timed_out_check_of_a_server_answering_requests_does_not_cou
 		pool_server_check_failed(pool, s[1], false);
 	}
 	cr_assert_eq(s[1]->health, SRV_DOWN);
+}
+
+/* Panic is for servers that may only be stalled: one whose last word was
+ * a refusal is dead, and requests sent there would only spend retries. */
+Test(outlier_pool, panic_leaves_out_servers_that_refuse)
+{
+	for (int k = 0; k < 3; k++) {
+		pool_server_check_failed(pool, s[0], false); /* refused */
+		pool_server_check_failed(pool, s[1], false);
+	}
+	cr_assert_eq(s[0]->health, SRV_DOWN);
+	cr_assert_eq(s[1]->health, SRV_DOWN);
+	cr_assert_not(pool_in_panic(pool), "the one left is all there is");
+	for (int k = 0; k < 6; k++)
+		cr_assert_eq(pool_next_server(pool, NULL), s[2]);
+	/* s[1] stops refusing and times out (a stall, or a host that went
+	 * off): it may be alive; s[2] stalls too: panic uses s[1] and s[2]. */
+	pool_server_check_failed(pool, s[1], true);
+	for (int k = 0; k < 3; k++)
+		pool_server_check_failed(pool, s[2], true);
+	cr_assert(pool_in_panic(pool));
+	for (int k = 0; k < 6; k++) {
+		struct server *p = pool_next_server(pool, NULL);
+
+		cr_assert(p == s[1] || p == s[2], "picked %s", p ? p->name : "nothing");
+	}
+	cr_assert_str_eq(server_rotation_name(pool, s[0]), "no");
+	cr_assert_str_eq(server_rotation_name(pool, s[1]), "panic");
+	/* A refused request in panic: s[2] is dead after all, out again. */
+	pool_server_failed_at(pool, s[2], FAIL_CONNECT, 5000);
+	cr_assert_str_eq(server_rotation_name(pool, s[2]), "no");
+	for (int k = 0; k < 4; k++)
+		cr_assert_eq(pool_next_server(pool, NULL), s[1]);
 }
 
 Test(outlier_pool, panic_threshold_0_turns_panic_off)

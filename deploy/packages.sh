@@ -44,10 +44,16 @@ PKG_LAB=(iproute2 curl jq procps util-linux apache2 nftables wrk)
 
 # The test command's own tools: clang (whole-tree build, libFuzzer),
 # clang-tidy and cppcheck (tests/lint/), valgrind (tests/valgrind/), and
-# what integration tests drive (tcpdump, nc, faketime, strace).
+# what integration tests drive (tcpdump, nc, faketime, strace; promtool
+# from prometheus and headless chromium for test_stats; the prometheus
+# server that package also ships is not used: on a host with systemd,
+# `systemctl disable --now prometheus` after the install; keepalived,
+# the VRRPv3 speaker test_vrrp_keepalived.sh elects with; its system
+# service starts only with an /etc/keepalived/keepalived.conf).
 PKG_CHECKS=(
 	clang libclang-rt-14-dev clang-tidy-14 clang-format-14 cppcheck valgrind
-	tcpdump netcat-openbsd libfaketime strace
+	tcpdump netcat-openbsd libfaketime strace keepalived
+	prometheus chromium
 )
 
 # The installed package: its user, units, the daemon in a namespace, lintian.

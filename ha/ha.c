@@ -127,12 +127,21 @@ static void op_notify(void *ctx, enum vrrp_state from, enum vrrp_state to, const
 		ha->hooks.state(ha->hooks.arg, from, to, reason);
 }
 
+static void op_unproven_source(void *ctx, struct in_addr src)
+{
+	struct ha *ha = ctx;
+
+	if (ha->hooks.unproven)
+		ha->hooks.unproven(ha->hooks.arg, src);
+}
+
 static const struct vrrp_ops ha_vrrp_ops = {
 	.send_advert = op_send_advert,
 	.vip_add = op_vip_add,
 	.vip_remove = op_vip_remove,
 	.garp_burst = op_garp_burst,
 	.notify = op_notify,
+	.unproven_source = op_unproven_source,
 };
 
 /* ---- the kernel watch ---- */

@@ -37,6 +37,10 @@ struct ha_hooks {
 	 * election hears of it: sync and registration use it as their
 	 * sender id.  May be NULL. */
 	void (*primary)(void *arg, struct in_addr primary);
+	/* An advert came from src, which has not proven the cluster key
+	 * (vrrp_ops.unproven_source): the daemon asks sync to let it prove
+	 * it (sync_probe).  Every such advert; may be NULL. */
+	void (*unproven)(void *arg, struct in_addr src);
 	void *arg;
 };
 

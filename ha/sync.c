@@ -420,6 +420,8 @@ void sync_count_drop(struct sync *s, enum msg_drop why, struct in_addr from)
 	uint64_t suppressed = 0;
 
 	s->c.drops[why]++;
+	if (why == MSG_DROP_MAC) /* a balancer with another key (issue 20) */
+		vrrp_source_key_differs(s->vrrp, from);
 	if (log_limit_ok(&s->drop_limit[why], loop_now_ms(s->loop), LOG_LIMIT_LONG_MS,
 			 &suppressed))
 		log_warnx("sync: dropped a message from %s: %s (%llu more since last said)",
@@ -473,6 +475,10 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 		s->c.bad_payload++;
 		break; /* registration types: not on this port */
 	}
+	/* Issue 20: a balancer heard here, fresh and under its own address,
+	 * keeps its VRRP adverts counting (a session: proven at its HELLO). */
+	if (ss ? sync_session_addr_proven(ss) : from.s_addr == m.sender)
+		vrrp_source_proven(s->vrrp, from);
 }
 
 static void udp_io(struct loop *loop, int fd, unsigned events, void *arg)

@@ -13,7 +13,9 @@
  * MASTER or a pulled cable still goes the RFC way (Master_Down_Interval).
  *
  * Every message is authenticated (msg.h); forged, replayed or malformed
- * ones are dropped and counted per cause. */
+ * ones are dropped and counted per cause.  A balancer that proves the key
+ * here is what makes its VRRP adverts count (vrrp_source_proven,
+ * ha/vrrp_auth.h). */
 #ifndef ANDROMEDA_SYNC_H
 #define ANDROMEDA_SYNC_H
 
@@ -49,6 +51,14 @@ void sync_set_self(struct sync *s, struct in_addr self);
 
 /* The election moved: MASTER starts sending, BACKUP follows a master. */
 void sync_role_changed(struct sync *s);
+
+/* An advert came from addr, which has not proven the cluster key (issue
+ * 20, vrrp_auth.h): open a short session to its sync port so it can (the
+ * HELLO exchange; then vrrp_source_proven and the session closes).  At
+ * most one attempt per address every SYNC_PROBE_RETRY_MS and
+ * SYNC_MAX_PROBES at a time; a probe not proven within
+ * SYNC_PROBE_TIMEOUT_MS is closed. */
+void sync_probe(struct sync *s, struct in_addr addr);
 
 /* A balancer known from sync: the MASTER we follow (from its snapshots)
  * or a BACKUP that holds a session to us (from its requests). */

@@ -18,6 +18,8 @@
 #include "sync.h"
 
 #define SYNC_MAX_SESSIONS SYNC_MAX_NODES /* accepted sessions, and nodes remembered */
+#define SYNC_MAX_PROBES   4              /* probe sessions open at a time (sync_probe) */
+#define SYNC_PROBE_MEMORY 16             /* addresses whose last probe time is kept */
 
 struct session;  /* sync_session.c */
 struct snap_asm; /* sync.c: reassembly of one snapshot */
@@ -53,6 +55,12 @@ struct sync {
 	uint64_t alive_ms;    /* sessions: BACKUP, last MSG_ALIVE or request sent on up */
 	struct list accepted; /* sessions: incoming, from BACKUPs */
 	unsigned naccepted;
+	struct list probes; /* sessions: outgoing, to prove an advert's source */
+	unsigned nprobes;
+	struct {
+		struct in_addr addr;
+		uint64_t at_ms;
+	} probed[SYNC_PROBE_MEMORY]; /* sessions: when each address was last probed */
 	struct loop_timer snap_timer, poll_timer;
 	uint64_t last_snapshot_ms; /* monotonic, sent (MASTER) or applied */
 	struct sync_counters c;

@@ -21,17 +21,21 @@
 #include "vrrp.h"
 #include "wire.h"
 
-#define SYNC_POLL_MS         50 /* BACKUP: follow the master's address */
-#define SYNC_RECONNECT_MS    100
-#define SYNC_AUTH_TIMEOUT_MS 2000 /* an accepted session must prove the key by then */
-#define SYNC_SESSION_OUT_MAX (256 * 1024)
-#define SYNC_LINGER_MS       2000 /* a session closed with a BYE: time for the peer to read it */
+#define SYNC_POLL_MS          50 /* BACKUP: follow the master's address */
+#define SYNC_RECONNECT_MS     100
+#define SYNC_AUTH_TIMEOUT_MS  2000 /* an accepted session must prove the key by then */
+#define SYNC_SESSION_OUT_MAX  (256 * 1024)
+#define SYNC_LINGER_MS        2000 /* a session closed with a BYE: time for the peer to read it */
+#define SYNC_PROBE_RETRY_MS   200  /* sync_probe: one attempt per address this often */
+#define SYNC_PROBE_TIMEOUT_MS 1000 /* a probe not proven by then is closed */
 
 struct session {
 	struct sync *s;
 	int fd;
 	struct in_addr peer;
-	bool outgoing; /* ours, to the MASTER */
+	bool outgoing;    /* ours: to the MASTER, or a probe */
+	bool probe;       /* ours, only to see its peer prove the key (sync_probe) */
+	bool addr_proven; /* the peer proved the key under its own address */
 	bool established;
 	bool authed;           /* sent a message that verified */
 	bool dead, dead_crash; /* failed: closed by its owner's next step */
@@ -158,8 +162,16 @@ static void session_proven(struct sync *s, struct session *ss, const struct msg 
 	 * that follow from that sender, on either channel, are fresh. */
 	msg_replay_learn(&s->replay_tcp, m->sender, m->seq, now);
 	msg_replay_learn(&s->replay_udp, m->sender, m->seq, now);
-	if (ss->outgoing)
+	if (ss->outgoing && !ss->probe)
 		sync_request_snapshot(s); /* the MASTER knows us too by now */
+	/* Issue 20: its VRRP adverts count from now.  Only under its own
+	 * address: a host without the key could relay another balancer's
+	 * HELLO into its own session, but not as itself. */
+	ss->addr_proven = m->sender == ss->peer.s_addr;
+	if (ss->addr_proven)
+		vrrp_source_proven(s->vrrp, ss->peer);
+	if (ss->probe)
+		session_fail(ss, false); /* that was all it was for (our answer went first) */
 }
 
 /* docs/protocol.md "Anti-replay": the session's nonce exchange. */
@@ -269,12 +281,15 @@ static void session_close(struct session *ss, bool crash_check)
 	struct in_addr peer = ss->peer;
 	/* A session the MASTER ended with a BYE is not its crash (only a
 	 * BYE "shutdown" still is: it is leaving). */
-	bool lost = crash_check && ss->outgoing && ss->established &&
+	bool lost = crash_check && ss->outgoing && !ss->probe && ss->established &&
 		    (!ss->bye_in || ss->bye_in == SYNC_BYE_SHUTDOWN);
 
 	loop_del_fd(s->loop, ss->fd);
 	close(ss->fd);
-	if (ss->outgoing) {
+	if (ss->probe) {
+		list_del(&ss->link);
+		s->nprobes--;
+	} else if (ss->outgoing) {
 		if (s->up == ss)
 			s->up = NULL;
 	} else {
@@ -329,7 +344,8 @@ static void session_connected(struct session *ss)
 		return;
 	}
 	ss->established = true;
-	log_info("sync: session to MASTER %s up", inet_ntoa(ss->peer));
+	if (!ss->probe)
+		log_info("sync: session to MASTER %s up", inet_ntoa(ss->peer));
 	session_hello(ss, 0); /* the snapshot request follows the nonce exchange */
 	session_update_mask(ss);
 }
@@ -378,22 +394,66 @@ static struct session *session_new(struct sync *s, int fd, struct in_addr peer, 
 	return ss;
 }
 
-static void session_connect(struct sync *s, struct in_addr master)
+/* A session from our primary address (the one our HELLO names as sender
+ * id: the peer binds its proof to it) to peer's sync port.  NULL if the
+ * connect failed at once. */
+static struct session *session_open_to(struct sync *s, struct in_addr peer)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET,
 				  .sin_port = htons(s->cfg->ha.sync_port),
-				  .sin_addr = master };
+				  .sin_addr = peer };
+	struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr = s->self };
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-	s->up_attempt_ms = loop_now_ms(s->loop);
 	if (fd < 0)
-		return;
+		return NULL;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 && errno != EINPROGRESS) {
+	if ((s->self.s_addr && bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0) ||
+	    (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 && errno != EINPROGRESS)) {
 		close(fd);
-		return;
+		return NULL;
 	}
-	s->up = session_new(s, fd, master, true);
+	return session_new(s, fd, peer, true);
+}
+
+static void session_connect(struct sync *s, struct in_addr master)
+{
+	s->up_attempt_ms = loop_now_ms(s->loop);
+	s->up = session_open_to(s, master);
+}
+
+/* Was addr probed within SYNC_PROBE_RETRY_MS?  If not, note it now. */
+static bool probed_recently(struct sync *s, struct in_addr addr, uint64_t now)
+{
+	size_t slot = 0;
+
+	for (size_t i = 0; i < SYNC_PROBE_MEMORY; i++) {
+		if (s->probed[i].addr.s_addr == addr.s_addr) {
+			if (now - s->probed[i].at_ms < SYNC_PROBE_RETRY_MS)
+				return true;
+			slot = i;
+			break;
+		}
+		if (s->probed[i].at_ms < s->probed[slot].at_ms)
+			slot = i; /* else the one probed longest ago makes room */
+	}
+	s->probed[slot].addr = addr;
+	s->probed[slot].at_ms = now;
+	return false;
+}
+
+void sync_probe(struct sync *s, struct in_addr addr)
+{
+	struct session *ss;
+
+	if (!addr.s_addr || addr.s_addr == s->self.s_addr || s->nprobes >= SYNC_MAX_PROBES ||
+	    probed_recently(s, addr, loop_now_ms(s->loop)))
+		return;
+	if (!(ss = session_open_to(s, addr)))
+		return;
+	ss->probe = true;
+	list_add_tail(&s->probes, &ss->link);
+	s->nprobes++;
 }
 
 /* Close accepted sessions that have not sent a valid message within
@@ -458,6 +518,12 @@ static void sweep_dead(struct sync *s)
 
 	if (s->up && s->up->dead)
 		close_up(s, s->up->dead_crash);
+	list_for_each_safe (pos, tmp, &s->probes) {
+		struct session *ss = list_entry(pos, struct session, link);
+
+		if (ss->dead || now - ss->opened_ms >= SYNC_PROBE_TIMEOUT_MS)
+			session_close(ss, false);
+	}
 	list_for_each_safe (pos, tmp, &s->accepted) {
 		struct session *ss = list_entry(pos, struct session, link);
 
@@ -485,6 +551,11 @@ static void poll_fired(struct loop *loop, struct loop_timer *t)
 	} else if (s->up && loop_now_ms(loop) - s->alive_ms >= s->cfg->ha.advert_interval_ms) {
 		sync_say_alive(s);
 	}
+	/* Issue 20: a live session to the MASTER, proven under its address,
+	 * keeps the MASTER's adverts counting even while its snapshots are
+	 * lost (no probe needed). */
+	if (s->up && !s->up->dead && sync_session_ready(s->up) && s->up->addr_proven)
+		vrrp_source_proven(s->vrrp, s->up->peer);
 	loop_timer_arm(loop, t, SYNC_POLL_MS);
 }
 
@@ -519,6 +590,7 @@ void sync_sessions_init(struct sync *s)
 {
 	s->tcp_fd = -1;
 	list_init(&s->accepted);
+	list_init(&s->probes);
 	loop_timer_init(&s->poll_timer, poll_fired, s);
 }
 
@@ -526,6 +598,8 @@ void sync_sessions_close(struct sync *s)
 {
 	loop_timer_cancel(s->loop, &s->poll_timer);
 	close_up(s, false);
+	for (struct list *e; (e = list_pop_head(&s->probes));)
+		session_close(list_entry(e, struct session, link), false);
 	/* Popped first (list_del of an unlinked element is a no-op), so the
 	 * loop never looks at a session that session_close freed. */
 	for (struct list *e; (e = list_pop_head(&s->accepted));) {
@@ -547,5 +621,7 @@ void sync_session_authed(struct session *ss) { ss->authed = true; }
 bool sync_session_ready(const struct session *ss) { return ss && ss->established && ss->proven; }
 
 bool sync_session_established(const struct session *ss) { return ss && ss->established; }
+
+bool sync_session_addr_proven(const struct session *ss) { return ss->addr_proven; }
 
 struct in_addr sync_session_peer(const struct session *ss) { return ss->peer; }

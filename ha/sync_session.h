@@ -49,6 +49,9 @@ void sync_session_rx_bye(struct session *ss, const struct msg *m);
 
 /* ss (may be NULL) is connected and its peer proved its sequence fresh. */
 bool sync_session_ready(const struct session *ss);
+/* ss (not NULL) proved the key under its own address (its peer's VRRP
+ * adverts count: vrrp_source_proven). */
+bool sync_session_addr_proven(const struct session *ss);
 /* ss (may be NULL) is connected. */
 bool sync_session_established(const struct session *ss);
 /* The address at the other end of ss (not NULL). */

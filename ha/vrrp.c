@@ -54,6 +54,7 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "vrrp_auth.h"
 
 /* Why Master_Down_Timer was last armed, for the transition's reason. */
 enum md_cause {
@@ -67,6 +68,7 @@ enum {
 	LIM_ADDRS,
 	LIM_INTERVAL,
 	LIM_SPLIT,
+	LIM_KEY,
 	LIM_N
 };
 
@@ -100,6 +102,8 @@ struct vrrp {
 	struct loop_timer adver;
 	struct vrrp_peer peers[VRRP_MAX_PEERS];
 	size_t npeers;
+	bool interop;          /* count adverts from sources without the key */
+	struct vrrp_auth auth; /* sources that proved the key (interop = no) */
 	struct vrrp_stats stats;
 	struct log_limit drop_limit[VRRP_RX_NCAUSES];
 	struct log_limit limit[LIM_N];
@@ -342,6 +346,8 @@ int vrrp_create(struct loop *loop, const struct config *cfg, struct in_addr prim
 		v->vips[i] = cfg->ha.vips[i].addr;
 	v->nvips = cfg->ha.nvips;
 	peers_seed(v, cfg);
+	v->interop = cfg->ha.interop;
+	vrrp_auth_init(&v->auth, VRRP_AUTH_FRESH_MS);
 	loop_timer_init(&v->master_down, master_down_fired, v);
 	loop_timer_init(&v->adver, adver_fired, v);
 	*out = v;
@@ -678,13 +684,14 @@ void vrrp_input_advert(struct vrrp *v, const struct vrrp_advert *a)
 
 /* ---- packet validation and drop accounting ---------------------------- */
 
-static void drop(struct vrrp *v, enum vrrp_rx_result why, struct in_addr src)
+/* quiet: counted, not logged (see UNAUTH_QUIET_MS). */
+static void drop(struct vrrp *v, enum vrrp_rx_result why, struct in_addr src, bool quiet)
 {
 	uint64_t sup = 0;
 	char b[INET_ADDRSTRLEN], m[48];
 
 	v->stats.rx_drops[why]++;
-	if (log_limit_ok(&v->drop_limit[why], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
+	if (!quiet && log_limit_ok(&v->drop_limit[why], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
 		log_warnx("vrrp %u: dropped packet from %s: %s%s", v->vrid,
 			  src.s_addr ? ip4(src, b) : "?", vrrp_rx_result_str(why), more(m, sup));
 }
@@ -697,20 +704,84 @@ static bool from_unicast_peer(const struct vrrp *v, struct in_addr src)
 	return false;
 }
 
+/* An advert from a balancer whose sync messages fail our MAC: it runs
+ * with another key_file, and neither side can tell whose key is right.
+ * A BACKUP neither follows it nor takes over from it while it advertises
+ * (whatever its priority), so a node with the wrong key that joins never
+ * takes the VIP; a MASTER ignores it, as any unproven source. */
+static void key_differs_advert(struct vrrp *v, const struct vrrp_advert *a)
+{
+	uint64_t sup = 0;
+	char b[INET_ADDRSTRLEN], m[48];
+
+	if (v->state != VRRP_BACKUP || !a->priority)
+		return;
+	arm_master_down(v, MD_SILENCE);
+	if (log_limit_ok(&v->limit[LIM_KEY], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
+		log_warnx("vrrp %u: %s advertises with priority %u but its sync messages fail "
+			  "our key (key_file differs?): not following it, not taking over%s",
+			  v->vrid, ip4(a->src, b), a->priority, more(m, sup));
+}
+
+/* A balancer with the key proves it within one round trip of its first
+ * advert: until then its drops are counted but not logged, so a node that
+ * joins or restarts does not read as an attack in the others' logs. */
+#define UNAUTH_QUIET_MS 1000
+
+/* Issue 20: by default only a balancer that proved the cluster key on
+ * the sync channel takes part (a look-up, no round trip).  An advert from
+ * any other source is kept aside, in case that source proves the key
+ * next (vrrp_source_proven), and the caller is told so it can ask. */
+static bool source_counts(struct vrrp *v, const struct vrrp_advert *a, bool *quiet)
+{
+	if (v->interop || vrrp_auth_ok(&v->auth, a->src, now_ms(v)))
+		return true;
+	if (vrrp_auth_differs(&v->auth, a->src, now_ms(v))) {
+		key_differs_advert(v, a);
+		return false;
+	}
+	*quiet = vrrp_auth_hold(&v->auth, a, now_ms(v)) < UNAUTH_QUIET_MS;
+	if (v->ops->unproven_source)
+		v->ops->unproven_source(v->ctx, a->src);
+	return false;
+}
+
 void vrrp_recv_packet(struct vrrp *v, const void *pkt, size_t len)
 {
 	struct vrrp_advert a;
 	enum vrrp_rx_result r = vrrp_packet_parse(pkt, len, v->vrid, v->cksum, &a);
+	bool quiet = false;
 
 	if (r == VRRP_RX_OK && a.src.s_addr == v->primary.s_addr)
 		r = VRRP_RX_OWN;
 	else if (r == VRRP_RX_OK && v->nucast && !from_unicast_peer(v, a.src))
 		r = VRRP_RX_NOT_PEER;
+	else if (r == VRRP_RX_OK && !source_counts(v, &a, &quiet))
+		r = VRRP_RX_UNAUTH;
 	if (r != VRRP_RX_OK) {
-		drop(v, r, a.src);
+		drop(v, r, a.src, quiet);
 		return;
 	}
 	vrrp_input_advert(v, &a);
+}
+
+void vrrp_source_proven(struct vrrp *v, struct in_addr src)
+{
+	struct vrrp_advert a;
+
+	vrrp_auth_prove(&v->auth, src, now_ms(v));
+	if (!v->interop && vrrp_auth_take(&v->auth, src, now_ms(v), &a))
+		vrrp_input_advert(v, &a); /* the joining node counts from its first advert */
+}
+
+void vrrp_source_key_differs(struct vrrp *v, struct in_addr src)
+{
+	struct vrrp_advert a;
+
+	vrrp_auth_key_differs(&v->auth, src, now_ms(v));
+	if (!v->interop && !vrrp_auth_ok(&v->auth, src, now_ms(v)) &&
+	    vrrp_auth_take(&v->auth, src, now_ms(v), &a))
+		key_differs_advert(v, &a);
 }
 
 /* ---- accessors -------------------------------------------------------- */

@@ -9,7 +9,7 @@
  * Inputs:  vrrp_start, vrrp_stop, vrrp_recv_packet / vrrp_input_advert,
  *          vrrp_input_master_down, vrrp_input_adver_timer (the two timer
  *          callbacks; public so tests can fire them), vrrp_link_down,
- *          vrrp_link_up, vrrp_master_lost.
+ *          vrrp_link_up, vrrp_master_lost, vrrp_source_proven.
  * Outputs: vrrp_ops callbacks; vrrp_get_status, vrrp_get_stats, vrrp_get_peers.
  *
  * The diagram of states and transitions is at the top of vrrp.c and in
@@ -55,6 +55,12 @@ struct vrrp_ops {
 	/* Called after every transition, once the entry action has run.
 	 * reason is a short text valid only during the call.  May be NULL. */
 	void (*notify)(void *ctx, enum vrrp_state from, enum vrrp_state to, const char *reason);
+	/* An advert from src was dropped because src has not proven the
+	 * cluster key (interop = no, vrrp_auth.h): the caller may ask the
+	 * sync channel to let it prove the key (then vrrp_source_proven).
+	 * Called for every such advert; rate-limit on your side.  May be
+	 * NULL. */
+	void (*unproven_source)(void *ctx, struct in_addr src);
 };
 
 /* Who a peer probably is, from its adverts alone (backups are silent in
@@ -114,7 +120,7 @@ struct vrrp_stats {
 
 /* Create the state machine in INIT from cfg->ha (vrid, priority,
  * advert_interval_ms, preempt, preempt_delay_ms, vips, peers,
- * checksum_rfc5798).  primary is our primary IPv4 address on the HA
+ * checksum_rfc5798, interop).  primary is our primary IPv4 address on the HA
  * interface (tie-breaker and own-advert filter); 0.0.0.0 when it has none
  * yet (boot order): the node then stays in FAULT until vrrp_set_primary()
  * gives it one.  ops must outlive v; cfg is copied from.  Returns 0,
@@ -136,7 +142,8 @@ void vrrp_start(struct vrrp *v);
 void vrrp_stop(struct vrrp *v);
 
 /* A raw IPv4 packet from the VRRP socket.  Validated (vrrp_packet_parse,
- * then own address and unicast-peer filter); a drop is counted by cause
+ * then own address, unicast-peer filter and, unless interop, a source
+ * that proved the cluster key: vrrp_auth.h); a drop is counted by cause
  * and logged at most once per cause per minute; a valid advert goes to
  * vrrp_input_advert(). */
 void vrrp_recv_packet(struct vrrp *v, const void *pkt, size_t len);
@@ -157,6 +164,19 @@ void vrrp_link_up(struct vrrp *v);
  * in BACKUP, treated as a priority-0 advert, Master_Down_Timer =
  * Skew_Time.  Ignored in other states. */
 void vrrp_master_lost(struct vrrp *v);
+
+/* src proved the cluster key just now (ha/sync*.c): its adverts count
+ * for VRRP_AUTH_FRESH_MS from now.  If an advert of src was dropped as
+ * unauthenticated within its last three intervals, it is fed to
+ * vrrp_input_advert() now, so a MASTER may step down inside this call
+ * (never a move to MASTER: only timers make one). */
+void vrrp_source_proven(struct vrrp *v, struct in_addr src);
+
+/* A sync message from src failed our MAC (ha/sync.c): a balancer with
+ * another key_file.  While it advertises, a BACKUP neither follows it nor
+ * takes over from it (whatever its priority); a held advert of src is
+ * applied so now.  Never changes the state. */
+void vrrp_source_key_differs(struct vrrp *v, struct in_addr src);
 
 /* Our primary address changed (the tie-breaker and own-advert filter).
  * 0.0.0.0 (the last address went): BACKUP/MASTER -> FAULT.  An address

@@ -47,6 +47,7 @@ static const char *const rx_names[VRRP_RX_NCAUSES] = {
 	[VRRP_RX_INTERVAL] = "advert interval 0",
 	[VRRP_RX_OWN] = "own advert",
 	[VRRP_RX_NOT_PEER] = "source is not a configured peer",
+	[VRRP_RX_UNAUTH] = "unauthenticated source",
 };
 
 const char *vrrp_rx_result_str(enum vrrp_rx_result r)

@@ -56,7 +56,7 @@ enum vrrp_cksum_mode {
 
 /* Why a received packet was dropped.  vrrp_packet_parse() returns the
  * causes up to VRRP_RX_INTERVAL, in the order it checks them (RFC 5798
- * 7.1); the last two need state and are assigned by vrrp.c.  The order is
+ * 7.1); the last three need state and are assigned by vrrp.c.  The order is
  * the column order of the drop-counter table in docs/vrrp.md. */
 enum vrrp_rx_result {
 	VRRP_RX_OK = 0,
@@ -71,6 +71,7 @@ enum vrrp_rx_result {
 	VRRP_RX_INTERVAL, /* Max Adver Int of 0: timers would be zero */
 	VRRP_RX_OWN,      /* (vrrp.c) our own advert, source = our primary */
 	VRRP_RX_NOT_PEER, /* (vrrp.c) unicast mode and source is no configured peer */
+	VRRP_RX_UNAUTH,   /* (vrrp.c) source has not proven the cluster key (vrrp_auth.h) */
 	VRRP_RX_NCAUSES
 };
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "control_proto.h"
+#include "ctl_print.h"
 
 #define EXIT_DAEMON_ERROR 1
 #define EXIT_NO_DAEMON    2
@@ -32,7 +33,7 @@
 #define CELL_MAX          256
 
 static const char usage_text[] =
-	"usage: andromedactl [-s SOCKET] [--json] COMMAND [ARGS]\n"
+	"usage: andromedactl [-s SOCKET] [--json | -v] COMMAND [ARGS]\n"
 	"\n"
 	"Commands:\n"
 	"  status                 node, role, VIPs, peers, servers, sync state\n"
@@ -47,6 +48,7 @@ static const char usage_text[] =
 	"Options:\n"
 	"  -s, --socket PATH      control socket (default " CONTROL_DEFAULT_SOCKET ")\n"
 	"  -j, --json             print the daemon's JSON reply (also accepted after COMMAND)\n"
+	"  -v, --verbose          status: every counter, zero drop counters and threads too\n"
 	"  -h, --help             this text\n"
 	"  -V, --version          print the version\n"
 	"\n"
@@ -217,7 +219,7 @@ static void scalar_text(const json_t *v, char *out, size_t len)
 
 /* A value on one line: scalars as text, arrays of scalars joined with
  * ", ", objects as "k=v k=v", anything deeper as compact JSON. */
-static void cell_text(const json_t *v, char *out, size_t len)
+void cell_text(const json_t *v, char *out, size_t len)
 {
 	size_t used = 0, i;
 	const char *key;
@@ -310,7 +312,7 @@ static void print_row(const json_t *row, const struct column *cols, size_t ncols
 	}
 }
 
-static void print_table(const json_t *rows, const char *indent)
+void print_table(const json_t *rows, const char *indent)
 {
 	struct column cols[32];
 	size_t ncols = table_columns(rows, cols, 32), i;
@@ -410,22 +412,25 @@ static char *build_line(int argc, char **argv)
 	return line;
 }
 
-/* --json and -j are also accepted after the command ("andromedactl status
- * --json", as SPEC writes it); remove them from the daemon's arguments. */
-static int strip_json_flag(int argc, char **argv, bool *json)
+/* --json, -j, --verbose and -v are also accepted after the command
+ * ("andromedactl status --json", as SPEC writes it); remove them from
+ * the daemon's arguments. */
+static int strip_flags(int argc, char **argv, bool *json, bool *verbose)
 {
 	int n = 0;
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			*json = true;
+		else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v"))
+			*verbose = true;
 		else
 			argv[n++] = argv[i];
 	}
 	return n;
 }
 
-static int print_reply(json_t *reply, bool json)
+static int print_reply(json_t *reply, bool json, bool status, bool verbose)
 {
 	json_t *err = json_is_object(reply) ? json_object_get(reply, "error") : NULL;
 
@@ -439,6 +444,8 @@ static int print_reply(json_t *reply, bool json)
 	if (json) {
 		json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 		putchar('\n');
+	} else if (status && json_is_object(reply)) {
+		print_status(reply, verbose);
 	} else {
 		print_human(reply);
 	}
@@ -448,26 +455,27 @@ static int print_reply(json_t *reply, bool json)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{ "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },      { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
 	};
 	const char *path = CONTROL_DEFAULT_SOCKET;
-	bool json = false;
+	bool json = false, verbose = false;
 	json_t *reply;
 	char *line;
 	int c, rc;
 
 	/* "+": stop at the command, so "journal --since 42" reaches the daemon. */
-	while ((c = getopt_long(argc, argv, "+s:jhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:jvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			path = optarg;
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -480,7 +488,7 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	argc = strip_json_flag(argc - optind, argv + optind, &json);
+	argc = strip_flags(argc - optind, argv + optind, &json, &verbose);
 	if (argc == 0) {
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
@@ -491,7 +499,7 @@ int main(int argc, char **argv)
 	reply = ask_daemon(path, line);
 	if (!reply)
 		return EXIT_NO_DAEMON;
-	rc = print_reply(reply, json);
+	rc = print_reply(reply, json, !strcmp(argv[optind], "status"), verbose);
 	json_decref(reply);
 	return rc;
 }

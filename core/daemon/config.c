@@ -30,11 +30,12 @@ enum sect {
 	S_SERVER,
 	S_HA,
 	S_REG,
+	S_STATS,
 	S_COUNT
 };
 
 static const char *const sect_names[S_COUNT] = {
-	"", "node", "frontend", "backend", "server", "ha", "registration",
+	"", "node", "frontend", "backend", "server", "ha", "registration", "stats",
 };
 
 static int set_priority(struct cfgk *e, const struct cfg_key *k, const char *v);
@@ -124,11 +125,15 @@ static const struct cfg_key keys[] = {
 	NUMK(S_HA, "garp_refresh", ha.garp_refresh_ms, CFGV_DUR, 0, HOUR, 0),
 	KEY(S_HA, "checksum_rfc5798", cfgk_set_bool, ha.checksum_rfc5798, 0, 0, false),
 	NUMK(S_HA, "sync_port", ha.sync_port, CFGV_NUM, 1, 65535, 0),
+	KEY(S_HA, "interop", cfgk_set_bool, ha.interop, 0, 0, false),
 
 	KEY(S_REG, "enabled", cfgk_set_bool, registration.enabled, 0, 0, false),
 	NUMK(S_REG, "port", registration.port, CFGV_NUM, 1, 65535, 0),
 	NUMK(S_REG, "expire", registration.expire_ms, CFGV_DUR, 100, 24 * HOUR, 0),
 	KEY(S_REG, "key_file", cfgk_set_str, registration.key_file, 1, 0, false),
+
+	KEY(S_STATS, "listen", set_endpoint, stats.listen, 0, 0, false),
+	KEY(S_STATS, "auth_file", cfgk_set_str, stats.auth_file, 1, 0, false),
 };
 
 _Static_assert(ARRAY_SIZE(keys) <= CFGK_MAX_KEYS, "the engine's key_line[] holds every key");
@@ -310,7 +315,7 @@ static int section_open(struct ctx *c, const char *type, const char *name)
 	if (s == S_COUNT)
 		return cfgk_fail(&c->e,
 				 "unknown section [%s] (expected node, frontend, backend, "
-				 "server NAME, ha or registration)",
+				 "server NAME, ha, registration or stats)",
 				 type);
 	if (s == S_SERVER)
 		return server_begin(c, name);
@@ -461,6 +466,10 @@ static int check_cross(struct ctx *c)
 		return cfgf_fail(f, line, "port %u is both [ha] sync_port and [registration] port",
 				 (unsigned)cfg->ha.sync_port);
 	}
+	cfg->stats.enabled = cfg->stats.listen.text[0] != '\0';
+	if (cfg->stats.auth_file[0] && !cfg->stats.enabled)
+		return cfgf_fail(f, line_of(c, S_STATS, "auth_file"),
+				 "auth_file: [stats] has no listen address to protect");
 	return 0;
 }
 

@@ -264,6 +264,17 @@ static struct control_cmd *find_cmd(struct control *c, const char *name)
 	return NULL;
 }
 
+json_t *control_call(struct control *c, int argc, char **argv)
+{
+	struct control_cmd *cmd = argc > 0 ? find_cmd(c, argv[0]) : NULL;
+
+	if (!cmd)
+		return control_error("unknown command: %s", argc > 0 ? argv[0] : "");
+	return cmd->fn(argc, argv, cmd->arg);
+}
+
+char *control_encode(json_t *reply) { return encode(reply); }
+
 /* Split line in place on spaces/tabs into at most max words.  Returns
  * argc, or -E2BIG. */
 static int split_args(char *line, char **argv, int max)

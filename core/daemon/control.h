@@ -83,6 +83,16 @@ json_t *control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2))
  * -ENODATA if there is no word, -E2BIG if there are more than max. */
 int control_parse_line(char *line, size_t len, char **argv, int max);
 
+/* Run a registered command as if argv had come over the socket (the
+ * stats listener's /status.json and page share "status" and "journal"
+ * this way, so they are exactly what andromedactl gets).  Returns the
+ * reply (a new reference; {"error": ...} for an unknown command) or NULL
+ * when out of memory.  Main thread. */
+json_t *control_call(struct control *c, int argc, char **argv);
+/* A reply's text as the socket sends it (compact, keys in order, no
+ * newline): malloc'd, or NULL. */
+char *control_encode(json_t *reply);
+
 /* Path the socket was opened on. */
 const char *control_path(const struct control *c);
 /* Clients connected right now (for tests and "status"). */

@@ -9,6 +9,7 @@
 #include "control.h"
 #include "ha.h"
 #include "msg.h"
+#include "stats_metrics.h"
 #include "sync.h"
 
 /* ---- peers ---- */
@@ -105,7 +106,21 @@ static json_t *vrrp_json(const struct ha_status *hs, const char *interface)
 	return v;
 }
 
-/* ha, role, priority, vip_held, vips, vrrp.  0 or -ENOMEM (no "vrrp"). */
+/* SPEC "Second stage": one entry per VRRP instance; today the [ha] one. */
+static json_t *instances_json(const struct ha_status *hs, const struct config *cfg)
+{
+	json_t *a = json_array();
+
+	json_array_append_new(
+		a, json_pack("{s:s, s:i, s:s, s:i, s:i, s:o, s:b}", "name", STATS_HA_INSTANCE,
+			     "vrid", hs->vrrp.vrid, "role", vrrp_state_name(hs->vrrp.state),
+			     "priority", hs->vrrp.priority, "base_priority", (int)cfg->ha.priority,
+			     "vips", vips_json(cfg), "vip_held", hs->vip_held));
+	return a;
+}
+
+/* ha, role, priority, vip_held, vips, instances, vrrp.  0 or -ENOMEM
+ * (no "vrrp"). */
 static int ha_keys(json_t *status, const struct ctl_ha *h)
 {
 	struct ha_status hs;
@@ -117,6 +132,7 @@ static int ha_keys(json_t *status, const struct ctl_ha *h)
 	json_object_set_new(status, "priority", json_integer(hs.vrrp.priority));
 	json_object_set_new(status, "vip_held", json_boolean(hs.vip_held));
 	json_object_set_new(status, "vips", vips_json(h->cfg));
+	json_object_set_new(status, "instances", instances_json(&hs, h->cfg));
 	if (!(v = vrrp_json(&hs, h->cfg->ha.interface)))
 		return -ENOMEM;
 	json_object_set_new(status, "vrrp", v);
@@ -145,6 +161,7 @@ int ctl_ha_status(json_t *status, void *ctl_ha)
 	json_object_set_new(status, "priority", json_integer(0));
 	json_object_set_new(status, "vip_held", json_boolean(false));
 	json_object_set_new(status, "vips", json_array());
+	json_object_set_new(status, "instances", json_array());
 	json_object_set_new(status, "peers", json_array());
 	return 0;
 }

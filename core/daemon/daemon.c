@@ -41,6 +41,7 @@
 #include "proxy.h"
 #include "registry.h"
 #include "sigfd.h"
+#include "stats.h"
 #include "workers.h"
 
 struct daemon {
@@ -50,6 +51,7 @@ struct daemon {
 	struct workers *workers; /* the proxy threads */
 	struct health *health;
 	struct control *control;
+	struct stats *stats;       /* with [stats] listen */
 	struct ctl_ha ctl_ha;      /* what "status" and "peers" read of HA */
 	struct ha *ha;             /* NULL for a standalone balancer */
 	struct sync *sync;         /* with ha */
@@ -194,10 +196,23 @@ static void on_ha_primary(void *arg, struct in_addr primary)
 		health_check_now(d->health, s);
 }
 
+/* An advert from a source that has not proven the cluster key (issue
+ * 20): let it prove it over the sync channel; its adverts count then. */
+static void on_ha_unproven(void *arg, struct in_addr src)
+{
+	struct daemon *d = arg;
+
+	if (d->sync)
+		sync_probe(d->sync, src);
+}
+
 static int ha_setup(struct daemon *d)
 {
 	struct sync_hooks hooks = { .applied = on_sync_applied, .arg = d };
-	struct ha_hooks ha_hooks = { .state = on_ha_state, .primary = on_ha_primary, .arg = d };
+	struct ha_hooks ha_hooks = { .state = on_ha_state,
+				     .primary = on_ha_primary,
+				     .unproven = on_ha_unproven,
+				     .arg = d };
 	char why[512];
 	int err = msg_key_load(d->cfg->ha.key_file, &d->key, why, sizeof(why));
 
@@ -280,6 +295,19 @@ static int control_setup(struct daemon *d)
 	return err;
 }
 
+/* After the control socket: /status.json and the page run its commands. */
+static int stats_setup(struct daemon *d)
+{
+	struct stats_sources src = { .cfg = d->cfg,
+				     .pool = d->pool,
+				     .workers = d->workers,
+				     .ha = d->ha,
+				     .sync = d->sync,
+				     .registry = d->registry };
+
+	return stats_open(&d->stats, d->loop, &src, d->control);
+}
+
 static int daemon_setup(struct daemon *d)
 {
 	int err;
@@ -312,6 +340,8 @@ static int daemon_setup(struct daemon *d)
 		return err;
 	if ((err = control_setup(d)) < 0)
 		return err;
+	if (d->cfg->stats.enabled && (err = stats_setup(d)) < 0)
+		return err;
 	/* Every privileged socket is open: root is no longer needed. */
 	if ((err = privdrop(d->cfg->node.user)) < 0 || (err = workers_start(d->workers)) < 0)
 		return err;
@@ -324,6 +354,7 @@ static int daemon_setup(struct daemon *d)
 
 static void daemon_teardown(struct daemon *d)
 {
+	stats_close(d->stats);
 	control_close(d->control);
 	djournal_note(d->journal, JR_STOPPED, "clean shutdown");
 	registry_close(d->registry);

@@ -27,7 +27,7 @@ static bool ha_changed(const struct config *o, const struct config *n)
 	       o->ha.garp_interval_ms != n->ha.garp_interval_ms ||
 	       o->ha.garp_refresh_ms != n->ha.garp_refresh_ms ||
 	       o->ha.checksum_rfc5798 != n->ha.checksum_rfc5798 ||
-	       o->ha.sync_port != n->ha.sync_port;
+	       o->ha.sync_port != n->ha.sync_port || o->ha.interop != n->ha.interop;
 }
 
 /* Keys read once at start-up: a change is reported, not applied. */
@@ -59,6 +59,8 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 		{ "[ha]", ha_changed(o, n) },
 		{ "[registration]", o->registration.enabled != n->registration.enabled ||
 					    o->registration.port != n->registration.port },
+		{ "[stats] listen", strcmp(o->stats.listen.text, n->stats.listen.text) != 0 },
+		{ "[stats] auth_file", strcmp(o->stats.auth_file, n->stats.auth_file) != 0 },
 		{ "[registration] key_file",
 		  strcmp(o->registration.key_file, n->registration.key_file) != 0 },
 	};

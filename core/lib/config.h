@@ -117,6 +117,8 @@ struct config {
 		bool checksum_rfc5798;     /* default yes: pseudo-header includes IPv4 addresses
 					    * (RFC 5798 5.2.8); no = RFC 9568 compat variant */
 		uint16_t sync_port;        /* UDP+TCP state sync, default 7788 */
+		bool interop; /* default no: only adverts from balancers that proved the
+			       * cluster key count (issue 20); yes: any VRRPv3 speaker */
 	} ha;
 
 	struct {
@@ -126,6 +128,12 @@ struct config {
 		char key_file[PATH_MAX]; /* HMAC key for announcements; default: ha.key_file
 					  * (so a standalone node can register servers too) */
 	} registration;
+
+	struct {
+		bool enabled;               /* [stats] listen is set */
+		struct cfg_endpoint listen; /* GET /metrics, /, /status.json */
+		char auth_file[PATH_MAX];   /* "user:password" for basic auth; "" = none */
+	} stats;
 };
 
 /* "100ms", "2s", "1m", "1h" -> milliseconds; a bare "0" is 0.  0, -EINVAL

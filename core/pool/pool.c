@@ -481,6 +481,8 @@ void pool_server_failed_at(struct pool *pool, struct server *srv, enum server_fa
 		return; /* one of a burst of timeouts: already counted */
 	note_failure_kind(pool, srv, evidence_of(why) == OUTLIER_HARD);
 	STORE_COUNT(&srv->consecutive_req_fail, srv->consecutive_req_fail + 1);
+	log_debug("server %s (%s): failed request counted (%s), %u in a row", srv->name,
+		  srv->addr.text, server_fail_name(why), srv->consecutive_req_fail);
 	if (srv->health == SRV_UP && srv->consecutive_req_fail >= cfg_fall(pool))
 		pool_eject(pool, srv, why);
 }

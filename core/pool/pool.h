@@ -51,6 +51,17 @@ enum server_fail {
 	FAIL__COUNT
 };
 
+/* Response-time buckets, in ms (the "le" bounds of the metrics'
+ * histogram, docs/observability.md). */
+#define SERVER_RT_BUCKETS 11
+#define SERVER_RT_BOUNDS_MS                                           \
+	{                                                             \
+		5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 \
+	}
+
+/* Responses by status class: [1] 1xx .. [5] 5xx, [0] anything else. */
+#define SERVER_NCLASSES 6
+
 /* The part of a server that belongs to one proxy thread.  queued and
  * head_ms are also read by other threads (slot hand-off, txn.c). */
 struct server_thread {
@@ -64,6 +75,12 @@ struct server_thread {
 	uint64_t bytes_in, bytes_out;
 	bool req_failed; /* the thread's own: a failure was reported
 			  * since its last success (workers.c) */
+	/* For the metrics (single writer: the thread, through server_count). */
+	uint64_t retries;      /* attempts on it that failed and went elsewhere */
+	uint64_t redispatched; /* requests moved off it (retries, evacuation) */
+	uint64_t responses[SERVER_NCLASSES];
+	uint64_t rt_bucket[SERVER_RT_BUCKETS]; /* responses by time, not cumulative */
+	uint64_t rt_count, rt_sum_ms;          /* all responses timed, and their sum */
 };
 
 struct server {
@@ -130,6 +147,18 @@ unsigned server_queued(const struct server *s);
 unsigned server_idle(const struct server *s);
 uint64_t server_requests(const struct server *s);
 uint64_t server_answered(const struct server *s);
+/* A server's per-thread counters summed over its threads (relaxed reads,
+ * like the above): what /metrics exports. */
+struct server_counters {
+	uint64_t requests, bytes_in, bytes_out, retries, redispatched;
+	uint64_t responses[SERVER_NCLASSES];
+	uint64_t rt_bucket[SERVER_RT_BUCKETS]; /* cumulative: rt_bucket[i] = <= bound i */
+	uint64_t rt_count, rt_sum_ms;
+	unsigned queued, idle;
+};
+void server_get_counters(const struct server *s, struct server_counters *out);
+/* Count one response (status: its code) that took ms, on thread tid. */
+void server_count_response(struct server *s, unsigned tid, unsigned status, uint64_t ms);
 /* Replicated counters (a BACKUP follows its MASTER's numbers). */
 void server_set_requests(struct server *s, uint64_t total);
 void server_set_maxconn(struct server *s, unsigned maxconn);

@@ -18,6 +18,10 @@ struct proxy_stats {
 	uint64_t aborted;      /* connections closed mid-response */
 	unsigned clients;      /* open client connections now */
 	unsigned active;       /* requests in the routing table now */
+
+	/* For the metrics (core/daemon/stats_metrics.c). */
+	uint64_t bytes_in, bytes_out;   /* read from, written to clients */
+	uint64_t responses_by_class[6]; /* [1] 1xx .. [5] 5xx sent, ours included; [0] other */
 };
 
 /* One row of the routing table (the seed's "tabla de direccionamiento"). */

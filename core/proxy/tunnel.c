@@ -104,11 +104,13 @@ static void tunnel_broken(struct txn *t)
 static int flush_to_client(struct txn *t)
 {
 	struct client *cl = t->cl;
+	uint64_t *sent = &t->srv->th[t->px->tid].bytes_out, before = *sent;
+	int rc = 0;
 
-	if (pump_out(cl->fd, t->rh, &t->srv->th[t->px->tid].bytes_out) < 0 ||
-	    pump_out(cl->fd, t->rs, &t->srv->th[t->px->tid].bytes_out) < 0)
-		return -1;
-	return 0;
+	if (pump_out(cl->fd, t->rh, sent) < 0 || pump_out(cl->fd, t->rs, sent) < 0)
+		rc = -1;
+	t->px->stats.bytes_out += *sent - before; /* the frontend's count too */
+	return rc;
 }
 
 /* Called in state TXN_TUNNEL only: until then the client is watched for
@@ -127,6 +129,8 @@ static void tunnel_client_io(struct client *cl, unsigned events)
 			return tunnel_broken(t);
 		if (n == 0)
 			t->cl_eof = true;
+		else if (n > 0)
+			t->px->stats.bytes_in += (uint64_t)n;
 		if (pump_out(t->bc->fd, cl->in, &t->srv->th[t->px->tid].bytes_in) < 0)
 			return tunnel_broken(t);
 	}

@@ -418,6 +418,8 @@ void txn_backend_failed(struct txn *t, enum server_fail why, bool count_failure)
 	if (t->cl && t->cl->txn == t && txn_can_retry(t, nothing_sent)) {
 		t->retries_left--;
 		px->stats.redispatched++;
+		server_count(&srv->th[px->tid].retries, 1);
+		server_count(&srv->th[px->tid].redispatched, 1);
 		if (t->failed_on)
 			server_put(t->failed_on);
 		t->failed_on = srv;
@@ -468,6 +470,7 @@ static bool txn_evacuate_one(struct proxy *px, struct server *srv, bool down)
 			txn_unqueue(t);
 			loop_timer_cancel(px->loop, &t->timer);
 			t->srv = NULL;
+			server_count(&srv->th[px->tid].redispatched, 1);
 			server_put(srv);
 			px->stats.redispatched++;
 			txn_dispatch(t, srv);

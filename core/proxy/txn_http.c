@@ -68,6 +68,7 @@ static void txn_http_error(struct client *cl, unsigned status)
 		px->stats.errors_5xx++;
 	else
 		px->stats.errors_4xx++;
+	px->stats.responses_by_class[status / 100 < 6 ? status / 100 : 0]++;
 	if (!cl->out && !(cl->out = buf_get(&px->bufs))) {
 		client_close(cl);
 		return;
@@ -284,6 +285,7 @@ static void txn_http_readable(struct client *cl)
 		return;
 	}
 	cl->in->tail += (uint32_t)n;
+	px->stats.bytes_in += (uint64_t)n;
 	if (cl->txn && cl->txn->state != TXN_READING && !cl->txn->req_done)
 		client_arm_timeout(cl, px->cfg->frontend.client_timeout_ms); /* body progress */
 	txn_http_process(cl);
@@ -317,6 +319,7 @@ static void backend_send(struct txn *t)
 			return;
 		}
 		t->rq_sent += (uint32_t)n;
+		server_count(&t->srv->th[px->tid].bytes_in, (uint64_t)n);
 	}
 	bconn_want(bc, LOOP_READ);
 	if (t->req_done) {
@@ -374,6 +377,9 @@ static void response_finish(struct txn *t)
 		     (!t->rs || buf_len(t->rs) == 0);
 
 	t->px->stats.responses++;
+	t->px->stats.responses_by_class[t->rsp.status / 100 < 6 ? t->rsp.status / 100 : 0]++;
+	server_count_response(t->srv, t->px->tid, t->rsp.status,
+			      loop_now_ms(t->px->loop) - t->start_ms);
 	/* A success only once the whole response arrived: a server that
 	 * answers heads and then breaks mid-body must still reach `fall`. */
 	txn_report_ok(t->px, t->srv);
@@ -525,6 +531,7 @@ static void backend_recv(struct txn *t)
 		return;
 	}
 	t->rs->tail += (uint32_t)n;
+	server_count(&t->srv->th[px->tid].bytes_out, (uint64_t)n);
 	loop_timer_arm(px->loop, &t->timer, px->cfg->backend.server_timeout_ms);
 	response_process(t);
 }
@@ -569,6 +576,7 @@ static void response_flush(struct txn *t)
 		if (n > 0) {
 			uint32_t m = t->rh ? buf_len(t->rh) : 0;
 
+			t->px->stats.bytes_out += (uint64_t)n;
 			t->rsp_started = true;
 			client_arm_timeout(cl, t->px->cfg->frontend.client_timeout_ms);
 			if (t->rh) {

@@ -35,6 +35,14 @@ lab_spawn lb1 vrrp "$VRRP_PROBE" node eth0 -p 200 -i 100 -a "$HA_VIP" -w 120000
 require "the scripted MASTER (lb1) wins the election" lab_wait_for 3 grep -q 'state BACKUP -> MASTER' \
 	"$LAB_DIR/vrrp.log"
 
+# lb1's adverts come from vrrp_probe, a VRRP speaker without the key, and
+# sync_peer numbers the sessions it serves: with the default interop = no,
+# lb2 would open a probe session to lb1 to see it prove the key (issue
+# 20), which would take the first scripted action.  interop = yes: the
+# election as RFC 5798 has it, the sessions as before.
+# shellcheck disable=SC2034 # read by ha_conf (tests/lib/ha.sh)
+HA_EXTRA='interop = yes'
+
 # --- BYEs: the BACKUP stays BACKUP, the VIP does not move --------------------------
 require "sync_peer listens on lb1" peer bye1 bye:slow_reader bye:protocol_error bye:evicted
 require "lb2 starts" ha_start 2 100

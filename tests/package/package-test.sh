@@ -115,6 +115,7 @@ check_deb() {
 		/etc/andromeda/agent.conf /etc/andromeda/andromeda.conf /etc/andromeda/standalone.conf \
 		/usr/share/man/man8/andromeda.8.gz /usr/share/man/man1/andromedactl.1.gz \
 		/usr/share/man/man8/andromeda-agent.8.gz /usr/share/man/man5/andromeda.conf.5.gz \
+		/usr/share/bash-completion/completions/andromedactl \
 		/usr/share/doc/andromeda/install.md /usr/share/doc/andromeda/copyright \
 		/usr/share/doc/andromeda/changelog.Debian.gz /usr/share/doc/andromeda/examples/agent.conf \
 		/usr/share/doc/andromeda/examples/andromeda.conf /usr/share/doc/andromeda/examples/standalone.conf; do

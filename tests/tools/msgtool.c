@@ -48,6 +48,8 @@
  *       version      version 2
  *       vrid         VRID 52 (not ours)
  *       interval0    Max Adver Int 0 (checksum valid)
+ *       paced        valid adverts (checksum right, TTL 255) 100 ms apart:
+ *                    a forged MASTER at priority 254 (issue 20)
  *   msgtool vrrp-capture FILE WAIT_MS [SRC_IP]
  *       store the first VRRP packet seen (from SRC_IP if given), IP header
  *       included; exit 1 if none within WAIT_MS
@@ -515,9 +517,12 @@ static int vrrp_mode(int argc, char **argv)
 		printf("sent %d\n", len);
 		return 0;
 	}
-	for (int i = 0; i < count; i++)
+	for (int i = 0; i < count; i++) {
+		if (i && !strcmp(mode, "paced"))
+			usleep(100 * 1000); /* the advert interval it claims */
 		if (vrrp_send(fd, m, (size_t)len) < 0)
 			return 1;
+	}
 	close(fd);
 	return 0;
 }
@@ -574,7 +579,7 @@ static void usage(void)
 		"       msgtool capture PORT GROUP|- FILE WAIT_MS [TYPE]\n"
 		"       msgtool resend ADDR PORT FILE [COUNT]\n"
 		"       msgtool tcp ADDR PORT hugelen|garbage|idle [N] [HOLD_MS]\n"
-		"       msgtool vrrp SRC_IP garbage|truncate-all|ttl|badsum|count-huge|trailing|version|vrid|interval0 [COUNT] [VRID]\n"
+		"       msgtool vrrp SRC_IP garbage|truncate-all|ttl|badsum|count-huge|trailing|version|vrid|interval0|paced [COUNT] [VRID]\n"
 		"       msgtool vrrp-capture FILE WAIT_MS [SRC_IP]\n"
 		"       msgtool vrrp-replay FILE [COUNT]\n");
 }

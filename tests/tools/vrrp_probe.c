@@ -351,6 +351,7 @@ int main(int argc, char **argv)
 	p.cfg.ha.advert_interval_ms = 100;
 	p.cfg.ha.preempt = true;
 	p.cfg.ha.checksum_rfc5798 = true;
+	p.cfg.ha.interop = true; /* a plain VRRPv3 speaker: it holds no cluster key */
 	optind = 3;
 	if (parse_opts(&p, argc, argv) < 0)
 		return usage();

@@ -197,6 +197,7 @@ Test(config, defaults)
 	cr_expect_eq(cfg.ha.garp_refresh_ms, 5000);
 	cr_expect(cfg.ha.checksum_rfc5798);
 	cr_expect_eq(cfg.ha.sync_port, 7788);
+	cr_expect_not(cfg.ha.interop, "only balancers with the key take part (issue 20)");
 	cr_expect_not(cfg.registration.enabled);
 	cr_expect_eq(cfg.registration.port, 7789);
 	cr_expect_eq(cfg.registration.expire_ms, 10000);
@@ -221,6 +222,7 @@ Test(config, every_key_set)
 		"preempt = no\npreempt_delay = 30s\nvip = 198.18.0.10/24, 198.18.0.11/32\n"
 		"key_file = /k\npeers = 198.18.0.12 198.18.0.13,198.18.0.14\ngarp_count = 1\n"
 		"garp_interval = 1ms\ngarp_refresh = 0\nchecksum_rfc5798 = no\nsync_port = 9000\n"
+		"interop = yes\n"
 		"[registration]\nenabled = on\nport = 9001\nexpire = 1m\nkey_file = /r\n",
 		&cfg);
 	cr_expect_str_eq(cfg.node.name, "lb-2.x_y");
@@ -272,6 +274,7 @@ Test(config, every_key_set)
 	cr_expect_eq(cfg.ha.garp_refresh_ms, 0);
 	cr_expect_not(cfg.ha.checksum_rfc5798);
 	cr_expect_eq(cfg.ha.sync_port, 9000);
+	cr_expect(cfg.ha.interop);
 	cr_expect(cfg.registration.enabled);
 	cr_expect_eq(cfg.registration.port, 9001);
 	cr_expect_eq(cfg.registration.expire_ms, 60000);
@@ -341,6 +344,7 @@ static const struct bad bad_values[] = {
 	{ NULL, "xff", "", "is not a boolean" },
 	{ "[ha]", "preempt", "2", "is not a boolean" },
 	{ "[ha]", "checksum_rfc5798", "yess", "is not a boolean" },
+	{ "[ha]", "interop", "keepalived", "is not a boolean" },
 	{ "[registration]", "enabled", "enable", "is not a boolean" },
 	/* endpoints */
 	{ NULL, "listen", "198.18.0.10", "is not an IPv4 address:port" },
@@ -542,6 +546,31 @@ Test(config, registration)
 	expect_error(MINIMAL "[ha]\ninterface = eth0\nvrid = 1\npriority = 1\nvip = 1.2.3.4/24\n"
 			     "key_file = /k\n[registration]\nenabled = yes\nport = 7788\n",
 		     13, "port 7788 is both", NULL);
+}
+
+Test(config, stats)
+{
+	struct config cfg;
+
+	load_ok(MINIMAL, &cfg);
+	cr_expect_not(cfg.stats.enabled, "off by default");
+	config_free(&cfg);
+	load_ok(MINIMAL "[stats]\n", &cfg); /* an empty section is still off */
+	cr_expect_not(cfg.stats.enabled);
+	config_free(&cfg);
+	load_ok(MINIMAL
+		"[stats]\nlisten = 127.0.0.1:8404\nauth_file = /etc/andromeda/stats.auth\n",
+		&cfg);
+	cr_expect(cfg.stats.enabled);
+	cr_expect_str_eq(cfg.stats.listen.text, "127.0.0.1:8404");
+	cr_expect_eq(ntohs(cfg.stats.listen.sin.sin_port), 8404);
+	cr_expect_str_eq(cfg.stats.auth_file, "/etc/andromeda/stats.auth");
+	config_free(&cfg);
+	expect_error(MINIMAL "[stats]\nauth_file = /etc/andromeda/stats.auth\n", 6,
+		     "auth_file: [stats] has no listen address to protect", NULL);
+	expect_error(MINIMAL "[stats]\nlisten = 127.0.0.1\n", 6, "listen", NULL);
+	expect_error(MINIMAL "[stats]\nlisen = 127.0.0.1:8404\n", 6,
+		     "unknown key \"lisen\" in [stats]", NULL);
 }
 
 Test(config, health_timeout_vs_interval)

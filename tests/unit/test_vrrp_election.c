@@ -137,6 +137,7 @@ static void boot(int i, unsigned prio, bool preempt, uint32_t delay_ms)
 	cfg.ha.preempt = preempt;
 	cfg.ha.preempt_delay_ms = delay_ms;
 	cfg.ha.checksum_rfc5798 = true;
+	cfg.ha.interop = true; /* the RFC's election; the key check: test_vrrp_auth.c */
 	inet_pton(AF_INET, "198.18.0.10", &cfg.ha.vips[0].addr);
 	cfg.ha.nvips = 1;
 	vrrp_destroy(n->v);

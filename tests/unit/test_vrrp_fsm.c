@@ -95,6 +95,7 @@ static void base_config(void)
 	cfg.ha.advert_interval_ms = 100;
 	cfg.ha.preempt = true;
 	cfg.ha.checksum_rfc5798 = true;
+	cfg.ha.interop = true; /* the RFC's machine; the key check: test_vrrp_auth.c */
 	cfg.ha.vips[0].addr = ip("198.18.0.10");
 	cfg.ha.vips[0].prefixlen = 24;
 	cfg.ha.nvips = 1;

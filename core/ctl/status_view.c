@@ -1,0 +1,305 @@
+/* status_view.c - `andromedactl status` for a person (ctl_print.h).
+ *
+ *   node:         lb1 (andromeda 0.1.0), http on 198.18.0.10:80
+ *   role:         MASTER, priority 150, holds the VIPs
+ *   vips:         198.18.0.10/24
+ *   instances / peers / servers: tables
+ *   proxy, vrrp, sync, registration: one group each, "key=value" lines,
+ *   drop counters that are zero left out unless -v.
+ *
+ * Every key of a group that has no place in the layout is still printed
+ * in its group, and top-level keys this file does not know come last, as
+ * the generic view prints them: a daemon newer than this file shows all
+ * it says. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl_print.h"
+
+#define LINE_MAX_ 2048
+#define LABEL_W   16
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "?";
+}
+
+static long long num(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static bool in(const char *key, const char *const *keys)
+{
+	for (; *keys; keys++)
+		if (!strcmp(key, *keys))
+			return true;
+	return false;
+}
+
+static void label(const char *name) { printf("%-*s", LABEL_W, name); }
+
+/* "  name:" padded to the value column: a line inside a group. */
+static void sublabel(const char *name)
+{
+	char l[64];
+
+	snprintf(l, sizeof(l), "  %s:", name);
+	label(l);
+}
+
+/* "k=v k=v" for the scalar keys of o not in skip (NULL-terminated);
+ * nested objects are left to the caller. */
+static void scalars(const json_t *o, const char *const *skip)
+{
+	char cell[256];
+	const char *key;
+	json_t *v;
+	bool first = true;
+
+	json_object_foreach((json_t *)o, key, v)
+	{
+		if (in(key, skip) || json_is_object(v) || json_is_array(v))
+			continue;
+		cell_text(v, cell, sizeof(cell));
+		printf("%s%s=%s", first ? "" : " ", key, cell);
+		first = false;
+	}
+	if (first)
+		printf("-");
+	putchar('\n');
+}
+
+/* The object o[key] on one indented line; zeros left out when zeros is
+ * false (drop counters), the line left out when nothing remains. */
+static void counters(const json_t *o, const char *key, bool zeros)
+{
+	json_t *c = json_object_get(o, key), *v;
+	char line[LINE_MAX_] = "", cell[256];
+	const char *k;
+	size_t n = 0;
+
+	if (!json_is_object(c))
+		return;
+	json_object_foreach(c, k, v)
+	{
+		if (!zeros && json_is_integer(v) && json_integer_value(v) == 0)
+			continue;
+		cell_text(v, cell, sizeof(cell));
+		n += (size_t)snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0, "%s%s=%s",
+				      n ? "  " : "", k, cell);
+	}
+	if (!n)
+		return;
+	sublabel(key);
+	printf("%s\n", line);
+}
+
+/* A nested object's keys: generic, after the group's own lines. */
+static void nested(const json_t *o, const char *const *done, bool verbose)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)o, key, v) if (json_is_object(v) && !in(key, done))
+		counters(o, key, verbose || strcmp(key, "dropped"));
+}
+
+static void head(const json_t *st)
+{
+	char vips[512];
+
+	label("node:");
+	printf("%s (andromeda %s), %s on %s\n", str(st, "node"), str(st, "version"),
+	       str(st, "mode"), str(st, "listen"));
+	label("role:");
+	if (json_is_false(json_object_get(st, "ha")))
+		printf("%s (standalone: no VRRP, no VIP)\n", str(st, "role"));
+	else
+		printf("%s, priority %lld, %s\n", str(st, "role"), num(st, "priority"),
+		       json_is_true(json_object_get(st, "vip_held")) ? "holds the VIPs"
+								     : "does not hold the VIPs");
+	cell_text(json_object_get(st, "vips"), vips, sizeof(vips));
+	label("vips:");
+	printf("%s\n", vips);
+}
+
+static void table(const json_t *st, const char *key)
+{
+	json_t *rows = json_object_get(st, key);
+
+	printf("\n%s:\n", key);
+	if (json_is_array(rows) && json_array_size(rows))
+		print_table(rows, "  ");
+	else
+		printf("  (none)\n");
+}
+
+static void proxy(const json_t *p, bool verbose)
+{
+	static const char *const errs[] = { "errors_4xx", "errors_5xx", "aborted", "threads",
+					    NULL };
+	json_t *threads = json_object_get(p, "threads");
+
+	label("proxy:");
+	scalars(p, errs);
+	sublabel("errors");
+	printf("4xx=%lld 5xx=%lld aborted=%lld\n", num(p, "errors_4xx"), num(p, "errors_5xx"),
+	       num(p, "aborted"));
+	if (verbose && json_array_size(threads) > 1) {
+		printf("  threads:\n");
+		print_table(threads, "    ");
+	}
+}
+
+static void vrrp(const json_t *v, bool verbose)
+{
+	static const char *const done[] = { "vrid",
+					    "interface",
+					    "master",
+					    "reason",
+					    "advert_interval_ms",
+					    "master_down_interval_ms",
+					    "skew_time_ms",
+					    "adverts_sent",
+					    "adverts_received",
+					    "transitions",
+					    NULL };
+	static const char *const nest[] = { "entered", NULL };
+
+	label("vrrp:");
+	printf("vrid %lld on %s, master %s (%s)\n", num(v, "vrid"), str(v, "interface"),
+	       str(v, "master"), str(v, "reason"));
+	sublabel("timers");
+	printf("advert %lld ms, master down %lld ms, skew %lld ms\n", num(v, "advert_interval_ms"),
+	       num(v, "master_down_interval_ms"), num(v, "skew_time_ms"));
+	sublabel("adverts");
+	printf("sent=%lld received=%lld\n", num(v, "adverts_sent"), num(v, "adverts_received"));
+	sublabel("transitions");
+	printf("%lld\n", num(v, "transitions"));
+	counters(v, "entered", true);
+	sublabel("other");
+	scalars(v, done);
+	nested(v, nest, verbose);
+}
+
+/* "k=v k=v" of the named keys of o that are there. */
+static void some(const json_t *o, const char *const *keys)
+{
+	char cell[256];
+	bool first = true;
+
+	for (; *keys; keys++) {
+		json_t *v = json_object_get(o, *keys);
+
+		if (!v)
+			continue;
+		cell_text(v, cell, sizeof(cell));
+		printf("%s%s=%s", first ? "" : " ", *keys, cell);
+		first = false;
+	}
+	putchar('\n');
+}
+
+static void sync_group(const json_t *s, bool verbose)
+{
+	static const char *const sent[] = { "snapshots_sent", "deltas_sent", "byes_sent", NULL };
+	static const char *const applied[] = { "snapshots_applied", "deltas_applied", "gaps",
+					       "byes_received", NULL };
+	static const char *const done[] = { "seq",
+					    "last_snapshot_ms",
+					    "session",
+					    "session_up",
+					    "sessions_served",
+					    "snapshots_sent",
+					    "deltas_sent",
+					    "byes_sent",
+					    "snapshots_applied",
+					    "deltas_applied",
+					    "gaps",
+					    "byes_received",
+					    NULL };
+	static const char *const none[] = { NULL };
+	json_t *age = json_object_get(s, "last_snapshot_ms");
+	const char *peer = str(s, "session");
+
+	label("sync:");
+	printf("seq %lld", num(s, "seq"));
+	if (json_is_integer(age) && json_integer_value(age) >= 0)
+		printf(", last snapshot %lld ms ago", (long long)json_integer_value(age));
+	if (*peer && strcmp(peer, "?"))
+		printf(", session to %s %s", peer,
+		       json_is_true(json_object_get(s, "session_up")) ? "up" : "down");
+	if (num(s, "sessions_served"))
+		printf(", serving %lld BACKUP(s)", num(s, "sessions_served"));
+	putchar('\n');
+	if (!json_object_get(s, "snapshots_sent"))
+		return; /* standalone: seq only */
+	sublabel("sent");
+	some(s, sent);
+	sublabel("applied");
+	some(s, applied);
+	sublabel("other");
+	scalars(s, done);
+	nested(s, none, verbose);
+}
+
+static void group(const json_t *o, const char *name, bool verbose)
+{
+	static const char *const none[] = { NULL };
+	char l[64];
+
+	snprintf(l, sizeof(l), "%s:", name);
+	label(l);
+	scalars(o, none);
+	nested(o, none, verbose);
+}
+
+void print_status(const json_t *st, bool verbose)
+{
+	static const char *const known[] = { "node",  "version",   "mode",     "listen",
+					     "ha",    "role",      "priority", "vip_held",
+					     "vips",  "instances", "peers",    "servers",
+					     "proxy", "vrrp",      "sync",     "registration",
+					     NULL };
+	static const char *const tables[] = { "instances", "peers", "servers", NULL };
+	const char *key;
+	json_t *v;
+
+	head(st);
+	for (const char *const *t = tables; *t; t++)
+		if (json_object_get(st, *t) &&
+		    (strcmp(*t, "instances") || json_array_size(json_object_get(st, *t))))
+			table(st, *t);
+	putchar('\n');
+	if ((v = json_object_get(st, "proxy")))
+		proxy(v, verbose);
+	if (json_is_object(v = json_object_get(st, "vrrp")))
+		vrrp(v, verbose);
+	if (json_is_object(v = json_object_get(st, "sync")))
+		sync_group(v, verbose);
+	if (json_is_object(v = json_object_get(st, "registration")))
+		group(v, "registration", verbose);
+	json_object_foreach((json_t *)st, key, v)
+	{
+		char cell[LINE_MAX_], l[64];
+
+		if (in(key, known))
+			continue;
+		if (json_is_object(v)) {
+			group(v, key, verbose);
+			continue;
+		}
+		if (json_is_array(v) && json_array_size(v) &&
+		    json_is_object(json_array_get(v, 0))) {
+			table(st, key);
+			continue;
+		}
+		cell_text(v, cell, sizeof(cell));
+		snprintf(l, sizeof(l), "%s:", key);
+		label(l);
+		printf("%s\n", cell);
+	}
+}

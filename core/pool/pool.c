@@ -513,6 +513,15 @@ void pool_server_check_failed(struct pool *pool, struct server *srv, bool timeou
 		  srv->name, srv->addr.text, (unsigned long long)since);
 }
 
+/* `rise`, except for a server that failed requests took out on timeouts
+ * alone: that was a suspicion of a stall, never confirmed by a refusal or
+ * by `fall` failed checks, and one fresh connection answered shows the
+ * stall is over (full service within one check interval, issue 19). */
+static unsigned passes_needed(const struct pool *pool, const struct server *srv)
+{
+	return srv->ejected && !srv->refuses ? 1 : cfg_rise(pool);
+}
+
 void pool_server_ok(struct pool *pool, struct server *srv, bool from_check)
 {
 	if (!from_check) {
@@ -525,7 +534,7 @@ void pool_server_ok(struct pool *pool, struct server *srv, bool from_check)
 		srv->check_answered = server_answered(srv);
 	}
 	srv->consecutive_ok++;
-	if (srv->health == SRV_DOWN && srv->consecutive_ok >= cfg_rise(pool))
+	if (srv->health == SRV_DOWN && srv->consecutive_ok >= passes_needed(pool, srv))
 		pool_server_set_health(pool, srv, SRV_UP,
 				       from_check ? "health check passed" : "requests succeed");
 }

@@ -150,6 +150,25 @@ Test(outlier_pool, timeouts_with_no_answer_for_fall_timeouts_take_it_out)
 	cr_assert_eq(s[1]->health, SRV_DOWN);
 }
 
+/* Taken out on timeouts alone (a stall that outlasted (fall - 1) x
+ * connect_timeout): back at the first passed check, not after `rise`. */
+Test(outlier_pool, a_server_out_for_timeouts_alone_is_back_after_one_check)
+{
+	for (int k = 1; k <= 3; k++)
+		pool_server_failed_at(pool, s[1], FAIL_CONNECT_TMO, k * 1000);
+	cr_assert_eq(s[1]->health, SRV_DOWN);
+	pool_server_ok(pool, s[1], true);
+	cr_assert_eq(s[1]->health, SRV_UP, "one check after a stall");
+	/* Refused: `rise` checks, as always. */
+	for (int k = 1; k <= 3; k++)
+		pool_server_failed_at(pool, s[1], FAIL_CONNECT, 5000 + k);
+	cr_assert_eq(s[1]->health, SRV_DOWN);
+	pool_server_ok(pool, s[1], true);
+	cr_assert_eq(s[1]->health, SRV_DOWN, "1 check < rise 2");
+	pool_server_ok(pool, s[1], true);
+	cr_assert_eq(s[1]->health, SRV_UP);
+}
+
 Test(outlier_pool, an_answer_between_timeouts_resets_the_run)
 {
 	pool_server_failed_at(pool, s[1], FAIL_CONNECT_TMO, 1000);

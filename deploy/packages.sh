@@ -39,8 +39,9 @@ PKG_DEB=(dpkg-dev file)
 PKG_UNIT=(libcriterion-dev openssl)
 
 # The namespace lab: addresses and namespaces, the clients, the Apache
-# backends of the demo and of test_health_host.
-PKG_LAB=(iproute2 curl jq procps util-linux apache2 openssl)
+# backends of the demo and of test_health_host, nftables and wrk for
+# test_proxy_stall (SYN drops under load).
+PKG_LAB=(iproute2 curl jq procps util-linux apache2 openssl nftables wrk)
 
 # The test command's own tools: clang (whole-tree build, libFuzzer),
 # clang-tidy and cppcheck (tests/lint/), valgrind (tests/valgrind/), and
@@ -85,6 +86,7 @@ PKG_CROSS_UNPACKED=(libhttp-parser-dev libcriterion-dev libcriterion3 libnanomsg
 PKG_BENCH_PROXY=(wrk haproxy nginx-light jq curl openssl)    # proxy.sh, scale.sh, tls.sh
 PKG_BENCH_MEMORY=(haproxy nginx-light jq curl)       # memory.sh
 PKG_BENCH_FAILOVER=(keepalived haproxy jq curl)      # failover.sh
+PKG_BENCH_STALL=(wrk haproxy nginx-light jq curl nftables) # stall.sh
 
 # pkg_missing PKG... : set PKG_MISSING to those of PKG not installed
 # (a name may carry an architecture: libssl-dev:arm64).

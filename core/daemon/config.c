@@ -121,6 +121,8 @@ static const struct cfg_key keys[] = {
 	NUMK(S_BACKEND, "rise", backend.rise, CFGV_NUM, 1, 1000, 0),
 	NUMK(S_BACKEND, "fall", backend.fall, CFGV_NUM, 1, 1000, 0),
 	NUMK(S_BACKEND, "max_idle", backend.max_idle, CFGV_NUM, 0, 65535, 0),
+	NUMK(S_BACKEND, "max_ejection_percent", backend.max_ejection_percent, CFGV_NUM, 0, 100, 0),
+	NUMK(S_BACKEND, "panic_threshold", backend.panic_threshold, CFGV_NUM, 0, 100, 0),
 
 	SRVK("address", set_endpoint, addr, 0, 0, true),
 	SRVK("weight", cfgk_set_num, weight, 1, 256, false),
@@ -495,7 +497,9 @@ static void config_defaults(struct config *cfg)
 		.health_timeout_ms = 1 * SEC,
 		.rise = 2,
 		.fall = 3,
-		.max_idle = 64,
+		.max_idle = 65535,
+		.max_ejection_percent = 10,
+		.panic_threshold = 50,
 	};
 	/* RFC 5798 5.2.7: the default Advertisement Interval is 1 second. */
 	cfg->ha.advert_interval_ms = 1 * SEC;

@@ -131,7 +131,11 @@ struct config {
 		uint32_t health_timeout_ms;     /* default 1s (<= interval) */
 		unsigned rise;                  /* default 2 */
 		unsigned fall;                  /* default 3 */
-		unsigned max_idle;              /* idle keep-alive conns per server, default 64 */
+		unsigned max_idle; /* idle keep-alive conns per server, default 65535 */
+		unsigned max_ejection_percent; /* failed requests take out at most this share
+						* of the pool (at least 1 server), default 10 */
+		unsigned panic_threshold;      /* below this percent in rotation: use all
+						* servers, default 50, 0 = never */
 	} backend;
 
 	struct cfg_server *servers;

@@ -100,7 +100,9 @@ struct txn {
 
 	struct loop_timer timer; /* queue_timeout, server_timeout */
 	uint64_t queued_ms;      /* when it joined the queue */
-	struct list qlink;       /* in srv->th[tid].queue while TXN_QUEUED */
+	uint64_t wait_since_ms;  /* when it first waited in px->waiting, 0 = never */
+	struct list qlink;       /* in srv->th[tid].queue while TXN_QUEUED, or in
+				  * px->waiting (srv NULL) */
 	struct list link;        /* in px->txns: the routing table */
 	struct txn *next_free;
 };
@@ -182,6 +184,8 @@ struct proxy {
 	struct list reap_bconns; /* closed backend connections, likewise */
 	struct loop_timer reap_timer;
 	struct list txns;
+	struct list waiting; /* txns with no server to go to (none eligible):
+			      * TXN_QUEUED, srv NULL, linked by qlink */
 	struct txn *free_txns;
 	unsigned nfree_txns;
 	uint64_t next_txn_id;

@@ -153,8 +153,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_ident("andromeda-agent");
-	/* Under systemd, journald adds the time itself. */
+	/* Under systemd, journald adds the time itself, and takes each
+	 * line's priority from its "<N>" prefix. */
 	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
+	log_use_journal(log_stderr_is_journal());
 	log_set_level(a.debug ? LOG_LVL_DEBUG : (enum log_level)cfg.log_level);
 	if (msg_key_load(cfg.key_file, &key, err, sizeof(err)) < 0) {
 		log_err("%s", err);

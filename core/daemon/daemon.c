@@ -34,6 +34,7 @@
 #include "ctl_pool.h"
 #include "ctl_proxy.h"
 #include "ctl_registry.h"
+#include "ctl_runtime.h"
 #include "health.h"
 #include "log.h"
 #include "loop.h"
@@ -59,6 +60,7 @@ struct daemon {
 	struct msg_key reg_key;    /* registration (the same key unless configured apart) */
 	struct registry *registry; /* with [registration] enabled = yes */
 	struct djournal *journal;
+	struct ctl_runtime *runtime; /* weight, add, remove */
 	struct sdnotify *sd;
 	int sigfd;
 	bool stopping;
@@ -277,7 +279,9 @@ static int control_setup(struct daemon *d)
 	    (err = ctl_ha_register(d->control, &d->ctl_ha)) < 0 ||
 	    (err = control_status_add(d->control, ctl_ha_sync_status, &d->ctl_ha)) < 0 ||
 	    (err = control_status_add(d->control, ctl_registry_status, d->registry)) < 0 ||
-	    (err = ctl_journal_register(d->control, d->journal)) < 0)
+	    (err = ctl_journal_register(d->control, d->journal)) < 0 ||
+	    (err = ctl_runtime_register(&d->runtime, d->control, d->loop, d->pool, d->cfg,
+					node_is_active, d)) < 0)
 		log_errno(err, "control socket: cannot register commands");
 	return err;
 }
@@ -343,6 +347,7 @@ static void daemon_teardown(struct daemon *d)
 {
 	stats_close(d->stats);
 	control_close(d->control);
+	ctl_runtime_close(d->runtime);
 	djournal_note(d->journal, JR_STOPPED, "clean shutdown");
 	registry_close(d->registry);
 	sync_close(d->sync);

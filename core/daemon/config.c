@@ -43,6 +43,7 @@ static int set_ifname(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_http_path(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_mode(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_access_log(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_peers(struct cfgk *e, const struct cfg_key *k, const char *v);
 
@@ -90,6 +91,7 @@ static const struct cfg_key keys[] = {
 	NUMK(S_FRONTEND, "max_body_size", frontend.max_body_size, CFGV_SIZE, 0, UINT64_MAX, 0),
 	NUMK(S_FRONTEND, "grace", frontend.grace_ms, CFGV_DUR, 0, HOUR, 0),
 	NUMK(S_FRONTEND, "threads", frontend.threads, CFGV_NUM, 1, CFG_MAX_THREADS, 0),
+	KEY(S_FRONTEND, "access_log", set_access_log, frontend.access_log, 0, 0, false),
 
 	NUMK(S_BACKEND, "maxconn", backend.maxconn, CFGV_NUM, 1, 65535, 0),
 	NUMK(S_BACKEND, "queue_timeout", backend.queue_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
@@ -186,6 +188,18 @@ static int set_http_path(struct cfgk *e, const struct cfg_key *k, const char *v)
 	if (cfgf_printable(&e->f, k->name, v) < 0)
 		return -1;
 	return cfgk_set_str(e, k, v);
+}
+
+/* off | journal | stderr | an absolute path (docs/observability.md). */
+static int set_access_log(struct cfgk *e, const struct cfg_key *k, const char *v)
+{
+	if (strcmp(v, "off") && strcmp(v, "journal") && strcmp(v, "stderr") && v[0] != '/')
+		return cfgk_fail(e, "%s: \"%s\": want off, journal, stderr or an absolute path",
+				 k->name, v);
+	if (strlen(v) >= k->size)
+		return cfgk_fail(e, "%s: path too long", k->name);
+	memcpy(cfgk_field(e, k), v, strlen(v) + 1);
+	return 0;
 }
 
 static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v)
@@ -372,6 +386,7 @@ static void config_defaults(struct config *cfg)
 		.max_uri_size = 4096,
 		.max_body_size = 0,
 		.grace_ms = 5 * SEC,
+		.access_log = "off",
 	};
 	cfg->backend = (__typeof__(cfg->backend)){
 		.maxconn = 32,

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alog.h"
 #include "config.h"
 #include "control.h"
 #include "ctl_ha.h"
@@ -60,6 +61,7 @@ struct daemon {
 	struct msg_key reg_key;    /* registration (the same key unless configured apart) */
 	struct registry *registry; /* with [registration] enabled = yes */
 	struct djournal *journal;
+	struct alog *alog;           /* [frontend] access_log; NULL = off */
 	struct ctl_runtime *runtime; /* weight, add, remove */
 	struct sdnotify *sd;
 	int sigfd;
@@ -127,6 +129,7 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 			sdnotify_reloading(d->sd, false);
 			/* The proxy threads read the configuration: hold them. */
 			workers_run_isolated(d->workers, reload_now, d);
+			alog_reopen(d->alog); /* logrotate moved it away */
 			sdnotify_reloading(d->sd, true);
 			break;
 		}
@@ -334,7 +337,13 @@ static int daemon_setup(struct daemon *d)
 	if (d->cfg->stats.enabled && (err = stats_setup(d)) < 0)
 		return err;
 	/* Every privileged socket is open: root is no longer needed. */
-	if ((err = privdrop(d->cfg->node.user)) < 0 || (err = workers_start(d->workers)) < 0)
+	if ((err = privdrop(d->cfg->node.user)) < 0)
+		return err;
+	/* Opened as the daemon's user, as every reopen (SIGHUP) will be. */
+	if ((err = alog_open(&d->alog, d->cfg, workers_count(d->workers))) < 0)
+		return err;
+	workers_set_access_log(d->workers, d->alog);
+	if ((err = workers_start(d->workers)) < 0)
 		return err;
 	if (!d->ha)
 		sdnotify_ready(d->sd, "standalone, serving");
@@ -354,6 +363,7 @@ static void daemon_teardown(struct daemon *d)
 	ha_destroy(d->ha);
 	health_destroy(d->health);
 	workers_destroy(d->workers);
+	alog_close(d->alog); /* after the proxies: their last records are written */
 	djournal_close(d->journal);
 	pool_destroy(d->pool);
 	sdnotify_close(d->sd);

@@ -24,6 +24,7 @@
 #include "bconn.h"
 #include "log.h"
 #include "redispatch.h"
+#include "txn_log.h"
 
 static void txn_timeout(struct loop *loop, struct loop_timer *tm);
 static void txn_slot_handoff(struct proxy *px, struct server *srv);
@@ -148,6 +149,7 @@ static void txn_unqueue(struct txn *t)
 	if (!list_linked(&t->qlink) || !t->srv)
 		return; /* queued implies a server: the second test is for the analyzer */
 	th = &t->srv->th[t->px->tid];
+	t->log.queue_ms += loop_now_ms(t->px->loop) - t->queued_ms;
 	list_del(&t->qlink);
 	AT_STORE(&th->queued, th->queued - 1);
 	queue_changed(th);
@@ -159,6 +161,8 @@ void txn_free(struct txn *t)
 
 	loop_timer_cancel(px->loop, &t->timer);
 	txn_unqueue(t);
+	if (px->alog)
+		txn_log_end(t);
 	txn_release_server(t, false);
 	if (t->failed_on)
 		server_put(t->failed_on);
@@ -297,10 +301,12 @@ void txn_dispatch(struct txn *t, struct server *exclude)
 	if (!srv && exclude)
 		srv = pool_next_server_get(px->pool, NULL);
 	if (!srv) {
+		txn_ended(t, 'S', 'C'); /* no server to connect to */
 		txn_fail(t, 503);
 		return;
 	}
 	t->srv = srv;
+	txn_log_server(t, srv);
 	server_count(&srv->th[px->tid].requests, 1);
 	px->stats.requests++;
 	if (oldest_waiter(srv) < 0 && slot_take(srv)) {
@@ -371,6 +377,7 @@ void txn_backend_failed(struct txn *t, enum server_fail why, bool count_failure)
 		return;
 	}
 	server_put(srv);
+	txn_ended(t, why == FAIL_CONNECT_TMO || why == FAIL_RESPONSE_TMO ? 's' : 'S', 0);
 	txn_fail(t, redispatch_status(why));
 }
 
@@ -390,6 +397,7 @@ static void txn_timeout(struct loop *loop, struct loop_timer *tm)
 
 	if (t->state == TXN_QUEUED) {
 		txn_unqueue(t);
+		txn_ended(t, 's', 'Q');
 		txn_fail(t, 503);
 		return;
 	}
@@ -416,6 +424,7 @@ static bool txn_evacuate_one(struct proxy *px, struct server *srv, bool down)
 			server_count(&srv->th[px->tid].redispatched, 1);
 			server_put(srv);
 			px->stats.redispatched++;
+			t->log.redispatches++;
 			txn_dispatch(t, srv);
 			return true;
 		}

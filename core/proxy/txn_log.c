@@ -50,7 +50,7 @@ static int32_t since(uint64_t from, uint64_t to)
 	return from && to >= from ? (int32_t)(to - from) : -1;
 }
 
-static void term(const struct txn *t, char out[3])
+void txn_log_term(const struct txn *t, char out[3])
 {
 	out[0] = t->log.who ? t->log.who : t->log.done ? '-' : 'C';
 	out[1] = t->log.who && t->log.phase   ? t->log.phase
@@ -97,6 +97,6 @@ void txn_log_end(struct txn *t)
 			    ? px->cfg->backend.retries - t->retries_left
 			    : 0;
 	r.redispatches = r.retries + t->log.redispatches;
-	term(t, r.term);
+	txn_log_term(t, r.term);
 	alog_push(px->alog, px->tid, &r);
 }

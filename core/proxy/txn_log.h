@@ -11,6 +11,8 @@ void txn_log_server(struct txn *t, const struct server *srv);
 /* The request head is complete in head (txn_http.c): keep method and
  * target for the line.  Only when px->alog is set. */
 void txn_log_request(struct txn *t, const char *head);
+/* t's termination state, e.g. "--", "SH", "CD" (docs/observability.md). */
+void txn_log_term(const struct txn *t, char out[3]);
 /* t ends (txn_free): push its record.  Only when px->alog is set. */
 void txn_log_end(struct txn *t);
 

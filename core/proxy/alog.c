@@ -121,7 +121,8 @@ struct alog {
 	char *out;
 	size_t outlen;
 	unsigned outlines;
-	struct log_limit err_limit;
+	struct log_limit err_limit, drop_limit;
+	uint64_t dropped_seen; /* the threads' drops already reported */
 	/* Atomic: read by alog_get_stats. */
 	uint64_t lines, dropped, reopens;
 	unsigned nslots;
@@ -242,8 +243,22 @@ static void reopen_file(struct alog *a)
 }
 
 /* Take every thread's records and write them out. */
+/* Say so when a thread had to drop records (once in a while). */
+static void report_drops(struct alog *a, uint64_t dropped)
+{
+	if (dropped > a->dropped_seen &&
+	    log_limit_ok(&a->drop_limit, loop_clock_ms(), LOG_LIMIT_SHORT_MS, NULL)) {
+		log_warnx("access log: %" PRIu64 " records dropped so far: the writer fell behind "
+			  "(a slow destination, or no CPU for it)",
+			  dropped);
+		a->dropped_seen = dropped;
+	}
+}
+
 static void drain(struct alog *a)
 {
+	uint64_t dropped = 0;
+
 	for (unsigned i = 0; i < a->nslots; i++) {
 		struct alog_slot *s = &a->slots[i];
 		struct alog_rec *recs;
@@ -254,6 +269,7 @@ static void drain(struct alog *a)
 		n = s->n;
 		s->fill = a->spare;
 		s->n = 0;
+		dropped += s->dropped;
 		pthread_mutex_unlock(&s->lock);
 		a->spare = recs;
 		for (unsigned k = 0; k < n; k++) {
@@ -265,6 +281,7 @@ static void drain(struct alog *a)
 	}
 	if (a->outlen)
 		out_flush(a);
+	report_drops(a, dropped);
 }
 
 static void *writer_main(void *arg)

@@ -6,10 +6,14 @@
 #   file     (port 81) a file in the lab directory (tmpfs or disk: where
 #            the lab lives)
 #   stderr   (port 82) the daemon's stderr, which the lab sends to a file
-#   journal  (port 83) only where journald runs (/run/systemd/journal/socket)
+#   journal  (port 83) to journald: the system's if it runs, else one of
+#            the bench's own in a private mount namespace
+#            (tests/lib/journald.sh; PRIVATE_JOURNALD=0: no journal run)
 # wrk -c CONNS against each in turn, ROUNDS rounds alternated: medians and
-# the ratio to "off".  Each run's line count is checked against wrk's
-# request count (no line lost).
+# the ratio to "off", and the daemon's CPU time per request (all its
+# threads, the log writer's included: /proc/PID/stat around each run), the
+# figure that depends least on what else runs on the machine.  Each run's
+# line count is checked against wrk's request count (no line lost).
 #
 #   sudo bash tests/bench/accesslog.sh
 #   sudo ROUNDS=5 DURATION=20s bash tests/bench/accesslog.sh
@@ -18,6 +22,10 @@
 # threads, 1), LB_THREADS (proxy threads, 1), BACKEND (nginx), RESULTS
 # (also append the summary to this file), NO_INSTALL=1.
 set -uo pipefail
+source "$(dirname "$0")/../lib/journald.sh"
+if [[ ! -S /run/systemd/journal/socket && ${PRIVATE_JOURNALD:-1} == 1 ]]; then
+	journald_private "$0" "$@"
+fi
 source "$(dirname "$0")/lib.sh" # and tests/lib/lab.sh
 
 ROUNDS=${ROUNDS:-3}
@@ -29,6 +37,9 @@ BACKEND=${BACKEND:-nginx}
 TARGETS=(off file stderr)
 declare -A PORT=([off]=80 [file]=81 [stderr]=82 [journal]=83)
 declare -A DEST=([off]=off [stderr]=stderr [journal]=journal)
+if [[ -n "${ANDROMEDA_PRIVATE_JOURNALD:-}" ]] && ! journald_start; then
+	echo "  cannot start a private journald: no journal run"
+fi
 if [[ -S /run/systemd/journal/socket ]]; then
 	TARGETS+=(journal)
 else
@@ -48,23 +59,31 @@ conf() {
 lines() {
 	case $1 in
 	file) wc -l <"$LAB_DIR/access.log" ;;
+	journal) echo 0 ;; # journald may rate-limit; counting its entries is slow
 	stderr) grep -c ' client=' "$LAB_DIR/alog-stderr.log" ;;
 	*) echo 0 ;;
 	esac
 }
 
+# cpu_ms PID: user + system CPU time of the process (all threads) so far.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
+
 run_wrk() {
-	local t=$1 c=$2 r=$3 before after
+	local t=$1 c=$2 r=$3 before after pid cpu0 cpu1 us
+	pid=$(lab_pid "alog-$t")
 	before=$(lines "$t")
+	cpu0=$(cpu_ms "$pid")
 	bench_wrk "$t" "$c"
+	cpu1=$(cpu_ms "$pid")
 	bench_wrk_parse
+	us=$(awk -v a="$cpu0" -v b="$cpu1" -v n="${WRK_REQS:-0}" 'BEGIN { printf "%.2f", n > 0 ? (b - a) * 1000 / n : 0 }')
 	sleep 0.3 # the writer's last pass (every 50 ms)
 	after=$(lines "$t")
 	[[ $t == off ]] && after=$((before + ${WRK_REQS:-0}))
-	printf '%s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
-		"$((after - before - ${WRK_REQS:-0}))" >>"$LAB_DIR/results"
-	printf '  round %d  %-8s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  errors %s  lines-requests %s\n' \
-		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" "$((after - before - ${WRK_REQS:-0}))"
+	printf '%s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
+		"$((after - before - ${WRK_REQS:-0}))" "$us" >>"$LAB_DIR/results"
+	printf '  round %d  %-8s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %6s us/req  errors %s  lines-requests %s\n' \
+		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$us" "$WRK_ERRS" "$((after - before - ${WRK_REQS:-0}))"
 }
 
 median() {
@@ -94,15 +113,16 @@ bench_rounds "$CONNS"
 {
 	printf '\n### access log: wrk -t%s -c%s -d%s, %s proxy thread(s), %s rounds alternated (medians)\n\n' \
 		"$THREADS" "$CONNS" "$DURATION" "$LB_THREADS" "$ROUNDS"
-	printf '| access_log | req/s | vs off | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|\n'
+	printf '| access_log | req/s | vs off | p50 ms | p99 ms | CPU us/req | vs off |\n|---|---:|---:|---:|---:|---:|---:|\n'
 	for t in "${TARGETS[@]}"; do
 		awk -v t="$t" -v a="$(median "$t" "$CONNS" 4)" -v b="$(median off "$CONNS" 4)" \
 			-v p50="$(median "$t" "$CONNS" 5)" -v p99="$(median "$t" "$CONNS" 6)" \
-			'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.3f |\n", t, a, (b > 0 ? a / b : 0), p50, p99 }'
+			-v u="$(median "$t" "$CONNS" 9)" -v u0="$(median off "$CONNS" 9)" \
+			'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.3f | %.2f | %.3f |\n", t, a, (b > 0 ? a / b : 0), p50, p99, u, (u0 > 0 ? u / u0 : 0) }'
 	done
 	printf -- '- errors (non-2xx + socket errors, all runs): %s\n' \
 		"$(awk '{ n += $7 } END { print n + 0 }' "$LAB_DIR/results")"
 	printf -- '- lines minus requests (file, stderr; 0 = none lost; wrk does not count the requests cut at its end): %s\n' \
-		"$(awk '$1 != "off" { printf "%s ", $8 }' "$LAB_DIR/results")"
+		"$(awk '$1 == "file" || $1 == "stderr" { printf "%s ", $8 }' "$LAB_DIR/results")"
 } | tee -a "${RESULTS:-/dev/null}"
 for t in "${TARGETS[@]}"; do lab_stop "alog-$t" 10 >/dev/null; done

@@ -76,10 +76,10 @@ run_wrk() {
 	bench_wrk "$t" "$c"
 	cpu1=$(cpu_ms "$pid")
 	bench_wrk_parse
-	us=$(awk -v a="$cpu0" -v b="$cpu1" -v n="${WRK_REQS:-0}" 'BEGIN { printf "%.2f", n > 0 ? (b - a) * 1000 / n : 0 }')
+	us=$(awk -v a="$cpu0" -v b="$cpu1" -v n="${WRK_REQS:-0}" 'BEGIN { printf "%.2f", (n > 0 ? (b - a) * 1000 / n : 0) }')
 	sleep 0.3 # the writer's last pass (every 50 ms)
 	after=$(lines "$t")
-	[[ $t == off ]] && after=$((before + ${WRK_REQS:-0}))
+	[[ $t == off || $t == journal ]] && after=$((before + ${WRK_REQS:-0}))
 	printf '%s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
 		"$((after - before - ${WRK_REQS:-0}))" "$us" >>"$LAB_DIR/results"
 	printf '  round %d  %-8s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %6s us/req  errors %s  lines-requests %s\n' \

@@ -122,5 +122,33 @@ check_eq "the new file is 0640" 640 "$(stat -c %a "$ALOG")"
 check_eq "no line lost or doubled: old + new = requests" 2 \
 	"$(cat "$ALOG" "$ALOG.1" | grep -cE ' id=(before|after)-hup ')"
 
+lab_exec client curl -s -o /dev/null -H 'X-Request-Id: last-1' "$URL/"
 lab_stop_andromeda
+check "a request right before SIGTERM is in the file once the daemon is gone" \
+	grep -q ' id=last-1 ' "$ALOG"
+
+# --- mode tcp: one line per connection ------------------------------------------
+TLOG=$LAB_DIR/logs/tcp.log
+mkdir -p "$LAB_DIR/state-tcp"
+{
+	printf '[node]\nname = lbt\nstate_dir = %s/state-tcp\ncontrol_socket = %s/tcp.sock\n\n' "$LAB_DIR" "$LAB_DIR"
+	printf '[frontend]\nlisten = %s:81\nmode = tcp\naccess_log = %s\n\n' "$LAB_LB_IP" "$TLOG"
+	printf '[backend]\nhealth_interval = 200ms\n\n'
+	lab_servers_conf 1
+} >"$LAB_DIR/tcp.conf"
+lab_spawn lb andromeda-tcp "$ANDROMEDA" -c "$LAB_DIR/tcp.conf"
+require "tcp-mode andromeda listens" lab_wait_tcp client "$LAB_LB_IP" 81 5
+out=$(lab_exec client curl -s --max-time 5 "http://$LAB_LB_IP:81/tcp")
+check_eq "a connection through mode tcp reaches be1" be1 "$out"
+check "one line for the connection" lab_wait_for 2 grep -q ' server=be1 ' "$TLOG"
+check_eq "exactly one line" 1 "$(wc -l <"$TLOG")"
+tl() { tr ' ' '\n' <"$TLOG" | sed -n "s/^$1=//p"; }
+check_eq "tcp: no method" - "$(tl method)"
+check_eq "tcp: no status" - "$(tl status)"
+check_eq "tcp: completed, both sides closed" -- "$(tl term)"
+check_ge "tcp: bytes_in = the request curl sent" "$(tl bytes_in)" 40
+check_ge "tcp: bytes_out = the response" "$(tl bytes_out)" 40
+check_ge "tcp: connect_ms reached" "$(tl connect_ms)" 0
+check_ge "tcp: first_byte_ms reached" "$(tl first_byte_ms)" 0
+lab_stop andromeda-tcp 10 >/dev/null
 lab_finish

@@ -167,6 +167,12 @@ static void sweep(struct loop *loop, struct loop_timer *t)
 		next = pool_next(rt->pool, srv);
 		if (!srv->leaving)
 			continue;
+		if (!srv->drain) { /* "enable NAME" while it drained: keep it */
+			log_info("server %s (%s) enabled: no longer removed", srv->name,
+				 srv->addr.text);
+			srv->leaving = false;
+			continue;
+		}
 		if (server_inflight(srv) || server_queued(srv)) {
 			pending = true;
 			continue;

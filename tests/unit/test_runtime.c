@@ -208,3 +208,18 @@ Test(runtime, remove_drains_first_then_removes)
 		loop_run_once(loop, 150);
 	cr_expect_null(pool_server_find(pool, "web1"));
 }
+
+Test(runtime, enable_during_the_drain_cancels_the_removal)
+{
+	struct server *s = pool_server_find(pool, "web1");
+
+	__atomic_store_n(&s->inflight, 1, __ATOMIC_SEQ_CST);
+	expect_ok("remove web1");
+	pool_server_set_drain(pool, s, false); /* andromedactl enable web1 */
+	__atomic_store_n(&s->inflight, 0, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 4; i++)
+		loop_run_once(loop, 150);
+	cr_expect_eq(pool_server_find(pool, "web1"), s, "kept");
+	cr_expect_not(s->leaving);
+	expect_ok("remove web1"); /* and it can be removed again */
+}

@@ -196,13 +196,13 @@ __attribute__((format(printf, 5, 6))) static void field(struct iovec *iov, int *
 /* journalctl -u andromeda REQUEST_ID=... finds it. */
 static void emit_journal(struct alog *a, const struct alog_rec *r)
 {
-	char msg[ALOG_LINE_MAX + 16], text[2048], *p = text, *end = text + sizeof(text);
+	char msg[ALOG_LINE_MAX + 16] = "MESSAGE=", text[2048], *p = text,
+				 *end = text + sizeof(text);
 	struct iovec iov[20];
 	int n = 0, err;
+	size_t len = 8 + alog_format(r, a->frontend, msg + 8, sizeof(msg) - 8);
 
-	memcpy(msg, "MESSAGE=", 8);
-	alog_format(r, a->frontend, msg + 8, sizeof(msg) - 8);
-	iov[n++] = (struct iovec){ msg, strlen(msg) };
+	iov[n++] = (struct iovec){ msg, len };
 	iov[n++] = (struct iovec){ "PRIORITY=6", 10 };
 	iov[n++] = (struct iovec){ "ANDROMEDA_LOG=access", 20 };
 	field(iov, &n, &p, end, "REQUEST_ID=%s", r->id);

@@ -27,9 +27,9 @@
 
 #include "config.h"
 
-#define ALOG_PATH_MAX  128 /* request target bytes kept (longer ones end in "...") */
+#define ALOG_PATH_MAX  128  /* request target bytes kept (longer ones end in "...") */
 #define ALOG_SLOT_RECS 2048 /* records a thread buffers between two writer passes */
-#define ALOG_FLUSH_MS  50  /* the writer's pass interval */
+#define ALOG_FLUSH_MS  50   /* the writer's pass interval */
 #define ALOG_LINE_MAX  1024
 
 enum alog_dest {

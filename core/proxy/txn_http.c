@@ -67,7 +67,7 @@ static void txn_http_error(struct client *cl, unsigned status)
 	}
 	/* 408: the client was too slow; 4xx: we refused the request; a 5xx
 	 * not set by txn.c: we lacked a resource (a buffer). */
-	txn_ended(t, status == 408 ? 'c' : status < 500 ? 'P' : 'R', 0);
+	txn_ended(t, (char)(status == 408 ? 'c' : status < 500 ? 'P' : 'R'), 0);
 	if (status >= 500)
 		px->stats.errors_5xx++;
 	else

@@ -52,10 +52,14 @@ static int32_t since(uint64_t from, uint64_t to)
 
 void txn_log_term(const struct txn *t, char out[3])
 {
-	out[0] = t->log.who ? t->log.who : t->log.done ? '-' : 'C';
-	out[1] = t->log.who && t->log.phase   ? t->log.phase
-		 : !t->log.who && t->log.done ? '-'
-					      : phase_of(t->state);
+	char who = t->log.who, phase = t->log.phase;
+
+	if (!who)
+		who = t->log.done ? '-' : 'C';
+	if (!phase)
+		phase = !t->log.who && t->log.done ? '-' : phase_of(t->state);
+	out[0] = who;
+	out[1] = phase;
 	out[2] = 0;
 }
 

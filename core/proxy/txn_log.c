@@ -56,8 +56,10 @@ void txn_log_term(const struct txn *t, char out[3])
 
 	if (!who)
 		who = t->log.done ? '-' : 'C';
-	if (!phase)
-		phase = !t->log.who && t->log.done ? '-' : phase_of(t->state);
+	if (!phase && !t->log.who && t->log.done)
+		phase = '-';
+	else if (!phase)
+		phase = phase_of(t->state);
 	out[0] = who;
 	out[1] = phase;
 	out[2] = 0;

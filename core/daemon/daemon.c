@@ -297,7 +297,8 @@ static int stats_setup(struct daemon *d)
 				     .workers = d->workers,
 				     .ha = d->ha,
 				     .sync = d->sync,
-				     .registry = d->registry };
+				     .registry = d->registry,
+				     .alog = &d->alog };
 
 	return stats_open(&d->stats, d->loop, &src, d->control);
 }

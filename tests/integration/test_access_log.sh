@@ -24,6 +24,7 @@ write_conf() {
 		printf 'health_check = /healthz\nhealth_interval = 200ms\nrise = 1\nfall = 50\n\n'
 		lab_servers_conf 2
 		printf '[server bad]\naddress = %s:80\n\n' "$(lab_be_ip 3)"
+		printf '[stats]\nlisten = %s:8404\n' "$LAB_LB_IP"
 	} >"$LAB_DIR/lb.conf"
 }
 
@@ -121,6 +122,14 @@ check "... and not to the old one" bash -c "! grep -q ' id=after-hup ' '$ALOG.1'
 check_eq "the new file is 0640" 640 "$(stat -c %a "$ALOG")"
 check_eq "no line lost or doubled: old + new = requests" 2 \
 	"$(cat "$ALOG" "$ALOG.1" | grep -cE ' id=(before|after)-hup ')"
+
+# The metrics count the lines, the drops and the reopen.
+metric() { lab_exec client curl -s "http://$LAB_LB_IP:8404/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
+written=$(wc -l <"$ALOG")
+check_eq "andromeda_access_log_lines_total = the lines in both files" \
+	$(($(wc -l <"$ALOG.1") + written)) "$(metric andromeda_access_log_lines_total)"
+check_eq "andromeda_access_log_dropped_total" 0 "$(metric andromeda_access_log_dropped_total)"
+check_eq "andromeda_access_log_reopens_total" 1 "$(metric andromeda_access_log_reopens_total)"
 
 lab_exec client curl -s -o /dev/null -H 'X-Request-Id: last-1' "$URL/"
 lab_stop_andromeda

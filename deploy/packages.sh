@@ -46,11 +46,12 @@ PKG_LAB=(iproute2 curl jq procps util-linux apache2)
 # what integration tests drive (tcpdump, nc, faketime, strace; promtool
 # from prometheus and headless chromium for test_stats; the prometheus
 # server that package also ships is not used: on a host with systemd,
-# `systemctl disable --now prometheus` after the install).
+# `systemctl disable --now prometheus` after the install; systemd for
+# test_journal's private journald, journalctl and systemd-cat).
 PKG_CHECKS=(
 	clang libclang-rt-14-dev clang-tidy-14 clang-format-14 cppcheck valgrind
 	tcpdump netcat-openbsd libfaketime strace
-	prometheus chromium
+	prometheus chromium systemd
 )
 
 # The installed package: its user, units, the daemon in a namespace, lintian.

@@ -2,9 +2,12 @@
  * and cutting of the path, tcp lines, the destinations, the termination
  * state codes, and the writer end to end into a file. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alog.h"
@@ -229,4 +232,57 @@ Test(alog, off_creates_nothing)
 	cr_expect_eq(alog_open(&a, &cfg, 1), 0);
 	cr_expect_null(a);
 	alog_close(a);
+}
+
+/* ---- a stuck destination never holds a proxy thread ---- */
+
+static int pipe_rd;
+
+static void *drain_pipe(void *arg)
+{
+	char buf[65536];
+
+	(void)arg;
+	while (read(pipe_rd, buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+Test(alog, a_stuck_writer_drops_records_and_never_blocks, .timeout = 60)
+{
+	struct alog_rec r = http_rec();
+	struct alog_stats st;
+	struct config cfg;
+	struct alog *a;
+	struct timespec t0, t1;
+	pthread_t reader;
+	int p[2];
+	double ms;
+
+	/* The destination is a pipe nobody reads (as a dead NFS server:
+	 * write(2) does not return), opened by path like a file. */
+	cr_assert_eq(pipe(p), 0);
+	fcntl(p[1], F_SETPIPE_SZ, 4096);
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.frontend.access_log, sizeof(cfg.frontend.access_log), "/proc/self/fd/%d",
+		 p[1]);
+	cr_assert_eq(alog_open(&a, &cfg, 1), 0);
+	close(p[1]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 3 * ALOG_SLOT_RECS; i++) {
+		alog_push(a, 0, &r);
+		if (i == 100)
+			usleep(200000); /* the writer fills the pipe and blocks */
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6 - 200;
+	alog_get_stats(a, &st);
+	cr_expect_lt(ms, 1000, "pushing took %.0f ms", ms);
+	cr_expect_geq(st.dropped, ALOG_SLOT_RECS, "dropped %llu", (unsigned long long)st.dropped);
+	/* Unstick it: the writer finishes and alog_close returns. */
+	pipe_rd = p[0];
+	cr_assert_eq(pthread_create(&reader, NULL, drain_pipe, NULL), 0);
+	alog_close(a);
+	pthread_join(reader, NULL);
+	close(p[0]);
 }

@@ -145,7 +145,8 @@ int main(int argc, char **argv)
 	if ((rc = parse_args(argc, argv, &a)) >= 0)
 		return rc;
 	if (agent_config_load(a.path, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+		/* FILE:LINE: reason as it is, an error for journald too. */
+		fprintf(stderr, "%s%s\n", log_stderr_is_journal() ? "<3>" : "", err);
 		return 2;
 	}
 	if (a.test) {

@@ -46,6 +46,11 @@ check "-p warning: the DOWN warning" has "server be2 (198.18.0.22:80) is DOWN" -
 check "-p warning: no info" bash -c "! journalctl -D /run/log/journal --no-pager -t andromeda -p warning -o cat | grep -q 'starting: node'"
 check "info lines are there at priority 6" has "starting: node lb1" -p info
 check "no raw <N> prefix left in a message" bash -c "! journalctl -D /run/log/journal --no-pager -t andromeda -o cat | grep -q '^<[0-9]>'"
+# ExecStartPre=andromeda -t with a bad file: FILE:LINE: reason, as an error.
+lab_exec lb systemd-cat -t andromeda-t sh -c \
+	'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$0" -t -c "$1"' "$ANDROMEDA" "$LAB_DIR/lb.conf"
+check "andromeda -t: the bad file is an error in the journal" lab_wait_for 3 bash -c \
+	"journalctl -D /run/log/journal --no-pager -t andromeda-t -p err -o cat | grep -q 'lb.conf:[0-9]*: '"
 check_eq "an error line has PRIORITY=3" 3 \
 	"$(jctl -t andromeda -o json | jq -r 'select(.MESSAGE | test("keeping the running")) | .PRIORITY' | head -n1)"
 

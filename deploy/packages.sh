@@ -50,11 +50,12 @@ PKG_LAB=(iproute2 curl jq procps util-linux apache2 openssl nftables wrk)
 # server that package also ships is not used: on a host with systemd,
 # `systemctl disable --now prometheus` after the install; keepalived,
 # the VRRPv3 speaker test_vrrp_keepalived.sh elects with; its system
-# service starts only with an /etc/keepalived/keepalived.conf).
+# service starts only with an /etc/keepalived/keepalived.conf; systemd for
+# test_journal's private journald, journalctl and systemd-cat).
 PKG_CHECKS=(
 	clang libclang-rt-14-dev clang-tidy-14 clang-format-14 cppcheck valgrind
 	tcpdump netcat-openbsd libfaketime strace keepalived
-	prometheus chromium
+	prometheus chromium systemd
 )
 
 # The installed package: its user, units, the daemon in a namespace, lintian.

@@ -47,6 +47,7 @@ static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_mode(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_listen(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_certs(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_access_log(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_peers(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_sni(struct cfgk *e, const struct cfg_key *k, const char *v);
@@ -108,6 +109,7 @@ static const struct cfg_key keys[] = {
 	NUMK(S_FRONTEND, "max_body_size", frontend.max_body_size, CFGV_SIZE, 0, UINT64_MAX, 0),
 	NUMK(S_FRONTEND, "grace", frontend.grace_ms, CFGV_DUR, 0, HOUR, 0),
 	NUMK(S_FRONTEND, "threads", frontend.threads, CFGV_NUM, 1, CFG_MAX_THREADS, 0),
+	KEY(S_FRONTEND, "access_log", set_access_log, frontend.access_log, 0, 0, false),
 
 	NUMK(S_BACKEND, "maxconn", backend.maxconn, CFGV_NUM, 1, 65535, 0),
 	NUMK(S_BACKEND, "queue_timeout", backend.queue_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
@@ -225,6 +227,18 @@ static int set_http_path(struct cfgk *e, const struct cfg_key *k, const char *v)
 	if (cfgf_printable(&e->f, k->name, v) < 0)
 		return -1;
 	return cfgk_set_str(e, k, v);
+}
+
+/* off | journal | stderr | an absolute path (docs/observability.md). */
+static int set_access_log(struct cfgk *e, const struct cfg_key *k, const char *v)
+{
+	if (strcmp(v, "off") && strcmp(v, "journal") && strcmp(v, "stderr") && v[0] != '/')
+		return cfgk_fail(e, "%s: \"%s\": want off, journal, stderr or an absolute path",
+				 k->name, v);
+	if (strlen(v) >= k->size)
+		return cfgk_fail(e, "%s: path too long", k->name);
+	memcpy(cfgk_field(e, k), v, strlen(v) + 1);
+	return 0;
 }
 
 static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v)
@@ -486,6 +500,7 @@ static void config_defaults(struct config *cfg)
 		.max_body_size = 0,
 		.grace_ms = 5 * SEC,
 		.tls_handshake_timeout_ms = 10 * SEC,
+		.access_log = "off",
 	};
 	cfg->backend = (__typeof__(cfg->backend)){
 		.maxconn = 32,

@@ -116,6 +116,7 @@ struct config {
 		uint64_t max_body_size;            /* 0 = unlimited -> 413 */
 		uint32_t grace_ms;                 /* SIGTERM: finish in-flight, default 5s */
 		unsigned threads;                  /* proxy threads (SO_REUSEPORT), default 1 */
+		char access_log[PATH_MAX];         /* off (default) | journal | stderr | /path */
 	} frontend;
 
 	struct {

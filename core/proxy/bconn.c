@@ -140,6 +140,7 @@ static int bconn_connect(struct txn *t, const struct bconn_cb *cb)
 
 int bconn_attach(struct txn *t, bool reuse_idle, const struct bconn_cb *cb)
 {
+	t->log.connect_start_ms = loop_now_ms(t->px->loop);
 	if (reuse_idle && bconn_take_idle(t, cb))
 		return 1;
 	return bconn_connect(t, cb);

@@ -27,6 +27,7 @@
 #include "bconn.h"
 #include "log.h"
 #include "redispatch.h"
+#include "txn_log.h"
 
 static void txn_timeout(struct loop *loop, struct loop_timer *tm);
 static void txn_slot_handoff(struct proxy *px, struct server *srv);
@@ -155,6 +156,7 @@ static void txn_unqueue(struct txn *t)
 		return;
 	}
 	th = &t->srv->th[t->px->tid];
+	t->log.queue_ms += loop_now_ms(t->px->loop) - t->queued_ms;
 	list_del(&t->qlink);
 	AT_STORE(&th->queued, th->queued - 1);
 	queue_changed(th);
@@ -166,6 +168,8 @@ void txn_free(struct txn *t)
 
 	loop_timer_cancel(px->loop, &t->timer);
 	txn_unqueue(t);
+	if (px->alog)
+		txn_log_end(t);
 	txn_release_server(t, false);
 	if (t->failed_on)
 		server_put(t->failed_on);
@@ -358,6 +362,7 @@ void txn_dispatch(struct txn *t, struct server *exclude)
 		return;
 	}
 	t->srv = srv;
+	txn_log_server(t, srv);
 	server_count(&srv->th[px->tid].requests, 1);
 	px->stats.requests++;
 	if (oldest_waiter(srv) < 0 && slot_take(srv)) {
@@ -428,6 +433,7 @@ void txn_backend_failed(struct txn *t, enum server_fail why, bool count_failure)
 		return;
 	}
 	server_put(srv);
+	txn_ended(t, why == FAIL_CONNECT_TMO || why == FAIL_RESPONSE_TMO ? 's' : 'S', 0);
 	txn_fail(t, redispatch_status(why));
 }
 
@@ -447,6 +453,7 @@ static void txn_timeout(struct loop *loop, struct loop_timer *tm)
 
 	if (t->state == TXN_QUEUED) {
 		txn_unqueue(t);
+		txn_ended(t, 's', 'Q');
 		txn_fail(t, 503);
 		return;
 	}
@@ -473,6 +480,7 @@ static bool txn_evacuate_one(struct proxy *px, struct server *srv, bool down)
 			server_count(&srv->th[px->tid].redispatched, 1);
 			server_put(srv);
 			px->stats.redispatched++;
+			t->log.redispatches++;
 			txn_dispatch(t, srv);
 			return true;
 		}

@@ -462,6 +462,12 @@ int workers_create(struct workers **out, struct loop *main_loop, struct pool *po
 	return 0;
 }
 
+void workers_set_access_log(struct workers *ws, struct alog *a)
+{
+	for (unsigned i = 0; i < ws->n; i++)
+		ws->w[i].px->alog = a;
+}
+
 int workers_start(struct workers *ws)
 {
 	int err;

@@ -82,6 +82,7 @@ struct sync_stats {
 	bool has_session; /* BACKUP: a session to the MASTER exists (perhaps connecting) */
 	struct in_addr session_peer; /* its address, when has_session */
 	bool session_up;             /* that session is connected */
+	struct in_addr successor;    /* named by us (MASTER) or our MASTER; 0.0.0.0: none */
 	unsigned sessions_served;    /* BACKUPs holding a session to us */
 	uint64_t snapshots_sent, deltas_sent, snapshots_applied, deltas_applied;
 	uint64_t gaps;            /* deltas missed: a snapshot was asked for */

@@ -66,6 +66,7 @@ struct sync {
 	struct sync_counters c;
 	struct log_limit drop_limit[MSG_DROP_NCAUSES];
 	struct log_limit send_limit;
+	struct in_addr successor; /* sessions: MASTER, the BACKUP named (successor.h) */
 	struct sync_node nodes[SYNC_MAX_SESSIONS];
 	unsigned nnodes;
 };

@@ -42,7 +42,8 @@ enum msg_type {
 	MSG_HELLO = 7,        /* sync session: freshness challenge and its answer */
 	MSG_BYE = 8,          /* sync session: why the sender closes it on purpose */
 	MSG_ALIVE = 9,        /* sync: a BACKUP, on its session, every advert interval */
-	MSG_TYPE_MAX = 9,
+	MSG_SUCCESSOR = 10,   /* sync: the MASTER, on a session: who takes over on its crash */
+	MSG_TYPE_MAX = 10,
 };
 
 /* Why a message was dropped; counted per cause by every receiver.

@@ -67,6 +67,10 @@ struct sync {
 	struct log_limit drop_limit[MSG_DROP_NCAUSES];
 	struct log_limit send_limit;
 	struct in_addr successor; /* sessions: MASTER, the BACKUP named (successor.h) */
+	int confirm_fd;           /* successor_confirm.c: the check of a lost MASTER */
+	struct in_addr confirm_peer;
+	bool confirm_connected;
+	struct loop_timer confirm_timer;
 	struct sync_node nodes[SYNC_MAX_SESSIONS];
 	unsigned nnodes;
 };

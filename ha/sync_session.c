@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "successor.h"
+#include "successor_confirm.h"
 #include "sync_codec.h"
 #include "vrrp.h"
 #include "wire.h"
@@ -283,9 +284,9 @@ static void master_session_lost(struct sync *s, struct in_addr peer,
 	inet_ntop(AF_INET, &view->succ, succ, sizeof(succ));
 	if (a == SUCC_TAKE_NOW) {
 		log_warnx("sync: session to MASTER %s closed by its kernel: "
-			  "we are its named successor, taking over now",
+			  "we are its named successor, checking its sync port",
 			  inet_ntoa(peer));
-		vrrp_successor_takeover(s->vrrp);
+		successor_confirm_start(s, peer);
 	} else if (a == SUCC_RFC_SKEW) {
 		log_warnx("sync: session to MASTER %s closed by its kernel: "
 			  "taking over as after priority 0 (successor: %s)",
@@ -719,11 +720,13 @@ void sync_sessions_init(struct sync *s)
 	list_init(&s->accepted);
 	list_init(&s->probes);
 	loop_timer_init(&s->poll_timer, poll_fired, s);
+	successor_confirm_init(s);
 }
 
 void sync_sessions_close(struct sync *s)
 {
 	loop_timer_cancel(s->loop, &s->poll_timer);
+	successor_confirm_stop(s);
 	close_up(s, false);
 	for (struct list *e; (e = list_pop_head(&s->probes));)
 		session_close(list_entry(e, struct session, link), false);

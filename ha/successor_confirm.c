@@ -123,8 +123,8 @@ void successor_confirm_start(struct sync *s, struct in_addr peer)
 		int err = errno;
 
 		close(fd);
-		if (err == ECONNREFUSED && still_relevant(s))
-			vrrp_successor_takeover(s->vrrp);
+		if (err == ECONNREFUSED)
+			confirm_dead(s, "refuses its sync port");
 		return;
 	}
 	if (loop_add_fd(s->loop, fd, LOOP_WRITE, confirm_io, s) < 0) {

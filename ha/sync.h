@@ -9,7 +9,9 @@
  * from the MASTER's adverts): snapshot requests and answers go over it, and
  * it is a crash detector - when the MASTER's process dies its kernel closes
  * the session at once, and the BACKUP reacts as to a priority-0 advert
- * (vrrp_master_lost: take over after Skew_Time).  A stopped-but-alive
+ * (vrrp_master_lost: take over after Skew_Time), or, when the MASTER named
+ * a successor on the session (successor.h), that one takes over at once
+ * and the others keep the RFC timer.  A stopped-but-alive
  * MASTER or a pulled cable still goes the RFC way (Master_Down_Interval).
  *
  * Every message is authenticated (msg.h); forged, replayed or malformed

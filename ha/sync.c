@@ -429,6 +429,7 @@ static void rx_request(struct sync *s, struct session *ss, const struct msg *m)
 		return;
 	s->c.requests_served++;
 	send_snapshot(s, ss);
+	sync_session_served(ss);
 }
 
 /* ---- receiving (both channels) ---- */
@@ -485,6 +486,12 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 		break;
 	case MSG_TLS_KEYS:
 		sync_tls_rx(s, &m);
+		break;
+	case MSG_SUCCESSOR:
+		if (ss)
+			sync_session_rx_successor(ss, &m);
+		else
+			s->c.bad_payload++;
 		break;
 	case MSG_BYE:
 		if (ss)
@@ -646,6 +653,7 @@ void sync_get_stats(const struct sync *s, struct sync_stats *out)
 		.last_snapshot_age_ms =
 			s->last_snapshot_ms ? (int64_t)(now - s->last_snapshot_ms) : -1,
 		.has_session = s->up != NULL,
+		.successor = sync_session_successor(s),
 		.session_up = sync_session_established(s->up),
 		.sessions_served = s->naccepted,
 		.snapshots_sent = c->tx_snapshots,

@@ -9,7 +9,9 @@
  * from the MASTER's adverts): snapshot requests and answers go over it, and
  * it is a crash detector - when the MASTER's process dies its kernel closes
  * the session at once, and the BACKUP reacts as to a priority-0 advert
- * (vrrp_master_lost: take over after Skew_Time).  A stopped-but-alive
+ * (vrrp_master_lost: take over after Skew_Time), or, when the MASTER named
+ * a successor on the session (successor.h), that one takes over at once
+ * and the others keep the RFC timer.  A stopped-but-alive
  * MASTER or a pulled cable still goes the RFC way (Master_Down_Interval).
  *
  * Every message is authenticated (msg.h); forged, replayed or malformed
@@ -87,6 +89,7 @@ struct sync_stats {
 	bool has_session; /* BACKUP: a session to the MASTER exists (perhaps connecting) */
 	struct in_addr session_peer; /* its address, when has_session */
 	bool session_up;             /* that session is connected */
+	struct in_addr successor;    /* named by us (MASTER) or our MASTER; 0.0.0.0: none */
 	unsigned sessions_served;    /* BACKUPs holding a session to us */
 	uint64_t snapshots_sent, deltas_sent, snapshots_applied, deltas_applied;
 	uint64_t gaps;            /* deltas missed: a snapshot was asked for */

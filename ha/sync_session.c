@@ -17,6 +17,8 @@
 #include "list.h"
 #include "log.h"
 #include "loop.h"
+#include "successor.h"
+#include "successor_confirm.h"
 #include "sync_codec.h"
 #include "vrrp.h"
 #include "wire.h"
@@ -44,7 +46,12 @@ struct session {
 	bool proven;           /* the peer echoed our nonce: its sequence is fresh */
 	uint8_t bye_in;        /* enum sync_bye the peer sent, 0 if none */
 	bool closing;          /* we sent a BYE: drain, half-close, then close */
-	size_t head_left;      /* bytes of the frame at out[0] still to send */
+	bool peer_closed;      /* EOF or reset from the peer's kernel (not a timeout) */
+	bool served;           /* incoming: we sent it a snapshot (successor.h "ready") */
+	bool succ_sent;        /* incoming: succ is the successor we last named on it */
+	bool succ_named;       /* ours to the MASTER: succ is the one it named */
+	struct in_addr succ;
+	size_t head_left; /* bytes of the frame at out[0] still to send */
 	uint64_t opened_ms;
 	uint8_t in[2 + MSG_MAX_LEN];
 	size_t inlen;
@@ -243,6 +250,7 @@ static void session_write(struct session *ss)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (n < 0) {
+			ss->peer_closed = errno == EPIPE || errno == ECONNRESET;
 			session_fail(ss, true);
 			return;
 		}
@@ -261,18 +269,35 @@ static void session_write(struct session *ss)
  * still the one we follow, its process is gone (its kernel closed the
  * socket): RFC 5798 lets a backup act on priority 0 at Skew_Time, and this
  * is the same news, earlier. */
-static void master_session_lost(struct sync *s, struct in_addr peer)
+static void master_session_lost(struct sync *s, struct in_addr peer,
+				const struct successor_view *view)
 {
 	struct vrrp_status st;
+	enum successor_action a;
+	char succ[INET_ADDRSTRLEN];
 
 	vrrp_get_status(s->vrrp, &st);
 	if (st.state != VRRP_BACKUP || st.master.s_addr != peer.s_addr)
 		return;
 	s->c.master_lost++;
-	log_warnx(
-		"sync: session to MASTER %s closed by its kernel: taking over as after priority 0",
-		inet_ntoa(peer));
-	vrrp_master_lost(s->vrrp);
+	a = successor_on_crash(view);
+	inet_ntop(AF_INET, &view->succ, succ, sizeof(succ));
+	if (a == SUCC_TAKE_NOW) {
+		log_warnx("sync: session to MASTER %s closed by its kernel: "
+			  "we are its named successor, checking its sync port",
+			  inet_ntoa(peer));
+		successor_confirm_start(s, peer);
+	} else if (a == SUCC_RFC_SKEW) {
+		log_warnx("sync: session to MASTER %s closed by its kernel: "
+			  "taking over as after priority 0 (successor: %s)",
+			  inet_ntoa(peer), view->named && view->succ.s_addr ? succ : "none");
+		vrrp_master_lost(s->vrrp);
+	} else {
+		log_warnx("sync: session to MASTER %s closed by its kernel: "
+			  "its named successor %s moves first, we keep Master_Down_Interval",
+			  inet_ntoa(peer), succ);
+	}
+	/* SUCC_RFC_WAIT: the Master_Down_Timer armed by its last advert runs on */
 }
 
 static void session_close(struct session *ss, bool crash_check)
@@ -283,6 +308,13 @@ static void session_close(struct session *ss, bool crash_check)
 	 * BYE "shutdown" still is: it is leaving). */
 	bool lost = crash_check && ss->outgoing && !ss->probe && ss->established &&
 		    (!ss->bye_in || ss->bye_in == SYNC_BYE_SHUTDOWN);
+	struct successor_view view = {
+		.named = ss->succ_named,
+		.succ = ss->succ,
+		.self = s->self,
+		.have_state = s->applied_from == peer.s_addr && s->c.rx_snapshots > 0,
+		.peer_closed = ss->peer_closed && !ss->bye_in,
+	};
 
 	loop_del_fd(s->loop, ss->fd);
 	close(ss->fd);
@@ -300,7 +332,7 @@ static void session_close(struct session *ss, bool crash_check)
 	free(ss->out);
 	free(ss);
 	if (lost)
-		master_session_lost(s, peer);
+		master_session_lost(s, peer, &view);
 }
 
 static void session_read(struct session *ss)
@@ -310,6 +342,7 @@ static void session_read(struct session *ss)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
+		ss->peer_closed = n == 0 || errno == ECONNRESET;
 		session_fail(ss, !ss->closing); /* our BYE went out: its end is ours */
 		return;
 	}
@@ -533,6 +566,100 @@ static void sweep_dead(struct sync *s)
 	}
 }
 
+/* ---- the named successor (issue 15, successor.h) ---- */
+
+static uint8_t node_priority(const struct sync *s, struct in_addr a)
+{
+	for (unsigned i = 0; i < s->nnodes; i++)
+		if (s->nodes[i].addr.s_addr == a.s_addr)
+			return s->nodes[i].priority;
+	return 0;
+}
+
+static void send_successor(struct sync *s, struct session *ss)
+{
+	uint8_t payload[SUCCESSOR_PAYLOAD_LEN], buf[MSG_MAX_LEN];
+	int plen = successor_encode(s->successor, payload, sizeof(payload));
+	int len = plen < 0 ? plen
+			   : sync_envelope(s, MSG_SUCCESSOR, payload, (size_t)plen, buf,
+					   sizeof(buf));
+
+	if (len < 0)
+		return;
+	sync_session_send(ss, buf, (size_t)len);
+	ss->succ_sent = true;
+	ss->succ = s->successor;
+}
+
+/* MASTER: name the best ready BACKUP, and tell every proven session when
+ * its last word differs - the one named before first, so an old successor
+ * is told before a new one is. */
+static void successor_refresh(struct sync *s, bool master)
+{
+	struct successor_cand c[SYNC_MAX_SESSIONS];
+	struct in_addr old = s->successor;
+	size_t n = 0;
+	struct list *pos;
+	char a[INET_ADDRSTRLEN];
+
+	list_for_each (pos, &s->accepted) {
+		struct session *ss = list_entry(pos, struct session, link);
+
+		if (n < SYNC_MAX_SESSIONS)
+			c[n++] = (struct successor_cand){
+				.addr = ss->peer,
+				.priority = node_priority(s, ss->peer),
+				.ready = !ss->dead && !ss->closing && ss->served &&
+					 ss->addr_proven && sync_session_ready(ss),
+			};
+	}
+	s->successor = master ? successor_choose(c, n) : (struct in_addr){ 0 };
+	if (!master)
+		return;
+	if (s->successor.s_addr != old.s_addr)
+		log_info("sync: named successor: %s",
+			 s->successor.s_addr ? inet_ntop(AF_INET, &s->successor, a, sizeof(a))
+					     : "none");
+	for (int pass = 0; pass < 2; pass++)
+		list_for_each (pos, &s->accepted) {
+			struct session *ss = list_entry(pos, struct session, link);
+			bool first = ss->peer.s_addr == old.s_addr;
+
+			if ((pass == 0) != first || ss->dead || ss->closing || !ss->addr_proven ||
+			    !sync_session_ready(ss))
+				continue;
+			if (!ss->succ_sent || ss->succ.s_addr != s->successor.s_addr)
+				send_successor(s, ss);
+		}
+}
+
+void sync_session_served(struct session *ss) { ss->served = true; }
+
+void sync_session_rx_successor(struct session *ss, const struct msg *m)
+{
+	struct in_addr succ;
+	char a[INET_ADDRSTRLEN];
+
+	if (!ss->outgoing || ss->probe || ss != ss->s->up ||
+	    successor_decode(m->payload, m->len, &succ) < 0) {
+		ss->s->c.bad_payload++;
+		return;
+	}
+	if (!ss->succ_named || ss->succ.s_addr != succ.s_addr)
+		log_info("sync: MASTER %s names its successor: %s%s", inet_ntoa(ss->peer),
+			 succ.s_addr ? inet_ntop(AF_INET, &succ, a, sizeof(a)) : "none",
+			 succ.s_addr == ss->s->self.s_addr ? " (us)" : "");
+	ss->succ_named = true;
+	ss->succ = succ;
+}
+
+struct in_addr sync_session_successor(const struct sync *s)
+{
+	if (s->up && s->up->succ_named)
+		return s->up->succ;
+	return s->successor;
+}
+
 /* BACKUP: keep one session to the MASTER we hear; anything else: none. */
 static void poll_fired(struct loop *loop, struct loop_timer *t)
 {
@@ -543,6 +670,7 @@ static void poll_fired(struct loop *loop, struct loop_timer *t)
 		;
 	sweep_dead(s);
 	vrrp_get_status(s->vrrp, &st);
+	successor_refresh(s, st.state == VRRP_MASTER);
 	if (st.state != VRRP_BACKUP || !st.master.s_addr || st.master.s_addr == s->self.s_addr ||
 	    (s->up && s->up->peer.s_addr != st.master.s_addr)) {
 		close_up(s, false); /* not a BACKUP, or a new MASTER to follow */
@@ -592,11 +720,13 @@ void sync_sessions_init(struct sync *s)
 	list_init(&s->accepted);
 	list_init(&s->probes);
 	loop_timer_init(&s->poll_timer, poll_fired, s);
+	successor_confirm_init(s);
 }
 
 void sync_sessions_close(struct sync *s)
 {
 	loop_timer_cancel(s->loop, &s->poll_timer);
+	successor_confirm_stop(s);
 	close_up(s, false);
 	for (struct list *e; (e = list_pop_head(&s->probes));)
 		session_close(list_entry(e, struct session, link), false);

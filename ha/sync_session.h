@@ -47,6 +47,13 @@ void sync_session_authed(struct session *ss);
 void sync_session_rx_hello(struct session *ss, const struct msg *m);
 void sync_session_rx_bye(struct session *ss, const struct msg *m);
 
+/* Issue 15 (successor.h).  MASTER: ss was sent our snapshot (it may be
+ * named).  BACKUP: MSG_SUCCESSOR (verified and fresh) received on ss.
+ * The successor named by us (MASTER) or by our MASTER, 0.0.0.0 if none. */
+void sync_session_served(struct session *ss);
+void sync_session_rx_successor(struct session *ss, const struct msg *m);
+struct in_addr sync_session_successor(const struct sync *s);
+
 /* ss (may be NULL) is connected and its peer proved its sequence fresh. */
 bool sync_session_ready(const struct session *ss);
 /* ss (not NULL) proved the key under its own address (its peer's VRRP

@@ -62,7 +62,8 @@
 enum md_cause {
 	MD_SILENCE,
 	MD_RELEASED,
-	MD_LOST
+	MD_LOST,
+	MD_SUCCESSOR
 };
 
 /* Limiters for causes that are not drops but still log once. */
@@ -171,7 +172,10 @@ static uint64_t now_ms(const struct vrrp *v) { return loop_now_ms(v->loop); }
 static void arm_master_down(struct vrrp *v, enum md_cause why)
 {
 	v->md_cause = why;
-	loop_timer_arm(v->loop, &v->master_down, why == MD_SILENCE ? mdi_ms(v) : skew_ms(v));
+	loop_timer_arm(v->loop, &v->master_down,
+		       why == MD_SILENCE     ? mdi_ms(v)
+		       : why == MD_SUCCESSOR ? 0
+					     : skew_ms(v));
 }
 
 /* " (N more since last report)" for a rate-limited line, or "". */
@@ -481,6 +485,9 @@ void vrrp_input_master_down(struct vrrp *v)
 				       "master released with priority 0, "
 				       "Skew_Time %u ms",
 				       (unsigned)skew_ms(v));
+		else if (v->md_cause == MD_SUCCESSOR)
+			vrrp_set_state(v, VRRP_MASTER,
+				       "master lost (sync session reset), named successor");
 		else if (v->md_cause == MD_LOST)
 			vrrp_set_state(v, VRRP_MASTER,
 				       "master lost (sync session reset), "
@@ -573,6 +580,13 @@ void vrrp_master_lost(struct vrrp *v)
 	case VRRP_NSTATES:
 		break;
 	}
+}
+
+/* Issue 15: only the MASTER's named successor skips Skew_Time. */
+void vrrp_successor_takeover(struct vrrp *v)
+{
+	if (v->state == VRRP_BACKUP)
+		arm_master_down(v, MD_SUCCESSOR);
 }
 
 /* ---- input: advertisement received ------------------------------------ */

@@ -167,6 +167,10 @@ void vrrp_link_up(struct vrrp *v);
  * in BACKUP, treated as a priority-0 advert, Master_Down_Timer =
  * Skew_Time.  Ignored in other states. */
 void vrrp_master_lost(struct vrrp *v);
+/* The crash detector fired and the MASTER had named us its successor
+ * (ha/successor.h): in BACKUP, Master_Down_Timer = 0 (take over on the
+ * loop's next turn, not inside the caller).  Ignored in other states. */
+void vrrp_successor_takeover(struct vrrp *v);
 
 /* src proved the cluster key just now (ha/sync*.c): its adverts count
  * for VRRP_AUTH_FRESH_MS from now.  If an advert of src was dropped as

@@ -270,6 +270,7 @@ static void sync_group(const json_t *s, bool verbose)
 					    "deltas_applied",
 					    "gaps",
 					    "byes_received",
+					    "successor",
 					    NULL };
 	static const char *const none[] = { NULL };
 	json_t *age = json_object_get(s, "last_snapshot_ms");
@@ -284,6 +285,8 @@ static void sync_group(const json_t *s, bool verbose)
 		       json_is_true(json_object_get(s, "session_up")) ? "up" : "down");
 	if (num(s, "sessions_served"))
 		printf(", serving %lld BACKUP(s)", num(s, "sessions_served"));
+	if (*str(s, "successor") && strcmp(str(s, "successor"), "?"))
+		printf(", successor %s", str(s, "successor"));
 	putchar('\n');
 	if (!json_object_get(s, "snapshots_sent"))
 		return; /* standalone: seq only */

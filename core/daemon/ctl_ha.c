@@ -244,6 +244,11 @@ static json_t *sync_json(const struct sync_stats *st)
 		      (json_int_t)st->master_lost, "bad_payload", (json_int_t)st->bad_payload,
 		      "requests_served", (json_int_t)st->requests_served, "dropped", drops);
 	if (o) {
+		char succ[INET_ADDRSTRLEN] = "";
+
+		if (st->successor.s_addr)
+			inet_ntop(AF_INET, &st->successor, succ, sizeof(succ));
+		json_object_set_new(o, "successor", json_string(succ)); /* issue 15 */
 		json_object_set_new(o, "byes_sent", json_integer((json_int_t)st->byes_sent));
 		json_object_set_new(o, "byes_received",
 				    json_integer((json_int_t)st->byes_received));

@@ -836,3 +836,51 @@ Test(fsm, takeover_reason_names_the_cause)
 	vrrp_get_status(v, &st);
 	cr_assert_str_eq(st.reason, "master lost (sync session reset), Skew_Time 60 ms");
 }
+
+/* Issue 15: the named successor's crash signal arms Master_Down_Timer
+ * at 0 in BACKUP (the takeover happens on the loop's next turn), and is
+ * ignored in every other state. */
+Test(fsm, successor_takeover_arms_zero_in_backup_only)
+{
+	struct vrrp_status st;
+
+	vrrp_successor_takeover(v); /* INIT */
+	vrrp_get_status(v, &st);
+	cr_assert_eq(st.state, VRRP_INIT);
+	cr_assert_eq(st.master_down_at_ms, 0);
+
+	vrrp_start(v);
+	vrrp_successor_takeover(v);
+	vrrp_get_status(v, &st);
+	cr_assert_eq(st.state, VRRP_BACKUP, "no transition inside the call");
+	cr_assert_eq(st.master_down_at_ms, loop_now_ms(loop), "armed at 0 ms");
+	vrrp_input_master_down(v);
+	vrrp_get_status(v, &st);
+	cr_assert_eq(st.state, VRRP_MASTER);
+	cr_assert_str_eq(st.reason, "master lost (sync session reset), named successor");
+
+	vrrp_successor_takeover(v); /* MASTER: nothing */
+	cr_assert_eq(vrrp_get_state(v), VRRP_MASTER);
+	vrrp_link_down(v);
+	vrrp_successor_takeover(v); /* FAULT: nothing */
+	vrrp_get_status(v, &st);
+	cr_assert_eq(st.state, VRRP_FAULT);
+	cr_assert_eq(st.master_down_at_ms, 0);
+}
+
+/* An advert of a live MASTER after the signal re-arms the RFC timer:
+ * a MASTER that was not dead after all keeps its role. */
+Test(fsm, successor_takeover_cancelled_by_a_live_masters_advert)
+{
+	struct vrrp_advert a;
+	struct vrrp_status st;
+
+	vrrp_start(v);
+	vrrp_successor_takeover(v);
+	advert(&a, "198.18.0.12", 150, 10);
+	vrrp_input_advert(v, &a);
+	vrrp_get_status(v, &st);
+	cr_assert_eq(st.state, VRRP_BACKUP);
+	cr_assert_gt(st.master_down_at_ms, loop_now_ms(loop) + 300,
+		     "back to Master_Down_Interval");
+}

@@ -369,10 +369,11 @@ void ha_destroy(struct ha *ha)
 	if (!ha)
 		return;
 	loop_timer_cancel(ha->loop, &ha->hold);
-	if (ha->handed_over) /* the role goes on in the next process: no shutdown event */
+	if (ha->handed_over) { /* the role goes on in the next process: no shutdown event */
 		log_info("vrrp %u: %s handed over to the next process", ha->cfg->ha.vrid,
 			 vrrp_state_name(vrrp_get_state(ha->vrrp)));
-	else if (ha->vrrp && vrrp_get_state(ha->vrrp) != VRRP_INIT) {
+		ha->vip_on = false; /* the VIP stays: the next process holds it now */
+	} else if (ha->vrrp && vrrp_get_state(ha->vrrp) != VRRP_INIT) {
 		ha->releasing = false;
 		vrrp_stop(ha->vrrp);
 	}

@@ -307,7 +307,8 @@ void upgrade_takeover_done(int fd)
 	static const char ready[] = "READY";
 	int err = fdpass_send(fd, ready, sizeof(ready) - 1, NULL, 0);
 
-	if (err < 0)
+	/* EPIPE: it had nothing left to drain and has exited already. */
+	if (err < 0 && err != -EPIPE)
 		log_errno(err, "upgrade: cannot tell the previous process we serve");
 	close(fd);
 }

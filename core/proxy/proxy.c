@@ -36,8 +36,13 @@ static int listener_open(const struct cfg_endpoint *ep, bool reuseport)
 	/* Hitless upgrade: the previous process's socket, its backlog with it. */
 	int fd = fdpass_inherited_take((const struct sockaddr *)&ep->sin, endpoint_len(ep));
 
-	if (fd >= 0)
+	if (fd >= 0) {
+		/* From a process with one thread: join it to this one's group
+		 * (the kernel accepts SO_REUSEPORT on a bound socket). */
+		if (reuseport)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 		return fd;
+	}
 	fd = socket(ep->sin.sin_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)

@@ -78,6 +78,22 @@ check "no process of lb1 sent priority 0" bash -c "! grep -q 'released with prio
 check "lb1 logged the hand-over to MASTER at once" \
 	grep -q "INIT -> MASTER (upgrade: taking over" "$LAB_DIR/lb1.log"
 
+# --- an upgrade applies a new thread count: the inherited listener joins
+# the new threads' SO_REUSEPORT group -----------------------------------------
+threads=$(sed -n 's/^threads = //p' "$LAB_DIR/lb1.conf")
+sed -i "s/^threads = .*/threads = $((threads + 1))/" "$LAB_DIR/lb1.conf"
+t_threads=$(now_ms)
+old=$(lb1_pid)
+out=$(ha_ctl 1 upgrade)
+check_eq "upgrade to $((threads + 1)) threads: andromedactl upgrade exits 0" 0 "$?"
+check "... the old process $old exits" lab_wait_for 10 pid_gone "$old"
+adopt_pid "$(lb1_pid)"
+threads_now() { [[ "$(ha_ctl 1 status --json | jq -r '.proxy.threads | length')" == "$((threads + 1))" ]]; }
+check "... the new process runs $((threads + 1)) proxy threads" threads_now
+check "... and serves" lab_exec client curl -sf --max-time 2 -o /dev/null "http://$HA_VIP/"
+check "the probe has logged every request sent so far" ha_probe_flush
+check_eq "... with no failed probe" 0 "$(ha_failed_since "$t_threads")"
+
 # --- the BACKUP upgraded: it stays BACKUP, the MASTER notices nothing -------
 lb2_pid() { ha_ctl 2 upgrade status --json | jq -r .pid; }
 old2=$(lb2_pid)

@@ -185,11 +185,41 @@ static int upgrade_setup(struct daemon *d)
 /* Say HELLO (the old process releases the node) only once what can fail
  * on a bad installation has been checked: main() loaded the file and the
  * certificates, the keys are read here. */
+/* What we create after HELLO must be ours to create: run without root
+ * (privdrop, or systemd's User=), the control socket's directory and the
+ * journal must be writable by this user. */
+static int takeover_writable(const char *what, const char *path)
+{
+	if (access(path, W_OK) == 0 || errno == ENOENT)
+		return 0;
+	log_errno(-errno, "upgrade: %s %s is not writable by this user", what, path);
+	return -errno;
+}
+
+static int takeover_precheck(const struct config *cfg)
+{
+	char dir[sizeof(cfg->node.control_socket)], journal[sizeof(cfg->node.state_dir) + 16];
+	char *slash;
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s", cfg->node.control_socket);
+	if ((slash = strrchr(dir, '/')))
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	snprintf(journal, sizeof(journal), "%s/journal", cfg->node.state_dir);
+	if ((err = takeover_writable("control socket directory", dir)) < 0 ||
+	    (err = takeover_writable("state directory", cfg->node.state_dir)) < 0 ||
+	    (err = takeover_writable("journal", journal)) < 0)
+		return err;
+	return 0;
+}
+
 static int takeover_begin(struct daemon *d)
 {
 	char why[512];
 	int err;
 
+	if ((err = takeover_precheck(d->cfg)) < 0)
+		return err;
 	if (d->cfg->ha.enabled &&
 	    (err = msg_key_load(d->cfg->ha.key_file, &d->key, why, sizeof(why))) < 0) {
 		log_err("upgrade: cluster key: %s", why);
@@ -493,6 +523,11 @@ int daemon_run(struct config *cfg, const struct daemon_opts *opts)
 	log_info("andromeda %s starting: node %s, %zu static server(s)", ANDROMEDA_VERSION,
 		 cfg->node.name, cfg->nservers);
 	err = daemon_setup(&d);
+	/* Failed after the hand-over: the VIP we were given must not stay
+	 * on the interface of a node that no longer advertises. */
+	if (err && opts->takeover_fd >= 0 && d.was_master && cfg->ha.enabled &&
+	    ha_release_vips(cfg) == 0)
+		log_warnx("upgrade: failed after taking over: VIP released, a BACKUP takes over");
 	if (!err) {
 		err = loop_run(d.loop);
 		if (err)

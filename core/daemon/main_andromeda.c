@@ -90,13 +90,17 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'K':
 			return gen_key(optarg);
-		case 'X':
-			a->takeover_fd = atoi(optarg);
-			if (a->takeover_fd < 3) {
+		case 'X': {
+			char *end;
+			long fd = strtol(optarg, &end, 10);
+
+			a->takeover_fd = *end || fd < 3 || fd > 65535 ? -1 : (int)fd;
+			if (a->takeover_fd < 0) {
 				usage(stderr);
 				return 2;
 			}
 			break;
+		}
 		default:
 			usage(stderr);
 			return 2;

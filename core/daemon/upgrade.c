@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fdpass.h"
@@ -57,7 +58,7 @@ static void failed(struct upgrade *u, const char *why)
 	end_channel(u);
 	/* Its socket closes a moment before it can be reaped: wait a little. */
 	for (int i = 0; i < 100 && (r = waitpid(u->pid, &st, WNOHANG)) == 0; i++)
-		usleep(1000);
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	if (r == u->pid) {
 		if (WIFEXITED(st))
 			snprintf(u->error, sizeof(u->error), "%s (exit status %d)", why,
@@ -267,11 +268,9 @@ void upgrade_destroy(struct upgrade *u)
 
 static int parse_take(const char *msg, bool *master)
 {
-	int m;
-
-	if (sscanf(msg, "TAKE master=%d", &m) != 1)
+	if (strcmp(msg, "TAKE master=1") && strcmp(msg, "TAKE master=0"))
 		return -EPROTO;
-	*master = m == 1;
+	*master = msg[sizeof("TAKE master=") - 1] == '1';
 	return 0;
 }
 
@@ -289,7 +288,7 @@ int upgrade_takeover(int fd, bool *master)
 		return err;
 	}
 	n = fdpass_recv(fd, msg, sizeof(msg), fds, &nfds, TAKE_TIMEOUT_MS);
-	if (n <= 0 || (err = parse_take(msg, master)) < 0) {
+	if (n <= 0 || parse_take(msg, master) < 0) {
 		err = n < 0 ? (int)n : -EPROTO;
 		log_errno(err, "upgrade: no listeners from the previous process");
 		for (unsigned i = 0; i < nfds; i++)

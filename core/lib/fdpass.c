@@ -100,7 +100,7 @@ void fdpass_inherit(const int *fds, unsigned nfds)
 
 static bool same_addr(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof(ss);
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || ss.ss_family != sa->sa_family)

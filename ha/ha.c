@@ -36,6 +36,7 @@ struct ha {
 	size_t ntkw;
 
 	bool releasing;         /* ha_stop() called */
+	bool handed_over;       /* ha_handover(): silent from now on */
 	bool vip_on;            /* we put the VIPs on the interface */
 	struct loop_timer hold; /* graceful release: VIP kept this long */
 	void (*stopped)(void *arg);
@@ -96,6 +97,10 @@ static int op_vip_remove(void *ctx)
 	struct vrrp_status st;
 
 	garp_stop(ha->garp);
+	if (ha->handed_over) { /* the next process holds the VIP now */
+		ha->vip_on = false;
+		return 0;
+	}
 	if (ha->releasing && ha->vip_on) {
 		vrrp_get_status(ha->vrrp, &st);
 		loop_timer_arm(ha->loop, &ha->hold, 3u * st.adver_interval_ms);
@@ -120,6 +125,8 @@ static int op_send_advert(void *ctx, uint8_t priority)
 	struct ha *ha = ctx;
 	struct vrrp_advert adv;
 
+	if (ha->handed_over)
+		return 0; /* no priority 0: the node is not leaving */
 	vrrp_advert_fill(ha->vrrp, priority, &adv);
 	return vrrp_socket_send(ha->sock, &adv);
 }
@@ -403,7 +410,7 @@ static int open_socket(struct ha *ha)
 	return vrrp_socket_open(ha->loop, &p, &ha->sock);
 }
 
-static int ha_open_all(struct ha *ha)
+static int ha_open_all(struct ha *ha, bool adopt)
 {
 	const struct config *cfg = ha->cfg;
 	struct garp_params gp;
@@ -411,7 +418,8 @@ static int ha_open_all(struct ha *ha)
 
 	if ((err = vip_open(&ha->vip, cfg->ha.interface)) < 0)
 		return err;
-	remove_stale(ha); /* before anything else */
+	if (!adopt) /* an upgrade's VIP is the node's, held by the process we replace */
+		remove_stale(ha); /* before anything else */
 	garp_params_from_config(&gp, cfg);
 	if ((err = garp_open(&ha->garp, ha->loop, cfg->ha.interface, &gp)) < 0)
 		return err;
@@ -433,8 +441,8 @@ static int ha_open_all(struct ha *ha)
 	return 0;
 }
 
-int ha_create(struct ha **out, struct loop *loop, const struct config *cfg,
-	      const struct ha_hooks *hooks)
+static int create(struct ha **out, struct loop *loop, const struct config *cfg,
+		  const struct ha_hooks *hooks, bool adopt, bool master)
 {
 	struct ha *ha = calloc(1, sizeof(*ha));
 	int err;
@@ -446,15 +454,37 @@ int ha_create(struct ha **out, struct loop *loop, const struct config *cfg,
 	if (hooks)
 		ha->hooks = *hooks;
 	loop_timer_init(&ha->hold, hold_expired, ha);
-	if ((err = ha_open_all(ha)) < 0) {
+	if ((err = ha_open_all(ha, adopt)) < 0) {
 		ha_destroy(ha);
 		return err;
 	}
 	if (!kwatch_link_state(ha->kwatch)->carrier)
 		vrrp_link_down(ha->vrrp);
-	vrrp_start(ha->vrrp);
+	if (master)
+		vrrp_start_master(ha->vrrp, "upgrade: taking over from the previous process");
+	else
+		vrrp_start(ha->vrrp);
 	*out = ha;
 	return 0;
+}
+
+int ha_create(struct ha **out, struct loop *loop, const struct config *cfg,
+	      const struct ha_hooks *hooks)
+{
+	return create(out, loop, cfg, hooks, false, false);
+}
+
+int ha_adopt(struct ha **out, struct loop *loop, const struct config *cfg,
+	     const struct ha_hooks *hooks, bool master)
+{
+	return create(out, loop, cfg, hooks, true, master);
+}
+
+void ha_handover(struct ha *ha)
+{
+	ha->handed_over = true;
+	ha->hooks = (struct ha_hooks){ 0 };
+	garp_stop(ha->garp);
 }
 
 void ha_stop(struct ha *ha, void (*done)(void *arg), void *arg)
@@ -472,7 +502,11 @@ void ha_destroy(struct ha *ha)
 	if (!ha)
 		return;
 	loop_timer_cancel(ha->loop, &ha->hold);
-	if (ha->vrrp && vrrp_get_state(ha->vrrp) != VRRP_INIT) {
+	if (ha->handed_over) { /* the role goes on in the next process: no shutdown event */
+		log_info("vrrp %u: %s handed over to the next process", ha->cfg->ha.vrid,
+			 vrrp_state_name(vrrp_get_state(ha->vrrp)));
+		ha->vip_on = false; /* the VIP stays: the next process holds it now */
+	} else if (ha->vrrp && vrrp_get_state(ha->vrrp) != VRRP_INIT) {
 		ha->releasing = false;
 		vrrp_stop(ha->vrrp);
 	}

@@ -62,6 +62,16 @@ struct ha_hooks {
  * be NULL).  Returns 0 or -errno (logged). */
 int ha_create(struct ha **out, struct loop *loop, const struct config *cfg,
 	      const struct ha_hooks *hooks);
+/* Hitless upgrade, the new process: as ha_create(), but a VIP on the
+ * interface is not removed as stale (the process we replace holds it),
+ * and with master set the election starts as MASTER at once (advert
+ * now).  Returns 0 or -errno (logged). */
+int ha_adopt(struct ha **out, struct loop *loop, const struct config *cfg,
+	     const struct ha_hooks *hooks, bool master);
+/* Hitless upgrade, the old process: from now on send no advert (no
+ * priority 0), remove no VIP and call no hook; ha_destroy() then only
+ * closes.  The next process holds the role. */
+void ha_handover(struct ha *ha);
 /* Release with priority 0; done(arg) runs once the VIP is gone. */
 void ha_stop(struct ha *ha, void (*done)(void *arg), void *arg);
 void ha_destroy(struct ha *ha);

@@ -611,6 +611,7 @@ void sync_close(struct sync *s)
 	if (!s)
 		return;
 	loop_timer_cancel(s->loop, &s->snap_timer);
+	pool_remove_observer(s->pool, s);
 	sync_sessions_close(s); /* first: a BYE "shutdown" to each BACKUP */
 	if (s->udp_fd >= 0) {
 		loop_del_fd(s->loop, s->udp_fd);
@@ -618,6 +619,13 @@ void sync_close(struct sync *s)
 	}
 	free(s->asm_);
 	free(s);
+}
+
+void sync_close_restart(struct sync *s)
+{
+	if (s)
+		s->bye_reason = SYNC_BYE_RESTART;
+	sync_close(s);
 }
 
 void sync_role_changed(struct sync *s)

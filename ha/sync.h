@@ -52,6 +52,10 @@ int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, st
 	      struct vrrp *vrrp, const struct msg_key *key, struct in_addr self,
 	      const struct sync_hooks *hooks);
 void sync_close(struct sync *s);
+/* The same for a hitless upgrade: the BYE says "restart", which the
+ * peers' crash detector does not read as this node leaving (the next
+ * process serves the sessions again).  NULL is a no-op. */
+void sync_close_restart(struct sync *s);
 /* Our primary address changed (boot order: it came after sync_open): the
  * envelope's sender id from now on. */
 void sync_set_self(struct sync *s, struct in_addr self);

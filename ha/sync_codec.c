@@ -279,10 +279,9 @@ int sync_bye_decode(const uint8_t *buf, size_t len, uint8_t *reason)
 const char *sync_bye_name(uint8_t reason)
 {
 	static const char *const names[SYNC_BYE_MAX + 1] = {
-		[SYNC_BYE_SLOW_READER] = "slow_reader",
-		[SYNC_BYE_PROTOCOL] = "protocol_error",
-		[SYNC_BYE_EVICTED] = "evicted",
-		[SYNC_BYE_SHUTDOWN] = "shutdown",
+		[SYNC_BYE_SLOW_READER] = "slow_reader", [SYNC_BYE_PROTOCOL] = "protocol_error",
+		[SYNC_BYE_EVICTED] = "evicted",         [SYNC_BYE_SHUTDOWN] = "shutdown",
+		[SYNC_BYE_RESTART] = "restart",
 	};
 
 	return reason >= 1 && reason <= SYNC_BYE_MAX ? names[reason] : "unknown";

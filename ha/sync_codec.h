@@ -93,7 +93,8 @@ enum sync_bye {
 	SYNC_BYE_PROTOCOL = 2,    /* the peer sent a frame we cannot accept */
 	SYNC_BYE_EVICTED = 3,     /* we needed the slot; understood, not sent (docs/protocol.md) */
 	SYNC_BYE_SHUTDOWN = 4,    /* this node is stopping */
-	SYNC_BYE_MAX = 4,
+	SYNC_BYE_RESTART = 5,     /* this process is replaced (upgrade): the node stays */
+	SYNC_BYE_MAX = 5,
 };
 
 /* Encoders return the length written or -ENOSPC / -EINVAL.  Decoders

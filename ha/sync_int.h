@@ -33,6 +33,7 @@ struct sync_counters {
 };
 
 struct sync {
+	uint8_t bye_reason; /* sent to the accepted sessions on close (0: shutdown) */
 	struct loop *loop;
 	const struct config *cfg;
 	struct pool *pool;

@@ -735,7 +735,8 @@ void sync_sessions_close(struct sync *s)
 	for (struct list *e; (e = list_pop_head(&s->accepted));) {
 		struct session *ss = list_entry(e, struct session, link);
 
-		session_bye(ss, SYNC_BYE_SHUTDOWN); /* best effort: we are leaving */
+		/* best effort: we are leaving (or being replaced) */
+		session_bye(ss, s->bye_reason ? s->bye_reason : SYNC_BYE_SHUTDOWN);
 		session_close(ss, false);
 	}
 	if (s->tcp_fd >= 0) {

@@ -424,6 +424,17 @@ void vrrp_start(struct vrrp *v)
 	}
 }
 
+void vrrp_start_master(struct vrrp *v, const char *why)
+{
+	if (v->state == VRRP_INIT && v->link_up && v->primary.s_addr) {
+		v->preempt_at_ms = now_ms(v) + v->preempt_delay_ms;
+		v->master_adver_interval_ms = v->adver_interval_ms;
+		vrrp_set_state(v, VRRP_MASTER, "%s", why);
+		return;
+	}
+	vrrp_start(v);
+}
+
 /* 6.4.2 / 6.4.3 "Shutdown event". */
 void vrrp_stop(struct vrrp *v)
 {

@@ -139,6 +139,11 @@ void vrrp_destroy(struct vrrp *v);
  * link was reported down while in INIT or we have no address (0.0.0.0).
  * Starts the preempt_delay window.  No-op outside INIT. */
 void vrrp_start(struct vrrp *v);
+/* Hitless upgrade: the process we replace was MASTER, so start as MASTER
+ * at once (advert now, before any backup's Master_Down_Timer can fire;
+ * the VIP is already on the interface).  Without link or address: as
+ * vrrp_start().  why is logged as the transition's reason. */
+void vrrp_start_master(struct vrrp *v, const char *why);
 /* Shutdown event (6.4.2, 6.4.3): a MASTER sends an advert with priority 0
  * (so a backup takes over after Skew_Time) and removes its VIPs; every
  * state then goes to INIT. */

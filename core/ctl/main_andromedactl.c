@@ -47,6 +47,8 @@ static const char usage_text[] =
 	"  add NAME ADDR:PORT [WEIGHT]\n"
 	"                         add a server (replicated, kept across restarts)\n"
 	"  remove NAME            drain server NAME, then remove it\n"
+	"  upgrade                start the program file again, hitless; waits for the\n"
+	"                         new process to serve (exit 0) or to fail (exit 1)\n"
 	"  help                   the commands this daemon knows\n"
 	"\n"
 	"Options:\n"
@@ -60,6 +62,8 @@ static const char usage_text[] =
 	"64 usage error.\n";
 
 /* ---- talking to the daemon ---- */
+
+static bool quiet; /* upgrade: the socket is briefly absent, retried */
 
 static int connect_daemon(const char *path)
 {
@@ -76,6 +80,11 @@ static int connect_daemon(const char *path)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		int err = errno;
 
+		if (quiet) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
 		fprintf(stderr, "andromedactl: cannot connect to %s: %s%s\n", path, strerror(err),
 			err == ENOENT || err == ECONNREFUSED ? " (is andromeda running?)" : "");
 		if (fd >= 0)
@@ -172,6 +181,8 @@ static json_t *ask_daemon(const char *path, const char *line)
 	text = read_reply(fd, &len);
 	err = errno;
 	close(fd);
+	if (!text && quiet)
+		return NULL;
 	if (!text) {
 		fprintf(stderr, "andromedactl: no reply from %s: %s\n", path, strerror(err));
 		return NULL;
@@ -456,6 +467,67 @@ static int print_reply(json_t *reply, bool json, bool status, bool verbose)
 	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* ---- upgrade: start it, then wait for the new process ---- */
+
+#define UPGRADE_WAIT_MS 60000
+
+static long long reply_int(const json_t *r, const char *key)
+{
+	return json_integer_value(json_object_get(r, key));
+}
+
+/* Poll "upgrade status" until new_pid answers (0) or old_pid says the
+ * new process failed (1).  The socket is missing for a moment between
+ * the two processes: that is retried quietly. */
+static int upgrade_wait(const char *path, long long old_pid, long long new_pid)
+{
+	long long deadline = now_ms() + UPGRADE_WAIT_MS;
+	int rc = EXIT_NO_DAEMON;
+
+	quiet = true;
+	while (now_ms() < deadline && rc == EXIT_NO_DAEMON) {
+		json_t *r = ask_daemon(path, "upgrade status\n");
+		const char *st = r ? json_string_value(json_object_get(r, "upgrade")) : NULL;
+
+		if (r && reply_int(r, "pid") == new_pid) {
+			printf("upgraded: process %lld serves (was %lld)\n", new_pid, old_pid);
+			rc = EXIT_SUCCESS;
+		} else if (r && reply_int(r, "pid") == old_pid && st && !strcmp(st, "failed")) {
+			fprintf(stderr,
+				"andromedactl: upgrade failed: %s; process %lld still serves\n",
+				json_string_value(json_object_get(r, "reason")), old_pid);
+			rc = EXIT_DAEMON_ERROR;
+		} else {
+			poll(NULL, 0, 50);
+		}
+		json_decref(r);
+	}
+	quiet = false;
+	if (rc == EXIT_NO_DAEMON)
+		fprintf(stderr, "andromedactl: upgrade: process %lld did not answer within %d s\n",
+			new_pid, UPGRADE_WAIT_MS / 1000);
+	return rc;
+}
+
+static int upgrade(const char *path, const char *line)
+{
+	json_t *reply = ask_daemon(path, line);
+	int rc;
+
+	if (!reply)
+		return EXIT_NO_DAEMON;
+	if (json_object_get(reply, "error")) {
+		rc = print_reply(reply, false, false, false);
+	} else {
+		printf("upgrade: process %lld started process %lld\n", reply_int(reply, "pid"),
+		       reply_int(reply, "new_pid"));
+		fflush(stdout);
+		rc = upgrade_wait(path, reply_int(reply, "pid"), reply_int(reply, "new_pid"));
+	}
+	json_decref(reply);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -500,6 +572,8 @@ int main(int argc, char **argv)
 	line = build_line(argc, argv + optind);
 	if (!line)
 		return EXIT_USAGE;
+	if (argc == 1 && !strcmp(argv[optind], "upgrade") && !json)
+		return upgrade(path, line);
 	reply = ask_daemon(path, line);
 	if (!reply)
 		return EXIT_NO_DAEMON;

@@ -10,7 +10,10 @@
  * SIGTERM / SIGINT: stop accepting, let requests in flight finish for at
  * most frontend.grace, then exit 0.  SIGHUP reloads the file
  * (daemon_reload.c: the reloadable keys apply, the others are named in the
- * log; an invalid file changes nothing). */
+ * log; an invalid file changes nothing).  SIGUSR2 (or `andromedactl
+ * upgrade`) starts the program file again and hands it the node without a
+ * failover (upgrade.h); started with --takeover FD, this process is that
+ * new one. */
 #include "daemon.h"
 #include "daemon_journal.h"
 #include "daemon_reload.h"
@@ -36,6 +39,8 @@
 #include "ctl_proxy.h"
 #include "ctl_registry.h"
 #include "ctl_runtime.h"
+#include "ctl_upgrade.h"
+#include "fdpass.h"
 #include "health.h"
 #include "log.h"
 #include "loop.h"
@@ -46,6 +51,7 @@
 #include "stats.h"
 #include "tls_backend.h"
 #include "tls_keys.h"
+#include "upgrade.h"
 #include "workers.h"
 
 struct daemon {
@@ -66,6 +72,9 @@ struct daemon {
 	struct alog *alog;           /* [frontend] access_log; NULL = off */
 	struct ctl_runtime *runtime; /* weight, add, remove */
 	struct sdnotify *sd;
+	struct upgrade *upgrade;
+	const struct daemon_opts *opts;
+	bool was_master; /* --takeover: the process we replace was MASTER */
 	int sigfd;
 	bool stopping;
 	bool reloaded; /* the last SIGHUP's file was valid */
@@ -110,6 +119,121 @@ static void daemon_begin_shutdown(struct daemon *d, const char *why)
 		daemon_close_frontend(d);
 }
 
+/* ---- hitless upgrade, the old process (upgrade.h) ---- */
+
+/* Everything the new process opens again goes now; the listeners stay
+ * (they are sent, then closed by the drain). */
+static unsigned upgrade_release(void *arg, int *fds, unsigned max, bool *master)
+{
+	struct daemon *d = arg;
+	unsigned n = workers_listener_fds(d->workers, fds, max);
+
+	*master = d->ha && ha_state(d->ha) == VRRP_MASTER;
+	djournal_note(d->journal, JR_STOPPED, "upgrade: handed over to a new process");
+	stats_close(d->stats);
+	control_close(d->control);
+	registry_close(d->registry);
+	sync_close_restart(d->sync);
+	if (d->ha)
+		ha_handover(d->ha); /* no priority 0, the VIP stays */
+	ha_destroy(d->ha);
+	djournal_close(d->journal);
+	d->stats = NULL;
+	d->control = NULL;
+	d->registry = NULL;
+	d->sync = NULL;
+	d->ha = NULL;
+	d->journal = NULL;
+	return n;
+}
+
+static void upgrade_handed(void *arg, pid_t pid)
+{
+	struct daemon *d = arg;
+
+	d->stopping = true;
+	sdnotify_mainpid(d->sd, pid);
+	sdnotify_close(d->sd); /* no more watchdog pings: pid is the main process */
+	d->sd = NULL;
+	log_info("upgrade: process %ld serves the node; finishing requests in flight and "
+		 "keep-alive connections (grace %u ms)",
+		 (long)pid, d->cfg->frontend.grace_ms);
+	loop_timer_init(&d->grace_timer, daemon_stop_now, d);
+	loop_timer_arm(d->loop, &d->grace_timer, d->cfg->frontend.grace_ms);
+	workers_drain(d->workers, daemon_drained, d);
+}
+
+static void upgrade_signal(struct daemon *d)
+{
+	char why[256];
+
+	if (d->stopping) {
+		log_warnx("SIGUSR2: stopping already, no upgrade");
+		return;
+	}
+	if (upgrade_start(d->upgrade, why, sizeof(why)) < 0)
+		log_err("SIGUSR2: cannot upgrade: %s", why);
+}
+
+static int upgrade_setup(struct daemon *d)
+{
+	struct upgrade_hooks hooks = { .release = upgrade_release,
+				       .handed = upgrade_handed,
+				       .arg = d };
+	struct upgrade_cmdline cmd = { .config_path = d->opts->config_path,
+				       .debug = d->opts->debug };
+
+	return upgrade_create(&d->upgrade, d->loop, &cmd, &hooks);
+}
+
+/* ---- hitless upgrade, the new process ---- */
+
+/* Say HELLO (the old process releases the node) only once what can fail
+ * on a bad installation has been checked: main() loaded the file and the
+ * certificates, the keys are read here. */
+/* What we create after HELLO must be ours to create: run without root
+ * (privdrop, or systemd's User=), the control socket's directory and the
+ * journal must be writable by this user. */
+static int takeover_writable(const char *what, const char *path)
+{
+	if (access(path, W_OK) == 0 || errno == ENOENT)
+		return 0;
+	log_errno(-errno, "upgrade: %s %s is not writable by this user", what, path);
+	return -errno;
+}
+
+static int takeover_precheck(const struct config *cfg)
+{
+	char dir[sizeof(cfg->node.control_socket)], journal[sizeof(cfg->node.state_dir) + 16];
+	char *slash;
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s", cfg->node.control_socket);
+	if ((slash = strrchr(dir, '/')))
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	snprintf(journal, sizeof(journal), "%s/journal", cfg->node.state_dir);
+	if ((err = takeover_writable("control socket directory", dir)) < 0 ||
+	    (err = takeover_writable("state directory", cfg->node.state_dir)) < 0 ||
+	    (err = takeover_writable("journal", journal)) < 0)
+		return err;
+	return 0;
+}
+
+static int takeover_begin(struct daemon *d)
+{
+	char why[512];
+	int err;
+
+	if ((err = takeover_precheck(d->cfg)) < 0)
+		return err;
+	if (d->cfg->ha.enabled &&
+	    (err = msg_key_load(d->cfg->ha.key_file, &d->key, why, sizeof(why))) < 0) {
+		log_err("upgrade: cluster key: %s", why);
+		return err;
+	}
+	return upgrade_takeover(d->opts->takeover_fd, &d->was_master);
+}
+
 static void reload_now(void *arg)
 {
 	struct daemon *d = arg;
@@ -139,6 +263,9 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 			alog_reopen(d->alog); /* logrotate moved it away */
 			sdnotify_reloading(d->sd, true);
 			break;
+		case SIGUSR2:
+			upgrade_signal(d);
+			break;
 		}
 	}
 }
@@ -146,7 +273,7 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 /* Before the proxy threads and libcurl start (sigfd.h). */
 static int signals_open(struct daemon *d)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, 0 };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2, 0 };
 
 	d->sigfd = sigfd_open(sigs);
 	if (d->sigfd < 0)
@@ -234,7 +361,10 @@ static int ha_setup(struct daemon *d)
 		log_err("cluster key: %s", why);
 		return err;
 	}
-	if ((err = ha_create(&d->ha, d->loop, d->cfg, &ha_hooks)) < 0) {
+	err = d->opts->takeover_fd >= 0
+		      ? ha_adopt(&d->ha, d->loop, d->cfg, &ha_hooks, d->was_master)
+		      : ha_create(&d->ha, d->loop, d->cfg, &ha_hooks);
+	if (err < 0) {
 		log_errno(err, "HA on %s: cannot start", d->cfg->ha.interface);
 		return err;
 	}
@@ -317,7 +447,8 @@ static int control_setup(struct daemon *d)
 	    (err = control_status_add(d->control, ctl_registry_status, d->registry)) < 0 ||
 	    (err = ctl_journal_register(d->control, d->journal)) < 0 ||
 	    (err = ctl_runtime_register(&d->runtime, d->control, d->loop, d->pool, d->cfg,
-					node_is_active, d)) < 0)
+					node_is_active, d)) < 0 ||
+	    (err = ctl_upgrade_register(d->control, d->upgrade)) < 0)
 		log_errno(err, "control socket: cannot register commands");
 	return err;
 }
@@ -348,6 +479,10 @@ static int daemon_setup(struct daemon *d)
 		log_errno(err, "cannot set up signal handling");
 		return err;
 	}
+	if ((err = upgrade_setup(d)) < 0)
+		return err;
+	if (d->opts->takeover_fd >= 0 && (err = takeover_begin(d)) < 0)
+		return err;
 	if (!(d->sd = sdnotify_open(d->loop)) || !(d->pool = pool_create(d->cfg)))
 		return -ENOMEM;
 	if ((err = add_static_servers(d)) < 0 || (err = tls_backends_setup(d)) < 0)
@@ -358,6 +493,8 @@ static int daemon_setup(struct daemon *d)
 		return err;
 	if ((err = workers_create(&d->workers, d->loop, d->pool, d->cfg)) < 0)
 		return err;
+	if (fdpass_inherited_close()) /* the new file has fewer listeners */
+		log_warnx("upgrade: closed listening socket(s) the configuration no longer has");
 	if ((err = health_create(&d->health, d->loop, d->pool, d->cfg)) < 0)
 		return err; /* health_create logged why */
 	/* The listener is bound (IP_FREEBIND) before the election starts,
@@ -383,11 +520,14 @@ static int daemon_setup(struct daemon *d)
 		sdnotify_ready(d->sd, "standalone, serving");
 	else if (ha_state(d->ha) != VRRP_INIT)
 		sdnotify_ready(d->sd, vrrp_state_name(ha_state(d->ha)));
+	if (d->opts->takeover_fd >= 0)
+		upgrade_takeover_done(d->opts->takeover_fd);
 	return 0;
 }
 
 static void daemon_teardown(struct daemon *d)
 {
+	upgrade_destroy(d->upgrade);
 	stats_close(d->stats);
 	control_close(d->control);
 	ctl_runtime_close(d->runtime);
@@ -407,14 +547,19 @@ static void daemon_teardown(struct daemon *d)
 	loop_destroy(d->loop);
 }
 
-int daemon_run(struct config *cfg)
+int daemon_run(struct config *cfg, const struct daemon_opts *opts)
 {
-	struct daemon d = { .cfg = cfg, .sigfd = -1 };
+	struct daemon d = { .cfg = cfg, .opts = opts, .sigfd = -1 };
 	int err;
 
 	log_info("andromeda %s starting: node %s, %zu static server(s)", ANDROMEDA_VERSION,
 		 cfg->node.name, cfg->nservers);
 	err = daemon_setup(&d);
+	/* Failed after the hand-over: the VIP we were given must not stay
+	 * on the interface of a node that no longer advertises. */
+	if (err && opts->takeover_fd >= 0 && d.was_master && cfg->ha.enabled &&
+	    ha_release_vips(cfg) == 0)
+		log_warnx("upgrade: failed after taking over: VIP released, a BACKUP takes over");
 	if (!err) {
 		err = loop_run(d.loop);
 		if (err)

@@ -186,6 +186,8 @@ void djournal_close(struct djournal *dj)
 {
 	if (!dj)
 		return;
+	if (dj->pool)
+		pool_remove_observer(dj->pool, dj);
 	journal_close(dj->j);
 	free(dj);
 }

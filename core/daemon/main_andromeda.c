@@ -28,6 +28,8 @@ static void usage(FILE *out)
 		"  -t, --test          check the configuration: exit 0 if valid, 2 if not\n"
 		"  -d, --debug         log debug messages\n"
 		"      --release       remove this node's VIPs (after a crash; systemd ExecStopPost=)\n"
+		"      --takeover FD   (internal) replace the process at the other end of FD:\n"
+		"                      hitless upgrade, started by SIGUSR2 / andromedactl upgrade\n"
 		"  -h, --help          this text\n"
 		"  -V, --version       print the version\n");
 }
@@ -48,16 +50,22 @@ static int gen_key(const char *path)
 struct args {
 	const char *path;
 	bool test, debug, release;
+	int takeover_fd;
 };
 
 /* The command line into a; returns -1 to go on, or main's exit code. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },  { "test", no_argument, NULL, 't' },
-		{ "debug", no_argument, NULL, 'd' },         { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },       { "release", no_argument, NULL, 'R' },
-		{ "gen-key", required_argument, NULL, 'K' }, { 0 },
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "release", no_argument, NULL, 'R' },
+		{ "gen-key", required_argument, NULL, 'K' },
+		{ "takeover", required_argument, NULL, 'X' },
+		{ 0 },
 	};
 	int c;
 
@@ -83,6 +91,17 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'K':
 			return gen_key(optarg);
+		case 'X': {
+			char *end;
+			long fd = strtol(optarg, &end, 10);
+
+			a->takeover_fd = *end || fd < 3 || fd > 65535 ? -1 : (int)fd;
+			if (a->takeover_fd < 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		}
 		default:
 			usage(stderr);
 			return 2;
@@ -97,7 +116,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 int main(int argc, char **argv)
 {
-	struct args a = { .path = DEFAULT_CONFIG };
+	struct args a = { .path = DEFAULT_CONFIG, .takeover_fd = -1 };
+	struct daemon_opts opts;
 	struct config cfg;
 	char err[512];
 	int rc;
@@ -131,7 +151,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(a.debug ? LOG_LVL_DEBUG : (enum log_level)cfg.node.log_level);
-	rc = daemon_run(&cfg);
+	opts = (struct daemon_opts){ .config_path = a.path,
+				     .debug = a.debug,
+				     .takeover_fd = a.takeover_fd };
+	rc = daemon_run(&cfg, &opts);
 	config_free(&cfg);
 	return rc;
 }

@@ -89,6 +89,13 @@ void sdnotify_reloading(struct sdnotify *sd, bool done)
 		sd_notify(0, done ? "READY=1" : "RELOADING=1");
 }
 
+void sdnotify_mainpid(struct sdnotify *sd, pid_t pid)
+{
+	if (sd)
+		sd_notifyf(0, "MAINPID=%ld\nSTATUS=upgraded: pid %ld serves", (long)pid,
+			   (long)pid);
+}
+
 /* ---- privileges ---- */
 
 #define NET_CAPS ((1ull << CAP_NET_ADMIN) | (1ull << CAP_NET_RAW) | (1ull << CAP_NET_BIND_SERVICE))
@@ -110,8 +117,16 @@ static int keep_net_caps(void)
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = { 0 };
 
-	data[0].effective = data[0].permitted = (uint32_t)NET_CAPS;
-	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+	data[0].effective = data[0].permitted = data[0].inheritable = (uint32_t)NET_CAPS;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	/* Ambient as well: the program a hitless upgrade executes keeps them
+	 * (systemd's AmbientCapabilities= does the same under the unit). */
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if ((NET_CAPS & (1ull << c)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			return -errno;
+	return 0;
 }
 
 int privdrop(const char *user)

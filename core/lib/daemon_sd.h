@@ -7,6 +7,7 @@
 #define ANDROMEDA_DAEMON_SD_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct loop;
 struct sdnotify;
@@ -20,6 +21,8 @@ void sdnotify_ready(struct sdnotify *sd, const char *status);
 void sdnotify_status(struct sdnotify *sd, const char *status);
 void sdnotify_stopping(struct sdnotify *sd);
 void sdnotify_reloading(struct sdnotify *sd, bool done);
+/* Hitless upgrade: pid (our child) is the service's main process now. */
+void sdnotify_mainpid(struct sdnotify *sd, pid_t pid);
 
 /* Started as root outside systemd with [node] user set: switch to that
  * user, keeping CAP_NET_ADMIN, CAP_NET_RAW and CAP_NET_BIND_SERVICE only.

@@ -93,6 +93,16 @@ int pool_add_observer(struct pool *pool, pool_observer_fn fn, void *arg)
 	return 0;
 }
 
+void pool_remove_observer(struct pool *pool, void *arg)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < pool->nobs; i++)
+		if (pool->obs[i].arg != arg)
+			pool->obs[n++] = pool->obs[i];
+	pool->nobs = n;
+}
+
 struct server *pool_server_find(struct pool *pool, const char *name)
 {
 	struct server *s;

@@ -195,6 +195,9 @@ void pool_destroy(struct pool *pool);
 
 /* At most 8 observers; returns 0 or -ENOSPC. */
 int pool_add_observer(struct pool *pool, pool_observer_fn fn, void *arg);
+/* Remove every observer added with arg (its owner closes while the pool
+ * lives on: a hitless upgrade's draining process).  Main thread. */
+void pool_remove_observer(struct pool *pool, void *arg);
 
 /* Add a server.  Static servers start UP (in rotation at once, leaving it
  * after `fall` failures, as HAProxy does); registered servers start DOWN and

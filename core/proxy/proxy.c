@@ -15,6 +15,7 @@
 
 #include "bconn.h"
 #include "client.h"
+#include "fdpass.h"
 #include "log.h"
 #include "proxy_types.h"
 #include "tunnel.h"
@@ -32,7 +33,17 @@ static socklen_t endpoint_len(const struct cfg_endpoint *ep)
 static int listener_open(const struct cfg_endpoint *ep, bool reuseport)
 {
 	int one = 1;
-	int fd = socket(ep->sin.sin_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* Hitless upgrade: the previous process's socket, its backlog with it. */
+	int fd = fdpass_inherited_take((const struct sockaddr *)&ep->sin, endpoint_len(ep));
+
+	if (fd >= 0) {
+		/* From a process with one thread: join it to this one's group
+		 * (the kernel accepts SO_REUSEPORT on a bound socket). */
+		if (reuseport)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+		return fd;
+	}
+	fd = socket(ep->sin.sin_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
@@ -227,7 +238,10 @@ int proxy_start(struct proxy *px)
 
 void proxy_set_tls(struct proxy *px, struct tls_ctx *tls) { px->tls = tls; }
 
-void proxy_shutdown(struct proxy *px, void (*done)(void *arg), void *arg)
+/* keep_idle (upgrade): an idle keep-alive client is not closed but
+ * answered once more, with "Connection: close" - closing it between two
+ * requests would race with a request already on its way. */
+static void stop(struct proxy *px, void (*done)(void *arg), void *arg, bool keep_idle)
 {
 	struct list *pos, *tmp;
 
@@ -239,12 +253,31 @@ void proxy_shutdown(struct proxy *px, void (*done)(void *arg), void *arg)
 	list_for_each_safe (pos, tmp, &px->clients) {
 		struct client *cl = list_entry(pos, struct client, link);
 
-		if (!cl->txn && !cl->out)
+		if (!cl->txn && !cl->out && !keep_idle)
 			client_close(cl);
 		else
 			cl->close_after = true;
 	}
 	proxy_check_drained(px);
+}
+
+void proxy_shutdown(struct proxy *px, void (*done)(void *arg), void *arg)
+{
+	stop(px, done, arg, false);
+}
+
+void proxy_drain(struct proxy *px, void (*done)(void *arg), void *arg)
+{
+	stop(px, done, arg, true);
+}
+
+unsigned proxy_listener_fds(const struct proxy *px, int *fds, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < px->nlisteners && n < max; i++)
+		fds[n++] = px->listeners[i].fd;
+	return n;
 }
 
 void proxy_destroy(struct proxy *px)

@@ -41,6 +41,11 @@ int proxy_start(struct proxy *px);
 /* Graceful stop: close the listener and idle clients, let requests in
  * flight finish; done() is called once nothing is left (or at once). */
 void proxy_shutdown(struct proxy *px, void (*done)(void *arg), void *arg);
+/* The same for a hitless upgrade: idle keep-alive clients stay open and
+ * their next response says "Connection: close" (docs/operations.md). */
+void proxy_drain(struct proxy *px, void (*done)(void *arg), void *arg);
+/* The listening sockets (at most max) into fds; they stay the proxy's. */
+unsigned proxy_listener_fds(const struct proxy *px, int *fds, unsigned max);
 /* Close everything now (after proxy_shutdown's grace period). */
 void proxy_destroy(struct proxy *px);
 

@@ -214,8 +214,8 @@ static void handle(struct worker *w, struct wmsg *m)
 	case WM_EVENT:
 		txn_pool_event(ws->pool, m->srv, (enum pool_event)m->arg, w->px);
 		break;
-	case WM_SHUTDOWN:
-		proxy_shutdown(w->px, worker_drained, w);
+	case WM_SHUTDOWN: /* arg: 1 for an upgrade's drain */
+		(m->arg ? proxy_drain : proxy_shutdown)(w->px, worker_drained, w);
 		break;
 	case WM_CALL:
 		m->call->fn(w->px, m->call->arg);
@@ -490,7 +490,7 @@ int workers_start(struct workers *ws)
 	return 0;
 }
 
-void workers_shutdown(struct workers *ws, void (*done)(void *arg), void *arg)
+static void stop_all(struct workers *ws, void (*done)(void *arg), void *arg, bool keep_idle)
 {
 	ws->drained = done;
 	ws->drained_arg = arg;
@@ -504,9 +504,31 @@ void workers_shutdown(struct workers *ws, void (*done)(void *arg), void *arg)
 			continue;
 		}
 		m->kind = WM_SHUTDOWN;
+		m->arg = keep_idle;
 		post(&ws->w[i], m);
 	}
-	proxy_shutdown(ws->w[0].px, worker_drained, &ws->w[0]);
+	(keep_idle ? proxy_drain : proxy_shutdown)(ws->w[0].px, worker_drained, &ws->w[0]);
+}
+
+void workers_shutdown(struct workers *ws, void (*done)(void *arg), void *arg)
+{
+	stop_all(ws, done, arg, false);
+}
+
+void workers_drain(struct workers *ws, void (*done)(void *arg), void *arg)
+{
+	stop_all(ws, done, arg, true);
+}
+
+/* The sockets were created before the threads started and stay until
+ * workers_destroy(): reading them from the main thread is safe. */
+unsigned workers_listener_fds(const struct workers *ws, int *fds, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < ws->n; i++)
+		n += proxy_listener_fds(ws->w[i].px, fds + n, max - n);
+	return n;
 }
 
 /* Every thread is stopped and joined before any mailbox closes: a proxy

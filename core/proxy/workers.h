@@ -43,6 +43,12 @@ int workers_start(struct workers *ws);
 void workers_set_access_log(struct workers *ws, struct alog *a);
 /* Graceful stop on every thread; done() once all have drained. */
 void workers_shutdown(struct workers *ws, void (*done)(void *arg), void *arg);
+/* The same for a hitless upgrade (proxy_drain: idle keep-alive clients
+ * get one more response, with "Connection: close"). */
+void workers_drain(struct workers *ws, void (*done)(void *arg), void *arg);
+/* Every thread's listening sockets (at most max) into fds, for the next
+ * process; they stay the proxies'.  Returns how many. */
+unsigned workers_listener_fds(const struct workers *ws, int *fds, unsigned max);
 /* Stop and join the threads, destroy the proxies. */
 void workers_destroy(struct workers *ws);
 

@@ -1,5 +1,6 @@
 /* ctl_pool.c - "servers", "drain NAME", "enable NAME" and the "servers"
- * part of "status": the pool rendered as JSON for andromedactl. */
+ * and "backend" (balance) parts of "status": the pool rendered as JSON
+ * for andromedactl. */
 #include "ctl_pool.h"
 
 #include <errno.h>
@@ -38,6 +39,9 @@ json_t *ctl_pool_servers_json(struct pool *pool)
 
 int ctl_pool_status(json_t *status, void *pool)
 {
+	if (json_object_set_new(status, "backend",
+				json_pack("{s:s}", "balance", pool_balance_name(pool))) < 0)
+		return -ENOMEM;
 	return json_object_set_new(status, "servers", ctl_pool_servers_json(pool)) < 0 ? -ENOMEM
 										       : 0;
 }

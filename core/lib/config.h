@@ -33,6 +33,13 @@ enum cfg_mode {
 	MODE_TCP
 };
 
+/* [backend] balance (core/pool/lb.h); 0 is the default. */
+enum cfg_balance {
+	BALANCE_ROUNDROBIN,
+	BALANCE_LEASTCONN,
+	BALANCE_SOURCE
+};
+
 /* An IPv4 address and port, as "a.b.c.d:port". */
 struct cfg_endpoint {
 	struct sockaddr_in sin;
@@ -132,6 +139,7 @@ struct config {
 		unsigned rise;                  /* default 2 */
 		unsigned fall;                  /* default 3 */
 		unsigned max_idle;              /* idle keep-alive conns per server, default 64 */
+		enum cfg_balance balance;       /* default roundrobin */
 	} backend;
 
 	struct cfg_server *servers;

@@ -27,6 +27,7 @@ CONNS=${CONNS:-8 64}
 SLOW_MS=${SLOW_MS:-20}
 THREADS=${THREADS:-1}
 TARGETS=(roundrobin leastconn)
+# shellcheck disable=SC2034 # read by bench_wrk (lib.sh)
 declare -A URL=([roundrobin]="http://$LAB_LB_IP:80/" [leastconn]="http://$LAB_LB_IP:80/")
 
 backend_requests() {

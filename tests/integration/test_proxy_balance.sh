@@ -88,8 +88,8 @@ check "the clients are not all on one backend" \
 gone=${home[1]}
 require "drain $gone (client 1's backend)" eval "lab_ctl drain $gone >/dev/null"
 moved=$(backend_of 1)
-check "client 1 moved off the drained $gone to one other backend ($moved)" \
-	eval '[[ "$moved" != "$gone" && "$moved" != mixed:* ]]'
+one_other() { [[ "$1" != "$2" && "$1" != mixed:* ]]; }
+check "client 1 moved off the drained $gone to one other backend ($moved)" one_other "$moved" "$gone"
 for ((i = 2; i <= NCLIENTS; i++)); do
 	[[ "${home[$i]}" == "$gone" ]] && continue
 	check_eq "client $i stays on ${home[$i]} while $gone drains" "${home[$i]}" "$(backend_of "$i")"

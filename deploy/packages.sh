@@ -39,8 +39,9 @@ PKG_DEB=(dpkg-dev file)
 PKG_UNIT=(libcriterion-dev openssl)
 
 # The namespace lab: addresses and namespaces, the clients, the Apache
-# backends of the demo and of test_health_host.
-PKG_LAB=(iproute2 curl jq procps util-linux apache2 openssl)
+# backends of the demo and of test_health_host, nftables and wrk for
+# test_proxy_stall (SYN drops under load).
+PKG_LAB=(iproute2 curl jq procps util-linux apache2 openssl nftables wrk)
 
 # The test command's own tools: clang (whole-tree build, libFuzzer),
 # clang-tidy and cppcheck (tests/lint/), valgrind (tests/valgrind/), and
@@ -49,11 +50,12 @@ PKG_LAB=(iproute2 curl jq procps util-linux apache2 openssl)
 # server that package also ships is not used: on a host with systemd,
 # `systemctl disable --now prometheus` after the install; keepalived,
 # the VRRPv3 speaker test_vrrp_keepalived.sh elects with; its system
-# service starts only with an /etc/keepalived/keepalived.conf).
+# service starts only with an /etc/keepalived/keepalived.conf; systemd for
+# test_journal's private journald, journalctl and systemd-cat).
 PKG_CHECKS=(
 	clang libclang-rt-14-dev clang-tidy-14 clang-format-14 cppcheck valgrind
 	tcpdump netcat-openbsd libfaketime strace keepalived
-	prometheus chromium
+	prometheus chromium systemd
 )
 
 # The installed package: its user, units, the daemon in a namespace, lintian.
@@ -85,6 +87,7 @@ PKG_CROSS_UNPACKED=(libhttp-parser-dev libcriterion-dev libcriterion3 libnanomsg
 PKG_BENCH_PROXY=(wrk haproxy nginx-light jq curl openssl)    # proxy.sh, scale.sh, tls.sh
 PKG_BENCH_MEMORY=(haproxy nginx-light jq curl)       # memory.sh
 PKG_BENCH_FAILOVER=(keepalived haproxy jq curl)      # failover.sh
+PKG_BENCH_STALL=(wrk haproxy nginx-light jq curl nftables) # stall.sh
 PKG_BENCH_BALANCE=(wrk apache2-utils jq curl)        # balance.sh (ab: per-request percentiles)
 
 # pkg_missing PKG... : set PKG_MISSING to those of PKG not installed

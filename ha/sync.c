@@ -264,7 +264,8 @@ static void apply_remove(struct sync *s, const char *name)
 {
 	struct server *srv = pool_server_find(s->pool, name);
 
-	if (srv && srv->source == SRV_REGISTERED)
+	/* Static ones too: the MASTER removed it (andromedactl remove). */
+	if (srv)
 		pool_server_remove(s->pool, srv);
 }
 

@@ -42,6 +42,13 @@ expect "andromedactl drain w" "web1 web2"
 expect "andromedactl -s /tmp/x.sock enable " "web1 web2 api"
 expect "andromedactl status -" "--json -v --verbose"
 expect "andromedactl drain web1 " ""
+expect "andromedactl w" "weight"
+expect "andromedactl re" "remove"
+expect "andromedactl a" "add"
+expect "andromedactl weight a" "api"
+expect "andromedactl remove web" "web1 web2"
+expect "andromedactl weight web1 " ""
+expect "andromedactl add " ""
 if ! grep -q -- "-s /tmp/x.sock servers" "$TMP/calls"; then
 	echo "FAIL - the socket given with -s is the one asked for the servers"
 	FAILED=$((FAILED + 1))

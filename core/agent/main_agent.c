@@ -145,7 +145,8 @@ int main(int argc, char **argv)
 	if ((rc = parse_args(argc, argv, &a)) >= 0)
 		return rc;
 	if (agent_config_load(a.path, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+		/* FILE:LINE: reason as it is, an error for journald too. */
+		fprintf(stderr, "%s%s\n", log_stderr_is_journal() ? "<3>" : "", err);
 		return 2;
 	}
 	if (a.test) {
@@ -153,8 +154,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_ident("andromeda-agent");
-	/* Under systemd, journald adds the time itself. */
+	/* Under systemd, journald adds the time itself, and takes each
+	 * line's priority from its "<N>" prefix. */
 	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
+	log_use_journal(log_stderr_is_journal());
 	log_set_level(a.debug ? LOG_LVL_DEBUG : (enum log_level)cfg.log_level);
 	if (msg_key_load(cfg.key_file, &key, err, sizeof(err)) < 0) {
 		log_err("%s", err);

@@ -48,6 +48,7 @@ static int set_mode(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_balance(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_listen(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_certs(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_access_log(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_peers(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_sni(struct cfgk *e, const struct cfg_key *k, const char *v);
@@ -109,6 +110,7 @@ static const struct cfg_key keys[] = {
 	NUMK(S_FRONTEND, "max_body_size", frontend.max_body_size, CFGV_SIZE, 0, UINT64_MAX, 0),
 	NUMK(S_FRONTEND, "grace", frontend.grace_ms, CFGV_DUR, 0, HOUR, 0),
 	NUMK(S_FRONTEND, "threads", frontend.threads, CFGV_NUM, 1, CFG_MAX_THREADS, 0),
+	KEY(S_FRONTEND, "access_log", set_access_log, frontend.access_log, 0, 0, false),
 
 	NUMK(S_BACKEND, "maxconn", backend.maxconn, CFGV_NUM, 1, 65535, 0),
 	NUMK(S_BACKEND, "queue_timeout", backend.queue_timeout_ms, CFGV_DUR, 1, 24 * HOUR, 0),
@@ -122,6 +124,8 @@ static const struct cfg_key keys[] = {
 	NUMK(S_BACKEND, "rise", backend.rise, CFGV_NUM, 1, 1000, 0),
 	NUMK(S_BACKEND, "fall", backend.fall, CFGV_NUM, 1, 1000, 0),
 	NUMK(S_BACKEND, "max_idle", backend.max_idle, CFGV_NUM, 0, 65535, 0),
+	NUMK(S_BACKEND, "max_ejection_percent", backend.max_ejection_percent, CFGV_NUM, 0, 100, 0),
+	NUMK(S_BACKEND, "panic_threshold", backend.panic_threshold, CFGV_NUM, 0, 100, 0),
 	KEY(S_BACKEND, "balance", set_balance, backend.balance, 0, 0, false),
 
 	SRVK("address", set_endpoint, addr, 0, 0, true),
@@ -225,6 +229,18 @@ static int set_http_path(struct cfgk *e, const struct cfg_key *k, const char *v)
 	if (cfgf_printable(&e->f, k->name, v) < 0)
 		return -1;
 	return cfgk_set_str(e, k, v);
+}
+
+/* off | journal | stderr | an absolute path (docs/observability.md). */
+static int set_access_log(struct cfgk *e, const struct cfg_key *k, const char *v)
+{
+	if (strcmp(v, "off") && strcmp(v, "journal") && strcmp(v, "stderr") && v[0] != '/')
+		return cfgk_fail(e, "%s: \"%s\": want off, journal, stderr or an absolute path",
+				 k->name, v);
+	if (strlen(v) >= k->size)
+		return cfgk_fail(e, "%s: path too long", k->name);
+	memcpy(cfgk_field(e, k), v, strlen(v) + 1);
+	return 0;
 }
 
 static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v)
@@ -503,6 +519,7 @@ static void config_defaults(struct config *cfg)
 		.max_body_size = 0,
 		.grace_ms = 5 * SEC,
 		.tls_handshake_timeout_ms = 10 * SEC,
+		.access_log = "off",
 	};
 	cfg->backend = (__typeof__(cfg->backend)){
 		.maxconn = 32,
@@ -514,7 +531,9 @@ static void config_defaults(struct config *cfg)
 		.health_timeout_ms = 1 * SEC,
 		.rise = 2,
 		.fall = 3,
-		.max_idle = 64,
+		.max_idle = 65535,
+		.max_ejection_percent = 10,
+		.panic_threshold = 50,
 		.balance = BALANCE_ROUNDROBIN,
 	};
 	/* RFC 5798 5.2.7: the default Advertisement Interval is 1 second. */

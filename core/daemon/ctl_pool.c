@@ -1,6 +1,5 @@
 /* ctl_pool.c - "servers", "drain NAME", "enable NAME" and the "servers"
- * and "backend" (balance) parts of "status": the pool rendered as JSON
- * for andromedactl. */
+ * and "pool" parts of "status": the pool rendered as JSON for andromedactl. */
 #include "ctl_pool.h"
 
 #include <errno.h>
@@ -13,13 +12,29 @@ json_t *ctl_pool_server_json(const struct server *srv)
 {
 	/* "I" takes json_int_t (long long): the counters are uint64_t but stay
 	 * far below 2^63 in any real run. */
-	return json_pack(
-		"{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "name", srv->name, "address",
-		srv->addr.text, "source", srv->source == SRV_STATIC ? "static" : "registered",
-		"state", server_state_name(srv), "weight", (json_int_t)srv->weight, "inflight",
-		(json_int_t)server_inflight(srv), "queued", (json_int_t)server_queued(srv),
-		"requests", (json_int_t)server_requests(srv), "failures",
-		(json_int_t)srv->failures, "idle", (json_int_t)server_idle(srv));
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b}", "name",
+			 srv->name, "address", srv->addr.text, "source",
+			 srv->source == SRV_STATIC ? "static" : "registered", "state",
+			 server_state_name(srv), "weight", (json_int_t)srv->weight, "inflight",
+			 (json_int_t)server_inflight(srv), "queued",
+			 (json_int_t)server_queued(srv), "requests",
+			 (json_int_t)server_requests(srv), "failures", (json_int_t)srv->failures,
+			 "idle", (json_int_t)server_idle(srv), "rotation",
+			 server_rotation_name(srv->pool, srv), "ejected",
+			 srv->ejected && srv->health == SRV_DOWN);
+}
+
+/* The pool at a glance: the algorithm ([backend] balance), panic mode
+ * and passive ejections. */
+static json_t *ctl_pool_summary_json(const struct pool *pool)
+{
+	struct pool_summary s;
+
+	pool_get_summary(pool, &s);
+	return json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "balance", pool_balance_name(pool),
+			 "panic", s.panic, "in_rotation", (json_int_t)s.in_rotation, "eligible",
+			 (json_int_t)s.eligible, "ejected", (json_int_t)s.ejected, "max_ejected",
+			 (json_int_t)s.max_ejected, "panics", (json_int_t)s.panics);
 }
 
 json_t *ctl_pool_servers_json(struct pool *pool)
@@ -39,8 +54,7 @@ json_t *ctl_pool_servers_json(struct pool *pool)
 
 int ctl_pool_status(json_t *status, void *pool)
 {
-	if (json_object_set_new(status, "backend",
-				json_pack("{s:s}", "balance", pool_balance_name(pool))) < 0)
+	if (json_object_set_new(status, "pool", ctl_pool_summary_json(pool)) < 0)
 		return -ENOMEM;
 	return json_object_set_new(status, "servers", ctl_pool_servers_json(pool)) < 0 ? -ENOMEM
 										       : 0;

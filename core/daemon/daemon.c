@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alog.h"
 #include "config.h"
 #include "control.h"
 #include "ctl_ha.h"
@@ -34,6 +35,7 @@
 #include "ctl_pool.h"
 #include "ctl_proxy.h"
 #include "ctl_registry.h"
+#include "ctl_runtime.h"
 #include "health.h"
 #include "log.h"
 #include "loop.h"
@@ -61,6 +63,8 @@ struct daemon {
 	struct msg_key reg_key;    /* registration (the same key unless configured apart) */
 	struct registry *registry; /* with [registration] enabled = yes */
 	struct djournal *journal;
+	struct alog *alog;           /* [frontend] access_log; NULL = off */
+	struct ctl_runtime *runtime; /* weight, add, remove */
 	struct sdnotify *sd;
 	int sigfd;
 	bool stopping;
@@ -132,6 +136,7 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 			 * for new connections only. */
 			if (d->reloaded)
 				workers_tls_reload(d->workers);
+			alog_reopen(d->alog); /* logrotate moved it away */
 			sdnotify_reloading(d->sd, true);
 			break;
 		}
@@ -310,7 +315,9 @@ static int control_setup(struct daemon *d)
 	    (err = ctl_ha_register(d->control, &d->ctl_ha)) < 0 ||
 	    (err = control_status_add(d->control, ctl_ha_sync_status, &d->ctl_ha)) < 0 ||
 	    (err = control_status_add(d->control, ctl_registry_status, d->registry)) < 0 ||
-	    (err = ctl_journal_register(d->control, d->journal)) < 0)
+	    (err = ctl_journal_register(d->control, d->journal)) < 0 ||
+	    (err = ctl_runtime_register(&d->runtime, d->control, d->loop, d->pool, d->cfg,
+					node_is_active, d)) < 0)
 		log_errno(err, "control socket: cannot register commands");
 	return err;
 }
@@ -323,7 +330,8 @@ static int stats_setup(struct daemon *d)
 				     .workers = d->workers,
 				     .ha = d->ha,
 				     .sync = d->sync,
-				     .registry = d->registry };
+				     .registry = d->registry,
+				     .alog = &d->alog };
 
 	return stats_open(&d->stats, d->loop, &src, d->control);
 }
@@ -363,7 +371,13 @@ static int daemon_setup(struct daemon *d)
 	if (d->cfg->stats.enabled && (err = stats_setup(d)) < 0)
 		return err;
 	/* Every privileged socket is open: root is no longer needed. */
-	if ((err = privdrop(d->cfg->node.user)) < 0 || (err = workers_start(d->workers)) < 0)
+	if ((err = privdrop(d->cfg->node.user)) < 0)
+		return err;
+	/* Opened as the daemon's user, as every reopen (SIGHUP) will be. */
+	if ((err = alog_open(&d->alog, d->cfg, workers_count(d->workers))) < 0)
+		return err;
+	workers_set_access_log(d->workers, d->alog);
+	if ((err = workers_start(d->workers)) < 0)
 		return err;
 	if (!d->ha)
 		sdnotify_ready(d->sd, "standalone, serving");
@@ -376,12 +390,14 @@ static void daemon_teardown(struct daemon *d)
 {
 	stats_close(d->stats);
 	control_close(d->control);
+	ctl_runtime_close(d->runtime);
 	djournal_note(d->journal, JR_STOPPED, "clean shutdown");
 	registry_close(d->registry);
 	sync_close(d->sync);
 	ha_destroy(d->ha);
 	health_destroy(d->health);
 	workers_destroy(d->workers);
+	alog_close(d->alog); /* after the proxies: their last records are written */
 	djournal_close(d->journal);
 	pool_destroy(d->pool);
 	tls_backend_clear();

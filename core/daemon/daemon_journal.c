@@ -119,8 +119,13 @@ static void restore_one(struct djournal *dj, const struct journal_server *js)
 		srv->expires_ms =
 			js->expires_in_ms ? loop_now_ms(dj->loop) + js->expires_in_ms : 0;
 	}
-	if (srv)
-		pool_server_set_drain(dj->pool, srv, js->drain);
+	if (!srv)
+		return;
+	pool_server_set_drain(dj->pool, srv, js->drain);
+	/* A weight set at runtime (andromedactl weight) outlives a restart;
+	 * a reload applies the file's again. */
+	if (js->weight)
+		pool_server_set_weight(dj->pool, srv, js->weight);
 }
 
 static int restore(struct djournal *dj)

@@ -77,6 +77,8 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 		{ "[frontend] listen or tls_listen", listeners_changed(o, n) },
 		{ "[frontend] mode", o->frontend.mode != n->frontend.mode },
 		{ "[frontend] threads", o->frontend.threads != n->frontend.threads },
+		{ "[frontend] access_log",
+		  strcmp(o->frontend.access_log, n->frontend.access_log) != 0 },
 		{ "[frontend] max_header_size",
 		  o->frontend.max_header_size != n->frontend.max_header_size },
 		{ "[frontend] max_uri_size",

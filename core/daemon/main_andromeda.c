@@ -104,10 +104,13 @@ int main(int argc, char **argv)
 
 	if ((rc = parse_args(argc, argv, &a)) >= 0)
 		return rc;
-	/* Under systemd, journald adds the time itself. */
+	/* Under systemd, journald adds the time itself, and takes each
+	 * line's priority from its "<N>" prefix. */
 	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
+	log_use_journal(log_stderr_is_journal());
 	if (config_load(a.path, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+		/* FILE:LINE: reason as it is, an error for journald too. */
+		fprintf(stderr, "%s%s\n", log_stderr_is_journal() ? "<3>" : "", err);
 		return 2;
 	}
 	if (a.release) {

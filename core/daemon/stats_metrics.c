@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "alog.h"
 #include "config.h"
 #include "ha.h"
 #include "msg.h"
@@ -505,6 +506,21 @@ static void render_registry(struct registry *r, struct mtext *m)
 
 /* ---- the whole scrape ---- */
 
+/* Only with [frontend] access_log on. */
+static void render_access_log(struct alog *a, struct mtext *m)
+{
+	struct alog_stats st;
+
+	alog_get_stats(a, &st);
+	counter(m, P "access_log_lines_total", "Access-log lines written (or sent to journald).",
+		NULL, st.lines);
+	counter(m, P "access_log_dropped_total",
+		"Access-log records dropped: a thread's buffer was full, or the write failed.",
+		NULL, st.dropped);
+	counter(m, P "access_log_reopens_total", "Access-log file reopened (SIGHUP).", NULL,
+		st.reopens);
+}
+
 static struct srv_snap *snapshot_servers(struct pool *pool, size_t *n)
 {
 	struct srv_snap *sn;
@@ -544,5 +560,7 @@ void stats_metrics_render(const struct stats_sources *src, struct mtext *m)
 		render_sync(src->sync, m);
 	if (src->registry)
 		render_registry(src->registry, m);
+	if (src->alog && *src->alog)
+		render_access_log(*src->alog, m);
 	free(sn);
 }

@@ -15,6 +15,7 @@ struct workers;
 struct ha;
 struct sync;
 struct registry;
+struct alog;
 
 /* What a scrape reads.  Only cfg and pool are required; a NULL room
  * (standalone node, no registration, a unit test) leaves its families
@@ -26,7 +27,8 @@ struct stats_sources {
 	struct ha *ha;
 	struct sync *sync;
 	struct registry *registry;
-	uint64_t last_scrape_us; /* how long the previous scrape took to render */
+	struct alog *const *alog; /* the daemon's, opened after the listener; *alog NULL = off */
+	uint64_t last_scrape_us;  /* how long the previous scrape took to render */
 };
 
 /* The name of the [ha] election in labels and in status "instances". */

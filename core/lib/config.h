@@ -123,6 +123,7 @@ struct config {
 		uint64_t max_body_size;            /* 0 = unlimited -> 413 */
 		uint32_t grace_ms;                 /* SIGTERM: finish in-flight, default 5s */
 		unsigned threads;                  /* proxy threads (SO_REUSEPORT), default 1 */
+		char access_log[PATH_MAX];         /* off (default) | journal | stderr | /path */
 	} frontend;
 
 	struct {
@@ -138,8 +139,12 @@ struct config {
 		uint32_t health_timeout_ms;     /* default 1s (<= interval) */
 		unsigned rise;                  /* default 2 */
 		unsigned fall;                  /* default 3 */
-		unsigned max_idle;              /* idle keep-alive conns per server, default 64 */
-		enum cfg_balance balance;       /* default roundrobin */
+		unsigned max_idle; /* idle keep-alive conns per server, default 65535 */
+		unsigned max_ejection_percent; /* failed requests take out at most this share
+						* of the pool (at least 1 server), default 10 */
+		unsigned panic_threshold;      /* below this percent in rotation: use all
+						* servers, default 50, 0 = never */
+		enum cfg_balance balance;      /* default roundrobin */
 	} backend;
 
 	struct cfg_server *servers;

@@ -4,22 +4,63 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static enum log_level log_level = LOG_LVL_INFO;
 static const char *log_ident = "andromeda";
 static int log_timestamps = 1;
+static int log_journal_prefix;
 
 void log_set_level(enum log_level lvl) { log_level = lvl; }
 void log_set_ident(const char *ident) { log_ident = ident; }
 void log_set_timestamps(int on) { log_timestamps = on; }
+
+/* systemd sets JOURNAL_STREAM to "DEV:INO" of the stream it connected to
+ * stdout/stderr (systemd.exec(5)); stderr is journald only when it is
+ * still that very file (a shell redirection inherits the variable). */
+bool log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (!env || fstat(2, &st) < 0)
+		return false;
+	dev = strtoull(env, &end, 10);
+	if (end == env || *end != ':')
+		return false;
+	env = end + 1;
+	ino = strtoull(env, &end, 10);
+	if (end == env || *end)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_use_journal(bool on)
+{
+	log_journal_prefix = on;
+	if (on)
+		log_timestamps = 0; /* journald stamps each line itself */
+}
+
+/* The syslog priority of each level (sd-daemon.h SD_ERR .. SD_DEBUG). */
+int log_level_priority(enum log_level lvl)
+{
+	static const int prio[] = { 3, 4, 6, 7 };
+
+	return prio[lvl];
+}
 
 static void log_vline(enum log_level lvl, int err, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
 	char msg[1024];
 	char stamp[32] = "";
+	char prio[8] = "";
 
 	if (lvl > log_level)
 		return;
@@ -33,11 +74,15 @@ static void log_vline(enum log_level lvl, int err, const char *fmt, va_list ap)
 		snprintf(stamp, sizeof(stamp), "%02d:%02d:%02d.%03ld ", tm.tm_hour, tm.tm_min,
 			 tm.tm_sec, ts.tv_nsec / 1000000);
 	}
+	/* "<3>" first: journald takes it as the line's priority, so that
+	 * journalctl -p err shows the errors and nothing else. */
+	if (log_journal_prefix)
+		snprintf(prio, sizeof(prio), "<%d>", log_level_priority(lvl));
 	if (err)
-		fprintf(stderr, "%s%s: %s: %s: %s\n", stamp, log_ident, names[lvl], msg,
+		fprintf(stderr, "%s%s%s: %s: %s: %s\n", prio, stamp, log_ident, names[lvl], msg,
 			strerror(err));
 	else
-		fprintf(stderr, "%s%s: %s: %s\n", stamp, log_ident, names[lvl], msg);
+		fprintf(stderr, "%s%s%s: %s: %s\n", prio, stamp, log_ident, names[lvl], msg);
 }
 
 #define LOG_BODY(lvl, err)                    \

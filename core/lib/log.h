@@ -10,6 +10,7 @@
 #ifndef ANDROMEDA_LOG_H
 #define ANDROMEDA_LOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum log_level {
@@ -23,6 +24,15 @@ void log_set_level(enum log_level lvl);
 void log_set_ident(const char *ident);
 /* Prefix each line with the wall-clock time (off under systemd). */
 void log_set_timestamps(int on);
+/* Whether stderr is the journald stream systemd gave us (JOURNAL_STREAM
+ * names stderr's device and inode). */
+bool log_stderr_is_journal(void);
+/* Prefix every line with its priority, "<3>" for an error (sd-daemon.h),
+ * which journald reads as the line's priority; also turns the timestamps
+ * off.  main() calls log_use_journal(log_stderr_is_journal()). */
+void log_use_journal(bool on);
+/* The syslog priority of a level: 3 (err), 4 (warning), 6 (info), 7 (debug). */
+int log_level_priority(enum log_level lvl);
 
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -231,7 +231,8 @@ static void hc_complete(struct hcheck *hc, struct health_result *r)
 	if (r->cause == HC_OK)
 		pool_server_ok(pool, srv, true);
 	else
-		pool_server_failed(pool, srv, FAIL_CHECK);
+		pool_server_check_failed(pool, srv,
+					 r->cause == HC_CONNECT_TIMEOUT || r->cause == HC_TIMEOUT);
 }
 
 /* A check that could not start: no verdict, the next one at its time.

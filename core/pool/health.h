@@ -6,8 +6,9 @@
  * loop, so they never block the data path; each one opens a new connection
  * because a check must prove that the server still accepts connections.
  *
- * Results go to the pool (pool_server_ok / pool_server_failed with
- * FAIL_CHECK), which applies rise/fall and logs UP/DOWN transitions.  This
+ * Results go to the pool (pool_server_ok / pool_server_check_failed), which
+ * applies rise/fall and logs UP/DOWN transitions; a check that timed out
+ * while the server kept answering requests does not count (pool.h).  This
  * module logs one line when a server's check *cause* changes ("ok" ->
  * "http status 500"), never one per failed check.
  *

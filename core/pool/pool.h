@@ -27,6 +27,7 @@
 
 #include "config.h"
 #include "list.h"
+#include "outlier.h"
 
 struct pool;
 struct lb_ops;
@@ -72,6 +73,7 @@ struct server_thread {
 	struct list idle_conns; /* idle keep-alive backend connections */
 	unsigned nidle;
 	uint64_t requests; /* single writer (the thread), read by others */
+	uint64_t answered; /* responses completed (txn_report_ok), likewise */
 	uint64_t bytes_in, bytes_out;
 	bool req_failed; /* the thread's own: a failure was reported
 			  * since its last success (workers.c) */
@@ -101,6 +103,16 @@ struct server {
 	 * requests (a passing check does not excuse failing requests). */
 	unsigned consecutive_ok, consecutive_fail, consecutive_req_fail;
 	bool checked; /* at least one health check done */
+	/* Passive health (outlier.h), main thread: which timeouts counted,
+	 * whether failed requests (not checks) took it out, and whether it
+	 * was ever in rotation (eligible for panic mode; under the lock). */
+	struct outlier_state outlier;
+	bool ejected;
+	bool ever_up;
+	bool refuses;            /* atomic: its last counted failure was hard evidence
+				  * (refused, unreachable, reset, bad answer), not a
+				  * timeout: a DOWN server known dead, left out of panic */
+	uint64_t check_answered; /* server_answered() at the last check verdict */
 
 	/* Proxy state. */
 	unsigned inflight; /* atomic: slots in use, all threads */
@@ -136,6 +148,7 @@ static inline bool server_is_down(const struct server *s)
 unsigned server_queued(const struct server *s);
 unsigned server_idle(const struct server *s);
 uint64_t server_requests(const struct server *s);
+uint64_t server_answered(const struct server *s);
 /* A server's per-thread counters summed over its threads (relaxed reads,
  * like the above): what /metrics exports. */
 struct server_counters {
@@ -214,12 +227,45 @@ const char *pool_balance_name(const struct pool *pool); /* "roundrobin" ... */
 /* Number of servers eligible for new requests (main thread). */
 unsigned pool_count_usable(const struct pool *pool);
 
+/* Panic mode (docs/health-checks.md): fewer than [backend] panic_threshold
+ * percent of the eligible servers (not drained, in rotation at least once
+ * since added, and not DOWN with a refusal as the last word) are in
+ * rotation, so pool_next_server() balances across all eligible servers,
+ * DOWN ones included.  Any thread. */
+bool pool_in_panic(const struct pool *pool);
+/* The pool at a glance, for status (main thread). */
+struct pool_summary {
+	unsigned servers;     /* in the pool */
+	unsigned eligible;    /* not drained, ever in rotation */
+	unsigned in_rotation; /* UP and not drained */
+	unsigned ejected;     /* out of rotation by failed requests */
+	unsigned max_ejected; /* how many failed requests may take out at once */
+	bool panic;
+	uint64_t panic_since_ms; /* monotonic, 0 when not in panic */
+	uint64_t panics;         /* episodes since start */
+};
+void pool_get_summary(const struct pool *pool, struct pool_summary *out);
+/* "yes" (in rotation), "panic" (DOWN, but used: the pool is in panic) or
+ * "no" (main thread). */
+const char *server_rotation_name(const struct pool *pool, const struct server *srv);
+
 /* Report the outcome of a request or check.  Counts toward rise/fall and
  * changes health (notifying observers) when a threshold is crossed.
- * Passive failures (FAIL_CONNECT.. FAIL_PROTOCOL) and check failures both
- * count toward `fall`; only health checks count toward `rise`, except that
- * with no health check configured a successful request also counts. */
+ * Passive failures (FAIL_CONNECT.. FAIL_PROTOCOL) and check failures count
+ * toward `fall` apart; a timeout of a request counts only when it is not
+ * one of a burst (outlier.h), and failed requests take out at most
+ * max_ejection_percent of the pool (at least one server).  Only health
+ * checks count toward `rise`, except that with no health check configured
+ * a successful request also counts. */
 void pool_server_failed(struct pool *pool, struct server *srv, enum server_fail why);
+/* A failed active check (health.c).  timeout: it got no connection or no
+ * answer in time; such a check does not count toward `fall` when the
+ * server completed requests since the previous check (it is answering
+ * real traffic: congested, not dead).  Others count as FAIL_CHECK. */
+void pool_server_check_failed(struct pool *pool, struct server *srv, bool timeout);
+/* The same at a given monotonic time (ms, > 0): for tests. */
+void pool_server_failed_at(struct pool *pool, struct server *srv, enum server_fail why,
+			   uint64_t now_ms);
 void pool_server_ok(struct pool *pool, struct server *srv, bool from_check);
 /* Force health (e.g. replicated state); notifies on change. */
 void pool_server_set_health(struct pool *pool, struct server *srv, enum server_health h,

@@ -140,6 +140,7 @@ static int bconn_connect(struct txn *t, const struct bconn_cb *cb)
 
 int bconn_attach(struct txn *t, bool reuse_idle, const struct bconn_cb *cb)
 {
+	t->log.connect_start_ms = loop_now_ms(t->px->loop);
 	if (reuse_idle && bconn_take_idle(t, cb))
 		return 1;
 	return bconn_connect(t, cb);
@@ -191,6 +192,15 @@ void bconn_shutdown_write(struct bconn *bc)
 		shutdown(bc->fd, SHUT_WR);
 }
 
+/* No more requests for srv: removed, or DOWN outside panic mode (in
+ * panic a DOWN server still takes requests, so its connections stay). */
+static bool bconn_server_gone(struct proxy *px, const struct server *srv)
+{
+	if (__atomic_load_n(&srv->removed, __ATOMIC_RELAXED))
+		return true;
+	return server_is_down(srv) && !pool_in_panic(px->pool);
+}
+
 void bconn_release(struct bconn *bc, bool reusable)
 {
 	struct proxy *px = bc->px;
@@ -201,7 +211,7 @@ void bconn_release(struct bconn *bc, bool reusable)
 		return;
 	bc->txn = NULL;
 	th = &bc->srv->th[px->tid];
-	if (!reusable || px->stopping || server_is_down(bc->srv) || th->nidle >= max_idle) {
+	if (!reusable || px->stopping || th->nidle >= max_idle || bconn_server_gone(px, bc->srv)) {
 		bconn_close(bc);
 		return;
 	}

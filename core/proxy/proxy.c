@@ -173,6 +173,7 @@ int proxy_create_thread(struct proxy **out, struct loop *loop, struct pool *pool
 	list_init(&px->reap_bconns);
 	loop_timer_init(&px->reap_timer, reap_now, px);
 	list_init(&px->txns);
+	list_init(&px->waiting);
 	px->limits = (struct http_limits){ .max_head = cfg->frontend.max_header_size,
 					   .max_uri = cfg->frontend.max_uri_size,
 					   .max_body = cfg->frontend.max_body_size };

@@ -32,6 +32,8 @@
 struct tls_server;
 struct ssl_st;
 
+#define TXN_LOG_PATH_MAX 128 /* = ALOG_PATH_MAX (alog.h) */
+
 enum txn_state {
 	TXN_READING,    /* request head not complete */
 	TXN_QUEUED,     /* waiting for a slot on txn->srv */
@@ -49,6 +51,7 @@ struct txn_ops;  /* txn.h: the protocol of a client connection */
 struct bconn_cb; /* bconn.h: what a backend connection reports */
 struct tls_ctx;  /* tls_ctx.h: certificates of the TLS listeners */
 struct ssl_st;   /* OpenSSL's SSL: tls_conn.c's alone */
+struct alog;     /* alog.h: the access log */
 
 /* What a proxy thread of a group sends to the other threads: workers.c
  * implements it (proxy_create_thread), so that the proxy calls nothing of
@@ -100,9 +103,31 @@ struct txn {
 
 	struct loop_timer timer; /* queue_timeout, server_timeout */
 	uint64_t queued_ms;      /* when it joined the queue */
-	struct list qlink;       /* in srv->th[tid].queue while TXN_QUEUED */
+	uint64_t wait_since_ms;  /* when it first waited in px->waiting, 0 = never */
+	struct list qlink;       /* in srv->th[tid].queue while TXN_QUEUED, or in
+				  * px->waiting (srv NULL) */
 	struct list link;        /* in px->txns: the routing table */
 	struct txn *next_free;
+
+	/* For the access log (txn_log.c): times on the loop clock, 0 = not
+	 * reached; server, method and path only while px->alog is set. */
+	struct txn_log {
+		uint64_t connect_start_ms; /* the last connect attempt began */
+		uint64_t connected_ms;     /* a backend connection was ready */
+		uint64_t first_byte_ms;    /* the first response byte from the server */
+		uint64_t queue_ms;         /* time queued, every attempt */
+		uint64_t bytes_in;         /* request bytes from the client */
+		uint64_t bytes_out;        /* response bytes to the client */
+		unsigned status;           /* our own answer (0: the server's, if any) */
+		unsigned redispatches;     /* moved off a server that left rotation */
+		char who, phase;           /* termination (txn_ended), 0 = derived */
+		bool done;                 /* response (or tunnel) completed */
+		bool dispatched;
+		char server[CFG_NAME_MAX];
+		char method[16];
+		char path[TXN_LOG_PATH_MAX];
+		bool path_cut;
+	} log;
 };
 
 struct client {
@@ -182,13 +207,27 @@ struct proxy {
 	struct list reap_bconns; /* closed backend connections, likewise */
 	struct loop_timer reap_timer;
 	struct list txns;
+	struct list waiting; /* txns with no server to go to (none eligible):
+			      * TXN_QUEUED, srv NULL, linked by qlink */
 	struct txn *free_txns;
 	unsigned nfree_txns;
 	uint64_t next_txn_id;
 	uint32_t id_prefix;
 	struct http_limits limits;
 	struct proxy_stats stats;
+	struct alog *alog; /* [frontend] access_log; NULL = off */
 };
+
+/* Who ended t, and in which phase (0: from t's state), for the access
+ * log's termination state (docs/observability.md): the first cause set
+ * is kept.  Inline: every layer that ends a txn sets it. */
+static inline void txn_ended(struct txn *t, char who, char phase)
+{
+	if (t && !t->log.who) {
+		t->log.who = who;
+		t->log.phase = phase;
+	}
+}
 
 /* Free closed clients and backend connections once the current loop
  * iteration is over (proxy.c's reaper: a zero-delay timer runs after the

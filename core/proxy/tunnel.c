@@ -118,6 +118,7 @@ static void tunnel_update(struct txn *t)
 		t->cl_shut = true;
 	}
 	if (t->cl_shut && t->srv_shut) {
+		t->log.done = true;
 		tunnel_end(t);
 		return;
 	}
@@ -133,8 +134,10 @@ static void tunnel_update(struct txn *t)
 	bconn_want(t->bc, smask);
 }
 
-static void tunnel_broken(struct txn *t)
+/* who: 'C' the client's side failed, 'S' the server's. */
+static void tunnel_broken(struct txn *t, char who)
 {
+	txn_ended(t, who, 'D');
 	t->px->stats.aborted++;
 	tunnel_end(t);
 }
@@ -148,6 +151,7 @@ static int flush_to_client(struct txn *t)
 	if (pump_out(cl, cl->fd, t->rh, sent) < 0 || pump_out(cl, cl->fd, t->rs, sent) < 0)
 		rc = -1;
 	t->px->stats.bytes_out += *sent - before; /* the frontend's count too */
+	t->log.bytes_out += *sent - before;
 	return rc;
 }
 
@@ -159,18 +163,20 @@ static void tunnel_client_io(struct client *cl, unsigned events)
 
 	client_arm_timeout(cl, tunnel_timeout(t->px));
 	if ((events & LOOP_WRITE) && flush_to_client(t) < 0)
-		return tunnel_broken(t);
+		return tunnel_broken(t, 'C');
 	if (events & LOOP_READ) {
 		ssize_t n = pump_in(t->px, cl, cl->fd, &cl->in);
 
 		if (n == -1)
-			return tunnel_broken(t);
+			return tunnel_broken(t, 'C');
 		if (n == 0)
 			t->cl_eof = true;
-		else if (n > 0)
+		else if (n > 0) {
 			t->px->stats.bytes_in += (uint64_t)n;
+			t->log.bytes_in += (uint64_t)n;
+		}
 		if (pump_to_server(t) < 0)
-			return tunnel_broken(t);
+			return tunnel_broken(t, 'S');
 	}
 	tunnel_update(t);
 }
@@ -181,16 +187,18 @@ static void tunnel_backend_io(struct txn *t, unsigned events)
 
 	client_arm_timeout(cl, tunnel_timeout(t->px));
 	if ((events & LOOP_WRITE) && pump_to_server(t) < 0)
-		return tunnel_broken(t);
+		return tunnel_broken(t, 'S');
 	if (events & LOOP_READ) {
 		ssize_t n = pump_from_server(t);
 
 		if (n == -1)
-			return tunnel_broken(t);
+			return tunnel_broken(t, 'S');
 		if (n == 0)
 			t->srv_eof = true;
+		else if (n > 0 && !t->log.first_byte_ms)
+			t->log.first_byte_ms = loop_now_ms(t->px->loop);
 		if (flush_to_client(t) < 0)
-			return tunnel_broken(t);
+			return tunnel_broken(t, 'C');
 	}
 	tunnel_update(t);
 }
@@ -200,13 +208,17 @@ void tunnel_start(struct txn *t)
 	struct client *cl = t->cl;
 
 	cl->ops = &tunnel_ops;
+	if (t->log.connected_ms < t->log.connect_start_ms) /* mode tcp: just connected */
+		t->log.connected_ms = loop_now_ms(t->px->loop);
 	t->state = TXN_TUNNEL;
 	t->rs_ready = 0;
 	loop_timer_cancel(t->px->loop, &t->timer);
 	client_arm_timeout(cl, tunnel_timeout(t->px));
 	/* Whatever is buffered (the 101 head, early bytes) goes out first. */
-	if (flush_to_client(t) < 0 || pump_to_server(t) < 0)
-		return tunnel_broken(t);
+	if (flush_to_client(t) < 0)
+		return tunnel_broken(t, 'C');
+	if (pump_to_server(t) < 0)
+		return tunnel_broken(t, 'S');
 	tunnel_update(t);
 }
 
@@ -225,7 +237,11 @@ static void tunnel_accept(struct client *cl)
 }
 
 /* Idle too long (the tunnel's inactivity timeout). */
-static void tunnel_client_timeout(struct client *cl) { client_close(cl); }
+static void tunnel_client_timeout(struct client *cl)
+{
+	txn_ended(cl->txn, 'c', 'D');
+	client_close(cl);
+}
 
 /* No server for the connection: a byte stream has no way to say why, the
  * close is the answer. */

@@ -3,11 +3,13 @@
  * retries, and re-dispatch when a server fails.
  *
  *   READING --head--> dispatch --slot free--> CONNECTING --> SENDING
- *                        |                                     |
- *                        +--full--> QUEUED --slot--+           v
- *                                     |            |        WAITING --> RESPONDING --> done
- *                                 queue_timeout    +--> CONNECTING
- *                                   -> 503
+ *                      |  |                                    |
+ *                      |  +--full--> QUEUED --slot--+          v
+ *                      |               |            |       WAITING --> RESPONDING --> done
+ *                      |           queue_timeout    +--> CONNECTING
+ *                      |             -> 503
+ *                      +--no server--> QUEUED in px->waiting --a server comes back--> dispatch
+ *                                        (queue_timeout -> 503)
  *   Any backend failure before the client saw a byte goes back to
  *   dispatch (another server) when the request can be replayed safely.
  *
@@ -17,6 +19,7 @@
  * txn_bconn_cb. */
 #include "txn.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,7 @@
 #include "lb.h"
 #include "log.h"
 #include "redispatch.h"
+#include "txn_log.h"
 
 static void txn_timeout(struct loop *loop, struct loop_timer *tm);
 static void txn_slot_handoff(struct proxy *px, struct server *srv);
@@ -146,9 +150,14 @@ static void txn_unqueue(struct txn *t)
 {
 	struct server_thread *th;
 
-	if (!list_linked(&t->qlink) || !t->srv)
-		return; /* queued implies a server: the second test is for the analyzer */
+	if (!list_linked(&t->qlink))
+		return;
+	if (!t->srv) {
+		list_del(&t->qlink); /* in px->waiting */
+		return;
+	}
 	th = &t->srv->th[t->px->tid];
+	t->log.queue_ms += loop_now_ms(t->px->loop) - t->queued_ms;
 	list_del(&t->qlink);
 	AT_STORE(&th->queued, th->queued - 1);
 	queue_changed(th);
@@ -160,6 +169,8 @@ void txn_free(struct txn *t)
 
 	loop_timer_cancel(px->loop, &t->timer);
 	txn_unqueue(t);
+	if (px->alog)
+		txn_log_end(t);
 	txn_release_server(t, false);
 	if (t->failed_on)
 		server_put(t->failed_on);
@@ -223,6 +234,15 @@ static const struct bconn_cb txn_bconn_cb = {
 	.io = txn_backend_io,
 };
 
+/* A connect that failed before leaving this host: out of descriptors,
+ * memory or local ports.  The request may go elsewhere; the server is not
+ * blamed (docs/health-checks.md). */
+static bool local_error(int err)
+{
+	return err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM ||
+	       err == -EADDRNOTAVAIL || err == -EAGAIN;
+}
+
 /* Start t on t->srv with a slot it already holds. */
 static void txn_start(struct txn *t)
 {
@@ -232,7 +252,7 @@ static void txn_start(struct txn *t)
 	t->state = TXN_CONNECTING;
 	r = bconn_attach(t, t->cl->ops->reuse_backend, &txn_bconn_cb);
 	if (r < 0)
-		txn_backend_failed(t, FAIL_CONNECT, true);
+		txn_backend_failed(t, FAIL_CONNECT, !local_error(r));
 	else if (r > 0)
 		txn_connected(t);
 }
@@ -286,6 +306,47 @@ static void txn_slot_handoff(struct proxy *px, struct server *srv)
 	}
 }
 
+/* No server can take t (none in rotation and none for panic mode either:
+ * all drained, or registered and not checked yet): wait up to
+ * queue_timeout for one to come back (txn_pool_event) instead of failing
+ * at once. */
+static void txn_wait_for_server(struct txn *t)
+{
+	struct proxy *px = t->px;
+
+	/* Woken and back again: the deadline stays the first one's. */
+	if (!t->wait_since_ms) {
+		t->wait_since_ms = loop_now_ms(px->loop) | 1;
+		px->stats.queued++;
+	}
+	t->state = TXN_QUEUED;
+	list_add_tail(&px->waiting, &t->qlink);
+	loop_timer_arm_at(px->loop, &t->timer,
+			  t->wait_since_ms + px->cfg->backend.queue_timeout_ms);
+}
+
+/* A server came back (or was added, or enabled): the waiting requests go
+ * to dispatch again, oldest first. */
+static void txn_wake_waiting(struct proxy *px)
+{
+	struct list moved;
+	struct list *e;
+
+	if (list_empty(&px->waiting))
+		return;
+	/* Off the list first: a dispatch that finds no server puts its txn
+	 * back on px->waiting, which must not be this walk's list. */
+	list_init(&moved);
+	while ((e = list_pop_head(&px->waiting)))
+		list_add_tail(&moved, e);
+	while ((e = list_pop_head(&moved))) {
+		struct txn *t = list_entry(e, struct txn, qlink);
+
+		loop_timer_cancel(px->loop, &t->timer);
+		txn_dispatch(t, t->failed_on);
+	}
+}
+
 void txn_dispatch(struct txn *t, struct server *exclude)
 {
 	struct proxy *px = t->px;
@@ -299,10 +360,11 @@ void txn_dispatch(struct txn *t, struct server *exclude)
 	if (!srv && exclude)
 		srv = pool_next_server_get(px->pool, NULL, &key);
 	if (!srv) {
-		txn_fail(t, 503);
+		txn_wait_for_server(t);
 		return;
 	}
 	t->srv = srv;
+	txn_log_server(t, srv);
 	server_count(&srv->th[px->tid].requests, 1);
 	px->stats.requests++;
 	if (oldest_waiter(srv) < 0 && slot_take(srv)) {
@@ -373,6 +435,7 @@ void txn_backend_failed(struct txn *t, enum server_fail why, bool count_failure)
 		return;
 	}
 	server_put(srv);
+	txn_ended(t, why == FAIL_CONNECT_TMO || why == FAIL_RESPONSE_TMO ? 's' : 'S', 0);
 	txn_fail(t, redispatch_status(why));
 }
 
@@ -392,6 +455,7 @@ static void txn_timeout(struct loop *loop, struct loop_timer *tm)
 
 	if (t->state == TXN_QUEUED) {
 		txn_unqueue(t);
+		txn_ended(t, 's', 'Q');
 		txn_fail(t, 503);
 		return;
 	}
@@ -418,6 +482,7 @@ static bool txn_evacuate_one(struct proxy *px, struct server *srv, bool down)
 			server_count(&srv->th[px->tid].redispatched, 1);
 			server_put(srv);
 			px->stats.redispatched++;
+			t->log.redispatches++;
 			txn_dispatch(t, srv);
 			return true;
 		}
@@ -435,11 +500,21 @@ void txn_pool_event(struct pool *pool, struct server *srv, enum pool_event ev, v
 {
 	struct proxy *px = arg;
 	bool down = ev == POOL_SERVER_DOWN || ev == POOL_SERVER_REMOVED;
+	bool draining;
 
+	if (!down) {
+		/* Up, added, enabled: requests waiting for any server may go. */
+		txn_wake_waiting(px);
+	}
 	/* On proxy threads this runs from a message: drain is the main
 	 * thread's to write, and may have changed since. */
-	if (!down && !(ev == POOL_SERVER_DRAIN && __atomic_load_n(&srv->drain, __ATOMIC_RELAXED)))
+	draining = ev == POOL_SERVER_DRAIN && __atomic_load_n(&srv->drain, __ATOMIC_RELAXED);
+	if (!down && !draining)
 		return;
+	/* In panic mode a server that went DOWN still takes requests: what
+	 * is in flight on it stays (a POST there would otherwise get 502). */
+	if (ev == POOL_SERVER_DOWN && pool_in_panic(pool))
+		down = false;
 	if (down)
 		bconn_close_idle(px, srv);
 	/* Restart the scan after each change: handling one txn can free
@@ -466,6 +541,8 @@ void txn_report_ok(struct proxy *px, struct server *srv)
 {
 	struct server_thread *th;
 
+	/* Read by the health checks: a server answering requests is alive. */
+	server_count(&srv->th[px->tid].answered, 1);
 	if (px->tid == 0 || !px->msgs) {
 		pool_server_ok(px->pool, srv, false);
 		return;

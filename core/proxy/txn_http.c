@@ -22,6 +22,7 @@
 #include "log.h"
 #include "tunnel.h"
 #include "txn.h"
+#include "txn_log.h"
 
 static void response_flush(struct txn *t);
 static void backend_send(struct txn *t);
@@ -64,6 +65,9 @@ static void txn_http_error(struct client *cl, unsigned status)
 		client_close(cl);
 		return;
 	}
+	/* 408: the client was too slow; 4xx: we refused the request; a 5xx
+	 * not set by txn.c: we lacked a resource (a buffer). */
+	txn_ended(t, (char)(status == 408 ? 'c' : status < 500 ? 'P' : 'R'), 0);
 	if (status >= 500)
 		px->stats.errors_5xx++;
 	else
@@ -78,8 +82,11 @@ static void txn_http_error(struct client *cl, unsigned status)
 				buf_room(&px->bufs, cl->out));
 	if (n > 0)
 		cl->out->tail += (uint32_t)n;
-	if (t)
+	if (t) {
+		t->log.status = status;
+		t->log.bytes_out += n > 0 ? (uint64_t)n : 0;
 		txn_free(t);
+	}
 	cl->txn = NULL;
 	client_send_and_close(cl);
 }
@@ -133,6 +140,7 @@ static int request_body_move(struct txn *t)
 			return -(int)t->req.status;
 		buf_append(&px->bufs, t->rq, buf_start(cl->in), used);
 		buf_consume(cl->in, (uint32_t)used);
+		t->log.bytes_in += used;
 		if (r == HTTP_MSG_DONE)
 			t->req_done = true;
 	}
@@ -164,6 +172,9 @@ static void request_head_done(struct txn *t, size_t used)
 	int n, err;
 
 	request_id(t, head);
+	t->log.bytes_in += used;
+	if (px->alog)
+		txn_log_request(t, head);
 	t->idempotent = http_method_idempotent(t->req.method);
 	if (!(t->rq = buf_get(&px->bufs))) {
 		txn_http_error(cl, 503);
@@ -296,6 +307,7 @@ static void txn_http_readable(struct client *cl)
 
 static void txn_http_connected(struct txn *t)
 {
+	t->log.connected_ms = loop_now_ms(t->px->loop);
 	t->state = TXN_SENDING;
 	backend_send(t); /* asks for LOOP_WRITE only if the socket is full */
 }
@@ -376,6 +388,8 @@ static void response_finish(struct txn *t)
 		t->req.keep_alive && t->rsp.keep_alive && !t->rsp.body_until_eof && t->req_done;
 	bool reuse = t->bc_reusable && t->req_done && t->rq_sent == buf_len(t->rq) &&
 		     (!t->rs || buf_len(t->rs) == 0);
+
+	t->log.done = true;
 
 	t->px->stats.responses++;
 	t->px->stats.responses_by_class[t->rsp.status / 100 < 6 ? t->rsp.status / 100 : 0]++;
@@ -469,6 +483,7 @@ static void response_process(struct txn *t)
 		if (r == HTTP_ERROR) {
 			txn_report_failed(t->px, t->srv, FAIL_PROTOCOL);
 			t->px->stats.aborted++;
+			txn_ended(t, 'S', 0);
 			client_close(cl);
 			return;
 		}
@@ -497,6 +512,7 @@ static void backend_eof(struct txn *t, int err)
 	if (t->rsp_started || t->rsp_head_done) {
 		txn_report_failed(t->px, t->srv, FAIL_PROTOCOL);
 		t->px->stats.aborted++;
+		txn_ended(t, 'S', 0);
 		client_close(t->cl);
 		return;
 	}
@@ -532,6 +548,8 @@ static void backend_recv(struct txn *t)
 		return;
 	}
 	t->rs->tail += (uint32_t)n;
+	if (!t->log.first_byte_ms)
+		t->log.first_byte_ms = loop_now_ms(px->loop);
 	server_count(&t->srv->th[px->tid].bytes_out, (uint64_t)n);
 	loop_timer_arm(px->loop, &t->timer, px->cfg->backend.server_timeout_ms);
 	response_process(t);
@@ -576,6 +594,7 @@ static void response_flush(struct txn *t)
 			uint32_t m = t->rh ? buf_len(t->rh) : 0;
 
 			t->px->stats.bytes_out += (uint64_t)n;
+			t->log.bytes_out += (uint64_t)n;
 			t->rsp_started = true;
 			client_arm_timeout(cl, t->px->cfg->frontend.client_timeout_ms);
 			if (t->rh) {
@@ -642,6 +661,7 @@ static void txn_http_client_timeout(struct client *cl)
 		txn_http_error(cl, 408);
 		return;
 	}
+	txn_ended(t, 'c', 0);
 	client_close(cl); /* idle (keep-alive, nothing sent), or not reading */
 }
 
@@ -657,6 +677,7 @@ static void txn_http_timeout(struct txn *t)
 		/* The client already has part of the answer: cut it. */
 		txn_report_failed(t->px, t->srv, FAIL_RESPONSE_TMO);
 		t->px->stats.aborted++;
+		txn_ended(t, 's', 0);
 		client_close(t->cl);
 		break;
 	default:

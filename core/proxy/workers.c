@@ -273,7 +273,9 @@ static void forward_event(struct pool *pool, struct server *srv, enum pool_event
 {
 	struct workers *ws = arg;
 
-	if (ev != POOL_SERVER_DOWN && ev != POOL_SERVER_REMOVED && ev != POOL_SERVER_DRAIN)
+	/* UP, ADDED and DRAIN (off) wake requests waiting for any server. */
+	if (ev != POOL_SERVER_DOWN && ev != POOL_SERVER_REMOVED && ev != POOL_SERVER_DRAIN &&
+	    ev != POOL_SERVER_UP && ev != POOL_SERVER_ADDED)
 		return;
 	for (unsigned i = 1; i < ws->n; i++)
 		if (ws->w[i].running)
@@ -458,6 +460,12 @@ int workers_create(struct workers **out, struct loop *main_loop, struct pool *po
 	}
 	*out = ws;
 	return 0;
+}
+
+void workers_set_access_log(struct workers *ws, struct alog *a)
+{
+	for (unsigned i = 0; i < ws->n; i++)
+		ws->w[i].px->alog = a;
 }
 
 int workers_start(struct workers *ws)

@@ -25,6 +25,7 @@ struct workers;
 struct loop;
 struct pool;
 struct config;
+struct alog;
 
 /* Load the certificates of the TLS listeners (before privileges are
  * dropped: keys are often readable by root only), create the proxies (and
@@ -37,6 +38,9 @@ int workers_create(struct workers **out, struct loop *main_loop, struct pool *po
  * privileges: capabilities are per thread on Linux, and threads inherit
  * the creator's.  Returns 0 or -errno (logged). */
 int workers_start(struct workers *ws);
+/* Give every proxy the access log (alog.h; NULL = off).  Before
+ * workers_start: the threads read it without a lock. */
+void workers_set_access_log(struct workers *ws, struct alog *a);
 /* Graceful stop on every thread; done() once all have drained. */
 void workers_shutdown(struct workers *ws, void (*done)(void *arg), void *arg);
 /* Stop and join the threads, destroy the proxies. */

@@ -44,7 +44,7 @@ write_conf() {
 }
 
 # switch_to ALGO: rewrite the file, reload, wait until status shows it.
-balance_is() { [[ "$(lab_status_json | jq -r .backend.balance)" == "$1" ]]; }
+balance_is() { [[ "$(lab_status_json | jq -r .pool.balance)" == "$1" ]]; }
 switch_to() {
 	write_conf "$1"
 	lab_kill andromeda HUP

@@ -11,7 +11,8 @@
 #                  (weight 256 next to two good fakesrvs of weight 1, so
 #                  nearly every request tries it first) and removed after:
 #                  status each client gets, the connection closed, the
-#                  failure counted and the server down after `fall`, the
+#                  failure counted and the server down after `fall` (a
+#                  burst of timeouts counts once: never-answer stays up), the
 #                  backend connection closed, memory bounded
 #   the end        still serving, no more fds than at the start (+ margin),
 #                  exit 0 on SIGTERM, no sanitizer report
@@ -347,6 +348,19 @@ fall_check() {
 	check "$1: marked down after $FALL failures in a row (state $(srv_field bad state), failures $(srv_field bad failures))" false
 }
 
+# burst_check MODE: FALL hostile requests that time out together are one
+# piece of evidence (issue 19, docs/health-checks.md "Passive health"):
+# each is counted, but the server stays in rotation.
+burst_check() {
+	local f0
+	lab_wait_for 8 lab_server_state_is bad up
+	f0=$(srv_field bad failures)
+	abuse -p "POST /bad HTTP/1.1\r\n${H}X-Test-Id: burst\r\n$POST_TAIL" --parallel "$FALL" --wait 4000 >/dev/null
+	check_ge "$1: the timeouts of the burst are counted" "$(srv_field bad failures)" $((f0 + 1))
+	check "$1: $FALL timeouts together do not take it out (a burst counts once)" \
+		lab_holds 1 lab_server_state_is bad up
+}
+
 # Each hostile answer's connection is closed by the proxy in the end.
 backend_conns_closed() {
 	check "$1: the proxy closed every hostile backend connection" lab_wait_for 4 bad_active_is 0
@@ -377,7 +391,7 @@ check_ge "never-answer: the failure is counted" "$(srv_field bad failures)" 1
 out=$(abuse -p "GET /bad HTTP/1.1\r\n${H}\r\n" --wait 5000)
 check_eq "never-answer: a GET gets 200 from a good server after the timeout" "200|be" \
 	"$(field statuses "$out")|$(field server "$out" | cut -c1-2)"
-fall_check never-answer
+burst_check never-answer
 backend_conns_closed never-answer
 bad_stop never-answer
 

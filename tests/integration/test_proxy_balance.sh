@@ -41,7 +41,7 @@ backend_requests() {
 	lab_exec client curl -s --max-time 2 "http://$(lab_be_ip "$1")/stats" | jq -r .requests
 }
 
-balance_is() { [[ "$(lab_status_json | jq -r .backend.balance)" == "$1" ]]; }
+balance_is() { [[ "$(lab_status_json | jq -r .pool.balance)" == "$1" ]]; }
 
 # load: 300 GETs over 6 parallel keep-alive streams; prints the requests
 # each backend got "b1 b2 b3".
@@ -75,7 +75,7 @@ done
 write_conf source
 require "andromeda starts (balance = source)" lab_start_andromeda "$LAB_DIR/lb.conf"
 check "all 3 servers up" lab_wait_for 5 lab_all_up 3
-check "status --json: backend.balance = source" balance_is source
+check "status --json: pool.balance = source" balance_is source
 declare -A home
 for ((i = 1; i <= NCLIENTS; i++)); do
 	home[$i]=$(backend_of "$i")
@@ -100,7 +100,7 @@ check_eq "client 1 is back on $gone" "$gone" "$(backend_of 1)"
 # --- leastconn (by reload) ---------------------------------------------------
 write_conf leastconn
 lab_kill andromeda HUP
-check "after a reload, backend.balance = leastconn" lab_wait_for 5 balance_is leastconn
+check "after a reload, pool.balance = leastconn" lab_wait_for 5 balance_is leastconn
 read -r lc1 lc2 lc3 <<<"$(load)"
 lab_log "leastconn: be1 (slow) $lc1, be2 $lc2, be3 $lc3"
 check_eq "leastconn: 300 requests" 300 "$((lc1 + lc2 + lc3))"
@@ -111,7 +111,7 @@ check "leastconn: the slow be1 got under 15% ($lc1 of 300)" test "$lc1" -lt 45
 # --- roundrobin (by reload), the same load -----------------------------------
 write_conf roundrobin
 lab_kill andromeda HUP
-check "after a reload, backend.balance = roundrobin" lab_wait_for 5 balance_is roundrobin
+check "after a reload, pool.balance = roundrobin" lab_wait_for 5 balance_is roundrobin
 read -r rr1 rr2 rr3 <<<"$(load)"
 lab_log "roundrobin: be1 (slow) $rr1, be2 $rr2, be3 $rr3"
 check "roundrobin: the slow be1 got its third ($rr1 of 300)" test "$rr1" -ge 95 -a "$rr1" -le 105

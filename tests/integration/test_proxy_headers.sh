@@ -2,7 +2,8 @@
 # The headers the proxy adds (docs/http.md): Via on forwarded requests and
 # on responses (RFC 9110 7.6.3), appended to a Via received; X-Request-Id
 # on every response: a proxied 200 (the same id the backend was sent, or
-# the client's own), a 503 from a pool with nothing in rotation, a 400;
+# the client's own), a 503 from a pool with nothing in rotation (after
+# waiting queue_timeout for a server to come back), a 400;
 # and `via = no` (applied by a reload): no Via of ours either way, the id
 # still there.  The backend is fakesrv, whose /headers echoes the request
 # head it received.
@@ -15,7 +16,8 @@ write_conf() {
 	{
 		lab_node_conf lb1
 		printf '[frontend]\nlisten = %s:80\nvia = %s\n\n' "$LAB_LB_IP" "$1"
-		printf '[backend]\nhealth_check = /healthz\nhealth_interval = 500ms\nrise = 1\nfall = 3\n\n'
+		printf '[backend]\nhealth_check = /healthz\nhealth_interval = 500ms\nrise = 1\nfall = 3\n'
+		printf 'queue_timeout = 500ms\n\n'
 		lab_servers_conf 1
 	} >"$LAB_DIR/lb.conf"
 }

@@ -82,7 +82,9 @@ write_conf() {
 		lab_node_conf lb1
 		printf '[frontend]\nlisten = %s:80\nmode = %s\n\n' "$LAB_LB_IP" "${4:-http}"
 		printf '[backend]\nhealth_check = /healthz\nhealth_interval = %s\n' "${2:-200ms}"
-		printf 'health_timeout = 200ms\nrise = 1\nfall = 2\nretries = 0\n\n'
+		printf 'health_timeout = 200ms\nrise = 1\nfall = 2\nretries = 0\n'
+		# No server: a request waits queue_timeout for one, then 503.
+		printf 'queue_timeout = 1s\n\n'
 		printf '[server be1]\naddress = %s:443\ntls = yes\ntls_ca = %s\n' "$BE_IP" "$1"
 		printf 'tls_sni = %s\ntls_verify = %s\n' "$NAME" "${3:-yes}"
 	} >"$LAB_DIR/lb.conf"

@@ -1,6 +1,6 @@
 /* fakesrv.c - a fake HTTP/1.1 (or TCP echo) backend that says who it is.
  *
- *   fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [-g GATEFILE] [-d MS] [--tcp]
+ *   fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [-g GATEFILE] [-k N] [-d MS] [--tcp]
  *
  * -d MS: every request (not /healthz, /stats) waits MS more before its
  * answer, on top of delay=: a slow server (tests/bench/balance.sh).
@@ -24,6 +24,9 @@
  * /healthz and /stats are not counted in requests or inflight: health
  * checks must not disturb what the tests measure.  A request is in flight
  * from its head until its response starts.
+ * -k N (--max-requests): close a connection after its N-th answer
+ * (Connection: close), as nginx's keepalive_requests, so a balancer has
+ * to open new connections all the time under load.
  * Malformed requests get 400 (or 505 for an unknown HTTP version) and the
  * connection is closed.
  *
@@ -66,9 +69,10 @@ struct srv {
 	char name[NAME_MAX_LEN];
 	int logfd; /* -1: no POST log */
 	bool tcp;
-	const char *gate;     /* -g: hold=1 waits for this file */
-	unsigned delay_ms;    /* -d: added to every request's delay= */
-	pthread_mutex_t lock; /* guards the counters below */
+	const char *gate;      /* -g: hold=1 waits for this file */
+	unsigned max_requests; /* -k: per connection, 0 = no limit */
+	unsigned delay_ms;     /* -d: added to every request's delay= */
+	pthread_mutex_t lock;  /* guards the counters below */
 	uint64_t requests, posts;
 	unsigned inflight, inflight_max;
 };
@@ -76,7 +80,8 @@ struct srv {
 struct conn {
 	struct srv *srv;
 	int fd;
-	size_t len; /* bytes in buf */
+	unsigned served; /* requests answered on this connection */
+	size_t len;      /* bytes in buf */
 	char buf[BUF_SIZE];
 };
 
@@ -506,7 +511,8 @@ static int serve_upgrade(struct conn *c, struct req *r)
 static int serve(struct conn *c, struct req *r)
 {
 	bool ka10 = r->minor == 0 && r->conn_keepalive && !r->conn_close;
-	bool close_it = r->conn_close || (r->minor == 0 && !r->conn_keepalive);
+	bool close_it = r->conn_close || (r->minor == 0 && !r->conn_keepalive) ||
+			(c->srv->max_requests && ++c->served >= c->srv->max_requests);
 	bool head_only = !strcmp(r->method, "HEAD");
 	bool has_body = r->chunked || (r->has_cl && r->cl > 0);
 	bool post = !strcmp(r->method, "POST") || !strcmp(r->method, "PUT");
@@ -637,7 +643,7 @@ static void accept_loop(struct srv *s, int lfd)
 			close(fd);
 			continue;
 		}
-		c->srv = s, c->fd = fd, c->len = 0;
+		c->srv = s, c->fd = fd, c->len = 0, c->served = 0;
 		if (pthread_create(&t, &attr, conn_thread, c)) {
 			perror("fakesrv: pthread_create");
 			close(fd);
@@ -676,13 +682,14 @@ static int listen_on(const char *spec)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [-g GATEFILE] [-d MS] [--tcp]\n");
+		"usage: fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [-g GATEFILE] [-k N] [-d MS] [--tcp]\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "tcp", no_argument, NULL, 't' },
+		{ "max-requests", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -691,7 +698,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
 	int opt, lfd;
 
-	while ((opt = getopt_long(argc, argv, "l:n:o:g:d:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:n:o:g:k:d:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			listen_spec = optarg;
@@ -710,6 +717,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			s.tcp = true;
+			break;
+		case 'k':
+			s.max_requests = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'h':
 			usage(stdout);

@@ -186,7 +186,7 @@ Test(config, defaults)
 	cr_expect_eq(cfg.backend.health_timeout_ms, 1000);
 	cr_expect_eq(cfg.backend.rise, 2);
 	cr_expect_eq(cfg.backend.fall, 3);
-	cr_expect_eq(cfg.backend.max_idle, 64);
+	cr_expect_eq(cfg.backend.max_idle, 65535);
 	cr_expect_eq(cfg.servers[0].weight, 1);
 	cr_expect_not(cfg.ha.enabled);
 	cr_expect_eq(cfg.ha.advert_interval_ms, 1000);

@@ -643,14 +643,15 @@ static json_t *find_server(json_t *arr, const char *name)
 
 Test(ctl_pool, servers_lists_every_field_in_order)
 {
-	static const char *const keys[] = { "name",     "address",  "source", "state",
-					    "weight",   "inflight", "queued", "requests",
-					    "failures", "idle" };
+	static const char *const keys[] = { "name",     "address",  "source",   "state",
+					    "weight",   "inflight", "queued",   "requests",
+					    "failures", "idle",     "rotation", "ejected" };
 	json_t *r = ask("servers\n");
-	json_t *web1 = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "name",
-				 "web1", "address", "198.18.0.21:80", "source", "static", "state",
-				 "up", "weight", 2, "inflight", 3, "queued", 1, "requests", 1234,
-				 "failures", 5, "idle", 2);
+	json_t *web1 =
+		json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:b}", "name",
+			  "web1", "address", "198.18.0.21:80", "source", "static", "state", "up",
+			  "weight", 2, "inflight", 3, "queued", 1, "requests", 1234, "failures", 5,
+			  "idle", 2, "rotation", "yes", "ejected", 0);
 	json_t *web2 = find_server(r, "web2");
 	void *it = json_object_iter(json_array_get(r, 0));
 
@@ -662,6 +663,7 @@ Test(ctl_pool, servers_lists_every_field_in_order)
 		cr_assert_str_eq(json_object_iter_key(it), keys[i]);
 	cr_assert_str_eq(json_string_value(json_object_get(web2, "source")), "registered");
 	cr_assert_str_eq(json_string_value(json_object_get(web2, "state")), "down");
+	cr_assert_str_eq(json_string_value(json_object_get(web2, "rotation")), "no");
 	json_decref(r);
 	json_decref(web1);
 }
@@ -702,11 +704,17 @@ Test(ctl_pool, unknown_server_and_bad_usage)
 
 Test(ctl_pool, status_provider_adds_servers)
 {
-	json_t *r, *want = ctl_pool_servers_json(pool);
+	json_t *r, *want = ctl_pool_servers_json(pool), *p;
 
 	/* ctl_pool_register (in the fixture) added the provider. */
 	r = ask("status\n");
 	cr_assert(json_equal(json_object_get(r, "servers"), want));
+	/* web1 up, web2 registered and never up: 1 of 1 eligible in rotation. */
+	p = json_object_get(r, "pool");
+	cr_assert(json_is_false(json_object_get(p, "panic")), "%s", json_dumps(p, 0));
+	cr_assert_eq(json_integer_value(json_object_get(p, "in_rotation")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(p, "eligible")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(p, "max_ejected")), 1);
 	json_decref(r);
 	json_decref(want);
 }
@@ -790,17 +798,17 @@ Test(andromedactl, servers_human_table)
 {
 	char *argv[] = { NULL, "-s", path, "servers", NULL }, *out, *err;
 	const char *header =
-		"NAME  ADDRESS           SOURCE      STATE  WEIGHT  INFLIGHT  QUEUED  REQUESTS  FAILURES  IDLE\n";
+		"NAME  ADDRESS           SOURCE      STATE  WEIGHT  INFLIGHT  QUEUED  REQUESTS  FAILURES  IDLE  ROTATION  EJECTED\n";
 
 	cr_assert_eq(run_ctl(argv, &out, &err), 0, "stderr: %s", err);
 	cr_assert_eq(strncmp(out, header, strlen(header)), 0, "got:\n%s", out);
 	cr_assert_not_null(
 		strstr(out,
-		       "\nweb1  198.18.0.21:80    static      up          2         3       1      1234         5     2\n"),
+		       "\nweb1  198.18.0.21:80    static      up          2         3       1      1234         5     2  yes       no\n"),
 		"got:\n%s", out);
 	cr_assert_not_null(
 		strstr(out,
-		       "\nweb2  198.18.0.22:8080  registered  down        1         0       0         0         0     0\n"),
+		       "\nweb2  198.18.0.22:8080  registered  down        1         0       0         0         0     0  no        no\n"),
 		"got:\n%s", out);
 	free(out);
 	free(err);

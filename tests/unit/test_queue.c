@@ -163,6 +163,7 @@ static void start_proxy(unsigned maxconn, uint32_t queue_timeout_ms)
 	cfg.backend.rise = 2;
 	cfg.backend.fall = 3;
 	cfg.backend.max_idle = 8;
+	cfg.backend.panic_threshold = 50;
 	snprintf(ep.text, sizeof(ep.text), "127.0.0.1:%d", bport);
 	cr_assert_eq(loop_create(&loop), 0);
 	pool = pool_create(&cfg);
@@ -251,17 +252,71 @@ Test(queue, queue_timeout_answers_503, .timeout = 20)
 	cr_assert_eq(jobs[0].status, 200);
 }
 
-Test(queue, no_server_in_rotation_answers_503_at_once, .timeout = 20)
+/* Panic mode: with its only server DOWN the pool still uses it (Envoy's
+ * panic threshold) instead of answering 503 (issue 19). */
+Test(queue, a_down_server_still_serves_in_panic_mode, .timeout = 20)
 {
 	pthread_t th;
 	struct client_job job;
-	/* A queue timeout longer than the test may run (its 20 s): a 503 at
-	 * all shows that the request did not wait for it. */
+
 	start_proxy(4, 60000);
 	pool_server_set_health(pool, srv, SRV_DOWN, "test");
+	cr_assert(pool_in_panic(pool));
 	job.port = ntohs(cfg.frontend.listen.sin.sin_port);
+	pthread_create(&th, NULL, client_main, &job);
+	run_until(one_inflight);
+	sem_post(&be.release);
+	while (pthread_tryjoin_np(th, NULL) != 0)
+		loop_run_once(loop, 10);
+	cr_assert_eq(job.status, 200, "a DOWN server in panic mode: got %d", job.status);
+}
+
+static bool one_waiting_for_a_server(void)
+{
+	struct proxy_stats st;
+
+	proxy_get_stats(px, &st);
+	return st.queued == 1;
+}
+
+/* No server can take the request (the only one is drained): it waits for
+ * one to come back instead of a 503 at once, and goes when it does. */
+Test(queue, no_server_waits_in_the_queue_until_one_is_back, .timeout = 20)
+{
+	pthread_t th;
+	struct client_job job;
+
+	start_proxy(4, 60000);
+	pool_server_set_drain(pool, srv, true);
+	job.port = ntohs(cfg.frontend.listen.sin.sin_port);
+	pthread_create(&th, NULL, client_main, &job);
+	run_until(one_waiting_for_a_server);
+	for (int i = 0; i < 20; i++)
+		loop_run_once(loop, 10);
+	cr_assert_eq(srv->inflight, 0, "a drained server got the request");
+	cr_assert_neq(pthread_tryjoin_np(th, NULL), 0, "answered while no server could take it");
+	pool_server_set_drain(pool, srv, false);
+	run_until(one_inflight);
+	sem_post(&be.release);
+	while (pthread_tryjoin_np(th, NULL) != 0)
+		loop_run_once(loop, 10);
+	cr_assert_eq(job.status, 200, "got %d", job.status);
+}
+
+Test(queue, no_server_for_queue_timeout_answers_503, .timeout = 20)
+{
+	pthread_t th;
+	struct client_job job;
+	uint64_t t0;
+
+	start_proxy(4, 300);
+	pool_server_set_drain(pool, srv, true);
+	job.port = ntohs(cfg.frontend.listen.sin.sin_port);
+	t0 = loop_clock_ms();
 	pthread_create(&th, NULL, client_main, &job);
 	while (pthread_tryjoin_np(th, NULL) != 0)
 		loop_run_once(loop, 10);
-	cr_assert_eq(job.status, 503, "503 must not wait for a timeout");
+	cr_assert_eq(job.status, 503, "got %d", job.status);
+	cr_assert_geq(loop_clock_ms() - t0, 290, "503 before queue_timeout");
+	cr_assert_eq(srv->inflight, 0);
 }

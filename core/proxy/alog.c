@@ -1,0 +1,455 @@
+/* alog.c - the access log: the line's format (pure), the per-thread
+ * record buffers and the writer thread (alog.h).  The only file that
+ * talks to journald's native protocol (sd_journal_sendv). */
+#include "alog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+
+#define ALOG_OUT_SIZE  (64 * 1024) /* the writer's output buffer */
+#define ALOG_FILE_MODE 0640
+
+/* ---- the line (pure) ---- */
+
+int alog_dest_parse(const char *v)
+{
+	if (!v || !strcmp(v, "off") || !v[0])
+		return ALOG_OFF;
+	if (!strcmp(v, "journal"))
+		return ALOG_JOURNAL;
+	if (!strcmp(v, "stderr"))
+		return ALOG_STDERR;
+	return v[0] == '/' ? ALOG_FILE : -1;
+}
+
+size_t alog_escape(const char *in, size_t len, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 4 <= cap; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c > 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '%';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	if (cap)
+		out[o < cap ? o : cap - 1] = 0;
+	return o;
+}
+
+/* "2026-12-06T23:01:11.123Z" */
+static void iso_time(uint64_t unix_ms, char *out, size_t cap)
+{
+	time_t s = (time_t)(unix_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(unix_ms % 1000));
+}
+
+static const char *or_dash(const char *s) { return s && s[0] ? s : "-"; }
+
+size_t alog_format(const struct alog_rec *r, const char *frontend, char *out, size_t cap)
+{
+	char when[64], path[3 * ALOG_PATH_MAX + 4] = "-", status[12] = "-";
+	int n;
+
+	iso_time(r->start_ms, when, sizeof(when));
+	if (!r->tcp && r->path[0]) {
+		size_t k = alog_escape(r->path, strnlen(r->path, ALOG_PATH_MAX), path,
+				       sizeof(path) - 3);
+
+		if (r->path_cut)
+			memcpy(path + k, "...", 4);
+	}
+	if (r->status)
+		snprintf(status, sizeof(status), "%u", r->status);
+	n = snprintf(out, cap,
+		     "%s client=%s id=%s frontend=%s server=%s method=%s path=\"%s\" status=%s "
+		     "bytes_in=%" PRIu64 " bytes_out=%" PRIu64 " queue_ms=%d connect_ms=%d "
+		     "first_byte_ms=%d total_ms=%d retries=%u redispatches=%u term=%s",
+		     when, or_dash(r->client), or_dash(r->id), or_dash(frontend),
+		     or_dash(r->server), r->tcp ? "-" : or_dash(r->method), path, status,
+		     r->bytes_in, r->bytes_out, r->queue_ms, r->connect_ms, r->first_byte_ms,
+		     r->total_ms, r->retries, r->redispatches, r->term);
+	if (n < 0)
+		return 0;
+	return (size_t)n < cap ? (size_t)n : cap ? cap - 1 : 0;
+}
+
+/* ---- buffers and the writer ---- */
+
+struct alog_slot {
+	pthread_mutex_t lock; /* the proxy thread's and the writer's */
+	struct alog_rec *fill;
+	unsigned n;
+	uint64_t dropped;
+} __attribute__((aligned(64)));
+
+struct alog {
+	enum alog_dest dest;
+	char path[PATH_MAX];
+	char frontend[CFG_ADDR_TEXT_MAX];
+	int fd;
+	bool prio_prefix; /* stderr is journald's stream: "<6>" first */
+	pthread_t thread;
+	pthread_mutex_t lock; /* stop, reopen, kicked, with cond */
+	pthread_cond_t cond;
+	bool stop, reopen, kicked, running;
+	/* The writer's own. */
+	struct alog_rec *spare;
+	char *out;
+	size_t outlen;
+	unsigned outlines;
+	struct log_limit err_limit, drop_limit;
+	uint64_t dropped_seen; /* the threads' drops already reported */
+	/* Atomic: read by alog_get_stats. */
+	uint64_t lines, dropped, reopens;
+	unsigned nslots;
+	struct alog_slot slots[];
+};
+
+static void count(uint64_t *c, uint64_t n) { __atomic_add_fetch(c, n, __ATOMIC_RELAXED); }
+
+static void write_failed(struct alog *a, int err, const char *what)
+{
+	uint64_t more = 0;
+
+	if (log_limit_ok(&a->err_limit, loop_clock_ms(), LOG_LIMIT_SHORT_MS, &more))
+		log_errno(-err, "access log: cannot %s %s (%" PRIu64 " more)", what,
+			  a->dest == ALOG_FILE ? a->path : "stderr", more);
+}
+
+static void out_flush(struct alog *a)
+{
+	size_t off = 0;
+
+	while (off < a->outlen) {
+		ssize_t n = write(a->fd, a->out + off, a->outlen - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			write_failed(a, n < 0 ? errno : EIO, "write to");
+			count(&a->dropped, a->outlines);
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (off == a->outlen)
+		count(&a->lines, a->outlines);
+	a->outlen = 0;
+	a->outlines = 0;
+}
+
+static void emit_line(struct alog *a, const struct alog_rec *r)
+{
+	if (ALOG_OUT_SIZE - a->outlen < ALOG_LINE_MAX + 8)
+		out_flush(a);
+	if (a->prio_prefix) {
+		memcpy(a->out + a->outlen, "<6>", 3);
+		a->outlen += 3;
+	}
+	a->outlen += alog_format(r, a->frontend, a->out + a->outlen, ALOG_LINE_MAX);
+	a->out[a->outlen++] = '\n';
+	a->outlines++;
+}
+
+/* Append "NAME=value" (printf) to iov[*n], its text at *pool (advanced). */
+__attribute__((format(printf, 5, 6))) static void field(struct iovec *iov, int *n, char **pool,
+							char *end, const char *fmt, ...)
+{
+	va_list ap;
+	int l;
+
+	va_start(ap, fmt);
+	l = vsnprintf(*pool, (size_t)(end - *pool), fmt, ap);
+	va_end(ap);
+	if (l < 0)
+		return;
+	if (l >= end - *pool)
+		l = (int)(end - *pool) - 1;
+	iov[(*n)++] = (struct iovec){ *pool, (size_t)l };
+	*pool += l + 1;
+}
+
+/* journalctl -u andromeda REQUEST_ID=... finds it. */
+static void emit_journal(struct alog *a, const struct alog_rec *r)
+{
+	char msg[ALOG_LINE_MAX + 16] = "MESSAGE=", text[2048], *p = text,
+				 *end = text + sizeof(text);
+	struct iovec iov[20];
+	int n = 0, err;
+	size_t len = 8 + alog_format(r, a->frontend, msg + 8, sizeof(msg) - 8);
+
+	iov[n++] = (struct iovec){ msg, len };
+	iov[n++] = (struct iovec){ "PRIORITY=6", 10 };
+	iov[n++] = (struct iovec){ "ANDROMEDA_LOG=access", 20 };
+	field(iov, &n, &p, end, "REQUEST_ID=%s", r->id);
+	field(iov, &n, &p, end, "CLIENT=%s", r->client);
+	field(iov, &n, &p, end, "FRONTEND=%s", a->frontend);
+	field(iov, &n, &p, end, "SERVER=%s", or_dash(r->server));
+	field(iov, &n, &p, end, "METHOD=%s", r->tcp ? "-" : or_dash(r->method));
+	field(iov, &n, &p, end, "PATH=%s%s", r->tcp ? "-" : r->path, r->path_cut ? "..." : "");
+	field(iov, &n, &p, end, "STATUS=%u", r->status);
+	field(iov, &n, &p, end, "BYTES_IN=%" PRIu64, r->bytes_in);
+	field(iov, &n, &p, end, "BYTES_OUT=%" PRIu64, r->bytes_out);
+	field(iov, &n, &p, end, "TIMERS_MS=%d/%d/%d/%d", r->queue_ms, r->connect_ms,
+	      r->first_byte_ms, r->total_ms);
+	field(iov, &n, &p, end, "RETRIES=%u", r->retries);
+	field(iov, &n, &p, end, "REDISPATCHES=%u", r->redispatches);
+	field(iov, &n, &p, end, "TERMINATION=%s", r->term);
+	if ((err = sd_journal_sendv(iov, n)) < 0) {
+		write_failed(a, -err, "send to journald:");
+		count(&a->dropped, 1);
+		return;
+	}
+	count(&a->lines, 1);
+}
+
+static void reopen_file(struct alog *a)
+{
+	int fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, ALOG_FILE_MODE);
+
+	if (fd < 0) {
+		log_warn("access log: cannot reopen %s (still writing to the old file)", a->path);
+		return;
+	}
+	out_flush(a);
+	close(a->fd);
+	a->fd = fd;
+	count(&a->reopens, 1);
+	log_info("access log: reopened %s", a->path);
+}
+
+/* Take every thread's records and write them out. */
+/* Say so when a thread had to drop records (once in a while). */
+static void report_drops(struct alog *a, uint64_t dropped)
+{
+	if (dropped > a->dropped_seen &&
+	    log_limit_ok(&a->drop_limit, loop_clock_ms(), LOG_LIMIT_SHORT_MS, NULL)) {
+		log_warnx("access log: %" PRIu64 " records dropped so far: the writer fell behind "
+			  "(a slow destination, or no CPU for it)",
+			  dropped);
+		a->dropped_seen = dropped;
+	}
+}
+
+static void drain(struct alog *a)
+{
+	uint64_t dropped = 0;
+
+	for (unsigned i = 0; i < a->nslots; i++) {
+		struct alog_slot *s = &a->slots[i];
+		struct alog_rec *recs;
+		unsigned n;
+
+		pthread_mutex_lock(&s->lock);
+		recs = s->fill;
+		n = s->n;
+		s->fill = a->spare;
+		s->n = 0;
+		dropped += s->dropped;
+		pthread_mutex_unlock(&s->lock);
+		a->spare = recs;
+		for (unsigned k = 0; k < n; k++) {
+			if (a->dest == ALOG_JOURNAL)
+				emit_journal(a, &recs[k]);
+			else
+				emit_line(a, &recs[k]);
+		}
+	}
+	if (a->outlen)
+		out_flush(a);
+	report_drops(a, dropped);
+}
+
+static void *writer_main(void *arg)
+{
+	struct alog *a = arg;
+	bool stop = false, reopen;
+
+	while (!stop) {
+		struct timespec until;
+
+		pthread_mutex_lock(&a->lock);
+		if (!a->stop && !a->reopen && !a->kicked) {
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_nsec += ALOG_FLUSH_MS * 1000000L;
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&a->cond, &a->lock, &until);
+		}
+		stop = a->stop;
+		reopen = a->reopen;
+		a->reopen = a->kicked = false;
+		pthread_mutex_unlock(&a->lock);
+		drain(a);
+		if (reopen && a->dest == ALOG_FILE)
+			reopen_file(a);
+	}
+	return NULL;
+}
+
+static void wake(struct alog *a, bool *flag)
+{
+	pthread_mutex_lock(&a->lock);
+	*flag = true;
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+void alog_push(struct alog *a, unsigned tid, const struct alog_rec *r)
+{
+	struct alog_slot *s = &a->slots[tid];
+	bool half;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->n == ALOG_SLOT_RECS) {
+		s->dropped++;
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	s->fill[s->n++] = *r;
+	half = s->n == ALOG_SLOT_RECS / 2;
+	pthread_mutex_unlock(&s->lock);
+	if (half) /* do not wait for the next pass */
+		wake(a, &a->kicked);
+}
+
+void alog_reopen(struct alog *a)
+{
+	if (a)
+		wake(a, &a->reopen);
+}
+
+void alog_get_stats(struct alog *a, struct alog_stats *out)
+{
+	*out = (struct alog_stats){ .lines = __atomic_load_n(&a->lines, __ATOMIC_RELAXED),
+				    .dropped = __atomic_load_n(&a->dropped, __ATOMIC_RELAXED),
+				    .reopens = __atomic_load_n(&a->reopens, __ATOMIC_RELAXED) };
+	for (unsigned i = 0; i < a->nslots; i++) {
+		pthread_mutex_lock(&a->slots[i].lock);
+		out->dropped += a->slots[i].dropped;
+		pthread_mutex_unlock(&a->slots[i].lock);
+	}
+}
+
+static void alog_free(struct alog *a)
+{
+	for (unsigned i = 0; i < a->nslots; i++) {
+		pthread_mutex_destroy(&a->slots[i].lock);
+		free(a->slots[i].fill);
+	}
+	if (a->fd > 2)
+		close(a->fd);
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->cond);
+	free(a->spare);
+	free(a->out);
+	free(a);
+}
+
+static int alog_alloc(struct alog **out, const struct config *cfg, unsigned nthreads)
+{
+	struct alog *a = calloc(1, sizeof(*a) + nthreads * sizeof(a->slots[0]));
+	pthread_condattr_t ca;
+	bool ok;
+
+	*out = a;
+	if (!a)
+		return -ENOMEM;
+	a->fd = -1;
+	a->nslots = nthreads;
+	a->dest = (enum alog_dest)alog_dest_parse(cfg->frontend.access_log);
+	snprintf(a->path, sizeof(a->path), "%s", cfg->frontend.access_log);
+	snprintf(a->frontend, sizeof(a->frontend), "%s", cfg->frontend.listen.text);
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	a->spare = calloc(ALOG_SLOT_RECS, sizeof(struct alog_rec));
+	a->out = malloc(ALOG_OUT_SIZE);
+	ok = a->spare && a->out;
+	for (unsigned i = 0; i < nthreads; i++) {
+		pthread_mutex_init(&a->slots[i].lock, NULL);
+		a->slots[i].fill = calloc(ALOG_SLOT_RECS, sizeof(struct alog_rec));
+		ok = ok && a->slots[i].fill;
+	}
+	*out = a;
+	return ok ? 0 : -ENOMEM;
+}
+
+int alog_open(struct alog **out, const struct config *cfg, unsigned nthreads)
+{
+	struct alog *a = NULL;
+	int err;
+
+	*out = NULL;
+	if (alog_dest_parse(cfg->frontend.access_log) == ALOG_OFF)
+		return 0;
+	if ((err = alog_alloc(&a, cfg, nthreads)) < 0) {
+		log_errno(err, "access log: cannot allocate its buffers");
+		if (a)
+			alog_free(a);
+		return err;
+	}
+	if (a->dest == ALOG_STDERR) {
+		a->fd = 2;
+		a->prio_prefix = log_stderr_is_journal();
+	} else if (a->dest == ALOG_FILE &&
+		   (a->fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+				 ALOG_FILE_MODE)) < 0) {
+		err = -errno;
+		log_errno(err,
+			  "access log: cannot open %s (it must be writable by the daemon's "
+			  "user)",
+			  a->path);
+		alog_free(a);
+		return err;
+	}
+	if ((err = -pthread_create(&a->thread, NULL, writer_main, a)) < 0) {
+		log_errno(err, "access log: cannot start its writer thread");
+		alog_free(a);
+		return err;
+	}
+	pthread_setname_np(a->thread, "andromeda/log");
+	a->running = true;
+	log_info("access log: %s", a->dest == ALOG_JOURNAL  ? "to journald"
+				   : a->dest == ALOG_STDERR ? "to stderr"
+							    : a->path);
+	*out = a;
+	return 0;
+}
+
+void alog_close(struct alog *a)
+{
+	if (!a)
+		return;
+	if (a->running) {
+		wake(a, &a->stop); /* its last pass writes what is buffered */
+		pthread_join(a->thread, NULL);
+	}
+	alog_free(a);
+}

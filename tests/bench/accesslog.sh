@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# accesslog.sh - the cost of the access log (issue #14): the same
+# andromeda configuration three times, on three ports of the lb host,
+# differing only in [frontend] access_log:
+#   off      (port 80) the default
+#   file     (port 81) a file in the lab directory (tmpfs or disk: where
+#            the lab lives)
+#   stderr   (port 82) the daemon's stderr, which the lab sends to a file
+#   journal  (port 83) to journald: the system's if it runs, else one of
+#            the bench's own in a private mount namespace
+#            (tests/lib/journald.sh; PRIVATE_JOURNALD=0: no journal run)
+# wrk -c CONNS against each in turn, ROUNDS rounds alternated: medians and
+# the ratio to "off", and the daemon's CPU time per request (all its
+# threads, the log writer's included: /proc/PID/stat around each run), the
+# figure that depends least on what else runs on the machine.  Each run's
+# line count is checked against wrk's request count (no line lost).
+#
+#   sudo bash tests/bench/accesslog.sh
+#   sudo ROUNDS=5 DURATION=20s bash tests/bench/accesslog.sh
+#
+# Environment: ROUNDS (3), DURATION (10s), CONNS (64), THREADS (wrk
+# threads, 1), LB_THREADS (proxy threads, 1), BACKEND (nginx), RESULTS
+# (also append the summary to this file), NO_INSTALL=1.
+set -uo pipefail
+source "$(dirname "$0")/../lib/journald.sh"
+if [[ ! -S /run/systemd/journal/socket && ${PRIVATE_JOURNALD:-1} == 1 ]]; then
+	journald_private "$0" "$@"
+fi
+source "$(dirname "$0")/lib.sh" # and tests/lib/lab.sh
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-1}
+LB_THREADS=${LB_THREADS:-1}
+BACKEND=${BACKEND:-nginx}
+TARGETS=(off file stderr)
+declare -A PORT=([off]=80 [file]=81 [stderr]=82 [journal]=83)
+declare -A DEST=([off]=off [stderr]=stderr [journal]=journal)
+if [[ -n "${ANDROMEDA_PRIVATE_JOURNALD:-}" ]] && ! journald_start; then
+	echo "  cannot start a private journald: no journal run"
+fi
+if [[ -S /run/systemd/journal/socket ]]; then
+	TARGETS+=(journal)
+else
+	echo "  journald is not running here: no journal run"
+fi
+declare -A URL
+for t in "${TARGETS[@]}"; do URL[$t]="http://$LAB_LB_IP:${PORT[$t]}/"; done
+
+conf() {
+	local t=$1
+	mkdir -p "$LAB_DIR/state-$t"
+	printf '[node]\nname = lb-%s\nstate_dir = %s/state-%s\ncontrol_socket = %s/%s.sock\n' \
+		"$t" "$LAB_DIR" "$t" "$LAB_DIR" "$t"
+	bench_andromeda_conf "${PORT[$t]}" "access_log = ${DEST[$t]}" "threads = $LB_THREADS"
+}
+
+lines() {
+	case $1 in
+	file) wc -l <"$LAB_DIR/access.log" ;;
+	journal) echo 0 ;; # journald may rate-limit; counting its entries is slow
+	stderr) grep -c ' client=' "$LAB_DIR/alog-stderr.log" ;;
+	*) echo 0 ;;
+	esac
+}
+
+# cpu_ms PID: user + system CPU time of the process (all threads) so far.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
+
+run_wrk() {
+	local t=$1 c=$2 r=$3 before after pid cpu0 cpu1 us
+	pid=$(lab_pid "alog-$t")
+	before=$(lines "$t")
+	cpu0=$(cpu_ms "$pid")
+	bench_wrk "$t" "$c"
+	cpu1=$(cpu_ms "$pid")
+	bench_wrk_parse
+	us=$(awk -v a="$cpu0" -v b="$cpu1" -v n="${WRK_REQS:-0}" 'BEGIN { printf "%.2f", (n > 0 ? (b - a) * 1000 / n : 0) }')
+	sleep 0.3 # the writer's last pass (every 50 ms)
+	after=$(lines "$t")
+	[[ $t == off || $t == journal ]] && after=$((before + ${WRK_REQS:-0}))
+	printf '%s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
+		"$((after - before - ${WRK_REQS:-0}))" "$us" >>"$LAB_DIR/results"
+	printf '  round %d  %-8s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %6s us/req  errors %s  lines-requests %s\n' \
+		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$us" "$WRK_ERRS" "$((after - before - ${WRK_REQS:-0}))"
+}
+
+median() {
+	awk -v t="$1" -v c="$2" -v col="$3" '$1 == t && $2 == c { print $col }' "$LAB_DIR/results" | bench_median
+}
+
+[[ $EUID -eq 0 ]] || die "run as root"
+[[ "${NO_INSTALL:-0}" == 1 ]] || bench_install_tools wrk nginx-light curl || die "cannot install wrk, nginx"
+bench_require_built "$ANDROMEDA"
+lab_have wrk nginx curl || die "missing tools"
+
+bench_lab
+bench_backends
+DEST[file]="$LAB_DIR/access.log"
+for t in "${TARGETS[@]}"; do
+	conf "$t" >"$LAB_DIR/$t.conf"
+	"$ANDROMEDA" -t -c "$LAB_DIR/$t.conf" >/dev/null || die "config $t rejected"
+	lab_spawn lb "alog-$t" "$ANDROMEDA" -c "$LAB_DIR/$t.conf" || die "andromeda $t"
+	lab_wait_tcp client "$LAB_LB_IP" "${PORT[$t]}" 10 || die "andromeda $t does not listen"
+done
+sleep 2 # health checks pass
+for t in "${TARGETS[@]}"; do
+	[[ "$(bench_names "$t")" == be1,be2,be3 ]] || die "$t does not spread over be1..be3"
+done
+
+bench_rounds "$CONNS"
+{
+	printf '\n### access log: wrk -t%s -c%s -d%s, %s proxy thread(s), %s rounds alternated (medians)\n\n' \
+		"$THREADS" "$CONNS" "$DURATION" "$LB_THREADS" "$ROUNDS"
+	printf '| access_log | req/s | vs off | p50 ms | p99 ms | CPU us/req | vs off |\n|---|---:|---:|---:|---:|---:|---:|\n'
+	for t in "${TARGETS[@]}"; do
+		awk -v t="$t" -v a="$(median "$t" "$CONNS" 4)" -v b="$(median off "$CONNS" 4)" \
+			-v p50="$(median "$t" "$CONNS" 5)" -v p99="$(median "$t" "$CONNS" 6)" \
+			-v u="$(median "$t" "$CONNS" 9)" -v u0="$(median off "$CONNS" 9)" \
+			'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.3f | %.2f | %.3f |\n", t, a, (b > 0 ? a / b : 0), p50, p99, u, (u0 > 0 ? u / u0 : 0) }'
+	done
+	printf -- '- errors (non-2xx + socket errors, all runs): %s\n' \
+		"$(awk '{ n += $7 } END { print n + 0 }' "$LAB_DIR/results")"
+	printf -- '- lines minus requests (file, stderr; 0 = none lost; wrk does not count the requests cut at its end): %s\n' \
+		"$(awk '$1 == "file" || $1 == "stderr" { printf "%s ", $8 }' "$LAB_DIR/results")"
+} | tee -a "${RESULTS:-/dev/null}"
+for t in "${TARGETS[@]}"; do lab_stop "alog-$t" 10 >/dev/null; done

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# journald (issue 14), with a journald of the test's own in a private
+# mount namespace (tests/lib/journald.sh):
+#   - every daemon line carries its priority: journalctl -p err shows the
+#     errors and nothing else, -p warning adds the warnings;
+#   - access_log = journal: each request is a journal entry with its
+#     fields, found by journalctl REQUEST_ID=...
+# The daemon runs as systemd runs a service: stdout and stderr a journal
+# stream (systemd-cat), JOURNAL_STREAM naming it.
+set -uo pipefail
+source "$(dirname "$0")/../lib/journald.sh"
+journald_private "$0" "$@"
+source "$(dirname "$0")/../lib/lab.sh"
+
+URL="http://$LAB_LB_IP"
+lab_common_setup 2
+require "systemd-journald and journalctl" lab_have "$JOURNALD" journalctl systemd-cat
+require "a private journald runs" journald_start
+
+{
+	lab_node_conf lb1
+	printf 'log_level = info\n\n'
+	printf '[frontend]\nlisten = %s:80\naccess_log = journal\n\n' "$LAB_LB_IP"
+	printf '[backend]\nhealth_check = /healthz\nhealth_interval = 200ms\nrise = 1\nfall = 1\n\n'
+	lab_servers_conf 2
+} >"$LAB_DIR/lb.conf"
+require "config is valid" "$ANDROMEDA" -t -c "$LAB_DIR/lb.conf"
+# What systemd does for a service with StandardError=journal.
+lab_spawn lb andromeda systemd-cat -t andromeda sh -c \
+	'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$0" -c "$1"' "$ANDROMEDA" "$LAB_DIR/lb.conf"
+require "andromeda listens" lab_wait_tcp client "$LAB_LB_IP" 80 5
+require "andromedactl answers" lab_wait_for 5 lab_ctl status --json
+check "both servers up" lab_wait_for 5 lab_all_up 2
+
+# --- priorities ------------------------------------------------------------------
+lab_kill be2 KILL # a warning: be2 is DOWN
+check "be2 goes down" lab_wait_for 5 lab_server_state_is be2 down
+printf '[frontend\n' >>"$LAB_DIR/lb.conf" # an error: the reload fails
+lab_kill andromeda HUP
+has() { jctl -t andromeda "${@:2}" -o cat | grep -q -- "$1"; }
+check "the failed reload is in the journal" lab_wait_for 3 has "keeping the running configuration"
+check "-p err: the error" has "keeping the running configuration" -p err
+check "-p err: no warning" bash -c "! journalctl -D /run/log/journal --no-pager -t andromeda -p err -o cat | grep -q 'is DOWN'"
+check "-p err: no info" bash -c "! journalctl -D /run/log/journal --no-pager -t andromeda -p err -o cat | grep -q 'starting: node'"
+check "-p warning: the DOWN warning" has "server be2 (198.18.0.22:80) is DOWN" -p warning
+check "-p warning: no info" bash -c "! journalctl -D /run/log/journal --no-pager -t andromeda -p warning -o cat | grep -q 'starting: node'"
+check "info lines are there at priority 6" has "starting: node lb1" -p info
+check "no raw <N> prefix left in a message" bash -c "! journalctl -D /run/log/journal --no-pager -t andromeda -o cat | grep -q '^<[0-9]>'"
+# ExecStartPre=andromeda -t with a bad file: FILE:LINE: reason, as an error.
+lab_exec lb systemd-cat -t andromeda-t sh -c \
+	'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$0" -t -c "$1"' "$ANDROMEDA" "$LAB_DIR/lb.conf"
+check "andromeda -t: the bad file is an error in the journal" lab_wait_for 3 bash -c \
+	"journalctl -D /run/log/journal --no-pager -t andromeda-t -p err -o cat | grep -q 'lb.conf:[0-9]*: '"
+check_eq "an error line has PRIORITY=3" 3 \
+	"$(jctl -t andromeda -o json | jq -r 'select(.MESSAGE | test("keeping the running")) | .PRIORITY' | head -n1)"
+
+# --- the access log as journal entries ----------------------------------------------
+code=$(lab_exec client curl -s -o /dev/null -w '%{http_code}' -H 'X-Request-Id: jr-1' "$URL/j?x=1")
+check_eq "GET answers 200" 200 "$code"
+entry() { jctl REQUEST_ID=jr-1 -o json | head -n1; }
+check "journalctl REQUEST_ID=jr-1 finds it" lab_wait_for 3 bash -c "journalctl -D /run/log/journal --no-pager REQUEST_ID=jr-1 -o cat | grep -q ' id=jr-1 '"
+e=$(entry)
+check_eq "STATUS" 200 "$(jq -r .STATUS <<<"$e")"
+check_eq "SERVER (be2 is down)" be1 "$(jq -r .SERVER <<<"$e")"
+check_eq "METHOD" GET "$(jq -r .METHOD <<<"$e")"
+check_eq "PATH" "/j?x=1" "$(jq -r .PATH <<<"$e")"
+check_eq "TERMINATION" -- "$(jq -r .TERMINATION <<<"$e")"
+check_eq "PRIORITY info" 6 "$(jq -r .PRIORITY <<<"$e")"
+check_eq "FRONTEND" "$LAB_LB_IP:80" "$(jq -r .FRONTEND <<<"$e")"
+check_eq "ANDROMEDA_LOG tells it from the daemon's lines" access "$(jq -r .ANDROMEDA_LOG <<<"$e")"
+check "CLIENT" grep -qE "^$LAB_CLIENT_IP:[0-9]+\$" <<<"$(jq -r .CLIENT <<<"$e")"
+check "TIMERS_MS queue/connect/first_byte/total" grep -qE '^0/[0-9]+/[0-9]+/[0-9]+$' <<<"$(jq -r .TIMERS_MS <<<"$e")"
+check "the MESSAGE is the line" grep -q ' id=jr-1 .* status=200 ' <<<"$(jq -r .MESSAGE <<<"$e")"
+lab_exec client curl -s -o /dev/null "$URL/?n=[1-20]"
+check "20 more requests, 20 more entries" lab_wait_for 3 bash -c \
+	"(( \$(journalctl -D /run/log/journal --no-pager ANDROMEDA_LOG=access -o cat | wc -l) == 21 ))"
+
+lab_stop andromeda 10 >/dev/null
+lab_finish

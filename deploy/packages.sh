@@ -88,6 +88,7 @@ PKG_BENCH_PROXY=(wrk haproxy nginx-light jq curl openssl)    # proxy.sh, scale.s
 PKG_BENCH_MEMORY=(haproxy nginx-light jq curl)       # memory.sh
 PKG_BENCH_FAILOVER=(keepalived haproxy jq curl)      # failover.sh
 PKG_BENCH_STALL=(wrk haproxy nginx-light jq curl nftables) # stall.sh
+PKG_BENCH_BALANCE=(wrk apache2-utils jq curl)        # balance.sh (ab: per-request percentiles)
 
 # pkg_missing PKG... : set PKG_MISSING to those of PKG not installed
 # (a name may carry an architecture: libssl-dev:arm64).

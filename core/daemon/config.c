@@ -45,6 +45,7 @@ static int set_ifname(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_http_path(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_mode(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_balance(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_listen(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_certs(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_access_log(struct cfgk *e, const struct cfg_key *k, const char *v);
@@ -125,6 +126,7 @@ static const struct cfg_key keys[] = {
 	NUMK(S_BACKEND, "max_idle", backend.max_idle, CFGV_NUM, 0, 65535, 0),
 	NUMK(S_BACKEND, "max_ejection_percent", backend.max_ejection_percent, CFGV_NUM, 0, 100, 0),
 	NUMK(S_BACKEND, "panic_threshold", backend.panic_threshold, CFGV_NUM, 0, 100, 0),
+	KEY(S_BACKEND, "balance", set_balance, backend.balance, 0, 0, false),
 
 	SRVK("address", set_endpoint, addr, 0, 0, true),
 	SRVK("weight", cfgk_set_num, weight, 1, 256, false),
@@ -315,6 +317,23 @@ static int set_mode(struct cfgk *e, const struct cfg_key *k, const char *v)
 		*mode = MODE_TCP;
 	else
 		return cfgk_fail(e, "%s: \"%s\" is not a mode (http or tcp)", k->name, v);
+	return 0;
+}
+
+static int set_balance(struct cfgk *e, const struct cfg_key *k, const char *v)
+{
+	enum cfg_balance *b = cfgk_field(e, k);
+
+	if (strcmp(v, "roundrobin") == 0)
+		*b = BALANCE_ROUNDROBIN;
+	else if (strcmp(v, "leastconn") == 0)
+		*b = BALANCE_LEASTCONN;
+	else if (strcmp(v, "source") == 0)
+		*b = BALANCE_SOURCE;
+	else
+		return cfgk_fail(
+			e, "%s: \"%s\" is not an algorithm (roundrobin, leastconn or source)",
+			k->name, v);
 	return 0;
 }
 
@@ -515,6 +534,7 @@ static void config_defaults(struct config *cfg)
 		.max_idle = 65535,
 		.max_ejection_percent = 10,
 		.panic_threshold = 50,
+		.balance = BALANCE_ROUNDROBIN,
 	};
 	/* RFC 5798 5.2.7: the default Advertisement Interval is 1 second. */
 	cfg->ha.advert_interval_ms = 1 * SEC;

@@ -1,5 +1,5 @@
 /* ctl_pool.c - "servers", "drain NAME", "enable NAME" and the "servers"
- * part of "status": the pool rendered as JSON for andromedactl. */
+ * and "pool" parts of "status": the pool rendered as JSON for andromedactl. */
 #include "ctl_pool.h"
 
 #include <errno.h>
@@ -24,16 +24,17 @@ json_t *ctl_pool_server_json(const struct server *srv)
 			 srv->ejected && srv->health == SRV_DOWN);
 }
 
-/* The pool at a glance: panic mode and passive ejections. */
+/* The pool at a glance: the algorithm ([backend] balance), panic mode
+ * and passive ejections. */
 static json_t *ctl_pool_summary_json(const struct pool *pool)
 {
 	struct pool_summary s;
 
 	pool_get_summary(pool, &s);
-	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "panic", s.panic, "in_rotation",
-			 (json_int_t)s.in_rotation, "eligible", (json_int_t)s.eligible, "ejected",
-			 (json_int_t)s.ejected, "max_ejected", (json_int_t)s.max_ejected, "panics",
-			 (json_int_t)s.panics);
+	return json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "balance", pool_balance_name(pool),
+			 "panic", s.panic, "in_rotation", (json_int_t)s.in_rotation, "eligible",
+			 (json_int_t)s.eligible, "ejected", (json_int_t)s.ejected, "max_ejected",
+			 (json_int_t)s.max_ejected, "panics", (json_int_t)s.panics);
 }
 
 json_t *ctl_pool_servers_json(struct pool *pool)

@@ -180,7 +180,7 @@ int daemon_reload(struct config *live, struct pool *pool)
 	memcpy(live->frontend.tls_cert, n.frontend.tls_cert, sizeof(n.frontend.tls_cert));
 	live->frontend.ntls_certs = n.frontend.ntls_certs;
 	{
-		/* maxconn, retries, timeouts, rise/fall, max_idle */
+		/* maxconn, retries, timeouts, rise/fall, max_idle, balance */
 		char hc[sizeof(live->backend.health_check)];
 		uint32_t hi = live->backend.health_interval_ms;
 
@@ -198,6 +198,7 @@ int daemon_reload(struct config *live, struct pool *pool)
 	config_free(&n);
 	for (struct server *s = pool_first(pool); s; s = pool_next(pool, s))
 		server_set_maxconn(s, live->backend.maxconn);
+	pool_set_balance(pool, live->backend.balance);
 	log_info("reload: %s applied (%zu static servers)", live->path, live->nservers);
 	return 0;
 }

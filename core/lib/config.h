@@ -33,6 +33,13 @@ enum cfg_mode {
 	MODE_TCP
 };
 
+/* [backend] balance (core/pool/lb.h); 0 is the default. */
+enum cfg_balance {
+	BALANCE_ROUNDROBIN,
+	BALANCE_LEASTCONN,
+	BALANCE_SOURCE
+};
+
 /* An IPv4 address and port, as "a.b.c.d:port". */
 struct cfg_endpoint {
 	struct sockaddr_in sin;
@@ -137,6 +144,7 @@ struct config {
 						* of the pool (at least 1 server), default 10 */
 		unsigned panic_threshold;      /* below this percent in rotation: use all
 						* servers, default 50, 0 = never */
+		enum cfg_balance balance;      /* default roundrobin */
 	} backend;
 
 	struct cfg_server *servers;

@@ -10,12 +10,13 @@
 #include "pool.h"
 
 static struct server *wrr_next(struct list *servers, const struct server *exclude,
-			       bool (*usable)(const struct server *))
+			       bool (*usable)(const struct server *), const struct lb_key *key)
 {
 	struct server *best = NULL;
 	int64_t total = 0;
 	struct list *pos;
 
+	(void)key;
 	list_for_each (pos, servers) {
 		struct server *s = list_entry(pos, struct server, link);
 

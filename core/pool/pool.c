@@ -57,7 +57,7 @@ struct pool *pool_create(const struct config *cfg)
 	if (!pool)
 		return NULL;
 	pool->cfg = cfg;
-	pool->lb = &lb_wrr_ops;
+	pool->lb = lb_ops_for(cfg ? cfg->backend.balance : BALANCE_ROUNDROBIN);
 	pool->next_id = 1;
 	pool->nthreads = cfg && cfg->frontend.threads ? cfg->frontend.threads : 1;
 	list_init(&pool->servers);
@@ -275,10 +275,11 @@ bool pool_in_panic(const struct pool *pool)
 	return __atomic_load_n(&pool->panic, __ATOMIC_RELAXED);
 }
 
-static struct server *pick_locked(struct pool *pool, const struct server *exclude)
+static struct server *pick_locked(struct pool *pool, const struct server *exclude,
+				  const struct lb_key *key)
 {
 	return pool->lb->next_server(&pool->servers, exclude,
-				     pool_in_panic(pool) ? server_eligible : server_usable);
+				     pool_in_panic(pool) ? server_eligible : server_usable, key);
 }
 
 struct server *pool_next_server(struct pool *pool, const struct server *exclude)
@@ -286,22 +287,41 @@ struct server *pool_next_server(struct pool *pool, const struct server *exclude)
 	struct server *s;
 
 	pool_lock(pool);
-	s = pick_locked(pool, exclude);
+	s = pick_locked(pool, exclude, NULL);
 	pool_unlock(pool);
 	return s;
 }
 
-struct server *pool_next_server_get(struct pool *pool, const struct server *exclude)
+struct server *pool_next_server_get(struct pool *pool, const struct server *exclude,
+				    const struct lb_key *key)
 {
 	struct server *s;
 
 	pool_lock(pool);
-	s = pick_locked(pool, exclude);
+	s = pick_locked(pool, exclude, key);
 	if (s)
 		server_get(s);
 	pool_unlock(pool);
 	return s;
 }
+
+void pool_set_balance(struct pool *pool, enum cfg_balance balance)
+{
+	const struct lb_ops *ops = lb_ops_for(balance);
+	struct list *pos;
+
+	if (ops == pool->lb)
+		return;
+	pool_lock(pool);
+	/* lb_current means something else to each algorithm. */
+	list_for_each (pos, &pool->servers)
+		list_entry(pos, struct server, link)->lb_current = 0;
+	log_info("balance: %s (was %s)", ops->name, pool->lb->name);
+	pool->lb = ops;
+	pool_unlock(pool);
+}
+
+const char *pool_balance_name(const struct pool *pool) { return pool->lb->name; }
 
 unsigned pool_count_usable(const struct pool *pool)
 {

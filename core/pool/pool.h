@@ -31,6 +31,7 @@
 
 struct pool;
 struct lb_ops;
+struct lb_key;
 
 enum server_source {
 	SRV_STATIC,
@@ -122,8 +123,8 @@ struct server {
 	uint64_t failures;      /* all causes */
 	uint64_t fail_by[FAIL__COUNT];
 
-	/* Balancer private state (smooth weighted round-robin), under the
-	 * pool lock. */
+	/* Balancer private state (smooth WRR score; leastconn's last-pick
+	 * stamp), under the pool lock. */
 	int64_t lb_current;
 
 	unsigned refs; /* atomic */
@@ -218,8 +219,14 @@ void server_put(struct server *srv);
 struct server *pool_next_server(struct pool *pool, const struct server *exclude);
 /* The same, with a reference taken under the lock (server_put when done):
  * what a proxy thread needs, as the main thread may remove the server and
- * drop the pool's reference as soon as the lock is released. */
-struct server *pool_next_server_get(struct pool *pool, const struct server *exclude);
+ * drop the pool's reference as soon as the lock is released.  key: the
+ * request's client (lb.h; NULL = none), for balance = source. */
+struct server *pool_next_server_get(struct pool *pool, const struct server *exclude,
+				    const struct lb_key *key);
+/* Switch the algorithm ([backend] balance; reload).  Takes effect with
+ * the next pick; requests in flight stay where they are. */
+void pool_set_balance(struct pool *pool, enum cfg_balance balance);
+const char *pool_balance_name(const struct pool *pool); /* "roundrobin" ... */
 /* Number of servers eligible for new requests (main thread). */
 unsigned pool_count_usable(const struct pool *pool);
 

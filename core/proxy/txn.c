@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "bconn.h"
+#include "lb.h"
 #include "log.h"
 #include "redispatch.h"
 #include "txn_log.h"
@@ -349,14 +350,15 @@ static void txn_wake_waiting(struct proxy *px)
 void txn_dispatch(struct txn *t, struct server *exclude)
 {
 	struct proxy *px = t->px;
+	struct lb_key key = { .client = (const struct sockaddr *)&t->cl->peer };
 	/* Referenced under the pool lock: taken after it, the main thread
 	 * could have removed and freed the server in between. */
-	struct server *srv = pool_next_server_get(px->pool, exclude);
+	struct server *srv = pool_next_server_get(px->pool, exclude, &key);
 
 	/* The excluded server is still better than nothing if it is the
 	 * only one left in rotation. */
 	if (!srv && exclude)
-		srv = pool_next_server_get(px->pool, NULL);
+		srv = pool_next_server_get(px->pool, NULL, &key);
 	if (!srv) {
 		txn_wait_for_server(t);
 		return;

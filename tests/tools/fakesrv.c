@@ -1,6 +1,9 @@
 /* fakesrv.c - a fake HTTP/1.1 (or TCP echo) backend that says who it is.
  *
- *   fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [-g GATEFILE] [-k N] [--tcp]
+ *   fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [-g GATEFILE] [-k N] [-d MS] [--tcp]
+ *
+ * -d MS: every request (not /healthz, /stats) waits MS more before its
+ * answer, on top of delay=: a slow server (tests/bench/balance.sh).
  *
  * HTTP (RFC 9112), one thread per connection with blocking I/O, keep-alive
  * by default for HTTP/1.1 and on request for HTTP/1.0:
@@ -68,6 +71,7 @@ struct srv {
 	bool tcp;
 	const char *gate;      /* -g: hold=1 waits for this file */
 	unsigned max_requests; /* -k: per connection, 0 = no limit */
+	unsigned delay_ms;     /* -d: added to every request's delay= */
 	pthread_mutex_t lock;  /* guards the counters below */
 	uint64_t requests, posts;
 	unsigned inflight, inflight_max;
@@ -539,7 +543,7 @@ static int serve(struct conn *c, struct req *r)
 	}
 	if (post || has_body)
 		log_post(c->srv, r, got);
-	sleep_ms(query_num(r->query, "delay", 0));
+	sleep_ms(query_num(r->query, "delay", 0) + c->srv->delay_ms);
 	hold(c->srv, r);
 	/* Done before the answer goes out: once written, the response can
 	 * reach the balancer and its next request arrive on another thread
@@ -678,7 +682,7 @@ static int listen_on(const char *spec)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [-g GATEFILE] [-k N] [--tcp]\n");
+		"usage: fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [-g GATEFILE] [-k N] [-d MS] [--tcp]\n");
 }
 
 int main(int argc, char **argv)
@@ -694,7 +698,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
 	int opt, lfd;
 
-	while ((opt = getopt_long(argc, argv, "l:n:o:g:k:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:n:o:g:k:d:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			listen_spec = optarg;
@@ -707,6 +711,9 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 			s.gate = optarg;
+			break;
+		case 'd':
+			s.delay_ms = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 't':
 			s.tcp = true;

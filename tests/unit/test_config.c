@@ -385,7 +385,25 @@ static const struct bad bad_values[] = {
 	{ "[ha]", "interface", "eth0/1", "is not an interface name" },
 	{ "[ha]", "key_file", "", "must not be empty" },
 	{ "[registration]", "key_file", "", "must not be empty" },
+	{ "[backend]", "balance", "random", "is not an algorithm" },
 };
+
+Test(config, balance)
+{
+	static const char *const names[] = { "roundrobin", "leastconn", "source" };
+	char text[256];
+	struct config cfg;
+
+	load_ok(MINIMAL, &cfg);
+	cr_assert_eq(cfg.backend.balance, BALANCE_ROUNDROBIN);
+	config_free(&cfg);
+	for (int i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), MINIMAL "[backend]\nbalance = %s\n", names[i]);
+		load_ok(text, &cfg);
+		cr_assert_eq((int)cfg.backend.balance, i, "%s", names[i]);
+		config_free(&cfg);
+	}
+}
 
 Test(config, bad_values)
 {

@@ -116,7 +116,7 @@ size_t track_get(const struct track *t, struct track_item_status *out, size_t ma
 
 static void verdict_changed(struct item *it, const char *detail)
 {
-	char why[160];
+	char why[192]; /* up to 183: "track_interface" NAME(63) state (detail(95)) */
 
 	snprintf(why, sizeof(why), "%s %s %s (%s)", it->is_interface ? "track_interface" : "track",
 		 it->name, it->fr.up ? "up" : "down", detail);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -122,15 +124,50 @@ static const char *load(const char *a, const char *b, char *err, size_t len)
 	return err;
 }
 
-static void expect_refused(const char *file, const char *named, const char *why)
+/* err must start "DIR/NAMED: " and say why. */
+static void expect_error(const char *file, const char *err, const char *named, const char *why)
 {
-	char err[512], want[PATH_MAX + 8];
+	char want[PATH_MAX + 8];
 
-	load(file, NULL, err, sizeof(err));
 	snprintf(want, sizeof(want), "%s/%s: ", dir, named);
 	cr_expect(strncmp(err, want, strlen(want)) == 0, "%s: \"%s\" should start \"%s\"", file,
 		  err, want);
 	cr_expect(strstr(err, why) != NULL, "%s: \"%s\" should say \"%s\"", file, err, why);
+}
+
+static void expect_refused(const char *file, const char *named, const char *why)
+{
+	char err[512];
+
+	expect_error(file, load(file, NULL, err, sizeof(err)), named, why);
+}
+
+/* load(file) in a child that runs as nobody (65534), as the daemon does
+ * after dropping privileges: root reads any file, so a test of an
+ * unreadable file must not run as root.  The error text comes back over a
+ * pipe. */
+static void load_as_nobody(const char *file, char *err, size_t len)
+{
+	int p[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_geq(pid = fork(), 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (geteuid() == 0 && (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
+			_exit(2);
+		load(file, NULL, err, len);
+		_exit(write(p[1], err, strlen(err)) < 0 ? 3 : 0);
+	}
+	close(p[1]);
+	while ((n = read(p[0], err + got, len - 1 - (size_t)got)) > 0)
+		got += n;
+	close(p[0]);
+	err[got] = '\0';
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
 }
 
 Test(tls_ctx, loads_chains_with_keys)
@@ -180,14 +217,15 @@ Test(tls_ctx, a_bad_second_file_fails_the_whole_set)
 
 Test(tls_ctx, unreadable_key_beside)
 {
-	char cmd[512];
+	char cmd[1024], err[512];
 
-	if (geteuid() == 0)
-		cr_skip_test("root reads any file");
-	snprintf(
-		cmd, sizeof(cmd),
-		"cp %1$s/nokey.pem %1$s/u.pem && cp %1$s/a.key %1$s/u.pem.key && chmod 000 %1$s/u.pem.key",
-		dir);
+	/* The directory traversable and the chain readable by nobody; the key
+	 * beside it readable by no one but root. */
+	snprintf(cmd, sizeof(cmd),
+		 "cp %1$s/nokey.pem %1$s/u.pem && cp %1$s/a.key %1$s/u.pem.key && "
+		 "chmod 711 %1$s && chmod 644 %1$s/u.pem && chmod 000 %1$s/u.pem.key",
+		 dir);
 	cr_assert_eq(system(cmd), 0);
-	expect_refused("u.pem", "u.pem.key", "Permission denied");
+	load_as_nobody("u.pem", err, sizeof(err));
+	expect_error("u.pem", err, "u.pem.key", "Permission denied");
 }

@@ -539,17 +539,9 @@ void vrrp_set_priority(struct vrrp *v, uint8_t priority, const char *why)
 	log_info("vrrp %u: priority %u -> %u (base %u; %s)", v->vrid, v->priority, priority,
 		 v->base_priority, why);
 	v->priority = priority;
-	switch (v->state) {
-	case VRRP_MASTER:
-		send_advert(v, v->priority);
-		loop_timer_arm(v->loop, &v->adver, v->adver_interval_ms);
-		break;
-	case VRRP_INIT:
-	case VRRP_BACKUP:
-	case VRRP_FAULT:
-	case VRRP_NSTATES:
-		break;
-	}
+	/* A MASTER says so at once (a better BACKUP with preempt takes over
+	 * now, not at the next advert): what the advert timer does. */
+	vrrp_input_adver_timer(v);
 }
 
 void vrrp_track_fault(struct vrrp *v, bool on, const char *why)

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "garp.h"
+#include "ha6.h"
 #include "kwatch.h"
 #include "log.h"
 #include "loop.h"
@@ -29,6 +30,7 @@ struct ha {
 	struct kwatch *kwatch;
 	struct vrrp_socket *sock;
 	struct vrrp *vrrp;
+	struct ha6 *v6; /* the IPv6 VIPs (ha6.h); NULL without any */
 	struct ha_hooks hooks;
 	struct notify *notify;                 /* [ha] notify (may be NULL) */
 	struct track *track;                   /* track_interface, [track NAME] */
@@ -58,6 +60,10 @@ static int vips_apply(struct ha *ha, bool add)
 		if (err && !first_err)
 			first_err = err; /* vip.c logged it */
 	}
+	if (!first_err) /* follow mode: the IPv6 VIPs go with the IPv4 ones */
+		first_err = ha6_follow_vips(ha->v6, add);
+	else if (!add)
+		ha6_follow_vips(ha->v6, add);
 	return first_err;
 }
 
@@ -97,6 +103,7 @@ static int op_vip_remove(void *ctx)
 	struct vrrp_status st;
 
 	garp_stop(ha->garp);
+	ha6_follow_na_stop(ha->v6);
 	if (ha->handed_over) { /* the next process holds the VIP now */
 		ha->vip_on = false;
 		return 0;
@@ -118,6 +125,7 @@ static void op_garp_burst(void *ctx)
 	for (size_t i = 0; i < ha->cfg->ha.nvips; i++)
 		ips[i] = ha->cfg->ha.vips[i].addr;
 	garp_start(ha->garp, ips, ha->cfg->ha.nvips);
+	ha6_follow_burst(ha->v6);
 }
 
 static int op_send_advert(void *ctx, uint8_t priority)
@@ -128,6 +136,7 @@ static int op_send_advert(void *ctx, uint8_t priority)
 	if (ha->handed_over)
 		return 0; /* no priority 0: the node is not leaving */
 	vrrp_advert_fill(ha->vrrp, priority, &adv);
+	ha6_follow_advert(ha->v6, priority);
 	return vrrp_socket_send(ha->sock, &adv);
 }
 
@@ -158,8 +167,10 @@ static void op_notify(void *ctx, enum vrrp_state from, enum vrrp_state to, const
 {
 	struct ha *ha = ctx;
 
-	if (from == VRRP_MASTER)
+	if (from == VRRP_MASTER) {
 		garp_stop(ha->garp);
+		ha6_follow_na_stop(ha->v6);
+	}
 	notify_change(ha, from, to, reason);
 	if (ha->hooks.state)
 		ha->hooks.state(ha->hooks.arg, from, to, reason);
@@ -217,9 +228,11 @@ static void watch_link(void *arg, const struct kwatch_link *l)
 		/* The address may have changed while the link was down. */
 		primary_refresh(ha, "carrier back");
 		vrrp_link_up(ha->vrrp);
+		ha6_link(ha->v6, true);
 	} else {
 		log_warnx("%s: %s: leaving the election", ha->cfg->ha.interface, l->why);
 		vrrp_link_down(ha->vrrp);
+		ha6_link(ha->v6, false);
 	}
 }
 
@@ -285,11 +298,13 @@ static void track_changed(void *arg, const char *why)
 	char r[128];
 
 	vrrp_set_priority(ha->vrrp, (uint8_t)track_priority(ha->track), why);
+	ha6_set_priority(ha->v6, (uint8_t)track_priority(ha->track), why);
 	vrrp_get_status(ha->vrrp, &st);
 	if (fault == st.track_fault)
 		return;
 	snprintf(r, sizeof(r), "%s", fault ? why : "tracked items up");
 	vrrp_track_fault(ha->vrrp, fault, r);
+	ha6_track_fault(ha->v6, fault, r);
 }
 
 static void tracked_link(void *arg, const struct kwatch_link *l)
@@ -425,6 +440,8 @@ static int ha_open_all(struct ha *ha, bool adopt)
 		return err;
 	if ((err = open_socket(ha)) < 0)
 		return err;
+	if ((err = ha6_open(&ha->v6, ha->loop, cfg, ha->vip, &gp, adopt)) < 0)
+		return err;
 	if ((err = vrrp_create(ha->loop, cfg, vrrp_socket_primary(ha->sock), &ha_vrrp_ops, ha,
 			       &ha->vrrp)) < 0) {
 		log_errno(err, "vrrp %u: cannot create the election on %s", cfg->ha.vrid,
@@ -464,6 +481,9 @@ static int create(struct ha **out, struct loop *loop, const struct config *cfg,
 		vrrp_start_master(ha->vrrp, "upgrade: taking over from the previous process");
 	else
 		vrrp_start(ha->vrrp);
+	if (!kwatch_link_state(ha->kwatch)->carrier)
+		ha6_link(ha->v6, false);
+	ha6_start(ha->v6, master);
 	*out = ha;
 	return 0;
 }
@@ -485,6 +505,7 @@ void ha_handover(struct ha *ha)
 	ha->handed_over = true;
 	ha->hooks = (struct ha_hooks){ 0 };
 	garp_stop(ha->garp);
+	ha6_handover(ha->v6);
 }
 
 void ha_stop(struct ha *ha, void (*done)(void *arg), void *arg)
@@ -492,6 +513,7 @@ void ha_stop(struct ha *ha, void (*done)(void *arg), void *arg)
 	ha->releasing = true;
 	ha->stopped = done;
 	ha->stopped_arg = arg;
+	ha6_stop(ha->v6);    /* election mode: its own priority 0, VIPs removed */
 	vrrp_stop(ha->vrrp); /* MASTER: priority 0, then op_vip_remove arms the hold */
 	if (!loop_timer_armed(&ha->hold))
 		release_now(ha);
@@ -512,6 +534,7 @@ void ha_destroy(struct ha *ha)
 	}
 	if (ha->vip_on)
 		vips_apply(ha, false);
+	ha6_close(ha->v6);
 	track_destroy(ha->track);
 	for (size_t i = 0; i < ha->ntkw; i++)
 		kwatch_close(ha->tkw[i]);
@@ -543,6 +566,10 @@ int ha_release_vips(const struct config *cfg)
 		if (r < 0 && !err)
 			err = r;
 	}
+	int r6 = ha6_release_vips(v, cfg);
+
+	if (r6 < 0 && !err)
+		err = r6;
 	vip_close(v);
 	return err;
 }
@@ -558,6 +585,8 @@ void ha_get_status(const struct ha *ha, struct ha_status *out)
 		out->notify = *notify_get_stats(ha->notify);
 	if (ha->track)
 		out->ntracks = track_get(ha->track, out->tracks, TRACK_MAX_ITEMS);
+	out->has_v6 = ha->v6 != NULL;
+	ha6_get_status(ha->v6, out->vrrp.state, &out->v6);
 }
 
 size_t ha_get_peers(const struct ha *ha, const struct sync_node *nodes, size_t nnodes,

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ha6.h"
 #include "notify.h"
 #include "peers.h"
 #include "sync.h"
@@ -93,6 +94,8 @@ struct ha_status {
 	struct notify_stats notify; /* zero without [ha] notify */
 	struct track_item_status tracks[TRACK_MAX_ITEMS];
 	size_t ntracks;
+	bool has_v6;          /* IPv6 VIPs configured: v6 is filled */
+	struct ha6_status v6; /* the IPv6 family (ha6.h) */
 };
 void ha_get_status(const struct ha *ha, struct ha_status *out);
 /* The other balancers (`andromedactl peers`, and "peers" in status): the

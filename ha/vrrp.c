@@ -100,6 +100,12 @@ struct vrrp {
 	uint8_t master_priority;
 	struct in_addr vips[CFG_MAX_VIPS];
 	size_t nvips;
+	/* IPv6 family (vrrp_create6): the link-local address is the primary,
+	 * the IPv6 VIPs are advertised; the IPv4 fields above stay 0. */
+	uint8_t family;
+	struct in6_addr primary6;
+	struct in6_addr master6;
+	struct in6_addr vips6[CFG_MAX_VIPS];
 	struct in_addr ucast[CFG_MAX_PEERS]; /* unicast peers; empty = multicast */
 	size_t nucast;
 	struct loop_timer master_down;
@@ -167,6 +173,13 @@ static uint32_t mdi_ms(const struct vrrp *v)
 
 static uint64_t now_ms(const struct vrrp *v) { return loop_now_ms(v->loop); }
 
+/* An address of our own: the IPv4 primary, or the IPv6 link-local. */
+static bool has_primary(const struct vrrp *v)
+{
+	return v->family == AF_INET6 ? !IN6_IS_ADDR_UNSPECIFIED(&v->primary6)
+				     : v->primary.s_addr != 0;
+}
+
 /* Master_Down_Timer = Master_Down_Interval (master alive) or Skew_Time
  * (master gone: priority 0 or crash detector). */
 static void arm_master_down(struct vrrp *v, enum md_cause why)
@@ -190,6 +203,14 @@ static const char *more(char buf[48], uint64_t suppressed)
 static const char *ip4(struct in_addr a, char buf[INET_ADDRSTRLEN])
 {
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN) ? buf : "?";
+}
+
+/* An advert's source, either family, for log lines. */
+static const char *src_text(const struct vrrp_advert *a, char buf[INET6_ADDRSTRLEN])
+{
+	if (a->family == AF_INET6)
+		return inet_ntop(AF_INET6, &a->src6, buf, INET6_ADDRSTRLEN) ? buf : "?";
+	return ip4(a->src, buf);
 }
 
 /* ---- side effects, counted ------------------------------------------- */
@@ -259,6 +280,7 @@ static void enter_master(struct vrrp *v)
 	send_advert(v, v->priority);
 	v->ops->garp_burst(v->ctx);
 	v->master = v->primary;
+	v->master6 = v->primary6;
 	v->master_priority = v->priority;
 	v->split_seen_ms = now_ms(v); /* this burst counts for any MASTER met now */
 	loop_timer_arm(v->loop, &v->adver, v->adver_interval_ms);
@@ -396,6 +418,41 @@ void vrrp_set_primary(struct vrrp *v, struct in_addr primary)
 
 void vrrp_hold_preempt(struct vrrp *v, uint64_t until_ms) { v->sync_hold_until_ms = until_ms; }
 
+/* ---- the IPv6 family (docs/vrrp.md#ipv6) ------------------------------ */
+
+int vrrp_create6(struct loop *loop, const struct config *cfg, const struct in6_addr *linklocal,
+		 const struct vrrp_ops *ops, void *ctx, struct vrrp **out)
+{
+	struct in_addr none = { 0 };
+	struct vrrp *v;
+	int err;
+
+	if (cfg->ha.nvips6 < 1 || cfg->ha.nvips6 > CFG_MAX_VIPS)
+		return -EINVAL;
+	if ((err = vrrp_create(loop, cfg, none, ops, ctx, &v)) < 0)
+		return err;
+	v->family = AF_INET6;
+	v->cksum = VRRP_CKSUM_PSEUDO; /* IPv6 has no other variant */
+	v->primary6 = *linklocal;
+	for (size_t i = 0; i < cfg->ha.nvips6; i++)
+		v->vips6[i] = cfg->ha.vips6[i].addr6;
+	v->nvips = cfg->ha.nvips6;
+	v->nucast = v->npeers = 0; /* the unicast peers are IPv4: multicast only */
+	*out = v;
+	return 0;
+}
+
+void vrrp_set_primary6(struct vrrp *v, const struct in6_addr *linklocal)
+{
+	bool had = has_primary(v), has = !IN6_IS_ADDR_UNSPECIFIED(linklocal);
+
+	v->primary6 = *linklocal;
+	if (had && !has && (v->state == VRRP_BACKUP || v->state == VRRP_MASTER))
+		vrrp_set_state(v, VRRP_FAULT, "no IPv6 link-local address left on the interface");
+	else if (!had && has && v->link_up && !v->track_fault && v->state == VRRP_FAULT)
+		fault_leave(v, "IPv6 link-local address added");
+}
+
 /* ---- inputs: start, stop, link, timers -------------------------------- */
 
 /* 6.4.1 Initialize. */
@@ -407,8 +464,8 @@ void vrrp_start(struct vrrp *v)
 		v->master_adver_interval_ms = v->adver_interval_ms;
 		if (!v->link_up)
 			vrrp_set_state(v, VRRP_FAULT, "startup with link down");
-		else if (!v->primary.s_addr)
-			vrrp_set_state(v, VRRP_FAULT, "startup without an IPv4 address");
+		else if (!has_primary(v))
+			vrrp_set_state(v, VRRP_FAULT, "startup without an address");
 		else if (v->track_fault)
 			vrrp_set_state(v, VRRP_FAULT, "startup with a tracked item down");
 		else if (v->priority == 255)
@@ -426,7 +483,7 @@ void vrrp_start(struct vrrp *v)
 
 void vrrp_start_master(struct vrrp *v, const char *why)
 {
-	if (v->state == VRRP_INIT && v->link_up && v->primary.s_addr) {
+	if (v->state == VRRP_INIT && v->link_up && has_primary(v)) {
 		v->preempt_at_ms = now_ms(v) + v->preempt_delay_ms;
 		v->master_adver_interval_ms = v->adver_interval_ms;
 		vrrp_set_state(v, VRRP_MASTER, "%s", why);
@@ -476,7 +533,7 @@ void vrrp_link_up(struct vrrp *v)
 	switch (v->state) {
 	case VRRP_FAULT:
 		/* else the address, or the tracked item, when it comes, ends FAULT */
-		if (v->primary.s_addr && !v->track_fault)
+		if (has_primary(v) && !v->track_fault)
 			fault_leave(v, "link up");
 		break;
 	case VRRP_INIT:
@@ -560,7 +617,7 @@ void vrrp_track_fault(struct vrrp *v, bool on, const char *why)
 			vrrp_set_state(v, VRRP_FAULT, "%s", why);
 		break;
 	case VRRP_FAULT:
-		if (!on && v->link_up && v->primary.s_addr)
+		if (!on && v->link_up && has_primary(v))
 			fault_leave(v, why);
 		break;
 	case VRRP_INIT: /* remembered for vrrp_start() */
@@ -600,6 +657,8 @@ static bool advert_beats_us(const struct vrrp *v, const struct vrrp_advert *a)
 {
 	if (a->priority != v->priority)
 		return a->priority > v->priority;
+	if (v->family == AF_INET6) /* 128-bit unsigned, big-endian */
+		return memcmp(&a->src6, &v->primary6, sizeof(a->src6)) > 0;
 	return ntohl(a->src.s_addr) > ntohl(v->primary.s_addr);
 }
 
@@ -607,6 +666,7 @@ static void learn_master(struct vrrp *v, const struct vrrp_advert *a)
 {
 	v->master_adver_interval_ms = 10u * a->interval_cs;
 	v->master = a->src;
+	v->master6 = a->src6;
 	v->master_priority = a->priority;
 }
 
@@ -632,7 +692,7 @@ static void master_sees_worse(struct vrrp *v, const struct vrrp_advert *a)
 {
 	uint64_t now = now_ms(v);
 	uint64_t suppressed = 0;
-	char b[INET_ADDRSTRLEN], m[48];
+	char b[INET6_ADDRSTRLEN], m[48];
 
 	send_advert(v, v->priority);
 	loop_timer_arm(v->loop, &v->adver, v->adver_interval_ms);
@@ -641,7 +701,7 @@ static void master_sees_worse(struct vrrp *v, const struct vrrp_advert *a)
 		v->ops->garp_burst(v->ctx);
 		if (log_limit_ok(&v->limit[LIM_SPLIT], now, LOG_LIMIT_LONG_MS, &suppressed))
 			log_warnx("vrrp %u: another MASTER %s (priority %u) seen, asserting%s",
-				  v->vrid, ip4(a->src, b), a->priority, more(m, suppressed));
+				  v->vrid, src_text(a, b), a->priority, more(m, suppressed));
 	}
 	v->split_seen_ms = now;
 }
@@ -649,7 +709,7 @@ static void master_sees_worse(struct vrrp *v, const struct vrrp_advert *a)
 /* 6.4.3 Master: "If an ADVERTISEMENT is received". */
 static void master_advert(struct vrrp *v, const struct vrrp_advert *a)
 {
-	char b[INET_ADDRSTRLEN];
+	char b[INET6_ADDRSTRLEN];
 
 	if (a->priority == 0) {
 		send_advert(v, v->priority);
@@ -662,7 +722,7 @@ static void master_advert(struct vrrp *v, const struct vrrp_advert *a)
 		send_advert(v, v->priority);
 		loop_timer_cancel(v->loop, &v->adver);
 		learn_master(v, a);
-		vrrp_set_state(v, VRRP_BACKUP, "advert from %s with priority %u%s", ip4(a->src, b),
+		vrrp_set_state(v, VRRP_BACKUP, "advert from %s with priority %u%s", src_text(a, b),
 			       a->priority,
 			       a->priority == v->priority ? " and higher address" : "");
 	} else {
@@ -670,12 +730,19 @@ static void master_advert(struct vrrp *v, const struct vrrp_advert *a)
 	}
 }
 
-static struct vrrp_peer *peer_slot(struct vrrp *v, struct in_addr addr)
+static bool same_source(const struct vrrp_peer *p, const struct vrrp_advert *a)
+{
+	if (a->family == AF_INET6)
+		return IN6_ARE_ADDR_EQUAL(&p->addr6, &a->src6);
+	return p->addr.s_addr == a->src.s_addr;
+}
+
+static struct vrrp_peer *peer_slot(struct vrrp *v, const struct vrrp_advert *a)
 {
 	struct vrrp_peer *oldest = NULL;
 
 	for (size_t i = 0; i < v->npeers; i++) {
-		if (v->peers[i].addr.s_addr == addr.s_addr)
+		if (same_source(&v->peers[i], a))
 			return &v->peers[i];
 		if (!oldest || v->peers[i].last_seen_ms < oldest->last_seen_ms)
 			oldest = &v->peers[i];
@@ -683,13 +750,14 @@ static struct vrrp_peer *peer_slot(struct vrrp *v, struct in_addr addr)
 	if (v->npeers < VRRP_MAX_PEERS)
 		oldest = &v->peers[v->npeers++];
 	memset(oldest, 0, sizeof(*oldest)); /* full: the longest silent goes */
-	oldest->addr = addr;
+	oldest->addr = a->src;
+	oldest->addr6 = a->src6;
 	return oldest;
 }
 
 static void peer_heard(struct vrrp *v, const struct vrrp_advert *a)
 {
-	struct vrrp_peer *p = peer_slot(v, a->src);
+	struct vrrp_peer *p = peer_slot(v, a);
 
 	p->priority = a->priority;
 	p->interval_cs = a->interval_cs;
@@ -704,7 +772,9 @@ static bool same_vips(const struct vrrp *v, const struct vrrp_advert *a)
 	for (size_t i = 0; i < v->nvips; i++) {
 		size_t j = 0;
 
-		while (j < a->naddrs && a->addrs[j].s_addr != v->vips[i].s_addr)
+		while (j < a->naddrs &&
+		       (v->family == AF_INET6 ? !IN6_ARE_ADDR_EQUAL(&a->addrs6[j], &v->vips6[i])
+					      : a->addrs[j].s_addr != v->vips[i].s_addr))
 			j++;
 		if (j == a->naddrs)
 			return false;
@@ -716,19 +786,19 @@ static bool same_vips(const struct vrrp *v, const struct vrrp_advert *a)
 static void check_config_match(struct vrrp *v, const struct vrrp_advert *a)
 {
 	uint64_t sup = 0;
-	char b[INET_ADDRSTRLEN], m[48];
+	char b[INET6_ADDRSTRLEN], m[48];
 
 	if (a->priority && !same_vips(v, a)) {
 		v->stats.rx_addr_mismatch++;
 		if (log_limit_ok(&v->limit[LIM_ADDRS], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
 			log_warnx("vrrp %u: advert from %s lists other VIPs than ours%s", v->vrid,
-				  ip4(a->src, b), more(m, sup));
+				  src_text(a, b), more(m, sup));
 	}
 	if (10u * a->interval_cs != v->adver_interval_ms) {
 		v->stats.rx_interval_mismatch++;
 		if (log_limit_ok(&v->limit[LIM_INTERVAL], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
 			log_warnx("vrrp %u: advert from %s has interval %u ms, ours is %u ms%s",
-				  v->vrid, ip4(a->src, b), 10u * a->interval_cs,
+				  v->vrid, src_text(a, b), 10u * a->interval_cs,
 				  (unsigned)v->adver_interval_ms, more(m, sup));
 	}
 }
@@ -755,15 +825,17 @@ void vrrp_input_advert(struct vrrp *v, const struct vrrp_advert *a)
 /* ---- packet validation and drop accounting ---------------------------- */
 
 /* quiet: counted, not logged (see UNAUTH_QUIET_MS). */
-static void drop(struct vrrp *v, enum vrrp_rx_result why, struct in_addr src, bool quiet)
+static void drop(struct vrrp *v, enum vrrp_rx_result why, const struct vrrp_advert *a, bool quiet)
 {
 	uint64_t sup = 0;
-	char b[INET_ADDRSTRLEN], m[48];
+	char b[INET6_ADDRSTRLEN], m[48];
+	bool known = a->family == AF_INET6 ? !IN6_IS_ADDR_UNSPECIFIED(&a->src6) : a->src.s_addr;
 
 	v->stats.rx_drops[why]++;
 	if (!quiet && log_limit_ok(&v->drop_limit[why], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
-		log_warnx("vrrp %u: dropped packet from %s: %s%s", v->vrid,
-			  src.s_addr ? ip4(src, b) : "?", vrrp_rx_result_str(why), more(m, sup));
+		log_warnx("vrrp %u: dropped %spacket from %s: %s%s", v->vrid,
+			  a->family == AF_INET6 ? "IPv6 " : "", known ? src_text(a, b) : "?",
+			  vrrp_rx_result_str(why), more(m, sup));
 }
 
 static bool from_unicast_peer(const struct vrrp *v, struct in_addr src)
@@ -782,7 +854,7 @@ static bool from_unicast_peer(const struct vrrp *v, struct in_addr src)
 static void key_differs_advert(struct vrrp *v, const struct vrrp_advert *a)
 {
 	uint64_t sup = 0;
-	char b[INET_ADDRSTRLEN], m[48];
+	char b[INET6_ADDRSTRLEN], m[48];
 
 	if (v->state != VRRP_BACKUP || !a->priority)
 		return;
@@ -790,7 +862,7 @@ static void key_differs_advert(struct vrrp *v, const struct vrrp_advert *a)
 	if (log_limit_ok(&v->limit[LIM_KEY], now_ms(v), LOG_LIMIT_LONG_MS, &sup))
 		log_warnx("vrrp %u: %s advertises with priority %u but its sync messages fail "
 			  "our key (key_file differs?): not following it, not taking over%s",
-			  v->vrid, ip4(a->src, b), a->priority, more(m, sup));
+			  v->vrid, src_text(a, b), a->priority, more(m, sup));
 }
 
 /* A balancer with the key proves it within one round trip of its first
@@ -804,7 +876,11 @@ static void key_differs_advert(struct vrrp *v, const struct vrrp_advert *a)
  * next (vrrp_source_proven), and the caller is told so it can ask. */
 static bool source_counts(struct vrrp *v, const struct vrrp_advert *a, bool *quiet)
 {
-	if (v->interop || vrrp_auth_ok(&v->auth, a->src, now_ms(v)))
+	if (v->interop)
+		return true;
+	if (a->family == AF_INET6) /* no IPv6 proofs: see docs/vrrp.md#ipv6 */
+		return false;
+	if (vrrp_auth_ok(&v->auth, a->src, now_ms(v)))
 		return true;
 	if (vrrp_auth_differs(&v->auth, a->src, now_ms(v))) {
 		key_differs_advert(v, a);
@@ -816,23 +892,38 @@ static bool source_counts(struct vrrp *v, const struct vrrp_advert *a, bool *qui
 	return false;
 }
 
+static bool from_us(const struct vrrp *v, const struct vrrp_advert *a)
+{
+	if (a->family == AF_INET6)
+		return IN6_ARE_ADDR_EQUAL(&a->src6, &v->primary6);
+	return a->src.s_addr == v->primary.s_addr;
+}
+
+void vrrp_recv_parsed(struct vrrp *v, enum vrrp_rx_result r, const struct vrrp_advert *a)
+{
+	bool quiet = false;
+
+	if (r == VRRP_RX_OK && a->family != v->family)
+		r = VRRP_RX_NOT_VRRP; /* the other family's election */
+	else if (r == VRRP_RX_OK && from_us(v, a))
+		r = VRRP_RX_OWN;
+	else if (r == VRRP_RX_OK && v->nucast && !from_unicast_peer(v, a->src))
+		r = VRRP_RX_NOT_PEER;
+	else if (r == VRRP_RX_OK && !source_counts(v, a, &quiet))
+		r = VRRP_RX_UNAUTH;
+	if (r != VRRP_RX_OK) {
+		drop(v, r, a, quiet);
+		return;
+	}
+	vrrp_input_advert(v, a);
+}
+
 void vrrp_recv_packet(struct vrrp *v, const void *pkt, size_t len)
 {
 	struct vrrp_advert a;
 	enum vrrp_rx_result r = vrrp_packet_parse(pkt, len, v->vrid, v->cksum, &a);
-	bool quiet = false;
 
-	if (r == VRRP_RX_OK && a.src.s_addr == v->primary.s_addr)
-		r = VRRP_RX_OWN;
-	else if (r == VRRP_RX_OK && v->nucast && !from_unicast_peer(v, a.src))
-		r = VRRP_RX_NOT_PEER;
-	else if (r == VRRP_RX_OK && !source_counts(v, &a, &quiet))
-		r = VRRP_RX_UNAUTH;
-	if (r != VRRP_RX_OK) {
-		drop(v, r, a.src, quiet);
-		return;
-	}
-	vrrp_input_advert(v, &a);
+	vrrp_recv_parsed(v, r, &a);
 }
 
 void vrrp_source_proven(struct vrrp *v, struct in_addr src)
@@ -864,7 +955,11 @@ void vrrp_advert_fill(const struct vrrp *v, uint8_t priority, struct vrrp_advert
 	adv->interval_cs = (uint16_t)(v->adver_interval_ms / 10);
 	adv->cksum = v->cksum;
 	adv->naddrs = (uint8_t)v->nvips;
-	memcpy(adv->addrs, v->vips, v->nvips * sizeof(v->vips[0]));
+	adv->family = v->family;
+	if (v->family == AF_INET6)
+		memcpy(adv->addrs6, v->vips6, v->nvips * sizeof(v->vips6[0]));
+	else
+		memcpy(adv->addrs, v->vips, v->nvips * sizeof(v->vips[0]));
 }
 
 enum vrrp_state vrrp_get_state(const struct vrrp *v) { return v->state; }
@@ -893,6 +988,9 @@ void vrrp_get_status(const struct vrrp *v, struct vrrp_status *out)
 	out->master_down_interval_ms = mdi_ms(v);
 	out->primary = v->primary;
 	out->master = v->master;
+	out->family = v->family;
+	out->primary6 = v->primary6;
+	out->master6 = v->master6;
 	out->master_priority = v->master_priority;
 	out->master_down_at_ms = deadline(&v->master_down);
 	out->adver_at_ms = deadline(&v->adver);

@@ -77,6 +77,7 @@ enum vrrp_peer_role {
 
 struct vrrp_peer {
 	struct in_addr addr;      /* its primary address (advert source) */
+	struct in6_addr addr6;    /* IPv6 family: its link-local address */
 	uint8_t priority;         /* last advertised */
 	uint16_t interval_cs;     /* last advertised */
 	uint64_t last_seen_ms;    /* loop monotonic ms, 0 = never */
@@ -97,8 +98,11 @@ struct vrrp_status {
 	uint32_t master_adver_interval_ms; /* learned from the master (6.4.2) */
 	uint32_t skew_time_ms;             /* from our priority and the above */
 	uint32_t master_down_interval_ms;
-	struct in_addr primary; /* ours */
-	struct in_addr master;  /* last master heard, 0.0.0.0 if none (us when MASTER) */
+	struct in_addr primary;   /* ours */
+	struct in_addr master;    /* last master heard, 0.0.0.0 if none (us when MASTER) */
+	uint8_t family;           /* 0 (IPv4) or AF_INET6: then the two below instead */
+	struct in6_addr primary6; /* our link-local address */
+	struct in6_addr master6;
 	uint8_t master_priority;
 	uint64_t master_down_at_ms; /* absolute loop time, 0 = not armed */
 	uint64_t adver_at_ms;       /* absolute loop time, 0 = not armed */
@@ -130,6 +134,16 @@ struct vrrp_stats {
  * -EINVAL (vrid 0, priority 0, interval not 10..40950 ms) or -ENOMEM. */
 int vrrp_create(struct loop *loop, const struct config *cfg, struct in_addr primary,
 		const struct vrrp_ops *ops, void *ctx, struct vrrp **out);
+/* The IPv6 family's election (VRRPv3 over IPv6, docs/vrrp.md#ipv6): as
+ * vrrp_create(), but it advertises cfg->ha.vips6, its primary is our
+ * link-local address (:: while none: FAULT until vrrp_set_primary6), it
+ * is multicast only (ff02::12) and takes IPv6 adverts
+ * (vrrp_recv_parsed).  Its adverts count only with cfg->ha.interop: the
+ * cluster key is proven over IPv4 addresses. */
+int vrrp_create6(struct loop *loop, const struct config *cfg, const struct in6_addr *linklocal,
+		 const struct vrrp_ops *ops, void *ctx, struct vrrp **out);
+/* Our link-local address changed (:: = none left): as vrrp_set_primary. */
+void vrrp_set_primary6(struct vrrp *v, const struct in6_addr *linklocal);
 /* Cancel the timers and free.  Sends nothing: call vrrp_stop() first for
  * a graceful release. */
 void vrrp_destroy(struct vrrp *v);
@@ -155,6 +169,11 @@ void vrrp_stop(struct vrrp *v);
  * and logged at most once per cause per minute; a valid advert goes to
  * vrrp_input_advert(). */
 void vrrp_recv_packet(struct vrrp *v, const void *pkt, size_t len);
+/* An advert a codec already parsed (r: its verdict; the IPv6 socket's
+ * path, vrrp6_msg_parse): the checks and accounting of
+ * vrrp_recv_packet() from there on.  An advert of the other family is
+ * dropped as VRRP_RX_NOT_VRRP. */
+void vrrp_recv_parsed(struct vrrp *v, enum vrrp_rx_result r, const struct vrrp_advert *a);
 /* A validated advert (6.4.2 / 6.4.3 "ADVERTISEMENT received").  Updates
  * the peer table. */
 void vrrp_input_advert(struct vrrp *v, const struct vrrp_advert *adv);

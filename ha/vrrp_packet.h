@@ -86,7 +86,15 @@ struct vrrp_advert {
 	uint16_t interval_cs;       /* Max Adver Int, centiseconds, 1..4095 */
 	enum vrrp_cksum_mode cksum; /* encode: variant to write; parse: the one that verified */
 	uint8_t naddrs;             /* Count IPvX Addr */
-	struct in_addr addrs[VRRP_MAX_ADDRS]; /* the VIPs, network order */
+	/* VRRPv3 over IPv6 (vrrp6_packet.h): family AF_INET6, the IPv6 fields
+	 * below instead of src, dst and addrs.  0 or AF_INET: IPv4. */
+	uint8_t family;
+	struct in6_addr src6; /* the sender's link-local address */
+	struct in6_addr dst6; /* ff02::12 */
+	union {
+		struct in_addr addrs[VRRP_MAX_ADDRS];   /* the VIPs, network order */
+		struct in6_addr addrs6[VRRP_MAX_ADDRS]; /* IPv6: the VIPs */
+	};
 };
 
 /* Short lower-case name of a cause ("bad ttl", "checksum", ...); never NULL. */

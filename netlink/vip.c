@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/if_addr.h>
 #include <netlink/errno.h>
 #include <netlink/handlers.h>
 #include <netlink/netlink.h>
@@ -32,7 +33,7 @@ struct vip {
 
 /* "198.18.0.10/24", for log lines. */
 struct vip_text {
-	char s[INET_ADDRSTRLEN + 4];
+	char s[INET6_ADDRSTRLEN + 5];
 };
 
 static struct vip_text vip_fmt(struct in_addr addr, unsigned prefixlen)
@@ -201,23 +202,45 @@ void vip_close(struct vip *v)
 
 const char *vip_label(const struct vip *v) { return v->label; }
 
-/* An rtnl_addr for addr/prefixlen on our interface; the label only for
+/* An address of either family, as the requests below take it. */
+struct vip_any {
+	int family;
+	const void *bytes; /* struct in_addr or struct in6_addr */
+	unsigned len;      /* 4 or 16 */
+	unsigned prefixlen;
+};
+
+static struct vip_any any4(const struct in_addr *a, unsigned prefixlen)
+{
+	return (struct vip_any){ AF_INET, a, sizeof(*a), prefixlen };
+}
+
+static struct vip_any any6(const struct in6_addr *a, unsigned prefixlen)
+{
+	return (struct vip_any){ AF_INET6, a, sizeof(*a), prefixlen };
+}
+
+/* An rtnl_addr for addr on our interface; the label only for IPv4
  * additions: a label in RTM_DELADDR would make the kernel skip an address
- * whose label differs, and removal must not depend on who added it. */
-static struct rtnl_addr *vip_obj(const struct vip *v, struct in_addr addr, unsigned prefixlen,
-				 bool with_label)
+ * whose label differs, and removal must not depend on who added it (IPv6
+ * addresses have no labels).  An IPv6 addition is IFA_F_NODAD: the VIP
+ * is usable at once instead of tentative for a second of DAD, which
+ * would also refuse it as our NAs' source. */
+static struct rtnl_addr *vip_obj(const struct vip *v, const struct vip_any *a, bool add)
 {
 	struct rtnl_addr *obj = rtnl_addr_alloc();
-	struct nl_addr *local = nl_addr_build(AF_INET, &addr, sizeof(addr));
+	struct nl_addr *local = nl_addr_build(a->family, a->bytes, a->len);
 	bool ok = obj && local;
 
 	if (ok) {
-		nl_addr_set_prefixlen(local, (int)prefixlen);
+		nl_addr_set_prefixlen(local, (int)a->prefixlen);
 		rtnl_addr_set_ifindex(obj, v->ifindex);
 		ok = rtnl_addr_set_local(obj, local) == 0;
-		rtnl_addr_set_prefixlen(obj, (int)prefixlen);
-		if (ok && with_label)
+		rtnl_addr_set_prefixlen(obj, (int)a->prefixlen);
+		if (ok && add && a->family == AF_INET)
 			ok = rtnl_addr_set_label(obj, v->label) == 0;
+		if (ok && add && a->family == AF_INET6)
+			rtnl_addr_set_flags(obj, IFA_F_NODAD);
 	}
 	nl_addr_put(local);
 	if (!ok) {
@@ -230,13 +253,13 @@ static struct rtnl_addr *vip_obj(const struct vip *v, struct in_addr addr, unsig
 /* One RTM_NEWADDR (add) or RTM_DELADDR and its ack.  When the kernel says
  * ENODEV the interface was re-created under a new index: resolve the name
  * again and retry once.  Returns 0 or -errno; *nle gets libnl's code. */
-static int vip_request(struct vip *v, bool add, struct in_addr addr, unsigned prefixlen, int *nle)
+static int vip_request(struct vip *v, bool add, const struct vip_any *a, int *nle)
 {
 	int attempt, err = 0;
 
 	*nle = 0;
 	for (attempt = 0; attempt < 2; attempt++) {
-		struct rtnl_addr *obj = vip_obj(v, addr, prefixlen, add);
+		struct rtnl_addr *obj = vip_obj(v, a, add);
 
 		if (!obj)
 			return -ENOMEM;
@@ -257,9 +280,11 @@ int vip_add(struct vip *v, struct in_addr addr, unsigned prefixlen)
 {
 	int nle, err;
 
+	struct vip_any a = any4(&addr, prefixlen);
+
 	if (prefixlen > 32)
 		return -EINVAL;
-	err = vip_request(v, true, addr, prefixlen, &nle);
+	err = vip_request(v, true, &a, &nle);
 	if (err == -EEXIST) {
 		log_debug("vip: %s already on %s", vip_fmt(addr, prefixlen).s, v->ifname);
 		return 0;
@@ -279,9 +304,11 @@ static int vip_del(struct vip *v, struct in_addr addr, unsigned prefixlen)
 {
 	int nle, err;
 
+	struct vip_any a = any4(&addr, prefixlen);
+
 	if (prefixlen > 32)
 		return -EINVAL;
-	err = vip_request(v, false, addr, prefixlen, &nle);
+	err = vip_request(v, false, &a, &nle);
 	if (err == -EADDRNOTAVAIL)
 		return 0;
 	if (err) {
@@ -343,4 +370,73 @@ int vip_present(struct vip *v, struct in_addr addr, unsigned prefixlen)
 		found = vip_obj_matches((struct rtnl_addr *)o, v->ifindex, addr, prefixlen);
 	nl_cache_free(cache);
 	return found;
+}
+
+/* ---- IPv6 (VRRPv3 over IPv6, docs/vrrp.md#ipv6) ---- */
+
+static struct vip_text vip6_fmt(const struct in6_addr *addr, unsigned prefixlen)
+{
+	struct vip_text t;
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, addr, a, sizeof(a));
+	snprintf(t.s, sizeof(t.s), "%s/%u", a, prefixlen);
+	return t;
+}
+
+int vip6_add(struct vip *v, const struct in6_addr *addr, unsigned prefixlen)
+{
+	struct vip_any a = any6(addr, prefixlen);
+	int nle, err;
+
+	if (prefixlen > 128)
+		return -EINVAL;
+	err = vip_request(v, true, &a, &nle);
+	if (err == -EEXIST)
+		return 0;
+	if (err) {
+		log_errno(err, "vip: cannot add %s to %s: netlink: %s",
+			  vip6_fmt(addr, prefixlen).s, v->ifname, nl_geterror(nle));
+		return err;
+	}
+	log_info("vip: added %s to %s (nodad)", vip6_fmt(addr, prefixlen).s, v->ifname);
+	return 0;
+}
+
+/* 1 removed, 0 absent, or -errno (logged). */
+static int vip6_del(struct vip *v, const struct in6_addr *addr, unsigned prefixlen)
+{
+	struct vip_any a = any6(addr, prefixlen);
+	int nle, err;
+
+	if (prefixlen > 128)
+		return -EINVAL;
+	err = vip_request(v, false, &a, &nle);
+	if (err == -EADDRNOTAVAIL || err == -ENOENT)
+		return 0;
+	if (err) {
+		log_errno(err, "vip: cannot remove %s from %s: netlink: %s",
+			  vip6_fmt(addr, prefixlen).s, v->ifname, nl_geterror(nle));
+		return err;
+	}
+	return 1;
+}
+
+int vip6_remove(struct vip *v, const struct in6_addr *addr, unsigned prefixlen)
+{
+	int r = vip6_del(v, addr, prefixlen);
+
+	if (r == 1)
+		log_info("vip: removed %s from %s", vip6_fmt(addr, prefixlen).s, v->ifname);
+	return r < 0 ? r : 0;
+}
+
+int vip6_remove_stale(struct vip *v, const struct in6_addr *addr, unsigned prefixlen)
+{
+	int r = vip6_del(v, addr, prefixlen);
+
+	if (r == 1)
+		log_warnx("vip: removed stale %s from %s (left by an earlier run)",
+			  vip6_fmt(addr, prefixlen).s, v->ifname);
+	return r;
 }

@@ -55,4 +55,11 @@ int vip_present(struct vip *v, struct in_addr addr, unsigned prefixlen);
  * none, or -errno. */
 int vip_remove_stale(struct vip *v, struct in_addr addr, unsigned prefixlen);
 
+/* IPv6 VIPs (prefixlen 1..128), the same contracts as above, except:
+ * added with IFA_F_NODAD (usable at once, no DAD) and without a label
+ * (the kernel keeps none for IPv6). */
+int vip6_add(struct vip *v, const struct in6_addr *addr, unsigned prefixlen);
+int vip6_remove(struct vip *v, const struct in6_addr *addr, unsigned prefixlen);
+int vip6_remove_stale(struct vip *v, const struct in6_addr *addr, unsigned prefixlen);
+
 #endif

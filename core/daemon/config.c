@@ -337,29 +337,51 @@ static int set_balance(struct cfgk *e, const struct cfg_key *k, const char *v)
 	return 0;
 }
 
+static bool vip_listed(const struct cfg_vip *list, size_t n, const struct cfg_vip *v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v->family == AF_INET ? list[i].addr.s_addr == v->addr.s_addr
+					 : IN6_ARE_ADDR_EQUAL(&list[i].addr6, &v->addr6))
+			return true;
+	return false;
+}
+
+/* IPv4 and IPv6 VIPs go to their own lists: each family has its own
+ * election (VRRPv3 per address family, docs/vrrp.md#ipv6). */
 static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
 	struct ctx *c = e->user;
-	struct cfg_vip *vips = c->cfg->ha.vips;
 	char tok[CFG_ADDR_TEXT_MAX];
-	size_t n = 0;
+	size_t n4 = 0, n6 = 0;
 
 	while ((v = cfgv_next_token(v, tok, sizeof(tok)))) {
-		if (n == CFG_MAX_VIPS)
-			return cfgk_fail(e, "%s: more than %d addresses", k->name, CFG_MAX_VIPS);
-		if (cfgv_parse_vip(tok, &vips[n]) < 0)
+		struct cfg_vip vip;
+		bool six;
+
+		if (cfgv_parse_vip(tok, &vip) < 0)
 			return cfgk_fail(e,
-					 "%s: \"%s\" is not an IPv4 address/prefix length with "
-					 "length 1..32 (e.g. 198.18.0.10/24)",
+					 "%s: \"%s\" is not an address/prefix length: IPv4 with "
+					 "length 1..32 (e.g. 198.18.0.10/24) or global IPv6 with "
+					 "length 1..128 (e.g. 2001:db8:18::10/64)",
 					 k->name, tok);
-		for (size_t i = 0; i < n; i++)
-			if (vips[i].addr.s_addr == vips[n].addr.s_addr)
-				return cfgk_fail(e, "%s: \"%s\" is listed twice", k->name, tok);
-		n++;
+		six = vip.family == AF_INET6;
+		if ((six ? n6 : n4) == CFG_MAX_VIPS)
+			return cfgk_fail(e, "%s: more than %d IPv%c addresses", k->name,
+					 CFG_MAX_VIPS, six ? '6' : '4');
+		if (vip_listed(six ? c->cfg->ha.vips6 : c->cfg->ha.vips, six ? n6 : n4, &vip))
+			return cfgk_fail(e, "%s: \"%s\" is listed twice", k->name, tok);
+		if (six)
+			c->cfg->ha.vips6[n6++] = vip;
+		else
+			c->cfg->ha.vips[n4++] = vip;
 	}
-	if (n == 0)
-		return cfgk_fail(e, "%s: must list at least one address", k->name);
-	c->cfg->ha.nvips = n;
+	if (n4 == 0)
+		return cfgk_fail(e,
+				 "%s: must list at least one IPv4 address (IPv6 VIPs ride "
+				 "beside an IPv4 one: docs/vrrp.md#ipv6)",
+				 k->name);
+	c->cfg->ha.nvips = n4;
+	c->cfg->ha.nvips6 = n6;
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* ctl_ha.c - "peers" and the node, election and replication parts of
  * "status": what ha.h and sync.h report, rendered as JSON for andromedactl. */
 #include "ctl_ha.h"
+#include "ctl_ha6.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,6 +58,8 @@ static json_t *vips_json(const struct config *cfg)
 
 	for (size_t i = 0; a && i < cfg->ha.nvips; i++)
 		json_array_append_new(a, json_string(cfg->ha.vips[i].text));
+	for (size_t i = 0; a && i < cfg->ha.nvips6; i++)
+		json_array_append_new(a, json_string(cfg->ha.vips6[i].text));
 	return a;
 }
 
@@ -172,6 +175,10 @@ static int ha_keys(json_t *status, const struct ctl_ha *h)
 	if (!(v = vrrp_json(&hs, h->cfg->ha.interface)))
 		return -ENOMEM;
 	json_object_set_new(status, "vrrp", v);
+	if (hs.has_v6 && !(v = ctl_ha6_json(&hs)))
+		return -ENOMEM;
+	if (hs.has_v6)
+		json_object_set_new(status, "vrrp6", v);
 	return 0;
 }
 

@@ -12,10 +12,13 @@
 
 static bool ha_changed(const struct config *o, const struct config *n)
 {
-	bool vips = o->ha.nvips != n->ha.nvips, peers = o->ha.npeers != n->ha.npeers;
+	bool vips = o->ha.nvips != n->ha.nvips || o->ha.nvips6 != n->ha.nvips6,
+	     peers = o->ha.npeers != n->ha.npeers;
 
 	for (size_t i = 0; !vips && i < o->ha.nvips; i++)
 		vips = strcmp(o->ha.vips[i].text, n->ha.vips[i].text) != 0;
+	for (size_t i = 0; !vips && i < o->ha.nvips6; i++)
+		vips = strcmp(o->ha.vips6[i].text, n->ha.vips6[i].text) != 0;
 	for (size_t i = 0; !peers && i < o->ha.npeers; i++)
 		peers = o->ha.peers[i].s_addr != n->ha.peers[i].s_addr;
 	return vips || peers || o->ha.enabled != n->ha.enabled ||

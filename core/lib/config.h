@@ -52,10 +52,14 @@ struct cfg_listener {
 	bool tls;
 };
 
+/* One VIP of `vip`: IPv4 (family AF_INET, addr) or IPv6 (AF_INET6,
+ * addr6; VRRPv3 over IPv6, docs/vrrp.md#ipv6). */
 struct cfg_vip {
 	struct in_addr addr;
-	uint8_t prefixlen;
-	char text[CFG_ADDR_TEXT_MAX]; /* "198.18.0.10/24" */
+	uint8_t prefixlen;            /* 1..32 or 1..128 */
+	char text[CFG_ADDR_TEXT_MAX]; /* "198.18.0.10/24", "2001:db8:18::10/64" */
+	sa_family_t family;
+	struct in6_addr addr6;
 };
 
 struct cfg_server {
@@ -153,13 +157,15 @@ struct config {
 	struct {
 		bool enabled; /* an [ha] section is present */
 		char interface[IF_NAMESIZE];
-		unsigned vrid;               /* 1..255 */
-		unsigned priority;           /* 1..254 (255 = address owner, refused) */
-		uint32_t advert_interval_ms; /* 10ms..40950ms, multiple of 10ms */
-		bool preempt;                /* default yes */
-		uint32_t preempt_delay_ms;   /* default 0 */
-		struct cfg_vip vips[CFG_MAX_VIPS];
+		unsigned vrid;                     /* 1..255 */
+		unsigned priority;                 /* 1..254 (255 = address owner, refused) */
+		uint32_t advert_interval_ms;       /* 10ms..40950ms, multiple of 10ms */
+		bool preempt;                      /* default yes */
+		uint32_t preempt_delay_ms;         /* default 0 */
+		struct cfg_vip vips[CFG_MAX_VIPS]; /* the IPv4 ones of `vip` */
 		size_t nvips;
+		struct cfg_vip vips6[CFG_MAX_VIPS]; /* the IPv6 ones: their own election */
+		size_t nvips6;
 		char key_file[PATH_MAX];
 		struct in_addr peers[CFG_MAX_PEERS];
 		size_t npeers;

@@ -218,19 +218,38 @@ const char *cfgv_next_token(const char *s, char *tok, size_t len)
 	return s + strcspn(s, " \t,");
 }
 
+/* An IPv6 VIP: a unicast address (not ::, not multicast, not link-local:
+ * the interface's own link-local is the adverts' source, docs/vrrp.md). */
+static bool vip6_ok(const struct in6_addr *a)
+{
+	return !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_MULTICAST(a) &&
+	       !IN6_IS_ADDR_LINKLOCAL(a) && !IN6_IS_ADDR_LOOPBACK(a) && !IN6_IS_ADDR_V4MAPPED(a);
+}
+
 int cfgv_parse_vip(const char *tok, struct cfg_vip *vip)
 {
-	char addr[INET_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN];
 	const char *slash = strchr(tok, '/');
-	uint64_t len;
+	uint64_t len, max = 32;
 
 	if (!slash || (size_t)(slash - tok) >= sizeof(addr))
 		return -EINVAL;
 	memcpy(addr, tok, (size_t)(slash - tok));
 	addr[slash - tok] = '\0';
-	if (inet_pton(AF_INET, addr, &vip->addr) != 1 || vip->addr.s_addr == htonl(INADDR_ANY))
-		return -EINVAL;
-	if (cfgv_parse_uint(slash + 1, &len) < 0 || len < 1 || len > 32)
+	memset(vip, 0, sizeof(*vip));
+	if (strchr(addr, ':')) {
+		if (inet_pton(AF_INET6, addr, &vip->addr6) != 1 || !vip6_ok(&vip->addr6))
+			return -EINVAL;
+		vip->family = AF_INET6;
+		max = 128;
+		inet_ntop(AF_INET6, &vip->addr6, addr, sizeof(addr)); /* canonical text */
+	} else {
+		if (inet_pton(AF_INET, addr, &vip->addr) != 1 ||
+		    vip->addr.s_addr == htonl(INADDR_ANY))
+			return -EINVAL;
+		vip->family = AF_INET;
+	}
+	if (cfgv_parse_uint(slash + 1, &len) < 0 || len < 1 || len > max)
 		return -EINVAL;
 	vip->prefixlen = (uint8_t)len;
 	snprintf(vip->text, sizeof(vip->text), "%s/%u", addr, (unsigned)len);

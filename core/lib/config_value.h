@@ -36,7 +36,9 @@ bool cfgv_valid_name(const char *s);
  * returns where to continue, or NULL at the end.  An item too long for
  * tok comes back as "" so the caller reports it as invalid. */
 const char *cfgv_next_token(const char *s, char *tok, size_t len);
-/* "a.b.c.d/len", len 1..32, address not 0.0.0.0.  0 or -EINVAL. */
+/* "a.b.c.d/len", len 1..32, address not 0.0.0.0; or "ipv6/len", len
+ * 1..128, a global or unique-local unicast address (family says which;
+ * text is canonical).  0 or -EINVAL. */
 int cfgv_parse_vip(const char *tok, struct cfg_vip *vip);
 /* Levenshtein distance (SIZE_MAX for strings of 64 bytes or more). */
 size_t cfgv_edit_distance(const char *a, const char *b);

@@ -48,21 +48,22 @@ static int wait_fd(int fd, short events, long long deadline)
 	return poll(&p, 1, (int)left);
 }
 
-static const char *probe_once(const struct sockaddr_in *sa, int timeout_ms, char *via, size_t vlen)
+static const char *probe_once(const struct sockaddr_storage *sa, socklen_t salen, int timeout_ms,
+			      char *via, size_t vlen)
 {
 	static const char req[] =
 		"GET /?probe=1 HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n";
 	long long deadline = now_ms(CLOCK_MONOTONIC) + timeout_ms;
 	char buf[4096];
 	size_t have = 0;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), err = 0;
+	int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0), err = 0;
 	socklen_t len = sizeof(err);
 	const char *result = "timeout";
 	char *v;
 
 	if (fd < 0)
 		return "socket";
-	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 && errno != EINPROGRESS)
+	if (connect(fd, (const struct sockaddr *)sa, salen) < 0 && errno != EINPROGRESS)
 		goto out_err;
 	if (wait_fd(fd, POLLOUT, deadline) <= 0)
 		goto out;
@@ -102,16 +103,26 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_storage sa = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&sa;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&sa;
+	socklen_t salen = sizeof(*sin);
 	int interval, timeout_ms;
 	long long duration, count, end;
 
-	if (argc != 7 || inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
+	/* ADDR is IPv4 or IPv6 (the IPv6 VIP drill, docs/vrrp.md#ipv6). */
+	if (argc == 7 && inet_pton(AF_INET6, argv[1], &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)atoi(argv[2]));
+		salen = sizeof(*sin6);
+	} else if (argc == 7 && inet_pton(AF_INET, argv[1], &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)atoi(argv[2]));
+	} else {
 		fprintf(stderr,
 			"usage: probe ADDR PORT INTERVAL_MS TIMEOUT_MS DURATION_MS COUNT\n");
 		return 2;
 	}
-	sa.sin_port = htons((uint16_t)atoi(argv[2]));
 	interval = atoi(argv[3]);
 	timeout_ms = atoi(argv[4]);
 	duration = atoll(argv[5]);
@@ -123,7 +134,7 @@ int main(int argc, char **argv)
 	for (long long i = 0; i < count && !stop && now_ms(CLOCK_MONOTONIC) < end; i++) {
 		long long t0 = now_ms(CLOCK_MONOTONIC), wait;
 		char via[128] = "";
-		const char *fail = probe_once(&sa, timeout_ms, via, sizeof(via));
+		const char *fail = probe_once(&sa, salen, timeout_ms, via, sizeof(via));
 
 		if (fail)
 			printf("%lld fail %s\n", now_ms(CLOCK_REALTIME), fail);

@@ -317,7 +317,8 @@ static void vrrp_set_state(struct vrrp *v, enum vrrp_state to, const char *fmt, 
 	v->since_ms = now_ms(v);
 	v->stats.transitions++;
 	v->stats.entered[to]++;
-	log_info("vrrp %u: %s -> %s (%s)", v->vrid, state_names[from], state_names[to], v->reason);
+	log_info("vrrp %u%s: %s -> %s (%s)", v->vrid, v->family == AF_INET6 ? " (IPv6)" : "",
+		 state_names[from], state_names[to], v->reason);
 	enter_actions[to](v);
 	if (v->ops->notify)
 		v->ops->notify(v->ctx, from, to, v->reason);

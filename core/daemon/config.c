@@ -359,11 +359,12 @@ static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v)
 		bool six;
 
 		if (cfgv_parse_vip(tok, &vip) < 0)
-			return cfgk_fail(e,
-					 "%s: \"%s\" is not an address/prefix length: IPv4 with "
-					 "length 1..32 (e.g. 198.18.0.10/24) or global IPv6 with "
-					 "length 1..128 (e.g. 2001:db8:18::10/64)",
-					 k->name, tok);
+			return cfgk_fail(
+				e,
+				"%s: \"%s\" is not an IPv4 address/prefix length with "
+				"length 1..32 (e.g. 198.18.0.10/24) nor a global IPv6 one "
+				"with length 1..128 (e.g. 2001:db8:18::10/64)",
+				k->name, tok);
 		six = vip.family == AF_INET6;
 		if ((six ? n6 : n4) == CFG_MAX_VIPS)
 			return cfgk_fail(e, "%s: more than %d IPv%c addresses", k->name,
@@ -375,10 +376,12 @@ static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v)
 		else
 			c->cfg->ha.vips[n4++] = vip;
 	}
+	if (n4 + n6 == 0)
+		return cfgk_fail(e, "%s: must list at least one address", k->name);
 	if (n4 == 0)
 		return cfgk_fail(e,
-				 "%s: must list at least one IPv4 address (IPv6 VIPs ride "
-				 "beside an IPv4 one: docs/vrrp.md#ipv6)",
+				 "%s: IPv6 VIPs need an IPv4 VIP beside them (the IPv6 family "
+				 "rides on the instance's IPv4 election: docs/vrrp.md#ipv6)",
 				 k->name);
 	c->cfg->ha.nvips = n4;
 	c->cfg->ha.nvips6 = n6;

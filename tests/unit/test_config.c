@@ -360,6 +360,13 @@ static const struct bad bad_values[] = {
 	{ "[ha]", "vip", "198.18.0.10/0", "length 1..32" },
 	{ "[ha]", "vip", "198.18.0.10/24 198.18.0.10/32", "listed twice" },
 	{ "[ha]", "vip", ",", "at least one address" },
+	{ "[ha]", "vip", "2001:db8:18::10/129", "length 1..128" },
+	{ "[ha]", "vip", "fe80::10/64", "global IPv6" },
+	{ "[ha]", "vip", "ff02::12/64", "global IPv6" },
+	{ "[ha]", "vip", "2001:db8:18::10", "is not an IPv4 address/prefix length" },
+	{ "[ha]", "vip", "2001:db8:18::10/64", "need an IPv4 VIP beside them" },
+	{ "[ha]", "vip", "198.18.0.10/24, 2001:db8:18::10/64 2001:db8:18:0::10/128",
+	  "listed twice" },
 	{ "[ha]", "vip",
 	  "198.18.0.1/24 198.18.0.2/24 198.18.0.3/24 198.18.0.4/24 198.18.0.5/24 "
 	  "198.18.0.6/24 198.18.0.7/24 198.18.0.8/24 198.18.0.9/24",
@@ -887,6 +894,52 @@ Test(value, list_tokens)
 	cr_expect_not_null(p);
 	cr_expect_str_empty(tok, "an over-long item must come back empty, got \"%s\"", tok);
 	cr_expect_null(cfgv_next_token(" , ", tok, sizeof(tok)));
+}
+
+/* Issue 16: IPv6 VIPs, canonical text, and which addresses are refused. */
+Test(value, vip6)
+{
+	struct cfg_vip vip;
+	struct in6_addr want;
+
+	cr_assert_eq(cfgv_parse_vip("2001:DB8:18:0::10/64", &vip), 0);
+	inet_pton(AF_INET6, "2001:db8:18::10", &want);
+	cr_expect_eq(vip.family, AF_INET6);
+	cr_expect(IN6_ARE_ADDR_EQUAL(&vip.addr6, &want));
+	cr_expect_eq(vip.prefixlen, 64);
+	cr_expect_str_eq(vip.text, "2001:db8:18::10/64");
+	cr_assert_eq(cfgv_parse_vip("fd00:18::1/128", &vip), 0);
+	cr_assert_eq(cfgv_parse_vip("198.18.0.10/24", &vip), 0);
+	cr_expect_eq(vip.family, AF_INET);
+	static const char *const bad[] = {
+		"2001:db8:18::10",
+		"2001:db8:18::10/0",
+		"2001:db8:18::10/129",
+		"::/64",
+		"::1/128",
+		"fe80::1/64",
+		"ff02::12/64",
+		"::ffff:198.18.0.10/128",
+		"2001:db8:18::g/64",
+		"2001:db8:18::10/",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(cfgv_parse_vip(bad[i], &vip), -EINVAL, "\"%s\" accepted", bad[i]);
+}
+
+Test(config, vip_mixed_families)
+{
+	struct config cfg;
+
+	load_ok(MINIMAL "[ha]\ninterface = eth0\nvrid = 1\npriority = 100\nkey_file = /k\n"
+			"vip = 2001:db8:18::10/64, 198.18.0.10/24, 2001:db8:18::11/128\n",
+		&cfg);
+	cr_expect_eq(cfg.ha.nvips, 1);
+	cr_expect_str_eq(cfg.ha.vips[0].text, "198.18.0.10/24");
+	cr_expect_eq(cfg.ha.nvips6, 2);
+	cr_expect_str_eq(cfg.ha.vips6[0].text, "2001:db8:18::10/64");
+	cr_expect_str_eq(cfg.ha.vips6[1].text, "2001:db8:18::11/128");
+	config_free(&cfg);
 }
 
 Test(value, vip)

@@ -51,10 +51,11 @@ PKG_LAB=(iproute2 curl jq procps util-linux apache2 openssl nftables wrk)
 # `systemctl disable --now prometheus` after the install; keepalived,
 # the VRRPv3 speaker test_vrrp_keepalived.sh elects with; its system
 # service starts only with an /etc/keepalived/keepalived.conf; systemd for
-# test_journal's private journald, journalctl and systemd-cat).
+# test_journal's private journald, journalctl and systemd-cat; python3
+# for test_vrrp6's IPv6 web server and hostile-packet injector).
 PKG_CHECKS=(
 	clang libclang-rt-14-dev clang-tidy-14 clang-format-14 cppcheck valgrind
-	tcpdump netcat-openbsd libfaketime strace keepalived
+	tcpdump netcat-openbsd libfaketime strace keepalived python3
 	prometheus chromium systemd
 )
 

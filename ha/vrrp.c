@@ -466,7 +466,8 @@ void vrrp_start(struct vrrp *v)
 		if (!v->link_up)
 			vrrp_set_state(v, VRRP_FAULT, "startup with link down");
 		else if (!has_primary(v))
-			vrrp_set_state(v, VRRP_FAULT, "startup without an address");
+			vrrp_set_state(v, VRRP_FAULT, "startup without an %s address",
+				       v->family == AF_INET6 ? "IPv6 link-local" : "IPv4");
 		else if (v->track_fault)
 			vrrp_set_state(v, VRRP_FAULT, "startup with a tracked item down");
 		else if (v->priority == 255)

@@ -10,7 +10,8 @@
 #   updates the client's neighbour cache; tcpdump in the client decodes
 #   the adverts and the NAs without a "bad" marker.  Then hostile input:
 #   VRRP over IPv6 and NS/NA with a wrong hop limit, a bad checksum, or
-#   truncated, are counted by cause and change nothing.
+#   truncated, are counted by cause and change nothing.  A hitless
+#   upgrade keeps the IPv6 VIP; a graceful stop and --release remove it.
 set -u
 source "$(dirname "$0")/../lib/lab.sh"
 source "$(dirname "$0")/../lib/ha.sh"
@@ -107,9 +108,27 @@ check "lb2 still holds the IPv6 VIP" v6_has_vip 2
 check_eq "no NA conflict counted (the forged NA never parsed)" 0 "$(v6_st 2 | jq -r .vrrp6.ndisc.conflicts)"
 check "the client still reaches lb2" v6_served_by lb2
 
+# --- hitless upgrade of the MASTER: the IPv6 VIP stays ----------------------------
+old=$(ha_ctl 2 upgrade status --json | jq -r .pid)
+vip6_kept() { v6_has_vip 2; }
+lab_spawn client watch6 bash -c "while ip -n $(lab_ns lb2) -6 -o addr show dev eth0 | grep -q ' $V6_VIP/64'; do sleep 0.01; done; echo gone"
+check "andromedactl upgrade on lb2" ha_ctl 2 upgrade
+new_answers() { local p; p=$(ha_ctl 2 upgrade status --json | jq -r .pid); [[ -n "$p" && "$p" != null && "$p" != "$old" ]]; }
+check "a new lb2 process answers" lab_wait_for 10 new_answers
+new=$(ha_ctl 2 upgrade status --json | jq -r .pid)
+echo "$new $(lab_starttime "$new")" >"$LAB_DIR/pids/lb2"
+gone() { ! kill -0 "$1" 2>/dev/null || [[ "$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)" == Z ]]; }
+check "the old lb2 process exits" lab_wait_for 10 gone "$old"
+check "lb2 is still MASTER" ha_role_is 2 MASTER
+check_eq "the new process holds the IPv6 VIP" true "$(v6_st 2 | jq -r .vrrp6.vip_held)"
+check "the IPv6 VIP never left lb2's interface during the upgrade" bash -c "! grep -q gone '$LAB_DIR/watch6.log'"
+lab_stop watch6 2 >/dev/null
+check "the client still reaches lb2 over IPv6" v6_served_by lb2
+
 # --- graceful stop: the VIP goes ----------------------------------------------------
 lab_stop lb2 10
-check_eq "lb2 exits 0 on SIGTERM" 0 "$?"
+rc=$? # the upgraded process is not this shell's child: its status is not ours to read
+check "lb2 stops on SIGTERM (not killed after 10 s)" test "$rc" -ne 124
 check "lb2 removed the IPv6 VIP" v6_lacks_vip 2
 check "andromeda --release removes lb1's (kill -9) IPv6 VIP" lab_exec lb1 "$ANDROMEDA" --release -c "$LAB_DIR/lb1.conf"
 check "lb1 no longer has it" v6_lacks_vip 1

@@ -259,10 +259,14 @@ void ha6_follow_advert(struct ha6 *h, uint8_t priority)
 	adv.naddrs = (uint8_t)h->cfg->ha.nvips6;
 	for (size_t i = 0; i < h->cfg->ha.nvips6; i++)
 		adv.addrs6[i] = h->cfg->ha.vips6[i].addr6;
-	if (vrrp6_socket_send(h->sock, &adv) == 0)
+	if (vrrp6_socket_send(h->sock, &adv) == 0) {
 		h->stats.tx_adverts++;
-	else
-		h->stats.tx_errors++;
+		return;
+	}
+	h->stats.tx_errors++;
+	/* Our link-local address may have gone or changed: look again soon. */
+	if (!loop_timer_armed(&h->ll_poll))
+		loop_timer_arm(h->loop, &h->ll_poll, LL_POLL_MS);
 }
 
 int ha6_follow_vips(struct ha6 *h, bool add)
@@ -310,14 +314,14 @@ void ha6_stop(struct ha6 *h)
 
 void ha6_link(struct ha6 *h, bool up)
 {
-	if (!h || !h->vrrp)
+	if (!h)
 		return;
-	if (up) {
-		ll_refresh(h);
+	if (up)
+		ll_refresh(h); /* the link-local address may have changed meanwhile */
+	if (h->vrrp && up)
 		vrrp_link_up(h->vrrp);
-	} else {
+	else if (h->vrrp)
 		vrrp_link_down(h->vrrp);
-	}
 }
 
 void ha6_set_priority(struct ha6 *h, uint8_t priority, const char *why)
@@ -357,7 +361,7 @@ void ha6_get_status(const struct ha6 *h, enum vrrp_state v4_state, struct ha6_st
 	out->na_errors = nd->errors;
 	out->nd_rx = nd->rx;
 	out->nd_conflicts = nd->conflicts;
-	for (unsigned i = 0; i < HA6_ND_CAUSES && i < ND_RX_NCAUSES; i++)
+	for (unsigned i = 0; i < HA6_ND_CAUSES; i++) /* = ND_RX_NCAUSES (static assert) */
 		out->nd_drops[i] = nd->rx_drops[i];
 }
 

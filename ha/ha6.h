@@ -64,7 +64,8 @@ int ha6_follow_vips(struct ha6 *h, bool add);
 void ha6_follow_burst(struct ha6 *h);
 void ha6_follow_na_stop(struct ha6 *h);
 
-/* Election mode: as the vrrp_* functions of the same name. */
+/* Election mode: as the vrrp_* functions of the same name (ha6_link
+ * also looks the link-local address up again on carrier, in both modes). */
 void ha6_start(struct ha6 *h, bool master);
 void ha6_stop(struct ha6 *h);
 void ha6_link(struct ha6 *h, bool up);

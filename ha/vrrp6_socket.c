@@ -87,11 +87,12 @@ static int configure(struct vrrp6_socket *s)
 	if (!err)
 		err = setopt(s, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off),
 			     "IPV6_MULTICAST_LOOP");
-	if (!err) /* older kernels lack it: only a wider delivery, not an error */
+	if (!err) {
+		/* older kernels lack it: only a wider delivery, not an error */
 		(void)setsockopt(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, &off, sizeof(off));
-	if (!err)
 		err = setopt(s, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof(on),
 			     "IPV6_RECVHOPLIMIT");
+	}
 	if (!err)
 		err = setopt(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on),
 			     "IPV6_RECVPKTINFO");

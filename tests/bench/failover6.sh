@@ -55,6 +55,17 @@ lab_spawn client probe6 sh -c "exec '$PROBE' $V6_VIP 8080 10 $TO $bound $((bound
 first_ok() { awk -v t="$2" -v n="$3" '$1 >= t && $2 == "ok" && $3 == n { print $1 - t; exit }' "$1"; }
 session_up() { [[ "$(ha_ctl "$1" status --json | jq -r .sync.session_up)" == true ]]; }
 
+# why_none T: what the probes saw since T, and the client's neighbour
+# entries, when a family got no answer from the new MASTER.
+why_none() {
+	local f
+	for f in p4 p6; do
+		echo "  $f since the kill: $(awk -v t="$1" '$1 >= t { $1 = ""; n[$0]++ } END { for (k in n) printf "%d x%s; ", n[k], k }' "$LAB_DIR/$f.log")"
+	done
+	echo "  client: $(lab_exec client ip -6 neigh show "$V6_VIP")"
+	echo "  lb1 MAC $(ha_mac 1), lb2 MAC $(ha_mac 2)"
+}
+
 R4=() R6=()
 master=1
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -71,6 +82,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	a=$(first_ok "$LAB_DIR/p4.log" "$t" "lb$other")
 	b=$(first_ok "$LAB_DIR/p6.log" "$t" "lb$other")
 	printf 'round %d: kill -9 lb%d -> lb%d: IPv4 %s ms, IPv6 %s ms\n' "$r" "$master" "$other" "${a:-none}" "${b:-none}"
+	[[ -n "$a" && -n "$b" ]] || why_none "$t"
 	R4+=("${a:-99999}") R6+=("${b:-99999}")
 	lab_wait_gone "lb$master" 3
 	lab_exec "lb$master" "$ANDROMEDA" --release -c "$LAB_DIR/lb$master.conf" >/dev/null 2>&1

@@ -430,6 +430,30 @@ static void render_hooks(const struct ha_status *hs, struct mtext *m)
 		metrics_u64x(m, name, NULL, l, "track", hs->tracks[i].name, hs->tracks[i].up);
 }
 
+static const char *nd_cause(int c) { return ha6_nd_cause_name((unsigned)c); }
+
+/* The IPv6 family of the instance (docs/vrrp.md#ipv6), when it has IPv6 VIPs. */
+static void render_vrrp6(const struct ha_status *hs, struct mtext *m, const char *l)
+{
+	const struct ha6_status *v = &hs->v6;
+
+	gauge(m, P "vrrp6_vip_held", "1 while this node holds the instance's IPv6 VIPs.", l,
+	      v->vip_held);
+	counter(m, P "vrrp6_adverts_sent_total", "VRRPv3 advertisements sent over IPv6.", l,
+		v->stats.tx_adverts);
+	counter(m, P "vrrp6_adverts_received_total",
+		"Valid VRRPv3 advertisements received over IPv6.", l, v->stats.rx_adverts);
+	drops(m, P "vrrp6_dropped_total", "VRRPv3-over-IPv6 packets dropped, by cause.", l,
+	      v->stats.rx_drops, VRRP_RX_NCAUSES, vrrp_cause);
+	counter(m, P "vrrp6_na_sent_total", "Unsolicited Neighbor Advertisements sent.", l,
+		v->na_sent);
+	counter(m, P "vrrp6_ndisc_conflicts_total",
+		"Neighbor Advertisements giving one of our IPv6 VIPs another MAC.", l,
+		v->nd_conflicts);
+	drops(m, P "vrrp6_ndisc_dropped_total", "Malformed NS/NA seen on the HA link, by cause.",
+	      l, v->nd_drops, HA6_ND_CAUSES, nd_cause);
+}
+
 static void render_vrrp(struct ha *ha, struct mtext *m)
 {
 	struct ha_status hs;
@@ -456,6 +480,8 @@ static void render_vrrp(struct ha *ha, struct mtext *m)
 	drops(m, P "vrrp_dropped_total", "VRRP packets dropped, by cause.", l, hs.stats.rx_drops,
 	      VRRP_RX_NCAUSES, vrrp_cause);
 	render_hooks(&hs, m);
+	if (hs.has_v6)
+		render_vrrp6(&hs, m, l);
 }
 
 static void render_sync(struct sync *s, struct mtext *m)

@@ -18,6 +18,8 @@ source "$(dirname "$0")/../lib/ha.sh"
 source "$(dirname "$0")/../lib/vrrp6.sh"
 
 v6_setup 2 1
+# shellcheck disable=SC2034 # read by ha_conf (tests/lib/ha.sh)
+HA_MORE='[stats]\nlisten = 127.0.0.1:8404'
 require "tcpdump and python3 are installed" lab_have tcpdump python3
 lab_spawn client tcpdump tcpdump -i eth0 -n -v -l -U "ip6 and (ip6[6] == 112 or icmp6)"
 require "tcpdump runs" lab_wait_for 5 grep -q "listening on" "$LAB_DIR/tcpdump.log"
@@ -103,6 +105,15 @@ check "bad checksum counted" lab_wait_for 3 counted dropped "bad checksum" 3
 check "truncated advert counted" lab_wait_for 3 counted dropped "short packet" 3
 check "NA with a wrong hop limit counted" lab_wait_for 3 counted ndisc.dropped "hop limit not 255" 3
 check "truncated NA counted" lab_wait_for 3 counted ndisc.dropped "short packet" 3
+metrics() { lab_exec lb2 curl -sf --max-time 2 http://127.0.0.1:8404/metrics; }
+metric_ge() { local v; v=$(metrics | awk -v k="$1" '$1 == k { print $2 }'); [[ -n "$v" ]] && ((v >= $2)); }
+check "metrics: andromeda_vrrp6_ndisc_dropped_total counts the NAs with a wrong hop limit" \
+	metric_ge 'andromeda_vrrp6_ndisc_dropped_total{instance="ha",cause="hop_limit_not_255"}' 3
+check "metrics: andromeda_vrrp6_dropped_total counts the bad checksums" \
+	metric_ge 'andromeda_vrrp6_dropped_total{instance="ha",cause="bad_checksum"}' 3
+check "metrics: andromeda_vrrp6_na_sent_total" metric_ge 'andromeda_vrrp6_na_sent_total{instance="ha"}' 5
+promtool_clean() { command -v promtool >/dev/null && metrics | promtool check metrics >"$LAB_DIR/promtool.txt" 2>&1 && [[ ! -s "$LAB_DIR/promtool.txt" ]]; }
+check "promtool check metrics finds nothing to report with the vrrp6 families" promtool_clean
 check "lb2 stays MASTER through it" lab_holds 1 ha_role_is 2 MASTER
 check "lb2 still holds the IPv6 VIP" v6_has_vip 2
 check_eq "no NA conflict counted (the forged NA never parsed)" 0 "$(v6_st 2 | jq -r .vrrp6.ndisc.conflicts)"

@@ -120,6 +120,10 @@ static void check_loaded(const struct config *c)
 	CHECK(c->ha.interface[0] && c->ha.key_file[0]);
 	for (size_t i = 0; i < c->ha.nvips; i++)
 		CHECK(c->ha.vips[i].prefixlen >= 1 && c->ha.vips[i].prefixlen <= 32);
+	CHECK(c->ha.nvips6 <= CFG_MAX_VIPS);
+	for (size_t i = 0; i < c->ha.nvips6; i++)
+		CHECK(c->ha.vips6[i].family == AF_INET6 && c->ha.vips6[i].prefixlen >= 1 &&
+		      c->ha.vips6[i].prefixlen <= 128);
 	CHECK(!c->registration.enabled || c->ha.sync_port != c->registration.port);
 }
 
@@ -180,8 +184,21 @@ static void check_values(const char *s, bool first)
 		CHECK(memcmp(&ep.sin, &ep2.sin, sizeof(ep.sin)) == 0 &&
 		      strcmp(ep.text, ep2.text) == 0);
 	}
-	if (cfgv_parse_vip(s, &vip) == 0)
-		CHECK(vip.prefixlen >= 1 && vip.prefixlen <= 32 && vip.addr.s_addr != 0);
+	if (cfgv_parse_vip(s, &vip) == 0) {
+		struct cfg_vip again;
+
+		if (vip.family == AF_INET6)
+			CHECK(vip.prefixlen >= 1 && vip.prefixlen <= 128 &&
+			      !IN6_IS_ADDR_UNSPECIFIED(&vip.addr6) &&
+			      !IN6_IS_ADDR_MULTICAST(&vip.addr6) &&
+			      !IN6_IS_ADDR_LINKLOCAL(&vip.addr6));
+		else
+			CHECK(vip.family == AF_INET && vip.prefixlen >= 1 && vip.prefixlen <= 32 &&
+			      vip.addr.s_addr != 0);
+		/* the canonical text parses back to the same VIP */
+		CHECK(cfgv_parse_vip(vip.text, &again) == 0 && again.family == vip.family &&
+		      again.prefixlen == vip.prefixlen && !strcmp(again.text, vip.text));
+	}
 	for (int i = 0; i < 64 && (p = cfgv_next_token(p, tok, sizeof(tok))); i++)
 		CHECK(strlen(tok) < sizeof(tok) && strpbrk(tok, " \t,") == NULL);
 	if (!first)

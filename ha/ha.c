@@ -556,7 +556,7 @@ struct in_addr ha_primary(const struct ha *ha) { return vrrp_socket_primary(ha->
 int ha_release_vips(const struct config *cfg)
 {
 	struct vip *v;
-	int err = vip_open(&v, cfg->ha.interface);
+	int r6, err = vip_open(&v, cfg->ha.interface);
 
 	if (err < 0)
 		return err;
@@ -566,8 +566,7 @@ int ha_release_vips(const struct config *cfg)
 		if (r < 0 && !err)
 			err = r;
 	}
-	int r6 = ha6_release_vips(v, cfg);
-
+	r6 = ha6_release_vips(v, cfg);
 	if (r6 < 0 && !err)
 		err = r6;
 	vip_close(v);

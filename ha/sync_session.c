@@ -176,7 +176,7 @@ static void session_proven(struct sync *s, struct session *ss, const struct msg 
 	 * HELLO into its own session, but not as itself. */
 	ss->addr_proven = m->sender == ss->peer.s_addr;
 	if (ss->addr_proven)
-		vrrp_source_proven(s->vrrp, ss->peer);
+		sync_source_proven(s, ss->peer);
 	if (ss->probe)
 		session_fail(ss, false); /* that was all it was for (our answer went first) */
 }
@@ -276,6 +276,9 @@ static void master_session_lost(struct sync *s, struct in_addr peer,
 	enum successor_action a;
 	char succ[INET_ADDRSTRLEN];
 
+	/* The other VRRP instances whose MASTER it was (ha.h "Instances"). */
+	if (view->peer_closed && s->hooks.peer_lost)
+		s->hooks.peer_lost(s->hooks.arg, peer);
 	vrrp_get_status(s->vrrp, &st);
 	if (st.state != VRRP_BACKUP || st.master.s_addr != peer.s_addr)
 		return;
@@ -683,7 +686,7 @@ static void poll_fired(struct loop *loop, struct loop_timer *t)
 	 * keeps the MASTER's adverts counting even while its snapshots are
 	 * lost (no probe needed). */
 	if (s->up && !s->up->dead && sync_session_ready(s->up) && s->up->addr_proven)
-		vrrp_source_proven(s->vrrp, s->up->peer);
+		sync_source_proven(s, s->up->peer);
 	loop_timer_arm(loop, t, SYNC_POLL_MS);
 }
 

@@ -7,10 +7,6 @@
 #include "config.h"
 #include "config_key.h"
 
-/* The name of the [ha] instance in status, metrics, notify and the
- * journal; no [vrrp] section may take it. */
-#define CFG_HA_INSTANCE "ha"
-
 /* A [vrrp NAME] header: a new instance, keys go to it (section number
  * sect).  Refuses a missing, invalid, reserved ("ha") or duplicate name
  * and more than CFG_MAX_INSTANCES - 1 sections.  0 or -1 after

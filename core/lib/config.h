@@ -28,6 +28,9 @@
 #define CFG_MAX_TRACK_IFS 8   /* [ha] track_interface entries */
 #define CFG_SCRIPT_MAX    512 /* notify, [track] script: path and arguments */
 #define CFG_MAX_INSTANCES 16  /* VRRP instances: [ha] and up to 15 [vrrp NAME] */
+/* The [ha] instance's name in status, metrics, notify and the journal;
+ * no [vrrp NAME] may take it. */
+#define CFG_HA_INSTANCE   "ha"
 
 enum cfg_mode {
 	MODE_HTTP,

@@ -298,9 +298,10 @@ static int create(struct ha **out, struct loop *loop, const struct config *cfg,
 		for_each_inst(ha, in) vrrp_link_down(in->vrrp);
 	for_each_inst(ha, in)
 	{
-		/* An upgrade knows the first instance's role only (upgrade.h):
-		 * the others start as after a restart. */
-		if (master && in->idx == 0)
+		/* An upgrade is told the first instance's role (upgrade.h); of
+		 * the others, the process we replace was MASTER where it left
+		 * their VIPs on the interface (a hand-over removes none). */
+		if (in->idx == 0 ? master : adopt && ha_inst_vips_present(in))
 			vrrp_start_master(in->vrrp,
 					  "upgrade: taking over from the previous process");
 		else

@@ -184,6 +184,15 @@ void ha_inst_restore(struct ha_inst *in, const char *why)
 		op_garp_burst(in);
 }
 
+bool ha_inst_vips_present(struct ha_inst *in)
+{
+	for (size_t i = 0; i < in->cfg->ha.nvips; i++)
+		if (vip_present(in->ha->vip, in->cfg->ha.vips[i].addr,
+				in->cfg->ha.vips[i].prefixlen) <= 0)
+			return false;
+	return in->cfg->ha.nvips > 0;
+}
+
 void ha_inst_resync(struct ha_inst *in)
 {
 	for (size_t i = 0; i < in->cfg->ha.nvips; i++)

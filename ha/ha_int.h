@@ -69,6 +69,9 @@ int ha_inst_vips_apply(struct ha_inst *in, bool add);
 bool ha_inst_owns(const struct ha_inst *in, const struct kwatch_addr *a);
 /* Its VIPs, once removed by someone while MASTER: put back (why logged). */
 void ha_inst_restore(struct ha_inst *in, const char *why);
+/* Every VIP of it is on the interface (an upgrade: the process we
+ * replace held them, so it was MASTER). */
+bool ha_inst_vips_present(struct ha_inst *in);
 /* The kernel lost a VIP while a netlink overrun hid the event: check. */
 void ha_inst_resync(struct ha_inst *in);
 /* Graceful stop: the hold ended (or none was needed): the VIPs go. */

@@ -7,8 +7,9 @@
 # takeover of A is timed from the kill to the first good answer on A);
 # lb1 comes back and takes A back (preempt), B stays on lb2.  Throughout,
 # ip addr is sampled in both namespaces every 10 ms: no VIP is ever held
-# by both at once.  Then kill -9 of lb2: lb1 holds both (B by the RFC
-# timer: lb1 has no session to lb2, see docs/vrrp.md "Instances").
+# by both at once.  A hitless upgrade of lb2 keeps web-b on it.  Then
+# kill -9 of lb2: lb1 holds both (B by the RFC timer: lb1 has no session
+# to lb2, see docs/vrrp.md "Instances").
 set -u
 source "$(dirname "$0")/../lib/lab.sh"
 source "$(dirname "$0")/../lib/ha.sh"
@@ -130,6 +131,28 @@ check "VIP A is served by lb1 again" ha_wait_served_by lb1 3
 check "lb1 holds A, not B" lab_wait_for 3 holds_only 1 "$VIP_A" "$VIP_B"
 check "lb2 holds B, not A" lab_wait_for 3 holds_only 2 "$VIP_B" "$VIP_A"
 check "alternating requests: each answered by its MASTER again" alternate
+
+# --- a hitless upgrade of lb2 (MASTER of web-b only) -------------------------
+# The new process is told the [ha] instance's role (BACKUP) and finds
+# web-b's VIP on the interface: it goes on as MASTER of web-b, no failover.
+lb2_pid() { ha_ctl 2 upgrade status --json | jq -r .pid; }
+old=$(lb2_pid)
+lb1_web_b_masters() { grep -c -- "vrrp 52: [A-Z]* -> MASTER" "$LAB_DIR/lb1.log"; }
+before=$(lb1_web_b_masters)
+t_up=$(now_ms)
+check "andromedactl upgrade on lb2" ha_ctl 2 upgrade
+new_pid_answers() { local p; p=$(lb2_pid) && [[ -n "$p" && "$p" != null && "$p" != "$old" ]]; }
+check "a new lb2 process answers" lab_wait_for 10 new_pid_answers
+new=$(lb2_pid)
+echo "$new $(lab_starttime "$new")" >"$LAB_DIR/pids/lb2" # for the kill below and the teardown
+check "the new lb2 is MASTER of web-b" role_is 2 web-b MASTER
+check "the new lb2 is BACKUP of ha" role_is 2 ha BACKUP
+check "the new lb2 holds B, not A" holds_only 2 "$VIP_B" "$VIP_A"
+sleep 0.5
+check_eq "lb1 did not take web-b over" "$before" "$(lb1_web_b_masters)"
+ha_probe_flush
+check_eq "no failed probe on VIP B across the upgrade" 0 \
+	"$(awk -v a="$t_up" '$1 >= a && $2 == "fail" { n++ } END { print n + 0 }' "$LAB_DIR/probeB.log")"
 
 # --- never both: the sampled addresses --------------------------------------
 sleep 0.2

@@ -18,6 +18,7 @@
 #include "loop.h"
 #include "macros.h"
 #include "notify.h"
+#include "peer_check.h"
 #include "peers.h"
 #include "track.h"
 #include "vip.h"
@@ -364,6 +365,7 @@ void ha_destroy(struct ha *ha)
 		return;
 	ha->releasing = false; /* what is still held goes now */
 	ha->stopped = NULL;
+	peer_check_destroy(ha->check);
 	track_destroy(ha->track);
 	for (size_t i = 0; i < ha->ntkw; i++)
 		kwatch_close(ha->tkw[i]);
@@ -437,6 +439,34 @@ void ha_peer_lost(struct ha *ha, struct in_addr peer)
 			  ha->inst[i]->name, inet_ntoa(peer));
 		vrrp_master_lost(ha->inst[i]->vrrp);
 	}
+}
+
+static void check_dead(void *arg, struct in_addr peer) { ha_peer_lost(arg, peer); }
+
+/* Its MASTER in an instance other than the first where we are BACKUP. */
+static bool master_of_other(const struct ha *ha, struct in_addr peer)
+{
+	for (size_t i = 1; i < ha->ninst; i++) {
+		struct vrrp_status st;
+
+		vrrp_get_status(ha->inst[i]->vrrp, &st);
+		if (st.state == VRRP_BACKUP && st.master.s_addr == peer.s_addr)
+			return true;
+	}
+	return false;
+}
+
+void ha_peer_closed(struct ha *ha, struct in_addr peer)
+{
+	if (!master_of_other(ha, peer))
+		return;
+	if (!ha->check && peer_check_create(&ha->check, ha->loop, ha->cfg->ha.sync_port,
+					    ha->cfg->ha.advert_interval_ms, check_dead, ha) < 0)
+		return;
+	log_info("sync: %s ended its session to us, and it is the MASTER of another instance: "
+		 "checking its sync port",
+		 inet_ntoa(peer));
+	peer_check_start(ha->check, peer);
 }
 
 /* ---- what andromedactl shows (core/daemon/ctl_ha.c renders it) ---- */

@@ -133,6 +133,11 @@ void ha_hold_preempt(struct ha *ha, uint64_t until_ms);
  * (its process died).  Each other instance in BACKUP whose MASTER peer
  * was takes it as a priority-0 advert (vrrp_master_lost: Skew_Time). */
 void ha_peer_lost(struct ha *ha, struct in_addr peer);
+/* A session peer held to us ended by its kernel (sync.h, peer_closed):
+ * if peer is the MASTER of an instance other than the first where we
+ * are BACKUP, check whether its process is gone (ha/peer_check.h), and
+ * if so, ha_peer_lost(). */
+void ha_peer_closed(struct ha *ha, struct in_addr peer);
 
 /* Which of n instances (their VRIDs) a raw IPv4 VRRP packet is for: the
  * index of its VRID, or 0 (the first instance, whose parser counts the

@@ -21,6 +21,7 @@
 struct garp;
 struct kwatch;
 struct kwatch_addr;
+struct peer_check;
 struct vip;
 struct vrrp_socket;
 
@@ -50,6 +51,7 @@ struct ha {
 	size_t ntkw;
 	struct ha_inst *inst[CFG_MAX_INSTANCES];
 	size_t ninst;
+	struct peer_check *check; /* with [vrrp NAME] sections: ha_peer_closed */
 
 	bool releasing;   /* ha_stop() called */
 	bool handed_over; /* ha_handover(): silent from now on */

@@ -311,6 +311,10 @@ static void session_close(struct session *ss, bool crash_check)
 	 * BYE "shutdown" still is: it is leaving). */
 	bool lost = crash_check && ss->outgoing && !ss->probe && ss->established &&
 		    (!ss->bye_in || ss->bye_in == SYNC_BYE_SHUTDOWN);
+	/* The other side of it, for the VRRP instances whose MASTER the
+	 * BACKUP may be (sync.h, peer_closed). */
+	bool closed =
+		crash_check && !ss->outgoing && ss->addr_proven && ss->peer_closed && !ss->bye_in;
 	struct successor_view view = {
 		.named = ss->succ_named,
 		.succ = ss->succ,
@@ -336,6 +340,8 @@ static void session_close(struct session *ss, bool crash_check)
 	free(ss);
 	if (lost)
 		master_session_lost(s, peer, &view);
+	if (closed && s->hooks.peer_closed)
+		s->hooks.peer_closed(s->hooks.arg, peer);
 }
 
 static void session_read(struct session *ss)

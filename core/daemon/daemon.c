@@ -395,6 +395,14 @@ static void on_sync_peer_lost(void *arg, struct in_addr peer)
 		ha_peer_lost(d->ha, peer);
 }
 
+static void on_sync_peer_closed(void *arg, struct in_addr peer)
+{
+	struct daemon *d = arg;
+
+	if (d->ha)
+		ha_peer_closed(d->ha, peer);
+}
+
 static int ha_setup(struct daemon *d)
 {
 	struct sync_hooks hooks = { .applied = on_sync_applied,
@@ -403,7 +411,8 @@ static int ha_setup(struct daemon *d)
 				    .proven = on_sync_proven,
 				    .key_differs = on_sync_key_differs,
 				    .hold_preempt = on_sync_hold_preempt,
-				    .peer_lost = on_sync_peer_lost };
+				    .peer_lost = on_sync_peer_lost,
+				    .peer_closed = on_sync_peer_closed };
 	struct ha_hooks ha_hooks = { .state = on_ha_state,
 				     .primary = on_ha_primary,
 				     .unproven = on_ha_unproven,

@@ -8,8 +8,8 @@
 # lb1 comes back and takes A back (preempt), B stays on lb2.  Throughout,
 # ip addr is sampled in both namespaces every 10 ms: no VIP is ever held
 # by both at once.  A hitless upgrade of lb2 keeps web-b on it.  Then
-# kill -9 of lb2: lb1 holds both (B by the RFC timer: lb1 has no session
-# to lb2, see docs/vrrp.md "Instances").
+# kill -9 of lb2: lb1 holds both (B after its check of lb2's sync port,
+# docs/vrrp.md "Instances").
 set -u
 source "$(dirname "$0")/../lib/lab.sh"
 source "$(dirname "$0")/../lib/ha.sh"
@@ -203,11 +203,29 @@ out=$(both)
 [[ "$out" == 0 ]] || echo "$out" | sed '$d'
 check_eq "no VIP held by both balancers at once" 0 "$(echo "$out" | tail -n1)"
 
-# --- kill -9 of lb2: lb1 holds both (B by the RFC timer) ---------------------
+# --- kill -9 of lb2: lb1 holds both --------------------------------------------
+# lb1 is MASTER of ha: it holds no session to lb2, lb2 holds one to it.
+# That one ends with lb2's process; lb1 finds lb2's sync port closed and
+# takes web-b as after a priority-0 advert (Skew_Time).
+session_up() { [[ "$(ha_ctl 2 status --json | jq -r .sync.session_up)" == true ]]; }
+check "the new lb2 follows lb1 through a sync session" lab_wait_for 5 session_up
+t_kill2=$(now_ms)
 lab_kill lb2 KILL
 lab_exec lb2 "$ANDROMEDA" --release -c "$LAB_DIR/lb2.conf"
 check "lb1 becomes MASTER of web-b" wait_role 1 web-b MASTER 3
 check "VIP B is served by lb1" served_b lb1 3
+ms=$(awk -v t="$t_kill2" '$1 >= t && $2 == "ok" && $3 == "lb1" { print $1 - t; exit }' "$LAB_DIR/probeB.log")
+# The log's time of the move (HH:MM:SS.mmm, today) in Unix ms.
+t_master=$(sed -n 's/^\([0-9:.]*\) .*vrrp 52: BACKUP -> MASTER (master lost.*/\1/p' "$LAB_DIR/lb1.log" | tail -n1)
+took=$(($(date -d "today $t_master" +%s%3N 2>/dev/null || echo 0) - t_kill2))
+echo "# kill -9 lb2 -> lb1 MASTER of web-b after $took ms, first good answer on VIP B via lb1 after ${ms:-none} ms"
+echo "#   (a SYN sent to lb2 after --release took its VIP is lost: that probe waits its 500 ms timeout)"
+lb1_web_b_reason() { sed -n 's/.*vrrp 52: [A-Z]* -> MASTER (\(.*\))$/\1/p' "$LAB_DIR/lb1.log" | tail -n1; }
+check "lb1 took web-b over on lb2's crash ($(lb1_web_b_reason))" \
+	bash -c "[[ '$(lb1_web_b_reason)' == 'master lost (sync session reset), Skew_Time'* ]]"
+check "lb1 found lb2's sync port closed" grep -q "peer $(ha_lb_ip 2) .*: its process is gone" "$LAB_DIR/lb1.log"
+# Below Master_Down_Interval (360 ms at priority 100): not the RFC timer.
+check "lb1 took web-b within 300 ms of the kill ($took ms)" test "$took" -ge 0 -a "$took" -le 300
 check "lb1 holds both VIPs" lab_wait_for 3 holds_both 1
 
 ha_probe_stop

@@ -183,23 +183,8 @@ static int track_open(struct ha *ha)
 	return 0;
 }
 
-/* ---- the shared socket: an advert goes to the instance of its VRID ---- */
-
-size_t ha_demux(const uint8_t *vrids, size_t n, const void *pkt, size_t len)
-{
-	const uint8_t *p = pkt;
-	size_t ihl;
-
-	if (len < 1 || (p[0] >> 4) != 4)
-		return 0;
-	ihl = 4u * (p[0] & 0x0f);
-	if (ihl < VRRP_IPV4_HDR_LEN || len < ihl + 2)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (vrids[i] == p[ihl + 1])
-			return i;
-	return 0;
-}
+/* ---- the shared socket: an advert goes to the instance of its VRID
+ * (ha_demux.c) ---- */
 
 static void sock_rx(void *arg, const void *pkt, size_t len)
 {

@@ -736,6 +736,11 @@ void sync_sessions_close(struct sync *s)
 {
 	loop_timer_cancel(s->loop, &s->poll_timer);
 	successor_confirm_stop(s);
+	/* Our MASTER reads the end of our session as a possible crash of
+	 * ours when we are the MASTER of another VRRP instance (sync.h,
+	 * peer_closed): say why, as to the BACKUPs below (best effort). */
+	if (s->up)
+		session_bye(s->up, s->bye_reason ? s->bye_reason : SYNC_BYE_SHUTDOWN);
 	close_up(s, false);
 	for (struct list *e; (e = list_pop_head(&s->probes));)
 		session_close(list_entry(e, struct session, link), false);

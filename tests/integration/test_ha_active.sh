@@ -189,7 +189,7 @@ both() {
 				for (i = 1; i <= n[1, v]; i++)
 					for (j = 1; j <= n[2, v]; j++)
 						if (s[1, v, i] < e[2, v, j] && s[2, v, j] < e[1, v, i]) {
-							printf "# VIP %d held by both: lb1 %d..%d, lb2 %d..%d us\n", v, s[1, v, i], e[1, v, i], s[2, v, j], e[2, v, j]
+							printf "# VIP %d held by both: lb1 %.0f..%.0f, lb2 %.0f..%.0f us\n", v, s[1, v, i], e[1, v, i], s[2, v, j], e[2, v, j]
 							bad++
 						}
 			print bad

@@ -53,10 +53,11 @@ struct sync_hooks {
 	void (*key_differs)(void *arg, struct in_addr src);
 	void (*hold_preempt)(void *arg, uint64_t until_ms);
 	void (*peer_lost)(void *arg, struct in_addr peer);
-	/* A session a balancer holds to us (it proved the key under its
-	 * own address) was ended by its kernel without a BYE: its crash,
-	 * or a close on purpose (it follows another MASTER); the caller
-	 * may check (ha/peer_check.h).  May be NULL. */
+	/* A BACKUP's session to us (it proved the key under its own
+	 * address and was served our snapshot) was ended by its kernel
+	 * without a BYE: its crash, or a close on purpose (it follows
+	 * another MASTER); the caller may check (ha/peer_check.h).  May be
+	 * NULL. */
 	void (*peer_closed)(void *arg, struct in_addr peer);
 };
 

@@ -312,9 +312,10 @@ static void session_close(struct session *ss, bool crash_check)
 	bool lost = crash_check && ss->outgoing && !ss->probe && ss->established &&
 		    (!ss->bye_in || ss->bye_in == SYNC_BYE_SHUTDOWN);
 	/* The other side of it, for the VRRP instances whose MASTER the
-	 * BACKUP may be (sync.h, peer_closed). */
-	bool closed =
-		crash_check && !ss->outgoing && ss->addr_proven && ss->peer_closed && !ss->bye_in;
+	 * BACKUP may be (sync.h, peer_closed): a BACKUP's session (it was
+	 * served a snapshot: not a probe, which ends on purpose). */
+	bool closed = crash_check && !ss->outgoing && ss->served && ss->addr_proven &&
+		      ss->peer_closed && !ss->bye_in;
 	struct successor_view view = {
 		.named = ss->succ_named,
 		.succ = ss->succ,

@@ -22,7 +22,7 @@ struct peer_check;
 /* dead(arg, peer): the peer's process is gone (called from the loop). */
 typedef void (*peer_check_dead_fn)(void *arg, struct in_addr peer);
 
-/* port: the sync port (network order is ours to make); timeout_ms: how
+/* port: the peers' sync port (host order); timeout_ms: how
  * long to wait for an answer.  0 or -ENOMEM. */
 int peer_check_create(struct peer_check **out, struct loop *loop, uint16_t port,
 		      uint32_t timeout_ms, peer_check_dead_fn dead, void *arg);

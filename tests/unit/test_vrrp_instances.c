@@ -1,7 +1,8 @@
 /* test_vrrp_instances.c - several VRRP instances (issue 16): the
  * [vrrp NAME] sections (their keys, the defaults from [ha], every
- * refusal with its file:line) and the demultiplexing of adverts by VRID
- * on the shared socket (ha_demux). */
+ * refusal with its file:line), the demultiplexing of adverts by VRID
+ * on the shared socket (ha_demux), and the check of a peer's sync port
+ * (peer_check). */
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
@@ -9,10 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "config_load.h"
 #include "ha.h"
+#include "loop.h"
+#include "peer_check.h"
 #include "vrrp_packet.h"
 
 #define PATH_LEN 64
@@ -232,4 +236,90 @@ Test(vrrp_demux, ip_options_and_bad_packets)
 	cr_expect_eq(ha_demux(vrids, 2, buf, n), 0);
 	buf[0] = 0x4f; /* 60-byte header: longer than the packet */
 	cr_expect_eq(ha_demux(vrids, 2, buf, 40), 0);
+}
+
+/* ---- peer_check: a peer's sync port, closed (its process gone) or not ---- */
+
+struct dead_seen {
+	int calls;
+	struct in_addr peer;
+};
+
+static void on_dead(void *arg, struct in_addr peer)
+{
+	struct dead_seen *d = arg;
+
+	d->calls++;
+	d->peer = peer;
+}
+
+/* A loopback TCP listener on an ephemeral port; its port in *port. */
+static int listener(uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(fd, 4), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static void spin(struct loop *loop, int ms)
+{
+	for (int i = 0; i < ms / 10; i++)
+		loop_run_once(loop, 10);
+}
+
+Test(peer_check, closed_port_is_a_dead_peer)
+{
+	struct loop *loop;
+	struct peer_check *pc;
+	struct dead_seen d = { 0 };
+	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+	uint16_t port;
+	int fd = listener(&port);
+
+	close(fd); /* nobody listens there now: the kernel refuses */
+	cr_assert_eq(loop_create(&loop), 0);
+	cr_assert_eq(peer_check_create(&pc, loop, port, 500, on_dead, &d), 0);
+	peer_check_start(pc, lo);
+	spin(loop, 200);
+	cr_expect_eq(d.calls, 1);
+	cr_expect_eq(d.peer.s_addr, lo.s_addr);
+	peer_check_destroy(pc);
+	loop_destroy(loop);
+}
+
+Test(peer_check, a_listener_that_answers_is_alive)
+{
+	struct loop *loop;
+	struct peer_check *pc;
+	struct dead_seen d = { 0 };
+	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+	uint16_t port;
+	int lfd = listener(&port), cfd;
+
+	cr_assert_eq(loop_create(&loop), 0);
+	cr_assert_eq(peer_check_create(&pc, loop, port, 500, on_dead, &d), 0);
+	peer_check_start(pc, lo);
+	peer_check_start(pc, lo); /* the running check goes on: one connection */
+	spin(loop, 50);
+	cfd = accept(lfd, NULL, NULL);
+	cr_assert(cfd >= 0);
+	cr_assert_eq(write(cfd, "h", 1), 1); /* a live peer says HELLO */
+	spin(loop, 100);
+	cr_expect_eq(d.calls, 0);
+	/* And one that never answers: the timeout, alive too. */
+	peer_check_start(pc, lo);
+	spin(loop, 700);
+	cr_expect_eq(d.calls, 0);
+	close(cfd);
+	close(lfd);
+	peer_check_destroy(pc);
+	loop_destroy(loop);
 }

@@ -1,5 +1,8 @@
-/* ha.c - glue between the election and the kernel (see ha.h). */
-#include "ha.h"
+/* ha.c - glue between the elections and the kernel (see ha.h): the parts
+ * every VRRP instance shares (the VRRP socket, the HA interface's kernel
+ * watch, the tracked items) and the life cycle.  One instance's side
+ * effects are in ha_inst.c. */
+#include "ha_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,182 +19,22 @@
 #include "loop.h"
 #include "macros.h"
 #include "notify.h"
+#include "peer_check.h"
 #include "peers.h"
 #include "track.h"
 #include "vip.h"
 #include "vrrp_packet.h"
 #include "vrrp_socket.h"
 
-struct ha {
-	struct loop *loop;
-	const struct config *cfg;
-	struct vip *vip;
-	struct garp *garp;
-	struct kwatch *kwatch;
-	struct vrrp_socket *sock;
-	struct vrrp *vrrp;
-	struct ha6 *v6; /* the IPv6 VIPs (ha6.h); NULL without any */
-	struct ha_hooks hooks;
-	struct notify *notify;                 /* [ha] notify (may be NULL) */
-	struct track *track;                   /* track_interface, [track NAME] */
-	struct kwatch *tkw[CFG_MAX_TRACK_IFS]; /* a watch per tracked interface */
-	size_t ntkw;
+#define for_each_inst(ha, in) \
+	for (size_t i_ = 0; i_ < (ha)->ninst && ((in) = (ha)->inst[i_], 1); i_++)
 
-	bool releasing;         /* ha_stop() called */
-	bool handed_over;       /* ha_handover(): silent from now on */
-	bool vip_on;            /* we put the VIPs on the interface */
-	struct loop_timer hold; /* graceful release: VIP kept this long */
-	void (*stopped)(void *arg);
-	void *stopped_arg;
-	uint64_t vip_restored; /* VIP removed by someone while MASTER, put back */
-};
-
-/* ---- VIP and ARP, as the election asks ---- */
-
-static int vips_apply(struct ha *ha, bool add)
+/* Instance i's VIPs in cfg (0: [ha]), *n of them. */
+static const struct cfg_vip *cfg_vips(const struct config *cfg, size_t i, size_t *n)
 {
-	int first_err = 0;
-
-	for (size_t i = 0; i < ha->cfg->ha.nvips; i++) {
-		const struct cfg_vip *cv = &ha->cfg->ha.vips[i];
-		int err = add ? vip_add(ha->vip, cv->addr, cv->prefixlen)
-			      : vip_remove(ha->vip, cv->addr, cv->prefixlen);
-
-		if (err && !first_err)
-			first_err = err; /* vip.c logged it */
-	}
-	if (!first_err) /* follow mode: the IPv6 VIPs go with the IPv4 ones */
-		first_err = ha6_follow_vips(ha->v6, add);
-	else if (!add)
-		ha6_follow_vips(ha->v6, add);
-	return first_err;
+	*n = i ? cfg->vrrps[i - 1].nvips : cfg->ha.nvips;
+	return i ? cfg->vrrps[i - 1].vips : cfg->ha.vips;
 }
-
-static int op_vip_add(void *ctx)
-{
-	struct ha *ha = ctx;
-	int err = vips_apply(ha, true);
-
-	if (!err) {
-		ha->vip_on = true;
-		log_info("VIP added on %s (label %s)", ha->cfg->ha.interface, vip_label(ha->vip));
-	}
-	return err;
-}
-
-static void release_now(struct ha *ha)
-{
-	void (*done)(void *) = ha->stopped;
-
-	loop_timer_cancel(ha->loop, &ha->hold);
-	if (ha->vip_on && vips_apply(ha, false) == 0)
-		log_info("VIP removed from %s", ha->cfg->ha.interface);
-	ha->vip_on = false;
-	ha->stopped = NULL;
-	if (done)
-		done(ha->stopped_arg);
-}
-
-static void hold_expired(struct loop *loop, struct loop_timer *t) { release_now(t->arg); }
-
-/* On a graceful stop the removal waits Master_Down_Interval: by then the
- * best backup has taken over (it needs only its Skew_Time after our
- * priority-0 advert) and announced itself with gratuitous ARP. */
-static int op_vip_remove(void *ctx)
-{
-	struct ha *ha = ctx;
-	struct vrrp_status st;
-
-	garp_stop(ha->garp);
-	ha6_follow_na_stop(ha->v6);
-	if (ha->handed_over) { /* the next process holds the VIP now */
-		ha->vip_on = false;
-		return 0;
-	}
-	if (ha->releasing && ha->vip_on) {
-		vrrp_get_status(ha->vrrp, &st);
-		loop_timer_arm(ha->loop, &ha->hold, 3u * st.adver_interval_ms);
-		return 0;
-	}
-	ha->vip_on = false;
-	return vips_apply(ha, false);
-}
-
-static void op_garp_burst(void *ctx)
-{
-	struct ha *ha = ctx;
-	struct in_addr ips[CFG_MAX_VIPS];
-
-	for (size_t i = 0; i < ha->cfg->ha.nvips; i++)
-		ips[i] = ha->cfg->ha.vips[i].addr;
-	garp_start(ha->garp, ips, ha->cfg->ha.nvips);
-	ha6_follow_burst(ha->v6);
-}
-
-static int op_send_advert(void *ctx, uint8_t priority)
-{
-	struct ha *ha = ctx;
-	struct vrrp_advert adv;
-
-	if (ha->handed_over)
-		return 0; /* no priority 0: the node is not leaving */
-	vrrp_advert_fill(ha->vrrp, priority, &adv);
-	ha6_follow_advert(ha->v6, priority);
-	return vrrp_socket_send(ha->sock, &adv);
-}
-
-/* keepalived's names: leaving the election at shutdown is STOP. */
-static const char *role_name(enum vrrp_state s)
-{
-	return s == VRRP_INIT ? "STOP" : vrrp_state_name(s);
-}
-
-static void notify_change(struct ha *ha, enum vrrp_state from, enum vrrp_state to,
-			  const char *reason)
-{
-	struct notify_event ev = { 0 };
-	struct vrrp_status st;
-
-	if (!ha->notify)
-		return;
-	vrrp_get_status(ha->vrrp, &st);
-	snprintf(ev.role, sizeof(ev.role), "%s", role_name(to));
-	snprintf(ev.prev, sizeof(ev.prev), "%s", vrrp_state_name(from));
-	ev.priority = st.priority;
-	ev.base_priority = st.base_priority;
-	snprintf(ev.reason, sizeof(ev.reason), "%s", reason);
-	notify_push(ha->notify, &ev);
-}
-
-static void op_notify(void *ctx, enum vrrp_state from, enum vrrp_state to, const char *reason)
-{
-	struct ha *ha = ctx;
-
-	if (from == VRRP_MASTER) {
-		garp_stop(ha->garp);
-		ha6_follow_na_stop(ha->v6);
-	}
-	notify_change(ha, from, to, reason);
-	if (ha->hooks.state)
-		ha->hooks.state(ha->hooks.arg, from, to, reason);
-}
-
-static void op_unproven_source(void *ctx, struct in_addr src)
-{
-	struct ha *ha = ctx;
-
-	if (ha->hooks.unproven)
-		ha->hooks.unproven(ha->hooks.arg, src);
-}
-
-static const struct vrrp_ops ha_vrrp_ops = {
-	.send_advert = op_send_advert,
-	.vip_add = op_vip_add,
-	.vip_remove = op_vip_remove,
-	.garp_burst = op_garp_burst,
-	.notify = op_notify,
-	.unproven_source = op_unproven_source,
-};
 
 /* ---- the kernel watch ---- */
 
@@ -203,6 +46,7 @@ static const struct vrrp_ops ha_vrrp_ops = {
 static void primary_refresh(struct ha *ha, const char *why)
 {
 	char t[INET_ADDRSTRLEN];
+	struct ha_inst *in;
 	struct in_addr a;
 
 	if (vrrp_socket_refresh_primary(ha->sock) <= 0)
@@ -216,67 +60,56 @@ static void primary_refresh(struct ha *ha, const char *why)
 			  ha->cfg->ha.interface, why);
 	if (ha->hooks.primary)
 		ha->hooks.primary(ha->hooks.arg, a);
-	vrrp_set_primary(ha->vrrp, a);
+	for_each_inst(ha, in) vrrp_set_primary(in->vrrp, a);
 }
 
 static void watch_link(void *arg, const struct kwatch_link *l)
 {
 	struct ha *ha = arg;
+	struct ha_inst *in;
 
 	if (l->carrier) {
 		log_info("%s: carrier back (%s)", ha->cfg->ha.interface, l->why);
 		/* The address may have changed while the link was down. */
 		primary_refresh(ha, "carrier back");
-		vrrp_link_up(ha->vrrp);
-		ha6_link(ha->v6, true);
+		for_each_inst(ha, in)
+		{
+			vrrp_link_up(in->vrrp);
+			ha6_link(in->v6, true);
+		}
 	} else {
 		log_warnx("%s: %s: leaving the election", ha->cfg->ha.interface, l->why);
-		vrrp_link_down(ha->vrrp);
-		ha6_link(ha->v6, false);
+		for_each_inst(ha, in)
+		{
+			vrrp_link_down(in->vrrp);
+			ha6_link(in->v6, false);
+		}
 	}
-}
-
-static bool is_our_vip(const struct ha *ha, const struct kwatch_addr *a)
-{
-	for (size_t i = 0; i < ha->cfg->ha.nvips; i++)
-		if (ha->cfg->ha.vips[i].addr.s_addr == a->addr.s_addr)
-			return true;
-	return false;
-}
-
-/* A VIP removed by hand (or by another tool) while we are MASTER is put
- * back: clients are pointed at us. */
-static void restore_vips(struct ha *ha, const char *why)
-{
-	if (!ha->vip_on || ha->releasing || vrrp_get_state(ha->vrrp) != VRRP_MASTER)
-		return;
-	ha->vip_restored++;
-	log_warnx("%s: VIP %s while MASTER: putting it back", ha->cfg->ha.interface, why);
-	if (vips_apply(ha, true) == 0)
-		op_garp_burst(ha);
 }
 
 static void watch_addr(void *arg, bool added, const struct kwatch_addr *a)
 {
 	struct ha *ha = arg;
+	struct ha_inst *in;
 
-	if (!is_our_vip(ha, a))
-		primary_refresh(ha, added ? "address added" : "address removed");
-	else if (!added)
-		restore_vips(ha, "removed");
+	for_each_inst(ha, in) if (ha_inst_owns(in, a))
+	{
+		if (!added)
+			ha_inst_restore(in, "removed");
+		return;
+	}
+	primary_refresh(ha, added ? "address added" : "address removed");
 }
 
 static void watch_resync(void *arg)
 {
 	struct ha *ha = arg;
 	const struct kwatch_link *l = kwatch_link_state(ha->kwatch);
+	struct ha_inst *in;
 
 	primary_refresh(ha, "after a netlink overrun");
 	watch_link(ha, l);
-	for (size_t i = 0; i < ha->cfg->ha.nvips; i++)
-		if (vip_present(ha->vip, ha->cfg->ha.vips[i].addr,
-				ha->cfg->ha.vips[i].prefixlen) == 0)
-			restore_vips(ha, "missing after a netlink overrun");
+	for_each_inst(ha, in) ha_inst_resync(in);
 }
 
 static const struct kwatch_ops ha_kwatch_ops = {
@@ -287,24 +120,31 @@ static const struct kwatch_ops ha_kwatch_ops = {
 
 /* ---- tracked interfaces and scripts (track.h) ---- */
 
-/* The tracked items moved: the election gets the new effective priority
- * (a MASTER advertises it at once) and the fault verdict. */
+/* The tracked items moved: each election gets its new effective priority
+ * (its own base moved by the same weights; a MASTER advertises it at
+ * once) and the fault verdict, which is the same for all. */
 static void track_changed(void *arg, const char *why)
 {
 	struct ha *ha = arg;
-	const char *item = NULL;
-	bool fault = track_fault(ha->track, &item);
-	struct vrrp_status st;
+	bool fault = track_fault(ha->track, NULL);
+	struct ha_inst *in;
 	char r[128];
 
-	vrrp_set_priority(ha->vrrp, (uint8_t)track_priority(ha->track), why);
-	ha6_set_priority(ha->v6, (uint8_t)track_priority(ha->track), why);
-	vrrp_get_status(ha->vrrp, &st);
-	if (fault == st.track_fault)
-		return;
 	snprintf(r, sizeof(r), "%s", fault ? why : "tracked items up");
-	vrrp_track_fault(ha->vrrp, fault, r);
-	ha6_track_fault(ha->v6, fault, r);
+	for_each_inst(ha, in)
+	{
+		struct vrrp_status st;
+
+		uint8_t prio = (uint8_t)track_priority_of(ha->track, in->cfg->ha.priority);
+
+		vrrp_set_priority(in->vrrp, prio, why);
+		ha6_set_priority(in->v6, prio, why);
+		vrrp_get_status(in->vrrp, &st);
+		if (fault != st.track_fault) {
+			vrrp_track_fault(in->vrrp, fault, r);
+			ha6_track_fault(in->v6, fault, r);
+		}
+	}
 }
 
 static void tracked_link(void *arg, const struct kwatch_link *l)
@@ -327,7 +167,7 @@ static const struct kwatch_ops track_kwatch_ops = {
 	.resync = tracked_resync,
 };
 
-/* Before vrrp_start(): the election starts with the items' verdicts. */
+/* Before vrrp_start(): the elections start with the items' verdicts. */
 static int track_open(struct ha *ha)
 {
 	const struct config *cfg = ha->cfg;
@@ -355,102 +195,79 @@ static int track_open(struct ha *ha)
 	return 0;
 }
 
-static void vips_text(const struct config *cfg, char *buf, size_t size)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < cfg->ha.nvips && off < size; i++)
-		off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? "," : "",
-					cfg->ha.vips[i].text);
-}
-
-static int notify_open(struct ha *ha)
-{
-	const struct config *cfg = ha->cfg;
-	char vips[CFG_MAX_VIPS * CFG_ADDR_TEXT_MAX];
-	struct notify_params p = { .script = cfg->ha.notify,
-				   .timeout_ms = cfg->ha.notify_timeout_ms,
-				   .instance = HA_INSTANCE_NAME,
-				   .node = cfg->node.name,
-				   .vips = vips,
-				   .interface = cfg->ha.interface,
-				   .vrid = cfg->ha.vrid };
-
-	if (!cfg->ha.notify[0])
-		return 0;
-	/* Said at start rather than at the first role change; still run
-	 * (the file may appear later: each call is a new exec). */
-	if (access(cfg->ha.notify, X_OK) < 0)
-		log_warn("notify %s: %s", HA_INSTANCE_NAME, cfg->ha.notify);
-	vips_text(cfg, vips, sizeof(vips));
-	return notify_create(&ha->notify, ha->loop, &p);
-}
-
-/* ---- life cycle ---- */
+/* ---- the shared socket: an advert goes to the instance of its VRID
+ * (ha_demux.c) ---- */
 
 static void sock_rx(void *arg, const void *pkt, size_t len)
 {
 	struct ha *ha = arg;
+	uint8_t vrids[CFG_MAX_INSTANCES];
 
-	vrrp_recv_packet(ha->vrrp, pkt, len);
-}
-
-static void remove_stale(struct ha *ha)
-{
-	for (size_t i = 0; i < ha->cfg->ha.nvips; i++) {
-		const struct cfg_vip *cv = &ha->cfg->ha.vips[i];
-
-		if (vip_remove_stale(ha->vip, cv->addr, cv->prefixlen) > 0)
-			log_warnx("%s: removed VIP %s left behind by an earlier run",
-				  ha->cfg->ha.interface, cv->text);
-	}
+	for (size_t i = 0; i < ha->ninst; i++)
+		vrids[i] = (uint8_t)ha->inst[i]->cfg->ha.vrid;
+	vrrp_recv_packet(ha->inst[ha_demux(vrids, ha->ninst, pkt, len)]->vrrp, pkt, len);
 }
 
 static int open_socket(struct ha *ha)
 {
-	struct in_addr vips[CFG_MAX_VIPS];
+	struct in_addr vips[CFG_MAX_INSTANCES * CFG_MAX_VIPS];
 	struct vrrp_socket_params p = {
 		.ifname = ha->cfg->ha.interface,
 		.peers = ha->cfg->ha.peers,
 		.npeers = ha->cfg->ha.npeers,
-		.nvips = ha->cfg->ha.nvips,
 		.rx = sock_rx,
 		.rx_arg = ha,
 	};
+	size_t n = 0;
 
-	for (size_t i = 0; i < ha->cfg->ha.nvips; i++)
-		vips[i] = ha->cfg->ha.vips[i].addr;
+	/* No instance's VIP is ever taken for our own address. */
+	for (size_t i = 0; i <= ha->cfg->nvrrps; i++) {
+		size_t nv;
+		const struct cfg_vip *v = cfg_vips(ha->cfg, i, &nv);
+
+		for (size_t j = 0; j < nv; j++)
+			vips[n++] = v[j].addr;
+	}
 	p.vips = vips; /* after the loop: cppcheck then sees the array used */
+	p.nvips = n;
 	return vrrp_socket_open(ha->loop, &p, &ha->sock);
+}
+
+/* ---- life cycle ---- */
+
+static void remove_stale(struct ha *ha)
+{
+	for (size_t i = 0; i <= ha->cfg->nvrrps; i++) {
+		size_t n;
+		const struct cfg_vip *cv = cfg_vips(ha->cfg, i, &n);
+
+		for (size_t j = 0; j < n; j++)
+			if (vip_remove_stale(ha->vip, cv[j].addr, cv[j].prefixlen) > 0)
+				log_warnx("%s: removed VIP %s left behind by an earlier run",
+					  ha->cfg->ha.interface, cv[j].text);
+	}
 }
 
 static int ha_open_all(struct ha *ha, bool adopt)
 {
 	const struct config *cfg = ha->cfg;
-	struct garp_params gp;
 	int err;
 
 	if ((err = vip_open(&ha->vip, cfg->ha.interface)) < 0)
 		return err;
 	if (!adopt) /* an upgrade's VIP is the node's, held by the process we replace */
 		remove_stale(ha); /* before anything else */
-	garp_params_from_config(&gp, cfg);
-	if ((err = garp_open(&ha->garp, ha->loop, cfg->ha.interface, &gp)) < 0)
-		return err;
 	if ((err = open_socket(ha)) < 0)
 		return err;
-	if ((err = ha6_open(&ha->v6, ha->loop, cfg, ha->vip, &gp, adopt)) < 0)
-		return err;
-	if ((err = vrrp_create(ha->loop, cfg, vrrp_socket_primary(ha->sock), &ha_vrrp_ops, ha,
-			       &ha->vrrp)) < 0) {
-		log_errno(err, "vrrp %u: cannot create the election on %s", cfg->ha.vrid,
-			  cfg->ha.interface);
-		return err;
+	for (size_t i = 0; i <= cfg->nvrrps; i++) {
+		err = ha_inst_create(ha, i, vrrp_socket_primary(ha->sock), adopt, &ha->inst[i]);
+		ha->ninst = i + 1; /* on error too: ha_destroy() closes what it opened */
+		if (err < 0)
+			return err;
 	}
 	if ((err = kwatch_open(&ha->kwatch, ha->loop, cfg->ha.interface, &ha_kwatch_ops, ha)) < 0)
 		return err;
-	if ((err = notify_open(ha)) < 0 || (err = track_open(ha)) < 0)
+	if ((err = track_open(ha)) < 0)
 		return err;
 	/* An address added between the socket's look-up and the watch's
 	 * subscription raised no event we could see: look once more. */
@@ -462,6 +279,7 @@ static int create(struct ha **out, struct loop *loop, const struct config *cfg,
 		  const struct ha_hooks *hooks, bool adopt, bool master)
 {
 	struct ha *ha = calloc(1, sizeof(*ha));
+	struct ha_inst *in;
 	int err;
 
 	if (!ha)
@@ -470,20 +288,28 @@ static int create(struct ha **out, struct loop *loop, const struct config *cfg,
 	ha->cfg = cfg;
 	if (hooks)
 		ha->hooks = *hooks;
-	loop_timer_init(&ha->hold, hold_expired, ha);
 	if ((err = ha_open_all(ha, adopt)) < 0) {
 		ha_destroy(ha);
 		return err;
 	}
 	if (!kwatch_link_state(ha->kwatch)->carrier)
-		vrrp_link_down(ha->vrrp);
-	if (master)
-		vrrp_start_master(ha->vrrp, "upgrade: taking over from the previous process");
-	else
-		vrrp_start(ha->vrrp);
-	if (!kwatch_link_state(ha->kwatch)->carrier)
-		ha6_link(ha->v6, false);
-	ha6_start(ha->v6, master);
+		for_each_inst(ha, in) vrrp_link_down(in->vrrp);
+	for_each_inst(ha, in)
+	{
+		/* An upgrade is told the first instance's role (upgrade.h); of
+		 * the others, the process we replace was MASTER where it left
+		 * their VIPs on the interface (a hand-over removes none). */
+		bool was_master = in->idx == 0 ? master : adopt && ha_inst_vips_present(in);
+
+		if (was_master)
+			vrrp_start_master(in->vrrp,
+					  "upgrade: taking over from the previous process");
+		else
+			vrrp_start(in->vrrp);
+		if (!kwatch_link_state(ha->kwatch)->carrier)
+			ha6_link(in->v6, false);
+		ha6_start(in->v6, was_master);
+	}
 	*out = ha;
 	return 0;
 }
@@ -502,55 +328,67 @@ int ha_adopt(struct ha **out, struct loop *loop, const struct config *cfg,
 
 void ha_handover(struct ha *ha)
 {
+	struct ha_inst *in;
+
 	ha->handed_over = true;
 	ha->hooks = (struct ha_hooks){ 0 };
-	garp_stop(ha->garp);
-	ha6_handover(ha->v6);
+	for_each_inst(ha, in)
+	{
+		garp_stop(in->garp);
+		ha6_handover(in->v6);
+	}
+}
+
+/* ha_stop()'s callback runs once no instance holds its VIPs back. */
+void ha_release_done(struct ha *ha)
+{
+	void (*done)(void *) = ha->stopped;
+	struct ha_inst *in;
+
+	if (!done)
+		return;
+	for_each_inst(ha, in) if (loop_timer_armed(&in->hold)) return;
+	ha->stopped = NULL;
+	done(ha->stopped_arg);
 }
 
 void ha_stop(struct ha *ha, void (*done)(void *arg), void *arg)
 {
+	struct ha_inst *in;
+
 	ha->releasing = true;
 	ha->stopped = done;
 	ha->stopped_arg = arg;
-	ha6_stop(ha->v6);    /* election mode: its own priority 0, VIPs removed */
-	vrrp_stop(ha->vrrp); /* MASTER: priority 0, then op_vip_remove arms the hold */
-	if (!loop_timer_armed(&ha->hold))
-		release_now(ha);
+	/* MASTER: priority 0, then op_vip_remove arms the instance's hold */
+	for_each_inst(ha, in)
+	{
+		ha6_stop(in->v6); /* election mode: its own priority 0, VIPs removed */
+		vrrp_stop(in->vrrp);
+	}
+	for_each_inst(ha, in) if (!loop_timer_armed(&in->hold)) ha_inst_release_now(in);
+	ha_release_done(ha);
 }
 
 void ha_destroy(struct ha *ha)
 {
 	if (!ha)
 		return;
-	loop_timer_cancel(ha->loop, &ha->hold);
-	if (ha->handed_over) { /* the role goes on in the next process: no shutdown event */
-		log_info("vrrp %u: %s handed over to the next process", ha->cfg->ha.vrid,
-			 vrrp_state_name(vrrp_get_state(ha->vrrp)));
-		ha->vip_on = false; /* the VIP stays: the next process holds it now */
-	} else if (ha->vrrp && vrrp_get_state(ha->vrrp) != VRRP_INIT) {
-		ha->releasing = false;
-		vrrp_stop(ha->vrrp);
-	}
-	if (ha->vip_on)
-		vips_apply(ha, false);
-	ha6_close(ha->v6);
+	ha->releasing = false; /* what is still held goes now */
+	ha->stopped = NULL;
+	peer_check_destroy(ha->check);
 	track_destroy(ha->track);
 	for (size_t i = 0; i < ha->ntkw; i++)
 		kwatch_close(ha->tkw[i]);
-	if (ha->notify)
-		notify_flush(ha->notify); /* the STOP call, before we exit */
-	notify_destroy(ha->notify);
-	vrrp_destroy(ha->vrrp);
+	for (size_t i = 0; i < ha->ninst; i++)
+		ha_inst_destroy(ha->inst[i]);
 	kwatch_close(ha->kwatch);
 	vrrp_socket_close(ha->sock);
-	garp_close(ha->garp);
 	vip_close(ha->vip);
 	free(ha);
 }
 
-enum vrrp_state ha_state(const struct ha *ha) { return vrrp_get_state(ha->vrrp); }
-struct vrrp *ha_vrrp(struct ha *ha) { return ha->vrrp; }
+enum vrrp_state ha_state(const struct ha *ha) { return vrrp_get_state(ha->inst[0]->vrrp); }
+struct vrrp *ha_vrrp(struct ha *ha) { return ha->inst[0]->vrrp; }
 struct in_addr ha_primary(const struct ha *ha) { return vrrp_socket_primary(ha->sock); }
 
 int ha_release_vips(const struct config *cfg)
@@ -560,39 +398,121 @@ int ha_release_vips(const struct config *cfg)
 
 	if (err < 0)
 		return err;
-	for (size_t i = 0; i < cfg->ha.nvips; i++) {
-		int r = vip_remove(v, cfg->ha.vips[i].addr, cfg->ha.vips[i].prefixlen);
+	for (size_t i = 0; i <= cfg->nvrrps; i++) {
+		size_t n;
+		const struct cfg_vip *vips = cfg_vips(cfg, i, &n);
 
-		if (r < 0 && !err)
-			err = r;
+		for (size_t j = 0; j < n; j++) {
+			int r = vip_remove(v, vips[j].addr, vips[j].prefixlen);
+
+			if (r < 0 && !err)
+				err = r;
+		}
 	}
-	r6 = ha6_release_vips(v, cfg);
+	r6 = ha6_release_vips(v, cfg); /* [ha]'s IPv6 VIPs */
 	if (r6 < 0 && !err)
 		err = r6;
 	vip_close(v);
 	return err;
 }
 
+/* ---- the election's inputs that concern every instance ---- */
+
+void ha_source_proven(struct ha *ha, struct in_addr src)
+{
+	for (size_t i = 1; i < ha->ninst; i++)
+		vrrp_source_proven(ha->inst[i]->vrrp, src);
+}
+
+void ha_source_key_differs(struct ha *ha, struct in_addr src)
+{
+	for (size_t i = 1; i < ha->ninst; i++)
+		vrrp_source_key_differs(ha->inst[i]->vrrp, src);
+}
+
+void ha_hold_preempt(struct ha *ha, uint64_t until_ms)
+{
+	for (size_t i = 1; i < ha->ninst; i++)
+		vrrp_hold_preempt(ha->inst[i]->vrrp, until_ms);
+}
+
+/* RFC 5798 6.4.2 reads a priority-0 advert as "take over after
+ * Skew_Time", so of the BACKUPs of an instance the best one moves first
+ * and the others hear it: no successor needs naming here. */
+void ha_peer_lost(struct ha *ha, struct in_addr peer)
+{
+	for (size_t i = 1; i < ha->ninst; i++) {
+		struct vrrp_status st;
+
+		vrrp_get_status(ha->inst[i]->vrrp, &st);
+		if (st.state != VRRP_BACKUP || st.master.s_addr != peer.s_addr)
+			continue;
+		log_warnx("%s: its MASTER %s is gone (sync session reset): taking over as after "
+			  "priority 0",
+			  ha->inst[i]->name, inet_ntoa(peer));
+		vrrp_master_lost(ha->inst[i]->vrrp);
+	}
+}
+
+static void check_dead(void *arg, struct in_addr peer) { ha_peer_lost(arg, peer); }
+
+/* Its MASTER in an instance other than the first where we are BACKUP. */
+static bool master_of_other(const struct ha *ha, struct in_addr peer)
+{
+	for (size_t i = 1; i < ha->ninst; i++) {
+		struct vrrp_status st;
+
+		vrrp_get_status(ha->inst[i]->vrrp, &st);
+		if (st.state == VRRP_BACKUP && st.master.s_addr == peer.s_addr)
+			return true;
+	}
+	return false;
+}
+
+void ha_peer_closed(struct ha *ha, struct in_addr peer)
+{
+	if (!master_of_other(ha, peer))
+		return;
+	if (!ha->check && peer_check_create(&ha->check, ha->loop, ha->cfg->ha.sync_port,
+					    ha->cfg->ha.advert_interval_ms, check_dead, ha) < 0)
+		return;
+	log_info("sync: %s ended its session to us, and it is the MASTER of another instance: "
+		 "checking its sync port",
+		 inet_ntoa(peer));
+	peer_check_start(ha->check, peer);
+}
+
 /* ---- what andromedactl shows (core/daemon/ctl_ha.c renders it) ---- */
+
+size_t ha_instances(const struct ha *ha) { return ha->ninst; }
+
+void ha_get_instance_status(const struct ha *ha, size_t i, struct ha_status *out)
+{
+	const struct ha_inst *in = ha->inst[i];
+
+	*out = (struct ha_status){ .vip_held = in->vip_on, .vip_restored = in->vip_restored };
+	snprintf(out->name, sizeof(out->name), "%s", in->name);
+	out->cfg = in->cfg;
+	vrrp_get_status(in->vrrp, &out->vrrp);
+	out->stats = *vrrp_get_stats(in->vrrp);
+	if (in->notify)
+		out->notify = *notify_get_stats(in->notify);
+	if (ha->track)
+		out->ntracks = track_get(ha->track, out->tracks, TRACK_MAX_ITEMS);
+	out->has_v6 = in->v6 != NULL;
+	ha6_get_status(in->v6, out->vrrp.state, &out->v6);
+}
 
 void ha_get_status(const struct ha *ha, struct ha_status *out)
 {
-	*out = (struct ha_status){ .vip_held = ha->vip_on, .vip_restored = ha->vip_restored };
-	vrrp_get_status(ha->vrrp, &out->vrrp);
-	out->stats = *vrrp_get_stats(ha->vrrp);
-	if (ha->notify)
-		out->notify = *notify_get_stats(ha->notify);
-	if (ha->track)
-		out->ntracks = track_get(ha->track, out->tracks, TRACK_MAX_ITEMS);
-	out->has_v6 = ha->v6 != NULL;
-	ha6_get_status(ha->v6, out->vrrp.state, &out->v6);
+	ha_get_instance_status(ha, 0, out);
 }
 
 size_t ha_get_peers(const struct ha *ha, const struct sync_node *nodes, size_t nnodes,
 		    struct ha_peer *out, size_t max)
 {
 	struct vrrp_peer vp[VRRP_MAX_PEERS];
-	size_t nv = vrrp_get_peers(ha->vrrp, vp, VRRP_MAX_PEERS);
+	size_t nv = vrrp_get_peers(ha->inst[0]->vrrp, vp, VRRP_MAX_PEERS);
 
 	return ha_peers_merge(vp, nv, nodes, nnodes, loop_now_ms(ha->loop), out, max);
 }

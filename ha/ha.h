@@ -14,6 +14,15 @@
  * and [track NAME] scripts move the priority or force FAULT (track.h);
  * the tracked interfaces have a kernel watch each, here.
  *
+ * Instances (issue 16): the [ha] section is the first VRRP instance
+ * (named "ha"), each [vrrp NAME] one more, with its own election,
+ * VRID, priority, VIPs and timers.  They share the interface, its VRRP
+ * socket (an advert goes to the instance of its VRID: ha_demux), the
+ * kernel watch, the tracked items (each instance moves from its own base
+ * priority by the same weights), the notify script (called with the
+ * instance's name) and the sync channel.  The node's role - what sync,
+ * registration and systemd see - is the first instance's.
+ *
  * Graceful stop: priority 0 is advertised at once so a backup takes over
  * after its Skew_Time; we keep the VIP (and keep serving) for a short hold
  * so that clients still sending to our MAC are answered until the new
@@ -25,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "ha6.h"
 #include "notify.h"
 #include "peers.h"
@@ -32,9 +42,9 @@
 #include "track.h"
 #include "vrrp.h"
 
-/* The instance's name in status, metrics and the notify script's first
- * argument (a later [vrrp NAME] instance is called NAME). */
-#define HA_INSTANCE_NAME "ha"
+/* The first instance's name in status, metrics and the notify script's
+ * first argument (a [vrrp NAME] instance is called NAME). */
+#define HA_INSTANCE_NAME CFG_HA_INSTANCE
 
 struct loop;
 struct config;
@@ -53,6 +63,10 @@ struct ha_hooks {
 	 * (vrrp_ops.unproven_source): the daemon asks sync to let it prove
 	 * it (sync_probe).  Every such advert; may be NULL. */
 	void (*unproven)(void *arg, struct in_addr src);
+	/* After every state change of any instance (idx 0 is [ha], whose
+	 * changes also go to state above), with its name.  May be NULL. */
+	void (*instance_state)(void *arg, size_t idx, const char *name, enum vrrp_state from,
+			       enum vrrp_state to, const char *reason);
 	void *arg;
 };
 
@@ -77,6 +91,7 @@ void ha_handover(struct ha *ha);
 void ha_stop(struct ha *ha, void (*done)(void *arg), void *arg);
 void ha_destroy(struct ha *ha);
 
+/* The first instance's ([ha]'s) role and election: the node's. */
 enum vrrp_state ha_state(const struct ha *ha);
 /* Our primary IPv4 address on the HA interface (the adverts' source);
  * 0.0.0.0 while it has none. */
@@ -87,17 +102,24 @@ struct vrrp *ha_vrrp(struct ha *ha);
  * core/daemon/ctl_ha.c, with the VIPs and the interface from the
  * configuration). */
 struct ha_status {
+	char name[64];              /* "ha", or the [vrrp NAME] */
+	const struct config *cfg;   /* the instance's view: cfg->ha.vips etc. are its own */
 	struct vrrp_status vrrp;    /* vrrp_get_status() */
 	struct vrrp_stats stats;    /* a copy of vrrp_get_stats() */
 	bool vip_held;              /* we put the VIPs on the interface */
 	uint64_t vip_restored;      /* VIPs removed by someone while MASTER, put back */
 	struct notify_stats notify; /* zero without [ha] notify */
-	struct track_item_status tracks[TRACK_MAX_ITEMS];
+	struct track_item_status tracks[TRACK_MAX_ITEMS]; /* shared by the instances */
 	size_t ntracks;
-	bool has_v6;          /* IPv6 VIPs configured: v6 is filled */
+	bool has_v6;          /* IPv6 VIPs ([ha] only): v6 is filled */
 	struct ha6_status v6; /* the IPv6 family (ha6.h) */
 };
+/* The first instance's. */
 void ha_get_status(const struct ha *ha, struct ha_status *out);
+/* How many instances (1 + the [vrrp NAME] sections), and instance i's
+ * status (0 <= i < ha_instances()). */
+size_t ha_instances(const struct ha *ha);
+void ha_get_instance_status(const struct ha *ha, size_t i, struct ha_status *out);
 /* The other balancers (`andromedactl peers`, and "peers" in status): the
  * election's peers merged with the nnodes sync nodes (sync_nodes(); may
  * be 0), see ha_peers_merge() in peers.h.  Writes at most max entries to
@@ -105,7 +127,28 @@ void ha_get_status(const struct ha *ha, struct ha_status *out);
 size_t ha_get_peers(const struct ha *ha, const struct sync_node *nodes, size_t nnodes,
 		    struct ha_peer *out, size_t max);
 
-/* `andromeda --release`: remove the configured VIPs from the interface
+/* The election's inputs sync gives the first instance directly (sync.h
+ * knows one struct vrrp): the daemon passes them on to the others. */
+void ha_source_proven(struct ha *ha, struct in_addr src);
+void ha_source_key_differs(struct ha *ha, struct in_addr src);
+void ha_hold_preempt(struct ha *ha, uint64_t until_ms);
+/* The crash detector: our sync session to peer was reset by its kernel
+ * (its process died).  Each other instance in BACKUP whose MASTER peer
+ * was takes it as a priority-0 advert (vrrp_master_lost: Skew_Time). */
+void ha_peer_lost(struct ha *ha, struct in_addr peer);
+/* A session peer held to us ended by its kernel (sync.h, peer_closed):
+ * if peer is the MASTER of an instance other than the first where we
+ * are BACKUP, check whether its process is gone (ha/peer_check.h), and
+ * if so, ha_peer_lost(). */
+void ha_peer_closed(struct ha *ha, struct in_addr peer);
+
+/* Which of n instances (their VRIDs) a raw IPv4 VRRP packet is for: the
+ * index of its VRID, or 0 (the first instance, whose parser counts the
+ * drop) when no instance has it or the packet is too short to say.
+ * Pure. */
+size_t ha_demux(const uint8_t *vrids, size_t n, const void *pkt, size_t len);
+
+/* `andromeda --release`: remove the VIPs of every instance from the interface
  * (ExecStopPost=, after a crash).  Returns 0 or -errno. */
 int ha_release_vips(const struct config *cfg);
 

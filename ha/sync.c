@@ -300,7 +300,7 @@ static void apply_snapshot(struct sync *s, struct snap_asm *a)
 	s->applied_from = a->sender;
 	s->last_snapshot_ms = loop_now_ms(s->loop);
 	s->c.rx_snapshots++;
-	vrrp_hold_preempt(s->vrrp, 0); /* we have the pool: preempting is safe now */
+	sync_hold_preempt(s, 0); /* we have the pool: preempting is safe now */
 	if (changed && s->hooks.applied)
 		s->hooks.applied(s->hooks.arg, s->state_seq, true, a->master);
 }
@@ -434,13 +434,33 @@ static void rx_request(struct sync *s, struct session *ss, const struct msg *m)
 
 /* ---- receiving (both channels) ---- */
 
+/* ---- the election's inputs: s->vrrp, and the other VRRP instances
+ * through the hooks (ha.h "Instances") ---- */
+
+void sync_source_proven(struct sync *s, struct in_addr src)
+{
+	vrrp_source_proven(s->vrrp, src);
+	if (s->hooks.proven)
+		s->hooks.proven(s->hooks.arg, src);
+}
+
+void sync_hold_preempt(struct sync *s, uint64_t until_ms)
+{
+	vrrp_hold_preempt(s->vrrp, until_ms);
+	if (s->hooks.hold_preempt)
+		s->hooks.hold_preempt(s->hooks.arg, until_ms);
+}
+
 void sync_count_drop(struct sync *s, enum msg_drop why, struct in_addr from)
 {
 	uint64_t suppressed = 0;
 
 	s->c.drops[why]++;
-	if (why == MSG_DROP_MAC) /* a balancer with another key (issue 20) */
+	if (why == MSG_DROP_MAC) { /* a balancer with another key (issue 20) */
 		vrrp_source_key_differs(s->vrrp, from);
+		if (s->hooks.key_differs)
+			s->hooks.key_differs(s->hooks.arg, from);
+	}
 	if (log_limit_ok(&s->drop_limit[why], loop_now_ms(s->loop), LOG_LIMIT_LONG_MS,
 			 &suppressed))
 		log_warnx("sync: dropped a message from %s: %s (%llu more since last said)",
@@ -506,7 +526,7 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 	/* Issue 20: a balancer heard here, fresh and under its own address,
 	 * keeps its VRRP adverts counting (a session: proven at its HELLO). */
 	if (ss ? sync_session_addr_proven(ss) : from.s_addr == m.sender)
-		vrrp_source_proven(s->vrrp, from);
+		sync_source_proven(s, from);
 }
 
 static void udp_io(struct loop *loop, int fd, unsigned events, void *arg)
@@ -599,7 +619,7 @@ int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, st
 	}
 	sync_tls_role(s, is_master(s));
 	if (vrrp_get_state(vrrp) == VRRP_BACKUP) /* as at every entry into BACKUP */
-		vrrp_hold_preempt(vrrp, loop_now_ms(loop) + SYNC_PREEMPT_HOLD_MS);
+		sync_hold_preempt(s, loop_now_ms(loop) + SYNC_PREEMPT_HOLD_MS);
 	*out = s;
 	return 0;
 }
@@ -638,7 +658,7 @@ void sync_role_changed(struct sync *s)
 	 * state before it may preempt it: otherwise it would serve a pool of
 	 * servers it has not checked yet.  Bounded, in case no state comes. */
 	if (vrrp_get_state(s->vrrp) == VRRP_BACKUP)
-		vrrp_hold_preempt(s->vrrp, loop_now_ms(s->loop) + SYNC_PREEMPT_HOLD_MS);
+		sync_hold_preempt(s, loop_now_ms(s->loop) + SYNC_PREEMPT_HOLD_MS);
 	if (is_master(s)) {
 		sync_session_close_up(s);
 		/* Our state continues from what we replicated; the new

@@ -44,6 +44,21 @@ struct sync_hooks {
 	 * it (sessions, and UDP when it changed), a BACKUP takes the MASTER's
 	 * (sync_tls.c). */
 	struct tls_keys *tls_keys;
+	/* What sync tells the election (the vrrp of sync_open) also concerns
+	 * the other VRRP instances (ha.h "Instances"): vrrp_source_proven,
+	 * vrrp_source_key_differs and vrrp_hold_preempt for them, and
+	 * peer_lost when our session to the MASTER peer was reset by its
+	 * kernel (its crash).  Each may be NULL. */
+	void (*proven)(void *arg, struct in_addr src);
+	void (*key_differs)(void *arg, struct in_addr src);
+	void (*hold_preempt)(void *arg, uint64_t until_ms);
+	void (*peer_lost)(void *arg, struct in_addr peer);
+	/* A BACKUP's session to us (it proved the key under its own
+	 * address and was served our snapshot) was ended by its kernel
+	 * without a BYE: its crash, or a close on purpose (it follows
+	 * another MASTER); the caller may check (ha/peer_check.h).  May be
+	 * NULL. */
+	void (*peer_closed)(void *arg, struct in_addr peer);
 };
 
 /* Open the UDP channel and the TCP listener on cfg->ha.sync_port.  self:

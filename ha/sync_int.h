@@ -86,6 +86,11 @@ int sync_envelope(struct sync *s, uint8_t type, const uint8_t *payload, size_t l
  * ss dead, never frees it. */
 void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, size_t len,
 		     struct in_addr from);
+/* src proved the cluster key (vrrp_source_proven, for every VRRP
+ * instance); no preemption before until_ms (vrrp_hold_preempt, 0
+ * releases), likewise. */
+void sync_source_proven(struct sync *s, struct in_addr src);
+void sync_hold_preempt(struct sync *s, uint64_t until_ms);
 /* Count a dropped message (and say so, once a minute per cause). */
 void sync_count_drop(struct sync *s, enum msg_drop why, struct in_addr from);
 /* BACKUP: ask the MASTER for a snapshot on our session, once it is

@@ -176,7 +176,7 @@ static void session_proven(struct sync *s, struct session *ss, const struct msg 
 	 * HELLO into its own session, but not as itself. */
 	ss->addr_proven = m->sender == ss->peer.s_addr;
 	if (ss->addr_proven)
-		vrrp_source_proven(s->vrrp, ss->peer);
+		sync_source_proven(s, ss->peer);
 	if (ss->probe)
 		session_fail(ss, false); /* that was all it was for (our answer went first) */
 }
@@ -276,6 +276,9 @@ static void master_session_lost(struct sync *s, struct in_addr peer,
 	enum successor_action a;
 	char succ[INET_ADDRSTRLEN];
 
+	/* The other VRRP instances whose MASTER it was (ha.h "Instances"). */
+	if (view->peer_closed && s->hooks.peer_lost)
+		s->hooks.peer_lost(s->hooks.arg, peer);
 	vrrp_get_status(s->vrrp, &st);
 	if (st.state != VRRP_BACKUP || st.master.s_addr != peer.s_addr)
 		return;
@@ -308,6 +311,11 @@ static void session_close(struct session *ss, bool crash_check)
 	 * BYE "shutdown" still is: it is leaving). */
 	bool lost = crash_check && ss->outgoing && !ss->probe && ss->established &&
 		    (!ss->bye_in || ss->bye_in == SYNC_BYE_SHUTDOWN);
+	/* The other side of it, for the VRRP instances whose MASTER the
+	 * BACKUP may be (sync.h, peer_closed): a BACKUP's session (it was
+	 * served a snapshot: not a probe, which ends on purpose). */
+	bool closed = crash_check && !ss->outgoing && ss->served && ss->addr_proven &&
+		      ss->peer_closed && !ss->bye_in;
 	struct successor_view view = {
 		.named = ss->succ_named,
 		.succ = ss->succ,
@@ -333,6 +341,8 @@ static void session_close(struct session *ss, bool crash_check)
 	free(ss);
 	if (lost)
 		master_session_lost(s, peer, &view);
+	if (closed && s->hooks.peer_closed)
+		s->hooks.peer_closed(s->hooks.arg, peer);
 }
 
 static void session_read(struct session *ss)
@@ -683,7 +693,7 @@ static void poll_fired(struct loop *loop, struct loop_timer *t)
 	 * keeps the MASTER's adverts counting even while its snapshots are
 	 * lost (no probe needed). */
 	if (s->up && !s->up->dead && sync_session_ready(s->up) && s->up->addr_proven)
-		vrrp_source_proven(s->vrrp, s->up->peer);
+		sync_source_proven(s, s->up->peer);
 	loop_timer_arm(loop, t, SYNC_POLL_MS);
 }
 
@@ -727,6 +737,11 @@ void sync_sessions_close(struct sync *s)
 {
 	loop_timer_cancel(s->loop, &s->poll_timer);
 	successor_confirm_stop(s);
+	/* Our MASTER reads the end of our session as a possible crash of
+	 * ours when we are the MASTER of another VRRP instance (sync.h,
+	 * peer_closed): say why, as to the BACKUPs below (best effort). */
+	if (s->up)
+		session_bye(s->up, s->bye_reason ? s->bye_reason : SYNC_BYE_SHUTDOWN);
 	close_up(s, false);
 	for (struct list *e; (e = list_pop_head(&s->probes));)
 		session_close(list_entry(e, struct session, link), false);

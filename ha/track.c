@@ -72,14 +72,16 @@ int track_weight_applied(int weight, bool up)
 
 /* ---- the instance's view ---- */
 
-unsigned track_priority(const struct track *t)
+unsigned track_priority_of(const struct track *t, unsigned base)
 {
 	int sum = 0;
 
 	for (size_t i = 0; i < t->n; i++)
 		sum += track_weight_applied(t->items[i].weight, t->items[i].fr.up);
-	return track_effective_priority(t->base, sum);
+	return track_effective_priority(base, sum);
 }
+
+unsigned track_priority(const struct track *t) { return track_priority_of(t, t->base); }
 
 bool track_fault(const struct track *t, const char **why)
 {

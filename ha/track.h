@@ -76,6 +76,9 @@ void track_destroy(struct track *t);
 void track_link(struct track *t, const char *ifname, bool carrier, const char *why);
 
 unsigned track_priority(const struct track *t);
+/* The same for another base (an instance other than the one t was made
+ * for: the weights apply to every instance). */
+unsigned track_priority_of(const struct track *t, unsigned base);
 /* True while a weight-0 item is down; *why (may be NULL) names it. */
 bool track_fault(const struct track *t, const char **why);
 /* Copy up to max items; returns how many. */

@@ -26,7 +26,7 @@ struct vrrp_socket {
 	struct in_addr primary;
 	struct in_addr peers[CFG_MAX_PEERS];
 	size_t npeers;
-	struct in_addr vips[CFG_MAX_VIPS];
+	struct in_addr vips[CFG_MAX_INSTANCES * CFG_MAX_VIPS]; /* every instance's */
 	size_t nvips;
 	vrrp_socket_rx_fn rx;
 	void *rx_arg;
@@ -202,7 +202,7 @@ static int socket_init(struct vrrp_socket *s, const struct vrrp_socket_params *p
 {
 	int err;
 
-	if (p->npeers > CFG_MAX_PEERS || p->nvips > CFG_MAX_VIPS || !p->rx ||
+	if (p->npeers > CFG_MAX_PEERS || p->nvips > CFG_MAX_INSTANCES * CFG_MAX_VIPS || !p->rx ||
 	    strlen(p->ifname) >= IF_NAMESIZE)
 		return -EINVAL;
 	snprintf(s->ifname, sizeof(s->ifname), "%s", p->ifname);

@@ -46,10 +46,13 @@ block() {
 # Quote a literal for an ERE (section names hold no other metacharacter).
 re_quote() { sed 's/[].[]/\\&/g' <<<"$1"; }
 
-# example_keys FILE: "SECTION KEY LINE" for every key, set or commented out.
+# example_keys FILE: "SECTION KEY LINE" for every key, set or commented out
+# (a section too: a line that is only "; [name]" or "; [name NAME]").
 example_keys() {
 	awk '
-		/^[ \t]*\[/ { s = $0; sub(/^[ \t]*\[/, "", s); sub(/[] \t].*$/, "", s); next }
+		/^[ \t]*\[/ || /^[ \t]*[;#][ \t]*\[[a-z]+( [A-Za-z0-9._-]+)?\][ \t]*$/ {
+			s = $0; sub(/^[ \t]*[;#]?[ \t]*\[/, "", s); sub(/[] \t].*$/, "", s); next
+		}
 		match($0, /^[ \t]*[;#]?[ \t]*[a-z][a-z0-9_]*[ \t]*=/) {
 			k = substr($0, RSTART, RLENGTH); gsub(/[;#= \t]/, "", k)
 			if (s != "") print s, k, FNR

@@ -153,8 +153,16 @@ static void instances(const json_t *rows)
 	json_decref(flat);
 	json_array_foreach(rows, i, row)
 	{
-		if (json_is_array(t = json_object_get(row, "tracks")) && json_array_size(t)) {
-			printf("\ntracked by %s:\n", str(row, "name"));
+		t = json_object_get(row, "tracks");
+		/* The tracked items are every instance's: one table for all
+		 * when they say the same (they do, from one daemon). */
+		if (i > 0 && json_equal(t, json_object_get(json_array_get(rows, 0), "tracks")))
+			t = NULL;
+		if (json_is_array(t) && json_array_size(t)) {
+			if (i == 0 && json_array_size(rows) > 1)
+				printf("\ntracked (every instance):\n");
+			else
+				printf("\ntracked by %s:\n", str(row, "name"));
 			print_table(t, "  ");
 		}
 		t = json_object_get(row, "notify");

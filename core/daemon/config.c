@@ -19,6 +19,7 @@
 #include "config_hooks.h"
 #include "config_key.h"
 #include "config_value.h"
+#include "config_vrrp.h"
 #include "control_proto.h"
 #include "log.h"
 #include "macros.h"
@@ -33,11 +34,13 @@ enum sect {
 	S_REG,
 	S_STATS,
 	S_TRACK,
+	S_VRRP,
 	S_COUNT
 };
 
 static const char *const sect_names[S_COUNT] = {
-	"", "node", "frontend", "backend", "server", "ha", "registration", "stats", "track",
+	"",   "node",         "frontend", "backend", "server",
+	"ha", "registration", "stats",    "track",   "vrrp",
 };
 
 static int set_priority(struct cfgk *e, const struct cfg_key *k, const char *v);
@@ -78,6 +81,13 @@ static int set_track_ifs(struct cfgk *e, const struct cfg_key *k, const char *v)
 	{                                                                                        \
 		key, S_TRACK, fn, offsetof(struct cfg_track, fld), FSIZE(struct cfg_track, fld), \
 			kind, lo, hi, 0, false                                                   \
+	}
+
+/* VRPK: a [vrrp NAME] key. */
+#define VRPK(key, fn, kind, fld, lo, hi, st)                                                  \
+	{                                                                                     \
+		key, S_VRRP, fn, offsetof(struct cfg_vrrp, fld), FSIZE(struct cfg_vrrp, fld), \
+			kind, lo, hi, st, false                                               \
 	}
 
 #define SEC  CFGV_SEC
@@ -155,6 +165,14 @@ static const struct cfg_key keys[] = {
 	KEY(S_HA, "notify", cfgh_set_script_path, ha.notify, 0, 0, false),
 	NUMK(S_HA, "notify_timeout", ha.notify_timeout_ms, CFGV_DUR, 10, HOUR, 0),
 	KEY(S_HA, "track_interface", set_track_ifs, ha.track_if, 0, 0, false),
+
+	/* Required ones are checked by cfgvr_check (one [vrrp] after another). */
+	VRPK("vrid", cfgvr_set_key, CFGV_NUM, vrid, 1, 255, 0),
+	VRPK("priority", set_priority, CFGV_NUM, priority, 1, 254, 0),
+	VRPK("advert_interval", cfgvr_set_key, CFGV_DUR, advert_interval_ms, 10, 40950, 10),
+	VRPK("preempt", cfgvr_set_key, CFGV_NUM, preempt, 0, 0, 0),
+	VRPK("preempt_delay", cfgvr_set_key, CFGV_DUR, preempt_delay_ms, 0, HOUR, 0),
+	VRPK("vip", set_vips, CFGV_NUM, vips, 0, 0, 0),
 
 	TRKK("script", cfgh_set_script, CFGV_NUM, script, 0, 0),
 	TRKK("interval", cfgk_set_num, CFGV_DUR, interval_ms, 10, HOUR),
@@ -346,11 +364,15 @@ static bool vip_listed(const struct cfg_vip *list, size_t n, const struct cfg_vi
 	return false;
 }
 
-/* IPv4 and IPv6 VIPs go to their own lists: each family has its own
- * election (VRRPv3 per address family, docs/vrrp.md#ipv6). */
+/* [ha] vip, and a [vrrp NAME]'s (the fields of the section being read).
+ * IPv4 and IPv6 VIPs go to their own lists: each family has its own
+ * election (VRRPv3 per address family, docs/vrrp.md#ipv6); IPv6 ones in
+ * [ha] only. */
 static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
 	struct ctx *c = e->user;
+	struct cfg_vrrp *vr = k->sect == S_VRRP ? e->base : NULL;
+	struct cfg_vip *vips = cfgk_field(e, k), *vips6 = c->cfg->ha.vips6;
 	char tok[CFG_ADDR_TEXT_MAX];
 	size_t n4 = 0, n6 = 0;
 
@@ -366,15 +388,18 @@ static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v)
 				"with length 1..128 (e.g. 2001:db8:18::10/64)",
 				k->name, tok);
 		six = vip.family == AF_INET6;
+		if (six && vr)
+			return cfgk_fail(e, "%s: \"%s\": IPv6 VIPs only in [ha] for now", k->name,
+					 tok);
 		if ((six ? n6 : n4) == CFG_MAX_VIPS)
 			return cfgk_fail(e, "%s: more than %d IPv%c addresses", k->name,
 					 CFG_MAX_VIPS, six ? '6' : '4');
-		if (vip_listed(six ? c->cfg->ha.vips6 : c->cfg->ha.vips, six ? n6 : n4, &vip))
+		if (vip_listed(six ? vips6 : vips, six ? n6 : n4, &vip))
 			return cfgk_fail(e, "%s: \"%s\" is listed twice", k->name, tok);
 		if (six)
-			c->cfg->ha.vips6[n6++] = vip;
+			vips6[n6++] = vip;
 		else
-			c->cfg->ha.vips[n4++] = vip;
+			vips[n4++] = vip;
 	}
 	if (n4 + n6 == 0)
 		return cfgk_fail(e, "%s: must list at least one address", k->name);
@@ -383,8 +408,11 @@ static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v)
 				 "%s: IPv6 VIPs need an IPv4 VIP beside them (the IPv6 family "
 				 "rides on the instance's IPv4 election: docs/vrrp.md#ipv6)",
 				 k->name);
-	c->cfg->ha.nvips = n4;
-	c->cfg->ha.nvips6 = n6;
+	*(vr ? &vr->nvips : &c->cfg->ha.nvips) = n4;
+	if (vr)
+		vr->vips_line = e->f.lineno;
+	else
+		c->cfg->ha.nvips6 = n6;
 	return 0;
 }
 
@@ -479,12 +507,14 @@ static int section_open(struct ctx *c, const char *type, const char *name)
 	if (s == S_COUNT)
 		return cfgk_fail(&c->e,
 				 "unknown section [%s] (expected node, frontend, backend, "
-				 "server NAME, ha, registration, stats or track NAME)",
+				 "server NAME, ha, registration, stats, track NAME or vrrp NAME)",
 				 type);
 	if (s == S_SERVER)
 		return server_begin(c, name);
 	if (s == S_TRACK)
 		return cfgh_track_begin(&c->e, S_TRACK, c->cfg, name);
+	if (s == S_VRRP)
+		return cfgvr_begin(&c->e, S_VRRP, c->cfg, name);
 	if (*name)
 		return cfgk_fail(&c->e, "section [%s] takes no name (got \"%s\")", type, name);
 	if (c->e.sect_line[s])
@@ -584,7 +614,7 @@ static int check_required(struct ctx *c)
 	const struct config *cfg = c->cfg;
 	/* Each [server] is checked below, each [track] in cfgh_check();
 	 * [ha]'s keys only with an [ha]. */
-	unsigned sects = (1u << S_COUNT) - 2 - (1u << S_SERVER) - (1u << S_TRACK);
+	unsigned sects = (1u << S_COUNT) - 2 - (1u << S_SERVER) - (1u << S_TRACK) - (1u << S_VRRP);
 
 	if (!cfg->ha.enabled)
 		sects &= ~(1u << S_HA);
@@ -682,6 +712,8 @@ static int check_cross(struct ctx *c)
 				 (unsigned)cfg->ha.sync_port);
 	}
 	if (cfgh_check(&c->e, cfg, line_of(c, S_HA, "track_interface")) < 0)
+		return -1;
+	if (cfgvr_check(&c->e, cfg, line_of(c, S_HA, "vrid"), line_of(c, S_HA, "vip")) < 0)
 		return -1;
 	cfg->stats.enabled = cfg->stats.listen.text[0] != '\0';
 	if (cfg->stats.auth_file[0] && !cfg->stats.enabled)

@@ -138,22 +138,34 @@ static json_t *notify_json(const struct ha_status *hs, const struct config *cfg)
 			 (json_int_t)hs->notify.dropped);
 }
 
-/* SPEC "Second stage": one entry per VRRP instance; today the [ha] one.
- * priority is the effective one (base moved by the tracked items). */
-static json_t *instances_json(const struct ha_status *hs, const struct config *cfg)
+/* One VRRP instance (SPEC "Second stage"); priority is the effective
+ * one (base moved by the tracked items, which every instance shares). */
+static json_t *instance_json(const struct ha_status *hs)
 {
-	json_t *a = json_array();
-	json_t *o =
-		json_pack("{s:s, s:i, s:s, s:i, s:i, s:o, s:b}", "name", HA_INSTANCE_NAME, "vrid",
-			  hs->vrrp.vrid, "role", vrrp_state_name(hs->vrrp.state), "priority",
-			  hs->vrrp.priority, "base_priority", hs->vrrp.base_priority, "vips",
-			  vips_json(cfg), "vip_held", hs->vip_held);
+	json_t *o = json_pack("{s:s, s:i, s:s, s:i, s:i, s:o, s:b}", "name", hs->name, "vrid",
+			      hs->vrrp.vrid, "role", vrrp_state_name(hs->vrrp.state), "priority",
+			      hs->vrrp.priority, "base_priority", hs->vrrp.base_priority, "vips",
+			      vips_json(hs->cfg), "vip_held", hs->vip_held);
 
 	if (o) {
 		json_object_set_new(o, "tracks", tracks_json(hs));
-		json_object_set_new(o, "notify", notify_json(hs, cfg));
+		json_object_set_new(o, "notify", notify_json(hs, hs->cfg));
 	}
-	json_array_append_new(a, o);
+	return o;
+}
+
+/* Every instance, [ha]'s first (whose hs the caller has read). */
+static json_t *instances_json(const struct ctl_ha *h, const struct ha_status *first)
+{
+	json_t *a = json_array();
+
+	json_array_append_new(a, instance_json(first));
+	for (size_t i = 1; a && i < ha_instances(h->ha); i++) {
+		struct ha_status hs;
+
+		ha_get_instance_status(h->ha, i, &hs);
+		json_array_append_new(a, instance_json(&hs));
+	}
 	return a;
 }
 
@@ -171,7 +183,7 @@ static int ha_keys(json_t *status, const struct ctl_ha *h)
 	json_object_set_new(status, "base_priority", json_integer(hs.vrrp.base_priority));
 	json_object_set_new(status, "vip_held", json_boolean(hs.vip_held));
 	json_object_set_new(status, "vips", vips_json(h->cfg));
-	json_object_set_new(status, "instances", instances_json(&hs, h->cfg));
+	json_object_set_new(status, "instances", instances_json(h, &hs));
 	if (!(v = vrrp_json(&hs, h->cfg->ha.interface)))
 		return -ENOMEM;
 	json_object_set_new(status, "vrrp", v);

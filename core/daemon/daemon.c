@@ -281,18 +281,34 @@ static int signals_open(struct daemon *d)
 	return loop_add_fd(d->loop, d->sigfd, LOOP_READ, signal_io, d);
 }
 
+/* Every instance's role changes go to the journal; with [vrrp NAME]
+ * sections each record starts with the instance's name. */
+static void on_ha_instance_state(void *arg, size_t idx, const char *name, enum vrrp_state from,
+				 enum vrrp_state to, const char *reason)
+{
+	struct daemon *d = arg;
+	const char *vip = idx ? d->cfg->vrrps[idx - 1].vips[0].text : d->cfg->ha.vips[0].text;
+	char who[CFG_NAME_MAX + 2] = "";
+
+	(void)reason;
+	if (d->cfg->nvrrps)
+		snprintf(who, sizeof(who), "%s: ", name);
+	djournal_note(d->journal, JR_ROLE, "%s%s -> %s", who, vrrp_state_name(from),
+		      vrrp_state_name(to));
+	if (to == VRRP_MASTER)
+		djournal_note(d->journal, JR_VIP_ADDED, "%s%s on %s", who, vip,
+			      d->cfg->ha.interface);
+	else if (from == VRRP_MASTER)
+		djournal_note(d->journal, JR_VIP_REMOVED, "%s%s on %s", who, vip,
+			      d->cfg->ha.interface);
+}
+
+/* The first instance's role is the node's (sync, systemd). */
 static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to, const char *reason)
 {
 	struct daemon *d = arg;
 	char status[256];
 
-	djournal_note(d->journal, JR_ROLE, "%s -> %s", vrrp_state_name(from), vrrp_state_name(to));
-	if (to == VRRP_MASTER)
-		djournal_note(d->journal, JR_VIP_ADDED, "%s on %s", d->cfg->ha.vips[0].text,
-			      d->cfg->ha.interface);
-	else if (from == VRRP_MASTER)
-		djournal_note(d->journal, JR_VIP_REMOVED, "%s on %s", d->cfg->ha.vips[0].text,
-			      d->cfg->ha.interface);
 	if (d->sync)
 		sync_role_changed(d->sync);
 	snprintf(status, sizeof(status), "%s, %s", vrrp_state_name(to), d->cfg->node.name);
@@ -345,14 +361,62 @@ static void on_ha_unproven(void *arg, struct in_addr src)
 		sync_probe(d->sync, src);
 }
 
+/* What sync tells the first instance, the daemon passes on to the
+ * others (ha.h "Instances"). */
+static void on_sync_proven(void *arg, struct in_addr src)
+{
+	struct daemon *d = arg;
+
+	if (d->ha)
+		ha_source_proven(d->ha, src);
+}
+
+static void on_sync_key_differs(void *arg, struct in_addr src)
+{
+	struct daemon *d = arg;
+
+	if (d->ha)
+		ha_source_key_differs(d->ha, src);
+}
+
+static void on_sync_hold_preempt(void *arg, uint64_t until_ms)
+{
+	struct daemon *d = arg;
+
+	if (d->ha)
+		ha_hold_preempt(d->ha, until_ms);
+}
+
+static void on_sync_peer_lost(void *arg, struct in_addr peer)
+{
+	struct daemon *d = arg;
+
+	if (d->ha)
+		ha_peer_lost(d->ha, peer);
+}
+
+static void on_sync_peer_closed(void *arg, struct in_addr peer)
+{
+	struct daemon *d = arg;
+
+	if (d->ha)
+		ha_peer_closed(d->ha, peer);
+}
+
 static int ha_setup(struct daemon *d)
 {
 	struct sync_hooks hooks = { .applied = on_sync_applied,
 				    .arg = d,
-				    .tls_keys = tls_keys_process() };
+				    .tls_keys = tls_keys_process(),
+				    .proven = on_sync_proven,
+				    .key_differs = on_sync_key_differs,
+				    .hold_preempt = on_sync_hold_preempt,
+				    .peer_lost = on_sync_peer_lost,
+				    .peer_closed = on_sync_peer_closed };
 	struct ha_hooks ha_hooks = { .state = on_ha_state,
 				     .primary = on_ha_primary,
 				     .unproven = on_ha_unproven,
+				     .instance_state = on_ha_instance_state,
 				     .arg = d };
 	char why[512];
 	int err = msg_key_load(d->cfg->ha.key_file, &d->key, why, sizeof(why));

@@ -45,6 +45,25 @@ static bool listeners_changed(const struct config *o, const struct config *n)
 	return changed;
 }
 
+/* The [vrrp NAME] instances (issue 16) start with the election too. */
+static bool vrrps_changed(const struct config *o, const struct config *n)
+{
+	bool changed = o->nvrrps != n->nvrrps;
+
+	for (size_t i = 0; !changed && i < o->nvrrps; i++) {
+		const struct cfg_vrrp *a = &o->vrrps[i], *b = &n->vrrps[i];
+
+		changed = strcmp(a->name, b->name) || a->vrid != b->vrid ||
+			  a->priority != b->priority ||
+			  a->advert_interval_ms != b->advert_interval_ms ||
+			  a->preempt != b->preempt || a->preempt_delay_ms != b->preempt_delay_ms ||
+			  a->nvips != b->nvips;
+		for (size_t j = 0; !changed && j < a->nvips; j++)
+			changed = strcmp(a->vips[j].text, b->vips[j].text) != 0;
+	}
+	return changed;
+}
+
 /* The hooks (issue 14) are read when the election starts. */
 static bool hooks_changed(const struct config *o, const struct config *n)
 {
@@ -94,6 +113,7 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 		  o->backend.health_interval_ms != n->backend.health_interval_ms },
 		{ "[ha]", ha_changed(o, n) },
 		{ "[ha] notify, track_interface or a [track]", hooks_changed(o, n) },
+		{ "a [vrrp NAME] section", vrrps_changed(o, n) },
 		{ "[registration]", o->registration.enabled != n->registration.enabled ||
 					    o->registration.port != n->registration.port },
 		{ "[stats] listen", strcmp(o->stats.listen.text, n->stats.listen.text) != 0 },

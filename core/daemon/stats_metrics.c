@@ -405,34 +405,83 @@ static void drops(struct mtext *m, const char *name, const char *help, const cha
 		metrics_u64x(m, name, NULL, base, "cause", snake(cause(c), c_, sizeof(c_)), v[c]);
 }
 
-static const char *vrrp_cause(int c) { return vrrp_rx_result_str(c); }
 static const char *msg_cause(int c) { return msg_drop_name(c); }
 
+/* One VRRP instance's status and its label set (instance="NAME"). */
+struct vrrp_snap {
+	char labels[LABELS_MAX];
+	struct ha_status hs;
+};
+
+/* A family with one sample per instance: expr reads hs, the instance's
+ * status (a family's samples stay together, as the format wants). */
+#define VRRP_FAMILY(m, sn, n, name, type, help, expr)                                 \
+	do {                                                                          \
+		metrics_family(m, name, type, help);                                  \
+		for (size_t i_ = 0; i_ < (n); i_++) {                                 \
+			const struct ha_status *hs = &(sn)[i_].hs;                    \
+			metrics_i64(m, name, NULL, (sn)[i_].labels, (int64_t)(expr)); \
+		}                                                                     \
+	} while (0)
+
 /* The notify script's calls and the tracked items (docs/vrrp.md "Hooks"). */
-static void render_hooks(const struct ha_status *hs, struct mtext *m)
+static void render_hooks(const struct vrrp_snap *sn, size_t n, struct mtext *m)
 {
-	char l[LABELS_MAX] = "";
 	const char *name = P "vrrp_track_up";
 
-	metrics_label(l, sizeof(l), "instance", STATS_HA_INSTANCE);
-	counter(m, P "vrrp_notify_calls_total", "Notify script calls started.", l,
-		hs->notify.calls);
-	counter(m, P "vrrp_notify_failures_total",
-		"Notify script calls that failed (status, signal, timeout).", l,
-		hs->notify.failures);
-	counter(m, P "vrrp_notify_dropped_total",
-		"Notify calls dropped on a full queue (collapsed to the latest).", l,
-		hs->notify.dropped);
-	if (!hs->ntracks)
+	VRRP_FAMILY(m, sn, n, P "vrrp_notify_calls_total", "counter",
+		    "Notify script calls started.", hs->notify.calls);
+	VRRP_FAMILY(m, sn, n, P "vrrp_notify_failures_total", "counter",
+		    "Notify script calls that failed (status, signal, timeout).",
+		    hs->notify.failures);
+	VRRP_FAMILY(m, sn, n, P "vrrp_notify_dropped_total", "counter",
+		    "Notify calls dropped on a full queue (collapsed to the latest).",
+		    hs->notify.dropped);
+	if (!sn[0].hs.ntracks)
 		return;
 	metrics_family(m, name, "gauge", "1 while a tracked interface or script is up.");
-	for (size_t i = 0; i < hs->ntracks; i++)
-		metrics_u64x(m, name, NULL, l, "track", hs->tracks[i].name, hs->tracks[i].up);
+	for (size_t i = 0; i < n; i++)
+		for (size_t t = 0; t < sn[i].hs.ntracks; t++)
+			metrics_u64x(m, name, NULL, sn[i].labels, "track", sn[i].hs.tracks[t].name,
+				     sn[i].hs.tracks[t].up);
 }
 
+static void render_vrrp_families(const struct vrrp_snap *sn, size_t n, struct mtext *m)
+{
+	const char *name = P "vrrp_dropped_total";
+	char c_[64];
+
+	VRRP_FAMILY(m, sn, n, P "vrrp_state", "gauge",
+		    "Role: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT.", hs->vrrp.state);
+	VRRP_FAMILY(m, sn, n, P "vrrp_priority", "gauge",
+		    "Effective priority in the election (base moved by tracking).",
+		    hs->vrrp.priority);
+	VRRP_FAMILY(m, sn, n, P "vrrp_base_priority", "gauge",
+		    "Configured priority ([ha] or [vrrp NAME] priority).", hs->vrrp.base_priority);
+	VRRP_FAMILY(m, sn, n, P "vrrp_vip_held", "gauge",
+		    "1 while this node holds the instance's VIPs.", hs->vip_held);
+	VRRP_FAMILY(m, sn, n, P "vrrp_transitions_total", "counter", "Role changes.",
+		    hs->stats.transitions);
+	VRRP_FAMILY(m, sn, n, P "vrrp_adverts_sent_total", "counter", "VRRP advertisements sent.",
+		    hs->stats.tx_adverts);
+	VRRP_FAMILY(m, sn, n, P "vrrp_adverts_received_total", "counter",
+		    "Valid VRRP advertisements received.", hs->stats.rx_adverts);
+	VRRP_FAMILY(m, sn, n, P "vrrp_send_errors_total", "counter",
+		    "Advertisements that could not be sent.", hs->stats.tx_errors);
+	VRRP_FAMILY(m, sn, n, P "vrrp_vip_restored_total", "counter",
+		    "VIPs removed by someone else and put back.", hs->vip_restored);
+	metrics_family(m, name, "counter", "VRRP packets dropped, by cause.");
+	for (size_t i = 0; i < n; i++)
+		for (int c = 1; c < VRRP_RX_NCAUSES; c++)
+			metrics_u64x(m, name, NULL, sn[i].labels, "cause",
+				     snake(vrrp_rx_result_str(c), c_, sizeof(c_)),
+				     sn[i].hs.stats.rx_drops[c]);
+}
+
+static const char *vrrp_cause(int c) { return vrrp_rx_result_str(c); }
 static const char *nd_cause(int c) { return ha6_nd_cause_name((unsigned)c); }
 
-/* The IPv6 family of the instance (docs/vrrp.md#ipv6), when it has IPv6 VIPs. */
+/* The IPv6 family of an instance with IPv6 VIPs (docs/vrrp.md#ipv6). */
 static void render_vrrp6(const struct ha_status *hs, struct mtext *m, const char *l)
 {
 	const struct ha6_status *v = &hs->v6;
@@ -454,34 +503,25 @@ static void render_vrrp6(const struct ha_status *hs, struct mtext *m, const char
 	      l, v->nd_drops, HA6_ND_CAUSES, nd_cause);
 }
 
+/* Every VRRP instance, labelled instance="ha" (the [ha] one) or "NAME". */
 static void render_vrrp(struct ha *ha, struct mtext *m)
 {
-	struct ha_status hs;
-	char l[LABELS_MAX] = "";
+	size_t n = ha_instances(ha);
+	struct vrrp_snap *sn = calloc(n, sizeof(*sn));
 
-	ha_get_status(ha, &hs);
-	metrics_label(l, sizeof(l), "instance", STATS_HA_INSTANCE);
-	gauge(m, P "vrrp_state", "Role: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT.", l, hs.vrrp.state);
-	gauge(m, P "vrrp_priority", "Effective priority in the election (base moved by tracking).",
-	      l, hs.vrrp.priority);
-	gauge(m, P "vrrp_base_priority", "Configured priority ([ha] priority).", l,
-	      hs.vrrp.base_priority);
-	gauge(m, P "vrrp_vip_held", "1 while this node holds the instance's VIPs.", l,
-	      hs.vip_held);
-	counter(m, P "vrrp_transitions_total", "Role changes.", l, hs.stats.transitions);
-	counter(m, P "vrrp_adverts_sent_total", "VRRP advertisements sent.", l,
-		hs.stats.tx_adverts);
-	counter(m, P "vrrp_adverts_received_total", "Valid VRRP advertisements received.", l,
-		hs.stats.rx_adverts);
-	counter(m, P "vrrp_send_errors_total", "Advertisements that could not be sent.", l,
-		hs.stats.tx_errors);
-	counter(m, P "vrrp_vip_restored_total", "VIPs removed by someone else and put back.", l,
-		hs.vip_restored);
-	drops(m, P "vrrp_dropped_total", "VRRP packets dropped, by cause.", l, hs.stats.rx_drops,
-	      VRRP_RX_NCAUSES, vrrp_cause);
-	render_hooks(&hs, m);
-	if (hs.has_v6)
-		render_vrrp6(&hs, m, l);
+	if (!sn) {
+		m->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ha_get_instance_status(ha, i, &sn[i].hs);
+		metrics_label(sn[i].labels, sizeof(sn[i].labels), "instance", sn[i].hs.name);
+	}
+	render_vrrp_families(sn, n, m);
+	render_hooks(sn, n, m);
+	if (sn[0].hs.has_v6) /* IPv6 VIPs: [ha] only (docs/vrrp.md#ipv6) */
+		render_vrrp6(&sn[0].hs, m, sn[0].labels);
+	free(sn);
 }
 
 static void render_sync(struct sync *s, struct mtext *m)

@@ -31,9 +31,6 @@ struct stats_sources {
 	uint64_t last_scrape_us;  /* how long the previous scrape took to render */
 };
 
-/* The name of the [ha] election in labels and in status "instances". */
-#define STATS_HA_INSTANCE "ha"
-
 /* Append the whole exposition to m (main thread: it walks the pool and
  * asks each proxy thread for its counters). */
 void stats_metrics_render(const struct stats_sources *src, struct mtext *m);

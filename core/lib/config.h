@@ -27,6 +27,10 @@
 #define CFG_MAX_TRACKS    16  /* [track NAME] sections */
 #define CFG_MAX_TRACK_IFS 8   /* [ha] track_interface entries */
 #define CFG_SCRIPT_MAX    512 /* notify, [track] script: path and arguments */
+#define CFG_MAX_INSTANCES 16  /* VRRP instances: [ha] and up to 15 [vrrp NAME] */
+/* The [ha] instance's name in status, metrics, notify and the journal;
+ * no [vrrp NAME] may take it. */
+#define CFG_HA_INSTANCE   "ha"
 
 enum cfg_mode {
 	MODE_HTTP,
@@ -91,6 +95,27 @@ struct cfg_track {
 	unsigned fall, rise;         /* default 1, 1 (keepalived's) */
 	int line;                    /* of its header, for errors */
 };
+
+/* A [vrrp NAME] section: one more VRRP instance on the [ha] interface
+ * (docs/vrrp.md "Instances").  Its own VRID, priority, VIPs and timers;
+ * interface, key_file, peers, garp_*, checksum_rfc5798, interop, notify
+ * and the tracked items are [ha]'s.  advert_interval, preempt and
+ * preempt_delay default to [ha]'s. */
+struct cfg_vrrp {
+	char name[CFG_NAME_MAX];
+	unsigned vrid;               /* 1..255, unique among the instances */
+	unsigned priority;           /* 1..254 */
+	uint32_t advert_interval_ms; /* as [ha] advert_interval */
+	bool preempt;
+	uint32_t preempt_delay_ms;
+	struct cfg_vip vips[CFG_MAX_VIPS]; /* no VIP in two instances */
+	size_t nvips;
+	unsigned given;                 /* CFG_VRRP_* keys set in the section */
+	int line, vrid_line, vips_line; /* for errors */
+};
+#define CFG_VRRP_INTERVAL      (1u << 0)
+#define CFG_VRRP_PREEMPT       (1u << 1)
+#define CFG_VRRP_PREEMPT_DELAY (1u << 2)
 
 struct config {
 	char path[PATH_MAX];
@@ -198,9 +223,14 @@ struct config {
 		char auth_file[PATH_MAX];   /* "user:password" for basic auth; "" = none */
 	} stats;
 
-	/* [track NAME] sections: every one applies to the [ha] instance. */
+	/* [track NAME] sections (and [ha] track_interface): they apply to
+	 * every VRRP instance, each from its own base priority. */
 	struct cfg_track tracks[CFG_MAX_TRACKS];
 	size_t ntracks;
+
+	/* [vrrp NAME] sections, in file order: the instances after [ha]. */
+	struct cfg_vrrp vrrps[CFG_MAX_INSTANCES - 1];
+	size_t nvrrps;
 };
 
 /* "100ms", "2s", "1m", "1h" -> milliseconds; a bare "0" is 0.  0, -EINVAL

@@ -21,7 +21,10 @@
  *      * is refused as short at every cut of the re-encoded packet, and
  *        accepted with link padding after the IP total length;
  *  - the same bytes, read as advert fields, encode (or are refused as
- *    out of range) and parse back to the same fields. */
+ *    out of range) and parse back to the same fields;
+ *  - ha_demux (ha/ha_demux.c, the instances' shared socket) names an
+ *    instance there is, one whose VRID the packet carries unless it is
+ *    the first, and the one of the VRID of every accepted advert. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ha.h"
 #include "vrrp_packet.h"
 
 #ifndef CHECK
@@ -160,12 +164,31 @@ static void check_encode(const uint8_t *d, size_t len)
 				&b) == VRRP_RX_VRID);
 }
 
+static void check_demux(const uint8_t *pkt, size_t len, uint8_t vrid, unsigned modes)
+{
+	/* Three instances: the byte given, and two others. */
+	const uint8_t vrids[3] = { (uint8_t)(vrid + 1), vrid, (uint8_t)(vrid + 2) };
+	struct vrrp_advert a;
+	size_t i = ha_demux(vrids, 3, pkt, len);
+
+	CHECK(i < 3);
+	if (i > 0) {
+		size_t ihl = 4u * (pkt[0] & 0x0f);
+
+		CHECK((pkt[0] >> 4) == 4 && ihl >= 20 && len >= ihl + 2);
+		CHECK(pkt[ihl + 1] == vrids[i]);
+	}
+	if (vrid && vrrp_packet_parse(pkt, len, vrid, modes, &a) == VRRP_RX_OK)
+		CHECK(ha_demux(vrids, 3, pkt, len) == 1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
 	check_parse(data + 2, size - 2, data[1], data[0] & MODES_ALL);
+	check_demux(data + 2, size - 2, data[1], data[0] & MODES_ALL);
 	check_encode(data, size);
 	return 0;
 }

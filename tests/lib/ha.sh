@@ -35,15 +35,16 @@ ha_setup() {
 	HA_NBE=$2
 }
 
-# ha_conf I PRIORITY: the configuration of node lbI ($HA_EXTRA appended to [ha];
-# LAB_THREADS=N gives it N proxy threads).
+# ha_conf I PRIORITY: the configuration of node lbI ($HA_EXTRA appended to [ha],
+# $HA_MORE after it; LAB_THREADS=N gives it N proxy threads, HA_LISTEN other
+# [frontend] listen addresses than the VIP's port 80).
 ha_conf() {
 	local i=$1 f="$LAB_DIR/lb$1.conf"
 	mkdir -p "$LAB_DIR/state$i"
 	{
 		printf '[node]\nname = lb%d\nstate_dir = %s/state%d\ncontrol_socket = %s/lb%d.sock\n\n' \
 			"$i" "$LAB_DIR" "$i" "$LAB_DIR" "$i"
-		printf '[frontend]\nlisten = %s:80\nthreads = %s\n\n' "$HA_VIP" "${LAB_THREADS:-1}"
+		printf '[frontend]\nlisten = %s\nthreads = %s\n\n' "${HA_LISTEN:-$HA_VIP:80}" "${LAB_THREADS:-1}"
 		printf '[backend]\nhealth_check = /healthz\nhealth_interval = 500ms\n\n'
 		lab_servers_conf "${HA_NSTATIC:-$HA_NBE}"
 		printf '[ha]\ninterface = eth0\nvrid = 51\npriority = %s\nadvert_interval = %s\n' "$2" "$HA_ADVERT"

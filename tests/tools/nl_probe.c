@@ -20,6 +20,9 @@
  *                            [-R] [-t RUN_MS] [-n ROUNDS] [-q QUIET_MS]
  *       -n stops after ROUNDS rounds (RUN_MS is then only a safety cap), so
  *       what a test sees does not depend on how fast the machine is.
+ *   nl_probe sample IF MS N A.B.C.D/LEN...  every MS ms, N times at most:
+ *       "BEFORE AFTER ADDR..." (wall clock, us) with the addresses present
+ *       (the kernel's view is read between BEFORE and AFTER)
  *   nl_probe watch IF [-t RUN_MS] [-b RCVBUF] [-s STALL_MS] [-S GO_FILE]
  *       -S stalls (reads nothing) after "ready" until GO_FILE exists (60 s
  *       at most): a test piles up events for as long as its commands take
@@ -53,6 +56,7 @@ static int usage(void)
 		"       nl_probe vip label IF\n"
 		"       nl_probe vip bench IF A.B.C.D/LEN N\n"
 		"       nl_probe garp IF A.B.C.D [-c N] [-i MS] [-r MS] [-R] [-t MS] [-n N] [-q MS]\n"
+		"       nl_probe sample IF MS N A.B.C.D/LEN...\n"
 		"       nl_probe watch IF [-t MS] [-b BYTES] [-s MS] [-S FILE]\n");
 	return 2;
 }
@@ -166,6 +170,47 @@ static int vip_cmd(int argc, char **argv)
 	}
 	vip_close(v);
 	return r < 0 ? 1 : 0;
+}
+
+static uint64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Which of the addresses the interface has, every ms, n times at most
+ * (or until SIGTERM): an ip addr sampler without a fork per sample. */
+static int sample_cmd(int argc, char **argv)
+{
+	struct in_addr a[16];
+	unsigned len[16];
+	long ms, n;
+	int na = argc - 3;
+	struct vip *v;
+
+	if (argc < 4 || na > 16 || (ms = atol(argv[1])) <= 0 || (n = atol(argv[2])) <= 0)
+		return usage();
+	for (int i = 0; i < na; i++)
+		if (parse_prefix(argv[3 + i], &a[i], &len[i]) < 0)
+			return usage();
+	if (vip_open(&v, argv[0]) < 0)
+		return 1;
+	for (long k = 0; k < n && !stop_requested; k++) {
+		char line[16 * (INET_ADDRSTRLEN + 1)] = "", t[INET_ADDRSTRLEN];
+		uint64_t before = wall_us();
+
+		for (int i = 0; i < na; i++)
+			if (vip_present(v, a[i], len[i]) > 0)
+				snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s",
+					 inet_ntop(AF_INET, &a[i], t, sizeof(t)));
+		printf("%llu %llu%s\n", (unsigned long long)before, (unsigned long long)wall_us(),
+		       line);
+		usleep((useconds_t)ms * 1000);
+	}
+	vip_close(v);
+	return 0;
 }
 
 /* Run the loop for ms milliseconds, or until SIGTERM/SIGINT. */
@@ -346,6 +391,8 @@ int main(int argc, char **argv)
 		return vip_cmd(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "garp"))
 		return garp_cmd(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "sample"))
+		return sample_cmd(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "watch"))
 		return watch_cmd(argc - 2, argv + 2);
 	return usage();

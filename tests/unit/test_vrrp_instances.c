@@ -144,6 +144,10 @@ Test(vrrp_config, refusals)
 		     14, "[vrrp web-b]: vip 198.18.0.10/24 is also in instance ha (line 9)", NULL);
 	expect_error(BASE WEB_B "[vrrp c]\nvrid = 53\npriority = 9\nvip = 198.18.0.9/32\n", 18,
 		     "[vrrp c]: vip 198.18.0.9/32 is also in instance web-b (line 14)", NULL);
+	/* Issue 16: IPv6 VIPs belong to [ha] for now (docs/vrrp.md#ipv6). */
+	expect_error(BASE "[vrrp web-b]\nvrid = 52\npriority = 100\nvip = 198.18.0.9/24, "
+			  "2001:db8:18::9/64\n",
+		     14, "IPv6 VIPs only in [ha] for now", NULL);
 	expect_error("[frontend]\nlisten = 198.18.0.10:80\n[server web1]\naddress = "
 		     "198.18.0.21:80\n" WEB_B,
 		     5, "[vrrp web-b]: more VRRP instances need an [ha] section", NULL);

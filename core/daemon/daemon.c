@@ -9,8 +9,9 @@
  * (workers.c); everything else stays on this loop.
  * SIGTERM / SIGINT: stop accepting, let requests in flight finish for at
  * most frontend.grace, then exit 0.  SIGHUP reloads the file
- * (daemon_reload.c: the reloadable keys apply, the others are named in the
- * log; an invalid file changes nothing).  SIGUSR2 (or `andromedactl
+ * (daemon_reload.h: the reloadable keys apply in place; a change of a
+ * start-up key, or a replaced program file, starts a new process the
+ * SIGUSR2 way; an invalid file changes nothing).  SIGUSR2 (or `andromedactl
  * upgrade`) starts the program file again and hands it the node without a
  * failover (upgrade.h); started with --takeover FD, this process is that
  * new one. */
@@ -77,7 +78,8 @@ struct daemon {
 	bool was_master; /* --takeover: the process we replace was MASTER */
 	int sigfd;
 	bool stopping;
-	bool reloaded; /* the last SIGHUP's file was valid */
+	enum reload_result reloaded; /* the last SIGHUP's */
+	bool reload_new_process;     /* SIGHUP: a new process whatever changed */
 	struct loop_timer grace_timer;
 };
 
@@ -129,6 +131,8 @@ static unsigned upgrade_release(void *arg, int *fds, unsigned max, bool *master)
 	unsigned n = workers_listener_fds(d->workers, fds, max);
 
 	*master = d->ha && ha_state(d->ha) == VRRP_MASTER;
+	if (*master) /* a SIGHUP that changed the VIPs: the new file's are adopted */
+		daemon_reload_drop_vips(d->cfg);
 	djournal_note(d->journal, JR_STOPPED, "upgrade: handed over to a new process");
 	stats_close(d->stats);
 	control_close(d->control);
@@ -238,7 +242,34 @@ static void reload_now(void *arg)
 {
 	struct daemon *d = arg;
 
-	d->reloaded = daemon_reload(d->cfg, d->pool) == 0;
+	d->reloaded = daemon_reload(d->cfg, d->pool, d->reload_new_process);
+}
+
+/* SIGHUP: what applies in place does; a start-up key that changed, or a
+ * program file replaced by a package upgrade, goes the upgrade path. */
+static void reload_signal(struct daemon *d)
+{
+	char why[256];
+
+	if (d->stopping) {
+		log_warnx("SIGHUP: stopping already, no reload");
+		return;
+	}
+	sdnotify_reloading(d->sd, false);
+	if ((d->reload_new_process = upgrade_program_replaced()))
+		log_info("reload: the program file was replaced: a new process runs it");
+	/* The proxy threads read the configuration: hold them. */
+	workers_run_isolated(d->workers, reload_now, d);
+	/* Certificates: loaded while the threads run, swapped for new
+	 * connections only. */
+	if (d->reloaded == RELOAD_APPLIED)
+		workers_tls_reload(d->workers);
+	else if (d->reloaded == RELOAD_NEW_PROCESS &&
+		 upgrade_start(d->upgrade, why, sizeof(why)) < 0)
+		log_err("reload: cannot start a new process: %s; keeping the running configuration",
+			why);
+	alog_reopen(d->alog); /* logrotate moved it away */
+	sdnotify_reloading(d->sd, true);
 }
 
 static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
@@ -253,15 +284,7 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 			daemon_begin_shutdown(d, signo == SIGTERM ? "SIGTERM" : "SIGINT");
 			break;
 		case SIGHUP:
-			sdnotify_reloading(d->sd, false);
-			/* The proxy threads read the configuration: hold them. */
-			workers_run_isolated(d->workers, reload_now, d);
-			/* Certificates: loaded while the threads run, swapped
-			 * for new connections only. */
-			if (d->reloaded)
-				workers_tls_reload(d->workers);
-			alog_reopen(d->alog); /* logrotate moved it away */
-			sdnotify_reloading(d->sd, true);
+			reload_signal(d);
 			break;
 		case SIGUSR2:
 			upgrade_signal(d);

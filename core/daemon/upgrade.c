@@ -147,6 +147,19 @@ static int program_path(char *out, size_t len)
 	return 0;
 }
 
+bool upgrade_program_replaced(void)
+{
+	static const char deleted[] = " (deleted)";
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	size_t dl = sizeof(deleted) - 1;
+
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	return (size_t)n > dl && !strcmp(exe + n - dl, deleted);
+}
+
 /* In the child, between fork and exec: async-signal-safe calls only. */
 static void exec_child(int fd, char *const argv[])
 {

@@ -53,6 +53,10 @@ void upgrade_destroy(struct upgrade *u);
  * why (e.g. an upgrade already running). */
 pid_t upgrade_start(struct upgrade *u, char *why, size_t len);
 
+/* The program file this process runs from was replaced or removed (a
+ * package upgrade): SIGHUP then starts the new one (daemon_reload.h). */
+bool upgrade_program_replaced(void);
+
 enum upgrade_state {
 	UPGRADE_IDLE,
 	UPGRADE_STARTED,

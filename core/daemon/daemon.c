@@ -268,7 +268,7 @@ static void reload_signal(struct daemon *d)
 	 * connections only. */
 	if (d->reloaded == RELOAD_APPLIED)
 		workers_tls_reload(d->workers);
-	else if (d->reloaded == RELOAD_NEW_PROCESS &&
+	else if (d->reloaded == RELOAD_NEW_PROCESS && daemon_reload_precheck(d->cfg) == 0 &&
 		 upgrade_start(d->upgrade, why, sizeof(why)) < 0)
 		log_err("reload: cannot start a new process: %s; keeping the running configuration",
 			why);

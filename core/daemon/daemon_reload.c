@@ -158,17 +158,19 @@ static void sync_static_servers(const struct config *n, struct pool *pool)
 	}
 }
 
-/* A new process will read the file: refuse now what would make it fail,
- * with the reason in our log (the certificates; the file is loaded). */
-static enum reload_result hand_to_new_process(struct config *n)
+int daemon_reload_precheck(const struct config *live)
 {
+	struct config n;
 	char err[512];
-	int bad = workers_check_tls(n, err, sizeof(err));
+	int rc = config_load(live->path, &n, err, sizeof(err));
 
-	if (bad < 0)
+	if (rc == 0) {
+		rc = workers_check_tls(&n, err, sizeof(err));
+		config_free(&n);
+	}
+	if (rc < 0)
 		log_err("reload: %s; keeping the running configuration", err);
-	config_free(n);
-	return bad < 0 ? RELOAD_FAILED : RELOAD_NEW_PROCESS;
+	return rc < 0 ? -1 : 0;
 }
 
 enum reload_result daemon_reload(struct config *live, struct pool *pool, bool new_process)
@@ -181,8 +183,10 @@ enum reload_result daemon_reload(struct config *live, struct pool *pool, bool ne
 		log_err("reload: %s; keeping the running configuration", err);
 		return RELOAD_FAILED;
 	}
-	if (restart_keys_changed(live, &n) || new_process)
-		return hand_to_new_process(&n);
+	if (restart_keys_changed(live, &n) || new_process) {
+		config_free(&n);
+		return RELOAD_NEW_PROCESS;
+	}
 	/* The proxy threads are parked: their servers' TLS contexts may change. */
 	if (tls_backend_configure(&n, err, sizeof(err)) < 0) {
 		log_err("reload: %s; keeping the running configuration", err);

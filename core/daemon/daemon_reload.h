@@ -25,6 +25,12 @@ enum reload_result {
  * changed).  The proxy threads must be parked. */
 enum reload_result daemon_reload(struct config *live, struct pool *pool, bool new_process);
 
+/* RELOAD_NEW_PROCESS: refuse now, with the reason in our log, what would
+ * make the new process fail (the file again, the certificates, which
+ * take a while to load: not while the proxy threads are parked).
+ * 0, or -1 (logged). */
+int daemon_reload_precheck(const struct config *live);
+
 /* Before a new process takes the node over (the upgrade's release): take
  * off the interface the VIPs of live that the file on disk no longer
  * has (all of them if [ha] interface changed), since the new process

@@ -9,7 +9,8 @@
 # role change on lb2; the added listener answers, the removed one refuses,
 # the thread count is the new one.  Then a reload of reloadable keys only
 # stays in the same process, and an invalid file is refused with
-# file:line in the log, by the same process, still MASTER.
+# file:line in the log, by the same process, still MASTER; and a new
+# `vip` is taken, the dropped one taken off the interface.
 set -u
 source "$(dirname "$0")/../lib/lab.sh"
 source "$(dirname "$0")/../lib/ha.sh"
@@ -96,6 +97,23 @@ check "the VIP still serves through lb1" lab_exec client curl -sf --max-time 2 -
 cp "$conf1.good" "$conf1"
 
 ha_probe_stop
+
+# --- [ha] vip changed: the old process takes the dropped VIP off ----------
+new_vip=198.18.0.9
+sed -i -e "s|^vip = .*|vip = $new_vip/24|" -e "s|^listen = .*|listen = $new_vip:80|" "$conf1"
+old=$new
+kill -HUP "$old"
+check "SIGHUP with a new VIP: a new process answers" lab_wait_for 10 new_pid_answers
+new=$(lb1_pid)
+check "the old process $old exits" lab_wait_for 10 pid_gone "$old"
+adopt_pid "$new"
+has_addr() { lab_exec lb1 ip -4 -o addr show dev eth0 | grep -q " $1/"; }
+check "lb1 holds the new VIP $new_vip" lab_wait_for 5 has_addr "$new_vip"
+check "the VIP the file dropped ($HA_VIP) is gone from lb1" lab_wait_for 5 ha_lacks_vip 1
+check "... taken off by the old process as it handed over" grep -q "upgrade: removed 1 VIP(s) the new file no longer has" "$LAB_DIR/lb1.log"
+check "lb1 is MASTER" ha_role_is 1 MASTER
+check "lb1 serves on the new VIP" lab_exec client curl -sf --max-time 2 -o /dev/null "http://$new_vip/"
+
 # The new lb1 is no child of this shell: no exit status.
 kill -TERM "$new"
 check "lb1 ($new) exits on SIGTERM" lab_wait_for 15 pid_gone "$new"

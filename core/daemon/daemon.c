@@ -63,14 +63,14 @@ struct daemon {
 	struct workers *workers; /* the proxy threads */
 	struct health *health;
 	struct control *control;
-	struct stats *stats;        /* with [stats] listen */
-	struct ctl_ha ctl_ha;       /* what "status" and "peers" read of HA */
-	struct ha *ha;              /* NULL for a standalone balancer */
-	struct sync *sync;          /* with ha */
-	struct dinflight *inflight; /* with ha: requests in flight, replicated */
-	struct msg_key key;         /* the cluster key (HA) */
-	struct msg_key reg_key;     /* registration (the same key unless configured apart) */
-	struct registry *registry;  /* with [registration] enabled = yes */
+	struct stats *stats;       /* with [stats] listen */
+	struct ctl_ha ctl_ha;      /* what "status" and "peers" read of HA */
+	struct ha *ha;             /* NULL for a standalone balancer */
+	struct sync *sync;         /* with ha */
+	struct dinflight *infl;    /* with ha: requests in flight, replicated */
+	struct msg_key key;        /* the cluster key (HA) */
+	struct msg_key reg_key;    /* registration (the same key unless configured apart) */
+	struct registry *registry; /* with [registration] enabled = yes */
 	struct djournal *journal;
 	struct alog *alog;           /* [frontend] access_log; NULL = off */
 	struct ctl_runtime *runtime; /* weight, add, remove */
@@ -139,8 +139,8 @@ static unsigned upgrade_release(void *arg, int *fds, unsigned max, bool *master)
 	stats_close(d->stats);
 	control_close(d->control);
 	registry_close(d->registry);
-	dinflight_close(d->inflight);
-	d->inflight = NULL;
+	dinflight_close(d->infl);
+	d->infl = NULL;
 	sync_close_restart(d->sync);
 	if (d->ha)
 		ha_handover(d->ha); /* no priority 0, the VIP stays */
@@ -318,7 +318,7 @@ static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to, con
 		djournal_note(d->journal, JR_VIP_ADDED, "%s on %s", d->cfg->ha.vips[0].text,
 			      d->cfg->ha.interface);
 	if (to == VRRP_MASTER) /* the seed's bitacora: what the old MASTER had in flight */
-		dinflight_takeover(d->inflight, d->journal);
+		dinflight_takeover(d->infl, d->journal);
 	else if (from == VRRP_MASTER)
 		djournal_note(d->journal, JR_VIP_REMOVED, "%s on %s", d->cfg->ha.vips[0].text,
 			      d->cfg->ha.interface);
@@ -400,7 +400,7 @@ static int ha_setup(struct daemon *d)
 	if ((err = sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key,
 			     ha_primary(d->ha), &hooks)) < 0)
 		return err;
-	return dinflight_open(&d->inflight, d->loop, d->workers, d->ha, d->sync);
+	return dinflight_open(&d->infl, d->loop, d->workers, d->ha, d->sync);
 }
 
 static bool node_is_active(void *arg)
@@ -564,7 +564,7 @@ static void daemon_teardown(struct daemon *d)
 	ctl_runtime_close(d->runtime);
 	djournal_note(d->journal, JR_STOPPED, "clean shutdown");
 	registry_close(d->registry);
-	dinflight_close(d->inflight);
+	dinflight_close(d->infl);
 	sync_close(d->sync);
 	ha_destroy(d->ha);
 	health_destroy(d->health);

@@ -314,14 +314,15 @@ static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to, con
 	char status[256];
 
 	djournal_note(d->journal, JR_ROLE, "%s -> %s", vrrp_state_name(from), vrrp_state_name(to));
-	if (to == VRRP_MASTER)
+	if (to == VRRP_MASTER) {
 		djournal_note(d->journal, JR_VIP_ADDED, "%s on %s", d->cfg->ha.vips[0].text,
 			      d->cfg->ha.interface);
-	if (to == VRRP_MASTER) /* the seed's bitacora: what the old MASTER had in flight */
+		/* The seed's bitacora: what the old MASTER had in flight. */
 		dinflight_takeover(d->infl, d->journal);
-	else if (from == VRRP_MASTER)
+	} else if (from == VRRP_MASTER) {
 		djournal_note(d->journal, JR_VIP_REMOVED, "%s on %s", d->cfg->ha.vips[0].text,
 			      d->cfg->ha.interface);
+	}
 	if (d->sync)
 		sync_role_changed(d->sync);
 	snprintf(status, sizeof(status), "%s, %s", vrrp_state_name(to), d->cfg->node.name);

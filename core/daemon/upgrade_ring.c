@@ -12,6 +12,9 @@
 #include "loop.h"
 #include "tls_keys.h"
 
+_Static_assert(sizeof(" tls=") - 1 + 2 * TLS_KEYS_WIRE_MAX < UPGRADE_RING_TEXT_MAX,
+	       "TAKE has room for the ring");
+
 static void hex_encode(const uint8_t *in, size_t len, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

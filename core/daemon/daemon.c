@@ -117,6 +117,8 @@ static void daemon_begin_shutdown(struct daemon *d, const char *why)
 	log_info("%s: stopping (grace %u ms for requests in flight)", why,
 		 d->cfg->frontend.grace_ms);
 	loop_timer_init(&d->grace_timer, daemon_stop_now, d);
+	dinflight_close(d->infl); /* no more lists while the threads wind down */
+	d->infl = NULL;
 	if (d->ha)
 		ha_stop(d->ha, daemon_close_frontend, d);
 	else

@@ -99,7 +99,9 @@ enum journal_type {
 	JR_PEER_SEEN, /* name = peer node, addr = its address */
 	JR_PEER_LOST,
 	JR_COMPACTED, /* first record of a compacted file; resets the rebuild */
-	JR_TYPE_MAX = JR_COMPACTED
+	JR_INFLIGHT,  /* at a takeover: requests the old MASTER had at a server
+		       * (detail: its address, the server, the request ids) */
+	JR_TYPE_MAX = JR_INFLIGHT
 };
 
 /* The server fields needed to rebuild the dynamic pool.  Other records

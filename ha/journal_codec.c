@@ -58,8 +58,9 @@ static const char *const type_names[JR_TYPE_MAX + 1] = {
 	"peer-seen",
 	"peer-lost",
 	"compacted",
+	"inflight",
 };
-_Static_assert(JR_COMPACTED == 19, "type_names follows enum journal_type");
+_Static_assert(JR_INFLIGHT == 20, "type_names follows enum journal_type");
 
 static bool type_valid(unsigned t) { return t >= JR_STARTED && t <= JR_TYPE_MAX; }
 
@@ -81,6 +82,7 @@ bool journal_type_durable(enum journal_type t)
 	case JR_SNAPSHOT_SENT:
 	case JR_PEER_SEEN:
 	case JR_PEER_LOST:
+	case JR_INFLIGHT:     /* written as the node takes over: no wait on the disk */
 	case JR_SERVER_STATE: /* written by compaction, which syncs the whole file */
 		return false;
 	default:

@@ -20,6 +20,7 @@
 #include "loop.h"
 #include "pool.h"
 #include "sync_codec.h"
+#include "sync_inflight.h"
 #include "sync_int.h"
 #include "sync_session.h"
 #include "vrrp.h"
@@ -105,6 +106,8 @@ static void udp_send(struct sync *s, const uint8_t *buf, size_t len)
 		sendto(s->udp_fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to));
 	}
 }
+
+void sync_udp_send(struct sync *s, const uint8_t *buf, size_t len) { udp_send(s, buf, len); }
 
 static void server_to_sync(const struct sync *s, const struct server *srv, struct sync_server *r)
 {
@@ -507,6 +510,9 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 	case MSG_TLS_KEYS:
 		sync_tls_rx(s, &m);
 		break;
+	case MSG_INFLIGHT:
+		sync_inflight_rx(s, &m);
+		break;
 	case MSG_SUCCESSOR:
 		if (ss)
 			sync_session_rx_successor(ss, &m);
@@ -637,6 +643,7 @@ void sync_close(struct sync *s)
 		loop_del_fd(s->loop, s->udp_fd);
 		close(s->udp_fd);
 	}
+	sync_inflight_free(s);
 	free(s->asm_);
 	free(s);
 }

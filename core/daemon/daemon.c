@@ -9,12 +9,14 @@
  * (workers.c); everything else stays on this loop.
  * SIGTERM / SIGINT: stop accepting, let requests in flight finish for at
  * most frontend.grace, then exit 0.  SIGHUP reloads the file
- * (daemon_reload.c: the reloadable keys apply, the others are named in the
- * log; an invalid file changes nothing).  SIGUSR2 (or `andromedactl
+ * (daemon_reload.h: the reloadable keys apply in place; a change of a
+ * start-up key, or a replaced program file, starts a new process the
+ * SIGUSR2 way; an invalid file changes nothing).  SIGUSR2 (or `andromedactl
  * upgrade`) starts the program file again and hands it the node without a
  * failover (upgrade.h); started with --takeover FD, this process is that
  * new one. */
 #include "daemon.h"
+#include "daemon_inflight.h"
 #include "daemon_journal.h"
 #include "daemon_reload.h"
 #include "daemon_sd.h"
@@ -65,6 +67,7 @@ struct daemon {
 	struct ctl_ha ctl_ha;      /* what "status" and "peers" read of HA */
 	struct ha *ha;             /* NULL for a standalone balancer */
 	struct sync *sync;         /* with ha */
+	struct dinflight *infl;    /* with ha: requests in flight, replicated */
 	struct msg_key key;        /* the cluster key (HA) */
 	struct msg_key reg_key;    /* registration (the same key unless configured apart) */
 	struct registry *registry; /* with [registration] enabled = yes */
@@ -77,7 +80,8 @@ struct daemon {
 	bool was_master; /* --takeover: the process we replace was MASTER */
 	int sigfd;
 	bool stopping;
-	bool reloaded; /* the last SIGHUP's file was valid */
+	enum reload_result reloaded; /* the last SIGHUP's */
+	bool reload_new_process;     /* SIGHUP: a new process whatever changed */
 	struct loop_timer grace_timer;
 };
 
@@ -113,6 +117,8 @@ static void daemon_begin_shutdown(struct daemon *d, const char *why)
 	log_info("%s: stopping (grace %u ms for requests in flight)", why,
 		 d->cfg->frontend.grace_ms);
 	loop_timer_init(&d->grace_timer, daemon_stop_now, d);
+	dinflight_close(d->infl); /* no more lists while the threads wind down */
+	d->infl = NULL;
 	if (d->ha)
 		ha_stop(d->ha, daemon_close_frontend, d);
 	else
@@ -129,10 +135,14 @@ static unsigned upgrade_release(void *arg, int *fds, unsigned max, bool *master)
 	unsigned n = workers_listener_fds(d->workers, fds, max);
 
 	*master = d->ha && ha_state(d->ha) == VRRP_MASTER;
+	if (*master) /* a SIGHUP that changed the VIPs: the new file's are adopted */
+		daemon_reload_drop_vips(d->cfg);
 	djournal_note(d->journal, JR_STOPPED, "upgrade: handed over to a new process");
 	stats_close(d->stats);
 	control_close(d->control);
 	registry_close(d->registry);
+	dinflight_close(d->infl);
+	d->infl = NULL;
 	sync_close_restart(d->sync);
 	if (d->ha)
 		ha_handover(d->ha); /* no priority 0, the VIP stays */
@@ -238,7 +248,34 @@ static void reload_now(void *arg)
 {
 	struct daemon *d = arg;
 
-	d->reloaded = daemon_reload(d->cfg, d->pool) == 0;
+	d->reloaded = daemon_reload(d->cfg, d->pool, d->reload_new_process);
+}
+
+/* SIGHUP: what applies in place does; a start-up key that changed, or a
+ * program file replaced by a package upgrade, goes the upgrade path. */
+static void reload_signal(struct daemon *d)
+{
+	char why[256];
+
+	if (d->stopping) {
+		log_warnx("SIGHUP: stopping already, no reload");
+		return;
+	}
+	sdnotify_reloading(d->sd, false);
+	if ((d->reload_new_process = upgrade_program_replaced()))
+		log_info("reload: the program file was replaced: a new process runs it");
+	/* The proxy threads read the configuration: hold them. */
+	workers_run_isolated(d->workers, reload_now, d);
+	/* Certificates: loaded while the threads run, swapped for new
+	 * connections only. */
+	if (d->reloaded == RELOAD_APPLIED)
+		workers_tls_reload(d->workers);
+	else if (d->reloaded == RELOAD_NEW_PROCESS && daemon_reload_precheck(d->cfg) == 0 &&
+		 upgrade_start(d->upgrade, why, sizeof(why)) < 0)
+		log_err("reload: cannot start a new process: %s; keeping the running configuration",
+			why);
+	alog_reopen(d->alog); /* logrotate moved it away */
+	sdnotify_reloading(d->sd, true);
 }
 
 static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
@@ -253,15 +290,7 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 			daemon_begin_shutdown(d, signo == SIGTERM ? "SIGTERM" : "SIGINT");
 			break;
 		case SIGHUP:
-			sdnotify_reloading(d->sd, false);
-			/* The proxy threads read the configuration: hold them. */
-			workers_run_isolated(d->workers, reload_now, d);
-			/* Certificates: loaded while the threads run, swapped
-			 * for new connections only. */
-			if (d->reloaded)
-				workers_tls_reload(d->workers);
-			alog_reopen(d->alog); /* logrotate moved it away */
-			sdnotify_reloading(d->sd, true);
+			reload_signal(d);
 			break;
 		case SIGUSR2:
 			upgrade_signal(d);
@@ -309,6 +338,10 @@ static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to, con
 	struct daemon *d = arg;
 	char status[256];
 
+	/* The seed's bitacora: what the old MASTER had in flight (its
+	 * role record comes first, from on_ha_instance_state). */
+	if (to == VRRP_MASTER)
+		dinflight_takeover(d->infl, d->journal);
 	if (d->sync)
 		sync_role_changed(d->sync);
 	snprintf(status, sizeof(status), "%s, %s", vrrp_state_name(to), d->cfg->node.name);
@@ -432,8 +465,10 @@ static int ha_setup(struct daemon *d)
 		log_errno(err, "HA on %s: cannot start", d->cfg->ha.interface);
 		return err;
 	}
-	return sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key,
-			 ha_primary(d->ha), &hooks);
+	if ((err = sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key,
+			     ha_primary(d->ha), &hooks)) < 0)
+		return err;
+	return dinflight_open(&d->infl, d->loop, d->workers, d->ha, d->sync);
 }
 
 static bool node_is_active(void *arg)
@@ -597,6 +632,7 @@ static void daemon_teardown(struct daemon *d)
 	ctl_runtime_close(d->runtime);
 	djournal_note(d->journal, JR_STOPPED, "clean shutdown");
 	registry_close(d->registry);
+	dinflight_close(d->infl);
 	sync_close(d->sync);
 	ha_destroy(d->ha);
 	health_destroy(d->health);

@@ -69,7 +69,7 @@ static int set_service(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
 	struct cfg_endpoint ep;
 
-	if (config_parse_endpoint(v, &ep) < 0)
+	if (config_parse_endpoint(v, &ep) < 0 || ep.sa.sa_family != AF_INET)
 		return cfgk_fail(e,
 				 "%s: \"%s\" is not an IPv4 address:port with port 1..65535 "
 				 "(e.g. 198.18.0.21:80)",

@@ -22,6 +22,7 @@
 #include "control_proto.h"
 #include "log.h"
 #include "macros.h"
+#include "netaddr.h"
 
 enum sect {
 	S_NONE,
@@ -249,11 +250,12 @@ static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v)
 
 	if (config_parse_endpoint(v, &ep) < 0)
 		return cfgk_fail(e,
-				 "%s: \"%s\" is not an IPv4 address:port with port 1..65535 "
-				 "(e.g. 198.18.0.10:80)",
+				 "%s: \"%s\" is not an IPv4 address:port or [IPv6]:port with port "
+				 "1..65535 (e.g. 198.18.0.10:80 or [2001:db8:18::10]:80)",
 				 k->name, v);
-	if (k->sect == S_SERVER && ep.sin.sin_addr.s_addr == htonl(INADDR_ANY))
-		return cfgk_fail(e, "%s: \"%s\": 0.0.0.0 is not a server address", k->name, v);
+	if (k->sect == S_SERVER && netaddr_is_any(&ep.sa))
+		return cfgk_fail(e, "%s: \"%s\": %s is not a server address", k->name, v,
+				 ep.sa.sa_family == AF_INET6 ? "::" : "0.0.0.0");
 	memcpy(cfgk_field(e, k), &ep, sizeof(ep));
 	return 0;
 }
@@ -271,8 +273,8 @@ static int set_listen(struct cfgk *e, const struct cfg_key *k, const char *v)
 			return cfgk_fail(e, "%s: more than %d addresses", k->name, CFG_MAX_LISTEN);
 		if (config_parse_endpoint(tok, &eps[n]) < 0)
 			return cfgk_fail(e,
-					 "%s: \"%s\" is not an IPv4 address:port with port "
-					 "1..65535 (e.g. 198.18.0.10:80)",
+					 "%s: \"%s\" is not an IPv4 address:port or [IPv6]:port "
+					 "with port 1..65535 (e.g. 198.18.0.10:80 or [::]:80)",
 					 k->name, tok);
 		for (unsigned i = 0; i < n; i++)
 			if (!strcmp(eps[i].text, eps[n].text))

@@ -391,7 +391,11 @@ static int registry_setup(struct daemon *d)
 	struct registry_hooks hooks = { .is_active = node_is_active,
 					.added = registered_server_added,
 					.arg = d };
-	struct in_addr self = d->ha ? ha_primary(d->ha) : d->cfg->frontend.listen.sin.sin_addr;
+	const struct cfg_endpoint *l = &d->cfg->frontend.listen;
+	/* The envelope's sender is an IPv4 address; 0 when none is at hand. */
+	struct in_addr self = d->ha                        ? ha_primary(d->ha)
+			      : l->sa.sa_family == AF_INET ? l->sin.sin_addr
+							   : (struct in_addr){ 0 };
 	char why[512];
 	int err = msg_key_load(d->cfg->registration.key_file, &d->reg_key, why, sizeof(why));
 

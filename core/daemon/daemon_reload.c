@@ -7,6 +7,7 @@
 #include "config_load.h"
 #include "log.h"
 #include "macros.h"
+#include "netaddr.h"
 #include "pool.h"
 #include "tls_backend.h"
 
@@ -107,8 +108,7 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 
 static bool same_endpoint(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
 {
-	return a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr &&
-	       a->sin.sin_port == b->sin.sin_port;
+	return netaddr_same(&a->sa, &b->sa);
 }
 
 static const struct cfg_server *find_cfg_server(const struct config *c, const char *name)

@@ -40,10 +40,15 @@ enum cfg_balance {
 	BALANCE_SOURCE
 };
 
-/* An IPv4 address and port, as "a.b.c.d:port". */
+/* An IPv4 or IPv6 address and port, as "a.b.c.d:port" or "[v6]:port".
+ * The family is sa.sa_family; netaddr.h sizes, prints and compares it. */
 struct cfg_endpoint {
-	struct sockaddr_in sin;
-	char text[CFG_ADDR_TEXT_MAX];
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	};
+	char text[CFG_ADDR_TEXT_MAX]; /* as netaddr_text() prints it */
 };
 
 /* One frontend listening address: plain (listen) or TLS (tls_listen). */
@@ -204,7 +209,11 @@ int config_parse_duration(const char *s, uint64_t *ms);
 int config_parse_size(const char *s, uint64_t *bytes);
 /* yes/no, true/false, on/off, 1/0.  0 or -EINVAL. */
 int config_parse_bool(const char *s, bool *out);
-/* "a.b.c.d:port" -> endpoint.  0 or -EINVAL. */
+/* ep = family's address (4 or 16 bytes, network order) and port (host
+ * order), its text included: how the codecs' raw addresses become one. */
+void cfg_endpoint_set(struct cfg_endpoint *ep, int family, const void *addr, uint16_t port);
+/* "a.b.c.d:port" or "[IPv6]:port" (brackets required; no zone) -> endpoint.
+ * 0 or -EINVAL. */
 int config_parse_endpoint(const char *s, struct cfg_endpoint *ep);
 
 #endif

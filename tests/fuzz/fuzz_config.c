@@ -34,6 +34,7 @@
 #include "config_load.h"
 #include "config_value.h"
 #include "log.h"
+#include "netaddr.h"
 
 #ifndef CHECK
 #define CHECK(c)                 \
@@ -89,7 +90,8 @@ static void check_error(const char *err, size_t errlen, size_t lines)
 
 static void check_endpoint(const struct cfg_endpoint *e)
 {
-	CHECK(e->sin.sin_family == AF_INET && e->sin.sin_port != 0);
+	CHECK((e->sa.sa_family == AF_INET || e->sa.sa_family == AF_INET6) &&
+	      netaddr_port(&e->sa) != 0);
 	CHECK(memchr(e->text, '\0', sizeof(e->text)) != NULL);
 }
 
@@ -102,7 +104,7 @@ static void check_loaded(const struct config *c)
 	for (size_t i = 0; i < c->nservers; i++) {
 		CHECK(cfgv_valid_name(c->servers[i].name));
 		CHECK(c->servers[i].weight >= 1 && c->servers[i].weight <= 256);
-		CHECK(c->servers[i].addr.sin.sin_addr.s_addr != htonl(INADDR_ANY));
+		CHECK(!netaddr_is_any(&c->servers[i].addr.sa));
 		check_endpoint(&c->servers[i].addr);
 		for (size_t j = 0; j < i; j++)
 			CHECK(strcmp(c->servers[i].name, c->servers[j].name) != 0);
@@ -177,8 +179,7 @@ static void check_values(const char *s, bool first)
 	if (config_parse_endpoint(s, &ep) == 0) {
 		check_endpoint(&ep);
 		CHECK(config_parse_endpoint(ep.text, &ep2) == 0);
-		CHECK(memcmp(&ep.sin, &ep2.sin, sizeof(ep.sin)) == 0 &&
-		      strcmp(ep.text, ep2.text) == 0);
+		CHECK(netaddr_same(&ep.sa, &ep2.sa) && strcmp(ep.text, ep2.text) == 0);
 	}
 	if (cfgv_parse_vip(s, &vip) == 0)
 		CHECK(vip.prefixlen >= 1 && vip.prefixlen <= 32 && vip.addr.s_addr != 0);

@@ -37,7 +37,7 @@ check_eq "duplicate name" "andromedactl: server web3 already exists (198.18.0.23
 	"$(err 1 add web3 198.18.0.24:80)"
 check_eq "duplicate address" "andromedactl: address 198.18.0.21:80 is already server be1" \
 	"$(err 1 add web9 198.18.0.21:80)"
-check_eq "bad address" "andromedactl: invalid address (want a.b.c.d:port): web9" \
+check_eq "bad address" "andromedactl: invalid address (want a.b.c.d:port or [v6]:port): web9" \
 	"$(err 1 add web9 198.18.0.29)"
 check_eq "unknown server" "andromedactl: unknown server: nosuch" "$(err 1 weight nosuch 2)"
 check_eq "bad weight" "andromedactl: invalid weight (1..256): be1" "$(err 1 weight be1 0)"

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# IPv6 on the data path (issue 16; docs/configuration.md, "IPv6"): a
+# dual-stack listener pair (0.0.0.0:80 and [::]:80 side by side, the IPv6
+# one IPV6_V6ONLY), IPv6 backends, HTTP health checks to them marking one
+# down and up again, X-Forwarded-For of an IPv6 client, the [stats]
+# listener on IPv6, a server added at run time by an IPv6 address and
+# journalled with it, and a restart that rebuilds it from the journal.
+# Addresses: 2001:db8:18::/48 only, in the lab's namespaces.
+set -uo pipefail
+source "$(dirname "$0")/../lib/lab.sh"
+source "$(dirname "$0")/../lib/lab_ip6.sh"
+
+P6=2001:db8:18
+LB6=$P6::10
+CL6=$P6::100
+be6() { echo "$P6::$((20 + $1))"; }
+
+write_conf() {
+	{
+		lab_node_conf lb1
+		printf '[frontend]\nlisten = 0.0.0.0:80, [::]:80\n\n'
+		printf '[backend]\nhealth_check = /healthz\nhealth_interval = 200ms\nrise = 1\nfall = 1\n\n'
+		printf '[server be1]\naddress = [%s]:80\n\n[server be2]\naddress = [%s]:80\n\n' \
+			"$(be6 1)" "$(be6 2)"
+		printf '[stats]\nlisten = [%s]:8404\n' "$LB6"
+	} >"$LAB_DIR/lb.conf"
+}
+
+# get URL [curl args]: body from the client host (-g: brackets are literal).
+get() { lab_exec client curl -gs --max-time 5 "$@"; }
+# names N URL: the backends' names of N requests, one a line.
+names() {
+	local i
+	for ((i = 0; i < $1; i++)); do get "$2"; done
+}
+hdr() { sed -n "s/^$1: //Ip" | tr -d '\r' | head -n1; }
+
+require "running as root" test "$EUID" -eq 0
+require "andromeda is built ($ANDROMEDA)" test -x "$ANDROMEDA"
+require "fakesrv is built ($FAKESRV)" test -x "$FAKESRV"
+require "jq and curl are installed" lab_have jq curl
+lab_trap
+require "lab namespace and bridge" lab_init
+require "lab topology: client, lb, 3 backends" lab_topology 3
+for h in client:100 lb:10 be1:21 be2:22 be3:23; do
+	require "IPv6 address on ${h%%:*}" lab_host6 "${h%%:*}" "$P6::${h##*:}/64"
+done
+for i in 1 2 3; do
+	lab_spawn "be$i" "be$i" "$FAKESRV" -l "[$(be6 "$i")]:80" -n "be$i"
+done
+for i in 1 2 3; do
+	require "fakesrv be$i answers on IPv6" lab_wait_tcp client "$(be6 "$i")" 80 5
+done
+
+write_conf
+require "andromeda starts" lab_start_andromeda "$LAB_DIR/lb.conf"
+check "both IPv6 listeners are bound" lab_wait_tcp client "$LB6" 80 5
+check "be1 and be2 up (health checks over IPv6)" lab_wait_for 5 lab_all_up 2
+check_eq "status shows be1's address in brackets" "[$(be6 1)]:80" "$(lab_server_field be1 address)"
+
+# --- forwarding: IPv6 and IPv4 clients to IPv6 servers ---------------------------
+out=$(names 4 "http://[$LB6]/")
+check_eq "IPv6 client: round-robin over the IPv6 servers" "be1 be2 be1 be2" "$(echo $out)"
+out=$(names 2 "http://$LAB_LB_IP/")
+check "IPv4 client on 0.0.0.0:80: served by the IPv6 servers" \
+	test "$(echo $out | tr ' ' '\n' | sort -u | tr '\n' ' ')" = "be1 be2 "
+
+# --- X-Forwarded-For ---------------------------------------------------------------
+check_eq "X-Forwarded-For of an IPv6 client is its address" "$CL6" \
+	"$(get "http://[$LB6]/headers" | hdr X-Forwarded-For)"
+check_eq "X-Forwarded-For of an IPv4 client" "$LAB_CLIENT_IP" \
+	"$(get "http://$LAB_LB_IP/headers" | hdr X-Forwarded-For)"
+check_eq "a received X-Forwarded-For gets the IPv6 client appended" "198.51.100.7, $CL6" \
+	"$(get -H 'X-Forwarded-For: 198.51.100.7' "http://[$LB6]/headers" | hdr X-Forwarded-For)"
+
+# --- health checks: down and up again ----------------------------------------------
+lab_kill be1 USR1 # fakesrv: /healthz answers 503 until the next SIGUSR1
+check "be1 marked down by its failing check" lab_wait_for 5 lab_server_state_is be1 down
+out=$(names 3 "http://[$LB6]/")
+check_eq "while be1 is down, be2 takes every request" "be2 be2 be2" "$(echo $out)"
+lab_kill be1 USR1
+check "be1 back up" lab_wait_for 5 lab_server_state_is be1 up
+
+# --- stats on IPv6 -----------------------------------------------------------------
+check "GET /metrics on [$LB6]:8404 labels be1 with its IPv6 address" \
+	grep -qF "address=\"[$(be6 1)]:80\"" <<<"$(get "http://[$LB6]:8404/metrics")"
+
+# --- a server added at run time by its IPv6 address, journalled --------------------
+check "andromedactl add be3 [$(be6 3)]:80" lab_ctl add be3 "[$(be6 3)]:80"
+check "be3 comes up" lab_wait_for 5 lab_server_state_is be3 up
+check_eq "be3's address" "[$(be6 3)]:80" "$(lab_server_field be3 address)"
+check "be3 serves" grep -q be3 <<<"$(names 3 "http://[$LB6]/")"
+jaddr=$(lab_ctl journal --json | jq -r '[.[] | select(.server == "be3")][0].address')
+check_eq "the journal records be3's IPv6 address" "[$(be6 3)]:80" "$jaddr"
+check "andromedactl refuses the same address again" \
+	bash -c "! timeout 5 '$ANDROMEDACTL' -s '$LAB_DIR/control.sock' add be4 '[$(be6 3)]:80'"
+
+lab_stop_andromeda
+require "andromeda restarts" lab_start_andromeda "$LAB_DIR/lb.conf"
+check_eq "be3 rebuilt from the journal with its IPv6 address" "[$(be6 3)]:80" \
+	"$(lab_server_field be3 address)"
+
+lab_finish

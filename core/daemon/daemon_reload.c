@@ -131,7 +131,8 @@ static void sync_static_servers(const struct config *n, struct pool *pool)
 		if (srv->source != SRV_STATIC)
 			continue;
 		cs = find_cfg_server(n, srv->name);
-		if (!cs || !same_endpoint(&cs->addr, &srv->addr))
+		/* By name: its address is resolve.c's (resolver_reload). */
+		if (!cs || (!cs->host[0] && !same_endpoint(&cs->addr, &srv->addr)))
 			pool_server_remove(pool, srv); /* gone, or moved: re-added below */
 		else
 			pool_server_set_weight(pool, srv, cs->weight);
@@ -139,6 +140,11 @@ static void sync_static_servers(const struct config *n, struct pool *pool)
 	for (size_t i = 0; i < n->nservers; i++) {
 		int err = 0;
 
+		if (n->servers[i].host[0]) {
+			if ((srv = pool_server_find(pool, n->servers[i].name)))
+				pool_server_set_health_host(pool, srv, n->servers[i].health_host);
+			continue; /* resolve.c adds it once resolved */
+		}
 		if (!(srv = pool_server_find(pool, n->servers[i].name)) &&
 		    !(srv = pool_server_add(pool, n->servers[i].name, &n->servers[i].addr,
 					    n->servers[i].weight, SRV_STATIC, &err)))

@@ -198,6 +198,46 @@ int config_parse_endpoint(const char *s, struct cfg_endpoint *ep)
 	return 0;
 }
 
+/* RFC 1123 2.1: labels of 1..63 letters, digits and hyphens, not at
+ * either end; a name of digits and dots alone is a bad address instead. */
+static bool dns_name_ok(const char *s, size_t n)
+{
+	size_t label = 0;
+
+	if (n == 0 || n >= CFG_DNSNAME_MAX || strspn(s, "0123456789.") >= n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      (c == '-' && label > 0)) ||
+		    ++label > 63)
+			return false;
+	}
+	return label > 0 && s[n - 1] != '-';
+}
+
+int config_parse_host_port(const char *s, char *host, uint16_t *port)
+{
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	uint64_t p;
+
+	if (!colon || !dns_name_ok(s, (size_t)(colon - s)))
+		return -EINVAL;
+	if (cfgv_parse_uint(colon + 1, &p) < 0 || p < 1 || p > 65535)
+		return -EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
 /* A value as the operator would write it: "1s" rather than "1000ms". */
 void cfgv_format(enum cfgv_kind kind, uint64_t n, char *buf, size_t len)
 {

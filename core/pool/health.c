@@ -367,9 +367,10 @@ static const struct cfg_server *tls_server(const struct config *cfg, const char 
  * address). */
 static void tls_name(const struct config *cfg, const struct cfg_server *cs, char *out, size_t cap)
 {
-	const char *hp = cs->tls_sni[0]       ? cs->tls_sni
-			 : cs->health_host[0] ? cs->health_host
-					      : cfg->backend.health_host;
+	const char *hp = cs->tls_sni[0]                ? cs->tls_sni
+			 : cs->health_host[0]          ? cs->health_host
+			 : cfg->backend.health_host[0] ? cfg->backend.health_host
+						       : cs->host; /* a server by name */
 	size_t n = strcspn(hp, ":");
 
 	if (n >= cap || strspn(hp, "0123456789.") >= n)

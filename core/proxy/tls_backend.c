@@ -128,6 +128,9 @@ static int server_new(const struct config *cfg, const struct cfg_server *cs,
 	const char *hp = cs->tls_sni[0]       ? cs->tls_sni
 			 : cs->health_host[0] ? cs->health_host
 					      : cfg->backend.health_host;
+
+	if (!hp[0])
+		hp = cs->host; /* a server by name: the name */
 	int rc;
 
 	if (!ts || !(ts->ctx = SSL_CTX_new(TLS_client_method()))) {

@@ -5,6 +5,10 @@
 # down and up again, X-Forwarded-For of an IPv6 client, the [stats]
 # listener on IPv6, a server added at run time by an IPv6 address and
 # journalled with it, and a restart that rebuilds it from the journal.
+# A server by name (address = web4.lab.test:80): resolved from a hosts
+# file of the test's (bind-mounted over /etc/hosts for andromeda alone, in
+# a private mount namespace), followed when the name moves from IPv6 to
+# IPv4, kept (logged once) while the name does not resolve.
 # Addresses: 2001:db8:18::/48 only, in the lab's namespaces.
 set -uo pipefail
 source "$(dirname "$0")/../lib/lab.sh"
@@ -19,9 +23,11 @@ write_conf() {
 	{
 		lab_node_conf lb1
 		printf '[frontend]\nlisten = 0.0.0.0:80, [::]:80\n\n'
-		printf '[backend]\nhealth_check = /healthz\nhealth_interval = 200ms\nrise = 1\nfall = 1\n\n'
+		printf '[backend]\nhealth_check = /healthz\nhealth_interval = 200ms\nrise = 1\nfall = 1\n'
+		printf 'resolve_interval = 300ms\n\n'
 		printf '[server be1]\naddress = [%s]:80\n\n[server be2]\naddress = [%s]:80\n\n' \
 			"$(be6 1)" "$(be6 2)"
+		printf '[server be4]\naddress = web4.lab.test:80\n\n'
 		printf '[stats]\nlisten = [%s]:8404\n' "$LB6"
 	} >"$LAB_DIR/lb.conf"
 }
@@ -33,7 +39,27 @@ names() {
 	local i
 	for ((i = 0; i < $1; i++)); do get "$2"; done
 }
+test_field() { [[ "$(lab_server_field "$1" "$2")" == "$3" ]]; }
 hdr() { sed -n "s/^$1: //Ip" | tr -d '\r' | head -n1; }
+
+# andromeda sees $LAB_DIR/hosts as /etc/hosts (and a resolv.conf with no
+# server: a name missing from the file fails inside the namespace); the
+# mount is private to its process, the -t check included.
+hosts_wrapper() {
+	printf '198.18.0.1 unused.lab.test\n' >"$LAB_DIR/hosts"
+	printf 'options timeout:1 attempts:1\n' >"$LAB_DIR/resolv.conf"
+	cat >"$LAB_DIR/andromeda-hosts" <<-EOF
+		#!/bin/sh
+		exec unshare -m --propagation private sh -c '
+			mount --bind "$LAB_DIR/hosts" /etc/hosts &&
+			mount --bind "$LAB_DIR/resolv.conf" /etc/resolv.conf &&
+			exec "\$0" "\$@"' "$ANDROMEDA" "\$@"
+	EOF
+	chmod +x "$LAB_DIR/andromeda-hosts"
+	ANDROMEDA=$LAB_DIR/andromeda-hosts
+}
+# set_hosts LINE: the name's address now (same inode: the mount follows).
+set_hosts() { printf '%s\n' "$1" >"$LAB_DIR/hosts"; }
 
 require "running as root" test "$EUID" -eq 0
 require "andromeda is built ($ANDROMEDA)" test -x "$ANDROMEDA"
@@ -41,22 +67,47 @@ require "fakesrv is built ($FAKESRV)" test -x "$FAKESRV"
 require "jq and curl are installed" lab_have jq curl
 lab_trap
 require "lab namespace and bridge" lab_init
-require "lab topology: client, lb, 3 backends" lab_topology 3
-for h in client:100 lb:10 be1:21 be2:22 be3:23; do
+require "lab topology: client, lb, 4 backends" lab_topology 4
+for h in client:100 lb:10 be1:21 be2:22 be3:23 be4:24; do
 	require "IPv6 address on ${h%%:*}" lab_host6 "${h%%:*}" "$P6::${h##*:}/64"
 done
-for i in 1 2 3; do
+for i in 1 2 3 4; do
 	lab_spawn "be$i" "be$i" "$FAKESRV" -l "[$(be6 "$i")]:80" -n "be$i"
 done
-for i in 1 2 3; do
+lab_spawn be4 be4v4 "$FAKESRV" -l "$(lab_be_ip 4):80" -n be4v4
+require "fakesrv be4v4 answers on IPv4" lab_wait_tcp client "$(lab_be_ip 4)" 80 5
+for i in 1 2 3 4; do
 	require "fakesrv be$i answers on IPv6" lab_wait_tcp client "$(be6 "$i")" 80 5
 done
 
 write_conf
+hosts_wrapper
+set_hosts "$(be6 4) web4.lab.test"
 require "andromeda starts" lab_start_andromeda "$LAB_DIR/lb.conf"
 check "both IPv6 listeners are bound" lab_wait_tcp client "$LB6" 80 5
 check "be1 and be2 up (health checks over IPv6)" lab_wait_for 5 lab_all_up 2
 check_eq "status shows be1's address in brackets" "[$(be6 1)]:80" "$(lab_server_field be1 address)"
+
+# --- a server by name -----------------------------------------------------------------
+check "be4 (web4.lab.test) resolved and up" lab_wait_for 5 lab_server_state_is be4 up
+check_eq "be4's address is the name's IPv6 one" "[$(be6 4)]:80" "$(lab_server_field be4 address)"
+lab_ctl drain be1 >/dev/null && lab_ctl drain be2 >/dev/null
+check_eq "be4 serves (be1, be2 drained)" be4 "$(get "http://[$LB6]/")"
+set_hosts "$(lab_be_ip 4) web4.lab.test"
+check "the name moved to IPv4: be4 follows" \
+	lab_wait_for 5 test_field be4 address "$(lab_be_ip 4):80"
+check "be4 at the new address is up" lab_wait_for 5 lab_server_state_is be4 up
+check_eq "requests go to the new address" be4v4 "$(get "http://[$LB6]/")"
+set_hosts "198.18.0.1 unused.lab.test"
+check "a name that stops resolving is logged" \
+	lab_wait_for 10 grep -q 'cannot resolve web4.lab.test' "$LAB_DIR/andromeda.log"
+sleep 1 # three more intervals: still one line, the address kept
+check_eq "logged once, not every interval" 1 "$(grep -c 'cannot resolve web4.lab.test' "$LAB_DIR/andromeda.log")"
+check_eq "the server keeps its last address" "$(lab_be_ip 4):80" "$(lab_server_field be4 address)"
+set_hosts "$(be6 4) web4.lab.test"
+check "it resolves again: back to IPv6" lab_wait_for 5 test_field be4 address "[$(be6 4)]:80"
+lab_ctl enable be1 >/dev/null && lab_ctl enable be2 >/dev/null
+lab_ctl drain be4 >/dev/null
 
 # --- forwarding: IPv6 and IPv4 clients to IPv6 servers ---------------------------
 out=$(names 4 "http://[$LB6]/")

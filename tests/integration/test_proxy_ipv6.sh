@@ -9,6 +9,9 @@
 # file of the test's (bind-mounted over /etc/hosts for andromeda alone, in
 # a private mount namespace), followed when the name moves from IPv6 to
 # IPv4, kept (logged once) while the name does not resolve.
+# An andromeda-agent announcing an IPv6 service to ff02::114 on its link
+# (no IPv4 broadcast): registered with its IPv6 address, serves, and
+# withdraws on SIGTERM.
 # Addresses: 2001:db8:18::/48 only, in the lab's namespaces.
 set -uo pipefail
 source "$(dirname "$0")/../lib/lab.sh"
@@ -28,6 +31,7 @@ write_conf() {
 		printf '[server be1]\naddress = [%s]:80\n\n[server be2]\naddress = [%s]:80\n\n' \
 			"$(be6 1)" "$(be6 2)"
 		printf '[server be4]\naddress = web4.lab.test:80\n\n'
+		printf '[registration]\nenabled = yes\nkey_file = %s/cluster.key\n\n' "$LAB_DIR"
 		printf '[stats]\nlisten = [%s]:8404\n' "$LB6"
 	} >"$LAB_DIR/lb.conf"
 }
@@ -67,11 +71,11 @@ require "fakesrv is built ($FAKESRV)" test -x "$FAKESRV"
 require "jq and curl are installed" lab_have jq curl
 lab_trap
 require "lab namespace and bridge" lab_init
-require "lab topology: client, lb, 4 backends" lab_topology 4
-for h in client:100 lb:10 be1:21 be2:22 be3:23 be4:24; do
+require "lab topology: client, lb, 5 backends" lab_topology 5
+for h in client:100 lb:10 be1:21 be2:22 be3:23 be4:24 be5:25; do
 	require "IPv6 address on ${h%%:*}" lab_host6 "${h%%:*}" "$P6::${h##*:}/64"
 done
-for i in 1 2 3 4; do
+for i in 1 2 3 4 5; do
 	lab_spawn "be$i" "be$i" "$FAKESRV" -l "[$(be6 "$i")]:80" -n "be$i"
 done
 lab_spawn be4 be4v4 "$FAKESRV" -l "$(lab_be_ip 4):80" -n be4v4
@@ -80,6 +84,7 @@ for i in 1 2 3 4; do
 	require "fakesrv be$i answers on IPv6" lab_wait_tcp client "$(be6 "$i")" 80 5
 done
 
+(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$LAB_DIR/cluster.key" && echo >>"$LAB_DIR/cluster.key")
 write_conf
 hosts_wrapper
 set_hosts "$(be6 4) web4.lab.test"
@@ -145,6 +150,27 @@ jaddr=$(lab_ctl journal --json | jq -r '[.[] | select(.server == "be3")][0].addr
 check_eq "the journal records be3's IPv6 address" "[$(be6 3)]:80" "$jaddr"
 check "andromedactl refuses the same address again" \
 	bash -c "! timeout 5 '$ANDROMEDACTL' -s '$LAB_DIR/control.sock' add be4 '[$(be6 3)]:80'"
+
+# --- an agent announcing over IPv6 ------------------------------------------------
+printf '[agent]\nname = web6\nservice = [%s]:80\nhealth_url = http://[%s]:80/healthz\n' \
+	"$(be6 5)" "$(be6 5)" >"$LAB_DIR/agent.conf"
+printf 'interface = eth0\nannounce_interval = 200ms\nkey_file = %s/cluster.key\nstate_file = %s/agent.seq\n' \
+	"$LAB_DIR" "$LAB_DIR" >>"$LAB_DIR/agent.conf"
+check "andromeda-agent -t accepts an IPv6 service" \
+	timeout 10 "$BUILD_DIR/andromeda-agent" -t -c "$LAB_DIR/agent.conf"
+lab_spawn be5 agent "$BUILD_DIR/andromeda-agent" -c "$LAB_DIR/agent.conf"
+check "web6 registered by its IPv6 announcements, and up" \
+	lab_wait_for 10 lab_server_state_is web6 up
+check_eq "web6's address is its IPv6 service" "[$(be6 5)]:80" "$(lab_server_field web6 address)"
+check_eq "web6 is a registered server" registered "$(lab_server_field web6 source)"
+check "the agent logs the balancer's acknowledgement" \
+	lab_wait_for 5 grep -q 'balancer lb1 .* accepted web6' "$LAB_DIR/agent.log"
+check "the agent announced to ff02::114 on eth0" grep -q 'to ff02::114 port' "$LAB_DIR/agent.log"
+check "web6 serves" grep -q be5 <<<"$(names 4 "http://[$LB6]/")"
+lab_stop agent
+check_eq "the agent exits 0 on SIGTERM" 0 "$?"
+gone() { [[ -z "$(lab_server_field web6 name)" ]]; }
+check "its withdraw removes web6" lab_wait_for 5 gone
 
 lab_stop_andromeda
 require "andromeda restarts" lab_start_andromeda "$LAB_DIR/lb.conf"

@@ -11,7 +11,8 @@
 # IPv4, kept (logged once) while the name does not resolve.
 # An andromeda-agent announcing an IPv6 service to ff02::114 on its link
 # (no IPv4 broadcast): registered with its IPv6 address, serves, and
-# withdraws on SIGTERM.
+# withdraws on SIGTERM.  A hitless upgrade hands both listeners, IPv4
+# and IPv6, to the new process.
 # Addresses: 2001:db8:18::/48 only, in the lab's namespaces.
 set -uo pipefail
 source "$(dirname "$0")/../lib/lab.sh"
@@ -172,7 +173,22 @@ check_eq "the agent exits 0 on SIGTERM" 0 "$?"
 gone() { [[ -z "$(lab_server_field web6 name)" ]]; }
 check "its withdraw removes web6" lab_wait_for 5 gone
 
-lab_stop_andromeda
+# --- a hitless upgrade passes the IPv6 listener ------------------------------------
+daemon_pid() { lab_ctl upgrade status --json | jq -r .pid; }
+old=$(daemon_pid)
+check "andromedactl upgrade" lab_ctl upgrade
+new_answers() { local p; p=$(daemon_pid) && [[ -n "$p" && "$p" != null && "$p" != "$old" ]]; }
+check "a new process answers" lab_wait_for 10 new_answers
+new=$(daemon_pid)
+echo "$new $(lab_starttime "$new")" >"$LAB_DIR/pids/andromeda"
+check "the old process exits" lab_wait_for 10 bash -c "! kill -0 $old 2>/dev/null || grep -q '^State:.*Z' /proc/$old/status"
+check "the new process serves on [::]:80" grep -qE '^be[0-9]' <<<"$(get "http://[$LB6]/")"
+check "and on 0.0.0.0:80" grep -qE '^be[0-9]' <<<"$(get "http://$LAB_LB_IP/")"
+
+# The new process is not this shell's child: no exit status to read.
+lab_stop andromeda
+check_eq "the upgraded process stopped cleanly" 2 "$(grep -c 'andromeda: info: stopped' "$LAB_DIR/andromeda.log")"
+check "no sanitizer report in the andromeda log" lab_no_sanitizer_report "$LAB_DIR/andromeda.log"
 require "andromeda restarts" lab_start_andromeda "$LAB_DIR/lb.conf"
 check_eq "be3 rebuilt from the journal with its IPv6 address" "[$(be6 3)]:80" \
 	"$(lab_server_field be3 address)"

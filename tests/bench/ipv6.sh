@@ -105,8 +105,9 @@ lab_wait_for 10 lab_server_state_is be3 up || die "andromeda: servers not up"
 for t in "${TARGETS[@]}"; do
 	lab_wait_for 10 lab_exec client curl -gsf -o /dev/null --max-time 1 "${URL[$t]}" ||
 		die "$t does not answer at ${URL[$t]}"
+	# -g: the brackets are the address, so no [1-30] globbing: 30 URLs.
 	printf '  %-10s %-32s answers: %s\n' "$t" "${URL[$t]}" \
-		"$(lab_exec client timeout 10 curl -gs "${URL[$t]}?n=[1-30]" | sort -u | paste -sd, -)"
+		"$(lab_exec client timeout 10 curl -gs $(printf "${URL[$t]}?n=%d " {1..30}) | sort -u | paste -sd, -)"
 done
 
 bench_rounds "$CONNS"

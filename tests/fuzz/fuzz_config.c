@@ -5,7 +5,8 @@
  * tests/fuzz/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib \
  *       tests/fuzz/fuzz_config.c core/daemon/config.c core/lib/config_file.c \
- *       core/lib/config_value.c core/lib/regmsg.c core/lib/log.c -linih -o fuzz_config
+ *       core/lib/config_value.c core/lib/netaddr.c core/lib/regmsg.c core/lib/log.c -linih \
+ *       -o fuzz_config
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_config -max_total_time=60 tests/fuzz/corpus/config
  *
@@ -104,10 +105,15 @@ static void check_loaded(const struct config *c)
 	for (size_t i = 0; i < c->nservers; i++) {
 		CHECK(cfgv_valid_name(c->servers[i].name));
 		CHECK(c->servers[i].weight >= 1 && c->servers[i].weight <= 256);
-		CHECK(!netaddr_is_any(&c->servers[i].addr.sa));
-		check_endpoint(&c->servers[i].addr);
 		for (size_t j = 0; j < i; j++)
 			CHECK(strcmp(c->servers[i].name, c->servers[j].name) != 0);
+		if (c->servers[i].host[0]) { /* by name: resolved at run time */
+			CHECK(c->servers[i].addr.sa.sa_family == AF_UNSPEC && c->servers[i].port);
+			CHECK(memchr(c->servers[i].host, '\0', sizeof(c->servers[i].host)));
+			continue;
+		}
+		CHECK(!netaddr_is_any(&c->servers[i].addr.sa));
+		check_endpoint(&c->servers[i].addr);
 	}
 	CHECK(c->backend.health_timeout_ms <= c->backend.health_interval_ms);
 	CHECK(c->backend.health_check[0] == '\0' || c->backend.health_check[0] == '/');

@@ -273,27 +273,19 @@ static int join6(int fd, unsigned ifindex)
 static int join6_all(const struct config *cfg, int fd)
 {
 	struct ifaddrs *ifs, *i;
-	unsigned done[64], ndone = 0;
 	int n = 0;
 
 	if (cfg->ha.enabled && cfg->ha.interface[0])
 		return join6(fd, if_nametoindex(cfg->ha.interface));
 	if (getifaddrs(&ifs) < 0)
 		return 0;
-	for (i = ifs; i; i = i->ifa_next) {
-		unsigned idx = if_nametoindex(i->ifa_name), k;
-
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 || !idx ||
-		    (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_MULTICAST) ||
-		    !(i->ifa_flags & IFF_UP))
-			continue;
-		for (k = 0; k < ndone && done[k] != idx; k++)
-			;
-		if (k < ndone || ndone == sizeof(done) / sizeof(done[0]))
-			continue;
-		done[ndone++] = idx;
-		n += join6(fd, idx);
-	}
+	/* One entry per address: a second join on an interface fails
+	 * (EADDRINUSE), so each interface counts once. */
+	for (i = ifs; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6 &&
+		    !(i->ifa_flags & IFF_LOOPBACK) && (i->ifa_flags & IFF_MULTICAST) &&
+		    (i->ifa_flags & IFF_UP))
+			n += join6(fd, if_nametoindex(i->ifa_name));
 	freeifaddrs(ifs);
 	return n;
 }

@@ -163,7 +163,7 @@ static void lookup_failed(struct resolver *r, struct rname *n, const struct cfg_
 	r->stats.failures++;
 	if (n->last_err != err) /* once per cause, not every interval */
 		log_warnx("resolve: server %s: cannot resolve %s: %s; %s%s", cs->name, cs->host,
-			  err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err),
+			  gai_strerror(err), /* EAI_SYSTEM's errno was glibc's thread's */
 			  srv ? "keeping " : "not in the pool until it resolves",
 			  srv ? srv->addr.text : "");
 	n->last_err = err;

@@ -32,7 +32,8 @@ struct lookup {
 	struct addrinfo hints;
 	char server[CFG_NAME_MAX]; /* whose: matched again by name when done */
 	char host[CFG_DNSNAME_MAX];
-	char port[8];
+	char port[8];     /* ar_service */
+	uint16_t portnum; /* the same, to match the [server] again */
 	struct list link;
 };
 
@@ -88,6 +89,7 @@ static void lookup_start(struct resolver *r, struct rname *n, const struct cfg_s
 	snprintf(lk->server, sizeof(lk->server), "%s", cs->name);
 	snprintf(lk->host, sizeof(lk->host), "%s", cs->host);
 	snprintf(lk->port, sizeof(lk->port), "%u", (unsigned)cs->port);
+	lk->portnum = cs->port;
 	lk->hints = (struct addrinfo){ .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	lk->req = (struct gaicb){ .ar_name = lk->host,
 				  .ar_service = lk->port,
@@ -179,7 +181,7 @@ static void lookup_done(struct resolver *r, struct lookup *lk, int err)
 	if (n)
 		n->pending = false;
 	/* Reloaded away, or now another name or port: the answer is stale. */
-	if (!n || !cs || strcmp(cs->host, lk->host) || cs->port != atoi(lk->port))
+	if (!n || !cs || strcmp(cs->host, lk->host) || cs->port != lk->portnum)
 		return;
 	if (err == 0 && !first_endpoint(lk->req.ar_result, cs->port, &ep))
 		err = EAI_ADDRFAMILY;

@@ -49,6 +49,7 @@
 #include "pool.h"
 #include "proxy.h"
 #include "registry.h"
+#include "resolve.h"
 #include "sigfd.h"
 #include "stats.h"
 #include "tls_backend.h"
@@ -71,6 +72,7 @@ struct daemon {
 	struct msg_key key;        /* the cluster key (HA) */
 	struct msg_key reg_key;    /* registration (the same key unless configured apart) */
 	struct registry *registry; /* with [registration] enabled = yes */
+	struct resolver *resolver; /* [server]s by name */
 	struct djournal *journal;
 	struct alog *alog;           /* [frontend] access_log; NULL = off */
 	struct ctl_runtime *runtime; /* weight, add, remove */
@@ -143,6 +145,7 @@ static unsigned upgrade_release(void *arg, int *fds, unsigned max, bool *master)
 	registry_close(d->registry);
 	dinflight_close(d->infl);
 	d->infl = NULL;
+	resolver_close(d->resolver);
 	sync_close_restart(d->sync);
 	if (d->ha)
 		ha_handover(d->ha); /* no priority 0, the VIP stays */
@@ -151,6 +154,7 @@ static unsigned upgrade_release(void *arg, int *fds, unsigned max, bool *master)
 	d->stats = NULL;
 	d->control = NULL;
 	d->registry = NULL;
+	d->resolver = NULL;
 	d->sync = NULL;
 	d->ha = NULL;
 	d->journal = NULL;
@@ -249,6 +253,8 @@ static void reload_now(void *arg)
 	struct daemon *d = arg;
 
 	d->reloaded = daemon_reload(d->cfg, d->pool, d->reload_new_process);
+	if (d->reloaded == RELOAD_APPLIED && d->resolver)
+		resolver_reload(d->resolver); /* names added, changed or gone */
 }
 
 /* SIGHUP: what applies in place does; a start-up key that changed, or a
@@ -490,7 +496,11 @@ static int registry_setup(struct daemon *d)
 	struct registry_hooks hooks = { .is_active = node_is_active,
 					.added = registered_server_added,
 					.arg = d };
-	struct in_addr self = d->ha ? ha_primary(d->ha) : d->cfg->frontend.listen.sin.sin_addr;
+	const struct cfg_endpoint *l = &d->cfg->frontend.listen;
+	/* The envelope's sender is an IPv4 address; 0 when none is at hand. */
+	struct in_addr self = d->ha                        ? ha_primary(d->ha)
+			      : l->sa.sa_family == AF_INET ? l->sin.sin_addr
+							   : (struct in_addr){ 0 };
 	char why[512];
 	int err = msg_key_load(d->cfg->registration.key_file, &d->reg_key, why, sizeof(why));
 
@@ -501,14 +511,26 @@ static int registry_setup(struct daemon *d)
 	return registry_open(&d->registry, d->loop, d->cfg, d->pool, &d->reg_key, self, &hooks);
 }
 
+static int resolver_setup(struct daemon *d)
+{
+	struct resolver_hooks hooks = { .added = registered_server_added, .arg = d };
+	int err = resolver_open(&d->resolver, d->loop, d->cfg, d->pool, &hooks);
+
+	if (err < 0)
+		log_errno(err, "cannot start resolving servers by name");
+	return err;
+}
+
 static int add_static_servers(struct daemon *d)
 {
 	for (size_t i = 0; i < d->cfg->nservers; i++) {
 		const struct cfg_server *cs = &d->cfg->servers[i];
 		int err = 0;
-		struct server *srv = pool_server_add(d->pool, cs->name, &cs->addr, cs->weight,
-						     SRV_STATIC, &err);
+		struct server *srv;
 
+		if (cs->host[0])
+			continue; /* by name: resolve.c adds it once resolved */
+		srv = pool_server_add(d->pool, cs->name, &cs->addr, cs->weight, SRV_STATIC, &err);
 		if (!srv) {
 			log_errno(err, "server %s: cannot add", cs->name);
 			return err;
@@ -596,6 +618,8 @@ static int daemon_setup(struct daemon *d)
 		log_warnx("upgrade: closed listening socket(s) the configuration no longer has");
 	if ((err = health_create(&d->health, d->loop, d->pool, d->cfg)) < 0)
 		return err; /* health_create logged why */
+	if ((err = resolver_setup(d)) < 0)
+		return err;
 	/* The listener is bound (IP_FREEBIND) before the election starts,
 	 * so becoming MASTER only adds the address. */
 	if (d->cfg->ha.enabled && (err = ha_setup(d)) < 0)
@@ -633,6 +657,7 @@ static void daemon_teardown(struct daemon *d)
 	djournal_note(d->journal, JR_STOPPED, "clean shutdown");
 	registry_close(d->registry);
 	dinflight_close(d->infl);
+	resolver_close(d->resolver);
 	sync_close(d->sync);
 	ha_destroy(d->ha);
 	health_destroy(d->health);

@@ -8,6 +8,7 @@
 #include "ha.h"
 #include "log.h"
 #include "macros.h"
+#include "netaddr.h"
 #include "pool.h"
 #include "tls_backend.h"
 #include "workers.h"
@@ -137,8 +138,7 @@ static unsigned restart_keys_changed(const struct config *o, const struct config
 
 static bool same_endpoint(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
 {
-	return a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr &&
-	       a->sin.sin_port == b->sin.sin_port;
+	return netaddr_same(&a->sa, &b->sa);
 }
 
 static const struct cfg_server *find_cfg_server(const struct config *c, const char *name)
@@ -161,7 +161,8 @@ static void sync_static_servers(const struct config *n, struct pool *pool)
 		if (srv->source != SRV_STATIC)
 			continue;
 		cs = find_cfg_server(n, srv->name);
-		if (!cs || !same_endpoint(&cs->addr, &srv->addr))
+		/* By name: its address is resolve.c's (resolver_reload). */
+		if (!cs || (!cs->host[0] && !same_endpoint(&cs->addr, &srv->addr)))
 			pool_server_remove(pool, srv); /* gone, or moved: re-added below */
 		else
 			pool_server_set_weight(pool, srv, cs->weight);
@@ -169,6 +170,11 @@ static void sync_static_servers(const struct config *n, struct pool *pool)
 	for (size_t i = 0; i < n->nservers; i++) {
 		int err = 0;
 
+		if (n->servers[i].host[0]) {
+			if ((srv = pool_server_find(pool, n->servers[i].name)))
+				pool_server_set_health_host(pool, srv, n->servers[i].health_host);
+			continue; /* resolve.c adds it once resolved */
+		}
 		if (!(srv = pool_server_find(pool, n->servers[i].name)) &&
 		    !(srv = pool_server_add(pool, n->servers[i].name, &n->servers[i].addr,
 					    n->servers[i].weight, SRV_STATIC, &err)))

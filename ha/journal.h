@@ -20,11 +20,12 @@
  *   32  4  registration expiry: milliseconds left at `time`, 0 = never
  *   36  1  source (enum server_source)
  *   37  1  health (enum server_health)
- *   38  1  flags: bit 0 = drain, the others zero
+ *   38  1  flags: bit 0 = drain, bit 1 = IPv6 address, the others zero
  *   39  1  name length n (0..JOURNAL_NAME_MAX)
  *   40  1  detail length d (0..JOURNAL_DETAIL_MAX)
  *   41  n  name, printable ASCII without blanks
  *   41+n d detail, printable ASCII
+ *   41+n+d 16  only with flag bit 1: the IPv6 address (bytes 24..27 are 0)
  *   L-4 4  CRC-32C (Castagnoli, RFC 3720 appendix B.4) of bytes 0..L-5
  *
  * Crash safety: one write(2) per record on an O_APPEND descriptor.  At open
@@ -71,7 +72,8 @@
 #define JOURNAL_HDR_LEN    41
 #define JOURNAL_CRC_LEN    4
 #define JOURNAL_REC_MIN    (JOURNAL_HDR_LEN + JOURNAL_CRC_LEN)
-#define JOURNAL_REC_MAX    (JOURNAL_REC_MIN + JOURNAL_NAME_MAX + JOURNAL_DETAIL_MAX)
+#define JOURNAL_V6_LEN     16
+#define JOURNAL_REC_MAX    (JOURNAL_REC_MIN + JOURNAL_NAME_MAX + JOURNAL_DETAIL_MAX + JOURNAL_V6_LEN)
 
 /* Compaction bounds (see above and docs/journal.md). */
 #define JOURNAL_COMPACT_BYTES   (1024 * 1024)
@@ -99,14 +101,18 @@ enum journal_type {
 	JR_PEER_SEEN, /* name = peer node, addr = its address */
 	JR_PEER_LOST,
 	JR_COMPACTED, /* first record of a compacted file; resets the rebuild */
-	JR_TYPE_MAX = JR_COMPACTED
+	JR_INFLIGHT,  /* at a takeover: requests the old MASTER had at a server
+		       * (detail: its address, the server, the request ids) */
+	JR_TYPE_MAX = JR_INFLIGHT
 };
 
 /* The server fields needed to rebuild the dynamic pool.  Other records
  * may use name/addr too (peer, VIP) or leave them zero. */
 struct journal_server {
 	char name[JOURNAL_NAME_MAX + 1]; /* NUL-terminated */
-	struct in_addr addr;
+	struct in_addr addr;             /* IPv4; 0 when v6 */
+	struct in6_addr addr6;           /* IPv6, when v6 */
+	bool v6;
 	uint16_t port; /* host byte order */
 	uint16_t weight;
 	enum server_source source;

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "journal.h"
+#include "netaddr.h"
 #include "wire.h"
 
 #define FLAG_DRAIN 0x01
+#define FLAG_V6    0x02 /* 16 bytes of IPv6 address follow the detail */
 
 /* ---- CRC-32C --------------------------------------------------------- */
 
@@ -58,8 +60,9 @@ static const char *const type_names[JR_TYPE_MAX + 1] = {
 	"peer-seen",
 	"peer-lost",
 	"compacted",
+	"inflight",
 };
-_Static_assert(JR_COMPACTED == 19, "type_names follows enum journal_type");
+_Static_assert(JR_INFLIGHT == 20, "type_names follows enum journal_type");
 
 static bool type_valid(unsigned t) { return t >= JR_STARTED && t <= JR_TYPE_MAX; }
 
@@ -81,6 +84,7 @@ bool journal_type_durable(enum journal_type t)
 	case JR_SNAPSHOT_SENT:
 	case JR_PEER_SEEN:
 	case JR_PEER_LOST:
+	case JR_INFLIGHT:     /* written as the node takes over: no wait on the disk */
 	case JR_SERVER_STATE: /* written by compaction, which syncs the whole file */
 		return false;
 	default:
@@ -114,6 +118,8 @@ static int rec_check(const struct journal_rec *r, size_t *nlen, size_t *dlen)
 		return -EINVAL;
 	if ((unsigned)r->srv.source > SRV_REGISTERED || (unsigned)r->srv.health > SRV_DOWN)
 		return -EINVAL;
+	if (r->srv.v6 && r->srv.addr.s_addr)
+		return -EINVAL;
 	return 0;
 }
 
@@ -123,7 +129,7 @@ int journal_encode(const struct journal_rec *r, uint8_t *buf, size_t cap)
 
 	if (rec_check(r, &nlen, &dlen) < 0)
 		return -EINVAL;
-	len = JOURNAL_REC_MIN + nlen + dlen;
+	len = JOURNAL_REC_MIN + nlen + dlen + (r->srv.v6 ? JOURNAL_V6_LEN : 0);
 	if (cap < len)
 		return -ENOSPC;
 	/* The 4-byte record magic, without the literal's NUL. */
@@ -139,11 +145,13 @@ int journal_encode(const struct journal_rec *r, uint8_t *buf, size_t cap)
 	wire_put32(buf + 32, r->srv.expires_in_ms);
 	buf[36] = (uint8_t)r->srv.source;
 	buf[37] = (uint8_t)r->srv.health;
-	buf[38] = r->srv.drain ? FLAG_DRAIN : 0;
+	buf[38] = (r->srv.drain ? FLAG_DRAIN : 0) | (r->srv.v6 ? FLAG_V6 : 0);
 	buf[39] = (uint8_t)nlen;
 	buf[40] = (uint8_t)dlen;
 	memcpy(buf + JOURNAL_HDR_LEN, r->srv.name, nlen);
 	memcpy(buf + JOURNAL_HDR_LEN + nlen, r->detail, dlen);
+	if (r->srv.v6)
+		memcpy(buf + JOURNAL_HDR_LEN + nlen + dlen, &r->srv.addr6, JOURNAL_V6_LEN);
 	wire_put32(buf + len - 4, journal_crc32c(0, buf, len - 4));
 	return (int)len;
 }
@@ -154,11 +162,13 @@ int journal_encode(const struct journal_rec *r, uint8_t *buf, size_t cap)
 static int decode_fields(const uint8_t *buf, size_t len, struct journal_rec *r)
 {
 	size_t nlen = buf[39], dlen = buf[40];
+	size_t v6len = buf[38] & FLAG_V6 ? JOURNAL_V6_LEN : 0;
 
 	if (buf[6] != JOURNAL_VERSION || !type_valid(buf[7]) || nlen > JOURNAL_NAME_MAX ||
-	    dlen > JOURNAL_DETAIL_MAX || JOURNAL_REC_MIN + nlen + dlen != len)
+	    dlen > JOURNAL_DETAIL_MAX || JOURNAL_REC_MIN + nlen + dlen + v6len != len)
 		return -EBADMSG;
-	if (buf[36] > SRV_REGISTERED || buf[37] > SRV_DOWN || (buf[38] & ~FLAG_DRAIN) != 0)
+	if (buf[36] > SRV_REGISTERED || buf[37] > SRV_DOWN ||
+	    (buf[38] & ~(FLAG_DRAIN | FLAG_V6)) != 0 || (v6len && wire_get32(buf + 24) != 0))
 		return -EBADMSG;
 	if (!text_ok(buf + JOURNAL_HDR_LEN, nlen, 0x21) ||
 	    !text_ok(buf + JOURNAL_HDR_LEN + nlen, dlen, 0x20))
@@ -178,6 +188,8 @@ static int decode_fields(const uint8_t *buf, size_t len, struct journal_rec *r)
 	r->srv.drain = buf[38] & FLAG_DRAIN;
 	memcpy(r->srv.name, buf + JOURNAL_HDR_LEN, nlen);
 	memcpy(r->detail, buf + JOURNAL_HDR_LEN + nlen, dlen);
+	if ((r->srv.v6 = v6len != 0))
+		memcpy(&r->srv.addr6, buf + JOURNAL_HDR_LEN + nlen + dlen, JOURNAL_V6_LEN);
 	return 0;
 }
 
@@ -231,8 +243,11 @@ int journal_server_from(struct journal_server *js, const struct server *srv, uin
 	memset(js, 0, sizeof(*js));
 	if (copy_text(js->name, sizeof(js->name), srv->name) < 0)
 		return -EINVAL;
-	js->addr = srv->addr.sin.sin_addr;
-	js->port = ntohs(srv->addr.sin.sin_port);
+	if ((js->v6 = srv->addr.sa.sa_family == AF_INET6))
+		js->addr6 = srv->addr.sin6.sin6_addr;
+	else
+		js->addr = srv->addr.sin.sin_addr;
+	js->port = (uint16_t)netaddr_port(&srv->addr.sa);
 	js->weight = srv->weight > UINT16_MAX ? UINT16_MAX : (uint16_t)srv->weight;
 	js->source = srv->source;
 	js->health = srv->health;

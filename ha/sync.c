@@ -18,8 +18,10 @@
 #include "list.h"
 #include "log.h"
 #include "loop.h"
+#include "netaddr.h"
 #include "pool.h"
 #include "sync_codec.h"
+#include "sync_inflight.h"
 #include "sync_int.h"
 #include "sync_session.h"
 #include "vrrp.h"
@@ -106,14 +108,19 @@ static void udp_send(struct sync *s, const uint8_t *buf, size_t len)
 	}
 }
 
+void sync_udp_send(struct sync *s, const uint8_t *buf, size_t len) { udp_send(s, buf, len); }
+
 static void server_to_sync(const struct sync *s, const struct server *srv, struct sync_server *r)
 {
 	uint64_t now = loop_now_ms(s->loop);
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->name, sizeof(r->name), "%s", srv->name);
-	r->addr = srv->addr.sin.sin_addr.s_addr;
-	r->port = ntohs(srv->addr.sin.sin_port);
+	if ((r->v6 = srv->addr.sa.sa_family == AF_INET6))
+		memcpy(r->addr6, &srv->addr.sin6.sin6_addr, 16);
+	else
+		r->addr = srv->addr.sin.sin_addr.s_addr;
+	r->port = (uint16_t)netaddr_port(&srv->addr.sa);
 	r->weight = (uint16_t)srv->weight;
 	r->source = srv->source == SRV_REGISTERED ? SYNC_SRC_REGISTERED : SYNC_SRC_STATIC;
 	r->up = srv->health == SRV_UP;
@@ -228,13 +235,14 @@ static void snap_timer_fired(struct loop *loop, struct loop_timer *t)
 static void apply_server(struct sync *s, const struct sync_server *r)
 {
 	struct server *srv = pool_server_find(s->pool, r->name);
-	struct cfg_endpoint ep = { .sin = { .sin_family = AF_INET, .sin_port = htons(r->port) } };
+	struct cfg_endpoint ep;
 	int err = 0;
 
-	ep.sin.sin_addr.s_addr = r->addr;
-	snprintf(ep.text, sizeof(ep.text), "%s:%u", inet_ntoa(ep.sin.sin_addr), r->port);
-	if (srv && (srv->addr.sin.sin_addr.s_addr != r->addr ||
-		    srv->addr.sin.sin_port != ep.sin.sin_port)) {
+	if (r->v6)
+		cfg_endpoint_set(&ep, AF_INET6, r->addr6, r->port);
+	else
+		cfg_endpoint_set(&ep, AF_INET, &r->addr, r->port);
+	if (srv && !netaddr_same(&srv->addr.sa, &ep.sa)) {
 		pool_server_remove(s->pool, srv); /* moved: a new server under the old name */
 		srv = NULL;
 	}
@@ -507,6 +515,9 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 	case MSG_TLS_KEYS:
 		sync_tls_rx(s, &m);
 		break;
+	case MSG_INFLIGHT:
+		sync_inflight_rx(s, &m);
+		break;
 	case MSG_SUCCESSOR:
 		if (ss)
 			sync_session_rx_successor(ss, &m);
@@ -637,6 +648,7 @@ void sync_close(struct sync *s)
 		loop_del_fd(s->loop, s->udp_fd);
 		close(s->udp_fd);
 	}
+	sync_inflight_free(s);
 	free(s->asm_);
 	free(s);
 }

@@ -51,6 +51,7 @@ static void get_name(struct wire_r *r, char *out)
 #define SRV_FLAG_UP    1u
 #define SRV_FLAG_DRAIN 2u
 #define SRV_FLAG_HOST  4u /* a health host follows lb_current (optional field) */
+#define SRV_FLAG_V6    8u /* the IPv4 field is 0; 16 bytes of IPv6 address end the record */
 
 _Static_assert(SYNC_HOST_MAX == REGMSG_HOST_MAX, "one health host rule");
 
@@ -61,8 +62,9 @@ static void put_server(struct wire_w *w, const struct sync_server *s)
 	wire_w_u16(w, s->port);
 	wire_w_u16(w, s->weight);
 	wire_w_u8(w, s->source);
-	wire_w_u8(w, (uint8_t)((s->up ? SRV_FLAG_UP : 0) | (s->drain ? SRV_FLAG_DRAIN : 0) |
-			       (s->health_host[0] ? SRV_FLAG_HOST : 0)));
+	wire_w_u8(w,
+		  (uint8_t)((s->up ? SRV_FLAG_UP : 0) | (s->drain ? SRV_FLAG_DRAIN : 0) |
+			    (s->health_host[0] ? SRV_FLAG_HOST : 0) | (s->v6 ? SRV_FLAG_V6 : 0)));
 	wire_w_u32(w, s->expires_in_ms);
 	wire_w_u64(w, s->requests);
 	wire_w_u64(w, s->failures);
@@ -73,6 +75,11 @@ static void put_server(struct wire_w *w, const struct sync_server *s)
 		if (!regmsg_host_ok(s->health_host))
 			w->err = true;
 		put_str(w, s->health_host);
+	}
+	if (s->v6) {
+		if (s->addr)
+			w->err = true;
+		wire_w_bytes(w, s->addr6, 16);
 	}
 }
 
@@ -119,8 +126,11 @@ static void get_server(struct wire_r *r, struct sync_server *s)
 	s->lb_current = (int64_t)wire_r_u64(r);
 	if (flags & SRV_FLAG_HOST)
 		get_host(r, s->health_host);
+	if ((s->v6 = flags & SRV_FLAG_V6) && (a = wire_r_bytes(r, 16)))
+		memcpy(s->addr6, a, 16);
 	if (s->port == 0 || s->weight == 0 || s->weight > 256 || s->source > SYNC_SRC_REGISTERED ||
-	    (flags & ~(SRV_FLAG_UP | SRV_FLAG_DRAIN | SRV_FLAG_HOST)))
+	    (s->v6 && s->addr) ||
+	    (flags & ~(SRV_FLAG_UP | SRV_FLAG_DRAIN | SRV_FLAG_HOST | SRV_FLAG_V6)))
 		r->err = true;
 }
 
@@ -181,16 +191,18 @@ size_t sync_snap_per_chunk(size_t cap)
 
 size_t sync_snap_per_chunk_for(size_t cap, const struct sync_server *srv, size_t n)
 {
-	size_t host = 0, len;
+	size_t host = 0, v6 = 0, len;
 
 	for (size_t i = 0; i < n; i++) {
 		len = strnlen(srv[i].health_host, SYNC_HOST_MAX);
 		if (len && 1 + len > host)
 			host = 1 + len;
+		if (srv[i].v6)
+			v6 = SYNC_SERVER_V6_LEN;
 	}
 	if (cap < SYNC_SNAP_HDR_MAX_LEN)
 		return 0;
-	return (cap - SYNC_SNAP_HDR_MAX_LEN) / (SYNC_SERVER_BASE_MAX_LEN + host);
+	return (cap - SYNC_SNAP_HDR_MAX_LEN) / (SYNC_SERVER_BASE_MAX_LEN + host + v6);
 }
 
 /* ---- delta and request ---- */

@@ -21,7 +21,8 @@
 #define SYNC_NAME_MAX            64  /* including the NUL */
 #define SYNC_HOST_MAX            64  /* health_host, including the NUL */
 #define SYNC_SERVER_BASE_MAX_LEN 110 /* encoded size of one server without a health host */
-#define SYNC_SERVER_MAX_LEN      (SYNC_SERVER_BASE_MAX_LEN + SYNC_HOST_MAX) /* with one, at most */
+#define SYNC_SERVER_V6_LEN       16  /* more for an IPv6 address */
+#define SYNC_SERVER_MAX_LEN      (SYNC_SERVER_BASE_MAX_LEN + SYNC_HOST_MAX + SYNC_SERVER_V6_LEN)
 #define SYNC_SNAP_HDR_MAX_LEN    (8 + 4 + 2 + 2 + 2 + 1 + SYNC_NAME_MAX)
 
 enum sync_source {
@@ -32,10 +33,12 @@ enum sync_source {
 /* One server as replicated. */
 struct sync_server {
 	char name[SYNC_NAME_MAX];
-	uint32_t addr;   /* IPv4, network byte order */
-	uint16_t port;   /* host byte order */
-	uint16_t weight; /* 1..256 */
-	uint8_t source;  /* enum sync_source */
+	uint32_t addr;     /* IPv4, network byte order; 0 when v6 */
+	uint8_t addr6[16]; /* IPv6, network byte order, when v6 */
+	bool v6;           /* the address is addr6 (flag bit 3 on the wire) */
+	uint16_t port;     /* host byte order */
+	uint16_t weight;   /* 1..256 */
+	uint8_t source;    /* enum sync_source */
 	bool up;
 	bool drain;
 	uint32_t expires_in_ms; /* registered: time left before expiry, 0 = never */
@@ -108,7 +111,7 @@ int sync_snap_server(const uint8_t *buf, size_t len, size_t *off, struct sync_se
  * server without a health host). */
 size_t sync_snap_per_chunk(size_t cap);
 /* The same for these n servers: the worst case of the longest of them
- * (a health host adds 1 + its length). */
+ * (a health host adds 1 + its length, an IPv6 address 16). */
 size_t sync_snap_per_chunk_for(size_t cap, const struct sync_server *srv, size_t n);
 
 int sync_delta_encode(const struct sync_delta *d, uint8_t *out, size_t cap);

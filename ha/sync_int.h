@@ -23,6 +23,7 @@
 
 struct session;  /* sync_session.c */
 struct snap_asm; /* sync.c: reassembly of one snapshot */
+struct sync_inflight_state;
 
 struct sync_counters {
 	uint64_t tx_snapshots, tx_deltas, rx_snapshots, rx_deltas;
@@ -74,7 +75,8 @@ struct sync {
 	struct loop_timer confirm_timer;
 	struct sync_node nodes[SYNC_MAX_SESSIONS];
 	unsigned nnodes;
-	uint64_t tls_udp_gen, tls_udp_ms; /* sync_tls.c: the ring last multicast */
+	uint64_t tls_udp_gen, tls_udp_ms;     /* sync_tls.c: the ring last multicast */
+	struct sync_inflight_state *inflight; /* sync_inflight.c; NULL until used */
 };
 
 /* The envelope of every message we send: our sender id, the next
@@ -91,6 +93,8 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
  * releases), likewise. */
 void sync_source_proven(struct sync *s, struct in_addr src);
 void sync_hold_preempt(struct sync *s, uint64_t until_ms);
+/* One datagram to the group (or each unicast peer). */
+void sync_udp_send(struct sync *s, const uint8_t *buf, size_t len);
 /* Count a dropped message (and say so, once a minute per cause). */
 void sync_count_drop(struct sync *s, enum msg_drop why, struct in_addr from);
 /* BACKUP: ask the MASTER for a snapshot on our session, once it is

@@ -35,6 +35,7 @@
 #include "daemon_sd.h"
 #include "log.h"
 #include "loop.h"
+#include "netaddr.h"
 #include "sigfd.h"
 
 struct seen {
@@ -47,6 +48,7 @@ struct agent {
 	const struct agent_config *cfg;
 	struct msg_key key;
 	int sock;
+	int sock6; /* an IPv6 service: announcements to REGMSG_GROUP6, -1 otherwise */
 	struct agent_check *check;
 	struct loop_timer tick; /* next check + announce */
 	struct loop_timer wd;   /* the second withdraw of a pair */
@@ -58,6 +60,7 @@ struct agent {
 	uint8_t wd_why;      /* reason of the pending second withdraw */
 	uint32_t bcast;      /* last broadcast address used, 0 = none */
 	int bcast_err;       /* last lookup error, to log changes only */
+	unsigned ifindex6;   /* IPv6: the interface announced on, 0 = none yet */
 	char last_fail[160]; /* cause of the last failed check, "" if none */
 	struct msg_replay replay;
 	struct seen seen[AGENT_MAX_SEEN];
@@ -76,23 +79,33 @@ static const char *ip_text(uint32_t addr, char *buf, size_t len)
 
 /* ------------------------------------------------------------ sending -- */
 
+static bool service_v6(const struct agent_config *cfg)
+{
+	return cfg->service.sa.sa_family == AF_INET6;
+}
+
 int agent_build(struct agent *a, bool withdraw, uint8_t why, uint8_t *out, size_t cap)
 {
 	const struct agent_config *cfg = a->cfg;
+	bool v6 = service_v6(cfg);
+	uint32_t addr = v6 ? 0 : cfg->service.sin.sin_addr.s_addr;
+	const uint8_t *addr6 = cfg->service.sin6.sin6_addr.s6_addr;
+	uint16_t port = (uint16_t)netaddr_port(&cfg->service.sa);
 	uint8_t payload[REGMSG_MAX];
 	int n;
 
 	if (withdraw) {
-		struct regmsg_withdraw w = { .addr = cfg->service.sin.sin_addr.s_addr,
-					     .port = ntohs(cfg->service.sin.sin_port),
-					     .why = why };
+		struct regmsg_withdraw w = { .addr = addr, .v6 = v6, .port = port, .why = why };
 
 		memcpy(w.name, cfg->name, sizeof(w.name));
+		if (v6)
+			memcpy(w.addr6, addr6, 16);
 		n = regmsg_encode_withdraw(&w, payload, sizeof(payload));
 	} else {
 		struct regmsg_announce an = {
-			.addr = cfg->service.sin.sin_addr.s_addr,
-			.port = ntohs(cfg->service.sin.sin_port),
+			.addr = addr,
+			.v6 = v6,
+			.port = port,
 			.weight = (uint16_t)cfg->weight,
 			.interval_ms = cfg->announce_interval_ms,
 			.flags = a->hello ? REGMSG_F_HELLO : 0,
@@ -100,13 +113,16 @@ int agent_build(struct agent *a, bool withdraw, uint8_t why, uint8_t *out, size_
 
 		memcpy(an.name, cfg->name, sizeof(an.name));
 		memcpy(an.health_host, cfg->health_host, sizeof(an.health_host));
+		if (v6)
+			memcpy(an.addr6, addr6, 16);
 		n = regmsg_encode_announce(&an, payload, sizeof(payload));
 	}
 	if (n < 0)
 		return n;
+	/* The envelope's sender id: the IPv4 address, or a hash of the IPv6 one. */
 	return msg_encode(&a->key, withdraw ? MSG_WITHDRAW : MSG_ANNOUNCE,
-			  cfg->service.sin.sin_addr.s_addr, msg_next_seq(&a->seq), clock_wall_ms(),
-			  payload, (size_t)n, out, cap);
+			  v6 ? regmsg_sender6(addr6) : addr, msg_next_seq(&a->seq),
+			  clock_wall_ms(), payload, (size_t)n, out, cap);
 }
 
 /* The broadcast address of one IPv4 address of an interface, 0 if none.
@@ -214,11 +230,57 @@ static void send_to(struct agent *a, uint32_t dst, bool withdraw, uint8_t why)
 			  (unsigned)a->cfg->port, more);
 }
 
+/* The interface of the IPv6 announcements; logged when it appears or
+ * goes (it may come up after the agent). */
+static unsigned ifindex6_current(struct agent *a)
+{
+	unsigned idx = a->cfg->interface[0] ? if_nametoindex(a->cfg->interface) : 0;
+
+	if (idx && idx != a->ifindex6)
+		log_info("agent: announcing on %s to %s port %u", a->cfg->interface, REGMSG_GROUP6,
+			 (unsigned)a->cfg->port);
+	else if (!idx && a->ifindex6)
+		log_warnx("agent: interface %s is gone; %s", a->cfg->interface,
+			  a->cfg->nbalancers ? "announcing to the unicast balancers only"
+					     : "nothing can be announced until it is back");
+	return a->ifindex6 = idx;
+}
+
+/* To the balancers' link-local group on the interface (RFC 4291 2.7). */
+static void send_group6(struct agent *a, bool withdraw, uint8_t why)
+{
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6,
+				   .sin6_port = htons(a->cfg->port),
+				   .sin6_scope_id = ifindex6_current(a) };
+	uint8_t buf[MSG_MAX_LEN];
+	uint64_t more;
+	int n;
+
+	if (!to.sin6_scope_id || a->sock6 < 0)
+		return;
+	inet_pton(AF_INET6, REGMSG_GROUP6, &to.sin6_addr);
+	n = agent_build(a, withdraw, why, buf, sizeof(buf));
+	if (n >= 0 &&
+	    sendto(a->sock6, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)) == n) {
+		withdraw ? a->st.withdraws++ : a->st.announces++;
+		return;
+	}
+	n = n >= 0 ? -errno : n;
+	a->st.send_errors++;
+	if (log_limit_ok(&a->send_limit, loop_now_ms(a->loop), LOG_LIMIT_SHORT_MS, &more))
+		log_errno(n, "agent: cannot send %s to %s on %s (%" PRIu64 " more errors)",
+			  withdraw ? "withdraw" : "announce", REGMSG_GROUP6, a->cfg->interface,
+			  more);
+}
+
 /* One message to every destination, each with its own sequence. */
 static void send_all(struct agent *a, bool withdraw, uint8_t why)
 {
-	uint32_t b = bcast_current(a);
+	/* An IPv6 service: the group on the interface instead of broadcast. */
+	uint32_t b = service_v6(a->cfg) ? 0 : bcast_current(a);
 
+	if (service_v6(a->cfg))
+		send_group6(a, withdraw, why);
 	if (b)
 		send_to(a, b, withdraw, why);
 	for (size_t i = 0; i < a->cfg->nbalancers; i++)
@@ -434,8 +496,8 @@ int agent_input(struct agent *a, const uint8_t *buf, size_t len, uint32_t from, 
 static void sock_read(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct agent *a = arg;
-	uint8_t buf[MSG_MAX_LEN + 1];    /* +1: an oversized datagram is seen as such */
-	struct sockaddr_in from = { 0 }; /* recvfrom fills it; zeroed for the analyzer */
+	uint8_t buf[MSG_MAX_LEN + 1];         /* +1: an oversized datagram is seen as such */
+	struct sockaddr_storage from = { 0 }; /* recvfrom fills it; zeroed for the analyzer */
 	socklen_t flen;
 	ssize_t n;
 
@@ -450,7 +512,10 @@ static void sock_read(struct loop *loop, int fd, unsigned events, void *arg)
 		/* MSG_TRUNC returns the real length: a longer datagram than
 		 * the buffer still counts as oversize in msg_decode. */
 		agent_input(a, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf),
-			    from.sin_addr.s_addr, loop_now_ms(a->loop));
+			    from.ss_family == AF_INET
+				    ? ((struct sockaddr_in *)&from)->sin_addr.s_addr
+				    : 0, /* IPv6: logged as 0.0.0.0 */
+			    loop_now_ms(a->loop));
 	}
 }
 
@@ -472,7 +537,13 @@ static int sock_open(struct agent *a)
 		return err;
 	}
 	a->sock = fd;
-	return 0;
+	if (!service_v6(a->cfg))
+		return 0;
+	/* Link-local multicast stays on the link (hop limit 1 by default). */
+	a->sock6 = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (a->sock6 < 0)
+		return -errno;
+	return loop_add_fd(a->loop, a->sock6, LOOP_READ, sock_read, a);
 }
 
 /* The sequence of this run: above every earlier run's, whatever the
@@ -505,6 +576,7 @@ int agent_create(struct agent **out, struct loop *loop, const struct agent_confi
 	a->cfg = cfg;
 	a->key = *key;
 	a->sock = -1;
+	a->sock6 = -1;
 	/* A first ack from a balancer is taken as it comes: a replayed one
 	 * can only make us log an old answer (docs/protocol.md). */
 	a->replay.trust_first = true;
@@ -534,6 +606,10 @@ void agent_destroy(struct agent *a)
 	loop_timer_cancel(a->loop, &a->tick);
 	loop_timer_cancel(a->loop, &a->wd);
 	agent_check_destroy(a->check);
+	if (a->sock6 >= 0) {
+		loop_del_fd(a->loop, a->sock6);
+		close(a->sock6);
+	}
 	if (a->sock >= 0) {
 		loop_del_fd(a->loop, a->sock);
 		close(a->sock);

@@ -71,13 +71,15 @@ static int set_service(struct cfgk *e, const struct cfg_key *k, const char *v)
 
 	if (config_parse_endpoint(v, &ep) < 0)
 		return cfgk_fail(e,
-				 "%s: \"%s\" is not an IPv4 address:port with port 1..65535 "
-				 "(e.g. 198.18.0.21:80)",
+				 "%s: \"%s\" is not an IPv4 address:port or [IPv6]:port with port "
+				 "1..65535 (e.g. 198.18.0.21:80 or [2001:db8:18::21]:80)",
 				 k->name, v);
-	if (!regmsg_addr_ok(ep.sin.sin_addr.s_addr))
+	if (ep.sa.sa_family == AF_INET6 ? !regmsg_addr6_ok(ep.sin6.sin6_addr.s6_addr)
+					: !regmsg_addr_ok(ep.sin.sin_addr.s_addr))
 		return cfgk_fail(e,
 				 "%s: \"%s\" is not an address the balancers can reach "
-				 "(not 0.x, 127.x, multicast or broadcast)",
+				 "(not 0.x, 127.x, multicast or broadcast; for IPv6 not ::, ::1, "
+				 "link-local, multicast or v4-mapped)",
 				 k->name, v);
 	memcpy(cfgk_field(e, k), &ep, sizeof(ep));
 	return 0;

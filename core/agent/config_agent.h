@@ -23,9 +23,10 @@
 
 struct agent_config {
 	char path[PATH_MAX];
-	char name[CFG_NAME_MAX];        /* required: the server's name in the pool */
-	struct cfg_endpoint service;    /* required: a.b.c.d:port the balancers forward to */
-	unsigned weight;                /* 1..256, default 1 */
+	char name[CFG_NAME_MAX]; /* required: the server's name in the pool */
+	struct cfg_endpoint
+		service; /* required: a.b.c.d:port or [v6]:port the balancers forward to */
+	unsigned weight; /* 1..256, default 1 */
 	char health_url[AGENT_URL_MAX]; /* default http://<service>/ */
 	char health_host[CFG_HOST_MAX]; /* announced: the Host of the balancers' checks
 					 * (and of our own); "" = theirs */

@@ -23,6 +23,7 @@
 #include "control_proto.h"
 #include "log.h"
 #include "macros.h"
+#include "netaddr.h"
 
 enum sect {
 	S_NONE,
@@ -47,6 +48,7 @@ static int set_priority(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_ifname(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_http_path(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v);
+static int set_server_address(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_mode(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_balance(struct cfgk *e, const struct cfg_key *k, const char *v);
 static int set_listen(struct cfgk *e, const struct cfg_key *k, const char *v);
@@ -137,8 +139,10 @@ static const struct cfg_key keys[] = {
 	NUMK(S_BACKEND, "max_ejection_percent", backend.max_ejection_percent, CFGV_NUM, 0, 100, 0),
 	NUMK(S_BACKEND, "panic_threshold", backend.panic_threshold, CFGV_NUM, 0, 100, 0),
 	KEY(S_BACKEND, "balance", set_balance, backend.balance, 0, 0, false),
+	NUMK(S_BACKEND, "resolve_interval", backend.resolve_interval_ms, CFGV_DUR, 100, 24 * HOUR,
+	     0),
 
-	SRVK("address", set_endpoint, addr, 0, 0, true),
+	SRVK("address", set_server_address, addr, 0, 0, true),
 	SRVK("weight", cfgk_set_num, weight, 1, 256, false),
 	SRVK("health_host", cfgk_set_host, health_host, 0, 0, false),
 	SRVK("tls", cfgk_set_bool, tls, 0, 0, false),
@@ -266,13 +270,34 @@ static int set_endpoint(struct cfgk *e, const struct cfg_key *k, const char *v)
 	struct cfg_endpoint ep;
 
 	if (config_parse_endpoint(v, &ep) < 0)
-		return cfgk_fail(e,
-				 "%s: \"%s\" is not an IPv4 address:port with port 1..65535 "
-				 "(e.g. 198.18.0.10:80)",
-				 k->name, v);
-	if (k->sect == S_SERVER && ep.sin.sin_addr.s_addr == htonl(INADDR_ANY))
-		return cfgk_fail(e, "%s: \"%s\": 0.0.0.0 is not a server address", k->name, v);
+		return cfgk_fail(
+			e,
+			"%s: \"%s\" is not an IPv4 address:port or [IPv6]:port%s with port "
+			"1..65535 (e.g. 198.18.0.10:80 or [2001:db8:18::10]:80)",
+			k->name, v, k->sect == S_SERVER ? " or name:port" : "");
+	if (k->sect == S_SERVER && netaddr_is_any(&ep.sa))
+		return cfgk_fail(e, "%s: \"%s\": %s is not a server address", k->name, v,
+				 ep.sa.sa_family == AF_INET6 ? "::" : "0.0.0.0");
 	memcpy(cfgk_field(e, k), &ep, sizeof(ep));
+	return 0;
+}
+
+/* [server] address: an address (set_endpoint), or NAME:PORT resolved at
+ * run time (core/pool/resolve.h). */
+static int set_server_address(struct cfgk *e, const struct cfg_key *k, const char *v)
+{
+	struct cfg_server *cs = (struct cfg_server *)((char *)cfgk_field(e, k) -
+						      offsetof(struct cfg_server, addr));
+	char host[CFG_DNSNAME_MAX];
+	uint16_t port;
+
+	if (config_parse_host_port(v, host, &port) < 0)
+		return set_endpoint(e, k, v);
+	memset(&cs->addr, 0, sizeof(cs->addr));
+	cs->addr.sa.sa_family = AF_UNSPEC;
+	snprintf(cs->addr.text, sizeof(cs->addr.text), "%.*s", (int)sizeof(cs->addr.text) - 1, v);
+	memcpy(cs->host, host, strlen(host) + 1);
+	cs->port = port;
 	return 0;
 }
 
@@ -289,8 +314,8 @@ static int set_listen(struct cfgk *e, const struct cfg_key *k, const char *v)
 			return cfgk_fail(e, "%s: more than %d addresses", k->name, CFG_MAX_LISTEN);
 		if (config_parse_endpoint(tok, &eps[n]) < 0)
 			return cfgk_fail(e,
-					 "%s: \"%s\" is not an IPv4 address:port with port "
-					 "1..65535 (e.g. 198.18.0.10:80)",
+					 "%s: \"%s\" is not an IPv4 address:port or [IPv6]:port "
+					 "with port 1..65535 (e.g. 198.18.0.10:80 or [::]:80)",
 					 k->name, tok);
 		for (unsigned i = 0; i < n; i++)
 			if (!strcmp(eps[i].text, eps[n].text))
@@ -583,6 +608,7 @@ static void config_defaults(struct config *cfg)
 		.server_timeout_ms = 10 * SEC,
 		.retries = 2,
 		.health_interval_ms = 1 * SEC,
+		.resolve_interval_ms = 30 * SEC,
 		.health_timeout_ms = 1 * SEC,
 		.rise = 2,
 		.fall = 3,

@@ -20,11 +20,14 @@ static json_t *rec_json(const struct journal_rec *r)
 			      (json_int_t)r->time_ms, "event", journal_type_name(r->type));
 
 	if (o && journal_type_is_server(r->type)) {
-		char addr[CFG_ADDR_TEXT_MAX];
+		struct cfg_endpoint ep;
 
-		snprintf(addr, sizeof(addr), "%s:%u", inet_ntoa(r->srv.addr), r->srv.port);
+		if (r->srv.v6)
+			cfg_endpoint_set(&ep, AF_INET6, &r->srv.addr6, r->srv.port);
+		else
+			cfg_endpoint_set(&ep, AF_INET, &r->srv.addr, r->srv.port);
 		json_object_set_new(o, "server", json_string(r->srv.name));
-		json_object_set_new(o, "address", json_string(addr));
+		json_object_set_new(o, "address", json_string(ep.text));
 	}
 	if (o && r->detail[0])
 		json_object_set_new(o, "detail", json_string(r->detail));

@@ -14,6 +14,7 @@
 #include "ctl_pool.h"
 #include "log.h"
 #include "loop.h"
+#include "netaddr.h"
 #include "pool.h"
 
 #define RT_SWEEP_MS 100
@@ -66,7 +67,7 @@ int runtime_parse(int argc, char **argv, struct runtime_cmd *out, char *err, siz
 	else if (!cfgv_valid_name(argv[1]))
 		bad = "invalid server name (1-63 of A-Z a-z 0-9 . _ -)";
 	else if (out->op == RT_ADD && config_parse_endpoint(argv[2], &out->addr) < 0)
-		bad = "invalid address (want a.b.c.d:port)";
+		bad = "invalid address (want a.b.c.d:port or [v6]:port)";
 	else if ((out->op == RT_WEIGHT || (out->op == RT_ADD && argc == 4)) &&
 		 parse_weight(argv[out->op == RT_WEIGHT ? 2 : 3], &out->weight) < 0)
 		bad = "invalid weight (1..256)";
@@ -81,8 +82,7 @@ int runtime_parse(int argc, char **argv, struct runtime_cmd *out, char *err, siz
 static struct server *find_addr(struct pool *pool, const struct cfg_endpoint *ep)
 {
 	for (struct server *s = pool_first(pool); s; s = pool_next(pool, s))
-		if (s->addr.sin.sin_addr.s_addr == ep->sin.sin_addr.s_addr &&
-		    s->addr.sin.sin_port == ep->sin.sin_port)
+		if (netaddr_same(&s->addr.sa, &ep->sa))
 			return s;
 	return NULL;
 }

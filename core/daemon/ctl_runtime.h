@@ -43,7 +43,7 @@ struct runtime_cmd {
 
 /* Parse argv (argv[0] "weight", "add" or "remove").  Returns 0, or -EINVAL
  * with the reason in err ("usage: ...", "invalid server name: ...",
- * "invalid address (want a.b.c.d:port): ...", "invalid weight (1..256): ..."). */
+ * "invalid address (want a.b.c.d:port or [v6]:port): ...", "invalid weight (1..256): ..."). */
 int runtime_parse(int argc, char **argv, struct runtime_cmd *out, char *err, size_t errlen);
 
 struct ctl_runtime;

@@ -9,12 +9,14 @@
  * (workers.c); everything else stays on this loop.
  * SIGTERM / SIGINT: stop accepting, let requests in flight finish for at
  * most frontend.grace, then exit 0.  SIGHUP reloads the file
- * (daemon_reload.c: the reloadable keys apply, the others are named in the
- * log; an invalid file changes nothing).  SIGUSR2 (or `andromedactl
+ * (daemon_reload.h: the reloadable keys apply in place; a change of a
+ * start-up key, or a replaced program file, starts a new process the
+ * SIGUSR2 way; an invalid file changes nothing).  SIGUSR2 (or `andromedactl
  * upgrade`) starts the program file again and hands it the node without a
  * failover (upgrade.h); started with --takeover FD, this process is that
  * new one. */
 #include "daemon.h"
+#include "daemon_inflight.h"
 #include "daemon_journal.h"
 #include "daemon_reload.h"
 #include "daemon_sd.h"
@@ -47,6 +49,7 @@
 #include "pool.h"
 #include "proxy.h"
 #include "registry.h"
+#include "resolve.h"
 #include "sigfd.h"
 #include "stats.h"
 #include "tls_backend.h"
@@ -65,9 +68,11 @@ struct daemon {
 	struct ctl_ha ctl_ha;      /* what "status" and "peers" read of HA */
 	struct ha *ha;             /* NULL for a standalone balancer */
 	struct sync *sync;         /* with ha */
+	struct dinflight *infl;    /* with ha: requests in flight, replicated */
 	struct msg_key key;        /* the cluster key (HA) */
 	struct msg_key reg_key;    /* registration (the same key unless configured apart) */
 	struct registry *registry; /* with [registration] enabled = yes */
+	struct resolver *resolver; /* [server]s by name */
 	struct djournal *journal;
 	struct alog *alog;           /* [frontend] access_log; NULL = off */
 	struct ctl_runtime *runtime; /* weight, add, remove */
@@ -77,7 +82,8 @@ struct daemon {
 	bool was_master; /* --takeover: the process we replace was MASTER */
 	int sigfd;
 	bool stopping;
-	bool reloaded; /* the last SIGHUP's file was valid */
+	enum reload_result reloaded; /* the last SIGHUP's */
+	bool reload_new_process;     /* SIGHUP: a new process whatever changed */
 	struct loop_timer grace_timer;
 };
 
@@ -113,6 +119,8 @@ static void daemon_begin_shutdown(struct daemon *d, const char *why)
 	log_info("%s: stopping (grace %u ms for requests in flight)", why,
 		 d->cfg->frontend.grace_ms);
 	loop_timer_init(&d->grace_timer, daemon_stop_now, d);
+	dinflight_close(d->infl); /* no more lists while the threads wind down */
+	d->infl = NULL;
 	if (d->ha)
 		ha_stop(d->ha, daemon_close_frontend, d);
 	else
@@ -129,10 +137,15 @@ static unsigned upgrade_release(void *arg, int *fds, unsigned max, bool *master)
 	unsigned n = workers_listener_fds(d->workers, fds, max);
 
 	*master = d->ha && ha_state(d->ha) == VRRP_MASTER;
+	if (*master) /* a SIGHUP that changed the VIPs: the new file's are adopted */
+		daemon_reload_drop_vips(d->cfg);
 	djournal_note(d->journal, JR_STOPPED, "upgrade: handed over to a new process");
 	stats_close(d->stats);
 	control_close(d->control);
 	registry_close(d->registry);
+	dinflight_close(d->infl);
+	d->infl = NULL;
+	resolver_close(d->resolver);
 	sync_close_restart(d->sync);
 	if (d->ha)
 		ha_handover(d->ha); /* no priority 0, the VIP stays */
@@ -141,6 +154,7 @@ static unsigned upgrade_release(void *arg, int *fds, unsigned max, bool *master)
 	d->stats = NULL;
 	d->control = NULL;
 	d->registry = NULL;
+	d->resolver = NULL;
 	d->sync = NULL;
 	d->ha = NULL;
 	d->journal = NULL;
@@ -238,7 +252,36 @@ static void reload_now(void *arg)
 {
 	struct daemon *d = arg;
 
-	d->reloaded = daemon_reload(d->cfg, d->pool) == 0;
+	d->reloaded = daemon_reload(d->cfg, d->pool, d->reload_new_process);
+	if (d->reloaded == RELOAD_APPLIED && d->resolver)
+		resolver_reload(d->resolver); /* names added, changed or gone */
+}
+
+/* SIGHUP: what applies in place does; a start-up key that changed, or a
+ * program file replaced by a package upgrade, goes the upgrade path. */
+static void reload_signal(struct daemon *d)
+{
+	char why[256];
+
+	if (d->stopping) {
+		log_warnx("SIGHUP: stopping already, no reload");
+		return;
+	}
+	sdnotify_reloading(d->sd, false);
+	if ((d->reload_new_process = upgrade_program_replaced()))
+		log_info("reload: the program file was replaced: a new process runs it");
+	/* The proxy threads read the configuration: hold them. */
+	workers_run_isolated(d->workers, reload_now, d);
+	/* Certificates: loaded while the threads run, swapped for new
+	 * connections only. */
+	if (d->reloaded == RELOAD_APPLIED)
+		workers_tls_reload(d->workers);
+	else if (d->reloaded == RELOAD_NEW_PROCESS && daemon_reload_precheck(d->cfg) == 0 &&
+		 upgrade_start(d->upgrade, why, sizeof(why)) < 0)
+		log_err("reload: cannot start a new process: %s; keeping the running configuration",
+			why);
+	alog_reopen(d->alog); /* logrotate moved it away */
+	sdnotify_reloading(d->sd, true);
 }
 
 static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
@@ -253,15 +296,7 @@ static void signal_io(struct loop *loop, int fd, unsigned events, void *arg)
 			daemon_begin_shutdown(d, signo == SIGTERM ? "SIGTERM" : "SIGINT");
 			break;
 		case SIGHUP:
-			sdnotify_reloading(d->sd, false);
-			/* The proxy threads read the configuration: hold them. */
-			workers_run_isolated(d->workers, reload_now, d);
-			/* Certificates: loaded while the threads run, swapped
-			 * for new connections only. */
-			if (d->reloaded)
-				workers_tls_reload(d->workers);
-			alog_reopen(d->alog); /* logrotate moved it away */
-			sdnotify_reloading(d->sd, true);
+			reload_signal(d);
 			break;
 		case SIGUSR2:
 			upgrade_signal(d);
@@ -309,6 +344,10 @@ static void on_ha_state(void *arg, enum vrrp_state from, enum vrrp_state to, con
 	struct daemon *d = arg;
 	char status[256];
 
+	/* The seed's bitacora: what the old MASTER had in flight (its
+	 * role record comes first, from on_ha_instance_state). */
+	if (to == VRRP_MASTER)
+		dinflight_takeover(d->infl, d->journal);
 	if (d->sync)
 		sync_role_changed(d->sync);
 	snprintf(status, sizeof(status), "%s, %s", vrrp_state_name(to), d->cfg->node.name);
@@ -432,8 +471,10 @@ static int ha_setup(struct daemon *d)
 		log_errno(err, "HA on %s: cannot start", d->cfg->ha.interface);
 		return err;
 	}
-	return sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key,
-			 ha_primary(d->ha), &hooks);
+	if ((err = sync_open(&d->sync, d->loop, d->cfg, d->pool, ha_vrrp(d->ha), &d->key,
+			     ha_primary(d->ha), &hooks)) < 0)
+		return err;
+	return dinflight_open(&d->infl, d->loop, d->workers, d->ha, d->sync);
 }
 
 static bool node_is_active(void *arg)
@@ -455,7 +496,11 @@ static int registry_setup(struct daemon *d)
 	struct registry_hooks hooks = { .is_active = node_is_active,
 					.added = registered_server_added,
 					.arg = d };
-	struct in_addr self = d->ha ? ha_primary(d->ha) : d->cfg->frontend.listen.sin.sin_addr;
+	const struct cfg_endpoint *l = &d->cfg->frontend.listen;
+	/* The envelope's sender is an IPv4 address; 0 when none is at hand. */
+	struct in_addr self = d->ha                        ? ha_primary(d->ha)
+			      : l->sa.sa_family == AF_INET ? l->sin.sin_addr
+							   : (struct in_addr){ 0 };
 	char why[512];
 	int err = msg_key_load(d->cfg->registration.key_file, &d->reg_key, why, sizeof(why));
 
@@ -466,14 +511,26 @@ static int registry_setup(struct daemon *d)
 	return registry_open(&d->registry, d->loop, d->cfg, d->pool, &d->reg_key, self, &hooks);
 }
 
+static int resolver_setup(struct daemon *d)
+{
+	struct resolver_hooks hooks = { .added = registered_server_added, .arg = d };
+	int err = resolver_open(&d->resolver, d->loop, d->cfg, d->pool, &hooks);
+
+	if (err < 0)
+		log_errno(err, "cannot start resolving servers by name");
+	return err;
+}
+
 static int add_static_servers(struct daemon *d)
 {
 	for (size_t i = 0; i < d->cfg->nservers; i++) {
 		const struct cfg_server *cs = &d->cfg->servers[i];
 		int err = 0;
-		struct server *srv = pool_server_add(d->pool, cs->name, &cs->addr, cs->weight,
-						     SRV_STATIC, &err);
+		struct server *srv;
 
+		if (cs->host[0])
+			continue; /* by name: resolve.c adds it once resolved */
+		srv = pool_server_add(d->pool, cs->name, &cs->addr, cs->weight, SRV_STATIC, &err);
 		if (!srv) {
 			log_errno(err, "server %s: cannot add", cs->name);
 			return err;
@@ -561,6 +618,8 @@ static int daemon_setup(struct daemon *d)
 		log_warnx("upgrade: closed listening socket(s) the configuration no longer has");
 	if ((err = health_create(&d->health, d->loop, d->pool, d->cfg)) < 0)
 		return err; /* health_create logged why */
+	if ((err = resolver_setup(d)) < 0)
+		return err;
 	/* The listener is bound (IP_FREEBIND) before the election starts,
 	 * so becoming MASTER only adds the address. */
 	if (d->cfg->ha.enabled && (err = ha_setup(d)) < 0)
@@ -597,6 +656,8 @@ static void daemon_teardown(struct daemon *d)
 	ctl_runtime_close(d->runtime);
 	djournal_note(d->journal, JR_STOPPED, "clean shutdown");
 	registry_close(d->registry);
+	dinflight_close(d->infl);
+	resolver_close(d->resolver);
 	sync_close(d->sync);
 	ha_destroy(d->ha);
 	health_destroy(d->health);

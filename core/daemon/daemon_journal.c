@@ -104,12 +104,13 @@ static int state_source(struct journal_server *out, size_t cap, void *arg)
 static void restore_one(struct djournal *dj, const struct journal_server *js)
 {
 	struct server *srv = pool_server_find(dj->pool, js->name);
-	struct cfg_endpoint ep = {
-		.sin = { .sin_family = AF_INET, .sin_addr = js->addr, .sin_port = htons(js->port) }
-	};
+	struct cfg_endpoint ep;
 	int err = 0;
 
-	snprintf(ep.text, sizeof(ep.text), "%s:%u", inet_ntoa(js->addr), js->port);
+	if (js->v6)
+		cfg_endpoint_set(&ep, AF_INET6, &js->addr6, js->port);
+	else
+		cfg_endpoint_set(&ep, AF_INET, &js->addr, js->port);
 	if (!srv && js->source == SRV_REGISTERED) {
 		srv = pool_server_add(dj->pool, js->name, &ep, js->weight, SRV_REGISTERED, &err);
 		if (!srv) {

@@ -5,10 +5,13 @@
 #include <string.h>
 
 #include "config_load.h"
+#include "ha.h"
 #include "log.h"
 #include "macros.h"
+#include "netaddr.h"
 #include "pool.h"
 #include "tls_backend.h"
+#include "workers.h"
 
 static bool ha_changed(const struct config *o, const struct config *n)
 {
@@ -84,9 +87,12 @@ static bool hooks_changed(const struct config *o, const struct config *n)
 	return changed;
 }
 
-/* Keys read once at start-up: a change is reported, not applied. */
-static void warn_restart_keys(const struct config *o, const struct config *n)
+/* Keys read once at start-up: a change is applied by a new process
+ * (the hitless upgrade path), which reads them all.  Returns how many
+ * changed (each one logged). */
+static unsigned restart_keys_changed(const struct config *o, const struct config *n)
 {
+	unsigned changed = 0;
 	const struct {
 		const char *key;
 		bool changed;
@@ -95,7 +101,6 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 		{ "[node] state_dir", strcmp(o->node.state_dir, n->node.state_dir) != 0 },
 		{ "[node] control_socket",
 		  strcmp(o->node.control_socket, n->node.control_socket) != 0 },
-		{ "[node] user", strcmp(o->node.user, n->node.user) != 0 },
 		{ "[frontend] listen or tls_listen", listeners_changed(o, n) },
 		{ "[frontend] mode", o->frontend.mode != n->frontend.mode },
 		{ "[frontend] threads", o->frontend.threads != n->frontend.threads },
@@ -123,15 +128,20 @@ static void warn_restart_keys(const struct config *o, const struct config *n)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (keys[i].changed)
-			log_warnx("reload: %s changed; it takes effect at the next restart",
-				  keys[i].key);
+		if (keys[i].changed) {
+			log_info("reload: %s changed: a new process applies it", keys[i].key);
+			changed++;
+		}
+	/* The new process is started by this one, which already runs as
+	 * the daemon's user: it cannot become another one. */
+	if (strcmp(o->node.user, n->node.user))
+		log_warnx("reload: [node] user changed; it takes effect at the next start");
+	return changed;
 }
 
 static bool same_endpoint(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
 {
-	return a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr &&
-	       a->sin.sin_port == b->sin.sin_port;
+	return netaddr_same(&a->sa, &b->sa);
 }
 
 static const struct cfg_server *find_cfg_server(const struct config *c, const char *name)
@@ -154,7 +164,8 @@ static void sync_static_servers(const struct config *n, struct pool *pool)
 		if (srv->source != SRV_STATIC)
 			continue;
 		cs = find_cfg_server(n, srv->name);
-		if (!cs || !same_endpoint(&cs->addr, &srv->addr))
+		/* By name: its address is resolve.c's (resolver_reload). */
+		if (!cs || (!cs->host[0] && !same_endpoint(&cs->addr, &srv->addr)))
 			pool_server_remove(pool, srv); /* gone, or moved: re-added below */
 		else
 			pool_server_set_weight(pool, srv, cs->weight);
@@ -162,6 +173,11 @@ static void sync_static_servers(const struct config *n, struct pool *pool)
 	for (size_t i = 0; i < n->nservers; i++) {
 		int err = 0;
 
+		if (n->servers[i].host[0]) {
+			if ((srv = pool_server_find(pool, n->servers[i].name)))
+				pool_server_set_health_host(pool, srv, n->servers[i].health_host);
+			continue; /* resolve.c adds it once resolved */
+		}
 		if (!(srv = pool_server_find(pool, n->servers[i].name)) &&
 		    !(srv = pool_server_add(pool, n->servers[i].name, &n->servers[i].addr,
 					    n->servers[i].weight, SRV_STATIC, &err)))
@@ -171,7 +187,22 @@ static void sync_static_servers(const struct config *n, struct pool *pool)
 	}
 }
 
-int daemon_reload(struct config *live, struct pool *pool)
+int daemon_reload_precheck(const struct config *live)
+{
+	struct config n;
+	char err[512];
+	int rc = config_load(live->path, &n, err, sizeof(err));
+
+	if (rc == 0) {
+		rc = workers_check_tls(&n, err, sizeof(err));
+		config_free(&n);
+	}
+	if (rc < 0)
+		log_err("reload: %s; keeping the running configuration", err);
+	return rc < 0 ? -1 : 0;
+}
+
+enum reload_result daemon_reload(struct config *live, struct pool *pool, bool new_process)
 {
 	struct config n;
 	char err[512];
@@ -179,15 +210,18 @@ int daemon_reload(struct config *live, struct pool *pool)
 
 	if (config_load(live->path, &n, err, sizeof(err)) < 0) {
 		log_err("reload: %s; keeping the running configuration", err);
-		return -1;
+		return RELOAD_FAILED;
+	}
+	if (restart_keys_changed(live, &n) || new_process) {
+		config_free(&n);
+		return RELOAD_NEW_PROCESS;
 	}
 	/* The proxy threads are parked: their servers' TLS contexts may change. */
 	if (tls_backend_configure(&n, err, sizeof(err)) < 0) {
 		log_err("reload: %s; keeping the running configuration", err);
 		config_free(&n);
-		return -1;
+		return RELOAD_FAILED;
 	}
-	warn_restart_keys(live, &n);
 	/* What the modules read on every use takes effect at once. */
 	live->node.log_level = n.node.log_level;
 	log_set_level((enum log_level)n.node.log_level);
@@ -223,5 +257,41 @@ int daemon_reload(struct config *live, struct pool *pool)
 		server_set_maxconn(s, live->backend.maxconn);
 	pool_set_balance(pool, live->backend.balance);
 	log_info("reload: %s applied (%zu static servers)", live->path, live->nservers);
-	return 0;
+	return RELOAD_APPLIED;
+}
+
+static bool vip_kept(const struct config *n, const struct cfg_vip *v)
+{
+	for (size_t i = 0; i < n->ha.nvips; i++)
+		if (!strcmp(n->ha.vips[i].text, v->text))
+			return true;
+	return false;
+}
+
+void daemon_reload_drop_vips(const struct config *live)
+{
+	struct config n, *gone;
+	char err[512];
+	bool moved;
+	int rc;
+
+	if (!live->ha.enabled || config_load(live->path, &n, err, sizeof(err)) < 0)
+		return; /* the new process checked it: changed since, it will fail */
+	moved = !n.ha.enabled || strcmp(n.ha.interface, live->ha.interface) != 0;
+	/* ha_release_vips reads [ha] interface and vips only: a copy with
+	 * the dropped ones. */
+	if ((gone = malloc(sizeof(*gone)))) {
+		*gone = *live;
+		gone->ha.nvips = 0;
+		for (size_t i = 0; i < live->ha.nvips; i++)
+			if (moved || !vip_kept(&n, &live->ha.vips[i]))
+				gone->ha.vips[gone->ha.nvips++] = live->ha.vips[i];
+		if (gone->ha.nvips && (rc = ha_release_vips(gone)) < 0)
+			log_errno(rc, "upgrade: cannot remove the VIP(s) the new file dropped");
+		else if (gone->ha.nvips)
+			log_info("upgrade: removed %zu VIP(s) the new file no longer has",
+				 gone->ha.nvips);
+		free(gone);
+	}
+	config_free(&n);
 }

@@ -22,6 +22,7 @@
 #include "list.h"
 #include "log.h"
 #include "loop.h"
+#include "netaddr.h"
 
 #define STATS_DRAIN_MAX 65536
 
@@ -43,7 +44,7 @@ struct sclient {
 	struct stats_http *h;
 	int fd;
 	bool writing;
-	char peer[INET_ADDRSTRLEN];
+	char peer[INET6_ADDRSTRLEN];
 	size_t inlen;
 	char in[STATS_HEAD_MAX];
 	char *out;
@@ -431,10 +432,7 @@ static int on_accept(void *arg, int fd, const struct sockaddr_storage *peer)
 		return -ENOMEM;
 	}
 	*c = (struct sclient){ .h = h, .fd = fd };
-	snprintf(c->peer, sizeof(c->peer), "?");
-	if (peer->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer,
-			  sizeof(c->peer));
+	netaddr_ip((const struct sockaddr *)peer, c->peer, sizeof(c->peer));
 	loop_timer_init(&c->timer, on_client_timeout, c);
 	if ((err = loop_add_fd(h->loop, fd, LOOP_READ, on_client_io, c)) < 0) {
 		free(c);
@@ -452,13 +450,15 @@ static int on_accept(void *arg, int fd, const struct sockaddr_storage *peer)
 
 static int bind_listener(const struct cfg_endpoint *ep)
 {
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, fd = socket(ep->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
+	/* [::]:8404 is IPv6 only, as the frontend's listeners (proxy.c). */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (const struct sockaddr *)&ep->sin, sizeof(ep->sin)) < 0 ||
-	    listen(fd, 64) < 0) {
+	    (ep->sa.sa_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, &ep->sa, netaddr_len(&ep->sa)) < 0 || listen(fd, 64) < 0) {
 		int err = -errno;
 
 		close(fd);
@@ -517,10 +517,10 @@ unsigned stats_http_nclients(const struct stats_http *h) { return h->nclients; }
 
 unsigned stats_http_port(const struct stats_http *h)
 {
-	struct sockaddr_in sin = { 0 };
-	socklen_t len = sizeof(sin);
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = sizeof(ss);
 
-	if (getsockname(h->fd, (struct sockaddr *)&sin, &len) < 0)
+	if (getsockname(h->fd, (struct sockaddr *)&ss, &len) < 0)
 		return 0;
-	return ntohs(sin.sin_port);
+	return netaddr_port((const struct sockaddr *)&ss);
 }

@@ -59,7 +59,7 @@ unsigned stats_http_parse(const char *buf, size_t len, struct stats_req *out);
  * -EINVAL (no colon, empty user, does not fit). */
 int stats_http_auth_value(const char *userpass, char *out, size_t cap);
 
-/* Listen on ep (a.b.c.d:port) and serve.  auth: the expected
+/* Listen on ep (a.b.c.d:port or [v6]:port) and serve.  auth: the expected
  * Authorization value (stats_http_auth_value) or NULL for none, copied.
  * route is called on the loop for each authorised GET/HEAD.  Returns 0
  * or -errno (logged). */

@@ -16,9 +16,12 @@
 #include "fdpass.h"
 #include "log.h"
 #include "loop.h"
+#include "upgrade_ring.h"
 
 #define HELLO_TIMEOUT_MS 30000 /* loading certificates on a Pi takes a while */
 #define TAKE_TIMEOUT_MS  5000  /* the old process answers from its loop */
+#define HELLO_MAX        256   /* "HELLO pid key=HEX" */
+#define TAKE_MAX         (64 + UPGRADE_RING_TEXT_MAX) /* "TAKE master=M tls=HEX" */
 
 struct upgrade {
 	struct loop *loop;
@@ -82,15 +85,17 @@ static void hello_timeout(struct loop *loop, struct loop_timer *t)
 	failed(u, "no answer within 30 s");
 }
 
-static void take_over(struct upgrade *u)
+static void take_over(struct upgrade *u, const char *hello)
 {
 	int fds[UPGRADE_MAX_FDS];
 	bool master = false;
 	unsigned n = u->hooks.release(u->hooks.arg, fds, UPGRADE_MAX_FDS, &master);
-	char msg[64];
+	char msg[TAKE_MAX];
 	int err;
 
 	snprintf(msg, sizeof(msg), "TAKE master=%d", master ? 1 : 0);
+	/* The ticket keys: the clients' tickets resume on the new process. */
+	upgrade_ring_append(hello, msg, sizeof(msg));
 	if ((err = fdpass_send(u->fd, msg, strlen(msg), fds, n)) < 0)
 		log_errno(err, "upgrade: cannot send the listeners to process %ld", (long)u->pid);
 	else
@@ -103,7 +108,7 @@ static void take_over(struct upgrade *u)
 static void channel_io(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct upgrade *u = arg;
-	char msg[128];
+	char msg[HELLO_MAX];
 	int fds[FDPASS_MAX];
 	unsigned nfds;
 	ssize_t n = fdpass_recv(fd, msg, sizeof(msg), fds, &nfds, 0);
@@ -124,7 +129,7 @@ static void channel_io(struct loop *loop, int fd, unsigned events, void *arg)
 	}
 	if (u->state == UPGRADE_STARTED && !strncmp(msg, "HELLO", 5)) {
 		loop_timer_cancel(loop, &u->timer);
-		take_over(u);
+		take_over(u, msg);
 	} else if (u->state == UPGRADE_HANDED && !strncmp(msg, "READY", 5)) {
 		log_info("upgrade: process %ld serves", (long)u->pid);
 		end_channel(u);
@@ -145,6 +150,19 @@ static int program_path(char *out, size_t len)
 	if ((size_t)n > dl && !strcmp(out + n - dl, deleted))
 		out[n - dl] = '\0';
 	return 0;
+}
+
+bool upgrade_program_replaced(void)
+{
+	static const char deleted[] = " (deleted)";
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	size_t dl = sizeof(deleted) - 1;
+
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	return (size_t)n > dl && !strcmp(exe + n - dl, deleted);
 }
 
 /* In the child, between fork and exec: async-signal-safe calls only. */
@@ -266,23 +284,32 @@ void upgrade_destroy(struct upgrade *u)
 
 /* ---- the new process ---- */
 
+/* "TAKE master=M", then optional " name=value" fields (upgrade_ring.h). */
 static int parse_take(const char *msg, bool *master)
 {
-	if (strcmp(msg, "TAKE master=1") && strcmp(msg, "TAKE master=0"))
+	static const char take[] = "TAKE master=";
+	size_t n = sizeof(take) - 1;
+
+	if (strncmp(msg, take, n) || (msg[n] != '0' && msg[n] != '1') ||
+	    (msg[n + 1] && msg[n + 1] != ' '))
 		return -EPROTO;
-	*master = msg[sizeof("TAKE master=") - 1] == '1';
+	*master = msg[n] == '1';
 	return 0;
 }
 
 int upgrade_takeover(int fd, bool *master)
 {
-	char msg[128];
+	char msg[TAKE_MAX], key_text[2 * UPGRADE_RING_KEY_LEN + 8] = "";
+	uint8_t key[UPGRADE_RING_KEY_LEN];
 	int fds[FDPASS_MAX];
 	unsigned nfds;
 	ssize_t n;
 	int err;
 
-	snprintf(msg, sizeof(msg), "HELLO %ld", (long)getpid());
+	/* No transfer key (no randomness): the ring is not asked for. */
+	if (upgrade_ring_key(key, key_text, sizeof(key_text)) < 0)
+		key_text[0] = '\0';
+	snprintf(msg, sizeof(msg), "HELLO %ld%s", (long)getpid(), key_text);
 	if ((err = fdpass_send(fd, msg, strlen(msg), NULL, 0)) < 0) {
 		log_errno(err, "upgrade: cannot reach the previous process");
 		return err;
@@ -296,6 +323,8 @@ int upgrade_takeover(int fd, bool *master)
 		return err;
 	}
 	fdpass_inherit(fds, nfds);
+	if (key_text[0])
+		upgrade_ring_take(msg, key);
 	log_info("upgrade: took %u listening socket(s) over; the node was %s", nfds,
 		 *master ? "MASTER" : "not MASTER");
 	return 0;

@@ -4,13 +4,16 @@
  * "Hitless upgrade").
  *
  *   old process                         new process (--takeover FD)
- *   SIGUSR2: socketpair, fork+exec --->  config loaded and checked
- *                                <---  "HELLO pid"
+ *   SIGUSR2 (or a SIGHUP that needs
+ *   it): socketpair, fork+exec  --->  config loaded and checked
+ *                                <---  "HELLO pid key=K"
  *   release(): control socket, stats,
  *   registry, sync (BYE "restart"),
  *   HA without priority 0 or VIP
  *   removal, journal
- *   "TAKE master=M" + listeners  --->  listeners adopted, HA as MASTER
+ *   "TAKE master=M tls=R"
+ *   + listeners                  --->  listeners adopted, ticket ring R
+ *                                      (under K, upgrade_ring.h), HA as MASTER
  *   handed(): MAINPID=new, drain        if M (advert at once), serves
  *                                <---  "READY"
  *
@@ -52,6 +55,10 @@ void upgrade_destroy(struct upgrade *u);
 /* Start the new process.  Returns its pid, or -errno with the reason in
  * why (e.g. an upgrade already running). */
 pid_t upgrade_start(struct upgrade *u, char *why, size_t len);
+
+/* The program file this process runs from was replaced or removed (a
+ * package upgrade): SIGHUP then starts the new one (daemon_reload.h). */
+bool upgrade_program_replaced(void);
 
 enum upgrade_state {
 	UPGRADE_IDLE,

@@ -18,7 +18,8 @@
 
 #define CFG_NAME_MAX      64
 #define CFG_ADDR_TEXT_MAX 64
-#define CFG_HOST_MAX      64 /* health_host: 1..63 characters + NUL (REGMSG_HOST_MAX) */
+#define CFG_HOST_MAX      64  /* health_host: 1..63 characters + NUL (REGMSG_HOST_MAX) */
+#define CFG_DNSNAME_MAX   254 /* [server] address by name: 1..253 characters + NUL */
 #define CFG_MAX_PEERS     16
 #define CFG_MAX_VIPS      8
 #define CFG_MAX_THREADS   16
@@ -44,10 +45,15 @@ enum cfg_balance {
 	BALANCE_SOURCE
 };
 
-/* An IPv4 address and port, as "a.b.c.d:port". */
+/* An IPv4 or IPv6 address and port, as "a.b.c.d:port" or "[v6]:port".
+ * The family is sa.sa_family; netaddr.h sizes, prints and compares it. */
 struct cfg_endpoint {
-	struct sockaddr_in sin;
-	char text[CFG_ADDR_TEXT_MAX];
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	};
+	char text[CFG_ADDR_TEXT_MAX]; /* as netaddr_text() prints it */
 };
 
 /* One frontend listening address: plain (listen) or TLS (tls_listen). */
@@ -68,7 +74,10 @@ struct cfg_vip {
 
 struct cfg_server {
 	char name[CFG_NAME_MAX];
-	struct cfg_endpoint addr;
+	struct cfg_endpoint addr; /* by name: family AF_UNSPEC, text "NAME:PORT" */
+	/* address = NAME:PORT (core/pool/resolve.h): resolved at run time. */
+	char host[CFG_DNSNAME_MAX];     /* "" = addr is the address */
+	uint16_t port;                  /* with host */
 	unsigned weight;                /* 1..256, default 1 */
 	char health_host[CFG_HOST_MAX]; /* Host of its checks; "" = backend.health_host */
 	int line;                       /* of the [server NAME] section, for errors */
@@ -174,6 +183,7 @@ struct config {
 		unsigned panic_threshold;      /* below this percent in rotation: use all
 						* servers, default 50, 0 = never */
 		enum cfg_balance balance;      /* default roundrobin */
+		uint32_t resolve_interval_ms;  /* servers by name: re-resolve, default 30s */
 	} backend;
 
 	struct cfg_server *servers;
@@ -240,7 +250,14 @@ int config_parse_duration(const char *s, uint64_t *ms);
 int config_parse_size(const char *s, uint64_t *bytes);
 /* yes/no, true/false, on/off, 1/0.  0 or -EINVAL. */
 int config_parse_bool(const char *s, bool *out);
-/* "a.b.c.d:port" -> endpoint.  0 or -EINVAL. */
+/* ep = family's address (4 or 16 bytes, network order) and port (host
+ * order), its text included: how the codecs' raw addresses become one. */
+void cfg_endpoint_set(struct cfg_endpoint *ep, int family, const void *addr, uint16_t port);
+/* "NAME:PORT" with a DNS host name (RFC 1123 labels, not all digits) ->
+ * host (CFG_DNSNAME_MAX) and port.  0 or -EINVAL. */
+int config_parse_host_port(const char *s, char *host, uint16_t *port);
+/* "a.b.c.d:port" or "[IPv6]:port" (brackets required; no zone) -> endpoint.
+ * 0 or -EINVAL. */
 int config_parse_endpoint(const char *s, struct cfg_endpoint *ep);
 
 #endif

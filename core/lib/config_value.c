@@ -4,6 +4,7 @@
  * friends) are declared in config.h; config_value.h declares the helpers
  * the loader also needs for its checks and error messages. */
 #include "config_value.h"
+#include "netaddr.h"
 #include "macros.h"
 
 #include <arpa/inet.h>
@@ -136,31 +137,104 @@ int config_parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
+/* The address part of an endpoint: "a.b.c.d" or "[v6]". */
+static int parse_endpoint_addr(const char *s, size_t n, struct cfg_endpoint *ep)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		if (n - 2 >= sizeof(addr))
+			return -EINVAL;
+		memcpy(addr, s + 1, n - 2);
+		addr[n - 2] = '\0';
+		ep->sin6.sin6_family = AF_INET6;
+		return inet_pton(AF_INET6, addr, &ep->sin6.sin6_addr) == 1 ? 0 : -EINVAL;
+	}
+	if (n >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	ep->sin.sin_family = AF_INET;
+	/* inet_pton() takes only the four-part dotted quad, unlike inet_aton()
+	 * which would read "10.1" or "0x7f.1" as addresses. */
+	return inet_pton(AF_INET, addr, &ep->sin.sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+void cfg_endpoint_set(struct cfg_endpoint *ep, int family, const void *addr, uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (family == AF_INET6) {
+		ep->sin6.sin6_family = AF_INET6;
+		ep->sin6.sin6_port = htons(port);
+		memcpy(&ep->sin6.sin6_addr, addr, 16);
+	} else {
+		ep->sin.sin_family = AF_INET;
+		ep->sin.sin_port = htons(port);
+		memcpy(&ep->sin.sin_addr, addr, 4);
+	}
+	netaddr_text(&ep->sa, ep->text, sizeof(ep->text));
+}
+
 int config_parse_endpoint(const char *s, struct cfg_endpoint *ep)
 {
-	char addr[INET_ADDRSTRLEN];
+	struct cfg_endpoint e;
 	const char *colon;
-	struct in_addr in;
 	uint64_t port;
 
 	if (!s)
 		return -EINVAL;
 	colon = strrchr(s, ':');
-	if (!colon || (size_t)(colon - s) >= sizeof(addr))
-		return -EINVAL;
-	memcpy(addr, s, (size_t)(colon - s));
-	addr[colon - s] = '\0';
-	/* inet_pton() takes only the four-part dotted quad, unlike inet_aton()
-	 * which would read "10.1" or "0x7f.1" as addresses. */
-	if (inet_pton(AF_INET, addr, &in) != 1)
+	memset(&e, 0, sizeof(e));
+	if (!colon || parse_endpoint_addr(s, (size_t)(colon - s), &e) < 0)
 		return -EINVAL;
 	if (cfgv_parse_uint(colon + 1, &port) < 0 || port < 1 || port > 65535)
 		return -EINVAL;
-	memset(ep, 0, sizeof(*ep));
-	ep->sin.sin_family = AF_INET;
-	ep->sin.sin_port = htons((uint16_t)port);
-	ep->sin.sin_addr = in;
-	snprintf(ep->text, sizeof(ep->text), "%s:%u", addr, (unsigned)port);
+	if (e.sa.sa_family == AF_INET6)
+		e.sin6.sin6_port = htons((uint16_t)port);
+	else
+		e.sin.sin_port = htons((uint16_t)port);
+	netaddr_text(&e.sa, e.text, sizeof(e.text));
+	*ep = e;
+	return 0;
+}
+
+/* RFC 1123 2.1: labels of 1..63 letters, digits and hyphens, not at
+ * either end; a name of digits and dots alone is a bad address instead. */
+static bool dns_name_ok(const char *s, size_t n)
+{
+	size_t label = 0;
+
+	if (n == 0 || n >= CFG_DNSNAME_MAX || strspn(s, "0123456789.") >= n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      (c == '-' && label > 0)) ||
+		    ++label > 63)
+			return false;
+	}
+	return label > 0 && s[n - 1] != '-';
+}
+
+int config_parse_host_port(const char *s, char *host, uint16_t *port)
+{
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	uint64_t p;
+
+	if (!colon || !dns_name_ok(s, (size_t)(colon - s)))
+		return -EINVAL;
+	if (cfgv_parse_uint(colon + 1, &p) < 0 || p < 1 || p > 65535)
+		return -EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	*port = (uint16_t)p;
 	return 0;
 }
 

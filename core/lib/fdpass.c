@@ -1,5 +1,6 @@
 /* fdpass.c - SCM_RIGHTS messages and the inherited listeners (fdpass.h). */
 #include "fdpass.h"
+#include "netaddr.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -105,13 +106,9 @@ static bool same_addr(int fd, const struct sockaddr *sa, socklen_t len)
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || ss.ss_family != sa->sa_family)
 		return false;
-	if (sa->sa_family == AF_INET) { /* sin_zero may differ */
-		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-		const struct sockaddr_in *b = (const struct sockaddr_in *)sa;
-
-		return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
-	}
-	return sl == len && memcmp(&ss, sa, len) == 0;
+	/* Address and port: sin_zero and the IPv6 flow label may differ. */
+	return sl <= sizeof(ss) && len == netaddr_len(sa) &&
+	       netaddr_same((struct sockaddr *)&ss, sa);
 }
 
 int fdpass_inherited_take(const struct sockaddr *sa, socklen_t len)

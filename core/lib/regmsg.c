@@ -80,6 +80,25 @@ bool regmsg_addr_ok(uint32_t addr)
 	return (a >> 24) != 0 && (a >> 24) != 127 && (a >> 29) != 7;
 }
 
+bool regmsg_addr6_ok(const uint8_t a[16])
+{
+	static const uint8_t zero[16], mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (memcmp(a, zero, 15) == 0 && a[15] <= 1) /* :: and ::1 */
+		return false;
+	return a[0] != 0xff && !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80) &&
+	       memcmp(a, mapped, sizeof(mapped)) != 0;
+}
+
+uint32_t regmsg_sender6(const uint8_t a[16])
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a[i]) * 16777619u;
+	return htonl(h);
+}
+
 /* Length-prefixed name into dst (REGMSG_NAME_MAX bytes). */
 static enum regmsg_err read_name(struct rd *r, char *dst, const char *what)
 {
@@ -107,7 +126,8 @@ static enum regmsg_err read_service(struct rd *r, uint32_t *addr, uint16_t *port
 
 	NEED(r, p, 4, "address");
 	memcpy(addr, p, 4); /* stays in network byte order */
-	if (!regmsg_addr_ok(*addr)) {
+	/* 0.0.0.0: an IPv6 service, if a flag says so later (service_v6). */
+	if (*addr != 0 && !regmsg_addr_ok(*addr)) {
 		inet_ntop(AF_INET, addr, text, sizeof(text));
 		return reject(r, REGMSG_E_ADDR, "address %s is not a unicast service address",
 			      text);
@@ -174,6 +194,29 @@ static enum regmsg_err announce_host(struct rd *r, struct regmsg_announce *a)
 	return REGMSG_OK;
 }
 
+/* The end of a service's address: 16 bytes of IPv6 (v6), else the IPv4
+ * field must have been a service address (read_service let 0 through). */
+static enum regmsg_err service_v6(struct rd *r, bool v6, uint32_t addr, uint8_t *addr6)
+{
+	const uint8_t *p;
+	char text[INET6_ADDRSTRLEN];
+
+	if (!v6)
+		return addr ? REGMSG_OK
+			    : reject(r, REGMSG_E_ADDR,
+				     "address 0.0.0.0 is not a unicast service address");
+	NEED(r, p, 16, "IPv6 address");
+	memcpy(addr6, p, 16);
+	if (addr != 0)
+		return reject(r, REGMSG_E_ADDR, "an IPv6 service with an IPv4 address too");
+	if (!regmsg_addr6_ok(addr6)) {
+		inet_ntop(AF_INET6, addr6, text, sizeof(text));
+		return reject(r, REGMSG_E_ADDR, "address %s is not a unicast service address",
+			      text);
+	}
+	return REGMSG_OK;
+}
+
 enum regmsg_err regmsg_decode_announce(const uint8_t *buf, size_t len, struct regmsg_announce *out,
 				       char *why, size_t whylen)
 {
@@ -183,6 +226,9 @@ enum regmsg_err regmsg_decode_announce(const uint8_t *buf, size_t len, struct re
 	if ((e = read_name(&r, out->name, "name")) ||
 	    (e = read_service(&r, &out->addr, &out->port)) || (e = announce_fields(&r, out)) ||
 	    (e = announce_host(&r, out)))
+		return e;
+	out->v6 = out->flags & REGMSG_F_V6;
+	if ((e = service_v6(&r, out->v6, out->addr, out->addr6)))
 		return e;
 	return read_end(&r);
 }
@@ -198,10 +244,13 @@ enum regmsg_err regmsg_decode_withdraw(const uint8_t *buf, size_t len, struct re
 	    (e = read_service(&r, &out->addr, &out->port)))
 		return e;
 	NEED(&r, p, 1, "why");
-	out->why = p[0];
+	out->v6 = p[0] & REGMSG_WD_F_V6;
+	out->why = p[0] & (uint8_t)~REGMSG_WD_F_V6;
 	if (out->why < REGMSG_WD_SHUTDOWN || out->why > REGMSG_WD_MAX)
 		return reject(&r, REGMSG_E_FIELD, "unknown withdraw reason %u",
 			      (unsigned)out->why);
+	if ((e = service_v6(&r, out->v6, out->addr, out->addr6)))
+		return e;
 	return read_end(&r);
 }
 
@@ -257,10 +306,12 @@ int regmsg_encode_announce(const struct regmsg_announce *a, uint8_t *out, size_t
 {
 	struct wire_w w = { .p = out, .cap = cap };
 	bool host = a->health_host[0] != '\0';
-	uint8_t flags = (uint8_t)((a->flags & ~REGMSG_F_HOST) | (host ? REGMSG_F_HOST : 0));
+	uint8_t flags = (uint8_t)((a->flags & ~(REGMSG_F_HOST | REGMSG_F_V6)) |
+				  (host ? REGMSG_F_HOST : 0) | (a->v6 ? REGMSG_F_V6 : 0));
 
-	if (!regmsg_name_ok(a->name) || !regmsg_addr_ok(a->addr) || a->port == 0 ||
-	    a->weight < REGMSG_WEIGHT_MIN || a->weight > REGMSG_WEIGHT_MAX ||
+	if (!regmsg_name_ok(a->name) ||
+	    (a->v6 ? a->addr || !regmsg_addr6_ok(a->addr6) : !regmsg_addr_ok(a->addr)) ||
+	    a->port == 0 || a->weight < REGMSG_WEIGHT_MIN || a->weight > REGMSG_WEIGHT_MAX ||
 	    a->interval_ms < REGMSG_INTERVAL_MIN_MS || a->interval_ms > REGMSG_INTERVAL_MAX_MS ||
 	    (a->flags & ~REGMSG_F_ALL) || (host && !regmsg_host_ok(a->health_host)))
 		return -EINVAL;
@@ -272,6 +323,8 @@ int regmsg_encode_announce(const struct regmsg_announce *a, uint8_t *out, size_t
 	wire_w_u8(&w, flags);
 	if (host) /* only then: without a host the bytes are those of an older agent */
 		put_name(&w, a->health_host);
+	if (a->v6)
+		wire_w_bytes(&w, a->addr6, 16);
 	return wire_w_end(&w);
 }
 
@@ -279,13 +332,16 @@ int regmsg_encode_withdraw(const struct regmsg_withdraw *wd, uint8_t *out, size_
 {
 	struct wire_w w = { .p = out, .cap = cap };
 
-	if (!regmsg_name_ok(wd->name) || !regmsg_addr_ok(wd->addr) || wd->port == 0 ||
-	    wd->why < REGMSG_WD_SHUTDOWN || wd->why > REGMSG_WD_MAX)
+	if (!regmsg_name_ok(wd->name) ||
+	    (wd->v6 ? wd->addr || !regmsg_addr6_ok(wd->addr6) : !regmsg_addr_ok(wd->addr)) ||
+	    wd->port == 0 || wd->why < REGMSG_WD_SHUTDOWN || wd->why > REGMSG_WD_MAX)
 		return -EINVAL;
 	put_name(&w, wd->name);
 	wire_w_bytes(&w, &wd->addr, 4);
 	wire_w_u16(&w, wd->port);
-	wire_w_u8(&w, wd->why);
+	wire_w_u8(&w, (uint8_t)(wd->why | (wd->v6 ? REGMSG_WD_F_V6 : 0)));
+	if (wd->v6)
+		wire_w_bytes(&w, wd->addr6, 16);
 	return wire_w_end(&w);
 }
 

@@ -16,6 +16,11 @@
  *  13+L  1  flags (REGMSG_F_*)
  *  14+L  1  with REGMSG_F_HOST only: health host length H (1..63),
  *  15+L  H  then the host ([A-Za-z0-9._-], optional ":port")
+ *  end  16  with REGMSG_F_V6 only: the service's IPv6 address (the IPv4
+ *           field is then 0.0.0.0)
+ *
+ * WITHDRAW of an IPv6 service: bit 7 of why (REGMSG_WD_F_V6) set, the IPv4
+ * field 0.0.0.0, and the 16-byte address after why.
  *
  * ACK (5 + L + M bytes)
  *   0    1  server name length L, then the name (as announced)
@@ -48,10 +53,14 @@
 #define REGMSG_INTERVAL_MAX_MS  600000 /* 10 minutes */
 #define REGMSG_EXPIRE_INTERVALS 3      /* missed announcements before expiry */
 #define REGMSG_DEFAULT_PORT     7789   /* UDP, balancer side */
+/* IPv6 agents announce to this link-local group (RFC 4291 2.7: scope 2;
+ * group ID 0x114 is IANA's "any private experiment" one) on their
+ * interface; the balancers join it.  IPv4 agents broadcast. */
+#define REGMSG_GROUP6           "ff02::114"
 
 /* Largest payloads, for buffers. */
-#define REGMSG_ANNOUNCE_MAX (14 + REGMSG_NAME_MAX - 1 + 1 + REGMSG_HOST_MAX - 1)
-#define REGMSG_WITHDRAW_MAX (8 + REGMSG_NAME_MAX - 1)
+#define REGMSG_ANNOUNCE_MAX (14 + REGMSG_NAME_MAX - 1 + 1 + REGMSG_HOST_MAX - 1 + 16)
+#define REGMSG_WITHDRAW_MAX (8 + REGMSG_NAME_MAX - 1 + 16)
 #define REGMSG_ACK_MAX      (5 + 2 * (REGMSG_NAME_MAX - 1))
 #define REGMSG_MAX          (REGMSG_ANNOUNCE_MAX > REGMSG_ACK_MAX ? REGMSG_ANNOUNCE_MAX : REGMSG_ACK_MAX)
 
@@ -62,11 +71,17 @@
 #define REGMSG_F_HOST                                           \
 	0x02 /* a health host follows the flags (health_host in \
 	      * agent.conf): the Host of the balancers' checks */
-#define REGMSG_F_ALL (REGMSG_F_HELLO | REGMSG_F_HOST)
+#define REGMSG_F_V6                                                \
+	0x04 /* an IPv6 service: its address ends the payload (set \
+	      * from v6 when encoding) */
+#define REGMSG_F_ALL   (REGMSG_F_HELLO | REGMSG_F_HOST | REGMSG_F_V6)
+#define REGMSG_WD_F_V6 0x80 /* WITHDRAW why: an IPv6 address follows it */
 
 struct regmsg_announce {
 	char name[REGMSG_NAME_MAX];
-	uint32_t addr;        /* network byte order, as in struct in_addr */
+	uint32_t addr;        /* network byte order, as in struct in_addr; 0 when v6 */
+	bool v6;              /* the service is addr6 */
+	uint8_t addr6[16];    /* network byte order */
 	uint16_t port;        /* host byte order */
 	uint16_t weight;      /* 1..256 */
 	uint32_t interval_ms; /* REGMSG_INTERVAL_MIN_MS..REGMSG_INTERVAL_MAX_MS */
@@ -82,9 +97,11 @@ enum regmsg_withdraw_why {
 
 struct regmsg_withdraw {
 	char name[REGMSG_NAME_MAX];
-	uint32_t addr; /* network byte order */
+	uint32_t addr; /* network byte order; 0 when v6 */
+	bool v6;
+	uint8_t addr6[16];
 	uint16_t port; /* host byte order */
-	uint8_t why;   /* enum regmsg_withdraw_why */
+	uint8_t why;   /* enum regmsg_withdraw_why (REGMSG_WD_F_V6 is v6's, on the wire) */
 };
 
 enum regmsg_ack_reason {
@@ -158,6 +175,13 @@ bool regmsg_host_ok(const char *host);
 /* addr (network byte order) can be a service: not 0.0.0.0/8, 127.0.0.0/8,
  * or 224.0.0.0/3 (multicast, reserved, limited broadcast). */
 bool regmsg_addr_ok(uint32_t addr);
+/* An IPv6 service address: global or unique-local unicast; not ::, ::1,
+ * multicast (ff00::/8), link-local (fe80::/10: no zone on the wire) or
+ * IPv4-mapped. */
+bool regmsg_addr6_ok(const uint8_t addr[16]);
+/* The envelope's 32-bit sender id of an IPv6 agent (msg.h): FNV-1a of its
+ * service address, network byte order; the replay window is per sender. */
+uint32_t regmsg_sender6(const uint8_t addr[16]);
 
 /* How long a receiver keeps an announced server without a new
  * announcement: REGMSG_EXPIRE_INTERVALS x its interval. */

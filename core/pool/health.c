@@ -367,9 +367,10 @@ static const struct cfg_server *tls_server(const struct config *cfg, const char 
  * address). */
 static void tls_name(const struct config *cfg, const struct cfg_server *cs, char *out, size_t cap)
 {
-	const char *hp = cs->tls_sni[0]       ? cs->tls_sni
-			 : cs->health_host[0] ? cs->health_host
-					      : cfg->backend.health_host;
+	const char *hp = cs->tls_sni[0]                ? cs->tls_sni
+			 : cs->health_host[0]          ? cs->health_host
+			 : cfg->backend.health_host[0] ? cfg->backend.health_host
+						       : cs->host; /* a server by name */
 	size_t n = strcspn(hp, ":");
 
 	if (n >= cap || strspn(hp, "0123456789.") >= n)
@@ -399,7 +400,7 @@ static CURLcode hc_apply_target(struct hcheck *hc)
 		tls_name(cfg, cs, name, sizeof(name));
 	snprintf(hc->url, sizeof(hc->url), "%s://%s%s%s%s", cs ? "https" : "http",
 		 name[0] ? name : hc->srv->addr.text,
-		 name[0] ? strchr(hc->srv->addr.text, ':') : "", path[0] == '/' ? "" : "/", path);
+		 name[0] ? strrchr(hc->srv->addr.text, ':') : "", path[0] == '/' ? "" : "/", path);
 	SETOPT(CURLOPT_URL, hc->url);
 	SETOPT(CURLOPT_PROTOCOLS_STR, cs ? "https" : "http");
 	SETOPT(CURLOPT_SSL_VERIFYPEER, !cs || cs->tls_verify ? 1L : 0L);
@@ -408,20 +409,24 @@ static CURLcode hc_apply_target(struct hcheck *hc)
 	curl_slist_free_all(hc->connect_to);
 	hc->connect_to = NULL;
 	if (name[0]) {
-		snprintf(to, sizeof(to), "%s:%s:%s", name, strchr(hc->srv->addr.text, ':') + 1,
+		snprintf(to, sizeof(to), "%s:%s:%s", name, strrchr(hc->srv->addr.text, ':') + 1,
 			 hc->srv->addr.text);
 		if (!(hc->connect_to = curl_slist_append(NULL, to)))
 			rc = CURLE_OUT_OF_MEMORY;
 	}
 	SETOPT(CURLOPT_CONNECT_TO, hc->connect_to);
+	/* The address is a literal (an IPv6 one in brackets): its family only. */
+	SETOPT(CURLOPT_IPRESOLVE, hc->srv->addr.sa.sa_family == AF_INET6
+					  ? (long)CURL_IPRESOLVE_V6
+					  : (long)CURL_IPRESOLVE_V4);
 #undef SETOPT
 	return rc;
 }
 
 /* Options that stay the same for every check of this server: those of
- * every check (curl_check_setup), and an IPv4 literal only so curl never
- * resolves a name (a tls = yes server: the name only names, see
- * hc_apply_target). */
+ * every check (curl_check_setup).  The URL holds the server's address
+ * literal, so curl never resolves a name (a tls = yes server: the name
+ * only names, see hc_apply_target). */
 static CURLcode hc_setup_easy(struct hcheck *hc, const struct config *cfg)
 {
 	const char *path = cfg->backend.health_check;
@@ -432,7 +437,6 @@ static CURLcode hc_setup_easy(struct hcheck *hc, const struct config *cfg)
 	hc->tcp = !path[0];
 	rc = curl_check_setup(e, "", hc->errbuf, "http", (long)check_timeout_ms(cfg));
 	SETOPT(CURLOPT_PRIVATE, (char *)hc);
-	SETOPT(CURLOPT_IPRESOLVE, (long)CURL_IPRESOLVE_V4);
 #undef SETOPT
 	if (rc == CURLE_OK)
 		rc = hc_apply_target(hc);

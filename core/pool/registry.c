@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "netaddr.h"
 #include "pool.h"
 #include "regmsg.h"
 
@@ -38,6 +41,7 @@ struct registry {
 	struct in_addr self;
 	struct registry_hooks hooks;
 	int fd;
+	int fd6; /* IPv6 agents: [::]:port, in REGMSG_GROUP6; -1 without IPv6 */
 	uint64_t tx_seq;
 	struct msg_replay replay;
 	struct loop_timer sweep;
@@ -52,8 +56,8 @@ static bool active(const struct registry *r)
 	return !r->hooks.is_active || r->hooks.is_active(r->hooks.arg);
 }
 
-static void send_ack(struct registry *r, const struct sockaddr_in *to, const char *name,
-		     uint8_t of, uint8_t reason)
+static void send_ack(struct registry *r, const struct sockaddr *to, const char *name, uint8_t of,
+		     uint8_t reason)
 {
 	struct regmsg_ack k = { .accepted = reason == REGMSG_ACK_OK, .of = of, .reason = reason };
 	uint8_t payload[REGMSG_MAX], buf[MSG_MAX_LEN];
@@ -66,16 +70,17 @@ static void send_ack(struct registry *r, const struct sockaddr_in *to, const cha
 		       : msg_encode(r->key, MSG_ACK, r->self.s_addr, msg_next_seq(&r->tx_seq),
 				    clock_wall_ms(), payload, (size_t)plen, buf, sizeof(buf));
 	if (len > 0)
-		sendto(r->fd, buf, (size_t)len, 0, (const struct sockaddr *)to, sizeof(*to));
+		sendto(to->sa_family == AF_INET6 ? r->fd6 : r->fd, buf, (size_t)len, 0, to,
+		       netaddr_len(to));
 }
 
-static void endpoint_of(struct cfg_endpoint *ep, uint32_t addr, uint16_t port)
+static void endpoint_of(struct cfg_endpoint *ep, bool v6, uint32_t addr, const uint8_t *addr6,
+			uint16_t port)
 {
-	memset(ep, 0, sizeof(*ep));
-	ep->sin.sin_family = AF_INET;
-	ep->sin.sin_addr.s_addr = addr;
-	ep->sin.sin_port = htons(port);
-	snprintf(ep->text, sizeof(ep->text), "%s:%u", inet_ntoa(ep->sin.sin_addr), port);
+	if (v6)
+		cfg_endpoint_set(ep, AF_INET6, addr6, port);
+	else
+		cfg_endpoint_set(ep, AF_INET, &addr, port);
 }
 
 /* Add or refresh; returns the ack reason. */
@@ -85,11 +90,10 @@ static uint8_t announce(struct registry *r, const struct regmsg_announce *a)
 	struct cfg_endpoint ep;
 	int err = 0;
 
-	endpoint_of(&ep, a->addr, a->port);
+	endpoint_of(&ep, a->v6, a->addr, a->addr6, a->port);
 	if (srv && srv->source == SRV_STATIC)
 		return REGMSG_ACK_NAME_TAKEN;
-	if (srv && (srv->addr.sin.sin_addr.s_addr != a->addr ||
-		    srv->addr.sin.sin_port != ep.sin.sin_port)) {
+	if (srv && !netaddr_same(&srv->addr.sa, &ep.sa)) {
 		log_info("registry: %s moved from %s to %s", a->name, srv->addr.text, ep.text);
 		pool_server_remove(r->pool, srv);
 		srv = NULL;
@@ -131,23 +135,30 @@ static void leave(struct registry *r, struct server *srv, const char *why)
 static uint8_t withdraw(struct registry *r, const struct regmsg_withdraw *w)
 {
 	struct server *srv = pool_server_find(r->pool, w->name);
+	struct cfg_endpoint ep;
 
-	if (!srv || srv->source != SRV_REGISTERED || srv->addr.sin.sin_addr.s_addr != w->addr)
+	/* The address decides, not the port (as before IPv6). */
+	endpoint_of(&ep, w->v6, w->addr, w->addr6,
+		    srv ? (uint16_t)netaddr_port(&srv->addr.sa) : 0);
+	if (!srv || srv->source != SRV_REGISTERED || !netaddr_same(&srv->addr.sa, &ep.sa))
 		return REGMSG_ACK_OK; /* already gone: nothing to do, and say so */
 	leave(r, srv,
 	      w->why == REGMSG_WD_UNHEALTHY ? "withdrawn (service unhealthy)" : "withdrawn");
 	return REGMSG_ACK_OK;
 }
 
-static void bad_payload(struct registry *r, const char *what, const char *why, struct in_addr from)
+static void bad_payload(struct registry *r, const char *what, const char *why,
+			const struct sockaddr *from)
 {
+	char ip[INET6_ADDRSTRLEN];
+
 	r->count[REG_BAD_PAYLOAD]++;
 	if (log_limit_ok(&r->bad_limit, loop_now_ms(r->loop), LOG_LIMIT_LONG_MS, NULL))
-		log_warnx("registry: bad %s from %s: %s", what, inet_ntoa(from), why);
+		log_warnx("registry: bad %s from %s: %s", what, netaddr_ip(from, ip, sizeof(ip)),
+			  why);
 }
 
-static void rx_registration(struct registry *r, const struct msg *m,
-			    const struct sockaddr_in *from)
+static void rx_registration(struct registry *r, const struct msg *m, const struct sockaddr *from)
 {
 	char why[128];
 	uint8_t reason;
@@ -156,7 +167,7 @@ static void rx_registration(struct registry *r, const struct msg *m,
 		struct regmsg_announce a;
 
 		if (regmsg_decode_announce(m->payload, m->len, &a, why, sizeof(why)) != REGMSG_OK)
-			return bad_payload(r, "announcement", why, from->sin_addr);
+			return bad_payload(r, "announcement", why, from);
 		r->count[REG_ANNOUNCES]++;
 		if (!active(r)) {
 			r->count[REG_NOT_ACTIVE]++;
@@ -170,7 +181,7 @@ static void rx_registration(struct registry *r, const struct msg *m,
 		struct regmsg_withdraw w;
 
 		if (regmsg_decode_withdraw(m->payload, m->len, &w, why, sizeof(why)) != REGMSG_OK)
-			return bad_payload(r, "withdraw", why, from->sin_addr);
+			return bad_payload(r, "withdraw", why, from);
 		r->count[REG_WITHDRAWS]++;
 		if (!active(r)) {
 			r->count[REG_NOT_ACTIVE]++;
@@ -178,7 +189,7 @@ static void rx_registration(struct registry *r, const struct msg *m,
 		}
 		send_ack(r, from, w.name, MSG_WITHDRAW, withdraw(r, &w));
 	} else {
-		bad_payload(r, "message", "not a registration message", from->sin_addr);
+		bad_payload(r, "message", "not a registration message", from);
 	}
 }
 
@@ -188,7 +199,10 @@ static void reg_io(struct loop *loop, int fd, unsigned events, void *arg)
 	uint8_t buf[MSG_MAX_LEN + 1];
 
 	for (int i = 0; i < LOOP_IO_BATCH; i++) {
-		struct sockaddr_in from = { 0 }; /* recvfrom fills it; zeroed for the analyzer */
+		struct sockaddr_storage from = {
+			0
+		}; /* recvfrom fills it; zeroed for the analyzer */
+		char ip[INET6_ADDRSTRLEN];
 		socklen_t flen = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
 		enum msg_drop why;
@@ -204,10 +218,11 @@ static void reg_io(struct loop *loop, int fd, unsigned events, void *arg)
 			if (log_limit_ok(&r->limit[why], loop_now_ms(r->loop), LOG_LIMIT_LONG_MS,
 					 NULL))
 				log_warnx("registry: dropped a message from %s: %s",
-					  inet_ntoa(from.sin_addr), msg_drop_name(why));
+					  netaddr_ip((struct sockaddr *)&from, ip, sizeof(ip)),
+					  msg_drop_name(why));
 			continue;
 		}
-		rx_registration(r, &m, &from);
+		rx_registration(r, &m, (struct sockaddr *)&from);
 	}
 }
 
@@ -243,6 +258,62 @@ static void seq_start(struct registry *r)
 	msg_seq_init(&r->tx_seq, path); /* logs a failure; the run goes on */
 }
 
+/* Join REGMSG_GROUP6 on ifindex; how many joined (0 or 1). */
+static int join6(int fd, unsigned ifindex)
+{
+	struct ipv6_mreq mreq = { .ipv6mr_interface = ifindex };
+
+	inet_pton(AF_INET6, REGMSG_GROUP6, &mreq.ipv6mr_multiaddr);
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) == 0;
+}
+
+/* The group is link-local: joined on [ha] interface, or without one on
+ * every interface up with IPv6 and multicast now (not those that come up
+ * later: set [ha] interface, or restart). */
+static int join6_all(const struct config *cfg, int fd)
+{
+	struct ifaddrs *ifs, *i;
+	int n = 0;
+
+	if (cfg->ha.enabled && cfg->ha.interface[0])
+		return join6(fd, if_nametoindex(cfg->ha.interface));
+	if (getifaddrs(&ifs) < 0)
+		return 0;
+	/* One entry per address: a second join on an interface fails
+	 * (EADDRINUSE), so each interface counts once. */
+	for (i = ifs; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6 &&
+		    !(i->ifa_flags & IFF_LOOPBACK) && (i->ifa_flags & IFF_MULTICAST) &&
+		    (i->ifa_flags & IFF_UP))
+			n += join6(fd, if_nametoindex(i->ifa_name));
+	freeifaddrs(ifs);
+	return n;
+}
+
+/* IPv6 agents (docs/agent.md): [::]:port, IPv6 only, in the group.  A
+ * node without IPv6 goes on with IPv4 alone. */
+static void open6(struct registry *r)
+{
+	struct sockaddr_in6 any = { .sin6_family = AF_INET6,
+				    .sin6_port = htons(r->cfg->registration.port) };
+	int one = 1, n;
+
+	r->fd6 = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (r->fd6 < 0 || setsockopt(r->fd6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+	    setsockopt(r->fd6, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(r->fd6, (struct sockaddr *)&any, sizeof(any)) < 0 ||
+	    loop_add_fd(r->loop, r->fd6, LOOP_READ, reg_io, r) < 0) {
+		log_warn("registry: no IPv6 listener (IPv4 agents only)");
+		if (r->fd6 >= 0)
+			close(r->fd6);
+		r->fd6 = -1;
+		return;
+	}
+	n = join6_all(r->cfg, r->fd6);
+	log_info("registry: IPv6 agents on [::]:%u, group %s joined on %d interface(s)",
+		 r->cfg->registration.port, REGMSG_GROUP6, n);
+}
+
 int registry_open(struct registry **out, struct loop *loop, const struct config *cfg,
 		  struct pool *pool, const struct msg_key *key, struct in_addr self,
 		  const struct registry_hooks *hooks)
@@ -254,7 +325,9 @@ int registry_open(struct registry **out, struct loop *loop, const struct config 
 
 	if (!r)
 		return -ENOMEM;
-	*r = (struct registry){ .loop = loop, .cfg = cfg, .pool = pool, .key = key, .self = self };
+	*r = (struct registry){
+		.loop = loop, .cfg = cfg, .pool = pool, .key = key, .self = self, .fd6 = -1
+	};
 	if (hooks)
 		r->hooks = *hooks;
 	/* An agent's first message is taken as it comes; docs/protocol.md
@@ -274,6 +347,7 @@ int registry_open(struct registry **out, struct loop *loop, const struct config 
 		free(r);
 		return err;
 	}
+	open6(r);
 	loop_timer_init(&r->sweep, sweep, r);
 	loop_timer_arm(loop, &r->sweep, REG_SWEEP_MS);
 	log_info("registry: listening for agents on UDP port %u", cfg->registration.port);
@@ -290,6 +364,10 @@ void registry_close(struct registry *r)
 	loop_timer_cancel(r->loop, &r->sweep);
 	loop_del_fd(r->loop, r->fd);
 	close(r->fd);
+	if (r->fd6 >= 0) {
+		loop_del_fd(r->loop, r->fd6);
+		close(r->fd6);
+	}
 	free(r);
 }
 

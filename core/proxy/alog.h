@@ -43,7 +43,7 @@ enum alog_dest {
  * phase was not reached. */
 struct alog_rec {
 	uint64_t start_ms; /* wall clock (unix ms) when its first byte arrived */
-	char client[INET_ADDRSTRLEN + 8];
+	char client[INET6_ADDRSTRLEN + 8];
 	char id[68];               /* request id (X-Request-Id) */
 	char server[CFG_NAME_MAX]; /* last server chosen, "" = none */
 	char method[16];           /* "" in mode tcp */

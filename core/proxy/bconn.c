@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "netaddr.h"
 #include "tls_backend.h"
 
 #define BCONN_IDLE_TIMEOUT_MS 2000
@@ -105,13 +106,12 @@ static int bconn_connect(struct txn *t, const struct bconn_cb *cb)
 	struct server *srv = t->srv;
 	struct bconn *bc;
 	int one = 1, err;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(srv->addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (const struct sockaddr *)&srv->addr.sin, sizeof(srv->addr.sin)) < 0 &&
-	    errno != EINPROGRESS) {
+	if (connect(fd, &srv->addr.sa, netaddr_len(&srv->addr.sa)) < 0 && errno != EINPROGRESS) {
 		err = -errno;
 		close(fd);
 		return err;

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "netaddr.h"
 #include "tls_conn.h"
 #include "txn.h"
 
@@ -85,7 +86,7 @@ void client_arm_timeout(struct client *cl, uint32_t ms)
 		loop_timer_cancel(cl->px->loop, &cl->timer);
 }
 
-struct client *client_new(struct proxy *px, int fd, const struct sockaddr_in *peer,
+struct client *client_new(struct proxy *px, int fd, const struct sockaddr_storage *peer,
 			  const struct txn_ops *ops, struct tls_ctx *tls)
 {
 	struct client *cl = calloc(1, sizeof(*cl));
@@ -102,8 +103,8 @@ struct client *client_new(struct proxy *px, int fd, const struct sockaddr_in *pe
 	cl->px = px;
 	cl->ops = ops;
 	cl->peer = *peer;
-	inet_ntop(AF_INET, &peer->sin_addr, cl->ip, sizeof(cl->ip));
-	snprintf(cl->addr_text, sizeof(cl->addr_text), "%s:%u", cl->ip, ntohs(peer->sin_port));
+	netaddr_ip((const struct sockaddr *)peer, cl->ip, sizeof(cl->ip));
+	netaddr_text((const struct sockaddr *)peer, cl->addr_text, sizeof(cl->addr_text));
 	loop_timer_init(&cl->timer, client_timeout, cl);
 	loop_timer_init(&cl->kick, client_kick, cl);
 	if (loop_add_fd(px->loop, fd, LOOP_READ, client_io, cl) < 0) {

@@ -18,7 +18,7 @@
  * (within tls_handshake_timeout); without, the caller calls ops->start.
  * Pauses accepting when this thread reaches its share of maxconn.
  * Returns NULL when out of memory (fd is left to the caller). */
-struct client *client_new(struct proxy *px, int fd, const struct sockaddr_in *peer,
+struct client *client_new(struct proxy *px, int fd, const struct sockaddr_storage *peer,
 			  const struct txn_ops *ops, struct tls_ctx *tls);
 /* TLS: try the handshake at once, without waiting for the loop: the
  * ClientHello has usually arrived with the connection (one epoll round

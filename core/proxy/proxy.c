@@ -17,6 +17,7 @@
 #include "client.h"
 #include "fdpass.h"
 #include "log.h"
+#include "netaddr.h"
 #include "proxy_types.h"
 #include "tunnel.h"
 #include "txn.h"
@@ -24,17 +25,24 @@
 
 #define ACCEPT_BATCH 64
 
-/* The length of ep's address (IPv4 today; the family decides). */
-static socklen_t endpoint_len(const struct cfg_endpoint *ep)
+/* IPv6 listeners take IPv6 only, so that 0.0.0.0:80 and [::]:80 can both
+ * be listed (a dual-stack socket would hold the IPv4 port too and the
+ * second bind would fail).  IP_FREEBIND also applies to an AF_INET6
+ * socket (the kernel shares the flag between the families). */
+static int listener_family_opts(int fd, const struct cfg_endpoint *ep)
 {
-	return ep->sin.sin_family == AF_INET ? sizeof(struct sockaddr_in) : 0;
+	int one = 1;
+
+	if (ep->sa.sa_family != AF_INET6)
+		return 0;
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 }
 
 static int listener_open(const struct cfg_endpoint *ep, bool reuseport)
 {
 	int one = 1;
 	/* Hitless upgrade: the previous process's socket, its backlog with it. */
-	int fd = fdpass_inherited_take((const struct sockaddr *)&ep->sin, endpoint_len(ep));
+	int fd = fdpass_inherited_take(&ep->sa, netaddr_len(&ep->sa));
 
 	if (fd >= 0) {
 		/* From a process with one thread: join it to this one's group
@@ -43,7 +51,7 @@ static int listener_open(const struct cfg_endpoint *ep, bool reuseport)
 			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 		return fd;
 	}
-	fd = socket(ep->sin.sin_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(ep->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
@@ -52,10 +60,10 @@ static int listener_open(const struct cfg_endpoint *ep, bool reuseport)
 	 * SO_REUSEPORT: one socket per proxy thread for each address, the
 	 * kernel spreads new connections over them. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    listener_family_opts(fd, ep) < 0 ||
 	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
-	    bind(fd, (const struct sockaddr *)&ep->sin, endpoint_len(ep)) < 0 ||
-	    listen(fd, 4096) < 0) {
+	    bind(fd, &ep->sa, netaddr_len(&ep->sa)) < 0 || listen(fd, 4096) < 0) {
 		int err = -errno;
 
 		close(fd);
@@ -115,14 +123,13 @@ static int accept_one(void *arg, int fd, const struct sockaddr_storage *ss)
 {
 	struct listener *l = arg;
 	struct proxy *px = l->px;
-	const struct sockaddr_in *peer = (const struct sockaddr_in *)ss;
 	const struct txn_ops *ops =
 		px->cfg->frontend.mode == MODE_TCP ? &tunnel_ops : &txn_http_ops;
 	int one = 1;
 	struct client *cl;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	cl = client_new(px, fd, peer, ops, l->tls ? px->tls : NULL);
+	cl = client_new(px, fd, ss, ops, l->tls ? px->tls : NULL);
 	if (!cl) {
 		close(fd);
 		return -ENOMEM;

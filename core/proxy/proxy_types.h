@@ -26,6 +26,7 @@
 #include "list.h"
 #include "log.h"
 #include "loop.h"
+#include "netaddr.h"
 #include "pool.h"
 #include "proxy_stats.h"
 
@@ -135,9 +136,10 @@ struct client {
 	struct proxy *px;
 	const struct txn_ops *ops; /* its protocol: HTTP, or a tunnel (mode tcp,
 				    * and after an accepted Upgrade) */
-	struct sockaddr_in peer;
-	char ip[INET_ADDRSTRLEN];
-	char addr_text[INET_ADDRSTRLEN + 8];
+	/* IPv4 or IPv6; ip for X-Forwarded-For, addr_text "[v6]:port" */
+	struct sockaddr_storage peer;
+	char ip[INET6_ADDRSTRLEN];
+	char addr_text[NETADDR_TEXT_MAX];
 	struct buf *in; /* bytes from the client */
 	struct txn *txn;
 	struct buf *out;         /* our own error response being written */

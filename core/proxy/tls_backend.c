@@ -21,6 +21,7 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "netaddr.h"
 
 struct tls_server {
 	char name[CFG_NAME_MAX];
@@ -127,6 +128,9 @@ static int server_new(const struct config *cfg, const struct cfg_server *cs,
 	const char *hp = cs->tls_sni[0]       ? cs->tls_sni
 			 : cs->health_host[0] ? cs->health_host
 					      : cfg->backend.health_host;
+
+	if (!hp[0])
+		hp = cs->host; /* a server by name: the name */
 	int rc;
 
 	if (!ts || !(ts->ctx = SSL_CTX_new(TLS_client_method()))) {
@@ -140,7 +144,7 @@ static int server_new(const struct config *cfg, const struct cfg_server *cs,
 	}
 	snprintf(ts->name, sizeof(ts->name), "%s", cs->name);
 	host_of(hp, ts->host, sizeof(ts->host));
-	snprintf(ts->ip, sizeof(ts->ip), "%.*s", (int)strcspn(cs->addr.text, ":"), cs->addr.text);
+	netaddr_ip(&cs->addr.sa, ts->ip, sizeof(ts->ip));
 	ts->refs = 1;
 	*out = ts;
 	return 0;

@@ -7,7 +7,8 @@
 #
 # Environment: ROUNDS (default 3), DURATION (per run, default 10s), CONNS
 # (throughput runs, default "64 512"), LAT_CONNS (latency runs, default 1),
-# THREADS (wrk threads, default 1), BACKEND (nginx: a static nginx per
+# THREADS (wrk threads, default 1), HA=1 (also andromeda with [ha], as
+# MASTER, on port 83: target andromeda_ha), BACKEND (nginx: a static nginx per
 # backend host, the fastest backend we have, so the balancer is what is
 # measured; fakesrv: the test backend), RESULTS (also write the markdown
 # table to this file), NO_INSTALL=1 (do not apt-get wrk/haproxy/nginx).
@@ -26,7 +27,31 @@ declare -A URL=(
 	[andromeda]="http://$LAB_LB_IP:80/"
 	[haproxy]="http://$LAB_LB_IP:81/"
 	[nginx]="http://$LAB_LB_IP:82/"
+	[andromeda_ha]="http://$LAB_LB_IP:83/"
 )
+# HA=1: also andromeda_ha, the same andromeda with [ha] (alone, so MASTER):
+# what being MASTER costs the data path, e.g. the routing table listed and
+# replicated every 100 ms (docs/journal.md "In flight at a takeover").
+[[ "${HA:-0}" == 1 ]] && TARGETS+=(andromeda_ha)
+
+# start_andromeda_ha: the second andromeda on port 83, [ha] on the lb's eth0.
+start_andromeda_ha() {
+	local conf=$LAB_DIR/andromeda_ha.conf
+	"$ANDROMEDA" --gen-key "$LAB_DIR/cluster.key" >/dev/null || return 1
+	mkdir -p "$LAB_DIR/state_ha"
+	{
+		printf '[node]\nname = lb1ha\nstate_dir = %s/state_ha\ncontrol_socket = %s/ha.sock\n' \
+			"$LAB_DIR" "$LAB_DIR"
+		bench_andromeda_conf 83
+		printf '[ha]\ninterface = eth0\nvrid = 77\npriority = 150\nvip = 198.18.0.9/24\n'
+		printf 'key_file = %s/cluster.key\n' "$LAB_DIR"
+	} >"$conf"
+	"$ANDROMEDA" -t -c "$conf" >/dev/null || return 1
+	lab_spawn lb andromeda_ha "$ANDROMEDA" -c "$conf" || return 1
+	lab_wait_tcp client "$LAB_LB_IP" 83 5 || return 1
+	ha_master() { [[ "$("$ANDROMEDACTL" -s "$LAB_DIR/ha.sock" status --json | jq -r .role)" == MASTER ]]; }
+	lab_wait_for 5 ha_master
+}
 
 # run_wrk TARGET CONNS ROUND: one wrk run, one line in results.
 run_wrk() {
@@ -95,6 +120,7 @@ lab_spawn lb haproxy haproxy -db -f "$LAB_DIR/haproxy.cfg" || die "haproxy"
 lab_exec lb nginx -t -c "$LAB_DIR/nginx.conf" >"$LAB_DIR/nginx-t.log" 2>&1 || die "nginx config: $(cat "$LAB_DIR/nginx-t.log")"
 lab_spawn lb nginx nginx -c "$LAB_DIR/nginx.conf" || die "nginx"
 lab_wait_for 10 lab_server_state_is be3 up || die "andromeda: servers not up"
+[[ "${HA:-0}" == 1 ]] && { start_andromeda_ha || die "andromeda_ha did not become MASTER"; }
 
 # Every target answers with a backend name; the proxies spread over all 3.
 for t in "${TARGETS[@]}"; do

@@ -5,9 +5,8 @@
  * tests/fuzz/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib -Icore/agent \
  *       tests/fuzz/fuzz_agent_config.c core/agent/config_agent.c core/lib/config_file.c \
- *       core/lib/config_value.c core/lib/regmsg.c core/lib/msg.c core/lib/log.c \
- *       -linih -lcrypto -o fuzz_agent_config
- * Run (the corpus directory doubles as the seed set):
+ *       core/lib/config_value.c core/lib/netaddr.c core/lib/regmsg.c core/lib/msg.c core/lib/log.c
+ * \ -linih -lcrypto -o fuzz_agent_config Run (the corpus directory doubles as the seed set):
  *   ./fuzz_agent_config -max_total_time=60 tests/fuzz/corpus/agent_config
  *
  * Input: a whole /etc/andromeda/agent.conf, written to a memfd and loaded
@@ -84,8 +83,12 @@ static bool terminated(const char *s, size_t size) { return memchr(s, '\0', size
 static void check_loaded(const struct agent_config *c)
 {
 	CHECK(cfgv_valid_name(c->name));
-	CHECK(c->service.sin.sin_family == AF_INET && c->service.sin.sin_port != 0);
-	CHECK(regmsg_addr_ok(c->service.sin.sin_addr.s_addr));
+	if (c->service.sa.sa_family == AF_INET6)
+		CHECK(c->service.sin6.sin6_port != 0 &&
+		      regmsg_addr6_ok(c->service.sin6.sin6_addr.s6_addr));
+	else
+		CHECK(c->service.sin.sin_family == AF_INET && c->service.sin.sin_port != 0 &&
+		      regmsg_addr_ok(c->service.sin.sin_addr.s_addr));
 	CHECK(c->weight >= REGMSG_WEIGHT_MIN && c->weight <= REGMSG_WEIGHT_MAX);
 	CHECK(c->announce_interval_ms >= REGMSG_INTERVAL_MIN_MS);
 	CHECK(c->announce_interval_ms <= REGMSG_INTERVAL_MAX_MS);

@@ -5,7 +5,8 @@
  * tests/fuzz/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib \
  *       tests/fuzz/fuzz_config.c core/daemon/config.c core/lib/config_file.c \
- *       core/lib/config_value.c core/lib/regmsg.c core/lib/log.c -linih -o fuzz_config
+ *       core/lib/config_value.c core/lib/netaddr.c core/lib/regmsg.c core/lib/log.c -linih \
+ *       -o fuzz_config
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_config -max_total_time=60 tests/fuzz/corpus/config
  *
@@ -34,6 +35,7 @@
 #include "config_load.h"
 #include "config_value.h"
 #include "log.h"
+#include "netaddr.h"
 
 #ifndef CHECK
 #define CHECK(c)                 \
@@ -89,7 +91,8 @@ static void check_error(const char *err, size_t errlen, size_t lines)
 
 static void check_endpoint(const struct cfg_endpoint *e)
 {
-	CHECK(e->sin.sin_family == AF_INET && e->sin.sin_port != 0);
+	CHECK((e->sa.sa_family == AF_INET || e->sa.sa_family == AF_INET6) &&
+	      netaddr_port(&e->sa) != 0);
 	CHECK(memchr(e->text, '\0', sizeof(e->text)) != NULL);
 }
 
@@ -102,10 +105,15 @@ static void check_loaded(const struct config *c)
 	for (size_t i = 0; i < c->nservers; i++) {
 		CHECK(cfgv_valid_name(c->servers[i].name));
 		CHECK(c->servers[i].weight >= 1 && c->servers[i].weight <= 256);
-		CHECK(c->servers[i].addr.sin.sin_addr.s_addr != htonl(INADDR_ANY));
-		check_endpoint(&c->servers[i].addr);
 		for (size_t j = 0; j < i; j++)
 			CHECK(strcmp(c->servers[i].name, c->servers[j].name) != 0);
+		if (c->servers[i].host[0]) { /* by name: resolved at run time */
+			CHECK(c->servers[i].addr.sa.sa_family == AF_UNSPEC && c->servers[i].port);
+			CHECK(memchr(c->servers[i].host, '\0', sizeof(c->servers[i].host)));
+			continue;
+		}
+		CHECK(!netaddr_is_any(&c->servers[i].addr.sa));
+		check_endpoint(&c->servers[i].addr);
 	}
 	CHECK(c->backend.health_timeout_ms <= c->backend.health_interval_ms);
 	CHECK(c->backend.health_check[0] == '\0' || c->backend.health_check[0] == '/');
@@ -181,8 +189,7 @@ static void check_values(const char *s, bool first)
 	if (config_parse_endpoint(s, &ep) == 0) {
 		check_endpoint(&ep);
 		CHECK(config_parse_endpoint(ep.text, &ep2) == 0);
-		CHECK(memcmp(&ep.sin, &ep2.sin, sizeof(ep.sin)) == 0 &&
-		      strcmp(ep.text, ep2.text) == 0);
+		CHECK(netaddr_same(&ep.sa, &ep2.sa) && strcmp(ep.text, ep2.text) == 0);
 	}
 	if (cfgv_parse_vip(s, &vip) == 0) {
 		struct cfg_vip again;

@@ -5,7 +5,8 @@
  * Build by hand, from the repository root (tests/test.sh does the same
  * with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib -Icore/pool -Iha \
- *       tests/fuzz/fuzz_journal.c ha/journal.c ha/journal_codec.c core/lib/log.c -o fuzz_journal
+ *       tests/fuzz/fuzz_journal.c ha/journal.c ha/journal_codec.c \
+ *       core/lib/netaddr.c core/lib/log.c -o fuzz_journal
  * Run (the corpus directory doubles as the seed set):
  *   ./fuzz_journal -max_total_time=60 tests/fuzz/corpus/journal
  *

@@ -12,11 +12,13 @@
  * the payload.  Whatever the bytes: the result is a known cause, the
  * reason text is a terminated string, and an accepted payload
  *   - holds only valid fields (names, address, port, ranges, flags, the
- *     health host present exactly with REGMSG_F_HOST),
+ *     health host present exactly with REGMSG_F_HOST, an IPv6 address
+ *     exactly with REGMSG_F_V6 / REGMSG_WD_F_V6 and then no IPv4 one),
  *   - re-encodes to exactly the same bytes (one encoding per message),
  *   - is refused as "short" when cut at any length and as "trailing"
  *     with one more byte.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,10 +66,17 @@ static int encode(unsigned kind, const union any *u, uint8_t *out, size_t cap)
 	}
 }
 
+static void check_service(bool v6, uint32_t addr, const uint8_t *addr6)
+{
+	CHECK(v6 ? addr == 0 && regmsg_addr6_ok(addr6) : regmsg_addr_ok(addr));
+}
+
 static void check_fields(unsigned kind, const union any *u)
 {
 	if (kind == 0) {
-		CHECK(regmsg_name_ok(u->a.name) && regmsg_addr_ok(u->a.addr) && u->a.port);
+		CHECK(regmsg_name_ok(u->a.name) && u->a.port);
+		check_service(u->a.v6, u->a.addr, u->a.addr6);
+		CHECK(!!(u->a.flags & REGMSG_F_V6) == u->a.v6);
 		CHECK(u->a.weight >= REGMSG_WEIGHT_MIN && u->a.weight <= REGMSG_WEIGHT_MAX);
 		CHECK(u->a.interval_ms >= REGMSG_INTERVAL_MIN_MS);
 		CHECK(u->a.interval_ms <= REGMSG_INTERVAL_MAX_MS);
@@ -76,7 +85,8 @@ static void check_fields(unsigned kind, const union any *u)
 		CHECK(!!(u->a.flags & REGMSG_F_HOST) == !!u->a.health_host[0]);
 		CHECK(!u->a.health_host[0] || regmsg_host_ok(u->a.health_host));
 	} else if (kind == 1) {
-		CHECK(regmsg_name_ok(u->w.name) && regmsg_addr_ok(u->w.addr) && u->w.port);
+		CHECK(regmsg_name_ok(u->w.name) && u->w.port);
+		check_service(u->w.v6, u->w.addr, u->w.addr6);
 		CHECK(strcmp(regmsg_withdraw_why_name(u->w.why), "?") != 0);
 	} else {
 		CHECK(regmsg_name_ok(u->k.name) && regmsg_name_ok(u->k.node));

@@ -7,7 +7,8 @@
 #      (log: "http status 404");
 #   2. [backend] health_host, applied by a reload (SIGHUP): both UP;
 #   3. andromeda-agent announces health_host: the registered server comes
-#      UP; an agent without it registers a server that stays DOWN.
+#      UP; an agent without it registers a server that stays DOWN;
+#   4. a new [registration] key_file: the reload starts a new process.
 set -uo pipefail
 source "$(dirname "$0")/../lib/lab.sh"
 source "$SRC_DIR/tests/lib/lab-apache.sh"
@@ -120,13 +121,22 @@ check "the balancer logged the announced Host" \
 	grep -q "server reg-host (.*) health checks with Host: $RIGHT" "$LAB_DIR/andromeda.log"
 check "the agent logged its health_host" grep -q "with Host: $RIGHT, announced" "$LAB_DIR/reg-host.log"
 
-# --- 4. a new [registration] key_file needs a restart: said at reload --------
+# --- 4. a new [registration] key_file: the reload starts a new process -------
 require "a second key" "$ANDROMEDA" --gen-key "$LAB_DIR/cluster2.key"
+daemon_pid() { lab_ctl upgrade status --json 2>/dev/null | jq -r .pid; }
+old=$(daemon_pid)
 REG_KEY=$LAB_DIR/cluster2.key write_conf
 lab_kill andromeda HUP
-check "the reload names [registration] key_file as needing a restart" lab_wait_for 5 \
-	grep -q "reload: \[registration\] key_file changed; it takes effect at the next restart" "$LAB_DIR/andromeda.log"
+check "the reload names [registration] key_file, applied by a new process" lab_wait_for 5 \
+	grep -q "reload: \[registration\] key_file changed: a new process applies it" "$LAB_DIR/andromeda.log"
+new_answers() { local p; p=$(daemon_pid) && [[ -n "$p" && "$p" != null && "$p" != "$old" ]]; }
+check "a new process ($old replaced) answers" lab_wait_for 10 new_answers
+new=$(daemon_pid)
 lab_stop reg-host 15
 lab_stop reg-plain 15
-lab_stop_andromeda
+# The new process is no child of this shell: no exit status to wait for.
+kill -TERM "$new"
+gone() { ! kill -0 "$new" 2>/dev/null; }
+check "andromeda ($new) exits on SIGTERM" lab_wait_for 15 gone
+check "no sanitizer report in the andromeda log" lab_no_sanitizer_report "$LAB_DIR/andromeda.log"
 lab_finish

@@ -32,12 +32,21 @@ check "web3 gets traffic" lab_wait_for 3 served_by be3
 check "add web4" ha_ctl 1 add web4 "$(lab_be_ip 4):80"
 check "web4 up" lab_wait_for 5 srv_is 1 web4 state up
 
+# --- an IPv6 server (issue 16): replicated with its address --------------------
+# Nothing listens there (no IPv6 route in the lab: its checks fail at home).
+check "add web6 [2001:db8:18::26]:80" ha_ctl 1 add web6 "[2001:db8:18::26]:80"
+check "lb2 lists web6 within 2 s" lab_wait_for 2 ha_lists 2 web6
+check_eq "lb2 has web6's IPv6 address" "[2001:db8:18::26]:80" "$(srv 2 web6 address)"
+check "remove web6" ha_ctl 1 remove web6
+check "web6 removed on lb1" lab_wait_for 3 gone 1 web6
+check "and on lb2" lab_wait_for 3 gone 2 web6
+
 # --- clear errors --------------------------------------------------------------
 check_eq "duplicate name" "andromedactl: server web3 already exists (198.18.0.23:80)" \
 	"$(err 1 add web3 198.18.0.24:80)"
 check_eq "duplicate address" "andromedactl: address 198.18.0.21:80 is already server be1" \
 	"$(err 1 add web9 198.18.0.21:80)"
-check_eq "bad address" "andromedactl: invalid address (want a.b.c.d:port): web9" \
+check_eq "bad address" "andromedactl: invalid address (want a.b.c.d:port or [v6]:port): web9" \
 	"$(err 1 add web9 198.18.0.29)"
 check_eq "unknown server" "andromedactl: unknown server: nosuch" "$(err 1 weight nosuch 2)"
 check_eq "bad weight" "andromedactl: invalid weight (1..256): be1" "$(err 1 weight be1 0)"

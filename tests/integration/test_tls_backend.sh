@@ -80,7 +80,11 @@ apache_tls_start() {
 write_conf() {
 	{
 		lab_node_conf lb1
-		printf '[frontend]\nlisten = %s:80\nmode = %s\n\n' "$LAB_LB_IP" "${4:-http}"
+		printf '[frontend]\nlisten = %s:80\nmode = %s\n' "$LAB_LB_IP" "${4:-http}"
+		# The threads lab_start_andromeda added: a reload that dropped
+		# them would change a start-up key (a new process).
+		[[ -n "${LAB_THREADS:-}" ]] && printf 'threads = %s\n' "$LAB_THREADS"
+		printf '\n'
 		printf '[backend]\nhealth_check = /healthz\nhealth_interval = %s\n' "${2:-200ms}"
 		printf 'health_timeout = 200ms\nrise = 1\nfall = 2\nretries = 0\n'
 		# No server: a request waits queue_timeout for one, then 503.

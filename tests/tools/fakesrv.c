@@ -1,6 +1,7 @@
 /* fakesrv.c - a fake HTTP/1.1 (or TCP echo) backend that says who it is.
  *
  *   fakesrv -l ADDR:PORT -n NAME [-o LOGFILE] [-g GATEFILE] [-k N] [-d MS] [--tcp]
+ * (ADDR:PORT is a.b.c.d:port or [v6]:port.)
  *
  * -d MS: every request (not /healthz, /stats) waits MS more before its
  * answer, on top of delay=: a slow server (tests/bench/balance.sh).
@@ -652,26 +653,47 @@ static void accept_loop(struct srv *s, int lfd)
 	}
 }
 
+/* "a.b.c.d:port" or "[v6]:port". */
 static int listen_on(const char *spec)
 {
 	char host[64];
 	const char *colon = strrchr(spec, ':');
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	size_t n;
 	int one = 1, fd;
 
-	if (!colon || (size_t)(colon - spec) >= sizeof(host))
+	if (!colon || (n = (size_t)(colon - spec)) >= sizeof(host))
 		return -1;
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
+	if (n >= 2 && spec[0] == '[' && spec[n - 1] == ']') {
+		memcpy(host, spec + 1, n - 2);
+		host[n - 2] = '\0';
+		ss.ss_family = AF_INET6;
+	} else {
+		memcpy(host, spec, n);
+		host[n] = '\0';
+		ss.ss_family = AF_INET;
+	}
 	long port = strtol(colon + 1, NULL, 10);
-	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1 || port <= 0 || port > 65535)
+	if (port <= 0 || port > 65535 ||
+	    inet_pton(ss.ss_family, host,
+		      ss.ss_family == AF_INET6 ? (void *)&sin6->sin6_addr
+					       : (void *)&sin->sin_addr) != 1)
 		return -1;
-	sin.sin_port = htons((uint16_t)port);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ss.ss_family == AF_INET6)
+		sin6->sin6_port = htons((uint16_t)port);
+	else
+		sin->sin_port = htons((uint16_t)port);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 1024) < 0) {
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss,
+		 ss.ss_family == AF_INET6 ? sizeof(*sin6) : sizeof(*sin)) < 0 ||
+	    listen(fd, 1024) < 0) {
 		perror("fakesrv: bind/listen");
 		close(fd);
 		return -1;

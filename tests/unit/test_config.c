@@ -13,6 +13,7 @@
 #include "config_load.h"
 #include "config_value.h"
 #include "log.h"
+#include "netaddr.h"
 
 /* The example from SPEC.md "Configuration", verbatim. */
 static const char spec_example[] =
@@ -351,7 +352,13 @@ static const struct bad bad_values[] = {
 	{ NULL, "listen", "198.18.0.10:0", "port 1..65535" },
 	{ NULL, "listen", "198.18.0.10:65536", "is not an IPv4 address:port" },
 	{ NULL, "listen", "lb.example:80", "is not an IPv4 address:port" },
-	{ NULL, "listen", "[::1]:80", "is not an IPv4 address:port" },
+	{ NULL, "listen", "::1:80", "is not an IPv4 address:port or [IPv6]:port" },
+	{ NULL, "listen", "[::1]", "is not an IPv4 address:port" },
+	{ NULL, "listen", "[::1]:0", "port 1..65535" },
+	{ NULL, "listen", "[198.18.0.10]:80", "is not an IPv4 address:port" },
+	{ NULL, "listen", "[fe80::1%eth0]:80", "is not an IPv4 address:port" },
+	{ NULL, "listen", "[2001:db8:18::1:80", "is not an IPv4 address:port" },
+	{ "[server web2]", "address", "[::]:80", ":: is not a server address" },
 	{ "[server web2]", "address", "198.18.0:80", "is not an IPv4 address:port" },
 	{ "[server web2]", "address", "0.0.0.0:80", "not a server address" },
 	/* VIPs and peers */
@@ -823,7 +830,17 @@ Test(parse, endpoint)
 		"0x7f.0.0.1:80",
 		"localhost:80",
 		"::1:80",
-		"[::1]:80",
+		"[::1]",
+		"[::1]:",
+		"[::1]x:80",
+		"x[::1]:80",
+		"[::1:80",
+		"::1]:80",
+		"[]:80",
+		"[198.18.0.1]:80",
+		"[fe80::1%eth0]:80",
+		"[2001:db8:18::1:2:3:4:5:6]:80",
+		"[2001:db8:18::21]:65536",
 		" 198.18.0.10:80",
 		"198.18.0.10:99999999999999999999999",
 		"198.18.0.10.198.18.0.10.198.18.0.10:80",
@@ -844,6 +861,54 @@ Test(parse, endpoint)
 		cr_expect_eq(config_parse_endpoint(bad[i], &ep), -EINVAL, "\"%s\" accepted",
 			     bad[i]);
 	cr_expect_eq(config_parse_endpoint(NULL, &ep), -EINVAL);
+}
+
+Test(value, endpoint_ipv6)
+{
+	struct cfg_endpoint ep, ep2;
+	struct in6_addr want;
+
+	cr_assert_eq(config_parse_endpoint("[2001:DB8:18:0::21]:8080", &ep), 0);
+	cr_expect_eq(ep.sa.sa_family, AF_INET6);
+	cr_expect_eq(ep.sin6.sin6_port, htons(8080));
+	inet_pton(AF_INET6, "2001:db8:18::21", &want);
+	cr_expect_eq(memcmp(&ep.sin6.sin6_addr, &want, 16), 0);
+	cr_expect_str_eq(ep.text, "[2001:db8:18::21]:8080");
+	cr_expect_eq(netaddr_len(&ep.sa), sizeof(struct sockaddr_in6));
+	cr_expect_eq(netaddr_port(&ep.sa), 8080);
+	cr_assert_eq(config_parse_endpoint("[::]:80", &ep), 0);
+	cr_expect(netaddr_is_any(&ep.sa));
+	cr_expect_str_eq(ep.text, "[::]:80");
+	/* The text reads back as the same endpoint. */
+	cr_assert_eq(config_parse_endpoint("[::ffff:198.18.0.1]:1", &ep), 0);
+	cr_assert_eq(config_parse_endpoint(ep.text, &ep2), 0);
+	cr_expect(netaddr_same(&ep.sa, &ep2.sa));
+	cr_assert_eq(config_parse_endpoint("198.18.0.1:1", &ep2), 0);
+	cr_expect_not(netaddr_same(&ep.sa, &ep2.sa), "v4-mapped and v4 are two endpoints");
+	/* A codec's raw address becomes the same endpoint. */
+	cfg_endpoint_set(&ep2, AF_INET6, &want, 8080);
+	cr_expect_str_eq(ep2.text, "[2001:db8:18::21]:8080");
+	cr_assert_eq(config_parse_endpoint("[2001:db8:18::21]:8080", &ep), 0);
+	cr_expect(netaddr_same(&ep.sa, &ep2.sa));
+}
+
+Test(config, ipv6_listeners_and_servers)
+{
+	struct config cfg;
+
+	load_ok("[frontend]\nlisten = 0.0.0.0:80, [::]:80\n"
+		"[server web1]\naddress = [2001:db8:18::21]:80\n"
+		"[server web2]\naddress = 198.18.0.22:80\n"
+		"[stats]\nlisten = [::1]:8404\n",
+		&cfg);
+	cr_assert_eq(cfg.frontend.nlisteners, 2);
+	cr_expect_eq(cfg.frontend.listeners[0].ep.sa.sa_family, AF_INET);
+	cr_expect_eq(cfg.frontend.listeners[1].ep.sa.sa_family, AF_INET6);
+	cr_expect_str_eq(cfg.frontend.listeners[1].ep.text, "[::]:80");
+	cr_expect_str_eq(cfg.servers[0].addr.text, "[2001:db8:18::21]:80");
+	cr_expect_eq(cfg.servers[0].addr.sa.sa_family, AF_INET6);
+	cr_expect_str_eq(cfg.stats.listen.text, "[::1]:8404");
+	config_free(&cfg);
 }
 
 Test(value, format)
@@ -1044,7 +1109,7 @@ Test(config, listener_errors)
 		 srv);
 	expect_error(text, 2, "listen: \"198.18.0.10:80\" is listed twice", NULL);
 	snprintf(text, sizeof(text), "[frontend]\nlisten = 198.18.0.10:80, nope\n%s", srv);
-	expect_error(text, 2, "listen: \"nope\" is not an IPv4 address:port", NULL);
+	expect_error(text, 2, "listen: \"nope\" is not an IPv4 address:port or [IPv6]:port", NULL);
 	snprintf(text, sizeof(text), "[frontend]\nlisten = ,\n%s", srv);
 	expect_error(text, 2, "listen: must list at least one", NULL);
 	snprintf(text, sizeof(text), "[frontend]\ntls_listen = 198.18.0.10:443\n%s", srv);

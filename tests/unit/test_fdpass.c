@@ -75,3 +75,35 @@ Test(fdpass, recv_times_out_and_sees_eof)
 	cr_assert_eq(fdpass_recv(sv[1], msg, sizeof(msg), got, &n, 1000), 0, "EOF");
 	close(sv[1]);
 }
+
+/* IPv6 listeners cross too (issue 16), and are taken by family, address
+ * and port: [::1]:P is not 127.0.0.1:P. */
+Test(fdpass, ipv6_listeners_are_taken_by_address)
+{
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_in a4 = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a6);
+	int sv[2], fd6 = socket(AF_INET6, SOCK_STREAM, 0), got[FDPASS_MAX], t;
+	unsigned n = 0;
+	char msg[16];
+
+	if (fd6 < 0 || bind(fd6, (struct sockaddr *)&a6, sizeof(a6)) < 0)
+		cr_skip_test("no IPv6 loopback here");
+	cr_assert_eq(listen(fd6, 8), 0);
+	cr_assert_eq(getsockname(fd6, (struct sockaddr *)&a6, &len), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	cr_assert_eq(fdpass_send(sv[0], "TAKE", 4, &fd6, 1), 0);
+	cr_assert_eq(fdpass_recv(sv[1], msg, sizeof(msg), got, &n, 1000), 4);
+	cr_assert_eq(n, 1);
+	fdpass_inherit(got, n);
+	a4.sin_port = a6.sin6_port;
+	cr_assert_eq(fdpass_inherited_take((struct sockaddr *)&a4, sizeof(a4)), -1,
+		     "an IPv4 address with the same port is another listener");
+	t = fdpass_inherited_take((struct sockaddr *)&a6, sizeof(a6));
+	cr_assert(t >= 0);
+	close(t);
+	close(fd6);
+	close(sv[0]);
+	close(sv[1]);
+}

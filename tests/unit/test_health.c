@@ -140,24 +140,40 @@ static void fake_accept(struct loop *loop, int lfd, unsigned events, void *arg)
 	cr_assert_eq(loop_add_fd(loop, fd, LOOP_READ, fake_conn_io, c), 0);
 }
 
-static void fake_start(struct fake *f, struct loop *loop, enum fake_mode mode)
+/* On 127.0.0.1 (af AF_INET) or [::1] (AF_INET6; false if the host has
+ * no IPv6 loopback). */
+static bool fake_start_af(struct fake *f, struct loop *loop, enum fake_mode mode, int af)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t sl = sizeof(sin);
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr *sa = af == AF_INET6 ? (struct sockaddr *)&sin6 : (struct sockaddr *)&sin;
+	socklen_t sl = af == AF_INET6 ? sizeof(sin6) : sizeof(sin);
 
 	memset(f, 0, sizeof(*f));
 	f->loop = loop;
 	f->mode = mode;
-	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	f->lfd = socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (af == AF_INET6 && (f->lfd < 0 || bind(f->lfd, sa, sl) < 0)) {
+		if (f->lfd >= 0)
+			close(f->lfd);
+		f->loop = NULL;
+		return false;
+	}
 	cr_assert_geq(f->lfd, 0);
-	cr_assert_eq(bind(f->lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	cr_assert_eq(getsockname(f->lfd, (struct sockaddr *)&sin, &sl), 0);
-	f->port = ntohs(sin.sin_port);
+	cr_assert(af == AF_INET6 || bind(f->lfd, sa, sl) == 0);
+	cr_assert_eq(getsockname(f->lfd, sa, &sl), 0);
+	f->port = af == AF_INET6 ? ntohs(sin6.sin6_port) : ntohs(sin.sin_port);
 	if (mode == FAKE_REFUSE)
-		return; /* keeps the port reserved, but nobody listens on it */
+		return true; /* keeps the port reserved, but nobody listens on it */
 	cr_assert_eq(listen(f->lfd, 16), 0);
 	cr_assert_eq(loop_add_fd(loop, f->lfd, LOOP_READ, fake_accept, f), 0);
+	return true;
+}
+
+static void fake_start(struct fake *f, struct loop *loop, enum fake_mode mode)
+{
+	fake_start_af(f, loop, mode, AF_INET);
 }
 
 static void fake_stop(struct fake *f)
@@ -701,6 +717,55 @@ Test(health, tcp_check_refused_goes_down)
 	cr_assert(run_until(&t.downs, 1));
 	cr_assert_eq(health_get_result(s, &r), 0);
 	cr_assert_eq(r.cause, HC_REFUSED);
+}
+
+/* IPv6 (issue 16): checks to [::1]:port, the URL's host in brackets. */
+static struct server *add_server6(const char *name, uint16_t port, enum server_source src)
+{
+	struct cfg_endpoint ep;
+	struct server *s;
+	int err = 0;
+
+	cfg_endpoint_set(&ep, AF_INET6, &in6addr_loopback, port);
+	s = pool_server_add(t.pool, name, &ep, 1, src, &err);
+	cr_assert_not_null(s, "pool_server_add: %d", err);
+	return s;
+}
+
+Test(health, ipv6_tcp_check_up_and_refused_down)
+{
+	struct health_result r;
+	struct server *d;
+
+	if (!fake_start_af(&t.fakes[0], t.loop, FAKE_SILENT, AF_INET6) ||
+	    !fake_start_af(&t.fakes[1], t.loop, FAKE_REFUSE, AF_INET6))
+		cr_skip_test("no IPv6 loopback here");
+	set_checks("", 50, PATIENT_MS, 1, 1);
+	make_pool();
+	start_health();
+	add_server6("v6up", t.fakes[0].port, SRV_REGISTERED);
+	d = add_server6("v6dead", t.fakes[1].port, SRV_STATIC);
+	cr_assert(run_until(&t.ups, 1), "the IPv6 server never came up");
+	cr_assert(run_until(&t.downs, 1), "the refused IPv6 server never went down");
+	cr_assert_eq(health_get_result(d, &r), 0);
+	cr_assert_eq(r.cause, HC_REFUSED);
+}
+
+Test(health, ipv6_http_check_passes)
+{
+	char res[128];
+	struct server *s;
+
+	if (!fake_start_af(&t.fakes[0], t.loop, FAKE_200, AF_INET6))
+		cr_skip_test("no IPv6 loopback here");
+	set_checks("/healthz", 50, PATIENT_MS, 1, 1);
+	make_pool();
+	start_health();
+	s = add_server6("v6http", t.fakes[0].port, SRV_REGISTERED);
+	cr_assert(run_until(&t.ups, 1), "the IPv6 HTTP check never passed");
+	cr_assert_geq(t.fakes[0].requests, 1);
+	health_last_result(s, res, sizeof(res));
+	cr_assert(strstr(res, "HTTP 200"), "result: %s", res);
 }
 
 /* ---- scheduling ---- */

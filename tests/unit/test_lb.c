@@ -179,6 +179,58 @@ Test(source, same_client_same_server, .init = setup_src, .fini = teardown)
 		     lb_client_hash((struct sockaddr *)&v4));
 }
 
+/* A pick for IPv6 client 2001:db8:18::/48 number i (issue 16): the
+ * interface identifier varies, as SLAAC and privacy addresses do. */
+static struct server *pick6_for(uint32_t i)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(40000) };
+	struct lb_key key = { .client = (const struct sockaddr *)&sin6 };
+	struct server *s;
+
+	inet_pton(AF_INET6, "2001:db8:18:1::", &sin6.sin6_addr);
+	sin6.sin6_addr.s6_addr[12] = (uint8_t)(i >> 24);
+	sin6.sin6_addr.s6_addr[13] = (uint8_t)(i >> 16);
+	sin6.sin6_addr.s6_addr[14] = (uint8_t)(i >> 8);
+	sin6.sin6_addr.s6_addr[15] = (uint8_t)i;
+	s = pool_next_server_get(pool, NULL, &key);
+	if (s)
+		server_put(s);
+	return s;
+}
+
+/* IPv6 clients: each keeps its server, they spread evenly (the chi-square
+ * bound below), and one of ten servers leaving moves about a tenth. */
+Test(source, ipv6_clients, .init = setup_src, .fini = teardown)
+{
+	static int before[NCLIENTS];
+	unsigned count[NSRV] = { 0 }, moved = 0;
+	double chi2 = 0, expect = (double)NCLIENTS / NSRV;
+
+	add_ten();
+	for (uint32_t c = 0; c < NCLIENTS; c++) {
+		before[c] = index_of(pick6_for(c));
+		cr_assert_eq(index_of(pick6_for(c)), before[c], "client %u", c);
+		count[before[c]]++;
+	}
+	for (int i = 0; i < NSRV; i++)
+		chi2 += (count[i] - expect) * (count[i] - expect) / expect;
+	cr_assert_lt(chi2, 27.9, "IPv6 spread: chi-square %.1f", chi2);
+	pool_server_set_health(pool, srv[3], SRV_DOWN, "test");
+	for (uint32_t c = 0; c < NCLIENTS; c++) {
+		int now = index_of(pick6_for(c));
+
+		if (now != before[c]) {
+			moved++;
+			cr_assert_eq(before[c], 3, "IPv6 client %u moved off a server that stayed",
+				     c);
+		}
+	}
+	printf("source: IPv6 clients, chi-square %.1f; one of ten down: %.4f moved\n", chi2,
+	       (double)moved / NCLIENTS);
+	cr_assert_leq(moved, NCLIENTS * 15 / 100);
+	cr_assert_geq(moved, NCLIENTS * 5 / 100);
+}
+
 /* Chi-square over 10 equal servers, 9 degrees of freedom: 27.9 is the
  * 99.9th percentile of a fair spread. */
 Test(source, spread_is_even, .init = setup_src, .fini = teardown)

@@ -162,7 +162,11 @@ Test(roundtrip, longest_messages_fit_the_max)
 	strcpy(w.name, a.name);
 	strcpy(k.name, a.name);
 	strcpy(k.node, a.name);
-	strcpy(a.health_host, a.name); /* the optional field at its longest too */
+	strcpy(a.health_host, a.name); /* the optional fields at their longest too */
+	a.v6 = w.v6 = true;
+	a.addr = w.addr = 0;
+	inet_pton(AF_INET6, "2001:db8:18::23", a.addr6);
+	memcpy(w.addr6, a.addr6, 16);
 	cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), REGMSG_ANNOUNCE_MAX);
 	cr_expect_eq(regmsg_encode_withdraw(&w, buf, sizeof(buf)), REGMSG_WITHDRAW_MAX);
 	cr_expect_eq(regmsg_encode_ack(&k, buf, sizeof(buf)), REGMSG_ACK_MAX);
@@ -382,7 +386,10 @@ Test(reject, flags)
 	/* Bit 1 is REGMSG_F_HOST: the host it announces is missing. */
 	cr_expect_eq(A(17, REGMSG_F_HOST, why), REGMSG_E_SHORT);
 	cr_expect_str_eq(why, "truncated in health host");
-	for (unsigned bit = 2; bit < 8; bit++)
+	/* Bit 2 is REGMSG_F_V6: the IPv6 address it announces is missing. */
+	cr_expect_eq(A(17, REGMSG_F_V6, why), REGMSG_E_SHORT);
+	cr_expect_str_eq(why, "truncated in IPv6 address");
+	for (unsigned bit = 3; bit < 8; bit++)
 		cr_expect_eq(A(17, (uint8_t)(1u << bit), why), REGMSG_E_FLAGS, "bit %u", bit);
 	cr_expect_str_eq(why, "unknown flags 0x80");
 }
@@ -402,6 +409,70 @@ Test(reject, addresses)
 	cr_expect(regmsg_addr_ok(ip("198.18.0.1")));
 	cr_expect_not(regmsg_addr_ok(ip("255.255.255.255")));
 	cr_expect_not(regmsg_addr_ok(ip("0.0.0.0")));
+}
+
+/* An IPv6 service (issue 16): flag bit 2 (announce) or bit 7 of why
+ * (withdraw), the IPv4 field 0, 16 bytes last; an IPv4 agent's bytes are
+ * unchanged. */
+Test(roundtrip, ipv6_service)
+{
+	struct regmsg_announce a = announce(), a2;
+	struct regmsg_withdraw w = withdraw(), w2;
+	uint8_t buf[REGMSG_MAX], v4[REGMSG_MAX];
+	char why[128];
+	int n, n4 = regmsg_encode_announce(&a, v4, sizeof(v4));
+
+	a.addr = 0;
+	a.v6 = true;
+	cr_assert_eq(inet_pton(AF_INET6, "2001:db8:18::23", a.addr6), 1);
+	n = regmsg_encode_announce(&a, buf, sizeof(buf));
+	cr_assert_eq(n, n4 + 16);
+	cr_assert_arr_eq(buf + n - 16, a.addr6, 16);
+	cr_assert_eq(regmsg_decode_announce(buf, (size_t)n, &a2, why, sizeof(why)), REGMSG_OK,
+		     "%s", why);
+	cr_expect(a2.v6);
+	cr_expect_eq(a2.addr, 0);
+	cr_expect_arr_eq(a2.addr6, a.addr6, 16);
+	cr_expect_eq(a2.flags & REGMSG_F_V6, REGMSG_F_V6);
+	for (int cut = 0; cut < n; cut++)
+		cr_expect_eq(regmsg_decode_announce(buf, (size_t)cut, &a2, why, sizeof(why)),
+			     REGMSG_E_SHORT, "cut at %d", cut);
+	buf[1 + strlen(a.name) + 3] = 1; /* an IPv4 address as well */
+	cr_expect_eq(regmsg_decode_announce(buf, (size_t)n, &a2, why, sizeof(why)), REGMSG_E_ADDR);
+
+	w.addr = 0;
+	w.v6 = true;
+	memcpy(w.addr6, a.addr6, 16);
+	n = regmsg_encode_withdraw(&w, buf, sizeof(buf));
+	cr_assert_eq(n, 8 + (int)strlen(w.name) + 16);
+	cr_expect_eq(buf[n - 17], REGMSG_WD_SHUTDOWN | REGMSG_WD_F_V6);
+	cr_assert_eq(regmsg_decode_withdraw(buf, (size_t)n, &w2, why, sizeof(why)), REGMSG_OK);
+	cr_expect(w2.v6);
+	cr_expect_eq(w2.why, REGMSG_WD_SHUTDOWN);
+	cr_expect_arr_eq(w2.addr6, w.addr6, 16);
+}
+
+Test(reject, ipv6_addresses)
+{
+	static const char *const bad[] = { "::", "::1", "ff02::114", "fe80::1",
+					   "::ffff:198.18.0.1" };
+	struct regmsg_announce a = announce();
+	uint8_t buf[REGMSG_MAX];
+
+	a.addr = 0;
+	a.v6 = true;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		inet_pton(AF_INET6, bad[i], a.addr6);
+		cr_expect_not(regmsg_addr6_ok(a.addr6), "%s", bad[i]);
+		cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), -EINVAL, "%s", bad[i]);
+	}
+	inet_pton(AF_INET6, "fd00:18::1", a.addr6);
+	cr_expect(regmsg_addr6_ok(a.addr6), "unique local");
+	inet_pton(AF_INET6, "2001:db8:18::1", a.addr6);
+	cr_expect(regmsg_addr6_ok(a.addr6));
+	cr_expect_neq(regmsg_sender6(a.addr6), 0);
+	a.addr = ip("198.18.0.23");
+	cr_expect_eq(regmsg_encode_announce(&a, buf, sizeof(buf)), -EINVAL, "both families");
 }
 
 Test(reject, enumerated_fields)

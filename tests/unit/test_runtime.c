@@ -56,11 +56,12 @@ Test(runtime_parse, bad_commands_say_why)
 		{ "weight web1 2x", "invalid weight (1..256)" },
 		{ "add web9", "usage: add NAME ADDR:PORT [WEIGHT]" },
 		{ "add web9 1.2.3.4:80 1 2", "usage: add NAME ADDR:PORT [WEIGHT]" },
-		{ "add web9 198.18.0.29", "invalid address (want a.b.c.d:port)" },
-		{ "add web9 198.18.0:80", "invalid address (want a.b.c.d:port)" },
-		{ "add web9 198.18.0.29:0", "invalid address (want a.b.c.d:port)" },
-		{ "add web9 198.18.0.29:65536", "invalid address (want a.b.c.d:port)" },
-		{ "add web9 host.example:80", "invalid address (want a.b.c.d:port)" },
+		{ "add web9 198.18.0.29", "invalid address (want a.b.c.d:port or [v6]:port)" },
+		{ "add web9 198.18.0:80", "invalid address (want a.b.c.d:port or [v6]:port)" },
+		{ "add web9 198.18.0.29:0", "invalid address (want a.b.c.d:port or [v6]:port)" },
+		{ "add web9 198.18.0.29:65536",
+		  "invalid address (want a.b.c.d:port or [v6]:port)" },
+		{ "add web9 host.example:80", "invalid address (want a.b.c.d:port or [v6]:port)" },
 		{ "add we/b 198.18.0.29:80", "invalid server name (1-63 of A-Z a-z 0-9 . _ -)" },
 		{ "add web9 198.18.0.29:80 0", "invalid weight (1..256)" },
 		{ "remove", "usage: remove NAME" },
@@ -185,7 +186,8 @@ Test(runtime, errors_are_clear)
 	expect_error("weight nosuch 2", "unknown server: nosuch");
 	expect_error("remove nosuch", "unknown server: nosuch");
 	expect_error("weight web1 0", "invalid weight (1..256): web1");
-	expect_error("add web9 nowhere:80", "invalid address (want a.b.c.d:port): web9");
+	expect_error("add web9 nowhere:80",
+		     "invalid address (want a.b.c.d:port or [v6]:port): web9");
 	active = false;
 	expect_error("weight web1 2", "this node is not the MASTER: change the pool on the MASTER "
 				      "(a BACKUP follows it)");

@@ -32,6 +32,8 @@ static void assert_same(const struct sync_server *a, const struct sync_server *b
 {
 	cr_assert_str_eq(a->name, b->name);
 	cr_assert_eq(a->addr, b->addr);
+	cr_assert_eq(a->v6, b->v6);
+	cr_assert_arr_eq(a->addr6, b->addr6, 16);
 	cr_assert_eq(a->port, b->port);
 	cr_assert_eq(a->weight, b->weight);
 	cr_assert_eq(a->source, b->source);
@@ -220,6 +222,74 @@ Test(sync_codec, health_host_bad_values)
 
 /* A chunk is sized for the longest health host it carries: 11 servers
  * without hosts, fewer with long ones, and a full chunk still fits. */
+static void make_v6(struct sync_server *s, unsigned i)
+{
+	s->addr = 0;
+	s->v6 = true;
+	inet_pton(AF_INET6, "2001:db8:18::", s->addr6);
+	s->addr6[15] = (uint8_t)i;
+}
+
+/* Flag bit 3: the IPv4 field 0 and 16 bytes at the end of the record
+ * (after the health host); an IPv4 server's bytes are as before. */
+Test(sync_codec, ipv6_address_round_trip_and_every_truncation)
+{
+	struct sync_delta d = { .state_seq = 9, .op = SYNC_OP_UPSERT, .srv = sample(5) }, g;
+	uint8_t buf[512], plain[512];
+	int len, plen;
+
+	strcpy(d.srv.health_host, "www.example.test");
+	plen = sync_delta_encode(&d, plain, sizeof(plain));
+	make_v6(&d.srv, 0x21);
+	len = sync_delta_encode(&d, buf, sizeof(buf));
+	cr_assert_eq(len, plen + 16);
+	cr_assert_arr_eq(buf + plen, d.srv.addr6, 16);
+	cr_assert_eq(sync_delta_decode(buf, (size_t)len, &g), 0);
+	assert_same(&d.srv, &g.srv);
+	for (int cut = 0; cut < len; cut++)
+		cr_assert_eq(sync_delta_decode(buf, (size_t)cut, &g), -EBADMSG, "cut at %d", cut);
+	cr_assert_eq(sync_delta_decode(buf, (size_t)len + 1, &g), -EBADMSG, "trailing byte");
+	/* Both families at once: refused either way. */
+	d.srv.addr = htonl(0xc6120001u);
+	cr_assert_lt(sync_delta_encode(&d, buf, sizeof(buf)), 0);
+	{
+		size_t addr_off = 8 + 1 + 1 + strlen(d.srv.name);
+
+		buf[addr_off + 3] = 1;
+		cr_assert_eq(sync_delta_decode(buf, (size_t)len, &g), -EBADMSG, "v6 and v4");
+	}
+}
+
+Test(sync_codec, chunk_size_counts_ipv6_addresses)
+{
+	struct sync_server in[16], out;
+	struct sync_snap_hdr h = { .state_seq = 1, .snap_id = 1, .nchunks = 1, .master = "lb1" },
+			     g;
+	uint8_t buf[MSG_MAX_PAYLOAD];
+	size_t per, off;
+	int len;
+
+	for (size_t i = 0; i < 16; i++) {
+		in[i] = sample((int)i);
+		memset(in[i].name, 'n', SYNC_NAME_MAX - 1);
+		in[i].name[SYNC_NAME_MAX - 1] = 0;
+		in[i].name[0] = (char)('a' + i);
+		memset(in[i].health_host, 'h', SYNC_HOST_MAX - 1);
+		in[i].health_host[SYNC_HOST_MAX - 1] = 0;
+		make_v6(&in[i], (unsigned)i);
+	}
+	per = sync_snap_per_chunk_for(MSG_MAX_PAYLOAD, in, 16);
+	cr_assert_geq(per, 6, "%zu per chunk", per);
+	h.nservers = (uint16_t)per;
+	len = sync_snap_encode(&h, in, per, buf, sizeof(buf));
+	cr_assert_gt(len, 0, "a chunk of %zu IPv6 servers with the longest hosts fits", per);
+	cr_assert_eq(sync_snap_decode(buf, (size_t)len, &g, &off), 0);
+	for (size_t i = 0; i < per; i++) {
+		cr_assert_eq(sync_snap_server(buf, (size_t)len, &off, &out), 0);
+		assert_same(&in[i], &out);
+	}
+}
+
 Test(sync_codec, chunk_size_follows_the_longest_health_host)
 {
 	struct sync_server in[16], out;

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "config.h"
 #include "list.h"
+#include "liveness_io.h"
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
@@ -493,6 +494,12 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 		else
 			s->c.bad_payload++;
 		break;
+	case MSG_LIVENESS:
+		if (!ss)
+			liveness_rx(s, &m);
+		else
+			s->c.bad_payload++; /* a datagram's message, not a session's */
+		break;
 	case MSG_BYE:
 		if (ss)
 			sync_session_rx_bye(ss, &m);
@@ -591,7 +598,7 @@ int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, st
 	sync_sessions_init(s);
 	loop_timer_init(&s->snap_timer, snap_timer_fired, s);
 	if ((err = udp_open(s)) < 0 || (err = sync_sessions_open(s)) < 0 ||
-	    (err = pool_add_observer(pool, pool_changed, s)) < 0) {
+	    (err = pool_add_observer(pool, pool_changed, s)) < 0 || (err = liveness_open(s)) < 0) {
 		log_errno(err, "sync: cannot open port %u on %s", cfg->ha.sync_port,
 			  cfg->ha.interface);
 		sync_close(s);
@@ -611,6 +618,7 @@ void sync_close(struct sync *s)
 	if (!s)
 		return;
 	loop_timer_cancel(s->loop, &s->snap_timer);
+	liveness_close(s);
 	pool_remove_observer(s->pool, s);
 	sync_sessions_close(s); /* first: a BYE "shutdown" to each BACKUP */
 	if (s->udp_fd >= 0) {
@@ -678,4 +686,5 @@ void sync_get_stats(const struct sync *s, struct sync_stats *out)
 	if (s->up)
 		out->session_peer = sync_session_peer(s->up);
 	memcpy(out->drops, c->drops, sizeof(out->drops));
+	liveness_get_status(s, &out->liveness);
 }

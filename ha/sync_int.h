@@ -22,6 +22,7 @@
 #define SYNC_PROBE_MEMORY 16             /* addresses whose last probe time is kept */
 
 struct session;  /* sync_session.c */
+struct liveness; /* liveness_io.c */
 struct snap_asm; /* sync.c: reassembly of one snapshot */
 
 struct sync_counters {
@@ -75,6 +76,7 @@ struct sync {
 	struct sync_node nodes[SYNC_MAX_SESSIONS];
 	unsigned nnodes;
 	uint64_t tls_udp_gen, tls_udp_ms; /* sync_tls.c: the ring last multicast */
+	struct liveness *live;            /* liveness_io.c, NULL when off */
 };
 
 /* The envelope of every message we send: our sender id, the next

@@ -44,7 +44,8 @@ enum msg_type {
 	MSG_ALIVE = 9,        /* sync: a BACKUP, on its session, every advert interval */
 	MSG_TLS_KEYS = 10,    /* sync: the TLS ticket key ring, encrypted (tls_keys.h) */
 	MSG_SUCCESSOR = 11,   /* sync: the MASTER, on a session: who takes over on its crash */
-	MSG_TYPE_MAX = 11,
+	MSG_LIVENESS = 12,    /* sync, UDP: fast liveness every liveness_interval (liveness.h) */
+	MSG_TYPE_MAX = 12,
 };
 
 /* Why a message was dropped; counted per cause by every receiver.

@@ -1,0 +1,413 @@
+/* liveness_io.c - the fast liveness exchange (see liveness_io.h): one
+ * timer sends MSG_LIVENESS every interval, one watches the MASTER's path,
+ * and a silent MASTER's kernel is asked with TCP SYNs before the named
+ * successor takes over. */
+#include "liveness_io.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "sync_session.h"
+#include "vrrp.h"
+
+#define LIVENESS_MAX_PATHS   16
+#define LIVENESS_CONFIRM_N   3  /* SYNs side by side: one lost is no verdict */
+#define LIVENESS_CONFIRM_MIN 10 /* ms: the kernel's answer needs a LAN round trip */
+
+struct liveness;
+
+struct live_probe { /* one SYN of the check */
+	struct liveness *l;
+	int fd;
+};
+
+struct liveness {
+	struct sync *s;
+	uint32_t interval_ms;
+	struct loop_timer tx_timer, check_timer, confirm_timer;
+	struct {
+		struct in_addr addr;
+		struct liveness_path p;
+	} paths[LIVENESS_MAX_PATHS];
+	size_t npaths;
+	bool suspect;           /* our MASTER's UP path fell silent, not heard since */
+	struct in_addr watched; /* the MASTER the check timer watches */
+	struct in_addr confirm_peer;
+	struct live_probe probe[LIVENESS_CONFIRM_N];
+	struct liveness_status c; /* the counters */
+	struct log_limit limit;
+};
+
+static struct liveness_path *path_find(struct liveness *l, struct in_addr a)
+{
+	for (size_t i = 0; i < l->npaths; i++)
+		if (l->paths[i].addr.s_addr == a.s_addr)
+			return &l->paths[i].p;
+	return NULL;
+}
+
+/* A slot for a, the one heard longest ago when full. */
+static struct liveness_path *path_get(struct liveness *l, struct in_addr a)
+{
+	struct liveness_path *p = path_find(l, a);
+	size_t slot = l->npaths;
+
+	if (p)
+		return p;
+	if (l->npaths < LIVENESS_MAX_PATHS) {
+		l->npaths++;
+	} else {
+		for (size_t i = slot = 0; i < l->npaths; i++)
+			if (l->paths[i].p.last_rx_ms < l->paths[slot].p.last_rx_ms)
+				slot = i;
+	}
+	memset(&l->paths[slot], 0, sizeof(l->paths[slot]));
+	l->paths[slot].addr = a;
+	l->paths[slot].p.state = LIVE_DOWN;
+	return &l->paths[slot].p;
+}
+
+/* ---- sending ---- */
+
+static void send_to(struct liveness *l, const struct sockaddr_in *to, uint8_t role,
+		    enum liveness_state heard)
+{
+	struct sync *s = l->s;
+	struct liveness_msg m = { .interval_ms = l->interval_ms, .role = role, .heard = heard };
+	uint8_t payload[LIVENESS_PAYLOAD_LEN], buf[MSG_MAX_LEN];
+	int plen = liveness_encode(&m, payload, sizeof(payload));
+	int len =
+		plen < 0 ? plen
+			 : sync_envelope(s, MSG_LIVENESS, payload, (size_t)plen, buf, sizeof(buf));
+
+	if (len < 0)
+		return;
+	if (sendto(s->udp_fd, buf, (size_t)len, 0, (const struct sockaddr *)to, sizeof(*to)) < 0)
+		return; /* the sync channel's own sends say it when the link fails */
+	l->c.sent++;
+}
+
+/* MASTER: to the group, or each unicast peer (as the snapshots go). */
+static void send_master(struct liveness *l)
+{
+	struct sync *s = l->s;
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(s->cfg->ha.sync_port) };
+
+	if (!s->cfg->ha.npeers) {
+		send_to(l, &s->group, LIVENESS_ROLE_MASTER, LIVE_UP);
+		return;
+	}
+	for (size_t i = 0; i < s->cfg->ha.npeers; i++) {
+		struct liveness_path *p = path_find(l, s->cfg->ha.peers[i]);
+
+		to.sin_addr = s->cfg->ha.peers[i];
+		send_to(l, &to, LIVENESS_ROLE_MASTER, p ? p->state : LIVE_DOWN);
+	}
+}
+
+/* BACKUP: to the MASTER it follows, once its session proved the key
+ * (before that the MASTER would drop it as a stale first contact). */
+static void send_backup(struct liveness *l, struct in_addr master)
+{
+	struct sync *s = l->s;
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(s->cfg->ha.sync_port),
+				  .sin_addr = master };
+	struct liveness_path *p = path_find(l, master);
+
+	if (!sync_session_ready(s->up) || !sync_session_addr_proven(s->up) ||
+	    sync_session_peer(s->up).s_addr != master.s_addr)
+		return;
+	send_to(l, &to, LIVENESS_ROLE_BACKUP, p ? p->state : LIVE_DOWN);
+}
+
+static void confirm_stop(struct liveness *l);
+
+static void tx_fired(struct loop *loop, struct loop_timer *t)
+{
+	struct liveness *l = t->arg;
+	struct vrrp_status st;
+
+	vrrp_get_status(l->s->vrrp, &st);
+	if (st.state == VRRP_MASTER)
+		send_master(l);
+	else if (st.state == VRRP_BACKUP && st.master.s_addr)
+		send_backup(l, st.master);
+	if (st.state != VRRP_BACKUP || st.master.s_addr != l->watched.s_addr) {
+		/* Not watching that MASTER any more: no suspicion carries over. */
+		l->suspect = false;
+		l->watched = st.state == VRRP_BACKUP ? st.master : (struct in_addr){ 0 };
+		loop_timer_cancel(loop, &l->check_timer);
+		confirm_stop(l);
+	}
+	loop_timer_arm(loop, t, l->interval_ms);
+}
+
+/* ---- the MASTER's kernel: SYNs to its sync port ---- */
+
+static void confirm_stop(struct liveness *l)
+{
+	loop_timer_cancel(l->s->loop, &l->confirm_timer);
+	for (int i = 0; i < LIVENESS_CONFIRM_N; i++) {
+		if (l->probe[i].fd < 0)
+			continue;
+		loop_del_fd(l->s->loop, l->probe[i].fd);
+		close(l->probe[i].fd);
+		l->probe[i].fd = -1;
+	}
+}
+
+static bool confirming(const struct liveness *l) { return loop_timer_armed(&l->confirm_timer); }
+
+static void take_over(struct liveness *l, const char *why)
+{
+	struct sync *s = l->s;
+	struct liveness_path *p = path_find(l, l->confirm_peer);
+	uint64_t silent = p ? loop_now_ms(s->loop) - p->last_rx_ms : 0;
+
+	confirm_stop(l);
+	if (vrrp_get_state(s->vrrp) != VRRP_BACKUP)
+		return;
+	l->c.takeovers++;
+	log_warnx("liveness: MASTER %s silent for %llu ms (liveness and its advert), %s: "
+		  "taking over now as its named successor",
+		  inet_ntoa(l->confirm_peer), (unsigned long long)silent, why);
+	vrrp_liveness_takeover(s->vrrp);
+}
+
+static void confirm_io(struct loop *loop, int fd, unsigned events, void *arg)
+{
+	struct live_probe *pr = arg;
+	struct liveness *l = pr->l;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	(void)loop;
+	(void)events;
+	(void)fd;
+	getsockopt(pr->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err == ECONNREFUSED) {
+		take_over(l, "its kernel refuses its sync port (process gone)");
+	} else if (!err) {
+		l->c.vetoed++;
+		log_warnx("liveness: MASTER %s is silent but its kernel answers on its sync port: "
+			  "no early takeover, the RFC timer runs on",
+			  inet_ntoa(l->confirm_peer));
+		l->suspect = false; /* a new silence must come from an UP path again */
+		confirm_stop(l);
+	} else {
+		loop_del_fd(l->s->loop, pr->fd); /* unreachable: not an answer */
+		close(pr->fd);
+		pr->fd = -1;
+	}
+}
+
+static void confirm_timeout(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	take_over(t->arg, "its kernel does not answer a SYN to its sync port");
+}
+
+static void confirm_start(struct liveness *l, struct in_addr master)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(l->s->cfg->ha.sync_port),
+				  .sin_addr = master };
+	uint32_t wait =
+		l->interval_ms > LIVENESS_CONFIRM_MIN ? l->interval_ms : LIVENESS_CONFIRM_MIN;
+
+	l->confirm_peer = master;
+	l->c.confirms++;
+	for (int i = 0; i < LIVENESS_CONFIRM_N; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			continue;
+		if ((connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 &&
+		     errno != EINPROGRESS) ||
+		    loop_add_fd(l->s->loop, fd, LOOP_WRITE, confirm_io, &l->probe[i]) < 0) {
+			close(fd);
+			continue;
+		}
+		l->probe[i].fd = fd;
+	}
+	loop_timer_arm(l->s->loop, &l->confirm_timer, wait);
+}
+
+/* ---- watching the MASTER's path (BACKUP) ---- */
+
+static uint64_t advert_age(const struct sync *s, struct in_addr master, uint64_t now)
+{
+	struct vrrp_peer peers[VRRP_MAX_PEERS];
+	size_t n = vrrp_get_peers(s->vrrp, peers, VRRP_MAX_PEERS);
+
+	for (size_t i = 0; i < n; i++)
+		if (peers[i].addr.s_addr == master.s_addr && peers[i].last_seen_ms)
+			return now - peers[i].last_seen_ms;
+	return UINT64_MAX;
+}
+
+static void gate_fill(struct liveness *l, const struct vrrp_status *st,
+		      const struct liveness_path *p, struct liveness_gate *g)
+{
+	struct sync *s = l->s;
+	uint64_t now = loop_now_ms(s->loop);
+
+	*g = (struct liveness_gate){
+		.backup = st->state == VRRP_BACKUP,
+		.link_up = st->link_up && !st->track_fault && st->primary.s_addr,
+		.successor = s->self.s_addr && sync_session_successor(s).s_addr == s->self.s_addr,
+		.have_state = s->applied_from == st->master.s_addr && s->c.rx_snapshots > 0,
+		.was_up = l->suspect,
+		.silent_ms = now - p->last_rx_ms,
+		.detect_ms = liveness_detect_ms(p),
+		.advert_age_ms = advert_age(s, st->master, now),
+		.master_adver_interval_ms = st->master_adver_interval_ms,
+		.liveness_interval_ms = l->interval_ms,
+	};
+}
+
+static void check_fired(struct loop *loop, struct loop_timer *t)
+{
+	struct liveness *l = t->arg;
+	struct vrrp_status st;
+	struct liveness_path *p;
+	struct liveness_gate g;
+
+	vrrp_get_status(l->s->vrrp, &st);
+	if (st.state != VRRP_BACKUP || !(p = path_find(l, st.master)))
+		return;
+	if (liveness_path_expire(p, loop_now_ms(loop))) {
+		l->suspect = true;
+		l->c.silences++;
+	}
+	if (!l->suspect || confirming(l))
+		return;
+	gate_fill(l, &st, p, &g);
+	switch (liveness_judge(&g)) {
+	case LIVE_WAIT_ADVERT:
+		loop_timer_arm_at(
+			loop, t, loop_now_ms(loop) + liveness_advert_due_ms(&g) - g.advert_age_ms);
+		break;
+	case LIVE_CONFIRM:
+		confirm_start(l, st.master);
+		break;
+	case LIVE_NOT_OURS:
+		if (log_limit_ok(&l->limit, loop_now_ms(loop), LOG_LIMIT_SHORT_MS, NULL))
+			log_info(
+				"liveness: MASTER %s silent for %llu ms; %s: the RFC timers decide",
+				inet_ntoa(st.master), (unsigned long long)g.silent_ms,
+				!g.successor ? "not its named successor"
+				: !g.link_up ? "our own link is down"
+					     : "not ready to take over");
+		break;
+	case LIVE_KEEP:
+	case LIVE_NVERDICTS:
+		break;
+	}
+}
+
+/* ---- receiving ---- */
+
+void liveness_rx(struct sync *s, const struct msg *m)
+{
+	struct liveness *l = s->live;
+	struct liveness_msg lm;
+	struct liveness_path *p;
+	struct in_addr from = { .s_addr = m->sender };
+	uint64_t now;
+
+	if (!l || liveness_decode(m->payload, m->len, &lm) < 0) {
+		if (l)
+			s->c.bad_payload++;
+		return;
+	}
+	now = loop_now_ms(s->loop);
+	p = path_get(l, from);
+	liveness_path_rx(p, now, lm.interval_ms);
+	l->c.received++;
+	if (from.s_addr != l->watched.s_addr || lm.role != LIVENESS_ROLE_MASTER)
+		return;
+	/* Our MASTER speaks: no suspicion, no check; watch for the next silence. */
+	l->suspect = false;
+	if (confirming(l))
+		confirm_stop(l);
+	loop_timer_arm_at(s->loop, &l->check_timer, liveness_path_deadline(p));
+}
+
+/* ---- life cycle, status ---- */
+
+int liveness_open(struct sync *s)
+{
+	struct liveness *l;
+
+	s->live = NULL;
+	if (!s->cfg->ha.liveness_interval_ms)
+		return 0;
+	if (!(l = calloc(1, sizeof(*l))))
+		return -ENOMEM;
+	l->s = s;
+	l->interval_ms = s->cfg->ha.liveness_interval_ms;
+	for (int i = 0; i < LIVENESS_CONFIRM_N; i++)
+		l->probe[i] = (struct live_probe){ .l = l, .fd = -1 };
+	loop_timer_init(&l->tx_timer, tx_fired, l);
+	loop_timer_init(&l->check_timer, check_fired, l);
+	loop_timer_init(&l->confirm_timer, confirm_timeout, l);
+	loop_timer_arm(s->loop, &l->tx_timer, 0);
+	s->live = l;
+	return 0;
+}
+
+void liveness_close(struct sync *s)
+{
+	struct liveness *l = s->live;
+
+	if (!l)
+		return;
+	confirm_stop(l);
+	loop_timer_cancel(s->loop, &l->tx_timer);
+	loop_timer_cancel(s->loop, &l->check_timer);
+	free(l);
+	s->live = NULL;
+}
+
+void liveness_get_status(const struct sync *s, struct liveness_status *out)
+{
+	const struct liveness *l = s->live;
+	const struct liveness_path *p = NULL;
+	uint64_t now = loop_now_ms(s->loop);
+
+	memset(out, 0, sizeof(*out));
+	out->last_seen_ms = -1;
+	if (!l)
+		return;
+	*out = l->c;
+	out->interval_ms = l->interval_ms;
+	out->peer =
+		vrrp_get_state(s->vrrp) == VRRP_MASTER ? sync_session_successor(s) : l->watched;
+	out->last_seen_ms = -1;
+	for (size_t i = 0; i < l->npaths; i++) {
+		/* DOWN now if silent, whether or not a timer looked yet */
+		bool up = l->paths[i].p.state == LIVE_UP &&
+			  now - l->paths[i].p.last_rx_ms < liveness_detect_ms(&l->paths[i].p);
+
+		out->paths_up += up;
+		if (out->peer.s_addr && l->paths[i].addr.s_addr == out->peer.s_addr)
+			p = &l->paths[i].p;
+	}
+	if (!p || !p->last_rx_ms) {
+		out->state = out->peer.s_addr ? LIVE_DOWN : LIVE_OFF;
+		return;
+	}
+	out->last_seen_ms = (int64_t)(now - p->last_rx_ms);
+	out->detect_ms = liveness_detect_ms(p);
+	out->state = p->state != LIVE_DOWN && now - p->last_rx_ms >= out->detect_ms ? LIVE_DOWN
+										    : p->state;
+}

@@ -49,10 +49,7 @@ uint64_t liveness_path_deadline(const struct liveness_path *p)
 	return p->last_rx_ms + liveness_detect_ms(p);
 }
 
-uint64_t liveness_advert_due_ms(const struct liveness_gate *g)
-{
-	return (uint64_t)g->master_adver_interval_ms + g->liveness_interval_ms / 2;
-}
+uint64_t liveness_advert_due_ms(const struct liveness_gate *g) { return g->detect_ms; }
 
 /* Order matters only for what the caller logs: every rule must hold. */
 enum liveness_verdict liveness_judge(const struct liveness_gate *g)

@@ -67,7 +67,7 @@ struct liveness_gate {
 	uint64_t silent_ms;     /* since its last liveness packet */
 	uint32_t detect_ms;     /* its detection time */
 	uint64_t advert_age_ms; /* since its last VRRP advert that counted (UINT64_MAX: never) */
-	uint32_t master_adver_interval_ms; /* Master_Adver_Interval */
+	uint32_t master_adver_interval_ms; /* Master_Adver_Interval (status, logs) */
 	uint32_t liveness_interval_ms;     /* ours */
 };
 
@@ -80,9 +80,10 @@ enum liveness_verdict {
 	LIVE_NVERDICTS
 };
 
-/* The advert age from which its advert counts as missed: Master_Adver_Interval
- * plus half a liveness interval (the due advert is late by more than the
- * jitter of a loaded sender's loop). */
+/* The advert age from which the MASTER's adverts count as missed too:
+ * the path's detection time (no advert came while the liveness packets
+ * were missing: 60 % of a 100 ms interval at the defaults; a MASTER that
+ * still advertises is not dead, whatever liveness says). */
 uint64_t liveness_advert_due_ms(const struct liveness_gate *g);
 /* The rule.  A node without a link never moves on liveness; neither does
  * one that is not the named successor, has not the MASTER's state, or

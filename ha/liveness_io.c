@@ -18,7 +18,7 @@
 #include "vrrp.h"
 
 #define LIVENESS_MAX_PATHS   16
-#define LIVENESS_CONFIRM_N   3  /* SYNs side by side: one lost is no verdict */
+#define LIVENESS_CONFIRM_N   5  /* SYNs side by side: one lost is no verdict */
 #define LIVENESS_CONFIRM_MIN 10 /* ms: the kernel's answer needs a LAN round trip */
 
 struct liveness;
@@ -38,6 +38,8 @@ struct liveness {
 	} paths[LIVENESS_MAX_PATHS];
 	size_t npaths;
 	bool suspect;           /* our MASTER's UP path fell silent, not heard since */
+	bool confirm_active;    /* the SYN check runs (its sockets may all be gone) */
+	bool confirm_silent;    /* ... and its wait ended unanswered */
 	struct in_addr watched; /* the MASTER the check timer watches */
 	struct in_addr confirm_peer;
 	struct live_probe probe[LIVENESS_CONFIRM_N];
@@ -154,6 +156,8 @@ static void tx_fired(struct loop *loop, struct loop_timer *t)
 
 static void confirm_stop(struct liveness *l)
 {
+	l->confirm_active = false;
+	l->confirm_silent = false;
 	loop_timer_cancel(l->s->loop, &l->confirm_timer);
 	for (int i = 0; i < LIVENESS_CONFIRM_N; i++) {
 		if (l->probe[i].fd < 0)
@@ -164,8 +168,6 @@ static void confirm_stop(struct liveness *l)
 	}
 }
 
-static bool confirming(const struct liveness *l) { return loop_timer_armed(&l->confirm_timer); }
-
 static void take_over(struct liveness *l, const char *why)
 {
 	struct sync *s = l->s;
@@ -173,14 +175,17 @@ static void take_over(struct liveness *l, const char *why)
 	uint64_t silent = p ? loop_now_ms(s->loop) - p->last_rx_ms : 0;
 
 	confirm_stop(l);
+	l->suspect = false;
 	if (vrrp_get_state(s->vrrp) != VRRP_BACKUP)
 		return;
 	l->c.takeovers++;
-	log_warnx("liveness: MASTER %s silent for %llu ms (liveness and its advert), %s: "
+	log_warnx("liveness: MASTER %s silent for %llu ms (liveness and adverts), %s: "
 		  "taking over now as its named successor",
 		  inet_ntoa(l->confirm_peer), (unsigned long long)silent, why);
 	vrrp_liveness_takeover(s->vrrp);
 }
+
+static void judge_now(struct liveness *l);
 
 static void confirm_io(struct loop *loop, int fd, unsigned events, void *arg)
 {
@@ -193,13 +198,18 @@ static void confirm_io(struct loop *loop, int fd, unsigned events, void *arg)
 	(void)events;
 	(void)fd;
 	getsockopt(pr->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	if (err == ECONNREFUSED) {
+	if (err == ECONNREFUSED && l->suspect) {
 		take_over(l, "its kernel refuses its sync port (process gone)");
-	} else if (!err) {
-		l->c.vetoed++;
-		log_warnx("liveness: MASTER %s is silent but its kernel answers on its sync port: "
-			  "no early takeover, the RFC timer runs on",
-			  inet_ntoa(l->confirm_peer));
+	} else if (!err || err == ECONNREFUSED) {
+		/* Its kernel answers: not a power cut, a dead cable or a hung
+		 * kernel (a refusal before the silence is detected: the crash
+		 * detector's and the RFC's business). */
+		if (l->suspect) {
+			l->c.vetoed++;
+			log_warnx("liveness: MASTER %s is silent but its kernel answers on its "
+				  "sync port: no early takeover, the RFC timer runs on",
+				  inet_ntoa(l->confirm_peer));
+		}
 		l->suspect = false; /* a new silence must come from an UP path again */
 		confirm_stop(l);
 	} else {
@@ -209,21 +219,31 @@ static void confirm_io(struct loop *loop, int fd, unsigned events, void *arg)
 	}
 }
 
+/* No SYN answered within the wait: a late answer still vetoes. */
 static void confirm_timeout(struct loop *loop, struct loop_timer *t)
 {
+	struct liveness *l = t->arg;
+
 	(void)loop;
-	take_over(t->arg, "its kernel does not answer a SYN to its sync port");
+	l->confirm_silent = true;
+	if (l->suspect)
+		judge_now(l);
 }
 
+/* SYNs side by side to the MASTER's sync port.  A powered MASTER's
+ * kernel answers them (SYN-ACK, or a reset when its process is gone)
+ * however busy its process is; a dead box or a dead cable does not. */
 static void confirm_start(struct liveness *l, struct in_addr master)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET,
 				  .sin_port = htons(l->s->cfg->ha.sync_port),
 				  .sin_addr = master };
-	uint32_t wait =
-		l->interval_ms > LIVENESS_CONFIRM_MIN ? l->interval_ms : LIVENESS_CONFIRM_MIN;
+	uint32_t wait = l->interval_ms / 2 > LIVENESS_CONFIRM_MIN ? l->interval_ms / 2
+								  : LIVENESS_CONFIRM_MIN;
 
 	l->confirm_peer = master;
+	l->confirm_active = true;
+	l->confirm_silent = false;
 	l->c.confirms++;
 	for (int i = 0; i < LIVENESS_CONFIRM_N; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -274,9 +294,20 @@ static void gate_fill(struct liveness *l, const struct vrrp_status *st,
 	};
 }
 
-static void check_fired(struct loop *loop, struct loop_timer *t)
+static void say_not_ours(struct liveness *l, struct in_addr master, const struct liveness_gate *g)
 {
-	struct liveness *l = t->arg;
+	if (log_limit_ok(&l->limit, loop_now_ms(l->s->loop), LOG_LIMIT_SHORT_MS, NULL))
+		log_info("liveness: MASTER %s silent for %llu ms; %s: the RFC timers decide",
+			 inet_ntoa(master), (unsigned long long)g->silent_ms,
+			 !g->successor ? "not its named successor"
+			 : !g->link_up ? "our own link is down"
+				       : "not ready to take over");
+}
+
+/* The MASTER's path is silent (l->suspect): apply the rule.  Takes over
+ * only with the SYN check done and unanswered. */
+static void judge_now(struct liveness *l)
+{
 	struct vrrp_status st;
 	struct liveness_path *p;
 	struct liveness_gate g;
@@ -284,34 +315,67 @@ static void check_fired(struct loop *loop, struct loop_timer *t)
 	vrrp_get_status(l->s->vrrp, &st);
 	if (st.state != VRRP_BACKUP || !(p = path_find(l, st.master)))
 		return;
-	if (liveness_path_expire(p, loop_now_ms(loop))) {
-		l->suspect = true;
-		l->c.silences++;
-	}
-	if (!l->suspect || confirming(l))
-		return;
 	gate_fill(l, &st, p, &g);
 	switch (liveness_judge(&g)) {
 	case LIVE_WAIT_ADVERT:
-		loop_timer_arm_at(
-			loop, t, loop_now_ms(loop) + liveness_advert_due_ms(&g) - g.advert_age_ms);
+		loop_timer_arm(l->s->loop, &l->check_timer,
+			       liveness_advert_due_ms(&g) - g.advert_age_ms);
 		break;
 	case LIVE_CONFIRM:
-		confirm_start(l, st.master);
-		break;
+		if (!l->confirm_active || l->confirm_peer.s_addr != st.master.s_addr)
+			confirm_start(l, st.master);
+		else if (l->confirm_silent)
+			take_over(l, "its kernel does not answer a SYN to its sync port");
+		break; /* else confirm_timeout() judges again */
 	case LIVE_NOT_OURS:
-		if (log_limit_ok(&l->limit, loop_now_ms(loop), LOG_LIMIT_SHORT_MS, NULL))
-			log_info(
-				"liveness: MASTER %s silent for %llu ms; %s: the RFC timers decide",
-				inet_ntoa(st.master), (unsigned long long)g.silent_ms,
-				!g.successor ? "not its named successor"
-				: !g.link_up ? "our own link is down"
-					     : "not ready to take over");
+		say_not_ours(l, st.master, &g);
 		break;
 	case LIVE_KEEP:
 	case LIVE_NVERDICTS:
 		break;
 	}
+}
+
+/* Would we move if the path fell silent now?  Then the SYN check may
+ * start one interval before the detection time, so that it is done when
+ * the silence is. */
+static bool could_move(struct liveness *l, const struct vrrp_status *st,
+		       const struct liveness_path *p)
+{
+	struct liveness_gate g;
+
+	gate_fill(l, st, p, &g);
+	g.was_up = true;
+	g.silent_ms = g.detect_ms;
+	g.advert_age_ms = UINT64_MAX;
+	return liveness_judge(&g) == LIVE_CONFIRM;
+}
+
+/* Armed one interval before the MASTER's path would go DOWN, then at
+ * that time. */
+static void check_fired(struct loop *loop, struct loop_timer *t)
+{
+	struct liveness *l = t->arg;
+	struct vrrp_status st;
+	struct liveness_path *p;
+	uint64_t now = loop_now_ms(loop), deadline;
+
+	vrrp_get_status(l->s->vrrp, &st);
+	if (st.state != VRRP_BACKUP || !(p = path_find(l, st.master)))
+		return;
+	deadline = liveness_path_deadline(p);
+	if (p->state == LIVE_UP && now < deadline) {
+		if (!l->confirm_active && could_move(l, &st, p))
+			confirm_start(l, st.master); /* two intervals missed already */
+		loop_timer_arm_at(loop, t, deadline);
+		return;
+	}
+	if (liveness_path_expire(p, now)) {
+		l->suspect = true;
+		l->c.silences++;
+	}
+	if (l->suspect)
+		judge_now(l);
 }
 
 /* ---- receiving ---- */
@@ -337,9 +401,10 @@ void liveness_rx(struct sync *s, const struct msg *m)
 		return;
 	/* Our MASTER speaks: no suspicion, no check; watch for the next silence. */
 	l->suspect = false;
-	if (confirming(l))
+	if (l->confirm_active)
 		confirm_stop(l);
-	loop_timer_arm_at(s->loop, &l->check_timer, liveness_path_deadline(p));
+	loop_timer_arm_at(s->loop, &l->check_timer,
+			  liveness_path_deadline(p) - (p->state == LIVE_UP ? p->interval_ms : 0));
 }
 
 /* ---- life cycle, status ---- */

@@ -53,6 +53,7 @@ done
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 source "$SRC_DIR/tests/bench/lib.sh" # and tests/lib/lab.sh
 source "$SRC_DIR/tests/lib/ha.sh"
+source "$SRC_DIR/tests/lib/liveness.sh" # live_cut, live_mend: the power cut
 HA_EXTRA="preempt = no" # a restarted node stays BACKUP: each round is one takeover
 NBE=2
 
@@ -146,26 +147,6 @@ an_ready() {
 # an_victims EVENT M: the process groups the event signals on node M.
 an_victims() { [[ $1 == linkdown ]] || lab_pid "lb$2"; }
 
-# cable_cut NODE / cable_mend NODE: every packet and ARP frame in and out
-# of lbNODE's namespace dropped (a dead cable, a dead box), and back.
-cable_cut() {
-	ip netns exec "$(lab_ns "lb$1")" nft -f - <<-EOF
-		table inet powercut {
-			chain i { type filter hook input priority -300; policy drop; }
-			chain o { type filter hook output priority -300; policy drop; }
-		}
-		table arp powercut {
-			chain i { type filter hook input priority -300; policy drop; }
-			chain o { type filter hook output priority -300; policy drop; }
-		}
-	EOF
-}
-cable_mend() {
-	lab_exec "lb$1" nft delete table inet powercut 2>/dev/null
-	lab_exec "lb$1" nft delete table arp powercut 2>/dev/null
-	return 0
-}
-
 # an_heal EVENT M: bring node M back as BACKUP.
 an_heal() {
 	case $1 in
@@ -175,7 +156,7 @@ an_heal() {
 		return
 		;;
 	sigstop) lab_kill "lb$2" KILL ;; # a frozen node is dead to us
-	powercut) cable_mend "$2" ;;
+	powercut) live_mend "$2" ;;
 	esac
 	lab_wait_gone "lb$2" 10 || lab_kill "lb$2" KILL
 	lab_wait_gone "lb$2" 5
@@ -295,7 +276,7 @@ ka_heal() {
 		return
 		;;
 	sigstop) lab_kill "ka$2" KILL; lab_kill "hap$2" KILL ;;
-	powercut) cable_mend "$2" ;;
+	powercut) live_mend "$2" ;;
 	esac
 	lab_wait_gone "ka$2" 10
 	lab_alive "hap$2" || hap_start "$2" || return 1
@@ -346,7 +327,7 @@ round() {
 	sleep 0.5
 	# powercut: the cable dies at t (nft has committed), the processes
 	# right after it.
-	[[ $ev == powercut ]] && cable_cut "$m"
+	[[ $ev == powercut ]] && live_cut "$m"
 	t=$(epoch_ms)
 	# shellcheck disable=SC2086
 	hit "$ev" "$m" $victims

@@ -20,6 +20,7 @@
 #define LIVENESS_MAX_PATHS   16
 #define LIVENESS_CONFIRM_N   5  /* SYNs side by side: one lost is no verdict */
 #define LIVENESS_CONFIRM_MIN 10 /* ms: the kernel's answer needs a LAN round trip */
+#define LIVENESS_BACKUP_MULT 5  /* a BACKUP sends every 5 intervals */
 
 struct liveness;
 
@@ -82,7 +83,11 @@ static void send_to(struct liveness *l, const struct sockaddr_in *to, uint8_t ro
 		    enum liveness_state heard)
 {
 	struct sync *s = l->s;
-	struct liveness_msg m = { .interval_ms = l->interval_ms, .role = role, .heard = heard };
+	struct liveness_msg m = { .interval_ms = role == LIVENESS_ROLE_MASTER
+							 ? l->interval_ms
+							 : LIVENESS_BACKUP_MULT * l->interval_ms,
+				  .role = role,
+				  .heard = heard };
 	uint8_t payload[LIVENESS_PAYLOAD_LEN], buf[MSG_MAX_LEN];
 	int plen = liveness_encode(&m, payload, sizeof(payload));
 	int len =
@@ -132,6 +137,24 @@ static void send_backup(struct liveness *l, struct in_addr master)
 
 static void confirm_stop(struct liveness *l);
 
+/* Follow the MASTER the election follows: a new one (or none) starts
+ * without suspicion. */
+static void watch_update(struct liveness *l, const struct vrrp_status *st)
+{
+	struct in_addr m = st->state == VRRP_BACKUP ? st->master : (struct in_addr){ 0 };
+
+	if (m.s_addr == l->watched.s_addr)
+		return;
+	l->suspect = false;
+	l->watched = m;
+	loop_timer_cancel(l->s->loop, &l->check_timer);
+	confirm_stop(l);
+}
+
+/* The MASTER sends every interval; a BACKUP every LIVENESS_BACKUP_MULT
+ * intervals (BFD lets each side choose its rate): only the MASTER's
+ * silence moves anything, a BACKUP's path is for status, and each
+ * wake-up costs more than the packet (docs/robustness.md). */
 static void tx_fired(struct loop *loop, struct loop_timer *t)
 {
 	struct liveness *l = t->arg;
@@ -142,14 +165,10 @@ static void tx_fired(struct loop *loop, struct loop_timer *t)
 		send_master(l);
 	else if (st.state == VRRP_BACKUP && st.master.s_addr)
 		send_backup(l, st.master);
-	if (st.state != VRRP_BACKUP || st.master.s_addr != l->watched.s_addr) {
-		/* Not watching that MASTER any more: no suspicion carries over. */
-		l->suspect = false;
-		l->watched = st.state == VRRP_BACKUP ? st.master : (struct in_addr){ 0 };
-		loop_timer_cancel(loop, &l->check_timer);
-		confirm_stop(l);
-	}
-	loop_timer_arm(loop, t, l->interval_ms);
+	watch_update(l, &st);
+	loop_timer_arm(loop, t,
+		       st.state == VRRP_MASTER ? l->interval_ms
+					       : LIVENESS_BACKUP_MULT * l->interval_ms);
 }
 
 /* ---- the MASTER's kernel: SYNs to its sync port ---- */
@@ -397,8 +416,16 @@ void liveness_rx(struct sync *s, const struct msg *m)
 	p = path_get(l, from);
 	liveness_path_rx(p, now, lm.interval_ms);
 	l->c.received++;
-	if (from.s_addr != l->watched.s_addr || lm.role != LIVENESS_ROLE_MASTER)
+	if (lm.role != LIVENESS_ROLE_MASTER)
 		return;
+	if (from.s_addr != l->watched.s_addr) {
+		struct vrrp_status st;
+
+		vrrp_get_status(s->vrrp, &st); /* a new MASTER: follow it now */
+		watch_update(l, &st);
+		if (from.s_addr != l->watched.s_addr)
+			return;
+	}
 	/* Our MASTER speaks: no suspicion, no check; watch for the next silence. */
 	l->suspect = false;
 	if (l->confirm_active)
@@ -408,6 +435,12 @@ void liveness_rx(struct sync *s, const struct msg *m)
 }
 
 /* ---- life cycle, status ---- */
+
+void liveness_role_changed(struct sync *s)
+{
+	if (s->live) /* a new MASTER starts sending now, not a BACKUP period later */
+		loop_timer_arm(s->loop, &s->live->tx_timer, 0);
+}
 
 int liveness_open(struct sync *s)
 {

@@ -20,6 +20,8 @@
 int liveness_open(struct sync *s);
 /* Stop it and free s->live (NULL is a no-op). */
 void liveness_close(struct sync *s);
+/* The election moved (sync_role_changed): send at once in the new role. */
+void liveness_role_changed(struct sync *s);
 /* A MSG_LIVENESS datagram (verified, fresh) from its sender. */
 void liveness_rx(struct sync *s, const struct msg *m);
 /* The status; all zero (interval 0) when off. */

@@ -642,6 +642,7 @@ void sync_role_changed(struct sync *s)
 	 * sequence (it may have missed our changes while we led). */
 	s->applied_from = is_master(s) ? s->self.s_addr : 0;
 	sync_tls_role(s, is_master(s));
+	liveness_role_changed(s);
 	/* A BACKUP (a restarted node, a link back) takes the live MASTER's
 	 * state before it may preempt it: otherwise it would serve a pool of
 	 * servers it has not checked yet.  Bounded, in case no state comes. */

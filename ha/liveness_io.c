@@ -18,7 +18,7 @@
 #include "vrrp.h"
 
 #define LIVENESS_MAX_PATHS   16
-#define LIVENESS_CONFIRM_N   5  /* SYNs side by side: one lost is no verdict */
+#define LIVENESS_CONFIRM_N   10 /* SYNs side by side: lost ones are no verdict */
 #define LIVENESS_CONFIRM_MIN 10 /* ms: the kernel's answer needs a LAN round trip */
 #define LIVENESS_BACKUP_MULT 5  /* a BACKUP sends every 5 intervals */
 
@@ -179,8 +179,13 @@ static void confirm_stop(struct liveness *l)
 	l->confirm_silent = false;
 	loop_timer_cancel(l->s->loop, &l->confirm_timer);
 	for (int i = 0; i < LIVENESS_CONFIRM_N; i++) {
+		struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+
 		if (l->probe[i].fd < 0)
 			continue;
+		/* A reset, not a FIN: no TIME_WAIT here, the MASTER's session
+		 * for it ends at once. */
+		setsockopt(l->probe[i].fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
 		loop_del_fd(l->s->loop, l->probe[i].fd);
 		close(l->probe[i].fd);
 		l->probe[i].fd = -1;

@@ -14,10 +14,19 @@
 #   4. SIGSTOP of the MASTER (kernel alive): liveness falls silent but its
 #      kernel answers the successor's SYN: no early takeover, the RFC's
 #      Master_Down_Interval decides.
+#
+# Adverts every 1 s, the default (RFC 5798 and [ha] advert_interval): the
+# RFC's own timer (3.6 s) then moves nothing when a loaded 2-core box
+# stalls a daemon for a few hundred ms (at 100 ms adverts such a stall is
+# a Master_Down_Interval, with or without liveness), and liveness, which
+# does not depend on the advert interval, is what is under test; its
+# advert rule (none during the silence) is then nearly always met, so the
+# SYN check alone keeps a live MASTER.
 set -u
 source "$(dirname "$0")/../lib/lab.sh"
 source "$(dirname "$0")/../lib/ha.sh"
 source "$(dirname "$0")/../lib/liveness.sh"
+HA_ADVERT=1s
 LOAD_S=${LOAD_S:-25}
 HOG_S=${HOG_S:-12}
 
@@ -39,7 +48,7 @@ check "andromeda -t refuses liveness_interval = fast" test "$bad_rc" -ne 0
 check "... saying file:line ($bad_out)" grep -q "^$LAB_DIR/bad.conf:11: .*liveness_interval" <<<"$bad_out"
 
 require "lb1 starts" ha_start 1 150
-check "lb1 is MASTER" ha_wait_role 1 MASTER 3
+check "lb1 is MASTER" ha_wait_role 1 MASTER 6
 require "lb2 starts" ha_start 2 100
 require "lb3 starts" ha_start 3 50
 check "lb2 is BACKUP" ha_wait_role 2 BACKUP 3
@@ -51,7 +60,8 @@ check "lb1 sees its successor's path up" lab_wait_for 3 live_is 1 up
 check_eq "lb2 watches lb1" "$IP1" "$(live_stat 2 peer)"
 check_eq "lb2: 20 ms, detection 60 ms" "20 60" "$(live_stat 2 interval_ms) $(live_stat 2 detect_ms)"
 check "lb2 heard lb1 within the detection time" test "$(live_stat 2 last_seen_ms)" -lt 60
-check_eq "lb1 hears both BACKUPs" 2 "$(live_stat 1 paths_up)"
+paths_up_is() { [[ "$(live_stat "$1" paths_up)" == "$2" ]]; }
+check "lb1 hears both BACKUPs (every 100 ms each)" lab_wait_for 5 paths_up_is 1 2
 check "andromedactl status shows the liveness line" \
 	bash -c "timeout 10 '$ANDROMEDACTL' -s '$LAB_DIR/lb2.sock' status | grep -q 'liveness.*up, every 20 ms (detect 60 ms), $IP1'"
 
@@ -82,7 +92,7 @@ check "lb2's path is up again" lab_wait_for 3 live_is 2 up
 t_cut=$(now_ms)
 require "lb1's cable dies" live_cut 1
 lab_kill lb1 KILL
-check "lb2 takes over after the power cut" ha_wait_role 2 MASTER 3
+check "lb2 takes over after the power cut (not after 3.x s)" ha_wait_role 2 MASTER 2
 echo "# cut at $(date -d "@$((t_cut / 1000)).$(printf %03d $((t_cut % 1000)))" +%T.%3N); lb2:"
 grep -E "liveness:|-> MASTER" "$LAB_DIR/lb2.log" | tail -n 2 | sed 's/^/#   /'
 check_eq "lb2 took over on liveness as the named successor" \
@@ -96,7 +106,7 @@ check_eq "lb2 is the only MASTER" lb2 "$(ha_masters 3)"
 check "lb2 names lb3" lab_wait_for 3 succ_is 2 "$(ha_lb_ip 3)"
 check "lb3's path to lb2 is up" lab_wait_for 3 live_is 3 up
 lab_kill lb2 STOP
-check "lb3 takes over from the frozen lb2" ha_wait_role 3 MASTER 3
+check "lb3 takes over from the frozen lb2" ha_wait_role 3 MASTER 8
 check "lb3 found lb2's kernel alive" grep -q "liveness: MASTER $IP2 is silent but its kernel answers" "$LAB_DIR/lb3.log"
 check "lb3 waited Master_Down_Interval ($(ha_last_takeover 3))" \
 	bash -c "[[ '$(ha_last_takeover 3)' == 'no advert for'* ]]"

@@ -497,12 +497,10 @@ void vrrp_input_master_down(struct vrrp *v)
 				       "master released with priority 0, "
 				       "Skew_Time %u ms",
 				       (unsigned)skew_ms(v));
-		else if (v->md_cause == MD_SUCCESSOR)
-			vrrp_set_state(v, VRRP_MASTER,
-				       "master lost (sync session reset), named successor");
-		else if (v->md_cause == MD_LIVENESS)
-			vrrp_set_state(v, VRRP_MASTER,
-				       "master silent (liveness and advert), named successor");
+		else if (v->md_cause == MD_SUCCESSOR || v->md_cause == MD_LIVENESS)
+			vrrp_set_state(v, VRRP_MASTER, "master %s, named successor",
+				       v->md_cause == MD_LIVENESS ? "silent (liveness and advert)"
+								  : "lost (sync session reset)");
 		else if (v->md_cause == MD_LOST)
 			vrrp_set_state(v, VRRP_MASTER,
 				       "master lost (sync session reset), "

@@ -40,7 +40,8 @@ struct liveness {
 	size_t npaths;
 	bool suspect;           /* our MASTER's UP path fell silent, not heard since */
 	bool confirm_active;    /* the SYN check runs (its sockets may all be gone) */
-	bool confirm_silent;    /* ... and its wait ended unanswered */
+	bool confirm_silent;    /* ... and its wait ended unanswered (or refused) */
+	bool confirm_refused;   /* ... a SYN was refused: nobody listens */
 	struct in_addr watched; /* the MASTER the check timer watches */
 	struct in_addr confirm_peer;
 	struct live_probe probe[LIVENESS_CONFIRM_N];
@@ -177,6 +178,7 @@ static void confirm_stop(struct liveness *l)
 {
 	l->confirm_active = false;
 	l->confirm_silent = false;
+	l->confirm_refused = false;
 	loop_timer_cancel(l->s->loop, &l->confirm_timer);
 	for (int i = 0; i < LIVENESS_CONFIRM_N; i++) {
 		struct linger rst = { .l_onoff = 1, .l_linger = 0 };
@@ -211,6 +213,14 @@ static void take_over(struct liveness *l, const char *why)
 
 static void judge_now(struct liveness *l);
 
+/* One SYN of the check is done with (closed; the others go on). */
+static void probe_close(struct liveness *l, struct live_probe *pr)
+{
+	loop_del_fd(l->s->loop, pr->fd);
+	close(pr->fd);
+	pr->fd = -1;
+}
+
 static void confirm_io(struct loop *loop, int fd, unsigned events, void *arg)
 {
 	struct live_probe *pr = arg;
@@ -223,7 +233,12 @@ static void confirm_io(struct loop *loop, int fd, unsigned events, void *arg)
 	(void)fd;
 	getsockopt(pr->fd, SOL_SOCKET, SO_ERROR, &err, &len);
 	if (err == ECONNREFUSED && l->suspect) {
-		take_over(l, "its kernel refuses its sync port (process gone)");
+		/* Its kernel answers that nobody listens: the process is gone
+		 * (or between two processes of an upgrade, which the rule sees:
+		 * its BYE "restart" ended our session, so no successor). */
+		probe_close(l, pr);
+		l->confirm_silent = l->confirm_refused = true;
+		judge_now(l);
 	} else if (!err || err == ECONNREFUSED) {
 		/* Its kernel answers: not a power cut, a dead cable or a hung
 		 * kernel (a refusal before the silence is detected: the crash
@@ -237,9 +252,7 @@ static void confirm_io(struct loop *loop, int fd, unsigned events, void *arg)
 		l->suspect = false; /* a new silence must come from an UP path again */
 		confirm_stop(l);
 	} else {
-		loop_del_fd(l->s->loop, pr->fd); /* unreachable: not an answer */
-		close(pr->fd);
-		pr->fd = -1;
+		probe_close(l, pr); /* unreachable: not an answer */
 	}
 }
 
@@ -349,9 +362,13 @@ static void judge_now(struct liveness *l)
 		if (!l->confirm_active || l->confirm_peer.s_addr != st.master.s_addr)
 			confirm_start(l, st.master);
 		else if (l->confirm_silent)
-			take_over(l, "its kernel does not answer a SYN to its sync port");
+			take_over(l,
+				  l->confirm_refused
+					  ? "its kernel refuses its sync port (process gone)"
+					  : "its kernel does not answer a SYN to its sync port");
 		break; /* else confirm_timeout() judges again */
 	case LIVE_NOT_OURS:
+		confirm_stop(l); /* a later verdict asks the kernel afresh */
 		say_not_ours(l, st.master, &g);
 		break;
 	case LIVE_KEEP:

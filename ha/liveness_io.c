@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -392,6 +393,16 @@ static bool could_move(struct liveness *l, const struct vrrp_status *st,
 	return liveness_judge(&g) == LIVE_CONFIRM;
 }
 
+/* A datagram waits in the sync socket: our own loop ran late (a CPU hog
+ * beside us, a stall between the wake-up and the timers), and what
+ * came meanwhile is read before any silence is judged. */
+static bool datagram_waiting(const struct sync *s)
+{
+	int n = 0;
+
+	return ioctl(s->udp_fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 /* Armed one interval before the MASTER's path would go DOWN, then at
  * that time. */
 static void check_fired(struct loop *loop, struct loop_timer *t)
@@ -401,6 +412,10 @@ static void check_fired(struct loop *loop, struct loop_timer *t)
 	struct liveness_path *p;
 	uint64_t now = loop_now_ms(loop), deadline;
 
+	if (datagram_waiting(l->s)) {
+		loop_timer_arm(loop, t, 0); /* after the loop's next read */
+		return;
+	}
 	vrrp_get_status(l->s->vrrp, &st);
 	if (st.state != VRRP_BACKUP || !(p = path_find(l, st.master)))
 		return;

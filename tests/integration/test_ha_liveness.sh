@@ -8,7 +8,7 @@
 #   2. no false failover: 5 % random loss on the MASTER's link while wrk
 #      -c512 saturates it, then a CPU hog pinned with the successor: no
 #      role change on any node (their notify scripts), the VIP never moves
-#      (sampled every ~10 ms);
+#      (sampled from the host, about 17 times a second);
 #   3. power cut of the MASTER (its cable dead, then kill -9): the named
 #      successor takes over on liveness, the third node keeps the RFC timer;
 #   4. SIGSTOP of the MASTER (kernel alive): liveness falls silent but its

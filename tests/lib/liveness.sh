@@ -8,7 +8,7 @@
 #   live_cut I / live_mend I    # lbI's cable dead (every packet and ARP frame) / back
 #   live_loss I PCT             # PCT % of lbI's packets dropped at random, each way (0: none)
 #   live_hog I SECONDS          # a busy loop pinned with lbI's daemon to one CPU
-#   live_vip_sample N SECONDS   # background: the VIP holders of lb1..lbN every 10 ms
+#   live_vip_sample N SECONDS   # background: the VIP holders of lb1..lbN, sampled
 #   live_role_changes I MS      # role changes lbI's notify script saw since MS
 #   live_vip_moves              # samples whose holders differ from the first ("" or two: a move)
 
@@ -72,8 +72,8 @@ live_hog() {
 	lab_spawn "lb$1" "hog$1" timeout "$2" taskset -c "$cpu" sh -c 'while :; do :; done'
 }
 
-# live_vip_sample N SECONDS: "ms holders" every ~10 ms into
-# $LAB_DIR/vip.samples (holders: the lbI of 1..N with the VIP on eth0,
+# live_vip_sample N SECONDS: "ms holders" every 10 ms plus N `ip` runs
+# (about 17 samples a second on the lab machine) into $LAB_DIR/vip.samples (holders: the lbI of 1..N with the VIP on eth0,
 # space-separated).  Bounded by SECONDS; registered as vipsample.
 live_vip_sample() {
 	local n=$1 d=$2 i cmd=''

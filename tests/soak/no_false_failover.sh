@@ -11,7 +11,7 @@
 #
 # each for DURATION seconds.  Passes with 0 role changes on both nodes
 # (their notify scripts) and 0 VIP moves (the VIP's holders sampled every
-# ~10 ms from the host), and prints the liveness counters (silences seen,
+# ~60 ms from the host), and prints the liveness counters (silences seen,
 # SYN checks, vetoes).  The short form runs in CI as
 # tests/integration/test_ha_liveness.sh.
 #

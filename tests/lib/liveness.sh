@@ -73,7 +73,8 @@ live_hog() {
 }
 
 # live_vip_sample N SECONDS: "ms holders" every 10 ms plus N `ip` runs
-# (about 17 samples a second on the lab machine) into $LAB_DIR/vip.samples (holders: the lbI of 1..N with the VIP on eth0,
+# (about 17 samples a second on the lab machine) into
+# $LAB_DIR/vip.samples (holders: the lbI of 1..N with the VIP on eth0,
 # space-separated).  Bounded by SECONDS; registered as vipsample.
 live_vip_sample() {
 	local n=$1 d=$2 i cmd=''

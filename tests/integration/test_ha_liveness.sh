@@ -26,6 +26,7 @@ set -u
 source "$(dirname "$0")/../lib/lab.sh"
 source "$(dirname "$0")/../lib/ha.sh"
 source "$(dirname "$0")/../lib/liveness.sh"
+# shellcheck disable=SC2034 # read by ha_conf (tests/lib/ha.sh)
 HA_ADVERT=1s
 LOAD_S=${LOAD_S:-25}
 HOG_S=${HOG_S:-12}

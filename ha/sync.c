@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "config.h"
 #include "list.h"
+#include "liveness_io.h"
 #include "log.h"
 #include "loop.h"
 #include "netaddr.h"
@@ -493,6 +494,11 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 	if (why == MSG_OK)
 		why = msg_replay_check(ss ? &s->replay_tcp : &s->replay_udp, &m,
 				       loop_now_ms(s->loop));
+	/* Liveness comes 50 times a second: from a sender whose sequence is
+	 * not proven yet (our session to it is still saying HELLO) it is
+	 * ignored, not counted as a drop (liveness_io.h). */
+	if (why == MSG_DROP_STALE && m.type == MSG_LIVENESS)
+		return;
 	if (why != MSG_OK) {
 		sync_count_drop(s, why, from);
 		return;
@@ -523,6 +529,12 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 			sync_session_rx_successor(ss, &m);
 		else
 			s->c.bad_payload++;
+		break;
+	case MSG_LIVENESS:
+		if (!ss)
+			liveness_rx(s, &m);
+		else
+			s->c.bad_payload++; /* a datagram's message, not a session's */
 		break;
 	case MSG_BYE:
 		if (ss)
@@ -622,7 +634,7 @@ int sync_open(struct sync **out, struct loop *loop, const struct config *cfg, st
 	sync_sessions_init(s);
 	loop_timer_init(&s->snap_timer, snap_timer_fired, s);
 	if ((err = udp_open(s)) < 0 || (err = sync_sessions_open(s)) < 0 ||
-	    (err = pool_add_observer(pool, pool_changed, s)) < 0) {
+	    (err = pool_add_observer(pool, pool_changed, s)) < 0 || (err = liveness_open(s)) < 0) {
 		log_errno(err, "sync: cannot open port %u on %s", cfg->ha.sync_port,
 			  cfg->ha.interface);
 		sync_close(s);
@@ -642,6 +654,7 @@ void sync_close(struct sync *s)
 	if (!s)
 		return;
 	loop_timer_cancel(s->loop, &s->snap_timer);
+	liveness_close(s);
 	pool_remove_observer(s->pool, s);
 	sync_sessions_close(s); /* first: a BYE "shutdown" to each BACKUP */
 	if (s->udp_fd >= 0) {
@@ -666,6 +679,7 @@ void sync_role_changed(struct sync *s)
 	 * sequence (it may have missed our changes while we led). */
 	s->applied_from = is_master(s) ? s->self.s_addr : 0;
 	sync_tls_role(s, is_master(s));
+	liveness_role_changed(s);
 	/* A BACKUP (a restarted node, a link back) takes the live MASTER's
 	 * state before it may preempt it: otherwise it would serve a pool of
 	 * servers it has not checked yet.  Bounded, in case no state comes. */
@@ -710,4 +724,5 @@ void sync_get_stats(const struct sync *s, struct sync_stats *out)
 	if (s->up)
 		out->session_peer = sync_session_peer(s->up);
 	memcpy(out->drops, c->drops, sizeof(out->drops));
+	liveness_get_status(s, &out->liveness);
 }

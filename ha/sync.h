@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "liveness.h"
 #include "msg.h"
 
 struct loop;
@@ -117,6 +118,7 @@ struct sync_stats {
 	uint64_t requests_served; /* snapshot requests answered */
 	uint64_t byes_sent, byes_received;
 	uint64_t drops[MSG_DROP_NCAUSES]; /* dropped by the envelope, by cause ([0] unused) */
+	struct liveness_status liveness;  /* issue 15: the fast liveness exchange */
 };
 void sync_get_stats(const struct sync *s, struct sync_stats *out);
 

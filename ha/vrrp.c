@@ -63,7 +63,8 @@ enum md_cause {
 	MD_SILENCE,
 	MD_RELEASED,
 	MD_LOST,
-	MD_SUCCESSOR
+	MD_SUCCESSOR,
+	MD_LIVENESS
 };
 
 /* Limiters for causes that are not drops but still log once. */
@@ -186,9 +187,9 @@ static void arm_master_down(struct vrrp *v, enum md_cause why)
 {
 	v->md_cause = why;
 	loop_timer_arm(v->loop, &v->master_down,
-		       why == MD_SILENCE     ? mdi_ms(v)
-		       : why == MD_SUCCESSOR ? 0
-					     : skew_ms(v));
+		       why == MD_SILENCE                           ? mdi_ms(v)
+		       : why == MD_SUCCESSOR || why == MD_LIVENESS ? 0
+								   : skew_ms(v));
 }
 
 /* " (N more since last report)" for a rate-limited line, or "". */
@@ -555,9 +556,10 @@ void vrrp_input_master_down(struct vrrp *v)
 				       "master released with priority 0, "
 				       "Skew_Time %u ms",
 				       (unsigned)skew_ms(v));
-		else if (v->md_cause == MD_SUCCESSOR)
-			vrrp_set_state(v, VRRP_MASTER,
-				       "master lost (sync session reset), named successor");
+		else if (v->md_cause == MD_SUCCESSOR || v->md_cause == MD_LIVENESS)
+			vrrp_set_state(v, VRRP_MASTER, "master %s, named successor",
+				       v->md_cause == MD_LIVENESS ? "silent (liveness and advert)"
+								  : "lost (sync session reset)");
 		else if (v->md_cause == MD_LOST)
 			vrrp_set_state(v, VRRP_MASTER,
 				       "master lost (sync session reset), "
@@ -649,6 +651,14 @@ void vrrp_successor_takeover(struct vrrp *v)
 {
 	if (v->state == VRRP_BACKUP)
 		arm_master_down(v, MD_SUCCESSOR);
+}
+
+/* Issue 15: the named successor's fast liveness saw the MASTER silent,
+ * its advert overdue and its kernel mute (ha/liveness.h). */
+void vrrp_liveness_takeover(struct vrrp *v)
+{
+	if (v->state == VRRP_BACKUP)
+		arm_master_down(v, MD_LIVENESS);
 }
 
 /* ---- input: advertisement received ------------------------------------ */

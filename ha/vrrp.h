@@ -195,6 +195,11 @@ void vrrp_master_lost(struct vrrp *v);
  * (ha/successor.h): in BACKUP, Master_Down_Timer = 0 (take over on the
  * loop's next turn, not inside the caller).  Ignored in other states. */
 void vrrp_successor_takeover(struct vrrp *v);
+/* The fast liveness (ha/liveness.h) found the MASTER silent, its advert
+ * overdue and its kernel mute, and the MASTER had named us its
+ * successor: in BACKUP, Master_Down_Timer = 0 (as above).  Ignored in
+ * other states. */
+void vrrp_liveness_takeover(struct vrrp *v);
 
 /* src proved the cluster key just now (ha/sync*.c): its adverts count
  * for VRRP_AUTH_FRESH_MS from now.  If an advert of src was dropped as

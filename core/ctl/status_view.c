@@ -261,6 +261,30 @@ static void some(const json_t *o, const char *const *keys)
 	putchar('\n');
 }
 
+/* "liveness: up, 20 ms (detect 60 ms), 198.18.0.11 seen 12 ms ago" */
+static void liveness_line(const json_t *l)
+{
+	json_t *age;
+
+	if (!json_is_object(l))
+		return;
+	sublabel("liveness");
+	if (!num(l, "interval_ms")) {
+		printf("off\n");
+		return;
+	}
+	printf("%s, every %lld ms", str(l, "state"), num(l, "interval_ms"));
+	if (num(l, "detect_ms"))
+		printf(" (detect %lld ms)", num(l, "detect_ms"));
+	age = json_object_get(l, "last_seen_ms");
+	if (*str(l, "peer") && strcmp(str(l, "peer"), "?"))
+		printf(", %s", str(l, "peer"));
+	if (json_is_integer(age) && json_integer_value(age) >= 0)
+		printf(" seen %lld ms ago", (long long)json_integer_value(age));
+	printf(", %lld path(s) up, silences %lld, takeovers %lld\n", num(l, "paths_up"),
+	       num(l, "silences"), num(l, "takeovers"));
+}
+
 static void sync_group(const json_t *s, bool verbose)
 {
 	static const char *const sent[] = { "snapshots_sent", "deltas_sent", "byes_sent", NULL };
@@ -279,6 +303,7 @@ static void sync_group(const json_t *s, bool verbose)
 					    "gaps",
 					    "byes_received",
 					    "successor",
+					    "liveness",
 					    NULL };
 	static const char *const none[] = { NULL };
 	json_t *age = json_object_get(s, "last_snapshot_ms");
@@ -296,6 +321,7 @@ static void sync_group(const json_t *s, bool verbose)
 	if (*str(s, "successor") && strcmp(str(s, "successor"), "?"))
 		printf(", successor %s", str(s, "successor"));
 	putchar('\n');
+	liveness_line(json_object_get(s, "liveness"));
 	if (!json_object_get(s, "snapshots_sent"))
 		return; /* standalone: seq only */
 	sublabel("sent");

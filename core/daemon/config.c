@@ -165,6 +165,7 @@ static const struct cfg_key keys[] = {
 	NUMK(S_HA, "garp_refresh", ha.garp_refresh_ms, CFGV_DUR, 0, HOUR, 0),
 	KEY(S_HA, "checksum_rfc5798", cfgk_set_bool, ha.checksum_rfc5798, 0, 0, false),
 	NUMK(S_HA, "sync_port", ha.sync_port, CFGV_NUM, 1, 65535, 0),
+	NUMK(S_HA, "liveness_interval", ha.liveness_interval_ms, CFGV_DUR, 0, 10 * SEC, 0),
 	KEY(S_HA, "interop", cfgk_set_bool, ha.interop, 0, 0, false),
 	KEY(S_HA, "notify", cfgh_set_script_path, ha.notify, 0, 0, false),
 	NUMK(S_HA, "notify_timeout", ha.notify_timeout_ms, CFGV_DUR, 10, HOUR, 0),
@@ -625,6 +626,7 @@ static void config_defaults(struct config *cfg)
 	cfg->ha.garp_refresh_ms = 5 * SEC;
 	cfg->ha.checksum_rfc5798 = true;
 	cfg->ha.sync_port = 7788;
+	cfg->ha.liveness_interval_ms = 20;
 	cfg->ha.notify_timeout_ms = 10 * SEC;
 	cfg->registration.port = 7789;
 	cfg->registration.expire_ms = 10 * SEC;

@@ -244,6 +244,22 @@ int ctl_ha_status(json_t *status, void *ctl_ha)
 
 /* ---- sync ---- */
 
+/* Issue 15: sync.liveness, the fast liveness exchange (ha/liveness.h). */
+static json_t *liveness_json(const struct liveness_status *l)
+{
+	char peer[INET_ADDRSTRLEN] = "";
+
+	if (l->peer.s_addr)
+		inet_ntop(AF_INET, &l->peer, peer, sizeof(peer));
+	return json_pack("{s:i, s:i, s:s, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "interval_ms", (int)l->interval_ms, "detect_ms", (int)l->detect_ms,
+			 "state", liveness_state_name(l->state), "peer", peer, "last_seen_ms",
+			 (json_int_t)l->last_seen_ms, "paths_up", (int)l->paths_up, "sent",
+			 (json_int_t)l->sent, "received", (json_int_t)l->received, "silences",
+			 (json_int_t)l->silences, "confirms", (json_int_t)l->confirms, "vetoed",
+			 (json_int_t)l->vetoed, "takeovers", (json_int_t)l->takeovers);
+}
+
 static json_t *sync_json(const struct sync_stats *st)
 {
 	json_t *o, *drops = json_object();
@@ -268,6 +284,7 @@ static json_t *sync_json(const struct sync_stats *st)
 		if (st->successor.s_addr)
 			inet_ntop(AF_INET, &st->successor, succ, sizeof(succ));
 		json_object_set_new(o, "successor", json_string(succ)); /* issue 15 */
+		json_object_set_new(o, "liveness", liveness_json(&st->liveness));
 		json_object_set_new(o, "byes_sent", json_integer((json_int_t)st->byes_sent));
 		json_object_set_new(o, "byes_received",
 				    json_integer((json_int_t)st->byes_received));

@@ -553,6 +553,15 @@ static void render_sync(struct sync *s, struct mtext *m)
 		st.master_lost);
 	drops(m, P "sync_dropped_total", "Sync messages dropped, by cause.", "", st.drops,
 	      MSG_DROP_NCAUSES, msg_cause);
+	gauge(m, P "sync_liveness_paths_up",
+	      "Fast liveness: peers whose path is up (packets every liveness_interval).", NULL,
+	      st.liveness.paths_up);
+	counter(m, P "sync_liveness_silences_total",
+		"Fast liveness: the MASTER's healthy path fell silent (BACKUP).", NULL,
+		st.liveness.silences);
+	counter(m, P "sync_liveness_takeovers_total",
+		"Fast liveness: early takeovers as the named successor.", NULL,
+		st.liveness.takeovers);
 }
 
 static void render_registry(struct registry *r, struct mtext *m)

@@ -210,6 +210,8 @@ struct config {
 		bool checksum_rfc5798;     /* default yes: pseudo-header includes IPv4 addresses
 					    * (RFC 5798 5.2.8); no = RFC 9568 compat variant */
 		uint16_t sync_port;        /* UDP+TCP state sync, default 7788 */
+		uint32_t liveness_interval_ms; /* MSG_LIVENESS on the sync port, default 20ms,
+						* 0 = off (issue 15, ha/liveness.h) */
 		bool interop; /* default no: only adverts from balancers that proved the
 			       * cluster key count (issue 20); yes: any VRRPv3 speaker */
 		/* Hooks (issue 14): keepalived's notify and track_interface. */

@@ -45,7 +45,8 @@ enum msg_type {
 	MSG_TLS_KEYS = 10,    /* sync: the TLS ticket key ring, encrypted (tls_keys.h) */
 	MSG_SUCCESSOR = 11,   /* sync: the MASTER, on a session: who takes over on its crash */
 	MSG_INFLIGHT = 12,    /* sync: the MASTER's requests in flight, by id and server */
-	MSG_TYPE_MAX = 12,
+	MSG_LIVENESS = 13,    /* sync, UDP: fast liveness every liveness_interval (liveness.h) */
+	MSG_TYPE_MAX = 13,
 };
 
 /* Why a message was dropped; counted per cause by every receiver.

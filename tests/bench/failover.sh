@@ -11,6 +11,10 @@
 #             only: andromeda is one process)
 #   sigstop   SIGSTOP (frozen, kernel alive: the RFC timeout path)
 #   linkdown  ip link set eth0 down in the node's namespace (carrier loss)
+#   powercut  the node's cable goes dead (nftables drops every packet and
+#             ARP in its namespace, both ways), then its processes die
+#             (kill -9; their FIN and resets are dropped too): no priority
+#             0, no crash detector, nothing on the wire
 #
 # Prints per system, interval, event and probe timeout the kill-to-first-
 # success min/median/max and the failed probes, and keepalived/andromeda
@@ -25,7 +29,7 @@
 set -u
 ROUNDS=5
 INTERVALS="100 1000"
-EVENTS="kill9 kill9-ka sigstop linkdown"
+EVENTS="kill9 kill9-ka sigstop linkdown powercut"
 SYSTEMS="andromeda keepalived"
 TIMEOUTS="1000 200 50"
 while getopts "n:i:e:s:t:h" opt; do
@@ -49,6 +53,7 @@ done
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 source "$SRC_DIR/tests/bench/lib.sh" # and tests/lib/lab.sh
 source "$SRC_DIR/tests/lib/ha.sh"
+source "$SRC_DIR/tests/lib/liveness.sh" # live_cut, live_mend: the power cut
 HA_EXTRA="preempt = no" # a restarted node stays BACKUP: each round is one takeover
 NBE=2
 
@@ -151,6 +156,7 @@ an_heal() {
 		return
 		;;
 	sigstop) lab_kill "lb$2" KILL ;; # a frozen node is dead to us
+	powercut) live_mend "$2" ;;
 	esac
 	lab_wait_gone "lb$2" 10 || lab_kill "lb$2" KILL
 	lab_wait_gone "lb$2" 5
@@ -255,7 +261,7 @@ ka_ready() {
 # but for kill9-ka, HAProxy's: a crash of the node's software.
 ka_victims() {
 	case $1 in
-	kill9 | sigstop) lab_pid "ka$2" && lab_pid "hap$2" ;;
+	kill9 | sigstop | powercut) lab_pid "ka$2" && lab_pid "hap$2" ;;
 	kill9-ka) lab_pid "ka$2" ;;
 	esac
 }
@@ -270,6 +276,7 @@ ka_heal() {
 		return
 		;;
 	sigstop) lab_kill "ka$2" KILL; lab_kill "hap$2" KILL ;;
+	powercut) live_mend "$2" ;;
 	esac
 	lab_wait_gone "ka$2" 10
 	lab_alive "hap$2" || hap_start "$2" || return 1
@@ -295,7 +302,7 @@ hit() {
 	local ev=$1 m=$2 p sig
 	shift 2
 	case $ev in
-	kill9*) sig=KILL ;;
+	kill9* | powercut) sig=KILL ;;
 	sigstop) sig=STOP ;;
 	linkdown) ip -n "$(lab_ns "lb$m")" link set eth0 down; return ;;
 	esac
@@ -318,6 +325,9 @@ round() {
 	lab_wait_for 10 all_served "$(now_ms)" "lb$m" || { echo "  lb$m does not serve" >&2; return 1; }
 	victims=$("${pfx}_victims" "$ev" "$m") || [[ $ev == linkdown ]] || { echo "  no process to hit on lb$m" >&2; return 1; }
 	sleep 0.5
+	# powercut: the cable dies at t (nft has committed), the processes
+	# right after it.
+	[[ $ev == powercut ]] && live_cut "$m"
 	t=$(epoch_ms)
 	# shellcheck disable=SC2086
 	hit "$ev" "$m" $victims

@@ -21,10 +21,19 @@
 # callgrind the balancer is ~50x slower: the request count, not the time,
 # is what matters), CONF_EXTRA (lines added to andromeda's [frontend], e.g.
 # "access_log = journal"), KEEP=1 (leave the work directory), ANDROMEDA,
-# ANDROMEDACTL (default build/).  Requests are wrk's count.
+# ANDROMEDACTL (default build/), LB_CPUS and LOAD_CPUS (pin the balancer
+# to LB_CPUS, the backends and wrk to LOAD_CPUS; taskset -c lists).
+# Requests are wrk's count.
 set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
+# access_log = journal where no journald runs: one of our own, in a private
+# mount namespace (tests/lib/journald.sh); its CPU is counted in ctx mode.
+source "$SRC/tests/lib/journald.sh"
+if [[ ${CONF_EXTRA:-} == *journal* && ! -S /run/systemd/journal/socket ]]; then
+	journald_private "$0" "$@"
+	journald_start || { echo "profile: cannot start a private journald" >&2; exit 1; }
+fi
 ANDROMEDA=${ANDROMEDA:-$SRC/build/andromeda}
 ANDROMEDACTL=${ANDROMEDACTL:-$SRC/build/andromedactl}
 MODE=${MODE:-callgrind strace ctx}
@@ -35,11 +44,14 @@ CONF_EXTRA=${CONF_EXTRA:-}
 DIR=$(mktemp -d /tmp/andromeda-profile.XXXXXX)
 PIDS=()
 URL=http://127.0.0.1:18080/
+LB_CPUS=${LB_CPUS:-}
+WRK_PIN=()
+[[ -n $LB_CPUS ]] && WRK_PIN=(taskset -c "${LOAD_CPUS:?LOAD_CPUS with LB_CPUS}")
 
 die() { printf 'profile: %s\n' "$*" >&2; exit 1; }
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}" ${JOURNALD_PID:-}; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	if [[ ${KEEP:-0} == 1 ]]; then echo "profile: kept $DIR"; else rm -rf "$DIR"; fi
 }
@@ -70,7 +82,7 @@ backends() {
 			    }
 			}
 		EOF
-		nginx -c "$DIR/be$i.conf" &
+		"${WRK_PIN[@]}" nginx -c "$DIR/be$i.conf" &
 		PIDS+=($!)
 	done
 }
@@ -158,6 +170,7 @@ start() {
 	esac
 	DPID=$!
 	PIDS+=("$DPID")
+	[[ -n $LB_CPUS ]] && taskset -a -p -c "$LB_CPUS" "$DPID" >/dev/null
 	for ((i = 0; i < 300; i++)); do
 		if curl -s -o /dev/null --max-time 1 "$URL" && { [[ $TARGET != andromeda ]] || andromeda_up; }; then
 			sleep 2 # HAProxy: every server's first check passed, too
@@ -172,7 +185,7 @@ stop() { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
 
 # load CONNS: one wrk run; REQS is the requests it completed.
 load() {
-	wrk -t1 -c"$1" -d"$DURATION" "$URL" >"$DIR/wrk.$1.log" 2>&1
+	"${WRK_PIN[@]}" wrk -t1 -c"$1" -d"$DURATION" --latency -s "$SRC/tests/bench/p999.lua" "$URL" >"$DIR/wrk.$1.log" 2>&1
 	REQS=$(awk '/ requests in / { print $1 }' "$DIR/wrk.$1.log")
 	[[ ${REQS:-0} -gt 0 ]] || die "wrk completed no request: $(cat "$DIR/wrk.$1.log")"
 }
@@ -209,10 +222,15 @@ run_strace() {
 }
 
 # /proc/PID/status context switches and /proc/PID/stat CPU time over a
-# run without any tracer.
+# run without any tracer (and journald's CPU, when it is ours).
 ctx_read() {
 	awk '/^voluntary_ctxt_switches/ { v = $2 } /^nonvoluntary_ctxt_switches/ { n = $2 } END { printf "%d %d ", v, n }' "/proc/$DPID/status"
-	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($14 + $15) * 1e6 / hz }' "/proc/$DPID/stat"
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f %d ", ($14 + $15) * 1e6 / hz, $10 }' "/proc/$DPID/stat"
+	if [[ -n ${JOURNALD_PID:-} ]]; then
+		awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($14 + $15) * 1e6 / hz }' "/proc/$JOURNALD_PID/stat"
+	else
+		echo 0
+	fi
 }
 run_ctx() {
 	local c=$1 a b
@@ -221,9 +239,13 @@ run_ctx() {
 	load "$c"
 	b=($(ctx_read))
 	stop
-	printf '%s ctx       c=%-4s requests %8d  %s req/s  CPU %s us/request  sleeps (voluntary switches) %s/request  preempted %s/request\n' \
+	printf '%s ctx       c=%-4s requests %8d  %s req/s  CPU %s us/request  sleeps (voluntary switches) %s/request  preempted %s/request  page faults %s/request\n' \
 		"$TARGET" "$c" "$REQS" "$(awk '/^Requests\/sec/ { print $2 }' "$DIR/wrk.$c.log")" \
-		"$(per $((b[2] - a[2])) "$REQS")" "$(per $((b[0] - a[0])) "$REQS" %.3f)" "$(per $((b[1] - a[1])) "$REQS" %.3f)"
+		"$(per $((b[2] - a[2])) "$REQS")" "$(per $((b[0] - a[0])) "$REQS" %.3f)" "$(per $((b[1] - a[1])) "$REQS" %.3f)" \
+		"$(per $((b[3] - a[3])) "$REQS" %.3f)"
+	awk '$1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 } $2 == "p99.9:" { p999 = $3 } END { printf "    latency p50 %s  p99 %s  p99.9 %s\n", p50, p99, p999 }' "$DIR/wrk.$c.log"
+	[[ -n ${JOURNALD_PID:-} ]] && printf '    journald CPU %s us/request, access entries in its journal %s\n' \
+		"$(per $((b[4] - a[4])) "$REQS")" "$(jctl ANDROMEDA_LOG=access -o cat | wc -l)"
 }
 
 # perf (cpu-clock samples: this VM has no hardware counters): where the

@@ -6,6 +6,13 @@
 
 void mtext_init(struct mtext *m) { *m = (struct mtext){ 0 }; }
 
+void mtext_init_buf(struct mtext *m, char *buf, size_t cap)
+{
+	*m = (struct mtext){ .buf = buf, .cap = buf ? cap : 0 };
+	if (m->cap)
+		m->buf[0] = '\0';
+}
+
 void mtext_free(struct mtext *m)
 {
 	free(m->buf);
@@ -14,7 +21,7 @@ void mtext_free(struct mtext *m)
 
 /* Room for n more bytes and a NUL; doubles, so a scrape reallocates a
  * dozen times, not per line. */
-static bool reserve(struct mtext *m, size_t n)
+bool mtext_reserve(struct mtext *m, size_t n)
 {
 	size_t cap = m->cap ? m->cap : 4096;
 	char *p;
@@ -36,7 +43,7 @@ static bool reserve(struct mtext *m, size_t n)
 
 void mtext_append_slow(struct mtext *m, const char *s, size_t n)
 {
-	if (!reserve(m, n))
+	if (!mtext_reserve(m, n))
 		return;
 	memcpy(m->buf + m->len, s, n);
 	m->len += n;

@@ -24,6 +24,10 @@ struct mtext {
 
 /* Start empty (no allocation yet); free with mtext_free. */
 void mtext_init(struct mtext *m);
+/* Start empty in buf (cap bytes, malloc'd, handed over; NULL: none). */
+void mtext_init_buf(struct mtext *m, char *buf, size_t cap);
+/* Room for n more bytes (false: out of memory, m->oom set). */
+bool mtext_reserve(struct mtext *m, size_t n);
 void mtext_free(struct mtext *m);
 void mtext_append_slow(struct mtext *m, const char *s, size_t n);
 /* The fast path inline: a scrape appends some 150,000 pieces. */

@@ -18,6 +18,7 @@ struct stats {
 	struct stats_sources src;
 	struct control *ctl;
 	struct stats_http *http;
+	size_t metrics_len; /* the last /metrics, to size the next */
 };
 
 /* m's text handed to r (or 500 when m ran out of memory). */
@@ -27,7 +28,9 @@ static void reply_text(struct stats_reply *r, struct mtext *m, const char *type)
 		mtext_free(m);
 		return; /* status 0: the responder answers 500 */
 	}
-	*r = (struct stats_reply){ .status = 200, .type = type, .body = m->buf, .len = m->len };
+	*r = (struct stats_reply){
+		.status = 200, .type = type, .body = m->buf, .len = m->len, .cap = m->cap
+	};
 }
 
 static json_t *call(struct stats *s, const char *cmd)
@@ -77,10 +80,17 @@ static void route(void *arg, const char *path, struct stats_reply *r)
 
 	if (!strcmp(path, "/metrics")) {
 		struct timespec t0, t1;
+		size_t cap;
+		char *buf = stats_http_take_buffer(s->http, &cap);
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		mtext_init(&m);
+		/* The last reply's buffer, already in memory, and room for
+		 * about as much as last time: no realloc chain, no fresh pages
+		 * to fault in per scrape (1.6 MB with 1,000 servers). */
+		mtext_init_buf(&m, buf, cap);
+		mtext_reserve(&m, s->metrics_len + s->metrics_len / 8);
 		stats_metrics_render(&s->src, &m);
+		s->metrics_len = m.len;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		s->src.last_scrape_us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
 						   (t1.tv_nsec - t0.tv_nsec) / 1000);

@@ -38,6 +38,8 @@ struct stats_http {
 	struct log_limit full_limit;
 	struct log_limit auth_limit;
 	uint64_t auth_refused;
+	char *spare; /* the largest reply body sent, for the next (stats_reply) */
+	size_t spare_cap;
 };
 
 struct sclient {
@@ -47,8 +49,9 @@ struct sclient {
 	char peer[INET6_ADDRSTRLEN];
 	size_t inlen;
 	char in[STATS_HEAD_MAX];
-	char *out;
-	size_t outlen, outoff;
+	char head[512]; /* the reply's head, then its body as the route made it */
+	char *body;
+	size_t headlen, bodylen, bodycap, off; /* off: sent, head and body */
 	struct loop_timer timer;
 	struct list link;
 };
@@ -204,29 +207,44 @@ static const char *reason(unsigned status)
 	}
 }
 
-/* Head and body in one malloc'd buffer: *len bytes, or NULL. */
-static char *render_reply(const struct stats_reply *r, bool head_only, size_t *len)
+/* The reply's head into c->head; the body stays the route's. */
+static void render_head(struct sclient *c, const struct stats_reply *r)
 {
 	const char *extra = r->status == 401   ? "WWW-Authenticate: Basic realm=\"andromeda\"\r\n"
 			    : r->status == 405 ? "Allow: GET, HEAD\r\n"
 					       : "";
-	char head[512];
-	int n = snprintf(head, sizeof(head),
+	int n = snprintf(c->head, sizeof(c->head),
 			 "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			 "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
 			 "Connection: close\r\n%s\r\n",
 			 r->status, reason(r->status), r->type ? r->type : "text/plain", r->len,
 			 extra);
-	size_t body = head_only ? 0 : r->len;
-	char *out = malloc((size_t)n + body + 1);
 
-	if (!out)
-		return NULL;
-	memcpy(out, head, (size_t)n);
-	if (body)
-		memcpy(out + n, r->body, body);
-	*len = (size_t)n + body;
-	return out;
+	c->headlen = n < 0 ? 0 : (size_t)n < sizeof(c->head) ? (size_t)n : sizeof(c->head) - 1;
+}
+
+/* Keep the largest body for the next reply (stats_reply), free the other. */
+static void keep_buffer(struct stats_http *h, char *buf, size_t cap)
+{
+	if (!buf)
+		return;
+	if (cap <= h->spare_cap) {
+		free(buf);
+		return;
+	}
+	free(h->spare);
+	h->spare = buf;
+	h->spare_cap = cap;
+}
+
+char *stats_http_take_buffer(struct stats_http *h, size_t *cap)
+{
+	char *b = h->spare;
+
+	*cap = h->spare_cap;
+	h->spare = NULL;
+	h->spare_cap = 0;
+	return b;
 }
 
 /* A plain-text error reply (its body a literal, copied). */
@@ -254,7 +272,7 @@ static void client_free(struct sclient *c)
 	close(c->fd);
 	list_del(&c->link);
 	h->nclients--;
-	free(c->out);
+	keep_buffer(h, c->body, c->bodycap);
 	free(c);
 	acceptor_kick(&h->acceptor);
 }
@@ -275,8 +293,20 @@ static void client_finish(struct sclient *c)
 
 static void client_flush(struct sclient *c)
 {
-	while (c->outoff < c->outlen) {
-		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+	while (c->off < c->headlen + c->bodylen) {
+		struct iovec iov[2];
+		struct msghdr mh = { .msg_iov = iov };
+		ssize_t n;
+
+		if (c->off < c->headlen)
+			iov[mh.msg_iovlen++] =
+				(struct iovec){ c->head + c->off, c->headlen - c->off };
+		if (c->bodylen) {
+			size_t b = c->off > c->headlen ? c->off - c->headlen : 0;
+
+			iov[mh.msg_iovlen++] = (struct iovec){ c->body + b, c->bodylen - b };
+		}
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -288,7 +318,7 @@ static void client_flush(struct sclient *c)
 			client_free(c);
 			return;
 		}
-		c->outoff += (size_t)n;
+		c->off += (size_t)n;
 		loop_timer_arm(c->h->loop, &c->timer, STATS_WRITE_TIMEOUT_MS);
 	}
 	client_finish(c);
@@ -299,12 +329,11 @@ static void client_reply(struct sclient *c, struct stats_reply *r, bool head_onl
 {
 	c->writing = true;
 	loop_set_mask(c->h->loop, c->fd, 0);
-	c->out = render_reply(r, head_only, &c->outlen);
-	free(r->body);
-	if (!c->out) {
-		client_free(c);
-		return;
-	}
+	render_head(c, r);
+	c->body = r->body;
+	c->bodycap = r->cap > r->len ? r->cap : r->len;
+	c->bodylen = head_only ? 0 : r->len;
+	r->body = NULL;
 	loop_timer_arm(c->h->loop, &c->timer, STATS_WRITE_TIMEOUT_MS);
 	client_flush(c);
 }
@@ -510,6 +539,7 @@ void stats_http_close(struct stats_http *h)
 		client_free(list_entry(pos, struct sclient, link));
 	acceptor_stop(&h->acceptor);
 	close(h->fd);
+	free(h->spare);
 	free(h);
 }
 

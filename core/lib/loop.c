@@ -149,7 +149,14 @@ void loop_del_fd(struct loop *loop, int fd)
 	loop->files[fd] = (struct loop_file){ 0 };
 }
 
-/* ---- timers: 1-based binary heap, each timer remembers its index ---- */
+/* ---- timers: 1-based binary heap, each timer remembers its index ----
+ *
+ * The heap is ordered on key_ms, not on the deadline: a timer pushed to a
+ * later deadline (most re-arms: a timeout restarted at each byte, each
+ * request) only moves when_ms and stays where it is; when its key comes
+ * due, run_timers moves it down to its real deadline instead of firing
+ * it.  A request re-arms its timers about ten times; most of those are no
+ * heap walk (and no cache miss on the other timers' objects) this way. */
 
 static void heap_set(struct loop *loop, uint32_t i, struct loop_timer *t)
 {
@@ -161,7 +168,7 @@ static void heap_up(struct loop *loop, uint32_t i)
 {
 	struct loop_timer *t = loop->heap[i];
 
-	while (i > 1 && loop->heap[i / 2]->when_ms > t->when_ms) {
+	while (i > 1 && loop->heap[i / 2]->key_ms > t->key_ms) {
 		heap_set(loop, i, loop->heap[i / 2]);
 		i /= 2;
 	}
@@ -177,9 +184,9 @@ static void heap_down(struct loop *loop, uint32_t i)
 
 		if (c > loop->heap_len)
 			break;
-		if (c < loop->heap_len && loop->heap[c + 1]->when_ms < loop->heap[c]->when_ms)
+		if (c < loop->heap_len && loop->heap[c + 1]->key_ms < loop->heap[c]->key_ms)
 			c++;
-		if (loop->heap[c]->when_ms >= t->when_ms)
+		if (loop->heap[c]->key_ms >= t->key_ms)
 			break;
 		heap_set(loop, i, loop->heap[c]);
 		i = c;
@@ -212,8 +219,10 @@ void loop_timer_arm_at(struct loop *loop, struct loop_timer *t, uint64_t when_ms
 {
 	if (t->heap_idx) {
 		t->when_ms = when_ms;
+		if (when_ms >= t->key_ms)
+			return; /* later: moved when its key comes due */
+		t->key_ms = when_ms;
 		heap_up(loop, t->heap_idx);
-		heap_down(loop, t->heap_idx);
 		return;
 	}
 	if (loop->heap_len + 1 >= loop->heap_cap) {
@@ -227,7 +236,7 @@ void loop_timer_arm_at(struct loop *loop, struct loop_timer *t, uint64_t when_ms
 		loop->heap = h;
 		loop->heap_cap = cap;
 	}
-	t->when_ms = when_ms;
+	t->when_ms = t->key_ms = when_ms;
 	heap_set(loop, ++loop->heap_len, t);
 	heap_up(loop, loop->heap_len);
 }
@@ -246,9 +255,14 @@ static void run_timers(struct loop *loop)
 	uint64_t now = loop->now_ms;
 	uint32_t pass = ++loop->timer_pass;
 
-	while (loop->heap_len && loop->heap[1]->when_ms <= now && loop->heap[1]->pass != pass) {
+	while (loop->heap_len && loop->heap[1]->key_ms <= now && loop->heap[1]->pass != pass) {
 		struct loop_timer *t = loop->heap[1];
 
+		if (t->when_ms > t->key_ms) { /* pushed back since it was placed */
+			t->key_ms = t->when_ms;
+			heap_down(loop, 1);
+			continue;
+		}
 		loop_timer_cancel(loop, t);
 		t->pass = pass;
 		t->fn(loop, t);
@@ -261,7 +275,7 @@ static int next_timeout(struct loop *loop, int max_wait_ms)
 
 	if (!loop->heap_len)
 		return max_wait_ms;
-	d = (int64_t)loop->heap[1]->when_ms - (int64_t)loop->now_ms;
+	d = (int64_t)loop->heap[1]->key_ms - (int64_t)loop->now_ms;
 	if (d < 0)
 		d = 0;
 	if (max_wait_ms >= 0 && d > max_wait_ms)

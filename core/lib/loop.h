@@ -39,6 +39,7 @@ typedef void (*loop_timer_fn)(struct loop *loop, struct loop_timer *t);
 /* Embed in the owning object; zero-initialise (or loop_timer_init) first. */
 struct loop_timer {
 	uint64_t when_ms;  /* absolute monotonic deadline */
+	uint64_t key_ms;   /* its place in the heap: <= when_ms (loop.c) */
 	uint32_t heap_idx; /* 0 = not armed; 1-based index in the heap */
 	uint32_t pass;     /* the loop's timer pass it last ran in */
 	loop_timer_fn fn;

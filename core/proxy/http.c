@@ -646,24 +646,34 @@ int http_find_header(const struct http_msg *m, const char *head, const char *nam
 
 bool http_is_hop_header(const struct http_msg *m, const char *head, unsigned idx)
 {
-	static const char *const hop[] = {
-		"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
+	/* With their lengths: this runs for every header of every message. */
+#define HOP(s)                   \
+	{                        \
+		s, sizeof(s) - 1 \
+	}
+	static const struct {
+		const char *s;
+		size_t n;
+	} hop[] = {
+		HOP("connection"), HOP("keep-alive"), HOP("proxy-connection"),
+		HOP("te"),         HOP("trailer"),    HOP("upgrade"),
 	};
+#undef HOP
 	struct http_span name;
-	int c;
 
 	if (idx >= m->nheaders)
 		return false;
 	name = m->headers[idx].name;
 	for (size_t i = 0; i < ARRAY_SIZE(hop); i++)
-		if (name_is(head, name, hop[i], strlen(hop[i])))
+		if (name_is(head, name, hop[i].s, hop[i].n))
 			return true;
 	/* Framing travels with the verbatim body, whatever Connection says. */
 	if (name_is(head, name, "transfer-encoding", 17) ||
 	    name_is(head, name, "content-length", 14))
 		return false;
-	for (unsigned nth = 0; (c = http_find_header(m, head, "connection", nth)) >= 0; nth++)
-		if (count_in_list(head, m->headers[c].value, head + name.off, name.len))
+	for (unsigned c = 0; c < m->nheaders; c++)
+		if (name_is(head, m->headers[c].name, "connection", 10) &&
+		    count_in_list(head, m->headers[c].value, head + name.off, name.len))
 			return true;
 	return false;
 }

@@ -216,8 +216,13 @@ bench_names() {
 # client against URL[TARGET]; its output in WRK_OUT and appended to
 # wrk.TARGET.cCONNS.log.  Nothing else in between, so that what a caller
 # reads right before and after (CPU time) is the run's.
+# WRK_CPUS (optional): the CPUs wrk may run on (taskset -c), to keep it
+# off the balancer's (bench_pin).
 bench_wrk() {
-	WRK_OUT=$(lab_exec client timeout 120 wrk -t"$THREADS" -c"$2" -d"$DURATION" --latency "${URL[$1]}" 2>&1)
+	local pin=()
+	[[ -n ${WRK_CPUS:-} ]] && pin=(taskset -c "$WRK_CPUS")
+	WRK_OUT=$(lab_exec client timeout 120 "${pin[@]}" wrk -t"$THREADS" -c"$2" -d"$DURATION" --latency \
+		-s "$SRC_DIR/tests/bench/p999.lua" "${URL[$1]}" 2>&1)
 	echo "$WRK_OUT" >>"$LAB_DIR/wrk.$1.c$2.log"
 }
 
@@ -249,7 +254,7 @@ bench_to_ms() {
 
 # bench_wrk_parse: the figures of WRK_OUT: WRK_RPS (req/s) and WRK_REQS
 # (requests completed; both empty if wrk printed none), WRK_P50 and
-# WRK_P99 (ms, "nan" if missing), WRK_ERRS (non-2xx responses plus socket
+# WRK_P99 and WRK_P999 (ms, "nan" if missing; p99.9 from p999.lua), WRK_ERRS (non-2xx responses plus socket
 # errors of every kind).
 # shellcheck disable=SC2034 # set for the caller
 bench_wrk_parse() {
@@ -257,10 +262,70 @@ bench_wrk_parse() {
 	WRK_REQS=$(awk '/ requests in / {print $1}' <<<"$WRK_OUT")
 	WRK_P50=$(bench_to_ms "$(awk '$1 == "50%" {print $2}' <<<"$WRK_OUT")")
 	WRK_P99=$(bench_to_ms "$(awk '$1 == "99%" {print $2}' <<<"$WRK_OUT")")
+	WRK_P999=$(bench_to_ms "$(awk '$1 == "Latency" && $2 == "p99.9:" {print $3}' <<<"$WRK_OUT")")
 	WRK_ERRS=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/[^0-9 ]/, " "); for (i = 1; i <= NF; i++) n += $i} END {print n + 0}' <<<"$WRK_OUT")
 }
 
+# bench_pin_lab PIDNAME...: with LB_CPUS set (taskset -c syntax), the
+# balancers named run on LB_CPUS and the backends be1..be3 and wrk on
+# LOAD_CPUS (default: the other CPUs), so that a balancer has cores of its
+# own; without LB_CPUS nothing is pinned.  Dies if a pin fails.
+bench_pin_lab() {
+	local n
+	[[ -n ${LB_CPUS:-} ]] || return 0
+	if [[ -z ${LOAD_CPUS:-} ]]; then
+		LOAD_CPUS=$(awk -v lb="$LB_CPUS" -v n="$(nproc)" 'BEGIN {
+			m = split(lb, a, ","); for (i = 1; i <= m; i++) { split(a[i], r, "-"); for (c = r[1]; c <= (r[2] == "" ? r[1] : r[2]); c++) used[c] = 1 }
+			for (c = 0; c < n; c++) if (!used[c]) out = out (out == "" ? "" : ",") c; print out }')
+	fi
+	[[ -n $LOAD_CPUS ]] || die "LB_CPUS=$LB_CPUS leaves no CPU for wrk and the backends"
+	for n in be1 be2 be3; do
+		lab_alive "$n" && { bench_pin "$n" "$LOAD_CPUS" || die "cannot pin $n"; }
+	done
+	for n in "$@"; do
+		bench_pin "$n" "$LB_CPUS" || die "cannot pin $n"
+	done
+	WRK_CPUS=$LOAD_CPUS
+	printf '  pinned: balancers (%s) on CPU %s; wrk and the backends on CPU %s\n' "$*" "$LB_CPUS" "$LOAD_CPUS"
+}
+
 # ------------------------------------------------------------ figures ----
+
+# bench_cpu_ticks PIDNAME: CPU time (utime + stime, all threads, in clock
+# ticks) of the process and of its live children (nginx's worker; fields
+# 14 and 15 of /proc/PID/stat count neither children nor, until they are
+# waited for, dead ones), "nan" if it is gone.
+bench_cpu_ticks() {
+	local pid p sum=0 stat kids
+	pid=$(lab_pid "$1") || { echo nan; return; }
+	kids=$(cat /proc/"$pid"/task/*/children 2>/dev/null)
+	for p in $pid $kids; do
+		stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		stat=${stat##*) }
+		# shellcheck disable=SC2086 # split into fields on purpose
+		set -- $stat
+		sum=$((sum + ${12} + ${13}))
+	done
+	echo "$sum"
+}
+
+# bench_cpu_us T0 T1 REQUESTS: microseconds of CPU per request between two
+# bench_cpu_ticks readings ("nan" if either is missing or no request).
+bench_cpu_us() {
+	awk -v a="$1" -v b="$2" -v n="${3:-0}" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { if (a == "nan" || b == "nan" || n <= 0) print "nan"; else printf "%.2f", (b - a) / hz * 1e6 / n }'
+}
+
+# bench_pin PIDNAME CPUS: move the process, its threads and its live
+# children (nginx's worker) to CPUS (taskset -c syntax).
+bench_pin() {
+	local pid p kids
+	pid=$(lab_pid "$1") || return 1
+	kids=$(cat /proc/"$pid"/task/*/children 2>/dev/null)
+	for p in $pid $kids; do
+		taskset -a -p -c "$2" "$p" >/dev/null || return 1
+	done
+}
 
 # bench_median: the median of the numbers on stdin, one a line ("nan" when
 # there are none; the mean of the middle two when their count is even).

@@ -11,7 +11,13 @@
 # MASTER, on port 83: target andromeda_ha), BACKEND (nginx: a static nginx per
 # backend host, the fastest backend we have, so the balancer is what is
 # measured; fakesrv: the test backend), RESULTS (also write the markdown
-# table to this file), NO_INSTALL=1 (do not apt-get wrk/haproxy/nginx).
+# table to this file), NO_INSTALL=1 (do not apt-get wrk/haproxy/nginx),
+# LB_CPUS / LOAD_CPUS (pin the balancers to LB_CPUS, wrk and the backends
+# to LOAD_CPUS: lib.sh bench_pin_lab; default: no pinning).
+#
+# Per run and in the medians: req/s, p50, p99 and p99.9 latency, and the
+# balancer's CPU time per request (utime + stime of its process and its
+# workers from /proc, over the run, divided by the requests wrk completed).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh" # and tests/lib/lab.sh
 
@@ -54,18 +60,23 @@ start_andromeda_ha() {
 }
 
 # run_wrk TARGET CONNS ROUND: one wrk run, one line in results.
+# Columns: target conns round req/s p50 p99 errors p99.9 cpu-us/req.
 run_wrk() {
-	local t=$1 c=$2 r=$3
+	local t=$1 c=$2 r=$3 c0=nan c1=nan cpu
+	[[ $t != direct ]] && c0=$(bench_cpu_ticks "$t")
 	bench_wrk "$t" "$c"
+	[[ $t != direct ]] && c1=$(bench_cpu_ticks "$t")
 	bench_wrk_parse
-	printf '%s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" >>"$LAB_DIR/results"
-	printf '  round %d  %-10s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  errors %s\n' \
-		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS"
+	cpu=$(bench_cpu_us "$c0" "$c1" "${WRK_REQS:-0}")
+	printf '%s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
+		"$WRK_P999" "$cpu" >>"$LAB_DIR/results"
+	printf '  round %d  %-10s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  p99.9 %7s ms  CPU %6s us/req  errors %s\n' \
+		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$WRK_P999" "$cpu" "$WRK_ERRS"
 }
 
 # median of the values in column COL for TARGET/CONNS
 median() {
-	awk -v t="$1" -v c="$2" -v col="$3" '$1 == t && $2 == c { print $col }' "$LAB_DIR/results" | bench_median
+	awk -v t="$1" -v c="$2" -v col="$3" '$1 == t && $2 == c && $col != "nan" { print $col }' "$LAB_DIR/results" | bench_median
 }
 
 summary() {
@@ -74,17 +85,19 @@ summary() {
 		printf '\n### wrk -t%s -d%s, %s rounds alternated (medians)\n\n' "$THREADS" "$DURATION" "$ROUNDS"
 		printf '| target |'
 		for c in $CONNS $LAT_CONNS; do
-			printf ' c=%s req/s | c=%s p50 ms | c=%s p99 ms |' "$c" "$c" "$c"
+			printf ' c=%s req/s | p50 ms | p99 ms | p99.9 ms | CPU us/req |' "$c"
 		done
 		printf '\n|---|'
 		for c in $CONNS $LAT_CONNS; do
-			printf -- '---:|---:|---:|'
+			printf -- '---:|---:|---:|---:|---:|'
 		done
 		printf '\n'
 		for t in "${TARGETS[@]}"; do
 			printf '| %s |' "$t"
 			for c in $CONNS $LAT_CONNS; do
-				printf ' %.0f | %.3f | %.3f |' "$(median "$t" "$c" 4)" "$(median "$t" "$c" 5)" "$(median "$t" "$c" 6)"
+				printf ' %.0f | %.3f | %.3f | %.3f |' "$(median "$t" "$c" 4)" "$(median "$t" "$c" 5)" \
+					"$(median "$t" "$c" 6)" "$(median "$t" "$c" 8)"
+				if [[ $t == direct ]]; then printf ' - |'; else printf ' %.2f |' "$(median "$t" "$c" 9)"; fi
 			done
 			printf '\n'
 		done
@@ -92,8 +105,12 @@ summary() {
 		for t in haproxy nginx; do
 			for c in $CONNS $LAT_CONNS; do
 				awk -v a="$(median andromeda "$c" 4)" -v b="$(median "$t" "$c" 4)" \
-					-v pa="$(median andromeda "$c" 6)" -v pb="$(median "$t" "$c" 6)" -v t="$t" -v c="$c" \
-					'BEGIN { printf "- andromeda/%s at c=%s: req/s ratio %.2f, p99 ratio %.2f\n", t, c, (b > 0 ? a / b : 0), (pb > 0 ? pa / pb : 0) }'
+					-v pa="$(median andromeda "$c" 6)" -v pb="$(median "$t" "$c" 6)" \
+					-v qa="$(median andromeda "$c" 8)" -v qb="$(median "$t" "$c" 8)" \
+					-v a50="$(median andromeda "$c" 5)" -v b50="$(median "$t" "$c" 5)" \
+					-v ua="$(median andromeda "$c" 9)" -v ub="$(median "$t" "$c" 9)" -v t="$t" -v c="$c" \
+					'function r(x, y) { return (y > 0 ? sprintf("%.2f", x / y) : "-") }
+					BEGIN { printf "- andromeda/%s at c=%s: req/s %s, p50 %s, p99 %s, p99.9 %s, CPU/req %s\n", t, c, r(a, b), r(a50, b50), r(pa, pb), r(qa, qb), r(ua, ub) }'
 			done
 		done
 		printf -- '- errors (non-2xx + socket errors, all runs): %s\n' \
@@ -120,6 +137,7 @@ lab_spawn lb haproxy haproxy -db -f "$LAB_DIR/haproxy.cfg" || die "haproxy"
 lab_exec lb nginx -t -c "$LAB_DIR/nginx.conf" >"$LAB_DIR/nginx-t.log" 2>&1 || die "nginx config: $(cat "$LAB_DIR/nginx-t.log")"
 lab_spawn lb nginx nginx -c "$LAB_DIR/nginx.conf" || die "nginx"
 lab_wait_for 10 lab_server_state_is be3 up || die "andromeda: servers not up"
+bench_pin_lab andromeda haproxy nginx
 [[ "${HA:-0}" == 1 ]] && { start_andromeda_ha || die "andromeda_ha did not become MASTER"; }
 
 # Every target answers with a backend name; the proxies spread over all 3.

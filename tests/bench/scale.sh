@@ -10,17 +10,21 @@
 #
 #   sudo bash tests/bench/scale.sh
 #
-# Read the ratios with the machine in mind: on a 2-core machine wrk, the
-# three backends and the balancer share both cores, so a second balancer
-# thread competes with the load generator and the backends for CPU.  The
-# ratio is what a second thread buys on this machine, not what it would
-# buy with cores to spare; expect well under 2.
+# The balancers get cores of their own: by default the upper half of the
+# CPUs (LB_CPUS; "1" on a 2-core machine, "2-3" on a Raspberry Pi 4), wrk
+# and the three backends the rest (LOAD_CPUS), with taskset (lib.sh
+# bench_pin_lab); PIN=0 lets the scheduler share every core among all of
+# them, as before.  Read the ratios with that in mind: with one core for
+# the balancer a second thread can only share it (and shows what the
+# threading costs); with two or more it shows what the second thread buys,
+# as long as wrk and the backends on their cores are not the limit.
 #
 # Environment: ROUNDS (default 3), DURATION (per run, default 10s), CONNS
 # (default "64 512"), THREADS (wrk threads, default 2: one wrk thread can
 # itself be the limit), BACKEND (nginx: a static nginx per backend host,
 # default; fakesrv: the test backend), RESULTS (also append the markdown
-# summary to this file), NO_INSTALL=1 (do not apt-get wrk/haproxy/nginx).
+# summary to this file), NO_INSTALL=1 (do not apt-get wrk/haproxy/nginx),
+# PIN (1: pin as above, the default; 0: no pinning), LB_CPUS, LOAD_CPUS.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh" # and tests/lib/lab.sh
 
@@ -30,6 +34,13 @@ CONNS=${CONNS:-64 512}
 BACKEND=${BACKEND:-nginx}
 THREADS=${THREADS:-2}
 CLK_TCK=$(getconf CLK_TCK)
+PIN=${PIN:-1}
+if [[ $PIN == 1 && -z ${LB_CPUS:-} ]]; then
+	ncpu=$(nproc)
+	((ncpu >= 2)) && LB_CPUS=$((ncpu / 2))
+	((ncpu >= 4)) && LB_CPUS=$((ncpu / 2))-$((ncpu - 1))
+fi
+[[ $PIN == 1 ]] || LB_CPUS=
 TARGETS=(direct andromeda1 andromeda2 haproxy1 haproxy2)
 declare -A PORT=([andromeda1]=80 [andromeda2]=81 [haproxy1]=82 [haproxy2]=83)
 declare -A URL=([direct]="http://$(lab_be_ip 1):80/")
@@ -124,10 +135,10 @@ run_wrk() {
 			print "" }')
 		splitmsg="  threads $split"
 	fi
-	printf '%s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
-		"$cpu" "${WRK_REQS:-0}" "$split" >>"$LAB_DIR/results"
-	printf '  round %d  %-10s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  %6s us CPU/req  errors %s%s\n' \
-		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$([[ $t == direct ]] && echo - || echo "$cpu")" "$WRK_ERRS" "$splitmsg"
+	printf '%s %s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
+		"$cpu" "${WRK_REQS:-0}" "$split" "$WRK_P999" >>"$LAB_DIR/results"
+	printf '  round %d  %-10s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  p99.9 %7s ms  %6s us CPU/req  errors %s%s\n' \
+		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$WRK_P999" "$([[ $t == direct ]] && echo - || echo "$cpu")" "$WRK_ERRS" "$splitmsg"
 }
 
 # median TARGET CONNS COL: median over rounds of column COL.
@@ -166,17 +177,17 @@ summary() {
 			"$THREADS" "$DURATION" "$ROUNDS" "$BACKEND"
 		printf '| target |'
 		for c in $CONNS; do
-			printf ' c=%s req/s | c=%s p99 ms | c=%s CPU us/req |' "$c" "$c" "$c"
+			printf ' c=%s req/s | c=%s p99 ms | c=%s p99.9 ms | c=%s CPU us/req |' "$c" "$c" "$c" "$c"
 		done
 		printf '\n|---|'
 		for c in $CONNS; do
-			printf -- '---:|---:|---:|'
+			printf -- '---:|---:|---:|---:|'
 		done
 		printf '\n'
 		for t in "${TARGETS[@]}"; do
 			printf '| %s |' "${LABEL[$t]}"
 			for c in $CONNS; do
-				printf ' %.0f | %.3f |' "$(median "$t" "$c" 4)" "$(median "$t" "$c" 6)"
+				printf ' %.0f | %.3f | %.3f |' "$(median "$t" "$c" 4)" "$(median "$t" "$c" 6)" "$(median "$t" "$c" 11)"
 				if [[ $t == direct ]]; then
 					printf ' - |'
 				else
@@ -198,8 +209,13 @@ summary() {
 		done
 		printf -- '- errors (non-2xx + socket errors, all runs): %s\n' \
 			"$(for t in "${TARGETS[@]}"; do printf '%s=%d ' "$t" "$(awk -v t="$t" '$1 == t { n += $7 } END { print n + 0 }' "$LAB_DIR/results")"; done)"
-		printf -- '- machine: %s cores (%s) shared by wrk (%s threads), the 3 backends and the balancer: a second balancer thread competes with them for CPU, so the 2/1 ratios are what a second thread buys here, not on a machine with cores to spare\n' \
-			"$(nproc)" "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" "$THREADS"
+		if [[ -n ${LB_CPUS:-} ]]; then
+			printf -- '- machine: %s cores (%s); the balancers pinned to CPU %s, wrk (%s threads) and the 3 backends to CPU %s\n' \
+				"$(nproc)" "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" "$LB_CPUS" "$THREADS" "$LOAD_CPUS"
+		else
+			printf -- '- machine: %s cores (%s) shared by wrk (%s threads), the 3 backends and the balancer: a second balancer thread competes with them for CPU, so the 2/1 ratios are what a second thread buys here, not on a machine with cores to spare\n' \
+				"$(nproc)" "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" "$THREADS"
+		fi
 		printf -- '- CPU us/req: utime + stime of the balancer process (all threads) from /proc/PID/stat over the run, divided by the requests wrk completed (%s ticks/s)\n' "$CLK_TCK"
 	} | tee -a "${RESULTS:-/dev/null}"
 }
@@ -213,7 +229,11 @@ lab_have wrk haproxy nginx jq curl || die "missing tools"
 printf 'scale: %s cores (%s); wrk -t%s -d%s, CONNS "%s", %s rounds, %s backends\n' \
 	"$(nproc)" "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" "$THREADS" "$DURATION" \
 	"$CONNS" "$ROUNDS" "$BACKEND"
-printf 'scale: wrk, the backends and the balancer share these cores; a 2-thread balancer competes with them\n'
+if [[ -n ${LB_CPUS:-} ]]; then
+	printf 'scale: the balancers get CPU %s to themselves (PIN=0: no pinning)\n' "$LB_CPUS"
+else
+	printf 'scale: wrk, the backends and the balancer share these cores; a 2-thread balancer competes with them\n'
+fi
 
 bench_lab
 bench_backends
@@ -235,6 +255,7 @@ for t in "${TARGETS[@]}"; do
 	lab_wait_http client "${URL[$t]}" 10 || die "$t does not answer at ${URL[$t]}"
 	printf '  %-10s %-26s %-20s answers: %s\n' "$t" "${URL[$t]}" "${LABEL[$t]}" "$(bench_names "$t")"
 done
+bench_pin_lab andromeda1 andromeda2 haproxy1 haproxy2
 
 bench_rounds "$CONNS"
 summary

@@ -4,7 +4,9 @@
 #   - every daemon line carries its priority: journalctl -p err shows the
 #     errors and nothing else, -p warning adds the warnings;
 #   - access_log = journal: each request is a journal entry with its
-#     fields, found by journalctl REQUEST_ID=...
+#     fields, found by journalctl REQUEST_ID=...; under load (a burst of
+#     parallel requests) entries carry several lines, one REQUEST_ID per
+#     line, and each request is still found by its id, none lost.
 # The daemon runs as systemd runs a service: stdout and stderr a journal
 # stream (systemd-cat), JOURNAL_STREAM naming it.
 set -uo pipefail
@@ -74,6 +76,25 @@ check "the MESSAGE is the line" grep -q ' id=jr-1 .* status=200 ' <<<"$(jq -r .M
 lab_exec client curl -s -o /dev/null "$URL/?n=[1-20]"
 check "20 more requests, 20 more entries" lab_wait_for 3 bash -c \
 	"(( \$(journalctl -D /run/log/journal --no-pager ANDROMEDA_LOG=access -o cat | wc -l) == 21 ))"
+
+
+# Under load: more than 32 records in one writer pass go out as entries of
+# up to 64 lines.  A burst of 200 parallel requests is one or two passes;
+# up to 3 bursts, in case a loaded machine spreads one over many passes.
+lines() { journalctl -D /run/log/journal --no-pager ANDROMEDA_LOG=access -o cat | wc -l; }
+multi() { jctl ANDROMEDA_LOG=access -o json | jq -r 'select(.REQUEST_ID | type == "array") | .REQUEST_ID[4]' | head -n1; }
+want=21
+for burst in 1 2 3; do
+	lab_exec client curl -s -o /dev/null --parallel --parallel-max 100 "$URL/b?n=[1-200]" 2>/dev/null
+	want=$((want + 200))
+	lab_wait_for 3 bash -c "(( \$(journalctl -D /run/log/journal --no-pager ANDROMEDA_LOG=access -o cat | wc -l) >= $want ))"
+	[[ -n "$(multi)" ]] && break
+done
+check_eq "every request of the bursts has its line" "$want" "$(lines)"
+id=$(multi)
+check "a burst's entries hold several lines, one REQUEST_ID each" test -n "$id"
+check "journalctl REQUEST_ID= finds a request of a batched entry" bash -c \
+	"journalctl -D /run/log/journal --no-pager REQUEST_ID=$id -o cat | grep -q ' id=$id .* status=200 '"
 
 lab_stop andromeda 10 >/dev/null
 lab_finish

@@ -26,6 +26,7 @@ journald_start() {
 	mount -t tmpfs tmpfs /run/systemd || return 1
 	mount -t tmpfs tmpfs /run/log || return 1
 	"$JOURNALD" >/dev/null 2>&1 </dev/null &
+	JOURNALD_PID=$!
 	for ((i = 0; i < 100; i++)); do
 		[[ -S /run/systemd/journal/socket && -S /run/systemd/journal/stdout ]] && return 0
 		sleep 0.05

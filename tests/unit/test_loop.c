@@ -168,3 +168,45 @@ Test(loop, timer_rearmed_with_delay_0_runs_next_iteration)
 	loop_timer_cancel(loop, &t);
 	loop_destroy(loop);
 }
+
+/* A timer pushed back keeps its place in the heap (loop.c): it must still
+ * fire at its new deadline, not at the old one, and in order with the
+ * others; one brought forward fires at the earlier time. */
+static uint64_t fired_at[3];
+
+static void on_stamp(struct loop *loop, struct loop_timer *t)
+{
+	fired_at[(intptr_t)t->arg] = loop_now_ms(loop);
+	order[norder++] = (int)(intptr_t)t->arg;
+}
+
+Test(loop, timer_pushed_back_fires_at_its_new_deadline)
+{
+	struct loop *loop;
+	struct loop_timer t[3];
+	uint64_t t0;
+
+	cr_assert(loop_create(&loop) == 0);
+	norder = 0;
+	for (int i = 0; i < 3; i++)
+		loop_timer_init(&t[i], on_stamp, (void *)(intptr_t)i);
+	t0 = loop_now_ms(loop);
+	loop_timer_arm_at(loop, &t[0], t0 + 10);
+	loop_timer_arm_at(loop, &t[1], t0 + 40);
+	loop_timer_arm_at(loop, &t[2], t0 + 80);
+	loop_timer_arm_at(loop, &t[0], t0 + 60); /* later: stays in place */
+	loop_timer_arm_at(loop, &t[2], t0 + 20); /* earlier: moves up */
+	cr_expect_eq(t[0].when_ms, t0 + 60, "when_ms is the deadline");
+	for (int i = 0; i < 1000 && norder < 3; i++)
+		cr_assert(loop_run_once(loop, 100) == 0);
+	cr_assert_eq(norder, 3);
+	cr_expect(order[0] == 2 && order[1] == 1 && order[2] == 0, "order %d %d %d", order[0],
+		  order[1], order[2]);
+	cr_expect_geq(fired_at[0], t0 + 60, "fired at +%llu, armed for +60",
+		      (unsigned long long)(fired_at[0] - t0));
+	cr_expect_geq(fired_at[2], t0 + 20);
+	/* Brought forward: the order above says it (before t[1] at +40). */
+	cr_expect(!loop_timer_armed(&t[0]) && !loop_timer_armed(&t[1]) &&
+		  !loop_timer_armed(&t[2]));
+	loop_destroy(loop);
+}

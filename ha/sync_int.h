@@ -78,7 +78,7 @@ struct sync {
 	unsigned nnodes;
 	uint64_t tls_udp_gen, tls_udp_ms;     /* sync_tls.c: the ring last multicast */
 	struct sync_inflight_state *inflight; /* sync_inflight.c; NULL until used */
-	struct liveness *live;            /* liveness_io.c, NULL when off */
+	struct liveness *live;                /* liveness_io.c, NULL when off */
 };
 
 /* The envelope of every message we send: our sender id, the next

@@ -132,5 +132,8 @@ void successor_confirm_start(struct sync *s, struct in_addr peer)
 		return;
 	}
 	s->confirm_fd = fd;
-	loop_timer_arm(s->loop, &s->confirm_timer, s->cfg->ha.advert_interval_ms);
+	/* A dead MASTER's kernel answers in one round trip, but a loaded
+	 * node may read it late; a late "refused" still beats the RFC
+	 * timer (Master_Down_Interval, about 3 adverts), so wait that long. */
+	loop_timer_arm(s->loop, &s->confirm_timer, 3 * s->cfg->ha.advert_interval_ms);
 }

@@ -454,7 +454,15 @@ void ha_peer_lost(struct ha *ha, struct in_addr peer)
 	}
 }
 
-static void check_dead(void *arg, struct in_addr peer) { ha_peer_lost(arg, peer); }
+static void check_verdict(void *arg, struct in_addr peer, bool gone, const char *how)
+{
+	if (!gone) {
+		log_info("peer %s %s: it may live, the RFC timers run on", inet_ntoa(peer), how);
+		return;
+	}
+	log_warnx("peer %s %s: its process is gone", inet_ntoa(peer), how);
+	ha_peer_lost(arg, peer);
+}
 
 /* Its MASTER in an instance other than the first where we are BACKUP. */
 static bool master_of_other(const struct ha *ha, struct in_addr peer)
@@ -474,12 +482,14 @@ void ha_peer_closed(struct ha *ha, struct in_addr peer)
 	if (!master_of_other(ha, peer))
 		return;
 	if (!ha->check && peer_check_create(&ha->check, ha->loop, ha->cfg->ha.sync_port,
-					    ha->cfg->ha.advert_interval_ms, check_dead, ha) < 0)
+					    check_verdict, ha) < 0) {
+		log_warnx("sync: no memory to check %s's sync port", inet_ntoa(peer));
 		return;
+	}
 	log_info("sync: %s ended its session to us, and it is the MASTER of another instance: "
 		 "checking its sync port",
 		 inet_ntoa(peer));
-	peer_check_start(ha->check, peer);
+	peer_check_start(ha->check, peer, ha->cfg->ha.advert_interval_ms);
 }
 
 /* ---- what andromedactl shows (core/daemon/ctl_ha.c renders it) ---- */

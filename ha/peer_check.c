@@ -1,10 +1,12 @@
-/* peer_check.c - is a balancer's sync port closed?  See peer_check.h. */
+/* peer_check.c - is a balancer's process gone?  See peer_check.h. */
 #include "peer_check.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,8 +25,7 @@ struct check {
 struct peer_check {
 	struct loop *loop;
 	uint16_t port;
-	uint32_t timeout_ms;
-	peer_check_dead_fn dead;
+	peer_check_fn verdict;
 	void *arg;
 	struct check c[PEER_CHECK_MAX];
 };
@@ -39,38 +40,40 @@ static void check_stop(struct check *c)
 	c->fd = -1;
 }
 
-static void check_dead(struct check *c, const char *how)
+/* The verdict: stop first, as the callback may start a new check. */
+static void check_done(struct check *c, bool gone, const char *how)
 {
 	struct peer_check *pc = c->pc;
 	struct in_addr peer = c->peer;
 
 	check_stop(c);
-	log_warnx("peer %s %s: its process is gone", inet_ntoa(peer), how);
-	pc->dead(pc->arg, peer);
+	pc->verdict(pc->arg, peer, gone, how);
 }
 
-static void check_alive(struct check *c, const char *how)
+static void check_failed(struct check *c, int err)
 {
-	log_info("peer %s %s: alive, the RFC timers run on", inet_ntoa(c->peer), how);
-	check_stop(c);
+	char how[96];
+
+	snprintf(how, sizeof(how), "could not be checked: %s", strerror(err));
+	check_done(c, false, how);
 }
 
-/* Connected: a dying peer may still have had its listener open, so wait
- * for a word; the listener of a dead one resets what it had not
- * accepted. */
+/* Connected: a dying peer may still have had its listener open (its
+ * kernel closes the sockets one after the other), so wait for a word.
+ * A live one sends its HELLO at once. */
 static void check_read(struct check *c)
 {
 	char buf[64];
 	ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
 
 	if (n > 0)
-		check_alive(c, "answers on its sync port");
-	else if (n < 0 && errno == ECONNRESET)
-		check_dead(c, "reset our check");
+		check_done(c, false, "still answers on its sync port");
 	else if (n == 0)
-		check_alive(c, "closed our check without a reset");
+		check_done(c, false, "closed our check without a reset");
+	else if (errno == ECONNRESET)
+		check_done(c, true, "reset our check");
 	else if (errno != EAGAIN && errno != EINTR)
-		check_alive(c, "could not be checked");
+		check_failed(c, errno);
 }
 
 static void check_io(struct loop *loop, int fd, unsigned events, void *arg)
@@ -84,12 +87,15 @@ static void check_io(struct loop *loop, int fd, unsigned events, void *arg)
 		check_read(c);
 		return;
 	}
-	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	if (err == ECONNREFUSED) {
-		check_dead(c, "refuses its sync port");
-	} else if (err) {
-		check_alive(c, "could not be checked");
-	} else {
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err == ECONNREFUSED)
+		check_done(c, true, "refuses its sync port");
+	else if (err == ECONNRESET) /* connected, then reset before we looked */
+		check_done(c, true, "reset our check");
+	else if (err)
+		check_failed(c, err);
+	else {
 		c->connected = true;
 		loop_set_mask(loop, fd, LOOP_READ);
 	}
@@ -100,19 +106,17 @@ static void check_timeout(struct loop *loop, struct loop_timer *t)
 	struct check *c = t->arg;
 
 	(void)loop;
-	check_alive(c, "did not answer our check");
+	check_done(c, false, "did not answer our check");
 }
 
 int peer_check_create(struct peer_check **out, struct loop *loop, uint16_t port,
-		      uint32_t timeout_ms, peer_check_dead_fn dead, void *arg)
+		      peer_check_fn verdict, void *arg)
 {
 	struct peer_check *pc = calloc(1, sizeof(*pc));
 
 	if (!pc)
 		return -ENOMEM;
-	*pc = (struct peer_check){
-		.loop = loop, .port = port, .timeout_ms = timeout_ms, .dead = dead, .arg = arg
-	};
+	*pc = (struct peer_check){ .loop = loop, .port = port, .verdict = verdict, .arg = arg };
 	for (size_t i = 0; i < PEER_CHECK_MAX; i++) {
 		pc->c[i] = (struct check){ .pc = pc, .fd = -1 };
 		loop_timer_init(&pc->c[i].timer, check_timeout, &pc->c[i]);
@@ -121,12 +125,17 @@ int peer_check_create(struct peer_check **out, struct loop *loop, uint16_t port,
 	return 0;
 }
 
+void peer_check_cancel(struct peer_check *pc)
+{
+	for (size_t i = 0; i < PEER_CHECK_MAX; i++)
+		check_stop(&pc->c[i]);
+}
+
 void peer_check_destroy(struct peer_check *pc)
 {
 	if (!pc)
 		return;
-	for (size_t i = 0; i < PEER_CHECK_MAX; i++)
-		check_stop(&pc->c[i]);
+	peer_check_cancel(pc);
 	free(pc);
 }
 
@@ -149,7 +158,7 @@ static struct check *slot_for(struct peer_check *pc, struct in_addr peer, bool *
 	return pick;
 }
 
-void peer_check_start(struct peer_check *pc, struct in_addr peer)
+void peer_check_start(struct peer_check *pc, struct in_addr peer, uint32_t timeout_ms)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET,
 				  .sin_port = htons(pc->port),
@@ -165,20 +174,27 @@ void peer_check_start(struct peer_check *pc, struct in_addr peer)
 	c->connected = false;
 	c->started_ms = loop_now_ms(pc->loop);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		log_warn("peer check of %s: socket", inet_ntoa(peer));
 		return;
+	}
+	c->fd = fd;
 	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 && errno != EINPROGRESS) {
 		int err = errno;
 
 		close(fd);
+		c->fd = -1;
 		if (err == ECONNREFUSED)
-			check_dead(c, "refuses its sync port");
+			check_done(c, true, "refuses its sync port");
+		else
+			check_failed(c, err);
 		return;
 	}
 	if (loop_add_fd(pc->loop, fd, LOOP_WRITE, check_io, c) < 0) {
 		close(fd);
+		c->fd = -1;
+		check_failed(c, ENOMEM);
 		return;
 	}
-	c->fd = fd;
-	loop_timer_arm(pc->loop, &c->timer, pc->timeout_ms);
+	loop_timer_arm(pc->loop, &c->timer, timeout_ms);
 }

@@ -69,11 +69,8 @@ struct sync {
 	struct sync_counters c;
 	struct log_limit drop_limit[MSG_DROP_NCAUSES];
 	struct log_limit send_limit;
-	struct in_addr successor; /* sessions: MASTER, the BACKUP named (successor.h) */
-	int confirm_fd;           /* successor_confirm.c: the check of a lost MASTER */
-	struct in_addr confirm_peer;
-	bool confirm_connected;
-	struct loop_timer confirm_timer;
+	struct in_addr successor;   /* sessions: MASTER, the BACKUP named (successor.h) */
+	struct peer_check *confirm; /* the named successor's check of a lost MASTER */
 	struct sync_node nodes[SYNC_MAX_SESSIONS];
 	unsigned nnodes;
 	uint64_t tls_udp_gen, tls_udp_ms;     /* sync_tls.c: the ring last multicast */

@@ -18,7 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "successor.h"
-#include "successor_confirm.h"
+#include "peer_check.h"
 #include "sync_codec.h"
 #include "vrrp.h"
 #include "wire.h"
@@ -269,6 +269,42 @@ static void session_write(struct session *ss)
  * still the one we follow, its process is gone (its kernel closed the
  * socket): RFC 5798 lets a backup act on priority 0 at Skew_Time, and this
  * is the same news, earlier. */
+/* The named successor's check of its lost MASTER (peer_check.h): take
+ * over now if its process is gone and we still wait for it. */
+static void confirm_verdict(void *arg, struct in_addr peer, bool gone, const char *how)
+{
+	struct sync *s = arg;
+	struct vrrp_status st;
+
+	if (!gone) {
+		log_warnx("sync: MASTER %s %s: no early takeover, the RFC timer runs on",
+			  inet_ntoa(peer), how);
+		return;
+	}
+	vrrp_get_status(s->vrrp, &st);
+	if (st.state != VRRP_BACKUP || st.master.s_addr != peer.s_addr)
+		return;
+	log_warnx("sync: MASTER %s %s: its process is gone, taking over now as its named "
+		  "successor",
+		  inet_ntoa(peer), how);
+	vrrp_successor_takeover(s->vrrp);
+}
+
+/* A dead MASTER's kernel answers in one round trip, but a loaded node may
+ * read it late; a late "refused" still beats the RFC timer
+ * (Master_Down_Interval, about 3 adverts), so wait that long. */
+static void confirm_start(struct sync *s, struct in_addr peer)
+{
+	if (!s->confirm && peer_check_create(&s->confirm, s->loop, s->cfg->ha.sync_port,
+					     confirm_verdict, s) < 0) {
+		log_warnx("sync: no memory to check MASTER %s's sync port: the RFC timer runs on",
+			  inet_ntoa(peer));
+		return;
+	}
+	peer_check_cancel(s->confirm); /* only the latest MASTER matters */
+	peer_check_start(s->confirm, peer, 3 * s->cfg->ha.advert_interval_ms);
+}
+
 static void master_session_lost(struct sync *s, struct in_addr peer,
 				const struct successor_view *view)
 {
@@ -289,7 +325,7 @@ static void master_session_lost(struct sync *s, struct in_addr peer,
 		log_warnx("sync: session to MASTER %s closed by its kernel: "
 			  "we are its named successor, checking its sync port",
 			  inet_ntoa(peer));
-		successor_confirm_start(s, peer);
+		confirm_start(s, peer);
 	} else if (a == SUCC_RFC_SKEW) {
 		log_warnx("sync: session to MASTER %s closed by its kernel: "
 			  "taking over as after priority 0 (successor: %s)",
@@ -730,13 +766,13 @@ void sync_sessions_init(struct sync *s)
 	list_init(&s->accepted);
 	list_init(&s->probes);
 	loop_timer_init(&s->poll_timer, poll_fired, s);
-	successor_confirm_init(s);
 }
 
 void sync_sessions_close(struct sync *s)
 {
 	loop_timer_cancel(s->loop, &s->poll_timer);
-	successor_confirm_stop(s);
+	peer_check_destroy(s->confirm);
+	s->confirm = NULL;
 	/* Our MASTER reads the end of our session as a possible crash of
 	 * ours when we are the MASTER of another VRRP instance (sync.h,
 	 * peer_closed): say why, as to the BACKUPs below (best effort). */

@@ -244,17 +244,21 @@ Test(vrrp_demux, ip_options_and_bad_packets)
 
 /* ---- peer_check: a peer's sync port, closed (its process gone) or not ---- */
 
-struct dead_seen {
+struct verdict_seen {
 	int calls;
+	bool gone;
 	struct in_addr peer;
+	char how[96];
 };
 
-static void on_dead(void *arg, struct in_addr peer)
+static void on_verdict(void *arg, struct in_addr peer, bool gone, const char *how)
 {
-	struct dead_seen *d = arg;
+	struct verdict_seen *v = arg;
 
-	d->calls++;
-	d->peer = peer;
+	v->calls++;
+	v->gone = gone;
+	v->peer = peer;
+	snprintf(v->how, sizeof(v->how), "%s", how);
 }
 
 /* A loopback TCP listener on an ephemeral port; its port in *port. */
@@ -283,45 +287,87 @@ Test(peer_check, closed_port_is_a_dead_peer)
 {
 	struct loop *loop;
 	struct peer_check *pc;
-	struct dead_seen d = { 0 };
+	struct verdict_seen v = { 0 };
 	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
 	uint16_t port;
 	int fd = listener(&port);
 
 	close(fd); /* nobody listens there now: the kernel refuses */
 	cr_assert_eq(loop_create(&loop), 0);
-	cr_assert_eq(peer_check_create(&pc, loop, port, 500, on_dead, &d), 0);
-	peer_check_start(pc, lo);
+	cr_assert_eq(peer_check_create(&pc, loop, port, on_verdict, &v), 0);
+	peer_check_start(pc, lo, 500);
 	spin(loop, 200);
-	cr_expect_eq(d.calls, 1);
-	cr_expect_eq(d.peer.s_addr, lo.s_addr);
+	cr_expect_eq(v.calls, 1);
+	cr_expect(v.gone);
+	cr_expect_eq(v.peer.s_addr, lo.s_addr);
+	cr_expect_str_eq(v.how, "refuses its sync port");
 	peer_check_destroy(pc);
 	loop_destroy(loop);
 }
+
+/* A dying process's listener had our SYN queued: its close resets the
+ * connection.  Whether the reset comes before the loop saw the connect
+ * complete (SO_ERROR) or after (recv), the process is gone. */
+static void reset_by_listener(bool seen_connected)
+{
+	struct loop *loop;
+	struct peer_check *pc;
+	struct verdict_seen v = { 0 };
+	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+	uint16_t port;
+	int lfd = listener(&port);
+
+	cr_assert_eq(loop_create(&loop), 0);
+	cr_assert_eq(peer_check_create(&pc, loop, port, on_verdict, &v), 0);
+	peer_check_start(pc, lo, 500);
+	if (seen_connected)
+		spin(loop, 50);
+	cr_expect_eq(v.calls, 0);
+	close(lfd); /* the queued connection is reset, never accepted */
+	spin(loop, 200);
+	cr_expect_eq(v.calls, 1);
+	cr_expect(v.gone, "verdict: %s", v.how);
+	cr_expect_str_eq(v.how, "reset our check");
+	peer_check_destroy(pc);
+	loop_destroy(loop);
+}
+
+Test(peer_check, reset_before_the_connect_is_seen_is_a_dead_peer) { reset_by_listener(false); }
+
+Test(peer_check, reset_after_the_connect_is_seen_is_a_dead_peer) { reset_by_listener(true); }
 
 Test(peer_check, a_listener_that_answers_is_alive)
 {
 	struct loop *loop;
 	struct peer_check *pc;
-	struct dead_seen d = { 0 };
+	struct verdict_seen v = { 0 };
 	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
 	uint16_t port;
 	int lfd = listener(&port), cfd;
 
 	cr_assert_eq(loop_create(&loop), 0);
-	cr_assert_eq(peer_check_create(&pc, loop, port, 500, on_dead, &d), 0);
-	peer_check_start(pc, lo);
-	peer_check_start(pc, lo); /* the running check goes on: one connection */
+	cr_assert_eq(peer_check_create(&pc, loop, port, on_verdict, &v), 0);
+	peer_check_start(pc, lo, 500);
+	peer_check_start(pc, lo, 500); /* the running check goes on: one connection */
 	spin(loop, 50);
 	cfd = accept(lfd, NULL, NULL);
 	cr_assert(cfd >= 0);
 	cr_assert_eq(write(cfd, "h", 1), 1); /* a live peer says HELLO */
 	spin(loop, 100);
-	cr_expect_eq(d.calls, 0);
+	cr_expect_eq(v.calls, 1);
+	cr_expect_not(v.gone);
+	cr_expect_str_eq(v.how, "still answers on its sync port");
 	/* And one that never answers: the timeout, alive too. */
-	peer_check_start(pc, lo);
-	spin(loop, 700);
-	cr_expect_eq(d.calls, 0);
+	peer_check_start(pc, lo, 300);
+	spin(loop, 500);
+	cr_expect_eq(v.calls, 2);
+	cr_expect_not(v.gone);
+	cr_expect_str_eq(v.how, "did not answer our check");
+	/* Cancelled: no verdict. */
+	peer_check_start(pc, lo, 100);
+	peer_check_cancel(pc);
+	spin(loop, 200);
+	cr_expect_eq(v.calls, 2);
 	close(cfd);
 	close(lfd);
 	peer_check_destroy(pc);

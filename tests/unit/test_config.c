@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/cfgtext.h"
 #include "config_load.h"
 #include "config_value.h"
 #include "log.h"
@@ -57,18 +58,13 @@ static const char spec_example[] =
 /* Smallest valid file: 4 lines, so a section appended starts on line 5. */
 #define MINIMAL "[frontend]\nlisten = 198.18.0.10:80\n[server web1]\naddress = 198.18.0.21:80\n"
 
-#define PATH_LEN 64
+#define PATH_LEN CFGTEXT_PATH_LEN
 
 static int load(const char *text, struct config *cfg, char *err, size_t errlen, char *path)
 {
-	size_t len = strlen(text);
-	int fd, rc;
+	int rc;
 
-	strcpy(path, "/tmp/andromeda-test-config-XXXXXX");
-	fd = mkstemp(path);
-	cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
-	cr_assert_eq(write(fd, text, len), (ssize_t)len);
-	close(fd);
+	cfgtext_write(text, "config", path);
 	rc = config_load(path, cfg, err, errlen);
 	unlink(path);
 	return rc;
@@ -86,7 +82,7 @@ static void load_ok(const char *text, struct config *cfg)
 /* The error must be "PATH:LINE: ..." and mention want (and want2). */
 static void expect_error(const char *text, int line, const char *want, const char *want2)
 {
-	char err[512] = "", path[PATH_LEN], prefix[PATH_LEN + 16];
+	char err[512] = "", path[PATH_LEN];
 	struct config cfg;
 	int rc = load(text, &cfg, err, sizeof(err), path);
 
@@ -95,12 +91,7 @@ static void expect_error(const char *text, int line, const char *want, const cha
 		config_free(&cfg);
 		return;
 	}
-	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
-	cr_expect(strncmp(err, prefix, strlen(prefix)) == 0, "want prefix \"%s\", got \"%s\"",
-		  prefix, err);
-	cr_expect(strstr(err, want) != NULL, "want \"%s\" in \"%s\"", want, err);
-	if (want2)
-		cr_expect(strstr(err, want2) != NULL, "want \"%s\" in \"%s\"", want2, err);
+	cfgtext_expect_error_at(err, path, line, want, want2);
 	cr_expect_null(cfg.servers, "servers left allocated after an error");
 	cr_expect_eq(cfg.nservers, 0);
 }

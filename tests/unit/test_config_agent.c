@@ -10,10 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/cfgtext.h"
 #include "config_agent.h"
 #include "log.h"
 
-#define PATH_LEN 64
+#define PATH_LEN CFGTEXT_PATH_LEN
 
 /* The SPEC's keys plus every optional one. */
 static const char full[] = "; andromeda-agent on web3\n"
@@ -37,14 +38,9 @@ static const char full[] = "; andromeda-agent on web3\n"
 
 static int load(const char *text, struct agent_config *cfg, char *err, size_t errlen, char *path)
 {
-	size_t len = strlen(text);
-	int fd, rc;
+	int rc;
 
-	strcpy(path, "/tmp/andromeda-test-agentcfg-XXXXXX");
-	fd = mkstemp(path);
-	cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
-	cr_assert_eq(write(fd, text, len), (ssize_t)len);
-	close(fd);
+	cfgtext_write(text, "agentcfg", path);
 	rc = agent_config_load(path, cfg, err, errlen);
 	unlink(path);
 	return rc;
@@ -62,17 +58,12 @@ static void load_ok(const char *text, struct agent_config *cfg)
 /* The error must be "PATH:LINE: ..." and mention want (and want2). */
 static void expect_error(const char *text, int line, const char *want, const char *want2)
 {
-	char err[512] = "", path[PATH_LEN], prefix[PATH_LEN + 16];
+	char err[512] = "", path[PATH_LEN];
 	struct agent_config cfg;
 
 	cr_expect_eq(load(text, &cfg, err, sizeof(err), path), -1,
 		     "accepted (want line %d, \"%s\"):\n%s", line, want, text);
-	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
-	cr_expect(strncmp(err, prefix, strlen(prefix)) == 0, "want prefix \"%s\", got \"%s\"",
-		  prefix, err);
-	cr_expect(strstr(err, want) != NULL, "want \"%s\" in \"%s\"", want, err);
-	if (want2)
-		cr_expect(strstr(err, want2) != NULL, "want \"%s\" in \"%s\"", want2, err);
+	cfgtext_expect_error_at(err, path, line, want, want2);
 }
 
 Test(agent_config, full_file)

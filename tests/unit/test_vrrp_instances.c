@@ -13,13 +13,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/cfgtext.h"
 #include "config_load.h"
 #include "ha.h"
 #include "loop.h"
 #include "peer_check.h"
 #include "vrrp_packet.h"
 
-#define PATH_LEN 64
+#define PATH_LEN CFGTEXT_PATH_LEN
 
 /* A valid file with [ha] (lines 1-10); a section appended starts on 11. */
 #define BASE                                                                            \
@@ -31,14 +32,9 @@
 
 static int load(const char *text, struct config *cfg, char *err, size_t errlen, char *path)
 {
-	size_t len = strlen(text);
-	int fd, rc;
+	int rc;
 
-	strcpy(path, "/tmp/andromeda-test-vrrp-XXXXXX");
-	fd = mkstemp(path);
-	cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
-	cr_assert_eq(write(fd, text, len), (ssize_t)len);
-	close(fd);
+	cfgtext_write(text, "vrrp", path);
 	rc = config_load(path, cfg, err, errlen);
 	unlink(path);
 	return rc;
@@ -55,7 +51,7 @@ static void load_ok(const char *text, struct config *cfg)
 /* The error must be "PATH:LINE: ..." and mention want (and want2). */
 static void expect_error(const char *text, int line, const char *want, const char *want2)
 {
-	char err[512] = "", path[PATH_LEN], prefix[PATH_LEN + 16];
+	char err[512] = "", path[PATH_LEN];
 	struct config cfg;
 	int rc = load(text, &cfg, err, sizeof(err), path);
 
@@ -64,12 +60,7 @@ static void expect_error(const char *text, int line, const char *want, const cha
 		config_free(&cfg);
 		return;
 	}
-	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
-	cr_expect(strncmp(err, prefix, strlen(prefix)) == 0, "want prefix \"%s\", got \"%s\"",
-		  prefix, err);
-	cr_expect(strstr(err, want) != NULL, "want \"%s\" in \"%s\"", want, err);
-	if (want2)
-		cr_expect(strstr(err, want2) != NULL, "want \"%s\" in \"%s\"", want2, err);
+	cfgtext_expect_error_at(err, path, line, want, want2);
 }
 
 Test(vrrp_config, one_more_instance_with_defaults_from_ha)

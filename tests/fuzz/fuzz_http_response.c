@@ -1,12 +1,8 @@
 /* fuzz_http_response.c - libFuzzer harness: backend bytes into core/proxy/http.c.
  *
- * Build by hand (no CMake rule yet), from the repository root:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/proxy \
- *       tests/fuzz/fuzz_http_response.c core/proxy/http.c core/proxy/http_scan.c \
- *       -lhttp_parser -o fuzz_http_response
- * Run (the corpus directory doubles as the seed set):
- *   ./fuzz_http_response -max_total_time=60 tests/fuzz/corpus/http_response
- * (libclang-rt-14-dev provides the fuzzer runtime on Debian 12.)
+ * Built with the others by -DANDROMEDA_FUZZ=ON (clang; tests/fuzz/fuzz.sh
+ * runs them for a while, tests/test.sh for 10 s each), with what it shares
+ * with its sibling in tests/fuzz/lib/http_fuzz.c.
  *
  * Input: byte 0 picks the limits and whether the request was HEAD, byte 1
  * a split point, the rest is a backend's byte stream (interim 1xx
@@ -16,30 +12,10 @@
  * invariants the proxy relies on.
  */
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-
-#define MAX_MSGS 8
-
-struct outcome {
-	int rc;          /* last result */
-	unsigned status; /* on HTTP_ERROR */
-	size_t consumed; /* bytes consumed in all */
-	unsigned msgs;   /* messages completed */
-	uint32_t head_len[MAX_MSGS];
-};
-
-#ifndef CHECK
-#define CHECK(c)                 \
-	do {                     \
-		if (!(c))        \
-			abort(); \
-	} while (0)
-#endif
+#include "lib/http_fuzz.h"
 
 static void check_error(const struct http_msg *m)
 {
@@ -57,13 +33,7 @@ static void check_head_done(const struct http_msg *m, const char *buf, size_t le
 	CHECK(m->upgrade == (m->status == 101));
 	CHECK(m->version_minor <= 1);
 	CHECK(!(m->chunked && m->has_content_length));
-	for (unsigned i = 0; i < m->nheaders; i++) {
-		const struct http_header *h = &m->headers[i];
-
-		CHECK(h->name.len > 0 && h->name.off + h->name.len <= used);
-		CHECK(h->value.off + h->value.len <= used);
-		(void)http_is_hop_header(m, buf, i); /* reads under ASan */
-	}
+	http_fuzz_check_headers(m, buf, used);
 	/* RFC 9112 6.3: no body after HEAD, 1xx, 204, 304 */
 	if (m->skip_body || m->status < 200 || m->status == 204 || m->status == 304)
 		CHECK(!http_msg_has_body(m) && !m->body_until_eof);
@@ -73,63 +43,23 @@ static void check_head_done(const struct http_msg *m, const char *buf, size_t le
 		CHECK(m->content_length <= m->limits.max_body);
 }
 
-/* One head; feeds buf[0, split) first when split < len. */
-static int feed_head(struct http_msg *m, const char *buf, size_t len, size_t split, size_t *used)
-{
-	int rc = HTTP_NEED_MORE;
-
-	if (split < len) {
-		rc = http_msg_head(m, buf, split, used);
-		CHECK(*used <= split);
-		CHECK(rc != HTTP_NEED_MORE || *used == split);
-	}
-	if (rc == HTTP_NEED_MORE) {
-		rc = http_msg_head(m, buf, len, used);
-		CHECK(*used <= len);
-		CHECK(rc != HTTP_NEED_MORE || *used == len);
-	}
-	CHECK(rc != HTTP_MSG_DONE);
-	if (rc == HTTP_HEAD_DONE)
-		check_head_done(m, buf, len, *used);
-	return rc;
-}
-
-/* One body: two slices cut at split; *used = body bytes consumed. */
-static int feed_body(struct http_msg *m, const char *buf, size_t len, size_t split, size_t *used)
-{
-	size_t cut[2] = { split < len ? split : len, len }, n, off = 0;
-	int rc = HTTP_NEED_MORE;
-
-	for (int k = 0; k < 2 && rc == HTTP_NEED_MORE; k++) {
-		rc = http_msg_body(m, buf + off, cut[k] - off, &n);
-		CHECK(n <= cut[k] - off); /* never consumes past its input */
-		CHECK(rc != HTTP_NEED_MORE || n == cut[k] - off);
-		CHECK(rc != HTTP_HEAD_DONE);
-		off += n;
-	}
-	*used = off;
-	CHECK(rc == HTTP_ERROR || !m->limits.max_body || m->body_seen <= m->limits.max_body);
-	if (rc == HTTP_MSG_DONE && m->has_content_length && !m->chunked)
-		CHECK(off == m->content_length);
-	return rc;
-}
-
 static void run(const char *data, size_t size, const struct http_limits *l, bool head_req,
-		size_t split, struct outcome *o)
+		size_t split, struct http_outcome *o)
 {
 	struct http_msg m;
 	size_t used;
 
 	memset(o, 0, sizeof(*o));
 	http_msg_init(&m, HTTP_MSG_RESPONSE, l);
-	while (o->msgs < MAX_MSGS) {
+	while (o->msgs < HTTP_FUZZ_MAX_MSGS) {
 		if (head_req)
 			http_msg_expect_no_body(&m);
-		o->rc = feed_head(&m, data + o->consumed, size - o->consumed, split, &used);
+		o->rc = http_fuzz_feed_head(&m, data + o->consumed, size - o->consumed, split,
+					    &used, check_head_done);
 		o->consumed += used;
 		if (o->rc == HTTP_HEAD_DONE && http_msg_has_body(&m)) {
-			o->rc = feed_body(&m, data + o->consumed, size - o->consumed, split,
-					  &used);
+			o->rc = http_fuzz_feed_body(&m, data + o->consumed, size - o->consumed,
+						    split, &used);
 			o->consumed += used;
 		}
 		if (o->rc == HTTP_ERROR) {
@@ -160,21 +90,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint32_t heads[4] = { 0, 64, 256, 8192 };
 	struct http_limits l;
-	struct outcome whole, cut;
+	struct http_outcome whole, cut;
 
 	if (size < 2)
 		return 0;
-	l.max_head = heads[data[0] & 3];
-	l.max_uri = (data[0] & 4) ? 32 : 0;
-	l.max_body = (data[0] & 8) ? 16 : 0;
+	http_fuzz_limits(&l, data[0]);
 	run((const char *)data + 2, size - 2, &l, data[0] & 16, SIZE_MAX, &whole);
 	run((const char *)data + 2, size - 2, &l, data[0] & 16, data[1], &cut);
-	/* Slicing must not change the outcome. */
-	CHECK(whole.rc == cut.rc && whole.msgs == cut.msgs && whole.status == cut.status);
-	CHECK(whole.rc == HTTP_ERROR ||
-	      whole.consumed == cut.consumed); /* *used is moot on error */
-	CHECK(memcmp(whole.head_len, cut.head_len, sizeof(whole.head_len)) == 0);
+	http_fuzz_same_outcome(&whole, &cut);
 	return 0;
 }

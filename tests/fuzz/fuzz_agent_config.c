@@ -5,9 +5,11 @@
  * tests/fuzz/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib -Icore/agent \
  *       tests/fuzz/fuzz_agent_config.c core/agent/config_agent.c core/lib/config_file.c \
- *       core/lib/config_value.c core/lib/netaddr.c core/lib/regmsg.c core/lib/msg.c core/lib/log.c
- * \ -linih -lcrypto -o fuzz_agent_config Run (the corpus directory doubles as the seed set):
- *   ./fuzz_agent_config -max_total_time=60 tests/fuzz/corpus/agent_config
+ *       core/lib/config_value.c core/lib/netaddr.c core/lib/regmsg.c core/lib/msg.c \
+ *       core/lib/log.c -linih -lcrypto -o fuzz_agent_config
+ * Run (libFuzzer grows the first directory; the committed seeds come second,
+ * read only; tests/fuzz/fuzz.sh does this):
+ *   mkdir -p run && ./fuzz_agent_config -max_total_time=60 run tests/fuzz/corpus/agent_config
  *
  * Input: a whole /etc/andromeda/agent.conf, written to a memfd and loaded
  * through /proc/self/fd/N.

@@ -7,8 +7,9 @@
  *       tests/fuzz/fuzz_config.c core/daemon/config.c core/lib/config_file.c \
  *       core/lib/config_value.c core/lib/netaddr.c core/lib/regmsg.c core/lib/log.c -linih \
  *       -o fuzz_config
- * Run (the corpus directory doubles as the seed set):
- *   ./fuzz_config -max_total_time=60 tests/fuzz/corpus/config
+ * Run (libFuzzer grows the first directory; the committed seeds come second,
+ * read only; tests/fuzz/fuzz.sh does this):
+ *   mkdir -p run && ./fuzz_config -max_total_time=60 run tests/fuzz/corpus/config
  *
  * Input: a whole configuration file.  It is written to a memfd and loaded
  * through /proc/self/fd/N, as the daemon loads /etc/andromeda/andromeda.conf.

@@ -6,8 +6,9 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib -Icore/daemon \
  *       tests/fuzz/fuzz_control.c core/daemon/control.c core/lib/acceptor.c core/lib/loop.c \
  *       core/lib/log.c -ljansson -o fuzz_control
- * Run (the corpus directory doubles as the seed set):
- *   ./fuzz_control -max_total_time=60 tests/fuzz/corpus/control
+ * Run (libFuzzer grows the first directory; the committed seeds come second,
+ * read only; tests/fuzz/fuzz.sh does this):
+ *   mkdir -p run && ./fuzz_control -max_total_time=60 run tests/fuzz/corpus/control
  *
  * Input: the bytes a client writes before shutdown(SHUT_WR).  Each input
  * is used twice:

@@ -7,8 +7,9 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib -Icore/pool -Iha \
  *       tests/fuzz/fuzz_journal.c ha/journal.c ha/journal_codec.c \
  *       core/lib/netaddr.c core/lib/log.c -o fuzz_journal
- * Run (the corpus directory doubles as the seed set):
- *   ./fuzz_journal -max_total_time=60 tests/fuzz/corpus/journal
+ * Run (libFuzzer grows the first directory; the committed seeds come second,
+ * read only; tests/fuzz/fuzz.sh does this):
+ *   mkdir -p run && ./fuzz_journal -max_total_time=60 run tests/fuzz/corpus/journal
  *
  * Checks, for every input:
  *  - decode at every offset: a record that decodes re-encodes to the same

@@ -1,10 +1,12 @@
 /* fuzz_msg.c - libFuzzer harness: datagrams into core/lib/msg.c.
  *
- * Build by hand (no CMake rule yet), from the repository root:
+ * Built with the others by -DANDROMEDA_FUZZ=ON (clang), or by hand from the
+ * repository root:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib \
  *       tests/fuzz/fuzz_msg.c core/lib/msg.c core/lib/log.c -lcrypto -o fuzz_msg
- * Run (the corpus directory doubles as the seed set):
- *   ./fuzz_msg -max_total_time=60 tests/fuzz/corpus/msg
+ * Run (libFuzzer grows the first directory; the committed seeds come second,
+ * read only; tests/fuzz/fuzz.sh does this):
+ *   mkdir -p run && ./fuzz_msg -max_total_time=60 run tests/fuzz/corpus/msg
  * (libclang-rt-14-dev provides the fuzzer runtime on Debian 12.)
  *
  * Each input is used twice:

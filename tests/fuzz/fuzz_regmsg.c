@@ -1,11 +1,13 @@
 /* fuzz_regmsg.c - libFuzzer harness: registration payloads into
  * core/lib/regmsg.c.
  *
- * Build by hand (no CMake rule), from the repository root:
+ * Built with the others by -DANDROMEDA_FUZZ=ON (clang), or by hand from the
+ * repository root:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/lib \
  *       tests/fuzz/fuzz_regmsg.c core/lib/regmsg.c -o fuzz_regmsg
- * Run (the corpus directory doubles as the seed set):
- *   ./fuzz_regmsg -max_total_time=60 tests/fuzz/corpus/regmsg
+ * Run (libFuzzer grows the first directory; the committed seeds come second,
+ * read only; tests/fuzz/fuzz.sh does this):
+ *   mkdir -p run && ./fuzz_regmsg -max_total_time=60 run tests/fuzz/corpus/regmsg
  * (libclang-rt-14-dev provides the fuzzer runtime on Debian 12.)
  *
  * Input: byte 0 picks the decoder (announce, withdraw, ack), the rest is

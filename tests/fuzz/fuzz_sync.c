@@ -5,8 +5,9 @@
  * tests/fuzz/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iha -Icore/lib \
  *       tests/fuzz/fuzz_sync.c ha/sync_codec.c core/lib/regmsg.c -o fuzz_sync
- * Run (the corpus directory doubles as the seed set):
- *   ./fuzz_sync -max_total_time=60 tests/fuzz/corpus/sync
+ * Run (libFuzzer grows the first directory; the committed seeds come second,
+ * read only; tests/fuzz/fuzz.sh does this):
+ *   mkdir -p run && ./fuzz_sync -max_total_time=60 run tests/fuzz/corpus/sync
  *
  * Input: byte 0 picks the decoder (0 snapshot, 1 delta, 2 request), the
  * rest is the payload of a message (what msg_decode hands to sync.c).

@@ -1,11 +1,13 @@
 /* fuzz_tls_name.c - libFuzzer harness: the server name matcher
  * (core/proxy/tls_name.c), which sees every TLS client's SNI.
  *
- * Build by hand (no CMake rule), from the repository root:
+ * Built with the others by -DANDROMEDA_FUZZ=ON (clang), or by hand from the
+ * repository root:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore/proxy \
  *       tests/fuzz/fuzz_tls_name.c core/proxy/tls_name.c -o fuzz_tls_name
- * Run (the corpus directory doubles as the seed set):
- *   ./fuzz_tls_name -max_total_time=60 tests/fuzz/corpus/tls_name
+ * Run (libFuzzer grows the first directory; the committed seeds come second,
+ * read only; tests/fuzz/fuzz.sh does this):
+ *   mkdir -p run && ./fuzz_tls_name -max_total_time=60 run tests/fuzz/corpus/tls_name
  *
  * Input: "pattern\nhost" (up to the first newline the pattern, a
  * certificate name; the rest the client's name).  Whatever the bytes:

@@ -4,8 +4,9 @@
  * tests/fuzz/fuzz.sh do the same with every module's sources):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iha \
  *       tests/fuzz/fuzz_vrrp.c ha/vrrp_packet.c -o fuzz_vrrp
- * Run (the corpus directory doubles as the seed set):
- *   ./fuzz_vrrp -max_total_time=60 tests/fuzz/corpus/vrrp
+ * Run (libFuzzer grows the first directory; the committed seeds come second,
+ * read only; tests/fuzz/fuzz.sh does this):
+ *   mkdir -p run && ./fuzz_vrrp -max_total_time=60 run tests/fuzz/corpus/vrrp
  *
  * Input: byte 0 picks the accepted checksum variants (bits 0-1, as enum
  * vrrp_cksum_mode; 0 accepts none), byte 1 the VRID we run (0 = any), the

@@ -4,7 +4,7 @@
  *   role:         MASTER, priority 150, holds the VIPs
  *                 (or "priority 90 (base 150, moved by tracking)")
  *   vips:         198.18.0.10/24
- *   instances / peers / servers: tables
+ *   instances / peers / servers / names: tables
  *   proxy, vrrp, sync, registration: one group each, "key=value" lines,
  *   drop counters that are zero left out unless -v.
  *
@@ -349,11 +349,12 @@ static void group(const json_t *o, const char *name, bool verbose)
 void print_status(const json_t *st, bool verbose)
 {
 	static const char *const known[] = {
-		"node",     "version",  "mode",          "listen", "ha",           "role",
-		"priority", "vip_held", "base_priority", "vips",   "instances",    "peers",
-		"servers",  "proxy",    "vrrp",          "sync",   "registration", NULL
+		"node",     "version",  "mode",          "listen", "ha",        "role",
+		"priority", "vip_held", "base_priority", "vips",   "instances", "peers",
+		"servers",  "names",    "proxy",         "vrrp",   "sync",      "registration",
+		NULL
 	};
-	static const char *const tables[] = { "instances", "peers", "servers", NULL };
+	static const char *const tables[] = { "instances", "peers", "servers", "names", NULL };
 	const char *key;
 	json_t *v;
 

@@ -40,6 +40,7 @@
 #include "ctl_pool.h"
 #include "ctl_proxy.h"
 #include "ctl_registry.h"
+#include "ctl_resolve.h"
 #include "ctl_runtime.h"
 #include "ctl_upgrade.h"
 #include "fdpass.h"
@@ -562,6 +563,7 @@ static int control_setup(struct daemon *d)
 	 * the order of the commands is that of "help". */
 	if ((err = control_status_add(d->control, ctl_ha_status, &d->ctl_ha)) < 0 ||
 	    (err = ctl_pool_register(d->control, d->pool)) < 0 ||
+	    (err = control_status_add(d->control, ctl_resolve_status, d->resolver)) < 0 ||
 	    (err = ctl_proxy_register(d->control, d->workers)) < 0 ||
 	    (err = ctl_ha_register(d->control, &d->ctl_ha)) < 0 ||
 	    (err = control_status_add(d->control, ctl_ha_sync_status, &d->ctl_ha)) < 0 ||

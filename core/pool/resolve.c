@@ -344,3 +344,24 @@ void resolver_close(struct resolver *r)
 }
 
 void resolver_get_stats(const struct resolver *r, struct resolver_stats *out) { *out = r->stats; }
+
+void resolver_foreach(const struct resolver *r,
+		      void (*fn)(void *arg, const struct resolver_name *name), void *arg)
+{
+	const struct list *pos;
+
+	list_for_each (pos, &r->names) {
+		const struct rname *n = list_entry(pos, struct rname, link);
+		const struct cfg_server *cs = cfg_server_of(r->cfg, n->server);
+
+		if (!cs)
+			continue; /* gone from the file; names_sync() drops it */
+		fn(arg, &(struct resolver_name){ .server = n->server,
+						 .host = cs->host,
+						 .port = cs->port,
+						 .resolved = n->resolved,
+						 .pending = n->pending,
+						 .error = n->last_err ? gai_strerror(n->last_err)
+								      : NULL });
+	}
+}

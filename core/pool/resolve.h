@@ -21,6 +21,7 @@
 #ifndef ANDROMEDA_RESOLVE_H
 #define ANDROMEDA_RESOLVE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -52,5 +53,20 @@ void resolver_reload(struct resolver *r);
  * cancel one its thread has started). */
 void resolver_close(struct resolver *r);
 void resolver_get_stats(const struct resolver *r, struct resolver_stats *out);
+
+/* One server by name, as `andromedactl status` shows it. */
+struct resolver_name {
+	const char *server; /* [server NAME] */
+	const char *host;   /* the name to resolve */
+	uint16_t port;
+	bool resolved;     /* at least once: the server is in the pool */
+	bool pending;      /* a lookup is in flight */
+	const char *error; /* the last lookup's failure (gai_strerror), NULL if it worked */
+};
+
+/* fn(arg, name) for each server by name, in no particular order; the
+ * strings live until the next reload. */
+void resolver_foreach(const struct resolver *r,
+		      void (*fn)(void *arg, const struct resolver_name *name), void *arg);
 
 #endif

@@ -32,6 +32,7 @@ write_conf() {
 		printf '[server be1]\naddress = [%s]:80\n\n[server be2]\naddress = [%s]:80\n\n' \
 			"$(be6 1)" "$(be6 2)"
 		printf '[server be4]\naddress = web4.lab.test:80\n\n'
+		printf '[server be5]\naddress = nowhere.lab.test:8080\n\n'
 		printf '[registration]\nenabled = yes\nkey_file = %s/cluster.key\n\n' "$LAB_DIR"
 		printf '[stats]\nlisten = [%s]:8404\n' "$LB6"
 	} >"$LAB_DIR/lb.conf"
@@ -45,6 +46,12 @@ names() {
 	for ((i = 0; i < $1; i++)); do get "$2"; done
 }
 test_field() { [[ "$(lab_server_field "$1" "$2")" == "$3" ]]; }
+# name_field SERVER FIELD: its entry in status's "names" table.
+name_field() {
+	lab_status_json | jq -r --arg n "$1" --arg f "$2" \
+		'.names[] | select(.server == $n) | .[$f] // empty' 2>/dev/null
+}
+name_state_is() { [[ "$(name_field "$1" state)" == "$2" ]]; }
 hdr() { sed -n "s/^$1: //Ip" | tr -d '\r' | head -n1; }
 
 # andromeda sees $LAB_DIR/hosts as /etc/hosts (and a resolv.conf with no
@@ -97,6 +104,14 @@ check_eq "status shows be1's address in brackets" "[$(be6 1)]:80" "$(lab_server_
 # --- a server by name -----------------------------------------------------------------
 check "be4 (web4.lab.test) resolved and up" lab_wait_for 5 lab_server_state_is be4 up
 check_eq "be4's address is the name's IPv6 one" "[$(be6 4)]:80" "$(lab_server_field be4 address)"
+check_eq "status names be4's host" "web4.lab.test 80 resolved" \
+	"$(name_field be4 host) $(name_field be4 port) $(name_field be4 state)"
+check "be5 (nowhere.lab.test) failed to resolve, in status" lab_wait_for 5 name_state_is be5 failed
+check "... with the resolver's reason" test -n "$(name_field be5 error)"
+check "... and is not in the pool" test -z "$(lab_server_field be5 name)"
+human_shows_be5() { lab_ctl status | grep -q "be5 .*nowhere.lab.test .*failed"; }
+check "the human status shows the name that does not resolve" human_shows_be5
+lab_ctl status | sed -n '/^names/,/^$/p'
 lab_ctl drain be1 >/dev/null && lab_ctl drain be2 >/dev/null
 check_eq "be4 serves (be1, be2 drained)" be4 "$(get "http://[$LB6]/")"
 set_hosts "$(lab_be_ip 4) web4.lab.test"
@@ -114,6 +129,8 @@ check "a name that stops resolving is logged" lab_wait_for 10 failed
 sleep 1 # three more intervals: still one line, the address kept
 check_eq "logged once, not every interval" 1 "$(fails)"
 check_eq "the server keeps its last address" "$(lab_be_ip 4):80" "$(lab_server_field be4 address)"
+check "status: be4 still resolved, with the last lookup's failure" \
+	test "$(name_field be4 state)" = resolved -a -n "$(name_field be4 error)"
 set_hosts "$(be6 4) web4.lab.test"
 check "it resolves again: back to IPv6" lab_wait_for 5 test_field be4 address "[$(be6 4)]:80"
 lab_ctl enable be1 >/dev/null && lab_ctl enable be2 >/dev/null

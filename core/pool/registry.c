@@ -19,7 +19,8 @@
 #include "pool.h"
 #include "regmsg.h"
 
-#define REG_SWEEP_MS 100 /* expiry and drain-then-remove */
+#define REG_SWEEP_MS  100  /* expiry and drain-then-remove */
+#define REG_REJOIN_MS 2000 /* join the IPv6 group on interfaces that came later */
 
 enum reg_count {
 	REG_ANNOUNCES,
@@ -44,7 +45,7 @@ struct registry {
 	int fd6; /* IPv6 agents: [::]:port, in REGMSG_GROUP6; -1 without IPv6 */
 	uint64_t tx_seq;
 	struct msg_replay replay;
-	struct loop_timer sweep;
+	struct loop_timer sweep, rejoin;
 	uint64_t count[REG_NCOUNTS];
 	uint64_t drops[MSG_DROP_NCAUSES];
 	struct log_limit limit[MSG_DROP_NCAUSES];
@@ -268,8 +269,10 @@ static int join6(int fd, unsigned ifindex)
 }
 
 /* The group is link-local: joined on [ha] interface, or without one on
- * every interface up with IPv6 and multicast now (not those that come up
- * later: set [ha] interface, or restart). */
+ * every interface up with IPv6 and multicast; again every REG_REJOIN_MS
+ * for those that come up later (a Pi's Wi-Fi or USB adapter at boot, an
+ * [ha] interface without IPv6 yet; a join already made fails, EADDRINUSE,
+ * and counts nothing).  Returns how many it joined now. */
 static int join6_all(const struct config *cfg, int fd)
 {
 	struct ifaddrs *ifs, *i;
@@ -288,6 +291,16 @@ static int join6_all(const struct config *cfg, int fd)
 			n += join6(fd, if_nametoindex(i->ifa_name));
 	freeifaddrs(ifs);
 	return n;
+}
+
+static void rejoin(struct loop *loop, struct loop_timer *t)
+{
+	struct registry *r = t->arg;
+	int n = join6_all(r->cfg, r->fd6);
+
+	if (n > 0)
+		log_info("registry: group %s joined on %d more interface(s)", REGMSG_GROUP6, n);
+	loop_timer_arm(loop, t, REG_REJOIN_MS);
 }
 
 /* IPv6 agents (docs/agent.md): [::]:port, IPv6 only, in the group.  A
@@ -312,6 +325,7 @@ static void open6(struct registry *r)
 	n = join6_all(r->cfg, r->fd6);
 	log_info("registry: IPv6 agents on [::]:%u, group %s joined on %d interface(s)",
 		 r->cfg->registration.port, REGMSG_GROUP6, n);
+	loop_timer_arm(r->loop, &r->rejoin, REG_REJOIN_MS);
 }
 
 int registry_open(struct registry **out, struct loop *loop, const struct config *cfg,
@@ -347,6 +361,7 @@ int registry_open(struct registry **out, struct loop *loop, const struct config 
 		free(r);
 		return err;
 	}
+	loop_timer_init(&r->rejoin, rejoin, r);
 	open6(r);
 	loop_timer_init(&r->sweep, sweep, r);
 	loop_timer_arm(loop, &r->sweep, REG_SWEEP_MS);
@@ -362,6 +377,7 @@ void registry_close(struct registry *r)
 	if (!r)
 		return;
 	loop_timer_cancel(r->loop, &r->sweep);
+	loop_timer_cancel(r->loop, &r->rejoin);
 	loop_del_fd(r->loop, r->fd);
 	close(r->fd);
 	if (r->fd6 >= 0) {

@@ -197,6 +197,31 @@ check_eq "the agent exits 0 on SIGTERM" 0 "$?"
 gone() { [[ -z "$(lab_server_field web6 name)" ]]; }
 check "its withdraw removes web6" lab_wait_for 5 gone
 
+# --- an interface that comes up after the start (no [ha]: the group is
+# joined on every interface, and again on those that come later)
+LATE=$(lab_ns late) LB_NS=$(lab_ns lb) L6=2001:db8:18:1
+late_link() {
+	lab_netns_add "$LATE" &&
+		ip -n "$LB_NS" link add eth1 type veth peer name eth0 netns "$LATE" &&
+		ip netns exec "$LB_NS" sysctl -qw net.ipv6.conf.eth1.accept_dad=0 &&
+		ip netns exec "$LATE" sysctl -qw net.ipv6.conf.eth0.accept_dad=0 &&
+		ip -n "$LB_NS" addr add "$L6::1/64" dev eth1 nodad &&
+		ip -n "$LATE" addr add "$L6::2/64" dev eth0 nodad &&
+		ip -n "$LB_NS" link set eth1 up && ip -n "$LATE" link set eth0 up
+}
+require "a new link from lb to host late, after the start" late_link
+lab_spawn late late "$FAKESRV" -l "[$L6::2]:80" -n late
+printf '[agent]\nname = web7\nservice = [%s::2]:80\nhealth_url = http://[%s::2]:80/healthz\n' \
+	"$L6" "$L6" >"$LAB_DIR/agent7.conf"
+printf 'interface = eth0\nannounce_interval = 200ms\nkey_file = %s/cluster.key\nstate_file = %s/agent7.seq\n' \
+	"$LAB_DIR" "$LAB_DIR" >>"$LAB_DIR/agent7.conf"
+lab_spawn late agent7 "$BUILD_DIR/andromeda-agent" -c "$LAB_DIR/agent7.conf"
+check "the group is joined on the new interface" \
+	lab_wait_for 5 grep -q 'registry: group ff02::114 joined on 1 more interface' "$LAB_DIR/andromeda.log"
+check "web7, announced on the new link, registered and up" \
+	lab_wait_for 10 lab_server_state_is web7 up
+lab_stop agent7
+
 # --- a hitless upgrade passes the IPv6 listener ------------------------------------
 daemon_pid() { lab_ctl upgrade status --json | jq -r .pid; }
 old=$(daemon_pid)

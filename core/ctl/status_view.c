@@ -5,7 +5,7 @@
  *                 (or "priority 90 (base 150, moved by tracking)")
  *   vips:         198.18.0.10/24
  *   instances / peers / servers / names: tables
- *   proxy, vrrp, sync, registration: one group each, "key=value" lines,
+ *   proxy, vrrp, vrrp6, sync, registration: one group each, "key=value" lines,
  *   drop counters that are zero left out unless -v.
  *
  * Every key of a group that has no place in the layout is still printed
@@ -73,9 +73,21 @@ static void scalars(const json_t *o, const char *const *skip)
 	putchar('\n');
 }
 
-/* The object o[key] on one indented line; zeros left out when zeros is
- * false (drop counters), the line left out when nothing remains. */
-static void counters(const json_t *o, const char *key, bool zeros)
+/* Has o a scalar key not in skip (one a newer daemon added)? */
+static bool has_scalars(const json_t *o, const char *const *skip)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)o, key, v) if (!in(key, skip) && !json_is_object(v) &&
+						     !json_is_array(v)) return true;
+	return false;
+}
+
+/* The object o[key] on one indented line under label; zeros left out
+ * when zeros is false (drop counters), the line left out when nothing
+ * remains. */
+static void counters_as(const json_t *o, const char *key, const char *name, bool zeros)
 {
 	json_t *c = json_object_get(o, key), *v;
 	char line[LINE_MAX_] = "", cell[256];
@@ -94,8 +106,13 @@ static void counters(const json_t *o, const char *key, bool zeros)
 	}
 	if (!n)
 		return;
-	sublabel(key);
+	sublabel(name);
 	printf("%s\n", line);
+}
+
+static void counters(const json_t *o, const char *key, bool zeros)
+{
+	counters_as(o, key, key, zeros);
 }
 
 /* A nested object's keys: generic, after the group's own lines. */
@@ -243,6 +260,45 @@ static void vrrp(const json_t *v, bool verbose)
 	nested(v, nest, verbose);
 }
 
+/* The IPv6 family of the first instance (docs/vrrp.md "IPv6"):
+ *   vrrp6:  MASTER (follows the IPv4 election), holds the IPv6 VIPs, from fe80::1
+ * then its adverts, its neighbour discovery, and drops (non-zero unless -v). */
+static void vrrp6(const json_t *v, bool verbose)
+{
+	static const char *const done[] = {
+		"mode",   "role",         "vip_held",         "primary",
+		"master", "adverts_sent", "adverts_received", "transitions",
+		NULL
+	};
+	static const char *const nd_done[] = { "dropped", NULL };
+	json_t *nd = json_object_get(v, "ndisc");
+	bool elects = !strcmp(str(v, "mode"), "election");
+
+	label("vrrp6:");
+	printf("%s (%s), %s, from %s", str(v, "role"),
+	       elects ? "its own election" : "follows the IPv4 election",
+	       json_is_true(json_object_get(v, "vip_held")) ? "holds the IPv6 VIPs"
+							    : "does not hold the IPv6 VIPs",
+	       str(v, "primary"));
+	if (elects && *str(v, "master"))
+		printf(", master %s", str(v, "master"));
+	putchar('\n');
+	sublabel("adverts");
+	printf("sent=%lld received=%lld\n", num(v, "adverts_sent"), num(v, "adverts_received"));
+	sublabel("transitions");
+	printf("%lld\n", num(v, "transitions"));
+	if (json_is_object(nd)) {
+		sublabel("ndisc");
+		scalars(nd, nd_done);
+		counters_as(nd, "dropped", "nd dropped", verbose);
+	}
+	counters(v, "dropped", verbose);
+	if (has_scalars(v, done)) {
+		sublabel("other");
+		scalars(v, done);
+	}
+}
+
 /* "k=v k=v" of the named keys of o that are there. */
 static void some(const json_t *o, const char *const *keys)
 {
@@ -349,10 +405,10 @@ static void group(const json_t *o, const char *name, bool verbose)
 void print_status(const json_t *st, bool verbose)
 {
 	static const char *const known[] = {
-		"node",     "version",  "mode",          "listen", "ha",        "role",
-		"priority", "vip_held", "base_priority", "vips",   "instances", "peers",
-		"servers",  "names",    "proxy",         "vrrp",   "sync",      "registration",
-		NULL
+		"node",      "version",  "mode",     "listen",        "ha",
+		"role",      "priority", "vip_held", "base_priority", "vips",
+		"instances", "peers",    "servers",  "names",         "proxy",
+		"vrrp",      "vrrp6",    "sync",     "registration",  NULL
 	};
 	static const char *const tables[] = { "instances", "peers", "servers", "names", NULL };
 	const char *key;
@@ -368,6 +424,8 @@ void print_status(const json_t *st, bool verbose)
 		proxy(v, verbose);
 	if (json_is_object(v = json_object_get(st, "vrrp")))
 		vrrp(v, verbose);
+	if (json_is_object(v = json_object_get(st, "vrrp6")))
+		vrrp6(v, verbose);
 	if (json_is_object(v = json_object_get(st, "sync")))
 		sync_group(v, verbose);
 	if (json_is_object(v = json_object_get(st, "registration")))

@@ -118,6 +118,12 @@ check "lb2 stays MASTER through it" lab_holds 1 ha_role_is 2 MASTER
 check "lb2 still holds the IPv6 VIP" v6_has_vip 2
 check_eq "no NA conflict counted (the forged NA never parsed)" 0 "$(v6_st 2 | jq -r .vrrp6.ndisc.conflicts)"
 check "the client still reaches lb2" v6_served_by lb2
+# The human view: the IPv6 family in a group of its own, its drops shown.
+human=$(ha_ctl 2 status)
+sed -n '/^vrrp6:/,/^sync:/p' <<<"$human" | sed 's/^/# /'
+check "andromedactl status shows the IPv6 family (role, mode, VIP held)" \
+	grep -qE '^vrrp6: +MASTER \((follows the IPv4 election|its own election)\), holds the IPv6 VIPs' <<<"$human"
+check "... and its drops by cause" grep -qE '^  dropped: .*bad checksum=[1-9]' <<<"$human"
 
 # --- hitless upgrade of the MASTER: the IPv6 VIP stays ----------------------------
 old=$(ha_ctl 2 upgrade status --json | jq -r .pid)

@@ -411,7 +411,7 @@ int ha_release_vips(const struct config *cfg)
 				err = r;
 		}
 	}
-	r6 = ha6_release_vips(v, cfg); /* [ha]'s IPv6 VIPs */
+	r6 = ha6_release_vips(v, cfg); /* every instance's IPv6 VIPs */
 	if (r6 < 0 && !err)
 		err = r6;
 	vip_close(v);

@@ -371,11 +371,16 @@ int ha6_release_vips(struct vip *vip, const struct config *cfg)
 {
 	int first = 0;
 
-	for (size_t i = 0; i < cfg->ha.nvips6; i++) {
-		int r = vip6_remove(vip, &cfg->ha.vips6[i].addr6, cfg->ha.vips6[i].prefixlen);
+	for (size_t i = 0; i <= cfg->nvrrps; i++) { /* [ha], then each [vrrp NAME] */
+		const struct cfg_vip *v = i ? cfg->vrrps[i - 1].vips6 : cfg->ha.vips6;
+		size_t n = i ? cfg->vrrps[i - 1].nvips6 : cfg->ha.nvips6;
 
-		if (r < 0 && !first)
-			first = r;
+		for (size_t j = 0; j < n; j++) {
+			int r = vip6_remove(vip, &v[j].addr6, v[j].prefixlen);
+
+			if (r < 0 && !first)
+				first = r;
+		}
 	}
 	return first;
 }

@@ -261,7 +261,8 @@ static struct config *view_of(const struct config *cfg, const struct cfg_vrrp *v
 	c->ha.preempt_delay_ms = v->preempt_delay_ms;
 	memcpy(c->ha.vips, v->vips, sizeof(c->ha.vips));
 	c->ha.nvips = v->nvips;
-	c->ha.nvips6 = 0; /* IPv6 VIPs are [ha]'s only */
+	memcpy(c->ha.vips6, v->vips6, sizeof(c->ha.vips6));
+	c->ha.nvips6 = v->nvips6; /* its own ha6 (ha6.h): NAs, follow mode */
 	return c;
 }
 

@@ -96,11 +96,14 @@ static void watch_addr(void *arg, bool added, const struct kwatch_addr *a)
 
 	for_each_inst(ha, in) if (ha_inst_owns(in, a))
 	{
-		if (!added)
+		if (!added && a->family == AF_INET6)
+			ha_inst_restore6(in);
+		else if (!added)
 			ha_inst_restore(in, "removed");
 		return;
 	}
-	primary_refresh(ha, added ? "address added" : "address removed");
+	if (a->family == AF_INET) /* the primary address is IPv4 */
+		primary_refresh(ha, added ? "address added" : "address removed");
 }
 
 static void watch_resync(void *arg)

@@ -9,10 +9,10 @@
 #   does (andromeda --release), and require the first good answer from
 #   the other node within BOUND_MS; then restart the killed one as BACKUP.
 #   A round that needs the NA refresh (5 s) to heal the client fails.
-#   Last: the released node sends from the VIP address again (what its
+#   Then the released node sends from the VIP address again (what its
 #   kernel did when it still held the VIP: a neighbour solicitation from
 #   the VIP that points the client back at it); the client must stay on
-#   the MASTER.
+#   the MASTER.  Last, the VIP removed by hand on the MASTER is put back.
 set -u
 source "$(dirname "$0")/../lib/lab.sh"
 source "$(dirname "$0")/../lib/ha.sh"
@@ -79,6 +79,12 @@ sleep 0.5
 check_eq "the client's neighbour entry for the VIP is still lb$master's MAC" "$(ha_mac "$master")" \
 	"$(v6_client_mac)"
 check "the IPv6 VIP still answers from lb$master" v6_served_by "lb$master"
+
+# --- [ha]'s IPv6 VIP removed by hand on the MASTER: put back (kwatch) --------
+lab_exec "lb$master" ip -6 addr del "$V6_VIP/64" dev eth0
+check "lb$master put the IPv6 VIP back" lab_wait_for 3 v6_has_vip "$master"
+check "it answers from lb$master again" lab_wait_for 3 v6_served_by "lb$master"
+check "lb$master's log says why" grep -q "IPv6 VIP removed while we hold it: put back" "$LAB_DIR/lb$master.log"
 lab_stop probe6 3 >/dev/null
 check "no sanitizer report" lab_no_sanitizer_report "$LAB_DIR/lb1.log"
 lab_finish

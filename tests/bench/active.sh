@@ -32,8 +32,11 @@ bench_require_built "$ANDROMEDA" "$PROBE"
 
 VIP_A=$HA_VIP
 VIP_B=198.18.0.9
+# shellcheck disable=SC2034 # HA_* are read by ha_conf (tests/lib/ha.sh)
 HA_LISTEN="$VIP_A:80, $VIP_B:80"
+# shellcheck disable=SC2034
 HA_ADVERT=100ms
+# shellcheck disable=SC2034
 more() { HA_MORE="[vrrp web-b]\nvrid = 52\npriority = $1\nvip = $VIP_B/24"; }
 start1() { more 100 && ha_start 1 150; }
 start2() { more 150 && ha_start 2 100; }

@@ -24,6 +24,7 @@ HA_LISTEN="$VIP_A:80, $VIP_B:80"
 HA_ADVERT=100ms
 v6_setup 2 1
 require "python3 is installed" lab_have python3
+# shellcheck disable=SC2034 # read by ha_conf
 more() { HA_MORE="[vrrp web-b]\nvrid = 52\npriority = $1\nvip = $VIP_B/24, $B6/64"; }
 start1() { more 100 && ha_start 1 150; }
 start2() { more 150 && ha_start 2 100; }

@@ -65,7 +65,7 @@ settled() {
 # other node's first good answer in VIPLOG and that node's reason.
 kill_time() {
 	local o=$((3 - $1)) t ms
-	settled || die "the roles did not settle"
+	settled || { echo "99999 the roles did not settle"; return; } # (a subshell: no die)
 	sleep 1
 	t=$(now_ms)
 	lab_kill "lb$1" KILL

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "notify.h"
 #include "peer_check.h"
 #include "peers.h"
+#include "successor.h"
 #include "track.h"
 #include "vip.h"
 #include "vrrp_packet.h"
@@ -94,11 +96,14 @@ static void watch_addr(void *arg, bool added, const struct kwatch_addr *a)
 
 	for_each_inst(ha, in) if (ha_inst_owns(in, a))
 	{
-		if (!added)
+		if (!added && a->family == AF_INET6)
+			ha_inst_restore6(in);
+		else if (!added)
 			ha_inst_restore(in, "removed");
 		return;
 	}
-	primary_refresh(ha, added ? "address added" : "address removed");
+	if (a->family == AF_INET) /* the primary address is IPv4 */
+		primary_refresh(ha, added ? "address added" : "address removed");
 }
 
 static void watch_resync(void *arg)
@@ -409,7 +414,7 @@ int ha_release_vips(const struct config *cfg)
 				err = r;
 		}
 	}
-	r6 = ha6_release_vips(v, cfg); /* [ha]'s IPv6 VIPs */
+	r6 = ha6_release_vips(v, cfg); /* every instance's IPv6 VIPs */
 	if (r6 < 0 && !err)
 		err = r6;
 	vip_close(v);
@@ -438,8 +443,8 @@ void ha_hold_preempt(struct ha *ha, uint64_t until_ms)
 
 /* RFC 5798 6.4.2 reads a priority-0 advert as "take over after
  * Skew_Time", so of the BACKUPs of an instance the best one moves first
- * and the others hear it: no successor needs naming here. */
-void ha_peer_lost(struct ha *ha, struct in_addr peer)
+ * and the others hear it; now: no other node could move (check_verdict). */
+static void peer_lost(struct ha *ha, struct in_addr peer, bool now)
 {
 	for (size_t i = 1; i < ha->ninst; i++) {
 		struct vrrp_status st;
@@ -447,21 +452,34 @@ void ha_peer_lost(struct ha *ha, struct in_addr peer)
 		vrrp_get_status(ha->inst[i]->vrrp, &st);
 		if (st.state != VRRP_BACKUP || st.master.s_addr != peer.s_addr)
 			continue;
-		log_warnx("%s: its MASTER %s is gone (sync session reset): taking over as after "
-			  "priority 0",
-			  ha->inst[i]->name, inet_ntoa(peer));
-		vrrp_master_lost(ha->inst[i]->vrrp);
+		log_warnx("%s: its MASTER %s is gone (sync session reset): taking over %s",
+			  ha->inst[i]->name, inet_ntoa(peer),
+			  now ? "now, no other live balancer known" : "as after priority 0");
+		if (now)
+			vrrp_alone_takeover(ha->inst[i]->vrrp);
+		else
+			vrrp_master_lost(ha->inst[i]->vrrp);
 	}
 }
 
+void ha_peer_lost(struct ha *ha, struct in_addr peer) { peer_lost(ha, peer, false); }
+
 static void check_verdict(void *arg, struct in_addr peer, bool gone, const char *how)
 {
+	struct ha *ha = arg;
+	struct successor_inst_view v = {
+		.gone = gone,
+		.first_master = ha_state(ha) == VRRP_MASTER,
+		.others = ha->hooks.others_alive ? ha->hooks.others_alive(ha->hooks.arg, peer)
+						 : SIZE_MAX,
+	};
+
 	if (!gone) {
 		log_info("peer %s %s: it may live, the RFC timers run on", inet_ntoa(peer), how);
 		return;
 	}
 	log_warnx("peer %s %s: its process is gone", inet_ntoa(peer), how);
-	ha_peer_lost(arg, peer);
+	peer_lost(ha, peer, successor_inst_now(&v));
 }
 
 /* Its MASTER in an instance other than the first where we are BACKUP. */

@@ -67,6 +67,11 @@ struct ha_hooks {
 	 * changes also go to state above), with its name.  May be NULL. */
 	void (*instance_state)(void *arg, size_t idx, const char *name, enum vrrp_state from,
 			       enum vrrp_state to, const char *reason);
+	/* How many live balancers other than us and peer we know (sync:
+	 * sessions to us, nodes heard lately).  Asked when an instance's
+	 * MASTER peer is found gone (ha_peer_closed); NULL: unknown, so the
+	 * instances keep Skew_Time. */
+	size_t (*others_alive)(void *arg, struct in_addr peer);
 	void *arg;
 };
 
@@ -139,7 +144,9 @@ void ha_peer_lost(struct ha *ha, struct in_addr peer);
 /* A session peer held to us ended by its kernel (sync.h, peer_closed):
  * if peer is the MASTER of an instance other than the first where we
  * are BACKUP, check whether its process is gone (ha/peer_check.h), and
- * if so, ha_peer_lost(). */
+ * if so, those instances take over: at once when we are MASTER of the
+ * first instance and know no other live balancer (successor_inst_now(),
+ * hooks.others_alive), else as ha_peer_lost(). */
 void ha_peer_closed(struct ha *ha, struct in_addr peer);
 
 /* Which of n instances (their VRIDs) a raw IPv4 VRRP packet is for: the

@@ -236,6 +236,27 @@ void ha6_close(struct ha6 *h)
 	free(h);
 }
 
+bool ha6_owns(const struct ha6 *h, const struct in6_addr *a)
+{
+	for (size_t i = 0; h && i < h->cfg->ha.nvips6; i++)
+		if (IN6_ARE_ADDR_EQUAL(&h->cfg->ha.vips6[i].addr6, a))
+			return true;
+	return false;
+}
+
+/* Only while we hold them: in follow mode vip_on is the IPv4 MASTER's
+ * (ha_inst.c), in election mode the IPv6 election's MASTER's. */
+bool ha6_restore(struct ha6 *h)
+{
+	if (!h || h->handed_over || !h->vip_on ||
+	    (h->vrrp && vrrp_get_state(h->vrrp) != VRRP_MASTER))
+		return false;
+	if (vips_apply(h, true) < 0)
+		return false; /* vip.c logged it; vip_on is false now */
+	na_burst(h);          /* clients may have dropped us meanwhile */
+	return true;
+}
+
 void ha6_handover(struct ha6 *h)
 {
 	if (!h)
@@ -371,11 +392,16 @@ int ha6_release_vips(struct vip *vip, const struct config *cfg)
 {
 	int first = 0;
 
-	for (size_t i = 0; i < cfg->ha.nvips6; i++) {
-		int r = vip6_remove(vip, &cfg->ha.vips6[i].addr6, cfg->ha.vips6[i].prefixlen);
+	for (size_t i = 0; i <= cfg->nvrrps; i++) { /* [ha], then each [vrrp NAME] */
+		const struct cfg_vip *v = i ? cfg->vrrps[i - 1].vips6 : cfg->ha.vips6;
+		size_t n = i ? cfg->vrrps[i - 1].nvips6 : cfg->ha.nvips6;
 
-		if (r < 0 && !first)
-			first = r;
+		for (size_t j = 0; j < n; j++) {
+			int r = vip6_remove(vip, &v[j].addr6, v[j].prefixlen);
+
+			if (r < 0 && !first)
+				first = r;
+		}
 	}
 	return first;
 }

@@ -77,8 +77,14 @@ void ha6_get_status(const struct ha6 *h, enum vrrp_state v4_state, struct ha6_st
 /* Name of an NS/NA drop cause (nd_drops index). */
 const char *ha6_nd_cause_name(unsigned i);
 
-/* `andromeda --release`: remove cfg's IPv6 VIPs through vip.  0 or the
- * first -errno. */
+/* One of its IPv6 VIPs (false for NULL). */
+bool ha6_owns(const struct ha6 *h, const struct in6_addr *a);
+/* One of them was removed by someone (netlink/kwatch.h) while we hold
+ * them: add them again and send the NA burst.  True when put back. */
+bool ha6_restore(struct ha6 *h);
+
+/* `andromeda --release`: remove cfg's IPv6 VIPs, every instance's, through
+ * vip.  0 or the first -errno. */
 int ha6_release_vips(struct vip *vip, const struct config *cfg);
 
 #endif

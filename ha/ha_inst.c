@@ -175,6 +175,8 @@ static const struct vrrp_ops inst_vrrp_ops = {
 
 bool ha_inst_owns(const struct ha_inst *in, const struct kwatch_addr *a)
 {
+	if (a->family == AF_INET6)
+		return ha6_owns(in->v6, &a->addr6);
 	for (size_t i = 0; i < in->cfg->ha.nvips; i++)
 		if (in->cfg->ha.vips[i].addr.s_addr == a->addr.s_addr)
 			return true;
@@ -192,6 +194,16 @@ void ha_inst_restore(struct ha_inst *in, const char *why)
 		  why);
 	if (ha_inst_vips_apply(in, true) == 0)
 		op_garp_burst(in);
+}
+
+/* The same for its IPv6 VIPs (ha6.c decides whether we hold them). */
+void ha_inst_restore6(struct ha_inst *in)
+{
+	if (in->ha->releasing || !ha6_restore(in->v6))
+		return;
+	in->vip_restored++;
+	log_warnx("%s: %s IPv6 VIP removed while we hold it: put back", in->cfg->ha.interface,
+		  in->name);
 }
 
 bool ha_inst_vips_present(struct ha_inst *in)
@@ -261,7 +273,8 @@ static struct config *view_of(const struct config *cfg, const struct cfg_vrrp *v
 	c->ha.preempt_delay_ms = v->preempt_delay_ms;
 	memcpy(c->ha.vips, v->vips, sizeof(c->ha.vips));
 	c->ha.nvips = v->nvips;
-	c->ha.nvips6 = 0; /* IPv6 VIPs are [ha]'s only */
+	memcpy(c->ha.vips6, v->vips6, sizeof(c->ha.vips6));
+	c->ha.nvips6 = v->nvips6; /* its own ha6 (ha6.h): NAs, follow mode */
 	return c;
 }
 

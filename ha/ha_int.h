@@ -71,10 +71,12 @@ int ha_inst_create(struct ha *ha, size_t idx, struct in_addr primary, bool adopt
 void ha_inst_destroy(struct ha_inst *in);
 /* Its VIPs on (add) or off the interface; the first -errno or 0. */
 int ha_inst_vips_apply(struct ha_inst *in, bool add);
-/* The address of a kernel event is one of its VIPs. */
+/* The address of a kernel event is one of its VIPs (either family). */
 bool ha_inst_owns(const struct ha_inst *in, const struct kwatch_addr *a);
 /* Its VIPs, once removed by someone while MASTER: put back (why logged). */
 void ha_inst_restore(struct ha_inst *in, const char *why);
+/* An IPv6 VIP of it was removed by someone: put back if we hold them. */
+void ha_inst_restore6(struct ha_inst *in);
 /* Every VIP of it is on the interface (an upgrade: the process we
  * replace held them, so it was MASTER). */
 bool ha_inst_vips_present(struct ha_inst *in);

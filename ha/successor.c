@@ -53,3 +53,13 @@ enum successor_action successor_on_crash(const struct successor_view *v)
 		return SUCC_TAKE_NOW;
 	return SUCC_RFC_SKEW;
 }
+
+/* A node that joins without a session to us moves by the RFC timers
+ * (Master_Down_Interval after the dead MASTER's last advert), and by then
+ * it hears our adverts; a node with a session to us might be a better
+ * BACKUP of the instance, so then we keep Skew_Time (the best moves
+ * first, the others hear it). */
+bool successor_inst_now(const struct successor_inst_view *v)
+{
+	return v->gone && v->first_master && v->others == 0;
+}

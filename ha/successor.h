@@ -52,4 +52,21 @@ struct successor_view {
 };
 enum successor_action successor_on_crash(const struct successor_view *v);
 
+/* Issue 16: an instance other than the first ([vrrp NAME]) names no
+ * successor, and a BACKUP does not know the other BACKUPs' priorities in
+ * it.  Its MASTER's death may still be acted on at once when no other
+ * node could act on it: ha.c asks this when peer_check.c's verdict on
+ * that MASTER came. */
+struct successor_inst_view {
+	bool gone;         /* the MASTER's kernel refused its sync port (or reset
+			    * before a word): its process is gone */
+	bool first_master; /* we are MASTER of the first instance: every BACKUP
+			    * that has our state holds a sync session to us */
+	size_t others;     /* other live balancers we know (a session to us, or
+			    * heard lately), the dead one not counted */
+};
+/* True: Master_Down_Timer = 0 (vrrp_alone_takeover); false: Skew_Time as
+ * after priority 0 (gone) or the RFC timers (not gone). */
+bool successor_inst_now(const struct successor_inst_view *v);
+
 #endif

@@ -64,7 +64,8 @@ enum md_cause {
 	MD_RELEASED,
 	MD_LOST,
 	MD_SUCCESSOR,
-	MD_LIVENESS
+	MD_LIVENESS,
+	MD_ALONE
 };
 
 /* Limiters for causes that are not drops but still log once. */
@@ -185,11 +186,14 @@ static bool has_primary(const struct vrrp *v)
  * (master gone: priority 0 or crash detector). */
 static void arm_master_down(struct vrrp *v, enum md_cause why)
 {
+	uint32_t ms = skew_ms(v); /* MD_RELEASED, MD_LOST: as priority 0 */
+
+	if (why == MD_SILENCE)
+		ms = mdi_ms(v);
+	else if (why == MD_SUCCESSOR || why == MD_LIVENESS || why == MD_ALONE)
+		ms = 0; /* only this node moves early: no skew needed */
 	v->md_cause = why;
-	loop_timer_arm(v->loop, &v->master_down,
-		       why == MD_SILENCE                           ? mdi_ms(v)
-		       : why == MD_SUCCESSOR || why == MD_LIVENESS ? 0
-								   : skew_ms(v));
+	loop_timer_arm(v->loop, &v->master_down, ms);
 }
 
 /* " (N more since last report)" for a rate-limited line, or "". */
@@ -560,6 +564,9 @@ void vrrp_input_master_down(struct vrrp *v)
 			vrrp_set_state(v, VRRP_MASTER, "master %s, named successor",
 				       v->md_cause == MD_LIVENESS ? "silent (liveness and advert)"
 								  : "lost (sync session reset)");
+		else if (v->md_cause == MD_ALONE)
+			vrrp_set_state(v, VRRP_MASTER,
+				       "master lost (sync session reset), no other live backup");
 		else if (v->md_cause == MD_LOST)
 			vrrp_set_state(v, VRRP_MASTER,
 				       "master lost (sync session reset), "
@@ -651,6 +658,14 @@ void vrrp_successor_takeover(struct vrrp *v)
 {
 	if (v->state == VRRP_BACKUP)
 		arm_master_down(v, MD_SUCCESSOR);
+}
+
+/* Issue 16: a [vrrp NAME] instance's MASTER is gone and no other node
+ * could move (successor_inst_now()). */
+void vrrp_alone_takeover(struct vrrp *v)
+{
+	if (v->state == VRRP_BACKUP)
+		arm_master_down(v, MD_ALONE);
 }
 
 /* Issue 15: the named successor's fast liveness saw the MASTER silent,

@@ -200,6 +200,11 @@ void vrrp_successor_takeover(struct vrrp *v);
  * successor: in BACKUP, Master_Down_Timer = 0 (as above).  Ignored in
  * other states. */
 void vrrp_liveness_takeover(struct vrrp *v);
+/* Issue 16: the MASTER of this instance (not the first) is gone, its
+ * kernel said so, and we know no other live node that could take it
+ * (ha.c, successor_inst_now()): in BACKUP, Master_Down_Timer = 0.
+ * Ignored in other states. */
+void vrrp_alone_takeover(struct vrrp *v);
 
 /* src proved the cluster key just now (ha/sync*.c): its adverts count
  * for VRRP_AUTH_FRESH_MS from now.  If an advert of src was dropped as

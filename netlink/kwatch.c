@@ -30,7 +30,7 @@
 
 struct kwatch {
 	struct loop *loop;
-	struct mnl_socket *ev; /* RTMGRP_LINK | RTMGRP_IPV4_IFADDR */
+	struct mnl_socket *ev; /* RTMGRP_LINK | RTMGRP_IPV[46]_IFADDR */
 	struct mnl_socket *q;  /* our RTM_GETLINK dumps */
 	unsigned q_portid;
 	unsigned q_seq; /* sequence of the dump in flight */
@@ -185,9 +185,16 @@ static int kwatch_link_msg(struct kwatch *k, const struct nlmsghdr *nlh)
 	return MNL_CB_OK;
 }
 
+/* The attributes of an address message, and the length its family's
+ * addresses have. */
+struct addr_attrs {
+	const struct nlattr *tb[IFA_MAX + 1];
+	size_t alen;
+};
+
 static int kwatch_addr_attr(const struct nlattr *a, void *data)
 {
-	const struct nlattr **tb = data;
+	struct addr_attrs *aa = data;
 	int type = mnl_attr_get_type(a);
 
 	if (mnl_attr_type_valid(a, IFA_MAX) < 0)
@@ -195,7 +202,7 @@ static int kwatch_addr_attr(const struct nlattr *a, void *data)
 	switch (type) {
 	case IFA_LOCAL:
 	case IFA_ADDRESS:
-		if (mnl_attr_validate2(a, MNL_TYPE_BINARY, sizeof(struct in_addr)) < 0)
+		if (mnl_attr_validate2(a, MNL_TYPE_BINARY, aa->alen) < 0)
 			return MNL_CB_ERROR;
 		break;
 	case IFA_LABEL:
@@ -205,34 +212,38 @@ static int kwatch_addr_attr(const struct nlattr *a, void *data)
 	default:
 		return MNL_CB_OK;
 	}
-	tb[type] = a;
+	aa->tb[type] = a;
 	return MNL_CB_OK;
 }
 
 static int kwatch_addr_msg(struct kwatch *k, const struct nlmsghdr *nlh)
 {
-	const struct nlattr *tb[IFA_MAX + 1] = { NULL };
+	struct addr_attrs aa = { .tb = { NULL } };
 	const struct ifaddrmsg *ifa;
 	const struct nlattr *at;
 	struct kwatch_addr a;
+	bool six;
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
 		return kwatch_bad(k, "short address message");
 	ifa = mnl_nlmsg_get_payload(nlh);
-	if (ifa->ifa_family != AF_INET || !k->link.ifindex ||
+	six = ifa->ifa_family == AF_INET6;
+	if ((ifa->ifa_family != AF_INET && !six) || !k->link.ifindex ||
 	    (int)ifa->ifa_index != k->link.ifindex)
 		return MNL_CB_OK;
-	if (mnl_attr_parse(nlh, sizeof(*ifa), kwatch_addr_attr, tb) != MNL_CB_OK)
+	aa.alen = six ? sizeof(struct in6_addr) : sizeof(struct in_addr);
+	if (mnl_attr_parse(nlh, sizeof(*ifa), kwatch_addr_attr, &aa) != MNL_CB_OK)
 		return kwatch_bad(k, "invalid address attribute");
-	at = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-	if (!at || ifa->ifa_prefixlen > 32)
+	at = aa.tb[IFA_LOCAL] ? aa.tb[IFA_LOCAL] : aa.tb[IFA_ADDRESS];
+	if (!at || ifa->ifa_prefixlen > (six ? 128 : 32))
 		return kwatch_bad(k, "address message without a valid address");
 	memset(&a, 0, sizeof(a));
 	a.ifindex = (int)ifa->ifa_index;
-	memcpy(&a.addr, mnl_attr_get_payload(at), sizeof(a.addr));
+	a.family = ifa->ifa_family;
+	memcpy(six ? (void *)&a.addr6 : (void *)&a.addr, mnl_attr_get_payload(at), aa.alen);
 	a.prefixlen = ifa->ifa_prefixlen;
-	if (tb[IFA_LABEL])
-		copy_name(a.label, tb[IFA_LABEL]);
+	if (aa.tb[IFA_LABEL])
+		copy_name(a.label, aa.tb[IFA_LABEL]);
 	if (k->notify && k->ops.addr)
 		k->ops.addr(k->arg, nlh->nlmsg_type == RTM_NEWADDR, &a);
 	return MNL_CB_OK;
@@ -491,7 +502,7 @@ static int kwatch_socket(struct mnl_socket **out, unsigned groups)
 
 static int kwatch_setup(struct kwatch *k)
 {
-	int err = kwatch_socket(&k->ev, RTMGRP_LINK | RTMGRP_IPV4_IFADDR);
+	int err = kwatch_socket(&k->ev, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR);
 
 	if (!err)
 		err = kwatch_socket(&k->q, 0);

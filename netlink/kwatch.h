@@ -1,10 +1,11 @@
 /* kwatch.h - watch the kernel for the HA interface (SPEC "Watching the
- * kernel"): carrier lost / back, and IPv4 addresses added to or removed
- * from it (a VIP removed by hand is put back by the daemon).  The only
+ * kernel"): carrier lost / back, and IPv4 and IPv6 addresses added to or
+ * removed from it (a VIP removed by hand is put back by the daemon).  The only
  * module that uses libmnl.
  *
  * Two netlink sockets, both non-blocking and registered on the event loop:
- *  - an event socket subscribed to RTMGRP_LINK | RTMGRP_IPV4_IFADDR;
+ *  - an event socket subscribed to RTMGRP_LINK | RTMGRP_IPV4_IFADDR |
+ *    RTMGRP_IPV6_IFADDR;
  *    only messages sent by the kernel (sender port id 0) are accepted;
  *  - a query socket for RTM_GETLINK dumps, whose replies must carry our
  *    port id and the dump's sequence number (mnl_cb_run checks both).
@@ -36,7 +37,9 @@ struct kwatch_link {
 
 struct kwatch_addr {
 	int ifindex;
-	struct in_addr addr; /* IFA_LOCAL, or IFA_ADDRESS when absent */
+	int family;            /* AF_INET or AF_INET6 */
+	struct in_addr addr;   /* AF_INET: IFA_LOCAL, or IFA_ADDRESS when absent */
+	struct in6_addr addr6; /* AF_INET6: the same (IPv6 sends IFA_ADDRESS) */
 	uint8_t prefixlen;
 	char label[IF_NAMESIZE]; /* IFA_LABEL, "" when absent */
 };
@@ -48,8 +51,9 @@ struct kwatch_ops {
 	 * not called for the initial state, read that with kwatch_link_state()
 	 * after kwatch_open()). */
 	void (*link)(void *arg, const struct kwatch_link *l);
-	/* An IPv4 address was added to (or changed on: the kernel sends
-	 * RTM_NEWADDR for updates too) or removed from the watched interface. */
+	/* An IPv4 or IPv6 address (a->family) was added to (or changed on: the
+	 * kernel sends RTM_NEWADDR for updates too) or removed from the
+	 * watched interface. */
 	void (*addr)(void *arg, bool added, const struct kwatch_addr *a);
 	/* Events were lost (socket overrun); the link state has been re-read and
 	 * ops->link called if it changed.  Address events may be missing: the

@@ -392,13 +392,12 @@ static bool vip_listed(const struct cfg_vip *list, size_t n, const struct cfg_vi
 
 /* [ha] vip, and a [vrrp NAME]'s (the fields of the section being read).
  * IPv4 and IPv6 VIPs go to their own lists: each family has its own
- * election (VRRPv3 per address family, docs/vrrp.md#ipv6); IPv6 ones in
- * [ha] only. */
+ * election (VRRPv3 per address family, docs/vrrp.md#ipv6). */
 static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v)
 {
 	struct ctx *c = e->user;
 	struct cfg_vrrp *vr = k->sect == S_VRRP ? e->base : NULL;
-	struct cfg_vip *vips = cfgk_field(e, k), *vips6 = c->cfg->ha.vips6;
+	struct cfg_vip *vips = cfgk_field(e, k), *vips6 = vr ? vr->vips6 : c->cfg->ha.vips6;
 	char tok[CFG_ADDR_TEXT_MAX];
 	size_t n4 = 0, n6 = 0;
 
@@ -414,9 +413,6 @@ static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v)
 				"with length 1..128 (e.g. 2001:db8:18::10/64)",
 				k->name, tok);
 		six = vip.family == AF_INET6;
-		if (six && vr)
-			return cfgk_fail(e, "%s: \"%s\": IPv6 VIPs only in [ha] for now", k->name,
-					 tok);
 		if ((six ? n6 : n4) == CFG_MAX_VIPS)
 			return cfgk_fail(e, "%s: more than %d IPv%c addresses", k->name,
 					 CFG_MAX_VIPS, six ? '6' : '4');
@@ -435,10 +431,9 @@ static int set_vips(struct cfgk *e, const struct cfg_key *k, const char *v)
 				 "rides on the instance's IPv4 election: docs/vrrp.md#ipv6)",
 				 k->name);
 	*(vr ? &vr->nvips : &c->cfg->ha.nvips) = n4;
+	*(vr ? &vr->nvips6 : &c->cfg->ha.nvips6) = n6;
 	if (vr)
 		vr->vips_line = e->f.lineno;
-	else
-		c->cfg->ha.nvips6 = n6;
 	return 0;
 }
 

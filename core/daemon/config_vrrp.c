@@ -1,6 +1,7 @@
 /* config_vrrp.c - the [vrrp NAME] sections (see config_vrrp.h). */
 #include "config_vrrp.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,6 +91,25 @@ static const struct cfg_vip *vips_of(const struct config *cfg, size_t i, size_t 
 	return i ? cfg->vrrps[i - 1].vips : cfg->ha.vips;
 }
 
+static const struct cfg_vip *vips6_of(const struct config *cfg, size_t i, size_t *n)
+{
+	*n = i ? cfg->vrrps[i - 1].nvips6 : cfg->ha.nvips6;
+	return i ? cfg->vrrps[i - 1].vips6 : cfg->ha.vips6;
+}
+
+/* The first of v's IPv6 VIPs also in instance j's list, or NULL. */
+static const struct cfg_vip *shared6(const struct config *cfg, const struct cfg_vrrp *v, size_t j)
+{
+	size_t n;
+	const struct cfg_vip *o = vips6_of(cfg, j, &n);
+
+	for (size_t a = 0; a < v->nvips6; a++)
+		for (size_t b = 0; b < n; b++)
+			if (IN6_ARE_ADDR_EQUAL(&v->vips6[a].addr6, &o[b].addr6))
+				return &v->vips6[a];
+	return NULL;
+}
+
 /* Instances share the interface's socket, which tells them apart by
  * VRID alone, and a VIP in two instances would be added and removed by
  * both elections. */
@@ -102,7 +122,7 @@ static int check_unique(struct cfgk *e, const struct config *cfg, int ha_vrid_li
 		for (size_t j = 0; j < i; j++) {
 			int line;
 			size_t n;
-			const struct cfg_vip *o = vips_of(cfg, j, &n);
+			const struct cfg_vip *o = vips_of(cfg, j, &n), *six = shared6(cfg, v, j);
 
 			if (vrid_of(cfg, j, ha_vrid_line, &line) == v->vrid)
 				return cfgf_fail(&e->f, v->vrid_line,
@@ -120,6 +140,12 @@ static int check_unique(struct cfgk *e, const struct config *cfg, int ha_vrid_li
 							v->name, v->vips[a].text, name_of(cfg, j),
 							j ? cfg->vrrps[j - 1].vips_line
 							  : ha_vip_line);
+			if (six)
+				return cfgf_fail(
+					&e->f, v->vips_line,
+					"[vrrp %s]: vip %s is also in instance %s (line %d)",
+					v->name, six->text, name_of(cfg, j),
+					j ? cfg->vrrps[j - 1].vips_line : ha_vip_line);
 		}
 	}
 	return 0;

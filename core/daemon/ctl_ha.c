@@ -150,6 +150,8 @@ static json_t *instance_json(const struct ha_status *hs)
 	if (o) {
 		json_object_set_new(o, "tracks", tracks_json(hs));
 		json_object_set_new(o, "notify", notify_json(hs, hs->cfg));
+		if (hs->has_v6) /* its IPv6 VIPs: role, NAs (the top-level vrrp6 is [ha]'s) */
+			json_object_set_new(o, "vrrp6", ctl_ha6_json(hs));
 	}
 	return o;
 }

@@ -28,6 +28,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -443,6 +444,30 @@ static void on_sync_peer_closed(void *arg, struct in_addr peer)
 		ha_peer_closed(d->ha, peer);
 }
 
+/* Balancers other than us and peer that we know alive: a BACKUP session
+ * to us, or heard within three advert intervals (a session that ended
+ * just now may be a node that lives on).  Complete only on the first
+ * instance's MASTER, which ha.c checks. */
+static size_t on_ha_others_alive(void *arg, struct in_addr peer)
+{
+	struct daemon *d = arg;
+	struct sync_node nodes[SYNC_MAX_NODES];
+	uint64_t now = loop_now_ms(d->loop), recent = 3ull * d->cfg->ha.advert_interval_ms;
+	struct in_addr self = ha_primary(d->ha);
+	size_t n, others = 0;
+
+	if (!d->sync)
+		return SIZE_MAX;
+	n = sync_nodes(d->sync, nodes, SYNC_MAX_NODES);
+	for (size_t i = 0; i < n; i++) {
+		if (nodes[i].addr.s_addr == peer.s_addr || nodes[i].addr.s_addr == self.s_addr)
+			continue;
+		if (nodes[i].backup_session || now - nodes[i].last_ms <= recent)
+			others++;
+	}
+	return others;
+}
+
 static int ha_setup(struct daemon *d)
 {
 	struct sync_hooks hooks = { .applied = on_sync_applied,
@@ -457,6 +482,7 @@ static int ha_setup(struct daemon *d)
 				     .primary = on_ha_primary,
 				     .unproven = on_ha_unproven,
 				     .instance_state = on_ha_instance_state,
+				     .others_alive = on_ha_others_alive,
 				     .arg = d };
 	char why[512];
 	int err = msg_key_load(d->cfg->ha.key_file, &d->key, why, sizeof(why));

@@ -60,9 +60,11 @@ static bool vrrps_changed(const struct config *o, const struct config *n)
 			  a->priority != b->priority ||
 			  a->advert_interval_ms != b->advert_interval_ms ||
 			  a->preempt != b->preempt || a->preempt_delay_ms != b->preempt_delay_ms ||
-			  a->nvips != b->nvips;
+			  a->nvips != b->nvips || a->nvips6 != b->nvips6;
 		for (size_t j = 0; !changed && j < a->nvips; j++)
 			changed = strcmp(a->vips[j].text, b->vips[j].text) != 0;
+		for (size_t j = 0; !changed && j < a->nvips6; j++)
+			changed = strcmp(a->vips6[j].text, b->vips6[j].text) != 0;
 	}
 	return changed;
 }

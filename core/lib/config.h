@@ -119,6 +119,8 @@ struct cfg_vrrp {
 	uint32_t preempt_delay_ms;
 	struct cfg_vip vips[CFG_MAX_VIPS]; /* no VIP in two instances */
 	size_t nvips;
+	struct cfg_vip vips6[CFG_MAX_VIPS]; /* its IPv6 ones (follow its IPv4 election) */
+	size_t nvips6;
 	unsigned given;                 /* CFG_VRRP_* keys set in the section */
 	int line, vrid_line, vips_line; /* for errors */
 };

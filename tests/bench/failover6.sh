@@ -52,7 +52,7 @@ lab_spawn client probe4 sh -c "exec '$PROBE' $HA_VIP 80 10 $TO $bound $((bound /
 lab_spawn client probe6 sh -c "exec '$PROBE' $V6_VIP 8080 10 $TO $bound $((bound / 10)) >'$LAB_DIR/p6.log'"
 
 # first_ok LOG T NODE: ms from T to NODE's first good answer in LOG.
-first_ok() { awk -v t="$2" -v n="$3" '$1 >= t && $2 == "ok" && $3 == n { print $1 - t; exit }' "$1"; }
+first_ok() { awk -v t="$2" -v n="$3" '$1 >= t && $2 == "ok" && $3 == n { print $1 - t; f = 1; exit } END { exit !f }' "$1"; }
 session_up() { [[ "$(ha_ctl "$1" status --json | jq -r .sync.session_up)" == true ]]; }
 
 # why_none T: what the probes saw since T, and the client's neighbour

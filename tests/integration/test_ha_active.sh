@@ -205,31 +205,41 @@ check_eq "no VIP held by both balancers at once" 0 "$(echo "$out" | tail -n1)"
 
 # --- kill -9 of lb2: lb1 holds both --------------------------------------------
 # lb1 is MASTER of ha: it holds no session to lb2, lb2 holds one to it.
-# That one ends with lb2's process; lb1 finds lb2's sync port closed and
-# takes web-b as after a priority-0 advert (Skew_Time).
+# That one ends with lb2's process; lb1 finds lb2's sync port closed, and
+# as MASTER of ha it knows every live balancer (their sessions): none but
+# lb2, so it takes web-b at once (docs/vrrp.md "Instances").  A probe with
+# a short timeout times it (probeB's 500 ms would quantise the figure).
 session_up() { [[ "$(ha_ctl 2 status --json | jq -r .sync.session_up)" == true ]]; }
 check "the new lb2 follows lb1 through a sync session" lab_wait_for 5 session_up
+lab_spawn client probeB2 sh -c "exec '$PROBE' $VIP_B 80 10 50 600000 60000 >'$LAB_DIR/probeB2.log'"
+sleep 0.5
 t_kill2=$(now_ms)
 lab_kill lb2 KILL
 lab_exec lb2 "$ANDROMEDA" --release -c "$LAB_DIR/lb2.conf"
 check "lb1 becomes MASTER of web-b" wait_role 1 web-b MASTER 3
 check "VIP B is served by lb1" served_b lb1 3
-ms=$(awk -v t="$t_kill2" '$1 >= t && $2 == "ok" && $3 == "lb1" { print $1 - t; exit }' "$LAB_DIR/probeB.log")
+first_b2() { awk -v t="$t_kill2" '$1 >= t && $2 == "ok" && $3 == "lb1" { print $1 - t; f = 1; exit } END { exit !f }' "$LAB_DIR/probeB2.log"; }
+lab_wait_for 3 first_b2 >/dev/null
+ms=$(first_b2)
 # The log's time of the move (HH:MM:SS.mmm, today) in Unix ms.
 t_master=$(sed -n 's/^\([0-9:.]*\) .*vrrp 52: BACKUP -> MASTER (master lost.*/\1/p' "$LAB_DIR/lb1.log" | tail -n1)
 took=$(($(date -d "today $t_master" +%s%3N 2>/dev/null || echo 0) - t_kill2))
 echo "# kill -9 lb2 -> lb1 MASTER of web-b after $took ms, first good answer on VIP B via lb1 after ${ms:-none} ms"
-echo "#   (a SYN sent to lb2 after --release took its VIP is lost: that probe waits its 500 ms timeout)"
+echo "#   (probe every 10 ms, 50 ms timeout: a SYN sent to lb2 after --release took its VIP waits that long)"
 lb1_web_b_reason() { sed -n 's/.*vrrp 52: [A-Z]* -> MASTER (\(.*\))$/\1/p' "$LAB_DIR/lb1.log" | tail -n1; }
 check "lb1 took web-b over on lb2's crash ($(lb1_web_b_reason))" \
-	bash -c "[[ '$(lb1_web_b_reason)' == 'master lost (sync session reset), Skew_Time'* ]]"
+	bash -c "[[ '$(lb1_web_b_reason)' == 'master lost (sync session reset), no other live backup' ]]"
 check "lb1 found lb2's sync port closed" grep -q "peer $(ha_lb_ip 2) .*: its process is gone" "$LAB_DIR/lb1.log"
 # Below Master_Down_Interval (360 ms at priority 100): not the RFC timer.
+# Issue 15's 20 ms median is tests/bench/active.sh's business, not a
+# loaded CI box's.
 check "lb1 took web-b within 300 ms of the kill ($took ms)" test "$took" -ge 0 -a "$took" -le 300
+check "VIP B answered via lb1 within 300 ms of the kill (${ms:-none} ms)" test "${ms:-99999}" -le 300
 check "lb1 holds both VIPs" lab_wait_for 3 holds_both 1
 
 ha_probe_stop
 lab_stop probeB 5
+lab_stop probeB2 5
 lab_stop lb1 10
 check_eq "lb1 exits 0 on SIGTERM" 0 "$?"
 check "lb1 released both VIPs on its way out" lacks_both 1

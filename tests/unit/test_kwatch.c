@@ -88,11 +88,16 @@ static struct nlmsghdr *addr_msg(struct msg *m, uint16_t type, int family, int i
 				 .ifa_prefixlen = (uint8_t)plen,
 				 .ifa_index = (uint32_t)index };
 	struct nlmsghdr *n = msg_init(m, type, &ifa, sizeof(ifa));
+	struct in6_addr a6;
 	struct in_addr a;
 
-	inet_pton(AF_INET, ip, &a);
-	put_attr(n, IFA_ADDRESS, &a, sizeof(a));
-	put_attr(n, IFA_LOCAL, &a, sizeof(a));
+	if (inet_pton(AF_INET6, ip, &a6) == 1) { /* IPv6 has no IFA_LOCAL */
+		put_attr(n, IFA_ADDRESS, &a6, sizeof(a6));
+	} else {
+		inet_pton(AF_INET, ip, &a);
+		put_attr(n, IFA_ADDRESS, &a, sizeof(a));
+		put_attr(n, IFA_LOCAL, &a, sizeof(a));
+	}
 	if (label)
 		put_attr(n, IFA_LABEL, label, strlen(label) + 1);
 	return n;
@@ -236,6 +241,32 @@ Test(kwatch, address_added_and_removed)
 	cr_assert_str_eq(last_addr.label, "");
 }
 
+/* Issue 16: IPv6 addresses too (a removed IPv6 VIP is put back). */
+Test(kwatch, ipv6_address_added_and_removed)
+{
+	struct msg m;
+	char s[INET6_ADDRSTRLEN];
+
+	cr_assert_eq(
+		feed(addr_msg(&m, RTM_NEWADDR, AF_INET6, lo_index, "2001:db8:18::10", 64, NULL)),
+		0);
+	cr_assert_eq(naddr, 1);
+	cr_assert(last_added);
+	cr_assert_eq(last_addr.family, AF_INET6);
+	inet_ntop(AF_INET6, &last_addr.addr6, s, sizeof(s));
+	cr_assert_str_eq(s, "2001:db8:18::10");
+	cr_assert_eq(last_addr.prefixlen, 64);
+	cr_assert_eq(last_addr.addr.s_addr, 0, "no IPv4 address in an IPv6 event");
+
+	feed(addr_msg(&m, RTM_DELADDR, AF_INET6, lo_index, "2001:db8:18::11", 128, NULL));
+	cr_assert_eq(naddr, 2);
+	cr_assert_not(last_added);
+	inet_ntop(AF_INET6, &last_addr.addr6, s, sizeof(s));
+	cr_assert_str_eq(s, "2001:db8:18::11");
+	feed(addr_msg(&m, RTM_DELADDR, AF_INET, lo_index, "198.18.0.11", 32, NULL));
+	cr_assert_eq(last_addr.family, AF_INET);
+}
+
 Test(kwatch, bad_addresses_are_dropped)
 {
 	struct msg m;
@@ -246,7 +277,11 @@ Test(kwatch, bad_addresses_are_dropped)
 	uint8_t five[5] = { 198, 18, 0, 10, 0 };
 
 	feed(addr_msg(&m, RTM_NEWADDR, AF_INET6, lo_index, "198.18.0.10", 24, NULL));
-	cr_assert_eq(naddr, 0, "IPv6 is not ours");
+	cr_assert_eq(naddr, 0, "a 4-byte IPv6 address must be refused");
+	feed(addr_msg(&m, RTM_NEWADDR, AF_INET6, lo_index, "2001:db8:18::10", 129, NULL));
+	cr_assert_eq(naddr, 0, "an IPv6 prefix length over 128 must be refused");
+	feed(addr_msg(&m, RTM_NEWADDR, AF_INET, lo_index, "198.18.0.10", 33, NULL));
+	cr_assert_eq(naddr, 0, "an IPv4 prefix length over 32 must be refused");
 	n = msg_init(&m, RTM_NEWADDR, &ifa, sizeof(ifa));
 	put_attr(n, IFA_LOCAL, five, sizeof(five));
 	feed(n);
@@ -254,7 +289,7 @@ Test(kwatch, bad_addresses_are_dropped)
 	n = msg_init(&m, RTM_NEWADDR, &ifa, sizeof(ifa));
 	feed(n);
 	cr_assert_eq(naddr, 0, "no address attribute");
-	cr_assert_eq(kwatch_get_stats(kw)->bad, 2);
+	cr_assert_eq(kwatch_get_stats(kw)->bad, 5);
 }
 
 Test(kwatch, truncated_datagram_is_refused)

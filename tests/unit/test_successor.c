@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdint.h>
 
 #include "successor.h"
 
@@ -105,4 +106,25 @@ Test(successor, crash_actions)
 	cr_assert_eq(successor_on_crash(&v), SUCC_RFC_WAIT);
 	v = view("198.18.0.11", true, false, false);
 	cr_assert_eq(successor_on_crash(&v), SUCC_RFC_WAIT);
+}
+
+/* Issue 16: a [vrrp NAME] instance's MASTER is gone.  Only the first
+ * instance's MASTER knows every live BACKUP (their sessions); with none
+ * but the dead one it moves at once, else Skew_Time. */
+Test(successor, instance_moves_now_only_when_nobody_else_could)
+{
+	struct successor_inst_view v = { .gone = true, .first_master = true, .others = 0 };
+
+	cr_assert(successor_inst_now(&v));
+	v.others = 1; /* a third balancer might be the better BACKUP */
+	cr_assert_not(successor_inst_now(&v));
+	v.others = 0;
+	v.first_master = false; /* a BACKUP does not know the other BACKUPs */
+	cr_assert_not(successor_inst_now(&v));
+	v.first_master = true;
+	v.gone = false; /* its kernel did not refuse: it may live */
+	cr_assert_not(successor_inst_now(&v));
+	v.gone = true;
+	v.others = SIZE_MAX; /* unknown */
+	cr_assert_not(successor_inst_now(&v));
 }

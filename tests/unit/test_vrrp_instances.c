@@ -135,10 +135,15 @@ Test(vrrp_config, refusals)
 		     14, "[vrrp web-b]: vip 198.18.0.10/24 is also in instance ha (line 9)", NULL);
 	expect_error(BASE WEB_B "[vrrp c]\nvrid = 53\npriority = 9\nvip = 198.18.0.9/32\n", 18,
 		     "[vrrp c]: vip 198.18.0.9/32 is also in instance web-b (line 14)", NULL);
-	/* Issue 16: IPv6 VIPs belong to [ha] for now (docs/vrrp.md#ipv6). */
+	/* Issue 16: an IPv6 VIP in two instances, and one without an IPv4
+	 * VIP beside it (it follows the instance's IPv4 election). */
 	expect_error(BASE "[vrrp web-b]\nvrid = 52\npriority = 100\nvip = 198.18.0.9/24, "
-			  "2001:db8:18::9/64\n",
-		     14, "IPv6 VIPs only in [ha] for now", NULL);
+			  "2001:db8:18::9/64\n[vrrp c]\nvrid = 53\npriority = 9\n"
+			  "vip = 198.18.0.8/24, 2001:db8:18::9/64\n",
+		     18, "[vrrp c]: vip 2001:db8:18::9/64 is also in instance web-b (line 14)",
+		     NULL);
+	expect_error(BASE "[vrrp web-b]\nvrid = 52\npriority = 100\nvip = 2001:db8:18::9/64\n", 14,
+		     "IPv6 VIPs need an IPv4 VIP beside them", NULL);
 	expect_error("[frontend]\nlisten = 198.18.0.10:80\n[server web1]\naddress = "
 		     "198.18.0.21:80\n" WEB_B,
 		     5, "[vrrp web-b]: more VRRP instances need an [ha] section", NULL);
@@ -363,4 +368,23 @@ Test(peer_check, a_listener_that_answers_is_alive)
 	close(lfd);
 	peer_check_destroy(pc);
 	loop_destroy(loop);
+}
+
+/* Issue 16: a [vrrp NAME] holds IPv6 VIPs too, in their own list. */
+Test(vrrp_config, ipv6_vips_in_an_instance)
+{
+	struct config cfg;
+	char b[INET6_ADDRSTRLEN];
+
+	load_ok(BASE "[vrrp web-b]\nvrid = 52\npriority = 100\nvip = 198.18.0.9/24, "
+		     "2001:db8:18::9/64, 2001:db8:18::8/128\n",
+		&cfg);
+	cr_assert_eq(cfg.nvrrps, 1);
+	cr_assert_eq(cfg.vrrps[0].nvips, 1);
+	cr_assert_eq(cfg.vrrps[0].nvips6, 2);
+	cr_assert_str_eq(inet_ntop(AF_INET6, &cfg.vrrps[0].vips6[0].addr6, b, sizeof(b)),
+			 "2001:db8:18::9");
+	cr_assert_eq(cfg.vrrps[0].vips6[1].prefixlen, 128);
+	cr_assert_eq(cfg.ha.nvips6, 0, "[ha]'s list is its own");
+	config_free(&cfg);
 }

@@ -159,10 +159,19 @@ static void instances(const json_t *rows)
 
 	json_array_foreach(rows, i, row)
 	{
-		json_t *r = json_deep_copy(row);
+		json_t *r = json_deep_copy(row), *v6 = json_object_get(row, "vrrp6");
 
 		json_object_del(r, "tracks");
 		json_object_del(r, "notify");
+		/* Its IPv6 side in one cell ("MASTER, held"); every counter is
+		 * in --json. */
+		if (json_is_object(v6))
+			json_object_set_new(
+				r, "vrrp6",
+				json_sprintf("%s%s", str(v6, "role"),
+					     json_is_true(json_object_get(v6, "vip_held"))
+						     ? ", held"
+						     : ""));
 		json_array_append_new(flat, r);
 	}
 	printf("\ninstances:\n");

@@ -81,6 +81,9 @@ check_eq "web-b's IPv6 family on lb2: follow mode, MASTER, VIP held" "follow MAS
 check "the client reaches it through lb2 over IPv6" lab_wait_for 5 served_b6 lb2
 check "the client's neighbour entry for it is lb2's MAC" client_mac_is 2
 check_eq "[ha] has no IPv6 family of its own" null "$(ha_ctl 2 status --json | jq -c .vrrp6)"
+human_row() { ha_ctl 2 status | grep -E '^  web-b ' | grep -q 'MASTER, held'; }
+check "the human status shows web-b's IPv6 side in its row (MASTER, held)" human_row
+ha_ctl 2 status | sed -n '/^instances:/,/^$/p' | sed 's/^/# /'
 
 # --- kill -9 of lb2: lb1 takes web-b and announces its IPv6 VIP --------------
 na_before=$(inst 1 | jq -r .vrrp6.ndisc.na_sent)

@@ -430,6 +430,12 @@ void ha_source_key_differs(struct ha *ha, struct in_addr src)
 		vrrp_source_key_differs(ha->inst[i]->vrrp, src);
 }
 
+void ha_hold_restart(struct ha *ha, uint32_t hold_ms)
+{
+	for (size_t i = 1; i < ha->ninst; i++)
+		vrrp_hold_restart(ha->inst[i]->vrrp, hold_ms);
+}
+
 void ha_hold_preempt(struct ha *ha, uint64_t until_ms)
 {
 	for (size_t i = 1; i < ha->ninst; i++)

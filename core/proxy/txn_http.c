@@ -18,6 +18,7 @@
 
 #include "bconn.h"
 #include "client.h"
+#include "handoff.h"
 #include "http_rewrite.h"
 #include "log.h"
 #include "tunnel.h"
@@ -365,6 +366,11 @@ static void txn_http_done(struct client *cl, bool keep_alive)
 		txn_free(cl->txn);
 	cl->txn = NULL;
 	cl->head_started = false;
+	/* A restart: between two requests, the next process serves it. */
+	if (keep_alive && px->handoff && handoff_client_idle(cl)) {
+		handoff_client(cl);
+		return;
+	}
 	if (!keep_alive || px->stopping || cl->close_after) {
 		client_shutdown(cl);
 		client_close(cl);

@@ -6,7 +6,8 @@
 # wrk -c64 keep-alive through the VIP while lb1 is restarted RESTARTS
 # times in a row.  Asserts: no failed request (no socket error, no
 # non-2xx), the VIP answered every 10 ms, no role change on lb2, lb1
-# MASTER throughout, the store emptied by each new process, idle
+# MASTER throughout (the gap between the stop and the start, 500 ms here,
+# is longer than lb2's Master_Down_Interval), the store emptied by each new process, idle
 # keep-alive clients handed over.  Then a restart whose start fails
 # (invalid file) releases the VIP (lb2 takes over), and a plain stop is the
 # graceful failover it always was.
@@ -22,6 +23,9 @@ ha_setup 2 2
 SD="$LAB_DIR/sd1"
 require "wrk and python3 are installed" lab_have wrk python3
 mkdir -p "$SD"
+# The gap between the stop and the start outlasts lb2's Master_Down_Interval
+# (3 x 100 ms + skew): only lb2's hold (BYE "restart") keeps it BACKUP.
+export FAKE_SYSTEMD_START_DELAY_MS=${FAKE_SYSTEMD_START_DELAY_MS:-500}
 HA_WRAP="python3 $FAKE serve $SD --" require "lb1 starts under the fake systemd" ha_start 1 150
 require "lb2 starts" ha_start 2 100
 check "lb1 becomes MASTER" ha_wait_role 1 MASTER 3
@@ -37,7 +41,8 @@ track_daemon "$(sd pid)"
 pid_gone() { ! kill -0 "$1" 2>/dev/null || [[ "$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)" == Z ]]; }
 lb2_masters() { grep -c -- "-> MASTER" "$LAB_DIR/lb2.log"; }
 
-ha_probe_start 10 500
+# The probe's connections wait in the stored listener's backlog over the gap.
+ha_probe_start 10 2000
 check "the probe is served by lb1" ha_wait_served_by lb1 3
 t_start=$(now_ms)
 wrk_s=$((RESTARTS * 3 + 6))

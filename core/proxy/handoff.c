@@ -12,7 +12,6 @@
 #include "client.h"
 #include "log.h"
 #include "proxy_types.h"
-#include "txn_http.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int *kept;
@@ -20,8 +19,8 @@ static unsigned nkept, capkept;
 
 bool handoff_client_idle(const struct client *cl)
 {
-	return cl->fd >= 0 && !cl->ssl && !cl->handshaking && cl->ops == &txn_http_ops &&
-	       !cl->txn && !cl->out && !cl->head_started && !cl->read_eof && !cl->lingering &&
+	return cl->fd >= 0 && !cl->ssl && !cl->handshaking && !cl->txn && !cl->out &&
+	       !cl->head_started && !cl->read_eof && !cl->lingering &&
 	       !(cl->in && buf_len(cl->in));
 }
 

@@ -14,8 +14,9 @@
 
 struct client;
 
-/* A client that may be handed over now: plain (no TLS), HTTP, between two
- * requests, nothing of a next request read yet. */
+/* A client that may be handed over now: plain (no TLS), between two
+ * requests, nothing of a next request read yet.  That it speaks HTTP
+ * (not a tunnel) is the caller's to know. */
 bool handoff_client_idle(const struct client *cl);
 /* Keep cl's socket for the next process and close cl (the socket stays
  * open: a copy is in the list).  On failure (no memory, no descriptor)

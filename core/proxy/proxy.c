@@ -266,7 +266,7 @@ static void stop(struct proxy *px, void (*done)(void *arg), void *arg, enum prox
 	list_for_each_safe (pos, tmp, &px->clients) {
 		struct client *cl = list_entry(pos, struct client, link);
 
-		if (px->handoff && handoff_client_idle(cl))
+		if (px->handoff && cl->ops == &txn_http_ops && handoff_client_idle(cl))
 			handoff_client(cl);
 		else if (!cl->txn && !cl->out && how != PROXY_STOP_KEEP_IDLE)
 			client_close(cl);

@@ -224,13 +224,14 @@ static int upgrade_setup(struct daemon *d)
  * (handoff.h) and the role; once. */
 static void restart_store(struct daemon *d)
 {
-	int fds[UPGRADE_MAX_FDS], state = restart_state_fd(d->restart_master);
+	int fds[UPGRADE_MAX_FDS], state, err;
 	unsigned n, nclients = 0;
-	int err = sdstore_put(RESTART_FD_LISTEN, d->restart_fds, d->nrestart_fds);
 
 	if (d->restart_stored)
 		return;
 	d->restart_stored = true;
+	state = restart_state_fd(d->restart_master);
+	err = sdstore_put(RESTART_FD_LISTEN, d->restart_fds, d->nrestart_fds);
 	while (!err && (n = handoff_take(fds, UPGRADE_MAX_FDS)) > 0) {
 		err = sdstore_put(RESTART_FD_CLIENT, fds, n);
 		nclients += n;

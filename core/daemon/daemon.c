@@ -231,15 +231,15 @@ static void restart_store(struct daemon *d)
 		return;
 	d->restart_stored = true;
 	state = restart_state_fd(d->restart_master);
-	err = sdstore_put(RESTART_FD_LISTEN, d->restart_fds, d->nrestart_fds);
+	err = sdstore_put(RESTART_FD_LISTEN, d->restart_fds, d->nrestart_fds, true);
 	while (!err && (n = handoff_take(fds, UPGRADE_MAX_FDS)) > 0) {
-		err = sdstore_put(RESTART_FD_CLIENT, fds, n);
+		err = sdstore_put(RESTART_FD_CLIENT, fds, n, true);
 		nclients += n;
 		for (unsigned i = 0; i < n; i++)
 			close(fds[i]);
 	}
 	if (!err && state >= 0)
-		err = sdstore_put(RESTART_FD_STATE, &state, 1);
+		err = sdstore_put(RESTART_FD_STATE, &state, 1, false); /* its writer is closed */
 	if (!err)
 		err = sdstore_sync();
 	if (err < 0)

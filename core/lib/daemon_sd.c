@@ -98,12 +98,14 @@ void sdnotify_mainpid(struct sdnotify *sd, pid_t pid)
 
 /* ---- the file descriptor store (systemctl restart) ---- */
 
-int sdstore_put(const char *name, const int *fds, unsigned n)
+int sdstore_put(const char *name, const int *fds, unsigned n, bool poll)
 {
 	char msg[64 + SDSTORE_NAME_MAX];
 	int err;
 
-	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
+	/* systemd drops a stored descriptor on POLLHUP or POLLERR (a client
+	 * gone meanwhile: good) unless FDPOLL=0 (a pipe whose writer closed). */
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s%s", name, poll ? "" : "\nFDPOLL=0");
 	/* SCM_RIGHTS carries at most 253 descriptors a message. */
 	for (unsigned off = 0; off < n; off += 250) {
 		unsigned k = n - off < 250 ? n - off : 250;

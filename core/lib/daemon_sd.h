@@ -26,10 +26,11 @@ void sdnotify_mainpid(struct sdnotify *sd, pid_t pid);
 
 /* The file descriptor store (`systemctl restart`, docs/operations.md):
  * n descriptors under name (FDSTORE=1, FDNAME=; the unit needs
- * FileDescriptorStoreMax=).  Returns 0 or -errno (-ENOTCONN: no
- * NOTIFY_SOCKET). */
+ * FileDescriptorStoreMax=).  poll: systemd drops one that reports
+ * POLLHUP or POLLERR (else FDPOLL=0, systemd 246 or later).  Returns 0
+ * or -errno (-ENOTCONN: no NOTIFY_SOCKET). */
 #define SDSTORE_NAME_MAX 255
-int sdstore_put(const char *name, const int *fds, unsigned n);
+int sdstore_put(const char *name, const int *fds, unsigned n, bool poll);
 /* Wait (at most 5 s) until systemd has read what we sent: call before
  * exiting.  Returns 0 or -errno. */
 int sdstore_sync(void);

@@ -18,13 +18,15 @@ andromeda` through the file descriptor store (test_restart.sh):
       store     the names in the fd store, one per descriptor
 
 What it keeps of sd_notify(3): READY=1, MAINPID=, FDSTORE=1 with FDNAME=
-(the descriptors are kept), FDSTOREREMOVE=1 with FDNAME=, BARRIER=1 (the
+(the descriptors are kept, and dropped on POLLHUP or POLLERR unless
+FDPOLL=0 came with them, as systemd does), FDSTOREREMOVE=1 with FDNAME=, BARRIER=1 (the
 descriptor is closed once the datagrams before it were read).  No
 FileDescriptorStoreMax: the test's stores are small.  Only the job type
 comes from real systemd in production; this passes it with --job.
 FAKE_SYSTEMD_START_DELAY_MS=N waits N ms between the stop and the start."""
 import array
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -54,9 +56,30 @@ class Unit:
         print("fake_systemd: " + msg, file=sys.stderr, flush=True)
 
     # ---- the notification socket ----
+    def drop_hung_up(self):
+        """systemd drops a stored descriptor that reports POLLHUP or POLLERR,
+        unless it came with FDPOLL=0."""
+        with self.lock:
+            keep = []
+            for name, fd, polled in self.store:
+                if polled:
+                    p = select.poll()
+                    p.register(fd, 0)
+                    if any(ev & (select.POLLHUP | select.POLLERR) for _, ev in p.poll(0)):
+                        self.log("dropped %s descriptor %d: POLLHUP/POLLERR" % (name, fd))
+                        os.close(fd)
+                        continue
+                keep.append((name, fd, polled))
+            self.store = keep
+
     def notify_loop(self):
         fdsize = array.array("i").itemsize
+        p = select.poll()
+        p.register(self.notify, select.POLLIN)
         while True:
+            if not p.poll(20):
+                self.drop_hung_up()
+                continue
             msg, anc, _, _ = self.notify.recvmsg(4096, socket.CMSG_SPACE(253 * fdsize))
             fds = array.array("i")
             for level, kind, data in anc:
@@ -73,14 +96,15 @@ class Unit:
                 return
             if kv.get("FDSTORE") == "1":
                 name = kv.get("FDNAME", "stored")
-                self.store += [(name, fd) for fd in fds]
+                polled = kv.get("FDPOLL") != "0"
+                self.store += [(name, fd, polled) for fd in fds]
                 fds = []
             if kv.get("FDSTOREREMOVE") == "1":
                 name = kv.get("FDNAME", "")
-                for n, fd in self.store:
+                for n, fd, _ in self.store:
                     if n == name:
                         os.close(fd)
-                self.store = [(n, fd) for n, fd in self.store if n != name]
+                self.store = [e for e in self.store if e[0] != name]
             if "MAINPID" in kv:
                 self.main = int(kv["MAINPID"])
             if kv.get("READY") == "1":
@@ -91,8 +115,9 @@ class Unit:
 
     # ---- the process ----
     def spawn(self):
+        self.drop_hung_up()
         with self.lock:
-            stored = list(self.store)
+            stored = [(n, fd) for n, fd, _ in self.store]
             self.ready = False
         env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
         pid = os.fork()
@@ -169,7 +194,7 @@ class Unit:
             return str(self.main)
         if cmd == "store":
             with self.lock:
-                return " ".join(n for n, _ in self.store)
+                return " ".join(e[0] for e in self.store)
         if cmd == "stop":
             self.stop("stop")
             return "ok"

@@ -72,12 +72,13 @@ int restart_state_fd(bool master)
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
+	/* A few bytes into an empty pipe: all or an error, never a part. */
 	if (write(p[1], text, (size_t)n) != n) {
 		int err = -errno;
 
 		close(p[0]);
 		close(p[1]);
-		return err ? err : -EIO;
+		return err;
 	}
 	close(p[1]);
 	return p[0];

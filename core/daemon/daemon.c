@@ -303,15 +303,23 @@ static int restart_begin(void *arg, char *why, size_t len)
 {
 	struct daemon *d = arg;
 
+	const char *uerr;
+	pid_t upid;
+	enum upgrade_state us = upgrade_status(d->upgrade, &upid, &uerr);
+
 	if (d->stopping || d->restarting) {
 		snprintf(why, len, "stopping already");
+		return -EBUSY;
+	}
+	if (us == UPGRADE_STARTED || us == UPGRADE_HANDED) {
+		snprintf(why, len, "an upgrade to process %ld is under way", (long)upid);
 		return -EBUSY;
 	}
 	if (!getenv("NOTIFY_SOCKET")) {
 		snprintf(why, len, "not started by systemd (no NOTIFY_SOCKET): no store");
 		return -ENOTCONN;
 	}
-	d->restarting = true;
+	d->restarting = d->stopping = true;            /* no SIGUSR2, no SIGHUP from now on */
 	loop_timer_arm(d->loop, &d->restart_timer, 0); /* after the reply */
 	return 0;
 }

@@ -302,7 +302,6 @@ static void restart_now(struct loop *loop, struct loop_timer *t)
 static int restart_begin(void *arg, char *why, size_t len)
 {
 	struct daemon *d = arg;
-
 	const char *uerr;
 	pid_t upid;
 	enum upgrade_state us = upgrade_status(d->upgrade, &upid, &uerr);
@@ -615,7 +614,9 @@ static int ha_setup(struct daemon *d)
 		log_err("cluster key: %s", why);
 		return err;
 	}
-	err = d->opts->takeover_fd >= 0 || d->inherited.restarted
+	/* A restart adopts only a MASTER's fresh role; otherwise we start as
+	 * any new node (a VIP left behind is removed as stale). */
+	err = d->opts->takeover_fd >= 0 || (d->inherited.restarted && d->was_master)
 		      ? ha_adopt(&d->ha, d->loop, d->cfg, &ha_hooks, d->was_master)
 		      : ha_create(&d->ha, d->loop, d->cfg, &ha_hooks);
 	if (err < 0) {

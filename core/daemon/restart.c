@@ -120,17 +120,23 @@ static void read_state(int fd, struct restart_inherited *ri)
 {
 	char text[STATE_MAX];
 	ssize_t n = read(fd, text, sizeof(text) - 1);
-	unsigned long long at = 0;
-	int m = 0;
+	unsigned long long at;
+	char *end;
 
 	close(fd);
 	if (n <= 0)
 		return;
 	text[n] = '\0';
-	if (sscanf(text, "master=%d at=%llu", &m, &at) != 2)
+	/* "master=M at=MS\n", as restart_state_fd() wrote it */
+	if (strncmp(text, "master=", 7) || (text[7] != '0' && text[7] != '1') ||
+	    strncmp(text + 8, " at=", 4))
+		return;
+	errno = 0;
+	at = strtoull(text + 12, &end, 10);
+	if (errno || end == text + 12 || *end != '\n')
 		return;
 	ri->restarted = true;
-	ri->master = m == 1;
+	ri->master = text[7] == '1';
 	ri->age_ms = boot_ms() >= at ? boot_ms() - at : UINT64_MAX; /* another boot */
 }
 

@@ -130,7 +130,12 @@ int restart_stop_main(const char *control_socket, const char *job_type, unsigned
 			err < 0 ? strerror(-err) : reply);
 		return 0;
 	}
-	if (mainpid && atoi(mainpid) > 0)
-		wait_exit((pid_t)atoi(mainpid), timeout_ms);
+	if (mainpid) {
+		char *end;
+		long pid = strtol(mainpid, &end, 10);
+
+		if (!*end && pid > 0)
+			wait_exit((pid_t)pid, timeout_ms);
+	}
 	return 0;
 }

@@ -314,7 +314,7 @@ static struct listener *listener_of(struct proxy *px, const struct sockaddr_stor
 
 int proxy_adopt_client(struct proxy *px, int fd)
 {
-	struct sockaddr_storage local, peer;
+	struct sockaddr_storage local = { 0 }, peer = { 0 };
 	socklen_t llen = sizeof(local), plen = sizeof(peer);
 	struct listener *l;
 	int flags = fcntl(fd, F_GETFL);

@@ -266,9 +266,11 @@ static void stop(struct proxy *px, void (*done)(void *arg), void *arg, enum prox
 	list_for_each_safe (pos, tmp, &px->clients) {
 		struct client *cl = list_entry(pos, struct client, link);
 
-		if (px->handoff && cl->ops == &txn_http_ops && handoff_client_idle(cl))
-			handoff_client(cl);
-		else if (!cl->txn && !cl->out && how != PROXY_STOP_KEEP_IDLE)
+		if (px->handoff && cl->ops == &txn_http_ops && !cl->ssl && !cl->handshaking) {
+			if (handoff_client_idle(cl))
+				handoff_client(cl);
+			/* else kept alive, handed over after its response */
+		} else if (!cl->txn && !cl->out && how != PROXY_STOP_KEEP_IDLE)
 			client_close(cl);
 		else
 			cl->close_after = true;

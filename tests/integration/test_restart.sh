@@ -45,7 +45,8 @@ lb2_masters() { grep -c -- "-> MASTER" "$LAB_DIR/lb2.log"; }
 ha_probe_start 10 2000
 check "the probe is served by lb1" ha_wait_served_by lb1 3
 t_start=$(now_ms)
-wrk_s=$((RESTARTS * 3 + 6))
+# Room for slow checks on a loaded machine: wrk must outlast the loop.
+wrk_s=$((RESTARTS * 5 + 6))
 lab_spawn client wrk wrk -t2 -c64 -d"${wrk_s}s" --timeout 5s "http://$HA_VIP/"
 sleep 1
 
@@ -67,6 +68,7 @@ for ((n = 1; n <= RESTARTS; n++)); do
 	sleep 0.5
 done
 
+check "wrk ran across every restart" lab_alive wrk
 lab_wait_gone wrk $((wrk_s + 10))
 wrk_out=$(cat "$LAB_DIR/wrk.log")
 echo "$wrk_out" | sed 's/^/# /'

@@ -8,7 +8,8 @@
 # non-2xx), the VIP answered every 10 ms, no role change on lb2, lb1
 # MASTER throughout (the gap between the stop and the start, 500 ms here,
 # is longer than lb2's Master_Down_Interval), the store emptied by each new process, idle
-# keep-alive clients handed over.  Then a restart whose start fails
+# keep-alive clients handed over.  Then the BACKUP restarted the same way
+# stays BACKUP beside the MASTER.  Then a restart whose start fails
 # (invalid file) releases the VIP (lb2 takes over), and a plain stop is the
 # graceful failover it always was.
 # RESTARTS=10 is the issue's figure; CI runs 5.
@@ -27,7 +28,9 @@ mkdir -p "$SD"
 # (3 x 100 ms + skew): only lb2's hold (BYE "restart") keeps it BACKUP.
 export FAKE_SYSTEMD_START_DELAY_MS=${FAKE_SYSTEMD_START_DELAY_MS:-500}
 HA_WRAP="python3 $FAKE serve $SD --" require "lb1 starts under the fake systemd" ha_start 1 150
-require "lb2 starts" ha_start 2 100
+SD2="$LAB_DIR/sd2"
+mkdir -p "$SD2"
+HA_WRAP="python3 $FAKE serve $SD2 --" require "lb2 starts under its fake systemd" ha_start 2 100
 check "lb1 becomes MASTER" ha_wait_role 1 MASTER 3
 check "lb2 is BACKUP" ha_wait_role 2 BACKUP 3
 session_up() { [[ "$(ha_ctl 2 status --json | jq -r .sync.session_up)" == true ]]; }
@@ -88,6 +91,20 @@ check "no process of lb1 removed the VIP" bash -c "! grep -q 'vip: removed' '$LA
 check "no process of lb1 sent priority 0" bash -c "! grep -q 'released with priority 0' '$LAB_DIR/lb1.log'"
 check "lb2 follows the new lb1 through a sync session" lab_wait_for 5 session_up
 
+# --- the BACKUP restarted: it stays BACKUP, the MASTER notices nothing ----
+echo "$(timeout 60 python3 "$FAKE" ctl "$SD2" pid) 0" >"$LAB_DIR/pids/lb2d"
+t_b=$(now_ms)
+out=$(timeout 60 python3 "$FAKE" ctl "$SD2" restart)
+check "lb2's restart job succeeds ($out)" grep -q '^ok' <<<"$out"
+echo "${out#ok } 0" >"$LAB_DIR/pids/lb2d"
+check "lb2 is BACKUP again" ha_wait_role 2 BACKUP 3
+check "lb1 is still MASTER" ha_role_is 1 MASTER
+check_eq "lb2 holds no VIP" "lb1" "$(ha_vip_holders 2)"
+check "lb2 follows lb1 again" lab_wait_for 5 session_up
+check "the probe has logged every request sent so far" ha_probe_flush
+check_eq "no failed probe across lb2's restart" 0 "$(ha_failed_since "$t_b")"
+check "lb1 logged no role change" bash -c "! grep -q 'vrrp [0-9]*: MASTER -> ' '$LAB_DIR/lb1.log'"
+
 # --- a restart whose start fails: ExecStopPost releases the VIP ----------
 cp "$LAB_DIR/lb1.conf" "$LAB_DIR/lb1.conf.good"
 echo "not a valid line" >>"$LAB_DIR/lb1.conf"
@@ -102,7 +119,9 @@ cp "$LAB_DIR/lb1.conf.good" "$LAB_DIR/lb1.conf"
 
 ha_probe_stop
 sd stop >/dev/null
+timeout 60 python3 "$FAKE" ctl "$SD2" stop >/dev/null
 lab_wait_gone lb1 10
+lab_wait_gone lb2 10
 check "no sanitizer report from lb1" lab_no_sanitizer_report "$LAB_DIR/lb1.log"
 check "no sanitizer report from lb2" lab_no_sanitizer_report "$LAB_DIR/lb2.log"
 lab_finish

@@ -67,7 +67,8 @@ unsigned handoff_take(int *fds, unsigned max)
 
 	pthread_mutex_lock(&lock);
 	n = nkept < max ? nkept : max;
-	memcpy(fds, kept + (nkept - n), n * sizeof(*fds));
+	if (n) /* kept is NULL while nothing was ever kept */
+		memcpy(fds, kept + (nkept - n), n * sizeof(*fds));
 	nkept -= n;
 	pthread_mutex_unlock(&lock);
 	return n;

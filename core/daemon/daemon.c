@@ -157,7 +157,9 @@ static unsigned upgrade_release(void *arg, int *fds, unsigned max, bool *master)
 	*master = d->ha && ha_state(d->ha) == VRRP_MASTER;
 	if (*master) /* a SIGHUP that changed the VIPs: the new file's are adopted */
 		daemon_reload_drop_vips(d->cfg);
-	djournal_note(d->journal, JR_STOPPED, "upgrade: handed over to a new process");
+	djournal_note(d->journal, JR_STOPPED,
+		      d->restarting ? "restart: handed over through systemd's store"
+				    : "upgrade: handed over to a new process");
 	stats_close(d->stats);
 	control_close(d->control);
 	registry_close(d->registry);

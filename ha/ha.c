@@ -435,6 +435,15 @@ void ha_source_key_differs(struct ha *ha, struct in_addr src)
 		vrrp_source_key_differs(ha->inst[i]->vrrp, src);
 }
 
+void ha_hold_restart(struct ha *ha, uint32_t hold_ms)
+{
+	struct ha_inst *in;
+
+	for (size_t i = 1; i < ha->ninst; i++)
+		vrrp_hold_restart(ha->inst[i]->vrrp, hold_ms);
+	for_each_inst(ha, in) ha6_hold_restart(in->v6, hold_ms); /* IPv6 elections */
+}
+
 void ha_hold_preempt(struct ha *ha, uint64_t until_ms)
 {
 	for (size_t i = 1; i < ha->ninst; i++)

@@ -137,6 +137,10 @@ size_t ha_get_peers(const struct ha *ha, const struct sync_node *nodes, size_t n
 void ha_source_proven(struct ha *ha, struct in_addr src);
 void ha_source_key_differs(struct ha *ha, struct in_addr src);
 void ha_hold_preempt(struct ha *ha, uint64_t until_ms);
+/* The MASTER restarts (sync BYE "restart"): instances 1.. and the IPv6
+ * family hold their takeover for hold_ms (vrrp_hold_restart; sync holds
+ * instance 0). */
+void ha_hold_restart(struct ha *ha, uint32_t hold_ms);
 /* The crash detector: our sync session to peer was reset by its kernel
  * (its process died).  Each other instance in BACKUP whose MASTER peer
  * was takes it as a priority-0 advert (vrrp_master_lost: Skew_Time). */

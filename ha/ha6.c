@@ -351,6 +351,12 @@ void ha6_set_priority(struct ha6 *h, uint8_t priority, const char *why)
 		vrrp_set_priority(h->vrrp, priority, why);
 }
 
+void ha6_hold_restart(struct ha6 *h, uint32_t hold_ms)
+{
+	if (h && h->vrrp)
+		vrrp_hold_restart(h->vrrp, hold_ms);
+}
+
 void ha6_track_fault(struct ha6 *h, bool on, const char *why)
 {
 	if (h && h->vrrp)

@@ -71,6 +71,7 @@ void ha6_stop(struct ha6 *h);
 void ha6_link(struct ha6 *h, bool up);
 void ha6_set_priority(struct ha6 *h, uint8_t priority, const char *why);
 void ha6_track_fault(struct ha6 *h, bool on, const char *why);
+void ha6_hold_restart(struct ha6 *h, uint32_t hold_ms);
 
 /* follow: the IPv4 state given; election: its own. */
 void ha6_get_status(const struct ha6 *h, enum vrrp_state v4_state, struct ha6_status *out);

@@ -460,6 +460,13 @@ void sync_hold_preempt(struct sync *s, uint64_t until_ms)
 		s->hooks.hold_preempt(s->hooks.arg, until_ms);
 }
 
+void sync_hold_restart(struct sync *s)
+{
+	vrrp_hold_restart(s->vrrp, SYNC_RESTART_HOLD_MS);
+	if (s->hooks.hold_restart)
+		s->hooks.hold_restart(s->hooks.arg, SYNC_RESTART_HOLD_MS);
+}
+
 void sync_count_drop(struct sync *s, enum msg_drop why, struct in_addr from)
 {
 	uint64_t suppressed = 0;

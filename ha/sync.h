@@ -54,6 +54,9 @@ struct sync_hooks {
 	void (*key_differs)(void *arg, struct in_addr src);
 	void (*hold_preempt)(void *arg, uint64_t until_ms);
 	void (*peer_lost)(void *arg, struct in_addr peer);
+	/* Our MASTER's BYE "restart": the other instances hold their
+	 * takeover for hold_ms too (vrrp_hold_restart). */
+	void (*hold_restart)(void *arg, uint32_t hold_ms);
 	/* A BACKUP's session to us (it proved the key under its own
 	 * address and was served our snapshot) was ended by its kernel
 	 * without a BYE: its crash, or a close on purpose (it follows
@@ -61,6 +64,11 @@ struct sync_hooks {
 	 * NULL. */
 	void (*peer_closed)(void *arg, struct in_addr peer);
 };
+
+/* How long a BACKUP waits for a MASTER that said BYE "restart" (a
+ * systemctl restart: the stop, ExecStopPost, ExecStartPre and the start
+ * of the next process; an upgrade's next process advertises at once). */
+#define SYNC_RESTART_HOLD_MS 5000
 
 /* Open the UDP channel and the TCP listener on cfg->ha.sync_port.  self:
  * our primary address (the envelope's sender id).  Returns 0 or -errno. */

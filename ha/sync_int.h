@@ -92,6 +92,8 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
  * releases), likewise. */
 void sync_source_proven(struct sync *s, struct in_addr src);
 void sync_hold_preempt(struct sync *s, uint64_t until_ms);
+/* Our MASTER's BYE "restart": hold every instance's takeover. */
+void sync_hold_restart(struct sync *s);
 /* One datagram to the group (or each unicast peer). */
 void sync_udp_send(struct sync *s, const uint8_t *buf, size_t len);
 /* Count a dropped message (and say so, once a minute per cause). */

@@ -214,6 +214,8 @@ void sync_session_rx_bye(struct session *ss, const struct msg *m)
 	s->c.byes_received++;
 	log_info("sync: %s closes our session: %s", inet_ntoa(ss->peer), sync_bye_name(why));
 	session_fail(ss, why == SYNC_BYE_SHUTDOWN);
+	if (why == SYNC_BYE_RESTART && ss->outgoing && !ss->probe)
+		sync_hold_restart(s); /* our MASTER: its next process comes */
 }
 
 /* ---- I/O and the crash detector ---- */

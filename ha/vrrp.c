@@ -94,7 +94,8 @@ struct vrrp {
 	uint32_t master_adver_interval_ms; /* Master_Adver_Interval */
 	uint32_t preempt_delay_ms;
 	uint64_t preempt_at_ms;
-	uint64_t sync_hold_until_ms; /* no preemption before the state is synced */
+	uint64_t sync_hold_until_ms;    /* no preemption before the state is synced */
+	uint64_t restart_hold_until_ms; /* the MASTER restarts: no takeover before */
 	uint64_t since_ms;
 	uint64_t split_seen_ms; /* last lower-priority MASTER seen */
 	struct in_addr primary;
@@ -333,7 +334,27 @@ static void vrrp_set_state(struct vrrp *v, enum vrrp_state to, const char *fmt, 
 
 static void master_down_fired(struct loop *loop, struct loop_timer *t)
 {
-	vrrp_input_master_down(t->arg);
+	struct vrrp *v = t->arg;
+	uint64_t now = now_ms(v);
+
+	/* The MASTER said it restarts (vrrp_hold_restart): wait for it,
+	 * whatever armed the timer, unless it released with priority 0. */
+	if (v->state == VRRP_BACKUP && v->md_cause != MD_RELEASED &&
+	    now < v->restart_hold_until_ms) {
+		loop_timer_arm(loop, t, v->restart_hold_until_ms - now);
+		return;
+	}
+	vrrp_input_master_down(v);
+}
+
+void vrrp_hold_restart(struct vrrp *v, uint32_t hold_ms)
+{
+	if (v->state != VRRP_BACKUP)
+		return;
+	v->restart_hold_until_ms = now_ms(v) + hold_ms;
+	log_info("vrrp %u: the MASTER restarts: no takeover for %u ms unless it comes back "
+		 "or releases",
+		 v->vrid, (unsigned)hold_ms);
 }
 
 static void adver_fired(struct loop *loop, struct loop_timer *t)
@@ -704,6 +725,10 @@ static void backup_advert(struct vrrp *v, const struct vrrp_advert *a)
 
 	if (a->priority == 0) {
 		arm_master_down(v, MD_RELEASED);
+	} else if (v->restart_hold_until_ms && a->priority >= v->priority) {
+		v->restart_hold_until_ms = 0; /* it is back: RFC timing again */
+		learn_master(v, a);
+		arm_master_down(v, MD_SILENCE);
 	} else if (!v->preempt || delayed || a->priority >= v->priority) {
 		learn_master(v, a);
 		arm_master_down(v, MD_SILENCE);

@@ -241,6 +241,12 @@ void vrrp_set_primary(struct vrrp *v, struct in_addr primary);
  * then takes over, instead of serving an empty pool. */
 void vrrp_hold_preempt(struct vrrp *v, uint64_t until_ms);
 
+/* Our MASTER restarts (its sync BYE "restart", systemctl restart): as a
+ * BACKUP, do not take over for hold_ms, whatever arms Master_Down_Timer
+ * (silence, the crash detector, the successor, liveness), except its
+ * priority-0 advert; its next advert ends the hold. */
+void vrrp_hold_restart(struct vrrp *v, uint32_t hold_ms);
+
 /* Fill *adv for sending: our vrid, this priority, our interval, our VIPs,
  * our checksum variant.  src and dst are left 0.0.0.0 for the sender. */
 void vrrp_advert_fill(const struct vrrp *v, uint8_t priority, struct vrrp_advert *adv);

@@ -27,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@
 #include "ctl_runtime.h"
 #include "ctl_upgrade.h"
 #include "fdpass.h"
+#include "handoff.h"
 #include "health.h"
 #include "log.h"
 #include "loop.h"
@@ -52,6 +54,7 @@
 #include "proxy.h"
 #include "registry.h"
 #include "resolve.h"
+#include "restart.h"
 #include "sigfd.h"
 #include "stats.h"
 #include "tls_backend.h"
@@ -82,6 +85,13 @@ struct daemon {
 	struct upgrade *upgrade;
 	const struct daemon_opts *opts;
 	bool was_master; /* --takeover: the process we replace was MASTER */
+	/* systemctl restart (restart.h): what the previous process stored,
+	 * and, stopping for one, what we store */
+	struct restart_inherited inherited;
+	bool restarting, restart_stored, restart_master;
+	int restart_fds[UPGRADE_MAX_FDS]; /* our listeners, copies */
+	unsigned nrestart_fds;
+	struct loop_timer restart_timer;
 	int sigfd;
 	bool stopping;
 	enum reload_result reloaded; /* the last SIGHUP's */
@@ -109,8 +119,16 @@ static void daemon_close_frontend(void *arg)
 	workers_shutdown(d->workers, daemon_drained, d);
 }
 
+static void restart_store(struct daemon *d);
+
 static void daemon_begin_shutdown(struct daemon *d, const char *why)
 {
+	if (d->restarting) { /* systemd's SIGTERM after ExecStop: store now */
+		log_warnx("%s while stopping for a restart: storing what is idle now", why);
+		restart_store(d);
+		loop_stop(d->loop);
+		return;
+	}
 	if (d->stopping) {
 		log_warnx("%s again: stopping now", why);
 		loop_stop(d->loop);
@@ -141,7 +159,9 @@ static unsigned upgrade_release(void *arg, int *fds, unsigned max, bool *master)
 	*master = d->ha && ha_state(d->ha) == VRRP_MASTER;
 	if (*master) /* a SIGHUP that changed the VIPs: the new file's are adopted */
 		daemon_reload_drop_vips(d->cfg);
-	djournal_note(d->journal, JR_STOPPED, "upgrade: handed over to a new process");
+	djournal_note(d->journal, JR_STOPPED,
+		      d->restarting ? "restart: handed over through systemd's store"
+				    : "upgrade: handed over to a new process");
 	stats_close(d->stats);
 	control_close(d->control);
 	registry_close(d->registry);
@@ -202,6 +222,111 @@ static int upgrade_setup(struct daemon *d)
 	return upgrade_create(&d->upgrade, d->loop, &cmd, &hooks);
 }
 
+/* ---- systemctl restart, the old process (restart.h) ---- */
+
+/* Into systemd's store: the listeners, the idle plain keep-alive clients
+ * (handoff.h) and the role; once. */
+static void restart_store(struct daemon *d)
+{
+	int fds[UPGRADE_MAX_FDS], state, err;
+	unsigned n, nclients = 0;
+
+	if (d->restart_stored)
+		return;
+	d->restart_stored = true;
+	state = restart_state_fd(d->restart_master);
+	err = sdstore_put(RESTART_FD_LISTEN, d->restart_fds, d->nrestart_fds, true);
+	while (!err && (n = handoff_take(fds, UPGRADE_MAX_FDS)) > 0) {
+		err = sdstore_put(RESTART_FD_CLIENT, fds, n, true);
+		nclients += n;
+		for (unsigned i = 0; i < n; i++)
+			close(fds[i]);
+	}
+	if (!err && state >= 0)
+		err = sdstore_put(RESTART_FD_STATE, &state, 1, false); /* its writer is closed */
+	if (!err)
+		err = sdstore_sync();
+	if (err < 0)
+		log_errno(err, "restart: cannot store the sockets in systemd's store");
+	else
+		log_info("restart: %u listening socket(s), %u idle client(s) and the role (%s) "
+			 "are in systemd's store",
+			 d->nrestart_fds, nclients, d->restart_master ? "MASTER" : "not MASTER");
+	if (state >= 0)
+		close(state);
+	for (unsigned i = 0; i < d->nrestart_fds; i++)
+		close(d->restart_fds[i]);
+	d->nrestart_fds = 0;
+}
+
+static void restart_drained(void *arg)
+{
+	struct daemon *d = arg;
+
+	restart_store(d);
+	loop_stop(d->loop);
+}
+
+static void restart_grace(struct loop *loop, struct loop_timer *t)
+{
+	struct daemon *d = t->arg;
+
+	log_warnx("restart: grace over: requests still in flight are cut");
+	restart_drained(d);
+}
+
+/* After the reply to "stop restart": release the node as for an upgrade
+ * (BYE "restart", no priority 0, the VIP stays), then drain. */
+static void restart_now(struct loop *loop, struct loop_timer *t)
+{
+	struct daemon *d = t->arg;
+	int fds[UPGRADE_MAX_FDS];
+	unsigned n;
+	int err;
+
+	d->stopping = true;
+	sdnotify_stopping(d->sd);
+	if ((err = restart_mark(d->cfg->node.state_dir)) < 0)
+		log_errno(err,
+			  "restart: cannot leave the marker in %s: ExecStopPost will remove "
+			  "the VIP",
+			  d->cfg->node.state_dir);
+	n = upgrade_release(d, fds, UPGRADE_MAX_FDS, &d->restart_master);
+	/* The proxies close theirs when they stop accepting: copies. */
+	for (unsigned i = 0; i < n; i++)
+		if ((fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) >= 0)
+			d->restart_fds[d->nrestart_fds++] = fds[i];
+	log_info("restart: the node stays %s; finishing requests in flight (grace %u ms)",
+		 d->restart_master ? "MASTER" : "as it is", d->cfg->frontend.grace_ms);
+	loop_timer_init(&d->grace_timer, restart_grace, d);
+	loop_timer_arm(loop, &d->grace_timer, d->cfg->frontend.grace_ms);
+	workers_handoff(d->workers, restart_drained, d);
+}
+
+static int restart_begin(void *arg, char *why, size_t len)
+{
+	struct daemon *d = arg;
+	const char *uerr;
+	pid_t upid;
+	enum upgrade_state us = upgrade_status(d->upgrade, &upid, &uerr);
+
+	if (d->stopping || d->restarting) {
+		snprintf(why, len, "stopping already");
+		return -EBUSY;
+	}
+	if (us == UPGRADE_STARTED || us == UPGRADE_HANDED) {
+		snprintf(why, len, "an upgrade to process %ld is under way", (long)upid);
+		return -EBUSY;
+	}
+	if (!getenv("NOTIFY_SOCKET")) {
+		snprintf(why, len, "not started by systemd (no NOTIFY_SOCKET): no store");
+		return -ENOTCONN;
+	}
+	d->restarting = d->stopping = true;            /* no SIGUSR2, no SIGHUP from now on */
+	loop_timer_arm(d->loop, &d->restart_timer, 0); /* after the reply */
+	return 0;
+}
+
 /* ---- hitless upgrade, the new process ---- */
 
 /* Say HELLO (the old process releases the node) only once what can fail
@@ -248,6 +373,24 @@ static int takeover_begin(struct daemon *d)
 		return err;
 	}
 	return upgrade_takeover(d->opts->takeover_fd, &d->was_master);
+}
+
+/* ---- systemctl restart, the new process ---- */
+
+/* What the previous process left in systemd's store.  Its role counts
+ * only while the peers still wait for us (SYNC_RESTART_HOLD_MS): later,
+ * a BACKUP may hold the VIP, and we start as any new node. */
+static int restart_adopt(struct daemon *d)
+{
+	int err = restart_inherit(&d->inherited);
+
+	if (err < 0) {
+		log_errno(err, "restart: cannot read what systemd passed");
+		return err;
+	}
+	if (d->inherited.restarted && d->opts->takeover_fd < 0)
+		d->was_master = d->inherited.master && d->inherited.age_ms < SYNC_RESTART_HOLD_MS;
+	return 0;
 }
 
 static void reload_now(void *arg)
@@ -428,6 +571,14 @@ static void on_sync_hold_preempt(void *arg, uint64_t until_ms)
 		ha_hold_preempt(d->ha, until_ms);
 }
 
+static void on_sync_hold_restart(void *arg, uint32_t hold_ms)
+{
+	struct daemon *d = arg;
+
+	if (d->ha)
+		ha_hold_restart(d->ha, hold_ms);
+}
+
 static void on_sync_peer_lost(void *arg, struct in_addr peer)
 {
 	struct daemon *d = arg;
@@ -477,7 +628,8 @@ static int ha_setup(struct daemon *d)
 				    .key_differs = on_sync_key_differs,
 				    .hold_preempt = on_sync_hold_preempt,
 				    .peer_lost = on_sync_peer_lost,
-				    .peer_closed = on_sync_peer_closed };
+				    .peer_closed = on_sync_peer_closed,
+				    .hold_restart = on_sync_hold_restart };
 	struct ha_hooks ha_hooks = { .state = on_ha_state,
 				     .primary = on_ha_primary,
 				     .unproven = on_ha_unproven,
@@ -491,7 +643,9 @@ static int ha_setup(struct daemon *d)
 		log_err("cluster key: %s", why);
 		return err;
 	}
-	err = d->opts->takeover_fd >= 0
+	/* A restart adopts only a MASTER's fresh role; otherwise we start as
+	 * any new node (a VIP left behind is removed as stale). */
+	err = d->opts->takeover_fd >= 0 || (d->inherited.restarted && d->was_master)
 		      ? ha_adopt(&d->ha, d->loop, d->cfg, &ha_hooks, d->was_master)
 		      : ha_create(&d->ha, d->loop, d->cfg, &ha_hooks);
 	if (err < 0) {
@@ -597,7 +751,8 @@ static int control_setup(struct daemon *d)
 	    (err = ctl_journal_register(d->control, d->journal)) < 0 ||
 	    (err = ctl_runtime_register(&d->runtime, d->control, d->loop, d->pool, d->cfg,
 					node_is_active, d)) < 0 ||
-	    (err = ctl_upgrade_register(d->control, d->upgrade)) < 0)
+	    (err = ctl_upgrade_register(d->control, d->upgrade)) < 0 ||
+	    (err = ctl_restart_register(d->control, restart_begin, d)) < 0)
 		log_errno(err, "control socket: cannot register commands");
 	return err;
 }
@@ -624,6 +779,7 @@ static int daemon_setup(struct daemon *d)
 		log_errno(err, "cannot create the event loop");
 		return err;
 	}
+	loop_timer_init(&d->restart_timer, restart_now, d);
 	if ((err = signals_open(d)) < 0) {
 		log_errno(err, "cannot set up signal handling");
 		return err;
@@ -631,6 +787,8 @@ static int daemon_setup(struct daemon *d)
 	if ((err = upgrade_setup(d)) < 0)
 		return err;
 	if (d->opts->takeover_fd >= 0 && (err = takeover_begin(d)) < 0)
+		return err;
+	if ((err = restart_adopt(d)) < 0)
 		return err;
 	if (!(d->sd = sdnotify_open(d->loop)) || !(d->pool = pool_create(d->cfg)))
 		return -ENOMEM;
@@ -673,11 +831,23 @@ static int daemon_setup(struct daemon *d)
 		sdnotify_ready(d->sd, vrrp_state_name(ha_state(d->ha)));
 	if (d->opts->takeover_fd >= 0)
 		upgrade_takeover_done(d->opts->takeover_fd);
+	if (d->inherited.nclients)
+		log_info("restart: serving %u client(s) of the previous process",
+			 workers_adopt_clients(d->workers, d->inherited.clients,
+					       d->inherited.nclients));
+	d->inherited.nclients = 0;
+	restart_inherit_done(&d->inherited);
 	return 0;
 }
 
 static void daemon_teardown(struct daemon *d)
 {
+	for (unsigned i = 0; i < d->inherited.nclients; i++)
+		close(d->inherited.clients[i]); /* failed before serving them */
+	d->inherited.nclients = 0;
+	restart_inherit_done(&d->inherited);
+	if (d->loop)
+		loop_timer_cancel(d->loop, &d->restart_timer);
 	upgrade_destroy(d->upgrade);
 	stats_close(d->stats);
 	control_close(d->control);
@@ -710,8 +880,8 @@ int daemon_run(struct config *cfg, const struct daemon_opts *opts)
 	err = daemon_setup(&d);
 	/* Failed after the hand-over: the VIP we were given must not stay
 	 * on the interface of a node that no longer advertises. */
-	if (err && opts->takeover_fd >= 0 && d.was_master && cfg->ha.enabled &&
-	    ha_release_vips(cfg) == 0)
+	if (err && (opts->takeover_fd >= 0 || d.inherited.restarted) && d.was_master &&
+	    cfg->ha.enabled && ha_release_vips(cfg) == 0)
 		log_warnx("upgrade: failed after taking over: VIP released, a BACKUP takes over");
 	if (!err) {
 		err = loop_run(d.loop);

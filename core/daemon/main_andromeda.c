@@ -11,6 +11,7 @@
 #include "workers.h"
 #include "msg.h"
 #include "log.h"
+#include "restart.h"
 #include "tls_backend.h"
 
 #define DEFAULT_CONFIG "/etc/andromeda/andromeda.conf"
@@ -21,6 +22,7 @@ static void usage(FILE *out)
 		"usage: andromeda [-c FILE] [-d]      run the balancer (foreground)\n"
 		"       andromeda -t [-c FILE]        check the configuration and exit\n"
 		"       andromeda --release [-c FILE] remove the VIPs from the interface and exit\n"
+		"       andromeda --stop [-c FILE]    systemd's ExecStop: a restart without failover\n"
 		"       andromeda --gen-key FILE      write a new cluster key (mode 0600)\n"
 		"       andromeda --help | --version\n"
 		"\n"
@@ -28,6 +30,9 @@ static void usage(FILE *out)
 		"  -t, --test          check the configuration: exit 0 if valid, 2 if not\n"
 		"  -d, --debug         log debug messages\n"
 		"      --release       remove this node's VIPs (after a crash; systemd ExecStopPost=)\n"
+		"      --stop          (ExecStop=) when systemd restarts the unit, ask the daemon\n"
+		"                      to hand the node to the next process; else nothing\n"
+		"      --job TYPE      with --stop: the job type, instead of asking systemd\n"
 		"      --takeover FD   (internal) replace the process at the other end of FD:\n"
 		"                      hitless upgrade, started by SIGUSR2 / andromedactl upgrade\n"
 		"  -h, --help          this text\n"
@@ -49,7 +54,8 @@ static int gen_key(const char *path)
 
 struct args {
 	const char *path;
-	bool test, debug, release;
+	bool test, debug, release, stop;
+	const char *job;
 	int takeover_fd;
 };
 
@@ -65,6 +71,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "release", no_argument, NULL, 'R' },
 		{ "gen-key", required_argument, NULL, 'K' },
 		{ "takeover", required_argument, NULL, 'X' },
+		{ "stop", no_argument, NULL, 'S' },
+		{ "job", required_argument, NULL, 'J' },
 		{ 0 },
 	};
 	int c;
@@ -91,6 +99,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'K':
 			return gen_key(optarg);
+		case 'S':
+			a->stop = true;
+			break;
+		case 'J':
+			a->job = optarg;
+			break;
 		case 'X': {
 			char *end;
 			long fd = strtol(optarg, &end, 10);
@@ -133,7 +147,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s%s\n", log_stderr_is_journal() ? "<3>" : "", err);
 		return 2;
 	}
+	if (a.stop) {
+		/* Within TimeoutStopSec (20 s), which also covers the grace. */
+		rc = restart_stop_main(cfg.node.control_socket, a.job, 18000);
+		config_free(&cfg);
+		return rc;
+	}
 	if (a.release) {
+		/* The stop of a restart left the VIP to the next process. */
+		if (restart_mark_take(cfg.node.state_dir)) {
+			log_info("restart: the VIP stays for the next process");
+			config_free(&cfg);
+			return 0;
+		}
 		rc = cfg.ha.enabled ? ha_release_vips(&cfg) : 0;
 		config_free(&cfg);
 		return rc < 0 ? 1 : 0;

@@ -96,6 +96,52 @@ void sdnotify_mainpid(struct sdnotify *sd, pid_t pid)
 			   (long)pid);
 }
 
+/* ---- the file descriptor store (systemctl restart) ---- */
+
+int sdstore_put(const char *name, const int *fds, unsigned n, bool poll)
+{
+	char msg[64 + SDSTORE_NAME_MAX];
+	int err;
+
+	/* systemd drops a stored descriptor on POLLHUP or POLLERR (a client
+	 * gone meanwhile: good) unless FDPOLL=0 (a pipe whose writer closed). */
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s%s", name, poll ? "" : "\nFDPOLL=0");
+	/* SCM_RIGHTS carries at most 253 descriptors a message. */
+	for (unsigned off = 0; off < n; off += 250) {
+		unsigned k = n - off < 250 ? n - off : 250;
+
+		err = sd_pid_notify_with_fds(0, 0, msg, fds + off, k);
+		if (err <= 0)
+			return err < 0 ? err : -ENOTCONN;
+	}
+	return 0;
+}
+
+int sdstore_sync(void)
+{
+	/* The descriptors must be in the store before we exit: the
+	 * barrier returns once systemd has read everything sent before. */
+	int err = sd_notify_barrier(0, 5 * 1000000ull);
+
+	return err < 0 ? err : 0;
+}
+
+void sdstore_remove(const char *name) { sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", name); }
+
+int sdstore_received(int **fds, char ***names)
+{
+	int n = sd_listen_fds_with_names(1, names);
+
+	*fds = NULL;
+	if (n <= 0)
+		return n;
+	if (!(*fds = malloc((size_t)n * sizeof(**fds))))
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		(*fds)[i] = SD_LISTEN_FDS_START + i;
+	return n;
+}
+
 /* ---- privileges ---- */
 
 #define NET_CAPS ((1ull << CAP_NET_ADMIN) | (1ull << CAP_NET_RAW) | (1ull << CAP_NET_BIND_SERVICE))

@@ -5,6 +5,7 @@
 #include "proxy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "bconn.h"
 #include "client.h"
 #include "fdpass.h"
+#include "handoff.h"
 #include "log.h"
 #include "netaddr.h"
 #include "proxy_types.h"
@@ -247,12 +249,16 @@ void proxy_set_tls(struct proxy *px, struct tls_ctx *tls) { px->tls = tls; }
 
 /* keep_idle (upgrade): an idle keep-alive client is not closed but
  * answered once more, with "Connection: close" - closing it between two
- * requests would race with a request already on its way. */
-static void stop(struct proxy *px, void (*done)(void *arg), void *arg, bool keep_idle)
+ * requests would race with a request already on its way.  handoff
+ * (restart, handoff.h): an idle plain HTTP client is kept for the next
+ * process, a busy one once its response is out (txn_http.c); an idle TLS
+ * client is closed as on a plain stop (its session cannot be handed). */
+static void stop(struct proxy *px, void (*done)(void *arg), void *arg, enum proxy_stop how)
 {
 	struct list *pos, *tmp;
 
 	px->stopping = true;
+	px->handoff = how == PROXY_STOP_HANDOFF;
 	px->drained = done;
 	px->drained_arg = arg;
 	listeners_close(px);
@@ -260,7 +266,11 @@ static void stop(struct proxy *px, void (*done)(void *arg), void *arg, bool keep
 	list_for_each_safe (pos, tmp, &px->clients) {
 		struct client *cl = list_entry(pos, struct client, link);
 
-		if (!cl->txn && !cl->out && !keep_idle)
+		if (px->handoff && cl->ops == &txn_http_ops && !cl->ssl && !cl->handshaking) {
+			if (handoff_client_idle(cl))
+				handoff_client(cl);
+			/* else kept alive, handed over after its response */
+		} else if (!cl->txn && !cl->out && how != PROXY_STOP_KEEP_IDLE)
 			client_close(cl);
 		else
 			cl->close_after = true;
@@ -268,14 +278,62 @@ static void stop(struct proxy *px, void (*done)(void *arg), void *arg, bool keep
 	proxy_check_drained(px);
 }
 
+void proxy_stop(struct proxy *px, enum proxy_stop how, void (*done)(void *arg), void *arg)
+{
+	stop(px, done, arg, how);
+}
+
 void proxy_shutdown(struct proxy *px, void (*done)(void *arg), void *arg)
 {
-	stop(px, done, arg, false);
+	stop(px, done, arg, PROXY_STOP_CLOSE_IDLE);
 }
 
 void proxy_drain(struct proxy *px, void (*done)(void *arg), void *arg)
 {
-	stop(px, done, arg, true);
+	stop(px, done, arg, PROXY_STOP_KEEP_IDLE);
+}
+
+/* The plain listener a client of the previous process came in on: the
+ * one bound to its local address, or to the wildcard on its port. */
+static struct listener *listener_of(struct proxy *px, const struct sockaddr_storage *local)
+{
+	const struct cfg_listener *ls;
+	struct cfg_listener one;
+	unsigned n;
+
+	listeners_of(px->cfg, &ls, &n, &one);
+	for (unsigned i = 0; i < px->nlisteners && i < n; i++) {
+		const struct sockaddr *sa = &ls[i].ep.sa;
+
+		if (px->listeners[i].tls || sa->sa_family != local->ss_family ||
+		    netaddr_port(sa) != netaddr_port((const struct sockaddr *)local))
+			continue;
+		if (netaddr_is_any(sa) || netaddr_same(sa, (const struct sockaddr *)local))
+			return &px->listeners[i];
+	}
+	return NULL;
+}
+
+int proxy_adopt_client(struct proxy *px, int fd)
+{
+	struct sockaddr_storage local = { 0 }, peer = { 0 };
+	socklen_t llen = sizeof(local), plen = sizeof(peer);
+	struct listener *l;
+	int flags = fcntl(fd, F_GETFL);
+
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&peer, &plen) < 0 || flags < 0 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if (!(l = listener_of(px, &local))) {
+		close(fd);
+		return -ENOENT;
+	}
+	return accept_one(l, fd, &peer) < 0 ? -ENOMEM : 0;
 }
 
 unsigned proxy_listener_fds(const struct proxy *px, int *fds, unsigned max)

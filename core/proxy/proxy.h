@@ -44,6 +44,19 @@ void proxy_shutdown(struct proxy *px, void (*done)(void *arg), void *arg);
 /* The same for a hitless upgrade: idle keep-alive clients stay open and
  * their next response says "Connection: close" (docs/operations.md). */
 void proxy_drain(struct proxy *px, void (*done)(void *arg), void *arg);
+/* How proxy_stop() treats idle keep-alive clients. */
+enum proxy_stop {
+	PROXY_STOP_CLOSE_IDLE, /* closed now (proxy_shutdown) */
+	PROXY_STOP_KEEP_IDLE,  /* one more response (proxy_drain) */
+	PROXY_STOP_HANDOFF,    /* plain HTTP ones kept for the next process, between
+				* two requests (systemctl restart, handoff.h); TLS
+				* ones closed */
+};
+void proxy_stop(struct proxy *px, enum proxy_stop how, void (*done)(void *arg), void *arg);
+/* A client socket of the previous process (systemd's fd store): served
+ * as if just accepted on the plain listener of its local address and
+ * port.  Returns 0, or -errno (fd closed; -ENOENT: no such listener). */
+int proxy_adopt_client(struct proxy *px, int fd);
 /* The listening sockets (at most max) into fds; they stay the proxy's. */
 unsigned proxy_listener_fds(const struct proxy *px, int *fds, unsigned max);
 /* Close everything now (after proxy_shutdown's grace period). */

@@ -202,6 +202,7 @@ struct proxy {
 	struct tls_ctx *tls;
 	struct log_limit tls_log[TLS_FAIL_COUNT]; /* one line per cause */
 	bool stopping;
+	bool handoff; /* systemctl restart: idle plain clients go to handoff.h */
 	void (*drained)(void *arg);
 	void *drained_arg;
 	struct list clients;

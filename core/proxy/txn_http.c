@@ -18,6 +18,7 @@
 
 #include "bconn.h"
 #include "client.h"
+#include "handoff.h"
 #include "http_rewrite.h"
 #include "log.h"
 #include "tunnel.h"
@@ -355,6 +356,13 @@ static void backend_send(struct txn *t)
 
 /* ---- response ---- */
 
+/* A restart (handoff.h): a plain client stays alive across the stop, to
+ * be handed to the next process between two requests. */
+static bool handing_over(const struct client *cl)
+{
+	return cl->px->handoff && !cl->ssl && !cl->close_after;
+}
+
 /* The response is complete: wait for the next request on the connection
  * (one may already be waiting in cl->in), or close. */
 static void txn_http_done(struct client *cl, bool keep_alive)
@@ -365,7 +373,13 @@ static void txn_http_done(struct client *cl, bool keep_alive)
 		txn_free(cl->txn);
 	cl->txn = NULL;
 	cl->head_started = false;
-	if (!keep_alive || px->stopping || cl->close_after) {
+	/* A restart: between two requests, the next process serves it (a
+	 * pipelined request already read is answered here first). */
+	if (keep_alive && handing_over(cl) && handoff_client_idle(cl)) {
+		handoff_client(cl);
+		return;
+	}
+	if (!keep_alive || (px->stopping && !handing_over(cl)) || cl->close_after) {
 		client_shutdown(cl);
 		client_close(cl);
 		return;
@@ -416,7 +430,7 @@ static int response_head(struct txn *t)
 		.via_name = px->cfg->frontend.via ? px->cfg->node.name : NULL,
 		.request_id = t->id_text,
 		.keep_alive = t->req.keep_alive && t->rsp.keep_alive && !t->rsp.body_until_eof &&
-			      !t->cl->close_after && !px->stopping,
+			      !t->cl->close_after && (!px->stopping || handing_over(t->cl)),
 		.client_http10 = t->req.version_minor == 0,
 		.upgrade = t->rsp.status == 101,
 	};

@@ -214,8 +214,8 @@ static void handle(struct worker *w, struct wmsg *m)
 	case WM_EVENT:
 		txn_pool_event(ws->pool, m->srv, (enum pool_event)m->arg, w->px);
 		break;
-	case WM_SHUTDOWN: /* arg: 1 for an upgrade's drain */
-		(m->arg ? proxy_drain : proxy_shutdown)(w->px, worker_drained, w);
+	case WM_SHUTDOWN: /* arg: enum proxy_stop */
+		proxy_stop(w->px, (enum proxy_stop)m->arg, worker_drained, w);
 		break;
 	case WM_CALL:
 		m->call->fn(w->px, m->call->arg);
@@ -490,7 +490,7 @@ int workers_start(struct workers *ws)
 	return 0;
 }
 
-static void stop_all(struct workers *ws, void (*done)(void *arg), void *arg, bool keep_idle)
+static void stop_all(struct workers *ws, void (*done)(void *arg), void *arg, enum proxy_stop how)
 {
 	ws->drained = done;
 	ws->drained_arg = arg;
@@ -504,20 +504,36 @@ static void stop_all(struct workers *ws, void (*done)(void *arg), void *arg, boo
 			continue;
 		}
 		m->kind = WM_SHUTDOWN;
-		m->arg = keep_idle;
+		m->arg = (int)how;
 		post(&ws->w[i], m);
 	}
-	(keep_idle ? proxy_drain : proxy_shutdown)(ws->w[0].px, worker_drained, &ws->w[0]);
+	proxy_stop(ws->w[0].px, how, worker_drained, &ws->w[0]);
 }
 
 void workers_shutdown(struct workers *ws, void (*done)(void *arg), void *arg)
 {
-	stop_all(ws, done, arg, false);
+	stop_all(ws, done, arg, PROXY_STOP_CLOSE_IDLE);
 }
 
 void workers_drain(struct workers *ws, void (*done)(void *arg), void *arg)
 {
-	stop_all(ws, done, arg, true);
+	stop_all(ws, done, arg, PROXY_STOP_KEEP_IDLE);
+}
+
+void workers_handoff(struct workers *ws, void (*done)(void *arg), void *arg)
+{
+	stop_all(ws, done, arg, PROXY_STOP_HANDOFF);
+}
+
+/* Thread 0's proxy serves them: they are few (one per idle client) and
+ * the main thread is the one that runs now. */
+unsigned workers_adopt_clients(struct workers *ws, const int *fds, unsigned n)
+{
+	unsigned ok = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		ok += proxy_adopt_client(ws->w[0].px, fds[i]) == 0;
+	return ok;
 }
 
 /* The sockets were created before the threads started and stay until

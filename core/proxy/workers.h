@@ -46,6 +46,13 @@ void workers_shutdown(struct workers *ws, void (*done)(void *arg), void *arg);
 /* The same for a hitless upgrade (proxy_drain: idle keep-alive clients
  * get one more response, with "Connection: close"). */
 void workers_drain(struct workers *ws, void (*done)(void *arg), void *arg);
+/* The same for `systemctl restart` (proxy_stop PROXY_STOP_HANDOFF): idle
+ * plain keep-alive clients are kept for the next process (handoff.h). */
+void workers_handoff(struct workers *ws, void (*done)(void *arg), void *arg);
+/* Client sockets of the previous process (systemd's fd store), served by
+ * thread 0 from now on (each fd is taken, also on failure).  After
+ * workers_start.  Returns how many are served. */
+unsigned workers_adopt_clients(struct workers *ws, const int *fds, unsigned n);
 /* Every thread's listening sockets (at most max) into fds, for the next
  * process; they stay the proxies'.  Returns how many. */
 unsigned workers_listener_fds(const struct workers *ws, int *fds, unsigned max);

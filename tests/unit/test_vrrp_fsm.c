@@ -884,3 +884,77 @@ Test(fsm, successor_takeover_cancelled_by_a_live_masters_advert)
 	cr_assert_gt(st.master_down_at_ms, loop_now_ms(loop) + 300,
 		     "back to Master_Down_Interval");
 }
+
+/* ---- the MASTER restarts (sync BYE "restart", systemctl restart) -------- */
+
+/* Run the loop until the state is want or ms passed; the ms it took. */
+static uint64_t run_until(enum vrrp_state want, uint64_t ms)
+{
+	uint64_t t0 = loop_clock_ms();
+
+	while (vrrp_get_state(v) != want && loop_clock_ms() - t0 < ms)
+		loop_run_once(loop, 10);
+	return loop_clock_ms() - t0;
+}
+
+Test(fsm, restart_hold_keeps_a_backup_until_it_ends)
+{
+	struct vrrp_advert a;
+	uint64_t took;
+
+	loop_update_time(loop);
+	vrrp_start(v);
+	advert(&a, "198.18.0.12", 150, 10);
+	vrrp_input_advert(v, &a);
+	vrrp_hold_restart(v, 600);
+	/* Whatever arms the timer (here the successor's 0 ms) waits. */
+	vrrp_successor_takeover(v);
+	took = run_until(VRRP_MASTER, 5000);
+	cr_assert_eq(vrrp_get_state(v), VRRP_MASTER);
+	cr_assert_geq(took, 550, "took over after %llu ms, within the hold",
+		      (unsigned long long)took);
+}
+
+Test(fsm, restart_hold_ends_with_the_masters_next_advert)
+{
+	struct vrrp_advert a;
+	uint64_t took;
+
+	loop_update_time(loop);
+	vrrp_start(v);
+	advert(&a, "198.18.0.12", 150, 10);
+	vrrp_input_advert(v, &a);
+	vrrp_hold_restart(v, 5000);
+	vrrp_input_advert(v, &a); /* the next process advertises */
+	vrrp_successor_takeover(v);
+	took = run_until(VRRP_MASTER, 3000);
+	cr_assert_eq(vrrp_get_state(v), VRRP_MASTER);
+	cr_assert_lt(took, 1000, "the hold was over: at once, not after %llu ms",
+		     (unsigned long long)took);
+}
+
+Test(fsm, restart_hold_gives_way_to_priority_zero)
+{
+	struct vrrp_advert a;
+	uint64_t took;
+
+	loop_update_time(loop);
+	vrrp_start(v);
+	advert(&a, "198.18.0.12", 150, 10);
+	vrrp_input_advert(v, &a);
+	vrrp_hold_restart(v, 5000);
+	advert(&a, "198.18.0.12", 0, 10); /* it released after all */
+	vrrp_input_advert(v, &a);
+	took = run_until(VRRP_MASTER, 3000);
+	cr_assert_eq(vrrp_get_state(v), VRRP_MASTER);
+	cr_assert_lt(took, 1000, "Skew_Time, not the hold (%llu ms)", (unsigned long long)took);
+}
+
+Test(fsm, restart_hold_is_for_a_backup_only)
+{
+	vrrp_hold_restart(v, 5000); /* INIT: ignored */
+	loop_update_time(loop);
+	vrrp_start(v);
+	cr_assert_eq(run_until(VRRP_MASTER, 3000) < 1000, true,
+		     "a hold taken in INIT must not delay the first election");
+}

@@ -11,14 +11,17 @@
  *    waits for it to be readable: the mask given to the loop adds what the
  *    blocked call needs (client_want), and the event that comes is passed
  *    up as the one the protocol waits for (client_io);
- *  - decrypted bytes kept inside the session, which no socket event will
- *    announce: a zero-delay timer (cl->kick) reads them. */
+ *  - bytes kept inside the session (decrypted, or read ahead: one read
+ *    takes several records), which no socket event will announce: a
+ *    zero-delay timer (cl->kick) reads them.
+ * A response's head and body go out in one TLS record (tls_sendv). */
 #include "client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -122,10 +125,12 @@ struct client *client_new(struct proxy *px, int fd, const struct sockaddr_storag
 	return cl;
 }
 
-/* TLS: read what the session holds now if the protocol wants to read. */
+/* TLS: read what the session holds now if the protocol wants to read;
+ * not after a read that blocked (only part of a record waits, and the
+ * socket announces the rest: no kick after kick). */
 static void kick_if_pending(struct client *cl)
 {
-	if (cl->ssl && cl->fd >= 0 && !cl->handshaking && (cl->mask & LOOP_READ) &&
+	if (cl->ssl && cl->fd >= 0 && !cl->handshaking && (cl->mask & LOOP_READ) && !cl->rd_want &&
 	    !loop_timer_armed(&cl->kick) && tls_conn_pending(cl->ssl))
 		loop_timer_arm(cl->px->loop, &cl->kick, 0);
 }
@@ -173,27 +178,82 @@ ssize_t client_send(struct client *cl, const void *buf, size_t len)
 	return n;
 }
 
+/* Where the bytes after (i, off) go: *i and *off moved on by n. */
+static void iov_advance(const struct iovec *iov, int cnt, int *i, size_t *off, size_t n)
+{
+	while (*i < cnt) {
+		size_t left = iov[*i].iov_len - *off;
+
+		if (n < left) {
+			*off += n;
+			return;
+		}
+		n -= left;
+		(*i)++;
+		*off = 0;
+	}
+}
+
+/* Copies up to cap bytes from (i, off) on into out: the length. */
+static size_t iov_gather(const struct iovec *iov, int cnt, int i, size_t off, char *out,
+			 size_t cap)
+{
+	size_t len = 0;
+
+	for (; i < cnt && len < cap; i++, off = 0) {
+		size_t take = iov[i].iov_len - off;
+
+		if (take > cap - len)
+			take = cap - len;
+		memcpy(out + len, (const char *)iov[i].iov_base + off, take);
+		len += take;
+	}
+	return len;
+}
+
+/* TLS: as few records as the bytes need.  A buffer shorter than a record
+ * (a response head) goes out copied together with the start of the next
+ * (its body), in one record and one write, as the plain socket's sendmsg
+ * sends them in one segment; the rest is written from where it lies.
+ * A retry after EAGAIN starts with the same bytes, at least as many
+ * (OpenSSL's rule; the moving buffer is allowed by
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER): the caller consumed nothing, and
+ * its buffers only grow at the end, so the same gathering is redone. */
+static ssize_t tls_sendv(struct client *cl, const struct iovec *iov, int cnt)
+{
+	char rec[TLS_RECORD_MAX];
+	ssize_t total = 0;
+	size_t off = 0;
+	int i = 0;
+
+	while (i < cnt) {
+		const char *p = (const char *)iov[i].iov_base + off;
+		size_t len = iov[i].iov_len - off;
+		ssize_t n;
+
+		if (i < cnt - 1 && len < sizeof(rec)) {
+			len = iov_gather(iov, cnt, i, off, rec, sizeof(rec));
+			p = rec;
+		}
+		n = client_send(cl, p, len);
+		if (n < 0)
+			return total ? total : -1;
+		if (n == 0)
+			break; /* no progress (not seen from OpenSSL): no spin */
+		total += n;
+		iov_advance(iov, cnt, &i, &off, (size_t)n);
+	}
+	return total;
+}
+
 ssize_t client_sendv(struct client *cl, const struct iovec *iov, int cnt)
 {
-	ssize_t total = 0;
-
 	if (!cl->ssl) {
 		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
 
 		return sendmsg(cl->fd, &mh, MSG_NOSIGNAL);
 	}
-	/* One record per buffer: in order, stopping at the first short write
-	 * so that a retry starts with the same bytes (OpenSSL's rule). */
-	for (int i = 0; i < cnt; i++) {
-		ssize_t n = client_send(cl, iov[i].iov_base, iov[i].iov_len);
-
-		if (n < 0)
-			return total ? total : -1;
-		total += n;
-		if ((size_t)n < iov[i].iov_len)
-			break;
-	}
-	return total;
+	return tls_sendv(cl, iov, cnt);
 }
 
 void client_shutdown(struct client *cl)

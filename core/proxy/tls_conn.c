@@ -137,7 +137,7 @@ ssize_t tls_conn_write(struct ssl_st *ssl, const void *buf, size_t len, unsigned
 	return -1;
 }
 
-bool tls_conn_pending(struct ssl_st *ssl) { return SSL_pending(ssl) > 0; }
+bool tls_conn_pending(struct ssl_st *ssl) { return SSL_has_pending(ssl) == 1; }
 
 void tls_conn_shutdown(struct ssl_st *ssl)
 {

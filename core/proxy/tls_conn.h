@@ -20,6 +20,9 @@ struct ssl_st; /* OpenSSL's SSL */
 #define TLS_WANT_READ  1u
 #define TLS_WANT_WRITE 2u
 
+/* The most plaintext one record carries (RFC 8446 section 5.1). */
+#define TLS_RECORD_MAX 16384
+
 /* A server session on fd (not owned) from t's default context (holds a
  * reference on it).  NULL when out of memory. */
 struct ssl_st *tls_conn_new(struct tls_ctx *t, int fd);
@@ -36,7 +39,10 @@ bool tls_conn_resumed(struct ssl_st *ssl);
  * another errno when the session is broken (EPROTO) or reset. */
 ssize_t tls_conn_read(struct ssl_st *ssl, void *buf, size_t len, unsigned *want);
 ssize_t tls_conn_write(struct ssl_st *ssl, const void *buf, size_t len, unsigned *want);
-/* Decrypted bytes wait inside the session: the socket will not say so. */
+/* Bytes wait inside the session, decrypted or read ahead (several records
+ * come in one read): the socket will not say so.  After a read that
+ * failed with EAGAIN, what waits is at most part of a record, whose rest
+ * the socket will announce. */
 bool tls_conn_pending(struct ssl_st *ssl);
 /* Send close_notify, best effort (never blocks). */
 void tls_conn_shutdown(struct ssl_st *ssl);

@@ -159,13 +159,21 @@ static SSL_CTX *ctx_new(void)
 					 SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 					 SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* Partial writes and a moving buffer: our buffers are consumed from
-	 * the front as the socket takes bytes.  Release buffers: an idle
-	 * keep-alive connection keeps no 34 KiB of record buffers. */
+	 * the front as the socket takes bytes, and client.c gathers a
+	 * response's head and body into one record (client_sendv).  Release
+	 * buffers: an idle keep-alive connection keeps no 34 KiB of record
+	 * buffers. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 				      SSL_MODE_RELEASE_BUFFERS);
+	/* Read ahead: one read() takes what the socket holds (several
+	 * records: a request, or the client's Finished and its request)
+	 * instead of a header and a body read per record; client.c reads what
+	 * it buffered without waiting for the socket (tls_conn_pending). */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	/* Resumption by tickets only: no server-side cache, whose lock every
 	 * handshake of every thread would take.  One ticket per handshake
-	 * (OpenSSL sends two by default). */
+	 * (OpenSSL sends two by default; a resumed one gets a new one,
+	 * tls_ticket.c). */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "loop.h"
@@ -40,9 +41,13 @@ static int mac_init(EVP_MAC_CTX *hctx, const struct tls_key *k)
 /* OpenSSL's contract (SSL_CTX_set_tlsext_ticket_key_evp_cb(3)): encrypt:
  * fill name and iv, set up both contexts, return 1 (or <0 on error);
  * decrypt: -1 error, 0 unknown key (full handshake), 1 ok, 2 ok but
- * issue a new ticket (an older key: the client moves to the current). */
+ * issue a new ticket.  A new ticket: under an older key (the client moves
+ * to the current), and always in TLS 1.3, whose clients use a ticket once
+ * (RFC 8446 appendix C.4; OpenSSL's do): with 1, OpenSSL sends no ticket
+ * after a resumed TLS 1.3 handshake, and the client's next connection is
+ * a full handshake again (every other one was). */
 static int ticket(struct tls_keys *r, unsigned char name[16], unsigned char *iv,
-		  EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+		  EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc, bool tls13)
 {
 	struct tls_key k;
 	int found = 1;
@@ -65,7 +70,7 @@ static int ticket(struct tls_keys *r, unsigned char name[16], unsigned char *iv,
 	    (EVP_CipherInit_ex(cctx, cbc, NULL, k.aes, iv, enc) != 1 || !mac_init(hctx, &k)))
 		found = -1;
 	OPENSSL_cleanse(&k, sizeof(k));
-	return found;
+	return !enc && found == 1 && tls13 ? 2 : found;
 }
 
 /* The process's ring.  No lookup through the SSL: OpenSSL calls the
@@ -75,8 +80,8 @@ static int ticket(struct tls_keys *r, unsigned char name[16], unsigned char *iv,
 static int ticket_process(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
 			  EVP_MAC_CTX *hctx, int enc)
 {
-	(void)s;
-	return ticket(tls_keys_process(), name, iv, cctx, hctx, enc);
+	return ticket(tls_keys_process(), name, iv, cctx, hctx, enc,
+		      SSL_version(s) == TLS1_3_VERSION);
 }
 
 /* A given ring, found on the connection's context (tests: no SNI switch). */
@@ -84,7 +89,7 @@ static int ticket_ring(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CI
 		       EVP_MAC_CTX *hctx, int enc)
 {
 	return ticket(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(s), ring_index), name, iv, cctx, hctx,
-		      enc);
+		      enc, SSL_version(s) == TLS1_3_VERSION);
 }
 
 static int attach(SSL_CTX *ctx, struct tls_keys *ring,

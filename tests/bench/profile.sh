@@ -23,6 +23,11 @@
 # "access_log = journal"), KEEP=1 (leave the work directory), ANDROMEDA,
 # ANDROMEDACTL (default build/), LB_CPUS and LOAD_CPUS (pin the balancer
 # to LB_CPUS, the backends and wrk to LOAD_CPUS; taskset -c lists).
+# TLS=1: the same over https on 127.0.0.1:18443 (each target terminates
+# TLS as in tls.sh: tests/lib/tls_certs.sh's ECDSA P-256 chain, TLS 1.3,
+# AES-128-GCM first, ALPN http/1.1); CLOSE=1: "Connection: close" on every
+# request (with TLS=1, a full handshake per request: what new connections
+# cost).
 # Requests are wrk's count.
 set -uo pipefail
 
@@ -44,6 +49,10 @@ CONF_EXTRA=${CONF_EXTRA:-}
 DIR=$(mktemp -d /tmp/andromeda-profile.XXXXXX)
 PIDS=()
 URL=http://127.0.0.1:18080/
+TLS=${TLS:-0}
+CLOSE=${CLOSE:-0}
+SUITES=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+[[ $TLS == 1 ]] && URL=https://127.0.0.1:18443/
 LB_CPUS=${LB_CPUS:-}
 WRK_PIN=()
 [[ -n $LB_CPUS ]] && WRK_PIN=(taskset -c "${LOAD_CPUS:?LOAD_CPUS with LB_CPUS}")
@@ -90,7 +99,10 @@ backends() {
 conf_andromeda() {
 	mkdir -p "$DIR/state"
 	printf '[node]\nname = prof\nstate_dir = %s/state\ncontrol_socket = %s/ctl.sock\nlog_level = warning\n\n' "$DIR" "$DIR"
-	printf '[frontend]\nlisten = 127.0.0.1:18080\n%s\n\n' "$CONF_EXTRA"
+	printf '[frontend]\nlisten = 127.0.0.1:18080\n%s\n' "$CONF_EXTRA"
+	[[ $TLS == 1 ]] && printf 'tls_listen = 127.0.0.1:18443\ntls_cert = %s/tls/a.pem\n' "$DIR"
+	printf '\n'
+
 	printf '[backend]\nmaxconn = 1000\nhealth_check = /healthz\nhealth_interval = 1s\n\n'
 	for i in 1 2 3; do printf '[server be%d]\naddress = 127.0.0.1:1808%d\n\n' "$i" "$i"; done
 }
@@ -100,6 +112,8 @@ conf_haproxy() {
 		global
 		    nbthread 1
 		    maxconn 4096
+		    ssl-default-bind-options ssl-min-ver TLSv1.2
+		    ssl-default-bind-ciphersuites $SUITES
 		defaults
 		    mode http
 		    timeout connect 1s
@@ -109,6 +123,7 @@ conf_haproxy() {
 		    http-reuse always
 		frontend fe
 		    bind 127.0.0.1:18080
+		$([[ $TLS == 1 ]] && echo "    bind 127.0.0.1:18443 ssl crt $DIR/tls/a.pem alpn http/1.1")
 		    default_backend be
 		backend be
 		    balance roundrobin
@@ -144,6 +159,7 @@ conf_nginx() {
 		    }
 		    server {
 		        listen 127.0.0.1:18080 backlog=1024;
+		$([[ $TLS == 1 ]] && printf '        listen 127.0.0.1:18443 ssl backlog=1024;\n        ssl_certificate %s;\n        ssl_certificate_key %s;\n        ssl_protocols TLSv1.2 TLSv1.3;\n        ssl_prefer_server_ciphers on;\n        ssl_conf_command Ciphersuites %s;' "$DIR/tls/a.pem" "$DIR/tls/a.pem" "$SUITES")
 		        location / {
 		            proxy_pass http://be;
 		            proxy_http_version 1.1;
@@ -172,7 +188,7 @@ start() {
 	PIDS+=("$DPID")
 	[[ -n $LB_CPUS ]] && taskset -a -p -c "$LB_CPUS" "$DPID" >/dev/null
 	for ((i = 0; i < 300; i++)); do
-		if curl -s -o /dev/null --max-time 1 "$URL" && { [[ $TARGET != andromeda ]] || andromeda_up; }; then
+		if curl -sk -o /dev/null --max-time 1 "$URL" && { [[ $TARGET != andromeda ]] || andromeda_up; }; then
 			sleep 2 # HAProxy: every server's first check passed, too
 			return 0
 		fi
@@ -185,7 +201,7 @@ stop() { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
 
 # load CONNS: one wrk run; REQS is the requests it completed.
 load() {
-	"${WRK_PIN[@]}" wrk -t1 -c"$1" -d"$DURATION" --latency -s "$SRC/tests/bench/p999.lua" "$URL" >"$DIR/wrk.$1.log" 2>&1
+	"${WRK_PIN[@]}" wrk -t1 -c"$1" -d"$DURATION" --latency -s "$DIR/wrk.lua" "$URL" >"$DIR/wrk.$1.log" 2>&1
 	REQS=$(awk '/ requests in / { print $1 }' "$DIR/wrk.$1.log")
 	[[ ${REQS:-0} -gt 0 ]] || die "wrk completed no request: $(cat "$DIR/wrk.$1.log")"
 }
@@ -266,6 +282,11 @@ run_perf() {
 	perf report -q -i "$DIR/perf.$TARGET.c$c.data" --no-children --sort sym -g none 2>/dev/null | awk 'NF { printf "    %s\n", $0 }' | head -30
 }
 
+cp "$SRC/tests/bench/p999.lua" "$DIR/wrk.lua"
+[[ $CLOSE == 1 ]] && printf 'wrk.headers["Connection"] = "close"\n' >>"$DIR/wrk.lua"
+if [[ $TLS == 1 ]]; then
+	bash "$SRC/tests/lib/tls_certs.sh" "$DIR/tls" >/dev/null || die "certificates"
+fi
 backends
 case $TARGET in
 andromeda) conf_andromeda >"$DIR/andromeda.conf" ;;

@@ -10,8 +10,13 @@
 # Per round, each target in turn:
 #   keep-alive  wrk -t1 -c64 over https, keep-alive: requests/s
 #   new conns   the same with "Connection: close" on every request: each
-#               request is a new TCP connection and a full handshake (wrk
-#               does not resume sessions): new connections/s
+#               request is a new TCP connection and a new handshake:
+#               new connections/s.  wrk resumes: it keeps each
+#               connection's last session (SSL_clear) and offers its
+#               ticket on the next, so most handshakes are resumed ones
+#               (TLS 1.3 PSK with X25519: no certificate, no signature)
+#               where the server sends a new ticket after each; the share
+#               andromeda resumed is printed
 # then, once, memory: HOLD_CONNS idle keep-alive TLS connections held
 # (tests/tools/tls_client.py hold), RSS before and with them held.
 # Medians over ROUNDS, ratios andromeda/HAProxy and andromeda/nginx.
@@ -219,6 +224,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		run "$t" new "$r"
 	done
 done
+lab_status_json | jq -r '.proxy.tls | "  andromeda: \(.handshakes) handshakes, \(.resumed) resumed"' ||
+	echo "  andromeda: handshake counters not read"
 for t in "${TARGETS[@]}"; do
 	memory "$t"
 done

@@ -104,8 +104,27 @@ for v in tls1_3 tls1_2; do
 		-servername b.test -sess_in $LAB_DIR/sess.$v" 2>/dev/null | grep -Eo '^(Reused|New),')
 	check_eq "$v: a second connection resumes the session from its ticket" "Reused," "$re"
 done
+# TLS 1.3 clients use a ticket once: the resumed connection must bring a
+# new one, or the client's next connection is a full handshake.
+lab_exec client bash -c "sleep 0.5 | timeout 5 openssl s_client -tls1_3 -connect $LB:443 \
+	-servername b.test -sess_in $LAB_DIR/sess.tls1_3 -sess_out $LAB_DIR/sess.again" >/dev/null 2>&1
+re=$(lab_exec client bash -c "sleep 0.3 | timeout 5 openssl s_client -tls1_3 -connect $LB:443 \
+	-servername b.test -sess_in $LAB_DIR/sess.again" 2>/dev/null | grep -Eo '^(Reused|New),')
+check_eq "tls1_3: a resumed connection gets a new ticket, which resumes the next" "Reused," "$re"
 check "status counts the resumed handshakes" \
-	eval '[[ $(lab_status_json | jq .proxy.tls.resumed) -ge 2 ]]'
+	eval '[[ $(lab_status_json | jq .proxy.tls.resumed) -ge 3 ]]'
+
+# --- a response's head and body in one TLS record ----------------------------
+# Records the client receives after the session ticket: the response's,
+# then close_notify's (openssl -msg prints a header line for each).
+msgs=$(lab_exec client bash -c "(printf 'GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n'; \
+	sleep 0.5) | timeout 5 openssl s_client -tls1_3 -connect $LB:443 -servername a.test -msg -ign_eof" \
+	2>/dev/null)
+recs=$(awk '/^<<< .*NewSessionTicket/ { on = 1; n = 0; next }
+	on && /^<<< .*RecordHeader/ { n++ }
+	on && /^<<< .*close_notify/ { print n - 1; exit }' <<<"$msgs")
+check_eq "a response's head and body come in one TLS record" 1 "$recs"
+check "  with the body" grep -q '^be1' <<<"$msgs"
 
 # --- headers: X-Forwarded-Proto ---------------------------------------------
 PATHQ=headers curl_tls a.test 443 >"$LAB_DIR/h_tls"

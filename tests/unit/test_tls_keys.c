@@ -341,6 +341,46 @@ Test(tls_resume, tls12_ticket_resumes_on_imported_ring, .init = make_cert, .fini
 	resumption_case(TLS1_2_VERSION);
 }
 
+/* A client that keeps the session of its last connection only (wrk,
+ * a browser): each resumed connection must bring it a new ticket, in
+ * TLS 1.3 above all, whose client uses a ticket once; without one, every
+ * other connection was a full handshake. */
+static void resumes_in_a_chain(int version)
+{
+	struct tls_keys *ring = tls_keys_create(HOUR, loop_clock_ms());
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *sctx = server_ctx(ring, version);
+	SSL_SESSION *sess = NULL;
+
+	SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_CLIENT);
+	for (int i = 0; i < 4; i++) {
+		struct pair p = pair_new(cctx, sctx, sess);
+		SSL_SESSION *next = pair_run(&p);
+
+		cr_assert_eq(SSL_session_reused(p.s), i > 0, "connection %d: resumed %d", i,
+			     SSL_session_reused(p.s));
+		cr_assert(next && SSL_SESSION_is_resumable(next),
+			  "connection %d left the client a resumable session", i);
+		pair_free(&p);
+		SSL_SESSION_free(sess);
+		sess = next;
+	}
+	SSL_SESSION_free(sess);
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+	tls_keys_free(ring);
+}
+
+Test(tls_resume, tls13_resumed_connection_gets_a_new_ticket, .init = make_cert, .fini = cert_free)
+{
+	resumes_in_a_chain(TLS1_3_VERSION);
+}
+
+Test(tls_resume, tls12_resumes_in_a_chain, .init = make_cert, .fini = cert_free)
+{
+	resumes_in_a_chain(TLS1_2_VERSION);
+}
+
 /* ---- the process ring, on a context whose connections SNI switches ---- */
 
 /* The listener's way: the default context has the ring; the servername

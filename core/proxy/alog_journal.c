@@ -9,10 +9,15 @@
 #include <string.h>
 
 #define REC_TEXT_MAX 768 /* one record's 13 "NAME=value" texts, longest case ~630 */
-#define SEEN_SLOTS   256 /* per field, > ALOG_J_BATCH: the table never fills */
+#define SEEN_SLOTS   512 /* per field, > ALOG_J_BATCH: the table never fills */
+/* sd_journal_sendv's iovecs for a field: the field and a newline, or five
+ * for a value with a newline in it; one sendmsg takes at most 1,024. */
+#define IOV_MAX_SEND 1024
+#define IOV_ITEM(v)  (memchr((v)->iov_base, '\n', (v)->iov_len) ? 5u : 2u)
 
 struct alog_jbatch {
 	struct iovec iov[ALOG_J_ITEMS_MAX];
+	unsigned iovs; /* sd_journal_sendv's for iov[] (IOV_ITEM) */
 	/* Per field, the items already in the entry: index + 1, 0 = free
 	 * (open addressing on a hash of the value). */
 	uint16_t seen[ALOG_J_FIELDS][SEEN_SLOTS];
@@ -118,6 +123,7 @@ static void add_item(struct alog_jbatch *b, int *cnt, int j, const struct iovec 
 		if (!seen[s]) {
 			seen[s] = (uint16_t)(*cnt + 1);
 			b->iov[(*cnt)++] = *v;
+			b->iovs += IOV_ITEM(v);
 			return;
 		}
 		o = &b->iov[seen[s] - 1];
@@ -139,9 +145,12 @@ unsigned alog_jbatch_build(struct alog_jbatch *b, const struct alog_rec *r, unsi
 	b->iov[1] = (struct iovec){ "PRIORITY=6", 10 };
 	b->iov[2] = (struct iovec){ "ANDROMEDA_LOG=access", 20 };
 	*cnt = 3;
-	/* Room for a whole record's fields, each new, is left before a line
-	 * is taken; the message has room for ALOG_J_BATCH lines. */
-	while (k < n && k < max && *cnt + ALOG_J_FIELDS <= ALOG_J_ITEMS_MAX) {
+	b->iovs = 5 + 2 + 2;
+	/* Room for a whole record's fields, each new (and each with a newline
+	 * as far as sendmsg is concerned), is left before a line is taken;
+	 * the message has room for ALOG_J_BATCH lines. */
+	while (k < n && k < max && *cnt + ALOG_J_FIELDS <= ALOG_J_ITEMS_MAX &&
+	       b->iovs + 5 * ALOG_J_FIELDS <= IOV_MAX_SEND) {
 		struct iovec f[ALOG_J_FIELDS];
 
 		if (k)

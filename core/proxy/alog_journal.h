@@ -19,13 +19,16 @@
 
 /* The fields of a request, after MESSAGE, PRIORITY=6, ANDROMEDA_LOG=access. */
 #define ALOG_J_FIELDS    13
-/* Lines per entry at most.  journald pays per entry and per item; 128
+/* Lines per entry at most.  journald pays per entry and per item; 256
  * lines fit the message buffer whatever their length. */
-#define ALOG_J_BATCH     128
-/* Items per entry at most: journald ignores an entry of 1,024 fields or
- * more (ENTRY_FIELD_COUNT_MAX), its own ~20 included, without a word to
- * the sender.  An entry stops taking lines before it could pass this. */
-#define ALOG_J_ITEMS_MAX 768
+#define ALOG_J_BATCH     256
+/* Items per entry at most.  sd_journal_sendv sends an entry as one
+ * sendmsg, each field as two iovecs (the field, a newline; five for a
+ * value with newlines: MESSAGE), and sendmsg takes at most 1,024
+ * (UIO_MAXIOV, else EINVAL); journald itself ignores an entry of 1,024
+ * fields or more.  An entry stops taking lines before it could pass
+ * this (the values cannot hold a newline: the HTTP parser refuses them). */
+#define ALOG_J_ITEMS_MAX 480
 #define ALOG_J_MSG_MAX   (ALOG_J_BATCH * ALOG_LINE_MAX + 16)
 
 struct alog_jbatch;

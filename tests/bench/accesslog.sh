@@ -26,7 +26,10 @@
 # Environment: ROUNDS (3), DURATION (10s), CONNS (64), THREADS (wrk
 # threads, 1), LB_THREADS (proxy threads, 1), BACKEND (nginx), RESULTS
 # (also append the summary to this file), ONLY (the targets to run, e.g.
-# "off journal"), NO_INSTALL=1.
+# "off journal"), BASELINE (another andromeda binary, e.g. the build of an
+# earlier commit: adds the target "journal-base", that binary logging to
+# journald on port 84, run in the same rounds: a before/after comparison
+# that the machine's load changes alike), NO_INSTALL=1.
 set -uo pipefail
 source "$(dirname "$0")/../lib/journald.sh"
 if [[ ! -S /run/systemd/journal/socket && ${PRIVATE_JOURNALD:-1} == 1 ]]; then
@@ -41,8 +44,9 @@ THREADS=${THREADS:-1}
 LB_THREADS=${LB_THREADS:-1}
 BACKEND=${BACKEND:-nginx}
 TARGETS=(off file stderr)
-declare -A PORT=([off]=80 [file]=81 [stderr]=82 [journal]=83)
-declare -A DEST=([off]=off [stderr]=stderr [journal]=journal)
+declare -A PORT=([off]=80 [file]=81 [stderr]=82 [journal]=83 [journal-base]=84)
+declare -A DEST=([off]=off [stderr]=stderr [journal]=journal [journal-base]=journal)
+declare -A BIN=()
 if [[ -n "${ANDROMEDA_PRIVATE_JOURNALD:-}" ]] && ! journald_start; then
 	echo "  cannot start a private journald: no journal run"
 fi
@@ -53,6 +57,10 @@ else
 fi
 if [[ -n "${ONLY:-}" ]]; then
 	read -ra TARGETS <<<"$ONLY"
+fi
+if [[ -n "${BASELINE:-}" && -S /run/systemd/journal/socket ]]; then
+	TARGETS+=(journal-base)
+	BIN[journal-base]=$BASELINE
 fi
 # journald's PID: ours (journald_start), else the system's.
 JPID=${JOURNALD_PID:-$(pidof -s systemd-journald 2>/dev/null)}
@@ -95,7 +103,7 @@ run_wrk() {
 	[[ -n "$JPID" ]] && j1=$(cpu_ms "$JPID")
 	jus=$(per_req "$j0" "$j1")
 	after=$(lines "$t")
-	[[ $t == off || $t == journal ]] && after=$((before + ${WRK_REQS:-0}))
+	[[ $t == off || $t == journal* ]] && after=$((before + ${WRK_REQS:-0}))
 	printf '%s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
 		"$((after - before - ${WRK_REQS:-0}))" "$us" "$jus" >>"$LAB_DIR/results"
 	printf '  round %d  %-8s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %6s us/req  journald %5s us/req  errors %s  lines-requests %s\n' \
@@ -116,8 +124,8 @@ bench_backends
 DEST[file]="$LAB_DIR/access.log"
 for t in "${TARGETS[@]}"; do
 	conf "$t" >"$LAB_DIR/$t.conf"
-	"$ANDROMEDA" -t -c "$LAB_DIR/$t.conf" >/dev/null || die "config $t rejected"
-	lab_spawn lb "alog-$t" "$ANDROMEDA" -c "$LAB_DIR/$t.conf" || die "andromeda $t"
+	"${BIN[$t]:-$ANDROMEDA}" -t -c "$LAB_DIR/$t.conf" >/dev/null || die "config $t rejected"
+	lab_spawn lb "alog-$t" "${BIN[$t]:-$ANDROMEDA}" -c "$LAB_DIR/$t.conf" || die "andromeda $t"
 	lab_wait_tcp client "$LAB_LB_IP" "${PORT[$t]}" 10 || die "andromeda $t does not listen"
 done
 sleep 2 # health checks pass

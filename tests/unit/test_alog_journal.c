@@ -148,6 +148,17 @@ Test(alog_journal, a_batch_has_every_value_of_every_field_once)
 	alog_jbatch_free(b);
 }
 
+/* What sd_journal_sendv makes of the entry: 2 iovecs per field, 5 for a
+ * value with a newline. */
+static int sendmsg_iovecs(const struct iovec *iov, int cnt)
+{
+	int n = 0;
+
+	for (int i = 0; i < cnt; i++)
+		n += memchr(iov[i].iov_base, '\n', iov[i].iov_len) ? 5 : 2;
+	return n;
+}
+
 Test(alog_journal, batches_are_cut_at_the_line_and_field_limits)
 {
 	struct alog_jbatch *b = alog_jbatch_new();
@@ -185,11 +196,20 @@ Test(alog_journal, batches_are_cut_at_the_line_and_field_limits)
 	cr_expect_lt(took, ALOG_J_BATCH);
 	cr_expect_leq(cnt, ALOG_J_ITEMS_MAX);
 	cr_expect_gt(cnt + ALOG_J_FIELDS, ALOG_J_ITEMS_MAX); /* no room for one more line */
+	cr_expect_leq(sendmsg_iovecs(iov, cnt), 1024);
 	cr_expect_eq(named(iov, cnt, "STATUS"), (int)took);
 	cr_expect_eq(items(iov, cnt, "BYTES_OUT=18446744073709551615"), 1);
 	cr_expect_eq(
 		alog_jbatch_build(b, r + took, 300 - took, ALOG_J_BATCH, FRONTEND, &iov, &cnt),
 		took);
 	cr_expect(!memcmp(iov[0].iov_base, "MESSAGE=", 8));
+	/* sd_journal_sendv sends a field with a newline as five iovecs, and
+	 * one sendmsg takes 1,024 at most (EINVAL beyond): were the values to
+	 * hold newlines, the entry still fits. */
+	for (unsigned i = 0; i < 300; i++)
+		r[i].path[5] = r[i].id[4] = '\n';
+	took = alog_jbatch_build(b, r, 300, ALOG_J_BATCH, FRONTEND, &iov, &cnt);
+	cr_expect_gt(took, 0);
+	cr_expect_leq(sendmsg_iovecs(iov, cnt), 1024);
 	alog_jbatch_free(b);
 }

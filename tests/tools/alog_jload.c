@@ -58,15 +58,45 @@ static int ids_only(const struct iovec *all, int cnt, struct iovec *out, bool id
 	return n;
 }
 
+/* Send n requests in entries of at most batch lines.  Returns 0 or 1. */
+static int run(struct alog_jbatch *b, struct alog_rec *r, unsigned long n, unsigned batch,
+	       unsigned clients, unsigned rate, bool old, bool msg)
+{
+	static struct iovec sub[ALOG_J_ITEMS_MAX];
+	unsigned long sent = 0, entries = 0;
+
+	while (sent < n) {
+		unsigned want = n - sent < ALOG_J_BATCH ? (unsigned)(n - sent) : ALOG_J_BATCH,
+			 took;
+		const struct iovec *iov;
+		int cnt, err;
+
+		for (unsigned k = 0; k < want; k++)
+			make(&r[k], sent + k, clients);
+		took = alog_jbatch_build(b, r, want, batch, "198.18.0.10:83", &iov, &cnt);
+		if (old || msg)
+			cnt = ids_only(iov, cnt, sub, old), iov = sub;
+		if ((err = sd_journal_sendv(iov, cnt)) < 0) {
+			fprintf(stderr, "sd_journal_sendv (%d items): %s\n", cnt, strerror(-err));
+			return 1;
+		}
+		sent += took;
+		entries++;
+		if (rate)
+			usleep((useconds_t)(1000000ULL * took / rate));
+	}
+	printf("requests=%lu entries=%lu\n", sent, entries);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	unsigned long n = 100000, sent = 0, entries = 0;
+	unsigned long n = 100000;
 	unsigned batch = 64, clients = 64, rate = 0;
 	bool old = false, msg = false;
 	struct alog_rec *r;
-	struct alog_jbatch *b = alog_jbatch_new();
-	static struct iovec sub[ALOG_J_ITEMS_MAX];
-	int c;
+	struct alog_jbatch *b;
+	int c, rc = 1;
 
 	while ((c = getopt(argc, argv, "n:b:c:r:im")) != -1) {
 		switch (c) {
@@ -94,31 +124,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (!batch || !clients)
+		return 2;
 	r = calloc(ALOG_J_BATCH, sizeof(*r));
-	if (!r || !b || !batch || !clients)
-		return 1;
-	while (sent < n) {
-		unsigned want = n - sent < ALOG_J_BATCH ? (unsigned)(n - sent) : ALOG_J_BATCH,
-			 took;
-		const struct iovec *iov;
-		int cnt;
-
-		for (unsigned k = 0; k < want; k++)
-			make(&r[k], sent + k, clients);
-		took = alog_jbatch_build(b, r, want, batch, "198.18.0.10:83", &iov, &cnt);
-		if (old || msg)
-			cnt = ids_only(iov, cnt, sub, old), iov = sub;
-		if ((c = sd_journal_sendv(iov, cnt)) < 0) {
-			fprintf(stderr, "sd_journal_sendv (%d items): %s\n", cnt, strerror(-c));
-			return 1;
-		}
-		sent += took;
-		entries++;
-		if (rate)
-			usleep((useconds_t)(1000000ULL * took / rate));
-	}
-	printf("requests=%lu entries=%lu\n", sent, entries);
+	b = alog_jbatch_new();
+	if (r && b)
+		rc = run(b, r, n, batch, clients, rate, old, msg);
 	alog_jbatch_free(b);
 	free(r);
-	return 0;
+	return rc;
 }

@@ -33,7 +33,7 @@
 
 struct alog_jbatch;
 
-/* The writer's scratch space for one entry (about 300 KB). */
+/* The writer's scratch space for one entry (about 480 KB). */
 struct alog_jbatch *alog_jbatch_new(void);
 void alog_jbatch_free(struct alog_jbatch *b);
 

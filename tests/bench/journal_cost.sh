@@ -58,7 +58,10 @@ one() {
 	c0=$(cpu_ms "$JOURNALD_PID")
 	b0=$(du -sb /run/log/journal | cut -f1)
 	# shellcheck disable=SC2086
-	"$LOAD" -n "$n" -c "$CLIENTS" ${OPTS[$d]} >/dev/null || die "alog_jload $d"
+	"$LOAD" -n "$n" -c "$CLIENTS" ${OPTS[$d]} >/dev/null || {
+		kill "$JOURNALD_PID" # one() runs in a pipeline: the EXIT trap is not ours
+		die "alog_jload $d"
+	}
 	c1=$(cpu_ms "$JOURNALD_PID")
 	prev=-1
 	while [[ $c1 != "$prev" ]]; do # until journald has taken every entry

@@ -38,7 +38,7 @@ die() { printf 'journal_cost: %s\n' "$*" >&2; exit 1; }
 [[ -x "$JOURNALD" ]] || die "no $JOURNALD"
 journald_start || die "cannot start a private journald"
 kill "$JOURNALD_PID" && wait "$JOURNALD_PID" 2>/dev/null
-trap '[[ -n "${JOURNALD_PID:-}" ]] && kill "$JOURNALD_PID" 2>/dev/null' EXIT
+trap 'rm -f "${TMPDIR:-/tmp}/journal_cost.$$"; [[ -n "${JOURNALD_PID:-}" ]] && kill "$JOURNALD_PID" 2>/dev/null' EXIT
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
@@ -79,7 +79,7 @@ one() {
 : >"${TMPDIR:-/tmp}/journal_cost.$$"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for d in $DESIGNS; do
-		one "$d" | tee -a "${TMPDIR:-/tmp}/journal_cost.$$" | sed "s/^/  round $r  /"
+		one "$d" | tee -a "${TMPDIR:-/tmp}/journal_cost.$$" | sed "s/^/  round $r  /" || exit 1
 	done
 done
 printf '\n| entries | journald CPU us/request | journal bytes/request |\n|---|---:|---:|\n'

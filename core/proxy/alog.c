@@ -2,12 +2,12 @@
  * record buffers and the writer thread (alog.h).  The only file that
  * talks to journald's native protocol (sd_journal_sendv). */
 #include "alog.h"
+#include "alog_journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +21,12 @@
 
 #define ALOG_OUT_SIZE       (64 * 1024) /* the writer's output buffer */
 #define ALOG_FILE_MODE      0640
-/* journald pays about 20 us of CPU per entry on a small machine, whatever
- * the entry holds (docs/observability.md): as much as the proxy spends on
- * the request itself.  A pass of the writer with more records than
+/* journald pays about 20 us of CPU per entry on a small machine
+ * (docs/observability.md): as much as the proxy spends on the request
+ * itself.  A pass of the writer with more records than
  * ALOG_JOURNAL_SINGLE (a few hundred requests a second) sends entries of
- * up to ALOG_JOURNAL_BATCH lines instead, one REQUEST_ID field per line. */
+ * up to ALOG_J_BATCH lines instead (alog_journal.h). */
 #define ALOG_JOURNAL_SINGLE 32
-#define ALOG_JOURNAL_BATCH  64
 
 /* ---- the line (pure) ---- */
 
@@ -220,6 +219,7 @@ struct alog {
 	bool stop, reopen, kicked, running;
 	/* The writer's own. */
 	struct alog_rec *spare;
+	struct alog_jbatch *jb; /* journal: an entry's scratch */
 	char *out;
 	size_t outlen;
 	unsigned outlines;
@@ -277,105 +277,35 @@ static void emit_line(struct alog *a, const struct alog_rec *r)
 	a->outlines++;
 }
 
-/* Append "NAME=value" (printf) to iov[*n], its text at *pool (advanced). */
-__attribute__((format(printf, 5, 6))) static void field(struct iovec *iov, int *n, char **pool,
-							char *end, const char *fmt, ...)
+/* One entry of alog_jbatch_build to journald. */
+static void send_entry(struct alog *a, const struct iovec *iov, int cnt, unsigned lines)
 {
-	va_list ap;
-	int l;
+	int err = sd_journal_sendv(iov, cnt);
 
-	va_start(ap, fmt);
-	l = vsnprintf(*pool, (size_t)(end - *pool), fmt, ap);
-	va_end(ap);
-	if (l < 0)
-		return;
-	if (l >= end - *pool)
-		l = (int)(end - *pool) - 1;
-	iov[(*n)++] = (struct iovec){ *pool, (size_t)l };
-	*pool += l + 1;
-}
-
-/* journalctl -u andromeda REQUEST_ID=... finds it. */
-static void emit_journal(struct alog *a, const struct alog_rec *r)
-{
-	char msg[ALOG_LINE_MAX + 16] = "MESSAGE=", text[2048], *p = text,
-				 *end = text + sizeof(text);
-	struct iovec iov[20];
-	int n = 0, err;
-	size_t len = 8 + alog_format(r, a->frontend, msg + 8, sizeof(msg) - 8);
-
-	iov[n++] = (struct iovec){ msg, len };
-	iov[n++] = (struct iovec){ "PRIORITY=6", 10 };
-	iov[n++] = (struct iovec){ "ANDROMEDA_LOG=access", 20 };
-	field(iov, &n, &p, end, "REQUEST_ID=%s", r->id);
-	field(iov, &n, &p, end, "CLIENT=%s", r->client);
-	field(iov, &n, &p, end, "FRONTEND=%s", a->frontend);
-	field(iov, &n, &p, end, "SERVER=%s", or_dash(r->server));
-	field(iov, &n, &p, end, "METHOD=%s", r->tcp ? "-" : or_dash(r->method));
-	field(iov, &n, &p, end, "PATH=%s%s", r->tcp ? "-" : r->path, r->path_cut ? "..." : "");
-	field(iov, &n, &p, end, "STATUS=%u", r->status);
-	field(iov, &n, &p, end, "BYTES_IN=%" PRIu64, r->bytes_in);
-	field(iov, &n, &p, end, "BYTES_OUT=%" PRIu64, r->bytes_out);
-	field(iov, &n, &p, end, "TIMERS_MS=%d/%d/%d/%d", r->queue_ms, r->connect_ms,
-	      r->first_byte_ms, r->total_ms);
-	field(iov, &n, &p, end, "RETRIES=%u", r->retries);
-	field(iov, &n, &p, end, "REDISPATCHES=%u", r->redispatches);
-	field(iov, &n, &p, end, "TERMINATION=%s", r->term);
-	if ((err = sd_journal_sendv(iov, n)) < 0) {
+	if (err < 0) {
 		write_failed(a, -err, "send to journald:");
-		count(&a->dropped, 1);
+		count(&a->dropped, lines);
 		return;
 	}
-	count(&a->lines, 1);
+	count(&a->lines, lines);
 }
 
-/* Records r[0..n) as one entry: MESSAGE their lines, one REQUEST_ID per
- * line (journalctl REQUEST_ID=... finds the entry; its line is in
- * MESSAGE).  Returns how many records it took (fewer when long lines fill
- * the writer's buffer, which is free in journal mode). */
-static unsigned emit_journal_batch(struct alog *a, const struct alog_rec *r, unsigned n)
-{
-	static const char prefix[] = "REQUEST_ID=";
-	char ids[ALOG_JOURNAL_BATCH][sizeof(prefix) + sizeof(r->id)];
-	struct iovec iov[3 + ALOG_JOURNAL_BATCH];
-	size_t len = 8;
-	unsigned k = 0;
-	int cnt = 3, err;
-
-	memcpy(a->out, "MESSAGE=", 8);
-	while (k < n && k < ALOG_JOURNAL_BATCH && ALOG_OUT_SIZE - len > ALOG_LINE_MAX + 1) {
-		size_t l = strnlen(r[k].id, sizeof(r->id) - 1);
-
-		if (k)
-			a->out[len++] = '\n';
-		len += alog_format(&r[k], a->frontend, a->out + len, ALOG_LINE_MAX);
-		memcpy(ids[k], prefix, sizeof(prefix) - 1);
-		memcpy(ids[k] + sizeof(prefix) - 1, r[k].id, l);
-		iov[cnt++] = (struct iovec){ ids[k], sizeof(prefix) - 1 + l };
-		k++;
-	}
-	iov[0] = (struct iovec){ a->out, len };
-	iov[1] = (struct iovec){ "PRIORITY=6", 10 };
-	iov[2] = (struct iovec){ "ANDROMEDA_LOG=access", 20 };
-	if ((err = sd_journal_sendv(iov, cnt)) < 0) {
-		write_failed(a, -err, "send to journald:");
-		count(&a->dropped, k);
-		return k;
-	}
-	count(&a->lines, k);
-	return k;
-}
-
-/* A pass's records of one thread to journald. */
+/* A pass's records of one thread to journald: one entry per request with
+ * every field (journalctl REQUEST_ID=... finds it) at modest rates, entries
+ * of up to ALOG_J_BATCH lines above (alog_journal.h). */
 static void emit_journal_all(struct alog *a, const struct alog_rec *r, unsigned n)
 {
-	if (n <= ALOG_JOURNAL_SINGLE) {
-		for (unsigned k = 0; k < n; k++)
-			emit_journal(a, &r[k]);
-		return;
+	unsigned max = n <= ALOG_JOURNAL_SINGLE ? 1 : ALOG_J_BATCH;
+
+	for (unsigned k = 0; k < n;) {
+		const struct iovec *iov;
+		int cnt;
+		unsigned took =
+			alog_jbatch_build(a->jb, r + k, n - k, max, a->frontend, &iov, &cnt);
+
+		send_entry(a, iov, cnt, took);
+		k += took;
 	}
-	for (unsigned k = 0; k < n;)
-		k += emit_journal_batch(a, r + k, n - k);
 }
 
 static void reopen_file(struct alog *a)
@@ -517,6 +447,7 @@ static void alog_free(struct alog *a)
 	pthread_cond_destroy(&a->cond);
 	free(a->spare);
 	free(a->out);
+	alog_jbatch_free(a->jb);
 	free(a);
 }
 
@@ -542,6 +473,8 @@ static int alog_alloc(struct alog **out, const struct config *cfg, unsigned nthr
 	a->spare = calloc(ALOG_SLOT_RECS, sizeof(struct alog_rec));
 	a->out = malloc(ALOG_OUT_SIZE);
 	ok = a->spare && a->out;
+	if (a->dest == ALOG_JOURNAL)
+		ok = ok && (a->jb = alog_jbatch_new());
 	for (unsigned i = 0; i < nthreads; i++) {
 		pthread_mutex_init(&a->slots[i].lock, NULL);
 		a->slots[i].fill = calloc(ALOG_SLOT_RECS, sizeof(struct alog_rec));

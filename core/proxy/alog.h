@@ -6,7 +6,7 @@
  * and the writer take, a memcpy, no system call), and one writer thread
  * swaps the buffers out, formats the lines and writes them (file, stderr)
  * or sends them to journald (sd_journal_send; under load several lines
- * per entry, alog.c).  A slow or stuck
+ * per entry, alog_journal.h).  A slow or stuck
  * destination (NFS, a full SD card, journald busy) therefore only stalls
  * the writer: a thread whose buffer is full drops its records and counts
  * them (alog_stats), and memory stays ALOG_SLOT_RECS records per thread

@@ -18,9 +18,18 @@
 #   sudo bash tests/bench/accesslog.sh
 #   sudo ROUNDS=5 DURATION=20s bash tests/bench/accesslog.sh
 #
+# journald's own CPU per request is read the same way around each run
+# (every run: what journald spends on the other targets is its idle
+# noise): the part of the journal's cost that the daemon's figure leaves
+# out, paid on the same cores.
+#
 # Environment: ROUNDS (3), DURATION (10s), CONNS (64), THREADS (wrk
 # threads, 1), LB_THREADS (proxy threads, 1), BACKEND (nginx), RESULTS
-# (also append the summary to this file), NO_INSTALL=1.
+# (also append the summary to this file), ONLY (the targets to run, e.g.
+# "off journal"), BASELINE (another andromeda binary, e.g. the build of an
+# earlier commit: adds the target "journal-base", that binary logging to
+# journald on port 84, run in the same rounds: a before/after comparison
+# that the machine's load changes alike), NO_INSTALL=1.
 set -uo pipefail
 source "$(dirname "$0")/../lib/journald.sh"
 if [[ ! -S /run/systemd/journal/socket && ${PRIVATE_JOURNALD:-1} == 1 ]]; then
@@ -35,8 +44,9 @@ THREADS=${THREADS:-1}
 LB_THREADS=${LB_THREADS:-1}
 BACKEND=${BACKEND:-nginx}
 TARGETS=(off file stderr)
-declare -A PORT=([off]=80 [file]=81 [stderr]=82 [journal]=83)
-declare -A DEST=([off]=off [stderr]=stderr [journal]=journal)
+declare -A PORT=([off]=80 [file]=81 [stderr]=82 [journal]=83 [journal-base]=84)
+declare -A DEST=([off]=off [stderr]=stderr [journal]=journal [journal-base]=journal)
+declare -A BIN=()
 if [[ -n "${ANDROMEDA_PRIVATE_JOURNALD:-}" ]] && ! journald_start; then
 	echo "  cannot start a private journald: no journal run"
 fi
@@ -45,6 +55,15 @@ if [[ -S /run/systemd/journal/socket ]]; then
 else
 	echo "  journald is not running here: no journal run"
 fi
+if [[ -n "${ONLY:-}" ]]; then
+	read -ra TARGETS <<<"$ONLY"
+fi
+if [[ -n "${BASELINE:-}" && -S /run/systemd/journal/socket ]]; then
+	TARGETS+=(journal-base)
+	BIN[journal-base]=$BASELINE
+fi
+# journald's PID: ours (journald_start), else the system's.
+JPID=${JOURNALD_PID:-$(pidof -s systemd-journald 2>/dev/null)}
 declare -A URL
 for t in "${TARGETS[@]}"; do URL[$t]="http://$LAB_LB_IP:${PORT[$t]}/"; done
 
@@ -68,22 +87,27 @@ lines() {
 # cpu_ms PID: user + system CPU time of the process (all threads) so far.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
 
+per_req() { awk -v a="$1" -v b="$2" -v n="${WRK_REQS:-0}" 'BEGIN { printf "%.2f", (n > 0 ? (b - a) * 1000 / n : 0) }'; }
+
 run_wrk() {
-	local t=$1 c=$2 r=$3 before after pid cpu0 cpu1 us
+	local t=$1 c=$2 r=$3 before after pid cpu0 cpu1 j0=0 j1=0 us jus
 	pid=$(lab_pid "alog-$t")
 	before=$(lines "$t")
 	cpu0=$(cpu_ms "$pid")
+	[[ -n "$JPID" ]] && j0=$(cpu_ms "$JPID")
 	bench_wrk "$t" "$c"
 	cpu1=$(cpu_ms "$pid")
 	bench_wrk_parse
-	us=$(awk -v a="$cpu0" -v b="$cpu1" -v n="${WRK_REQS:-0}" 'BEGIN { printf "%.2f", (n > 0 ? (b - a) * 1000 / n : 0) }')
-	sleep 0.3 # the writer's last pass (every 50 ms)
+	us=$(per_req "$cpu0" "$cpu1")
+	sleep 0.3 # the writer's last pass (every 50 ms), journald's work on it
+	[[ -n "$JPID" ]] && j1=$(cpu_ms "$JPID")
+	jus=$(per_req "$j0" "$j1")
 	after=$(lines "$t")
-	[[ $t == off || $t == journal ]] && after=$((before + ${WRK_REQS:-0}))
-	printf '%s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
-		"$((after - before - ${WRK_REQS:-0}))" "$us" >>"$LAB_DIR/results"
-	printf '  round %d  %-8s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %6s us/req  errors %s  lines-requests %s\n' \
-		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$us" "$WRK_ERRS" "$((after - before - ${WRK_REQS:-0}))"
+	[[ $t == off || $t == journal* ]] && after=$((before + ${WRK_REQS:-0}))
+	printf '%s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
+		"$((after - before - ${WRK_REQS:-0}))" "$us" "$jus" >>"$LAB_DIR/results"
+	printf '  round %d  %-8s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %6s us/req  journald %5s us/req  errors %s  lines-requests %s\n' \
+		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$us" "$jus" "$WRK_ERRS" "$((after - before - ${WRK_REQS:-0}))"
 }
 
 median() {
@@ -100,8 +124,8 @@ bench_backends
 DEST[file]="$LAB_DIR/access.log"
 for t in "${TARGETS[@]}"; do
 	conf "$t" >"$LAB_DIR/$t.conf"
-	"$ANDROMEDA" -t -c "$LAB_DIR/$t.conf" >/dev/null || die "config $t rejected"
-	lab_spawn lb "alog-$t" "$ANDROMEDA" -c "$LAB_DIR/$t.conf" || die "andromeda $t"
+	"${BIN[$t]:-$ANDROMEDA}" -t -c "$LAB_DIR/$t.conf" >/dev/null || die "config $t rejected"
+	lab_spawn lb "alog-$t" "${BIN[$t]:-$ANDROMEDA}" -c "$LAB_DIR/$t.conf" || die "andromeda $t"
 	lab_wait_tcp client "$LAB_LB_IP" "${PORT[$t]}" 10 || die "andromeda $t does not listen"
 done
 sleep 2 # health checks pass
@@ -113,12 +137,12 @@ bench_rounds "$CONNS"
 {
 	printf '\n### access log: wrk -t%s -c%s -d%s, %s proxy thread(s), %s rounds alternated (medians)\n\n' \
 		"$THREADS" "$CONNS" "$DURATION" "$LB_THREADS" "$ROUNDS"
-	printf '| access_log | req/s | vs off | p50 ms | p99 ms | CPU us/req | vs off |\n|---|---:|---:|---:|---:|---:|---:|\n'
+	printf '| access_log | req/s | vs off | p50 ms | p99 ms | CPU us/req | vs off | journald us/req |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
 	for t in "${TARGETS[@]}"; do
 		awk -v t="$t" -v a="$(median "$t" "$CONNS" 4)" -v b="$(median off "$CONNS" 4)" \
 			-v p50="$(median "$t" "$CONNS" 5)" -v p99="$(median "$t" "$CONNS" 6)" \
-			-v u="$(median "$t" "$CONNS" 9)" -v u0="$(median off "$CONNS" 9)" \
-			'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.3f | %.2f | %.3f |\n", t, a, (b > 0 ? a / b : 0), p50, p99, u, (u0 > 0 ? u / u0 : 0) }'
+			-v u="$(median "$t" "$CONNS" 9)" -v u0="$(median off "$CONNS" 9)" -v j="$(median "$t" "$CONNS" 10)" \
+			'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.3f | %.2f | %.3f | %.2f |\n", t, a, (b > 0 ? a / b : 0), p50, p99, u, (u0 > 0 ? u / u0 : 0), j }'
 	done
 	printf -- '- errors (non-2xx + socket errors, all runs): %s\n' \
 		"$(awk '{ n += $7 } END { print n + 0 }' "$LAB_DIR/results")"

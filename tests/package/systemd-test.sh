@@ -12,7 +12,9 @@
 # andromeda, CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE only, no new
 # privileges, seccomp); the control socket and journal directories; the
 # watchdog kept fed; reload (good file: same process; bad file: reload
-# fails, daemon untouched); a SIGSTOPped daemon killed by the watchdog and
+# fails, daemon untouched); restart (ExecStop tells the restart job, the
+# sockets and role go through the fd store, the VIP never leaves); a
+# SIGSTOPped daemon killed by the watchdog and
 # restarted; kill -9: ExecStopPost removes the VIP, Restart=always brings a
 # new daemon; stop: VIP gone, runtime directory gone.  andromeda-agent.service
 # (Type=notify: started on READY=1, watchdog kept fed)
@@ -227,6 +229,32 @@ test_reload() {
 	inside cp /root/good.conf "$conf"
 }
 
+# systemctl restart on the only node (issue 15): ExecStop asks systemd
+# over D-Bus whether a restart job runs, under the unit's sandbox; the
+# daemon stores its sockets and role in the fd store and keeps the VIP;
+# the next process adopts them and stays MASTER.  The VIP is sampled
+# every 10 ms throughout.
+test_restart() {
+	local pid sampler absent=$ROOT.vip-absent
+	pid=$(prop andromeda.service MainPID)
+	: >"$absent"
+	(while :; do vip_present || echo gone >>"$absent"; sleep 0.01; done) &
+	sampler=$!
+	check "systemctl restart" inside timeout 40 systemctl restart andromeda.service
+	sleep 0.5
+	kill "$sampler" 2>/dev/null
+	wait "$sampler" 2>/dev/null
+	check "a new daemon" test "$(prop andromeda.service MainPID)" != "$pid"
+	check "journal: ExecStop saw the restart job, the old daemon stored its sockets" bash -c \
+		"nsenter -t $LEADER -a journalctl -u andromeda --no-pager -o cat | grep -qE 'restart: .* listening socket\(s\), .* and the role'"
+	check "journal: the new daemon took them from systemd's store, as MASTER" bash -c \
+		"nsenter -t $LEADER -a journalctl -u andromeda --no-pager -o cat | grep -qE \"restart: .* from systemd's store; the node was MASTER\""
+	check_eq "the VIP never went away (sampled every 10 ms)" 0 "$(wc -l <"$absent")"
+	check "andromedactl status: still MASTER" until_true 5 bash -c \
+		"nsenter -t $LEADER -a andromedactl status --json | grep -q '\"role\": \"MASTER\"'"
+	rm -f "$absent"
+}
+
 test_watchdog_abort() {
 	local pid
 	pid=$(prop andromeda.service MainPID)
@@ -310,6 +338,7 @@ say "3. andromeda.service"
 test_start
 test_watchdog_fed
 test_reload
+test_restart
 test_watchdog_abort
 test_kill9
 test_stop

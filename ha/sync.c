@@ -506,6 +506,15 @@ void sync_rx_message(struct sync *s, struct session *ss, const uint8_t *buf, siz
 	 * ignored, not counted as a drop (liveness_io.h). */
 	if (why == MSG_DROP_STALE && m.type == MSG_LIVENESS)
 		return;
+	/* A datagram the sender sent just before the session message that
+	 * proved it fresh, overtaken by that message: refused (it cannot be
+	 * told from a replay), but no attack to count (msg.h). */
+	if (why == MSG_DROP_REPLAY && !ss &&
+	    msg_replay_in_flight_at_proof(&s->replay_udp, &m, loop_now_ms(s->loop))) {
+		log_debug("sync: datagram %llu from %s sent before its session's proof: ignored",
+			  (unsigned long long)m.seq, inet_ntoa(from));
+		return;
+	}
 	if (why != MSG_OK) {
 		sync_count_drop(s, why, from);
 		return;

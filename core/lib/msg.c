@@ -181,6 +181,8 @@ static void replay_record(struct msg_replay *r, int i, uint32_t sender, uint64_t
 {
 	unsigned slot = i >= 0 ? (unsigned)i : replay_slot(r);
 
+	if (i < 0) /* a new sender, or an evicted one's slot */
+		r->s[slot].proof_seq = r->s[slot].proof_ms = 0;
 	r->s[slot].sender = sender;
 	r->s[slot].last_seq = seq;
 	r->s[slot].last_used = now_ms;
@@ -208,9 +210,24 @@ void msg_replay_learn(struct msg_replay *r, uint32_t sender, uint64_t seq, uint6
 {
 	int i = replay_find(r, sender);
 
+	uint64_t proof = seq;
+
 	if (i >= 0 && r->s[i].last_seq > seq)
 		seq = r->s[i].last_seq;
 	replay_record(r, i, sender, seq, now_ms);
+	i = replay_find(r, sender);
+	r->s[i].proof_seq = proof;
+	r->s[i].proof_ms = now_ms;
+}
+
+bool msg_replay_in_flight_at_proof(const struct msg_replay *r, const struct msg *m,
+				   uint64_t now_ms)
+{
+	int i = replay_find(r, m->sender);
+
+	return i >= 0 && r->s[i].proof_seq && m->seq <= r->s[i].proof_seq &&
+	       r->s[i].proof_seq - m->seq <= MSG_PROOF_GRACE_SEQ &&
+	       now_ms - r->s[i].proof_ms <= MSG_PROOF_GRACE_MS;
 }
 
 uint64_t msg_next_seq(uint64_t *last) { return ++*last; }

@@ -107,6 +107,8 @@ struct msg_replay {
 		uint32_t sender;
 		uint64_t last_seq;
 		uint64_t last_used; /* for eviction, caller's monotonic clock */
+		uint64_t proof_seq; /* msg_replay_learn()'s last seq, 0 = none */
+		uint64_t proof_ms;  /* ... and when */
 	} s[MSG_MAX_SENDERS];
 	unsigned n;
 	/* Unknown sender: true = accept its first message and record it
@@ -125,6 +127,16 @@ enum msg_drop msg_replay_check(struct msg_replay *r, const struct msg *m, uint64
  * after it is fresh too.  Records max(known, seq), so a proof never lowers
  * what a known sender must exceed. */
 void msg_replay_learn(struct msg_replay *r, uint32_t sender, uint64_t seq, uint64_t now_ms);
+/* m, refused by msg_replay_check() as a replay, was sent just before the
+ * proof msg_replay_learn() was last told for its sender (at most
+ * MSG_PROOF_GRACE_SEQ messages before it, within MSG_PROOF_GRACE_MS):
+ * in flight on this channel while the proof came on the other one (sync:
+ * a datagram overtaken by the session's HELLO).  Still refused, but the
+ * caller need not count it as an attack. */
+#define MSG_PROOF_GRACE_SEQ 64
+#define MSG_PROOF_GRACE_MS  1000
+bool msg_replay_in_flight_at_proof(const struct msg_replay *r, const struct msg *m,
+				   uint64_t now_ms);
 
 /* Key file: hexadecimal text, MSG_KEY_MIN..MSG_KEY_MAX bytes (64..128 hex
  * digits), surrounding whitespace ignored; a regular file (not a symlink)

@@ -474,6 +474,33 @@ Test(replay, a_proof_never_lowers_the_bar)
 	cr_expect_eq(r->n, 1);
 }
 
+/* sync: a datagram sent just before the session message that proved its
+ * sender fresh, overtaken by it: refused, but not an attack to count. */
+Test(replay, in_flight_at_the_proof)
+{
+	struct msg_replay *r = replay_new();
+	struct msg m = mk(7, 98, NOW);
+
+	r->trust_first = false;
+	msg_replay_learn(r, 7, 100, 1000);
+	cr_expect_eq(msg_replay_check(r, &m, 1001), MSG_DROP_REPLAY, "still refused");
+	cr_expect(msg_replay_in_flight_at_proof(r, &m, 1001), "sent 2 before the proof");
+	m.seq = 100 - MSG_PROOF_GRACE_SEQ;
+	cr_expect(msg_replay_in_flight_at_proof(r, &m, 1001), "the edge of the window");
+	m.seq = 100 - MSG_PROOF_GRACE_SEQ - 1;
+	cr_expect_not(msg_replay_in_flight_at_proof(r, &m, 1001), "too old: a replay");
+	m.seq = 98;
+	cr_expect_not(msg_replay_in_flight_at_proof(r, &m, 1000 + MSG_PROOF_GRACE_MS + 1),
+		      "too late: a replay");
+	m.seq = 101;
+	cr_expect_eq(msg_replay_check(r, &m, 1002), MSG_OK);
+	cr_expect_eq(msg_replay_check(r, &m, 1003), MSG_DROP_REPLAY);
+	cr_expect_not(msg_replay_in_flight_at_proof(r, &m, 1003),
+		      "after the proof: a replay, counted");
+	m = mk(8, 5, NOW);
+	cr_expect_not(msg_replay_in_flight_at_proof(r, &m, 1003), "another sender: no proof");
+}
+
 Test(replay, known_sender_clock_does_not_matter)
 {
 	struct msg_replay *r = replay_new();

@@ -482,25 +482,54 @@ static const char *vrrp_cause(int c) { return vrrp_rx_result_str(c); }
 static const char *nd_cause(int c) { return ha6_nd_cause_name((unsigned)c); }
 
 /* The IPv6 family of an instance with IPv6 VIPs (docs/vrrp.md#ipv6). */
-static void render_vrrp6(const struct ha_status *hs, struct mtext *m, const char *l)
-{
-	const struct ha6_status *v = &hs->v6;
+/* A family with one sample per instance that has IPv6 VIPs: expr reads
+ * v, the instance's IPv6 side. */
+#define VRRP6_FAMILY(m, sn, n, name, type, help, expr)                                        \
+	do {                                                                                  \
+		metrics_family(m, name, type, help);                                          \
+		for (size_t i_ = 0; i_ < (n); i_++) {                                         \
+			const struct ha6_status *v = &(sn)[i_].hs.v6;                         \
+			if ((sn)[i_].hs.has_v6)                                               \
+				metrics_i64(m, name, NULL, (sn)[i_].labels, (int64_t)(expr)); \
+		}                                                                             \
+	} while (0)
 
-	gauge(m, P "vrrp6_vip_held", "1 while this node holds the instance's IPv6 VIPs.", l,
-	      v->vip_held);
-	counter(m, P "vrrp6_adverts_sent_total", "VRRPv3 advertisements sent over IPv6.", l,
-		v->stats.tx_adverts);
-	counter(m, P "vrrp6_adverts_received_total",
-		"Valid VRRPv3 advertisements received over IPv6.", l, v->stats.rx_adverts);
-	drops(m, P "vrrp6_dropped_total", "VRRPv3-over-IPv6 packets dropped, by cause.", l,
-	      v->stats.rx_drops, VRRP_RX_NCAUSES, vrrp_cause);
-	counter(m, P "vrrp6_na_sent_total", "Unsolicited Neighbor Advertisements sent.", l,
-		v->na_sent);
-	counter(m, P "vrrp6_ndisc_conflicts_total",
-		"Neighbor Advertisements giving one of our IPv6 VIPs another MAC.", l,
-		v->nd_conflicts);
-	drops(m, P "vrrp6_ndisc_dropped_total", "Malformed NS/NA seen on the HA link, by cause.",
-	      l, v->nd_drops, HA6_ND_CAUSES, nd_cause);
+static void drops6(const struct vrrp_snap *sn, size_t n, struct mtext *m, const char *name,
+		   const char *help, bool nd)
+{
+	char c_[64];
+
+	metrics_family(m, name, "counter", help);
+	for (size_t i = 0; i < n; i++) {
+		const struct ha6_status *v = &sn[i].hs.v6;
+		int ncauses = nd ? HA6_ND_CAUSES : VRRP_RX_NCAUSES;
+		const char *(*cause)(int) = nd ? nd_cause : vrrp_cause;
+
+		for (int c = 1; sn[i].hs.has_v6 && c < ncauses; c++)
+			metrics_u64x(m, name, NULL, sn[i].labels, "cause",
+				     snake(cause(c), c_, sizeof(c_)),
+				     nd ? v->nd_drops[c] : v->stats.rx_drops[c]);
+	}
+}
+
+/* The IPv6 side of every instance with IPv6 VIPs (docs/vrrp.md "IPv6"). */
+static void render_vrrp6(const struct vrrp_snap *sn, size_t n, struct mtext *m)
+{
+	VRRP6_FAMILY(m, sn, n, P "vrrp6_vip_held", "gauge",
+		     "1 while this node holds the instance's IPv6 VIPs.", v->vip_held);
+	VRRP6_FAMILY(m, sn, n, P "vrrp6_adverts_sent_total", "counter",
+		     "VRRPv3 advertisements sent over IPv6.", v->stats.tx_adverts);
+	VRRP6_FAMILY(m, sn, n, P "vrrp6_adverts_received_total", "counter",
+		     "Valid VRRPv3 advertisements received over IPv6.", v->stats.rx_adverts);
+	drops6(sn, n, m, P "vrrp6_dropped_total", "VRRPv3-over-IPv6 packets dropped, by cause.",
+	       false);
+	VRRP6_FAMILY(m, sn, n, P "vrrp6_na_sent_total", "counter",
+		     "Unsolicited Neighbor Advertisements sent.", v->na_sent);
+	VRRP6_FAMILY(m, sn, n, P "vrrp6_ndisc_conflicts_total", "counter",
+		     "Neighbor Advertisements giving one of our IPv6 VIPs another MAC.",
+		     v->nd_conflicts);
+	drops6(sn, n, m, P "vrrp6_ndisc_dropped_total",
+	       "Malformed NS/NA seen on the HA link, by cause.", true);
 }
 
 /* Every VRRP instance, labelled instance="ha" (the [ha] one) or "NAME". */
@@ -519,8 +548,11 @@ static void render_vrrp(struct ha *ha, struct mtext *m)
 	}
 	render_vrrp_families(sn, n, m);
 	render_hooks(sn, n, m);
-	if (sn[0].hs.has_v6) /* IPv6 VIPs: [ha] only (docs/vrrp.md#ipv6) */
-		render_vrrp6(&sn[0].hs, m, sn[0].labels);
+	for (size_t i = 0; i < n; i++)
+		if (sn[i].hs.has_v6) { /* some instance has IPv6 VIPs */
+			render_vrrp6(sn, n, m);
+			break;
+		}
 	free(sn);
 }
 

@@ -25,7 +25,7 @@ HA_ADVERT=100ms
 v6_setup 2 1
 require "python3 is installed" lab_have python3
 # shellcheck disable=SC2034 # read by ha_conf
-more() { HA_MORE="[vrrp web-b]\nvrid = 52\npriority = $1\nvip = $VIP_B/24, $B6/64"; }
+more() { HA_MORE="[stats]\nlisten = 127.0.0.1:8404\n\n[vrrp web-b]\nvrid = 52\npriority = $1\nvip = $VIP_B/24, $B6/64"; }
 start1() { more 100 && ha_start 1 150; }
 start2() { more 150 && ha_start 2 100; }
 role() { ha_ctl "$1" status --json | jq -r --arg n "$2" '.instances[] | select(.name == $n) | .role'; }
@@ -81,6 +81,15 @@ check_eq "web-b's IPv6 family on lb2: follow mode, MASTER, VIP held" "follow MAS
 check "the client reaches it through lb2 over IPv6" lab_wait_for 5 served_b6 lb2
 check "the client's neighbour entry for it is lb2's MAC" client_mac_is 2
 check_eq "[ha] has no IPv6 family of its own" null "$(ha_ctl 2 status --json | jq -c .vrrp6)"
+metrics() { lab_exec "lb$1" curl -sf --max-time 2 http://127.0.0.1:8404/metrics; }
+metric_of() { metrics "$1" | awk -v k="$2" '$1 == k { print $2 }'; }
+check_eq "metrics: web-b's IPv6 VIP held on lb2 (an instance's own, [ha] has none)" 1 \
+	"$(metric_of 2 'andromeda_vrrp6_vip_held{instance="web-b"}')"
+check "metrics: web-b's NAs counted" test "$(metric_of 2 'andromeda_vrrp6_na_sent_total{instance="web-b"}')" -ge 1
+check_eq "metrics: no IPv6 family for [ha], which has no IPv6 VIP" "" \
+	"$(metric_of 2 'andromeda_vrrp6_vip_held{instance="ha"}')"
+promtool_clean() { command -v promtool >/dev/null && metrics 2 | promtool check metrics >"$LAB_DIR/promtool.txt" 2>&1 && [[ ! -s "$LAB_DIR/promtool.txt" ]]; }
+check "promtool check metrics finds nothing to report" promtool_clean
 human_row() { ha_ctl 2 status | grep -E '^  web-b ' | grep -q 'MASTER, held'; }
 check "the human status shows web-b's IPv6 side in its row (MASTER, held)" human_row
 ha_ctl 2 status | sed -n '/^instances:/,/^$/p' | sed 's/^/# /'

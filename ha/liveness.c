@@ -87,6 +87,15 @@ int liveness_decode(const uint8_t *buf, size_t len, struct liveness_msg *m)
 	return 0;
 }
 
+enum liveness_syn liveness_syn_outcome(int so_error)
+{
+	if (so_error == 0)
+		return LIVE_SYN_ALIVE;
+	if (so_error == ECONNREFUSED || so_error == ECONNRESET)
+		return LIVE_SYN_GONE;
+	return LIVE_SYN_NO_ANSWER;
+}
+
 const char *liveness_state_name(enum liveness_state s)
 {
 	switch (s) {

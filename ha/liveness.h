@@ -91,6 +91,18 @@ uint64_t liveness_advert_due_ms(const struct liveness_gate *g);
  * worked). */
 enum liveness_verdict liveness_judge(const struct liveness_gate *g);
 
+/* What the outcome of one kernel-check SYN (its SO_ERROR) says.  A
+ * SYN-ACK (0) or a reset, before the connection (ECONNREFUSED) or after
+ * it (ECONNRESET: accepted from the backlog by a listener whose process
+ * then died), is the MASTER's kernel answering; the resets also say its
+ * process is gone.  Anything else (a route or host error) is no answer. */
+enum liveness_syn {
+	LIVE_SYN_NO_ANSWER,
+	LIVE_SYN_ALIVE, /* its kernel and a listener answer */
+	LIVE_SYN_GONE,  /* its kernel answers, nobody listens any more */
+};
+enum liveness_syn liveness_syn_outcome(int so_error);
+
 /* MSG_LIVENESS's payload (8 bytes, big-endian): u32 interval_ms, u8 role
  * of the sender (1 MASTER, 2 BACKUP), u8 the sender's state of its path to
  * the receiver (enum liveness_state; BFD's three-way word, for status),

@@ -232,15 +232,18 @@ static void confirm_io(struct loop *loop, int fd, unsigned events, void *arg)
 	(void)loop;
 	(void)events;
 	(void)fd;
-	getsockopt(pr->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	if (err == ECONNREFUSED && l->suspect) {
+	if (getsockopt(pr->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	enum liveness_syn outcome = liveness_syn_outcome(err);
+
+	if (outcome == LIVE_SYN_GONE && l->suspect) {
 		/* Its kernel answers that nobody listens: the process is gone
 		 * (or between two processes of an upgrade, which the rule sees:
 		 * its BYE "restart" ended our session, so no successor). */
 		probe_close(l, pr);
 		l->confirm_silent = l->confirm_refused = true;
 		judge_now(l);
-	} else if (!err || err == ECONNREFUSED) {
+	} else if (outcome != LIVE_SYN_NO_ANSWER) {
 		/* Its kernel answers: not a power cut, a dead cable or a hung
 		 * kernel (a refusal before the silence is detected: the crash
 		 * detector's and the RFC's business). */

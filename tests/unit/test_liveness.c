@@ -205,3 +205,16 @@ Test(liveness, state_names)
 	cr_assert_str_eq(liveness_state_name(LIVE_INIT), "init");
 	cr_assert_str_eq(liveness_state_name(LIVE_UP), "up");
 }
+
+/* A reset after the SYN-ACK (a listener whose process died with our SYN
+ * in its backlog) is the kernel answering that the process is gone, like
+ * a refusal; only errors that carry no packet from it are no answer. */
+Test(liveness, syn_outcome_reads_resets_as_gone)
+{
+	cr_assert_eq(liveness_syn_outcome(0), LIVE_SYN_ALIVE);
+	cr_assert_eq(liveness_syn_outcome(ECONNREFUSED), LIVE_SYN_GONE);
+	cr_assert_eq(liveness_syn_outcome(ECONNRESET), LIVE_SYN_GONE);
+	cr_assert_eq(liveness_syn_outcome(EHOSTUNREACH), LIVE_SYN_NO_ANSWER);
+	cr_assert_eq(liveness_syn_outcome(ENETUNREACH), LIVE_SYN_NO_ANSWER);
+	cr_assert_eq(liveness_syn_outcome(ETIMEDOUT), LIVE_SYN_NO_ANSWER);
+}

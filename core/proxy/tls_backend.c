@@ -103,7 +103,8 @@ static int new_session(SSL *ssl, SSL_SESSION *sess)
 		sessions_clear(ss);
 	if (ss->n == TICKETS_KEPT) {
 		SSL_SESSION_free(ss->s[0]);
-		memmove(ss->s, ss->s + 1, (TICKETS_KEPT - 1) * sizeof(ss->s[0]));
+		for (unsigned i = 1; i < TICKETS_KEPT; i++)
+			ss->s[i - 1] = ss->s[i];
 		ss->n--;
 	}
 	ss->s[ss->n++] = sess;

@@ -25,7 +25,14 @@
 #include "txn.h"
 #include "txn_http.h"
 
-#define ACCEPT_BATCH 64
+#define ACCEPT_BATCH     64
+/* A TLS listener takes one connection per loop turn (nginx's default,
+ * multi_accept off): its handshake's first flight is made at accept
+ * (client_tls_begin), so a batch of 64 spent 64 key exchanges (10-20 ms)
+ * before the loop came back to the handshakes already under way, whose
+ * clients' Finished and requests waited behind them; the next connection
+ * waits in the kernel's backlog instead (docs/performance.md, HTTPS). */
+#define ACCEPT_BATCH_TLS 1
 
 /* IPv6 listeners take IPv6 only, so that 0.0.0.0:80 and [::]:80 can both
  * be listed (a dual-stack socket would hold the IPv4 port too and the
@@ -231,8 +238,8 @@ int proxy_start(struct proxy *px)
 			log_err("%s: no certificates loaded", name);
 			return -EINVAL;
 		}
-		err = acceptor_start(&l->acceptor, px->loop, l->fd, name, ACCEPT_BATCH, accept_one,
-				     l);
+		err = acceptor_start(&l->acceptor, px->loop, l->fd, name,
+				     l->tls ? ACCEPT_BATCH_TLS : ACCEPT_BATCH, accept_one, l);
 		if (err < 0) {
 			log_errno(err, "%s: cannot watch listener", name);
 			return err;

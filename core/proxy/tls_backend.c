@@ -4,10 +4,17 @@
  * One SSL_CTX per such server (its CA and verify setting), made when the
  * configuration is read, never on the data path.  Sessions: the context
  * hands each new session (TLS 1.2 at the handshake's end, TLS 1.3 with
- * the server's NewSessionTicket) to new_session(), which keeps the
- * latest per server and thread; the next connection of that thread
- * offers it, so a reconnect to a keep-alive server costs a resumption,
- * not a full handshake. */
+ * each of the server's NewSessionTickets) to new_session(), which keeps
+ * them per server and thread; the next connection of that thread offers
+ * one, so a reconnect to a keep-alive server costs a resumption, not a
+ * full handshake.  A TLS 1.3 ticket is offered once and then dropped
+ * (RFC 8446 appendix C.4: reuse lets an observer link the connections;
+ * OpenSSL's own client cache does the same): the connection that used it
+ * gets new ones from a server that sends them after a resumption, and
+ * the TICKETS_KEPT latest (OpenSSL servers send two after a full
+ * handshake) serve connections opened before those arrive.  A TLS 1.2
+ * session is reusable (RFC 5077 3.4 lets the client keep its ticket):
+ * the latest stays until a newer one replaces it. */
 #include "tls_backend.h"
 
 #include <errno.h>
@@ -23,14 +30,23 @@
 #include "loop.h"
 #include "netaddr.h"
 
+#define TICKETS_KEPT 4
+
+/* One thread's sessions with a server: all TLS 1.3 (newest last), or one
+ * TLS 1.2 session. */
+struct tls_sessions {
+	SSL_SESSION *s[TICKETS_KEPT];
+	unsigned n;
+};
+
 struct tls_server {
 	char name[CFG_NAME_MAX];
 	SSL_CTX *ctx;
-	char host[CFG_HOST_MAX];            /* SNI and the name to verify; "" = none */
-	char ip[CFG_ADDR_TEXT_MAX];         /* without a host: the address to verify */
-	unsigned refs;                      /* atomic: the table's + one per connection */
-	struct tls_server *next;            /* in the table */
-	SSL_SESSION *sess[CFG_MAX_THREADS]; /* the latest, per proxy thread */
+	char host[CFG_HOST_MAX];                   /* SNI and the name to verify; "" = none */
+	char ip[CFG_ADDR_TEXT_MAX];                /* without a host: the address to verify */
+	unsigned refs;                             /* atomic: the table's + one per connection */
+	struct tls_server *next;                   /* in the table */
+	struct tls_sessions sess[CFG_MAX_THREADS]; /* per proxy thread */
 };
 
 /* The servers' contexts.  Written by the main thread only while no proxy
@@ -39,10 +55,21 @@ struct tls_server {
 static struct tls_server *table;
 static int ex_slot = -1; /* an SSL's &ts->sess[its thread] */
 
+static void sessions_clear(struct tls_sessions *ss)
+{
+	while (ss->n)
+		SSL_SESSION_free(ss->s[--ss->n]);
+}
+
+static bool is_tls13(const SSL_SESSION *sess)
+{
+	return SSL_SESSION_get_protocol_version(sess) == TLS1_3_VERSION;
+}
+
 static void server_free(struct tls_server *ts)
 {
 	for (size_t i = 0; i < CFG_MAX_THREADS; i++)
-		SSL_SESSION_free(ts->sess[i]);
+		sessions_clear(&ts->sess[i]);
 	SSL_CTX_free(ts->ctx);
 	free(ts);
 }
@@ -63,16 +90,43 @@ struct tls_server *tls_server_get(const char *name)
 	return NULL;
 }
 
-/* Keep the newest session of (server, thread); 1: we hold its reference. */
+/* Keep a new session of (server, thread): 1, we hold its reference.  A
+ * TLS 1.3 ticket joins the others (the oldest goes when TICKETS_KEPT are
+ * kept); a TLS 1.2 session replaces them all. */
 static int new_session(SSL *ssl, SSL_SESSION *sess)
 {
-	SSL_SESSION **slot = SSL_get_ex_data(ssl, ex_slot);
+	struct tls_sessions *ss = SSL_get_ex_data(ssl, ex_slot);
 
-	if (!slot)
+	if (!ss)
 		return 0;
-	SSL_SESSION_free(*slot);
-	*slot = sess;
+	if (!is_tls13(sess) || (ss->n && !is_tls13(ss->s[0])))
+		sessions_clear(ss);
+	if (ss->n == TICKETS_KEPT) {
+		SSL_SESSION_free(ss->s[0]);
+		for (unsigned i = 1; i < TICKETS_KEPT; i++)
+			ss->s[i - 1] = ss->s[i];
+		ss->n--;
+	}
+	ss->s[ss->n++] = sess;
 	return 1;
+}
+
+/* Offer the newest session of ss on ssl (it takes its own reference); a
+ * TLS 1.3 one is used up.  0 when OpenSSL refuses it. */
+static int offer_session(SSL *ssl, struct tls_sessions *ss)
+{
+	SSL_SESSION *sess;
+	int ok;
+
+	if (!ss->n)
+		return 1;
+	sess = ss->s[ss->n - 1];
+	ok = SSL_set_session(ssl, sess);
+	if (is_tls13(sess)) {
+		ss->n--;
+		SSL_SESSION_free(sess);
+	}
+	return ok;
 }
 
 /* "host[:port]" without the port; an address is not a host name (no SNI
@@ -201,8 +255,8 @@ SSL *tls_server_ssl(struct tls_server *ts, int fd, unsigned tid)
 	else if (ok)
 		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ts->ip) == 1;
 	/* A session from an earlier connection of this thread: resumption. */
-	if (ok && ts->sess[tid])
-		ok = SSL_set_session(ssl, ts->sess[tid]) == 1;
+	if (ok)
+		ok = offer_session(ssl, &ts->sess[tid]) == 1;
 	if (!ok) {
 		log_warnx("server %s: cannot set up a TLS connection", ts->name);
 		SSL_free(ssl);

@@ -1,6 +1,7 @@
 /* tls_backend.h - HTTPS to the servers that have `tls = yes` (issue 13):
- * one client context per such [server], its TLS session kept per proxy
- * thread so that reconnects resume (no certificate, no key exchange),
+ * one client context per such [server], its TLS sessions kept per proxy
+ * thread so that reconnects resume (no certificate, no key exchange; a
+ * TLS 1.3 ticket offered once),
  * and the transport calls bconn.c makes instead of recv/send on them.
  * The only libssl file of the backend side; docs/configuration.md
  * "[server NAME]" says what a user sets.

@@ -21,8 +21,14 @@
 # (tests/tools/tls_client.py hold), RSS before and with them held.
 # Medians over ROUNDS, ratios andromeda/HAProxy and andromeda/nginx.
 #
-# Environment: ROUNDS (3), DURATION (10s), CONNS (64), HOLD_CONNS (2000),
-# RESULTS (also write the markdown to this file), NO_INSTALL=1.
+# Environment: ROUNDS (3), DURATION (10s), CONNS (64), HOLD_CONNS (2000;
+# 0 skips the memory part), RESULTS (also write the markdown to this
+# file), NO_INSTALL=1, KINDS ("ka new"; "new" runs new connections only),
+# ONLY (the targets to run, e.g. "andromeda nginx"), BASELINE (another
+# andromeda binary, e.g. an earlier build: target andromeda-base on :446,
+# in the same rounds, a before/after comparison the load changes alike).
+# Each run also prints the target's CPU time per request (/proc, all its
+# processes), which the machine's load disturbs less than the rate.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh" # and tests/lib/lab.sh
 
@@ -32,12 +38,16 @@ CONNS=${CONNS:-64}
 HOLD_CONNS=${HOLD_CONNS:-2000}
 THREADS=1
 BACKEND=nginx
+KINDS=${KINDS:-ka new}
 TARGETS=(andromeda haproxy nginx)
-declare -A PORT=([andromeda]=443 [haproxy]=444 [nginx]=445)
+[[ -n "${ONLY:-}" ]] && read -ra TARGETS <<<"$ONLY"
+[[ -n "${BASELINE:-}" ]] && TARGETS+=(andromeda-base)
+declare -A PORT=([andromeda]=443 [haproxy]=444 [nginx]=445 [andromeda-base]=446)
 declare -A URL=(
 	[andromeda]="https://$LAB_LB_IP:443/"
 	[haproxy]="https://$LAB_LB_IP:444/"
 	[nginx]="https://$LAB_LB_IP:445/"
+	[andromeda-base]="https://$LAB_LB_IP:446/"
 )
 SUITES=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
 TLSC=$SRC_DIR/tests/tools/tls_client.py
@@ -50,6 +60,10 @@ write_confs() {
 		printf 'keepalive_timeout = 600s\n\n[backend]\nmaxconn = 1000\nhealth_check = /healthz\n\n'
 		lab_servers_conf 3
 	} >"$LAB_DIR/andromeda.conf"
+	# The baseline: the same but its ports, state and control socket.
+	sed -e "s|:443\$|:446|; s|^\\(listen = .*\\):80\$|\\1:8080|; s|$LAB_DIR/state|$LAB_DIR/state-base|" \
+		-e "s|$LAB_DIR/control.sock|$LAB_DIR/control-base.sock|; s|^name = lb1|name = lb1base|" \
+		"$LAB_DIR/andromeda.conf" >"$LAB_DIR/andromeda-base.conf"
 	cat >"$LAB_DIR/haproxy.cfg" <<-EOF
 		global
 		    nbthread 1
@@ -124,18 +138,45 @@ start_all() {
 	lab_exec lb nginx -t -c "$LAB_DIR/nginx.conf" >"$LAB_DIR/nginx-t.log" 2>&1 || die "nginx config: $(cat "$LAB_DIR/nginx-t.log")"
 	lab_spawn lb nginx nginx -c "$LAB_DIR/nginx.conf" || die "nginx"
 	lab_wait_for 10 lab_all_up 3 || die "andromeda: servers not up"
+	if [[ -n "${BASELINE:-}" ]]; then
+		mkdir -p "$LAB_DIR/state-base"
+		lab_spawn lb andromeda-base "$BASELINE" -c "$LAB_DIR/andromeda-base.conf" || die "baseline"
+		lab_wait_for 15 lab_exec client curl -sfk -o /dev/null --max-time 1 "${URL[andromeda-base]}" ||
+			die "baseline: no answer at ${URL[andromeda-base]}: $(tail -5 "$LAB_DIR/andromeda-base.log")"
+	fi
+}
+
+group_cpu_us() { # the CPU time (user + system, us) of the process group a lab pid file names
+	local pgid p stat sum=0
+	pgid=$(lab_pid "$1") || { echo 0; return 1; }
+	for p in /proc/[0-9]*; do
+		stat=$(cat "$p/stat" 2>/dev/null) || continue
+		stat=${stat##*) }
+		# shellcheck disable=SC2086 # split the fields
+		set -- $stat
+		[[ "$3" == "$pgid" ]] || continue
+		sum=$((sum + ${12} + ${13}))
+	done
+	echo $((sum * 1000000 / $(getconf CLK_TCK)))
 }
 
 # run TARGET KIND ROUND: KIND ka (keep-alive) or new (Connection: close).
 run() {
-	local t=$1 kind=$2 r=$3 script=()
+	local t=$1 kind=$2 r=$3 script=() cpu0 cpu1
 	[[ $kind == new ]] && script=(-s "$LAB_DIR/close.lua")
-	WRK_OUT=$(lab_exec client timeout 120 wrk -t1 -c"$CONNS" -d"$DURATION" --latency "${script[@]}" "${URL[$t]}" 2>&1)
+	cpu0=$(group_cpu_us "$t")
+	# wrk's own CPU time: its shell's children's (cutime + cstime) once reaped.
+	WRK_OUT=$(lab_exec client sh -c 'timeout 120 "$@" 2>&1; cat /proc/$$/stat >"'"$LAB_DIR/wrk.stat"'"' sh \
+		wrk -t1 -c"$CONNS" -d"$DURATION" --latency "${script[@]}" "${URL[$t]}")
+	cpu1=$(group_cpu_us "$t")
 	echo "$WRK_OUT" >>"$LAB_DIR/wrk.$t.$kind.log"
 	bench_wrk_parse
-	echo "$t $kind $r ${WRK_RPS:-0} $WRK_P50 $WRK_P99 $WRK_ERRS" >>"$LAB_DIR/results"
-	printf '  round %d  %-10s %-4s %10s req/s  p50 %7s ms  p99 %7s ms  errors %s\n' \
-		"$r" "$t" "$kind" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS"
+	WRK_CPU=$(awk -v c=$((cpu1 - cpu0)) -v n="${WRK_REQS:-0}" 'BEGIN { printf "%.1f", (n > 0 ? c / n : 0) }')
+	WRK_SELF=$(sed 's/.*) //' "$LAB_DIR/wrk.stat" | awk -v n="${WRK_REQS:-0}" -v hz="$(getconf CLK_TCK)" \
+		'{ printf "%.1f", (n > 0 ? ($14 + $15) * 1e6 / hz / n : 0) }')
+	echo "$t $kind $r ${WRK_RPS:-0} $WRK_P50 $WRK_P99 $WRK_ERRS $WRK_CPU $WRK_SELF" >>"$LAB_DIR/results"
+	printf '  round %d  %-14s %-4s %10s req/s  p50 %7s ms  p99 %7s ms  errors %s  CPU us/request %s (wrk %s)\n' \
+		"$r" "$t" "$kind" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" "$WRK_CPU" "$WRK_SELF"
 }
 
 group_rss_kib() { # the RSS of the process group a lab pid file names
@@ -170,7 +211,7 @@ memory() { # memory TARGET: hold HOLD_CONNS idle TLS connections
 median() { # median TARGET KIND COLUMN
 	awk -v t="$1" -v k="$2" -v col="$3" '$1 == t && $2 == k { print $col }' "$LAB_DIR/results" | bench_median
 }
-per_conn() { awk -v t="$1" -v n="$HOLD_CONNS" '$1 == t { print ($3 - $2) * 1024 / n }' "$LAB_DIR/memory"; }
+per_conn() { awk -v t="$1" -v n="$HOLD_CONNS" '$1 == t && n > 0 { v = ($3 - $2) * 1024 / n } END { print v + 0 }' "$LAB_DIR/memory"; }
 
 summary() {
 	local t k
@@ -179,20 +220,21 @@ summary() {
 		printf 'CPU: %s; AES: %s; PCLMULQDQ/PMULL: %s; %s\n\n' "$(lscpu | sed -n 's/^Model name: *//p')" \
 			"$(grep -qw aes /proc/cpuinfo && echo yes || echo no)" \
 			"$(grep -qwE 'pclmulqdq|pmull' /proc/cpuinfo && echo yes || echo no)" "$(openssl version)"
-		printf '| target | keep-alive req/s | p99 ms | new connections/s | p99 ms | bytes per idle TLS connection |\n'
-		printf '|---|---:|---:|---:|---:|---:|\n'
+		printf '| target | keep-alive req/s | p99 ms | CPU us/request | new connections/s | p99 ms | CPU us/connection | bytes per idle TLS connection |\n'
+		printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
 		for t in "${TARGETS[@]}"; do
-			printf '| %s | %.0f | %.2f | %.0f | %.2f | %.0f |\n' "$t" "$(median "$t" ka 4)" "$(median "$t" ka 6)" \
-				"$(median "$t" new 4)" "$(median "$t" new 6)" "$(per_conn "$t")"
+			printf '| %s | %.0f | %.2f | %.1f | %.0f | %.2f | %.1f | %.0f |\n' "$t" "$(median "$t" ka 4)" "$(median "$t" ka 6)" \
+				"$(median "$t" ka 8)" "$(median "$t" new 4)" "$(median "$t" new 6)" "$(median "$t" new 8)" "$(per_conn "$t")"
 		done
 		printf '\n'
-		for t in haproxy nginx; do
-			for k in ka new; do
+		for t in "${TARGETS[@]}"; do
+			[[ $t == andromeda ]] && continue
+			for k in $KINDS; do
 				awk -v a="$(median andromeda "$k" 4)" -v b="$(median "$t" "$k" 4)" -v t="$t" \
 					-v k="$([[ $k == ka ]] && echo keep-alive req/s || echo new connections/s)" \
 					'BEGIN { printf "- andromeda/%s %s: %.2f\n", t, k, (b > 0 ? a / b : 0) }'
 			done
-			awk -v a="$(per_conn andromeda)" -v b="$(per_conn "$t")" -v t="$t" \
+			((HOLD_CONNS > 0)) && awk -v a="$(per_conn andromeda)" -v b="$(per_conn "$t")" -v t="$t" \
 				'BEGIN { printf "- andromeda/%s memory per idle TLS connection: %.2f\n", t, (b > 0 ? a / b : 0) }'
 		done
 		printf -- '- errors (non-2xx + socket errors, all runs): %s\n' \
@@ -220,13 +262,16 @@ done
 : >"$LAB_DIR/memory"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for t in "${TARGETS[@]}"; do
-		run "$t" ka "$r"
-		run "$t" new "$r"
+		for k in $KINDS; do
+			run "$t" "$k" "$r"
+		done
 	done
 done
 lab_status_json | jq -r '.proxy.tls | "  andromeda: \(.handshakes) handshakes, \(.resumed) resumed"' ||
 	echo "  andromeda: handshake counters not read"
-for t in "${TARGETS[@]}"; do
-	memory "$t"
-done
+if ((HOLD_CONNS > 0)); then
+	for t in "${TARGETS[@]}"; do
+		memory "$t"
+	done
+fi
 summary

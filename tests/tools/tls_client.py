@@ -15,6 +15,12 @@ openssl s_client are not made for (tests/integration/test_tls.sh).
       N connections that each send the first 51 bytes of a ClientHello
       claiming 512, then nothing.  Prints "open N", then after SECONDS the
       number the server has closed: "closed K".
+  tls_client.py burst HOST PORT N
+      N connections that each send a whole ClientHello at once (prints
+      "sent N": the test may have stopped the server, so that they wait in
+      its backlog together), then, one after the other, finish the
+      handshake (no verification) and GET /: prints "answered K", K the
+      200 answers.
 """
 import hashlib
 import os
@@ -84,6 +90,53 @@ def halfopen(host, port, n, seconds):
     print("closed", closed, flush=True)
 
 
+def burst(host, port, n):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    conns = []
+    for _ in range(n):
+        s = socket.create_connection((host, int(port)), timeout=30)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_hostname="a.test")
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        s.sendall(out.read())  # the ClientHello
+        conns.append((s, inc, out, obj))
+    print("sent", len(conns), flush=True)
+    answered = 0
+    for s, inc, out, obj in conns:
+        while True:
+            try:
+                obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                if out.pending:
+                    s.sendall(out.read())
+                data = s.recv(16384)
+                if not data:
+                    break
+                inc.write(data)
+        obj.write(b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+        s.sendall(out.read())  # Finished and the request
+        got = b""
+        while b"\r\n" not in got:
+            try:
+                got += obj.read(4096)
+            except ssl.SSLWantReadError:
+                data = s.recv(16384)
+                if not data:
+                    break
+                inc.write(data)
+            except ssl.SSLError:
+                break
+        answered += got.startswith(b"HTTP/1.1 200")
+        s.close()
+    print("answered", answered, flush=True)
+
+
 def hold(host, port, n, seconds):
     resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, n + 64))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -116,6 +169,8 @@ if __name__ == "__main__":
         keepalive(*sys.argv[2:7])
     elif sys.argv[1] == "hold":
         hold(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    elif sys.argv[1] == "burst":
+        burst(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif sys.argv[1] == "halfopen":
         halfopen(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     else:

@@ -2,15 +2,18 @@
  * (core/proxy/tls_backend.c) over a socketpair, against an OpenSSL
  * server in the same process: the handshake with and without
  * verification and the reason a failed one gives, SNI, the session kept
- * per thread and offered again (resumption), recv/send with the socket
+ * per thread and offered again (resumption), a TLS 1.3 ticket offered
+ * once only (RFC 8446 C.4), recv/send with the socket
  * contract, bytes decrypted ahead of the socket (pending), a
  * configuration that cannot load its CA file. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <string.h>
@@ -24,6 +27,38 @@ static EVP_PKEY *pkey;
 static X509 *cert;
 static SSL_CTX *server;
 static char sni_seen[64];
+
+/* The test server's tickets: each made with its own IV, so the IVs of the
+ * tickets it is offered tell whether one came twice. */
+#define IVS_MAX 16
+static unsigned char ivs[IVS_MAX][16];
+static int nivs, reused;
+static unsigned char tkey[32], tmac[32];
+
+static int on_ticket(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+		     EVP_MAC_CTX *hctx, int enc)
+{
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	(void)s;
+	if (enc) {
+		memset(name, 'k', 16);
+		if (RAND_bytes(iv, 16) != 1)
+			return -1;
+	} else {
+		for (int i = 0; i < nivs; i++)
+			reused += !memcmp(ivs[i], iv, 16);
+		if (nivs < IVS_MAX)
+			memcpy(ivs[nivs++], iv, 16);
+	}
+	if (EVP_CipherInit_ex(cctx, EVP_aes_256_cbc(), NULL, tkey, iv, enc) != 1 ||
+	    EVP_MAC_init(hctx, tmac, sizeof(tmac), p) != 1)
+		return -1;
+	return enc ? 1 : 2; /* 2: send new tickets after a resumption too */
+}
 
 static int on_sni(SSL *s, int *alert, void *arg)
 {
@@ -57,6 +92,8 @@ static void setup(void)
 	cr_assert_eq(SSL_CTX_use_certificate(server, cert), 1);
 	cr_assert_eq(SSL_CTX_use_PrivateKey(server, pkey), 1);
 	SSL_CTX_set_tlsext_servername_callback(server, on_sni);
+	SSL_CTX_set_tlsext_ticket_key_evp_cb(server, on_ticket);
+	nivs = reused = 0;
 }
 
 static void teardown(void)
@@ -166,6 +203,64 @@ Test(tls_backend, no_verify_connects_sends_sni_and_resumes_per_thread, .init = s
 	cr_assert_eq(handshake(&k, why, sizeof(why)), 1, "%s", why);
 	cr_assert_not(SSL_session_reused(k.c), "thread 1 has no session of its own yet");
 	conn_free(&k);
+}
+
+/* Two connections opened at once (a burst of requests needing new
+ * backend connections), after a full handshake that brought two tickets,
+ * from a server that sends none after a resumption: each offers a ticket
+ * of its own; a third has none left and makes a full handshake.  Before,
+ * both offered the latest ticket. */
+Test(tls_backend, a_tls13_ticket_is_offered_once, .init = setup, .fini = teardown)
+{
+	char why[256] = "";
+	struct conn k, two[2];
+	unsigned want;
+
+	configure(false, "", "be.test");
+	k = conn_new(0);
+	cr_assert_eq(handshake(&k, why, sizeof(why)), 1, "%s", why);
+	cr_assert_eq(SSL_version(k.c), TLS1_3_VERSION);
+	exchange(&k); /* the two tickets come with the answer */
+	conn_free(&k);
+	SSL_CTX_set_num_tickets(server, 0);
+	two[0] = conn_new(0);
+	two[1] = conn_new(0);
+	for (int i = 0; i < 2; i++) /* both ClientHellos go out */
+		cr_assert_eq(tls_backend_handshake(two[i].c, &want, why, sizeof(why)), 0);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(handshake(&two[i], why, sizeof(why)), 1, "%s", why);
+		cr_assert(SSL_session_reused(two[i].c), "connection %d: a ticket of the first",
+			  i + 2);
+	}
+	cr_assert_eq(nivs, 2, "tickets offered: %d", nivs);
+	cr_assert_eq(reused, 0, "one ticket offered by both connections");
+	for (int i = 0; i < 2; i++)
+		conn_free(&two[i]);
+	k = conn_new(0);
+	cr_assert_eq(handshake(&k, why, sizeof(why)), 1, "%s", why);
+	cr_assert_not(SSL_session_reused(k.c), "both tickets used: a full handshake");
+	conn_free(&k);
+	cr_assert_eq(reused, 0, "a ticket offered twice");
+}
+
+/* A server that sends one ticket after each resumption: a chain of
+ * resumptions, each on a fresh ticket. */
+Test(tls_backend, each_resumption_uses_the_ticket_it_was_sent, .init = setup, .fini = teardown)
+{
+	char why[256] = "";
+	struct conn k;
+
+	configure(false, "", "be.test");
+	SSL_CTX_set_num_tickets(server, 1);
+	for (int i = 0; i < 5; i++) {
+		k = conn_new(0);
+		cr_assert_eq(handshake(&k, why, sizeof(why)), 1, "%s", why);
+		cr_assert_eq(SSL_session_reused(k.c), i > 0, "connection %d", i + 1);
+		exchange(&k);
+		conn_free(&k);
+	}
+	cr_assert_eq(nivs, 4);
+	cr_assert_eq(reused, 0, "a ticket offered twice");
 }
 
 Test(tls_backend, verify_failure_gives_the_reason, .init = setup, .fini = teardown)

@@ -257,6 +257,22 @@ bool ha6_restore(struct ha6 *h)
 	return true;
 }
 
+/* After a netlink overrun the removal of a VIP may have been among the
+ * events lost: look at the kernel's list, as ha_inst_resync does for
+ * the IPv4 ones. */
+bool ha6_resync(struct ha6 *h)
+{
+	if (!h || h->handed_over || !h->vip_on)
+		return false;
+	for (size_t i = 0; i < h->cfg->ha.nvips6; i++) {
+		const struct cfg_vip *cv = &h->cfg->ha.vips6[i];
+
+		if (vip6_present(h->vip, &cv->addr6, cv->prefixlen) == 0)
+			return ha6_restore(h);
+	}
+	return false;
+}
+
 void ha6_handover(struct ha6 *h)
 {
 	if (!h)

@@ -83,6 +83,9 @@ bool ha6_owns(const struct ha6 *h, const struct in6_addr *a);
 /* One of them was removed by someone (netlink/kwatch.h) while we hold
  * them: add them again and send the NA burst.  True when put back. */
 bool ha6_restore(struct ha6 *h);
+/* After a netlink overrun: one of them is missing while we hold them
+ * (the kernel's list read again): as ha6_restore.  True when put back. */
+bool ha6_resync(struct ha6 *h);
 
 /* `andromeda --release`: remove cfg's IPv6 VIPs, every instance's, through
  * vip.  0 or the first -errno. */

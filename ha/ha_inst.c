@@ -221,6 +221,11 @@ void ha_inst_resync(struct ha_inst *in)
 		if (vip_present(in->ha->vip, in->cfg->ha.vips[i].addr,
 				in->cfg->ha.vips[i].prefixlen) == 0)
 			ha_inst_restore(in, "missing after a netlink overrun");
+	if (in->ha->releasing || !ha6_resync(in->v6))
+		return;
+	in->vip_restored++;
+	log_warnx("%s: %s IPv6 VIP missing after a netlink overrun: put back",
+		  in->cfg->ha.interface, in->name);
 }
 
 /* ---- life cycle ---- */

@@ -80,7 +80,8 @@ void ha_inst_restore6(struct ha_inst *in);
 /* Every VIP of it is on the interface (an upgrade: the process we
  * replace held them, so it was MASTER). */
 bool ha_inst_vips_present(struct ha_inst *in);
-/* The kernel lost a VIP while a netlink overrun hid the event: check. */
+/* The kernel lost a VIP (either family) while a netlink overrun hid the
+ * event: check. */
 void ha_inst_resync(struct ha_inst *in);
 /* Graceful stop: the hold ended (or none was needed): the VIPs go. */
 void ha_inst_release_now(struct ha_inst *in);

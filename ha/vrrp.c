@@ -183,12 +183,28 @@ static bool has_primary(const struct vrrp *v)
 				     : v->primary.s_addr != 0;
 }
 
+/* A takeover at once (the named successor, its fast liveness, no other
+ * live backup) is armed to run within ms and has not run yet (a
+ * restart hold may have put it later: then not). */
+static bool at_once_pending(const struct vrrp *v, uint32_t ms)
+{
+	return loop_timer_armed(&v->master_down) && v->master_down.when_ms <= now_ms(v) + ms &&
+	       (v->md_cause == MD_SUCCESSOR || v->md_cause == MD_LIVENESS ||
+		v->md_cause == MD_ALONE);
+}
+
 /* Master_Down_Timer = Master_Down_Interval (master alive) or Skew_Time
- * (master gone: priority 0 or crash detector). */
+ * (master gone: priority 0 or crash detector).  A second "master gone"
+ * signal in the same turn must not put a pending takeover at once back
+ * by Skew_Time: a named successor whose session reconnected to the dying
+ * MASTER's still open listener sees that session reset too, without a
+ * successor named on it (docs/vrrp.md "Failover paths"). */
 static void arm_master_down(struct vrrp *v, enum md_cause why)
 {
 	uint32_t ms = skew_ms(v); /* MD_RELEASED, MD_LOST: as priority 0 */
 
+	if ((why == MD_RELEASED || why == MD_LOST) && at_once_pending(v, ms))
+		return;
 	if (why == MD_SILENCE)
 		ms = mdi_ms(v);
 	else if (why == MD_SUCCESSOR || why == MD_LIVENESS || why == MD_ALONE)

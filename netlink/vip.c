@@ -340,18 +340,18 @@ int vip_remove_stale(struct vip *v, struct in_addr addr, unsigned prefixlen)
 	return r;
 }
 
-static bool vip_obj_matches(struct rtnl_addr *a, int ifindex, struct in_addr addr,
-			    unsigned prefixlen)
+static bool vip_obj_matches(struct rtnl_addr *a, int ifindex, const struct vip_any *want)
 {
 	struct nl_addr *local = rtnl_addr_get_local(a);
 
-	return rtnl_addr_get_family(a) == AF_INET && rtnl_addr_get_ifindex(a) == ifindex &&
-	       rtnl_addr_get_prefixlen(a) == (int)prefixlen && local &&
-	       nl_addr_get_len(local) == sizeof(addr) &&
-	       memcmp(nl_addr_get_binary_addr(local), &addr, sizeof(addr)) == 0;
+	return rtnl_addr_get_family(a) == want->family && rtnl_addr_get_ifindex(a) == ifindex &&
+	       rtnl_addr_get_prefixlen(a) == (int)want->prefixlen && local &&
+	       nl_addr_get_len(local) == want->len &&
+	       memcmp(nl_addr_get_binary_addr(local), want->bytes, want->len) == 0;
 }
 
-int vip_present(struct vip *v, struct in_addr addr, unsigned prefixlen)
+/* 1 when want is on the interface, 0 when not, -errno (logged with text). */
+static int vip_any_present(struct vip *v, const struct vip_any *want, const char *text)
 {
 	struct nl_cache *cache = NULL;
 	struct nl_object *o;
@@ -363,13 +363,20 @@ int vip_present(struct vip *v, struct in_addr addr, unsigned prefixlen)
 		int err = vip_errno(v, nle);
 
 		log_errno(err, "vip: cannot list addresses of %s to look for %s: netlink: %s",
-			  v->ifname, vip_fmt(addr, prefixlen).s, nl_geterror(nle));
+			  v->ifname, text, nl_geterror(nle));
 		return err;
 	}
 	for (o = nl_cache_get_first(cache); o && !found; o = nl_cache_get_next(o))
-		found = vip_obj_matches((struct rtnl_addr *)o, v->ifindex, addr, prefixlen);
+		found = vip_obj_matches((struct rtnl_addr *)o, v->ifindex, want);
 	nl_cache_free(cache);
 	return found;
+}
+
+int vip_present(struct vip *v, struct in_addr addr, unsigned prefixlen)
+{
+	struct vip_any a = any4(&addr, prefixlen);
+
+	return vip_any_present(v, &a, vip_fmt(addr, prefixlen).s);
 }
 
 /* ---- IPv6 (VRRPv3 over IPv6, docs/vrrp.md#ipv6) ---- */
@@ -429,6 +436,13 @@ int vip6_remove(struct vip *v, const struct in6_addr *addr, unsigned prefixlen)
 	if (r == 1)
 		log_info("vip: removed %s from %s", vip6_fmt(addr, prefixlen).s, v->ifname);
 	return r < 0 ? r : 0;
+}
+
+int vip6_present(struct vip *v, const struct in6_addr *addr, unsigned prefixlen)
+{
+	struct vip_any a = any6(addr, prefixlen);
+
+	return vip_any_present(v, &a, vip6_fmt(addr, prefixlen).s);
 }
 
 int vip6_remove_stale(struct vip *v, const struct in6_addr *addr, unsigned prefixlen)

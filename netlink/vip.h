@@ -61,5 +61,6 @@ int vip_remove_stale(struct vip *v, struct in_addr addr, unsigned prefixlen);
 int vip6_add(struct vip *v, const struct in6_addr *addr, unsigned prefixlen);
 int vip6_remove(struct vip *v, const struct in6_addr *addr, unsigned prefixlen);
 int vip6_remove_stale(struct vip *v, const struct in6_addr *addr, unsigned prefixlen);
+int vip6_present(struct vip *v, const struct in6_addr *addr, unsigned prefixlen);
 
 #endif

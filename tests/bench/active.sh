@@ -61,27 +61,54 @@ settled() {
 		lab_wait_for 10 session_up && lab_wait_for 5 role_is 1 web-b BACKUP &&
 		lab_wait_for 5 role_is 2 ha BACKUP
 }
-# kill_time I VIPLOG VRID: kill -9 lbI, release, print the ms to the
-# other node's first good answer in VIPLOG and that node's reason.
+# proc_gone PID: wait (2 ms steps, 5 s at most) until PID has exited (gone
+# or a zombie).  kill_time runs in a subshell, where lab_kill's wait does
+# not wait (not its child), so it polls.
+proc_gone() {
+	local k v i
+	for ((i = 0; i < 2500; i++)); do
+		[[ -r /proc/$1/status ]] || return 0
+		while read -r k v _; do
+			[[ "$k" == State: ]] && { [[ "$v" == Z ]] && return 0; break; }
+		done <"/proc/$1/status"
+		sleep 0.002
+	done
+	return 1
+}
+# lost LOG T MS: probes that timed out between T and T + MS (a SYN that
+# went to a node that no longer had the VIP: dropped, so the probe waited
+# its 50 ms).
+lost() { awk -v t="$2" -v e="$(($2 + $3))" '$1 >= t && $1 <= e && $2 == "fail" && $3 == "timeout" { n++ } END { print n + 0 }' "$LAB_DIR/$1"; }
+# kill_time I VIPLOG VRID: kill -9 lbI and, once its process has exited
+# (systemd runs ExecStopPost= after that, not before), release its VIPs;
+# print the ms to the other node's first good answer in VIPLOG, the ms
+# from the kill to the exit and to the release, the probes lost, and the
+# other node's reason.
 kill_time() {
-	local o=$((3 - $1)) t ms
-	settled || { echo "99999 the roles did not settle"; return; } # (a subshell: no die)
+	local o=$((3 - $1)) t ms pid tg tr
+	settled || { echo "99999 - - - the roles did not settle"; return; } # (a subshell: no die)
 	sleep 1
+	pid=$(lab_pid "lb$1")
 	t=$(now_ms)
 	lab_kill "lb$1" KILL
+	[[ -n "$pid" ]] && proc_gone "$pid"
+	tg=$(now_ms)
 	lab_exec "lb$1" "$ANDROMEDA" --release -c "$LAB_DIR/lb$1.conf" >/dev/null 2>&1
+	tr=$(now_ms)
 	lab_wait_for 5 first_ok "$2" "lb$o" "$t" >/dev/null
 	ms=$(first_ok "$2" "lb$o" "$t")
-	echo "${ms:-99999} $(reason "$o" "$3")"
+	echo "${ms:-99999} $((tg - t)) $((tr - t)) $(lost "$2" "$t" "${ms:-5000}") $(reason "$o" "$3")"
 }
 
 RB=() RA=()
 for ((r = 1; r <= ROUNDS; r++)); do
-	read -r b why < <(kill_time 2 pb.log 52)
-	printf 'round %d: kill -9 lb2 -> first answer on VIP B (web-b) via lb1: %s ms (%s)\n' "$r" "$b" "$why"
+	read -r b g rel n why < <(kill_time 2 pb.log 52)
+	printf 'round %d: kill -9 lb2 -> first answer on VIP B (web-b) via lb1: %s ms (%s; exit %s ms, released %s ms, %s probe(s) lost)\n' \
+		"$r" "$b" "$why" "$g" "$rel" "$n"
 	start2 || die "lb2 does not restart"
-	read -r a why < <(kill_time 1 pa.log 51)
-	printf 'round %d: kill -9 lb1 -> first answer on VIP A (ha) via lb2: %s ms (%s)\n' "$r" "$a" "$why"
+	read -r a g rel n why < <(kill_time 1 pa.log 51)
+	printf 'round %d: kill -9 lb1 -> first answer on VIP A (ha) via lb2: %s ms (%s; exit %s ms, released %s ms, %s probe(s) lost)\n' \
+		"$r" "$a" "$why" "$g" "$rel" "$n"
 	start1 || die "lb1 does not restart"
 	RB+=("$b") RA+=("$a")
 done

@@ -868,6 +868,39 @@ Test(fsm, successor_takeover_arms_zero_in_backup_only)
 	cr_assert_eq(st.master_down_at_ms, 0);
 }
 
+/* A crash signal without a named successor (a session that reconnected
+ * to the dying MASTER and was reset in turn) or a priority 0 after the
+ * successor's signal does not put the takeover back by Skew_Time; one
+ * before it is overridden by it. */
+Test(fsm, successor_takeover_not_delayed_by_a_later_master_lost)
+{
+	struct vrrp_advert a;
+	struct vrrp_status st;
+
+	vrrp_start(v);
+	vrrp_successor_takeover(v);
+	vrrp_master_lost(v);
+	advert(&a, "198.18.0.12", 0, 10);
+	vrrp_input_advert(v, &a);
+	vrrp_get_status(v, &st);
+	cr_assert_eq(st.master_down_at_ms, loop_now_ms(loop), "still armed at 0 ms");
+	vrrp_input_master_down(v);
+	vrrp_get_status(v, &st);
+	cr_assert_str_eq(st.reason, "master lost (sync session reset), named successor");
+
+	vrrp_destroy(v);
+	make_vrrp();
+	vrrp_start(v);
+	vrrp_master_lost(v);
+	vrrp_alone_takeover(v);
+	vrrp_master_lost(v);
+	vrrp_get_status(v, &st);
+	cr_assert_eq(st.master_down_at_ms, loop_now_ms(loop), "the takeover at once stands");
+	vrrp_input_master_down(v);
+	vrrp_get_status(v, &st);
+	cr_assert_str_eq(st.reason, "master lost (sync session reset), no other live backup");
+}
+
 /* An advert of a live MASTER after the signal re-arms the RFC timer:
  * a MASTER that was not dead after all keeps its role. */
 Test(fsm, successor_takeover_cancelled_by_a_live_masters_advert)

@@ -16,8 +16,8 @@
 #   sudo MODE=callgrind KEEP=1 bash tests/bench/profile.sh  # keep callgrind.out for callgrind_annotate
 #   sudo MODE=perf CONNS=64 bash tests/bench/profile.sh
 #
-# Environment: MODE ("callgrind strace ctx" by default; any of those and
-# perf), TARGET, CONNS ("1 64 512"), DURATION (wrk per run, 10s; under
+# Environment: MODE ("callgrind strace ctx" by default; any of those,
+# perf and net: TCP segments per request, in a private network namespace), TARGET, CONNS ("1 64 512"), DURATION (wrk per run, 10s; under
 # callgrind the balancer is ~50x slower: the request count, not the time,
 # is what matters), CONF_EXTRA (lines added to andromeda's [frontend], e.g.
 # "access_log = journal"), KEEP=1 (leave the work directory), ANDROMEDA,
@@ -30,6 +30,12 @@
 # cost).
 # Requests are wrk's count.
 set -uo pipefail
+
+# MODE net counts the TCP segments of the whole network namespace: run in
+# a private one (loopback only), so that no other traffic is counted.
+if [[ ${MODE:-} == *net* && -z ${PROFILE_NETNS:-} ]]; then
+	exec env PROFILE_NETNS=1 unshare -n bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" "$@"
+fi
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 # access_log = journal where no journald runs: one of our own, in a private
@@ -264,6 +270,20 @@ run_ctx() {
 		"$(per $((b[4] - a[4])) "$REQS")" "$(jctl ANDROMEDA_LOG=access -o cat | wc -l)"
 }
 
+# net: TCP segments per request in this namespace (wrk, balancer and
+# backends together; 4 carry data: request in, request out, response in,
+# response out), the segments that were pure ACKs and the delayed ACKs.
+run_net() {
+	local c=$1
+	start
+	nstat -n >/dev/null
+	load "$c"
+	nstat >"$DIR/nstat.$c" 2>/dev/null
+	stop
+	printf '%s net       c=%-4s requests %8d  TCP segments/request (whole namespace, 4 carry data):\n' "$TARGET" "$c" "$REQS"
+	awk -v n="$REQS" '$1 ~ /^(TcpOutSegs|TcpExtDelayedACKs|TcpExtTCPPureAcks|TcpExtTCPHPAcks|TcpExtTCPHPHits|TcpExtTCPDelivered|IpExtInOctets)$/ { printf "    %-20s %8.3f/request\n", $1, $2 / n }' "$DIR/nstat.$c"
+}
+
 # perf (cpu-clock samples: this VM has no hardware counters): where the
 # balancer's CPU time goes, kernel included, by object and by symbol.
 run_perf() {
@@ -298,7 +318,7 @@ sleep 0.5
 for c in $CONNS; do
 	for m in $MODE; do
 		case $m in
-		callgrind | strace | ctx | perf) "run_$m" "$c" ;;
+		callgrind | strace | ctx | perf | net) "run_$m" "$c" ;;
 		*) die "unknown MODE $m" ;;
 		esac
 	done

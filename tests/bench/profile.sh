@@ -99,6 +99,7 @@ backends() {
 		EOF
 		"${WRK_PIN[@]}" nginx -c "$DIR/be$i.conf" &
 		PIDS+=($!)
+		BE_PIDS+=($!)
 	done
 }
 
@@ -243,6 +244,21 @@ run_strace() {
 		sort -k2 -rn | head -8
 }
 
+# The backends' CPU time (us) and sleeps, summed over their nginx
+# workers: what the balancer's way of sending costs them.
+BE_PIDS=()
+be_read() {
+	local p k cpu=0 vol=0 hz
+	hz=$(getconf CLK_TCK)
+	for p in "${BE_PIDS[@]}"; do
+		for k in $p $(cat /proc/"$p"/task/*/children 2>/dev/null); do
+			cpu=$((cpu + $(awk -v hz="$hz" '{ sub(/^.*\) /, ""); printf "%.0f", ($12 + $13) * 1e6 / hz }' "/proc/$k/stat")))
+			vol=$((vol + $(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$k/status")))
+		done
+	done
+	echo "$cpu $vol"
+}
+
 # /proc/PID/status context switches and /proc/PID/stat CPU time over a
 # run without any tracer (and journald's CPU, when it is ours).
 ctx_read() {
@@ -255,16 +271,20 @@ ctx_read() {
 	fi
 }
 run_ctx() {
-	local c=$1 a b
+	local c=$1 a b ba bb
 	start
 	a=($(ctx_read))
+	ba=($(be_read))
 	load "$c"
+	bb=($(be_read))
 	b=($(ctx_read))
 	stop
 	printf '%s ctx       c=%-4s requests %8d  %s req/s  CPU %s us/request  sleeps (voluntary switches) %s/request  preempted %s/request  page faults %s/request\n' \
 		"$TARGET" "$c" "$REQS" "$(awk '/^Requests\/sec/ { print $2 }' "$DIR/wrk.$c.log")" \
 		"$(per $((b[2] - a[2])) "$REQS")" "$(per $((b[0] - a[0])) "$REQS" %.3f)" "$(per $((b[1] - a[1])) "$REQS" %.3f)" \
 		"$(per $((b[3] - a[3])) "$REQS" %.3f)"
+	printf '    backends: CPU %s us/request, sleeps %s/request\n' "$(per $((bb[0] - ba[0])) "$REQS")" \
+		"$(per $((bb[1] - ba[1])) "$REQS" %.3f)"
 	awk '$1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 } $2 == "p99.9:" { p999 = $3 } END { printf "    latency p50 %s  p99 %s  p99.9 %s\n", p50, p99, p999 }' "$DIR/wrk.$c.log"
 	[[ -n ${JOURNALD_PID:-} ]] && printf '    journald CPU %s us/request, access entries in its journal %s\n' \
 		"$(per $((b[4] - a[4])) "$REQS")" "$(jctl ANDROMEDA_LOG=access -o cat | wc -l)"

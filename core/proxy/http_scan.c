@@ -128,7 +128,7 @@ static size_t scan_fields(int *st, const unsigned char *p, size_t len)
 			return n;
 		while (n < len && stop_byte[p[n]] != 1)
 			n++;
-		if (len - n < 3 || p[n] != '\r' || p[n + 1] != '\n' || stop_byte[p[n + 2]])
+		if (n + 2 >= len || p[n] != '\r' || p[n + 1] != '\n' || stop_byte[p[n + 2]])
 			return n;
 		n += 3; /* CR LF (SC_CR or SC_START_CR, then SC_LINE) and a name byte */
 		*st = SC_NAME;

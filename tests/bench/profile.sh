@@ -34,6 +34,7 @@ set -uo pipefail
 # MODE net counts the TCP segments of the whole network namespace: run in
 # a private one (loopback only), so that no other traffic is counted.
 if [[ ${MODE:-} == *net* && -z ${PROFILE_NETNS:-} ]]; then
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	exec env PROFILE_NETNS=1 unshare -n bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" "$@"
 fi
 
@@ -274,9 +275,9 @@ run_ctx() {
 	local c=$1 a b ba bb
 	start
 	a=($(ctx_read))
-	ba=($(be_read))
+	read -ra ba <<<"$(be_read)"
 	load "$c"
-	bb=($(be_read))
+	read -ra bb <<<"$(be_read)"
 	b=($(ctx_read))
 	stop
 	printf '%s ctx       c=%-4s requests %8d  %s req/s  CPU %s us/request  sleeps (voluntary switches) %s/request  preempted %s/request  page faults %s/request\n' \

@@ -76,7 +76,7 @@ backends_ticks() {
 # the whole machine's busy CPU us/req (everything, other jobs included,
 # from /proc/stat) and its idle share in % over the run.
 run_wrk() {
-	local t=$1 c=$2 r=$3 c0=nan c1=nan cpu b0 b1 m0 m1 wrk_us be_us machine
+	local t=$1 c=$2 r=$3 c0=nan c1=nan cpu b0 b1 m0 m1 wrk_us be_us busy idle
 	[[ $t != direct ]] && c0=$(bench_cpu_ticks "$t")
 	b0=$(backends_ticks)
 	m0=$(bench_machine_ticks)
@@ -88,12 +88,12 @@ run_wrk() {
 	cpu=$(bench_cpu_us "$c0" "$c1" "${WRK_REQS:-0}")
 	wrk_us=$(bench_cpu_us 0 "$WRK_CPU_TICKS" "${WRK_REQS:-0}")
 	be_us=$(bench_cpu_us "$b0" "$b1" "${WRK_REQS:-0}")
-	machine=$(bench_machine_us "$m0" "$m1" "${WRK_REQS:-0}")
+	read -r busy idle <<<"$(bench_machine_us "$m0" "$m1" "${WRK_REQS:-0}")"
 	printf '%s %s %s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
-		"$WRK_P999" "$cpu" "$wrk_us" "$be_us" "$machine" >>"$LAB_DIR/results"
+		"$WRK_P999" "$cpu" "$wrk_us" "$be_us" "$busy $idle" >>"$LAB_DIR/results"
 	printf '  round %d  %-10s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  p99.9 %7s ms  CPU %6s us/req  errors %s\n' \
 		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$WRK_P999" "$cpu" "$WRK_ERRS"
-	printf '           CPU us/req: wrk %s  backends %s  machine busy %s, idle %s\n' "$wrk_us" "$be_us" $machine
+	printf '           CPU us/req: wrk %s  backends %s  machine busy %s, idle %s %%\n' "$wrk_us" "$be_us" "$busy" "$idle"
 }
 
 # median of the values in column COL for TARGET/CONNS

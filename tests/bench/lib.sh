@@ -221,8 +221,12 @@ bench_names() {
 bench_wrk() {
 	local pin=()
 	[[ -n ${WRK_CPUS:-} ]] && pin=(taskset -c "$WRK_CPUS")
-	WRK_OUT=$(lab_exec client timeout 120 "${pin[@]}" wrk -t"$THREADS" -c"$2" -d"$DURATION" --latency \
-		-s "$SRC_DIR/tests/bench/p999.lua" "${URL[$1]}" 2>&1)
+	# The shell that ran wrk prints wrk's CPU time (its cutime + cstime,
+	# clock ticks) on a line of its own: bench_wrk_parse's WRK_CPU_TICKS.
+	# shellcheck disable=SC2016 # expanded by that shell
+	WRK_OUT=$(lab_exec client timeout 120 "${pin[@]}" bash -c '"$@"; rc=$?
+		read -r s </proc/$$/stat; s=${s##*) }; set -- $s; echo "wrk-cpu-ticks $((${14} + ${15}))"; exit $rc' \
+		_ wrk -t"$THREADS" -c"$2" -d"$DURATION" --latency -s "$SRC_DIR/tests/bench/p999.lua" "${URL[$1]}" 2>&1)
 	echo "$WRK_OUT" >>"$LAB_DIR/wrk.$1.c$2.log"
 }
 
@@ -255,7 +259,8 @@ bench_to_ms() {
 # bench_wrk_parse: the figures of WRK_OUT: WRK_RPS (req/s) and WRK_REQS
 # (requests completed; both empty if wrk printed none), WRK_P50 and
 # WRK_P99 and WRK_P999 (ms, "nan" if missing; p99.9 from p999.lua), WRK_ERRS (non-2xx responses plus socket
-# errors of every kind).
+# errors of every kind), WRK_CPU_TICKS (wrk's CPU time, clock ticks; "nan"
+# if missing).
 # shellcheck disable=SC2034 # set for the caller
 bench_wrk_parse() {
 	WRK_RPS=$(awk '/^Requests\/sec:/ {print $2}' <<<"$WRK_OUT")
@@ -263,6 +268,7 @@ bench_wrk_parse() {
 	WRK_P50=$(bench_to_ms "$(awk '$1 == "50%" {print $2}' <<<"$WRK_OUT")")
 	WRK_P99=$(bench_to_ms "$(awk '$1 == "99%" {print $2}' <<<"$WRK_OUT")")
 	WRK_P999=$(bench_to_ms "$(awk '$1 == "Latency" && $2 == "p99.9:" {print $3}' <<<"$WRK_OUT")")
+	WRK_CPU_TICKS=$(awk '$1 == "wrk-cpu-ticks" { v = $2 } END { print (v == "" ? "nan" : v) }' <<<"$WRK_OUT")
 	WRK_ERRS=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/[^0-9 ]/, " "); for (i = 1; i <= NF; i++) n += $i} END {print n + 0}' <<<"$WRK_OUT")
 }
 
@@ -314,6 +320,24 @@ bench_cpu_ticks() {
 bench_cpu_us() {
 	awk -v a="$1" -v b="$2" -v n="${3:-0}" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { if (a == "nan" || b == "nan" || n <= 0) print "nan"; else printf "%.2f", (b - a) / hz * 1e6 / n }'
+}
+
+# bench_machine_ticks: the whole machine's CPU time from /proc/stat as
+# BUSY:IDLE clock ticks (busy: user, nice, system, irq, softirq, steal;
+# idle: idle and iowait), summed over the CPUs.
+bench_machine_ticks() {
+	awk '$1 == "cpu" { printf "%d:%d\n", $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit }' /proc/stat
+}
+
+# bench_machine_us T0 T1 REQUESTS: two fields, the machine's busy CPU in
+# microseconds per request and its idle share in % between two
+# bench_machine_ticks readings ("nan nan" if no request).  Busy includes
+# every process on the machine, not only the bench's.
+bench_machine_us() {
+	awk -v a="$1" -v b="$2" -v n="${3:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		split(a, x, ":"); split(b, y, ":"); busy = y[1] - x[1]; idle = y[2] - x[2]
+		if (n <= 0 || busy + idle <= 0) print "nan nan"
+		else printf "%.2f %.1f\n", busy / hz * 1e6 / n, 100 * idle / (busy + idle) }'
 }
 
 # bench_pin PIDNAME CPUS: move the process, its threads and its live

@@ -16,8 +16,8 @@
 #   sudo MODE=callgrind KEEP=1 bash tests/bench/profile.sh  # keep callgrind.out for callgrind_annotate
 #   sudo MODE=perf CONNS=64 bash tests/bench/profile.sh
 #
-# Environment: MODE ("callgrind strace ctx" by default; any of those and
-# perf), TARGET, CONNS ("1 64 512"), DURATION (wrk per run, 10s; under
+# Environment: MODE ("callgrind strace ctx" by default; any of those,
+# perf and net: TCP segments per request, in a private network namespace), TARGET, CONNS ("1 64 512"), DURATION (wrk per run, 10s; under
 # callgrind the balancer is ~50x slower: the request count, not the time,
 # is what matters), CONF_EXTRA (lines added to andromeda's [frontend], e.g.
 # "access_log = journal"), KEEP=1 (leave the work directory), ANDROMEDA,
@@ -30,6 +30,13 @@
 # cost).
 # Requests are wrk's count.
 set -uo pipefail
+
+# MODE net counts the TCP segments of the whole network namespace: run in
+# a private one (loopback only), so that no other traffic is counted.
+if [[ ${MODE:-} == *net* && -z ${PROFILE_NETNS:-} ]]; then
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	exec env PROFILE_NETNS=1 unshare -n bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" "$@"
+fi
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 # access_log = journal where no journald runs: one of our own, in a private
@@ -93,6 +100,7 @@ backends() {
 		EOF
 		"${WRK_PIN[@]}" nginx -c "$DIR/be$i.conf" &
 		PIDS+=($!)
+		BE_PIDS+=($!)
 	done
 }
 
@@ -237,6 +245,21 @@ run_strace() {
 		sort -k2 -rn | head -8
 }
 
+# The backends' CPU time (us) and sleeps, summed over their nginx
+# workers: what the balancer's way of sending costs them.
+BE_PIDS=()
+be_read() {
+	local p k cpu=0 vol=0 hz
+	hz=$(getconf CLK_TCK)
+	for p in "${BE_PIDS[@]}"; do
+		for k in $p $(cat /proc/"$p"/task/*/children 2>/dev/null); do
+			cpu=$((cpu + $(awk -v hz="$hz" '{ sub(/^.*\) /, ""); printf "%.0f", ($12 + $13) * 1e6 / hz }' "/proc/$k/stat")))
+			vol=$((vol + $(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$k/status")))
+		done
+	done
+	echo "$cpu $vol"
+}
+
 # /proc/PID/status context switches and /proc/PID/stat CPU time over a
 # run without any tracer (and journald's CPU, when it is ours).
 ctx_read() {
@@ -249,19 +272,37 @@ ctx_read() {
 	fi
 }
 run_ctx() {
-	local c=$1 a b
+	local c=$1 a b ba bb
 	start
 	a=($(ctx_read))
+	read -ra ba <<<"$(be_read)"
 	load "$c"
+	read -ra bb <<<"$(be_read)"
 	b=($(ctx_read))
 	stop
 	printf '%s ctx       c=%-4s requests %8d  %s req/s  CPU %s us/request  sleeps (voluntary switches) %s/request  preempted %s/request  page faults %s/request\n' \
 		"$TARGET" "$c" "$REQS" "$(awk '/^Requests\/sec/ { print $2 }' "$DIR/wrk.$c.log")" \
 		"$(per $((b[2] - a[2])) "$REQS")" "$(per $((b[0] - a[0])) "$REQS" %.3f)" "$(per $((b[1] - a[1])) "$REQS" %.3f)" \
 		"$(per $((b[3] - a[3])) "$REQS" %.3f)"
+	printf '    backends: CPU %s us/request, sleeps %s/request\n' "$(per $((bb[0] - ba[0])) "$REQS")" \
+		"$(per $((bb[1] - ba[1])) "$REQS" %.3f)"
 	awk '$1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 } $2 == "p99.9:" { p999 = $3 } END { printf "    latency p50 %s  p99 %s  p99.9 %s\n", p50, p99, p999 }' "$DIR/wrk.$c.log"
 	[[ -n ${JOURNALD_PID:-} ]] && printf '    journald CPU %s us/request, access entries in its journal %s\n' \
 		"$(per $((b[4] - a[4])) "$REQS")" "$(jctl ANDROMEDA_LOG=access -o cat | wc -l)"
+}
+
+# net: TCP segments per request in this namespace (wrk, balancer and
+# backends together; 4 carry data: request in, request out, response in,
+# response out), the segments that were pure ACKs and the delayed ACKs.
+run_net() {
+	local c=$1
+	start
+	nstat -n >/dev/null
+	load "$c"
+	nstat >"$DIR/nstat.$c" 2>/dev/null
+	stop
+	printf '%s net       c=%-4s requests %8d  TCP segments/request (whole namespace, 4 carry data):\n' "$TARGET" "$c" "$REQS"
+	awk -v n="$REQS" '$1 ~ /^(TcpOutSegs|TcpExtDelayedACKs|TcpExtTCPPureAcks|TcpExtTCPHPAcks|TcpExtTCPHPHits|TcpExtTCPDelivered|IpExtInOctets)$/ { printf "    %-20s %8.3f/request\n", $1, $2 / n }' "$DIR/nstat.$c"
 }
 
 # perf (cpu-clock samples: this VM has no hardware counters): where the
@@ -298,7 +339,7 @@ sleep 0.5
 for c in $CONNS; do
 	for m in $MODE; do
 		case $m in
-		callgrind | strace | ctx | perf) "run_$m" "$c" ;;
+		callgrind | strace | ctx | perf | net) "run_$m" "$c" ;;
 		*) die "unknown MODE $m" ;;
 		esac
 	done

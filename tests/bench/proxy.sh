@@ -59,19 +59,41 @@ start_andromeda_ha() {
 	lab_wait_for 5 ha_master
 }
 
+# backends_ticks: the CPU time of the three backends (and their workers).
+backends_ticks() {
+	local i v sum=0
+	for i in 1 2 3; do
+		v=$(bench_cpu_ticks "be$i")
+		[[ $v == nan ]] && { echo nan; return; }
+		sum=$((sum + v))
+	done
+	echo "$sum"
+}
+
 # run_wrk TARGET CONNS ROUND: one wrk run, one line in results.
-# Columns: target conns round req/s p50 p99 errors p99.9 cpu-us/req.
+# Columns: target conns round req/s p50 p99 errors p99.9 cpu-us/req, then
+# for the cost model (see summary): wrk's and the backends' CPU us/req,
+# the whole machine's busy CPU us/req (everything, other jobs included,
+# from /proc/stat) and its idle share in % over the run.
 run_wrk() {
-	local t=$1 c=$2 r=$3 c0=nan c1=nan cpu
+	local t=$1 c=$2 r=$3 c0=nan c1=nan cpu b0 b1 m0 m1 wrk_us be_us busy idle
 	[[ $t != direct ]] && c0=$(bench_cpu_ticks "$t")
+	b0=$(backends_ticks)
+	m0=$(bench_machine_ticks)
 	bench_wrk "$t" "$c"
+	m1=$(bench_machine_ticks)
+	b1=$(backends_ticks)
 	[[ $t != direct ]] && c1=$(bench_cpu_ticks "$t")
 	bench_wrk_parse
 	cpu=$(bench_cpu_us "$c0" "$c1" "${WRK_REQS:-0}")
-	printf '%s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
-		"$WRK_P999" "$cpu" >>"$LAB_DIR/results"
+	wrk_us=$(bench_cpu_us 0 "$WRK_CPU_TICKS" "${WRK_REQS:-0}")
+	be_us=$(bench_cpu_us "$b0" "$b1" "${WRK_REQS:-0}")
+	read -r busy idle <<<"$(bench_machine_us "$m0" "$m1" "${WRK_REQS:-0}")"
+	printf '%s %s %s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
+		"$WRK_P999" "$cpu" "$wrk_us" "$be_us" "$busy $idle" >>"$LAB_DIR/results"
 	printf '  round %d  %-10s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  p99.9 %7s ms  CPU %6s us/req  errors %s\n' \
 		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$WRK_P999" "$cpu" "$WRK_ERRS"
+	printf '           CPU us/req: wrk %s  backends %s  machine busy %s, idle %s %%\n' "$wrk_us" "$be_us" "$busy" "$idle"
 }
 
 # median of the values in column COL for TARGET/CONNS
@@ -115,7 +137,39 @@ summary() {
 		done
 		printf -- '- errors (non-2xx + socket errors, all runs): %s\n' \
 			"$(awk '{ e[$1] += $7 } END { for (t in e) printf "%s=%d ", t, e[t] }' "$LAB_DIR/results")"
+		cost_model
 	} | tee -a "${RESULTS:-/dev/null}"
+}
+
+# cost_model: where the 2 cores go per request, and what that bounds.
+# When wrk, the backends and the balancer saturate the machine, req/s is
+# about CPUs / (wrk + backends + balancer) per request, so the ratio
+# andromeda/X is predicted by (w + b + x) / (w + b + a), and a balancer
+# that cost nothing would reach at most (w + b + x) / (w + b), with w and
+# b what wrk and the backends spend per request of andromeda's runs.
+cost_model() {
+	local t c
+	printf '\n### CPU per request of every process (medians, us/request)\n\n'
+	printf '| target | c | wrk | backends | balancer | sum | machine busy | machine idle %% |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
+	for c in $CONNS $LAT_CONNS; do
+		for t in "${TARGETS[@]}"; do
+			awk -v t="$t" -v c="$c" -v w="$(median "$t" "$c" 10)" -v b="$(median "$t" "$c" 11)" \
+				-v x="$(median "$t" "$c" 9)" -v m="$(median "$t" "$c" 12)" -v i="$(median "$t" "$c" 13)" \
+				'BEGIN { if (x == "nan") x = 0; printf "| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f |\n", t, c, w, b, x, w + b + x, m, i }'
+		done
+	done
+	printf '\n'
+	for c in $CONNS; do
+		for t in haproxy nginx; do
+			awk -v t="$t" -v c="$c" -v w="$(median andromeda "$c" 10)" -v b="$(median andromeda "$c" 11)" \
+				-v a="$(median andromeda "$c" 9)" -v wx="$(median "$t" "$c" 10)" -v bx="$(median "$t" "$c" 11)" \
+				-v x="$(median "$t" "$c" 9)" -v ra="$(median andromeda "$c" 4)" -v rx="$(median "$t" "$c" 4)" \
+				'BEGIN { tx = wx + bx + x; ta = w + b + a
+				if (ta <= 0 || rx <= 0 || w + b <= 0) exit
+				printf "- andromeda/%s at c=%s: measured %.2f; predicted by CPU per request %.2f; a balancer costing 0 us would reach %.2f; 1.25 needs andromeda at %.2f us/req (now %.2f)\n",
+					t, c, ra / rx, tx / ta, tx / (w + b), tx / 1.25 - (w + b), a }'
+		done
+	done
 }
 
 [[ $EUID -eq 0 ]] || die "run as root"

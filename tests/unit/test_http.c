@@ -471,6 +471,50 @@ Test(http_reject, line_syntax)
 	expect_reject(HTTP_MSG_REQUEST, NULL, "get / HTTP/1.1\r\nHost: h\r\n\r\n", 400);
 }
 
+/* The line checker's fast path (http_scan.c scan_fields) runs through a
+ * whole field line at once: each defect that follows a CR LF, or sits
+ * inside a name or after a start line, must still be found with its own
+ * reason, fed at once and fed one more byte at a time. */
+Test(http_reject, checker_fast_path_reasons)
+{
+	static const struct {
+		enum http_kind kind;
+		const char *s, *why;
+	} bad[] = {
+		{ HTTP_MSG_REQUEST, "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n b\r\n\r\n",
+		  "obsolete line folding" },
+		{ HTTP_MSG_REQUEST, "GET / HTTP/1.1\r\nHost: h\r\nX-Long-Name : a\r\n\r\n",
+		  "whitespace in field name" },
+		{ HTTP_MSG_REQUEST, "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\nX-B: b\r\n\r\n",
+		  "bare LF line ending" },
+		{ HTTP_MSG_REQUEST, "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\rX-B: b\r\n\r\n",
+		  "CR not followed by LF" },
+		{ HTTP_MSG_REQUEST, "GET / HTTP/1.1\nHost: h\r\n\r\n", "bare LF line ending" },
+		{ HTTP_MSG_RESPONSE, "HTTP/1.1 200 OK\r\n X: y\r\n\r\n", "obsolete line folding" },
+		{ HTTP_MSG_RESPONSE, "HTTP/1.1 200 OK\r\nServer: s\r\nX-A:\ta\r\nX B: c\r\n\r\n",
+		  "whitespace in field name" },
+		{ HTTP_MSG_RESPONSE, "HTTP/1.1 200 OK\r\nServer: s\r\nDate: d\r\n\n",
+		  "bare LF line ending" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t len = strlen(bad[i].s), used = 0;
+
+		for (size_t n = 1; n <= len; n++) { /* the first n bytes, then all */
+			struct http_msg m;
+			int rc;
+
+			http_msg_init(&m, bad[i].kind, &lim);
+			rc = http_msg_head(&m, bad[i].s, n, &used);
+			if (rc == HTTP_NEED_MORE)
+				rc = http_msg_head(&m, bad[i].s, len, &used);
+			cr_assert_eq(rc, HTTP_ERROR, "%zu split %zu: accepted %s", i, n, bad[i].s);
+			cr_assert_str_eq(m.reason, bad[i].why, "%zu split %zu: %s", i, n,
+					 bad[i].s);
+		}
+	}
+}
+
 Test(http_reject, versions)
 {
 	expect_reject(HTTP_MSG_REQUEST, NULL, "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505);

@@ -167,7 +167,7 @@ size_t alog_format(const struct alog_rec *r, const char *frontend, char *out, si
 		plen = alog_escape(r->path, strnlen(r->path, ALOG_PATH_MAX), path,
 				   sizeof(path) - 3);
 		if (r->path_cut) {
-			memcpy(path + plen, "...", 3);
+			memcpy(path + plen, "...", 4);
 			plen += 3;
 		}
 	}

@@ -207,8 +207,11 @@ static char *put_item(char *p, const struct alog_rec *r, enum jf j, struct val v
 	case JF_PATH:
 		if (v.p != dash.p && r->path_cut) {
 			memcpy(p, v.p, v.n - 1);
-			memcpy(p + v.n - 1, "...", 3);
-			return p + v.n + 2;
+			p += v.n - 1;
+			*p++ = '.';
+			*p++ = '.';
+			*p++ = '.';
+			return p;
 		}
 		break;
 	default:

@@ -12,7 +12,8 @@
 # wrk -c CONNS against each in turn, ROUNDS rounds alternated: medians and
 # the ratio to "off", and the daemon's CPU time per request (all its
 # threads, the log writer's included: /proc/PID/stat around each run), the
-# figure that depends least on what else runs on the machine.  Each run's
+# figure that depends least on what else runs on the machine, and the log
+# writer thread's alone (the part that formats and sends).  Each run's
 # line count is checked against wrk's request count (no line lost).
 #
 #   sudo bash tests/bench/accesslog.sh
@@ -86,28 +87,39 @@ lines() {
 
 # cpu_ms PID: user + system CPU time of the process (all threads) so far.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
+# writer_ms PID: the same for its log writer thread alone (0: none).
+writer_ms() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		[[ "$(cat "$t/comm" 2>/dev/null)" == andromeda/log ]] && { cpu_ms "$1/task/${t##*/}"; return; }
+	done
+	echo 0
+}
 
 per_req() { awk -v a="$1" -v b="$2" -v n="${WRK_REQS:-0}" 'BEGIN { printf "%.2f", (n > 0 ? (b - a) * 1000 / n : 0) }'; }
 
 run_wrk() {
-	local t=$1 c=$2 r=$3 before after pid cpu0 cpu1 j0=0 j1=0 us jus
+	local t=$1 c=$2 r=$3 before after pid cpu0 cpu1 j0=0 j1=0 us jus w0 w1 wus
 	pid=$(lab_pid "alog-$t")
 	before=$(lines "$t")
 	cpu0=$(cpu_ms "$pid")
+	w0=$(writer_ms "$pid")
 	[[ -n "$JPID" ]] && j0=$(cpu_ms "$JPID")
 	bench_wrk "$t" "$c"
 	cpu1=$(cpu_ms "$pid")
+	w1=$(writer_ms "$pid")
 	bench_wrk_parse
 	us=$(per_req "$cpu0" "$cpu1")
+	wus=$(per_req "$w0" "$w1")
 	sleep 0.3 # the writer's last pass (every 50 ms), journald's work on it
 	[[ -n "$JPID" ]] && j1=$(cpu_ms "$JPID")
 	jus=$(per_req "$j0" "$j1")
 	after=$(lines "$t")
 	[[ $t == off || $t == journal* ]] && after=$((before + ${WRK_REQS:-0}))
-	printf '%s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
-		"$((after - before - ${WRK_REQS:-0}))" "$us" "$jus" >>"$LAB_DIR/results"
-	printf '  round %d  %-8s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %6s us/req  journald %5s us/req  errors %s  lines-requests %s\n' \
-		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$us" "$jus" "$WRK_ERRS" "$((after - before - ${WRK_REQS:-0}))"
+	printf '%s %s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
+		"$((after - before - ${WRK_REQS:-0}))" "$us" "$jus" "$wus" >>"$LAB_DIR/results"
+	printf '  round %d  %-8s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %6s us/req (writer %5s)  journald %5s us/req  errors %s  lines-requests %s\n' \
+		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$us" "$wus" "$jus" "$WRK_ERRS" "$((after - before - ${WRK_REQS:-0}))"
 }
 
 median() {
@@ -137,12 +149,13 @@ bench_rounds "$CONNS"
 {
 	printf '\n### access log: wrk -t%s -c%s -d%s, %s proxy thread(s), %s rounds alternated (medians)\n\n' \
 		"$THREADS" "$CONNS" "$DURATION" "$LB_THREADS" "$ROUNDS"
-	printf '| access_log | req/s | vs off | p50 ms | p99 ms | CPU us/req | vs off | journald us/req |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
+	printf '| access_log | req/s | vs off | p50 ms | p99 ms | CPU us/req | vs off | writer us/req | journald us/req |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 	for t in "${TARGETS[@]}"; do
 		awk -v t="$t" -v a="$(median "$t" "$CONNS" 4)" -v b="$(median off "$CONNS" 4)" \
 			-v p50="$(median "$t" "$CONNS" 5)" -v p99="$(median "$t" "$CONNS" 6)" \
 			-v u="$(median "$t" "$CONNS" 9)" -v u0="$(median off "$CONNS" 9)" -v j="$(median "$t" "$CONNS" 10)" \
-			'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.3f | %.2f | %.3f | %.2f |\n", t, a, (b > 0 ? a / b : 0), p50, p99, u, (u0 > 0 ? u / u0 : 0), j }'
+			-v w="$(median "$t" "$CONNS" 11)" \
+			'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.3f | %.2f | %.3f | %.2f | %.2f |\n", t, a, (b > 0 ? a / b : 0), p50, p99, u, (u0 > 0 ? u / u0 : 0), w, j }'
 	done
 	printf -- '- errors (non-2xx + socket errors, all runs): %s\n' \
 		"$(awk '{ n += $7 } END { print n + 0 }' "$LAB_DIR/results")"

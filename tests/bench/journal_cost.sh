@@ -15,22 +15,31 @@
 #   single    -b 1      one entry per request, every field (modest rates)
 #   ids64     -b 64 -i  entries of 64 lines, one REQUEST_ID per line and
 #                       no other field (before every field was written)
-#   all128    -b 128    128 lines, every field's distinct values
-#   all256    -b 256    256 lines, every field's distinct values (now)
 #   msg128    -b 128 -m 128 lines and no field: the lines' own cost
+#   msg256    -b 256 -m the same, 256 lines
+#   id256     -b 256 -i 256 lines, MESSAGE and REQUEST_ID only
+#   batch256  -b 256    256 lines, the filter fields' distinct values
+#                       (REQUEST_ID, CLIENT, FRONTEND, SERVER, METHOD,
+#                       STATUS, TERMINATION): what the writer sends
+#   id256v, batch256v   the same with -v: values that vary per request
+#                       as on a real site (sizes, times, paths)
+# (Entries of 256 lines with every field's values, the design before
+# 2026-12-07 12:00, are what alog_jload -b 256 sends at cc6a673.)
 # Environment: REQUESTS (100000; single: a tenth), ROUNDS (3), CLIENTS
-# (64: the clients' ports the requests cycle through), DESIGNS.
+# (64: the clients' ports the requests cycle through), DESIGNS, LOAD
+# (another alog_jload, e.g. an earlier commit's build: its entries).
 set -uo pipefail
 source "$(dirname "$0")/../lib/journald.sh"
 journald_private "$0" "$@"
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build}
-LOAD=$BUILD_DIR/tests/alog_jload
+LOAD=${LOAD:-$BUILD_DIR/tests/alog_jload}
 REQUESTS=${REQUESTS:-100000}
 ROUNDS=${ROUNDS:-3}
 CLIENTS=${CLIENTS:-64}
-DESIGNS=${DESIGNS:-single msg128 ids64 all128 all256}
-declare -A OPTS=([single]="-b 1" [msg128]="-b 128 -m" [ids64]="-b 64 -i" [all128]="-b 128" [all256]="-b 256")
+DESIGNS=${DESIGNS:-single msg256 id256 batch256 id256v batch256v}
+declare -A OPTS=([single]="-b 1" [msg128]="-b 128 -m" [ids64]="-b 64 -i" [msg256]="-b 256 -m"
+	[id256]="-b 256 -i" [batch256]="-b 256" [id256v]="-b 256 -v -i" [batch256v]="-b 256 -v")
 
 die() { printf 'journal_cost: %s\n' "$*" >&2; exit 1; }
 [[ $EUID -eq 0 ]] || die "run as root"

@@ -9,7 +9,8 @@
 #     line, and each request is still found by its id, none lost; and by
 #     its other fields: a batched entry holds every value of its lines
 #     (CLIENT, SERVER, STATUS, TERMINATION), and journalctl STATUS=404
-#     finds every 404 of the bursts, STATUS=200 every 200.
+#     finds every 404 of the bursts, STATUS=200 every 200; the numbers
+#     (bytes, timers) and the path are in its lines, not its fields.
 # The daemon runs as systemd runs a service: stdout and stderr a journal
 # stream (systemd-cat), JOURNAL_STREAM naming it.
 set -uo pipefail
@@ -112,6 +113,11 @@ check "a batched entry holds the CLIENT, SERVER, STATUS, TERMINATION of each of 
 		| (\$e.CLIENT | arr | any(. == \$m.c)) and (\$e.REQUEST_ID | arr | any(. == \$m.i))
 		and (\$e.SERVER | arr | any(. == \$m.s)) and (\$e.STATUS | arr | any(. == \$m.st))
 		and (\$e.TERMINATION | arr | any(. == \$m.t)))' >/dev/null"
+check "a batched entry keeps the numbers and the path in its lines (no BYTES_OUT, TIMERS_MS, PATH field)" bash -c \
+	"journalctl -D /run/log/journal --no-pager REQUEST_ID=$id -o json --all | jq -e '
+	(.MESSAGE | test(\" bytes_out=[0-9]+ .* total_ms=[0-9]+ \")) and .BYTES_OUT == null
+	and .TIMERS_MS == null and .PATH == null and .BYTES_IN == null and .RETRIES == null
+	and .FRONTEND == \"$LAB_LB_IP:80\" and .METHOD == \"GET\"' >/dev/null"
 check "journalctl REQUEST_ID= STATUS= SERVER= finds a batched request" bash -c \
 	"journalctl -D /run/log/journal --no-pager -o cat REQUEST_ID=$id STATUS=200 \
 		SERVER=\$(journalctl -D /run/log/journal --no-pager REQUEST_ID=$id -o cat | grep -o ' id=$id .*' | grep -o 'server=[^ ]*' | cut -d= -f2) \

@@ -15,6 +15,8 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "macros.h"
+#include "rawsock.h"
 
 #define RX_BUF 2048 /* > VRRP_PACKET_MAX with 40 bytes of IP options */
 
@@ -67,56 +69,44 @@ int vrrp_iface_primary(const char *ifname, const struct in_addr *exclude, size_t
 	return err;
 }
 
-static int setopt(const struct vrrp_socket *s, int level, int name, const void *val, socklen_t len,
-		  const char *what)
-{
-	int err;
-
-	if (setsockopt(s->fd, level, name, val, len) == 0)
-		return 0;
-	err = -errno;
-	log_errno(err, "vrrp socket on %s: setsockopt %s", s->ifname, what);
-	return err;
-}
-
 /* TTL 255 (RFC 5798 5.1.1.3) for both unicast and multicast, our TOS, the
  * arrival interface on every packet, and only this device heard. */
 static int configure_common(struct vrrp_socket *s)
 {
 	int ttl = VRRP_TTL, on = 1, tos = VRRP_IP_TOS;
-	int err;
+	const struct rawsock_opt opts[] = {
+		RAWSOCK_BINDTODEVICE(s->ifname),
+		RAWSOCK_OPT(IPPROTO_IP, IP_TTL, ttl),
+		RAWSOCK_OPT(IPPROTO_IP, IP_TOS, tos),
+		RAWSOCK_OPT(IPPROTO_IP, IP_PKTINFO, on),
+	};
 
-	err = setopt(s, SOL_SOCKET, SO_BINDTODEVICE, s->ifname, (socklen_t)strlen(s->ifname) + 1,
-		     "SO_BINDTODEVICE");
-	if (!err)
-		err = setopt(s, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl), "IP_TTL");
-	if (!err)
-		err = setopt(s, IPPROTO_IP, IP_TOS, &tos, sizeof(tos), "IP_TOS");
-	if (!err)
-		err = setopt(s, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on), "IP_PKTINFO");
-	return err;
+	return rawsock_setopts(s->fd, "vrrp socket", s->ifname, opts, ARRAY_SIZE(opts));
 }
 
 static int configure_multicast(struct vrrp_socket *s)
 {
 	int ttl = VRRP_TTL, off = 0;
 	struct ip_mreqn mr = { .imr_ifindex = (int)s->ifindex };
-	int err;
+	const struct rawsock_opt opts[] = {
+		RAWSOCK_OPT(IPPROTO_IP, IP_MULTICAST_TTL, ttl),
+		/* our own adverts must not come back to us */
+		RAWSOCK_OPT(IPPROTO_IP, IP_MULTICAST_LOOP, off),
+		/* only groups joined on this socket, not every group on the host */
+		RAWSOCK_OPT(IPPROTO_IP, IP_MULTICAST_ALL, off),
+		RAWSOCK_OPT(IPPROTO_IP, IP_MULTICAST_IF, mr),
+	};
+	const struct rawsock_opt join = { .level = IPPROTO_IP,
+					  .name = IP_ADD_MEMBERSHIP,
+					  .val = &mr,
+					  .len = sizeof(mr),
+					  .what = "IP_ADD_MEMBERSHIP " VRRP_MCAST_GROUP };
+	int err = rawsock_setopts(s->fd, "vrrp socket", s->ifname, opts, ARRAY_SIZE(opts));
 
-	err = setopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl), "IP_MULTICAST_TTL");
-	if (!err) /* our own adverts must not come back to us */
-		err = setopt(s, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof(off),
-			     "IP_MULTICAST_LOOP");
-	if (!err) /* only groups joined on this socket, not every group on the host */
-		err = setopt(s, IPPROTO_IP, IP_MULTICAST_ALL, &off, sizeof(off),
-			     "IP_MULTICAST_ALL");
-	if (!err)
-		err = setopt(s, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr), "IP_MULTICAST_IF");
 	if (err || s->npeers)
 		return err;
 	mr.imr_multiaddr.s_addr = htonl(VRRP_MCAST_GROUP_HOST);
-	return setopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr),
-		      "IP_ADD_MEMBERSHIP " VRRP_MCAST_GROUP);
+	return rawsock_setopts(s->fd, "vrrp socket", s->ifname, &join, 1);
 }
 
 static unsigned pktinfo_ifindex(struct msghdr *mh)

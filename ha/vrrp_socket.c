@@ -253,21 +253,7 @@ void vrrp_socket_close(struct vrrp_socket *s)
  * and leaving by our interface (ipi_ifindex). */
 static int send_to(struct vrrp_socket *s, struct vrrp_advert *adv, struct in_addr dst)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct cmsghdr align;
-	} cbuf;
 	uint8_t msg[VRRP_HDR_LEN + 4 * VRRP_MAX_ADDRS];
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = dst };
-	struct in_pktinfo pi = { .ipi_ifindex = (int)s->ifindex, .ipi_spec_dst = s->primary };
-	struct iovec iov = { .iov_base = msg };
-	struct msghdr mh = { .msg_name = &to,
-			     .msg_namelen = sizeof(to),
-			     .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf.b,
-			     .msg_controllen = sizeof(cbuf.b) };
-	struct cmsghdr *c;
 	int n;
 
 	adv->src = s->primary;
@@ -275,16 +261,7 @@ static int send_to(struct vrrp_socket *s, struct vrrp_advert *adv, struct in_add
 	n = vrrp_advert_encode(adv, msg, sizeof(msg));
 	if (n < 0)
 		return n;
-	iov.iov_len = (size_t)n;
-	memset(cbuf.b, 0, sizeof(cbuf.b));
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = IPPROTO_IP;
-	c->cmsg_type = IP_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(pi));
-	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0)
-		return -errno;
-	return 0;
+	return rawsock4_send(s->fd, msg, (size_t)n, s->primary, dst, s->ifindex);
 }
 
 int vrrp_socket_send(struct vrrp_socket *s, struct vrrp_advert *adv)

@@ -64,31 +64,51 @@ ssize_t rawsock6_recv(int fd, void *buf, size_t len, struct rawsock6_rx *rx)
 	return n;
 }
 
-int rawsock6_send(int fd, const void *msg, size_t len, const struct in6_addr *src,
-		  const struct in6_addr *dst, unsigned ifindex)
+/* sendmsg(MSG_DONTWAIT) to `to` with one packet-information control
+ * message (level, type, pi[0..pilen), at most an in6_pktinfo). */
+static int send_pktinfo(int fd, void *to, socklen_t tolen, int level, int type, const void *pi,
+			size_t pilen, const void *msg, size_t len)
 {
 	union {
 		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} cbuf;
-	struct sockaddr_in6 to = { .sin6_family = AF_INET6,
-				   .sin6_addr = *dst,
-				   .sin6_scope_id = ifindex };
-	struct in6_pktinfo pi = { .ipi6_addr = *src, .ipi6_ifindex = ifindex };
 	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
-	struct msghdr mh = { .msg_name = &to,
-			     .msg_namelen = sizeof(to),
+	struct msghdr mh = { .msg_name = to,
+			     .msg_namelen = tolen,
 			     .msg_iov = &iov,
 			     .msg_iovlen = 1,
 			     .msg_control = cbuf.b,
-			     .msg_controllen = sizeof(cbuf.b) };
+			     .msg_controllen = CMSG_SPACE(pilen) };
 	struct cmsghdr *c;
 
 	memset(cbuf.b, 0, sizeof(cbuf.b));
 	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = IPPROTO_IPV6;
-	c->cmsg_type = IPV6_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(pi));
-	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(pilen);
+	memcpy(CMSG_DATA(c), pi, pilen);
 	return sendmsg(fd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+int rawsock4_send(int fd, const void *msg, size_t len, struct in_addr src, struct in_addr dst,
+		  unsigned ifindex)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = dst };
+	struct in_pktinfo pi = { .ipi_ifindex = (int)ifindex, .ipi_spec_dst = src };
+
+	return send_pktinfo(fd, &to, sizeof(to), IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi), msg,
+			    len);
+}
+
+int rawsock6_send(int fd, const void *msg, size_t len, const struct in6_addr *src,
+		  const struct in6_addr *dst, unsigned ifindex)
+{
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6,
+				   .sin6_addr = *dst,
+				   .sin6_scope_id = ifindex };
+	struct in6_pktinfo pi = { .ipi6_addr = *src, .ipi6_ifindex = ifindex };
+
+	return send_pktinfo(fd, &to, sizeof(to), IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi), msg,
+			    len);
 }

@@ -1,9 +1,9 @@
 /* rawsock.h - what the daemon's raw sockets share: the VRRP sockets of
  * ha/ (IP protocol 112 over IPv4 and IPv6) and the ICMPv6 socket of
  * netlink/ndisc.c.  Socket options applied in order, with one log line
- * naming the option that failed; IPv6 datagrams in and out with their
- * packet information.  Which options, and every check of what arrives,
- * stay with each socket: they follow different RFCs. */
+ * naming the option that failed; datagrams out with their packet
+ * information (source, interface), and IPv6 ones in with theirs.  Which options, and every check
+ * of what arrives, stay with each socket: they follow different RFCs. */
 #ifndef ANDROMEDA_RAWSOCK_H
 #define ANDROMEDA_RAWSOCK_H
 
@@ -56,8 +56,12 @@ struct rawsock6_rx {
  * with *rx filled, or -errno (-EAGAIN when none is waiting). */
 ssize_t rawsock6_recv(int fd, void *buf, size_t len, struct rawsock6_rx *rx);
 
-/* Send msg[0..len) to dst from src out of interface ifindex (scope and
- * IPV6_PKTINFO), MSG_DONTWAIT.  Returns 0 or -errno. */
+/* Send msg[0..len) to dst from src out of interface ifindex (IP_PKTINFO's
+ * ipi_spec_dst and ipi_ifindex), MSG_DONTWAIT.  Returns 0 or -errno. */
+int rawsock4_send(int fd, const void *msg, size_t len, struct in_addr src, struct in_addr dst,
+		  unsigned ifindex);
+
+/* The same over IPv6 (the scope and IPV6_PKTINFO). */
 int rawsock6_send(int fd, const void *msg, size_t len, const struct in6_addr *src,
 		  const struct in6_addr *dst, unsigned ifindex);
 

@@ -194,3 +194,37 @@ Test(rawsock, send_from_our_source_out_of_our_interface)
 	close(tx);
 	close(rx);
 }
+
+/* Over IPv4 the kernel writes the IP header: its source is the address
+ * IP_PKTINFO named (127.0.0.2, not the route's 127.0.0.1). */
+Test(rawsock, send4_from_the_source_named)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
+	struct in_addr src = { .s_addr = htonl(0x7f000002) };
+	uint8_t buf[128];
+	bool seen = false;
+	int rx, tx;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs CAP_NET_RAW");
+	rx = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, EXPERIMENTAL);
+	tx = socket(AF_INET, SOCK_RAW, EXPERIMENTAL);
+	cr_assert_geq(rx, 0);
+	cr_assert_geq(tx, 0);
+	cr_assert_eq(bind(rx, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	cr_assert_eq(rawsock4_send(tx, "rawsock4", 8, src, addr.sin_addr, if_nametoindex("lo")),
+		     0);
+	for (int i = 0; i < 100 && !seen; i++) {
+		ssize_t n = recv(rx, buf, sizeof(buf), 0);
+
+		if (n == 20 + 8 && memcmp(buf + 20, "rawsock4", 8) == 0) {
+			seen = true;
+			cr_expect_eq(memcmp(buf + 12, &src.s_addr, 4), 0, "IPv4 source");
+		} else if (n < 0) {
+			usleep(10000);
+		}
+	}
+	cr_expect(seen);
+	close(tx);
+	close(rx);
+}

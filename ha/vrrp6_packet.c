@@ -5,18 +5,8 @@
 #include <string.h>
 
 #include "inet_cksum.h"
+#include "vrrp_msg.h"
 #include "wire.h"
-
-/* Byte offsets inside the VRRP message (RFC 5798 5.1), as in IPv4. */
-enum {
-	V_VT = 0,
-	V_VRID = 1,
-	V_PRIO = 2,
-	V_COUNT = 3,
-	V_INTVL = 4,
-	V_SUM = 6,
-	V_ADDRS = 8
-};
 
 /* Byte offsets inside the fixed IPv6 header (RFC 8200 3). */
 enum {
@@ -33,19 +23,14 @@ int vrrp6_advert_encode(const struct vrrp_advert *a, void *buf, size_t len)
 	size_t need = VRRP_HDR_LEN + 16u * a->naddrs;
 	uint8_t *p = buf;
 
-	if (a->vrid == 0 || a->interval_cs == 0 || a->interval_cs > VRRP_MAX_INTERVAL_CS)
+	if (vrrp_msg_check_encode(a))
 		return -EINVAL;
 	if (len < need)
 		return -ENOSPC;
-	p[V_VT] = VRRP_VERSION << 4 | VRRP_TYPE_ADVERT;
-	p[V_VRID] = a->vrid;
-	p[V_PRIO] = a->priority;
-	p[V_COUNT] = a->naddrs;
-	wire_put16(p + V_INTVL, a->interval_cs);
-	wire_put16(p + V_SUM, 0);
+	vrrp_msg_put_hdr(a, p);
 	for (size_t i = 0; i < a->naddrs; i++)
-		memcpy(p + V_ADDRS + 16 * i, a->addrs6[i].s6_addr, 16);
-	wire_put16(p + V_SUM, inet6_cksum(&a->src6, &a->dst6, VRRP_IPPROTO, p, need));
+		memcpy(p + VRRP_HDR_LEN + 16 * i, a->addrs6[i].s6_addr, 16);
+	wire_put16(p + VRRP_MSG_SUM, inet6_cksum(&a->src6, &a->dst6, VRRP_IPPROTO, p, need));
 	return (int)need;
 }
 
@@ -69,27 +54,6 @@ int vrrp6_packet_encode(const struct vrrp_advert *a, void *buf, size_t len)
 	return VRRP6_IPV6_HDR_LEN + n;
 }
 
-/* Version, type and the fields; then whether the length matches Count. */
-static enum vrrp_rx_result parse_fixed(const uint8_t *m, size_t len, struct vrrp_advert *out)
-{
-	size_t need;
-
-	if (len < VRRP_HDR_LEN)
-		return VRRP_RX_SHORT;
-	if (m[V_VT] >> 4 != VRRP_VERSION)
-		return VRRP_RX_VERSION;
-	if ((m[V_VT] & 0x0f) != VRRP_TYPE_ADVERT)
-		return VRRP_RX_TYPE;
-	out->vrid = m[V_VRID];
-	out->priority = m[V_PRIO];
-	out->naddrs = m[V_COUNT];
-	out->interval_cs = wire_get16(m + V_INTVL) & 0x0fff; /* rsvd bits ignored (5.2.6) */
-	need = VRRP_HDR_LEN + 16u * out->naddrs;
-	if (len < need)
-		return VRRP_RX_SHORT;
-	return len > need ? VRRP_RX_LENGTH : VRRP_RX_OK;
-}
-
 enum vrrp_rx_result vrrp6_msg_parse(const void *msg, size_t len, const struct vrrp6_rx_meta *mt,
 				    uint8_t vrid, struct vrrp_advert *out)
 {
@@ -105,18 +69,17 @@ enum vrrp_rx_result vrrp6_msg_parse(const void *msg, size_t len, const struct vr
 		return VRRP_RX_TTL;
 	if (!IN6_IS_ADDR_LINKLOCAL(&mt->src))
 		return VRRP_RX_NOT_VRRP;
-	r = parse_fixed(m, len, out);
+	r = vrrp_msg_parse_hdr(m, len, 16, out);
 	if (r != VRRP_RX_OK)
 		return r;
 	if (inet6_cksum(&mt->src, &mt->dst, VRRP_IPPROTO, m, len) != 0)
 		return VRRP_RX_CHECKSUM;
 	out->cksum = VRRP_CKSUM_PSEUDO;
-	if (out->vrid == 0 || (vrid && out->vrid != vrid))
-		return VRRP_RX_VRID;
-	if (out->interval_cs == 0)
-		return VRRP_RX_INTERVAL;
+	r = vrrp_msg_check_ids(out, vrid);
+	if (r != VRRP_RX_OK)
+		return r;
 	for (size_t i = 0; i < out->naddrs; i++)
-		memcpy(out->addrs6[i].s6_addr, m + V_ADDRS + 16 * i, 16);
+		memcpy(out->addrs6[i].s6_addr, m + VRRP_HDR_LEN + 16 * i, 16);
 	return VRRP_RX_OK;
 }
 

@@ -13,6 +13,8 @@
 
 #include "log.h"
 #include "loop.h"
+#include "macros.h"
+#include "rawsock.h"
 
 #ifndef IPV6_MULTICAST_ALL
 #define IPV6_MULTICAST_ALL 29 /* Linux 4.20 */
@@ -53,98 +55,50 @@ static int linklocal(const char *ifname, struct in6_addr *out)
 	return err;
 }
 
-static int setopt(const struct vrrp6_socket *s, int level, int name, const void *v, socklen_t len,
-		  const char *what)
-{
-	int err;
-
-	if (setsockopt(s->fd, level, name, v, len) == 0)
-		return 0;
-	err = -errno;
-	log_errno(err, "vrrp6 socket on %s: setsockopt %s", s->ifname, what);
-	return err;
-}
-
+/* Hop limit 255 out, unicast and multicast (RFC 5798 5.1.2.3), our
+ * traffic class, out by this interface and never back to us, the hop
+ * limit, destination and interface of each packet in, the group joined. */
 static int configure(struct vrrp6_socket *s)
 {
 	int hops = VRRP6_HOPLIMIT, on = 1, off = 0, tc = VRRP_IP_TOS, idx = (int)s->ifindex;
 	struct ipv6_mreq mr = { .ipv6mr_multiaddr = s->group, .ipv6mr_interface = s->ifindex };
-	int err;
-
-	err = setopt(s, SOL_SOCKET, SO_BINDTODEVICE, s->ifname, (socklen_t)strlen(s->ifname) + 1,
-		     "SO_BINDTODEVICE");
-	if (!err)
-		err = setopt(s, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops),
-			     "IPV6_MULTICAST_HOPS");
-	if (!err)
-		err = setopt(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops),
-			     "IPV6_UNICAST_HOPS");
-	if (!err)
-		err = setopt(s, IPPROTO_IPV6, IPV6_TCLASS, &tc, sizeof(tc), "IPV6_TCLASS");
-	if (!err)
-		err = setopt(s, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof(idx),
-			     "IPV6_MULTICAST_IF");
-	if (!err)
-		err = setopt(s, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off),
-			     "IPV6_MULTICAST_LOOP");
-	if (!err) {
+	const struct rawsock_opt opts[] = {
+		RAWSOCK_BINDTODEVICE(s->ifname),
+		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, hops),
+		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_UNICAST_HOPS, hops),
+		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_TCLASS, tc),
+		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_MULTICAST_IF, idx),
+		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, off),
 		/* older kernels lack it: only a wider delivery, not an error */
-		(void)setsockopt(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, &off, sizeof(off));
-		err = setopt(s, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof(on),
-			     "IPV6_RECVHOPLIMIT");
-	}
-	if (!err)
-		err = setopt(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on),
-			     "IPV6_RECVPKTINFO");
-	if (!err)
-		err = setopt(s, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr),
-			     "IPV6_JOIN_GROUP " VRRP6_MCAST_GROUP);
-	return err;
-}
+		{ .level = IPPROTO_IPV6,
+		  .name = IPV6_MULTICAST_ALL,
+		  .val = &off,
+		  .len = sizeof(off),
+		  .what = "IPV6_MULTICAST_ALL",
+		  .optional = true },
+		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, on),
+		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_RECVPKTINFO, on),
+		{ .level = IPPROTO_IPV6,
+		  .name = IPV6_JOIN_GROUP,
+		  .val = &mr,
+		  .len = sizeof(mr),
+		  .what = "IPV6_JOIN_GROUP " VRRP6_MCAST_GROUP },
+	};
 
-/* Hop limit, destination and interface from the control messages. */
-static unsigned rx_meta(struct msghdr *mh, struct vrrp6_rx_meta *m)
-{
-	unsigned ifindex = 0;
-
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level != IPPROTO_IPV6)
-			continue;
-		if (c->cmsg_type == IPV6_HOPLIMIT) {
-			memcpy(&m->hoplimit, CMSG_DATA(c), sizeof(m->hoplimit));
-		} else if (c->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			m->dst = pi.ipi6_addr;
-			ifindex = pi.ipi6_ifindex;
-		}
-	}
-	return ifindex;
+	return rawsock_setopts(s->fd, "vrrp6 socket", s->ifname, opts, ARRAY_SIZE(opts));
 }
 
 static int read_one(struct vrrp6_socket *s, uint8_t *buf)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} cbuf;
-	struct sockaddr_in6 from;
-	struct iovec iov = { .iov_base = buf, .iov_len = RX_BUF };
-	struct msghdr mh = { .msg_name = &from,
-			     .msg_namelen = sizeof(from),
-			     .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf.b,
-			     .msg_controllen = sizeof(cbuf.b) };
-	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
-	struct vrrp6_rx_meta m = { .hoplimit = -1 };
+	struct rawsock6_rx rx;
+	ssize_t n = rawsock6_recv(s->fd, buf, RX_BUF, &rx);
+	struct vrrp6_rx_meta m;
 
 	if (n < 0)
-		return errno == EINTR;
-	if (rx_meta(&mh, &m) != s->ifindex)
+		return n == -EINTR;
+	if (rx.ifindex != s->ifindex)
 		return 1; /* another interface: not ours */
-	m.src = from.sin6_addr;
+	m = (struct vrrp6_rx_meta){ .src = rx.src, .dst = rx.dst, .hoplimit = rx.hoplimit };
 	s->rx(s->rx_arg, buf, (size_t)n, &m);
 	return 1;
 }
@@ -217,34 +171,6 @@ void vrrp6_socket_close(struct vrrp6_socket *s)
 	free(s);
 }
 
-static int send_msg(struct vrrp6_socket *s, const uint8_t *msg, size_t len)
-{
-	union {
-		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} cbuf;
-	struct sockaddr_in6 to = { .sin6_family = AF_INET6,
-				   .sin6_addr = s->group,
-				   .sin6_scope_id = s->ifindex };
-	struct in6_pktinfo pi = { .ipi6_addr = s->ll, .ipi6_ifindex = s->ifindex };
-	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
-	struct msghdr mh = { .msg_name = &to,
-			     .msg_namelen = sizeof(to),
-			     .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf.b,
-			     .msg_controllen = sizeof(cbuf.b) };
-	struct cmsghdr *c;
-
-	memset(cbuf.b, 0, sizeof(cbuf.b));
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = IPPROTO_IPV6;
-	c->cmsg_type = IPV6_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(pi));
-	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	return sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
-}
-
 int vrrp6_socket_send(struct vrrp6_socket *s, struct vrrp_advert *adv)
 {
 	uint8_t msg[VRRP6_MSG_MAX];
@@ -259,7 +185,7 @@ int vrrp6_socket_send(struct vrrp6_socket *s, struct vrrp_advert *adv)
 	n = vrrp6_advert_encode(adv, msg, sizeof(msg));
 	if (n < 0)
 		return n;
-	err = send_msg(s, msg, (size_t)n);
+	err = rawsock6_send(s->fd, msg, (size_t)n, &s->ll, &s->group, s->ifindex);
 	if (err && log_limit_ok(&s->tx_limit, loop_now_ms(s->loop), LOG_LIMIT_LONG_MS, &sup))
 		log_errno(err, "vrrp6 socket on %s: sending advert (%llu failures not logged)",
 			  s->ifname, (unsigned long long)sup);

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "inet_cksum.h"
+#include "vrrp_msg.h"
 #include "wire.h"
 
 /* Byte offsets inside the fixed IPv4 header (RFC 791 3.1). */
@@ -22,17 +24,6 @@ enum {
 #define IPH_DF      0x4000u
 #define IPH_MF      0x2000u
 #define IPH_OFFMASK 0x1fffu
-
-/* Byte offsets inside the VRRP message (RFC 5798 5.1). */
-enum {
-	V_VT = 0,
-	V_VRID = 1,
-	V_PRIO = 2,
-	V_COUNT = 3,
-	V_INTVL = 4,
-	V_SUM = 6,
-	V_ADDRS = 8
-};
 
 static const char *const rx_names[VRRP_RX_NCAUSES] = {
 	[VRRP_RX_OK] = "ok",
@@ -57,25 +48,6 @@ const char *vrrp_rx_result_str(enum vrrp_rx_result r)
 	return rx_names[r];
 }
 
-/* One's complement sum of big-endian 16-bit words (RFC 1071), not folded. */
-static uint32_t sum16(uint32_t acc, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		acc += wire_get16(p + i);
-	if (len & 1)
-		acc += (uint32_t)p[len - 1] << 8; /* odd byte padded with zero */
-	return acc;
-}
-
-static uint16_t fold(uint32_t acc)
-{
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)~acc;
-}
-
 uint16_t vrrp_checksum(const void *msg, size_t len, struct in_addr src, struct in_addr dst,
 		       enum vrrp_cksum_mode mode)
 {
@@ -91,14 +63,14 @@ uint16_t vrrp_checksum(const void *msg, size_t len, struct in_addr src, struct i
 		ph[8] = 0;
 		ph[9] = VRRP_IPPROTO;
 		wire_put16(ph + 10, (uint16_t)len);
-		acc = sum16(acc, ph, sizeof(ph));
+		acc = inet_sum16(acc, ph, sizeof(ph));
 	}
-	return fold(sum16(acc, msg, len));
+	return inet_fold(inet_sum16(acc, msg, len));
 }
 
 static int advert_check(const struct vrrp_advert *a)
 {
-	if (a->vrid == 0 || a->interval_cs == 0 || a->interval_cs > VRRP_MAX_INTERVAL_CS)
+	if (vrrp_msg_check_encode(a))
 		return -EINVAL;
 	if (a->cksum != VRRP_CKSUM_PSEUDO && a->cksum != VRRP_CKSUM_PLAIN)
 		return -EINVAL;
@@ -115,15 +87,10 @@ int vrrp_advert_encode(const struct vrrp_advert *a, void *buf, size_t len)
 		return err;
 	if (len < need)
 		return -ENOSPC;
-	p[V_VT] = VRRP_VERSION << 4 | VRRP_TYPE_ADVERT;
-	p[V_VRID] = a->vrid;
-	p[V_PRIO] = a->priority;
-	p[V_COUNT] = a->naddrs;
-	wire_put16(p + V_INTVL, a->interval_cs); /* top 4 bits (rsvd) are zero */
-	wire_put16(p + V_SUM, 0);
+	vrrp_msg_put_hdr(a, p);
 	for (size_t i = 0; i < a->naddrs; i++)
-		memcpy(p + V_ADDRS + 4 * i, &a->addrs[i].s_addr, 4);
-	wire_put16(p + V_SUM, vrrp_checksum(p, need, a->src, a->dst, a->cksum));
+		memcpy(p + VRRP_HDR_LEN + 4 * i, &a->addrs[i].s_addr, 4);
+	wire_put16(p + VRRP_MSG_SUM, vrrp_checksum(p, need, a->src, a->dst, a->cksum));
 	return (int)need;
 }
 
@@ -147,7 +114,7 @@ int vrrp_packet_encode(const struct vrrp_advert *a, void *buf, size_t len)
 	wire_put16(p + IPH_SUM, 0);
 	memcpy(p + IPH_SRC, &a->src.s_addr, 4);
 	memcpy(p + IPH_DST, &a->dst.s_addr, 4);
-	wire_put16(p + IPH_SUM, fold(sum16(0, p, VRRP_IPV4_HDR_LEN)));
+	wire_put16(p + IPH_SUM, inet_fold(inet_sum16(0, p, VRRP_IPV4_HDR_LEN)));
 	return VRRP_IPV4_HDR_LEN + n;
 }
 
@@ -197,7 +164,7 @@ enum vrrp_rx_result vrrp_packet_parse(const void *buf, size_t len, uint8_t vrid,
 				      unsigned cksum_modes, struct vrrp_advert *out)
 {
 	const uint8_t *m;
-	size_t mlen, need;
+	size_t mlen;
 	enum vrrp_rx_result r;
 
 	memset(out, 0, offsetof(struct vrrp_advert, addrs));
@@ -207,31 +174,14 @@ enum vrrp_rx_result vrrp_packet_parse(const void *buf, size_t len, uint8_t vrid,
 	/* RFC 5798 7.1, in its order: TTL, version, completeness, checksum, VRID. */
 	if (out->ttl != VRRP_TTL)
 		return VRRP_RX_TTL;
-	if (mlen < VRRP_HDR_LEN)
-		return VRRP_RX_SHORT;
-	if (m[V_VT] >> 4 != VRRP_VERSION)
-		return VRRP_RX_VERSION;
-	if ((m[V_VT] & 0x0f) != VRRP_TYPE_ADVERT)
-		return VRRP_RX_TYPE;
-	out->vrid = m[V_VRID];
-	out->priority = m[V_PRIO];
-	out->naddrs = m[V_COUNT];
-	out->interval_cs = wire_get16(m + V_INTVL) & 0x0fff; /* rsvd bits ignored (5.2.6) */
-	need = VRRP_HDR_LEN + 4u * out->naddrs;
-	if (mlen < need)
-		return VRRP_RX_SHORT;
-	if (mlen > need)
-		return VRRP_RX_LENGTH;
-	r = verify_sum(m, mlen, cksum_modes, out);
+	r = vrrp_msg_parse_hdr(m, mlen, 4, out);
+	if (r == VRRP_RX_OK)
+		r = verify_sum(m, mlen, cksum_modes, out);
+	if (r == VRRP_RX_OK)
+		r = vrrp_msg_check_ids(out, vrid);
 	if (r != VRRP_RX_OK)
 		return r;
-	/* VRID 0 names no virtual router (RFC 5798 5.2.3: 1-255), even when
-	 * the caller accepts any. */
-	if (out->vrid == 0 || (vrid && out->vrid != vrid))
-		return VRRP_RX_VRID;
-	if (out->interval_cs == 0)
-		return VRRP_RX_INTERVAL;
 	for (size_t i = 0; i < out->naddrs; i++)
-		memcpy(&out->addrs[i].s_addr, m + V_ADDRS + 4 * i, 4);
+		memcpy(&out->addrs[i].s_addr, m + VRRP_HDR_LEN + 4 * i, 4);
 	return VRRP_RX_OK;
 }

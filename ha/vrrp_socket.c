@@ -15,6 +15,8 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "macros.h"
+#include "rawsock.h"
 
 #define RX_BUF 2048 /* > VRRP_PACKET_MAX with 40 bytes of IP options */
 
@@ -67,56 +69,44 @@ int vrrp_iface_primary(const char *ifname, const struct in_addr *exclude, size_t
 	return err;
 }
 
-static int setopt(const struct vrrp_socket *s, int level, int name, const void *val, socklen_t len,
-		  const char *what)
-{
-	int err;
-
-	if (setsockopt(s->fd, level, name, val, len) == 0)
-		return 0;
-	err = -errno;
-	log_errno(err, "vrrp socket on %s: setsockopt %s", s->ifname, what);
-	return err;
-}
-
 /* TTL 255 (RFC 5798 5.1.1.3) for both unicast and multicast, our TOS, the
  * arrival interface on every packet, and only this device heard. */
 static int configure_common(struct vrrp_socket *s)
 {
 	int ttl = VRRP_TTL, on = 1, tos = VRRP_IP_TOS;
-	int err;
+	const struct rawsock_opt opts[] = {
+		RAWSOCK_BINDTODEVICE(s->ifname),
+		RAWSOCK_OPT(IPPROTO_IP, IP_TTL, ttl),
+		RAWSOCK_OPT(IPPROTO_IP, IP_TOS, tos),
+		RAWSOCK_OPT(IPPROTO_IP, IP_PKTINFO, on),
+	};
 
-	err = setopt(s, SOL_SOCKET, SO_BINDTODEVICE, s->ifname, (socklen_t)strlen(s->ifname) + 1,
-		     "SO_BINDTODEVICE");
-	if (!err)
-		err = setopt(s, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl), "IP_TTL");
-	if (!err)
-		err = setopt(s, IPPROTO_IP, IP_TOS, &tos, sizeof(tos), "IP_TOS");
-	if (!err)
-		err = setopt(s, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on), "IP_PKTINFO");
-	return err;
+	return rawsock_setopts(s->fd, "vrrp socket", s->ifname, opts, ARRAY_SIZE(opts));
 }
 
 static int configure_multicast(struct vrrp_socket *s)
 {
 	int ttl = VRRP_TTL, off = 0;
 	struct ip_mreqn mr = { .imr_ifindex = (int)s->ifindex };
-	int err;
+	const struct rawsock_opt opts[] = {
+		RAWSOCK_OPT(IPPROTO_IP, IP_MULTICAST_TTL, ttl),
+		/* our own adverts must not come back to us */
+		RAWSOCK_OPT(IPPROTO_IP, IP_MULTICAST_LOOP, off),
+		/* only groups joined on this socket, not every group on the host */
+		RAWSOCK_OPT(IPPROTO_IP, IP_MULTICAST_ALL, off),
+		RAWSOCK_OPT(IPPROTO_IP, IP_MULTICAST_IF, mr),
+	};
+	const struct rawsock_opt join = { .level = IPPROTO_IP,
+					  .name = IP_ADD_MEMBERSHIP,
+					  .val = &mr,
+					  .len = sizeof(mr),
+					  .what = "IP_ADD_MEMBERSHIP " VRRP_MCAST_GROUP };
+	int err = rawsock_setopts(s->fd, "vrrp socket", s->ifname, opts, ARRAY_SIZE(opts));
 
-	err = setopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl), "IP_MULTICAST_TTL");
-	if (!err) /* our own adverts must not come back to us */
-		err = setopt(s, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof(off),
-			     "IP_MULTICAST_LOOP");
-	if (!err) /* only groups joined on this socket, not every group on the host */
-		err = setopt(s, IPPROTO_IP, IP_MULTICAST_ALL, &off, sizeof(off),
-			     "IP_MULTICAST_ALL");
-	if (!err)
-		err = setopt(s, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr), "IP_MULTICAST_IF");
 	if (err || s->npeers)
 		return err;
 	mr.imr_multiaddr.s_addr = htonl(VRRP_MCAST_GROUP_HOST);
-	return setopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr),
-		      "IP_ADD_MEMBERSHIP " VRRP_MCAST_GROUP);
+	return rawsock_setopts(s->fd, "vrrp socket", s->ifname, &join, 1);
 }
 
 static unsigned pktinfo_ifindex(struct msghdr *mh)
@@ -263,21 +253,7 @@ void vrrp_socket_close(struct vrrp_socket *s)
  * and leaving by our interface (ipi_ifindex). */
 static int send_to(struct vrrp_socket *s, struct vrrp_advert *adv, struct in_addr dst)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct cmsghdr align;
-	} cbuf;
 	uint8_t msg[VRRP_HDR_LEN + 4 * VRRP_MAX_ADDRS];
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = dst };
-	struct in_pktinfo pi = { .ipi_ifindex = (int)s->ifindex, .ipi_spec_dst = s->primary };
-	struct iovec iov = { .iov_base = msg };
-	struct msghdr mh = { .msg_name = &to,
-			     .msg_namelen = sizeof(to),
-			     .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf.b,
-			     .msg_controllen = sizeof(cbuf.b) };
-	struct cmsghdr *c;
 	int n;
 
 	adv->src = s->primary;
@@ -285,16 +261,7 @@ static int send_to(struct vrrp_socket *s, struct vrrp_advert *adv, struct in_add
 	n = vrrp_advert_encode(adv, msg, sizeof(msg));
 	if (n < 0)
 		return n;
-	iov.iov_len = (size_t)n;
-	memset(cbuf.b, 0, sizeof(cbuf.b));
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = IPPROTO_IP;
-	c->cmsg_type = IP_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(pi));
-	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0)
-		return -errno;
-	return 0;
+	return rawsock4_send(s->fd, msg, (size_t)n, s->primary, dst, s->ifindex);
 }
 
 int vrrp_socket_send(struct vrrp_socket *s, struct vrrp_advert *adv)

@@ -16,6 +16,8 @@
 
 #include "log.h"
 #include "loop.h"
+#include "macros.h"
+#include "rawsock.h"
 
 #define RX_BUF 1500
 
@@ -37,49 +39,26 @@ struct ndisc {
 	struct log_limit conflict_limit;
 };
 
-static int setopt(struct ndisc *nd, int level, int name, const void *v, socklen_t len,
-		  const char *what)
-{
-	int err;
-
-	if (setsockopt(nd->fd, level, name, v, len) == 0)
-		return 0;
-	err = -errno;
-	log_errno(err, "ndisc on %s: setsockopt %s", nd->ifname, what);
-	return err;
-}
-
 /* Hop limit 255 out (RFC 4861 7.1.2), only NS/NA in, with the hop limit
  * and destination of each, and never our own NAs back. */
 static int configure(struct ndisc *nd)
 {
 	int hops = ND_HOPLIMIT, on = 1, off = 0, idx = (int)nd->ifindex;
 	struct icmp6_filter f;
-	int err;
+	const struct rawsock_opt opts[] = {
+		RAWSOCK_BINDTODEVICE(nd->ifname),
+		RAWSOCK_OPT(IPPROTO_ICMPV6, ICMP6_FILTER, f),
+		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, hops),
+		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_MULTICAST_IF, idx),
+		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, off),
+		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, on),
+		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_RECVPKTINFO, on),
+	};
 
 	ICMP6_FILTER_SETBLOCKALL(&f);
 	ICMP6_FILTER_SETPASS(ND_NEIGHBOR_SOLICIT, &f);
 	ICMP6_FILTER_SETPASS(ND_NEIGHBOR_ADVERT, &f);
-	err = setopt(nd, SOL_SOCKET, SO_BINDTODEVICE, nd->ifname,
-		     (socklen_t)strlen(nd->ifname) + 1, "SO_BINDTODEVICE");
-	if (!err)
-		err = setopt(nd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f), "ICMP6_FILTER");
-	if (!err)
-		err = setopt(nd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops),
-			     "IPV6_MULTICAST_HOPS");
-	if (!err)
-		err = setopt(nd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof(idx),
-			     "IPV6_MULTICAST_IF");
-	if (!err)
-		err = setopt(nd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off),
-			     "IPV6_MULTICAST_LOOP");
-	if (!err)
-		err = setopt(nd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof(on),
-			     "IPV6_RECVHOPLIMIT");
-	if (!err)
-		err = setopt(nd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on),
-			     "IPV6_RECVPKTINFO");
-	return err;
+	return rawsock_setopts(nd->fd, "ndisc", nd->ifname, opts, ARRAY_SIZE(opts));
 }
 
 static int read_mac(struct ndisc *nd)
@@ -139,53 +118,20 @@ static void rx_valid(struct ndisc *nd, const struct nd_msg *m)
 			  m->lladdr[5], (unsigned long long)sup);
 }
 
-/* Hop limit and destination from the control messages. */
-static void rx_meta(struct msghdr *mh, int *hops, struct in6_addr *dst, unsigned *ifindex)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level != IPPROTO_IPV6)
-			continue;
-		if (c->cmsg_type == IPV6_HOPLIMIT) {
-			memcpy(hops, CMSG_DATA(c), sizeof(*hops));
-		} else if (c->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			*dst = pi.ipi6_addr;
-			*ifindex = pi.ipi6_ifindex;
-		}
-	}
-}
-
 static int read_one(struct ndisc *nd, uint8_t *buf)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} cbuf;
-	struct sockaddr_in6 from;
-	struct iovec iov = { .iov_base = buf, .iov_len = RX_BUF };
-	struct msghdr mh = { .msg_name = &from,
-			     .msg_namelen = sizeof(from),
-			     .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf.b,
-			     .msg_controllen = sizeof(cbuf.b) };
-	ssize_t n = recvmsg(nd->fd, &mh, MSG_DONTWAIT);
-	struct in6_addr dst = IN6ADDR_ANY_INIT;
-	unsigned ifindex = 0;
-	int hops = -1;
+	struct rawsock6_rx rx;
+	ssize_t n = rawsock6_recv(nd->fd, buf, RX_BUF, &rx);
 	struct nd_msg m;
 	enum nd_rx_result r;
 
 	if (n < 0)
-		return errno == EINTR;
-	rx_meta(&mh, &hops, &dst, &ifindex);
-	if (ifindex != nd->ifindex)
+		return n == -EINTR;
+	if (rx.ifindex != nd->ifindex)
 		return 1;
-	r = ndisc_parse(buf, (size_t)n, &from.sin6_addr, &dst, hops, &m);
+	r = ndisc_parse(buf, (size_t)n, &rx.src, &rx.dst, rx.hoplimit, &m);
 	if (r != ND_RX_OK)
-		rx_drop(nd, r, &from.sin6_addr);
+		rx_drop(nd, r, &rx.src);
 	else
 		rx_valid(nd, &m);
 	return 1;
@@ -263,33 +209,12 @@ void ndisc_close(struct ndisc *nd)
 
 static int send_na(struct ndisc *nd, const struct in6_addr *vip)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} cbuf;
-	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_scope_id = nd->ifindex };
-	struct in6_pktinfo pi = { .ipi6_addr = *vip, .ipi6_ifindex = nd->ifindex };
+	struct in6_addr all_nodes;
 	uint8_t pkt[ND_NA_LEN];
-	struct iovec iov = { .iov_base = pkt, .iov_len = sizeof(pkt) };
-	struct msghdr mh = { .msg_name = &to,
-			     .msg_namelen = sizeof(to),
-			     .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf.b,
-			     .msg_controllen = sizeof(cbuf.b) };
-	struct cmsghdr *c;
 
-	inet_pton(AF_INET6, ND_ALL_NODES, &to.sin6_addr);
-	ndisc_na_build(pkt, sizeof(pkt), vip, &to.sin6_addr, vip, nd->mac, ND_FLAG_OVERRIDE);
-	memset(cbuf.b, 0, sizeof(cbuf.b));
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = IPPROTO_IPV6;
-	c->cmsg_type = IPV6_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(pi));
-	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	if (sendmsg(nd->fd, &mh, MSG_DONTWAIT) < 0)
-		return -errno;
-	return 0;
+	inet_pton(AF_INET6, ND_ALL_NODES, &all_nodes);
+	ndisc_na_build(pkt, sizeof(pkt), vip, &all_nodes, vip, nd->mac, ND_FLAG_OVERRIDE);
+	return rawsock6_send(nd->fd, pkt, sizeof(pkt), vip, &all_nodes, nd->ifindex);
 }
 
 static int ndisc_round(struct ndisc *nd)

@@ -1,7 +1,9 @@
 /* inet_cksum.h - the Internet checksum (RFC 1071) over an IPv6
  * pseudo-header (RFC 8200 section 8.1), for the codecs that build and
  * check ICMPv6 (netlink/ndisc_packet.c) and VRRPv3 over IPv6
- * (ha/vrrp6_packet.c).  Pure, header-only. */
+ * (ha/vrrp6_packet.c); the sum and fold alone serve VRRPv3 over IPv4
+ * (ha/vrrp_packet.c: the IPv4 header and both checksum variants).  Pure,
+ * header-only. */
 #ifndef ANDROMEDA_INET_CKSUM_H
 #define ANDROMEDA_INET_CKSUM_H
 

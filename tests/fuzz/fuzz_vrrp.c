@@ -2,8 +2,8 @@
  *
  * Build by hand, from the repository root (tests/test.sh and
  * tests/fuzz/fuzz.sh do the same with every module's sources):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iha \
- *       tests/fuzz/fuzz_vrrp.c ha/vrrp_packet.c -o fuzz_vrrp
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iha -Icore/lib \
+ *       tests/fuzz/fuzz_vrrp.c ha/vrrp_packet.c ha/vrrp_msg.c -o fuzz_vrrp
  * Run (libFuzzer grows the first directory; the committed seeds come second,
  * read only; tests/fuzz/fuzz.sh does this):
  *   mkdir -p run && ./fuzz_vrrp -max_total_time=60 run tests/fuzz/corpus/vrrp

@@ -8,18 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
-
-/* stderr becomes a pipe; returns its read end. */
-static int stderr_to_pipe(void)
-{
-	int p[2];
-
-	cr_assert_eq(pipe(p), 0);
-	fflush(stderr);
-	cr_assert_geq(dup2(p[1], 2), 0);
-	close(p[1]);
-	return p[0];
-}
+#include "lib/stderr_pipe.h"
 
 static void set_journal_stream_to_stderr(void)
 {
@@ -30,17 +19,6 @@ static void set_journal_stream_to_stderr(void)
 	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
 		 (unsigned long long)st.st_ino);
 	setenv("JOURNAL_STREAM", v, 1);
-}
-
-static void read_all(int fd, char *out, size_t cap)
-{
-	ssize_t n;
-
-	fflush(stderr);
-	close(2);
-	n = read(fd, out, cap - 1);
-	cr_assert_geq(n, 0);
-	out[n] = 0;
 }
 
 Test(log, journal_stream_detected_only_for_stderr_itself)
@@ -69,7 +47,7 @@ Test(log, priority_prefix_per_level)
 	log_errno(-5, "x");
 	log_info("i");
 	log_debug("d");
-	read_all(fd, out, sizeof(out));
+	stderr_read_all(fd, out, sizeof(out));
 	cr_expect_str_eq(out, "<3>andromeda: error: e 1\n"
 			      "<4>andromeda: warning: w\n"
 			      "<4>andromeda: warning: x: Input/output error\n"
@@ -85,7 +63,7 @@ Test(log, no_prefix_outside_journal)
 	log_set_timestamps(0);
 	log_use_journal(false);
 	log_err("plain");
-	read_all(fd, out, sizeof(out));
+	stderr_read_all(fd, out, sizeof(out));
 	cr_expect_str_eq(out, "andromeda: error: plain\n");
 }
 

@@ -11,35 +11,21 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "lib/stderr_pipe.h"
 #include "macros.h"
 #include "rawsock.h"
 
 #define BOGUS_OPT    12345 /* no such IPv6 socket option */
 #define EXPERIMENTAL 253   /* RFC 3692: an IP protocol for experiments */
 
-/* stderr becomes a pipe; returns its read end. */
-static int stderr_to_pipe(void)
+/* The log lines of the code under test, bare (no time, no journal). */
+static int capture_log(void)
 {
-	int p[2];
+	int fd = stderr_to_pipe();
 
-	cr_assert_eq(pipe(p), 0);
-	fflush(stderr);
-	cr_assert_geq(dup2(p[1], 2), 0);
-	close(p[1]);
 	log_set_timestamps(0);
 	log_use_journal(false);
-	return p[0];
-}
-
-static void read_all(int fd, char *out, size_t cap)
-{
-	ssize_t n;
-
-	fflush(stderr);
-	close(2);
-	n = read(fd, out, cap - 1);
-	cr_assert_geq(n, 0);
-	out[n] = 0;
+	return fd;
 }
 
 static int getopt_int(int fd, int name)
@@ -65,15 +51,14 @@ Test(rawsock, setopts_stop_at_the_first_failure_and_log_it)
 		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, mhops),
 	};
 	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
-	int log = stderr_to_pipe();
+	int log = capture_log();
 
-	cr_assert_geq(fd, 0, "socket (raw ones need root, as tests/test.sh runs): %s",
-		      strerror(errno));
+	cr_assert_geq(fd, 0);
 	cr_expect_eq(rawsock_setopts(fd, "test socket", "eth9", opts, ARRAY_SIZE(opts)),
 		     -ENOPROTOOPT);
 	cr_expect_eq(getopt_int(fd, IPV6_UNICAST_HOPS), 200, "the options before are applied");
 	cr_expect_neq(getopt_int(fd, IPV6_MULTICAST_HOPS), 7, "none after the failure");
-	read_all(log, out, sizeof(out));
+	stderr_read_all(log, out, sizeof(out));
 	snprintf(want, sizeof(want),
 		 "andromeda: warning: test socket on eth9: setsockopt BOGUS: %s\n",
 		 strerror(ENOPROTOOPT));
@@ -95,12 +80,12 @@ Test(rawsock, optional_failure_is_passed_over_silently)
 		RAWSOCK_OPT(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, mhops),
 	};
 	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
-	int log = stderr_to_pipe();
+	int log = capture_log();
 
 	cr_assert_geq(fd, 0);
 	cr_expect_eq(rawsock_setopts(fd, "test socket", "eth9", opts, ARRAY_SIZE(opts)), 0);
 	cr_expect_eq(getopt_int(fd, IPV6_MULTICAST_HOPS), 7);
-	read_all(log, out, sizeof(out));
+	stderr_read_all(log, out, sizeof(out));
 	cr_expect_str_eq(out, "");
 	close(fd);
 }
@@ -117,7 +102,8 @@ static int rx_socket(int type, int proto, struct sockaddr_in6 *addr)
 	socklen_t len = sizeof(*addr);
 	int fd = socket(AF_INET6, type | SOCK_NONBLOCK, proto);
 
-	cr_assert_geq(fd, 0);
+	cr_assert_geq(fd, 0, "socket (raw ones need root, as tests/test.sh runs): %s",
+		      strerror(errno));
 	*addr = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_addr = in6addr_loopback };
 	if (bind(fd, (struct sockaddr *)addr, sizeof(*addr)) < 0) {
 		close(fd);

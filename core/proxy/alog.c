@@ -211,11 +211,128 @@ size_t alog_format(const struct alog_rec *r, const char *frontend, char *out, si
 	return w.len;
 }
 
+/* ---- a record as queued ---- */
+
+/* A proxy thread queues a record packed: the numbers, then only the used
+ * bytes of its strings.  A struct alog_rec is about 460 bytes, nearly all
+ * of it room the strings do not use; a request's packed record is about
+ * 130.  Copying whole records, a proxy thread wrote some 900 KB per
+ * buffer between two passes of the writer, more than a Pi's shared L2
+ * cache holds, and paid a cache miss for every line of it
+ * (docs/observability.md, "The journal's cost"). */
+enum { PK_CLIENT, PK_ID, PK_SERVER, PK_METHOD, PK_PATH, PK_N };
+
+struct alog_packed {
+	uint64_t start_ms, bytes_in, bytes_out;
+	int32_t queue_ms, connect_ms, first_byte_ms, total_ms;
+	uint32_t status, retries, redispatches;
+	uint8_t len[PK_N]; /* the strings that follow, in this order */
+	bool path_cut, tcp;
+	char term[2];
+};
+
+#define PK_ALIGN     8
+#define PK_ROUND(n)  (((n) + PK_ALIGN - 1) & ~(size_t)(PK_ALIGN - 1))
+#define PK_SIZEOF(f) sizeof(((struct alog_rec *)0)->f)
+#define PK_STRINGS   (PK_SIZEOF(client) + PK_SIZEOF(id) + PK_SIZEOF(server) + \
+		      PK_SIZEOF(method) + PK_SIZEOF(path))
+#define PK_MAX       PK_ROUND(sizeof(struct alog_packed) + PK_STRINGS)
+#define ALOG_BUF_MAX (ALOG_SLOT_RECS * PK_MAX) /* bytes: ALOG_SLOT_RECS records always fit */
+_Static_assert(PK_SIZEOF(client) <= 256 && PK_SIZEOF(id) <= 256 && PK_SIZEOF(server) <= 256 &&
+		       PK_SIZEOF(method) <= 256 && PK_SIZEOF(path) <= 256,
+	       "a string's length fits a byte");
+
+/* Where r's strings are, in struct alog_rec and in a packed record. */
+static char *pk_field(struct alog_rec *r, int i, size_t *cap)
+{
+	switch (i) {
+	case PK_CLIENT:
+		*cap = sizeof(r->client);
+		return r->client;
+	case PK_ID:
+		*cap = sizeof(r->id);
+		return r->id;
+	case PK_SERVER:
+		*cap = sizeof(r->server);
+		return r->server;
+	case PK_METHOD:
+		*cap = sizeof(r->method);
+		return r->method;
+	default:
+		*cap = sizeof(r->path);
+		return r->path;
+	}
+}
+
+/* r packed at out (PK_MAX bytes at most); returns its size. */
+static size_t pk_put(unsigned char *out, const struct alog_rec *r)
+{
+	struct alog_packed *h = (struct alog_packed *)(void *)out;
+	unsigned char *p = out + sizeof(*h);
+
+	*h = (struct alog_packed){ .start_ms = r->start_ms,
+				   .bytes_in = r->bytes_in,
+				   .bytes_out = r->bytes_out,
+				   .queue_ms = r->queue_ms,
+				   .connect_ms = r->connect_ms,
+				   .first_byte_ms = r->first_byte_ms,
+				   .total_ms = r->total_ms,
+				   .status = r->status,
+				   .retries = r->retries,
+				   .redispatches = r->redispatches,
+				   .path_cut = r->path_cut,
+				   .tcp = r->tcp,
+				   .term = { r->term[0], r->term[1] } };
+	for (int i = 0; i < PK_N; i++) {
+		size_t cap;
+		const char *f = pk_field((struct alog_rec *)r, i, &cap);
+		size_t n = strnlen(f, cap - 1);
+
+		h->len[i] = (uint8_t)n;
+		memcpy(p, f, n);
+		p += n;
+	}
+	return PK_ROUND((size_t)(p - out));
+}
+
+/* The packed record at in into *r (its strings NUL-terminated: what
+ * alog_format and the journal read); returns the next record. */
+static const unsigned char *pk_get(const unsigned char *in, struct alog_rec *r)
+{
+	const struct alog_packed *h = (const struct alog_packed *)(const void *)in;
+	const unsigned char *p = in + sizeof(*h);
+
+	r->start_ms = h->start_ms;
+	r->bytes_in = h->bytes_in;
+	r->bytes_out = h->bytes_out;
+	r->queue_ms = h->queue_ms;
+	r->connect_ms = h->connect_ms;
+	r->first_byte_ms = h->first_byte_ms;
+	r->total_ms = h->total_ms;
+	r->status = h->status;
+	r->retries = h->retries;
+	r->redispatches = h->redispatches;
+	r->path_cut = h->path_cut;
+	r->tcp = h->tcp;
+	memcpy(r->term, h->term, 2);
+	r->term[2] = 0;
+	for (int i = 0; i < PK_N; i++) {
+		size_t cap;
+		char *f = pk_field(r, i, &cap);
+
+		memcpy(f, p, h->len[i]);
+		f[h->len[i]] = 0;
+		p += h->len[i];
+	}
+	return in + PK_ROUND((size_t)(p - in));
+}
+
 /* ---- buffers and the writer ---- */
 
 struct alog_slot {
 	pthread_mutex_t lock; /* the proxy thread's and the writer's */
-	struct alog_rec *fill;
+	unsigned char *fill;  /* packed records, ALOG_BUF_MAX bytes */
+	size_t used;
 	unsigned n;
 	uint64_t dropped;
 } __attribute__((aligned(64)));
@@ -231,7 +348,8 @@ struct alog {
 	pthread_cond_t cond;
 	bool stop, reopen, kicked, running;
 	/* The writer's own. */
-	struct alog_rec *spare;
+	unsigned char *spare;
+	struct alog_rec *recs; /* ALOG_J_BATCH records unpacked */
 	struct alog_jbatch *jb; /* journal: an entry's scratch */
 	char *out;
 	size_t outlen;
@@ -306,16 +424,27 @@ static void send_entry(struct alog *a, const struct iovec *iov, int cnt, unsigne
 /* A pass's records of one thread to journald: one entry per request with
  * every field (journalctl REQUEST_ID=... finds it) at modest rates, entries
  * of up to ALOG_J_BATCH lines above (alog_journal.h). */
-static void emit_journal_all(struct alog *a, const struct alog_rec *r, unsigned n)
+static void emit_journal_all(struct alog *a, const unsigned char *p, unsigned n)
 {
 	unsigned max = n <= ALOG_JOURNAL_SINGLE ? 1 : ALOG_J_BATCH;
+	unsigned k = 0, have = 0; /* a->recs[k..have): unpacked, not sent */
 
-	for (unsigned k = 0; k < n;) {
+	for (;;) {
 		const struct iovec *iov;
 		int cnt;
-		unsigned took =
-			alog_jbatch_build(a->jb, r + k, n - k, max, a->frontend, &iov, &cnt);
+		unsigned took;
 
+		if (have - k < ALOG_J_BATCH && n) { /* top the window up */
+			memmove(a->recs, a->recs + k, (have - k) * sizeof(*a->recs));
+			have -= k;
+			k = 0;
+			for (; have < ALOG_J_BATCH && n; n--)
+				p = pk_get(p, &a->recs[have++]);
+		}
+		if (k == have)
+			break;
+		took = alog_jbatch_build(a->jb, a->recs + k, have - k, max, a->frontend, &iov,
+					 &cnt);
 		send_entry(a, iov, cnt, took);
 		k += took;
 	}
@@ -355,22 +484,25 @@ static void drain(struct alog *a)
 
 	for (unsigned i = 0; i < a->nslots; i++) {
 		struct alog_slot *s = &a->slots[i];
-		struct alog_rec *recs;
+		const unsigned char *p;
 		unsigned n;
 
 		pthread_mutex_lock(&s->lock);
-		recs = s->fill;
+		p = s->fill;
 		n = s->n;
 		s->fill = a->spare;
 		s->n = 0;
+		s->used = 0;
 		dropped += s->dropped;
 		pthread_mutex_unlock(&s->lock);
-		a->spare = recs;
+		a->spare = (unsigned char *)p;
 		if (a->dest == ALOG_JOURNAL)
-			emit_journal_all(a, recs, n);
+			emit_journal_all(a, p, n);
 		else
-			for (unsigned k = 0; k < n; k++)
-				emit_line(a, &recs[k]);
+			for (unsigned k = 0; k < n; k++) {
+				p = pk_get(p, a->recs);
+				emit_line(a, a->recs);
+			}
 	}
 	if (a->outlen)
 		out_flush(a);
@@ -423,7 +555,8 @@ void alog_push(struct alog *a, unsigned tid, const struct alog_rec *r)
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
-	s->fill[s->n++] = *r;
+	s->used += pk_put(s->fill + s->used, r);
+	s->n++;
 	half = s->n == ALOG_SLOT_RECS / 2;
 	pthread_mutex_unlock(&s->lock);
 	if (half) /* do not wait for the next pass */
@@ -459,6 +592,7 @@ static void alog_free(struct alog *a)
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->cond);
 	free(a->spare);
+	free(a->recs);
 	free(a->out);
 	alog_jbatch_free(a->jb);
 	free(a);
@@ -483,14 +617,16 @@ static int alog_alloc(struct alog **out, const struct config *cfg, unsigned nthr
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	a->spare = calloc(ALOG_SLOT_RECS, sizeof(struct alog_rec));
+	/* Untouched pages cost no memory: a buffer takes what is used. */
+	a->spare = malloc(ALOG_BUF_MAX);
+	a->recs = malloc(ALOG_J_BATCH * sizeof(*a->recs));
 	a->out = malloc(ALOG_OUT_SIZE);
-	ok = a->spare && a->out;
+	ok = a->spare && a->recs && a->out;
 	if (a->dest == ALOG_JOURNAL)
 		ok = ok && (a->jb = alog_jbatch_new());
 	for (unsigned i = 0; i < nthreads; i++) {
 		pthread_mutex_init(&a->slots[i].lock, NULL);
-		a->slots[i].fill = calloc(ALOG_SLOT_RECS, sizeof(struct alog_rec));
+		a->slots[i].fill = malloc(ALOG_BUF_MAX);
 		ok = ok && a->slots[i].fill;
 	}
 	*out = a;

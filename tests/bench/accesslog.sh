@@ -96,18 +96,54 @@ writer_ms() {
 	echo 0
 }
 
+# The machine's CPU (all cores, /proc/stat): busy ms (user, nice, system,
+# irq, softirq, steal), idle ms (idle, iowait), and the context switches.
+sys_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%s %s ", ($2 + $3 + $4 + $7 + $8 + $9) * 1000 / hz, ($5 + $6) * 1000 / hz }
+		$1 == "ctxt" { print $2 }' /proc/stat
+}
+# tree_ms PID: CPU ms of PID and of its children still running (nginx's
+# workers): what a backend spends.
+tree_ms() {
+	local p s=0
+	for p in $1 $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		s=$(awk -v s="$s" -v v="$(cpu_ms "$p" 2>/dev/null || echo 0)" 'BEGIN { print s + v }')
+	done
+	echo "$s"
+}
+backends_ms() {
+	local i s=0 p
+	for i in 1 2 3; do
+		p=$(lab_pid "be$i") || continue
+		s=$(awk -v s="$s" -v v="$(tree_ms "$p")" 'BEGIN { print s + v }')
+	done
+	echo "$s"
+}
+# switches PID: voluntary + involuntary context switches of all its threads.
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }'; }
+
 per_req() { awk -v a="$1" -v b="$2" -v n="${WRK_REQS:-0}" 'BEGIN { printf "%.2f", (n > 0 ? (b - a) * 1000 / n : 0) }'; }
+# per_n COUNT: COUNT per request.
+per_n() { awk -v c="$1" -v n="${WRK_REQS:-0}" 'BEGIN { printf "%.4f", (n > 0 ? c / n : 0) }'; }
 
 run_wrk() {
 	local t=$1 c=$2 r=$3 before after pid cpu0 cpu1 j0=0 j1=0 us jus w0 w1 wus
+	local sb0 si0 sc0 sb1 si1 sc1 b0 b1 d0 d1 js0=0 js1=0
 	pid=$(lab_pid "alog-$t")
 	before=$(lines "$t")
 	cpu0=$(cpu_ms "$pid")
 	w0=$(writer_ms "$pid")
-	[[ -n "$JPID" ]] && j0=$(cpu_ms "$JPID")
+	[[ -n "$JPID" ]] && j0=$(cpu_ms "$JPID") && js0=$(switches "$JPID")
+	read -r sb0 si0 sc0 <<<"$(sys_cpu)"
+	b0=$(backends_ms)
+	d0=$(switches "$pid")
 	bench_wrk "$t" "$c"
+	read -r sb1 si1 sc1 <<<"$(sys_cpu)"
+	b1=$(backends_ms)
+	d1=$(switches "$pid")
 	cpu1=$(cpu_ms "$pid")
 	w1=$(writer_ms "$pid")
+	[[ -n "$JPID" ]] && js1=$(switches "$JPID")
 	bench_wrk_parse
 	us=$(per_req "$cpu0" "$cpu1")
 	wus=$(per_req "$w0" "$w1")
@@ -118,6 +154,13 @@ run_wrk() {
 	[[ $t == off || $t == journal* ]] && after=$((before + ${WRK_REQS:-0}))
 	printf '%s %s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "${WRK_RPS:-0}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" \
 		"$((after - before - ${WRK_REQS:-0}))" "$us" "$jus" "$wus" >>"$LAB_DIR/results"
+	# The machine during the run: busy CPU, idle share, context switches
+	# (machine, daemon, journald), wrk and backends, all per request.
+	printf '%s %s %s %s %s %s %s %s %s %s\n' "$t" "$c" "$r" "$(per_req "$sb0" "$sb1")" \
+		"$(awk -v b="$((${sb1%.*} - ${sb0%.*}))" -v i="$((${si1%.*} - ${si0%.*}))" 'BEGIN { printf "%.3f", (b + i > 0 ? i / (b + i) : 0) }')" \
+		"$(per_n "$((sc1 - sc0))")" "$(per_n "$((d1 - d0))")" "$(per_n "$((js1 - js0))")" \
+		"$(awk -v t="${WRK_CPU_TICKS:-0}" -v hz="$(getconf CLK_TCK)" -v n="${WRK_REQS:-0}" 'BEGIN { printf "%.2f", (n > 0 && t != "nan" ? t * 1e6 / hz / n : 0) }')" \
+		"$(per_req "$b0" "$b1")" >>"$LAB_DIR/acct"
 	printf '  round %d  %-8s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  CPU %6s us/req (writer %5s)  journald %5s us/req  errors %s  lines-requests %s\n' \
 		"$r" "$t" "$c" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$us" "$wus" "$jus" "$WRK_ERRS" "$((after - before - ${WRK_REQS:-0}))"
 }
@@ -145,6 +188,7 @@ for t in "${TARGETS[@]}"; do
 	[[ "$(bench_names "$t")" == be1,be2,be3 ]] || die "$t does not spread over be1..be3"
 done
 
+: >"$LAB_DIR/acct"
 bench_rounds "$CONNS"
 {
 	printf '\n### access log: wrk -t%s -c%s -d%s, %s proxy thread(s), %s rounds alternated (medians)\n\n' \
@@ -156,6 +200,14 @@ bench_rounds "$CONNS"
 			-v u="$(median "$t" "$CONNS" 9)" -v u0="$(median off "$CONNS" 9)" -v j="$(median "$t" "$CONNS" 10)" \
 			-v w="$(median "$t" "$CONNS" 11)" \
 			'BEGIN { printf "| %s | %.0f | %.3f | %.3f | %.3f | %.2f | %.3f | %.2f | %.2f |\n", t, a, (b > 0 ? a / b : 0), p50, p99, u, (u0 > 0 ? u / u0 : 0), w, j }'
+	done
+	printf '\n| access_log | machine busy CPU us/req | idle share | context switches/req: machine | daemon | journald | wrk CPU us/req | backends us/req |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
+	for t in "${TARGETS[@]}"; do
+		printf '| %s |' "$t"
+		for col in 4 5 6 7 8 9 10; do
+			printf ' %s |' "$(awk -v t="$t" -v c="$CONNS" -v col="$col" '$1 == t && $2 == c { print $col }' "$LAB_DIR/acct" | bench_median)"
+		done
+		printf '\n'
 	done
 	printf -- '- errors (non-2xx + socket errors, all runs): %s\n' \
 		"$(awk '{ n += $7 } END { print n + 0 }' "$LAB_DIR/results")"

@@ -222,6 +222,67 @@ Test(alog, writer_writes_whole_lines_from_every_thread_and_reopens)
 	rmdir(dir);
 }
 
+/* Records of every string length, empty to full, each with its own
+ * numbers: the writer's lines are alog_format's of the records pushed,
+ * byte for byte (the records are queued packed, alog.c). */
+static void varied_rec(struct alog_rec *r, int i)
+{
+	static const char *const methods[] = { "GET", "", "PROPFIND", "M23456789012345" };
+
+	memset(r, 0, sizeof(*r));
+	r->start_ms = 1796598071123ULL + (uint64_t)i * 997;
+	memset(r->client, 'a' + i % 26, (size_t)(i * 7) % sizeof(r->client));
+	memset(r->id, '0' + i % 10, (size_t)(i * 13) % sizeof(r->id));
+	memset(r->server, 's', (size_t)(i * 5) % sizeof(r->server));
+	snprintf(r->method, sizeof(r->method), "%s", methods[i % 4]);
+	memset(r->path, '/', (size_t)(i * 11) % sizeof(r->path));
+	r->path_cut = i % 3 == 0;
+	r->tcp = i % 17 == 0;
+	r->status = i % 5 ? 200 + (unsigned)i : 0;
+	r->bytes_in = (uint64_t)i << 33 | 7;
+	r->bytes_out = UINT64_MAX - (uint64_t)i;
+	r->queue_ms = i % 4 ? i : -1;
+	r->connect_ms = -i;
+	r->first_byte_ms = INT32_MAX - i;
+	r->total_ms = i * 1000;
+	r->retries = (unsigned)i % 3;
+	r->redispatches = (unsigned)i % 4;
+	memcpy(r->term, i % 2 ? "SH" : "--", 3);
+}
+
+Test(alog, queued_records_come_out_as_pushed)
+{
+	char dir[] = "/tmp/andromeda-alog-XXXXXX", path[128], line[2048], want[2048];
+	struct config cfg;
+	struct alog *a;
+	struct alog_rec r;
+	FILE *fp;
+	int n = 0;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/access.log", dir);
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.frontend.access_log, sizeof(cfg.frontend.access_log), "%s", path);
+	snprintf(cfg.frontend.listen.text, sizeof(cfg.frontend.listen.text), "198.18.0.10:80");
+	cr_assert_eq(alog_open(&a, &cfg, 1), 0);
+	for (int i = 0; i < 1000; i++) {
+		varied_rec(&r, i);
+		alog_push(a, 0, &r);
+	}
+	alog_close(a);
+	cr_assert_not_null(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp)) {
+		varied_rec(&r, n++);
+		alog_format(&r, "198.18.0.10:80", want, sizeof(want));
+		strcat(want, "\n");
+		cr_expect_str_eq(line, want, "record %d", n - 1);
+	}
+	fclose(fp);
+	cr_expect_eq(n, 1000);
+	unlink(path);
+	rmdir(dir);
+}
+
 Test(alog, off_creates_nothing)
 {
 	struct config cfg;

@@ -21,7 +21,8 @@
 # callgrind the balancer is ~50x slower: the request count, not the time,
 # is what matters), CONF_EXTRA (lines added to andromeda's [frontend], e.g.
 # "access_log = journal"), KEEP=1 (leave the work directory), ANDROMEDA,
-# ANDROMEDACTL (default build/), LB_CPUS and LOAD_CPUS (pin the balancer
+# ANDROMEDACTL (default build/), CG_CACHE=1 (callgrind simulates the caches
+# too: misses per request), LB_CPUS and LOAD_CPUS (pin the balancer
 # to LB_CPUS, the backends and wrk to LOAD_CPUS; taskset -c lists).
 # TLS=1: the same over https on 127.0.0.1:18443 (each target terminates
 # TLS as in tls.sh: tests/lib/tls_certs.sh's ECDSA P-256 chain, TLS 1.3,
@@ -217,14 +218,22 @@ load() {
 per() { awk -v a="$1" -v n="$2" -v f="${3:-%.2f}" 'BEGIN { printf f, n ? a / n : 0 }'; }
 
 run_callgrind() {
-	local c=$1 ir out="$DIR/callgrind.$TARGET.c$c.out"
-	start valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" -q
+	local c=$1 ir out="$DIR/callgrind.$TARGET.c$c.out" sim=()
+	[[ ${CG_CACHE:-0} == 1 ]] && sim=(--cache-sim=yes)
+	start valgrind --tool=callgrind "${sim[@]}" --instr-atstart=no --callgrind-out-file="$out" -q
 	callgrind_control -i on "$DPID" >/dev/null
 	load "$c"
 	callgrind_control -i off "$DPID" >/dev/null
 	stop
 	ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')
 	printf '%s callgrind c=%-4s requests %8d  instructions/request %s (user space)\n' "$TARGET" "$c" "$REQS" "$(per "$ir" "$REQS" %.0f)"
+	# CG_CACHE=1: the simulated caches' misses per request (valgrind's
+	# model of the host's L1 and last-level caches, all threads sharing
+	# them): what instruction counts do not show, e.g. a buffer that
+	# outgrows the cache.
+	[[ ${CG_CACHE:-0} == 1 ]] && callgrind_annotate "$out" 2>/dev/null |
+		awk -v n="$REQS" '/^Events shown:/ { for (i = 3; i <= NF; i++) ev[i - 2] = $i }
+			/PROGRAM TOTALS/ { printf "    per request:"; for (i = 1; i in ev; i++) { v = $i; gsub(",", "", v); printf " %s %.1f", ev[i], v / n }; print ""; exit }'
 	callgrind_annotate --inclusive=no "$out" 2>/dev/null |
 		awk -v n="$REQS" '/PROGRAM TOTALS/ { on = 1; next } on && /^ *[0-9,]+ / { v = $1; gsub(",", "", v); $1 = ""; printf "    %8.0f %s\n", v / n, $0 }' | head -25
 }

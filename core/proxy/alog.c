@@ -220,7 +220,14 @@ size_t alog_format(const struct alog_rec *r, const char *frontend, char *out, si
  * buffer between two passes of the writer, more than a Pi's shared L2
  * cache holds, and paid a cache miss for every line of it
  * (docs/observability.md, "The journal's cost"). */
-enum { PK_CLIENT, PK_ID, PK_SERVER, PK_METHOD, PK_PATH, PK_N };
+enum {
+	PK_CLIENT,
+	PK_ID,
+	PK_SERVER,
+	PK_METHOD,
+	PK_PATH,
+	PK_N
+};
 
 struct alog_packed {
 	uint64_t start_ms, bytes_in, bytes_out;
@@ -234,8 +241,9 @@ struct alog_packed {
 #define PK_ALIGN     8
 #define PK_ROUND(n)  (((n) + PK_ALIGN - 1) & ~(size_t)(PK_ALIGN - 1))
 #define PK_SIZEOF(f) sizeof(((struct alog_rec *)0)->f)
-#define PK_STRINGS   (PK_SIZEOF(client) + PK_SIZEOF(id) + PK_SIZEOF(server) + \
-		      PK_SIZEOF(method) + PK_SIZEOF(path))
+#define PK_STRINGS                                                                   \
+	(PK_SIZEOF(client) + PK_SIZEOF(id) + PK_SIZEOF(server) + PK_SIZEOF(method) + \
+	 PK_SIZEOF(path))
 #define PK_MAX       PK_ROUND(sizeof(struct alog_packed) + PK_STRINGS)
 #define ALOG_BUF_MAX (ALOG_SLOT_RECS * PK_MAX) /* bytes: ALOG_SLOT_RECS records always fit */
 _Static_assert(PK_SIZEOF(client) <= 256 && PK_SIZEOF(id) <= 256 && PK_SIZEOF(server) <= 256 &&
@@ -349,7 +357,7 @@ struct alog {
 	bool stop, reopen, kicked, running;
 	/* The writer's own. */
 	unsigned char *spare;
-	struct alog_rec *recs; /* ALOG_J_BATCH records unpacked */
+	struct alog_rec *recs;  /* ALOG_J_BATCH records unpacked */
 	struct alog_jbatch *jb; /* journal: an entry's scratch */
 	char *out;
 	size_t outlen;

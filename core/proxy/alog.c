@@ -214,12 +214,14 @@ size_t alog_format(const struct alog_rec *r, const char *frontend, char *out, si
 /* ---- a record as queued ---- */
 
 /* A proxy thread queues a record packed: the numbers, then only the used
- * bytes of its strings.  A struct alog_rec is about 460 bytes, nearly all
- * of it room the strings do not use; a request's packed record is about
- * 130.  Copying whole records, a proxy thread wrote some 900 KB per
- * buffer between two passes of the writer, more than a Pi's shared L2
- * cache holds, and paid a cache miss for every line of it
- * (docs/observability.md, "The journal's cost"). */
+ * bytes of its strings.  A struct alog_rec is 392 bytes, most of it room
+ * the strings do not use; the bench's request packs into 104.  Copying
+ * whole records, a proxy thread wrote 400 KB between two passes of the
+ * writer under load (two buffers of 800 KB in turn), more than a Pi's
+ * 1 MB shared L2 cache keeps beside the proxy's own data: about six
+ * cache misses a request, and its own data evicted
+ * (tests/bench/alog_push.sh, docs/observability.md "The journal's
+ * cost"). */
 enum {
 	PK_CLIENT,
 	PK_ID,

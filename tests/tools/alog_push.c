@@ -44,6 +44,7 @@ int main(int argc, char **argv)
 	snprintf(cfg.frontend.listen.text, sizeof(cfg.frontend.listen.text), "198.18.0.10:80");
 	if (!w || ws < 64 || alog_open(&a, &cfg, 1)) {
 		fprintf(stderr, "alog_push: cannot start (working set >= 1 KiB)\n");
+		free(w);
 		return 1;
 	}
 	for (long i = 0; i < n; i++) {

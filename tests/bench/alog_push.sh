@@ -22,16 +22,16 @@ trap 'rm -rf "$DIR"' EXIT
 die() { printf 'alog_push: %s\n' "$*" >&2; exit 1; }
 
 [[ -x $BUILD_DIR/tests/alog_push ]] || die "build $BUILD_DIR first (target alog_push)"
-command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null || die "needs valgrind"
+command -v valgrind >/dev/null || die "needs valgrind"
+command -v callgrind_annotate >/dev/null || die "needs callgrind_annotate (valgrind)"
 declare -A BIN=([now]=$BUILD_DIR/tests/alog_push)
 TARGETS=(now)
 if [[ -n ${REV:-} ]]; then
 	# The tool once more, with REV's alog.c and alog_journal.c instead of
 	# the library's (they define every alog_ symbol the tool takes).
-	git -C "$SRC" show "$REV:core/proxy/alog.c" >"$DIR/alog.c" &&
-		git -C "$SRC" show "$REV:core/proxy/alog_journal.c" >"$DIR/alog_journal.c" &&
-		git -C "$SRC" show "$REV:core/proxy/alog_journal.h" >"$DIR/alog_journal.h" &&
-		git -C "$SRC" show "$REV:core/proxy/alog.h" >"$DIR/alog.h" || die "no alog.c at $REV"
+	for f in alog.c alog.h alog_journal.c alog_journal.h; do
+		git -C "$SRC" show "$REV:core/proxy/$f" >"$DIR/$f" || die "no core/proxy/$f at $REV"
+	done
 	cc -O2 -D_GNU_SOURCE -I"$DIR" -I"$SRC/core/lib" -o "$DIR/alog_push.$REV" \
 		"$SRC/tests/tools/alog_push.c" "$DIR/alog.c" "$DIR/alog_journal.c" \
 		"$BUILD_DIR/core/lib/libandromeda_lib.a" -lsystemd -lpthread || die "cannot build $REV's"

@@ -1,9 +1,10 @@
 /* alog.h - the access log ([frontend] access_log): one line per request
  * (mode http) or connection (mode tcp), docs/observability.md.
  *
- * Proxy threads never write: each copies a fixed-size record (struct
- * alog_rec) into a buffer of its own (alog_push: a mutex only this thread
- * and the writer take, a memcpy, no system call), and one writer thread
+ * Proxy threads never write: each copies its record (struct alog_rec,
+ * packed: the strings' used bytes only) into a buffer of its own
+ * (alog_push: a mutex only this thread and the writer take, no system
+ * call), and one writer thread
  * swaps the buffers out, formats the lines and writes them (file, stderr)
  * or sends them to journald (sd_journal_send; under load several lines
  * per entry, alog_journal.h).  A slow or stuck

@@ -3,6 +3,7 @@
  * talks to journald's native protocol (sd_journal_sendv). */
 #include "alog.h"
 #include "alog_journal.h"
+#include "alog_pack.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,8 +25,12 @@
 /* journald pays about 20 us of CPU per entry on a small machine
  * (docs/observability.md): as much as the proxy spends on the request
  * itself.  A pass of the writer with more records than
- * ALOG_JOURNAL_SINGLE (a few hundred requests a second) sends entries of
- * up to ALOG_J_BATCH lines instead (alog_journal.h). */
+ * ALOG_JOURNAL_SINGLE, all threads together (a few hundred requests a
+ * second), sends entries of up to ALOG_J_BATCH lines instead
+ * (alog_journal.h).  All threads together: journald's default rate limit
+ * (10,000 entries per 30 s per service, scaled up to about 4.5 times
+ * with free disk space) must never see more than 640 entries a second
+ * from us, whatever the number of threads, or it drops lines. */
 #define ALOG_JOURNAL_SINGLE 32
 
 /* ---- the line (pure) ---- */
@@ -211,137 +216,11 @@ size_t alog_format(const struct alog_rec *r, const char *frontend, char *out, si
 	return w.len;
 }
 
-/* ---- a record as queued ---- */
-
-/* A proxy thread queues a record packed: the numbers, then only the used
- * bytes of its strings.  A struct alog_rec is 392 bytes, most of it room
- * the strings do not use; the bench's request packs into 104.  Copying
- * whole records, a proxy thread wrote 400 KB between two passes of the
- * writer under load (two buffers of 800 KB in turn), more than a Pi's
- * 1 MB shared L2 cache keeps beside the proxy's own data: about six
- * cache misses a request, and its own data evicted
- * (tests/bench/alog_push.sh, docs/observability.md "The journal's
- * cost"). */
-enum {
-	PK_CLIENT,
-	PK_ID,
-	PK_SERVER,
-	PK_METHOD,
-	PK_PATH,
-	PK_N
-};
-
-struct alog_packed {
-	uint64_t start_ms, bytes_in, bytes_out;
-	int32_t queue_ms, connect_ms, first_byte_ms, total_ms;
-	uint32_t status, retries, redispatches;
-	uint8_t len[PK_N]; /* the strings that follow, in this order */
-	bool path_cut, tcp;
-	char term[2];
-};
-
-#define PK_ALIGN     8
-#define PK_ROUND(n)  (((n) + PK_ALIGN - 1) & ~(size_t)(PK_ALIGN - 1))
-#define PK_SIZEOF(f) sizeof(((struct alog_rec *)0)->f)
-#define PK_STRINGS                                                                   \
-	(PK_SIZEOF(client) + PK_SIZEOF(id) + PK_SIZEOF(server) + PK_SIZEOF(method) + \
-	 PK_SIZEOF(path))
-#define PK_MAX       PK_ROUND(sizeof(struct alog_packed) + PK_STRINGS)
-#define ALOG_BUF_MAX (ALOG_SLOT_RECS * PK_MAX) /* bytes: ALOG_SLOT_RECS records always fit */
-_Static_assert(PK_SIZEOF(client) <= 256 && PK_SIZEOF(id) <= 256 && PK_SIZEOF(server) <= 256 &&
-		       PK_SIZEOF(method) <= 256 && PK_SIZEOF(path) <= 256,
-	       "a string's length fits a byte");
-
-/* Where r's strings are, in struct alog_rec and in a packed record. */
-static char *pk_field(struct alog_rec *r, int i, size_t *cap)
-{
-	switch (i) {
-	case PK_CLIENT:
-		*cap = sizeof(r->client);
-		return r->client;
-	case PK_ID:
-		*cap = sizeof(r->id);
-		return r->id;
-	case PK_SERVER:
-		*cap = sizeof(r->server);
-		return r->server;
-	case PK_METHOD:
-		*cap = sizeof(r->method);
-		return r->method;
-	default:
-		*cap = sizeof(r->path);
-		return r->path;
-	}
-}
-
-/* r packed at out (PK_MAX bytes at most); returns its size. */
-static size_t pk_put(unsigned char *out, const struct alog_rec *r)
-{
-	struct alog_packed *h = (struct alog_packed *)(void *)out;
-	unsigned char *p = out + sizeof(*h);
-
-	*h = (struct alog_packed){ .start_ms = r->start_ms,
-				   .bytes_in = r->bytes_in,
-				   .bytes_out = r->bytes_out,
-				   .queue_ms = r->queue_ms,
-				   .connect_ms = r->connect_ms,
-				   .first_byte_ms = r->first_byte_ms,
-				   .total_ms = r->total_ms,
-				   .status = r->status,
-				   .retries = r->retries,
-				   .redispatches = r->redispatches,
-				   .path_cut = r->path_cut,
-				   .tcp = r->tcp,
-				   .term = { r->term[0], r->term[1] } };
-	for (int i = 0; i < PK_N; i++) {
-		size_t cap;
-		const char *f = pk_field((struct alog_rec *)r, i, &cap);
-		size_t n = strnlen(f, cap - 1);
-
-		h->len[i] = (uint8_t)n;
-		memcpy(p, f, n);
-		p += n;
-	}
-	return PK_ROUND((size_t)(p - out));
-}
-
-/* The packed record at in into *r (its strings NUL-terminated: what
- * alog_format and the journal read); returns the next record. */
-static const unsigned char *pk_get(const unsigned char *in, struct alog_rec *r)
-{
-	const struct alog_packed *h = (const struct alog_packed *)(const void *)in;
-	const unsigned char *p = in + sizeof(*h);
-
-	r->start_ms = h->start_ms;
-	r->bytes_in = h->bytes_in;
-	r->bytes_out = h->bytes_out;
-	r->queue_ms = h->queue_ms;
-	r->connect_ms = h->connect_ms;
-	r->first_byte_ms = h->first_byte_ms;
-	r->total_ms = h->total_ms;
-	r->status = h->status;
-	r->retries = h->retries;
-	r->redispatches = h->redispatches;
-	r->path_cut = h->path_cut;
-	r->tcp = h->tcp;
-	memcpy(r->term, h->term, 2);
-	r->term[2] = 0;
-	for (int i = 0; i < PK_N; i++) {
-		size_t cap;
-		char *f = pk_field(r, i, &cap);
-
-		memcpy(f, p, h->len[i]);
-		f[h->len[i]] = 0;
-		p += h->len[i];
-	}
-	return in + PK_ROUND((size_t)(p - in));
-}
-
 /* ---- buffers and the writer ---- */
 
 struct alog_slot {
 	pthread_mutex_t lock; /* the proxy thread's and the writer's */
-	unsigned char *fill;  /* packed records, ALOG_BUF_MAX bytes */
+	unsigned char *fill;  /* packed records, ALOG_PACK_BUF bytes */
 	size_t used;
 	unsigned n;
 	uint64_t dropped;
@@ -431,12 +310,12 @@ static void send_entry(struct alog *a, const struct iovec *iov, int cnt, unsigne
 	count(&a->lines, lines);
 }
 
-/* A pass's records of one thread to journald: one entry per request with
- * every field (journalctl REQUEST_ID=... finds it) at modest rates, entries
- * of up to ALOG_J_BATCH lines above (alog_journal.h). */
-static void emit_journal_all(struct alog *a, const unsigned char *p, unsigned n)
+/* A pass's records of one thread to journald, in entries of up to max
+ * lines: 1, one entry per request with every field (journalctl
+ * REQUEST_ID=... finds it), at modest rates; ALOG_J_BATCH above
+ * (alog_journal.h). */
+static void emit_journal_all(struct alog *a, const unsigned char *p, unsigned n, unsigned max)
 {
-	unsigned max = n <= ALOG_JOURNAL_SINGLE ? 1 : ALOG_J_BATCH;
 	unsigned k = 0, have = 0; /* a->recs[k..have): unpacked, not sent */
 
 	for (;;) {
@@ -449,7 +328,7 @@ static void emit_journal_all(struct alog *a, const unsigned char *p, unsigned n)
 			have -= k;
 			k = 0;
 			for (; have < ALOG_J_BATCH && n; n--)
-				p = pk_get(p, &a->recs[have++]);
+				p = alog_unpack(p, &a->recs[have++]);
 		}
 		if (k == have)
 			break;
@@ -488,9 +367,25 @@ static void report_drops(struct alog *a, uint64_t dropped)
 	}
 }
 
+/* Lines per journal entry for this pass: what every thread has queued
+ * decides (ALOG_JOURNAL_SINGLE).  Records pushed after the count are
+ * taken by this pass too: a few more single entries at most. */
+static unsigned journal_lines_per_entry(struct alog *a)
+{
+	unsigned total = 0;
+
+	for (unsigned i = 0; i < a->nslots; i++) {
+		pthread_mutex_lock(&a->slots[i].lock);
+		total += a->slots[i].n;
+		pthread_mutex_unlock(&a->slots[i].lock);
+	}
+	return alog_j_lines_per_entry(total, ALOG_JOURNAL_SINGLE);
+}
+
 static void drain(struct alog *a)
 {
 	uint64_t dropped = 0;
+	unsigned max = a->dest == ALOG_JOURNAL ? journal_lines_per_entry(a) : 0;
 
 	for (unsigned i = 0; i < a->nslots; i++) {
 		struct alog_slot *s = &a->slots[i];
@@ -507,10 +402,10 @@ static void drain(struct alog *a)
 		pthread_mutex_unlock(&s->lock);
 		a->spare = (unsigned char *)p;
 		if (a->dest == ALOG_JOURNAL)
-			emit_journal_all(a, p, n);
+			emit_journal_all(a, p, n, max);
 		else
 			for (unsigned k = 0; k < n; k++) {
-				p = pk_get(p, a->recs);
+				p = alog_unpack(p, a->recs);
 				emit_line(a, a->recs);
 			}
 	}
@@ -565,7 +460,7 @@ void alog_push(struct alog *a, unsigned tid, const struct alog_rec *r)
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
-	s->used += pk_put(s->fill + s->used, r);
+	s->used += alog_pack(s->fill + s->used, r);
 	s->n++;
 	half = s->n == ALOG_SLOT_RECS / 2;
 	pthread_mutex_unlock(&s->lock);
@@ -628,7 +523,7 @@ static int alog_alloc(struct alog **out, const struct config *cfg, unsigned nthr
 	pthread_cond_init(&a->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	/* Untouched pages cost no memory: a buffer takes what is used. */
-	a->spare = malloc(ALOG_BUF_MAX);
+	a->spare = malloc(ALOG_PACK_BUF);
 	a->recs = malloc(ALOG_J_BATCH * sizeof(*a->recs));
 	a->out = malloc(ALOG_OUT_SIZE);
 	ok = a->spare && a->recs && a->out;
@@ -636,7 +531,7 @@ static int alog_alloc(struct alog **out, const struct config *cfg, unsigned nthr
 		ok = ok && (a->jb = alog_jbatch_new());
 	for (unsigned i = 0; i < nthreads; i++) {
 		pthread_mutex_init(&a->slots[i].lock, NULL);
-		a->slots[i].fill = malloc(ALOG_BUF_MAX);
+		a->slots[i].fill = malloc(ALOG_PACK_BUF);
 		ok = ok && a->slots[i].fill;
 	}
 	*out = a;

@@ -270,6 +270,11 @@ static void add_item(struct alog_jbatch *b, int *cnt, const struct alog_rec *r, 
 	}
 }
 
+unsigned alog_j_lines_per_entry(unsigned pending, unsigned single_max)
+{
+	return pending <= single_max ? 1 : ALOG_J_BATCH;
+}
+
 unsigned alog_jbatch_build(struct alog_jbatch *b, const struct alog_rec *r, unsigned n,
 			   unsigned max, const char *frontend, const struct iovec **iov, int *cnt)
 {

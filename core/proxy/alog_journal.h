@@ -43,6 +43,11 @@ struct alog_jbatch;
 struct alog_jbatch *alog_jbatch_new(void);
 void alog_jbatch_free(struct alog_jbatch *b);
 
+/* Lines per entry for a pass of the writer that found pending records
+ * in all (every thread's): 1 (an entry per request) up to single_max,
+ * ALOG_J_BATCH above. */
+unsigned alog_j_lines_per_entry(unsigned pending, unsigned single_max);
+
 /* One entry from r[0..n) (n >= 1), at most max lines (1: one request
  * per entry, every field once; more: the ALOG_J_BATCH_FIELDS).  *iov and *cnt: what to send, valid
  * until the next call.  Returns the number of records it took (>= 1). */

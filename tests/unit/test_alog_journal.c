@@ -227,3 +227,15 @@ Test(alog_journal, batches_are_cut_at_the_line_and_field_limits)
 	cr_expect_leq(sendmsg_iovecs(iov, cnt), 1024);
 	alog_jbatch_free(b);
 }
+
+/* The writer asks with what all threads have queued in a pass: four
+ * threads with 20 records each are 80, batched, so that journald's rate
+ * limit never sees more than ALOG_JOURNAL_SINGLE entries a pass. */
+Test(alog_journal, a_pass_batches_above_the_single_limit)
+{
+	cr_expect_eq(alog_j_lines_per_entry(0, 32), 1u);
+	cr_expect_eq(alog_j_lines_per_entry(1, 32), 1u);
+	cr_expect_eq(alog_j_lines_per_entry(32, 32), 1u);
+	cr_expect_eq(alog_j_lines_per_entry(33, 32), (unsigned)ALOG_J_BATCH);
+	cr_expect_eq(alog_j_lines_per_entry(4 * 20, 32), (unsigned)ALOG_J_BATCH);
+}

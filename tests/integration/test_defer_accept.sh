@@ -7,19 +7,40 @@
 # SYN-RECV on an HTTP or TLS port (not accepted), a client that speaks
 # late is answered, a silent one is accepted after the deferral (about a
 # second) all the same; in mode = tcp a silent client gets the backend's
-# greeting at once.
+# greeting at once.  The same on an IPv6 listener.
+# Addresses: 198.18.0.0/15 and 2001:db8:18::/48 only, in the lab's namespaces.
 set -uo pipefail
 source "$(dirname "$0")/../lib/lab.sh"
+source "$(dirname "$0")/../lib/lab_ip6.sh"
 
 LB=$LAB_LB_IP
+LB6=2001:db8:18::10
 
-# hold PORT SECONDS: a client connects to LB:PORT and sends nothing.
+# hold PORT SECONDS [HOST]: a client connects to HOST:PORT (default the
+# lb's IPv4 address) and sends nothing; its log is holdPORT.log.
 hold() {
 	lab_spawn client "hold$1" python3 -c '
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
 print("connected", flush=True)
-time.sleep(float(sys.argv[3]))' "$LB" "$1" "$2"
+time.sleep(float(sys.argv[3]))' "${3:-$LB}" "$1" "$2"
+}
+
+# silent_deferred PORT [HOST]: a silent client stays SYN-RECV on the lb,
+# then is accepted after the deferral.
+silent_deferred() {
+	local port=$1 t0
+	hold "$port" 6 "${2:-$LB}"
+	require "silent client on ${2:-$LB} :$port connected" \
+		lab_wait_for 5 grep -q connected "$LAB_DIR/hold$port.log"
+	check "silent client on ${2:-$LB} :$port not accepted yet: SYN-RECV on the lb" \
+		lb_has syn-recv "$port"
+	check_eq "... and no established socket on :$port" 0 "$(lb_conns established "$port")"
+	t0=$(lab_now_ms)
+	check "silent client on ${2:-$LB} :$port accepted after the deferral (established)" \
+		lab_wait_for 10 lb_has established "$port"
+	echo "# silent client on :$port accepted $(($(lab_now_ms) - t0)) ms after the check"
+	lab_stop "hold$port" 5
 }
 
 # lb_conns STATE PORT: the lb's sockets in that TCP state on that port.
@@ -45,28 +66,23 @@ print(s.recv(4096).split(b"\r\n")[0].decode())' "$LB" "$1" "$2" "$3"
 
 lab_common_setup 2
 require "python3 and openssl are installed" lab_have python3 openssl
+require "IPv6 address on lb" lab_host6 lb "$LB6/64"
+require "IPv6 address on client" lab_host6 client 2001:db8:18::100/64
 CERTS=$LAB_DIR/tls
 require "test certificates" bash "$SRC_DIR/tests/lib/tls_certs.sh" "$CERTS"
 {
 	lab_node_conf lb1
-	printf '[frontend]\nlisten = %s:80\ntls_listen = %s:443\ntls_cert = %s/a.pem\n\n' "$LB" "$LB" "$CERTS"
+	printf '[frontend]\nlisten = %s:80, [%s]:8080\ntls_listen = %s:443\ntls_cert = %s/a.pem\n\n' \
+		"$LB" "$LB6" "$LB" "$CERTS"
 	printf '[backend]\nhealth_check = /healthz\nhealth_interval = 500ms\nrise = 1\n\n'
 	lab_servers_conf 1
 } >"$LAB_DIR/http.conf"
 require "andromeda starts (HTTP 80, TLS 443)" lab_start_andromeda "$LAB_DIR/http.conf"
 require "be1 up" lab_wait_for 5 lab_all_up 1
 
-for port in 80 443; do
-	hold "$port" 6
-	require "silent client on :$port connected" lab_wait_for 5 grep -q connected "$LAB_DIR/hold$port.log"
-	check "silent client on :$port not accepted yet: SYN-RECV on the lb" lb_has syn-recv "$port"
-	check_eq "... and no established socket on :$port" 0 "$(lb_conns established "$port")"
-	t0=$(lab_now_ms)
-	check "silent client on :$port accepted after the deferral (established)" \
-		lab_wait_for 10 lb_has established "$port"
-	echo "# silent client on :$port accepted $(($(lab_now_ms) - t0)) ms after the check"
-	lab_stop "hold$port" 5
-done
+silent_deferred 80
+silent_deferred 443
+silent_deferred 8080 "$LB6"
 check_eq "HTTP request sent 0.5 s after connecting: answered" "HTTP/1.1 200 OK" "$(late 80 0 0.5)"
 check_eq "TLS ClientHello sent 0.5 s after connecting: answered" "HTTP/1.1 200 OK" "$(late 443 1 0.5)"
 check_eq "HTTP request sent 2.5 s after connecting (past the deferral): answered" \

@@ -33,7 +33,8 @@
 # (strace -c on all its processes during a SYSCALLS_DURATION (5s) wrk run
 # of new connections, divided by wrk's requests): what callgrind, which
 # sees user space only, does not show.  Load-insensitive counts; the rate
-# under strace means nothing.
+# under strace means nothing.  PLAIN=1 ONLY=andromeda: andromeda (and
+# BASELINE) over plain HTTP instead, for the same figures without TLS.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh" # and tests/lib/lab.sh
 
@@ -54,6 +55,12 @@ declare -A URL=(
 	[nginx]="https://$LAB_LB_IP:445/"
 	[andromeda-base]="https://$LAB_LB_IP:446/"
 )
+# PLAIN=1 (with ONLY=andromeda): andromeda and its baseline over plain HTTP
+# (their :80 and :8080 listeners), the same runs without TLS.
+if [[ "${PLAIN:-0}" == 1 ]]; then
+	URL[andromeda]="http://$LAB_LB_IP:80/"
+	URL[andromeda-base]="http://$LAB_LB_IP:8080/"
+fi
 SUITES=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
 TLSC=$SRC_DIR/tests/tools/tls_client.py
 

@@ -17,8 +17,10 @@ LB=$LAB_LB_IP
 LB6=2001:db8:18::10
 
 # hold PORT SECONDS [HOST]: a client connects to HOST:PORT (default the
-# lb's IPv4 address) and sends nothing; its log is holdPORT.log.
+# lb's IPv4 address) and sends nothing; its log is holdPORT.log, emptied
+# first (a port held twice must not find the first one's "connected").
 hold() {
+	: >"$LAB_DIR/hold$1.log"
 	lab_spawn client "hold$1" python3 -c '
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)

@@ -7,7 +7,8 @@
 # SYN-RECV on an HTTP or TLS port (not accepted), a client that speaks
 # late is answered, a silent one is accepted after the deferral (about a
 # second) all the same; in mode = tcp a silent client gets the backend's
-# greeting at once.  The same on an IPv6 listener.
+# greeting at once.  The same on an IPv6 listener, and on a listener a
+# new process inherits from a mode = tcp one (SIGHUP to mode = http).
 # Addresses: 198.18.0.0/15 and 2001:db8:18::/48 only, in the lab's namespaces.
 set -uo pipefail
 source "$(dirname "$0")/../lib/lab.sh"
@@ -112,5 +113,27 @@ hold 80 3
 require "silent client on tcp :80 connected" lab_wait_for 5 grep -q connected "$LAB_DIR/hold80.log"
 check "mode = tcp: a silent client is accepted at once (established)" lab_wait_for 0.5 lb_has established 80
 lab_stop hold80 5
-lab_stop_andromeda
+
+# SIGHUP to mode = http: a new process (hitless) inherits the :80 listener
+# of the tcp one, which did not defer; it must defer now.
+{
+	lab_node_conf lb1
+	printf '[frontend]\nlisten = %s:80\n\n' "$LB"
+	printf '[backend]\nhealth_check = /healthz\nhealth_interval = 500ms\nrise = 1\n\n'
+	lab_servers_conf 1
+} >"$LAB_DIR/tcp.conf"
+daemon_pid() { lab_ctl upgrade status --json | jq -r .pid; }
+old=$(daemon_pid)
+kill -HUP "$old"
+new_answers() { local p; p=$(daemon_pid) && [[ -n "$p" && "$p" != null && "$p" != "$old" ]]; }
+require "SIGHUP to mode = http: a new process answers" lab_wait_for 15 new_answers
+new=$(daemon_pid)
+echo "$new $(lab_starttime "$new")" >"$LAB_DIR/pids/andromeda"
+check "the tcp-mode process exits" lab_wait_for 10 bash -c "! kill -0 $old 2>/dev/null || grep -q '^State:.*Z' /proc/$old/status"
+check "the new process took the :80 listener over" grep -q "frontend $LB:80: accepting (http mode" "$LAB_DIR/andromeda.log"
+silent_deferred 80
+check_eq "and answers HTTP on it" "HTTP/1.1 200 OK" "$(late 80 0 0.1)"
+# The new process is not this shell's child: no exit status to read.
+lab_stop andromeda
+check "no sanitizer report in the andromeda log" lab_no_sanitizer_report "$LAB_DIR/andromeda.log"
 lab_finish

@@ -206,7 +206,7 @@ group_pids() { # the pids of the process group a lab pid file names
 # syscalls TARGET: strace -c on every thread of TARGET during a bounded wrk
 # run of new connections; the calls per connection, most frequent first.
 syscalls() {
-	local t=$1 spid out=$LAB_DIR/strace.$t.txt reqs
+	local t=$1 spid out=$LAB_DIR/strace.$t.txt reqs p
 	local -a ps=()
 	for p in $(group_pids "$t"); do ps+=(-p "$p"); done
 	strace -c -f -q -o "$out" "${ps[@]}" &

@@ -149,6 +149,15 @@ void loop_del_fd(struct loop *loop, int fd)
 	loop->files[fd] = (struct loop_file){ 0 };
 }
 
+void loop_close_fd(struct loop *loop, int fd)
+{
+	if (fd < 0)
+		return;
+	if (fd < loop->nfiles)
+		loop->files[fd] = (struct loop_file){ 0 };
+	close(fd);
+}
+
 /* ---- timers: 1-based binary heap, each timer remembers its index ----
  *
  * The heap is ordered on key_ms, not on the deadline: a timer pushed to a

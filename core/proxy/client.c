@@ -263,6 +263,16 @@ void client_shutdown(struct client *cl)
 	shutdown(cl->fd, SHUT_WR);
 }
 
+void client_finish(struct client *cl)
+{
+	/* No shutdown(2) first: close() sends the same FIN (and the same RST
+	 * if input is left unread), so it was one more system call per
+	 * connection for nothing. */
+	if (cl->ssl)
+		tls_conn_shutdown(cl->ssl);
+	client_close(cl);
+}
+
 void client_close(struct client *cl)
 {
 	struct proxy *px = cl->px;
@@ -271,8 +281,7 @@ void client_close(struct client *cl)
 		return;
 	loop_timer_cancel(px->loop, &cl->timer);
 	loop_timer_cancel(px->loop, &cl->kick);
-	loop_del_fd(px->loop, cl->fd);
-	close(cl->fd);
+	loop_close_fd(px->loop, cl->fd); /* handoff_client: loop_del_fd first */
 	cl->fd = -1;
 	tls_conn_free(cl->ssl);
 	cl->ssl = NULL;

@@ -36,6 +36,9 @@ ssize_t client_recv(struct client *cl, void *buf, size_t len);
 ssize_t client_send(struct client *cl, const void *buf, size_t len);
 ssize_t client_sendv(struct client *cl, const struct iovec *iov, int cnt);
 void client_shutdown(struct client *cl);
+/* Our last bytes are out and nothing more is to be read: close_notify
+ * (TLS), then client_close(). */
+void client_finish(struct client *cl);
 /* (Re)arm the client timer (cl->ops->client_timeout); 0 cancels it. */
 void client_arm_timeout(struct client *cl, uint32_t ms);
 /* Send cl->out (our own last bytes: an error response), half-close, read

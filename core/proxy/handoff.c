@@ -58,6 +58,9 @@ void handoff_client(struct client *cl)
 	}
 	if (fd < 0)
 		log_errno(-ENOMEM, "restart: client %s cannot be kept: closed", cl->addr_text);
+	/* The copy would keep cl->fd in the epoll set past client_close()
+	 * (loop_close_fd): out of it first. */
+	loop_del_fd(cl->px->loop, cl->fd);
 	client_close(cl);
 }
 

@@ -47,20 +47,35 @@ static int listener_family_opts(int fd, const struct cfg_endpoint *ep)
 	return setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 }
 
-static int listener_open(const struct cfg_endpoint *ep, bool reuseport)
+/* TCP_DEFER_ACCEPT, in seconds: the kernel turns it into SYN-ACK
+ * retransmits (1 s: one), so a client that connects and says nothing is
+ * accepted about a second late, at its ACK of that retransmit, and the
+ * usual timeouts run from there (nginx's "deferred" uses 1 too). */
+#define DEFER_ACCEPT_S 1
+
+/* Options that hold for every connection a listener accepts, set once on
+ * the listener (Linux copies them into each accepted socket), also on a
+ * listener inherited from an older process.  TCP_NODELAY: our writes are
+ * whole responses or TLS flights, never worth delaying.  defer (HTTP and
+ * TLS, whose clients speak first; never "mode = tcp", whose protocol may
+ * wait for the server): accept only once the first bytes are there, so the
+ * first read finds the request or ClientHello, no EAGAIN, no extra loop
+ * turn. */
+static int listener_conn_opts(int fd, bool defer)
+{
+	int one = 1, secs = defer ? DEFER_ACCEPT_S : 0;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A new listening socket (bound, listening) for ep; -errno. */
+static int listener_new(const struct cfg_endpoint *ep, bool reuseport)
 {
 	int one = 1;
-	/* Hitless upgrade: the previous process's socket, its backlog with it. */
-	int fd = fdpass_inherited_take(&ep->sa, netaddr_len(&ep->sa));
-
-	if (fd >= 0) {
-		/* From a process with one thread: join it to this one's group
-		 * (the kernel accepts SO_REUSEPORT on a bound socket). */
-		if (reuseport)
-			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-		return fd;
-	}
-	fd = socket(ep->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(ep->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
@@ -75,6 +90,27 @@ static int listener_open(const struct cfg_endpoint *ep, bool reuseport)
 	    bind(fd, &ep->sa, netaddr_len(&ep->sa)) < 0 || listen(fd, 4096) < 0) {
 		int err = -errno;
 
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int listener_open(const struct cfg_endpoint *ep, bool reuseport, bool defer)
+{
+	int one = 1, err;
+	/* Hitless upgrade: the previous process's socket, its backlog with it. */
+	int fd = fdpass_inherited_take(&ep->sa, netaddr_len(&ep->sa));
+
+	if (fd >= 0) {
+		/* From a process with one thread: join it to this one's group
+		 * (the kernel accepts SO_REUSEPORT on a bound socket). */
+		if (reuseport)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	} else if ((fd = listener_new(ep, reuseport)) < 0) {
+		return fd;
+	}
+	if ((err = listener_conn_opts(fd, defer)) < 0) {
 		close(fd);
 		return err;
 	}
@@ -105,7 +141,8 @@ static int listeners_open(struct proxy *px)
 	listeners_of(px->cfg, &ls, &n, &one);
 	for (unsigned i = 0; i < n; i++) {
 		struct listener *l = &px->listeners[i];
-		int fd = listener_open(&ls[i].ep, pool_threads(px->pool) > 1);
+		int fd = listener_open(&ls[i].ep, pool_threads(px->pool) > 1,
+				       px->cfg->frontend.mode != MODE_TCP);
 
 		if (fd < 0) {
 			log_errno(fd, "frontend %s%s: cannot listen", ls[i].ep.text,
@@ -134,10 +171,9 @@ static int accept_one(void *arg, int fd, const struct sockaddr_storage *ss)
 	struct proxy *px = l->px;
 	const struct txn_ops *ops =
 		px->cfg->frontend.mode == MODE_TCP ? &tunnel_ops : &txn_http_ops;
-	int one = 1;
 	struct client *cl;
 
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY: inherited from the listener (listener_conn_opts). */
 	cl = client_new(px, fd, ss, ops, l->tls ? px->tls : NULL);
 	if (!cl) {
 		close(fd);

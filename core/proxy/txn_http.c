@@ -380,8 +380,7 @@ static void txn_http_done(struct client *cl, bool keep_alive)
 		return;
 	}
 	if (!keep_alive || (px->stopping && !handing_over(cl)) || cl->close_after) {
-		client_shutdown(cl);
-		client_close(cl);
+		client_finish(cl);
 		return;
 	}
 	cl->nrequests++;

@@ -29,6 +29,12 @@
 # in the same rounds, a before/after comparison the load changes alike).
 # Each run also prints the target's CPU time per request (/proc, all its
 # processes), which the machine's load disturbs less than the rate.
+# SYSCALLS=1: then, once per target, the system calls per new connection
+# (strace -c on all its processes during a SYSCALLS_DURATION (5s) wrk run
+# of new connections, divided by wrk's requests): what callgrind, which
+# sees user space only, does not show.  Load-insensitive counts; the rate
+# under strace means nothing.  PLAIN=1 ONLY=andromeda: andromeda (and
+# BASELINE) over plain HTTP instead, for the same figures without TLS.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh" # and tests/lib/lab.sh
 
@@ -49,6 +55,12 @@ declare -A URL=(
 	[nginx]="https://$LAB_LB_IP:445/"
 	[andromeda-base]="https://$LAB_LB_IP:446/"
 )
+# PLAIN=1 (with ONLY=andromeda): andromeda and its baseline over plain HTTP
+# (their :80 and :8080 listeners), the same runs without TLS.
+if [[ "${PLAIN:-0}" == 1 ]]; then
+	URL[andromeda]="http://$LAB_LB_IP:80/"
+	URL[andromeda-base]="http://$LAB_LB_IP:8080/"
+fi
 SUITES=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
 TLSC=$SRC_DIR/tests/tools/tls_client.py
 
@@ -179,6 +191,44 @@ run() {
 		"$r" "$t" "$kind" "${WRK_RPS:-?}" "$WRK_P50" "$WRK_P99" "$WRK_ERRS" "$WRK_CPU" "$WRK_SELF"
 }
 
+group_pids() { # the pids of the process group a lab pid file names
+	local pgid p stat
+	pgid=$(lab_pid "$1") || return 1
+	for p in /proc/[0-9]*; do
+		stat=$(cat "$p/stat" 2>/dev/null) || continue
+		stat=${stat##*) }
+		# shellcheck disable=SC2086 # split the fields
+		set -- $stat
+		[[ "$3" == "$pgid" ]] && echo "${p#/proc/}"
+	done
+}
+
+# syscalls TARGET: strace -c on every thread of TARGET during a bounded wrk
+# run of new connections; the calls per connection, most frequent first.
+syscalls() {
+	local t=$1 spid out=$LAB_DIR/strace.$t.txt reqs p
+	local -a ps=()
+	for p in $(group_pids "$t"); do ps+=(-p "$p"); done
+	strace -c -f -q -o "$out" "${ps[@]}" &
+	spid=$!
+	sleep 1 # attached
+	WRK_OUT=$(lab_exec client timeout 60 wrk -t1 -c"$CONNS" -d"${SYSCALLS_DURATION:-5s}" \
+		-s "$LAB_DIR/close.lua" "${URL[$t]}" 2>&1)
+	sleep 0.5
+	kill -INT "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	bench_wrk_parse
+	reqs=${WRK_REQS:-0}
+	awk -v t="$t" -v n="$reqs" '
+		$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { c = $4; e = (NF == 6 ? $5 : 0)
+			total += c
+			printf "%s %s %.2f %.2f\n", t, $NF, c / n, e / n }
+		END { printf "%s TOTAL %.2f 0\n", t, total / n }' "$out" | sort -k3,3nr >>"$LAB_DIR/syscalls"
+	printf '  syscalls  %-14s %d connections under strace:' "$t" "$reqs"
+	awk -v t="$t" '$1 == t { printf " %s %s%s", $2, $3, ($4 > 0 ? "(" $4 " err)" : "") }' "$LAB_DIR/syscalls"
+	printf '\n'
+}
+
 group_rss_kib() { # the RSS of the process group a lab pid file names
 	local pgid p stat sum=0 kib
 	pgid=$(lab_pid "$1") || { echo 0; return 1; }
@@ -269,6 +319,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 lab_status_json | jq -r '.proxy.tls | "  andromeda: \(.handshakes) handshakes, \(.resumed) resumed"' ||
 	echo "  andromeda: handshake counters not read"
+if [[ "${SYSCALLS:-0}" == 1 ]]; then
+	: >"$LAB_DIR/syscalls"
+	for t in "${TARGETS[@]}"; do
+		syscalls "$t"
+	done
+fi
 if ((HOLD_CONNS > 0)); then
 	for t in "${TARGETS[@]}"; do
 		memory "$t"

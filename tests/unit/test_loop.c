@@ -1,7 +1,8 @@
 /* test_loop.c - the event loop's contract (loop.h): no callback after
  * loop_del_fd(), even for an event of the same batch whose descriptor
  * number was reused in between; timers run in deadline order, and one
- * re-armed with delay 0 runs next iteration. */
+ * re-armed with delay 0 runs next iteration; loop_close_fd() needs no
+ * EPOLL_CTL_DEL. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -209,4 +210,46 @@ Test(loop, timer_pushed_back_fires_at_its_new_deadline)
 	cr_expect(!loop_timer_armed(&t[0]) && !loop_timer_armed(&t[1]) &&
 		  !loop_timer_armed(&t[2]));
 	loop_destroy(loop);
+}
+
+/* loop_close_fd: the kernel drops the registration with the last
+ * descriptor, so the number can be watched again at once (no EEXIST) and
+ * its new events arrive; with a copy left open, the old registration's
+ * events (the file stays readable) reach no callback. */
+static int close_calls;
+
+static void on_close_test(struct loop *loop, int fd, unsigned events, void *arg) { close_calls++; }
+
+Test(loop, close_fd_drops_the_registration_without_del)
+{
+	struct loop *loop;
+	int p[2], q[2], copy;
+
+	cr_assert(loop_create(&loop) == 0);
+	cr_assert(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
+	cr_assert(write(p[1], "x", 1) == 1);
+	cr_assert(loop_add_fd(loop, p[0], LOOP_READ, on_close_test, NULL) == 0);
+	copy = fcntl(p[0], F_DUPFD_CLOEXEC, 3);
+	cr_assert(copy >= 0);
+	loop_close_fd(loop, p[0]);
+	cr_expect_eq(fcntl(p[0], F_GETFD), -1, "loop_close_fd did not close the descriptor");
+	cr_expect_eq(loop_get_mask(loop, p[0]), 0);
+	/* The copy keeps the readable file in the epoll set: no callback. */
+	cr_assert(loop_run_once(loop, 50) == 0);
+	cr_expect_eq(close_calls, 0, "a closed descriptor's stale event reached a callback");
+	close(copy);
+	/* The same number, a new file: registered again, its event delivered. */
+	cr_assert(pipe2(q, O_CLOEXEC | O_NONBLOCK) == 0);
+	if (q[0] != p[0]) {
+		cr_assert(dup3(q[0], p[0], O_CLOEXEC) == p[0]);
+		close(q[0]);
+	}
+	cr_assert(loop_add_fd(loop, p[0], LOOP_READ, on_close_test, NULL) == 0);
+	cr_assert(write(q[1], "y", 1) == 1);
+	cr_assert(loop_run_once(loop, 1000) == 0);
+	cr_expect_eq(close_calls, 1);
+	loop_destroy(loop);
+	close(p[0]);
+	close(p[1]);
+	close(q[1]);
 }

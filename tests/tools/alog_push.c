@@ -19,6 +19,9 @@
 
 #include "alog.h"
 
+/* The working set's touches land here, so that no compiler drops them. */
+static volatile unsigned sink;
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 100000;
@@ -35,7 +38,6 @@ int main(int argc, char **argv)
 			      .total_ms = 4,
 			      .term = "--" };
 	unsigned char *w = calloc(ws ? ws : 1, 1);
-	volatile unsigned sink = 0;
 	struct config cfg;
 	struct alog *a;
 

@@ -38,7 +38,13 @@ TOTAL_FAILED=0
 
 say() { printf '\n=== %s\n' "$*"; }
 
-phase() { PHASES+=("$1|$2|$3"); }
+# phase NAME RESULT DETAIL: one summary line, with the seconds since the
+# previous phase ended (what each phase costs CI's time budget).
+PHASE_T=$SECONDS
+phase() {
+	PHASES+=("$1|$2|$3|$((SECONDS - PHASE_T))")
+	PHASE_T=$SECONDS
+}
 
 # count_phase NAME RC PASS_DETAIL FAIL_DETAIL: record a phase by its exit status.
 count_phase() {
@@ -177,11 +183,11 @@ script_phase() {
 }
 
 summary() {
-	local p name res detail
+	local p name res detail secs
 	say "summary ($((SECONDS - T_START)) s)"
 	for p in "${PHASES[@]}"; do
-		IFS='|' read -r name res detail <<<"$p"
-		printf '  %-28s %-5s %s\n' "$name" "$res" "$detail"
+		IFS='|' read -r name res detail secs <<<"$p"
+		printf '  %-28s %-5s %5s s  %s\n' "$name" "$res" "$secs" "$detail"
 	done
 	printf '\n%d passed, %d failed\n' "$TOTAL_PASSED" "$TOTAL_FAILED"
 }

@@ -2,7 +2,8 @@
 # profile.sh - what one proxied request costs, in figures that do not
 # depend much on what else runs on the machine (issue 17): instructions per
 # request (valgrind --tool=callgrind), system calls per request (strace -c),
-# context switches and CPU time per request (/proc, no tracer), and where
+# context switches and CPU time per request (/proc, no tracer; the
+# backends' too, and wrk's from perf stat's software counters), and where
 # the time goes, kernel included (perf, cpu-clock samples), keep-alive, at
 # each concurrency of CONNS.  Everything on loopback: three static nginx
 # backends on 127.0.0.1:18081-18083, the balancer on 127.0.0.1:18080, wrk
@@ -63,6 +64,7 @@ SUITES=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA25
 [[ $TLS == 1 ]] && URL=https://127.0.0.1:18443/
 LB_CPUS=${LB_CPUS:-}
 WRK_PIN=()
+WRK_WRAP=() # run_ctx: perf stat around wrk, for wrk's own CPU and sleeps
 [[ -n $LB_CPUS ]] && WRK_PIN=(taskset -c "${LOAD_CPUS:?LOAD_CPUS with LB_CPUS}")
 
 die() { printf 'profile: %s\n' "$*" >&2; exit 1; }
@@ -210,7 +212,7 @@ stop() { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
 
 # load CONNS: one wrk run; REQS is the requests it completed.
 load() {
-	"${WRK_PIN[@]}" wrk -t1 -c"$1" -d"$DURATION" --latency -s "$DIR/wrk.lua" "$URL" >"$DIR/wrk.$1.log" 2>&1
+	"${WRK_PIN[@]}" "${WRK_WRAP[@]}" wrk -t1 -c"$1" -d"$DURATION" --latency -s "$DIR/wrk.lua" "$URL" >"$DIR/wrk.$1.log" 2>&1
 	REQS=$(awk '/ requests in / { print $1 }' "$DIR/wrk.$1.log")
 	[[ ${REQS:-0} -gt 0 ]] || die "wrk completed no request: $(cat "$DIR/wrk.$1.log")"
 }
@@ -285,7 +287,9 @@ run_ctx() {
 	start
 	a=($(ctx_read))
 	read -ra ba <<<"$(be_read)"
+	command -v perf >/dev/null && WRK_WRAP=(perf stat -x, -o "$DIR/wrkstat.$c" -e task-clock,context-switches --)
 	load "$c"
+	WRK_WRAP=()
 	read -ra bb <<<"$(be_read)"
 	b=($(ctx_read))
 	stop
@@ -295,6 +299,10 @@ run_ctx() {
 		"$(per $((b[3] - a[3])) "$REQS" %.3f)"
 	printf '    backends: CPU %s us/request, sleeps %s/request\n' "$(per $((bb[0] - ba[0])) "$REQS")" \
 		"$(per $((bb[1] - ba[1])) "$REQS" %.3f)"
+	# wrk's own (perf stat's software counters: task-clock in ms, and its
+	# context switches, nearly all sleeps in epoll_wait).
+	[[ -s $DIR/wrkstat.$c ]] && awk -F, -v n="$REQS" '$3 == "task-clock" { cpu = $1 * 1000 } $3 == "context-switches" { cs = $1 }
+		END { printf "    wrk: CPU %.2f us/request, context switches %.3f/request\n", cpu / n, cs / n }' "$DIR/wrkstat.$c"
 	awk '$1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 } $2 == "p99.9:" { p999 = $3 } END { printf "    latency p50 %s  p99 %s  p99.9 %s\n", p50, p99, p999 }' "$DIR/wrk.$c.log"
 	[[ -n ${JOURNALD_PID:-} ]] && printf '    journald CPU %s us/request, access entries in its journal %s\n' \
 		"$(per $((b[4] - a[4])) "$REQS")" "$(jctl ANDROMEDA_LOG=access -o cat | wc -l)"

@@ -23,7 +23,10 @@
 #
 # Environment: JOBS (Criterion jobs per binary, default nproc; more did
 # not finish sooner in CI, and at 4 Criterion's own runner leaked 48 bytes),
-# VG_TIMEOUT (seconds per binary, default 300), VG_ONLY (space-separated
+# VG_PARALLEL (binaries under valgrind at a time, default 2: one binary
+# kept a 2-core machine only 60 % busy, its Criterion runner starting
+# workers one by one, each paying valgrind's start-up), VG_TIMEOUT
+# (seconds per binary, default 300), VG_ONLY (space-separated
 # binary names: a local run of just those; CI leaves it unset).
 # Logs: BUILD_DIR/valgrind/NAME/ (output.txt, vg.PID.log per process).
 set -uo pipefail
@@ -55,6 +58,7 @@ fi
 BUILD_DIR=${1:-build}
 [[ "$BUILD_DIR" = /* ]] || BUILD_DIR="$SRC_DIR/$BUILD_DIR"
 JOBS=${JOBS:-$(nproc)}
+VG_PARALLEL=${VG_PARALLEL:-2}
 VG_TIMEOUT=${VG_TIMEOUT:-300}
 OUT="$BUILD_DIR/valgrind"
 
@@ -107,8 +111,11 @@ sum_field() {
 		awk '{ s += $1 } END { print s + 0 }'
 }
 
-# check_binary NAME: run one binary under memcheck, judge its logs, add a
-# line to REPORT (not the pass/fail helper of tests/lib/check.sh).
+# check_binary NAME: run one binary under memcheck and judge its logs
+# (not the pass/fail helper of tests/lib/check.sh).  It runs in the
+# background beside another one, so it writes its verdict to files that
+# the main loop reads back in order: DIR/verdict ("NAME|PASS|detail" or
+# "NAME|FAIL|why") and DIR/left_out (the tests left out, for the summary).
 check_binary() {
 	local name=$1 bin="$BUILD_DIR/tests/$1" dir="$OUT/$1" t0=$SECONDS limit rc
 	local logs nproc errs lost nosum synth why=""
@@ -116,8 +123,7 @@ check_binary() {
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	if [[ ! -x "$bin" ]]; then
-		REPORT+=("$name|FAIL|no binary $bin (build first)")
-		FAILED=$((FAILED + 1))
+		echo "$name|FAIL|no binary $bin (build first)" >"$dir/verdict"
 		return
 	fi
 	local filter=() left=${LEFT_OUT[$name]:-} nleft=0 stale="" t
@@ -130,7 +136,7 @@ check_binary() {
 				/^[^ ].*: [0-9]+ tests?$/ { cur = $1; sub(/:$/, "", cur) }
 				cur == s && $NF == n { found = 1 } END { exit !found }' || stale+="$t "
 		done
-		LEFT_OUT_NOTE+=("$name: ${left//|/, }")
+		echo "$name: ${left//|/, }" >"$dir/left_out"
 	fi
 	echo "--- $name ($nleft test(s) left out, timeout ${limit}s)"
 	timeout -k 10 "$limit" valgrind "${VG_OPTS[@]}" --log-file="$dir/vg.%p.log" \
@@ -154,11 +160,9 @@ check_binary() {
 	((nproc < 2)) && why+="workers not traced; "
 	[[ -n "$stale" ]] && why+="LEFT_OUT names no such test: $stale; "
 	if [[ -z "$why" ]]; then
-		REPORT+=("$name|PASS|${synth%% |*}, $nproc processes, $((SECONDS - t0)) s")
-		PASSED=$((PASSED + 1))
+		echo "$name|PASS|${synth%% |*}, $nproc processes, $((SECONDS - t0)) s" >"$dir/verdict"
 	else
-		REPORT+=("$name|FAIL|${why%; } ($synth; $((SECONDS - t0)) s; logs in $dir)")
-		FAILED=$((FAILED + 1))
+		echo "$name|FAIL|${why%; } ($synth; $((SECONDS - t0)) s; logs in $dir)" >"$dir/verdict"
 		grep -E '^\[----\]|^\[FAIL\]' "$dir/output.txt" | head -n 20
 		# The first report of each failing process, for the CI log.
 		grep -l -E 'ERROR SUMMARY: [1-9]' "${logs[@]}" /dev/null 2>/dev/null | head -n 3 |
@@ -168,11 +172,26 @@ check_binary() {
 }
 
 T_START=$SECONDS
-echo "valgrind $(valgrind --version | sed 's/valgrind-//'), build $BUILD_DIR, $JOBS job(s) per binary; $CA_NOTE"
+echo "valgrind $(valgrind --version | sed 's/valgrind-//'), build $BUILD_DIR, $VG_PARALLEL binaries at a time, $JOBS job(s) each; $CA_NOTE"
+NAMES=()
 for src in "$SRC_DIR"/tests/unit/test_*.c; do
 	name=$(basename "$src" .c)
 	[[ -n "${VG_ONLY:-}" && " $VG_ONLY " != *" $name "* ]] && continue
-	check_binary "$name"
+	NAMES+=("$name")
+	while (($(jobs -rp | wc -l) >= VG_PARALLEL)); do
+		wait -n
+	done
+	mkdir -p "$OUT"
+	check_binary "$name" >"$OUT/$name.console" 2>&1 &
+done
+wait
+# Each binary's output and verdict, in order.
+for name in "${NAMES[@]}"; do
+	cat "$OUT/$name.console"
+	line=$(cat "$OUT/$name/verdict" 2>/dev/null) || line="$name|FAIL|no verdict (check_binary died)"
+	REPORT+=("$line")
+	if [[ $line == "$name|PASS|"* ]]; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); fi
+	[[ -s "$OUT/$name/left_out" ]] && LEFT_OUT_NOTE+=("$(cat "$OUT/$name/left_out")")
 done
 
 printf '\n=== valgrind summary (%d s)\n' $((SECONDS - T_START))

@@ -174,6 +174,7 @@ check_binary() {
 T_START=$SECONDS
 echo "valgrind $(valgrind --version | sed 's/valgrind-//'), build $BUILD_DIR, $VG_PARALLEL binaries at a time, $JOBS job(s) each; $CA_NOTE"
 NAMES=()
+mkdir -p "$OUT"
 for src in "$SRC_DIR"/tests/unit/test_*.c; do
 	name=$(basename "$src" .c)
 	[[ -n "${VG_ONLY:-}" && " $VG_ONLY " != *" $name "* ]] && continue
@@ -181,7 +182,6 @@ for src in "$SRC_DIR"/tests/unit/test_*.c; do
 	while (($(jobs -rp | wc -l) >= VG_PARALLEL)); do
 		wait -n
 	done
-	mkdir -p "$OUT"
 	check_binary "$name" >"$OUT/$name.console" 2>&1 &
 done
 wait
